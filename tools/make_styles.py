@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Write styles/atlas.json, styles/print.json and styles/grayscale.json from one palette.
+
+The three styles share their structure; only faces, colours and patterns differ.
+Run from the project's root: python3 tools/make_styles.py
+"""
+import copy
+import json
+
+POLITIES = {
+    # id: (English, Kazakh, Russian, fill, border)
+    "kazakh": ("Kazakh Khanate", "Қазақ хандығы", "Казахское ханство", "#3d86a6", "#1f5870"),
+    "kazakh_senior": ("Senior Jüz", "Ұлы жүз", "Старший жуз", "#2a7392", "#174a60"),
+    "kazakh_middle": ("Middle Jüz", "Орта жүз", "Средний жуз", "#5aa5c6", "#2b6c89"),
+    "kazakh_junior": ("Junior Jüz", "Кіші жүз", "Младший жуз", "#9fcde0", "#4a8aa6"),
+    "dzungar": ("Dzungar Khanate", "Жоңғар хандығы", "Джунгарское ханство", "#d4703a", "#973c12"),
+    "qing": ("Qing Empire", "Цин империясы", "Империя Цин", "#d6cb8e", "#8f8444"),
+    "russia": ("Russian Empire", "Ресей империясы", "Российская империя", "#bcaed0", "#6f5f8a"),
+    "kalmyk": ("Kalmyk Khanate", "Қалмақ хандығы", "Калмыцкое ханство", "#d8b0a8", "#8f5f57"),
+    "bukhara": ("Khanate of Bukhara", "Бұхар хандығы", "Бухарское ханство", "#c2cba3", "#6e7a4c"),
+    "khiva": ("Khanate of Khiva", "Хиуа хандығы", "Хивинское ханство", "#cfc0a2", "#7f6f50"),
+    "kyrgyz": ("Kyrgyz", "Қырғыздар", "Киргизы", "#b0c9aa", "#5f7d58"),
+    "yarkent": ("Yarkent Khanate", "Жаркент хандығы", "Яркендское ханство", "#dcc6a6", "#8e7352"),
+    "kokand": ("Khanate of Kokand", "Қоқан хандығы", "Кокандское ханство", "#c7b592", "#7a6843"),
+    "khalkha": ("Khalkha", "Халха", "Халха", "#c9bcae", "#7c6d60"),
+    "tibet": ("Tibet", "Тибет", "Тибет", "#dccfbf", "#8d7d6b"),
+    "karakalpak": ("Karakalpaks", "Қарақалпақтар", "Каракалпаки", "#bcc0a6", "#6c7058"),
+    "bashkir": ("Bashkirs", "Башқұрттар", "Башкиры", "#b6bfcb", "#67717f"),
+}
+
+GRAY = {
+    # id: (fill, border, pattern)
+    "kazakh": ("#9a9a9a", "#3a3a3a", "dots"),
+    "kazakh_senior": ("#8c8c8c", "#303030", "dots"),
+    "kazakh_middle": ("#b4b4b4", "#404040", "back_hatch"),
+    "kazakh_junior": ("#d6d6d6", "#505050", "horizontal"),
+    "dzungar": ("#5c5c5c", "#141414", "hatch"),
+    "qing": ("#e2e2e2", "#6a6a6a", "vertical"),
+    "russia": ("#e6e6e6", "#6a6a6a", "cross"),
+    "kalmyk": ("#dadada", "#6a6a6a", "vertical"),
+    "bukhara": ("#e0e0e0", "#707070", "none"),
+    "khiva": ("#e8e8e8", "#707070", "none"),
+    "kyrgyz": ("#d0d0d0", "#707070", "none"),
+    "yarkent": ("#e4e4e4", "#707070", "horizontal"),
+    "kokand": ("#d8d8d8", "#707070", "none"),
+    "khalkha": ("#eaeaea", "#808080", "none"),
+    "tibet": ("#eeeeee", "#808080", "none"),
+    "karakalpak": ("#e0e0e0", "#808080", "none"),
+    "bashkir": ("#e6e6e6", "#808080", "none"),
+}
+
+
+def font(face, size, color, spacing=0.0, upper=False):
+    f = {"face": face, "size_pt": size, "color": color}
+    if spacing:
+        f["letter_spacing_pt"] = spacing
+    if upper:
+        f["uppercase"] = True
+    return f
+
+
+def atlas():
+    ink = "#2b2620"
+    water_ink = "#2f6690"
+    return {
+        "name": "atlas",
+        "land": "#f4eedc",
+        "halo": "#f4eedcd9",
+        "halo_pt": 1.2,
+        "water": {"fill": "#b7d3e6", "outline": "#5b8db3", "outline_pt": 0.4,
+                  "label": font("serif_italic", 8.0, water_ink, 0.8)},
+        "rivers": {"color": "#5b8db3", "widths_pt": [1.2, 0.8, 0.5],
+                   "label": font("serif_italic", 6.8, water_ink, 0.2), "label_max_rank": 2},
+        "territories": {"fill_opacity": 0.42, "border_pt": 1.3, "approximate_dash_pt": [4.0, 2.0],
+                        "hatch_spacing_pt": 4.5, "hatch_pt": 0.7,
+                        "label": font("sans_bold", 11.0, "#000000", 2.2, True)},
+        "polities": {k: {"name": v[0], "name:kk": v[1], "name:ru": v[2], "fill": v[3], "border": v[4]}
+                     for k, v in POLITIES.items()},
+        "cities": {"marker_pt": 4.2, "outline": "#2b2620", "unheld": "#ffffff", "captured": "#c0182a",
+                   "label": font("sans", 7.5, ink), "capital_label": font("sans_bold", 8.0, ink)},
+        "battles": {"size_pt": 8.0, "outline": "#2b2620", "undecided": "#9a9a9a",
+                    "label": font("sans_bold_italic", 7.2, "#5a1a10")},
+        "campaigns": {"width_pt": 1.6, "flight_width_pt": 7.0, "flight_opacity": 0.28, "arrow_pt": 7.0,
+                      "label": font("sans_italic", 6.5, ink)},
+        "landforms": font("serif_italic", 8.0, "#7a6a52", 1.8, True),
+        "furniture": {
+            "title": font("serif_bold", 17.0, ink),
+            "year": font("serif_bold", 32.0, ink),
+            "caption": font("serif_italic", 9.0, ink),
+            "legend": font("sans", 7.0, ink),
+            "credit": font("sans", 5.5, "#4a4238"),
+            "panel": "#fbf7eee6",
+            "frame": "#3b342b",
+            "graticule": {"step_deg": 5.0, "color": "#8a7f6c80", "width_pt": 0.35,
+                          "label": font("sans", 6.0, "#5a5040")},
+            "versts": True,
+            "compare": "#e0117f",
+        },
+    }
+
+
+def main():
+    base = atlas()
+    with open("styles/atlas.json", "w") as fh:
+        json.dump(base, fh, ensure_ascii=False, indent=2)
+        fh.write("\n")
+
+    pr = copy.deepcopy(base)
+    pr["name"] = "print"
+    pr["land"] = "#f6f1e3"
+    pr["halo"] = "#f6f1e3e0"
+    pr["territories"]["fill_opacity"] = 0.38
+    pr["cities"]["label"]["face"] = "serif"
+    pr["cities"]["capital_label"]["face"] = "serif_bold"
+    pr["furniture"]["legend"]["face"] = "serif"
+    with open("styles/print.json", "w") as fh:
+        json.dump(pr, fh, ensure_ascii=False, indent=2)
+        fh.write("\n")
+
+    gr = copy.deepcopy(pr)
+    gr["name"] = "grayscale"
+    gr["land"] = "#ffffff"
+    gr["halo"] = "#ffffffe6"
+    gr["water"].update({"fill": "#dcdcdc", "outline": "#606060"})
+    gr["water"]["label"]["color"] = "#303030"
+    gr["rivers"]["color"] = "#606060"
+    gr["rivers"]["label"]["color"] = "#303030"
+    gr["territories"]["fill_opacity"] = 0.55
+    gr["cities"]["captured"] = "#000000"
+    gr["battles"]["label"]["color"] = "#000000"
+    gr["landforms"]["color"] = "#505050"
+    gr["furniture"]["panel"] = "#ffffffee"
+    gr["furniture"]["frame"] = "#000000"
+    gr["furniture"]["graticule"]["color"] = "#80808080"
+    gr["furniture"]["compare"] = "#000000"
+    for k, (fill, border, pattern) in GRAY.items():
+        gr["polities"][k].update({"fill": fill, "border": border, "pattern": pattern})
+    with open("styles/grayscale.json", "w") as fh:
+        json.dump(gr, fh, ensure_ascii=False, indent=2)
+        fh.write("\n")
+
+
+if __name__ == "__main__":
+    main()
