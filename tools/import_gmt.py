@@ -56,7 +56,7 @@ def gmt(args, out):
     path = os.path.join(CACHE, out)
     if not os.path.exists(path):
         with open(path, "w") as f:
-            subprocess.run(["gmt"] + args, stdout=f, check=True)
+            subprocess.run(["gmt"] + args, stdout=f, check=True, cwd=CACHE)
     return path
 
 

@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""Author geodata/cities.geojson: towns, fortresses and sites with control timelines.
+
+Reproduce (no dependencies beyond Python 3):
+
+    python3 tools/author_cities.py
+
+Positions are modern coordinates of the town (or its ruins); control spans
+follow the seed (/work/shared/seed, Wikipedia "Kazakh-Dzungar Wars"), cited by
+section.  Where the seed is silent the span is marked in the feature `note`
+and `certainty`.
+"""
+from geocommon import feature, point, span, write_fc
+
+BG = "seed: Background"
+S1 = "seed: 1635–1658"
+S2 = "seed: 1681–1684"
+S3 = "seed: 1698–1703"
+S4 = "seed: 1708–1718"
+S5 = "seed: 1723–1730"
+S6 = "seed: 1731–1735"
+S7 = "seed: 1739–1741"
+S8 = "seed: Aftermath"
+
+
+def senior_after_1723(first_span_end="1722", kazakh="kazakh_senior", own=None):
+    """The common fate of the Senior Jüz towns from 1723 (seed 1723–1735)."""
+    return [
+        span("1723", "1727", "dzungar", "occupied", S5),
+        span("1728", "1731", kazakh, "core", S6),
+        span("1732", "1733", "dzungar", "occupied", S6),
+        span("1734", "1734", kazakh, "core", S6),
+        span("1735", "1755", kazakh, "tributary", S6, overlord="dzungar"),
+        span("1756", "1771", kazakh, "core", S8),
+    ]
+
+
+NOTE_1728 = ("1728–1731: the seed does not say when the Kazakhs regained the towns; "
+             "its 1732 recapture implies they held them after the Dzungar succession crisis (approximate)")
+
+CITIES = [
+    # id, name, kk, ru, kind, rank, lon, lat, extra props, control
+    ("turkistan", "Turkistan", "Түркістан", "Туркестан", "capital", 5, 68.2700, 43.2970,
+     {"note": "Seat of the Kazakh khans. " + NOTE_1728, "certainty": "approximate"},
+     [span("1635", "1722", "kazakh", "core", S2),
+      span("1723", "1723", "dzungar", "occupied", S5),
+      span("1724", "1724", "kazakh_junior", "core", S5),
+      span("1725", "1727", "dzungar", "occupied", S5),
+      span("1728", "1731", "kazakh", "core", S6),
+      span("1732", "1733", "dzungar", "occupied", S6),
+      span("1734", "1734", "kazakh_senior", "core", S6),
+      span("1735", "1755", "kazakh_senior", "tributary", S6, overlord="dzungar"),
+      span("1756", "1771", "kazakh", "core", S8)]),
+    ("sayram", "Sayram", "Сайрам", "Сайрам", "city", 4, 69.7670, 42.3000,
+     {"note": "Besieged by Galdan 1681 and 1683, taken 1684 and later abandoned by the Dzungars "
+              "(decline begins). " + NOTE_1728, "certainty": "approximate"},
+     [span("1635", "1680", "kazakh_senior", "core", S2),
+      span("1681", "1681", "kazakh_senior", "besieged", S2),
+      span("1682", "1682", "kazakh_senior", "core", S2),
+      span("1683", "1683", "kazakh_senior", "besieged", S2),
+      span("1684", "1685", "dzungar", "occupied", S2),
+      span("1686", "1722", "kazakh_senior", "core", S2)] + senior_after_1723()),
+    ("tashkent", "Tashkent", "Ташкент", "Ташкент", "city", 5, 69.2401, 41.3111,
+     {"note": "Recognised Galdan's authority and was taken 1684; taken again 1723 and 1732; "
+              "held by the Senior Jüz khan 1734; Dzungar overlordship 1735. " + NOTE_1728,
+      "certainty": "approximate"},
+     [span("1635", "1683", "kazakh_senior", "core", S2),
+      span("1684", "1685", "dzungar", "occupied", S2),
+      span("1686", "1722", "kazakh_senior", "core", S2)] + senior_after_1723()),
+    ("shymkent", "Shymkent", "Шымкент", "Чимкент", "city", 2, 69.5900, 42.3200,
+     {"note": "Small town on the road Sayram–Turkistan; shares the fate of Sayram (approximate)",
+      "certainty": "approximate"},
+     [span("1635", "1683", "kazakh_senior", "core", S2),
+      span("1684", "1685", "dzungar", "occupied", S2),
+      span("1686", "1722", "kazakh_senior", "core", S2)] + senior_after_1723()),
+    ("menkent", "Menkent", "Маңкент", "Манкент", "city", 2, 69.8300, 42.4800,
+     {"note": "Taken by Galdan 1684 (seed); placed at modern Mankent near Sayram",
+      "certainty": "approximate"},
+     [span("1635", "1683", "kazakh_senior", "core", S2),
+      span("1684", "1685", "dzungar", "occupied", S2),
+      span("1686", "1734", "kazakh_senior", "core", S2),
+      span("1735", "1755", "kazakh_senior", "tributary", S6, overlord="dzungar"),
+      span("1756", "1771", "kazakh_senior", "core", S8)]),
+    ("kharasman", "Kharasman", "Харасман", "Харасман", "city", 1, 69.5000, 42.1500,
+     {"note": "Taken by Galdan 1684 (seed). Location unknown to modern scholarship; "
+              "placed among the Sayram towns south-west of Sayram",
+      "certainty": "approximate"},
+     [span("1635", "1683", "kazakh_senior", "core", S2),
+      span("1684", "1685", "dzungar", "occupied", S2),
+      span("1686", "1734", "kazakh_senior", "core", S2),
+      span("1735", "1755", "kazakh_senior", "tributary", S6, overlord="dzungar"),
+      span("1756", "1771", "kazakh_senior", "core", S8)]),
+    ("khara-murut", "Khara-Murut", "Харамұрт", "Хара-Мурут", "site", 1, 69.6000, 41.8500,
+     {"note": "Kazakhs defeated here 1723 (seed). Exact place unknown; placed between Sayram and "
+              "Tashkent, the line of Lobsangsür's advance",
+      "certainty": "approximate"},
+     [span("1635", "1722", "kazakh_senior", "core", S5)] + senior_after_1723()),
+    ("otrar", "Otrar", "Отырар", "Отрар", "city", 3, 68.3000, 42.8500,
+     {"note": "The seed records no capture of Otrar; shown with the Kazakh khanate throughout"},
+     [span("1635", "1771", "kazakh", "core", S2)]),
+    ("sauran", "Sauran", "Сауран", "Сауран", "city", 2, 67.7686, 43.5153,
+     {"note": "Walled town north-west of Turkistan, declining in the 18th century; "
+              "the seed records no capture"},
+     [span("1635", "1771", "kazakh", "core", S2)]),
+    ("sighnaq", "Sighnaq", "Сығанақ", "Сыгнак", "city", 2, 67.4000, 44.1000,
+     {"note": "Former capital of the khanate, in ruin by the 18th century; position of the ruins "
+              "north-west of Zhanakorgan approximate (±10 km)",
+      "certainty": "approximate"},
+     [span("1635", "1771", "kazakh", "core", BG)]),
+    ("sozak", "Sozak", "Созақ", "Созак", "city", 3, 68.4700, 44.1400,
+     {"note": "Trading town on the northern Karatau, plundered and destroyed in the Dzungar attack "
+              "of late winter 1724 (seed); later resettled (date not in the seed)",
+      "certainty": "approximate"},
+     [span("1635", "1723", "kazakh_senior", "core", S5),
+      span("1724", "1727", "dzungar", "destroyed", S5),
+      span("1728", "1734", "kazakh_senior", "core", S6),
+      span("1735", "1755", "kazakh_senior", "tributary", S6, overlord="dzungar"),
+      span("1756", "1771", "kazakh_senior", "core", S8)]),
+    ("taraz", "Taraz (Aulie-Ata)", "Тараз (Әулиеата)", "Тараз (Аулие-Ата)", "city", 3, 71.3700, 42.9000,
+     {"note": "Medieval Taraz lay in ruins; the settlement at the Aulie-Ata shrine on the Talas. "
+              "Talas valley overrun 1723 (seed)", "certainty": "approximate"},
+     [span("1635", "1722", "kazakh_senior", "core", S3),
+      span("1723", "1733", "dzungar", "occupied", S5),
+      span("1734", "1734", "kazakh_senior", "core", S6),
+      span("1735", "1755", "kazakh_senior", "tributary", S6, overlord="dzungar"),
+      span("1756", "1771", "kazakh_senior", "core", S8)]),
+    ("ordabasy", "Ordabasy", "Ордабасы", "Ордабасы", "site", 3, 69.0400, 42.6000,
+     {"start_date": "1726", "end_date": "1726", "certainty": "approximate",
+      "note": "Hill near the Arys–Badam confluence where the jüzes met in 1726 (seed: 'in Ordabasy near Turkistan')",
+      "source": S5}, None),
+    ("karakum-kurultai", "Karakum kurultai", "Қарақұм құрылтайы", "Каракумский курултай", "site", 3, 62.8000, 46.5000,
+     {"start_date": "1710", "end_date": "1710", "certainty": "approximate",
+      "note": "First kurultai, summer 1710, 'in the Karakum' (seed); placed in the Aral Karakum north-east "
+              "of the Aral Sea, the usual reading; exact place unknown", "source": S4}, None),
+    ("khujand", "Khujand", "Қожент", "Ходжент", "city", 3, 69.6300, 40.2800,
+     {"note": "Captured by the Dzungars 1723 (seed); length of the occupation not given (to 1725 approximate)",
+      "certainty": "approximate"},
+     [span("1635", "1722", "bukhara", "core", S5),
+      span("1723", "1725", "dzungar", "occupied", S5),
+      span("1726", "1771", "bukhara", "core", S5)]),
+    ("samarkand", "Samarkand", "Самарқанд", "Самарканд", "city", 4, 66.9600, 39.6540,
+     {"note": "Its emir Yalangtush Bahadur brought 20,000 to Orbulaq in 1643; captured by the Dzungars in 1723 "
+              "(seed; a raid, length not given)", "certainty": "approximate"},
+     [span("1635", "1722", "bukhara", "core", S1),
+      span("1723", "1723", "dzungar", "occupied", S5),
+      span("1724", "1771", "bukhara", "core", S5)]),
+    ("bukhara", "Bukhara", "Бұқара", "Бухара", "capital", 5, 64.4200, 39.7750, {},
+     [span("1635", "1771", "bukhara", "core", S1)]),
+    ("khiva", "Khiva", "Хиуа", "Хива", "capital", 4, 60.3600, 41.3780, {},
+     [span("1635", "1771", "khiva", "core", BG)]),
+    ("urgench", "Urgench (Kunya-Urgench)", "Үргеніш (Көнеүргеніш)", "Ургенч (Кёнеургенч)", "city", 3, 59.1500, 42.3300,
+     {"note": "Old Urgench, ravaged by Oirat raiders in the 1530s (seed: Background)"},
+     [span("1635", "1771", "khiva", "core", BG)]),
+    ("andijan", "Andijan", "Әндіжан", "Андижан", "city", 3, 72.3440, 40.7830,
+     {"note": "Captured 1723 with the Fergana Valley (seed)", "certainty": "approximate"},
+     [span("1635", "1708", "bukhara", "core", S5),
+      span("1709", "1722", "kokand", "core", S5),
+      span("1723", "1725", "dzungar", "occupied", S5),
+      span("1726", "1771", "kokand", "core", S5)]),
+    ("kokand", "Kokand", "Қоқан", "Коканд", "capital", 3, 70.9400, 40.5290,
+     {"note": "Kokand Khanate from 1709 (Shahrukh Bey); its capital from the 1740s"},
+     [span("1635", "1708", "bukhara", "core", S5),
+      span("1709", "1722", "kokand", "core", S5),
+      span("1723", "1725", "dzungar", "occupied", S5),
+      span("1726", "1771", "kokand", "core", S5)]),
+    ("yarkent", "Yarkent", "Ярқант", "Яркенд", "capital", 4, 77.2400, 38.4200,
+     {"note": "Capital of the Yarkent Khanate; invaded by Galdan (seed: 1681–1684), under Dzungar rule from 1680, "
+              "Qing from 1759"},
+     [span("1635", "1679", "yarkent", "core", S2),
+      span("1680", "1758", "yarkent", "tributary", S2, overlord="dzungar"),
+      span("1759", "1771", "qing", "core", S8)]),
+    ("kashgar", "Kashgar", "Қашқар", "Кашгар", "city", 4, 75.9900, 39.4700, {},
+     [span("1635", "1679", "yarkent", "core", S2),
+      span("1680", "1758", "yarkent", "tributary", S2, overlord="dzungar"),
+      span("1759", "1771", "qing", "core", S8)]),
+    ("hami", "Hami (Kumul)", "Құмыл", "Хами (Кумул)", "city", 3, 93.5100, 42.8300,
+     {"note": "Seed: 'after capturing Hami by 1715'; Qing sources record the 1715 Dzungar attack on Hami as "
+              "repulsed", "certainty": "disputed"},
+     [span("1635", "1679", "yarkent", "core", S2),
+      span("1680", "1696", "yarkent", "tributary", S2, overlord="dzungar"),
+      span("1697", "1714", "qing", "core", S4),
+      span("1715", "1715", "dzungar", "occupied", S4),
+      span("1716", "1771", "qing", "core", S4)]),
+    ("ghulja", "Ghulja (Kulja)", "Құлжа", "Кульджа", "capital", 5, 81.3200, 43.9100,
+     {"note": "The Ili valley around Kulja: seat (ordu, 'Urga') of the Dzungar khuntaijis in the 18th century; "
+              "the Qing town of Ningyuan (Yining) was built here in 1762"},
+     [span("1635", "1754", "dzungar", "core", S8),
+      span("1755", "1756", "dzungar", "contested", S8),
+      span("1757", "1771", "qing", "core", S8)]),
+    ("omsk", "Omsk", "Омбы", "Омск", "fortress", 3, 73.3700, 54.9800,
+     {"start_date": "1716", "note": "Fortress founded 1716 by Buchholz at the Om mouth"},
+     [span("1716", "1771", "russia", "core", S7)]),
+    ("yamyshevsk", "Yamyshevsk", "Ямышев бекінісі", "Ямышевская крепость", "fortress", 2, 77.4600, 51.8900,
+     {"start_date": "1716", "certainty": "approximate",
+      "note": "Fortress by Lake Yamysh on the Irtysh (1716); Dzungar envoys came here in 1741 (seed)"},
+     [span("1716", "1771", "russia", "core", S7)]),
+    ("semipalatinsk", "Semipalatinsk", "Семей", "Семипалатинск", "fortress", 3, 80.2300, 50.4100,
+     {"start_date": "1718", "certainty": "approximate",
+      "note": "Fortress founded 1718 by the ruined 'seven chambers' monastery a little downstream; "
+              "moved to this site in 1776. Tsagan's embassy 1733 (seed)"},
+     [span("1718", "1771", "russia", "core", S6)]),
+    ("ust-kamenogorsk", "Ust-Kamenogorsk", "Өскемен", "Усть-Каменогорск", "fortress", 2, 82.6100, 49.9500,
+     {"start_date": "1720", "note": "Fortress founded 1720 at the Ulba mouth"},
+     [span("1720", "1771", "russia", "core", S4)]),
+    ("orsk", "Orsk (first Orenburg)", "Орск (алғашқы Орынбор)", "Орск (первый Оренбург)", "fortress", 2,
+     58.5700, 51.2000,
+     {"start_date": "1735",
+      "note": "Orenburg was founded in August 1735 at the mouth of the Or; when the town was moved "
+              "(1741 Krasnogorsk, 1743 present site) this fortress became Orsk"},
+     [span("1735", "1771", "russia", "core", S7)]),
+    ("orenburg", "Orenburg", "Орынбор", "Оренбург", "fortress", 4, 55.1000, 51.7700,
+     {"start_date": "1743",
+      "note": "Present site from 1743; the Orenburg of 1735–1741 stood at the Or mouth (see Orsk). "
+              "Seat of the Orenburg Commission that dealt with the Kazakhs (seed: 1739–1741)"},
+     [span("1743", "1771", "russia", "core", S7)]),
+    ("ufa", "Ufa", "Өфө", "Уфа", "city", 2, 55.9600, 54.7300, {},
+     [span("1635", "1771", "russia", "core", S7)]),
+    ("tobolsk", "Tobolsk", "Тобыл", "Тобольск", "capital", 4, 68.2500, 58.2000,
+     {"note": "Seat of the Siberian governors (Gagarin, Buturlin)"},
+     [span("1635", "1771", "russia", "core", S4)]),
+    ("tara", "Tara", "Тара", "Тара", "fortress", 2, 74.3700, 56.9000, {},
+     [span("1635", "1771", "russia", "core", S4)]),
+    ("astrakhan", "Astrakhan", "Астрахан", "Астрахань", "city", 4, 48.0300, 46.3500, {},
+     [span("1635", "1771", "russia", "core", S8)]),
+    ("lhasa", "Lhasa", "Лхаса", "Лхаса", "capital", 4, 91.1300, 29.6500,
+     {"note": "Tauke's son was taken to Lhasa by Galdan (1684, seed); Dzungar occupation 1717–1720"},
+     [span("1635", "1716", "tibet", "core", S2),
+      span("1717", "1720", "dzungar", "occupied", S4),
+      span("1721", "1771", "tibet", "tributary", S7, overlord="qing")]),
+]
+
+
+def main():
+    feats = []
+    for cid, name, kk, ru, kind, rank, lon, lat, extra, control in CITIES:
+        props = {"id": cid, "name": name, "name:kk": kk, "name:ru": ru, "kind": kind, "rank": rank}
+        props.update(extra)
+        if control:
+            props["control"] = control
+            props.setdefault("source", control[-1]["source"] if len(control) == 1 else "; ".join(
+                sorted({c["source"] for c in control})))
+        feats.append(feature(props, point(lon, lat)))
+    write_fc("cities.geojson", feats)
+
+
+if __name__ == "__main__":
+    main()
