@@ -1,0 +1,363 @@
+//! The command line: argument types and one function per subcommand, each taking a plain
+//! options struct. `main.rs` only parses and reports errors.
+
+use crate::atlas::Atlas;
+use crate::data::{Dataset, Source};
+use crate::error::{Error, Result};
+use crate::output::{encode_png, write_atomic};
+use crate::project::{LonLatBox, Projection, ProjectionKind, View};
+use crate::render::{render, RenderOptions};
+use crate::style::Style;
+use crate::time::{EndDates, Year};
+use crate::validate;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+
+/// Key years of the built-in atlas, rendered by `all`.
+pub const KEY_YEARS: [i32; 11] = [1635, 1643, 1684, 1698, 1717, 1723, 1726, 1730, 1735, 1741, 1771];
+
+/// steppe-atlas: time-aware historical maps of the Kazakh–Dzungar Wars (1635–1741).
+#[derive(Parser, Debug)]
+#[command(name = "steppe-atlas", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Render one year as a print-quality PNG.
+    Render(RenderArgs),
+    /// Print the features near a point in a year as JSON.
+    Query(QueryArgs),
+    /// Check a dataset against a style; one line per problem.
+    Validate(ValidateArgs),
+    /// The main job: render the atlas's key years into output/frames/.
+    All(AllArgs),
+}
+
+/// Label language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Lang {
+    /// English.
+    En,
+    /// Kazakh.
+    Kk,
+    /// Russian.
+    Ru,
+}
+
+impl Lang {
+    fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Kk => "kk",
+            Lang::Ru => "ru",
+        }
+    }
+}
+
+/// How `end_date` values are read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EndDatesArg {
+    /// `"1697"` lasts through 31 Dec 1697 (steppe-atlas data).
+    Inclusive,
+    /// `"1697"` ends before 1697 (OpenHistoricalMap data).
+    Exclusive,
+}
+
+/// Where the data comes from (shared by every subcommand that reads data).
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// A folder of GeoJSON layers (default: the built-in atlas).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// How to read end_date values.
+    #[arg(long, value_enum, default_value = "inclusive")]
+    pub end_dates: EndDatesArg,
+}
+
+impl DataArgs {
+    fn source(&self) -> Source {
+        match &self.data {
+            Some(d) => Source::Dir(d.clone()),
+            None => Source::Embedded,
+        }
+    }
+
+    fn end_dates(&self) -> EndDates {
+        match self.end_dates {
+            EndDatesArg::Inclusive => EndDates::Inclusive,
+            EndDatesArg::Exclusive => EndDates::Exclusive,
+        }
+    }
+
+    /// Load, check against the style and index the dataset; refuse it on any error.
+    pub fn load_checked(&self, style: &Style) -> Result<Atlas> {
+        let loaded = Dataset::load(&self.source(), self.end_dates());
+        let mut problems = loaded.problems.clone();
+        problems.extend(validate::polity_problems(&loaded.dataset, style));
+        if problems.iter().any(|p| p.severity == crate::error::Severity::Error) {
+            problems.sort_by(|a, b| b.severity.cmp(&a.severity));
+            return Err(Error::Data(problems));
+        }
+        Ok(Atlas::new(loaded.dataset))
+    }
+}
+
+/// The image geometry and look (shared by `render` and `all`).
+#[derive(Args, Debug, Clone)]
+pub struct ViewArgs {
+    /// Image width, px.
+    #[arg(long)]
+    pub width: Option<u32>,
+    /// Image height, px.
+    #[arg(long)]
+    pub height: Option<u32>,
+    /// Image size in millimetres `W,H` (with --dpi), e.g. 297,210 for A4 landscape.
+    #[arg(long, value_name = "W,H", conflicts_with_all = ["width", "height"])]
+    pub size_mm: Option<String>,
+    /// Dots per inch: converts --size-mm and the style's points to pixels (96 for --width/--height alone).
+    #[arg(long)]
+    pub dpi: Option<f32>,
+    /// The area to show `W,S,E,N` in degrees (default: the atlas's extent).
+    #[arg(long, value_name = "W,S,E,N", allow_hyphen_values = true)]
+    pub bbox: Option<String>,
+    /// Map projection.
+    #[arg(long, value_enum, default_value = "lcc")]
+    pub projection: ProjectionKind,
+    /// Style: a file, or an embedded name (print, atlas, grayscale).
+    #[arg(long, default_value = "print")]
+    pub style: String,
+    /// Label language, falling back to English names.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: Lang,
+}
+
+/// Default frame: A4 landscape at 150 dpi.
+const DEFAULT_MM: (f32, f32) = (297.0, 210.0);
+const DEFAULT_DPI: f32 = 150.0;
+const MAX_SIDE: u32 = 20_000;
+
+impl ViewArgs {
+    /// Pixel size and dpi from the flags.
+    pub fn size(&self, projection: &Projection, bbox: &LonLatBox) -> Result<(u32, u32, f32)> {
+        let usage = |m: String| Error::Usage(m);
+        let (w, h, dpi) = if let Some(mm) = &self.size_mm {
+            let dpi = self.dpi.unwrap_or(300.0);
+            let nums: Vec<f32> = mm
+                .split(',')
+                .map(|s| s.trim().parse::<f32>())
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| usage(format!("bad --size-mm {mm:?}: expected W,H in millimetres")))?;
+            let [wmm, hmm] = nums[..] else {
+                return Err(usage(format!("bad --size-mm {mm:?}: expected W,H in millimetres")));
+            };
+            if !(wmm > 0.0 && hmm > 0.0) {
+                return Err(usage(format!("bad --size-mm {mm:?}: sizes must be positive")));
+            }
+            ((wmm / 25.4 * dpi).round() as u32, (hmm / 25.4 * dpi).round() as u32, dpi)
+        } else {
+            match (self.width, self.height) {
+                (Some(w), Some(h)) => (w, h, self.dpi.unwrap_or(96.0)),
+                (Some(w), None) => (w, View::height_for_width(projection, bbox, w), self.dpi.unwrap_or(96.0)),
+                (None, Some(h)) => {
+                    let per_w = View::height_for_width(projection, bbox, 10_000);
+                    ((f64::from(h) * 10_000.0 / f64::from(per_w)).round() as u32, h, self.dpi.unwrap_or(96.0))
+                }
+                (None, None) => {
+                    let dpi = self.dpi.unwrap_or(DEFAULT_DPI);
+                    ((DEFAULT_MM.0 / 25.4 * dpi).round() as u32, (DEFAULT_MM.1 / 25.4 * dpi).round() as u32, dpi)
+                }
+            }
+        };
+        if !(dpi.is_finite() && (10.0..=2400.0).contains(&dpi)) {
+            return Err(usage(format!("--dpi {dpi} is outside 10–2400")));
+        }
+        if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
+            return Err(usage(format!("image size {w}×{h} px is outside 1–{MAX_SIDE} px per side")));
+        }
+        Ok((w, h, dpi))
+    }
+
+    /// The view for a dataset: bbox, fitted projection and pixel size.
+    pub fn view(&self, ds: &Dataset) -> Result<(View, f32)> {
+        let bbox = match &self.bbox {
+            Some(s) => LonLatBox::parse(s).map_err(|e| Error::Usage(format!("--bbox: {e}")))?,
+            None => {
+                let b = ds
+                    .default_bbox()
+                    .ok_or_else(|| Error::Usage("the dataset has no features to show; give --bbox".into()))?;
+                let b = LonLatBox::from_array(b);
+                // A single point or a line along a parallel has no area: give it some.
+                if b.west >= b.east || b.south >= b.north {
+                    b.buffered(1.0)
+                } else {
+                    b
+                }
+            }
+        };
+        let projection = Projection::fitted(self.projection, &bbox);
+        let (w, h, dpi) = self.size(&projection, &bbox)?;
+        Ok((View::fit(projection, &bbox, w, h), dpi))
+    }
+}
+
+/// `render` options.
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// The year to show.
+    #[arg(long, allow_hyphen_values = true)]
+    pub year: i32,
+    /// Output PNG (default: output/frames/{year}.png).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Highlight the areas and cities that changed hands between this year and --year.
+    #[arg(long, value_name = "YEAR2", allow_hyphen_values = true)]
+    pub compare: Option<i32>,
+    /// Data source.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Image geometry and look.
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+/// `query` options.
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// The year.
+    #[arg(long, allow_hyphen_values = true)]
+    pub year: i32,
+    /// Longitude, degrees east.
+    #[arg(long, allow_hyphen_values = true)]
+    pub lon: f64,
+    /// Latitude, degrees north.
+    #[arg(long, allow_hyphen_values = true)]
+    pub lat: f64,
+    /// Search radius, km (territories: those containing the point).
+    #[arg(long, default_value_t = 25.0)]
+    pub radius_km: f64,
+    /// Name language.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: Lang,
+    /// Data source.
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// `validate` options.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Data source.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Style whose polities the data must use.
+    #[arg(long, default_value = "print")]
+    pub style: String,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// `all` options.
+#[derive(Args, Debug)]
+pub struct AllArgs {
+    /// Output folder.
+    #[arg(long, default_value = "output")]
+    pub out: PathBuf,
+    /// Data source.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Image geometry and look.
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
+/// Run a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Render(a) => render_cmd(&a).map(|_| 0),
+        Command::Query(a) => query_cmd(&a).map(|_| 0),
+        Command::Validate(a) => validate_cmd(&a),
+        Command::All(a) => all_cmd(&a).map(|_| 0),
+    }
+}
+
+/// Render one year to a PNG file; returns the path written.
+pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
+    let style = Style::load(&a.view.style)?;
+    let atlas = a.data.load_checked(&style)?;
+    let (view, dpi) = a.view.view(&atlas.data)?;
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("output/frames/{}.png", a.year)));
+    check_png_path(&out)?;
+    let mut opts = RenderOptions::frame(Year(a.year), dpi);
+    opts.lang = a.view.lang.code().into();
+    opts.compare = a.compare.map(Year);
+    let img = render(&atlas, &style, &view, &opts);
+    write_atomic(&out, &encode_png(&img.pixmap, dpi)?)?;
+    Ok(out)
+}
+
+fn check_png_path(out: &Path) -> Result<()> {
+    if out.is_dir() {
+        return Err(Error::Usage(format!("--out {} is a folder; give a file name ending in .png", out.display())));
+    }
+    Ok(())
+}
+
+/// Print the query JSON for a point and year.
+pub fn query_cmd(a: &QueryArgs) -> Result<()> {
+    if !(-180.0..=180.0).contains(&a.lon) || !(-90.0..=90.0).contains(&a.lat) {
+        return Err(Error::Usage(format!("--lon {} --lat {} is off the globe", a.lon, a.lat)));
+    }
+    if !(a.radius_km.is_finite() && a.radius_km >= 0.0 && a.radius_km <= 5000.0) {
+        return Err(Error::Usage(format!("--radius-km {} must be within 0–5000", a.radius_km)));
+    }
+    let loaded = Dataset::load(&a.data.source(), a.data.end_dates());
+    let atlas = Atlas::new(loaded.into_result()?);
+    let hits = crate::query::query(&atlas, Year(a.year), a.lon, a.lat, a.radius_km);
+    let doc = crate::query::to_json(&hits, Year(a.year), a.lon, a.lat, a.lang.code());
+    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    Ok(())
+}
+
+/// Validate a dataset: print one line per problem; exit 1 on errors (or warnings with --strict).
+pub fn validate_cmd(a: &ValidateArgs) -> Result<i32> {
+    let style = Style::load(&a.style)?;
+    let loaded = Dataset::load(&a.data.source(), a.data.end_dates());
+    let problems = validate::validate(&loaded, &style);
+    for p in &problems {
+        println!("{p}");
+    }
+    let (errors, warnings) = validate::counts(&problems);
+    let features = loaded.dataset.all().count();
+    eprintln!("{features} features: {errors} errors, {warnings} warnings");
+    Ok(if errors > 0 || (a.strict && warnings > 0) { 1 } else { 0 })
+}
+
+/// The main job: render the key years into `{out}/frames/` in parallel.
+pub fn all_cmd(a: &AllArgs) -> Result<()> {
+    use rayon::prelude::*;
+    let style = Style::load(&a.view.style)?;
+    let atlas = a.data.load_checked(&style)?;
+    let (view, dpi) = a.view.view(&atlas.data)?;
+    let years: Vec<i32> = match atlas.data.meta.period {
+        Some([from, to]) if a.data.data.is_some() => {
+            KEY_YEARS.iter().copied().filter(|y| (from..=to).contains(y)).collect()
+        }
+        _ => KEY_YEARS.to_vec(),
+    };
+    let dir = a.out.join("frames");
+    years.par_iter().try_for_each(|&y| {
+        let mut opts = RenderOptions::frame(Year(y), dpi);
+        opts.lang = a.view.lang.code().into();
+        let img = render(&atlas, &style, &view, &opts);
+        let path = dir.join(format!("{y}.png"));
+        write_atomic(&path, &encode_png(&img.pixmap, dpi)?)?;
+        eprintln!("wrote {}", path.display());
+        Ok(())
+    })
+}

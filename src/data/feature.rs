@@ -1,0 +1,698 @@
+//! One feature of a layer: geometry, names, time span and layer-specific attributes,
+//! parsed from GeoJSON with per-feature error messages.
+
+use super::Layer;
+use crate::error::Problem;
+use crate::time::{EndDates, Span, Year};
+use geo::{Coord, LineString, MultiLineString, MultiPolygon, Point, Polygon};
+use serde_json::{Map, Value};
+
+/// Names of a feature in several languages; `en` is the `name` property.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Names {
+    /// `name` (English).
+    pub en: String,
+    /// `name:kk` (Kazakh).
+    pub kk: Option<String>,
+    /// `name:ru` (Russian).
+    pub ru: Option<String>,
+}
+
+impl Names {
+    /// The name in `lang` (`en`, `kk`, `ru`), falling back to English.
+    pub fn get(&self, lang: &str) -> &str {
+        let other = match lang {
+            "kk" => self.kk.as_deref(),
+            "ru" => self.ru.as_deref(),
+            _ => None,
+        };
+        other.unwrap_or(&self.en)
+    }
+}
+
+/// How sure the sources are about a feature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Certainty {
+    /// Roughly right (nomadic borders, uncertain sites).
+    Approximate,
+    /// The sources disagree.
+    Disputed,
+}
+
+/// What a place is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CityKind {
+    /// A capital or khan's seat.
+    Capital,
+    /// A town.
+    City,
+    /// A fortress or fortified line post.
+    Fortress,
+    /// A site: kurultai place, camp, ruin.
+    Site,
+}
+
+/// What a campaign route was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CampaignKind {
+    /// An army's advance.
+    Advance,
+    /// A retreat.
+    Retreat,
+    /// A raid.
+    Raid,
+    /// A flight or migration of people.
+    Flight,
+}
+
+/// The status of a holder in a control span.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    /// Held as its own land.
+    Core,
+    /// Held by force, recently taken.
+    Occupied,
+    /// Ruled by its own polity under an overlord.
+    Tributary,
+    /// Claimed and fought over.
+    Contested,
+    /// A city under siege.
+    Besieged,
+    /// A city destroyed.
+    Destroyed,
+}
+
+impl Status {
+    /// The status's name in the data.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Core => "core",
+            Status::Occupied => "occupied",
+            Status::Tributary => "tributary",
+            Status::Contested => "contested",
+            Status::Besieged => "besieged",
+            Status::Destroyed => "destroyed",
+        }
+    }
+}
+
+/// One span of `control`: who held a place, how, and when.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ControlSpan {
+    /// When.
+    pub span: Span,
+    /// The holder's polity id.
+    pub polity: String,
+    /// How it was held.
+    pub status: Status,
+    /// The overlord's polity id for tributary land.
+    pub overlord: Option<String>,
+    /// Citation.
+    pub source: Option<String>,
+}
+
+/// Army size: a number or a range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Strength {
+    /// A single figure.
+    Exact(f64),
+    /// `[min, max]`.
+    Range(f64, f64),
+}
+
+impl Strength {
+    /// Short text: `30,000` or `25,000–50,000`.
+    pub fn label(&self) -> String {
+        match self {
+            Strength::Exact(n) => thousands(*n),
+            Strength::Range(a, b) => format!("{}–{}", thousands(*a), thousands(*b)),
+        }
+    }
+}
+
+fn thousands(n: f64) -> String {
+    let s = format!("{}", n.round() as i64);
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 && ch != '-' {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A feature's geometry in lon/lat degrees.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Geometry {
+    /// Events without a place.
+    None,
+    /// Cities, battles, events, landform anchors.
+    Point(Point<f64>),
+    /// Rivers and routes (a route is one line in marching order).
+    Lines(MultiLineString<f64>),
+    /// Territories, water, landform areas.
+    Areas(MultiPolygon<f64>),
+}
+
+/// A feature of any layer. Layer-specific attributes are `None`/empty where they do not apply.
+#[derive(Clone, Debug)]
+pub struct Feature {
+    /// The layer it belongs to.
+    pub layer: Layer,
+    /// Unique id.
+    pub id: String,
+    /// Names by language.
+    pub names: Names,
+    /// When it existed (`start_date`/`end_date`, or `date`).
+    pub span: Span,
+    /// The original date string(s) for display (`"1729"`, `"1681–1683"`).
+    pub date_label: Option<String>,
+    /// Uncertainty flag.
+    pub certainty: Option<Certainty>,
+    /// Geometry.
+    pub geometry: Geometry,
+    /// Envelope `[west, south, east, north]`.
+    pub bbox: Option<[f64; 4]>,
+    /// Control timeline (cities, territories).
+    pub control: Vec<ControlSpan>,
+    /// `kind` for cities.
+    pub city_kind: CityKind,
+    /// `kind` for campaigns.
+    pub campaign_kind: CampaignKind,
+    /// `kind` free text (water, landforms).
+    pub kind: Option<String>,
+    /// River rank 1 (major) … 3 (minor); city rank 1 … 5 (5 most important).
+    pub rank: u8,
+    /// Battle victor / campaign side (polity ids).
+    pub victor: Option<String>,
+    /// Campaign side.
+    pub side: Option<String>,
+    /// Battle belligerents.
+    pub belligerents: Vec<String>,
+    /// Commander(s).
+    pub commanders: Vec<String>,
+    /// Army size.
+    pub strength: Option<Strength>,
+    /// All GeoJSON properties as given (for `query` output).
+    pub properties: Map<String, Value>,
+}
+
+impl Feature {
+    /// Is the feature alive in year `y`?
+    pub fn alive(&self, y: Year) -> bool {
+        self.span.overlaps_year(y)
+    }
+
+    /// The control span in force in year `y` (latest start wins).
+    pub fn holder(&self, y: Year) -> Option<&ControlSpan> {
+        crate::time::in_force(&self.control, y, |c| c.span)
+    }
+
+    /// The name in `lang` with fallback to English.
+    pub fn name(&self, lang: &str) -> &str {
+        self.names.get(lang)
+    }
+
+    /// Every polity id this feature refers to.
+    pub fn polity_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = Vec::new();
+        for c in &self.control {
+            ids.push(&c.polity);
+            if let Some(o) = &c.overlord {
+                ids.push(o);
+            }
+        }
+        ids.extend(self.victor.as_deref());
+        ids.extend(self.side.as_deref());
+        ids.extend(self.belligerents.iter().map(String::as_str));
+        ids
+    }
+}
+
+/// Parse one layer file, pushing a problem for every malformed feature (which is skipped).
+pub(super) fn parse_layer(layer: Layer, text: &str, mode: EndDates, problems: &mut Vec<Problem>) -> Vec<Feature> {
+    let file = layer.file_name();
+    let root: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            problems.push(Problem::error(&file, None, format!("invalid JSON: {e}")));
+            return Vec::new();
+        }
+    };
+    let features = match root.get("features").and_then(Value::as_array) {
+        Some(f) if root.get("type").and_then(Value::as_str) == Some("FeatureCollection") => f,
+        _ => {
+            problems.push(Problem::error(&file, None, "not a GeoJSON FeatureCollection with a `features` array"));
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::with_capacity(features.len());
+    for (i, raw) in features.iter().enumerate() {
+        let mut ctx = Ctx { file: &file, id: format!("#{i}"), problems: &mut *problems, ok: true };
+        if let Some(f) = parse_feature(layer, raw, mode, &mut ctx) {
+            if ctx.ok {
+                out.push(f);
+            }
+        }
+    }
+    out
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    id: String,
+    problems: &'a mut Vec<Problem>,
+    ok: bool,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, msg: impl Into<String>) {
+        self.ok = false;
+        self.problems.push(Problem::error(self.file, Some(&self.id), msg));
+    }
+
+    fn warn(&mut self, msg: impl Into<String>) {
+        self.problems.push(Problem::warning(self.file, Some(&self.id), msg));
+    }
+}
+
+fn str_prop<'a>(props: &'a Map<String, Value>, key: &str, ctx: &mut Ctx) -> Option<&'a str> {
+    match props.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(Value::Number(_)) if key.ends_with("date") || key == "from" || key == "to" => {
+            ctx.err(format!("`{key}` must be a string like \"1723\", not a number"));
+            None
+        }
+        Some(_) => {
+            ctx.err(format!("`{key}` must be a string"));
+            None
+        }
+    }
+}
+
+fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option<Feature> {
+    let Some(obj) = raw.as_object() else {
+        ctx.err("feature is not a JSON object");
+        return None;
+    };
+    if obj.get("type").and_then(Value::as_str) != Some("Feature") {
+        ctx.err("`type` is not \"Feature\"");
+        return None;
+    }
+    let empty = Map::new();
+    let props = match obj.get("properties") {
+        Some(Value::Object(p)) => p,
+        Some(Value::Null) | None => &empty,
+        Some(_) => {
+            ctx.err("`properties` is not an object");
+            return None;
+        }
+    };
+    let id = match props.get("id").or_else(|| obj.get("id")) {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => {
+            ctx.err("missing `id` in properties");
+            return None;
+        }
+    };
+    ctx.id = id.clone();
+
+    let geometry = parse_geometry(layer, obj.get("geometry"), ctx)?;
+    let names = Names {
+        en: str_prop(props, "name", ctx).unwrap_or("").to_string(),
+        kk: str_prop(props, "name:kk", ctx).map(str::to_string),
+        ru: str_prop(props, "name:ru", ctx).map(str::to_string),
+    };
+
+    // Time: `date` is a point event; otherwise start_date/end_date.
+    let date = str_prop(props, "date", ctx);
+    let (start, end) = match date {
+        Some(d) => (Some(d), Some(d)),
+        None => (str_prop(props, "start_date", ctx), str_prop(props, "end_date", ctx)),
+    };
+    let span = match Span::parse(start, end, if date.is_some() { EndDates::Inclusive } else { mode }) {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.err(e);
+            Span::ALWAYS
+        }
+    };
+    let date_label = match (start, end) {
+        (Some(a), Some(b)) if a == b => Some(year_part(a)),
+        (Some(a), Some(b)) if year_part(a) == year_part(b) => Some(year_part(a)),
+        (Some(a), Some(b)) => Some(format!("{}–{}", year_part(a), year_part(b))),
+        (Some(a), None) => Some(year_part(a)),
+        _ => None,
+    };
+
+    let certainty = match str_prop(props, "certainty", ctx) {
+        None => None,
+        Some("approximate") => Some(Certainty::Approximate),
+        Some("disputed") => Some(Certainty::Disputed),
+        Some(other) => {
+            ctx.err(format!("certainty {other:?} is not one of approximate, disputed"));
+            None
+        }
+    };
+
+    let control = match props.get("control") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => {
+            items.iter().enumerate().filter_map(|(i, c)| parse_control(i, c, mode, ctx)).collect()
+        }
+        Some(_) => {
+            ctx.err("`control` must be a list of spans");
+            Vec::new()
+        }
+    };
+    for (i, a) in control.iter().enumerate() {
+        for b in &control[i + 1..] {
+            if a.span.overlaps(&b.span) {
+                ctx.warn(format!(
+                    "control spans for {} and {} overlap ({}–{} and {}–{})",
+                    a.polity,
+                    b.polity,
+                    fmt_year(a.span.start_year()),
+                    fmt_year(a.span.end_year()),
+                    fmt_year(b.span.start_year()),
+                    fmt_year(b.span.end_year())
+                ));
+            }
+        }
+    }
+
+    let kind = str_prop(props, "kind", ctx).map(str::to_string);
+    let city_kind = if layer == Layer::Cities {
+        match kind.as_deref() {
+            None | Some("city") | Some("town") => CityKind::City,
+            Some("capital") => CityKind::Capital,
+            Some("fortress") => CityKind::Fortress,
+            Some("site") => CityKind::Site,
+            Some(other) => {
+                ctx.err(format!("kind {other:?} is not one of city, capital, fortress, site"));
+                CityKind::City
+            }
+        }
+    } else {
+        CityKind::City
+    };
+    let campaign_kind = if layer == Layer::Campaigns {
+        match kind.as_deref() {
+            None | Some("advance") => CampaignKind::Advance,
+            Some("retreat") => CampaignKind::Retreat,
+            Some("raid") => CampaignKind::Raid,
+            Some("flight") | Some("migration") => CampaignKind::Flight,
+            Some(other) => {
+                ctx.err(format!("kind {other:?} is not one of advance, retreat, raid, flight"));
+                CampaignKind::Advance
+            }
+        }
+    } else {
+        CampaignKind::Advance
+    };
+    let default_rank = if layer == Layer::Rivers { 2 } else { 3 };
+    let rank = match props.get("rank") {
+        None | Some(Value::Null) => default_rank,
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(r @ 1..=5) => r as u8,
+            _ => {
+                ctx.err(format!("rank {n} is not a whole number 1–5"));
+                default_rank
+            }
+        },
+        Some(_) => {
+            ctx.err("rank must be a number");
+            default_rank
+        }
+    };
+    let strength = match props.get("strength") {
+        None | Some(Value::Null) => None,
+        Some(v) => parse_strength(v, ctx),
+    };
+    let victor = str_prop(props, "victor", ctx).map(str::to_string);
+    let side = str_prop(props, "side", ctx).map(str::to_string);
+    let belligerents = string_list(props, "belligerents", ctx);
+    let mut commanders = string_list(props, "commanders", ctx);
+    if let Some(c) = str_prop(props, "commander", ctx) {
+        commanders.push(c.to_string());
+    }
+    if layer == Layer::Campaigns && side.is_none() {
+        ctx.err("campaign has no `side` (a polity id)");
+    }
+    let bbox = envelope(&geometry);
+    Some(Feature {
+        layer,
+        id,
+        names,
+        span,
+        date_label,
+        certainty,
+        geometry,
+        bbox,
+        control,
+        city_kind,
+        campaign_kind,
+        kind,
+        rank,
+        victor,
+        side,
+        belligerents,
+        commanders,
+        strength,
+        properties: props.clone(),
+    })
+}
+
+fn year_part(s: &str) -> String {
+    let t = s.trim();
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(b) => ("-", b),
+        None => ("", t),
+    };
+    format!("{neg}{}", body.split('-').next().unwrap_or(body))
+}
+
+fn fmt_year(y: Option<i32>) -> String {
+    y.map(|y| y.to_string()).unwrap_or_else(|| "…".into())
+}
+
+fn string_list(props: &Map<String, Value>, key: &str, ctx: &mut Ctx) -> Vec<String> {
+    match props.get(key) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => {
+            let out: Vec<String> = a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+            if out.len() != a.len() {
+                ctx.err(format!("`{key}` must be a list of strings"));
+            }
+            out
+        }
+        Some(_) => {
+            ctx.err(format!("`{key}` must be a list of strings"));
+            Vec::new()
+        }
+    }
+}
+
+fn parse_strength(v: &Value, ctx: &mut Ctx) -> Option<Strength> {
+    let num = |v: &Value| v.as_f64().filter(|n| n.is_finite() && *n >= 0.0);
+    match v {
+        Value::Number(_) => match num(v) {
+            Some(n) => Some(Strength::Exact(n)),
+            None => {
+                ctx.err("strength must be a non-negative number");
+                None
+            }
+        },
+        Value::Array(a) if a.len() == 2 => match (num(&a[0]), num(&a[1])) {
+            (Some(lo), Some(hi)) if lo <= hi => Some(Strength::Range(lo, hi)),
+            _ => {
+                ctx.err("strength range must be [min, max] with min <= max");
+                None
+            }
+        },
+        _ => {
+            ctx.err("strength must be a number or [min, max]");
+            None
+        }
+    }
+}
+
+fn parse_control(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option<ControlSpan> {
+    let Some(obj) = raw.as_object() else {
+        ctx.err(format!("control[{i}] is not an object"));
+        return None;
+    };
+    let polity = match obj.get("polity").and_then(Value::as_str) {
+        Some(p) if !p.is_empty() => p.to_string(),
+        _ => {
+            ctx.err(format!("control[{i}] has no `polity`"));
+            return None;
+        }
+    };
+    let get = |k: &str| obj.get(k).and_then(Value::as_str);
+    for k in ["from", "to"] {
+        if obj.get(k).is_some_and(|v| !v.is_string() && !v.is_null()) {
+            ctx.err(format!("control[{i}].{k} must be a string like \"1723\""));
+            return None;
+        }
+    }
+    let span = match Span::parse(get("from"), get("to"), mode) {
+        Ok(s) => s,
+        Err(e) => {
+            ctx.err(format!("control[{i}] ({polity}): {e}"));
+            return None;
+        }
+    };
+    let status = match get("status") {
+        None | Some("core") => Status::Core,
+        Some("occupied") => Status::Occupied,
+        Some("tributary") => Status::Tributary,
+        Some("contested") => Status::Contested,
+        Some("besieged") => Status::Besieged,
+        Some("destroyed") => Status::Destroyed,
+        Some(other) => {
+            ctx.err(format!(
+                "control[{i}] status {other:?} is not one of core, occupied, tributary, contested, besieged, destroyed"
+            ));
+            return None;
+        }
+    };
+    Some(ControlSpan {
+        span,
+        polity,
+        status,
+        overlord: get("overlord").map(str::to_string),
+        source: get("source").map(str::to_string),
+    })
+}
+
+fn parse_geometry(layer: Layer, raw: Option<&Value>, ctx: &mut Ctx) -> Option<Geometry> {
+    let raw = match raw {
+        None | Some(Value::Null) => {
+            if layer == Layer::Events {
+                return Some(Geometry::None);
+            }
+            ctx.err("missing geometry");
+            return None;
+        }
+        Some(v) => v,
+    };
+    let geom: geojson::Geometry = match serde_json::from_value(raw.clone()) {
+        Ok(g) => g,
+        Err(e) => {
+            ctx.err(format!("invalid geometry: {e}"));
+            return None;
+        }
+    };
+    use geojson::GeometryValue as G;
+    let type_name = match &geom.value {
+        G::Point { .. } => "Point",
+        G::MultiPoint { .. } => "MultiPoint",
+        G::LineString { .. } => "LineString",
+        G::MultiLineString { .. } => "MultiLineString",
+        G::Polygon { .. } => "Polygon",
+        G::MultiPolygon { .. } => "MultiPolygon",
+        G::GeometryCollection { .. } => "GeometryCollection",
+    };
+    let allowed: &[&str] = match layer {
+        Layer::Territories | Layer::Water => &["Polygon", "MultiPolygon"],
+        Layer::Cities | Layer::Battles => &["Point"],
+        Layer::Campaigns => &["LineString"],
+        Layer::Rivers => &["LineString", "MultiLineString"],
+        Layer::Landforms => &["Point", "Polygon", "MultiPolygon"],
+        Layer::Events => &["Point"],
+    };
+    if !allowed.contains(&type_name) {
+        ctx.err(format!("geometry is a {type_name}; {} takes {}", layer.file_name(), allowed.join(" or ")));
+        return None;
+    }
+    let mut bad = None;
+    let mut coord = |p: &geojson::Position| -> Coord<f64> {
+        let s = p.as_slice();
+        if s.len() < 2 {
+            bad.get_or_insert_with(|| "a position has fewer than 2 numbers".to_string());
+            return Coord { x: 0.0, y: 0.0 };
+        }
+        let (x, y) = (s[0], s[1]);
+        if !x.is_finite() || !y.is_finite() || !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
+            bad.get_or_insert_with(|| format!("coordinate [{x}, {y}] is out of range (lon −180…180, lat −90…90)"));
+        }
+        Coord { x, y }
+    };
+    let line = |pts: &Vec<geojson::Position>, coord: &mut dyn FnMut(&geojson::Position) -> Coord<f64>| {
+        LineString::new(pts.iter().map(coord).collect())
+    };
+    let mut ring_problem = None;
+    let mut ring = |pts: &Vec<geojson::Position>, coord: &mut dyn FnMut(&geojson::Position) -> Coord<f64>| {
+        if pts.len() < 4 {
+            ring_problem.get_or_insert_with(|| {
+                format!("polygon ring has {} positions; a closed ring needs at least 4", pts.len())
+            });
+        } else if pts.first().map(|p| p.as_slice()) != pts.last().map(|p| p.as_slice()) {
+            ring_problem.get_or_insert_with(|| "open ring: the first and last positions differ".to_string());
+        }
+        LineString::new(pts.iter().map(coord).collect())
+    };
+    let mut polygon = |rings: &Vec<Vec<geojson::Position>>, coord: &mut dyn FnMut(&geojson::Position) -> Coord<f64>| {
+        let mut it = rings.iter();
+        let exterior = it.next().map(|r| ring(r, coord)).unwrap_or_else(|| LineString::new(vec![]));
+        let interiors = it.map(|r| ring(r, coord)).collect();
+        Polygon::new(exterior, interiors)
+    };
+    let out = match &geom.value {
+        G::Point { coordinates } => Geometry::Point(Point::from(coord(coordinates))),
+        G::LineString { coordinates } => {
+            if coordinates.len() < 2 {
+                ctx.err("line has fewer than 2 positions");
+                return None;
+            }
+            Geometry::Lines(MultiLineString::new(vec![line(coordinates, &mut coord)]))
+        }
+        G::MultiLineString { coordinates } => {
+            if coordinates.is_empty() || coordinates.iter().any(|l| l.len() < 2) {
+                ctx.err("a line has fewer than 2 positions");
+                return None;
+            }
+            Geometry::Lines(MultiLineString::new(coordinates.iter().map(|l| line(l, &mut coord)).collect()))
+        }
+        G::Polygon { coordinates } => {
+            if coordinates.is_empty() {
+                ctx.err("polygon has no rings");
+                return None;
+            }
+            Geometry::Areas(MultiPolygon::new(vec![polygon(coordinates, &mut coord)]))
+        }
+        G::MultiPolygon { coordinates } => {
+            if coordinates.is_empty() || coordinates.iter().any(|p| p.is_empty()) {
+                ctx.err("multipolygon has an empty polygon");
+                return None;
+            }
+            Geometry::Areas(MultiPolygon::new(coordinates.iter().map(|p| polygon(p, &mut coord)).collect()))
+        }
+        _ => unreachable!("filtered by the allowed list"),
+    };
+    if let Some(msg) = bad {
+        ctx.err(msg);
+        return None;
+    }
+    if let Some(msg) = ring_problem {
+        ctx.err(msg);
+        return None;
+    }
+    Some(out)
+}
+
+fn envelope(g: &Geometry) -> Option<[f64; 4]> {
+    use geo::BoundingRect;
+    let r = match g {
+        Geometry::None => return None,
+        Geometry::Point(p) => return Some([p.x(), p.y(), p.x(), p.y()]),
+        Geometry::Lines(l) => l.bounding_rect(),
+        Geometry::Areas(a) => a.bounding_rect(),
+    }?;
+    Some([r.min().x, r.min().y, r.max().x, r.max().y])
+}

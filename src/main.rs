@@ -1,0 +1,14 @@
+//! The `steppe-atlas` binary: parse the command line, run, report a one-line error.
+
+use clap::Parser;
+
+fn main() {
+    let cli = steppe_atlas::cli::Cli::parse();
+    match steppe_atlas::cli::run(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("steppe-atlas: {e}");
+            std::process::exit(1);
+        }
+    }
+}

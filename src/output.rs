@@ -1,0 +1,62 @@
+//! Writing output files safely: a temporary file in the same folder, then a rename, so an
+//! interrupted run never leaves a half-written PNG behind.
+
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Write `bytes` to `path` atomically (temp file + rename), creating parent folders.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |e: std::io::Error| Error::Io { path: path.to_path_buf(), source: e };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all().ok();
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        std::fs::remove_file(&tmp).ok();
+    }
+    result.map_err(io)
+}
+
+/// Encode a tiny-skia pixmap (premultiplied RGBA) as a PNG carrying its dpi in pHYs.
+/// Opaque images are written as RGB (a third smaller and faster to encode).
+pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
+    let (w, h) = (pixmap.width(), pixmap.height());
+    let src = pixmap.data();
+    let opaque = src.chunks_exact(4).all(|p| p[3] == 255);
+    let data: Vec<u8> = if opaque {
+        src.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect()
+    } else {
+        // Un-premultiply: PNG stores straight alpha.
+        src.chunks_exact(4)
+            .flat_map(|p| {
+                let a = p[3];
+                if a == 0 || a == 255 {
+                    [p[0], p[1], p[2], a]
+                } else {
+                    let un = |c: u8| ((u16::from(c) * 255 + u16::from(a) / 2) / u16::from(a)).min(255) as u8;
+                    [un(p[0]), un(p[1]), un(p[2]), a]
+                }
+            })
+            .collect()
+    };
+    let mut out = Vec::with_capacity(data.len() / 4);
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(if opaque { png::ColorType::Rgb } else { png::ColorType::Rgba });
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::Fast);
+        let ppm = (f64::from(dpi) / 0.0254).round() as u32;
+        enc.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
+        let mut writer = enc.write_header().map_err(|e| Error::Encode(e.to_string()))?;
+        writer.write_image_data(&data).map_err(|e| Error::Encode(e.to_string()))?;
+        writer.finish().map_err(|e| Error::Encode(e.to_string()))?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,651 @@
+//! Map furniture: graticule with degree labels, title block (title, year, caption),
+//! legend of what the map shows, scale bar (km and versts) true at the map's centre,
+//! credit line and neatline.
+
+use super::paint::{fill, polyline_path, solid, stroke, stroke_path};
+use super::text::TextStyle;
+use super::{Frame, Shown};
+use crate::data::{CampaignKind, CityKind, Layer};
+use crate::style::{Pattern, Rgba};
+use tiny_skia::{FillRule, PathBuilder, Pixmap, Rect, Transform};
+
+/// Words of the furniture in the label languages.
+fn tr(lang: &str, en: &'static str) -> &'static str {
+    let table: &[(&str, &str, &str)] = &[
+        ("Capital", "Астана", "Столица"),
+        ("Town", "Қала", "Город"),
+        ("Fortress", "Бекініс", "Крепость"),
+        ("Site", "Орын", "Урочище"),
+        ("Battle (victor's colour)", "Шайқас (жеңімпаз түсі)", "Битва (цвет победителя)"),
+        ("Advance", "Жорық", "Наступление"),
+        ("Retreat", "Шегіну", "Отступление"),
+        ("Raid", "Шабуыл", "Набег"),
+        ("Flight of people", "Халық көші", "Бегство населения"),
+        ("Approximate border", "Шамамен шекара", "Приблизительная граница"),
+        ("Tributary (overlord hatched)", "Бағынышты (билеуші штрихпен)", "Данник (штриховка сюзерена)"),
+        ("Occupied", "Басып алынған", "Оккупировано"),
+        ("Contested", "Даулы", "Спорная земля"),
+        ("Changed hands this year", "Биыл қолдан-қолға өтті", "Сменил владельца в этом году"),
+        ("Besieged", "Қоршауда", "В осаде"),
+        ("Destroyed", "Қираған", "Разрушен"),
+        ("Changed hands since", "Иесі ауысқан, бастап", "Сменили владельца с"),
+        ("versts", "шақырым", "вёрст"),
+        ("scale true along", "масштаб дәл:", "масштаб верен вдоль"),
+    ];
+    let hit = table.iter().find(|(e, _, _)| *e == en);
+    match (lang, hit) {
+        ("kk", Some((_, kk, _))) => kk,
+        ("ru", Some((_, _, ru))) => ru,
+        _ => en,
+    }
+}
+
+/// One legend symbol.
+enum Symbol {
+    Polity(String),
+    Hatch(Pattern),
+    Dashed,
+    City(CityKind),
+    Captured,
+    Besieged,
+    Destroyed,
+    Battle,
+    Campaign(CampaignKind),
+    Changed,
+}
+
+/// Where the furniture goes (computed before labels so labels avoid it).
+pub(crate) struct Layout {
+    title_panel: Option<[f32; 4]>,
+    title_lines: Vec<(String, TextStyle, f32, f32)>,
+    legend_panel: Option<[f32; 4]>,
+    legend: Vec<(Symbol, String, f32, f32)>,
+    legend_sym: f32,
+    legend_style: TextStyle,
+    scale: Option<ScaleBar>,
+    credit: Option<(String, TextStyle, f32, f32, [f32; 4])>,
+    grat_labels: Vec<(String, TextStyle, f32, f32, [f32; 4])>,
+}
+
+struct ScaleBar {
+    x: f32,
+    y: f32,
+    km: f64,
+    px: f32,
+    verst_px: Option<(f64, f32)>,
+    bar_h: f32,
+    note: String,
+    style: TextStyle,
+    panel: [f32; 4],
+}
+
+impl Layout {
+    /// Boxes labels must not cover.
+    pub(crate) fn obstacles(&self) -> Vec<[f32; 4]> {
+        let mut v: Vec<[f32; 4]> = Vec::new();
+        v.extend(self.title_panel);
+        v.extend(self.legend_panel);
+        v.extend(self.scale.as_ref().map(|s| s.panel));
+        v.extend(self.credit.as_ref().map(|c| c.4));
+        v.extend(self.grat_labels.iter().map(|g| g.4));
+        v
+    }
+}
+
+fn no_halo(mut s: TextStyle) -> TextStyle {
+    s.halo = None;
+    s
+}
+
+/// Greedy word wrap to `max_w` px.
+fn wrap(f: &Frame, text: &str, style: &TextStyle, max_w: f32) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in text.split_whitespace() {
+        let trial = if cur.is_empty() { word.to_string() } else { format!("{cur} {word}") };
+        if f.fonts.measure(&trial, style).width > max_w && !cur.is_empty() {
+            lines.push(std::mem::replace(&mut cur, word.to_string()));
+        } else {
+            cur = trial;
+        }
+    }
+    if !cur.is_empty() {
+        lines.push(cur);
+    }
+    lines
+}
+
+fn nice_below(x: f64) -> f64 {
+    if x <= 0.0 {
+        return 0.0;
+    }
+    let p = 10f64.powf(x.log10().floor());
+    [5.0, 2.0, 1.0].iter().map(|m| m * p).find(|v| *v <= x).unwrap_or(p)
+}
+
+/// Lay out the furniture for this image.
+pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
+    let fu = &f.style.furniture;
+    let (w, h) = (f.view.width as f32, f.view.height as f32);
+    let s = f.fs;
+    let margin = 0.022 * w.min(h);
+    let pad = f.px(5.0) * s;
+    let lang = f.opts.lang.as_str();
+
+    // Title block: title, year, caption.
+    let mut title_lines = Vec::new();
+    let title_style = no_halo(f.text_style(&fu.title, s));
+    let year_style = no_halo(f.text_style(&fu.year, s));
+    let cap_style = no_halo(f.text_style(&fu.caption, s));
+    let mut y = margin + pad;
+    let mut max_w: f32 = 0.0;
+    let title = f.atlas.data.title(lang);
+    if !title.is_empty() {
+        let m = f.fonts.measure(title, &title_style);
+        y += m.ascent;
+        title_lines.push((title.to_string(), title_style.clone(), margin + pad, y));
+        y += m.descent + pad * 0.4;
+        max_w = max_w.max(m.width);
+    }
+    let year_text = match f.opts.compare {
+        Some(c) => format!("{} → {}", c.0.min(f.opts.year.0), c.0.max(f.opts.year.0)),
+        None => f.opts.year.to_string(),
+    };
+    let m = f.fonts.measure(&year_text, &year_style);
+    y += m.ascent;
+    title_lines.push((year_text, year_style, margin + pad, y));
+    y += m.descent;
+    max_w = max_w.max(m.width);
+    let captions = f.atlas.data.captions(f.opts.year, lang);
+    if !captions.is_empty() {
+        let cap_w = (w * 0.40).max(max_w);
+        let lines = wrap(f, &captions.join(" · "), &cap_style, cap_w);
+        let total = lines.len();
+        for (k, line) in lines.into_iter().take(5).enumerate() {
+            let line = if k == 4 && total > 5 { format!("{line} …") } else { line };
+            let m = f.fonts.measure(&line, &cap_style);
+            y += m.ascent + pad * 0.25;
+            title_lines.push((line, cap_style.clone(), margin + pad, y));
+            y += m.descent;
+            max_w = max_w.max(m.width);
+        }
+    }
+    let title_panel = Some([margin, margin, margin + max_w + 2.0 * pad, y + pad]);
+
+    // Legend: what this map shows.
+    let legend_style = no_halo(f.text_style(&fu.legend, s));
+    let mut entries: Vec<(Symbol, String)> = Vec::new();
+    for p in &shown.polities {
+        if let Some(ps) = f.style.polity(p) {
+            entries.push((Symbol::Polity(p.clone()), ps.name(lang).to_string()));
+        }
+    }
+    if shown.approximate {
+        entries.push((Symbol::Dashed, tr(lang, "Approximate border").into()));
+    }
+    if shown.tributary {
+        entries.push((Symbol::Hatch(Pattern::Hatch), tr(lang, "Tributary (overlord hatched)").into()));
+    }
+    if shown.occupied {
+        entries.push((Symbol::Hatch(Pattern::BackHatch), tr(lang, "Occupied").into()));
+    }
+    if shown.contested {
+        entries.push((Symbol::Hatch(Pattern::Cross), tr(lang, "Contested").into()));
+    }
+    for k in &shown.city_kinds {
+        let name = match k {
+            CityKind::Capital => "Capital",
+            CityKind::City => "Town",
+            CityKind::Fortress => "Fortress",
+            CityKind::Site => "Site",
+        };
+        entries.push((Symbol::City(*k), tr(lang, name).into()));
+    }
+    if shown.captured {
+        entries.push((Symbol::Captured, tr(lang, "Changed hands this year").into()));
+    }
+    if shown.besieged {
+        entries.push((Symbol::Besieged, tr(lang, "Besieged").into()));
+    }
+    if shown.destroyed {
+        entries.push((Symbol::Destroyed, tr(lang, "Destroyed").into()));
+    }
+    if shown.battles {
+        entries.push((Symbol::Battle, tr(lang, "Battle (victor's colour)").into()));
+    }
+    for k in &shown.campaign_kinds {
+        let name = match k {
+            CampaignKind::Advance => "Advance",
+            CampaignKind::Retreat => "Retreat",
+            CampaignKind::Raid => "Raid",
+            CampaignKind::Flight => "Flight of people",
+        };
+        entries.push((Symbol::Campaign(*k), tr(lang, name).into()));
+    }
+    if let (true, Some(c)) = (shown.changed, f.opts.compare) {
+        entries.push((Symbol::Changed, format!("{} {}", tr(lang, "Changed hands since"), c)));
+    }
+    let lm = f.fonts.measure("Hg", &legend_style);
+    let row_h = (lm.ascent + lm.descent) * 1.55;
+    let sym_w = row_h * 1.5;
+    let mut legend = Vec::new();
+    let mut legend_panel = None;
+    if !entries.is_empty() {
+        let max_rows = (((h * 0.42) / row_h).floor() as usize).max(3);
+        let cols = entries.len().div_ceil(max_rows);
+        let rows = entries.len().div_ceil(cols);
+        let col_w = entries.iter().map(|(_, t)| f.fonts.measure(t, &legend_style).width).fold(0.0, f32::max)
+            + sym_w
+            + pad * 1.5;
+        let panel_h = rows as f32 * row_h + 2.0 * pad;
+        let x0 = margin;
+        let y0 = h - margin - panel_h;
+        for (k, (sym, text)) in entries.into_iter().enumerate() {
+            let (c, r) = (k / rows, k % rows);
+            legend.push((sym, text, x0 + pad + c as f32 * col_w, y0 + pad + r as f32 * row_h));
+        }
+        legend_panel = Some([x0, y0, x0 + cols as f32 * col_w + pad * 0.5, y0 + panel_h]);
+    }
+
+    // Credit line, bottom right.
+    let credit_style = no_halo(f.text_style(&fu.credit, s));
+    let credit_text = {
+        let base = &f.atlas.data.meta.credit;
+        let proj = f.view.projection.describe();
+        if base.is_empty() {
+            proj
+        } else {
+            format!("{base} · {proj}")
+        }
+    };
+    let cm = f.fonts.measure(&credit_text, &credit_style);
+    let cx = (w - margin - cm.width).max(margin);
+    let cy = h - margin * 0.45 - cm.descent;
+    let credit = Some((
+        credit_text,
+        credit_style,
+        cx,
+        cy,
+        [cx - 2.0, cy - cm.ascent - 2.0, w - margin + 2.0, cy + cm.descent + 2.0],
+    ));
+
+    // Scale bar above the credit line, true along the parallel through the map's centre.
+    let kmpp = f.view.km_per_px_at(f64::from(w) / 2.0, f64::from(h) / 2.0);
+    let scale = if kmpp.is_finite() && kmpp > 0.0 {
+        let km = nice_below(f64::from(w) * 0.16 * kmpp);
+        let px = (km / kmpp) as f32;
+        let verst_px = if fu.versts {
+            let v = nice_below(f64::from(w) * 0.16 * kmpp / 1.0668);
+            Some((v, (v * 1.0668 / kmpp) as f32))
+        } else {
+            None
+        };
+        let style = no_halo(f.text_style(&fu.legend, s));
+        let bar_h = f.px(3.0) * s;
+        let sm = f.fonts.measure("0", &style);
+        let text_h = sm.ascent + sm.descent;
+        let rows = if verst_px.is_some() { 2.0 } else { 1.0 };
+        let block_h = rows * (bar_h + text_h * 1.3) + text_h * 1.3;
+        let widest = px.max(verst_px.map(|v| v.1).unwrap_or(0.0)) + f.fonts.measure(" 000 km", &style).width;
+        let x = w - margin - widest - pad;
+        let top = cy - cm.ascent - pad * 1.5 - block_h;
+        let (_, lat) = f.view.to_lonlat(f64::from(w) / 2.0, f64::from(h) / 2.0);
+        let note = format!("{} {:.0}°{}", tr(lang, "scale true along"), lat.abs(), if lat >= 0.0 { "N" } else { "S" });
+        let nw = f.fonts.measure(&note, &style).width;
+        let x = x.min(w - margin - nw - pad);
+        Some(ScaleBar {
+            x,
+            y: top + text_h * 1.3,
+            km,
+            px,
+            verst_px,
+            bar_h,
+            note,
+            style,
+            panel: [x - pad, top - pad * 0.5, w - margin, top + block_h + pad * 0.5],
+        })
+    } else {
+        None
+    };
+
+    Layout {
+        title_panel,
+        title_lines,
+        legend_panel,
+        legend,
+        legend_sym: sym_w,
+        legend_style,
+        scale,
+        credit,
+        grat_labels: graticule_labels(f),
+    }
+}
+
+/// Graticule lines every `step_deg`, curved as the projection bends them.
+pub(crate) fn graticule(f: &Frame, pixmap: &mut Pixmap) {
+    let g = &f.style.furniture.graticule;
+    let path = graticule_lines(f).into_iter().fold(PathBuilder::new(), |mut pb, line| {
+        if let Some(p) = polyline_path(&line.2) {
+            pb.push_path(&p);
+        }
+        pb
+    });
+    if let Some(p) = path.finish() {
+        stroke_path(pixmap, &p, g.color, 1.0, &stroke(f.px(g.width_pt), &[]), None);
+    }
+}
+
+/// (is_meridian, value in degrees, pixel polyline) for each graticule line in view.
+fn graticule_lines(f: &Frame) -> Vec<(bool, f64, Vec<(f32, f32)>)> {
+    let _ = Layer::ALL;
+    let step = f.style.furniture.graticule.step_deg;
+    let b = f.view.visible_bbox(0.0);
+    let mut out = Vec::new();
+    let first = |lo: f64| (lo / step).ceil() * step;
+    let sample = |a: f64, z: f64| {
+        let n = (((z - a) / 0.25).ceil() as usize).clamp(2, 2000);
+        (0..=n).map(move |k| a + (z - a) * k as f64 / n as f64)
+    };
+    let mut lon = first(b.west);
+    while lon <= b.east + 1e-9 {
+        let pts = sample(b.south, b.north)
+            .map(|lat| {
+                let (x, y) = f.view.to_px(lon, lat);
+                (x as f32, y as f32)
+            })
+            .collect();
+        out.push((true, lon, pts));
+        lon += step;
+    }
+    let mut lat = first(b.south);
+    while lat <= b.north + 1e-9 {
+        let pts = sample(b.west, b.east)
+            .map(|lon| {
+                let (x, y) = f.view.to_px(lon, lat);
+                (x as f32, y as f32)
+            })
+            .collect();
+        out.push((false, lat, pts));
+        lat += step;
+    }
+    out
+}
+
+fn degrees(v: f64, meridian: bool) -> String {
+    let hemi = match (meridian, v >= 0.0) {
+        (true, true) => "E",
+        (true, false) => "W",
+        (false, true) => "N",
+        (false, false) => "S",
+    };
+    format!("{}°{}", v.abs().round(), hemi)
+}
+
+/// Degree labels where meridians meet the top edge and parallels the right edge (the
+/// title and legend sit on the left and bottom).
+fn graticule_labels(f: &Frame) -> Vec<(String, TextStyle, f32, f32, [f32; 4])> {
+    let g = &f.style.furniture.graticule;
+    let style = f.text_style(&g.label, f.fs);
+    let (w, h) = (f.view.width as f32, f.view.height as f32);
+    let inset = f.px(2.5);
+    let mut out = Vec::new();
+    for (meridian, value, pts) in graticule_lines(f) {
+        let text = degrees(value, meridian);
+        let m = f.fonts.measure(&text, &style);
+        for win in pts.windows(2) {
+            let (a, b) = (win[0], win[1]);
+            let hit = if meridian {
+                // Crossing the top edge.
+                if (a.1 - inset) * (b.1 - inset) <= 0.0 && a.1 != b.1 {
+                    let t = (inset - a.1) / (b.1 - a.1);
+                    let x = a.0 + (b.0 - a.0) * t;
+                    (x > m.width && x < w - m.width).then(|| (x - m.width / 2.0, inset + m.ascent + inset))
+                } else {
+                    None
+                }
+            } else if (a.0 - (w - inset)) * (b.0 - (w - inset)) <= 0.0 && a.0 != b.0 {
+                let t = (w - inset - a.0) / (b.0 - a.0);
+                let y = a.1 + (b.1 - a.1) * t;
+                (y > m.ascent * 3.0 && y < h * 0.6).then(|| (w - inset * 2.0 - m.width, y - inset))
+            } else {
+                None
+            };
+            if let Some((x, y)) = hit {
+                let bx = [x - 1.0, y - m.ascent - 1.0, x + m.width + 1.0, y + m.descent + 1.0];
+                out.push((text.clone(), style.clone(), x, y, bx));
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn panel(f: &Frame, pixmap: &mut Pixmap, b: [f32; 4]) {
+    if let Some(r) = Rect::from_ltrb(b[0], b[1], b[2], b[3]) {
+        let p = PathBuilder::from_rect(r);
+        fill(pixmap, &p, f.style.furniture.panel, 1.0, None);
+        stroke_path(pixmap, &p, f.style.furniture.frame, 0.8, &stroke(f.px(0.4) * f.fs, &[]), None);
+    }
+}
+
+/// Draw the laid-out furniture over the map.
+pub(crate) fn draw(f: &Frame, pixmap: &mut Pixmap, l: &Layout, shown: &Shown) {
+    let _ = shown;
+    let fu = &f.style.furniture;
+    for (text, style, x, y, _) in &l.grat_labels {
+        f.fonts.draw(pixmap, text, *x, *y, style);
+    }
+    if let Some(b) = l.title_panel {
+        panel(f, pixmap, b);
+    }
+    for (text, style, x, y) in &l.title_lines {
+        f.fonts.draw(pixmap, text, *x, *y, style);
+    }
+    if let Some(b) = l.legend_panel {
+        panel(f, pixmap, b);
+    }
+    let lm = f.fonts.measure("Hg", &l.legend_style);
+    for (sym, text, x, y) in &l.legend {
+        let row_h = (lm.ascent + lm.descent) * 1.55;
+        legend_symbol(f, pixmap, sym, *x, *y, l.legend_sym, row_h);
+        f.fonts.draw(
+            pixmap,
+            text,
+            x + l.legend_sym + row_h * 0.3,
+            y + row_h / 2.0 + (lm.ascent - lm.descent) / 2.0,
+            &l.legend_style,
+        );
+    }
+    if let Some(s) = &l.scale {
+        panel(f, pixmap, s.panel);
+        scale_bar(f, pixmap, s);
+    }
+    if let Some((text, style, x, y, _)) = &l.credit {
+        f.fonts.draw(pixmap, text, *x, *y, style);
+    }
+    // Neatline.
+    let (w, h) = (f.view.width as f32, f.view.height as f32);
+    let lw = f.px(1.0) * f.fs;
+    if let Some(r) = Rect::from_ltrb(lw / 2.0, lw / 2.0, w - lw / 2.0, h - lw / 2.0) {
+        stroke_path(pixmap, &PathBuilder::from_rect(r), fu.frame, 1.0, &stroke(lw, &[]), None);
+    }
+}
+
+fn legend_symbol(f: &Frame, pixmap: &mut Pixmap, sym: &Symbol, x: f32, y: f32, sw: f32, rh: f32) {
+    let ink = f.style.cities.outline;
+    let (cx, cy) = (x + sw / 2.0, y + rh / 2.0);
+    let sw_rect = Rect::from_xywh(x, y + rh * 0.18, sw, rh * 0.64).map(PathBuilder::from_rect);
+    let line = |pixmap: &mut Pixmap, color: Rgba, width: f32, dash: &[f32], alpha: f32| {
+        let mut pb = PathBuilder::new();
+        pb.move_to(x + 1.0, cy);
+        pb.line_to(x + sw - 1.0, cy);
+        if let Some(p) = pb.finish() {
+            stroke_path(pixmap, &p, color, alpha, &stroke(width, dash), None);
+        }
+    };
+    let ts = &f.style.territories;
+    match sym {
+        Symbol::Polity(id) => {
+            if let (Some(ps), Some(r)) = (f.style.polity(id), sw_rect) {
+                fill(pixmap, &r, f.style.land, 1.0, None);
+                fill(pixmap, &r, ps.fill, ts.fill_opacity, None);
+                if let Some(tile) =
+                    super::paint::pattern_tile(ps.pattern, ps.border, f.px(ts.hatch_spacing_pt), f.px(ts.hatch_pt))
+                {
+                    super::paint::fill_pattern(pixmap, &r, &tile, None);
+                }
+                stroke_path(pixmap, &r, ps.border, 1.0, &stroke(f.px(0.8), &[]), None);
+            }
+        }
+        Symbol::Hatch(kind) => {
+            if let Some(r) = sw_rect {
+                fill(pixmap, &r, f.style.land, 1.0, None);
+                if let Some(tile) = super::paint::pattern_tile(*kind, ink, f.px(ts.hatch_spacing_pt), f.px(ts.hatch_pt))
+                {
+                    super::paint::fill_pattern(pixmap, &r, &tile, None);
+                }
+                stroke_path(pixmap, &r, ink, 0.6, &stroke(f.px(0.4), &[]), None);
+            }
+        }
+        Symbol::Dashed => {
+            let dash: Vec<f32> = ts.approximate_dash_pt.iter().map(|d| f.px(*d)).collect();
+            line(pixmap, ink, f.px(ts.border_pt), &dash, 0.9);
+        }
+        Symbol::City(kind) => {
+            let d = f.px(f.style.cities.marker_pt);
+            let r = match kind {
+                CityKind::Capital => d * 0.7,
+                CityKind::Fortress => d * 0.55,
+                CityKind::City => d * 0.5,
+                CityKind::Site => d * 0.45,
+            };
+            let path = match kind {
+                CityKind::Fortress => Rect::from_xywh(cx - r, cy - r, 2.0 * r, 2.0 * r).map(PathBuilder::from_rect),
+                CityKind::Site => {
+                    let mut pb = PathBuilder::new();
+                    pb.move_to(cx, cy - r * 1.2);
+                    pb.line_to(cx + r, cy);
+                    pb.line_to(cx, cy + r * 1.2);
+                    pb.line_to(cx - r, cy);
+                    pb.close();
+                    pb.finish()
+                }
+                _ => PathBuilder::from_circle(cx, cy, r),
+            };
+            if let Some(p) = path {
+                fill(pixmap, &p, f.style.cities.unheld, 1.0, None);
+                stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(0.45), &[]), None);
+            }
+            if *kind == CityKind::Capital {
+                if let Some(dot) = PathBuilder::from_circle(cx, cy, r * 0.38) {
+                    fill(pixmap, &dot, ink, 1.0, None);
+                }
+            }
+        }
+        Symbol::Captured | Symbol::Besieged | Symbol::Destroyed | Symbol::Changed => {
+            let r = f.px(f.style.cities.marker_pt) * 0.5;
+            let color = match sym {
+                Symbol::Changed => f.style.furniture.compare,
+                _ => f.style.cities.captured,
+            };
+            if let Some(p) = PathBuilder::from_circle(cx, cy, r) {
+                fill(pixmap, &p, f.style.cities.unheld, 1.0, None);
+                stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(0.45), &[]), None);
+            }
+            if let Some(ring) = PathBuilder::from_circle(cx, cy, r * 1.9) {
+                let dash = if matches!(sym, Symbol::Besieged) { vec![f.px(0.8), f.px(1.2)] } else { vec![] };
+                stroke_path(pixmap, &ring, color, 1.0, &stroke(f.px(0.8), &dash), None);
+            }
+            if matches!(sym, Symbol::Destroyed) {
+                let mut pb = PathBuilder::new();
+                pb.move_to(cx - r, cy - r);
+                pb.line_to(cx + r, cy + r);
+                pb.move_to(cx + r, cy - r);
+                pb.line_to(cx - r, cy + r);
+                if let Some(p) = pb.finish() {
+                    stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(0.6), &[]), None);
+                }
+            }
+        }
+        Symbol::Battle => {
+            let r = f.px(f.style.battles.size_pt) / 2.0;
+            let mut pb = PathBuilder::new();
+            for k in 0..16 {
+                let rr = if k % 2 == 0 { r } else { r * 0.45 };
+                let a = std::f32::consts::PI * k as f32 / 8.0 - std::f32::consts::FRAC_PI_2;
+                if k == 0 {
+                    pb.move_to(cx + rr * a.cos(), cy + rr * a.sin());
+                } else {
+                    pb.line_to(cx + rr * a.cos(), cy + rr * a.sin());
+                }
+            }
+            pb.close();
+            if let Some(p) = pb.finish() {
+                fill(pixmap, &p, f.style.battles.undecided, 1.0, None);
+                stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(0.4), &[]), None);
+            }
+        }
+        Symbol::Campaign(kind) => {
+            let w = f.px(f.style.campaigns.width_pt);
+            match kind {
+                CampaignKind::Advance => line(pixmap, ink, w * 1.3, &[], 0.9),
+                CampaignKind::Retreat => line(pixmap, ink, w, &[w * 3.0, w * 2.0], 0.9),
+                CampaignKind::Raid => line(pixmap, ink, w * 1.1, &[0.01, w * 2.2], 0.9),
+                CampaignKind::Flight => {
+                    line(
+                        pixmap,
+                        ink,
+                        f.px(f.style.campaigns.flight_width_pt) * 0.6,
+                        &[],
+                        f.style.campaigns.flight_opacity,
+                    );
+                }
+            }
+            let len = f.px(f.style.campaigns.arrow_pt) * 0.8;
+            let mut pb = PathBuilder::new();
+            pb.move_to(x + sw, cy);
+            pb.line_to(x + sw - len, cy - len * 0.45);
+            pb.line_to(x + sw - len, cy + len * 0.45);
+            pb.close();
+            if let Some(p) = pb.finish() {
+                pixmap.fill_path(&p, &solid(ink, 0.9), FillRule::Winding, Transform::identity(), None);
+            }
+        }
+    }
+}
+
+fn scale_bar(f: &Frame, pixmap: &mut Pixmap, s: &ScaleBar) {
+    let ink = f.style.furniture.frame;
+    let white = Rgba(255, 255, 255, 255);
+    let sm = f.fonts.measure("0", &s.style);
+    let text_h = sm.ascent + sm.descent;
+    let bar = |pixmap: &mut Pixmap, y: f32, len_px: f32, value: f64, unit: &str| {
+        let segs = 4;
+        for k in 0..segs {
+            let x0 = s.x + len_px * k as f32 / segs as f32;
+            if let Some(r) = Rect::from_xywh(x0, y, len_px / segs as f32, s.bar_h) {
+                let p = PathBuilder::from_rect(r);
+                fill(pixmap, &p, if k % 2 == 0 { ink } else { white }, 1.0, None);
+                stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(0.3) * f.fs, &[]), None);
+            }
+        }
+        let fmt = |v: f64| if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v}") };
+        for (frac, label) in [(0.0, "0".to_string()), (0.5, fmt(value / 2.0)), (1.0, format!("{} {unit}", fmt(value)))]
+        {
+            let m = f.fonts.measure(&label, &s.style);
+            let lx = if frac == 1.0 {
+                s.x + len_px - f.fonts.measure(&fmt(value), &s.style).width / 2.0
+            } else {
+                s.x + len_px * frac as f32 - m.width / 2.0
+            };
+            f.fonts.draw(pixmap, &label, lx, y - sm.descent - text_h * 0.2, &s.style);
+        }
+    };
+    bar(pixmap, s.y, s.px, s.km, "km");
+    let mut y = s.y + s.bar_h + text_h * 1.3;
+    if let Some((v, px)) = s.verst_px {
+        bar(pixmap, y, px, v, tr(&f.opts.lang, "versts"));
+        y += s.bar_h + text_h * 1.3;
+    }
+    f.fonts.draw(pixmap, &s.note, s.x, y - text_h * 0.2 + sm.ascent * 0.3, &s.style);
+}

@@ -1,0 +1,673 @@
+//! Layer painters: territories, water, rivers, landforms, campaigns, battles, cities and
+//! the `--compare` highlight. Each draws only what the index returns for the view and
+//! queues its labels for the placer.
+
+use super::labels::{Anchor, LabelJob, LabelPlacer};
+use super::paint::{
+    area_path, fill, fill_pattern, mask_of, pattern_tile, polyline_length, polyline_path, polyline_prefix,
+    project_line, runs_inside, solid, stroke, stroke_path, trim_end,
+};
+use super::{cased, Frame, Shown};
+use crate::data::{CampaignKind, Certainty, CityKind, ControlSpan, Feature, Geometry, Layer, Status};
+use crate::index::area_rings;
+use crate::style::{Pattern, Rgba};
+use crate::time::Year;
+use geo::{Area, Centroid, Contains, InteriorPoint};
+use tiny_skia::{FillRule, PathBuilder, Pixmap, Transform};
+
+/// Label priorities: higher is placed first.
+mod priority {
+    pub const BATTLE: i32 = 100;
+    pub const CAPTURED: i32 = 90;
+    pub const CAPITAL: i32 = 80;
+    pub const POLITY: i32 = 70;
+    pub const CITY: i32 = 40;
+    pub const CAMPAIGN: i32 = 35;
+    pub const WATER: i32 = 30;
+    pub const RIVER: i32 = 20;
+    pub const LANDFORM: i32 = 10;
+}
+
+/// The holder of each territory area in `year` (None where nobody holds it or it does not exist).
+fn area_holders(areas: &[Feature], year: Year) -> Vec<Option<&ControlSpan>> {
+    areas.iter().map(|a| if a.alive(year) { a.holder(year) } else { None }).collect()
+}
+
+/// The second polity shown by hatching on an area: the overlord of tributary land, the
+/// former holder of occupied or contested land.
+fn hatch_polity<'a>(area: &'a Feature, h: &'a ControlSpan) -> Option<&'a str> {
+    match h.status {
+        Status::Tributary => h.overlord.as_deref(),
+        Status::Contested => h.overlord.as_deref().or_else(|| previous_holder(area, h)),
+        _ => None,
+    }
+}
+
+fn previous_holder<'a>(area: &'a Feature, h: &ControlSpan) -> Option<&'a str> {
+    area.control
+        .iter()
+        .filter(|c| c.span.start < h.span.start && c.polity != h.polity)
+        .max_by_key(|c| c.span.start)
+        .map(|c| c.polity.as_str())
+}
+
+/// Territories: areas coloured by holder, patterns for status, borders only between
+/// different holders (each side stroked in its own colour, clipped to its own land).
+pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
+    let areas = f.atlas.data.layer(Layer::Territories);
+    if areas.is_empty() {
+        return;
+    }
+    let year = f.opts.year;
+    let held = area_holders(areas, year);
+    let ts = &f.style.territories;
+    let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+    for i in f.visible_in(Layer::Territories) {
+        if let Some(h) = held[i] {
+            match groups.iter_mut().find(|(p, _)| *p == h.polity) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((h.polity.as_str(), vec![i])),
+            }
+        }
+    }
+    let (w, h) = (pixmap.width(), pixmap.height());
+    let spacing = f.px(ts.hatch_spacing_pt);
+    let hatch_w = f.px(ts.hatch_pt);
+    for (polity, members) in &groups {
+        let Some(ps) = f.style.polity(polity) else { continue };
+        shown.polity(polity);
+        let mut union = PathBuilder::new();
+        let base_tile = pattern_tile(ps.pattern, ps.border, spacing, hatch_w);
+        for &i in members {
+            let Geometry::Areas(mp) = &areas[i].geometry else { continue };
+            let Some(path) = area_path(f.view, mp) else { continue };
+            fill(pixmap, &path, ps.fill, ts.fill_opacity, None);
+            if let Some(tile) = &base_tile {
+                fill_pattern(pixmap, &path, tile, None);
+            }
+            let span = held[i].expect("grouped areas are held");
+            let overlay = match span.status {
+                Status::Tributary => {
+                    shown.tributary = true;
+                    hatch_polity(&areas[i], span)
+                        .and_then(|o| f.style.polity(o))
+                        .map(|o| (Pattern::Hatch, o.border, 0.75))
+                }
+                Status::Occupied => {
+                    shown.occupied = true;
+                    Some((Pattern::BackHatch, ps.border, 0.55))
+                }
+                Status::Contested => {
+                    shown.contested = true;
+                    let other = hatch_polity(&areas[i], span).and_then(|o| f.style.polity(o));
+                    Some((Pattern::Cross, other.map(|o| o.border).unwrap_or(ps.border), 0.7))
+                }
+                _ => None,
+            };
+            if let Some((kind, color, alpha)) = overlay {
+                let c = Rgba(color.0, color.1, color.2, (alpha * 255.0) as u8);
+                if let Some(tile) = pattern_tile(kind, c, spacing * 1.2, hatch_w) {
+                    fill_pattern(pixmap, &path, &tile, None);
+                }
+            }
+            union.push_path(&path);
+        }
+        // Borders: runs of edges whose neighbour is held by someone else (or nobody).
+        let Some(union) = union.finish() else { continue };
+        let Some(mask) = mask_of(w, h, &union) else { continue };
+        let mut solid_pb = PathBuilder::new();
+        let mut dashed_pb = PathBuilder::new();
+        for &i in members {
+            let approx_self = areas[i].certainty.is_some();
+            for (ring, neigh) in area_rings(&areas[i]).iter().zip(f.atlas.adjacency.of(i)) {
+                let pts = project_line(f.view, &ring.0);
+                let mut run_open = false;
+                let mut run_dashed = false;
+                for (k, n) in neigh.iter().enumerate() {
+                    let other = n.and_then(|j| held[j]);
+                    let border = other.is_none_or(|o| o.polity != *polity);
+                    let dashed = approx_self || n.is_some_and(|j| areas[j].certainty.is_some() && held[j].is_some());
+                    if border && (!run_open || dashed != run_dashed) {
+                        let pb = if dashed { &mut dashed_pb } else { &mut solid_pb };
+                        pb.move_to(pts[k].0, pts[k].1);
+                        run_open = true;
+                        run_dashed = dashed;
+                    }
+                    if border {
+                        let pb = if run_dashed { &mut dashed_pb } else { &mut solid_pb };
+                        pb.line_to(pts[k + 1].0, pts[k + 1].1);
+                    } else {
+                        run_open = false;
+                    }
+                }
+            }
+        }
+        let bw = f.px(ts.border_pt) * 2.0;
+        if let Some(p) = solid_pb.finish() {
+            stroke_path(pixmap, &p, ps.border, 1.0, &stroke(bw, &[]), Some(&mask));
+        }
+        if let Some(p) = dashed_pb.finish() {
+            shown.approximate = true;
+            // A soft band under a dashed line: the border was a zone, not a line.
+            stroke_path(pixmap, &p, ps.border, 0.18, &stroke(bw * 2.5, &[]), Some(&mask));
+            let dash: Vec<f32> = ts.approximate_dash_pt.iter().map(|d| f.px(*d)).collect();
+            stroke_path(pixmap, &p, ps.border, 0.9, &stroke(bw, &dash), Some(&mask));
+        }
+        // The polity's name inside its land.
+        if let Some((x, y, px_area)) = polity_anchor(f, areas, members) {
+            let mut style = f.text_style(&f.style.territories.label, 1.0);
+            style.color = ps.border.skia(1.0);
+            let text = cased(&f.style.territories.label, ps.name(&f.opts.lang));
+            let m = f.fonts.measure(&text, &style);
+            if px_area > m.width * (m.ascent + m.descent) * 3.0 {
+                jobs.push(LabelJob { priority: priority::POLITY, text, style, anchor: Anchor::Centre { x, y } });
+            }
+        }
+    }
+}
+
+/// Where to write a polity's name: the area-weighted centroid of its areas if it falls
+/// inside one of them, else the interior point of the largest. Returns (x, y, pixel area).
+fn polity_anchor(f: &Frame, areas: &[Feature], members: &[usize]) -> Option<(f32, f32, f32)> {
+    let mut sum = (0.0, 0.0, 0.0);
+    let mut largest: Option<(f64, usize)> = None;
+    for &i in members {
+        let Geometry::Areas(mp) = &areas[i].geometry else { continue };
+        let a = mp.unsigned_area();
+        if let Some(c) = mp.centroid() {
+            sum = (sum.0 + c.x() * a, sum.1 + c.y() * a, sum.2 + a);
+        }
+        if largest.is_none_or(|(la, _)| a > la) {
+            largest = Some((a, i));
+        }
+    }
+    if sum.2 <= 0.0 {
+        return None;
+    }
+    let centre = geo::Point::new(sum.0 / sum.2, sum.1 / sum.2);
+    let inside = members.iter().any(|&i| matches!(&areas[i].geometry, Geometry::Areas(mp) if mp.contains(&centre)));
+    let p = if inside {
+        centre
+    } else {
+        let (_, i) = largest?;
+        let Geometry::Areas(mp) = &areas[i].geometry else { return None };
+        mp.interior_point()?
+    };
+    let (x, y) = f.view.to_px(p.x(), p.y());
+    // Pixel area from the degree area and the local scale.
+    let kmpp = f.view.km_per_px_at(x, y);
+    let km2_per_deg2 = 111.2 * 111.2 * p.y().to_radians().cos();
+    let px_area = sum.2 * km2_per_deg2 / (kmpp * kmpp);
+    Some((x as f32, y as f32, px_area as f32))
+}
+
+/// Seas and lakes: fill, shore line, italic name.
+pub(crate) fn water(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
+    let ws = &f.style.water;
+    for i in f.visible_in(Layer::Water) {
+        let feat = &f.atlas.data.layer(Layer::Water)[i];
+        if !feat.alive(f.opts.year) {
+            continue;
+        }
+        let Geometry::Areas(mp) = &feat.geometry else { continue };
+        let Some(path) = area_path(f.view, mp) else { continue };
+        fill(pixmap, &path, ws.fill, 1.0, None);
+        stroke_path(pixmap, &path, ws.outline, 1.0, &stroke(f.px(ws.outline_pt), &[]), None);
+        if let Some(p) = mp.interior_point() {
+            let (x, y) = f.view.to_px(p.x(), p.y());
+            jobs.push(LabelJob {
+                priority: priority::WATER,
+                text: cased(&ws.label, feat.name(&f.opts.lang)),
+                style: f.text_style(&ws.label, 1.0),
+                anchor: Anchor::Centre { x: x as f32, y: y as f32 },
+            });
+        }
+    }
+}
+
+/// Rivers by rank (minor ones only when zoomed in), names along their course.
+pub(crate) fn rivers(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
+    let rs = &f.style.rivers;
+    let kmpp = f.view.km_per_px_at(f64::from(f.view.width) / 2.0, f64::from(f.view.height) / 2.0);
+    let max_rank = if kmpp > 8.0 { 2 } else { 3 };
+    let frame_rect = [0.0, 0.0, f.view.width as f32, f.view.height as f32];
+    let feats = f.atlas.data.layer(Layer::Rivers);
+    let mut visible = f.visible_in(Layer::Rivers);
+    // Minor rivers first, so major ones draw on top at confluences.
+    visible.sort_by_key(|&i| std::cmp::Reverse(feats[i].rank));
+    for i in visible {
+        let feat = &feats[i];
+        if !feat.alive(f.opts.year) || feat.rank > max_rank {
+            continue;
+        }
+        let Geometry::Lines(ml) = &feat.geometry else { continue };
+        let width = f.px(rs.widths_pt[usize::from(feat.rank.clamp(1, 3) - 1)]);
+        let mut longest: Vec<(f32, f32)> = Vec::new();
+        for line in &ml.0 {
+            let pts = project_line(f.view, &line.0);
+            if let Some(path) = polyline_path(&pts) {
+                stroke_path(pixmap, &path, rs.color, 1.0, &stroke(width, &[]), None);
+            }
+            for run in runs_inside(&pts, frame_rect) {
+                if polyline_length(&run) > polyline_length(&longest) {
+                    longest = run;
+                }
+            }
+        }
+        if feat.rank <= rs.label_max_rank && longest.len() >= 2 {
+            jobs.push(LabelJob {
+                priority: priority::RIVER + 3 - i32::from(feat.rank),
+                text: cased(&rs.label, feat.name(&f.opts.lang)),
+                style: f.text_style(&rs.label, 1.0),
+                anchor: Anchor::Path { pts: longest, repeat: true },
+            });
+        }
+    }
+}
+
+/// Landforms are labels only: mountains, deserts, steppes, regions.
+pub(crate) fn landforms(f: &Frame, jobs: &mut Vec<LabelJob>) {
+    let spec = &f.style.landforms;
+    for i in f.visible_in(Layer::Landforms) {
+        let feat = &f.atlas.data.layer(Layer::Landforms)[i];
+        if !feat.alive(f.opts.year) {
+            continue;
+        }
+        let p = match &feat.geometry {
+            Geometry::Point(p) => Some(*p),
+            Geometry::Areas(mp) => mp.interior_point(),
+            _ => None,
+        };
+        if let Some(p) = p {
+            let (x, y) = f.view.to_px(p.x(), p.y());
+            let big = matches!(feat.kind.as_deref(), Some("region") | Some("steppe"));
+            jobs.push(LabelJob {
+                priority: priority::LANDFORM + i32::from(big),
+                text: cased(spec, feat.name(&f.opts.lang)),
+                style: f.text_style(spec, 1.0),
+                anchor: Anchor::Centre { x: x as f32, y: y as f32 },
+            });
+        }
+    }
+}
+
+/// Campaign routes: arrows in the side's colour, tapered advances, dashed retreats,
+/// dotted raids, broad pale bands for flights.
+pub(crate) fn campaigns(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
+    let cs = &f.style.campaigns;
+    let feats = f.atlas.data.layer(Layer::Campaigns);
+    let mut visible = f.visible_in(Layer::Campaigns);
+    // Flights underneath armies.
+    visible.sort_by_key(|&i| feats[i].campaign_kind != CampaignKind::Flight);
+    for i in visible {
+        let feat = &feats[i];
+        if !feat.alive(f.opts.year) {
+            continue;
+        }
+        let Geometry::Lines(ml) = &feat.geometry else { continue };
+        let Some(line) = ml.0.first() else { continue };
+        let side = feat.side.as_deref().and_then(|s| f.style.polity(s));
+        let color = side.map(|p| p.border).unwrap_or(Rgba(80, 80, 80, 255));
+        if let Some(s) = &feat.side {
+            if side.is_some() {
+                shown.polity(s);
+            }
+        }
+        let full = project_line(f.view, &line.0);
+        let pts = polyline_prefix(&full, f.opts.route_progress);
+        if pts.len() < 2 || polyline_length(&pts) < 1.0 {
+            continue;
+        }
+        shown.campaign_kinds.insert(feat.campaign_kind);
+        let w = f.px(cs.width_pt);
+        let arrow = f.px(cs.arrow_pt);
+        let body = trim_end(&pts, arrow * 0.8);
+        match feat.campaign_kind {
+            CampaignKind::Advance => {
+                if let Some(p) = tapered(&body, w * 1.6, w * 0.9) {
+                    pixmap.fill_path(&p, &solid(color, 0.9), FillRule::Winding, Transform::identity(), None);
+                }
+                arrowhead(pixmap, &pts, arrow, color, 0.9);
+            }
+            CampaignKind::Retreat => {
+                if let Some(p) = polyline_path(&body) {
+                    stroke_path(pixmap, &p, color, 0.9, &stroke(w, &[w * 3.0, w * 2.0]), None);
+                }
+                arrowhead(pixmap, &pts, arrow * 0.85, color, 0.9);
+            }
+            CampaignKind::Raid => {
+                if let Some(p) = polyline_path(&body) {
+                    stroke_path(pixmap, &p, color, 0.9, &stroke(w * 1.1, &[0.01, w * 2.2]), None);
+                }
+                arrowhead(pixmap, &pts, arrow * 0.85, color, 0.9);
+            }
+            CampaignKind::Flight => {
+                let band = f.px(cs.flight_width_pt);
+                if let Some(p) = polyline_path(&trim_end(&pts, arrow * 1.4)) {
+                    stroke_path(pixmap, &p, color, cs.flight_opacity, &stroke(band, &[]), None);
+                }
+                if let Some(p) = polyline_path(&body) {
+                    stroke_path(pixmap, &p, color, 0.7, &stroke(w * 0.6, &[w * 2.0, w * 1.5]), None);
+                }
+                arrowhead(pixmap, &pts, (band * 1.1).max(arrow), color, cs.flight_opacity + 0.2);
+            }
+        }
+        if f.opts.route_progress >= 1.0 {
+            let mut parts: Vec<String> = Vec::new();
+            if let Some(c) = feat.commanders.first() {
+                parts.push(c.clone());
+            } else if feat.name(&f.opts.lang).len() < 40 && !feat.name(&f.opts.lang).is_empty() {
+                parts.push(feat.name(&f.opts.lang).to_string());
+            }
+            if let Some(s) = &feat.strength {
+                parts.push(s.label());
+            }
+            if let Some(d) = &feat.date_label {
+                parts.push(d.clone());
+            }
+            let mut style = f.text_style(&cs.label, 1.0);
+            style.color = color.skia(1.0);
+            jobs.push(LabelJob {
+                priority: priority::CAMPAIGN,
+                text: cased(&cs.label, &parts.join(" · ")),
+                style,
+                anchor: Anchor::Path { pts: body, repeat: false },
+            });
+        }
+    }
+}
+
+/// A filled polygon along a polyline whose width goes from `w0` to `w1`.
+fn tapered(pts: &[(f32, f32)], w0: f32, w1: f32) -> Option<tiny_skia::Path> {
+    let n = pts.len();
+    if n < 2 {
+        return None;
+    }
+    let total = polyline_length(pts).max(1e-3);
+    let mut acc = 0.0;
+    let mut left = Vec::with_capacity(n);
+    let mut right = Vec::with_capacity(n);
+    for i in 0..n {
+        if i > 0 {
+            acc += (pts[i].0 - pts[i - 1].0).hypot(pts[i].1 - pts[i - 1].1);
+        }
+        let a = pts[i.saturating_sub(1)];
+        let b = pts[(i + 1).min(n - 1)];
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len = dx.hypot(dy).max(1e-6);
+        let (nx, ny) = (-dy / len, dx / len);
+        let half = (w0 + (w1 - w0) * acc / total) / 2.0;
+        left.push((pts[i].0 + nx * half, pts[i].1 + ny * half));
+        right.push((pts[i].0 - nx * half, pts[i].1 - ny * half));
+    }
+    let mut pb = PathBuilder::new();
+    pb.move_to(left[0].0, left[0].1);
+    for p in &left[1..] {
+        pb.line_to(p.0, p.1);
+    }
+    for p in right.iter().rev() {
+        pb.line_to(p.0, p.1);
+    }
+    pb.close();
+    pb.finish()
+}
+
+/// A triangular arrowhead at the end of a polyline, pointing along its last stretch.
+fn arrowhead(pixmap: &mut Pixmap, pts: &[(f32, f32)], len: f32, color: Rgba, opacity: f32) {
+    let Some(&tip) = pts.last() else { return };
+    // Direction from a point about one arrow length back.
+    let mut back = pts[0];
+    let mut acc = 0.0;
+    for w in pts.windows(2).rev() {
+        acc += (w[1].0 - w[0].0).hypot(w[1].1 - w[0].1);
+        back = w[0];
+        if acc >= len {
+            break;
+        }
+    }
+    let (dx, dy) = (tip.0 - back.0, tip.1 - back.1);
+    let d = dx.hypot(dy);
+    if d < 1e-3 {
+        return;
+    }
+    let (ux, uy) = (dx / d, dy / d);
+    let base = (tip.0 - ux * len, tip.1 - uy * len);
+    let half = len * 0.5;
+    let mut pb = PathBuilder::new();
+    pb.move_to(tip.0, tip.1);
+    pb.line_to(base.0 - uy * half, base.1 + ux * half);
+    pb.line_to(base.0 + ux * len * 0.2, base.1 + uy * len * 0.2);
+    pb.line_to(base.0 + uy * half, base.1 - ux * half);
+    pb.close();
+    if let Some(p) = pb.finish() {
+        pixmap.fill_path(&p, &solid(color, opacity), FillRule::Winding, Transform::identity(), None);
+    }
+}
+
+fn star(cx: f32, cy: f32, r_out: f32, r_in: f32, points: usize) -> Option<tiny_skia::Path> {
+    let mut pb = PathBuilder::new();
+    for k in 0..points * 2 {
+        let r = if k % 2 == 0 { r_out } else { r_in };
+        let a = std::f32::consts::PI * k as f32 / points as f32 - std::f32::consts::FRAC_PI_2;
+        let (x, y) = (cx + r * a.cos(), cy + r * a.sin());
+        if k == 0 {
+            pb.move_to(x, y);
+        } else {
+            pb.line_to(x, y);
+        }
+    }
+    pb.close();
+    pb.finish()
+}
+
+/// Battles of the year: a starburst in the victor's colour, with name and year.
+pub(crate) fn battles(
+    f: &Frame,
+    pixmap: &mut Pixmap,
+    shown: &mut Shown,
+    placer: &mut LabelPlacer,
+    jobs: &mut Vec<LabelJob>,
+) {
+    let bs = &f.style.battles;
+    for i in f.visible_in(Layer::Battles) {
+        let feat = &f.atlas.data.layer(Layer::Battles)[i];
+        if !feat.alive(f.opts.year) {
+            continue;
+        }
+        let Geometry::Point(p) = &feat.geometry else { continue };
+        let (x, y) = f.view.to_px(p.x(), p.y());
+        let (x, y) = (x as f32, y as f32);
+        let r = f.px(bs.size_pt) / 2.0;
+        let victor = feat.victor.as_deref().and_then(|v| f.style.polity(v));
+        if let Some(v) = &feat.victor {
+            if victor.is_some() {
+                shown.polity(v);
+            }
+        }
+        let color = victor.map(|v| v.border).unwrap_or(bs.undecided);
+        if let Some(path) = star(x, y, r, r * 0.45, 8) {
+            pixmap.fill_path(&path, &solid(color, 1.0), FillRule::Winding, Transform::identity(), None);
+            stroke_path(pixmap, &path, bs.outline, 1.0, &stroke(f.px(0.4), &[]), None);
+        }
+        shown.battles = true;
+        placer.add_obstacle([x - r, y - r, x + r, y + r]);
+        let date = match (&feat.date_label, feat.certainty) {
+            (Some(d), Some(Certainty::Disputed)) => format!("{d}?"),
+            (Some(d), _) => d.clone(),
+            (None, _) => String::new(),
+        };
+        jobs.push(LabelJob {
+            priority: priority::BATTLE,
+            text: cased(&bs.label, format!("{} {}", feat.name(&f.opts.lang), date).trim()),
+            style: f.text_style(&bs.label, 1.0),
+            anchor: Anchor::Point { x, y, r },
+        });
+    }
+}
+
+/// Cities by kind, coloured by their holder this year; captures, sieges and ruins marked.
+/// Returns the marker positions by id.
+pub(crate) fn cities(
+    f: &Frame,
+    pixmap: &mut Pixmap,
+    shown: &mut Shown,
+    placer: &mut LabelPlacer,
+    jobs: &mut Vec<LabelJob>,
+) -> Vec<(String, f32, f32)> {
+    let cs = &f.style.cities;
+    let year = f.opts.year;
+    let prev_year = Year(year.0 - 1);
+    let mut markers = Vec::new();
+    for i in f.visible_in(Layer::Cities) {
+        let feat = &f.atlas.data.layer(Layer::Cities)[i];
+        if !feat.alive(year) {
+            continue;
+        }
+        let Geometry::Point(p) = &feat.geometry else { continue };
+        let (x, y) = f.view.to_px(p.x(), p.y());
+        let (x, y) = (x as f32, y as f32);
+        let holder = feat.holder(year);
+        let ps = holder.and_then(|h| f.style.polity(&h.polity));
+        if let (Some(h), Some(_)) = (holder, ps) {
+            shown.polity(&h.polity);
+        }
+        let color = ps.map(|p| p.border).unwrap_or(cs.unheld);
+        let prev = if feat.alive(prev_year) { feat.holder(prev_year) } else { None };
+        let captured = matches!((prev, holder), (Some(a), Some(b)) if a.polity != b.polity);
+        let status = holder.map(|h| h.status).unwrap_or(Status::Core);
+        let d = f.px(cs.marker_pt);
+        let outline = stroke(f.px(0.45), &[]);
+        shown.city_kinds.insert(feat.city_kind);
+        let r = match feat.city_kind {
+            CityKind::Capital => d * 0.7,
+            CityKind::Fortress => d * 0.55,
+            CityKind::City => d * 0.5,
+            CityKind::Site => d * 0.45,
+        };
+        if status == Status::Destroyed {
+            shown.destroyed = true;
+            ruins(pixmap, x, y, r, color, cs.outline, f.px(0.6));
+        } else {
+            let path = match feat.city_kind {
+                CityKind::Capital | CityKind::City => PathBuilder::from_circle(x, y, r),
+                CityKind::Fortress => {
+                    tiny_skia::Rect::from_xywh(x - r, y - r, 2.0 * r, 2.0 * r).map(PathBuilder::from_rect)
+                }
+                CityKind::Site => {
+                    let mut pb = PathBuilder::new();
+                    pb.move_to(x, y - r * 1.2);
+                    pb.line_to(x + r, y);
+                    pb.line_to(x, y + r * 1.2);
+                    pb.line_to(x - r, y);
+                    pb.close();
+                    pb.finish()
+                }
+            };
+            if let Some(path) = path {
+                fill(pixmap, &path, color, 1.0, None);
+                stroke_path(pixmap, &path, cs.outline, 1.0, &outline, None);
+            }
+            if feat.city_kind == CityKind::Capital {
+                if let Some(dot) = PathBuilder::from_circle(x, y, r * 0.38) {
+                    fill(pixmap, &dot, Rgba(255, 255, 255, 255), 1.0, None);
+                }
+            }
+        }
+        if status == Status::Besieged {
+            shown.besieged = true;
+            let mut pb = PathBuilder::new();
+            for k in 0..8 {
+                let a = std::f32::consts::PI * k as f32 / 4.0;
+                pb.move_to(x + a.cos() * r * 1.6, y + a.sin() * r * 1.6);
+                pb.line_to(x + a.cos() * r * 2.3, y + a.sin() * r * 2.3);
+            }
+            if let Some(p) = pb.finish() {
+                stroke_path(pixmap, &p, cs.captured, 1.0, &stroke(f.px(0.6), &[]), None);
+            }
+        }
+        if captured {
+            shown.captured = true;
+            if let Some(ring) = PathBuilder::from_circle(x, y, r * 1.9) {
+                stroke_path(pixmap, &ring, cs.captured, 1.0, &stroke(f.px(0.8), &[]), None);
+            }
+        }
+        let extent = if captured || status == Status::Besieged { r * 2.3 } else { r * 1.2 };
+        placer.add_obstacle([x - extent, y - extent, x + extent, y + extent]);
+        markers.push((feat.id.clone(), x, y));
+        let (spec, prio) = match (feat.city_kind, captured) {
+            (_, true) => (&cs.capital_label, priority::CAPTURED),
+            (CityKind::Capital, _) => (&cs.capital_label, priority::CAPITAL),
+            (CityKind::City, _) => (&cs.label, priority::CITY + i32::from(feat.rank) * 2),
+            (CityKind::Fortress, _) => (&cs.label, priority::CITY + i32::from(feat.rank) * 2 - 1),
+            (CityKind::Site, _) => (&cs.label, priority::CITY + i32::from(feat.rank) * 2 - 2),
+        };
+        jobs.push(LabelJob {
+            priority: prio,
+            text: cased(spec, feat.name(&f.opts.lang)),
+            style: f.text_style(spec, 1.0),
+            anchor: Anchor::Point { x, y, r: extent },
+        });
+    }
+    markers
+}
+
+/// A destroyed town: a hollow marker struck through.
+fn ruins(pixmap: &mut Pixmap, x: f32, y: f32, r: f32, color: Rgba, outline: Rgba, w: f32) {
+    if let Some(c) = PathBuilder::from_circle(x, y, r) {
+        stroke_path(pixmap, &c, color, 1.0, &stroke(w * 1.4, &[w * 2.0, w * 1.5]), None);
+    }
+    let mut pb = PathBuilder::new();
+    pb.move_to(x - r * 1.2, y - r * 1.2);
+    pb.line_to(x + r * 1.2, y + r * 1.2);
+    pb.move_to(x + r * 1.2, y - r * 1.2);
+    pb.line_to(x - r * 1.2, y + r * 1.2);
+    if let Some(p) = pb.finish() {
+        stroke_path(pixmap, &p, outline, 1.0, &stroke(w, &[]), None);
+    }
+}
+
+/// `--compare`: outline the areas and ring the cities whose holder differs between the
+/// compared year and the shown year.
+pub(crate) fn compare(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown) {
+    let Some(other) = f.opts.compare else { return };
+    let year = f.opts.year;
+    let color = f.style.furniture.compare;
+    let polity_at = |feat: &Feature, y: Year| {
+        if feat.alive(y) {
+            feat.holder(y).map(|h| (h.polity.clone(), h.status))
+        } else {
+            None
+        }
+    };
+    let areas = f.atlas.data.layer(Layer::Territories);
+    for i in f.visible_in(Layer::Territories) {
+        let a = &areas[i];
+        if polity_at(a, year).map(|p| p.0) != polity_at(a, other).map(|p| p.0) {
+            let Geometry::Areas(mp) = &a.geometry else { continue };
+            if let Some(path) = area_path(f.view, mp) {
+                shown.changed = true;
+                if let Some(tile) =
+                    pattern_tile(Pattern::Hatch, Rgba(color.0, color.1, color.2, 150), f.px(3.0), f.px(0.8))
+                {
+                    fill_pattern(pixmap, &path, &tile, None);
+                }
+                stroke_path(pixmap, &path, color, 0.9, &stroke(f.px(1.6), &[]), None);
+            }
+        }
+    }
+    let cities = f.atlas.data.layer(Layer::Cities);
+    for i in f.visible_in(Layer::Cities) {
+        let c = &cities[i];
+        if !c.alive(year) && !c.alive(other) {
+            continue;
+        }
+        if polity_at(c, year) != polity_at(c, other) {
+            let Geometry::Point(p) = &c.geometry else { continue };
+            let (x, y) = f.view.to_px(p.x(), p.y());
+            if let Some(ring) = PathBuilder::from_circle(x as f32, y as f32, f.px(f.style.cities.marker_pt) * 1.5) {
+                shown.changed = true;
+                stroke_path(pixmap, &ring, color, 1.0, &stroke(f.px(1.4), &[]), None);
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! From an atlas, a style and a view to pixels: territories, water, rivers, routes,
+//! battles, cities, labels and map furniture, drawn with tiny-skia.
+//!
+//! Only what the index returns for the view's (buffered) bounds is drawn. The map layer
+//! and the furniture (title, year, caption, legend, scale bar, credit) are separate steps,
+//! so callers that cache a map state can draw the furniture per frame.
+
+mod furniture;
+pub mod labels;
+mod layers;
+pub mod paint;
+pub mod text;
+
+use crate::atlas::Atlas;
+use crate::data::{CampaignKind, CityKind, Layer};
+use crate::project::{LonLatBox, View};
+use crate::style::{FontSpec, Style};
+use crate::time::Year;
+use labels::LabelPlacer;
+use std::collections::BTreeSet;
+use text::{Fonts, TextStyle};
+use tiny_skia::Pixmap;
+
+/// What to draw for one image.
+#[derive(Clone, Debug)]
+pub struct RenderOptions {
+    /// The year shown.
+    pub year: Year,
+    /// Label language (`en`, `kk`, `ru`), falling back to English.
+    pub lang: String,
+    /// Dots per inch, for converting the style's points to pixels.
+    pub dpi: f32,
+    /// Highlight what changed hands between this year and `year`.
+    pub compare: Option<Year>,
+    /// Draw title, legend, scale bar, graticule labels and credit.
+    pub furniture: bool,
+    /// Draw labels.
+    pub labels: bool,
+    /// How much of each campaign route to draw, 0–1 (animation grows the arrows).
+    pub route_progress: f32,
+}
+
+impl RenderOptions {
+    /// Options for a publication frame of `year` at `dpi`.
+    pub fn frame(year: Year, dpi: f32) -> RenderOptions {
+        RenderOptions {
+            year,
+            lang: "en".into(),
+            dpi,
+            compare: None,
+            furniture: true,
+            labels: true,
+            route_progress: 1.0,
+        }
+    }
+}
+
+/// The symbols a map actually shows, for its legend.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shown {
+    /// Polity ids with land or places on the map, in first-drawn order.
+    pub polities: Vec<String>,
+    /// City kinds drawn.
+    pub city_kinds: BTreeSet<CityKind>,
+    /// Campaign kinds drawn.
+    pub campaign_kinds: BTreeSet<CampaignKind>,
+    /// Any battle drawn.
+    pub battles: bool,
+    /// Any approximate border drawn.
+    pub approximate: bool,
+    /// Any tributary land drawn.
+    pub tributary: bool,
+    /// Any occupied land drawn.
+    pub occupied: bool,
+    /// Any contested land drawn.
+    pub contested: bool,
+    /// Any city captured this year.
+    pub captured: bool,
+    /// Any destroyed town.
+    pub destroyed: bool,
+    /// Any besieged town.
+    pub besieged: bool,
+    /// Areas or cities changed hands (compare mode).
+    pub changed: bool,
+}
+
+impl Shown {
+    fn polity(&mut self, id: &str) {
+        if !self.polities.iter().any(|p| p == id) {
+            self.polities.push(id.to_string());
+        }
+    }
+}
+
+/// A rendered image with what it contains.
+pub struct Rendered {
+    /// The pixels (premultiplied RGBA).
+    pub pixmap: Pixmap,
+    /// Boxes `[x0, y0, x1, y1]` of every placed label, px.
+    pub label_boxes: Vec<[f32; 4]>,
+    /// Pixel positions of drawn city markers by id.
+    pub markers: Vec<(String, f32, f32)>,
+    /// What the legend lists.
+    pub shown: Shown,
+}
+
+/// Everything a painter needs for one image.
+pub(crate) struct Frame<'a> {
+    pub atlas: &'a Atlas,
+    pub style: &'a Style,
+    pub view: &'a View,
+    pub opts: &'a RenderOptions,
+    /// Pixels per point.
+    pub pt: f32,
+    /// Furniture scale (1 at A4 and larger; smaller pages shrink the furniture).
+    pub fs: f32,
+    pub fonts: &'static Fonts,
+    /// The lon/lat box to query, with a buffer for symbols and labels across the edge.
+    pub visible: LonLatBox,
+}
+
+impl Frame<'_> {
+    /// Points to pixels.
+    pub fn px(&self, pt: f32) -> f32 {
+        pt * self.pt
+    }
+
+    /// A text style from a style-file font spec (sizes converted to px) with the map halo.
+    pub fn text_style(&self, f: &FontSpec, scale: f32) -> TextStyle {
+        TextStyle {
+            face: f.face,
+            size_px: self.px(f.size_pt) * scale,
+            color: f.color.skia(1.0),
+            halo: Some((self.style.halo.skia(1.0), self.px(self.style.halo_pt) * scale)),
+            letter_spacing_px: self.px(f.letter_spacing_pt) * scale,
+        }
+    }
+
+    /// Features of `layer` whose envelope meets the visible area.
+    pub fn visible_in(&self, layer: Layer) -> Vec<usize> {
+        self.atlas.index.in_bbox(layer, &self.visible)
+    }
+}
+
+/// Apply a font spec's case rule.
+pub(crate) fn cased(f: &FontSpec, s: &str) -> String {
+    if f.uppercase {
+        s.to_uppercase()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Render one image of `atlas` in `view`.
+pub fn render(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -> Rendered {
+    let mut pixmap = Pixmap::new(view.width.max(1), view.height.max(1)).expect("image size checked by the caller");
+    pixmap.fill(style.land.skia(1.0));
+    let pt = opts.dpi / 72.0;
+    let (w_in, h_in) = (view.width as f32 / opts.dpi, view.height as f32 / opts.dpi);
+    let fs = (w_in / 11.69).min(h_in / 8.27).clamp(0.55, 1.0);
+    let frame = Frame {
+        atlas,
+        style,
+        view,
+        opts,
+        pt,
+        fs,
+        fonts: Fonts::embedded(),
+        visible: view.visible_bbox(f64::from(64.0 * pt.max(1.0))),
+    };
+    let mut shown = Shown::default();
+    let mut placer = LabelPlacer::new([0.0, 0.0, view.width as f32, view.height as f32]);
+    let mut jobs = Vec::new();
+
+    layers::territories(&frame, &mut pixmap, &mut shown, &mut jobs);
+    layers::water(&frame, &mut pixmap, &mut jobs);
+    layers::rivers(&frame, &mut pixmap, &mut jobs);
+    furniture::graticule(&frame, &mut pixmap);
+    layers::landforms(&frame, &mut jobs);
+    layers::campaigns(&frame, &mut pixmap, &mut shown, &mut jobs);
+    layers::battles(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs);
+    let markers = layers::cities(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs);
+    if opts.compare.is_some() {
+        layers::compare(&frame, &mut pixmap, &mut shown);
+    }
+
+    let layout = if opts.furniture { Some(furniture::layout(&frame, &shown)) } else { None };
+    if let Some(l) = &layout {
+        for b in l.obstacles() {
+            placer.add_obstacle(b);
+        }
+    }
+    if opts.labels {
+        labels::place_and_draw(&frame, &mut pixmap, &mut placer, jobs);
+    }
+    if let Some(l) = layout {
+        furniture::draw(&frame, &mut pixmap, &l, &shown);
+    }
+    Rendered { pixmap, label_boxes: placer.placed().to_vec(), markers, shown }
+}

@@ -1,0 +1,385 @@
+//! Style files (`styles/*.json`) → typed paint rules. Unknown keys are rejected.
+//!
+//! Sizes are in points (1/72 in) and converted with the render's dpi, so a 300 dpi
+//! print and a 96 dpi screen render look alike.
+
+use crate::error::{Error, Result};
+use crate::render::text::Face;
+use serde::de::{self, Deserializer};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// An sRGB colour with alpha, written `#rrggbb` or `#rrggbbaa` in style files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Rgba(pub u8, pub u8, pub u8, pub u8);
+
+impl Rgba {
+    /// Parse `#rrggbb` or `#rrggbbaa`.
+    pub fn parse(s: &str) -> Option<Rgba> {
+        let h = s.strip_prefix('#')?;
+        if !(h.len() == 6 || h.len() == 8) || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let byte = |i: usize| u8::from_str_radix(&h[i..i + 2], 16).ok();
+        let a = if h.len() == 8 { byte(6)? } else { 255 };
+        Some(Rgba(byte(0)?, byte(2)?, byte(4)?, a))
+    }
+
+    /// The tiny-skia colour, optionally with the alpha scaled by `opacity`.
+    pub fn skia(self, opacity: f32) -> tiny_skia::Color {
+        let a = (f32::from(self.3) / 255.0 * opacity).clamp(0.0, 1.0);
+        tiny_skia::Color::from_rgba8(self.0, self.1, self.2, (a * 255.0).round() as u8)
+    }
+
+    /// Mix with another colour (t = 0 → self, 1 → other).
+    pub fn mix(self, other: Rgba, t: f32) -> Rgba {
+        let m = |a: u8, b: u8| (f32::from(a) + (f32::from(b) - f32::from(a)) * t).round() as u8;
+        Rgba(m(self.0, other.0), m(self.1, other.1), m(self.2, other.2), m(self.3, other.3))
+    }
+}
+
+impl<'de> Deserialize<'de> for Rgba {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Rgba::parse(&s).ok_or_else(|| de::Error::custom(format!("bad colour {s:?}: expected #rrggbb or #rrggbbaa")))
+    }
+}
+
+/// A fill pattern, for telling polities apart without colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pattern {
+    /// Flat fill only.
+    #[default]
+    None,
+    /// Diagonal lines (/).
+    Hatch,
+    /// Diagonal lines (\).
+    BackHatch,
+    /// Crossed diagonal lines.
+    Cross,
+    /// Horizontal lines.
+    Horizontal,
+    /// Vertical lines.
+    Vertical,
+    /// A dot grid.
+    Dots,
+}
+
+/// How one polity is painted and named.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolityStyle {
+    /// English name for the legend and area labels.
+    pub name: String,
+    /// Kazakh name.
+    #[serde(default, rename = "name:kk")]
+    pub name_kk: Option<String>,
+    /// Russian name.
+    #[serde(default, rename = "name:ru")]
+    pub name_ru: Option<String>,
+    /// Fill colour (drawn at the territories' `fill_opacity`).
+    pub fill: Rgba,
+    /// Border and label colour.
+    pub border: Rgba,
+    /// Fill pattern over the flat fill.
+    #[serde(default)]
+    pub pattern: Pattern,
+}
+
+impl PolityStyle {
+    /// The polity's name in `lang`, falling back to English.
+    pub fn name(&self, lang: &str) -> &str {
+        match lang {
+            "kk" => self.name_kk.as_deref(),
+            "ru" => self.name_ru.as_deref(),
+            _ => None,
+        }
+        .unwrap_or(&self.name)
+    }
+}
+
+/// A text style in a style file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FontSpec {
+    /// Typeface.
+    pub face: Face,
+    /// Size, pt.
+    pub size_pt: f32,
+    /// Text colour.
+    pub color: Rgba,
+    /// Extra space between letters, pt.
+    #[serde(default)]
+    pub letter_spacing_pt: f32,
+    /// Write in capitals.
+    #[serde(default)]
+    pub uppercase: bool,
+}
+
+/// Seas and lakes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaterStyle {
+    /// Fill.
+    pub fill: Rgba,
+    /// Shore line.
+    pub outline: Rgba,
+    /// Shore line width, pt.
+    pub outline_pt: f32,
+    /// Labels.
+    pub label: FontSpec,
+}
+
+/// Rivers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiverStyle {
+    /// Line colour.
+    pub color: Rgba,
+    /// Widths for rank 1, 2, 3, pt.
+    pub widths_pt: [f32; 3],
+    /// Labels along the river.
+    pub label: FontSpec,
+    /// Label rivers of this rank or more important (1–3).
+    pub label_max_rank: u8,
+}
+
+/// Territories: fills, borders, uncertainty.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerritoryStyle {
+    /// Opacity of polity fills over the land, 0–1.
+    pub fill_opacity: f32,
+    /// Border width, pt (each side of a border gets half, in its own colour).
+    pub border_pt: f32,
+    /// Dash pattern for approximate borders, pt (empty = solid).
+    pub approximate_dash_pt: Vec<f32>,
+    /// Spacing of hatch lines (tributary, occupied, contested, patterns), pt.
+    pub hatch_spacing_pt: f32,
+    /// Width of hatch lines, pt.
+    pub hatch_pt: f32,
+    /// Polity names inside their land.
+    pub label: FontSpec,
+}
+
+/// City markers and labels.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CityStyle {
+    /// Marker diameter for towns, pt (capitals, fortresses and sites are sized from it).
+    pub marker_pt: f32,
+    /// Marker outline colour.
+    pub outline: Rgba,
+    /// Marker fill when no polity holds the place.
+    pub unheld: Rgba,
+    /// Ring around a city that changed hands this year.
+    pub captured: Rgba,
+    /// Town labels.
+    pub label: FontSpec,
+    /// Capital labels.
+    pub capital_label: FontSpec,
+}
+
+/// Battle symbols.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BattleStyle {
+    /// Symbol size, pt.
+    pub size_pt: f32,
+    /// Outline colour.
+    pub outline: Rgba,
+    /// Fill when the victor is unknown.
+    pub undecided: Rgba,
+    /// Labels (name and year).
+    pub label: FontSpec,
+}
+
+/// Campaign routes.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignStyle {
+    /// Line width of advances, retreats and raids, pt.
+    pub width_pt: f32,
+    /// Band width of flights, pt.
+    pub flight_width_pt: f32,
+    /// Opacity of flight bands.
+    pub flight_opacity: f32,
+    /// Arrowhead length, pt.
+    pub arrow_pt: f32,
+    /// Labels along the route (commander, strength, year).
+    pub label: FontSpec,
+}
+
+/// The graticule.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraticuleStyle {
+    /// Degrees between lines.
+    pub step_deg: f64,
+    /// Line colour.
+    pub color: Rgba,
+    /// Line width, pt.
+    pub width_pt: f32,
+    /// Degree labels at the frame.
+    pub label: FontSpec,
+}
+
+/// Title, legend, scale bar, credit.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FurnitureStyle {
+    /// Title.
+    pub title: FontSpec,
+    /// The year, large.
+    pub year: FontSpec,
+    /// The year's caption.
+    pub caption: FontSpec,
+    /// Legend entries.
+    pub legend: FontSpec,
+    /// Credit line.
+    pub credit: FontSpec,
+    /// Panels behind title and legend.
+    pub panel: Rgba,
+    /// Panel and frame outline.
+    pub frame: Rgba,
+    /// Graticule.
+    pub graticule: GraticuleStyle,
+    /// Show a second scale in versts.
+    pub versts: bool,
+    /// Highlight for `--compare` changes.
+    pub compare: Rgba,
+}
+
+/// A complete map style.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Style {
+    /// Style name.
+    pub name: String,
+    /// Land (the map background).
+    pub land: Rgba,
+    /// Halo colour around labels.
+    pub halo: Rgba,
+    /// Halo width, pt.
+    pub halo_pt: f32,
+    /// Seas and lakes.
+    pub water: WaterStyle,
+    /// Rivers.
+    pub rivers: RiverStyle,
+    /// Territories.
+    pub territories: TerritoryStyle,
+    /// Polities by id.
+    pub polities: BTreeMap<String, PolityStyle>,
+    /// Cities.
+    pub cities: CityStyle,
+    /// Battles.
+    pub battles: BattleStyle,
+    /// Campaigns.
+    pub campaigns: CampaignStyle,
+    /// Landform labels.
+    pub landforms: FontSpec,
+    /// Map furniture.
+    pub furniture: FurnitureStyle,
+}
+
+/// The styles built into the binary: (name, JSON).
+pub const EMBEDDED: [(&str, &str); 3] = [
+    ("atlas", include_str!("../styles/atlas.json")),
+    ("print", include_str!("../styles/print.json")),
+    ("grayscale", include_str!("../styles/grayscale.json")),
+];
+
+impl Style {
+    /// Parse a style from JSON; `label` names it in errors.
+    pub fn from_json(text: &str, label: &str) -> Result<Style> {
+        let style: Style =
+            serde_json::from_str(text).map_err(|e| Error::Style { file: label.to_string(), message: e.to_string() })?;
+        style.check().map_err(|message| Error::Style { file: label.to_string(), message })?;
+        Ok(style)
+    }
+
+    /// Load an embedded style by name (`atlas`, `print`, `grayscale`) or a style file by path.
+    pub fn load(name_or_path: &str) -> Result<Style> {
+        let bare = name_or_path.trim_end_matches(".json");
+        if let Some((name, text)) = EMBEDDED.iter().find(|(n, _)| *n == bare) {
+            if !Path::new(name_or_path).exists() {
+                return Style::from_json(text, &format!("{name}.json"));
+            }
+        }
+        let path = Path::new(name_or_path);
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Style {
+            file: path.display().to_string(),
+            message: format!(
+                "cannot read style ({e}); embedded styles are {}",
+                EMBEDDED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ),
+        })?;
+        Style::from_json(&text, &path.display().to_string())
+    }
+
+    /// The polity's paint, if the style knows it.
+    pub fn polity(&self, id: &str) -> Option<&PolityStyle> {
+        self.polities.get(id)
+    }
+
+    fn check(&self) -> std::result::Result<(), String> {
+        let sizes = [
+            ("halo_pt", self.halo_pt),
+            ("territories.fill_opacity", self.territories.fill_opacity),
+            ("territories.border_pt", self.territories.border_pt),
+            ("territories.hatch_spacing_pt", self.territories.hatch_spacing_pt),
+            ("cities.marker_pt", self.cities.marker_pt),
+            ("battles.size_pt", self.battles.size_pt),
+            ("campaigns.width_pt", self.campaigns.width_pt),
+        ];
+        for (k, v) in sizes {
+            if !v.is_finite() || v < 0.0 {
+                return Err(format!("{k} must be a non-negative number"));
+            }
+        }
+        if self.territories.fill_opacity > 1.0 {
+            return Err("territories.fill_opacity must be within 0–1".into());
+        }
+        if self.territories.hatch_spacing_pt <= 0.0 {
+            return Err("territories.hatch_spacing_pt must be positive".into());
+        }
+        if !(self.furniture.graticule.step_deg > 0.0) {
+            return Err("furniture.graticule.step_deg must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_styles_parse() {
+        for (name, _) in EMBEDDED {
+            let s = Style::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for p in ["dzungar", "kazakh_senior", "kazakh_middle", "kazakh_junior", "qing", "russia"] {
+                assert!(s.polity(p).is_some(), "{name} lacks {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_with_its_name() {
+        let text = EMBEDDED[0].1.replacen("\"land\"", "\"lnd\"", 1);
+        let err = Style::from_json(&text, "mine.json").unwrap_err().to_string();
+        assert!(err.starts_with("mine.json: "), "{err}");
+        assert!(err.contains("lnd"), "{err}");
+    }
+
+    #[test]
+    fn colours() {
+        assert_eq!(Rgba::parse("#ff8000"), Some(Rgba(255, 128, 0, 255)));
+        assert_eq!(Rgba::parse("#ff800080"), Some(Rgba(255, 128, 0, 128)));
+        assert_eq!(Rgba::parse("ff8000"), None);
+        assert_eq!(Rgba::parse("#ff80"), None);
+        assert_eq!(Rgba::parse("#gg8000"), None);
+    }
+}
