@@ -318,12 +318,17 @@ def main():
             if n < 60 and rid in ("river-syr-darya", "river-amu-darya", "river-ili", "river-irtysh", "river-ishim", "river-ural", "river-volga"):
                 ck.warn("rivers.geojson", rid, f"only {n} vertices")
 
-    # cities near water? (not inside lakes)
-    for f in layers.get("cities", []):
-        p = Point(f["geometry"]["coordinates"])
-        for wid, w in water.items():
-            if w.contains(p):
-                ck.warn("cities.geojson", f["properties"]["id"], f"lies in {wid}")
+    # points and route vertices must not lie in a sea or lake
+    for layer in ("cities", "battles", "campaigns", "events", "landforms"):
+        for f in layers.get(layer, []):
+            g = f.get("geometry")
+            if not g:
+                continue
+            pts = [g["coordinates"]] if g["type"] == "Point" else g["coordinates"]
+            for c in pts:
+                for wid, w in water.items():
+                    if w.contains(Point(c)):
+                        ck.warn(f"{layer}.geojson", f["properties"]["id"], f"{c} lies in {wid}")
 
     print(f"\n{ck.errors} error(s), {ck.warnings} warning(s)")
     sys.exit(1 if ck.errors else 0)
