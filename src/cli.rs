@@ -288,16 +288,24 @@ pub fn run(cli: Cli) -> Result<i32> {
 
 /// Render one year to a PNG file; returns the path written.
 pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
+    let t0 = std::time::Instant::now();
     let style = Style::load(&a.view.style)?;
     let atlas = a.data.load_checked(&style)?;
+    timing("load", t0);
     let (view, dpi) = a.view.view(&atlas.data)?;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("output/frames/{}.png", a.year)));
     check_png_path(&out)?;
     let mut opts = RenderOptions::frame(Year(a.year), dpi);
     opts.lang = a.view.lang.code().into();
     opts.compare = a.compare.map(Year);
+    let t1 = std::time::Instant::now();
     let img = render(&atlas, &style, &view, &opts);
-    write_atomic(&out, &encode_png(&img.pixmap, dpi)?)?;
+    timing("render", t1);
+    let t2 = std::time::Instant::now();
+    let bytes = encode_png(&img.pixmap, dpi)?;
+    timing("encode", t2);
+    write_atomic(&out, &bytes)?;
+    timing("total", t0);
     Ok(out)
 }
 
@@ -360,4 +368,11 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         eprintln!("wrote {}", path.display());
         Ok(())
     })
+}
+
+/// Print phase timings to stderr when `STEPPE_ATLAS_TIMING` is set (for profiling).
+pub fn timing(label: &str, t0: std::time::Instant) {
+    if std::env::var_os("STEPPE_ATLAS_TIMING").is_some() {
+        eprintln!("{label}: {:.2} ms", t0.elapsed().as_secs_f64() * 1000.0);
+    }
 }

@@ -31,7 +31,11 @@ pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
     let src = pixmap.data();
     let opaque = src.chunks_exact(4).all(|p| p[3] == 255);
     let data: Vec<u8> = if opaque {
-        src.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect()
+        let mut rgb = vec![0u8; src.len() / 4 * 3];
+        for (d, s) in rgb.chunks_exact_mut(3).zip(src.chunks_exact(4)) {
+            d.copy_from_slice(&s[..3]);
+        }
+        rgb
     } else {
         // Un-premultiply: PNG stores straight alpha.
         src.chunks_exact(4)

@@ -4,8 +4,8 @@
 
 use super::labels::{Anchor, LabelJob, LabelPlacer};
 use super::paint::{
-    area_path, fill, fill_pattern, mask_of, pattern_tile, polyline_length, polyline_path, polyline_prefix,
-    project_line, runs_inside, solid, stroke, stroke_path, trim_end,
+    area_path, fill, fill_pattern, pattern_tile, polyline_length, polyline_path, polyline_prefix, project_line,
+    runs_inside, solid, stroke, stroke_path, trim_end,
 };
 use super::{cased, Frame, Shown};
 use crate::data::{CampaignKind, Certainty, CityKind, ControlSpan, Feature, Geometry, Layer, Status};
@@ -70,13 +70,11 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             }
         }
     }
-    let (w, h) = (pixmap.width(), pixmap.height());
     let spacing = f.px(ts.hatch_spacing_pt);
     let hatch_w = f.px(ts.hatch_pt);
     for (polity, members) in &groups {
         let Some(ps) = f.style.polity(polity) else { continue };
         shown.polity(polity);
-        let mut union = PathBuilder::new();
         let base_tile = pattern_tile(ps.pattern, ps.border, spacing, hatch_w);
         for &i in members {
             let Geometry::Areas(mp) = &areas[i].geometry else { continue };
@@ -110,48 +108,67 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
                     fill_pattern(pixmap, &path, &tile, None);
                 }
             }
-            union.push_path(&path);
         }
-        // Borders: runs of edges whose neighbour is held by someone else (or nobody).
-        let Some(union) = union.finish() else { continue };
-        let Some(mask) = mask_of(w, h, &union) else { continue };
+        // Borders: runs of edges whose neighbour is held by someone else (or nobody), each
+        // side drawn just inside its own land in its own colour, so a border between two
+        // polities shows both colours and is never stroked twice.
+        let half = f.px(ts.border_pt);
         let mut solid_pb = PathBuilder::new();
         let mut dashed_pb = PathBuilder::new();
+        let mut band_pb = PathBuilder::new();
         for &i in members {
             let approx_self = areas[i].certainty.is_some();
-            for (ring, neigh) in area_rings(&areas[i]).iter().zip(f.atlas.adjacency.of(i)) {
+            for (r, (ring, neigh)) in area_rings(&areas[i]).iter().zip(f.atlas.adjacency.of(i)).enumerate() {
                 let pts = project_line(f.view, &ring.0);
-                let mut run_open = false;
+                // Which side is inside: by the ring's orientation, flipped for holes.
+                let is_hole = !ring_is_exterior(&areas[i], r);
+                let inward = if (signed_area(&pts) > 0.0) != is_hole { 1.0 } else { -1.0 };
+                let mut run: Vec<(f32, f32)> = Vec::new();
                 let mut run_dashed = false;
+                let flush = |run: &mut Vec<(f32, f32)>,
+                             dashed: bool,
+                             solid_pb: &mut PathBuilder,
+                             dashed_pb: &mut PathBuilder,
+                             band_pb: &mut PathBuilder| {
+                    if run.len() >= 2 {
+                        if dashed {
+                            push_polyline(dashed_pb, &offset_polyline(run, half / 2.0 * inward));
+                            push_polyline(band_pb, &offset_polyline(run, half * 1.25 * inward));
+                        } else {
+                            push_polyline(solid_pb, &offset_polyline(run, half / 2.0 * inward));
+                        }
+                    }
+                    run.clear();
+                };
                 for (k, n) in neigh.iter().enumerate() {
                     let other = n.and_then(|j| held[j]);
                     let border = other.is_none_or(|o| o.polity != *polity);
                     let dashed = approx_self || n.is_some_and(|j| areas[j].certainty.is_some() && held[j].is_some());
-                    if border && (!run_open || dashed != run_dashed) {
-                        let pb = if dashed { &mut dashed_pb } else { &mut solid_pb };
-                        pb.move_to(pts[k].0, pts[k].1);
-                        run_open = true;
-                        run_dashed = dashed;
+                    if !border || dashed != run_dashed {
+                        flush(&mut run, run_dashed, &mut solid_pb, &mut dashed_pb, &mut band_pb);
                     }
                     if border {
-                        let pb = if run_dashed { &mut dashed_pb } else { &mut solid_pb };
-                        pb.line_to(pts[k + 1].0, pts[k + 1].1);
-                    } else {
-                        run_open = false;
+                        if run.is_empty() {
+                            run.push(pts[k]);
+                        }
+                        run.push(pts[k + 1]);
+                        run_dashed = dashed;
                     }
                 }
+                flush(&mut run, run_dashed, &mut solid_pb, &mut dashed_pb, &mut band_pb);
             }
         }
-        let bw = f.px(ts.border_pt) * 2.0;
         if let Some(p) = solid_pb.finish() {
-            stroke_path(pixmap, &p, ps.border, 1.0, &stroke(bw, &[]), Some(&mask));
+            stroke_path(pixmap, &p, ps.border, 1.0, &stroke(half, &[]), None);
+        }
+        if let Some(p) = band_pb.finish() {
+            // A soft band inside a dashed line: the border was a zone, not a line.
+            stroke_path(pixmap, &p, ps.border, 0.16, &stroke(half * 2.5, &[]), None);
         }
         if let Some(p) = dashed_pb.finish() {
             shown.approximate = true;
-            // A soft band under a dashed line: the border was a zone, not a line.
-            stroke_path(pixmap, &p, ps.border, 0.18, &stroke(bw * 2.5, &[]), Some(&mask));
             let dash: Vec<f32> = ts.approximate_dash_pt.iter().map(|d| f.px(*d)).collect();
-            stroke_path(pixmap, &p, ps.border, 0.9, &stroke(bw, &dash), Some(&mask));
+            stroke_path(pixmap, &p, ps.border, 0.9, &stroke(half, &dash), None);
         }
         // The polity's name inside its land.
         if let Some((x, y, px_area)) = polity_anchor(f, areas, members) {
@@ -162,6 +179,74 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             if px_area > m.width * (m.ascent + m.descent) * 3.0 {
                 jobs.push(LabelJob { priority: priority::POLITY, text, style, anchor: Anchor::Centre { x, y } });
             }
+        }
+    }
+}
+
+/// Is ring `r` (in [`area_rings`] order) an exterior ring rather than a hole?
+fn ring_is_exterior(f: &Feature, r: usize) -> bool {
+    let Geometry::Areas(mp) = &f.geometry else { return true };
+    let mut k = 0;
+    for p in &mp.0 {
+        if k == r {
+            return true;
+        }
+        k += 1 + p.interiors().len();
+        if r < k {
+            return false;
+        }
+    }
+    true
+}
+
+/// Twice the signed area of a closed pixel ring (positive: interior to the left of travel
+/// in these coordinates, i.e. on the side of the normal (-dy, dx)).
+fn signed_area(pts: &[(f32, f32)]) -> f32 {
+    pts.windows(2).map(|w| w[0].0 * w[1].1 - w[1].0 * w[0].1).sum()
+}
+
+/// A polyline moved sideways by `d` px along its left normal (-dy, dx); joins are mitred
+/// with the offset capped at twice `d`.
+fn offset_polyline(pts: &[(f32, f32)], d: f32) -> Vec<(f32, f32)> {
+    let n = pts.len();
+    let normal = |a: (f32, f32), b: (f32, f32)| {
+        let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+        let len = dx.hypot(dy);
+        if len < 1e-6 {
+            None
+        } else {
+            Some((-dy / len, dx / len))
+        }
+    };
+    (0..n)
+        .map(|i| {
+            let before = if i > 0 { normal(pts[i - 1], pts[i]) } else { None };
+            let after = if i + 1 < n { normal(pts[i], pts[i + 1]) } else { None };
+            let (nx, ny) = match (before, after) {
+                (Some(a), Some(b)) => {
+                    let (sx, sy) = (a.0 + b.0, a.1 + b.1);
+                    let len = sx.hypot(sy);
+                    if len < 1e-3 {
+                        a
+                    } else {
+                        // Mitre: scale so the offset lines stay d away from both segments.
+                        let cos_half = (len / 2.0).max(0.5);
+                        (sx / len / cos_half, sy / len / cos_half)
+                    }
+                }
+                (Some(a), None) | (None, Some(a)) => a,
+                (None, None) => (0.0, 0.0),
+            };
+            (pts[i].0 + nx * d, pts[i].1 + ny * d)
+        })
+        .collect()
+}
+
+fn push_polyline(pb: &mut PathBuilder, pts: &[(f32, f32)]) {
+    if let Some(first) = pts.first() {
+        pb.move_to(first.0, first.1);
+        for p in &pts[1..] {
+            pb.line_to(p.0, p.1);
         }
     }
 }
@@ -496,9 +581,15 @@ pub(crate) fn battles(
             (Some(d), _) => d.clone(),
             (None, _) => String::new(),
         };
+        let name = feat.name(&f.opts.lang);
+        let text = if date.is_empty() || name.contains(date.trim_end_matches('?')) {
+            name.to_string()
+        } else {
+            format!("{name} {date}")
+        };
         jobs.push(LabelJob {
             priority: priority::BATTLE,
-            text: cased(&bs.label, format!("{} {}", feat.name(&f.opts.lang), date).trim()),
+            text: cased(&bs.label, &text),
             style: f.text_style(&bs.label, 1.0),
             anchor: Anchor::Point { x, y, r },
         });

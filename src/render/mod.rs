@@ -129,7 +129,9 @@ impl Frame<'_> {
     pub fn text_style(&self, f: &FontSpec, scale: f32) -> TextStyle {
         TextStyle {
             face: f.face,
-            size_px: self.px(f.size_pt) * scale,
+            // Style sizes are em sizes; the text module's size is ascent + descent, which is
+            // 1.164 em in DejaVu.
+            size_px: self.px(f.size_pt) * scale * 1.164,
             color: f.color.skia(1.0),
             halo: Some((self.style.halo.skia(1.0), self.px(self.style.halo_pt) * scale)),
             letter_spacing_px: self.px(f.letter_spacing_pt) * scale,
@@ -172,14 +174,30 @@ pub fn render(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -
     let mut placer = LabelPlacer::new([0.0, 0.0, view.width as f32, view.height as f32]);
     let mut jobs = Vec::new();
 
+    let t = std::time::Instant::now();
     layers::territories(&frame, &mut pixmap, &mut shown, &mut jobs);
+    crate::cli::timing("territories", t);
+    let t = std::time::Instant::now();
     layers::water(&frame, &mut pixmap, &mut jobs);
+    crate::cli::timing("water", t);
+    let t = std::time::Instant::now();
     layers::rivers(&frame, &mut pixmap, &mut jobs);
+    crate::cli::timing("rivers", t);
+    let t = std::time::Instant::now();
     furniture::graticule(&frame, &mut pixmap);
+    crate::cli::timing("graticule", t);
+    let t = std::time::Instant::now();
     layers::landforms(&frame, &mut jobs);
+    crate::cli::timing("landforms", t);
+    let t = std::time::Instant::now();
     layers::campaigns(&frame, &mut pixmap, &mut shown, &mut jobs);
+    crate::cli::timing("campaigns", t);
+    let t = std::time::Instant::now();
     layers::battles(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs);
+    crate::cli::timing("battles", t);
+    let t = std::time::Instant::now();
     let markers = layers::cities(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs);
+    crate::cli::timing("cities", t);
     if opts.compare.is_some() {
         layers::compare(&frame, &mut pixmap, &mut shown);
     }
@@ -190,9 +208,11 @@ pub fn render(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -
             placer.add_obstacle(b);
         }
     }
+    let t = std::time::Instant::now();
     if opts.labels {
         labels::place_and_draw(&frame, &mut pixmap, &mut placer, jobs);
     }
+    crate::cli::timing("labels", t);
     if let Some(l) = layout {
         furniture::draw(&frame, &mut pixmap, &l, &shown);
     }

@@ -1,11 +1,18 @@
 //! Text rendering for map labels with the embedded DejaVu fonts.
 //!
-//! Glyph outlines come from `ab_glyph` (font units, y up), are converted once
-//! per `(Face, GlyphId)` into a [`tiny_skia::Path`] and cached; every draw call
-//! transforms the cached outlines into pixel space (scale, flip y, rotate,
-//! translate), merges the glyphs of one label into a single path and paints it
-//! with `tiny-skia`: the halo (a stroked outline with round joins) first, then
-//! the fill, both anti-aliased.
+//! Glyph outlines come from `ab_glyph` (font units, y up) and are cached per
+//! `(Face, GlyphId)`. Drawing maps them into pixel space (scale, flip y,
+//! rotate, translate), rasterises each glyph into an anti-aliased coverage
+//! mask with `ab_glyph`'s exact-area rasteriser, derives the halo mask from it
+//! and composites the masks onto the premultiplied [`Pixmap`]: every halo of a
+//! label first, then every fill.
+//!
+//! The halo equals a stroke of the outline of width `2 × halo` with round
+//! joins, unioned with the glyph (the Minkowski sum with a disc), computed on
+//! the coverage mask. Masks of unrotated glyphs are cached per size, halo
+//! width and quarter-pixel position, so horizontal labels cost little more
+//! than a few small blits. Very large glyphs (over ~1000 px) are painted
+//! through `tiny-skia` paths instead.
 //!
 //! Sizes follow the `ab_glyph` convention: `size_px` is the [`PxScale`] of the
 //! font, i.e. the distance from the font's ascent line to its descent line, so
@@ -20,8 +27,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use ab_glyph::{Font, FontRef, GlyphId, OutlineCurve, PxScale, ScaleFont};
-use tiny_skia::{Color, FillRule, LineJoin, Paint, Path, PathBuilder, Pixmap, Stroke, Transform};
+use ab_glyph::{
+    point, Font, FontRef, Glyph, GlyphId, Outline, OutlineCurve, OutlinedGlyph, PxScale, PxScaleFactor, Rect, ScaleFont,
+};
+use tiny_skia::{Color, FillRule, LineJoin, Paint, Path, PathBuilder, Pixmap, PremultipliedColorU8, Stroke, Transform};
 
 /// Largest allowed change of direction between neighbouring glyphs placed
 /// along a path (radians, 28°).
@@ -32,8 +41,20 @@ const MAX_BEND: f32 = 28.0 * std::f32::consts::PI / 180.0;
 const MAX_TILT: f32 = 110.0 * std::f32::consts::PI / 180.0;
 
 /// A glyph whose chord along the path is shorter than this fraction of its
-/// advance sits on a hairpin bend and is rejected.
+/// advance sits on a squiggle or hairpin and is rejected.
 const MIN_CHORD_RATIO: f32 = 0.7;
+
+/// Glyph masks larger than this many pixels are painted as paths instead.
+const MAX_MASK_PIXELS: usize = 1 << 20;
+
+/// Cached masks per face before the cache is flushed.
+const MAX_CACHED_MASKS: usize = 16_384;
+
+/// Subpixel positions per pixel for cached masks.
+const SUBPIXEL_STEPS: f32 = 4.0;
+
+/// Coordinates beyond this magnitude are never visible and are skipped.
+const MAX_COORD: f32 = 1.0e7;
 
 /// A typeface from the embedded DejaVu family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Deserialize)]
@@ -99,7 +120,7 @@ impl Face {
 }
 
 /// How to draw a run of text (all sizes in pixels).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TextStyle {
     /// Typeface.
     pub face: Face,
@@ -124,11 +145,11 @@ impl TextStyle {
         self.size_px.is_finite() && self.size_px > 0.0
     }
 
-    /// Halo width if a visible halo is requested.
-    fn halo_width(&self) -> f32 {
+    /// Halo colour and width if a visible halo is requested.
+    fn visible_halo(&self) -> Option<(Color, f32)> {
         match self.halo {
-            Some((_, w)) if w.is_finite() && w > 0.0 => w,
-            _ => 0.0,
+            Some((c, w)) if w.is_finite() && w > 0.0 => Some((c, w)),
+            _ => None,
         }
     }
 }
@@ -145,7 +166,7 @@ pub struct TextMetrics {
 }
 
 /// One glyph placed along a path: its origin on the baseline (px) and rotation (radians).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct PlacedGlyph {
     /// The character drawn.
     pub ch: char,
@@ -160,20 +181,59 @@ pub struct PlacedGlyph {
     pub advance: f32,
 }
 
-/// One parsed face and its outline cache.
+/// Key of a cached mask of an unrotated glyph.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct MaskKey {
+    /// Glyph.
+    glyph: GlyphId,
+    /// `size_px` bits.
+    size: u32,
+    /// Halo width bits (0 without halo).
+    halo: u32,
+    /// Subpixel x offset in [`SUBPIXEL_STEPS`] steps.
+    sub_x: u8,
+    /// Subpixel y offset in [`SUBPIXEL_STEPS`] steps.
+    sub_y: u8,
+}
+
+/// Coverage masks of one glyph: fill and (optionally) halo over the same box.
+struct GlyphMask {
+    /// Column of the mask's left edge relative to its anchor pixel.
+    left: i64,
+    /// Row of the mask's top edge relative to its anchor pixel.
+    top: i64,
+    /// Mask width, px.
+    width: usize,
+    /// Mask height, px.
+    height: usize,
+    /// Fill coverage, row-major, 0–255.
+    fill: Vec<u8>,
+    /// Halo coverage (empty without halo).
+    halo: Vec<u8>,
+}
+
+/// One parsed face and its caches.
 struct FaceSlot {
     /// The parsed font.
     font: FontRef<'static>,
     /// Height of the lower-case `x` in font units.
     x_height: f32,
     /// Glyph outlines in font units (y up); `None` for empty glyphs such as space.
-    outlines: RwLock<HashMap<GlyphId, Option<Arc<Path>>>>,
+    outlines: RwLock<HashMap<GlyphId, Option<Arc<Outline>>>>,
+    /// Masks of unrotated glyphs.
+    masks: RwLock<HashMap<MaskKey, Arc<GlyphMask>>>,
 }
 
 /// The embedded fonts with a glyph-outline cache; Send + Sync, shared by all threads.
 pub struct Fonts {
     /// One slot per face, indexed by [`Face::index`].
     faces: Vec<FaceSlot>,
+}
+
+impl std::fmt::Debug for Fonts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fonts").field("faces", &self.faces.len()).finish_non_exhaustive()
+    }
 }
 
 /// A glyph of a laid-out line.
@@ -201,6 +261,21 @@ struct Scale {
     descent: f32,
 }
 
+/// A glyph ready to be composited.
+enum Prepared {
+    /// Coverage masks anchored at a pixel.
+    Mask {
+        /// The masks.
+        mask: Arc<GlyphMask>,
+        /// Anchor column.
+        x: i64,
+        /// Anchor row.
+        y: i64,
+    },
+    /// A pixel-space outline for glyphs too large for masks.
+    Path(Path),
+}
+
 impl Fonts {
     /// Parse every embedded face.
     fn new() -> Fonts {
@@ -211,10 +286,10 @@ impl Fonts {
                     FontRef::try_from_slice(face.data()).expect("the embedded DejaVu fonts are valid TrueType files");
                 let x_height = font
                     .outline(font.glyph_id('x'))
-                    .map(|o| o.bounds.max.y)
+                    .map(|o| o.bounds.min.y.max(o.bounds.max.y))
                     .filter(|h| *h > 0.0)
                     .unwrap_or_else(|| 0.5 * font.ascent_unscaled());
-                FaceSlot { font, x_height, outlines: RwLock::new(HashMap::new()) }
+                FaceSlot { font, x_height, outlines: RwLock::new(HashMap::new()), masks: RwLock::new(HashMap::new()) }
             })
             .collect();
         Fonts { faces }
@@ -231,11 +306,13 @@ impl Fonts {
         self.slot(face).font.glyph_id(ch).0 != 0
     }
 
-    /// Measure one line of text (kerning and letter spacing included; cap-height-ish ascent from the font's ascent scaled, descent likewise).
+    /// Measure one line of text (kerning and letter spacing included).
     ///
     /// The width is the sum of the advances, so it includes the letter spacing
-    /// after the last character. A style with a non-positive or non-finite size
-    /// measures as all zeros.
+    /// after the last character. Ascent and descent are the font's ascent and
+    /// descent lines scaled to the size (they include accents such as on `Ё`,
+    /// and `ascent + descent == size_px`), the same for any text. A style with
+    /// a non-positive or non-finite size measures as all zeros.
     pub fn measure(&self, text: &str, style: &TextStyle) -> TextMetrics {
         if !style.is_drawable() {
             return TextMetrics { width: 0.0, ascent: 0.0, descent: 0.0 };
@@ -246,6 +323,8 @@ impl Fonts {
     }
 
     /// Draw one line with its left end at x and its baseline at y: halo (if any) first, then fill. Anti-aliased.
+    ///
+    /// Glyph positions are rounded to a quarter pixel (their masks are cached).
     pub fn draw(&self, pixmap: &mut Pixmap, text: &str, x: f32, y: f32, style: &TextStyle) {
         if !style.is_drawable() {
             return;
@@ -258,19 +337,23 @@ impl Fonts {
     /// Horizontally the centre is that of the advance width without the letter
     /// spacing after the last character, so letter-spaced labels stay centred.
     pub fn draw_rotated(&self, pixmap: &mut Pixmap, text: &str, cx: f32, cy: f32, angle: f32, style: &TextStyle) {
-        if !style.is_drawable() {
+        if !style.is_drawable() || !angle.is_finite() {
             return;
         }
         let m = self.measure(text, style);
         let spacing = if text.is_empty() { 0.0 } else { style.letter_spacing_px };
         let half_w = 0.5 * (m.width - spacing);
         let mid_y = 0.5 * (m.descent - m.ascent);
-        let (sin, cos) = angle.sin_cos();
-        let ts = Transform::from_row(cos, sin, -sin, cos, cx, cy).pre_translate(-half_w, -mid_y);
+        let ts = rotation(angle, cx, cy).pre_translate(-half_w, -mid_y);
         self.draw_line(pixmap, text, ts, style);
     }
 
-    /// Lay text along a polyline (pixel coordinates), starting `start` px along it, for river names. Reverses the direction so the text reads left to right (upright). Returns None when the path is too short or bends too sharply under the text (more than ~25–30 degrees between neighbouring glyphs). Glyphs sit centred on the line (baseline shifted down by about a third of the x-height so the text is centred on the river) — or offset above by `offset_px` if you add such a parameter; document it.
+    /// Lay text along a polyline (pixel coordinates), starting `start` px along it, for river names.
+    ///
+    /// Reverses the direction so the text reads left to right (upright).
+    /// Returns `None` when the path is too short or bends too sharply under
+    /// the text. Glyphs sit centred on the line. Draw the result with
+    /// [`Fonts::draw_placed`]; [`Fonts::placed_boxes`] gives collision boxes.
     ///
     /// Details:
     /// * The text covers the stretch `[start, start + width]` of the path *as
@@ -282,9 +365,10 @@ impl Fonts {
     ///   the text off the line.
     /// * Each glyph is rotated to the chord of the path under it; the layout is
     ///   rejected (`None`) when neighbouring glyphs differ by more than 28°, a
-    ///   glyph would be tilted by more than 110° (upside down), the path folds
-    ///   back under a single glyph, `start` is negative, the path is shorter
-    ///   than `start + width`, or the text is empty.
+    ///   glyph would be tilted by more than 110° (upside down), the path
+    ///   squiggles or folds back under a glyph (chord < 70 % of its advance),
+    ///   `start` is negative, the path is shorter than `start + width`, or the
+    ///   text is empty.
     pub fn layout_on_path(
         &self,
         text: &str,
@@ -298,9 +382,9 @@ impl Fonts {
     /// Like [`Fonts::layout_on_path`], with the text moved `offset_px` px
     /// perpendicular to the path towards the top of the glyphs (above the line
     /// for upright text; negative values move it below). With
-    /// `offset_px = 0` the text is centred on the line; to make the text sit
-    /// just above the line use about `x_height / 2 + gap`, e.g.
-    /// `0.3 * size_px + gap`.
+    /// `offset_px = 0` the text is centred on the line (baseline half the
+    /// x-height below it); to make the text sit just above the line use
+    /// `x_height / 2 + gap`, about `0.24 * size_px + gap` for DejaVu.
     pub fn layout_on_path_offset(
         &self,
         text: &str,
@@ -324,7 +408,7 @@ impl Fonts {
         let a = line.point_at(start);
         let b = line.point_at(end);
         let reversed = b.0 < a.0;
-        // Distance along the path as given for a distance along the text.
+        // Point of the path `d` px along the text.
         let at = |d: f32| {
             if reversed {
                 line.point_at(end - d)
@@ -344,15 +428,15 @@ impl Fonts {
             let (dx, dy) = (p1.0 - p0.0, p1.1 - p0.1);
             let chord = dx.hypot(dy);
             let angle = if chord > 1e-3 {
-                if g.advance > 1.0 && chord < MIN_CHORD_RATIO * g.advance.abs() {
+                if g.advance > 1.0 && chord < MIN_CHORD_RATIO * g.advance {
                     return None;
                 }
                 dy.atan2(dx)
             } else {
-                // Zero-width glyph: use the direction of the path just after it.
-                let q = at(g.x + 0.5);
+                // Zero-width glyph: use the direction of the path around it.
+                let q1 = at(g.x + 0.5);
                 let q0 = at((g.x - 0.5).max(0.0));
-                (q.1 - q0.1).atan2(q.0 - q0.0)
+                (q1.1 - q0.1).atan2(q1.0 - q0.0)
             };
             if angle.abs() > MAX_TILT {
                 return None;
@@ -393,11 +477,11 @@ impl Fonts {
                 // Local box: x right along the baseline, y down.
                 let (mut x0, mut y0, mut x1, mut y1) = (0.0f32, -scale.ascent, g.advance.max(0.0), scale.descent);
                 if let Some(outline) = self.outline(style.face, slot.font.glyph_id(g.ch)) {
-                    let b = outline.bounds();
-                    x0 = x0.min(b.left() * scale.sx);
-                    x1 = x1.max(b.right() * scale.sx);
-                    y0 = y0.min(-b.bottom() * scale.sy);
-                    y1 = y1.max(-b.top() * scale.sy);
+                    let b = outline.bounds;
+                    x0 = x0.min(b.min.x.min(b.max.x) * scale.sx);
+                    x1 = x1.max(b.min.x.max(b.max.x) * scale.sx);
+                    y0 = y0.min(-b.min.y.max(b.max.y) * scale.sy);
+                    y1 = y1.max(-b.min.y.min(b.max.y) * scale.sy);
                 }
                 let (sin, cos) = g.angle.sin_cos();
                 let mut out = [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY];
@@ -421,15 +505,15 @@ impl Fonts {
         }
         let slot = self.slot(style.face);
         let scale = self.scale(style);
-        let mut paths = Vec::with_capacity(glyphs.len());
+        let mut prepared = Vec::with_capacity(glyphs.len());
         for g in glyphs {
-            if let Some(outline) = self.outline(style.face, slot.font.glyph_id(g.ch)) {
-                let (sin, cos) = g.angle.sin_cos();
-                let ts = Transform::from_row(cos, sin, -sin, cos, g.x, g.y).pre_scale(scale.sx, -scale.sy);
-                paths.extend(Path::clone(&outline).transform(ts));
+            if !g.angle.is_finite() {
+                continue;
             }
+            let ts = rotation(g.angle, g.x, g.y).pre_scale(scale.sx, -scale.sy);
+            self.prepare(pixmap, style, slot.font.glyph_id(g.ch), ts, &mut prepared);
         }
-        paint_text(pixmap, &paths, style);
+        composite(pixmap, &prepared, style);
     }
 
     /// The slot of a face.
@@ -475,55 +559,277 @@ impl Fonts {
     fn draw_line(&self, pixmap: &mut Pixmap, text: &str, line_ts: Transform, style: &TextStyle) {
         let scale = self.scale(style);
         let (glyphs, _) = self.layout_line(text, style);
-        let mut paths = Vec::with_capacity(glyphs.len());
+        let mut prepared = Vec::with_capacity(glyphs.len());
         for g in &glyphs {
-            if let Some(outline) = self.outline(style.face, g.id) {
-                let ts = line_ts.pre_translate(g.x, 0.0).pre_scale(scale.sx, -scale.sy);
-                paths.extend(Path::clone(&outline).transform(ts));
-            }
+            let ts = line_ts.pre_translate(g.x, 0.0).pre_scale(scale.sx, -scale.sy);
+            self.prepare(pixmap, style, g.id, ts, &mut prepared);
         }
-        paint_text(pixmap, &paths, style);
+        composite(pixmap, &prepared, style);
+    }
+
+    /// Rasterise (or fetch from the cache) one glyph mapped by `ts` (font
+    /// units → pixmap px) and push it to `out` unless it is invisible.
+    fn prepare(&self, pixmap: &Pixmap, style: &TextStyle, id: GlyphId, ts: Transform, out: &mut Vec<Prepared>) {
+        if !ts.is_finite() || ts.tx.abs() > MAX_COORD || ts.ty.abs() > MAX_COORD {
+            return;
+        }
+        let Some(outline) = self.outline(style.face, id) else {
+            return;
+        };
+        let halo = style.visible_halo().map_or(0.0, |(_, w)| w);
+        // Pixel bounds of the glyph with its halo, for culling and sizing.
+        let (x0, y0, x1, y1) = transformed_bounds(&outline.bounds, &ts);
+        let pad = halo + 2.0;
+        let (pw, ph) = (pixmap.width() as f32, pixmap.height() as f32);
+        if x1 + pad < 0.0 || y1 + pad < 0.0 || x0 - pad > pw || y0 - pad > ph {
+            return;
+        }
+        if ((x1 - x0 + 2.0 * pad) * (y1 - y0 + 2.0 * pad)) as usize > MAX_MASK_PIXELS {
+            if let Some(path) = outline_path(&outline, &ts) {
+                out.push(Prepared::Path(path));
+            }
+            return;
+        }
+        // Unrotated glyphs (scale from the style, y flipped) are cached.
+        let axis_aligned = ts.kx == 0.0 && ts.ky == 0.0 && ts.sx > 0.0 && ts.sy < 0.0;
+        if axis_aligned {
+            // Cache by quarter-pixel position.
+            let (ix, sub_x) = split_subpixel(ts.tx);
+            let (iy, sub_y) = split_subpixel(ts.ty);
+            let key = MaskKey { glyph: id, size: style.size_px.to_bits(), halo: halo.to_bits(), sub_x, sub_y };
+            let local = Transform::from_row(
+                ts.sx,
+                0.0,
+                0.0,
+                ts.sy,
+                f32::from(sub_x) / SUBPIXEL_STEPS,
+                f32::from(sub_y) / SUBPIXEL_STEPS,
+            );
+            let mask = self.cached_mask(style.face, key, || rasterize(&outline, &local, halo).map(Arc::new));
+            if let Some(mask) = mask {
+                out.push(Prepared::Mask { mask, x: ix, y: iy });
+            }
+        } else if let Some(mask) = rasterize(&outline, &ts, halo) {
+            out.push(Prepared::Mask { mask: Arc::new(mask), x: 0, y: 0 });
+        }
+    }
+
+    /// Mask from the cache, built with `build` on a miss.
+    fn cached_mask(
+        &self,
+        face: Face,
+        key: MaskKey,
+        build: impl FnOnce() -> Option<Arc<GlyphMask>>,
+    ) -> Option<Arc<GlyphMask>> {
+        let slot = self.slot(face);
+        if let Some(mask) = slot.masks.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            return Some(Arc::clone(mask));
+        }
+        let mask = build()?;
+        let mut masks = slot.masks.write().unwrap_or_else(PoisonError::into_inner);
+        if masks.len() >= MAX_CACHED_MASKS {
+            masks.clear();
+        }
+        Some(Arc::clone(masks.entry(key).or_insert(mask)))
     }
 
     /// The cached outline of a glyph in font units (y up); `None` if the glyph
     /// draws nothing.
-    fn outline(&self, face: Face, id: GlyphId) -> Option<Arc<Path>> {
+    fn outline(&self, face: Face, id: GlyphId) -> Option<Arc<Outline>> {
         let slot = self.slot(face);
         if let Some(cached) = slot.outlines.read().unwrap_or_else(PoisonError::into_inner).get(&id) {
             return cached.clone();
         }
-        let built = build_outline(&slot.font, id).map(Arc::new);
+        let built = slot.font.outline(id).filter(|o| !o.curves.is_empty()).map(Arc::new);
         slot.outlines.write().unwrap_or_else(PoisonError::into_inner).entry(id).or_insert(built).clone()
     }
 }
 
-/// Convert an `ab_glyph` outline (flat list of curves, font units) into a path.
-fn build_outline(font: &FontRef<'static>, id: GlyphId) -> Option<Path> {
-    let outline = font.outline(id)?;
+/// Rotation by `angle` radians (clockwise on screen) followed by a translation.
+fn rotation(angle: f32, tx: f32, ty: f32) -> Transform {
+    let (sin, cos) = angle.sin_cos();
+    Transform::from_row(cos, sin, -sin, cos, tx, ty)
+}
+
+/// Apply `ts` to a point.
+fn map_point(ts: &Transform, p: ab_glyph::Point) -> ab_glyph::Point {
+    point(ts.sx * p.x + ts.kx * p.y + ts.tx, ts.ky * p.x + ts.sy * p.y + ts.ty)
+}
+
+/// Pixel bounds `(x0, y0, x1, y1)` of an outline's bounding box mapped by `ts`.
+fn transformed_bounds(bounds: &Rect, ts: &Transform) -> (f32, f32, f32, f32) {
+    let (a, b) = (bounds.min, bounds.max);
+    let corners = [point(a.x, a.y), point(b.x, a.y), point(b.x, b.y), point(a.x, b.y)];
+    corners.iter().fold((f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY), |(x0, y0, x1, y1), &c| {
+        let p = map_point(ts, c);
+        (x0.min(p.x), y0.min(p.y), x1.max(p.x), y1.max(p.y))
+    })
+}
+
+/// Split a coordinate into its pixel and its subpixel step.
+fn split_subpixel(v: f32) -> (i64, u8) {
+    let steps = (v * SUBPIXEL_STEPS).round();
+    let pixel = (steps / SUBPIXEL_STEPS).floor();
+    let sub = steps - pixel * SUBPIXEL_STEPS;
+    // Both casts are in range: |v| <= MAX_COORD and 0 <= sub < SUBPIXEL_STEPS.
+    (pixel as i64, sub as u8)
+}
+
+/// Rasterise an outline mapped by `ts` (font units → px, y down) into fill and
+/// halo coverage masks anchored at pixel (0, 0).
+fn rasterize(outline: &Outline, ts: &Transform, halo: f32) -> Option<GlyphMask> {
+    let map_curve = |c: &OutlineCurve, f: &dyn Fn(ab_glyph::Point) -> ab_glyph::Point| match *c {
+        OutlineCurve::Line(a, b) => OutlineCurve::Line(f(a), f(b)),
+        OutlineCurve::Quad(a, b, c) => OutlineCurve::Quad(f(a), f(b), f(c)),
+        OutlineCurve::Cubic(a, b, c, d) => OutlineCurve::Cubic(f(a), f(b), f(c), f(d)),
+    };
+    let mut curves: Vec<OutlineCurve> = outline.curves.iter().map(|c| map_curve(c, &|p| map_point(ts, p))).collect();
+    // Bounds of every point, control points included (they bound the curves).
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY);
+    for c in &curves {
+        let points: &[ab_glyph::Point] = match c {
+            OutlineCurve::Line(a, b) => &[*a, *b],
+            OutlineCurve::Quad(a, b, c) => &[*a, *b, *c],
+            OutlineCurve::Cubic(a, b, c, d) => &[*a, *b, *c, *d],
+        };
+        for p in points {
+            x0 = x0.min(p.x);
+            y0 = y0.min(p.y);
+            x1 = x1.max(p.x);
+            y1 = y1.max(p.y);
+        }
+    }
+    if !(x0.is_finite() && y0.is_finite() && x1.is_finite() && y1.is_finite()) {
+        return None;
+    }
+    let pad = if halo > 0.0 { (halo + 1.0).ceil() + 1.0 } else { 1.0 };
+    let left = x0.floor() - pad;
+    let top = y0.floor() - pad;
+    let width = ((x1.ceil() + pad) - left) as usize;
+    let height = ((y1.ceil() + pad) - top) as usize;
+    // Callers check the size from the outline's bounding box; this is a backstop.
+    if width == 0 || height == 0 || width * height > 4 * MAX_MASK_PIXELS {
+        return None;
+    }
+    // Mask-local pixels, y negated for ab_glyph's y-up outlines.
+    for c in &mut curves {
+        *c = map_curve(c, &|q| point(q.x - left, top - q.y));
+    }
+    let glyph = Glyph { id: GlyphId(0), scale: PxScale::from(1.0), position: point(0.0, 0.0) };
+    let bounds = Rect { min: point(0.0, 0.0), max: point(width as f32, -(height as f32)) };
+    let unit = PxScaleFactor { horizontal: 1.0, vertical: 1.0 };
+    let outlined = OutlinedGlyph::new(glyph, Outline { bounds, curves }, unit);
+    let mut fill = vec![0u8; width * height];
+    outlined.draw(|x, y, c| {
+        let (x, y) = (x as usize, y as usize);
+        if x < width && y < height {
+            // In 0.5..=255.5 before truncation.
+            fill[y * width + x] = (c.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
+        }
+    });
+    let halo = if halo > 0.0 { dilate(&fill, width, height, halo) } else { Vec::new() };
+    Some(GlyphMask {
+        // Finite and within MAX_COORD + glyph size, so in i64 range.
+        left: left as i64,
+        top: top as i64,
+        width,
+        height,
+        fill,
+        halo,
+    })
+}
+
+/// Halo coverage: the fill dilated by a disc of `radius` px, i.e. the area a
+/// round-joined stroke of width `2 × radius` adds around the outline.
+///
+/// A pixel with coverage `c` is taken to have the glyph edge `c - 0.5` px
+/// beyond its centre, so a pixel `d` px away is covered `radius + c - d`
+/// (clamped to 0..1); the halo is the maximum over all inked pixels.
+fn dilate(fill: &[u8], width: usize, height: usize, radius: f32) -> Vec<u8> {
+    let reach = (radius + 1.0).ceil() as isize;
+    let mut kernel = Vec::new();
+    for dy in -reach..=reach {
+        for dx in -reach..=reach {
+            let d = ((dx * dx + dy * dy) as f32).sqrt();
+            if d < radius + 1.0 {
+                // (radius - d) in 1/255 units; may be negative (down to -255).
+                kernel.push((dx, dy, ((radius - d) * 255.0).round() as i32));
+            }
+        }
+    }
+    let mut halo = vec![0u8; fill.len()];
+    let (w, h) = (width as isize, height as isize);
+    for y in 0..h {
+        for x in 0..w {
+            let c = fill[(y * w + x) as usize];
+            if c == 0 {
+                continue;
+            }
+            // Interior pixels are dominated by their neighbours.
+            if c == 255 && x > 0 && y > 0 && x + 1 < w && y + 1 < h {
+                let i = (y * w + x) as usize;
+                let wu = width;
+                if fill[i - 1] == 255
+                    && fill[i + 1] == 255
+                    && fill[i - wu] == 255
+                    && fill[i + wu] == 255
+                    && fill[i - wu - 1] == 255
+                    && fill[i - wu + 1] == 255
+                    && fill[i + wu - 1] == 255
+                    && fill[i + wu + 1] == 255
+                {
+                    continue;
+                }
+            }
+            let cov = i32::from(c);
+            for &(dx, dy, base) in &kernel {
+                let (nx, ny) = (x + dx, y + dy);
+                if nx < 0 || ny < 0 || nx >= w || ny >= h {
+                    continue;
+                }
+                // In 0..=255 after the clamp.
+                let v = (base + cov).clamp(0, 255) as u8;
+                let slot = &mut halo[(ny * w + nx) as usize];
+                if v > *slot {
+                    *slot = v;
+                }
+            }
+        }
+    }
+    halo
+}
+
+/// Build a pixel-space path from an outline mapped by `ts`.
+fn outline_path(outline: &Outline, ts: &Transform) -> Option<Path> {
     let mut pb = PathBuilder::with_capacity(outline.curves.len() + 8, outline.curves.len() * 3);
     let mut last: Option<ab_glyph::Point> = None;
     for curve in &outline.curves {
         let first = match curve {
             OutlineCurve::Line(p, _) | OutlineCurve::Quad(p, _, _) | OutlineCurve::Cubic(p, ..) => *p,
         };
+        // A curve not starting where the previous ended begins a new contour.
         if last != Some(first) {
             if last.is_some() {
                 pb.close();
             }
-            pb.move_to(first.x, first.y);
+            let p = map_point(ts, first);
+            pb.move_to(p.x, p.y);
         }
-        let end = match curve {
+        let end = match *curve {
             OutlineCurve::Line(_, p) => {
-                pb.line_to(p.x, p.y);
-                *p
+                let q = map_point(ts, p);
+                pb.line_to(q.x, q.y);
+                p
             }
             OutlineCurve::Quad(_, c, p) => {
-                pb.quad_to(c.x, c.y, p.x, p.y);
-                *p
+                let (c1, q) = (map_point(ts, c), map_point(ts, p));
+                pb.quad_to(c1.x, c1.y, q.x, q.y);
+                p
             }
             OutlineCurve::Cubic(_, c1, c2, p) => {
-                pb.cubic_to(c1.x, c1.y, c2.x, c2.y, p.x, p.y);
-                *p
+                let (d1, d2, q) = (map_point(ts, c1), map_point(ts, c2), map_point(ts, p));
+                pb.cubic_to(d1.x, d1.y, d2.x, d2.y, q.x, q.y);
+                p
             }
         };
         last = Some(end);
@@ -534,27 +840,92 @@ fn build_outline(font: &FontRef<'static>, id: GlyphId) -> Option<Path> {
     pb.finish()
 }
 
-/// Paint glyph outlines (pixel space, one path per glyph): every halo first,
-/// then every fill, so no halo covers a neighbouring glyph.
-///
-/// Glyphs are painted one by one rather than merged into one path: the
-/// scan converter's cost grows with the number of edges crossing a scanline,
-/// which would be the whole label's.
-fn paint_text(pixmap: &mut Pixmap, paths: &[Path], style: &TextStyle) {
-    let mut paint = Paint { anti_alias: true, ..Default::default() };
-    if let Some((halo_color, _)) = style.halo {
-        let width = style.halo_width();
-        if width > 0.0 {
-            paint.set_color(halo_color);
-            let stroke = Stroke { width: 2.0 * width, line_join: LineJoin::Round, ..Default::default() };
-            for path in paths {
-                pixmap.stroke_path(path, &paint, &stroke, Transform::identity(), None);
+/// Composite prepared glyphs: every halo first, then every fill, so no halo
+/// covers a neighbouring glyph.
+fn composite(pixmap: &mut Pixmap, glyphs: &[Prepared], style: &TextStyle) {
+    if let Some((halo_color, halo_width)) = style.visible_halo() {
+        let premul = halo_color.premultiply().to_color_u8();
+        for g in glyphs {
+            match g {
+                Prepared::Mask { mask, x, y } => {
+                    blend_mask(pixmap, mask, &mask.halo, *x, *y, premul);
+                }
+                Prepared::Path(path) => {
+                    let paint = solid_paint(halo_color);
+                    let stroke = Stroke { width: 2.0 * halo_width, line_join: LineJoin::Round, ..Default::default() };
+                    pixmap.stroke_path(path, &paint, &stroke, Transform::identity(), None);
+                }
             }
         }
     }
-    paint.set_color(style.color);
-    for path in paths {
-        pixmap.fill_path(path, &paint, FillRule::Winding, Transform::identity(), None);
+    let premul = style.color.premultiply().to_color_u8();
+    for g in glyphs {
+        match g {
+            Prepared::Mask { mask, x, y } => blend_mask(pixmap, mask, &mask.fill, *x, *y, premul),
+            Prepared::Path(path) => {
+                let paint = solid_paint(style.color);
+                pixmap.fill_path(path, &paint, FillRule::Winding, Transform::identity(), None);
+            }
+        }
+    }
+}
+
+/// An anti-aliased solid paint.
+fn solid_paint(color: Color) -> Paint<'static> {
+    let mut paint = Paint { anti_alias: true, ..Default::default() };
+    paint.set_color(color);
+    paint
+}
+
+/// `x / 255` rounded, for `x <= 255 * 255`.
+fn div255(x: u32) -> u32 {
+    ((x + 128) * 257) >> 16
+}
+
+/// Source-over a colour through a coverage mask placed at the mask's offset
+/// from anchor pixel (ax, ay); clipped to the pixmap.
+fn blend_mask(pixmap: &mut Pixmap, mask: &GlyphMask, coverage: &[u8], ax: i64, ay: i64, color: PremultipliedColorU8) {
+    if coverage.len() != mask.width * mask.height || color.alpha() == 0 {
+        return;
+    }
+    let (pw, ph) = (i64::from(pixmap.width()), i64::from(pixmap.height()));
+    let left = ax + mask.left;
+    let top = ay + mask.top;
+    let x0 = left.max(0);
+    let y0 = top.max(0);
+    let x1 = (left + mask.width as i64).min(pw);
+    let y1 = (top + mask.height as i64).min(ph);
+    if x0 >= x1 || y0 >= y1 {
+        return;
+    }
+    let src = [u32::from(color.red()), u32::from(color.green()), u32::from(color.blue()), u32::from(color.alpha())];
+    let opaque = color.alpha() == 255;
+    let stride = pw as usize;
+    let data = pixmap.data_mut();
+    for y in y0..y1 {
+        // All in range: clipped to the mask and the pixmap above.
+        let mask_row = (y - top) as usize * mask.width;
+        let pix_row = y as usize * stride;
+        for x in x0..x1 {
+            let m = u32::from(coverage[mask_row + (x - left) as usize]);
+            if m == 0 {
+                continue;
+            }
+            let i = (pix_row + x as usize) * 4;
+            let px = &mut data[i..i + 4];
+            if m == 255 && opaque {
+                for (d, s) in px.iter_mut().zip(src) {
+                    *d = s as u8;
+                }
+                continue;
+            }
+            let sa = div255(src[3] * m);
+            let inv = 255 - sa;
+            for (d, s) in px.iter_mut().zip(src) {
+                // Premultiplied source-over; never exceeds 255.
+                *d = (div255(s * m) + div255(u32::from(*d) * inv)).min(255) as u8;
+            }
+        }
     }
 }
 
@@ -610,7 +981,7 @@ impl Polyline {
     /// The point `d` along the line (clamped to its ends).
     fn point_at(&self, d: f32) -> (f32, f32) {
         let n = self.points.len();
-        // Index of the segment containing d: first vertex with cumulative > d.
+        // Segment containing d: ends at the first vertex further than d.
         let i = self.cumulative.partition_point(|&c| c <= d).clamp(1, n - 1);
         let (c0, c1) = (self.cumulative[i - 1], self.cumulative[i]);
         let t = ((d - c0) / (c1 - c0)).clamp(0.0, 1.0);
@@ -837,18 +1208,10 @@ mod tests {
         assert!(((b[1] + b[3]) / 2.0 - cy).abs() <= 2.0, "{b:?}");
         assert!(((b[0] + b[2]) / 2.0 - cx).abs() <= 2.0, "{b:?}");
 
-        // Clockwise: the first letter ("K", tall) ends up at the top; its ascent
-        // side faces right, so the ink right of centre is larger than left.
-        let top_half: u32 =
-            (0..70).flat_map(|y| (0..120).map(move |x| (x, y))).map(|(x, y)| u32::from(pixel(&pm, x, y).alpha())).sum();
-        let bottom_half: u32 = (70..140)
-            .flat_map(|y| (0..120).map(move |x| (x, y)))
-            .map(|(x, y)| u32::from(pixel(&pm, x, y).alpha()))
-            .sum();
-        assert!(top_half > 0 && bottom_half > 0);
         let m = fonts.measure("Karatau", &st);
-        // Baseline is at cx - (ascent - descent)/2 after a clockwise quarter turn;
-        // glyph bodies lie to the right of it.
+        // Clockwise quarter turn: the text reads downwards with the glyph tops
+        // facing right, so the baseline is at cx - (ascent - descent) / 2 and
+        // the (descender-free) glyphs lie to the right of it.
         let baseline_x = cx - 0.5 * (m.ascent - m.descent);
         assert!(b[0] >= baseline_x - 1.0, "{b:?} baseline {baseline_x}");
     }
@@ -867,6 +1230,23 @@ mod tests {
         fonts.draw(&mut pm, "zero", 10.0, 10.0, &style(Face::Sans, 0.0));
         let glyphs = [PlacedGlyph { ch: 'x', x: -1e6, y: 3e7, angle: 0.3, advance: 10.0 }];
         fonts.draw_placed(&mut pm, &glyphs, &st);
+    }
+
+    #[test]
+    fn huge_glyphs_are_painted_as_paths() {
+        let fonts = Fonts::embedded();
+        let st = TextStyle { halo: Some((Color::from_rgba8(255, 255, 255, 255), 4.0)), ..style(Face::Sans, 5000.0) };
+        // The stem of a 5000 px "I" (too big for a mask) covers the whole small pixmap.
+        let mut pm = pixmap(40, 40);
+        fonts.draw(&mut pm, "I", -440.0, 2000.0, &st);
+        let c = pixel(&pm, 20, 20);
+        assert_eq!((c.red(), c.green(), c.blue(), c.alpha()), (20, 40, 200, 255));
+        let mut prepared = Vec::new();
+        let id = fonts.slot(Face::Sans).font.glyph_id('I');
+        let scale = fonts.scale(&st);
+        let ts = Transform::from_translate(-440.0, 2000.0).pre_scale(scale.sx, -scale.sy);
+        fonts.prepare(&pm, &st, id, ts, &mut prepared);
+        assert!(matches!(prepared.as_slice(), [Prepared::Path(_)]));
     }
 
     fn straight_left(len: f32) -> Vec<(f32, f32)> {
@@ -911,7 +1291,7 @@ mod tests {
     fn path_layout_upright_on_steep_path() {
         let fonts = Fonts::embedded();
         let st = style(Face::Sans, 12.0);
-        // Goes up and to the left: must be flipped to read down-right... i.e. up-right.
+        // Runs up and to the left: flipped, the text reads down to the right at +45°.
         let path = [(200.0, 200.0), (100.0, 100.0)];
         let glyphs = fonts.layout_on_path("Chu", &path, 5.0, &st).expect("fits");
         for g in &glyphs {
@@ -1062,6 +1442,143 @@ mod tests {
         assert!(p.blue() > 150 && p.green() < 100, "{p:?}");
         // The counter of the "O" is transparent in the very middle.
         assert_eq!(pixel(&pm, mx, my).alpha(), 0);
+    }
+
+    /// Render `text` both through the mask pipeline and as tiny-skia paths
+    /// (fill + round-joined stroke, the reference) and compare: returns the
+    /// mean alpha difference over inked pixels, the centroid shift (px) and
+    /// the ratio of total ink.
+    fn mask_vs_path(text: &str, angle: f32, st: &TextStyle) -> (f32, f32, f32) {
+        let fonts = Fonts::embedded();
+        let scale = fonts.scale(st);
+        let (glyphs, _) = fonts.layout_line(text, st);
+        let line = rotation(angle, 30.25, 60.5);
+        let mut masks = Vec::new();
+        let mut paths = Vec::new();
+        let mut pm_mask = pixmap(200, 120);
+        for g in &glyphs {
+            let ts = line.pre_translate(g.x, 0.0).pre_scale(scale.sx, -scale.sy);
+            fonts.prepare(&pm_mask, st, g.id, ts, &mut masks);
+            if let Some(outline) = fonts.outline(st.face, g.id) {
+                paths.extend(outline_path(&outline, &ts).map(Prepared::Path));
+            }
+        }
+        assert!(masks.iter().all(|m| matches!(m, Prepared::Mask { .. })));
+        composite(&mut pm_mask, &masks, st);
+        let mut pm_path = pixmap(200, 120);
+        composite(&mut pm_path, &paths, st);
+        let (mut diff, mut inked) = (0.0f64, 0.0f64);
+        for (a, b) in pm_mask.pixels().iter().zip(pm_path.pixels()) {
+            if a.alpha() > 0 || b.alpha() > 0 {
+                inked += 1.0;
+                diff += f64::from(a.alpha().abs_diff(b.alpha()));
+            }
+        }
+        assert!(inked > 100.0, "nothing drawn");
+        let centroid = |pm: &Pixmap| {
+            let (mut sx, mut sy, mut sa) = (0.0f64, 0.0f64, 0.0f64);
+            for (i, p) in pm.pixels().iter().enumerate() {
+                let a = f64::from(p.alpha());
+                sx += a * (i % 200) as f64;
+                sy += a * (i / 200) as f64;
+                sa += a;
+            }
+            (sx / sa, sy / sa, sa)
+        };
+        let (ax, ay, aa) = centroid(&pm_mask);
+        let (bx, by, ba) = centroid(&pm_path);
+        ((diff / inked) as f32, (ax - bx).hypot(ay - by) as f32, (aa / ba) as f32)
+    }
+
+    #[test]
+    fn masks_match_tiny_skia_paths() {
+        let white = Color::from_rgba8(255, 255, 255, 255);
+        let halo = TextStyle { halo: Some((white, 1.5)), ..style(Face::Serif, 16.0) };
+        let wide = TextStyle { halo: Some((white, 3.0)), ..style(Face::SansBold, 20.0) };
+        for (st, angle) in [
+            (style(Face::Sans, 14.0), 0.0),
+            (style(Face::Sans, 14.0), 0.4),
+            (halo.clone(), 0.0),
+            (halo, -0.9),
+            (wide, 0.25),
+        ] {
+            let (mean, shift, ink) = mask_vs_path("Ақтөбе Wg", angle, &st);
+            // tiny-skia quantises coverage to 1/4 px horizontally; the masks use
+            // exact areas and quarter-pixel glyph positions, so only small
+            // differences along edges are expected.
+            let what = format!("{:?} halo {:?} angle {angle}", st.face, st.halo);
+            assert!(mean < 16.0, "{what}: mean alpha difference {mean}");
+            assert!(shift < 0.35, "{what}: centroid shift {shift}");
+            assert!((ink - 1.0).abs() < 0.06, "{what}: ink ratio {ink}");
+        }
+    }
+
+    /// Alpha-weighted centroid of a pixmap.
+    fn centroid(pm: &Pixmap) -> (f64, f64) {
+        let w = pm.width() as usize;
+        let (mut sx, mut sy, mut sa) = (0.0f64, 0.0f64, 0.0f64);
+        for (i, p) in pm.pixels().iter().enumerate() {
+            let a = f64::from(p.alpha());
+            sx += a * (i % w) as f64;
+            sy += a * (i / w) as f64;
+            sa += a;
+        }
+        (sx / sa, sy / sa)
+    }
+
+    #[test]
+    fn subpixel_positions_are_honoured() {
+        let fonts = Fonts::embedded();
+        let st = TextStyle { halo: Some((Color::from_rgba8(255, 255, 255, 255), 1.0)), ..style(Face::Sans, 13.0) };
+        let mut base = pixmap(80, 40);
+        fonts.draw(&mut base, "Il", 10.0, 25.0, &st);
+        let (bx, by) = centroid(&base);
+        // Positions are honoured to a quarter pixel; the halo's corners are
+        // approximated on the pixel grid, hence the tolerance.
+        for (dx, dy) in [(0.25, 0.0), (0.5, 0.0), (0.75, 0.5), (1.0, 0.25), (3.5, -2.75)] {
+            let mut pm = pixmap(80, 40);
+            fonts.draw(&mut pm, "Il", 10.0 + dx, 25.0 + dy, &st);
+            let (x, y) = centroid(&pm);
+            assert!((x - bx - f64::from(dx)).abs() < 0.1, "dx {dx}: {x} vs {bx}");
+            assert!((y - by - f64::from(dy)).abs() < 0.1, "dy {dy}: {y} vs {by}");
+        }
+    }
+
+    #[test]
+    fn translucent_text_blends_like_tiny_skia() {
+        let fonts = Fonts::embedded();
+        let color = Color::from_rgba8(200, 30, 30, 128);
+        let st = TextStyle {
+            halo: Some((Color::from_rgba8(20, 200, 20, 100), 2.0)),
+            ..TextStyle::new(Face::SansBold, 40.0, color)
+        };
+        let background = Color::from_rgba8(40, 60, 220, 255);
+        let mut pm = pixmap(60, 60);
+        pm.fill(background);
+        fonts.draw(&mut pm, "I", 10.0, 45.0, &st);
+        // Reference: halo colour then fill colour over the background.
+        let mut reference = pixmap(1, 1);
+        reference.fill(background);
+        let rect = tiny_skia::Rect::from_xywh(0.0, 0.0, 1.0, 1.0).expect("valid rect");
+        reference.fill_rect(rect, &solid_paint(Color::from_rgba8(20, 200, 20, 100)), Transform::identity(), None);
+        reference.fill_rect(rect, &solid_paint(color), Transform::identity(), None);
+        let want = pixel(&reference, 0, 0);
+        // Middle of the stem (fully covered by halo and fill).
+        let row = 30;
+        let inked: Vec<u32> = (0..60).filter(|&x| pixel(&pm, x, row) != pixel(&pm, 0, row)).collect();
+        let mid = (inked[0] + inked[inked.len() - 1]) / 2;
+        let got = pixel(&pm, mid, row);
+        for (g, w) in [
+            (got.red(), want.red()),
+            (got.green(), want.green()),
+            (got.blue(), want.blue()),
+            (got.alpha(), want.alpha()),
+        ] {
+            assert!(g.abs_diff(w) <= 2, "{got:?} vs {want:?}");
+        }
+        // The background far away is untouched.
+        let untouched = pixel(&pm, 0, 0);
+        assert_eq!((untouched.red(), untouched.blue(), untouched.alpha()), (40, 220, 255));
     }
 
     #[test]

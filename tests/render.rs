@@ -1,0 +1,224 @@
+//! The renderer as a library: markers land on their projected pixels, labels never
+//! overlap, and each style matches its golden image within a tolerance.
+
+use std::path::{Path, PathBuf};
+use steppe_atlas::data::{Dataset, Source};
+use steppe_atlas::project::{LonLatBox, Projection, ProjectionKind, View, MERCATOR_RADIUS};
+use steppe_atlas::render::{render, RenderOptions, Rendered};
+use steppe_atlas::style::Style;
+use steppe_atlas::time::{EndDates, Year};
+use steppe_atlas::Atlas;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn mini() -> Atlas {
+    Atlas::load(&Source::Dir(root().join("tests/data/mini")), EndDates::Inclusive).expect("mini dataset loads")
+}
+
+fn pixel(img: &Rendered, x: f32, y: f32) -> [u8; 4] {
+    let p = img.pixmap.pixel(x as u32, y as u32).expect("inside the image").demultiply();
+    [p.red(), p.green(), p.blue(), p.alpha()]
+}
+
+fn close(a: [u8; 4], b: steppe_atlas::style::Rgba, tol: i32) -> bool {
+    (i32::from(a[0]) - i32::from(b.0)).abs() <= tol
+        && (i32::from(a[1]) - i32::from(b.1)).abs() <= tol
+        && (i32::from(a[2]) - i32::from(b.2)).abs() <= tol
+}
+
+#[test]
+fn city_markers_land_on_their_projected_pixels_in_mercator() {
+    let atlas = mini();
+    let style = Style::load("print").unwrap();
+    let bbox = LonLatBox { west: 60.0, south: 39.0, east: 82.0, north: 51.0 };
+    let (w, h) = (800u32, 600u32);
+    let view = View::fit(Projection::Mercator, &bbox, w, h);
+    let img = render(&atlas, &style, &view, &RenderOptions::frame(Year(1723), 96.0));
+
+    // Independent Web Mercator fit: scale to the limiting side, centre the other.
+    let merc = |lon: f64, lat: f64| {
+        (
+            MERCATOR_RADIUS * lon.to_radians(),
+            MERCATOR_RADIUS * (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0).tan().ln(),
+        )
+    };
+    let (x0, y0) = merc(60.0, 39.0);
+    let (x1, y1) = merc(82.0, 51.0);
+    let s = (f64::from(w) / (x1 - x0)).min(f64::from(h) / (y1 - y0));
+    let pad_x = (f64::from(w) - (x1 - x0) * s) / 2.0;
+    let pad_y = (f64::from(h) - (y1 - y0) * s) / 2.0;
+    for (id, lon, lat) in [("tashkent", 69.24, 41.30), ("turkistan", 68.27, 43.30), ("semipalatinsk", 80.23, 50.41)] {
+        let (mx, my) = merc(lon, lat);
+        let ex = pad_x + (mx - x0) * s;
+        let ey = pad_y + (y1 - my) * s;
+        let (_, px, py) = img.markers.iter().find(|m| m.0 == id).cloned().unwrap_or_else(|| panic!("{id} drawn"));
+        assert!(
+            (f64::from(px) - ex).abs() <= 1.0 && (f64::from(py) - ey).abs() <= 1.0,
+            "{id}: ({px},{py}) vs ({ex:.1},{ey:.1})"
+        );
+    }
+    // The marker is really painted there, in its holder's colour.
+    let (_, tx, ty) = img.markers.iter().find(|m| m.0 == "tashkent").cloned().unwrap();
+    let senior = style.polity("kazakh_senior").unwrap().border;
+    assert!(close(pixel(&img, tx, ty), senior, 12), "Tashkent marker in Senior Jüz colour: {:?}", pixel(&img, tx, ty));
+    let (_, sx, sy) = img.markers.iter().find(|m| m.0 == "semipalatinsk").cloned().unwrap();
+    let russia = style.polity("russia").unwrap().border;
+    assert!(close(pixel(&img, sx, sy), russia, 12), "Semipalatinsk in Russian colour: {:?}", pixel(&img, sx, sy));
+}
+
+#[test]
+fn city_markers_land_on_their_projected_pixels_in_lcc() {
+    let atlas = mini();
+    let style = Style::load("atlas").unwrap();
+    let bbox = LonLatBox { west: 60.0, south: 39.0, east: 82.0, north: 51.0 };
+    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 900, 600);
+
+    // Independent spherical LCC: standard parallels at 1/6 and 5/6 of 39–51 = 41 and 49.
+    let r = steppe_atlas::project::EARTH_RADIUS;
+    let (f1, f2, f0, l0) = (41f64.to_radians(), 49f64.to_radians(), 45f64.to_radians(), 71f64.to_radians());
+    let t = |f: f64| (std::f64::consts::FRAC_PI_4 + f / 2.0).tan();
+    let n = (f1.cos() / f2.cos()).ln() / (t(f2) / t(f1)).ln();
+    let big_f = f1.cos() * t(f1).powf(n) / n;
+    let rho0 = r * big_f / t(f0).powf(n);
+    let lcc = |lon: f64, lat: f64| {
+        let rho = r * big_f / t(lat.to_radians()).powf(n);
+        let th = n * (lon.to_radians() - l0);
+        (rho * th.sin(), rho0 - rho * th.cos())
+    };
+    let img = render(&atlas, &style, &view, &RenderOptions::frame(Year(1723), 96.0));
+    for (id, lon, lat) in [("tashkent", 69.24, 41.30), ("semipalatinsk", 80.23, 50.41)] {
+        let (x, y) = lcc(lon, lat);
+        let ex = (x - view.x0) * view.scale;
+        let ey = (view.y0 - y) * view.scale;
+        let (_, px, py) = img.markers.iter().find(|m| m.0 == id).cloned().unwrap();
+        assert!(
+            (f64::from(px) - ex).abs() <= 1.0 && (f64::from(py) - ey).abs() <= 1.0,
+            "{id}: ({px},{py}) vs ({ex:.1},{ey:.1})"
+        );
+    }
+    // The fitted view keeps the whole bbox: its corners are inside the image.
+    for (lon, lat) in [(60.0, 39.0), (82.0, 39.0), (60.0, 51.0), (82.0, 51.0), (71.0, 51.0)] {
+        let (x, y) = view.to_px(lon, lat);
+        assert!((-0.5..=900.5).contains(&x) && (-0.5..=600.5).contains(&y), "{lon},{lat} → {x},{y}");
+    }
+}
+
+#[test]
+fn placed_labels_never_overlap() {
+    let style = Style::load("print").unwrap();
+    let builtin = Atlas::load(&Source::Embedded, EndDates::Inclusive).expect("built-in atlas loads");
+    let mini = mini();
+    for (atlas, year, w, h) in [(&builtin, 1723, 1200, 850), (&builtin, 1741, 900, 640), (&mini, 1723, 600, 400)] {
+        let bbox = LonLatBox::from_array(atlas.data.default_bbox().unwrap());
+        let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, w, h);
+        let img = render(atlas, &style, &view, &RenderOptions::frame(Year(year), 96.0));
+        let boxes = &img.label_boxes;
+        assert!(boxes.len() >= 5, "{year}: only {} labels placed", boxes.len());
+        for (i, a) in boxes.iter().enumerate() {
+            assert!(
+                a[0] >= 0.0 && a[1] >= 0.0 && a[2] <= w as f32 && a[3] <= h as f32,
+                "label inside the frame: {a:?}"
+            );
+            for b in &boxes[i + 1..] {
+                assert!(!steppe_atlas::render::labels::overlaps(a, b), "{year}: {a:?} overlaps {b:?}");
+            }
+            // No label covers a city marker.
+            for (id, x, y) in &img.markers {
+                assert!(!(a[0] < *x && *x < a[2] && a[1] < *y && *y < a[3]), "{year}: label {a:?} covers marker {id}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_legend_lists_only_what_is_shown() {
+    let atlas = mini();
+    let style = Style::load("print").unwrap();
+    let bbox = LonLatBox::from_array(atlas.data.default_bbox().unwrap());
+    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 600, 400);
+    let img = render(&atlas, &style, &view, &RenderOptions::frame(Year(1723), 96.0));
+    assert!(img.shown.battles && img.shown.captured && img.shown.occupied);
+    assert!(!img.shown.destroyed, "Sozak is destroyed only from 1724");
+    let later = render(&atlas, &style, &view, &RenderOptions::frame(Year(1730), 96.0));
+    assert!(!later.shown.battles && later.shown.destroyed && later.shown.tributary);
+    assert!(later.shown.polities.iter().all(|p| p != "qing"));
+}
+
+fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().expect("PNG");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("frame");
+    buf.truncate(info.buffer_size());
+    let rgb: Vec<u8> = match info.color_type {
+        png::ColorType::Rgb => buf,
+        png::ColorType::Rgba => buf.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+        other => panic!("unexpected colour type {other:?}"),
+    };
+    (info.width, info.height, rgb)
+}
+
+/// Compare with `tests/golden/NAME.png`: fail when more than 1 % of pixels differ by more
+/// than 48 in a channel. On failure the actual image and a diff are written beside the
+/// test output; `UPDATE_GOLDEN=1` rewrites the golden on purpose.
+fn check_golden(name: &str, img: &Rendered) {
+    let actual = steppe_atlas::output::encode_png(&img.pixmap, 96.0).unwrap();
+    let golden = root().join("tests/golden").join(format!("{name}.png"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &actual).unwrap();
+        return;
+    }
+    let expected =
+        std::fs::read(&golden).unwrap_or_else(|_| panic!("missing {} (UPDATE_GOLDEN=1 writes it)", golden.display()));
+    let (w, h, a) = decode(&actual);
+    let (gw, gh, e) = decode(&expected);
+    assert_eq!((w, h), (gw, gh), "{name}: size");
+    let mut diff = Vec::with_capacity(a.len());
+    let mut bad = 0usize;
+    for (pa, pe) in a.chunks_exact(3).zip(e.chunks_exact(3)) {
+        let d = pa.iter().zip(pe).map(|(x, y)| (i32::from(*x) - i32::from(*y)).abs()).max().unwrap_or(0);
+        if d > 48 {
+            bad += 1;
+        }
+        let v = (255 - d.min(255) * 4).max(0) as u8;
+        diff.extend_from_slice(&[255, v, v]);
+    }
+    let frac = bad as f64 / f64::from(w * h);
+    if frac > 0.01 {
+        let out_dir: PathBuf = root().join("target/golden-out");
+        std::fs::create_dir_all(&out_dir).unwrap();
+        std::fs::write(out_dir.join(format!("{name}.actual.png")), &actual).unwrap();
+        let mut pm = tiny_skia::Pixmap::new(w, h).unwrap();
+        for (dst, src) in pm.data_mut().chunks_exact_mut(4).zip(diff.chunks_exact(3)) {
+            dst.copy_from_slice(&[src[0], src[1], src[2], 255]);
+        }
+        std::fs::write(out_dir.join(format!("{name}.diff.png")), steppe_atlas::output::encode_png(&pm, 96.0).unwrap())
+            .unwrap();
+        panic!("{name}: {:.2} % of pixels differ; see {}", frac * 100.0, out_dir.display());
+    }
+}
+
+#[test]
+fn golden_images_per_style() {
+    let atlas = mini();
+    let bbox = LonLatBox::from_array(atlas.data.default_bbox().unwrap());
+    for style_name in ["print", "atlas", "grayscale"] {
+        let style = Style::load(style_name).unwrap();
+        let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 600, 400);
+        let img = render(&atlas, &style, &view, &RenderOptions::frame(Year(1723), 96.0));
+        check_golden(&format!("mini-1723-{style_name}"), &img);
+    }
+    // Mercator and a later year with ruins and tributary hatching.
+    let style = Style::load("print").unwrap();
+    let view = View::fit(Projection::Mercator, &bbox, 600, 400);
+    let img = render(&atlas, &style, &view, &RenderOptions::frame(Year(1730), 96.0));
+    check_golden("mini-1730-mercator", &img);
+}
+
+#[test]
+fn embedded_dataset_loads_without_problems() {
+    let loaded = Dataset::load(&Source::Embedded, EndDates::Inclusive);
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    assert!(loaded.dataset.all().count() > 100);
+}
