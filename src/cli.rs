@@ -100,7 +100,7 @@ impl DataArgs {
         let mut problems = loaded.problems.clone();
         problems.extend(validate::polity_problems(&loaded.dataset, style));
         if problems.iter().any(|p| p.severity == crate::error::Severity::Error) {
-            problems.sort_by(|a, b| b.severity.cmp(&a.severity));
+            problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
             return Err(Error::Data(problems));
         }
         Ok(Atlas::new(loaded.dataset))

@@ -77,7 +77,8 @@ impl Adjacency {
         use std::collections::HashMap;
         let key = |c: geo::Coord<f64>| ((c.x * 1e6).round() as i64, (c.y * 1e6).round() as i64);
         let areas = ds.layer(Layer::Territories);
-        let mut owners: HashMap<((i64, i64), (i64, i64)), Vec<usize>> = HashMap::new();
+        type Segment = ((i64, i64), (i64, i64));
+        let mut owners: HashMap<Segment, Vec<usize>> = HashMap::new();
         for (a, f) in areas.iter().enumerate() {
             for ring in area_rings(f) {
                 for seg in ring.0.windows(2) {

@@ -25,32 +25,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Encode a tiny-skia pixmap (premultiplied RGBA) as a PNG carrying its dpi in pHYs.
-/// Opaque images are written as RGB (a third smaller and faster to encode).
+/// Opaque images are written as RGB (a third smaller and faster to encode). Rows are
+/// converted and streamed one at a time, so no second full-size buffer is needed.
 pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
     let (w, h) = (pixmap.width(), pixmap.height());
     let src = pixmap.data();
     let opaque = src.chunks_exact(4).all(|p| p[3] == 255);
-    let data: Vec<u8> = if opaque {
-        let mut rgb = vec![0u8; src.len() / 4 * 3];
-        for (d, s) in rgb.chunks_exact_mut(3).zip(src.chunks_exact(4)) {
-            d.copy_from_slice(&s[..3]);
-        }
-        rgb
-    } else {
-        // Un-premultiply: PNG stores straight alpha.
-        src.chunks_exact(4)
-            .flat_map(|p| {
-                let a = p[3];
-                if a == 0 || a == 255 {
-                    [p[0], p[1], p[2], a]
-                } else {
-                    let un = |c: u8| ((u16::from(c) * 255 + u16::from(a) / 2) / u16::from(a)).min(255) as u8;
-                    [un(p[0]), un(p[1]), un(p[2]), a]
-                }
-            })
-            .collect()
-    };
-    let mut out = Vec::with_capacity(data.len() / 4);
+    let enc_err = |e: png::EncodingError| Error::Encode(e.to_string());
+    let mut out = Vec::with_capacity(src.len() / 6);
     {
         let mut enc = png::Encoder::new(&mut out, w, h);
         enc.set_color(if opaque { png::ColorType::Rgb } else { png::ColorType::Rgba });
@@ -58,9 +40,32 @@ pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
         enc.set_compression(png::Compression::Fast);
         let ppm = (f64::from(dpi) / 0.0254).round() as u32;
         enc.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
-        let mut writer = enc.write_header().map_err(|e| Error::Encode(e.to_string()))?;
-        writer.write_image_data(&data).map_err(|e| Error::Encode(e.to_string()))?;
-        writer.finish().map_err(|e| Error::Encode(e.to_string()))?;
+        let mut writer = enc.write_header().map_err(enc_err)?;
+        let mut stream = writer.stream_writer().map_err(enc_err)?;
+        let channels = if opaque { 3 } else { 4 };
+        let mut row = vec![0u8; w as usize * channels];
+        for src_row in src.chunks_exact(w as usize * 4) {
+            if opaque {
+                for (d, p) in row.chunks_exact_mut(3).zip(src_row.chunks_exact(4)) {
+                    d.copy_from_slice(&p[..3]);
+                }
+            } else {
+                // Un-premultiply: PNG stores straight alpha.
+                for (d, p) in row.chunks_exact_mut(4).zip(src_row.chunks_exact(4)) {
+                    let a = p[3];
+                    let un = |c: u8| {
+                        if a == 0 || a == 255 {
+                            c
+                        } else {
+                            ((u16::from(c) * 255 + u16::from(a) / 2) / u16::from(a)).min(255) as u8
+                        }
+                    };
+                    d.copy_from_slice(&[un(p[0]), un(p[1]), un(p[2]), a]);
+                }
+            }
+            std::io::Write::write_all(&mut stream, &row).map_err(|e| Error::Encode(e.to_string()))?;
+        }
+        stream.finish().map_err(enc_err)?;
     }
     Ok(out)
 }

@@ -345,7 +345,7 @@ impl Style {
         if self.territories.hatch_spacing_pt <= 0.0 {
             return Err("territories.hatch_spacing_pt must be positive".into());
         }
-        if !(self.furniture.graticule.step_deg > 0.0) {
+        if self.furniture.graticule.step_deg.is_nan() || self.furniture.graticule.step_deg <= 0.0 {
             return Err("furniture.graticule.step_deg must be positive".into());
         }
         Ok(())

@@ -124,7 +124,7 @@ pub fn validate(loaded: &Loaded, style: &Style) -> Vec<Problem> {
     all.extend(polity_problems(&loaded.dataset, style));
     all.extend(geometry_problems(&loaded.dataset));
     all.extend(coverage_problems(&loaded.dataset));
-    all.sort_by(|a, b| b.severity.cmp(&a.severity));
+    all.sort_by_key(|p| std::cmp::Reverse(p.severity));
     all
 }
 

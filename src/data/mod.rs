@@ -74,7 +74,7 @@ impl Layer {
 }
 
 /// Atlas-wide settings from `atlas.json`: title, default view, period and credit.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AtlasMeta {
     /// Map title (English).
@@ -89,12 +89,6 @@ pub struct AtlasMeta {
     /// Source credit shown on every map.
     #[serde(default)]
     pub credit: String,
-}
-
-impl Default for AtlasMeta {
-    fn default() -> Self {
-        AtlasMeta { title: String::new(), title_i18n: HashMap::new(), bbox: None, period: None, credit: String::new() }
-    }
 }
 
 /// Where a dataset comes from.

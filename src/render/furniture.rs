@@ -5,7 +5,7 @@
 use super::paint::{fill, polyline_path, solid, stroke, stroke_path};
 use super::text::TextStyle;
 use super::{Frame, Shown};
-use crate::data::{CampaignKind, CityKind, Layer};
+use crate::data::{CampaignKind, CityKind};
 use crate::style::{Pattern, Rgba};
 use tiny_skia::{FillRule, PathBuilder, Pixmap, Rect, Transform};
 
@@ -335,9 +335,11 @@ pub(crate) fn graticule(f: &Frame, pixmap: &mut Pixmap) {
     }
 }
 
-/// (is_meridian, value in degrees, pixel polyline) for each graticule line in view.
-fn graticule_lines(f: &Frame) -> Vec<(bool, f64, Vec<(f32, f32)>)> {
-    let _ = Layer::ALL;
+/// (is_meridian, value in degrees, pixel polyline) of one graticule line.
+type GraticuleLine = (bool, f64, Vec<(f32, f32)>);
+
+/// Every graticule line in view.
+fn graticule_lines(f: &Frame) -> Vec<GraticuleLine> {
     let step = f.style.furniture.graticule.step_deg;
     let b = f.view.visible_bbox(0.0);
     let mut out = Vec::new();
@@ -406,7 +408,7 @@ fn graticule_labels(f: &Frame) -> Vec<(String, TextStyle, f32, f32, [f32; 4])> {
             } else if (a.0 - (w - inset)) * (b.0 - (w - inset)) <= 0.0 && a.0 != b.0 {
                 let t = (w - inset - a.0) / (b.0 - a.0);
                 let y = a.1 + (b.1 - a.1) * t;
-                (y > m.ascent * 3.0 && y < h * 0.6).then(|| (w - inset * 2.0 - m.width, y - inset))
+                (y > m.ascent * 3.0 && y < h * 0.6).then_some((w - inset * 2.0 - m.width, y - inset))
             } else {
                 None
             };
@@ -429,8 +431,7 @@ fn panel(f: &Frame, pixmap: &mut Pixmap, b: [f32; 4]) {
 }
 
 /// Draw the laid-out furniture over the map.
-pub(crate) fn draw(f: &Frame, pixmap: &mut Pixmap, l: &Layout, shown: &Shown) {
-    let _ = shown;
+pub(crate) fn draw(f: &Frame, pixmap: &mut Pixmap, l: &Layout) {
     let fu = &f.style.furniture;
     for (text, style, x, y, _) in &l.grat_labels {
         f.fonts.draw(pixmap, text, *x, *y, style);

@@ -4,8 +4,8 @@
 
 use super::labels::{Anchor, LabelJob, LabelPlacer};
 use super::paint::{
-    area_path, fill, fill_pattern, pattern_tile, polyline_length, polyline_path, polyline_prefix, project_line,
-    runs_inside, solid, stroke, stroke_path, trim_end,
+    area_path, decimate, fill, fill_pattern, pattern_tile, polyline_length, polyline_path, polyline_prefix,
+    project_drawn, project_line, runs_inside, solid, stroke, stroke_path, trim_end,
 };
 use super::{cased, Frame, Shown};
 use crate::data::{CampaignKind, Certainty, CityKind, ControlSpan, Feature, Geometry, Layer, Status};
@@ -79,7 +79,9 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
         for &i in members {
             let Geometry::Areas(mp) = &areas[i].geometry else { continue };
             let Some(path) = area_path(f.view, mp) else { continue };
-            fill(pixmap, &path, ps.fill, ts.fill_opacity, None);
+            // Areas partition the land and lie on nothing but land: paint the fill already
+            // blended with the land colour, as an opaque fill (several times faster).
+            fill(pixmap, &path, f.style.land.mix(ps.fill, ts.fill_opacity), 1.0, None);
             if let Some(tile) = &base_tile {
                 fill_pattern(pixmap, &path, tile, None);
             }
@@ -131,11 +133,12 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
                              dashed_pb: &mut PathBuilder,
                              band_pb: &mut PathBuilder| {
                     if run.len() >= 2 {
+                        let run = decimate(run, 0.6);
                         if dashed {
-                            push_polyline(dashed_pb, &offset_polyline(run, half / 2.0 * inward));
-                            push_polyline(band_pb, &offset_polyline(run, half * 1.25 * inward));
+                            push_polyline(dashed_pb, &offset_polyline(&run, half / 2.0 * inward));
+                            push_polyline(band_pb, &offset_polyline(&run, half * 1.25 * inward));
                         } else {
-                            push_polyline(solid_pb, &offset_polyline(run, half / 2.0 * inward));
+                            push_polyline(solid_pb, &offset_polyline(&run, half / 2.0 * inward));
                         }
                     }
                     run.clear();
@@ -329,7 +332,7 @@ pub(crate) fn rivers(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
         let width = f.px(rs.widths_pt[usize::from(feat.rank.clamp(1, 3) - 1)]);
         let mut longest: Vec<(f32, f32)> = Vec::new();
         for line in &ml.0 {
-            let pts = project_line(f.view, &line.0);
+            let pts = project_drawn(f.view, &line.0);
             if let Some(path) = polyline_path(&pts) {
                 stroke_path(pixmap, &path, rs.color, 1.0, &stroke(width, &[]), None);
             }

@@ -155,8 +155,10 @@ pub(crate) fn cased(f: &FontSpec, s: &str) -> String {
 
 /// Render one image of `atlas` in `view`.
 pub fn render(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -> Rendered {
+    let t = std::time::Instant::now();
     let mut pixmap = Pixmap::new(view.width.max(1), view.height.max(1)).expect("image size checked by the caller");
     pixmap.fill(style.land.skia(1.0));
+    crate::cli::timing("pixmap", t);
     let pt = opts.dpi / 72.0;
     let (w_in, h_in) = (view.width as f32 / opts.dpi, view.height as f32 / opts.dpi);
     let fs = (w_in / 11.69).min(h_in / 8.27).clamp(0.55, 1.0);
@@ -202,19 +204,23 @@ pub fn render(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -
         layers::compare(&frame, &mut pixmap, &mut shown);
     }
 
+    let t = std::time::Instant::now();
     let layout = if opts.furniture { Some(furniture::layout(&frame, &shown)) } else { None };
     if let Some(l) = &layout {
         for b in l.obstacles() {
             placer.add_obstacle(b);
         }
     }
+    crate::cli::timing("layout", t);
     let t = std::time::Instant::now();
     if opts.labels {
         labels::place_and_draw(&frame, &mut pixmap, &mut placer, jobs);
     }
     crate::cli::timing("labels", t);
     if let Some(l) = layout {
-        furniture::draw(&frame, &mut pixmap, &l, &shown);
+        let t = std::time::Instant::now();
+        furniture::draw(&frame, &mut pixmap, &l);
+        crate::cli::timing("furniture", t);
     }
     Rendered { pixmap, label_boxes: placer.placed().to_vec(), markers, shown }
 }

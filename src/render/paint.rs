@@ -17,12 +17,14 @@ pub fn solid(c: Rgba, opacity: f32) -> Paint<'static> {
 
 /// A stroke of `width` px with round caps and joins and an optional dash pattern (px).
 pub fn stroke(width: f32, dash: &[f32]) -> Stroke {
-    let dash = if dash.len() >= 2 && dash.len() % 2 == 0 && dash.iter().all(|d| *d > 0.0) {
+    let dash = if dash.len() >= 2 && dash.len().is_multiple_of(2) && dash.iter().all(|d| *d > 0.0) {
         StrokeDash::new(dash.to_vec(), 0.0)
     } else {
         None
     };
-    Stroke { width: width.max(0.01), line_cap: LineCap::Round, line_join: LineJoin::Round, dash, ..Default::default() }
+    // Round joins on thin lines cost stroking time and look the same as mitres.
+    let line_join = if width < 3.0 { LineJoin::Miter } else { LineJoin::Round };
+    Stroke { width: width.max(0.01), line_cap: LineCap::Round, line_join, dash, ..Default::default() }
 }
 
 /// Project a polyline to pixels.
@@ -34,6 +36,27 @@ pub fn project_line(view: &View, coords: &[Coord<f64>]) -> Vec<(f32, f32)> {
             (x as f32, y as f32)
         })
         .collect()
+}
+
+/// Drop points closer than `tol` px to the last kept one (keeping both ends): geometry
+/// finer than a pixel costs stroking time and changes nothing visible.
+pub fn decimate(pts: &[(f32, f32)], tol: f32) -> Vec<(f32, f32)> {
+    let mut out: Vec<(f32, f32)> = Vec::with_capacity(pts.len());
+    for (i, p) in pts.iter().enumerate() {
+        let keep = match out.last() {
+            None => true,
+            Some(q) => i + 1 == pts.len() || (p.0 - q.0).abs() + (p.1 - q.1).abs() >= tol,
+        };
+        if keep {
+            out.push(*p);
+        }
+    }
+    out
+}
+
+/// Project a polyline to pixels and drop sub-pixel detail.
+pub fn project_drawn(view: &View, coords: &[Coord<f64>]) -> Vec<(f32, f32)> {
+    decimate(&project_line(view, coords), 0.6)
 }
 
 /// A pixel polyline as an open path.
@@ -53,7 +76,7 @@ pub fn area_path(view: &View, mp: &MultiPolygon<f64>) -> Option<Path> {
     let mut pb = PathBuilder::new();
     for poly in &mp.0 {
         for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-            let pts = project_line(view, &ring.0);
+            let pts = project_drawn(view, &ring.0);
             let mut it = pts.iter();
             if let Some(first) = it.next() {
                 pb.move_to(first.0, first.1);
