@@ -24,6 +24,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(io)
 }
 
+/// A pixmap filled with one colour in a single pass over the memory.
+pub fn new_pixmap(width: u32, height: u32, fill: tiny_skia::Color) -> Option<tiny_skia::Pixmap> {
+    let size = tiny_skia::IntSize::from_wh(width, height)?;
+    let n = width as usize * height as usize * 4;
+    let mut buf: Vec<u8> = Vec::with_capacity(n);
+    let c = fill.premultiply().to_color_u8();
+    buf.extend_from_slice(&[c.red(), c.green(), c.blue(), c.alpha()]);
+    // Fill by doubling: one pass of memcpy over the buffer.
+    while buf.len() < n {
+        let take = buf.len().min(n - buf.len());
+        buf.extend_from_within(..take);
+    }
+    tiny_skia::Pixmap::from_vec(buf, size)
+}
+
 /// Encode a tiny-skia pixmap (premultiplied RGBA) as a PNG carrying its dpi in pHYs.
 /// Opaque images are written as RGB (a third smaller and faster to encode). Rows are
 /// converted and streamed one at a time, so no second full-size buffer is needed.

@@ -286,7 +286,10 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         let text_h = sm.ascent + sm.descent;
         let rows = if verst_px.is_some() { 2.0 } else { 1.0 };
         let block_h = rows * (bar_h + text_h * 1.3) + text_h * 1.3;
-        let widest = px.max(verst_px.map(|v| v.1).unwrap_or(0.0)) + f.fonts.measure(" 000 km", &style).width;
+        // The end label is centred on the bar's end: half of it sticks out past the bar.
+        let overhang = |value: f64, unit: &str| f.fonts.measure(&format!("{value} {unit}"), &style).width;
+        let widest = (px + overhang(km, "km"))
+            .max(verst_px.map(|(v, vpx)| vpx + overhang(v, tr(lang, "versts"))).unwrap_or(0.0));
         let x = w - margin - widest - pad;
         let top = cy - cm.ascent - pad * 1.5 - block_h;
         let (_, lat) = f.view.to_lonlat(f64::from(w) / 2.0, f64::from(h) / 2.0);

@@ -156,8 +156,8 @@ pub(crate) fn cased(f: &FontSpec, s: &str) -> String {
 /// Render one image of `atlas` in `view`.
 pub fn render(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -> Rendered {
     let t = std::time::Instant::now();
-    let mut pixmap = Pixmap::new(view.width.max(1), view.height.max(1)).expect("image size checked by the caller");
-    pixmap.fill(style.land.skia(1.0));
+    let mut pixmap = crate::output::new_pixmap(view.width.max(1), view.height.max(1), style.land.skia(1.0))
+        .expect("image size checked by the caller");
     crate::cli::timing("pixmap", t);
     let pt = opts.dpi / 72.0;
     let (w_in, h_in) = (view.width as f32 / opts.dpi, view.height as f32 / opts.dpi);
