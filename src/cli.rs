@@ -34,7 +34,9 @@ pub enum Command {
     Query(QueryArgs),
     /// Check a dataset against a style; one line per problem.
     Validate(ValidateArgs),
-    /// The main job: render the atlas's key years into output/frames/.
+    /// Animate a span of years: a PNG per year, an animated GIF and an APNG.
+    Frames(FramesArgs),
+    /// The main job: the animation's frames, GIF and APNG into output/.
     All(AllArgs),
 }
 
@@ -262,12 +264,61 @@ pub struct ValidateArgs {
     pub strict: bool,
 }
 
+/// Animation options (shared by `frames` and `all`).
+#[derive(Args, Debug, Clone)]
+pub struct MotionArgs {
+    /// Frames per second of ordinary frames.
+    #[arg(long, default_value_t = 5.0)]
+    pub fps: f32,
+    /// In-between frames where land or towns change hands (colours blend, arrows grow).
+    #[arg(long, default_value_t = 0)]
+    pub tween: u32,
+    /// Seconds to hold a year that has an event caption.
+    #[arg(long, default_value_t = 1.5)]
+    pub hold: f32,
+}
+
+/// `frames` options.
+#[derive(Args, Debug)]
+pub struct FramesArgs {
+    /// First year (default: the atlas's first year).
+    #[arg(long, allow_hyphen_values = true)]
+    pub from: Option<i32>,
+    /// Last year (default: 1741 for the built-in atlas, else the dataset's last year).
+    #[arg(long, allow_hyphen_values = true)]
+    pub to: Option<i32>,
+    /// Folder for the key frames `{year}.png`.
+    #[arg(long, default_value = "output/frames")]
+    pub out: PathBuf,
+    /// Animated GIF to write (default output/animation.gif when neither --gif nor --apng is given).
+    #[arg(long)]
+    pub gif: Option<PathBuf>,
+    /// APNG to write (default output/animation.png when neither --gif nor --apng is given).
+    #[arg(long)]
+    pub apng: Option<PathBuf>,
+    /// Also write every frame, numbered 000001.png…, into this folder (for video editors).
+    #[arg(long)]
+    pub sequence: Option<PathBuf>,
+    /// Motion.
+    #[command(flatten)]
+    pub motion: MotionArgs,
+    /// Data source.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Image geometry and look.
+    #[command(flatten)]
+    pub view: ViewArgs,
+}
+
 /// `all` options.
 #[derive(Args, Debug)]
 pub struct AllArgs {
     /// Output folder.
     #[arg(long, default_value = "output")]
     pub out: PathBuf,
+    /// Motion.
+    #[command(flatten)]
+    pub motion: MotionArgs,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -282,6 +333,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Render(a) => render_cmd(&a).map(|_| 0),
         Command::Query(a) => query_cmd(&a).map(|_| 0),
         Command::Validate(a) => validate_cmd(&a),
+        Command::Frames(a) => frames_cmd(&a).map(|_| 0),
         Command::All(a) => all_cmd(&a).map(|_| 0),
     }
 }
@@ -346,28 +398,81 @@ pub fn validate_cmd(a: &ValidateArgs) -> Result<i32> {
     Ok(if errors > 0 || (a.strict && warnings > 0) { 1 } else { 0 })
 }
 
-/// The main job: render the key years into `{out}/frames/` in parallel.
-pub fn all_cmd(a: &AllArgs) -> Result<()> {
-    use rayon::prelude::*;
+/// Animation frames default to 1280×720 (HD video) unless a size is given.
+fn animation_view(view: &ViewArgs) -> ViewArgs {
+    let mut v = view.clone();
+    if v.width.is_none() && v.height.is_none() && v.size_mm.is_none() {
+        v.width = Some(1280);
+        v.height = Some(720);
+    }
+    v
+}
+
+/// The default span of an animation: the war years of the atlas.
+fn default_span(ds: &Dataset) -> (i32, i32) {
+    match ds.meta.period {
+        Some([from, to]) => (from, to.min(from.max(1741))),
+        None => (1635, 1741),
+    }
+}
+
+/// Animate a span of years; returns what was written.
+pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
     let style = Style::load(&a.view.style)?;
     let atlas = a.data.load_checked(&style)?;
-    let (view, dpi) = a.view.view(&atlas.data)?;
-    let years: Vec<i32> = match atlas.data.meta.period {
-        Some([from, to]) if a.data.data.is_some() => {
-            KEY_YEARS.iter().copied().filter(|y| (from..=to).contains(y)).collect()
+    let (view, dpi) = animation_view(&a.view).view(&atlas.data)?;
+    let (from, to) = default_span(&atlas.data);
+    let (gif, apng) = match (&a.gif, &a.apng) {
+        (None, None) => {
+            let base = a.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            (Some(base.join("animation.gif")), Some(base.join("animation.png")))
         }
-        _ => KEY_YEARS.to_vec(),
+        (g, p) => (g.clone(), p.clone()),
     };
-    let dir = a.out.join("frames");
-    years.par_iter().try_for_each(|&y| {
-        let mut opts = RenderOptions::frame(Year(y), dpi);
-        opts.lang = a.view.lang.code().into();
-        let img = render(&atlas, &style, &view, &opts);
-        let path = dir.join(format!("{y}.png"));
-        write_atomic(&path, &encode_png(&img.pixmap, dpi)?)?;
-        eprintln!("wrote {}", path.display());
-        Ok(())
-    })
+    let opts = crate::animate::AnimationOptions {
+        from: a.from.unwrap_or(from),
+        to: a.to.unwrap_or(to),
+        frames_dir: Some(a.out.clone()),
+        gif,
+        apng,
+        sequence: a.sequence.clone(),
+        fps: a.motion.fps,
+        tween: a.motion.tween,
+        hold: a.motion.hold,
+        lang: a.view.lang.code().into(),
+        dpi,
+        progress: true,
+    };
+    let t0 = std::time::Instant::now();
+    let report = crate::animate::animate(&atlas, &style, &view, &opts)?;
+    if std::env::var_os("STEPPE_ATLAS_TIMING").is_some() {
+        eprintln!("peak_rss_kib: {}", peak_rss_kib().unwrap_or(0));
+    }
+    eprintln!(
+        "{} frames ({} years, {} distinct map states rendered), {:.1} s of animation, in {:.1} s",
+        report.frames,
+        report.key_frames,
+        report.distinct_states,
+        report.duration_s,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(report)
+}
+
+/// The main job: every year's frame, the GIF and the APNG of the wars into `{out}/`.
+pub fn all_cmd(a: &AllArgs) -> Result<()> {
+    let frames = FramesArgs {
+        from: None,
+        to: None,
+        out: a.out.join("frames"),
+        gif: Some(a.out.join("animation.gif")),
+        apng: Some(a.out.join("animation.png")),
+        sequence: None,
+        motion: a.motion.clone(),
+        data: a.data.clone(),
+        view: a.view.clone(),
+    };
+    frames_cmd(&frames).map(|_| ())
 }
 
 /// Print phase timings to stderr when `STEPPE_ATLAS_TIMING` is set (for profiling).
@@ -375,4 +480,11 @@ pub fn timing(label: &str, t0: std::time::Instant) {
     if std::env::var_os("STEPPE_ATLAS_TIMING").is_some() {
         eprintln!("{label}: {:.2} ms", t0.elapsed().as_secs_f64() * 1000.0);
     }
+}
+
+/// The process's peak resident memory in KiB (Linux; None elsewhere).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -3,8 +3,10 @@
 //!
 //! Data flows one way: GeoJSON layers ([`data`]) are checked ([`validate`]), indexed
 //! ([`index`], [`atlas`]), projected ([`project`]), styled ([`style`]) and drawn
-//! ([`render`]) into PNGs ([`output`]). [`query`] answers "what was here in year Y".
+//! ([`render`]) into PNGs ([`output`]); [`animate`] turns years into GIF and APNG
+//! animations. [`query`] answers "what was here in year Y".
 
+pub mod animate;
 pub mod atlas;
 pub mod cli;
 pub mod data;

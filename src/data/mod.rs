@@ -89,6 +89,31 @@ pub struct AtlasMeta {
     /// Source credit shown on every map.
     #[serde(default)]
     pub credit: String,
+    /// Named phases of the period, marked on an animation's timeline strip.
+    #[serde(default)]
+    pub phases: Vec<Phase>,
+}
+
+/// A named span of years (a phase of a war) for the timeline strip.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    /// First year.
+    pub from: i32,
+    /// Last year.
+    pub to: i32,
+    /// English name.
+    pub name: String,
+    /// Names in other languages, keyed by language code.
+    #[serde(default)]
+    pub name_i18n: HashMap<String, String>,
+}
+
+impl Phase {
+    /// The name in `lang`, falling back to English.
+    pub fn name(&self, lang: &str) -> &str {
+        self.name_i18n.get(lang).map(String::as_str).unwrap_or(&self.name)
+    }
 }
 
 /// Where a dataset comes from.

@@ -9,6 +9,9 @@ use crate::data::{CampaignKind, CityKind};
 use crate::style::{Pattern, Rgba};
 use tiny_skia::{FillRule, PathBuilder, Pixmap, Rect, Transform};
 
+/// Caption lines an animation frame's fixed title block has room for.
+const FIXED_CAPTION_LINES: usize = 3;
+
 /// Words of the furniture in the label languages.
 fn tr(lang: &str, en: &'static str) -> &'static str {
     let table: &[(&str, &str, &str)] = &[
@@ -57,6 +60,8 @@ enum Symbol {
 /// Where the furniture goes (computed before labels so labels avoid it).
 pub(crate) struct Layout {
     title_panel: Option<[f32; 4]>,
+    /// Timeline strip `[x0, y0, x1, y1, cursor year]`.
+    timeline: Option<[f32; 5]>,
     title_lines: Vec<(String, TextStyle, f32, f32)>,
     legend_panel: Option<[f32; 4]>,
     legend: Vec<(Symbol, String, f32, f32)>,
@@ -84,6 +89,7 @@ impl Layout {
     pub(crate) fn obstacles(&self) -> Vec<[f32; 4]> {
         let mut v: Vec<[f32; 4]> = Vec::new();
         v.extend(self.title_panel);
+        v.extend(self.timeline.map(|t| [t[0], t[1], t[2], t[3]]));
         v.extend(self.legend_panel);
         v.extend(self.scale.as_ref().map(|s| s.panel));
         v.extend(self.credit.as_ref().map(|c| c.4));
@@ -153,7 +159,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
     };
     let m = f.fonts.measure(&year_text, &year_style);
     y += m.ascent;
-    title_lines.push((year_text, year_style, margin + pad, y));
+    title_lines.push((year_text, year_style.clone(), margin + pad, y));
     y += m.descent;
     max_w = max_w.max(m.width);
     let captions = f.atlas.data.captions(f.opts.year, lang);
@@ -161,8 +167,9 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         let cap_w = (w * 0.40).max(max_w);
         let lines = wrap(f, &captions.join(" · "), &cap_style, cap_w);
         let total = lines.len();
-        for (k, line) in lines.into_iter().take(5).enumerate() {
-            let line = if k == 4 && total > 5 { format!("{line} …") } else { line };
+        let max_lines = if f.opts.fixed_title { FIXED_CAPTION_LINES } else { 5 };
+        for (k, line) in lines.into_iter().take(max_lines).enumerate() {
+            let line = if k + 1 == max_lines && total > max_lines { format!("{line} …") } else { line };
             let m = f.fonts.measure(&line, &cap_style);
             y += m.ascent + pad * 0.25;
             title_lines.push((line, cap_style.clone(), margin + pad, y));
@@ -170,7 +177,36 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
             max_w = max_w.max(m.width);
         }
     }
-    let title_panel = Some([margin, margin, margin + max_w + 2.0 * pad, y + pad]);
+    let mut title_panel = [margin, margin, margin + max_w + 2.0 * pad, y + pad];
+    if f.opts.fixed_title {
+        // Reserve room for the longest caption an animation frame may show.
+        let cm = f.fonts.measure("Hg", &cap_style);
+        let reserved_h = margin
+            + pad
+            + {
+                let tm = f.fonts.measure("Hg", &title_style);
+                let ym = f.fonts.measure("1723", &year_style);
+                tm.ascent + tm.descent + pad * 0.4 + ym.ascent + ym.descent
+            }
+            + FIXED_CAPTION_LINES as f32 * (cm.ascent + cm.descent + pad * 0.25)
+            + pad;
+        title_panel = [margin, margin, margin + (w * 0.40).max(max_w) + 2.0 * pad, reserved_h.max(y + pad)];
+    }
+    let title_panel = Some(title_panel);
+
+    // The timeline strip (animation frames) sits above the credit line; the legend and
+    // scale bar sit above it.
+    let credit_style = no_halo(f.text_style(&fu.credit, s));
+    let cm = f.fonts.measure("Hg", &credit_style);
+    let credit_top = h - margin * 0.45 - cm.descent - cm.ascent;
+    let timeline = f.opts.timeline.map(|t| {
+        let strip_h = (h * 0.075).max(f.px(22.0) * s);
+        [margin, credit_top - pad * 0.6 - strip_h, w - margin, credit_top - pad * 0.6, t.cursor]
+    });
+    let bottom = match timeline {
+        Some(r) => r[1] - pad,
+        None => h - margin,
+    };
 
     // Legend: what this map shows.
     let legend_style = no_halo(f.text_style(&fu.legend, s));
@@ -239,7 +275,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
             + pad * 1.5;
         let panel_h = rows as f32 * row_h + 2.0 * pad;
         let x0 = margin;
-        let y0 = h - margin - panel_h;
+        let y0 = bottom - panel_h;
         for (k, (sym, text)) in entries.into_iter().enumerate() {
             let (c, r) = (k / rows, k % rows);
             legend.push((sym, text, x0 + pad + c as f32 * col_w, y0 + pad + r as f32 * row_h));
@@ -248,7 +284,6 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
     }
 
     // Credit line, bottom right.
-    let credit_style = no_halo(f.text_style(&fu.credit, s));
     let credit_text = {
         let base = &f.atlas.data.meta.credit;
         let proj = f.view.projection.describe();
@@ -291,7 +326,10 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         let widest = (px + overhang(km, "km"))
             .max(verst_px.map(|(v, vpx)| vpx + overhang(v, tr(lang, "versts"))).unwrap_or(0.0));
         let x = w - margin - widest - pad;
-        let top = cy - cm.ascent - pad * 1.5 - block_h;
+        let top = match timeline {
+            Some(r) => r[1] - pad * 1.5 - block_h,
+            None => cy - cm.ascent - pad * 1.5 - block_h,
+        };
         let (_, lat) = f.view.to_lonlat(f64::from(w) / 2.0, f64::from(h) / 2.0);
         let note = format!("{} {:.0}°{}", tr(lang, "scale true along"), lat.abs(), if lat >= 0.0 { "N" } else { "S" });
         let nw = f.fonts.measure(&note, &style).width;
@@ -313,6 +351,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
 
     Layout {
         title_panel,
+        timeline,
         title_lines,
         legend_panel,
         legend,
@@ -439,12 +478,6 @@ pub(crate) fn draw(f: &Frame, pixmap: &mut Pixmap, l: &Layout) {
     for (text, style, x, y, _) in &l.grat_labels {
         f.fonts.draw(pixmap, text, *x, *y, style);
     }
-    if let Some(b) = l.title_panel {
-        panel(f, pixmap, b);
-    }
-    for (text, style, x, y) in &l.title_lines {
-        f.fonts.draw(pixmap, text, *x, *y, style);
-    }
     if let Some(b) = l.legend_panel {
         panel(f, pixmap, b);
     }
@@ -472,6 +505,99 @@ pub(crate) fn draw(f: &Frame, pixmap: &mut Pixmap, l: &Layout) {
     let lw = f.px(1.0) * f.fs;
     if let Some(r) = Rect::from_ltrb(lw / 2.0, lw / 2.0, w - lw / 2.0, h - lw / 2.0) {
         stroke_path(pixmap, &PathBuilder::from_rect(r), fu.frame, 1.0, &stroke(lw, &[]), None);
+    }
+}
+
+/// Draw what changes from frame to frame: the title block and the timeline strip.
+pub(crate) fn draw_overlay(f: &Frame, pixmap: &mut Pixmap, l: &Layout) {
+    if let Some(b) = l.title_panel {
+        panel(f, pixmap, b);
+    }
+    for (text, style, x, y) in &l.title_lines {
+        f.fonts.draw(pixmap, text, *x, *y, style);
+    }
+    if let (Some(r), Some(t)) = (l.timeline, f.opts.timeline) {
+        timeline_strip(f, pixmap, [r[0], r[1], r[2], r[3]], t);
+    }
+}
+
+/// The timeline strip: the span of years with the atlas's phases as bands, decade ticks,
+/// a tick at every battle and a cursor at the current year.
+fn timeline_strip(f: &Frame, pixmap: &mut Pixmap, r: [f32; 4], t: super::Timeline) {
+    panel(f, pixmap, r);
+    let s = f.fs;
+    let ink = f.style.furniture.frame;
+    let style = no_halo(f.text_style(&f.style.furniture.legend, s));
+    let small = no_halo(f.text_style(&f.style.furniture.credit, s));
+    let pad = f.px(6.0) * s;
+    let (x0, x1) = (r[0] + pad, r[2] - pad);
+    let span = (t.to - t.from).max(1) as f32;
+    let x_of = |year: f32| x0 + (year - t.from as f32) / span * (x1 - x0);
+    let h = r[3] - r[1];
+    let axis_y = r[1] + h * 0.62;
+    // Phases as alternating bands with their names.
+    let band_top = r[1] + h * 0.14;
+    for (k, ph) in f.atlas.data.meta.phases.iter().enumerate() {
+        let (a, b) = (ph.from.max(t.from), ph.to.min(t.to));
+        if a > b {
+            continue;
+        }
+        let (xa, xb) = (x_of(a as f32 - 0.5).max(x0), x_of(b as f32 + 0.5).min(x1));
+        if let Some(rect) = Rect::from_ltrb(xa, band_top, xb, axis_y) {
+            let tint = if k % 2 == 0 { Rgba(200, 170, 120, 70) } else { Rgba(150, 170, 190, 70) };
+            fill(pixmap, &PathBuilder::from_rect(rect), tint, 1.0, None);
+        }
+        let name = ph.name(&f.opts.lang);
+        let m = f.fonts.measure(name, &small);
+        if m.width < xb - xa - 2.0 {
+            f.fonts.draw(pixmap, name, (xa + xb) / 2.0 - m.width / 2.0, band_top + m.ascent + 1.0, &small);
+        }
+    }
+    // Axis, decade ticks and labels.
+    let mut pb = PathBuilder::new();
+    pb.move_to(x0, axis_y);
+    pb.line_to(x1, axis_y);
+    let step = if (x1 - x0) / span * 10.0 > f.fonts.measure("0000", &style).width * 1.6 { 10 } else { 20 };
+    let mut y = (t.from + step - 1).div_euclid(step) * step;
+    while y <= t.to {
+        let x = x_of(y as f32);
+        pb.move_to(x, axis_y);
+        pb.line_to(x, axis_y + h * 0.1);
+        let label = y.to_string();
+        let m = f.fonts.measure(&label, &style);
+        f.fonts.draw(pixmap, &label, x - m.width / 2.0, axis_y + h * 0.12 + m.ascent, &style);
+        y += step;
+    }
+    if let Some(p) = pb.finish() {
+        stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(0.5) * s, &[]), None);
+    }
+    // A tick at every battle.
+    let mut ticks = PathBuilder::new();
+    for b in f.atlas.data.layer(crate::data::Layer::Battles) {
+        if let Some(by) = b.span.start_year() {
+            if (t.from..=t.to).contains(&by) {
+                let x = x_of(by as f32);
+                ticks.move_to(x, axis_y - h * 0.16);
+                ticks.line_to(x, axis_y);
+            }
+        }
+    }
+    if let Some(p) = ticks.finish() {
+        stroke_path(pixmap, &p, f.style.cities.captured, 0.85, &stroke(f.px(0.9) * s, &[]), None);
+    }
+    // The cursor.
+    let cx = x_of(t.cursor.clamp(t.from as f32, t.to as f32));
+    let tri = h * 0.16;
+    let mut pb = PathBuilder::new();
+    pb.move_to(cx, axis_y + 1.0);
+    pb.line_to(cx - tri * 0.7, axis_y + tri + 1.0);
+    pb.line_to(cx + tri * 0.7, axis_y + tri + 1.0);
+    pb.close();
+    pb.move_to(cx, band_top - 1.0);
+    pb.line_to(cx, axis_y);
+    if let Some(p) = pb.finish() {
+        stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(1.2) * s, &[]), None);
+        pixmap.fill_path(&p, &solid(ink, 1.0), FillRule::Winding, Transform::identity(), None);
     }
 }
 

@@ -72,6 +72,33 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
     }
     let spacing = f.px(ts.hatch_spacing_pt);
     let hatch_w = f.px(ts.hatch_pt);
+    // While tweening, areas that change hands fade from the old holder's colour to the
+    // new one (or from and to bare land).
+    let area_fill = |span: Option<&ControlSpan>| {
+        span.and_then(|h| f.style.polity(&h.polity)).map(|ps| f.style.land.mix(ps.fill, ts.fill_opacity))
+    };
+    if let Some((from, t)) = f.opts.blend_from {
+        let before = area_holders(areas, from);
+        for i in f.visible_in(Layer::Territories) {
+            let (old, new) = (before[i], held[i]);
+            if old.map(|h| &h.polity) == new.map(|h| &h.polity) || (old.is_none() && new.is_none()) {
+                continue;
+            }
+            let land = f.style.land;
+            let c = area_fill(old).unwrap_or(land).mix(area_fill(new).unwrap_or(land), t);
+            if let Geometry::Areas(mp) = &areas[i].geometry {
+                if let Some(path) = area_path(f.view, mp) {
+                    fill(pixmap, &path, c, 1.0, None);
+                }
+            }
+        }
+    }
+    let changing = |i: usize| {
+        f.opts.blend_from.is_some_and(|(from, _)| {
+            let old = if areas[i].alive(from) { areas[i].holder(from) } else { None };
+            old.map(|h| &h.polity) != held[i].map(|h| &h.polity)
+        })
+    };
     for (polity, members) in &groups {
         let Some(ps) = f.style.polity(polity) else { continue };
         shown.polity(polity);
@@ -81,7 +108,9 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             let Some(path) = area_path(f.view, mp) else { continue };
             // Areas partition the land and lie on nothing but land: paint the fill already
             // blended with the land colour, as an opaque fill (several times faster).
-            fill(pixmap, &path, f.style.land.mix(ps.fill, ts.fill_opacity), 1.0, None);
+            if !changing(i) {
+                fill(pixmap, &path, f.style.land.mix(ps.fill, ts.fill_opacity), 1.0, None);
+            }
             if let Some(tile) = &base_tile {
                 fill_pattern(pixmap, &path, tile, None);
             }
@@ -625,7 +654,12 @@ pub(crate) fn cities(
         if let (Some(h), Some(_)) = (holder, ps) {
             shown.polity(&h.polity);
         }
-        let color = ps.map(|p| p.border).unwrap_or(cs.unheld);
+        let mut color = ps.map(|p| p.border).unwrap_or(cs.unheld);
+        if let Some((from, t)) = f.opts.blend_from {
+            let old = if feat.alive(from) { feat.holder(from) } else { None };
+            let old_color = old.and_then(|h| f.style.polity(&h.polity)).map(|p| p.border).unwrap_or(cs.unheld);
+            color = old_color.mix(color, t);
+        }
         let prev = if feat.alive(prev_year) { feat.holder(prev_year) } else { None };
         let captured = matches!((prev, holder), (Some(a), Some(b)) if a.polity != b.polity);
         let status = holder.map(|h| h.status).unwrap_or(Status::Core);

@@ -38,6 +38,25 @@ pub struct RenderOptions {
     pub labels: bool,
     /// How much of each campaign route to draw, 0–1 (animation grows the arrows).
     pub route_progress: f32,
+    /// Tween from an earlier year: colours of land and towns that changed hands are
+    /// blended from that year's holder to this year's by the factor (0 = old, 1 = new).
+    pub blend_from: Option<(Year, f32)>,
+    /// Draw a timeline strip along the bottom (animation frames).
+    pub timeline: Option<Timeline>,
+    /// Reserve a fixed-size title block, so that every frame of an animation places its
+    /// labels the same way whatever the length of its caption.
+    pub fixed_title: bool,
+}
+
+/// The timeline strip of an animation frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Timeline {
+    /// First year on the strip.
+    pub from: i32,
+    /// Last year on the strip.
+    pub to: i32,
+    /// Where the cursor stands (fractional between years while tweening).
+    pub cursor: f32,
 }
 
 impl RenderOptions {
@@ -51,6 +70,9 @@ impl RenderOptions {
             furniture: true,
             labels: true,
             route_progress: 1.0,
+            blend_from: None,
+            timeline: None,
+            fixed_title: false,
         }
     }
 }
@@ -153,74 +175,72 @@ pub(crate) fn cased(f: &FontSpec, s: &str) -> String {
     }
 }
 
-/// Render one image of `atlas` in `view`.
+/// Render one complete image of `atlas` in `view`: the map and, with `opts.furniture`,
+/// its furniture including the title block (and the timeline strip when asked for).
 pub fn render(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -> Rendered {
-    let t = std::time::Instant::now();
-    let mut pixmap = crate::output::new_pixmap(view.width.max(1), view.height.max(1), style.land.skia(1.0))
-        .expect("image size checked by the caller");
-    crate::cli::timing("pixmap", t);
+    let mut img = render_map(atlas, style, view, opts);
+    if opts.furniture {
+        draw_overlay(atlas, style, view, opts, &mut img.pixmap);
+    }
+    img
+}
+
+fn frame<'a>(atlas: &'a Atlas, style: &'a Style, view: &'a View, opts: &'a RenderOptions) -> Frame<'a> {
     let pt = opts.dpi / 72.0;
     let (w_in, h_in) = (view.width as f32 / opts.dpi, view.height as f32 / opts.dpi);
-    let fs = (w_in / 11.69).min(h_in / 8.27).clamp(0.55, 1.0);
-    let frame = Frame {
+    Frame {
         atlas,
         style,
         view,
         opts,
         pt,
-        fs,
+        fs: (w_in / 11.69).min(h_in / 8.27).clamp(0.55, 1.0),
         fonts: Fonts::embedded(),
         visible: view.visible_bbox(f64::from(64.0 * pt.max(1.0))),
-    };
+    }
+}
+
+/// Render the map state of a year: every layer, labels, legend, scale bar, credit and
+/// graticule, leaving room for (but not drawing) the title block and timeline strip,
+/// which change every frame. Years with the same map state give identical images.
+pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -> Rendered {
+    let mut pixmap = crate::output::new_pixmap(view.width.max(1), view.height.max(1), style.land.skia(1.0))
+        .expect("image size checked by the caller");
+    let frame = frame(atlas, style, view, opts);
     let mut shown = Shown::default();
     let mut placer = LabelPlacer::new([0.0, 0.0, view.width as f32, view.height as f32]);
     let mut jobs = Vec::new();
 
-    let t = std::time::Instant::now();
     layers::territories(&frame, &mut pixmap, &mut shown, &mut jobs);
-    crate::cli::timing("territories", t);
-    let t = std::time::Instant::now();
     layers::water(&frame, &mut pixmap, &mut jobs);
-    crate::cli::timing("water", t);
-    let t = std::time::Instant::now();
     layers::rivers(&frame, &mut pixmap, &mut jobs);
-    crate::cli::timing("rivers", t);
-    let t = std::time::Instant::now();
     furniture::graticule(&frame, &mut pixmap);
-    crate::cli::timing("graticule", t);
-    let t = std::time::Instant::now();
     layers::landforms(&frame, &mut jobs);
-    crate::cli::timing("landforms", t);
-    let t = std::time::Instant::now();
     layers::campaigns(&frame, &mut pixmap, &mut shown, &mut jobs);
-    crate::cli::timing("campaigns", t);
-    let t = std::time::Instant::now();
     layers::battles(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs);
-    crate::cli::timing("battles", t);
-    let t = std::time::Instant::now();
     let markers = layers::cities(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs);
-    crate::cli::timing("cities", t);
     if opts.compare.is_some() {
         layers::compare(&frame, &mut pixmap, &mut shown);
     }
-
-    let t = std::time::Instant::now();
-    let layout = if opts.furniture { Some(furniture::layout(&frame, &shown)) } else { None };
+    let layout = opts.furniture.then(|| furniture::layout(&frame, &shown));
     if let Some(l) = &layout {
         for b in l.obstacles() {
             placer.add_obstacle(b);
         }
     }
-    crate::cli::timing("layout", t);
-    let t = std::time::Instant::now();
     if opts.labels {
         labels::place_and_draw(&frame, &mut pixmap, &mut placer, jobs);
     }
-    crate::cli::timing("labels", t);
     if let Some(l) = layout {
-        let t = std::time::Instant::now();
         furniture::draw(&frame, &mut pixmap, &l);
-        crate::cli::timing("furniture", t);
     }
     Rendered { pixmap, label_boxes: placer.placed().to_vec(), markers, shown }
+}
+
+/// Draw what changes every frame over a rendered map state: the title block (title, year,
+/// caption) and, when `opts.timeline` is set, the timeline strip with its cursor.
+pub fn draw_overlay(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, pixmap: &mut Pixmap) {
+    let frame = frame(atlas, style, view, opts);
+    let layout = furniture::layout(&frame, &Shown::default());
+    furniture::draw_overlay(&frame, pixmap, &layout);
 }

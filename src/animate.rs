@@ -1,0 +1,529 @@
+//! The wars in motion: a frame per year (plus in-between frames where land changes
+//! hands), written as a PNG sequence, an animated GIF and an APNG.
+//!
+//! Each distinct map state is rendered once (quiet years share one render); the year,
+//! caption and timeline cursor are drawn over it per frame. Frames go through the
+//! encoders in small chunks, so memory stays bounded however long the run: a chunk is
+//! rendered and composed in parallel, then streamed to the files in order.
+
+use crate::atlas::Atlas;
+use crate::data::{Feature, Layer};
+use crate::error::{Error, Result};
+use crate::output::{encode_png, write_atomic};
+use crate::project::View;
+use crate::render::{draw_overlay, render_map, RenderOptions, Timeline};
+use crate::style::Style;
+use crate::time::Year;
+use rayon::prelude::*;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tiny_skia::Pixmap;
+
+/// What to animate and where to write it.
+#[derive(Clone, Debug)]
+pub struct AnimationOptions {
+    /// First year.
+    pub from: i32,
+    /// Last year.
+    pub to: i32,
+    /// Folder for the key frames `{year}.png` (None: none written).
+    pub frames_dir: Option<PathBuf>,
+    /// Animated GIF to write.
+    pub gif: Option<PathBuf>,
+    /// APNG to write.
+    pub apng: Option<PathBuf>,
+    /// Folder for every frame numbered `000001.png…` (for video editors).
+    pub sequence: Option<PathBuf>,
+    /// Frames per second of ordinary frames.
+    pub fps: f32,
+    /// In-between frames before each year whose map changes.
+    pub tween: u32,
+    /// Seconds to hold a year that has a caption.
+    pub hold: f32,
+    /// Label language.
+    pub lang: String,
+    /// Dots per inch (style points to pixels).
+    pub dpi: f32,
+    /// Show a progress bar on a terminal.
+    pub progress: bool,
+}
+
+/// One frame of the animation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FramePlan {
+    /// The year whose map is shown (tween frames lead into it).
+    pub year: i32,
+    /// For tween frames: the previous year and the blend factor.
+    pub blend_from: Option<(i32, f32)>,
+    /// How far the year's campaign routes have grown (0–1).
+    pub route_progress: f32,
+    /// Is this the year's key frame (written as `{year}.png`)?
+    pub key: bool,
+    /// Display time in centiseconds (GIF delays are whole centiseconds; the APNG uses the same).
+    pub delay_cs: u16,
+    /// Where the timeline cursor stands.
+    pub cursor: f32,
+    /// Signature of the map state (frames with equal signatures share one render).
+    pub state: u64,
+}
+
+/// What a run produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AnimationReport {
+    /// Frames in the GIF/APNG.
+    pub frames: usize,
+    /// Key frames (one per year).
+    pub key_frames: usize,
+    /// Map states rendered.
+    pub distinct_states: usize,
+    /// Total display time, seconds.
+    pub duration_s: f32,
+}
+
+/// A signature of everything the map layer of `year` depends on: which features are
+/// alive, who holds each area and town (and how), and which towns changed hands.
+pub fn map_state(atlas: &Atlas, year: i32) -> u64 {
+    let mut h = DefaultHasher::new();
+    let y = Year(year);
+    fn holder_key(f: &Feature, y: Year) -> Option<(&str, &'static str, Option<&str>)> {
+        if f.alive(y) {
+            f.holder(y).map(|c| (c.polity.as_str(), c.status.name(), c.overlord.as_deref()))
+        } else {
+            None
+        }
+    }
+    for layer in Layer::ALL {
+        if layer == Layer::Events {
+            continue;
+        }
+        for (i, f) in atlas.data.layer(layer).iter().enumerate() {
+            if !f.alive(y) {
+                continue;
+            }
+            (layer as u8, i).hash(&mut h);
+            if !f.control.is_empty() {
+                let now = holder_key(f, y);
+                now.hash(&mut h);
+                if layer == Layer::Cities {
+                    let before = holder_key(f, Year(year - 1));
+                    (before.map(|b| b.0) != now.map(|n| n.0) && before.is_some() && now.is_some()).hash(&mut h);
+                }
+            }
+        }
+    }
+    h.finish()
+}
+
+/// Does anything change hands, or a campaign start, between `year - 1` and `year`?
+fn changes(atlas: &Atlas, year: i32) -> bool {
+    let (a, b) = (Year(year - 1), Year(year));
+    let polity = |f: &Feature, y: Year| if f.alive(y) { f.holder(y).map(|c| c.polity.clone()) } else { None };
+    let land_or_town = [Layer::Territories, Layer::Cities]
+        .iter()
+        .any(|&l| atlas.data.layer(l).iter().any(|f| polity(f, a) != polity(f, b)));
+    land_or_town || atlas.data.layer(Layer::Campaigns).iter().any(|c| c.alive(b) && !c.alive(a))
+}
+
+/// The frames of an animation: a key frame per year, led in by `tween` blended frames
+/// wherever the map changes.
+pub fn plan(atlas: &Atlas, o: &AnimationOptions) -> Vec<FramePlan> {
+    let base_cs = ((100.0 / o.fps.max(0.1)).round() as u16).max(2);
+    let hold_cs = ((o.hold * 100.0).round() as u16).max(base_cs);
+    let mut frames = Vec::new();
+    for year in o.from..=o.to {
+        let state = map_state(atlas, year);
+        if year > o.from && o.tween > 0 && changes(atlas, year) {
+            for k in 1..=o.tween {
+                let t = k as f32 / (o.tween + 1) as f32;
+                let mut h = DefaultHasher::new();
+                (state, year, k, o.tween).hash(&mut h);
+                frames.push(FramePlan {
+                    year,
+                    blend_from: Some((year - 1, t)),
+                    route_progress: t,
+                    key: false,
+                    delay_cs: base_cs,
+                    cursor: year as f32 - 1.0 + t,
+                    state: h.finish(),
+                });
+            }
+        }
+        let captioned = !atlas.data.captions(Year(year), &o.lang).is_empty();
+        frames.push(FramePlan {
+            year,
+            blend_from: None,
+            route_progress: 1.0,
+            key: true,
+            delay_cs: if captioned { hold_cs } else { base_cs },
+            cursor: year as f32,
+            state,
+        });
+    }
+    frames
+}
+
+fn render_options(o: &AnimationOptions, p: &FramePlan) -> RenderOptions {
+    let mut r = RenderOptions::frame(Year(p.year), o.dpi);
+    r.lang = o.lang.clone();
+    r.route_progress = p.route_progress;
+    r.blend_from = p.blend_from.map(|(y, t)| (Year(y), t));
+    r.fixed_title = true;
+    r.timeline = Some(Timeline { from: o.from, to: o.to, cursor: p.cursor });
+    r
+}
+
+/// A small cache of rendered map states; quiet years are consecutive, so a few suffice.
+struct StateCache {
+    entries: Vec<(u64, Arc<Pixmap>)>,
+    capacity: usize,
+}
+
+impl StateCache {
+    fn get(&self, state: u64) -> Option<Arc<Pixmap>> {
+        self.entries.iter().find(|e| e.0 == state).map(|e| e.1.clone())
+    }
+
+    fn put(&mut self, state: u64, p: Arc<Pixmap>) {
+        self.entries.push((state, p));
+        let excess = self.entries.len().saturating_sub(self.capacity);
+        self.entries.drain(..excess);
+    }
+}
+
+/// A global palette for the whole GIF, so that colours never flicker between frames, and
+/// a 15-bit lookup table from colour to palette index.
+struct Palette {
+    rgb: Vec<u8>,
+    lut: Vec<u8>,
+}
+
+impl Palette {
+    /// Learn 256 colours from sample frames plus every colour of the style (so a polity
+    /// that appears only later still has its exact colour).
+    fn learn(samples: &[&Pixmap], style: &Style) -> Palette {
+        let mut pixels: Vec<u8> = Vec::new();
+        for p in samples {
+            // Every 7th pixel is plenty for NeuQuant.
+            pixels.extend(p.data().chunks_exact(4).step_by(7).flat_map(|c| [c[0], c[1], c[2], 255]));
+        }
+        let fills = style
+            .polities
+            .values()
+            .flat_map(|p| [style.land.mix(p.fill, style.territories.fill_opacity), p.border, p.fill]);
+        let fixed = [style.land, style.water.fill, style.water.outline, style.rivers.color, style.furniture.panel];
+        for c in fills.chain(fixed) {
+            for _ in 0..4000 {
+                pixels.extend_from_slice(&[c.0, c.1, c.2, 255]);
+            }
+        }
+        let nq = color_quant::NeuQuant::new(10, 256, &pixels);
+        let rgb = nq.color_map_rgb();
+        let lut: Vec<u8> = (0..32768u32)
+            .into_par_iter()
+            .map(|k| {
+                let (r, g, b) = ((k >> 10) & 31, (k >> 5) & 31, k & 31);
+                let (r, g, b) = ((r << 3 | r >> 2) as i32, (g << 3 | g >> 2) as i32, (b << 3 | b >> 2) as i32);
+                let mut best = (i32::MAX, 0u8);
+                for (i, c) in rgb.chunks_exact(3).enumerate() {
+                    let d = (r - i32::from(c[0])).pow(2) * 3
+                        + (g - i32::from(c[1])).pow(2) * 4
+                        + (b - i32::from(c[2])).pow(2) * 2;
+                    if d < best.0 {
+                        best = (d, i as u8);
+                    }
+                }
+                best.1
+            })
+            .collect();
+        Palette { rgb, lut }
+    }
+
+    fn index(&self, p: &Pixmap) -> Vec<u8> {
+        p.data()
+            .chunks_exact(4)
+            .map(|c| {
+                let k = (usize::from(c[0] >> 3) << 10) | (usize::from(c[1] >> 3) << 5) | usize::from(c[2] >> 3);
+                self.lut[k]
+            })
+            .collect()
+    }
+}
+
+/// The bounding box `[x, y, w, h]` of the pixels that differ between two frames (the
+/// whole frame when there is no previous one; one pixel when nothing changed).
+fn changed_rect(prev: Option<&[u8]>, cur: &[u8], width: usize, bpp: usize) -> [usize; 4] {
+    let height = cur.len() / (width * bpp);
+    let Some(prev) = prev else { return [0, 0, width, height] };
+    let row = width * bpp;
+    let rows: Vec<usize> =
+        (0..height).filter(|&y| prev[y * row..(y + 1) * row] != cur[y * row..(y + 1) * row]).collect();
+    let (Some(&y0), Some(&y1)) = (rows.first(), rows.last()) else { return [0, 0, 1, 1] };
+    let mut x0 = width;
+    let mut x1 = 0;
+    for &y in &rows {
+        let (a, b) = (&prev[y * row..(y + 1) * row], &cur[y * row..(y + 1) * row]);
+        if let Some(first) = (0..width).find(|&x| a[x * bpp..(x + 1) * bpp] != b[x * bpp..(x + 1) * bpp]) {
+            x0 = x0.min(first);
+        }
+        if let Some(last) = (0..width).rev().find(|&x| a[x * bpp..(x + 1) * bpp] != b[x * bpp..(x + 1) * bpp]) {
+            x1 = x1.max(last);
+        }
+    }
+    [x0, y0, x1 + 1 - x0, y1 + 1 - y0]
+}
+
+fn crop(data: &[u8], width: usize, bpp: usize, r: [usize; 4]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(r[2] * r[3] * bpp);
+    for y in r[1]..r[1] + r[3] {
+        let start = (y * width + r[0]) * bpp;
+        out.extend_from_slice(&data[start..start + r[2] * bpp]);
+    }
+    out
+}
+
+fn rgb(p: &Pixmap) -> Vec<u8> {
+    let mut out = vec![0u8; p.data().len() / 4 * 3];
+    for (d, s) in out.chunks_exact_mut(3).zip(p.data().chunks_exact(4)) {
+        d.copy_from_slice(&s[..3]);
+    }
+    out
+}
+
+/// A file written through a temporary name and renamed when complete.
+struct PendingFile {
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl PendingFile {
+    fn create(path: &Path) -> Result<(PendingFile, std::fs::File)> {
+        let io = |e| Error::Io { path: path.to_path_buf(), source: e };
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+        let file = std::fs::File::create(&tmp).map_err(io)?;
+        Ok((PendingFile { tmp, path: path.to_path_buf() }, file))
+    }
+
+    fn commit(self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::Io { path: self.path.clone(), source: e })
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        // Only a file that was not committed is still at its temporary name.
+        std::fs::remove_file(&self.tmp).ok();
+    }
+}
+
+// The APNG writer writes whole chunks, so it needs no buffer (and `finish` then leaves
+// nothing unflushed).
+type ApngWriter = png::Writer<std::fs::File>;
+
+/// Render and write the animation. Returns what was produced.
+pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) -> Result<AnimationReport> {
+    if o.from > o.to {
+        return Err(Error::Usage(format!("--from {} is after --to {}", o.from, o.to)));
+    }
+    if !(o.fps.is_finite() && o.fps > 0.0 && o.fps <= 100.0) {
+        return Err(Error::Usage(format!("--fps {} must be within (0, 100]", o.fps)));
+    }
+    if !(o.hold.is_finite() && (0.0..=60.0).contains(&o.hold)) {
+        return Err(Error::Usage(format!("--hold {} must be within 0–60 seconds", o.hold)));
+    }
+    if o.tween > 60 {
+        return Err(Error::Usage(format!("--tween {} is more than 60 frames", o.tween)));
+    }
+    let plans = plan(atlas, o);
+    let w = view.width as usize;
+    let enc = |e: png::EncodingError| Error::Encode(e.to_string());
+    let gif_err = |e: gif::EncodingError| Error::Encode(e.to_string());
+
+    let bar = progress_bar(o.progress, plans.len());
+    let chunk_len = (rayon::current_num_threads() * 2).max(4);
+    let mut cache = StateCache { entries: Vec::new(), capacity: chunk_len };
+    let mut report = AnimationReport::default();
+
+    let mut apng: Option<(PendingFile, ApngWriter)> = None;
+    if let Some(path) = &o.apng {
+        let (pending, out) = PendingFile::create(path)?;
+        let mut e = png::Encoder::new(out, view.width, view.height);
+        e.set_color(png::ColorType::Rgb);
+        e.set_depth(png::BitDepth::Eight);
+        e.set_compression(png::Compression::Fast);
+        e.set_animated(plans.len() as u32, 0).map_err(enc)?;
+        let ppm = (f64::from(o.dpi) / 0.0254).round() as u32;
+        e.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
+        let writer = e.write_header().map_err(enc)?;
+        apng = Some((pending, writer));
+    }
+    let mut gif: Option<(PendingFile, gif::Encoder<BufWriter<std::fs::File>>)> = None;
+    let mut palette: Option<Palette> = None;
+    let mut prev_rgb: Option<Vec<u8>> = None;
+    let mut prev_idx: Option<Vec<u8>> = None;
+    let mut seq_no = 0usize;
+
+    for chunk in plans.chunks(chunk_len) {
+        // Render the map states this chunk needs and the cache lacks, in parallel.
+        let mut have: Vec<(u64, Arc<Pixmap>)> = Vec::new();
+        let mut needed: Vec<&FramePlan> = Vec::new();
+        for p in chunk {
+            if have.iter().any(|h| h.0 == p.state) || needed.iter().any(|n| n.state == p.state) {
+                continue;
+            }
+            match cache.get(p.state) {
+                Some(pm) => have.push((p.state, pm)),
+                None => needed.push(p),
+            }
+        }
+        let rendered: Vec<(u64, Arc<Pixmap>)> = needed
+            .par_iter()
+            .map(|p| {
+                let mut opts = render_options(o, p);
+                opts.furniture = true;
+                (p.state, Arc::new(render_map(atlas, style, view, &opts).pixmap))
+            })
+            .collect();
+        report.distinct_states += rendered.len();
+        for (s, p) in &rendered {
+            cache.put(*s, p.clone());
+        }
+        have.extend(rendered);
+        let lookup = |state: u64| have.iter().find(|e| e.0 == state).map(|e| e.1.clone());
+        // Compose the frames (map state + title block + timeline) in parallel.
+        let composed: Vec<Pixmap> = chunk
+            .par_iter()
+            .map(|p| {
+                let mut pm = (*lookup(p.state).expect("rendered above")).clone();
+                draw_overlay(atlas, style, view, &render_options(o, p), &mut pm);
+                pm
+            })
+            .collect();
+        // Key frames and numbered sequence files, encoded in parallel.
+        chunk.par_iter().zip(&composed).enumerate().try_for_each(|(k, (p, pm))| -> Result<()> {
+            if let (true, Some(dir)) = (p.key, &o.frames_dir) {
+                write_atomic(&dir.join(format!("{}.png", p.year)), &encode_png(pm, o.dpi)?)?;
+            }
+            if let Some(dir) = &o.sequence {
+                write_atomic(&dir.join(format!("{:06}.png", seq_no + k + 1)), &encode_png(pm, o.dpi)?)?;
+            }
+            Ok(())
+        })?;
+        seq_no += chunk.len();
+
+        // GIF: learn the palette from the first chunk; index and LZW-compress in parallel.
+        if let Some(path) = &o.gif {
+            if palette.is_none() {
+                let samples: Vec<&Pixmap> = composed.iter().collect();
+                let pal = Palette::learn(&samples, style);
+                let (pending, out) = PendingFile::create(path)?;
+                let out = BufWriter::with_capacity(1 << 20, out);
+                let mut e = gif::Encoder::new(out, view.width as u16, view.height as u16, &pal.rgb).map_err(gif_err)?;
+                e.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
+                gif = Some((pending, e));
+                palette = Some(pal);
+            }
+            let pal = palette.as_ref().expect("learned above");
+            let indexed: Vec<Vec<u8>> = composed.par_iter().map(|pm| pal.index(pm)).collect();
+            let mut frames = Vec::with_capacity(chunk.len());
+            for (p, idx) in chunk.iter().zip(&indexed) {
+                let r = changed_rect(prev_idx.as_deref(), idx, w, 1);
+                frames.push((p.delay_cs, r, crop(idx, w, 1, r)));
+                prev_idx = Some(idx.clone());
+            }
+            let encoded: Vec<gif::Frame<'static>> = frames
+                .into_par_iter()
+                .map(|(delay, r, buf)| {
+                    let mut f = gif::Frame {
+                        delay,
+                        dispose: gif::DisposalMethod::Keep,
+                        left: r[0] as u16,
+                        top: r[1] as u16,
+                        width: r[2] as u16,
+                        height: r[3] as u16,
+                        buffer: std::borrow::Cow::Owned(buf),
+                        ..gif::Frame::default()
+                    };
+                    f.make_lzw_pre_encoded();
+                    f
+                })
+                .collect();
+            if let Some((_, e)) = gif.as_mut() {
+                for f in &encoded {
+                    e.write_lzw_pre_encoded_frame(f).map_err(gif_err)?;
+                }
+            }
+        }
+
+        // APNG: each frame as the rectangle that changed since the previous one.
+        if let Some((_, writer)) = apng.as_mut() {
+            for (p, pm) in chunk.iter().zip(&composed) {
+                let cur = rgb(pm);
+                let r = changed_rect(prev_rgb.as_deref(), &cur, w, 3);
+                writer.set_frame_delay(p.delay_cs, 100).map_err(enc)?;
+                writer.reset_frame_position().map_err(enc)?;
+                writer.set_frame_dimension(r[2] as u32, r[3] as u32).map_err(enc)?;
+                writer.set_frame_position(r[0] as u32, r[1] as u32).map_err(enc)?;
+                writer.set_blend_op(png::BlendOp::Source).map_err(enc)?;
+                writer.set_dispose_op(png::DisposeOp::None).map_err(enc)?;
+                writer.write_image_data(&crop(&cur, w, 3, r)).map_err(enc)?;
+                prev_rgb = Some(cur);
+            }
+        }
+        report.frames += chunk.len();
+        report.key_frames += chunk.iter().filter(|p| p.key).count();
+        report.duration_s += chunk.iter().map(|p| f32::from(p.delay_cs) / 100.0).sum::<f32>();
+        if let Some(b) = &bar {
+            b.inc(chunk.len() as u64);
+        }
+    }
+    if let Some((pending, writer)) = apng {
+        writer.finish().map_err(enc)?;
+        pending.commit()?;
+    }
+    if let Some((pending, e)) = gif {
+        let mut out = e.into_inner().map_err(gif_err)?;
+        out.flush().map_err(|e| Error::Io { path: pending.path.clone(), source: e })?;
+        drop(out);
+        pending.commit()?;
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(report)
+}
+
+fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    let style = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} frames · {per_sec} · ETA {eta}")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_rect_finds_the_difference() {
+        let w = 10;
+        let a = vec![0u8; w * 6];
+        let mut b = a.clone();
+        b[3 * w + 4] = 9;
+        b[4 * w + 7] = 9;
+        assert_eq!(changed_rect(Some(&a), &b, w, 1), [4, 3, 4, 2]);
+        assert_eq!(changed_rect(None, &b, w, 1), [0, 0, 10, 6]);
+        assert_eq!(changed_rect(Some(&a), &a, w, 1), [0, 0, 1, 1]);
+        assert_eq!(crop(&b, w, 1, [4, 3, 4, 2]), vec![9, 0, 0, 0, 0, 0, 0, 9]);
+    }
+}

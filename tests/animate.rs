@@ -1,0 +1,236 @@
+//! The animation end to end: frame counts, GIF and APNG read back by their decoders with
+//! the delays asked for, identical map states rendered identically, and memory that does
+//! not grow with the number of frames.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use steppe_atlas::animate::{map_state, plan, AnimationOptions};
+use steppe_atlas::data::Source;
+use steppe_atlas::output::encode_png;
+use steppe_atlas::project::{LonLatBox, Projection, ProjectionKind, View};
+use steppe_atlas::render::{render_map, RenderOptions};
+use steppe_atlas::style::Style;
+use steppe_atlas::time::{EndDates, Year};
+use steppe_atlas::Atlas;
+
+fn mini_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini")
+}
+
+fn frames(args: &[&str]) -> std::process::Output {
+    let out = Command::cargo_bin("steppe-atlas")
+        .unwrap()
+        .arg("frames")
+        .arg("--data")
+        .arg(mini_dir())
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn gif_frames(path: &Path) -> Vec<(u16, u16, u16)> {
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::Indexed);
+    let mut dec = opts.read_info(std::fs::File::open(path).unwrap()).expect("a GIF");
+    let mut out = Vec::new();
+    while let Some(f) = dec.read_next_frame().expect("frame decodes") {
+        out.push((f.delay, f.width, f.height));
+    }
+    out
+}
+
+/// (acTL frame count, per-frame delays as (num, den)) read back by the png crate.
+fn apng_frames(path: &Path) -> (u32, Vec<(u16, u16)>) {
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let mut reader = dec.read_info().expect("a PNG");
+    let actl = reader.info().animation_control().expect("acTL chunk").num_frames;
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let mut delays = Vec::new();
+    for _ in 0..actl {
+        reader.next_frame(&mut buf).expect("frame decodes");
+        let fc = reader.info().frame_control().expect("fcTL chunk");
+        delays.push((fc.delay_num, fc.delay_den));
+    }
+    (actl, delays)
+}
+
+#[test]
+fn one_frame_per_year_gif_and_apng_with_the_delays_asked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    // With no --gif/--apng given, both go beside the frames folder.
+    let dir = tmp.path().join("run");
+    frames(&[
+        "--from",
+        "1715",
+        "--to",
+        "1730",
+        "--width",
+        "320",
+        "--height",
+        "180",
+        "--fps",
+        "4",
+        "--hold",
+        "2",
+        "--out",
+        dir.join("frames").to_str().unwrap(),
+    ]);
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.join("frames")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    let expected: Vec<String> = (1715..=1730).map(|y| format!("{y}.png")).collect();
+    assert_eq!(names, expected, "one key frame per year, names in time order");
+
+    let g = gif_frames(&dir.join("animation.gif"));
+    assert_eq!(g.len(), 16);
+    // 4 fps = 25 cs; the captioned years of the mini atlas (1723, 1724) hold 2 s.
+    for (k, (delay, _, _)) in g.iter().enumerate() {
+        let year = 1715 + k as i32;
+        let want = if year == 1723 || year == 1724 { 200 } else { 25 };
+        assert_eq!(*delay, want, "GIF delay of {year}");
+    }
+    assert_eq!((g[0].1, g[0].2), (320, 180), "first GIF frame is the whole image");
+
+    let (n, delays) = apng_frames(&dir.join("animation.png"));
+    assert_eq!(n, 16);
+    for (k, (num, den)) in delays.iter().enumerate() {
+        let year = 1715 + k as i32;
+        let want = if year == 1723 || year == 1724 { 2.0 } else { 0.25 };
+        assert!((f32::from(*num) / f32::from(*den) - want).abs() < 1e-6, "APNG delay of {year}: {num}/{den}");
+    }
+    // Frames outside the animation's folder are left alone (no stray temp files).
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 3, "{leftovers:?}");
+}
+
+#[test]
+fn tween_frames_go_only_into_the_animations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (gif, apng, seq) = (tmp.path().join("t.gif"), tmp.path().join("t.png"), tmp.path().join("seq"));
+    frames(&[
+        "--from",
+        "1716",
+        "--to",
+        "1726",
+        "--width",
+        "240",
+        "--height",
+        "160",
+        "--tween",
+        "2",
+        "--out",
+        tmp.path().join("frames").to_str().unwrap(),
+        "--gif",
+        gif.to_str().unwrap(),
+        "--apng",
+        apng.to_str().unwrap(),
+        "--sequence",
+        seq.to_str().unwrap(),
+    ]);
+    // 11 years; Semipalatinsk is founded in 1718 and land and towns change hands in 1723
+    // and 1724: three transitions with 2 in-between frames each.
+    assert_eq!(gif_frames(&gif).len(), 11 + 3 * 2);
+    assert_eq!(apng_frames(&apng).0, 17);
+    assert_eq!(std::fs::read_dir(tmp.path().join("frames")).unwrap().count(), 11);
+    let mut seq_names: Vec<String> =
+        std::fs::read_dir(&seq).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    seq_names.sort();
+    assert_eq!(seq_names.first().map(String::as_str), Some("000001.png"));
+    assert_eq!(seq_names.last().map(String::as_str), Some("000017.png"));
+}
+
+fn mini() -> Atlas {
+    Atlas::load(&Source::Dir(mini_dir()), EndDates::Inclusive).unwrap()
+}
+
+#[test]
+fn identical_map_states_render_identically_and_changes_show_at_turkistan() {
+    let atlas = mini();
+    let style = Style::load("atlas").unwrap();
+    let bbox = LonLatBox::from_array(atlas.data.default_bbox().unwrap());
+    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 400, 260);
+    let map = |y: i32| {
+        let mut o = RenderOptions::frame(Year(y), 96.0);
+        o.fixed_title = true;
+        encode_png(&render_map(&atlas, &style, &view, &o).pixmap, 96.0).unwrap()
+    };
+    // 1710 and 1711 are quiet years: same state, same bytes.
+    assert_eq!(map_state(&atlas, 1710), map_state(&atlas, 1711));
+    assert_eq!(map(1710), map(1711));
+    assert_ne!(map_state(&atlas, 1722), map_state(&atlas, 1723));
+
+    // The 1722 and 1723 maps differ around Turkistan (it changes hands).
+    let px = |y: i32| {
+        let mut o = RenderOptions::frame(Year(y), 96.0);
+        o.fixed_title = true;
+        render_map(&atlas, &style, &view, &o).pixmap
+    };
+    let (a, b) = (px(1722), px(1723));
+    let (tx, ty) = view.to_px(68.27, 43.30);
+    let mut differ = 0;
+    for dy in -6..=6 {
+        for dx in -6..=6 {
+            let (x, y) = ((tx as i32 + dx) as u32, (ty as i32 + dy) as u32);
+            if a.pixel(x, y) != b.pixel(x, y) {
+                differ += 1;
+            }
+        }
+    }
+    assert!(differ > 20, "only {differ} pixels around Turkistan differ");
+}
+
+#[test]
+fn the_plan_renders_each_distinct_state_once() {
+    let atlas = mini();
+    let o = AnimationOptions {
+        from: 1700,
+        to: 1750,
+        frames_dir: None,
+        gif: None,
+        apng: None,
+        sequence: None,
+        fps: 5.0,
+        tween: 0,
+        hold: 1.5,
+        lang: "en".into(),
+        dpi: 96.0,
+        progress: false,
+    };
+    let p = plan(&atlas, &o);
+    assert_eq!(p.len(), 51);
+    let mut states: Vec<u64> = p.iter().map(|f| f.state).collect();
+    states.sort_unstable();
+    states.dedup();
+    // Before 1718; 1718–1722 (Semipalatinsk); 1723; 1724 (retaken, Sozak destroyed); 1725 on.
+    assert_eq!(states.len(), 5, "distinct map states");
+}
+
+fn peak_kib(from: &str, to: &str) -> u64 {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::cargo_bin("steppe-atlas")
+        .unwrap()
+        .env("STEPPE_ATLAS_TIMING", "1")
+        .args(["frames", "--data"])
+        .arg(mini_dir())
+        .args(["--from", from, "--to", to, "--width", "480", "--height", "270", "--tween", "1", "--out"])
+        .arg(tmp.path().join("f"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find(|l| l.starts_with("peak_rss_kib: ")).expect("peak reported");
+    line["peak_rss_kib: ".len()..].trim().parse().unwrap()
+}
+
+#[test]
+fn peak_memory_does_not_grow_with_the_frame_count() {
+    if !Path::new("/proc/self/status").exists() {
+        return;
+    }
+    let short = peak_kib("1720", "1727");
+    let long = peak_kib("1600", "1800");
+    // 8 years against 201: a renderer that kept its frames would need 25x the memory.
+    assert!(long < short + short / 2, "peak {long} KiB for 201 years vs {short} KiB for 8");
+}
