@@ -16,6 +16,7 @@ BG = "seed: Background"
 S1 = "seed: 1635–1658"
 S2 = "seed: 1681–1684"
 S3 = "seed: 1698–1703"
+YK = "seed: 1681–1684; the end of the Yarkent Khanate (1705) is not in the seed"
 S4 = "seed: 1708–1718"
 S5 = "seed: 1723–1730"
 S6 = "seed: 1731–1735"
@@ -164,14 +165,18 @@ CITIES = [
       span("1723", "1725", "dzungar", "occupied", S5),
       span("1726", "1771", "kokand", "core", S5)]),
     ("yarkent", "Yarkent", "Ярқант", "Яркенд", "capital", 4, 77.2400, 38.4200,
-     {"note": "Capital of the Yarkent Khanate; invaded by Galdan (seed: 1681–1684), under Dzungar rule from 1680, "
+     {"note": "Capital of the Yarkent Khanate; invaded by Galdan (seed: 1681–1684), under Dzungar overlordship "
+              "from 1680; the khanate ended in 1705 and the khojas ruled as Dzungar vassals (drawn as Dzungar); "
               "Qing from 1759"},
      [span("1635", "1679", "yarkent", "core", S2),
-      span("1680", "1758", "yarkent", "tributary", S2, overlord="dzungar"),
+      span("1680", "1704", "yarkent", "tributary", S2, overlord="dzungar"),
+      span("1705", "1758", "dzungar", "core", YK),
       span("1759", "1771", "qing", "core", S8)]),
-    ("kashgar", "Kashgar", "Қашқар", "Кашгар", "city", 4, 75.9900, 39.4700, {},
+    ("kashgar", "Kashgar", "Қашқар", "Кашгар", "city", 4, 75.9900, 39.4700,
+     {"note": "Yarkent Khanate to 1705, then khoja rule as Dzungar vassals (drawn as Dzungar); Qing from 1759"},
      [span("1635", "1679", "yarkent", "core", S2),
-      span("1680", "1758", "yarkent", "tributary", S2, overlord="dzungar"),
+      span("1680", "1704", "yarkent", "tributary", S2, overlord="dzungar"),
+      span("1705", "1758", "dzungar", "core", YK),
       span("1759", "1771", "qing", "core", S8)]),
     ("hami", "Hami (Kumul)", "Құмыл", "Хами (Кумул)", "city", 3, 93.5100, 42.8300,
      {"note": "Seed: 'after capturing Hami by 1715'; Qing sources record the 1715 Dzungar attack on Hami as "
@@ -190,9 +195,11 @@ CITIES = [
     ("omsk", "Omsk", "Омбы", "Омск", "fortress", 3, 73.3700, 54.9800,
      {"start_date": "1716", "note": "Fortress founded 1716 by Buchholz at the Om mouth"},
      [span("1716", "1771", "russia", "core", S7)]),
-    ("yamyshevsk", "Yamyshevsk", "Ямышев бекінісі", "Ямышевская крепость", "fortress", 2, 77.4600, 51.8900,
+    ("yamyshevsk", "Yamyshevsk", "Ямышев бекінісі", "Ямышевская крепость", "fortress", 2, 77.3781, 51.8897,
      {"start_date": "1716", "certainty": "approximate",
-      "note": "Fortress by Lake Yamysh on the Irtysh (1716); Dzungar envoys came here in 1741 (seed)"},
+      "note": "Fortress on the right bank of the Irtysh by Lake Yamysh (1716), at its remains 51°53′23″N "
+              "77°22′41″E (the modern village of Yamyshevo lies ~6 km east); Dzungar envoys came here in 1741 "
+              "(seed)"},
      [span("1716", "1771", "russia", "core", S7)]),
     ("semipalatinsk", "Semipalatinsk", "Семей", "Семипалатинск", "fortress", 3, 80.2300, 50.4100,
      {"start_date": "1718", "certainty": "approximate",

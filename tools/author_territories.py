@@ -18,7 +18,9 @@ with the longest common border.  The region is the hand outline 44–98E,
 34–58N minus the Caspian Sea (Lhasa lies outside).  Nomadic borders are
 approximate by nature: every area carries certainty "approximate".
 """
+import bisect
 import json
+import math
 import os
 import sys
 
@@ -32,6 +34,7 @@ G = 1e-4
 S1 = "seed: 1635–1658"
 S2 = "seed: 1681–1684"
 S3 = "seed: 1698–1703"
+YK = "seed: 1681–1684; the end of the Yarkent Khanate (1705) is not in the seed"
 S4 = "seed: 1708–1718"
 S5 = "seed: 1723–1730"
 S6 = "seed: 1731–1735"
@@ -79,8 +82,12 @@ DZUNGAR_CORE = [span("1635", "1754", "dzungar", "core", S1),
                 span("1757", "1771", "qing", "core", S8)]
 ALTAI = [span("1635", "1755", "dzungar", "core", S1),
          span("1756", "1771", "russia", "core", S8)]
+# The Yarkent (Chagatai) khans reigned under Dzungar overlordship until 1705, when the
+# khanate was abolished; the khojas then ruled Kashgaria as Dzungar vassals. The style has
+# no polity for the khojas, so 1705-1758 is drawn as Dzungar land.
 ALTISHAHR = [span("1635", "1679", "yarkent", "core", S2),
-             span("1680", "1758", "yarkent", "tributary", S2, overlord="dzungar"),
+             span("1680", "1704", "yarkent", "tributary", S2, overlord="dzungar"),
+             span("1705", "1758", "dzungar", "core", YK),
              span("1759", "1771", "qing", "core", S8)]
 TURFAN = [span("1635", "1679", "yarkent", "core", S2),
           span("1680", "1719", "dzungar", "core", S4),
@@ -196,7 +203,8 @@ AREAS = [
      [(86.0, 42.8), (86.0, 41.8), (88.0, 41.5), (90.0, 41.5), (92.0, 41.5), (95.0, 41.5), (98.0, 41.0),
       (98.0, 43.5), (95.0, 43.8), (93.0, 44.0), (91.5, 44.5), (90.0, 43.6), (88.0, 43.2)]),
     ("area-altishahr", "Altishahr (Kashgaria)", "Алтышаһар (Қашқария)", "Алтышахр (Кашгария)", ALTISHAHR,
-     "Yarkent Khanate; invaded by Galdan, under Dzungar rule from 1680 (khojas as vassals); Qing from 1759",
+     "Yarkent Khanate; invaded by Galdan, under Dzungar overlordship from 1680; the khanate ended in 1705 and "
+     "the khojas ruled as Dzungar vassals (drawn as Dzungar land); Qing from 1759",
      [(73.0, 39.5), (74.5, 40.0), (75.5, 40.3), (77.0, 40.8), (78.5, 41.2), (80.2, 42.0), (81.5, 42.5),
       (83.0, 42.6), (84.5, 43.0), (86.0, 42.8), (86.0, 41.8), (88.0, 41.5), (90.0, 41.5), (90.5, 39.5),
       (88.0, 38.0), (84.0, 37.0), (80.0, 36.5), (78.0, 36.2), (76.0, 36.8), (75.0, 37.5), (74.5, 38.5),
@@ -340,6 +348,37 @@ def parts(g):
     return [p for p in getattr(g, "geoms", []) if p.geom_type == "Polygon" and not p.is_empty]
 
 
+def node_rings(feats, tol=2e-5):
+    """Insert into every ring the vertices of other areas that lie on its segments (T-junctions).
+
+    Areas must share their edges vertex for vertex: the renderer finds neighbours by
+    identical segments, so an edge that meets a neighbour's vertex midway would be drawn
+    as a border between two areas of the same holder."""
+    def rings(g):
+        polys = g["coordinates"] if g["type"] == "MultiPolygon" else [g["coordinates"]]
+        return [r for p in polys for r in p]
+    verts = sorted({tuple(c) for f in feats for r in rings(f["geometry"]) for c in r})
+    xs = [v[0] for v in verts]
+    for f in feats:
+        for r in rings(f["geometry"]):
+            out = [r[0]]
+            for a, b in zip(r, r[1:]):
+                (ax, ay), (bx, by) = a, b
+                dx, dy = bx - ax, by - ay
+                ln = dx * dx + dy * dy
+                lo = bisect.bisect_left(xs, min(ax, bx) - tol)
+                hi = bisect.bisect_right(xs, max(ax, bx) + tol)
+                mids = []
+                for vx, vy in verts[lo:hi]:
+                    if (vx, vy) in ((ax, ay), (bx, by)) or ln == 0:
+                        continue
+                    t = ((vx - ax) * dx + (vy - ay) * dy) / ln
+                    if 0 < t < 1 and math.hypot(ax + t * dx - vx, ay + t * dy - vy) < tol:
+                        mids.append((t, [vx, vy]))
+                out += [m for _, m in sorted(mids)] + [b]
+            r[:] = out
+
+
 def main():
     region = set_precision(Polygon(OUTLINE), G).difference(set_precision(load_caspian(), G), grid_size=G)
     region = max(parts(region), key=lambda p: p.area)
@@ -395,6 +434,7 @@ def main():
                  "note": note, "control": control,
                  "source": "; ".join(sorted({c["source"] for c in control}))}
         feats.append(feature(props, geom))
+    node_rings(feats)
     write_fc("territories.geojson", feats)
 
 
