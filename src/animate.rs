@@ -193,6 +193,9 @@ impl StateCache {
     }
 }
 
+/// The GIF palette index that stands for "unchanged since the previous frame".
+const TRANSPARENT: u8 = 255;
+
 /// A global palette for the whole GIF, so that colours never flicker between frames, and
 /// a 15-bit lookup table from colour to palette index.
 struct Palette {
@@ -219,15 +222,17 @@ impl Palette {
                 pixels.extend_from_slice(&[c.0, c.1, c.2, 255]);
             }
         }
-        let nq = color_quant::NeuQuant::new(10, 256, &pixels);
-        let rgb = nq.color_map_rgb();
+        // 255 learned colours; index 255 is kept for "unchanged since the last frame".
+        let nq = color_quant::NeuQuant::new(10, 255, &pixels);
+        let mut rgb = nq.color_map_rgb();
+        rgb.resize(256 * 3, 0);
         let lut: Vec<u8> = (0..32768u32)
             .into_par_iter()
             .map(|k| {
                 let (r, g, b) = ((k >> 10) & 31, (k >> 5) & 31, k & 31);
                 let (r, g, b) = ((r << 3 | r >> 2) as i32, (g << 3 | g >> 2) as i32, (b << 3 | b >> 2) as i32);
                 let mut best = (i32::MAX, 0u8);
-                for (i, c) in rgb.chunks_exact(3).enumerate() {
+                for (i, c) in rgb.chunks_exact(3).take(255).enumerate() {
                     let d = (r - i32::from(c[0])).pow(2) * 3
                         + (g - i32::from(c[1])).pow(2) * 4
                         + (b - i32::from(c[2])).pow(2) * 2;
@@ -265,11 +270,12 @@ fn changed_rect(prev: Option<&[u8]>, cur: &[u8], width: usize, bpp: usize) -> [u
     let mut x1 = 0;
     for &y in &rows {
         let (a, b) = (&prev[y * row..(y + 1) * row], &cur[y * row..(y + 1) * row]);
-        if let Some(first) = (0..width).find(|&x| a[x * bpp..(x + 1) * bpp] != b[x * bpp..(x + 1) * bpp]) {
-            x0 = x0.min(first);
+        // Byte positions of the first and last difference, as pixel columns.
+        if let Some(first) = a.iter().zip(b).position(|(p, q)| p != q) {
+            x0 = x0.min(first / bpp);
         }
-        if let Some(last) = (0..width).rev().find(|&x| a[x * bpp..(x + 1) * bpp] != b[x * bpp..(x + 1) * bpp]) {
-            x1 = x1.max(last);
+        if let Some(last) = a.iter().zip(b).rposition(|(p, q)| p != q) {
+            x1 = x1.max(last / bpp);
         }
     }
     [x0, y0, x1 + 1 - x0, y1 + 1 - y0]
@@ -284,29 +290,27 @@ fn crop(data: &[u8], width: usize, bpp: usize, r: [usize; 4]) -> Vec<u8> {
     out
 }
 
-fn rgb(p: &Pixmap) -> Vec<u8> {
-    let mut out = vec![0u8; p.data().len() / 4 * 3];
-    for (d, s) in out.chunks_exact_mut(3).zip(p.data().chunks_exact(4)) {
-        d.copy_from_slice(&s[..3]);
-    }
-    out
-}
-
 /// A file written through a temporary name and renamed when complete.
 struct PendingFile {
     tmp: PathBuf,
     path: PathBuf,
+    file: Option<std::fs::File>,
 }
 
 impl PendingFile {
-    fn create(path: &Path) -> Result<(PendingFile, std::fs::File)> {
+    fn create(path: &Path) -> Result<PendingFile> {
         let io = |e| Error::Io { path: path.to_path_buf(), source: e };
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(io)?;
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
         let file = std::fs::File::create(&tmp).map_err(io)?;
-        Ok((PendingFile { tmp, path: path.to_path_buf() }, file))
+        Ok(PendingFile { tmp, path: path.to_path_buf(), file: Some(file) })
+    }
+
+    /// The open file, handed over once.
+    fn file(&mut self) -> Result<std::fs::File> {
+        self.file.take().ok_or_else(|| Error::Encode(format!("{} opened twice", self.path.display())))
     }
 
     fn commit(self) -> Result<()> {
@@ -340,9 +344,7 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
         return Err(Error::Usage(format!("--tween {} is more than 60 frames", o.tween)));
     }
     let plans = plan(atlas, o);
-    let w = view.width as usize;
     let enc = |e: png::EncodingError| Error::Encode(e.to_string());
-    let gif_err = |e: gif::EncodingError| Error::Encode(e.to_string());
 
     let bar = progress_bar(o.progress, plans.len());
     let chunk_len = (rayon::current_num_threads() * 2).max(4);
@@ -351,135 +353,218 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
 
     let mut apng: Option<(PendingFile, ApngWriter)> = None;
     if let Some(path) = &o.apng {
-        let (pending, out) = PendingFile::create(path)?;
-        let mut e = png::Encoder::new(out, view.width, view.height);
-        e.set_color(png::ColorType::Rgb);
+        let mut pending = PendingFile::create(path)?;
+        let mut e = png::Encoder::new(pending.file()?, view.width, view.height);
+        e.set_color(png::ColorType::Rgba);
         e.set_depth(png::BitDepth::Eight);
         e.set_compression(png::Compression::Fast);
         e.set_animated(plans.len() as u32, 0).map_err(enc)?;
         let ppm = (f64::from(o.dpi) / 0.0254).round() as u32;
         e.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
-        let writer = e.write_header().map_err(enc)?;
-        apng = Some((pending, writer));
+        apng = Some((pending, e.write_header().map_err(enc)?));
     }
-    let mut gif: Option<(PendingFile, gif::Encoder<BufWriter<std::fs::File>>)> = None;
-    let mut palette: Option<Palette> = None;
-    let mut prev_rgb: Option<Vec<u8>> = None;
-    let mut prev_idx: Option<Vec<u8>> = None;
-    let mut seq_no = 0usize;
+    let gif_file = match &o.gif {
+        Some(path) => Some(PendingFile::create(path)?),
+        None => None,
+    };
+    let (w, h) = (view.width, view.height);
 
-    for chunk in plans.chunks(chunk_len) {
-        // Render the map states this chunk needs and the cache lacks, in parallel.
-        let mut have: Vec<(u64, Arc<Pixmap>)> = Vec::new();
-        let mut needed: Vec<&FramePlan> = Vec::new();
-        for p in chunk {
-            if have.iter().any(|h| h.0 == p.state) || needed.iter().any(|n| n.state == p.state) {
-                continue;
+    // The encoders run on their own thread, fed chunk by chunk through a channel of one
+    // slot: rendering the next chunk overlaps writing this one, and memory stays bounded.
+    std::thread::scope(|scope| -> Result<AnimationReport> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
+        let writer = scope.spawn(move || write_batches(rx, gif_file, apng, (w, h)));
+        let mut palette: Option<Palette> = None;
+        let mut last: Option<Pixmap> = None;
+        let mut last_idx: Option<Vec<u8>> = None;
+        let mut seq_no = 0usize;
+        for chunk in plans.chunks(chunk_len) {
+            // Render the map states this chunk needs and the cache lacks, in parallel.
+            let mut have: Vec<(u64, Arc<Pixmap>)> = Vec::new();
+            let mut needed: Vec<&FramePlan> = Vec::new();
+            for p in chunk {
+                if have.iter().any(|h| h.0 == p.state) || needed.iter().any(|n| n.state == p.state) {
+                    continue;
+                }
+                match cache.get(p.state) {
+                    Some(pm) => have.push((p.state, pm)),
+                    None => needed.push(p),
+                }
             }
-            match cache.get(p.state) {
-                Some(pm) => have.push((p.state, pm)),
-                None => needed.push(p),
+            let rendered: Vec<(u64, Arc<Pixmap>)> = needed
+                .par_iter()
+                .map(|p| (p.state, Arc::new(render_map(atlas, style, view, &render_options(o, p)).pixmap)))
+                .collect();
+            report.distinct_states += rendered.len();
+            for (s, p) in &rendered {
+                cache.put(*s, p.clone());
             }
-        }
-        let rendered: Vec<(u64, Arc<Pixmap>)> = needed
-            .par_iter()
-            .map(|p| {
-                let mut opts = render_options(o, p);
-                opts.furniture = true;
-                (p.state, Arc::new(render_map(atlas, style, view, &opts).pixmap))
-            })
-            .collect();
-        report.distinct_states += rendered.len();
-        for (s, p) in &rendered {
-            cache.put(*s, p.clone());
-        }
-        have.extend(rendered);
-        let lookup = |state: u64| have.iter().find(|e| e.0 == state).map(|e| e.1.clone());
-        // Compose the frames (map state + title block + timeline) in parallel.
-        let composed: Vec<Pixmap> = chunk
-            .par_iter()
-            .map(|p| {
-                let mut pm = (*lookup(p.state).expect("rendered above")).clone();
-                draw_overlay(atlas, style, view, &render_options(o, p), &mut pm);
-                pm
-            })
-            .collect();
-        // Key frames and numbered sequence files, encoded in parallel.
-        chunk.par_iter().zip(&composed).enumerate().try_for_each(|(k, (p, pm))| -> Result<()> {
-            if let (true, Some(dir)) = (p.key, &o.frames_dir) {
-                write_atomic(&dir.join(format!("{}.png", p.year)), &encode_png(pm, o.dpi)?)?;
-            }
-            if let Some(dir) = &o.sequence {
-                write_atomic(&dir.join(format!("{:06}.png", seq_no + k + 1)), &encode_png(pm, o.dpi)?)?;
-            }
-            Ok(())
-        })?;
-        seq_no += chunk.len();
-
-        // GIF: learn the palette from the first chunk; index and LZW-compress in parallel.
-        if let Some(path) = &o.gif {
-            if palette.is_none() {
-                let samples: Vec<&Pixmap> = composed.iter().collect();
-                let pal = Palette::learn(&samples, style);
-                let (pending, out) = PendingFile::create(path)?;
-                let out = BufWriter::with_capacity(1 << 20, out);
-                let mut e = gif::Encoder::new(out, view.width as u16, view.height as u16, &pal.rgb).map_err(gif_err)?;
-                e.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
-                gif = Some((pending, e));
-                palette = Some(pal);
-            }
-            let pal = palette.as_ref().expect("learned above");
-            let indexed: Vec<Vec<u8>> = composed.par_iter().map(|pm| pal.index(pm)).collect();
-            let mut frames = Vec::with_capacity(chunk.len());
-            for (p, idx) in chunk.iter().zip(&indexed) {
-                let r = changed_rect(prev_idx.as_deref(), idx, w, 1);
-                frames.push((p.delay_cs, r, crop(idx, w, 1, r)));
-                prev_idx = Some(idx.clone());
-            }
-            let encoded: Vec<gif::Frame<'static>> = frames
-                .into_par_iter()
-                .map(|(delay, r, buf)| {
-                    let mut f = gif::Frame {
-                        delay,
-                        dispose: gif::DisposalMethod::Keep,
-                        left: r[0] as u16,
-                        top: r[1] as u16,
-                        width: r[2] as u16,
-                        height: r[3] as u16,
-                        buffer: std::borrow::Cow::Owned(buf),
-                        ..gif::Frame::default()
-                    };
-                    f.make_lzw_pre_encoded();
-                    f
+            have.extend(rendered);
+            let lookup = |state: u64| have.iter().find(|e| e.0 == state).map(|e| e.1.clone());
+            // Compose the frames (map state + title block + timeline) in parallel.
+            let composed: Vec<Pixmap> = chunk
+                .par_iter()
+                .map(|p| {
+                    let mut pm = (*lookup(p.state).expect("rendered above")).clone();
+                    draw_overlay(atlas, style, view, &render_options(o, p), &mut pm);
+                    pm
                 })
                 .collect();
-            if let Some((_, e)) = gif.as_mut() {
-                for f in &encoded {
-                    e.write_lzw_pre_encoded_frame(f).map_err(gif_err)?;
+            // Key frames and numbered sequence files, encoded in parallel.
+            chunk.par_iter().zip(&composed).enumerate().try_for_each(|(k, (p, pm))| -> Result<()> {
+                if let (true, Some(dir)) = (p.key, &o.frames_dir) {
+                    write_atomic(&dir.join(format!("{}.png", p.year)), &encode_png(pm, o.dpi)?)?;
+                }
+                if let Some(dir) = &o.sequence {
+                    write_atomic(&dir.join(format!("{:06}.png", seq_no + k + 1)), &encode_png(pm, o.dpi)?)?;
+                }
+                Ok(())
+            })?;
+            seq_no += chunk.len();
+
+            let mut batch = Batch::default();
+            // GIF: one palette learned from the first chunk; frames indexed, diffed against
+            // the previous one and LZW-compressed in parallel.
+            if o.gif.is_some() {
+                if palette.is_none() {
+                    let pal = Palette::learn(&composed.iter().collect::<Vec<_>>(), style);
+                    batch.palette = Some(pal.rgb.clone());
+                    palette = Some(pal);
+                }
+                let pal = palette.as_ref().expect("learned above");
+                let indexed: Vec<Vec<u8>> = composed.par_iter().map(|pm| pal.index(pm)).collect();
+                batch.gif = (0..chunk.len())
+                    .into_par_iter()
+                    .map(|i| {
+                        let prev = if i == 0 { last_idx.as_deref() } else { Some(&indexed[i - 1][..]) };
+                        let d = delta(prev, &indexed[i], w as usize, &[TRANSPARENT]);
+                        let mut f = gif::Frame {
+                            delay: chunk[i].delay_cs,
+                            transparent: prev.map(|_| TRANSPARENT),
+                            dispose: gif::DisposalMethod::Keep,
+                            left: d.rect[0] as u16,
+                            top: d.rect[1] as u16,
+                            width: d.rect[2] as u16,
+                            height: d.rect[3] as u16,
+                            buffer: std::borrow::Cow::Owned(d.data),
+                            ..gif::Frame::default()
+                        };
+                        f.make_lzw_pre_encoded();
+                        f
+                    })
+                    .collect();
+                last_idx = indexed.into_iter().last();
+            }
+            // APNG: the rectangle that changed, unchanged pixels transparent, blended over.
+            if o.apng.is_some() {
+                batch.apng = (0..chunk.len())
+                    .into_par_iter()
+                    .map(|i| {
+                        let prev = if i == 0 { last.as_ref().map(|p| p.data()) } else { Some(composed[i - 1].data()) };
+                        (chunk[i].delay_cs, delta(prev, composed[i].data(), w as usize, &[0, 0, 0, 0]))
+                    })
+                    .collect();
+            }
+            report.frames += chunk.len();
+            report.key_frames += chunk.iter().filter(|p| p.key).count();
+            report.duration_s += chunk.iter().map(|p| f32::from(p.delay_cs) / 100.0).sum::<f32>();
+            last = composed.into_iter().last();
+            if tx.send(batch).is_err() {
+                break; // the writer stopped on an error; join() reports it
+            }
+            if let Some(b) = &bar {
+                b.inc(chunk.len() as u64);
+            }
+        }
+        drop(tx);
+        writer.join().map_err(|_| Error::Encode("the encoder thread panicked".into()))??;
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        Ok(report)
+    })
+}
+
+/// One chunk's frames, ready for the encoders.
+#[derive(Default)]
+struct Batch {
+    /// The GIF's global palette, sent with the first batch.
+    palette: Option<Vec<u8>>,
+    /// LZW-compressed GIF frames.
+    gif: Vec<gif::Frame<'static>>,
+    /// APNG frames: delay (cs) and the changed rectangle.
+    apng: Vec<(u16, Delta)>,
+}
+
+/// The part of a frame that differs from the previous one.
+struct Delta {
+    /// `[x, y, w, h]`.
+    rect: [usize; 4],
+    /// The rectangle's pixels, with unchanged ones replaced by the "clear" pixel.
+    data: Vec<u8>,
+    /// Whether there was a previous frame (else the rectangle is the whole opaque frame).
+    over_previous: bool,
+}
+
+/// Diff a frame against the previous one: the changed rectangle, with pixels that did not
+/// change set to `clear` (a transparent pixel), so they compress to almost nothing.
+fn delta(prev: Option<&[u8]>, cur: &[u8], width: usize, clear: &[u8]) -> Delta {
+    let bpp = clear.len();
+    let rect = changed_rect(prev, cur, width, bpp);
+    let mut data = crop(cur, width, bpp, rect);
+    if let Some(prev) = prev {
+        let before = crop(prev, width, bpp, rect);
+        match *clear {
+            [c] => data.iter_mut().zip(&before).filter(|(px, old)| **px == **old).for_each(|(px, _)| *px = c),
+            _ => {
+                for (px, old) in data.chunks_exact_mut(bpp).zip(before.chunks_exact(bpp)) {
+                    if px.iter().zip(old).all(|(a, b)| a == b) {
+                        px.copy_from_slice(clear);
+                    }
                 }
             }
         }
+    }
+    Delta { rect, data, over_previous: prev.is_some() }
+}
 
-        // APNG: each frame as the rectangle that changed since the previous one.
-        if let Some((_, writer)) = apng.as_mut() {
-            for (p, pm) in chunk.iter().zip(&composed) {
-                let cur = rgb(pm);
-                let r = changed_rect(prev_rgb.as_deref(), &cur, w, 3);
-                writer.set_frame_delay(p.delay_cs, 100).map_err(enc)?;
-                writer.reset_frame_position().map_err(enc)?;
-                writer.set_frame_dimension(r[2] as u32, r[3] as u32).map_err(enc)?;
-                writer.set_frame_position(r[0] as u32, r[1] as u32).map_err(enc)?;
-                writer.set_blend_op(png::BlendOp::Source).map_err(enc)?;
-                writer.set_dispose_op(png::DisposeOp::None).map_err(enc)?;
-                writer.write_image_data(&crop(&cur, w, 3, r)).map_err(enc)?;
-                prev_rgb = Some(cur);
+/// The encoder thread: writes each batch to the GIF and the APNG, then completes them.
+fn write_batches(
+    rx: std::sync::mpsc::Receiver<Batch>,
+    gif_file: Option<PendingFile>,
+    mut apng: Option<(PendingFile, ApngWriter)>,
+    (w, h): (u32, u32),
+) -> Result<()> {
+    let enc = |e: png::EncodingError| Error::Encode(e.to_string());
+    let gif_err = |e: gif::EncodingError| Error::Encode(e.to_string());
+    let mut gif_file = gif_file;
+    let mut gif: Option<(PendingFile, gif::Encoder<BufWriter<std::fs::File>>)> = None;
+    for batch in rx {
+        if let Some(pal) = &batch.palette {
+            if let Some(mut pending) = gif_file.take() {
+                let out = BufWriter::with_capacity(1 << 20, pending.file()?);
+                let mut e = gif::Encoder::new(out, w as u16, h as u16, pal).map_err(gif_err)?;
+                e.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
+                gif = Some((pending, e));
             }
         }
-        report.frames += chunk.len();
-        report.key_frames += chunk.iter().filter(|p| p.key).count();
-        report.duration_s += chunk.iter().map(|p| f32::from(p.delay_cs) / 100.0).sum::<f32>();
-        if let Some(b) = &bar {
-            b.inc(chunk.len() as u64);
+        if let Some((_, e)) = gif.as_mut() {
+            for f in &batch.gif {
+                e.write_lzw_pre_encoded_frame(f).map_err(gif_err)?;
+            }
+        }
+        if let Some((_, writer)) = apng.as_mut() {
+            for (delay, d) in &batch.apng {
+                writer.set_frame_delay(*delay, 100).map_err(enc)?;
+                writer.reset_frame_position().map_err(enc)?;
+                writer.set_frame_dimension(d.rect[2] as u32, d.rect[3] as u32).map_err(enc)?;
+                writer.set_frame_position(d.rect[0] as u32, d.rect[1] as u32).map_err(enc)?;
+                writer
+                    .set_blend_op(if d.over_previous { png::BlendOp::Over } else { png::BlendOp::Source })
+                    .map_err(enc)?;
+                writer.set_dispose_op(png::DisposeOp::None).map_err(enc)?;
+                writer.write_image_data(&d.data).map_err(enc)?;
+            }
         }
     }
     if let Some((pending, writer)) = apng {
@@ -492,10 +577,7 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
         drop(out);
         pending.commit()?;
     }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    Ok(report)
+    Ok(())
 }
 
 fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {

@@ -605,6 +605,8 @@ fn legend_symbol(f: &Frame, pixmap: &mut Pixmap, sym: &Symbol, x: f32, y: f32, s
     let ink = f.style.cities.outline;
     let (cx, cy) = (x + sw / 2.0, y + rh / 2.0);
     let sw_rect = Rect::from_xywh(x, y + rh * 0.18, sw, rh * 0.64).map(PathBuilder::from_rect);
+    let (sy0, sy1) = (y + rh * 0.18, y + rh * 0.82);
+    let swatch = vec![vec![(x, sy0), (x + sw, sy0), (x + sw, sy1), (x, sy1)]];
     let line = |pixmap: &mut Pixmap, color: Rgba, width: f32, dash: &[f32], alpha: f32| {
         let mut pb = PathBuilder::new();
         pb.move_to(x + 1.0, cy);
@@ -619,21 +621,21 @@ fn legend_symbol(f: &Frame, pixmap: &mut Pixmap, sym: &Symbol, x: f32, y: f32, s
             if let (Some(ps), Some(r)) = (f.style.polity(id), sw_rect) {
                 fill(pixmap, &r, f.style.land, 1.0, None);
                 fill(pixmap, &r, ps.fill, ts.fill_opacity, None);
-                if let Some(tile) =
-                    super::paint::pattern_tile(ps.pattern, ps.border, f.px(ts.hatch_spacing_pt), f.px(ts.hatch_pt))
-                {
-                    super::paint::fill_pattern(pixmap, &r, &tile, None);
-                }
+                super::paint::draw_pattern(
+                    pixmap,
+                    &swatch,
+                    ps.pattern,
+                    ps.border,
+                    f.px(ts.hatch_spacing_pt),
+                    f.px(ts.hatch_pt),
+                );
                 stroke_path(pixmap, &r, ps.border, 1.0, &stroke(f.px(0.8), &[]), None);
             }
         }
         Symbol::Hatch(kind) => {
             if let Some(r) = sw_rect {
                 fill(pixmap, &r, f.style.land, 1.0, None);
-                if let Some(tile) = super::paint::pattern_tile(*kind, ink, f.px(ts.hatch_spacing_pt), f.px(ts.hatch_pt))
-                {
-                    super::paint::fill_pattern(pixmap, &r, &tile, None);
-                }
+                super::paint::draw_pattern(pixmap, &swatch, *kind, ink, f.px(ts.hatch_spacing_pt), f.px(ts.hatch_pt));
                 stroke_path(pixmap, &r, ink, 0.6, &stroke(f.px(0.4), &[]), None);
             }
         }

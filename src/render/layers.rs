@@ -4,8 +4,8 @@
 
 use super::labels::{Anchor, LabelJob, LabelPlacer};
 use super::paint::{
-    area_path, decimate, fill, fill_pattern, pattern_tile, polyline_length, polyline_path, polyline_prefix,
-    project_drawn, project_line, runs_inside, solid, stroke, stroke_path, trim_end,
+    area_path, area_rings_px, decimate, draw_pattern, fill, polyline_length, polyline_path, polyline_prefix,
+    project_drawn, project_line, rings_path, runs_inside, solid, stroke, stroke_path, trim_end,
 };
 use super::{cased, Frame, Shown};
 use crate::data::{CampaignKind, Certainty, CityKind, ControlSpan, Feature, Geometry, Layer, Status};
@@ -102,18 +102,16 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
     for (polity, members) in &groups {
         let Some(ps) = f.style.polity(polity) else { continue };
         shown.polity(polity);
-        let base_tile = pattern_tile(ps.pattern, ps.border, spacing, hatch_w);
         for &i in members {
             let Geometry::Areas(mp) = &areas[i].geometry else { continue };
-            let Some(path) = area_path(f.view, mp) else { continue };
+            let rings = area_rings_px(f.view, mp);
+            let Some(path) = rings_path(&rings) else { continue };
             // Areas partition the land and lie on nothing but land: paint the fill already
             // blended with the land colour, as an opaque fill (several times faster).
             if !changing(i) {
                 fill(pixmap, &path, f.style.land.mix(ps.fill, ts.fill_opacity), 1.0, None);
             }
-            if let Some(tile) = &base_tile {
-                fill_pattern(pixmap, &path, tile, None);
-            }
+            draw_pattern(pixmap, &rings, ps.pattern, ps.border, spacing, hatch_w);
             let span = held[i].expect("grouped areas are held");
             let overlay = match span.status {
                 Status::Tributary => {
@@ -135,9 +133,7 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             };
             if let Some((kind, color, alpha)) = overlay {
                 let c = Rgba(color.0, color.1, color.2, (alpha * 255.0) as u8);
-                if let Some(tile) = pattern_tile(kind, c, spacing * 1.2, hatch_w) {
-                    fill_pattern(pixmap, &path, &tile, None);
-                }
+                draw_pattern(pixmap, &rings, kind, c, spacing * 1.2, hatch_w);
             }
         }
         // Borders: runs of edges whose neighbour is held by someone else (or nobody), each
@@ -772,13 +768,17 @@ pub(crate) fn compare(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown) {
         let a = &areas[i];
         if polity_at(a, year).map(|p| p.0) != polity_at(a, other).map(|p| p.0) {
             let Geometry::Areas(mp) = &a.geometry else { continue };
-            if let Some(path) = area_path(f.view, mp) {
+            let rings = area_rings_px(f.view, mp);
+            if let Some(path) = rings_path(&rings) {
                 shown.changed = true;
-                if let Some(tile) =
-                    pattern_tile(Pattern::Hatch, Rgba(color.0, color.1, color.2, 150), f.px(3.0), f.px(0.8))
-                {
-                    fill_pattern(pixmap, &path, &tile, None);
-                }
+                draw_pattern(
+                    pixmap,
+                    &rings,
+                    Pattern::Hatch,
+                    Rgba(color.0, color.1, color.2, 150),
+                    f.px(3.0),
+                    f.px(0.8),
+                );
                 stroke_path(pixmap, &path, color, 0.9, &stroke(f.px(1.6), &[]), None);
             }
         }

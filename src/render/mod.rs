@@ -166,6 +166,22 @@ impl Frame<'_> {
     }
 }
 
+/// Phase timings of a render, printed when `STEPPE_ATLAS_TIMING` is set (for profiling).
+struct Laps(Option<std::time::Instant>);
+
+impl Laps {
+    fn new() -> Laps {
+        Laps(std::env::var_os("STEPPE_ATLAS_TIMING").map(|_| std::time::Instant::now()))
+    }
+
+    fn lap(&mut self, what: &str) {
+        if let Some(t) = self.0 {
+            eprintln!("  {what}: {:.2} ms", t.elapsed().as_secs_f64() * 1000.0);
+            self.0 = Some(std::time::Instant::now());
+        }
+    }
+}
+
 /// Apply a font spec's case rule.
 pub(crate) fn cased(f: &FontSpec, s: &str) -> String {
     if f.uppercase {
@@ -210,15 +226,19 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
     let mut shown = Shown::default();
     let mut placer = LabelPlacer::new([0.0, 0.0, view.width as f32, view.height as f32]);
     let mut jobs = Vec::new();
+    let mut laps = Laps::new();
 
     layers::territories(&frame, &mut pixmap, &mut shown, &mut jobs);
+    laps.lap("territories");
     layers::water(&frame, &mut pixmap, &mut jobs);
     layers::rivers(&frame, &mut pixmap, &mut jobs);
+    laps.lap("water and rivers");
     furniture::graticule(&frame, &mut pixmap);
     layers::landforms(&frame, &mut jobs);
     layers::campaigns(&frame, &mut pixmap, &mut shown, &mut jobs);
     layers::battles(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs);
     let markers = layers::cities(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs);
+    laps.lap("graticule, routes, battles, cities");
     if opts.compare.is_some() {
         layers::compare(&frame, &mut pixmap, &mut shown);
     }
@@ -231,9 +251,11 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
     if opts.labels {
         labels::place_and_draw(&frame, &mut pixmap, &mut placer, jobs);
     }
+    laps.lap("labels");
     if let Some(l) = layout {
         furniture::draw(&frame, &mut pixmap, &l);
     }
+    laps.lap("furniture");
     Rendered { pixmap, label_boxes: placer.placed().to_vec(), markers, shown }
 }
 

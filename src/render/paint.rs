@@ -3,10 +3,7 @@
 use crate::project::View;
 use crate::style::{Pattern, Rgba};
 use geo::{Coord, MultiPolygon};
-use tiny_skia::{
-    FillRule, FilterQuality, LineCap, LineJoin, Mask, Paint, Path, PathBuilder, Pixmap, SpreadMode, Stroke, StrokeDash,
-    Transform,
-};
+use tiny_skia::{FillRule, LineCap, LineJoin, Paint, Path, PathBuilder, Pixmap, Stroke, StrokeDash, Transform};
 
 /// A solid, anti-aliased paint.
 pub fn solid(c: Rgba, opacity: f32) -> Paint<'static> {
@@ -17,14 +14,18 @@ pub fn solid(c: Rgba, opacity: f32) -> Paint<'static> {
 
 /// A stroke of `width` px with round caps and joins and an optional dash pattern (px).
 pub fn stroke(width: f32, dash: &[f32]) -> Stroke {
+    // A dash shorter than the line is wide is a dot: it needs its round caps.
+    let dotted = dash.first().is_some_and(|d| *d < width);
     let dash = if dash.len() >= 2 && dash.len().is_multiple_of(2) && dash.iter().all(|d| *d > 0.0) {
         StrokeDash::new(dash.to_vec(), 0.0)
     } else {
         None
     };
-    // Round joins on thin lines cost stroking time and look the same as mitres.
+    // Round joins on thin lines cost stroking time and look the same as mitres; so do
+    // round caps on every dash of a thin dashed line.
     let line_join = if width < 3.0 { LineJoin::Miter } else { LineJoin::Round };
-    Stroke { width: width.max(0.01), line_cap: LineCap::Round, line_join, dash, ..Default::default() }
+    let line_cap = if dash.is_some() && width < 3.0 && !dotted { LineCap::Butt } else { LineCap::Round };
+    Stroke { width: width.max(0.01), line_cap, line_join, dash, ..Default::default() }
 }
 
 /// Project a polyline to pixels.
@@ -71,105 +72,137 @@ pub fn polyline_path(pts: &[(f32, f32)]) -> Option<Path> {
     pb.finish()
 }
 
-/// A multipolygon projected to a closed pixel path (fill with even-odd for holes).
-pub fn area_path(view: &View, mp: &MultiPolygon<f64>) -> Option<Path> {
+/// The rings of a multipolygon in pixels (sub-pixel detail dropped).
+pub fn area_rings_px(view: &View, mp: &MultiPolygon<f64>) -> Vec<Vec<(f32, f32)>> {
+    mp.0.iter()
+        .flat_map(|poly| std::iter::once(poly.exterior()).chain(poly.interiors()))
+        .map(|ring| project_drawn(view, &ring.0))
+        .filter(|r| r.len() >= 3)
+        .collect()
+}
+
+/// Closed pixel rings as one path (fill with even-odd for holes).
+pub fn rings_path(rings: &[Vec<(f32, f32)>]) -> Option<Path> {
     let mut pb = PathBuilder::new();
-    for poly in &mp.0 {
-        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-            let pts = project_drawn(view, &ring.0);
-            let mut it = pts.iter();
-            if let Some(first) = it.next() {
-                pb.move_to(first.0, first.1);
-                for p in it {
-                    pb.line_to(p.0, p.1);
-                }
-                pb.close();
-            }
+    for ring in rings {
+        let Some(first) = ring.first() else { continue };
+        pb.move_to(first.0, first.1);
+        for p in &ring[1..] {
+            pb.line_to(p.0, p.1);
         }
+        pb.close();
     }
     pb.finish()
 }
 
+/// A multipolygon projected to a closed pixel path (fill with even-odd for holes).
+pub fn area_path(view: &View, mp: &MultiPolygon<f64>) -> Option<Path> {
+    rings_path(&area_rings_px(view, mp))
+}
+
 /// Fill `path` with a colour.
-pub fn fill(pixmap: &mut Pixmap, path: &Path, c: Rgba, opacity: f32, mask: Option<&Mask>) {
+pub fn fill(pixmap: &mut Pixmap, path: &Path, c: Rgba, opacity: f32, mask: Option<&tiny_skia::Mask>) {
     pixmap.fill_path(path, &solid(c, opacity), FillRule::EvenOdd, Transform::identity(), mask);
 }
 
 /// Stroke `path` with a colour.
-pub fn stroke_path(pixmap: &mut Pixmap, path: &Path, c: Rgba, opacity: f32, s: &Stroke, mask: Option<&Mask>) {
+pub fn stroke_path(
+    pixmap: &mut Pixmap,
+    path: &Path,
+    c: Rgba,
+    opacity: f32,
+    s: &Stroke,
+    mask: Option<&tiny_skia::Mask>,
+) {
     pixmap.stroke_path(path, &solid(c, opacity), s, Transform::identity(), mask);
 }
 
-/// A repeating tile for a fill pattern: lines or dots of `color`, `spacing` px apart.
-pub fn pattern_tile(kind: Pattern, color: Rgba, spacing: f32, width: f32) -> Option<Pixmap> {
-    if kind == Pattern::None {
-        return None;
-    }
-    let s = spacing.round().max(3.0);
-    let mut tile = Pixmap::new(s as u32, s as u32)?;
-    let st = Stroke { width, line_cap: LineCap::Square, ..Default::default() };
-    let paint = solid(color, 1.0);
+/// A family of parallel pattern lines: which line a point is on, where along it, and the
+/// factor from line spacing to the step of the first function.
+type LineFamily = (fn((f32, f32)) -> f32, fn((f32, f32)) -> f32, f32);
+
+/// Draw a pattern (hatching, dots) inside pixel rings (even-odd), in `color`, with lines
+/// `spacing` px apart and `width` px wide. Lines are cut to the area exactly by
+/// intersecting them with its edges (no clip mask or pattern shader), and lie on one grid
+/// across the whole image, so the hatching of neighbouring areas lines up.
+pub fn draw_pattern(
+    pixmap: &mut Pixmap,
+    rings: &[Vec<(f32, f32)>],
+    kind: Pattern,
+    color: Rgba,
+    spacing: f32,
+    width: f32,
+) {
+    let s = spacing.max(2.0);
     let mut pb = PathBuilder::new();
-    let diag = |pb: &mut PathBuilder, forward: bool| {
-        for k in -1..=1 {
-            let o = k as f32 * s;
-            if forward {
-                pb.move_to(o, s);
-                pb.line_to(o + s, 0.0);
-            } else {
-                pb.move_to(o, 0.0);
-                pb.line_to(o + s, s);
+    // Each family of parallel lines: f(p) = const picks a line, g(p) orders points on it.
+    let families: &[LineFamily] = match kind {
+        Pattern::None => return,
+        Pattern::Hatch => &[(|p| p.0 + p.1, |p| p.0, std::f32::consts::SQRT_2)],
+        Pattern::BackHatch => &[(|p| p.0 - p.1, |p| p.0, std::f32::consts::SQRT_2)],
+        Pattern::Cross => {
+            &[(|p| p.0 + p.1, |p| p.0, std::f32::consts::SQRT_2), (|p| p.0 - p.1, |p| p.0, std::f32::consts::SQRT_2)]
+        }
+        Pattern::Horizontal | Pattern::Dots => &[(|p| p.1, |p| p.0, 1.0)],
+        Pattern::Vertical => &[(|p| p.0, |p| p.1, 1.0)],
+    };
+    let (w, h) = (pixmap.width() as f32, pixmap.height() as f32);
+    for &(f, g, scale) in families {
+        // Line spacing measured across the lines.
+        let step = s * scale;
+        let mut hits: Vec<(i64, f32, (f32, f32))> = Vec::new();
+        for ring in rings {
+            for k in 0..ring.len() {
+                let a = ring[k];
+                let b = ring[(k + 1) % ring.len()];
+                let (fa, fb) = (f(a), f(b));
+                if fa == fb {
+                    continue;
+                }
+                let lo = ((fa.min(fb) / step) - 0.5).ceil() as i64;
+                let hi = ((fa.max(fb) / step) - 0.5).floor() as i64;
+                for i in lo..=hi {
+                    let c = (i as f32 + 0.5) * step;
+                    let t = (c - fa) / (fb - fa);
+                    // Half-open on the edge so a line through a vertex counts once.
+                    if !(0.0..1.0).contains(&t) {
+                        continue;
+                    }
+                    let p = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+                    hits.push((i, g(p), p));
+                }
             }
         }
-    };
-    match kind {
-        Pattern::Hatch => diag(&mut pb, true),
-        Pattern::BackHatch => diag(&mut pb, false),
-        Pattern::Cross => {
-            diag(&mut pb, true);
-            diag(&mut pb, false);
+        hits.sort_by(|x, y| x.0.cmp(&y.0).then(x.1.total_cmp(&y.1)));
+        for pair in hits.chunk_by(|x, y| x.0 == y.0).flat_map(|line| line.chunks_exact(2)) {
+            let (p, q) = (pair[0].2, pair[1].2);
+            let outside =
+                (p.0 < 0.0 && q.0 < 0.0) || (p.1 < 0.0 && q.1 < 0.0) || (p.0 > w && q.0 > w) || (p.1 > h && q.1 > h);
+            if outside {
+                continue;
+            }
+            if kind == Pattern::Dots {
+                // Dots on a square grid along the line's inside stretch.
+                let row = (pair[0].0).rem_euclid(2) as f32;
+                let (x0, x1) = (p.0.min(q.0), p.0.max(q.0));
+                let mut x = ((x0 / s - 0.5 * row).ceil() + 0.5 * row) * s;
+                while x <= x1 {
+                    pb.push_circle(x, p.1, width.max(0.6));
+                    x += s;
+                }
+            } else {
+                pb.move_to(p.0, p.1);
+                pb.line_to(q.0, q.1);
+            }
         }
-        Pattern::Horizontal => {
-            pb.move_to(0.0, s / 2.0);
-            pb.line_to(s, s / 2.0);
-        }
-        Pattern::Vertical => {
-            pb.move_to(s / 2.0, 0.0);
-            pb.line_to(s / 2.0, s);
-        }
-        Pattern::Dots => {
-            let dot = PathBuilder::from_circle(s / 2.0, s / 2.0, width.max(0.6))?;
-            tile.fill_path(&dot, &paint, FillRule::Winding, Transform::identity(), None);
-            return Some(tile);
-        }
-        Pattern::None => return None,
     }
-    let path = pb.finish()?;
-    tile.stroke_path(&path, &paint, &st, Transform::identity(), None);
-    Some(tile)
-}
-
-/// Fill `path` with a repeating pattern tile.
-pub fn fill_pattern(pixmap: &mut Pixmap, path: &Path, tile: &Pixmap, mask: Option<&Mask>) {
-    let paint = Paint {
-        shader: tiny_skia::Pattern::new(
-            tile.as_ref(),
-            SpreadMode::Repeat,
-            FilterQuality::Nearest,
-            1.0,
-            Transform::identity(),
-        ),
-        anti_alias: true,
-        ..Default::default()
-    };
-    pixmap.fill_path(path, &paint, FillRule::EvenOdd, Transform::identity(), mask);
-}
-
-/// A clip mask covering a filled path.
-pub fn mask_of(width: u32, height: u32, path: &Path) -> Option<Mask> {
-    let mut m = Mask::new(width, height)?;
-    m.fill_path(path, FillRule::EvenOdd, true, Transform::identity());
-    Some(m)
+    let Some(path) = pb.finish() else { return };
+    if kind == Pattern::Dots {
+        pixmap.fill_path(&path, &solid(color, 1.0), FillRule::Winding, Transform::identity(), None);
+    } else {
+        let st = Stroke { width, line_cap: LineCap::Butt, ..Default::default() };
+        pixmap.stroke_path(&path, &solid(color, 1.0), &st, Transform::identity(), None);
+    }
 }
 
 /// Length of a pixel polyline.
