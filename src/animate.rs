@@ -11,7 +11,7 @@ use crate::data::{Feature, Layer};
 use crate::error::{Error, Result};
 use crate::output::{encode_png, write_atomic};
 use crate::project::View;
-use crate::render::{draw_overlay, render_map, RenderOptions, Timeline};
+use crate::render::{draw_overlay, render_base, render_map, RenderOptions, Timeline};
 use crate::style::Style;
 use crate::time::Year;
 use rayon::prelude::*;
@@ -165,13 +165,14 @@ pub fn plan(atlas: &Atlas, o: &AnimationOptions) -> Vec<FramePlan> {
     frames
 }
 
-fn render_options(o: &AnimationOptions, p: &FramePlan) -> RenderOptions {
+fn render_options(o: &AnimationOptions, p: &FramePlan, base: &Option<Arc<Pixmap>>) -> RenderOptions {
     let mut r = RenderOptions::frame(Year(p.year), o.dpi);
     r.lang = o.lang.clone();
     r.route_progress = p.route_progress;
     r.blend_from = p.blend_from.map(|(y, t)| (Year(y), t));
     r.fixed_title = true;
     r.timeline = Some(Timeline { from: o.from, to: o.to, cursor: p.cursor });
+    r.base_layer = base.clone();
     r
 }
 
@@ -209,8 +210,8 @@ impl Palette {
     fn learn(samples: &[&Pixmap], style: &Style) -> Palette {
         let mut pixels: Vec<u8> = Vec::new();
         for p in samples {
-            // Every 7th pixel is plenty for NeuQuant.
-            pixels.extend(p.data().chunks_exact(4).step_by(7).flat_map(|c| [c[0], c[1], c[2], 255]));
+            // Every 11th pixel is plenty for NeuQuant.
+            pixels.extend(p.data().chunks_exact(4).step_by(11).flat_map(|c| [c[0], c[1], c[2], 255]));
         }
         let fills = style
             .polities
@@ -218,12 +219,12 @@ impl Palette {
             .flat_map(|p| [style.land.mix(p.fill, style.territories.fill_opacity), p.border, p.fill]);
         let fixed = [style.land, style.water.fill, style.water.outline, style.rivers.color, style.furniture.panel];
         for c in fills.chain(fixed) {
-            for _ in 0..4000 {
+            for _ in 0..1000 {
                 pixels.extend_from_slice(&[c.0, c.1, c.2, 255]);
             }
         }
         // 255 learned colours; index 255 is kept for "unchanged since the last frame".
-        let nq = color_quant::NeuQuant::new(10, 255, &pixels);
+        let nq = color_quant::NeuQuant::new(20, 255, &pixels);
         let mut rgb = nq.color_map_rgb();
         rgb.resize(256 * 3, 0);
         let lut: Vec<u8> = (0..32768u32)
@@ -368,6 +369,10 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
         None => None,
     };
     let (w, h) = (view.width, view.height);
+    // Water, rivers and graticule do not change with the year: draw them once.
+    let base = plans
+        .first()
+        .and_then(|p| render_base(atlas, style, view, &render_options(o, p, &None), (o.from, o.to)).map(Arc::new));
 
     // The encoders run on their own thread, fed chunk by chunk through a channel of one
     // slot: rendering the next chunk overlaps writing this one, and memory stays bounded.
@@ -393,7 +398,7 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
             }
             let rendered: Vec<(u64, Arc<Pixmap>)> = needed
                 .par_iter()
-                .map(|p| (p.state, Arc::new(render_map(atlas, style, view, &render_options(o, p)).pixmap)))
+                .map(|p| (p.state, Arc::new(render_map(atlas, style, view, &render_options(o, p, &base)).pixmap)))
                 .collect();
             report.distinct_states += rendered.len();
             for (s, p) in &rendered {
@@ -406,7 +411,7 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
                 .par_iter()
                 .map(|p| {
                     let mut pm = (*lookup(p.state).expect("rendered above")).clone();
-                    draw_overlay(atlas, style, view, &render_options(o, p), &mut pm);
+                    draw_overlay(atlas, style, view, &render_options(o, p, &base), &mut pm);
                     pm
                 })
                 .collect();
@@ -516,9 +521,18 @@ fn delta(prev: Option<&[u8]>, cur: &[u8], width: usize, clear: &[u8]) -> Delta {
         let before = crop(prev, width, bpp, rect);
         match *clear {
             [c] => data.iter_mut().zip(&before).filter(|(px, old)| **px == **old).for_each(|(px, _)| *px = c),
+            [a, b, g, d] => {
+                for (px, old) in data.chunks_exact_mut(4).zip(before.chunks_exact(4)) {
+                    let (p4, o4): (&mut [u8; 4], &[u8; 4]) =
+                        (px.try_into().expect("chunks of 4"), old.try_into().expect("chunks of 4"));
+                    if *p4 == *o4 {
+                        *p4 = [a, b, g, d];
+                    }
+                }
+            }
             _ => {
                 for (px, old) in data.chunks_exact_mut(bpp).zip(before.chunks_exact(bpp)) {
-                    if px.iter().zip(old).all(|(a, b)| a == b) {
+                    if px == old {
                         px.copy_from_slice(clear);
                     }
                 }

@@ -234,3 +234,20 @@ fn peak_memory_does_not_grow_with_the_frame_count() {
     // 8 years against 201: a renderer that kept its frames would need 25x the memory.
     assert!(long < short + short / 2, "peak {long} KiB for 201 years vs {short} KiB for 8");
 }
+
+#[test]
+fn a_cached_base_layer_draws_the_same_map() {
+    let atlas = Atlas::load(&Source::Embedded, EndDates::Inclusive).unwrap();
+    let style = Style::load("print").unwrap();
+    let bbox = LonLatBox::from_array(atlas.data.default_bbox().unwrap());
+    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 640, 360);
+    let opts = RenderOptions::frame(Year(1723), 96.0);
+    let base = steppe_atlas::render::render_base(&atlas, &style, &view, &opts, (1635, 1741)).expect("undated water");
+    let direct = render_map(&atlas, &style, &view, &opts).pixmap;
+    let mut cached_opts = opts.clone();
+    cached_opts.base_layer = Some(std::sync::Arc::new(base));
+    let cached = render_map(&atlas, &style, &view, &cached_opts).pixmap;
+    let off =
+        direct.data().iter().zip(cached.data()).filter(|(a, b)| (i32::from(**a) - i32::from(**b)).abs() > 4).count();
+    assert!(off < direct.data().len() / 1000, "{off} channel values differ by more than 4");
+}

@@ -323,9 +323,11 @@ pub(crate) fn water(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
             continue;
         }
         let Geometry::Areas(mp) = &feat.geometry else { continue };
-        let Some(path) = area_path(f.view, mp) else { continue };
-        fill(pixmap, &path, ws.fill, 1.0, None);
-        stroke_path(pixmap, &path, ws.outline, 1.0, &stroke(f.px(ws.outline_pt), &[]), None);
+        if f.draw_base {
+            let Some(path) = area_path(f.view, mp) else { continue };
+            fill(pixmap, &path, ws.fill, 1.0, None);
+            stroke_path(pixmap, &path, ws.outline, 1.0, &stroke(f.px(ws.outline_pt), &[]), None);
+        }
         if let Some(p) = mp.interior_point() {
             let (x, y) = f.view.to_px(p.x(), p.y());
             jobs.push(LabelJob {
@@ -358,7 +360,7 @@ pub(crate) fn rivers(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
         let mut longest: Vec<(f32, f32)> = Vec::new();
         for line in &ml.0 {
             let pts = project_drawn(f.view, &line.0);
-            if let Some(path) = polyline_path(&pts) {
+            if let (true, Some(path)) = (f.draw_base, polyline_path(&pts)) {
                 stroke_path(pixmap, &path, rs.color, 1.0, &stroke(width, &[]), None);
             }
             for run in runs_inside(&pts, frame_rect) {

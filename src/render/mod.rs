@@ -46,6 +46,9 @@ pub struct RenderOptions {
     /// Reserve a fixed-size title block, so that every frame of an animation places its
     /// labels the same way whatever the length of its caption.
     pub fixed_title: bool,
+    /// Water, rivers and graticule already drawn (see [`render_base`]), composited instead
+    /// of drawn again.
+    pub base_layer: Option<std::sync::Arc<Pixmap>>,
 }
 
 /// The timeline strip of an animation frame.
@@ -73,6 +76,7 @@ impl RenderOptions {
             blend_from: None,
             timeline: None,
             fixed_title: false,
+            base_layer: None,
         }
     }
 }
@@ -137,6 +141,8 @@ pub(crate) struct Frame<'a> {
     /// Furniture scale (1 at A4 and larger; smaller pages shrink the furniture).
     pub fs: f32,
     pub fonts: &'static Fonts,
+    /// Draw water, rivers and graticule (false when a cached base layer supplies them).
+    pub draw_base: bool,
     /// The lon/lat box to query, with a buffer for symbols and labels across the edge.
     pub visible: LonLatBox,
 }
@@ -212,8 +218,37 @@ fn frame<'a>(atlas: &'a Atlas, style: &'a Style, view: &'a View, opts: &'a Rende
         pt,
         fs: (w_in / 11.69).min(h_in / 8.27).clamp(0.55, 1.0),
         fonts: Fonts::embedded(),
+        draw_base: opts.base_layer.is_none(),
         visible: view.visible_bbox(f64::from(64.0 * pt.max(1.0))),
     }
+}
+
+/// The layers that do not change with the year (water, rivers, graticule) on a transparent
+/// image, to be passed as `RenderOptions::base_layer` to every frame of an animation.
+/// Returns None when some water or river feature is dated within the span (the base then
+/// changes over time and each frame draws its own).
+pub fn render_base(
+    atlas: &Atlas,
+    style: &Style,
+    view: &View,
+    opts: &RenderOptions,
+    span: (i32, i32),
+) -> Option<Pixmap> {
+    let dated = [crate::data::Layer::Water, crate::data::Layer::Rivers]
+        .iter()
+        .any(|&l| atlas.data.layer(l).iter().any(|f| (span.0..=span.1).any(|y| !f.alive(Year(y)))));
+    if dated {
+        return None;
+    }
+    let mut pixmap = Pixmap::new(view.width.max(1), view.height.max(1))?;
+    let mut plain = opts.clone();
+    plain.base_layer = None;
+    let frame = frame(atlas, style, view, &plain);
+    let mut jobs = Vec::new();
+    layers::water(&frame, &mut pixmap, &mut jobs);
+    layers::rivers(&frame, &mut pixmap, &mut jobs);
+    furniture::graticule(&frame, &mut pixmap);
+    Some(pixmap)
 }
 
 /// Render the map state of a year: every layer, labels, legend, scale bar, credit and
@@ -232,8 +267,11 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
     laps.lap("territories");
     layers::water(&frame, &mut pixmap, &mut jobs);
     layers::rivers(&frame, &mut pixmap, &mut jobs);
-    laps.lap("water and rivers");
-    furniture::graticule(&frame, &mut pixmap);
+    match &opts.base_layer {
+        Some(base) => paint::composite_over(&mut pixmap, base),
+        None => furniture::graticule(&frame, &mut pixmap),
+    }
+    laps.lap("water, rivers, graticule");
     layers::landforms(&frame, &mut jobs);
     layers::campaigns(&frame, &mut pixmap, &mut shown, &mut jobs);
     layers::battles(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs);

@@ -23,7 +23,7 @@ pub fn stroke(width: f32, dash: &[f32]) -> Stroke {
     };
     // Round joins on thin lines cost stroking time and look the same as mitres; so do
     // round caps on every dash of a thin dashed line.
-    let line_join = if width < 3.0 { LineJoin::Miter } else { LineJoin::Round };
+    let line_join = if width < 6.0 { LineJoin::Miter } else { LineJoin::Round };
     let line_cap = if dash.is_some() && width < 3.0 && !dotted { LineCap::Butt } else { LineCap::Round };
     Stroke { width: width.max(0.01), line_cap, line_join, dash, ..Default::default() }
 }
@@ -202,6 +202,29 @@ pub fn draw_pattern(
     } else {
         let st = Stroke { width, line_cap: LineCap::Butt, ..Default::default() };
         pixmap.stroke_path(&path, &solid(color, 1.0), &st, Transform::identity(), None);
+    }
+}
+
+/// Composite a premultiplied layer of the same size over `dst` (source-over). A plain
+/// loop that skips transparent pixels: several times faster than a general pixmap draw
+/// for a mostly empty layer such as water and rivers.
+pub fn composite_over(dst: &mut Pixmap, src: &Pixmap) {
+    if dst.width() != src.width() || dst.height() != src.height() {
+        return;
+    }
+    for (d, s) in dst.data_mut().chunks_exact_mut(4).zip(src.data().chunks_exact(4)) {
+        let a = u32::from(s[3]);
+        if a == 0 {
+            continue;
+        }
+        if a == 255 {
+            d.copy_from_slice(s);
+            continue;
+        }
+        let inv = 255 - a;
+        for k in 0..4 {
+            d[k] = (u32::from(s[k]) + (u32::from(d[k]) * inv + 127) / 255).min(255) as u8;
+        }
     }
 }
 
