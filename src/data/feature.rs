@@ -581,7 +581,7 @@ fn parse_geometry(layer: Layer, raw: Option<&Value>, ctx: &mut Ctx) -> Option<Ge
         }
         Some(v) => v,
     };
-    let geom: geojson::Geometry = match serde_json::from_value(raw.clone()) {
+    let geom = match <geojson::Geometry as serde::Deserialize>::deserialize(raw) {
         Ok(g) => g,
         Err(e) => {
             ctx.err(format!("invalid geometry: {e}"));
