@@ -45,7 +45,11 @@ pub fn new_pixmap(width: u32, height: u32, fill: tiny_skia::Color) -> Option<tin
 pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
     let (w, h) = (pixmap.width(), pixmap.height());
     let src = pixmap.data();
-    let opaque = src.chunks_exact(4).all(|p| p[3] == 255);
+    // Alpha is the top byte of each little-endian pixel word: AND them all together.
+    let opaque = src
+        .chunks_exact(4)
+        .fold(0xFFu8, |acc, p| acc & p[3])
+        == 0xFF;
     let enc_err = |e: png::EncodingError| Error::Encode(e.to_string());
     let mut out = Vec::with_capacity(src.len() / 6);
     {
@@ -65,7 +69,9 @@ pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
         for src_row in src.chunks_exact(w as usize * 4) {
             if opaque {
                 for (d, p) in row.chunks_exact_mut(3).zip(src_row.chunks_exact(4)) {
-                    d.copy_from_slice(&p[..3]);
+                    d[0] = p[0];
+                    d[1] = p[1];
+                    d[2] = p[2];
                 }
             } else {
                 // Un-premultiply: PNG stores straight alpha.

@@ -366,14 +366,32 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
 /// Graticule lines every `step_deg`, curved as the projection bends them.
 pub(crate) fn graticule(f: &Frame, pixmap: &mut Pixmap) {
     let g = &f.style.furniture.graticule;
-    let path = graticule_lines(f).into_iter().fold(PathBuilder::new(), |mut pb, line| {
-        if let Some(p) = polyline_path(&line.2) {
-            pb.push_path(&p);
+    let width = f.px(g.width_pt);
+    let mut curved = PathBuilder::new();
+    for (_, _, pts) in graticule_lines(f) {
+        // Lines that are straight and axis-aligned (all of them in Web Mercator) are thin
+        // rectangles: far cheaper to fill than hairlines to stroke. A line thinner than a
+        // pixel becomes a one-pixel rectangle with its ink spread by opacity.
+        let (first, last) = (pts[0], pts[pts.len() - 1]);
+        let vertical = pts.iter().all(|p| (p.0 - first.0).abs() < 0.01);
+        let horizontal = pts.iter().all(|p| (p.1 - first.1).abs() < 0.01);
+        let (w, alpha) = if width < 1.0 { (1.0, width) } else { (width, 1.0) };
+        let rect = if vertical {
+            Rect::from_ltrb(first.0 - w / 2.0, first.1.min(last.1), first.0 + w / 2.0, first.1.max(last.1))
+        } else if horizontal {
+            Rect::from_ltrb(first.0.min(last.0), first.1 - w / 2.0, first.0.max(last.0), first.1 + w / 2.0)
+        } else {
+            if let Some(p) = polyline_path(&pts) {
+                curved.push_path(&p);
+            }
+            continue;
+        };
+        if let Some(r) = rect {
+            pixmap.fill_rect(r, &solid(g.color, alpha), Transform::identity(), None);
         }
-        pb
-    });
-    if let Some(p) = path.finish() {
-        stroke_path(pixmap, &p, g.color, 1.0, &stroke(f.px(g.width_pt), &[]), None);
+    }
+    if let Some(p) = curved.finish() {
+        stroke_path(pixmap, &p, g.color, 1.0, &stroke(width, &[]), None);
     }
 }
 
