@@ -14,8 +14,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
+        // No fsync: the rename is what makes the write atomic for readers and for an
+        // interrupted run; flushing to the disk would only guard against power loss.
         f.write_all(bytes)?;
-        f.sync_all().ok();
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
