@@ -1,8 +1,8 @@
 //! A dataset prepared for drawing and querying: loaded once per process, indexed once.
 
-use crate::data::{Dataset, Loaded, Source};
+use crate::data::{Dataset, Layer, Loaded, Source};
 use crate::error::Result;
-use crate::index::{Adjacency, Index};
+use crate::index::{close_t_junctions, Adjacency, Index};
 use crate::time::EndDates;
 
 /// Dataset + spatial index + territory adjacency.
@@ -16,8 +16,13 @@ pub struct Atlas {
 }
 
 impl Atlas {
-    /// Prepare a dataset that has already been checked.
-    pub fn new(data: Dataset) -> Atlas {
+    /// Prepare a dataset that has already been checked. Territory areas that meet at
+    /// T-junctions get the missing vertices, so shared borders match segment for segment.
+    pub fn new(mut data: Dataset) -> Atlas {
+        let mut areas = data.layer(Layer::Territories).to_vec();
+        if close_t_junctions(&mut areas).iter().any(|n| *n > 0) {
+            data.set_layer(Layer::Territories, areas);
+        }
         let index = Index::build(&data);
         let adjacency = Adjacency::build(&data);
         Atlas { data, index, adjacency }

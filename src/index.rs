@@ -118,3 +118,117 @@ impl Adjacency {
         self.neighbours.get(a).map(Vec::as_slice).unwrap_or(&[])
     }
 }
+
+/// Find T-junctions between territory areas — a vertex of one area lying inside an edge
+/// of another that has no vertex there — and insert the missing vertices, so that shared
+/// borders consist of identical segments and [`Adjacency`] matches them. Returns, per
+/// area, how many vertices were inserted.
+pub fn close_t_junctions(areas: &mut [crate::data::Feature]) -> Vec<usize> {
+    use geo::{Coord, LineString, MultiPolygon, Polygon};
+    use rstar::primitives::GeomWithData;
+    const EPS: f64 = 1e-7;
+    let key = |c: Coord<f64>| ((c.x * 1e6).round() as i64, (c.y * 1e6).round() as i64);
+    let mut points: Vec<GeomWithData<[f64; 2], (i64, i64)>> = Vec::new();
+    for f in areas.iter() {
+        for ring in area_rings(f) {
+            for c in &ring.0 {
+                points.push(GeomWithData::new([c.x, c.y], key(*c)));
+            }
+        }
+    }
+    let tree = RTree::bulk_load(points);
+    let fix_ring = |ring: &LineString<f64>, added: &mut usize| -> LineString<f64> {
+        let mut out: Vec<Coord<f64>> = Vec::with_capacity(ring.0.len());
+        for seg in ring.0.windows(2) {
+            let (p, q) = (seg[0], seg[1]);
+            out.push(p);
+            let env =
+                AABB::from_corners([p.x.min(q.x) - EPS, p.y.min(q.y) - EPS], [p.x.max(q.x) + EPS, p.y.max(q.y) + EPS]);
+            let (dx, dy) = (q.x - p.x, q.y - p.y);
+            let len2 = dx * dx + dy * dy;
+            if len2 == 0.0 {
+                continue;
+            }
+            let mut inner: Vec<(f64, Coord<f64>)> = tree
+                .locate_in_envelope_intersecting(&env)
+                .filter_map(|g| {
+                    let c = Coord { x: g.geom()[0], y: g.geom()[1] };
+                    if g.data == key(p) || g.data == key(q) {
+                        return None;
+                    }
+                    let t = ((c.x - p.x) * dx + (c.y - p.y) * dy) / len2;
+                    let off = ((c.x - p.x) * dy - (c.y - p.y) * dx).abs() / len2.sqrt();
+                    (t > 0.0 && t < 1.0 && off < EPS).then_some((t, c))
+                })
+                .collect();
+            inner.sort_by(|a, b| a.0.total_cmp(&b.0));
+            inner.dedup_by(|a, b| key(a.1) == key(b.1));
+            *added += inner.len();
+            out.extend(inner.into_iter().map(|(_, c)| c));
+        }
+        if let Some(last) = ring.0.last() {
+            out.push(*last);
+        }
+        LineString::new(out)
+    };
+    areas
+        .iter_mut()
+        .map(|f| {
+            let mut added = 0;
+            if let crate::data::Geometry::Areas(mp) = &f.geometry {
+                let fixed = MultiPolygon::new(
+                    mp.0.iter()
+                        .map(|poly| {
+                            Polygon::new(
+                                fix_ring(poly.exterior(), &mut added),
+                                poly.interiors().iter().map(|r| fix_ring(r, &mut added)).collect(),
+                            )
+                        })
+                        .collect(),
+                );
+                if added > 0 {
+                    f.geometry = crate::data::Geometry::Areas(fixed);
+                }
+            }
+            added
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Dataset, Source};
+    use crate::time::EndDates;
+
+    fn areas(json: &str) -> Dataset {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("territories.geojson"), json).unwrap();
+        let loaded = Dataset::load(&Source::Dir(dir.path().to_path_buf()), EndDates::Inclusive);
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+        loaded.dataset
+    }
+
+    const T_JUNCTION: &str = r#"{"type": "FeatureCollection", "features": [
+      {"type": "Feature", "properties": {"id": "west"}, "geometry": {"type": "Polygon",
+        "coordinates": [[[0, 0], [10, 0], [10, 10], [0, 10], [0, 0]]]}},
+      {"type": "Feature", "properties": {"id": "east-low"}, "geometry": {"type": "Polygon",
+        "coordinates": [[[10, 0], [20, 0], [20, 5], [10, 5], [10, 0]]]}},
+      {"type": "Feature", "properties": {"id": "east-high"}, "geometry": {"type": "Polygon",
+        "coordinates": [[[10, 5], [20, 5], [20, 10], [10, 10], [10, 5]]]}}]}"#;
+
+    #[test]
+    fn t_junctions_are_closed_so_shared_edges_match() {
+        let mut ds = areas(T_JUNCTION);
+        // Before: west's edge (10,0)–(10,10) matches neither eastern half.
+        let before = Adjacency::build(&ds);
+        assert!(before.of(0)[0].iter().all(|n| n.is_none() || *n == Some(0)));
+        let mut layer = ds.layer(Layer::Territories).to_vec();
+        let added = close_t_junctions(&mut layer);
+        assert_eq!(added, vec![1, 0, 0], "west gets the vertex (10, 5)");
+        ds.set_layer(Layer::Territories, layer);
+        let after = Adjacency::build(&ds);
+        let west = &after.of(0)[0];
+        assert!(west.contains(&Some(1)) && west.contains(&Some(2)), "{west:?}");
+    }
+}

@@ -47,10 +47,7 @@ pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
     let (w, h) = (pixmap.width(), pixmap.height());
     let src = pixmap.data();
     // Alpha is the top byte of each little-endian pixel word: AND them all together.
-    let opaque = src
-        .chunks_exact(4)
-        .fold(0xFFu8, |acc, p| acc & p[3])
-        == 0xFF;
+    let opaque = src.chunks_exact(4).fold(0xFFu8, |acc, p| acc & p[3]) == 0xFF;
     let enc_err = |e: png::EncodingError| Error::Encode(e.to_string());
     let mut out = Vec::with_capacity(src.len() / 6);
     {

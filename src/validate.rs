@@ -118,12 +118,32 @@ pub fn coverage_problems(ds: &Dataset) -> Vec<Problem> {
     out
 }
 
+/// Territory areas meeting at T-junctions (warnings): the renderer inserts the missing
+/// vertices, but the data should share them.
+pub fn t_junction_problems(ds: &Dataset) -> Vec<Problem> {
+    let mut areas = ds.layer(Layer::Territories).to_vec();
+    let added = crate::index::close_t_junctions(&mut areas);
+    areas
+        .iter()
+        .zip(added)
+        .filter(|(_, n)| *n > 0)
+        .map(|(a, n)| {
+            Problem::warning(
+                &Layer::Territories.file_name(),
+                Some(&a.id),
+                format!("{n} vertices of neighbouring areas lie inside its edges (T-junctions); borders need shared vertices"),
+            )
+        })
+        .collect()
+}
+
 /// Every problem of a loaded dataset against a style, errors first.
 pub fn validate(loaded: &Loaded, style: &Style) -> Vec<Problem> {
     let mut all = loaded.problems.clone();
     all.extend(polity_problems(&loaded.dataset, style));
     all.extend(geometry_problems(&loaded.dataset));
     all.extend(coverage_problems(&loaded.dataset));
+    all.extend(t_junction_problems(&loaded.dataset));
     all.sort_by_key(|p| std::cmp::Reverse(p.severity));
     all
 }
