@@ -408,27 +408,21 @@ fn graticule_lines(f: &Frame) -> Vec<GraticuleLine> {
         let n = (((z - a) / 0.25).ceil() as usize).clamp(2, 2000);
         (0..=n).map(move |k| a + (z - a) * k as f64 / n as f64)
     };
-    let mut lon = first(b.west);
-    while lon <= b.east + 1e-9 {
-        let pts = sample(b.south, b.north)
-            .map(|lat| {
-                let (x, y) = f.view.to_px(lon, lat);
-                (x as f32, y as f32)
-            })
-            .collect();
-        out.push((true, lon, pts));
-        lon += step;
-    }
-    let mut lat = first(b.south);
-    while lat <= b.north + 1e-9 {
-        let pts = sample(b.west, b.east)
-            .map(|lon| {
-                let (x, y) = f.view.to_px(lon, lat);
-                (x as f32, y as f32)
-            })
-            .collect();
-        out.push((false, lat, pts));
-        lat += step;
+    // Meridians run from south to north, parallels from west to east.
+    for (meridian, (lo, hi), (a, z)) in
+        [(true, (b.west, b.east), (b.south, b.north)), (false, (b.south, b.north), (b.west, b.east))]
+    {
+        let mut v = first(lo);
+        while v <= hi + 1e-9 {
+            let pts = sample(a, z)
+                .map(|u| {
+                    let (x, y) = if meridian { f.view.to_px(v, u) } else { f.view.to_px(u, v) };
+                    (x as f32, y as f32)
+                })
+                .collect();
+            out.push((meridian, v, pts));
+            v += step;
+        }
     }
     out
 }
@@ -662,35 +656,9 @@ fn legend_symbol(f: &Frame, pixmap: &mut Pixmap, sym: &Symbol, x: f32, y: f32, s
             line(pixmap, ink, f.px(ts.border_pt), &dash, 0.9);
         }
         Symbol::City(kind) => {
-            let d = f.px(f.style.cities.marker_pt);
-            let r = match kind {
-                CityKind::Capital => d * 0.7,
-                CityKind::Fortress => d * 0.55,
-                CityKind::City => d * 0.5,
-                CityKind::Site => d * 0.45,
-            };
-            let path = match kind {
-                CityKind::Fortress => Rect::from_xywh(cx - r, cy - r, 2.0 * r, 2.0 * r).map(PathBuilder::from_rect),
-                CityKind::Site => {
-                    let mut pb = PathBuilder::new();
-                    pb.move_to(cx, cy - r * 1.2);
-                    pb.line_to(cx + r, cy);
-                    pb.line_to(cx, cy + r * 1.2);
-                    pb.line_to(cx - r, cy);
-                    pb.close();
-                    pb.finish()
-                }
-                _ => PathBuilder::from_circle(cx, cy, r),
-            };
-            if let Some(p) = path {
-                fill(pixmap, &p, f.style.cities.unheld, 1.0, None);
-                stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(0.45), &[]), None);
-            }
-            if *kind == CityKind::Capital {
-                if let Some(dot) = PathBuilder::from_circle(cx, cy, r * 0.38) {
-                    fill(pixmap, &dot, ink, 1.0, None);
-                }
-            }
+            let r = super::layers::marker_radius(*kind, f.px(f.style.cities.marker_pt));
+            let outline = stroke(f.px(0.45), &[]);
+            super::layers::city_marker(pixmap, *kind, (cx, cy), r, f.style.cities.unheld, (ink, &outline), ink);
         }
         Symbol::Captured | Symbol::Besieged | Symbol::Destroyed | Symbol::Changed => {
             let r = f.px(f.style.cities.marker_pt) * 0.5;

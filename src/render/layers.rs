@@ -664,40 +664,12 @@ pub(crate) fn cities(
         let d = f.px(cs.marker_pt);
         let outline = stroke(f.px(0.45), &[]);
         shown.city_kinds.insert(feat.city_kind);
-        let r = match feat.city_kind {
-            CityKind::Capital => d * 0.7,
-            CityKind::Fortress => d * 0.55,
-            CityKind::City => d * 0.5,
-            CityKind::Site => d * 0.45,
-        };
+        let r = marker_radius(feat.city_kind, d);
         if status == Status::Destroyed {
             shown.destroyed = true;
             ruins(pixmap, x, y, r, color, cs.outline, f.px(0.6));
         } else {
-            let path = match feat.city_kind {
-                CityKind::Capital | CityKind::City => PathBuilder::from_circle(x, y, r),
-                CityKind::Fortress => {
-                    tiny_skia::Rect::from_xywh(x - r, y - r, 2.0 * r, 2.0 * r).map(PathBuilder::from_rect)
-                }
-                CityKind::Site => {
-                    let mut pb = PathBuilder::new();
-                    pb.move_to(x, y - r * 1.2);
-                    pb.line_to(x + r, y);
-                    pb.line_to(x, y + r * 1.2);
-                    pb.line_to(x - r, y);
-                    pb.close();
-                    pb.finish()
-                }
-            };
-            if let Some(path) = path {
-                fill(pixmap, &path, color, 1.0, None);
-                stroke_path(pixmap, &path, cs.outline, 1.0, &outline, None);
-            }
-            if feat.city_kind == CityKind::Capital {
-                if let Some(dot) = PathBuilder::from_circle(x, y, r * 0.38) {
-                    fill(pixmap, &dot, Rgba(255, 255, 255, 255), 1.0, None);
-                }
-            }
+            city_marker(pixmap, feat.city_kind, (x, y), r, color, (cs.outline, &outline), Rgba(255, 255, 255, 255));
         }
         if status == Status::Besieged {
             shown.besieged = true;
@@ -735,6 +707,51 @@ pub(crate) fn cities(
         });
     }
     markers
+}
+
+/// Marker radius of a kind of place, from the style's marker diameter (px).
+pub(crate) fn marker_radius(kind: CityKind, d: f32) -> f32 {
+    match kind {
+        CityKind::Capital => d * 0.7,
+        CityKind::Fortress => d * 0.55,
+        CityKind::City => d * 0.5,
+        CityKind::Site => d * 0.45,
+    }
+}
+
+/// Draw the marker of a kind of place: a disc for a town, a disc with a dot for a capital,
+/// a square for a fortress, a diamond for a site.
+pub(crate) fn city_marker(
+    pixmap: &mut Pixmap,
+    kind: CityKind,
+    (x, y): (f32, f32),
+    r: f32,
+    color: Rgba,
+    (ink, outline): (Rgba, &tiny_skia::Stroke),
+    dot: Rgba,
+) {
+    let path = match kind {
+        CityKind::Capital | CityKind::City => PathBuilder::from_circle(x, y, r),
+        CityKind::Fortress => tiny_skia::Rect::from_xywh(x - r, y - r, 2.0 * r, 2.0 * r).map(PathBuilder::from_rect),
+        CityKind::Site => {
+            let mut pb = PathBuilder::new();
+            pb.move_to(x, y - r * 1.2);
+            pb.line_to(x + r, y);
+            pb.line_to(x, y + r * 1.2);
+            pb.line_to(x - r, y);
+            pb.close();
+            pb.finish()
+        }
+    };
+    if let Some(path) = path {
+        fill(pixmap, &path, color, 1.0, None);
+        stroke_path(pixmap, &path, ink, 1.0, outline, None);
+    }
+    if kind == CityKind::Capital {
+        if let Some(p) = PathBuilder::from_circle(x, y, r * 0.38) {
+            fill(pixmap, &p, dot, 1.0, None);
+        }
+    }
 }
 
 /// A destroyed town: a hollow marker struck through.
