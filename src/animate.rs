@@ -202,6 +202,8 @@ const TRANSPARENT: u8 = 255;
 struct Palette {
     rgb: Vec<u8>,
     lut: Vec<u8>,
+    /// The style's colours, which map to their own entries exactly.
+    exact: std::collections::HashMap<u32, u8>,
 }
 
 impl Palette {
@@ -213,25 +215,34 @@ impl Palette {
             // Every 11th pixel is plenty for NeuQuant.
             pixels.extend(p.data().chunks_exact(4).step_by(11).flat_map(|c| [c[0], c[1], c[2], 255]));
         }
-        let fills = style
-            .polities
-            .values()
-            .flat_map(|p| [style.land.mix(p.fill, style.territories.fill_opacity), p.border, p.fill]);
-        let fixed = [style.land, style.water.fill, style.water.outline, style.rivers.color, style.furniture.panel];
-        for c in fills.chain(fixed) {
-            for _ in 0..1000 {
-                pixels.extend_from_slice(&[c.0, c.1, c.2, 255]);
+        // The style's own colours are palette entries as they are: every polity keeps its
+        // exact colour in every frame, whether or not it is on the first frames.
+        let fills =
+            style.polities.values().flat_map(|p| [style.land.mix(p.fill, style.territories.fill_opacity), p.border]);
+        let others = [style.land, style.water.fill, style.water.outline, style.rivers.color, style.furniture.panel];
+        let mut rgb: Vec<u8> = Vec::with_capacity(256 * 3);
+        for c in fills.chain(others) {
+            let c = [c.0, c.1, c.2];
+            if rgb.chunks_exact(3).all(|e| e != c) && rgb.len() < 96 * 3 {
+                rgb.extend_from_slice(&c);
             }
         }
-        // 255 learned colours; index 255 is kept for "unchanged since the last frame".
-        let nq = color_quant::NeuQuant::new(20, 255, &pixels);
-        let mut rgb = nq.color_map_rgb();
+        // The rest is learned; index 255 is kept for "unchanged since the last frame".
+        let learned = 255 - rgb.len() / 3;
+        let exact: std::collections::HashMap<u32, u8> = rgb
+            .chunks_exact(3)
+            .enumerate()
+            .map(|(i, c)| (u32::from_le_bytes([c[0], c[1], c[2], 255]), i as u8))
+            .collect();
+        let nq = color_quant::NeuQuant::new(20, learned, &pixels);
+        rgb.extend_from_slice(&nq.color_map_rgb());
         rgb.resize(256 * 3, 0);
-        let lut: Vec<u8> = (0..32768u32)
+        // Nearest entry for every colour at 6 bits a channel (the centre of each cell).
+        let lut: Vec<u8> = (0..1u32 << 18)
             .into_par_iter()
             .map(|k| {
-                let (r, g, b) = ((k >> 10) & 31, (k >> 5) & 31, k & 31);
-                let (r, g, b) = ((r << 3 | r >> 2) as i32, (g << 3 | g >> 2) as i32, (b << 3 | b >> 2) as i32);
+                let (r, g, b) = ((k >> 12) & 63, (k >> 6) & 63, k & 63);
+                let (r, g, b) = ((r << 2 | 2) as i32, (g << 2 | 2) as i32, (b << 2 | 2) as i32);
                 let mut best = (i32::MAX, 0u8);
                 for (i, c) in rgb.chunks_exact(3).take(255).enumerate() {
                     let d = (r - i32::from(c[0])).pow(2) * 3
@@ -244,15 +255,25 @@ impl Palette {
                 best.1
             })
             .collect();
-        Palette { rgb, lut }
+        Palette { rgb, lut, exact }
     }
 
+    /// Palette indices of an opaque frame: the style's colours exactly, others through
+    /// the lookup table; runs of one colour (most of a map) cost one comparison a pixel.
     fn index(&self, p: &Pixmap) -> Vec<u8> {
+        let mut last = (u32::MAX, 0u8);
         p.data()
             .chunks_exact(4)
             .map(|c| {
-                let k = (usize::from(c[0] >> 3) << 10) | (usize::from(c[1] >> 3) << 5) | usize::from(c[2] >> 3);
-                self.lut[k]
+                let px = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                if px != last.0 {
+                    let idx = self.exact.get(&px).copied().unwrap_or_else(|| {
+                        let k = (usize::from(c[0] >> 2) << 12) | (usize::from(c[1] >> 2) << 6) | usize::from(c[2] >> 2);
+                        self.lut[k]
+                    });
+                    last = (px, idx);
+                }
+                last.1
             })
             .collect()
     }

@@ -251,3 +251,41 @@ fn a_cached_base_layer_draws_the_same_map() {
         direct.data().iter().zip(cached.data()).filter(|(a, b)| (i32::from(**a) - i32::from(**b)).abs() > 4).count();
     assert!(off < direct.data().len() / 1000, "{off} channel values differ by more than 4");
 }
+
+#[test]
+fn the_gif_keeps_polity_colours_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gif_path = tmp.path().join("c.gif");
+    frames(&[
+        "--from",
+        "1720",
+        "--to",
+        "1726",
+        "--width",
+        "480",
+        "--height",
+        "270",
+        "--style",
+        "print",
+        "--out",
+        tmp.path().join("f").to_str().unwrap(),
+        "--gif",
+        gif_path.to_str().unwrap(),
+    ]);
+    let atlas = mini();
+    let style = Style::load("print").unwrap();
+    let bbox = LonLatBox::from_array(atlas.data.default_bbox().unwrap());
+    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 480, 270);
+    // A point inside Dzungar core land, clear of labels, lakes and routes.
+    let (x, y) = view.to_px(78.5, 45.3);
+    let (x, y) = (x as usize, y as usize);
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::RGBA);
+    let mut dec = opts.read_info(std::fs::File::open(&gif_path).unwrap()).unwrap();
+    let first = dec.read_next_frame().unwrap().expect("a frame");
+    let i = (y * 480 + x) * 4;
+    let got = &first.buffer[i..i + 3];
+    let ps = style.polity("dzungar").unwrap();
+    let want = style.land.mix(ps.fill, style.territories.fill_opacity);
+    assert_eq!(got, [want.0, want.1, want.2], "Dzungar land in the GIF at ({x}, {y})");
+}
