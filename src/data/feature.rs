@@ -413,13 +413,13 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
     } else {
         CampaignKind::Advance
     };
-    let default_rank = if layer == Layer::Rivers { 2 } else { 3 };
+    let (default_rank, max_rank) = if layer == Layer::Rivers { (2, 3) } else { (3, 5) };
     let rank = match props.get("rank") {
         None | Some(Value::Null) => default_rank,
         Some(Value::Number(n)) => match n.as_u64() {
-            Some(r @ 1..=5) => r as u8,
+            Some(r) if (1..=max_rank).contains(&r) => r as u8,
             _ => {
-                ctx.err(format!("rank {n} is not a whole number 1–5"));
+                ctx.err(format!("rank {n} is not a whole number 1–{max_rank}"));
                 default_rank
             }
         },
@@ -441,6 +441,14 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
     }
     if layer == Layer::Campaigns && side.is_none() {
         ctx.err("campaign has no `side` (a polity id)");
+    }
+    for (key, value) in props.iter().filter(|(k, _)| *k == "caption" || k.starts_with("caption:")) {
+        if !value.is_string() && !value.is_null() {
+            ctx.err(format!("`{key}` must be a string"));
+        }
+    }
+    if layer == Layer::Events && !props.contains_key("caption") {
+        ctx.warn("event has no `caption`");
     }
     let bbox = envelope(&geometry);
     Some(Feature {
