@@ -289,3 +289,66 @@ fn the_gif_keeps_polity_colours_exact() {
     let want = style.land.mix(ps.fill, style.territories.fill_opacity);
     assert_eq!(got, [want.0, want.1, want.2], "Dzungar land in the GIF at ({x}, {y})");
 }
+
+/// Decode a PNG file to RGB bytes.
+fn png_rgb(path: &Path) -> (u32, u32, Vec<u8>) {
+    let mut r = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap())).read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    let rgb = match info.color_type {
+        png::ColorType::Rgb => buf[..info.buffer_size()].to_vec(),
+        png::ColorType::Rgba => buf[..info.buffer_size()].chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+        other => panic!("{other:?}"),
+    };
+    (info.width, info.height, rgb)
+}
+
+#[test]
+fn apng_frames_composite_to_the_key_frames() {
+    let tmp = tempfile::tempdir().unwrap();
+    let apng = tmp.path().join("a.png");
+    let frames_dir = tmp.path().join("f");
+    frames(&[
+        "--from",
+        "1720",
+        "--to",
+        "1726",
+        "--width",
+        "360",
+        "--height",
+        "200",
+        "--out",
+        frames_dir.to_str().unwrap(),
+        "--apng",
+        apng.to_str().unwrap(),
+    ]);
+    // Composite every frame (offset, size, blend op) as a viewer does.
+    let mut r = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&apng).unwrap())).read_info().unwrap();
+    let (w, h) = (r.info().width as usize, r.info().height as usize);
+    let n = r.info().animation_control().unwrap().num_frames;
+    let mut canvas = vec![0u8; w * h * 4];
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    for k in 0..n {
+        let info = r.next_frame(&mut buf).unwrap();
+        let fc = *r.info().frame_control().unwrap();
+        assert_eq!(info.color_type, png::ColorType::Rgba);
+        let (fw, fh, fx, fy) = (fc.width as usize, fc.height as usize, fc.x_offset as usize, fc.y_offset as usize);
+        for y in 0..fh {
+            for x in 0..fw {
+                let s = &buf[(y * fw + x) * 4..(y * fw + x) * 4 + 4];
+                let d = ((fy + y) * w + fx + x) * 4;
+                let over = fc.blend_op == png::BlendOp::Over;
+                if !over || s[3] == 255 {
+                    canvas[d..d + 4].copy_from_slice(s);
+                } else {
+                    assert_eq!(s[3], 0, "frames are opaque or fully transparent");
+                }
+            }
+        }
+        let year = 1720 + k;
+        let (kw, kh, key) = png_rgb(&frames_dir.join(format!("{year}.png")));
+        assert_eq!((kw as usize, kh as usize), (w, h));
+        let rgb: Vec<u8> = canvas.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        assert!(rgb == key, "APNG frame {k} composited differs from {year}.png");
+    }
+}
