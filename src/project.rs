@@ -344,6 +344,12 @@ pub fn projected_extent(projection: &Projection, bbox: &LonLatBox) -> [f64; 4] {
 }
 
 /// Great-circle distance between two lon/lat points, km.
+///
+/// ```
+/// // Turkistan to Tashkent is about 240 km as the crow flies.
+/// let d = steppe_atlas::project::haversine_km((68.27, 43.30), (69.24, 41.30));
+/// assert!((d - 236.0).abs() < 5.0, "{d}");
+/// ```
 pub fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     let (la1, la2) = (a.1.to_radians(), b.1.to_radians());
     let dla = la2 - la1;

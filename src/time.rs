@@ -227,6 +227,14 @@ pub fn day_year(d: Day) -> i32 {
 
 /// Pick the entry in force in year `y` among dated entries: the one overlapping `y` with the
 /// latest start (a city taken in 1724 shows its new holder on the map of 1724).
+///
+/// ```
+/// use steppe_atlas::time::{in_force, EndDates, Span, Year};
+/// let turkistan = [("1635", Some("1723"), "kazakh"), ("1723", None, "dzungar")];
+/// let span = |e: &(&str, Option<&str>, &str)| Span::parse(Some(e.0), e.1, EndDates::Inclusive).unwrap();
+/// assert_eq!(in_force(&turkistan, Year(1722), span).map(|e| e.2), Some("kazakh"));
+/// assert_eq!(in_force(&turkistan, Year(1723), span).map(|e| e.2), Some("dzungar"));
+/// ```
 pub fn in_force<T>(entries: &[T], y: Year, span: impl Fn(&T) -> Span) -> Option<&T> {
     let mut best: Option<(&T, Option<Day>)> = None;
     for e in entries {
