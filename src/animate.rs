@@ -6,6 +6,7 @@
 //! encoders in small chunks, so memory stays bounded however long the run: a chunk is
 //! rendered and composed in parallel, then streamed to the files in order.
 
+pub use crate::atlas::map_state;
 use crate::atlas::Atlas;
 use crate::data::{Feature, Layer};
 use crate::error::{Error, Result};
@@ -81,40 +82,6 @@ pub struct AnimationReport {
     pub distinct_states: usize,
     /// Total display time, seconds.
     pub duration_s: f32,
-}
-
-/// A signature of everything the map layer of `year` depends on: which features are
-/// alive, who holds each area and town (and how), and which towns changed hands.
-pub fn map_state(atlas: &Atlas, year: i32) -> u64 {
-    let mut h = DefaultHasher::new();
-    let y = Year(year);
-    fn holder_key(f: &Feature, y: Year) -> Option<(&str, &'static str, Option<&str>)> {
-        if f.alive(y) {
-            f.holder(y).map(|c| (c.polity.as_str(), c.status.name(), c.overlord.as_deref()))
-        } else {
-            None
-        }
-    }
-    for layer in Layer::ALL {
-        if layer == Layer::Events {
-            continue;
-        }
-        for (i, f) in atlas.data.layer(layer).iter().enumerate() {
-            if !f.alive(y) {
-                continue;
-            }
-            (layer as u8, i).hash(&mut h);
-            if !f.control.is_empty() {
-                let now = holder_key(f, y);
-                now.hash(&mut h);
-                if layer == Layer::Cities {
-                    let before = holder_key(f, Year(year - 1));
-                    (before.map(|b| b.0) != now.map(|n| n.0) && before.is_some() && now.is_some()).hash(&mut h);
-                }
-            }
-        }
-    }
-    h.finish()
 }
 
 /// Does anything change hands, or a campaign start, between `year - 1` and `year`?

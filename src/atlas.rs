@@ -1,9 +1,11 @@
 //! A dataset prepared for drawing and querying: loaded once per process, indexed once.
 
-use crate::data::{Dataset, Layer, Loaded, Source};
+use crate::data::{Dataset, Feature, Layer, Loaded, Source};
 use crate::error::Result;
 use crate::index::{close_t_junctions, Adjacency, Index};
-use crate::time::EndDates;
+use crate::time::{EndDates, Year};
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 
 /// Dataset + spatial index + territory adjacency.
 pub struct Atlas {
@@ -33,4 +35,38 @@ impl Atlas {
         let loaded: Loaded = Dataset::load(source, end_dates);
         Ok(Atlas::new(loaded.into_result()?))
     }
+}
+
+/// A signature of everything the map layer of `year` depends on: which features are
+/// alive, who holds each area and town (and how), and which towns changed hands.
+pub fn map_state(atlas: &Atlas, year: i32) -> u64 {
+    let mut h = DefaultHasher::new();
+    let y = Year(year);
+    fn holder_key(f: &Feature, y: Year) -> Option<(&str, &'static str, Option<&str>)> {
+        if f.alive(y) {
+            f.holder(y).map(|c| (c.polity.as_str(), c.status.name(), c.overlord.as_deref()))
+        } else {
+            None
+        }
+    }
+    for layer in Layer::ALL {
+        if layer == Layer::Events {
+            continue;
+        }
+        for (i, f) in atlas.data.layer(layer).iter().enumerate() {
+            if !f.alive(y) {
+                continue;
+            }
+            (layer as u8, i).hash(&mut h);
+            if !f.control.is_empty() {
+                let now = holder_key(f, y);
+                now.hash(&mut h);
+                if layer == Layer::Cities {
+                    let before = holder_key(f, Year(year - 1));
+                    (before.map(|b| b.0) != now.map(|n| n.0) && before.is_some() && now.is_some()).hash(&mut h);
+                }
+            }
+        }
+    }
+    h.finish()
 }

@@ -36,6 +36,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Animate a span of years: a PNG per year, an animated GIF and an APNG.
     Frames(FramesArgs),
+    /// Render slippy-map tiles per year: an XYZ folder, MBTiles or PMTiles.
+    Tiles(TilesArgs),
     /// The main job: the animation's frames, GIF and APNG into output/.
     All(AllArgs),
 }
@@ -310,6 +312,38 @@ pub struct FramesArgs {
     pub view: ViewArgs,
 }
 
+/// `tiles` options.
+#[derive(Args, Debug)]
+pub struct TilesArgs {
+    /// Years `A..B` (inclusive) or one year (default: the war, 1635..1741).
+    #[arg(long, allow_hyphen_values = true)]
+    pub years: Option<String>,
+    /// Zoom levels `A..B` (inclusive).
+    #[arg(long, default_value = "0..6")]
+    pub zoom: String,
+    /// Output folder.
+    #[arg(long, default_value = "output/tiles")]
+    pub out: PathBuf,
+    /// Storage format.
+    #[arg(long, value_enum, default_value = "xyz")]
+    pub format: crate::tiles::TileFormat,
+    /// 1 for 256 px tiles, 2 for 512 px @2x tiles.
+    #[arg(long, default_value_t = 1)]
+    pub scale: u32,
+    /// Render shard I of N (from 0), for N workers sharing the job.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Style: a file, or an embedded name (atlas, print, grayscale).
+    #[arg(long, default_value = "atlas")]
+    pub style: String,
+    /// Label language.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: Lang,
+    /// Data source.
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
 /// `all` options.
 #[derive(Args, Debug)]
 pub struct AllArgs {
@@ -334,6 +368,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Query(a) => query_cmd(&a).map(|_| 0),
         Command::Validate(a) => validate_cmd(&a),
         Command::Frames(a) => frames_cmd(&a).map(|_| 0),
+        Command::Tiles(a) => tiles_cmd(&a).map(|_| 0),
         Command::All(a) => all_cmd(&a).map(|_| 0),
     }
 }
@@ -454,6 +489,43 @@ pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
         report.key_frames,
         report.distinct_states,
         report.duration_s,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(report)
+}
+
+/// Render the tiles asked for; returns what was written.
+pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
+    let style = Style::load(&a.style)?;
+    let atlas = a.data.load_checked(&style)?;
+    let years = match &a.years {
+        Some(s) => crate::time::parse_year_range(s).map_err(|e| Error::Usage(format!("--years: {e}")))?,
+        None => default_span(&atlas.data),
+    };
+    let zooms = crate::tiles::grid::parse_zoom_range(&a.zoom).map_err(|e| Error::Usage(format!("--zoom: {e}")))?;
+    let shard = match &a.shard {
+        Some(s) => crate::tiles::parse_shard(s).map_err(|e| Error::Usage(format!("--shard: {e}")))?,
+        None => (0, 1),
+    };
+    let opts = crate::tiles::TileOptions {
+        years,
+        zooms,
+        out: a.out.clone(),
+        format: a.format,
+        scale: a.scale,
+        shard,
+        lang: a.lang.code().into(),
+        metatile: 8,
+        buffer_px: 128,
+    };
+    let t0 = std::time::Instant::now();
+    let report = crate::tiles::generate(&atlas, &style, &opts)?;
+    eprintln!(
+        "{} tiles for {} years ({} distinct map states, {} metatiles rendered) in {:.1} s",
+        report.tiles,
+        report.years,
+        report.distinct_states,
+        report.metatiles,
         t0.elapsed().as_secs_f64()
     );
     Ok(report)

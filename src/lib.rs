@@ -17,6 +17,7 @@ pub mod project;
 pub mod query;
 pub mod render;
 pub mod style;
+pub mod tiles;
 pub mod time;
 pub mod validate;
 

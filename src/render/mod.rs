@@ -32,7 +32,7 @@ pub struct RenderOptions {
     pub dpi: f32,
     /// Highlight what changed hands between this year and `year`.
     pub compare: Option<Year>,
-    /// Draw title, legend, scale bar, graticule labels and credit.
+    /// Draw title, legend, scale bar, graticule and credit (off for slippy-map tiles).
     pub furniture: bool,
     /// Draw labels.
     pub labels: bool,
@@ -247,7 +247,9 @@ pub fn render_base(
     let mut jobs = Vec::new();
     layers::water(&frame, &mut pixmap, &mut jobs);
     layers::rivers(&frame, &mut pixmap, &mut jobs);
-    furniture::graticule(&frame, &mut pixmap);
+    if opts.furniture {
+        furniture::graticule(&frame, &mut pixmap);
+    }
     Some(pixmap)
 }
 
@@ -269,7 +271,8 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
     layers::rivers(&frame, &mut pixmap, &mut jobs);
     match &opts.base_layer {
         Some(base) => paint::composite_over(&mut pixmap, base),
-        None => furniture::graticule(&frame, &mut pixmap),
+        None if opts.furniture => furniture::graticule(&frame, &mut pixmap),
+        None => {}
     }
     laps.lap("water, rivers, graticule");
     layers::landforms(&frame, &mut jobs);

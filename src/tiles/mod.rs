@@ -1,0 +1,200 @@
+//! Slippy-map tiles per year: plan the pyramid over the data's extent, render metatiles
+//! with a buffer (labels are placed once across a metatile, so none is cut at a tile
+//! edge), cut them into 256 px tiles (512 px for `@2x`) and write them as an XYZ folder,
+//! MBTiles or PMTiles, with TileJSON. Years whose maps are identical are rendered once.
+
+pub mod grid;
+mod sink;
+
+use crate::atlas::{map_state, Atlas};
+use crate::error::{Error, Result};
+use crate::output::encode_png;
+use crate::project::{LonLatBox, Projection, View};
+use crate::render::{render_map, RenderOptions};
+use crate::style::Style;
+use crate::time::Year;
+use grid::{tiles_in, MetaTile, TileId};
+use rayon::prelude::*;
+use sink::{PyramidInfo, Tile};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Tile size in pixels at scale 1.
+pub const TILE_PX: u32 = 256;
+
+/// How tiles are stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TileFormat {
+    /// `{out}/{year}/{z}/{x}/{y}.png` plus `{out}/{year}.json` (TileJSON).
+    Xyz,
+    /// `{out}/{year}.mbtiles`.
+    Mbtiles,
+    /// `{out}/{year}.pmtiles`.
+    Pmtiles,
+}
+
+/// What to render.
+#[derive(Clone, Debug)]
+pub struct TileOptions {
+    /// First and last year (inclusive).
+    pub years: (i32, i32),
+    /// First and last zoom (inclusive).
+    pub zooms: (u8, u8),
+    /// Output folder.
+    pub out: PathBuf,
+    /// Storage.
+    pub format: TileFormat,
+    /// 1 for 256 px tiles, 2 for 512 px `@2x` tiles.
+    pub scale: u32,
+    /// Render only shard `.0` of `.1` (metatiles are dealt round-robin).
+    pub shard: (u32, u32),
+    /// Label language.
+    pub lang: String,
+    /// Tiles per metatile side.
+    pub metatile: u32,
+    /// Buffer around a metatile, px at scale 1 (labels and symbols across its edge).
+    pub buffer_px: u32,
+}
+
+/// What a run produced.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TileReport {
+    /// Years written.
+    pub years: usize,
+    /// Distinct map states rendered.
+    pub distinct_states: usize,
+    /// Tiles written over all years.
+    pub tiles: usize,
+    /// Metatiles rendered.
+    pub metatiles: usize,
+}
+
+/// Parse `I/N` (shard I of N, from 0).
+pub fn parse_shard(s: &str) -> std::result::Result<(u32, u32), String> {
+    let bad = || format!("bad shard {s:?} (expected I/N with 0 <= I < N, e.g. 0/3)");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u32, u32) = (i.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// The metatiles to render and the tiles wanted from each, in a fixed order (zoom, then
+/// column, then row); a shard takes every N-th metatile.
+pub fn plan(bbox: &LonLatBox, o: &TileOptions) -> Vec<(MetaTile, Vec<TileId>)> {
+    let mut out: Vec<(MetaTile, Vec<TileId>)> = Vec::new();
+    for z in o.zooms.0..=o.zooms.1 {
+        let mut by_meta: std::collections::BTreeMap<MetaTile, Vec<TileId>> = std::collections::BTreeMap::new();
+        for t in tiles_in(bbox, z) {
+            by_meta.entry(MetaTile::of(t, o.metatile)).or_default().push(t);
+        }
+        out.extend(by_meta);
+    }
+    out.into_iter().enumerate().filter(|(i, _)| *i as u32 % o.shard.1 == o.shard.0).map(|(_, m)| m).collect()
+}
+
+/// Render one metatile and cut the wanted tiles out of it, as PNGs.
+pub fn render_metatile(
+    atlas: &Atlas,
+    style: &Style,
+    mt: &MetaTile,
+    wanted: &[TileId],
+    year: i32,
+    o: &TileOptions,
+) -> Result<Vec<Tile>> {
+    let tile_px = TILE_PX * o.scale;
+    let buffer = o.buffer_px * o.scale;
+    let side = mt.size * tile_px + 2 * buffer;
+    let b = mt.bounds_mercator();
+    let m_per_px = (b[2] - b[0]) / f64::from(mt.size * tile_px);
+    let pad = f64::from(buffer) * m_per_px;
+    let view = View::fit_projected(Projection::Mercator, [b[0] - pad, b[1] - pad, b[2] + pad, b[3] + pad], side, side);
+    let mut opts = RenderOptions::frame(Year(year), 96.0 * o.scale as f32);
+    opts.lang = o.lang.clone();
+    opts.furniture = false;
+    let image = render_map(atlas, style, &view, &opts).pixmap;
+    wanted
+        .iter()
+        .map(|t| {
+            let x0 = buffer + (t.x - mt.x) * tile_px;
+            let y0 = buffer + (t.y - mt.y) * tile_px;
+            let rect = tiny_skia::IntRect::from_xywh(x0 as i32, y0 as i32, tile_px, tile_px)
+                .ok_or_else(|| Error::Encode("tile outside its metatile".into()))?;
+            let tile = image.clone_rect(rect).ok_or_else(|| Error::Encode("tile outside its metatile".into()))?;
+            Ok((*t, Arc::new(encode_png(&tile, 96.0 * o.scale as f32)?)))
+        })
+        .collect()
+}
+
+/// Render and write the tiles of every year asked for.
+pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileReport> {
+    if o.years.0 > o.years.1 {
+        return Err(Error::Usage(format!("--years {}..{} ends before it starts", o.years.0, o.years.1)));
+    }
+    if !(o.scale == 1 || o.scale == 2) {
+        return Err(Error::Usage(format!("--scale {} must be 1 or 2", o.scale)));
+    }
+    let extent = atlas.data.extent().ok_or_else(|| Error::Usage("the dataset has no features to tile".into()))?;
+    let bbox = LonLatBox::from_array(extent);
+    let metatiles = plan(&bbox, o);
+    let suffix = if o.scale == 2 { "@2x" } else { "" };
+    let shard_tag = if o.shard.1 > 1 { format!("-{}of{}", o.shard.0, o.shard.1) } else { String::new() };
+    // Years with the same map share one rendering.
+    let mut groups: Vec<(u64, Vec<i32>)> = Vec::new();
+    for y in o.years.0..=o.years.1 {
+        let s = map_state(atlas, y);
+        match groups.iter_mut().find(|g| g.0 == s) {
+            Some(g) => g.1.push(y),
+            None => groups.push((s, vec![y])),
+        }
+    }
+    let mut report = TileReport { distinct_states: groups.len(), ..TileReport::default() };
+    let zooms = (o.zooms.0, o.zooms.1);
+    for (_, years) in &groups {
+        let tiles: Vec<Tile> = metatiles
+            .par_iter()
+            .map(|(mt, wanted)| render_metatile(atlas, style, mt, wanted, years[0], o))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        report.metatiles += metatiles.len();
+        let mut first_dir: Option<PathBuf> = None;
+        for &year in years {
+            let info = PyramidInfo {
+                name: format!("{} {year}", atlas.data.title(&o.lang)).trim().to_string(),
+                attribution: atlas.data.meta.credit.clone(),
+                bounds: [bbox.west, bbox.south, bbox.east, bbox.north],
+                zooms,
+            };
+            match o.format {
+                TileFormat::Xyz => {
+                    let dir = o.out.join(year.to_string());
+                    sink::write_xyz(&dir, &tiles, suffix, first_dir.as_deref())?;
+                    first_dir.get_or_insert(dir);
+                    let url = format!("{year}/{{z}}/{{x}}/{{y}}{suffix}.png");
+                    sink::write_tilejson(&o.out.join(format!("{year}{suffix}.json")), &url, &info)?;
+                }
+                TileFormat::Mbtiles => {
+                    sink::write_mbtiles(&o.out.join(format!("{year}{suffix}{shard_tag}.mbtiles")), &tiles, &info)?
+                }
+                TileFormat::Pmtiles => {
+                    sink::write_pmtiles(&o.out.join(format!("{year}{suffix}{shard_tag}.pmtiles")), &tiles, &info)?
+                }
+            }
+            report.tiles += tiles.len();
+            report.years += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// The path of a year's tiles for a format (for messages and tests).
+pub fn output_path(out: &Path, year: i32, format: TileFormat) -> PathBuf {
+    match format {
+        TileFormat::Xyz => out.join(year.to_string()),
+        TileFormat::Mbtiles => out.join(format!("{year}.mbtiles")),
+        TileFormat::Pmtiles => out.join(format!("{year}.pmtiles")),
+    }
+}

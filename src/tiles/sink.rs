@@ -1,0 +1,203 @@
+//! Where rendered tiles go: a folder of `{z}/{x}/{y}.png`, an MBTiles file (SQLite, TMS
+//! rows, identical tiles stored once) or a PMTiles v3 archive, plus TileJSON.
+
+use super::grid::TileId;
+use crate::error::{Error, Result};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// A rendered tile: its id and PNG bytes (shared when identical).
+pub type Tile = (TileId, std::sync::Arc<Vec<u8>>);
+
+/// What a pyramid covers, for metadata.
+#[derive(Clone, Debug)]
+pub struct PyramidInfo {
+    /// Name (e.g. the atlas title and year).
+    pub name: String,
+    /// Attribution line.
+    pub attribution: String,
+    /// `[west, south, east, north]`.
+    pub bounds: [f64; 4],
+    /// Zoom range.
+    pub zooms: (u8, u8),
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::Io { path: path.to_path_buf(), source: e }
+}
+
+fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
+    move |e| Error::Encode(format!("{}: {e}", path.display()))
+}
+
+/// A temporary sibling path for writing `path` atomically.
+fn temp_of(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
+}
+
+/// Write tiles as `{dir}/{z}/{x}/{y}{suffix}.png`. When `link_from` names a pyramid of
+/// identical tiles already written, its files are hard-linked instead of written again.
+pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, link_from: Option<&Path>) -> Result<()> {
+    use rayon::prelude::*;
+    tiles.par_iter().try_for_each(|(t, png)| {
+        let rel = format!("{}/{}/{}{suffix}.png", t.z, t.x, t.y);
+        let path = dir.join(&rel);
+        if let Some(src) = link_from {
+            let from = src.join(&rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            std::fs::remove_file(&path).ok();
+            if std::fs::hard_link(&from, &path).is_ok() {
+                return Ok(());
+            }
+        }
+        crate::output::write_atomic(&path, png)
+    })
+}
+
+/// Write an MBTiles 1.3 file: rows in TMS order, each distinct image stored once.
+pub fn write_mbtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let tmp = temp_of(path);
+    std::fs::remove_file(&tmp).ok();
+    let result = (|| -> Result<()> {
+        let e = sql(path);
+        let mut db = rusqlite::Connection::open(&tmp).map_err(&e)?;
+        db.execute_batch(
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+             CREATE TABLE metadata (name TEXT, value TEXT);
+             CREATE TABLE map (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_id TEXT);
+             CREATE TABLE images (tile_data BLOB, tile_id TEXT);
+             CREATE UNIQUE INDEX name ON metadata (name);
+             CREATE UNIQUE INDEX map_index ON map (zoom_level, tile_column, tile_row);
+             CREATE UNIQUE INDEX images_id ON images (tile_id);
+             CREATE VIEW tiles AS SELECT map.zoom_level AS zoom_level, map.tile_column AS tile_column,
+                 map.tile_row AS tile_row, images.tile_data AS tile_data
+                 FROM map JOIN images ON images.tile_id = map.tile_id;",
+        )
+        .map_err(&e)?;
+        let tx = db.transaction().map_err(&e)?;
+        {
+            let b = info.bounds;
+            let centre = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+            let meta = [
+                ("name", info.name.clone()),
+                ("format", "png".to_string()),
+                ("type", "baselayer".to_string()),
+                ("version", "1.3".to_string()),
+                ("description", info.name.clone()),
+                ("attribution", info.attribution.clone()),
+                ("bounds", format!("{:.6},{:.6},{:.6},{:.6}", b[0], b[1], b[2], b[3])),
+                ("center", format!("{:.6},{:.6},{}", centre.0, centre.1, info.zooms.0.max(info.zooms.1.min(4)))),
+                ("minzoom", info.zooms.0.to_string()),
+                ("maxzoom", info.zooms.1.to_string()),
+                ("scheme", "tms".to_string()),
+            ];
+            let mut put = tx.prepare("INSERT INTO metadata (name, value) VALUES (?1, ?2)").map_err(&e)?;
+            for (k, v) in meta {
+                put.execute((k, v)).map_err(&e)?;
+            }
+            let mut map = tx
+                .prepare("INSERT INTO map (zoom_level, tile_column, tile_row, tile_id) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(&e)?;
+            let mut img = tx.prepare("INSERT INTO images (tile_data, tile_id) VALUES (?1, ?2)").map_err(&e)?;
+            let mut stored: HashSet<u128> = HashSet::new();
+            for (t, png) in tiles {
+                let hash = content_hash(png);
+                let id = format!("{hash:032x}");
+                if stored.insert(hash) {
+                    img.execute((png.as_slice(), &id)).map_err(&e)?;
+                }
+                map.execute((t.z, t.x, t.tms_row(), &id)).map_err(&e)?;
+            }
+        }
+        tx.commit().map_err(&e)?;
+        db.close().map_err(|(_, err)| e(err))?;
+        std::fs::rename(&tmp, path).map_err(io(path))
+    })();
+    if result.is_err() {
+        std::fs::remove_file(&tmp).ok();
+    }
+    result
+}
+
+/// A 128-bit content hash for deduplicating tiles (two independent 64-bit SipHashes).
+fn content_hash(bytes: &[u8]) -> u128 {
+    use std::hash::{BuildHasher, Hasher};
+    let hash_with = |k0: u64, k1: u64| {
+        let mut h =
+            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher();
+        h.write_u64(k0);
+        h.write_u64(k1);
+        h.write(bytes);
+        h.finish()
+    };
+    (u128::from(hash_with(1, 2)) << 64) | u128::from(hash_with(3, 4))
+}
+
+/// Write a PMTiles v3 archive (tiles added in increasing Hilbert tile-id order; the
+/// writer stores identical tiles once).
+pub fn write_pmtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<()> {
+    use pmtiles::{PmTilesWriter, TileCoord, TileId as PmId, TileType};
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let tmp = temp_of(path);
+    let pm = |e: pmtiles::PmtError| Error::Encode(format!("{}: {e}", path.display()));
+    let result = (|| -> Result<()> {
+        let mut ordered: Vec<(u64, &Tile)> = tiles
+            .iter()
+            .map(|t| TileCoord::new(t.0.z, t.0.x, t.0.y).map(|c| (PmId::from(c).value(), t)))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(pm)?;
+        ordered.sort_by_key(|(id, _)| *id);
+        let b = info.bounds;
+        let meta = serde_json::json!({
+            "name": info.name, "attribution": info.attribution, "format": "png",
+            "type": "baselayer", "description": info.name,
+        });
+        let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        let mut w = PmTilesWriter::new(TileType::Png)
+            .min_zoom(info.zooms.0)
+            .max_zoom(info.zooms.1)
+            .bounds(b[0], b[1], b[2], b[3])
+            .center((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0)
+            .center_zoom(info.zooms.0.max(info.zooms.1.min(4)))
+            .metadata(meta.to_string())
+            .create(std::io::BufWriter::new(file))
+            .map_err(pm)?;
+        for (_, (t, png)) in ordered {
+            w.add_tile(TileCoord::new(t.z, t.x, t.y).map_err(pm)?, png).map_err(pm)?;
+        }
+        w.finalize().map_err(pm)?;
+        std::fs::rename(&tmp, path).map_err(io(path))
+    })();
+    if result.is_err() {
+        std::fs::remove_file(&tmp).ok();
+    }
+    result
+}
+
+/// Write a TileJSON 3.0.0 document for a pyramid served at `tiles_url`.
+pub fn write_tilejson(path: &Path, tiles_url: &str, info: &PyramidInfo) -> Result<()> {
+    let b = info.bounds;
+    let doc = serde_json::json!({
+        "tilejson": "3.0.0",
+        "name": info.name,
+        "description": info.name,
+        "version": "1.0.0",
+        "attribution": info.attribution,
+        "scheme": "xyz",
+        "tiles": [tiles_url],
+        "minzoom": info.zooms.0,
+        "maxzoom": info.zooms.1,
+        "bounds": b,
+        "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, info.zooms.0.max(info.zooms.1.min(4))],
+    });
+    let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Encode(e.to_string()))?;
+    crate::output::write_atomic(path, text.as_bytes())
+}
