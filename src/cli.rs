@@ -38,7 +38,7 @@ pub enum Command {
     Frames(FramesArgs),
     /// Render slippy-map tiles per year: an XYZ folder, MBTiles or PMTiles.
     Tiles(TilesArgs),
-    /// The main job: the animation's frames, GIF and APNG into output/.
+    /// The main job: the animation's frames, GIF and APNG, and tiles, into output/.
     All(AllArgs),
 }
 
@@ -531,7 +531,8 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
     Ok(report)
 }
 
-/// The main job: every year's frame, the GIF and the APNG of the wars into `{out}/`.
+/// The main job: every year's frame, the GIF and the APNG of the wars, and the year
+/// pyramids of slippy-map tiles (zooms 0–6, screen style) into `{out}/`.
 pub fn all_cmd(a: &AllArgs) -> Result<()> {
     let frames = FramesArgs {
         from: None,
@@ -544,7 +545,19 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         data: a.data.clone(),
         view: a.view.clone(),
     };
-    frames_cmd(&frames).map(|_| ())
+    frames_cmd(&frames)?;
+    let tiles = TilesArgs {
+        years: None,
+        zoom: "0..6".into(),
+        out: a.out.join("tiles"),
+        format: crate::tiles::TileFormat::Xyz,
+        scale: 1,
+        shard: None,
+        style: "atlas".into(),
+        lang: a.view.lang,
+        data: a.data.clone(),
+    };
+    tiles_cmd(&tiles).map(|_| ())
 }
 
 /// Print phase timings to stderr when `STEPPE_ATLAS_TIMING` is set (for profiling).
