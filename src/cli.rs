@@ -38,6 +38,8 @@ pub enum Command {
     Frames(FramesArgs),
     /// Render slippy-map tiles per year: an XYZ folder, MBTiles or PMTiles.
     Tiles(TilesArgs),
+    /// Serve tiles on demand with a web viewer that has a year slider.
+    Serve(ServeArgs),
     /// The main job: the animation's frames, GIF and APNG, and tiles, into output/.
     All(AllArgs),
 }
@@ -344,6 +346,26 @@ pub struct TilesArgs {
     pub data: DataArgs,
 }
 
+/// `serve` options.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Style of the tiles: a file, or an embedded name.
+    #[arg(long, default_value = "atlas")]
+    pub style: String,
+    /// Label language.
+    #[arg(long, value_enum, default_value = "en")]
+    pub lang: Lang,
+    /// Memory for rendered tiles and frames, MB.
+    #[arg(long, default_value_t = 256)]
+    pub cache_mb: usize,
+    /// Data source.
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
 /// `all` options.
 #[derive(Args, Debug)]
 pub struct AllArgs {
@@ -369,6 +391,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Validate(a) => validate_cmd(&a),
         Command::Frames(a) => frames_cmd(&a).map(|_| 0),
         Command::Tiles(a) => tiles_cmd(&a).map(|_| 0),
+        Command::Serve(a) => serve_cmd(&a).map(|_| 0),
         Command::All(a) => all_cmd(&a).map(|_| 0),
     }
 }
@@ -529,6 +552,27 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
         t0.elapsed().as_secs_f64()
     );
     Ok(report)
+}
+
+/// Run the tile server until the process is stopped.
+pub fn serve_cmd(a: &ServeArgs) -> Result<()> {
+    let style = Style::load(&a.style)?;
+    let frame_style = Style::load("print")?;
+    let atlas = a.data.load_checked(&style)?;
+    let state = std::sync::Arc::new(crate::serve::ServerState::new(
+        atlas,
+        style,
+        frame_style,
+        a.lang.code(),
+        a.cache_mb.max(1) * 1024 * 1024,
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the server: {e}")))?;
+    runtime
+        .block_on(crate::serve::serve(&a.addr, state))
+        .map_err(|e| Error::Usage(format!("cannot serve on {}: {e}", a.addr)))
 }
 
 /// The main job: every year's frame, the GIF and the APNG of the wars, and the year

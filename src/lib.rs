@@ -16,6 +16,7 @@ pub mod output;
 pub mod project;
 pub mod query;
 pub mod render;
+pub mod serve;
 pub mod style;
 pub mod tiles;
 pub mod time;

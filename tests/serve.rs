@@ -1,0 +1,149 @@
+//! The tile server through its router (no network) and once over a real socket: tiles
+//! with ETag/304, TileJSON, frames, queries, the timeline, and 4xx for bad requests.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use std::io::{BufRead, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+use steppe_atlas::data::Source;
+use steppe_atlas::serve::{router, ImageCache, ServerState};
+use steppe_atlas::style::Style;
+use steppe_atlas::time::EndDates;
+use steppe_atlas::Atlas;
+use tower::ServiceExt;
+
+fn state(source: Source) -> Arc<ServerState> {
+    let atlas = Atlas::load(&source, EndDates::Inclusive).unwrap();
+    Arc::new(ServerState::new(atlas, Style::load("atlas").unwrap(), Style::load("print").unwrap(), "en", 64 << 20))
+}
+
+fn mini() -> Arc<ServerState> {
+    state(Source::Dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini")))
+}
+
+async fn get(st: &Arc<ServerState>, uri: &str, etag: Option<&str>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut req = Request::builder().uri(uri);
+    if let Some(e) = etag {
+        req = req.header("if-none-match", e);
+    }
+    let res = router(st.clone()).oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let (parts, body) = res.into_parts();
+    (parts.status, parts.headers, body.collect().await.unwrap().to_bytes().to_vec())
+}
+
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    let r = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().expect("a PNG");
+    (r.info().width, r.info().height)
+}
+
+#[tokio::test]
+async fn tiles_with_etag_and_304() {
+    let st = mini();
+    let (status, headers, body) = get(&st, "/tiles/1723/6/44/23.png", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "image/png");
+    assert!(headers["cache-control"].to_str().unwrap().contains("max-age"));
+    assert_eq!(png_size(&body), (256, 256));
+    let etag = headers["etag"].to_str().unwrap().to_string();
+    let (status, _, body) = get(&st, "/tiles/1723/6/44/23.png", Some(&etag)).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    // The neighbour came from the same metatile render and is cached; @2x is 512 px.
+    let (status, _, body) = get(&st, "/tiles/1723/6/45/23@2x.png", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(png_size(&body), (512, 512));
+}
+
+#[tokio::test]
+async fn bad_requests_get_4xx_and_the_server_keeps_serving() {
+    let st = mini();
+    for (uri, want) in [
+        ("/tiles/abc/1/1/1.png", StatusCode::BAD_REQUEST),
+        ("/tiles/1723/30/1/1.png", StatusCode::NOT_FOUND),
+        ("/tiles/1723/3/8/1.png", StatusCode::NOT_FOUND),
+        ("/tiles/1723/3/1/1.jpg", StatusCode::NOT_FOUND),
+        ("/tiles/1723/3/-1/1.png", StatusCode::NOT_FOUND),
+        ("/tiles/99999/1/1/1.png", StatusCode::BAD_REQUEST),
+        ("/frames/17x3.png", StatusCode::BAD_REQUEST),
+        ("/api/features?year=1723&lon=abc&lat=43", StatusCode::BAD_REQUEST),
+        ("/api/features?year=1723&lon=68", StatusCode::BAD_REQUEST),
+        ("/api/features?year=1723&lon=200&lat=43", StatusCode::BAD_REQUEST),
+        ("/api/features?year=1723&lon=68&lat=43&radius_km=-1", StatusCode::BAD_REQUEST),
+        ("/assets/../../Cargo.toml", StatusCode::NOT_FOUND),
+        ("/assets/secret.txt", StatusCode::NOT_FOUND),
+        ("/nothing", StatusCode::NOT_FOUND),
+    ] {
+        let (status, _, _) = get(&st, uri, None).await;
+        assert_eq!(status, want, "{uri}");
+    }
+    let (status, _, body) = get(&st, "/health", None).await;
+    assert_eq!((status, body), (StatusCode::OK, b"ok".to_vec()));
+}
+
+#[tokio::test]
+async fn viewer_tilejson_timeline_features_and_frames() {
+    let st = mini();
+    let (status, headers, body) = get(&st, "/", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = String::from_utf8(body).unwrap();
+    assert!(html.contains("/assets/leaflet.js") && html.contains("type=\"range\"") && html.contains("/api/features"));
+    let (status, _, js) = get(&st, "/assets/leaflet.js", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8_lossy(&js).contains("1.9.4"));
+
+    let (_, _, body) = get(&st, "/tiles/1723.json", None).await;
+    let tj: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(tj["tilejson"], "3.0.0");
+    assert_eq!(tj["tiles"][0], "/tiles/1723/{z}/{x}/{y}.png");
+
+    let (_, _, body) = get(&st, "/api/timeline", None).await;
+    let tl: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let ev = tl["events"].as_array().unwrap();
+    assert!(ev.iter().any(|e| e["year"] == 1723 && e["caption"].as_str().unwrap().contains("Lobsangsür")));
+
+    let (_, _, body) = get(&st, "/api/features?year=1723&lon=68.27&lat=43.30&radius_km=5", None).await;
+    let q: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let t = q["features"].as_array().unwrap().iter().find(|f| f["id"] == "turkistan").unwrap();
+    assert_eq!(t["controlled_by"], "dzungar");
+
+    let (status, headers, body) = get(&st, "/frames/1723.png", None).await;
+    assert_eq!((status, headers["content-type"].to_str().unwrap()), (StatusCode::OK, "image/png"));
+    assert_eq!(png_size(&body), (1280, 720));
+}
+
+#[test]
+fn the_image_cache_stays_within_its_bound() {
+    let mut c = ImageCache::new(1000);
+    for i in 0..50 {
+        c.put(format!("k{i}"), Arc::new(vec![0u8; 100]));
+        assert!(c.bytes() <= 1000);
+    }
+    assert_eq!(c.bytes(), 1000);
+    assert!(c.get("k0").is_none() && c.get("k49").is_some(), "oldest evicted first");
+}
+
+#[test]
+fn serves_over_a_real_socket() {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("steppe-atlas"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().rsplit("http://").next().unwrap().trim_end_matches('/').to_string();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    write!(s, "GET /tiles/1723/4/11/5.png HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    child.kill().ok();
+    child.wait().ok();
+    let head = String::from_utf8_lossy(&resp[..resp.len().min(200)]).to_string();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(resp.windows(8).any(|w| w == b"\x89PNG\r\n\x1a\n"));
+}
