@@ -277,8 +277,7 @@ async fn frame(State(st): State<Arc<ServerState>>, Path(year_png): Path<String>,
 
 async fn features(State(st): State<Arc<ServerState>>, Query(q): Query<HashMap<String, String>>) -> Response {
     let num = |k: &str| q.get(k).and_then(|v| v.parse::<f64>().ok()).filter(|v| v.is_finite());
-    let (Some(year), Some(lon), Some(lat)) = (q.get("year").and_then(|v| parse_year(v)), num("lon"), num("lat"))
-    else {
+    let (Some(year), Some(lon), Some(lat)) = (q.get("year").and_then(|v| parse_year(v)), num("lon"), num("lat")) else {
         return bad(StatusCode::BAD_REQUEST, "need year, lon and lat (numbers)");
     };
     let radius = match q.get("radius_km") {
