@@ -76,6 +76,8 @@ pub struct ServerState {
     frame_style: Style,
     lang: String,
     cache: Mutex<ImageCache>,
+    /// Striped locks so that concurrent requests for tiles of one metatile render it once.
+    renders: Vec<Mutex<()>>,
 }
 
 impl ServerState {
@@ -87,6 +89,7 @@ impl ServerState {
             frame_style,
             lang: lang.to_string(),
             cache: Mutex::new(ImageCache::new(cache_bytes)),
+            renders: (0..64).map(|_| Mutex::new(())).collect(),
         }
     }
 
@@ -217,8 +220,19 @@ async fn tile(
         if let Some(hit) = st2.cached(&key(id, state)) {
             return Ok(hit);
         }
-        // Render the whole metatile around the tile (labels stay whole) and keep it all.
+        // Render the whole metatile around the tile (labels stay whole) and keep it all;
+        // a request for a tile of a metatile being rendered waits for it.
         let mt = MetaTile::of(id, METATILE);
+        let stripe = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (state, scale, mt).hash(&mut h);
+            (h.finish() % st2.renders.len() as u64) as usize
+        };
+        let _guard = st2.renders[stripe].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(hit) = st2.cached(&key(id, state)) {
+            return Ok(hit);
+        }
         let n = 1u32 << id.z;
         let wanted: Vec<TileId> = (mt.x..(mt.x + mt.size).min(n))
             .flat_map(|x| (mt.y..(mt.y + mt.size).min(n)).map(move |y| TileId { z: id.z, x, y }))
