@@ -78,8 +78,11 @@ pub struct AnimationReport {
     pub frames: usize,
     /// Key frames (one per year).
     pub key_frames: usize,
-    /// Map states rendered.
+    /// Distinct map states among the frames.
     pub distinct_states: usize,
+    /// Map renders done (a state that comes back after leaving the small cache of
+    /// recent states is rendered again).
+    pub renders: usize,
     /// Total display time, seconds.
     pub duration_s: f32,
 }
@@ -333,12 +336,15 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
         return Err(Error::Usage(format!("--tween {} is more than 60 frames", o.tween)));
     }
     let plans = plan(atlas, o);
+    let mut states: Vec<u64> = plans.iter().map(|p| p.state).collect();
+    states.sort_unstable();
+    states.dedup();
     let enc = |e: png::EncodingError| Error::Encode(e.to_string());
 
     let bar = progress_bar(o.progress, plans.len());
     let chunk_len = (rayon::current_num_threads() * 2).max(4);
     let mut cache = StateCache { entries: Vec::new(), capacity: chunk_len };
-    let mut report = AnimationReport::default();
+    let mut report = AnimationReport { distinct_states: states.len(), ..AnimationReport::default() };
 
     let mut apng: Option<(PendingFile, ApngWriter)> = None;
     if let Some(path) = &o.apng {
@@ -388,7 +394,7 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
                 .par_iter()
                 .map(|p| (p.state, Arc::new(render_map(atlas, style, view, &render_options(o, p, &base)).pixmap)))
                 .collect();
-            report.distinct_states += rendered.len();
+            report.renders += rendered.len();
             for (s, p) in &rendered {
                 cache.put(*s, p.clone());
             }

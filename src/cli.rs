@@ -507,10 +507,11 @@ pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
         eprintln!("peak_rss_kib: {}", peak_rss_kib().unwrap_or(0));
     }
     eprintln!(
-        "{} frames ({} years, {} distinct map states rendered), {:.1} s of animation, in {:.1} s",
+        "{} frames ({} years, {} distinct map states, {} renders), {:.1} s of animation, in {:.1} s",
         report.frames,
         report.key_frames,
         report.distinct_states,
+        report.renders,
         report.duration_s,
         t0.elapsed().as_secs_f64()
     );
