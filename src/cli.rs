@@ -372,9 +372,15 @@ pub struct AllArgs {
     /// Output folder.
     #[arg(long, default_value = "output")]
     pub out: PathBuf,
-    /// Motion.
-    #[command(flatten)]
-    pub motion: MotionArgs,
+    /// Frames per second of ordinary frames.
+    #[arg(long, default_value_t = 5.0)]
+    pub fps: f32,
+    /// In-between frames where land or towns change hands (the main job shows motion).
+    #[arg(long, default_value_t = 2)]
+    pub tween: u32,
+    /// Seconds to hold a year that has an event caption.
+    #[arg(long, default_value_t = 1.5)]
+    pub hold: f32,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -586,7 +592,7 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         gif: Some(a.out.join("animation.gif")),
         apng: Some(a.out.join("animation.png")),
         sequence: None,
-        motion: a.motion.clone(),
+        motion: MotionArgs { fps: a.fps, tween: a.tween, hold: a.hold },
         data: a.data.clone(),
         view: a.view.clone(),
     };
