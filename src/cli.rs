@@ -190,7 +190,15 @@ impl ViewArgs {
 
     /// The view for a dataset: bbox, fitted projection and pixel size.
     pub fn view(&self, ds: &Dataset) -> Result<(View, f32)> {
-        let bbox = match &self.bbox {
+        let bbox = self.bbox(ds)?;
+        let projection = Projection::fitted(self.projection, &bbox);
+        let (w, h, dpi) = self.size(&projection, &bbox)?;
+        Ok((View::fit(projection, &bbox, w, h), dpi))
+    }
+
+    /// The area to show: `--bbox`, else the dataset's default view.
+    pub fn bbox(&self, ds: &Dataset) -> Result<LonLatBox> {
+        Ok(match &self.bbox {
             Some(s) => LonLatBox::parse(s).map_err(|e| Error::Usage(format!("--bbox: {e}")))?,
             None => {
                 let b = ds
@@ -204,10 +212,7 @@ impl ViewArgs {
                     b
                 }
             }
-        };
-        let projection = Projection::fitted(self.projection, &bbox);
-        let (w, h, dpi) = self.size(&projection, &bbox)?;
-        Ok((View::fit(projection, &bbox, w, h), dpi))
+        })
     }
 }
 
@@ -484,8 +489,12 @@ fn default_span(ds: &Dataset) -> (i32, i32) {
 pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
     let style = Style::load(&a.view.style)?;
     let atlas = a.data.load_checked(&style)?;
-    let (view, dpi) = animation_view(&a.view).view(&atlas.data)?;
+    let view_args = animation_view(&a.view);
+    let (view, dpi) = view_args.view(&atlas.data)?;
     let (from, to) = default_span(&atlas.data);
+    // Keep the whole map clear of the caption band and timeline at the bottom.
+    let bottom = crate::render::animation_bottom_px(&atlas, &style, &view, dpi, a.view.lang.code());
+    let view = View::fit_above(view.projection, &view_args.bbox(&atlas.data)?, view.width, view.height, bottom);
     let (gif, apng) = match (&a.gif, &a.apng) {
         (None, None) => {
             let base = a.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));

@@ -265,6 +265,16 @@ impl View {
         View::fit_projected(projection, [minx, miny, maxx, maxy], width, height)
     }
 
+    /// Fit `bbox` whole into the part of the image above a band of `bottom_px` (where an
+    /// animation's caption and timeline sit), centred in that part.
+    pub fn fit_above(projection: Projection, bbox: &LonLatBox, width: u32, height: u32, bottom_px: f64) -> View {
+        let inner = (f64::from(height) - bottom_px).max(1.0);
+        let e = projected_extent(&projection, bbox);
+        let mut v = View::fit_projected(projection, e, width, inner.round() as u32);
+        v.height = height;
+        v
+    }
+
     /// Fit a box in projected metres `[minx, miny, maxx, maxy]` into the image, centred.
     pub fn fit_projected(projection: Projection, ext: [f64; 4], width: u32, height: u32) -> View {
         let (w, h) = (f64::from(width.max(1)), f64::from(height.max(1)));

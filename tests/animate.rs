@@ -275,7 +275,13 @@ fn the_gif_keeps_polity_colours_exact() {
     let atlas = mini();
     let style = Style::load("print").unwrap();
     let bbox = LonLatBox::from_array(atlas.data.default_bbox().unwrap());
-    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 480, 270);
+    let full = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 480, 270);
+    // Animation frames fit the map above their caption band and timeline.
+    let bottom = steppe_atlas::render::animation_bottom_px(&atlas, &style, &full, 96.0, "en");
+    assert!(bottom > 270.0 * 0.1 && bottom < 270.0 * 0.5, "bottom furniture {bottom} px");
+    let view = View::fit_above(full.projection, &bbox, 480, 270, bottom);
+    let (_, sy) = view.to_px(70.0, 39.0);
+    assert!(sy < 270.0 - bottom + 0.5, "the map's south edge {sy} stays above the band");
     // A point inside Dzungar core land, clear of labels, lakes and routes.
     let (x, y) = view.to_px(78.5, 45.3);
     let (x, y) = (x as usize, y as usize);

@@ -62,6 +62,8 @@ pub(crate) struct Layout {
     title_panel: Option<[f32; 4]>,
     /// Timeline strip `[x0, y0, x1, y1, cursor year]`.
     timeline: Option<[f32; 5]>,
+    /// The band with the year and caption above the timeline (animation frames).
+    band: Option<[f32; 4]>,
     title_lines: Vec<(String, TextStyle, f32, f32)>,
     legend_panel: Option<[f32; 4]>,
     legend: Vec<(Symbol, String, f32, f32)>,
@@ -85,11 +87,17 @@ struct ScaleBar {
 }
 
 impl Layout {
+    /// The top edge of the caption band or timeline strip (the image height without them).
+    pub(crate) fn top_of_bottom_furniture(&self) -> f32 {
+        self.band.map(|b| b[1]).or(self.timeline.map(|t| t[1])).unwrap_or(f32::MAX)
+    }
+
     /// Boxes labels must not cover.
     pub(crate) fn obstacles(&self) -> Vec<[f32; 4]> {
         let mut v: Vec<[f32; 4]> = Vec::new();
         v.extend(self.title_panel);
         v.extend(self.timeline.map(|t| [t[0], t[1], t[2], t[3]]));
+        v.extend(self.band);
         v.extend(self.legend_panel);
         v.extend(self.scale.as_ref().map(|s| s.panel));
         v.extend(self.credit.as_ref().map(|c| c.4));
@@ -157,13 +165,16 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         Some(c) => format!("{} → {}", c.0.min(f.opts.year.0), c.0.max(f.opts.year.0)),
         None => f.opts.year.to_string(),
     };
-    let m = f.fonts.measure(&year_text, &year_style);
-    y += m.ascent;
-    title_lines.push((year_text, year_style.clone(), margin + pad, y));
-    y += m.descent;
-    max_w = max_w.max(m.width);
+    let animated = f.opts.timeline.is_some();
+    let year_m = f.fonts.measure(&year_text, &year_style);
+    if !animated {
+        y += year_m.ascent;
+        title_lines.push((year_text.clone(), year_style.clone(), margin + pad, y));
+        y += year_m.descent;
+        max_w = max_w.max(year_m.width);
+    }
     let captions = f.atlas.data.captions(f.opts.year, lang);
-    if !captions.is_empty() {
+    if !captions.is_empty() && !animated {
         let cap_w = (w * 0.40).max(max_w);
         let lines = wrap(f, &captions.join(" · "), &cap_style, cap_w);
         let total = lines.len();
@@ -178,7 +189,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         }
     }
     let mut title_panel = [margin, margin, margin + max_w + 2.0 * pad, y + pad];
-    if f.opts.fixed_title {
+    if f.opts.fixed_title && !animated {
         // Reserve room for the longest caption an animation frame may show.
         let cm = f.fonts.measure("Hg", &cap_style);
         let reserved_h = margin
@@ -203,9 +214,35 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         let strip_h = (h * 0.075).max(f.px(22.0) * s);
         [margin, credit_top - pad * 0.6 - strip_h, w - margin, credit_top - pad * 0.6, t.cursor]
     });
-    let bottom = match timeline {
-        Some(r) => r[1] - pad,
-        None => h - margin,
+    // Animation frames carry the year and caption in a band above the timeline (a lower
+    // third), so that a quiet year changes only the bottom of the frame.
+    let band = timeline.map(|r| {
+        let ym = f.fonts.measure("1723", &year_style);
+        let band_h = ym.ascent + ym.descent + pad * 1.2;
+        [margin, r[1] - pad * 0.5 - band_h, w - margin, r[1] - pad * 0.5]
+    });
+    if let Some(b) = band {
+        let mid = (b[1] + b[3]) / 2.0;
+        let x = b[0] + pad;
+        title_lines.push((year_text.clone(), year_style.clone(), x, mid + (year_m.ascent - year_m.descent) / 2.0));
+        if !captions.is_empty() {
+            let cx = x + f.fonts.measure("0000", &year_style).width.max(year_m.width) + pad * 2.0;
+            let lines = wrap(f, &captions.join(" · "), &cap_style, b[2] - cx - pad);
+            let total = lines.len();
+            let cm = f.fonts.measure("Hg", &cap_style);
+            let line_h = cm.ascent + cm.descent + pad * 0.2;
+            let shown = total.min(2);
+            let top = mid - line_h * shown as f32 / 2.0;
+            for (k, line) in lines.into_iter().take(shown).enumerate() {
+                let line = if k + 1 == shown && total > shown { format!("{line} …") } else { line };
+                title_lines.push((line, cap_style.clone(), cx, top + line_h * k as f32 + cm.ascent));
+            }
+        }
+    }
+    let bottom = match (band, timeline) {
+        (Some(b), _) => b[1] - pad,
+        (None, Some(r)) => r[1] - pad,
+        (None, None) => h - margin,
     };
 
     // Legend: what this map shows.
@@ -326,9 +363,10 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         let widest = (px + overhang(km, "km"))
             .max(verst_px.map(|(v, vpx)| vpx + overhang(v, tr(lang, "versts"))).unwrap_or(0.0));
         let x = w - margin - widest - pad;
-        let top = match timeline {
-            Some(r) => r[1] - pad * 1.5 - block_h,
-            None => cy - cm.ascent - pad * 1.5 - block_h,
+        let top = match (band, timeline) {
+            (Some(b), _) => b[1] - pad * 1.5 - block_h,
+            (None, Some(r)) => r[1] - pad * 1.5 - block_h,
+            (None, None) => cy - cm.ascent - pad * 1.5 - block_h,
         };
         let (_, lat) = f.view.to_lonlat(f64::from(w) / 2.0, f64::from(h) / 2.0);
         let note = format!("{} {:.0}°{}", tr(lang, "scale true along"), lat.abs(), if lat >= 0.0 { "N" } else { "S" });
@@ -352,6 +390,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
     Layout {
         title_panel,
         timeline,
+        band,
         title_lines,
         legend_panel,
         legend,
@@ -523,6 +562,9 @@ pub(crate) fn draw(f: &Frame, pixmap: &mut Pixmap, l: &Layout) {
 /// Draw what changes from frame to frame: the title block and the timeline strip.
 pub(crate) fn draw_overlay(f: &Frame, pixmap: &mut Pixmap, l: &Layout) {
     if let Some(b) = l.title_panel {
+        panel(f, pixmap, b);
+    }
+    if let Some(b) = l.band {
         panel(f, pixmap, b);
     }
     for (text, style, x, y) in &l.title_lines {

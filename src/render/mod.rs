@@ -300,6 +300,17 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
     Rendered { pixmap, label_boxes: placer.placed().to_vec(), markers, shown }
 }
 
+/// The height of an animation frame's bottom furniture (caption band and timeline strip),
+/// px: the map should be fitted above it.
+pub fn animation_bottom_px(atlas: &Atlas, style: &Style, view: &View, dpi: f32, lang: &str) -> f64 {
+    let mut opts = RenderOptions::frame(Year(0), dpi);
+    opts.lang = lang.to_string();
+    opts.timeline = Some(Timeline { from: 0, to: 1, cursor: 0.0 });
+    let frame = frame(atlas, style, view, &opts);
+    let layout = furniture::layout(&frame, &Shown::default());
+    f64::from(view.height as f32 - layout.top_of_bottom_furniture())
+}
+
 /// Draw what changes every frame over a rendered map state: the title block (title, year,
 /// caption) and, when `opts.timeline` is set, the timeline strip with its cursor.
 pub fn draw_overlay(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, pixmap: &mut Pixmap) {
