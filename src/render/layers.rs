@@ -190,8 +190,11 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             stroke_path(pixmap, &p, ps.border, 1.0, &stroke(half, &[]), None);
         }
         if let Some(p) = band_pb.finish() {
-            // A soft band inside a dashed line: the border was a zone, not a line.
-            stroke_path(pixmap, &p, ps.border, 0.16, &stroke(half * 2.5, &[]), None);
+            // A soft band inside a dashed line: the border was a zone, not a line. Faint and
+            // wide, it needs no anti-aliasing (which would cost more than all other borders).
+            let mut paint = solid(ps.border, 0.16);
+            paint.anti_alias = false;
+            pixmap.stroke_path(&p, &paint, &stroke(half * 2.5, &[]), Transform::identity(), None);
         }
         if let Some(p) = dashed_pb.finish() {
             shown.approximate = true;
