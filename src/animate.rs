@@ -341,7 +341,7 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
     states.dedup();
     let enc = |e: png::EncodingError| Error::Encode(e.to_string());
 
-    let bar = progress_bar(o.progress, plans.len());
+    let bar = crate::output::progress_bar(o.progress, plans.len(), "frames");
     let chunk_len = (rayon::current_num_threads() * 2).max(4);
     let mut cache = StateCache { entries: Vec::new(), capacity: chunk_len };
     let mut report = AnimationReport { distinct_states: states.len(), ..AnimationReport::default() };
@@ -586,18 +586,6 @@ fn write_batches(
         pending.commit()?;
     }
     Ok(())
-}
-
-fn progress_bar(enabled: bool, len: usize) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !enabled || !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(len as u64);
-    let style = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} frames · {per_sec} · ETA {eta}")
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-    bar.set_style(style);
-    Some(bar)
 }
 
 #[cfg(test)]

@@ -556,6 +556,7 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
         lang: a.lang.code().into(),
         metatile: 8,
         buffer_px: 128,
+        progress: true,
     };
     let t0 = std::time::Instant::now();
     let report = crate::tiles::generate(&atlas, &style, &opts)?;

@@ -247,6 +247,7 @@ async fn tile(
             lang: st2.lang.clone(),
             metatile: METATILE,
             buffer_px: 128,
+            progress: false,
         };
         let tiles = render_metatile(&st2.atlas, &st2.tile_style, &mt, &wanted, year, &opts)?;
         let mut mine = None;

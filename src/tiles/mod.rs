@@ -54,6 +54,8 @@ pub struct TileOptions {
     pub metatile: u32,
     /// Buffer around a metatile, px at scale 1 (labels and symbols across its edge).
     pub buffer_px: u32,
+    /// Show a progress bar on a terminal.
+    pub progress: bool,
 }
 
 /// What a run produced.
@@ -151,10 +153,17 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     }
     let mut report = TileReport { distinct_states: groups.len(), ..TileReport::default() };
     let zooms = (o.zooms.0, o.zooms.1);
+    let bar = crate::output::progress_bar(o.progress, groups.len() * metatiles.len(), "metatiles");
     for (_, years) in &groups {
         let tiles: Vec<Tile> = metatiles
             .par_iter()
-            .map(|(mt, wanted)| render_metatile(atlas, style, mt, wanted, years[0], o))
+            .map(|(mt, wanted)| {
+                let r = render_metatile(atlas, style, mt, wanted, years[0], o);
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+                r
+            })
             .collect::<Result<Vec<_>>>()?
             .into_iter()
             .flatten()
@@ -186,6 +195,9 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
             report.tiles += tiles.len();
             report.years += 1;
         }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     Ok(report)
 }
