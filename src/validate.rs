@@ -54,13 +54,18 @@ pub fn coverage_problems(ds: &Dataset) -> Vec<Problem> {
     let areas = ds.layer(Layer::Territories);
     let file = Layer::Territories.file_name();
     let mut out = Vec::new();
-    let polys: Vec<Option<&geo::MultiPolygon<f64>>> = areas
+    // Rings oriented as RFC 7946 asks (exteriors counter-clockwise, holes clockwise):
+    // boolean operations read a hole wound like its exterior as more land.
+    let oriented: Vec<Option<geo::MultiPolygon<f64>>> = areas
         .iter()
         .map(|a| match &a.geometry {
-            Geometry::Areas(mp) if mp.0.iter().all(|p| p.is_valid()) => Some(mp),
+            Geometry::Areas(mp) if mp.0.iter().all(|p| p.is_valid()) => {
+                Some(geo::orient::Orient::orient(mp, geo::orient::Direction::Default))
+            }
             _ => None,
         })
         .collect();
+    let polys: Vec<Option<&geo::MultiPolygon<f64>>> = oriented.iter().map(Option::as_ref).collect();
     // Boolean operations on odd input must not take the validator down.
     let guarded = |f: &dyn Fn() -> f64| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(0.0);
     for i in 0..areas.len() {
@@ -90,27 +95,40 @@ pub fn coverage_problems(ds: &Dataset) -> Vec<Problem> {
         for poly in union.iter().flat_map(|u| u.0.iter()) {
             for hole in poly.interiors() {
                 let hp = geo::Polygon::new(hole.clone(), vec![]);
-                let area = hp.unsigned_area();
-                // Small holes inside the partition are slivers between neighbours.
-                if area < 0.05 {
-                    let c = hole.0.first().map(|c| (c.x, c.y)).unwrap_or((0.0, 0.0));
-                    let near = areas
-                        .iter()
-                        .zip(&polys)
-                        .filter(|(_, p)| p.is_some_and(|p| p.bounding_rect().is_some_and(|r| r.intersects(&hp))))
-                        .map(|(a, _)| a.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    out.push(Problem::warning(
-                        &file,
-                        Some(near.split(", ").next().unwrap_or("?")),
-                        format!(
-                            "gap of about {:.1} km² between areas ({near}) near {:.3},{:.3}",
-                            area * 111.2 * 111.2 * 0.7,
-                            c.0,
-                            c.1
-                        ),
-                    ));
+                // What of the hole no area covers (an area may sit inside it as an island).
+                let uncovered = match &union {
+                    Some(u) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hp.difference(u))).ok(),
+                    None => None,
+                };
+                for gap in uncovered.map(|m| m.0).unwrap_or_else(|| vec![hp.clone()]) {
+                    let area = gap.unsigned_area();
+                    let perimeter: f64 = std::iter::once(gap.exterior())
+                        .chain(gap.interiors())
+                        .flat_map(|r| r.0.windows(2).map(|w| (w[1].x - w[0].x).hypot(w[1].y - w[0].y)))
+                        .sum();
+                    // A sliver is thin (low area for its perimeter) or small; a lake left out
+                    // of the partition is neither.
+                    let thinness = 4.0 * std::f64::consts::PI * area / perimeter.powi(2).max(1e-12);
+                    if area > 1e-9 && (area < 0.05 || thinness < 0.05) {
+                        let c = gap.exterior().0.first().map(|c| (c.x, c.y)).unwrap_or((0.0, 0.0));
+                        let near = areas
+                            .iter()
+                            .zip(&polys)
+                            .filter(|(_, p)| p.is_some_and(|p| p.bounding_rect().is_some_and(|r| r.intersects(&gap))))
+                            .map(|(a, _)| a.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        out.push(Problem::warning(
+                            &file,
+                            Some(near.split(", ").next().unwrap_or("?")),
+                            format!(
+                                "gap of about {:.0} km² between areas ({near}) near {:.3},{:.3}",
+                                area * 111.2 * 111.2 * c.1.to_radians().cos(),
+                                c.0,
+                                c.1
+                            ),
+                        ));
+                    }
                 }
             }
         }

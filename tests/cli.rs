@@ -97,6 +97,10 @@ fn invalid_geometry_is_an_error_and_overlaps_are_warnings() {
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("area-a: warning: overlaps area area-b"), "{stdout}");
     assert!(stdout.contains("control spans for dzungar and kazakh_senior overlap"), "{stdout}");
+    let out = bin().args(["validate", "--data"]).arg(data("gap")).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("territories.geojson:area-ring: warning: gap of about"), "{stdout}");
     let out = bin().args(["validate", "--data"]).arg(data("t-junction")).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");
