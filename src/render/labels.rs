@@ -115,7 +115,9 @@ pub(crate) fn place_and_draw(f: &Frame, pixmap: &mut Pixmap, placer: &mut LabelP
             }
             Anchor::Centre { x, y } => {
                 let h = m.ascent + m.descent;
-                for (dx, dy) in [(0.0, 0.0), (0.0, -h), (0.0, h), (-m.width / 4.0, 0.0), (m.width / 4.0, 0.0)] {
+                let shifts = [(0.0, 0.0), (0.0, -h), (0.0, h), (-m.width / 4.0, 0.0), (m.width / 4.0, 0.0)];
+                let tries = if f.opts.seamless_labels { 1 } else { shifts.len() };
+                for (dx, dy) in shifts.into_iter().take(tries) {
                     let cx = x - m.width / 2.0 + dx;
                     let base = y + (m.ascent - m.descent) / 2.0 + dy;
                     if placer.try_place(&[boxed(cx, base)]) {

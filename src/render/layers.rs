@@ -202,7 +202,11 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             stroke_path(pixmap, &p, ps.border, 0.9, &stroke(half, &dash), None);
         }
         // The polity's name inside its land.
-        if let Some((x, y, px_area)) = polity_anchor(f, areas, members) {
+        // The anchor comes from all the polity's land, not only what this view shows, so
+        // neighbouring metatiles put the name in the same place.
+        let everywhere: Vec<usize> =
+            (0..areas.len()).filter(|&i| held[i].is_some_and(|h| h.polity == *polity)).collect();
+        if let Some((x, y, px_area)) = polity_anchor(f, areas, &everywhere) {
             let mut style = f.text_style(&f.style.territories.label, 1.0);
             style.color = ps.border.skia(1.0);
             let text = cased(&f.style.territories.label, ps.name(&f.opts.lang));

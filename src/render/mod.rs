@@ -49,6 +49,9 @@ pub struct RenderOptions {
     /// Water, rivers and graticule already drawn (see [`render_base`]), composited instead
     /// of drawn again.
     pub base_layer: Option<std::sync::Arc<Pixmap>>,
+    /// Metatile mode: labels may run past the image edge (the buffer hides it) and area
+    /// names keep their one position, so neighbouring metatiles place them alike.
+    pub seamless_labels: bool,
 }
 
 /// The timeline strip of an animation frame.
@@ -77,6 +80,7 @@ impl RenderOptions {
             timeline: None,
             fixed_title: false,
             base_layer: None,
+            seamless_labels: false,
         }
     }
 }
@@ -261,7 +265,12 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
         .expect("image size checked by the caller");
     let frame = frame(atlas, style, view, opts);
     let mut shown = Shown::default();
-    let mut placer = LabelPlacer::new([0.0, 0.0, view.width as f32, view.height as f32]);
+    let frame_box = if opts.seamless_labels {
+        [f32::MIN, f32::MIN, f32::MAX, f32::MAX]
+    } else {
+        [0.0, 0.0, view.width as f32, view.height as f32]
+    };
+    let mut placer = LabelPlacer::new(frame_box);
     let mut jobs = Vec::new();
     let mut laps = Laps::new();
 

@@ -115,6 +115,7 @@ pub fn render_metatile(
     let mut opts = RenderOptions::frame(Year(year), 96.0 * o.scale as f32);
     opts.lang = o.lang.clone();
     opts.furniture = false;
+    opts.seamless_labels = true;
     let image = render_map(atlas, style, &view, &opts).pixmap;
     wanted
         .iter()
