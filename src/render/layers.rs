@@ -202,10 +202,13 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             stroke_path(pixmap, &p, ps.border, 0.9, &stroke(half, &dash), None);
         }
         // The polity's name inside its land.
-        // The anchor comes from all the polity's land, not only what this view shows, so
-        // neighbouring metatiles put the name in the same place.
-        let everywhere: Vec<usize> =
-            (0..areas.len()).filter(|&i| held[i].is_some_and(|h| h.polity == *polity)).collect();
+        // For metatiles the anchor comes from all the polity's land, not only what this
+        // view shows, so neighbouring metatiles put the name in the same place.
+        let everywhere: Vec<usize> = if f.opts.seamless_labels {
+            (0..areas.len()).filter(|&i| held[i].is_some_and(|h| h.polity == *polity)).collect()
+        } else {
+            members.clone()
+        };
         if let Some((x, y, px_area)) = polity_anchor(f, areas, &everywhere) {
             let mut style = f.text_style(&f.style.territories.label, 1.0);
             style.color = ps.border.skia(1.0);
