@@ -13,9 +13,6 @@ use crate::validate;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 
-/// Key years of the built-in atlas, rendered by `all`.
-pub const KEY_YEARS: [i32; 11] = [1635, 1643, 1684, 1698, 1717, 1723, 1726, 1730, 1735, 1741, 1771];
-
 /// steppe-atlas: time-aware historical maps of the Kazakh–Dzungar Wars (1635–1741).
 #[derive(Parser, Debug)]
 #[command(name = "steppe-atlas", version, about)]

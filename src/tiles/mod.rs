@@ -16,7 +16,7 @@ use crate::time::Year;
 use grid::{tiles_in, MetaTile, TileId};
 use rayon::prelude::*;
 use sink::{PyramidInfo, Tile};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Tile size in pixels at scale 1.
@@ -201,13 +201,4 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
         b.finish_and_clear();
     }
     Ok(report)
-}
-
-/// The path of a year's tiles for a format (for messages and tests).
-pub fn output_path(out: &Path, year: i32, format: TileFormat) -> PathBuf {
-    match format {
-        TileFormat::Xyz => out.join(year.to_string()),
-        TileFormat::Mbtiles => out.join(format!("{year}.mbtiles")),
-        TileFormat::Pmtiles => out.join(format!("{year}.pmtiles")),
-    }
 }
