@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! steppe-atlas: a renderer for time-aware historical maps, with the Kazakh–Dzungar Wars
 //! (1635–1741) built in.
 //!
