@@ -10,7 +10,7 @@ pub use crate::atlas::map_state;
 use crate::atlas::Atlas;
 use crate::data::{Feature, Layer};
 use crate::error::{Error, Result};
-use crate::output::{encode_png, write_atomic};
+use crate::output::{encode_png, write_atomic, AtomicFile};
 use crate::project::View;
 use crate::render::{draw_overlay, render_base, render_map, RenderOptions, Timeline};
 use crate::style::Style;
@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use tiny_skia::Pixmap;
 
@@ -282,41 +282,6 @@ fn crop(data: &[u8], width: usize, bpp: usize, r: [usize; 4]) -> Vec<u8> {
     out
 }
 
-/// A file written through a temporary name and renamed when complete.
-struct PendingFile {
-    tmp: PathBuf,
-    path: PathBuf,
-    file: Option<std::fs::File>,
-}
-
-impl PendingFile {
-    fn create(path: &Path) -> Result<PendingFile> {
-        let io = |e| Error::Io { path: path.to_path_buf(), source: e };
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-        let file = std::fs::File::create(&tmp).map_err(io)?;
-        Ok(PendingFile { tmp, path: path.to_path_buf(), file: Some(file) })
-    }
-
-    /// The open file, handed over once.
-    fn file(&mut self) -> Result<std::fs::File> {
-        self.file.take().ok_or_else(|| Error::Encode(format!("{} opened twice", self.path.display())))
-    }
-
-    fn commit(self) -> Result<()> {
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::Io { path: self.path.clone(), source: e })
-    }
-}
-
-impl Drop for PendingFile {
-    fn drop(&mut self) {
-        // Only a file that was not committed is still at its temporary name.
-        std::fs::remove_file(&self.tmp).ok();
-    }
-}
-
 // The APNG writer writes whole chunks, so it needs no buffer (and `finish` then leaves
 // nothing unflushed).
 type ApngWriter = png::Writer<std::fs::File>;
@@ -346,9 +311,9 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
     let mut cache = StateCache { entries: Vec::new(), capacity: chunk_len };
     let mut report = AnimationReport { distinct_states: states.len(), ..AnimationReport::default() };
 
-    let mut apng: Option<(PendingFile, ApngWriter)> = None;
+    let mut apng: Option<(AtomicFile, ApngWriter)> = None;
     if let Some(path) = &o.apng {
-        let mut pending = PendingFile::create(path)?;
+        let mut pending = AtomicFile::create(path)?;
         let mut e = png::Encoder::new(pending.file()?, view.width, view.height);
         e.set_color(png::ColorType::Rgba);
         e.set_depth(png::BitDepth::Eight);
@@ -359,7 +324,7 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
         apng = Some((pending, e.write_header().map_err(enc)?));
     }
     let gif_file = match &o.gif {
-        Some(path) => Some(PendingFile::create(path)?),
+        Some(path) => Some(AtomicFile::create(path)?),
         None => None,
     };
     let (w, h) = (view.width, view.height);
@@ -539,14 +504,14 @@ fn delta(prev: Option<&[u8]>, cur: &[u8], width: usize, clear: &[u8]) -> Delta {
 /// The encoder thread: writes each batch to the GIF and the APNG, then completes them.
 fn write_batches(
     rx: std::sync::mpsc::Receiver<Batch>,
-    gif_file: Option<PendingFile>,
-    mut apng: Option<(PendingFile, ApngWriter)>,
+    gif_file: Option<AtomicFile>,
+    mut apng: Option<(AtomicFile, ApngWriter)>,
     (w, h): (u32, u32),
 ) -> Result<()> {
     let enc = |e: png::EncodingError| Error::Encode(e.to_string());
     let gif_err = |e: gif::EncodingError| Error::Encode(e.to_string());
     let mut gif_file = gif_file;
-    let mut gif: Option<(PendingFile, gif::Encoder<BufWriter<std::fs::File>>)> = None;
+    let mut gif: Option<(AtomicFile, gif::Encoder<BufWriter<std::fs::File>>)> = None;
     for batch in rx {
         if let Some(pal) = &batch.palette {
             if let Some(mut pending) = gif_file.take() {
@@ -581,7 +546,7 @@ fn write_batches(
     }
     if let Some((pending, e)) = gif {
         let mut out = e.into_inner().map_err(gif_err)?;
-        out.flush().map_err(|e| Error::Io { path: pending.path.clone(), source: e })?;
+        out.flush().map_err(|e| Error::Io { path: pending.path().to_path_buf(), source: e })?;
         drop(out);
         pending.commit()?;
     }

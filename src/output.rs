@@ -3,26 +3,65 @@
 
 use crate::error::{Error, Result};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// A file written under a temporary name in its final folder and renamed into place by
+/// [`AtomicFile::commit`]; dropped uncommitted, the temporary file is removed. An
+/// interrupted run therefore never leaves a half-written output behind.
+pub struct AtomicFile {
+    tmp: PathBuf,
+    path: PathBuf,
+    file: Option<std::fs::File>,
+}
+
+impl AtomicFile {
+    /// Create the temporary file for `path`, creating parent folders.
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let io = |e| Error::Io { path: path.to_path_buf(), source: e };
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+        let file = std::fs::File::create(&tmp).map_err(io)?;
+        Ok(AtomicFile { tmp, path: path.to_path_buf(), file: Some(file) })
+    }
+
+    /// The open temporary file, handed over once.
+    pub fn file(&mut self) -> Result<std::fs::File> {
+        self.file.take().ok_or_else(|| Error::Encode(format!("{} opened twice", self.path.display())))
+    }
+
+    /// The temporary path (for writers that open files by name, such as SQLite).
+    pub fn temp_path(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Move the finished file into place.
+    pub fn commit(mut self) -> Result<()> {
+        self.file.take();
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::Io { path: self.path.clone(), source: e })
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        // Only a file that was not committed is still at its temporary name.
+        std::fs::remove_file(&self.tmp).ok();
+    }
+}
 
 /// Write `bytes` to `path` atomically (temp file + rename), creating parent folders.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |e: std::io::Error| Error::Io { path: path.to_path_buf(), source: e };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        // No fsync: the rename is what makes the write atomic for readers and for an
-        // interrupted run; flushing to the disk would only guard against power loss.
-        f.write_all(bytes)?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        std::fs::remove_file(&tmp).ok();
-    }
-    result.map_err(io)
+    let mut f = AtomicFile::create(path)?;
+    // No fsync: the rename is what makes the write atomic for readers and for an
+    // interrupted run; flushing to the disk would only guard against power loss.
+    f.file()?.write_all(bytes).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
+    f.commit()
 }
 
 /// A pixmap filled with one colour in a single pass over the memory.

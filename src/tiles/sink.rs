@@ -4,7 +4,7 @@
 use super::grid::TileId;
 use crate::error::{Error, Result};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A rendered tile: its id and PNG bytes (shared when identical).
 pub type Tile = (TileId, std::sync::Arc<Vec<u8>>);
@@ -30,12 +30,6 @@ fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |e| Error::Encode(format!("{}: {e}", path.display()))
 }
 
-/// A temporary sibling path for writing `path` atomically.
-fn temp_of(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
-}
-
 /// Write tiles as `{dir}/{z}/{x}/{y}{suffix}.png`. When `link_from` names a pyramid of
 /// identical tiles already written, its files are hard-linked instead of written again.
 pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, link_from: Option<&Path>) -> Result<()> {
@@ -59,14 +53,11 @@ pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, link_from: Option<&Pa
 
 /// Write an MBTiles 1.3 file: rows in TMS order, each distinct image stored once.
 pub fn write_mbtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
-    }
-    let tmp = temp_of(path);
-    std::fs::remove_file(&tmp).ok();
-    let result = (|| -> Result<()> {
+    let mut out = crate::output::AtomicFile::create(path)?;
+    drop(out.file()?); // SQLite opens the (empty) temporary file by name.
+    {
         let e = sql(path);
-        let mut db = rusqlite::Connection::open(&tmp).map_err(&e)?;
+        let mut db = rusqlite::Connection::open(out.temp_path()).map_err(&e)?;
         db.execute_batch(
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
              CREATE TABLE metadata (name TEXT, value TEXT);
@@ -117,12 +108,8 @@ pub fn write_mbtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<
         }
         tx.commit().map_err(&e)?;
         db.close().map_err(|(_, err)| e(err))?;
-        std::fs::rename(&tmp, path).map_err(io(path))
-    })();
-    if result.is_err() {
-        std::fs::remove_file(&tmp).ok();
     }
-    result
+    out.commit()
 }
 
 /// A 128-bit content hash for deduplicating tiles (two independent 64-bit SipHashes).
@@ -143,12 +130,9 @@ fn content_hash(bytes: &[u8]) -> u128 {
 /// writer stores identical tiles once).
 pub fn write_pmtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<()> {
     use pmtiles::{PmTilesWriter, TileCoord, TileId as PmId, TileType};
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
-    }
-    let tmp = temp_of(path);
     let pm = |e: pmtiles::PmtError| Error::Encode(format!("{}: {e}", path.display()));
-    let result = (|| -> Result<()> {
+    let mut out = crate::output::AtomicFile::create(path)?;
+    {
         let mut ordered: Vec<(u64, &Tile)> = tiles
             .iter()
             .map(|t| TileCoord::new(t.0.z, t.0.x, t.0.y).map(|c| (PmId::from(c).value(), t)))
@@ -160,7 +144,7 @@ pub fn write_pmtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<
             "name": info.name, "attribution": info.attribution, "format": "png",
             "type": "baselayer", "description": info.name,
         });
-        let file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+        let file = out.file()?;
         let mut w = PmTilesWriter::new(TileType::Png)
             .min_zoom(info.zooms.0)
             .max_zoom(info.zooms.1)
@@ -174,12 +158,8 @@ pub fn write_pmtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<
             w.add_tile(TileCoord::new(t.z, t.x, t.y).map_err(pm)?, png).map_err(pm)?;
         }
         w.finalize().map_err(pm)?;
-        std::fs::rename(&tmp, path).map_err(io(path))
-    })();
-    if result.is_err() {
-        std::fs::remove_file(&tmp).ok();
     }
-    result
+    out.commit()
 }
 
 /// Write a TileJSON 3.0.0 document for a pyramid served at `tiles_url`.
