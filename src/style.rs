@@ -374,6 +374,64 @@ mod tests {
         assert!(err.contains("lnd"), "{err}");
     }
 
+    /// sRGB byte to linear light.
+    fn lin(c: f64) -> f64 {
+        let c = c / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    }
+
+    /// CIE L*a*b* (D65) of a linear-light RGB triple.
+    fn lab([r, g, b]: [f64; 3]) -> [f64; 3] {
+        let x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047;
+        let y = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        let z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883;
+        let f = |t: f64| if t > 0.008856 { t.cbrt() } else { 7.787 * t + 16.0 / 116.0 };
+        [116.0 * f(y) - 16.0, 500.0 * (f(x) - f(y)), 200.0 * (f(y) - f(z))]
+    }
+
+    /// Simulate colour-vision deficiency (Machado et al. 2009, severity 1) on linear RGB.
+    fn simulate(m: &[[f64; 3]; 3], c: [f64; 3]) -> [f64; 3] {
+        let v = |i: usize| (m[i][0] * c[0] + m[i][1] * c[1] + m[i][2] * c[2]).clamp(0.0, 1.0);
+        [v(0), v(1), v(2)]
+    }
+
+    #[test]
+    fn protagonists_stay_apart_for_colour_blind_readers() {
+        const NONE: [[f64; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+        const DEUTAN: [[f64; 3]; 3] =
+            [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]];
+        const PROTAN: [[f64; 3]; 3] =
+            [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]];
+        for name in ["atlas", "print"] {
+            let s = Style::load(name).unwrap();
+            let fill = |p: &str| {
+                let c = s.land.mix(s.polity(p).unwrap().fill, s.territories.fill_opacity);
+                [lin(f64::from(c.0)), lin(f64::from(c.1)), lin(f64::from(c.2))]
+            };
+            for (vision, m) in [("normal", NONE), ("deuteranopia", DEUTAN), ("protanopia", PROTAN)] {
+                let de = |a: &str, b: &str| {
+                    let (x, y) = (lab(simulate(&m, fill(a))), lab(simulate(&m, fill(b))));
+                    ((x[0] - y[0]).powi(2) + (x[1] - y[1]).powi(2) + (x[2] - y[2]).powi(2)).sqrt()
+                };
+                let juz = ["kazakh_senior", "kazakh_middle", "kazakh_junior"];
+                for j in juz {
+                    // The two sides of the war must never be confused.
+                    assert!(de("dzungar", j) > 20.0, "{name}, {vision}: dzungar vs {j}: ΔE {}", de("dzungar", j));
+                }
+                for (i, a) in juz.iter().enumerate() {
+                    for b in &juz[i + 1..] {
+                        // The jüzes are one family told apart by lightness.
+                        assert!(de(a, b) > 6.0, "{name}, {vision}: {a} vs {b}: ΔE {}", de(a, b));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn colours() {
         assert_eq!(Rgba::parse("#ff8000"), Some(Rgba(255, 128, 0, 255)));
