@@ -122,6 +122,22 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
                 }
                 Status::Occupied => {
                     shown.occupied = true;
+                    // The former holder's border still faintly shown inside the land.
+                    if let Some(former) = previous_holder(&areas[i], span).and_then(|p| f.style.polity(p)) {
+                        let w = f.px(ts.border_pt) * 0.8;
+                        let inset: Vec<Vec<(f32, f32)>> = rings
+                            .iter()
+                            .map(|r| {
+                                let inward = if signed_area(r) > 0.0 { 1.0 } else { -1.0 };
+                                let mut closed = r.clone();
+                                closed.extend(r.first().copied());
+                                offset_polyline(&closed, w * 2.0 * inward)
+                            })
+                            .collect();
+                        if let Some(p) = rings_path(&inset) {
+                            stroke_path(pixmap, &p, former.border, 0.45, &stroke(w, &[w * 1.5, w * 2.0]), None);
+                        }
+                    }
                     Some((Pattern::BackHatch, ps.border, 0.55))
                 }
                 Status::Contested => {
