@@ -252,6 +252,44 @@ pub struct FurnitureStyle {
     pub compare: Rgba,
 }
 
+/// A layer of the map, for the drawing order of a style.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MapLayer {
+    /// Areas coloured by holder, with their borders and names.
+    Territories,
+    /// Seas and lakes.
+    Water,
+    /// Rivers.
+    Rivers,
+    /// Meridians and parallels (frames only).
+    Graticule,
+    /// Names of mountains, deserts, regions.
+    Landforms,
+    /// Campaign routes.
+    Campaigns,
+    /// Battle symbols.
+    Battles,
+    /// Towns, fortresses, sites.
+    Cities,
+}
+
+/// The drawing order when a style gives none, bottom to top.
+pub const DEFAULT_LAYERS: [MapLayer; 8] = [
+    MapLayer::Territories,
+    MapLayer::Water,
+    MapLayer::Rivers,
+    MapLayer::Graticule,
+    MapLayer::Landforms,
+    MapLayer::Campaigns,
+    MapLayer::Battles,
+    MapLayer::Cities,
+];
+
+fn default_layers() -> Vec<MapLayer> {
+    DEFAULT_LAYERS.to_vec()
+}
+
 /// A complete map style.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -282,6 +320,9 @@ pub struct Style {
     pub landforms: FontSpec,
     /// Map furniture.
     pub furniture: FurnitureStyle,
+    /// Layers to draw, bottom to top; a layer left out is not drawn, nor labelled.
+    #[serde(default = "default_layers")]
+    pub layers: Vec<MapLayer>,
 }
 
 /// The styles built into the binary: (name, JSON).

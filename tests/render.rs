@@ -222,3 +222,34 @@ fn embedded_dataset_loads_without_problems() {
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
     assert!(loaded.dataset.all().count() > 100);
 }
+
+#[test]
+fn a_style_sets_the_layers_and_their_order() {
+    let atlas = mini();
+    let base = Style::load("atlas").unwrap();
+    let bbox = LonLatBox::from_array(atlas.data.default_bbox().unwrap());
+    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 600, 400);
+    // Inside Lake Balkhash, clear of its label.
+    let (lx, ly) = view.to_px(78.8, 46.58);
+    let opts = RenderOptions::frame(Year(1723), 96.0);
+    let default = render(&atlas, &base, &view, &opts);
+    assert!(close(pixel(&default, lx as f32, ly as f32), base.water.fill, 6), "the lake is drawn");
+
+    let mut no_water = base.clone();
+    no_water.layers.retain(|l| *l != steppe_atlas::style::MapLayer::Water);
+    let img = render(&atlas, &no_water, &view, &opts);
+    assert!(!close(pixel(&img, lx as f32, ly as f32), base.water.fill, 6), "a layer left out is not drawn");
+
+    // Water under the territories: the lake shows through the translucent fill, tinted.
+    let mut water_first = base.clone();
+    water_first.layers = vec![
+        steppe_atlas::style::MapLayer::Water,
+        steppe_atlas::style::MapLayer::Territories,
+        steppe_atlas::style::MapLayer::Cities,
+    ];
+    let img = render(&atlas, &water_first, &view, &opts);
+    let p = pixel(&img, lx as f32, ly as f32);
+    let land = pixel(&img, view.to_px(78.5, 45.3).0 as f32, view.to_px(78.5, 45.3).1 as f32);
+    assert!(!close(p, base.water.fill, 6) && p != land, "tinted lake {p:?}, land {land:?}");
+    assert!(img.markers.iter().any(|m| m.0 == "tashkent"));
+}

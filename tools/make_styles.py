@@ -83,6 +83,7 @@ def atlas():
         "campaigns": {"width_pt": 1.6, "flight_width_pt": 7.0, "flight_opacity": 0.28, "arrow_pt": 7.0,
                       "label": font("sans_italic", 6.5, ink)},
         "landforms": font("serif_italic", 8.0, "#7a6a52", 1.8, True),
+        "layers": ["territories", "water", "rivers", "graticule", "landforms", "campaigns", "battles", "cities"],
         "furniture": {
             "title": font("serif_bold", 17.0, ink),
             "year": font("serif_bold", 32.0, ink),

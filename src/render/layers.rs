@@ -108,7 +108,9 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             let Some(path) = rings_path(&rings) else { continue };
             // Areas partition the land and lie on nothing but land: paint the fill already
             // blended with the land colour, as an opaque fill (several times faster).
-            if !changing(i) {
+            if !f.territories_first {
+                fill(pixmap, &path, ps.fill, ts.fill_opacity, None);
+            } else if !changing(i) {
                 fill(pixmap, &path, f.style.land.mix(ps.fill, ts.fill_opacity), 1.0, None);
             }
             draw_pattern(pixmap, &rings, ps.pattern, ps.border, spacing, hatch_w);

@@ -147,6 +147,8 @@ pub(crate) struct Frame<'a> {
     pub fonts: &'static Fonts,
     /// Draw water, rivers and graticule (false when a cached base layer supplies them).
     pub draw_base: bool,
+    /// Territories are the first layer (on bare land), so their fills can be opaque.
+    pub territories_first: bool,
     /// The lon/lat box to query, with a buffer for symbols and labels across the edge.
     pub visible: LonLatBox,
 }
@@ -222,7 +224,8 @@ fn frame<'a>(atlas: &'a Atlas, style: &'a Style, view: &'a View, opts: &'a Rende
         pt,
         fs: (w_in / 11.69).min(h_in / 8.27).clamp(0.55, 1.0),
         fonts: Fonts::embedded(),
-        draw_base: opts.base_layer.is_none(),
+        draw_base: opts.base_layer.is_none() || style.layers != crate::style::DEFAULT_LAYERS,
+        territories_first: style.layers.first() == Some(&crate::style::MapLayer::Territories),
         visible: view.visible_bbox(f64::from(64.0 * pt.max(1.0))),
     }
 }
@@ -274,21 +277,30 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
     let mut jobs = Vec::new();
     let mut laps = Laps::new();
 
-    layers::territories(&frame, &mut pixmap, &mut shown, &mut jobs);
-    laps.lap("territories");
-    layers::water(&frame, &mut pixmap, &mut jobs);
-    layers::rivers(&frame, &mut pixmap, &mut jobs);
-    match &opts.base_layer {
-        Some(base) => paint::composite_over(&mut pixmap, base),
-        None if opts.furniture => furniture::graticule(&frame, &mut pixmap),
-        None => {}
+    // A cached base layer (water, rivers, graticule) stands in for them in the default
+    // order, composited where the rivers are drawn.
+    let base = opts.base_layer.as_ref().filter(|_| !frame.draw_base);
+    let mut markers = Vec::new();
+    use crate::style::MapLayer;
+    for layer in &style.layers {
+        match layer {
+            MapLayer::Territories => layers::territories(&frame, &mut pixmap, &mut shown, &mut jobs),
+            MapLayer::Water => layers::water(&frame, &mut pixmap, &mut jobs),
+            MapLayer::Rivers => {
+                layers::rivers(&frame, &mut pixmap, &mut jobs);
+                if let Some(base) = base {
+                    paint::composite_over(&mut pixmap, base);
+                }
+            }
+            MapLayer::Graticule if base.is_none() && opts.furniture => furniture::graticule(&frame, &mut pixmap),
+            MapLayer::Graticule => {}
+            MapLayer::Landforms => layers::landforms(&frame, &mut jobs),
+            MapLayer::Campaigns => layers::campaigns(&frame, &mut pixmap, &mut shown, &mut jobs),
+            MapLayer::Battles => layers::battles(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs),
+            MapLayer::Cities => markers = layers::cities(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs),
+        }
+        laps.lap(&format!("{layer:?}"));
     }
-    laps.lap("water, rivers, graticule");
-    layers::landforms(&frame, &mut jobs);
-    layers::campaigns(&frame, &mut pixmap, &mut shown, &mut jobs);
-    layers::battles(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs);
-    let markers = layers::cities(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs);
-    laps.lap("graticule, routes, battles, cities");
     if opts.compare.is_some() {
         layers::compare(&frame, &mut pixmap, &mut shown);
     }
