@@ -548,11 +548,9 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
         zooms,
         out: a.out.clone(),
         format: a.format,
-        scale: a.scale,
+        look: crate::tiles::TileLook { scale: a.scale, buffer_px: 128, lang: a.lang.code().into() },
         shard,
-        lang: a.lang.code().into(),
         metatile: 8,
-        buffer_px: 128,
         progress: true,
     };
     let t0 = std::time::Instant::now();

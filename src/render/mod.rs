@@ -187,8 +187,13 @@ impl Laps {
     }
 
     fn lap(&mut self, what: &str) {
+        self.lap_with(|| what.to_string());
+    }
+
+    /// A lap whose label is only built when timings are printed.
+    fn lap_with(&mut self, what: impl FnOnce() -> String) {
         if let Some(t) = self.0 {
-            eprintln!("  {what}: {:.2} ms", t.elapsed().as_secs_f64() * 1000.0);
+            eprintln!("  {}: {:.2} ms", what(), t.elapsed().as_secs_f64() * 1000.0);
             self.0 = Some(std::time::Instant::now());
         }
     }
@@ -299,7 +304,7 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
             MapLayer::Battles => layers::battles(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs),
             MapLayer::Cities => markers = layers::cities(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs),
         }
-        laps.lap(&format!("{layer:?}"));
+        laps.lap_with(|| format!("{layer:?}"));
     }
     if opts.compare.is_some() {
         layers::compare(&frame, &mut pixmap, &mut shown);

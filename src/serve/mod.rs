@@ -9,7 +9,7 @@ use crate::project::{LonLatBox, Projection, ProjectionKind, View};
 use crate::render::{render, RenderOptions};
 use crate::style::Style;
 use crate::tiles::grid::{MetaTile, TileId};
-use crate::tiles::{render_metatile, TileFormat, TileOptions};
+use crate::tiles::{render_metatile, TileLook};
 use crate::time::Year;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -237,19 +237,8 @@ async fn tile(
         let wanted: Vec<TileId> = (mt.x..(mt.x + mt.size).min(n))
             .flat_map(|x| (mt.y..(mt.y + mt.size).min(n)).map(move |y| TileId { z: id.z, x, y }))
             .collect();
-        let opts = TileOptions {
-            years: (year, year),
-            zooms: (id.z, id.z),
-            out: std::path::PathBuf::new(),
-            format: TileFormat::Xyz,
-            scale,
-            shard: (0, 1),
-            lang: st2.lang.clone(),
-            metatile: METATILE,
-            buffer_px: 128,
-            progress: false,
-        };
-        let tiles = render_metatile(&st2.atlas, &st2.tile_style, &mt, &wanted, year, &opts)?;
+        let look = TileLook { scale, buffer_px: 128, lang: st2.lang.clone() };
+        let tiles = render_metatile(&st2.atlas, &st2.tile_style, &mt, &wanted, year, &look)?;
         let mut mine = None;
         for (t, png) in tiles {
             if t == id {

@@ -44,18 +44,25 @@ pub struct TileOptions {
     pub out: PathBuf,
     /// Storage.
     pub format: TileFormat,
-    /// 1 for 256 px tiles, 2 for 512 px `@2x` tiles.
-    pub scale: u32,
+    /// How each metatile is drawn.
+    pub look: TileLook,
     /// Render only shard `.0` of `.1` (metatiles are dealt round-robin).
     pub shard: (u32, u32),
-    /// Label language.
-    pub lang: String,
     /// Tiles per metatile side.
     pub metatile: u32,
-    /// Buffer around a metatile, px at scale 1 (labels and symbols across its edge).
-    pub buffer_px: u32,
     /// Show a progress bar on a terminal.
     pub progress: bool,
+}
+
+/// How a metatile is drawn (shared by `tiles` and the server).
+#[derive(Clone, Debug)]
+pub struct TileLook {
+    /// 1 for 256 px tiles, 2 for 512 px `@2x` tiles.
+    pub scale: u32,
+    /// Buffer around a metatile, px at scale 1 (labels and symbols across its edge).
+    pub buffer_px: u32,
+    /// Label language.
+    pub lang: String,
 }
 
 /// What a run produced.
@@ -103,7 +110,7 @@ pub fn render_metatile(
     mt: &MetaTile,
     wanted: &[TileId],
     year: i32,
-    o: &TileOptions,
+    o: &TileLook,
 ) -> Result<Vec<Tile>> {
     let tile_px = TILE_PX * o.scale;
     let buffer = o.buffer_px * o.scale;
@@ -135,13 +142,13 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     if o.years.0 > o.years.1 {
         return Err(Error::Usage(format!("--years {}..{} ends before it starts", o.years.0, o.years.1)));
     }
-    if !(o.scale == 1 || o.scale == 2) {
-        return Err(Error::Usage(format!("--scale {} must be 1 or 2", o.scale)));
+    if !(o.look.scale == 1 || o.look.scale == 2) {
+        return Err(Error::Usage(format!("--scale {} must be 1 or 2", o.look.scale)));
     }
     let extent = atlas.data.extent().ok_or_else(|| Error::Usage("the dataset has no features to tile".into()))?;
     let bbox = LonLatBox::from_array(extent);
     let metatiles = plan(&bbox, o);
-    let suffix = if o.scale == 2 { "@2x" } else { "" };
+    let suffix = if o.look.scale == 2 { "@2x" } else { "" };
     let shard_tag = if o.shard.1 > 1 { format!("-{}of{}", o.shard.0, o.shard.1) } else { String::new() };
     // Years with the same map share one rendering.
     let mut groups: Vec<(u64, Vec<i32>)> = Vec::new();
@@ -159,7 +166,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
         let tiles: Vec<Tile> = metatiles
             .par_iter()
             .map(|(mt, wanted)| {
-                let r = render_metatile(atlas, style, mt, wanted, years[0], o);
+                let r = render_metatile(atlas, style, mt, wanted, years[0], &o.look);
                 if let Some(b) = &bar {
                     b.inc(1);
                 }
@@ -173,7 +180,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
         let mut first_dir: Option<PathBuf> = None;
         for &year in years {
             let info = PyramidInfo {
-                name: format!("{} {year}", atlas.data.title(&o.lang)).trim().to_string(),
+                name: format!("{} {year}", atlas.data.title(&o.look.lang)).trim().to_string(),
                 attribution: atlas.data.meta.credit.clone(),
                 bounds: [bbox.west, bbox.south, bbox.east, bbox.north],
                 zooms,
