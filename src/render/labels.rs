@@ -1,11 +1,11 @@
 //! Label placement: candidates in priority order, collision through an R-tree of placed
 //! boxes and obstacles (markers, furniture), nothing outside the frame.
 
+use super::canvas::Canvas;
 use super::text::TextStyle;
 use super::Frame;
 use rstar::primitives::Rectangle;
 use rstar::{RTree, AABB};
-use tiny_skia::Pixmap;
 
 /// Places label boxes so that none overlaps another, an obstacle, or the frame's edge.
 pub struct LabelPlacer {
@@ -84,7 +84,7 @@ pub(crate) struct LabelJob {
 }
 
 /// Place labels by priority and draw those that fit.
-pub(crate) fn place_and_draw(f: &Frame, pixmap: &mut Pixmap, placer: &mut LabelPlacer, mut jobs: Vec<LabelJob>) {
+pub(crate) fn place_and_draw(f: &Frame, canvas: &mut dyn Canvas, placer: &mut LabelPlacer, mut jobs: Vec<LabelJob>) {
     jobs.sort_by_key(|j| std::cmp::Reverse(j.priority));
     for job in jobs {
         if job.text.trim().is_empty() {
@@ -108,7 +108,7 @@ pub(crate) fn place_and_draw(f: &Frame, pixmap: &mut Pixmap, placer: &mut LabelP
                 ];
                 for (cx, base) in candidates {
                     if placer.try_place(&[boxed(cx, base)]) {
-                        f.fonts.draw(pixmap, &job.text, cx, base, &job.style);
+                        canvas.text(&job.text, cx, base, &job.style);
                         break;
                     }
                 }
@@ -121,7 +121,7 @@ pub(crate) fn place_and_draw(f: &Frame, pixmap: &mut Pixmap, placer: &mut LabelP
                     let cx = x - m.width / 2.0 + dx;
                     let base = y + (m.ascent - m.descent) / 2.0 + dy;
                     if placer.try_place(&[boxed(cx, base)]) {
-                        f.fonts.draw(pixmap, &job.text, cx, base, &job.style);
+                        canvas.text(&job.text, cx, base, &job.style);
                         break;
                     }
                 }
@@ -147,7 +147,7 @@ pub(crate) fn place_and_draw(f: &Frame, pixmap: &mut Pixmap, placer: &mut LabelP
                     };
                     let boxes = f.fonts.placed_boxes(&glyphs, &job.style);
                     if placer.try_place(&boxes) {
-                        f.fonts.draw_placed(pixmap, &glyphs, &job.style);
+                        canvas.glyphs(&job.text, &glyphs, &job.style);
                         placed_at.push(start);
                     }
                 }

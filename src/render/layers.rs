@@ -2,10 +2,11 @@
 //! the `--compare` highlight. Each draws only what the index returns for the view and
 //! queues its labels for the placer.
 
+use super::canvas::{group, Canvas, Ink};
 use super::labels::{Anchor, LabelJob, LabelPlacer};
 use super::paint::{
-    area_path, area_rings_px, decimate, draw_pattern, fill, polyline_length, polyline_path, polyline_prefix,
-    project_drawn, project_line, rings_path, runs_inside, solid, stroke, stroke_path, trim_end,
+    area_path, area_rings_px, decimate, fill, polyline_length, polyline_path, polyline_prefix, project_drawn,
+    project_line, rings_path, runs_inside, stroke, stroke_path, trim_end,
 };
 use super::{cased, Frame, Shown};
 use crate::data::{CampaignKind, Certainty, CityKind, ControlSpan, Feature, Geometry, Layer, Status};
@@ -13,7 +14,7 @@ use crate::index::area_rings;
 use crate::style::{Pattern, Rgba};
 use crate::time::Year;
 use geo::{Area, Centroid, Contains, InteriorPoint};
-use tiny_skia::{FillRule, PathBuilder, Pixmap, Transform};
+use tiny_skia::{FillRule, PathBuilder};
 
 /// Label priorities: higher is placed first.
 mod priority {
@@ -53,7 +54,7 @@ fn previous_holder<'a>(area: &'a Feature, h: &ControlSpan) -> Option<&'a str> {
 
 /// Territories: areas coloured by holder, patterns for status, borders only between
 /// different holders (each side stroked in its own colour, clipped to its own land).
-pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
+pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
     let areas = f.atlas.data.layer(Layer::Territories);
     if areas.is_empty() {
         return;
@@ -77,6 +78,7 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
     let area_fill = |span: Option<&ControlSpan>| {
         span.and_then(|h| f.style.polity(&h.polity)).map(|ps| f.style.land.mix(ps.fill, ts.fill_opacity))
     };
+    canvas.group(group::TERRITORIES);
     if let Some((from, t)) = f.opts.blend_from {
         let before = area_holders(areas, from);
         for i in f.visible_in(Layer::Territories) {
@@ -88,7 +90,7 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             let c = area_fill(old).unwrap_or(land).mix(area_fill(new).unwrap_or(land), t);
             if let Geometry::Areas(mp) = &areas[i].geometry {
                 if let Some(path) = area_path(f.view, mp) {
-                    fill(pixmap, &path, c, 1.0, None);
+                    fill(canvas, &path, c, 1.0);
                 }
             }
         }
@@ -102,6 +104,7 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
     for (polity, members) in &groups {
         let Some(ps) = f.style.polity(polity) else { continue };
         shown.polity(polity);
+        canvas.group(group::TERRITORIES);
         for &i in members {
             let Geometry::Areas(mp) = &areas[i].geometry else { continue };
             let rings = area_rings_px(f.view, mp);
@@ -109,11 +112,11 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             // Areas partition the land and lie on nothing but land: paint the fill already
             // blended with the land colour, as an opaque fill (several times faster).
             if !f.territories_first {
-                fill(pixmap, &path, ps.fill, ts.fill_opacity, None);
+                fill(canvas, &path, ps.fill, ts.fill_opacity);
             } else if !changing(i) {
-                fill(pixmap, &path, f.style.land.mix(ps.fill, ts.fill_opacity), 1.0, None);
+                fill(canvas, &path, f.style.land.mix(ps.fill, ts.fill_opacity), 1.0);
             }
-            draw_pattern(pixmap, &rings, ps.pattern, ps.border, spacing, hatch_w);
+            canvas.pattern(&rings, ps.pattern, ps.border, spacing, hatch_w);
             let span = held[i].expect("grouped areas are held");
             let overlay = match span.status {
                 Status::Tributary => {
@@ -137,7 +140,9 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
                             })
                             .collect();
                         if let Some(p) = rings_path(&inset) {
-                            stroke_path(pixmap, &p, former.border, 0.45, &stroke(w, &[w * 1.5, w * 2.0]), None);
+                            canvas.group(group::BORDERS);
+                            stroke_path(canvas, &p, former.border, 0.45, &stroke(w, &[w * 1.5, w * 2.0]));
+                            canvas.group(group::TERRITORIES);
                         }
                     }
                     Some((Pattern::BackHatch, ps.border, 0.55))
@@ -151,12 +156,13 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             };
             if let Some((kind, color, alpha)) = overlay {
                 let c = Rgba(color.0, color.1, color.2, (alpha * 255.0) as u8);
-                draw_pattern(pixmap, &rings, kind, c, spacing * 1.2, hatch_w);
+                canvas.pattern(&rings, kind, c, spacing * 1.2, hatch_w);
             }
         }
         // Borders: runs of edges whose neighbour is held by someone else (or nobody), each
         // side drawn just inside its own land in its own colour, so a border between two
         // polities shows both colours and is never stroked twice.
+        canvas.group(group::BORDERS);
         let half = f.px(ts.border_pt);
         let mut solid_pb = PathBuilder::new();
         let mut dashed_pb = PathBuilder::new();
@@ -205,19 +211,17 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             }
         }
         if let Some(p) = solid_pb.finish() {
-            stroke_path(pixmap, &p, ps.border, 1.0, &stroke(half, &[]), None);
+            stroke_path(canvas, &p, ps.border, 1.0, &stroke(half, &[]));
         }
         if let Some(p) = band_pb.finish() {
             // A soft band inside a dashed line: the border was a zone, not a line. Faint and
             // wide, it needs no anti-aliasing (which would cost more than all other borders).
-            let mut paint = solid(ps.border, 0.16);
-            paint.anti_alias = false;
-            pixmap.stroke_path(&p, &paint, &stroke(half * 2.5, &[]), Transform::identity(), None);
+            canvas.stroke_path(&p, Ink::new(ps.border, 0.16).aliased(), &stroke(half * 2.5, &[]));
         }
         if let Some(p) = dashed_pb.finish() {
             shown.approximate = true;
             let dash: Vec<f32> = ts.approximate_dash_pt.iter().map(|d| f.px(*d)).collect();
-            stroke_path(pixmap, &p, ps.border, 0.9, &stroke(half, &dash), None);
+            stroke_path(canvas, &p, ps.border, 0.9, &stroke(half, &dash));
         }
         // The polity's name inside its land.
         // For metatiles the anchor comes from all the polity's land, not only what this
@@ -343,7 +347,7 @@ fn polity_anchor(f: &Frame, areas: &[Feature], members: &[usize]) -> Option<(f32
 }
 
 /// Seas and lakes: fill, shore line, italic name.
-pub(crate) fn water(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
+pub(crate) fn water(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob>) {
     let ws = &f.style.water;
     for i in f.visible_in(Layer::Water) {
         let feat = &f.atlas.data.layer(Layer::Water)[i];
@@ -353,8 +357,8 @@ pub(crate) fn water(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
         let Geometry::Areas(mp) = &feat.geometry else { continue };
         if f.draw_base {
             let Some(path) = area_path(f.view, mp) else { continue };
-            fill(pixmap, &path, ws.fill, 1.0, None);
-            stroke_path(pixmap, &path, ws.outline, 1.0, &stroke(f.px(ws.outline_pt), &[]), None);
+            fill(canvas, &path, ws.fill, 1.0);
+            stroke_path(canvas, &path, ws.outline, 1.0, &stroke(f.px(ws.outline_pt), &[]));
         }
         if let Some(p) = mp.interior_point() {
             let (x, y) = f.view.to_px(p.x(), p.y());
@@ -369,7 +373,7 @@ pub(crate) fn water(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
 }
 
 /// Rivers by rank (minor ones only when zoomed in), names along their course.
-pub(crate) fn rivers(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
+pub(crate) fn rivers(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob>) {
     let rs = &f.style.rivers;
     let kmpp = f.view.km_per_px_at(f64::from(f.view.width) / 2.0, f64::from(f.view.height) / 2.0);
     let max_rank = if kmpp > 8.0 { 2 } else { 3 };
@@ -389,7 +393,7 @@ pub(crate) fn rivers(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
         for line in &ml.0 {
             let pts = project_drawn(f.view, &line.0);
             if let (true, Some(path)) = (f.draw_base, polyline_path(&pts)) {
-                stroke_path(pixmap, &path, rs.color, 1.0, &stroke(width, &[]), None);
+                stroke_path(canvas, &path, rs.color, 1.0, &stroke(width, &[]));
             }
             for run in runs_inside(&pts, frame_rect) {
                 if polyline_length(&run) > polyline_length(&longest) {
@@ -436,7 +440,7 @@ pub(crate) fn landforms(f: &Frame, jobs: &mut Vec<LabelJob>) {
 
 /// Campaign routes: arrows in the side's colour, tapered advances, dashed retreats,
 /// dotted raids, broad pale bands for flights.
-pub(crate) fn campaigns(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
+pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
     let cs = &f.style.campaigns;
     let feats = f.atlas.data.layer(Layer::Campaigns);
     let mut visible = f.visible_in(Layer::Campaigns);
@@ -468,31 +472,31 @@ pub(crate) fn campaigns(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, jobs:
         match feat.campaign_kind {
             CampaignKind::Advance => {
                 if let Some(p) = tapered(&body, w * 1.6, w * 0.9) {
-                    pixmap.fill_path(&p, &solid(color, 0.9), FillRule::Winding, Transform::identity(), None);
+                    canvas.fill_path(&p, Ink::new(color, 0.9), FillRule::Winding);
                 }
-                arrowhead(pixmap, &pts, arrow, color, 0.9);
+                arrowhead(canvas, &pts, arrow, color, 0.9);
             }
             CampaignKind::Retreat => {
                 if let Some(p) = polyline_path(&body) {
-                    stroke_path(pixmap, &p, color, 0.9, &stroke(w, &[w * 3.0, w * 2.0]), None);
+                    stroke_path(canvas, &p, color, 0.9, &stroke(w, &[w * 3.0, w * 2.0]));
                 }
-                arrowhead(pixmap, &pts, arrow * 0.85, color, 0.9);
+                arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
             }
             CampaignKind::Raid => {
                 if let Some(p) = polyline_path(&body) {
-                    stroke_path(pixmap, &p, color, 0.9, &stroke(w * 1.1, &[0.01, w * 2.2]), None);
+                    stroke_path(canvas, &p, color, 0.9, &stroke(w * 1.1, &[0.01, w * 2.2]));
                 }
-                arrowhead(pixmap, &pts, arrow * 0.85, color, 0.9);
+                arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
             }
             CampaignKind::Flight => {
                 let band = f.px(cs.flight_width_pt);
                 if let Some(p) = polyline_path(&trim_end(&pts, arrow * 1.4)) {
-                    stroke_path(pixmap, &p, color, cs.flight_opacity, &stroke(band, &[]), None);
+                    stroke_path(canvas, &p, color, cs.flight_opacity, &stroke(band, &[]));
                 }
                 if let Some(p) = polyline_path(&body) {
-                    stroke_path(pixmap, &p, color, 0.7, &stroke(w * 0.6, &[w * 2.0, w * 1.5]), None);
+                    stroke_path(canvas, &p, color, 0.7, &stroke(w * 0.6, &[w * 2.0, w * 1.5]));
                 }
-                arrowhead(pixmap, &pts, (band * 1.1).max(arrow), color, cs.flight_opacity + 0.2);
+                arrowhead(canvas, &pts, (band * 1.1).max(arrow), color, cs.flight_opacity + 0.2);
             }
         }
         if f.opts.route_progress >= 1.0 {
@@ -556,7 +560,7 @@ fn tapered(pts: &[(f32, f32)], w0: f32, w1: f32) -> Option<tiny_skia::Path> {
 }
 
 /// A triangular arrowhead at the end of a polyline, pointing along its last stretch.
-fn arrowhead(pixmap: &mut Pixmap, pts: &[(f32, f32)], len: f32, color: Rgba, opacity: f32) {
+fn arrowhead(canvas: &mut dyn Canvas, pts: &[(f32, f32)], len: f32, color: Rgba, opacity: f32) {
     let Some(&tip) = pts.last() else { return };
     // Direction from a point about one arrow length back.
     let mut back = pts[0];
@@ -583,7 +587,7 @@ fn arrowhead(pixmap: &mut Pixmap, pts: &[(f32, f32)], len: f32, color: Rgba, opa
     pb.line_to(base.0 + uy * half, base.1 - ux * half);
     pb.close();
     if let Some(p) = pb.finish() {
-        pixmap.fill_path(&p, &solid(color, opacity), FillRule::Winding, Transform::identity(), None);
+        canvas.fill_path(&p, Ink::new(color, opacity), FillRule::Winding);
     }
 }
 
@@ -606,7 +610,7 @@ fn star(cx: f32, cy: f32, r_out: f32, r_in: f32, points: usize) -> Option<tiny_s
 /// Battles of the year: a starburst in the victor's colour, with name and year.
 pub(crate) fn battles(
     f: &Frame,
-    pixmap: &mut Pixmap,
+    canvas: &mut dyn Canvas,
     shown: &mut Shown,
     placer: &mut LabelPlacer,
     jobs: &mut Vec<LabelJob>,
@@ -629,8 +633,8 @@ pub(crate) fn battles(
         }
         let color = victor.map(|v| v.border).unwrap_or(bs.undecided);
         if let Some(path) = star(x, y, r, r * 0.45, 8) {
-            pixmap.fill_path(&path, &solid(color, 1.0), FillRule::Winding, Transform::identity(), None);
-            stroke_path(pixmap, &path, bs.outline, 1.0, &stroke(f.px(0.4), &[]), None);
+            canvas.fill_path(&path, Ink::new(color, 1.0), FillRule::Winding);
+            stroke_path(canvas, &path, bs.outline, 1.0, &stroke(f.px(0.4), &[]));
         }
         shown.battles = true;
         placer.add_obstacle([x - r, y - r, x + r, y + r]);
@@ -658,7 +662,7 @@ pub(crate) fn battles(
 /// Returns the marker positions by id.
 pub(crate) fn cities(
     f: &Frame,
-    pixmap: &mut Pixmap,
+    canvas: &mut dyn Canvas,
     shown: &mut Shown,
     placer: &mut LabelPlacer,
     jobs: &mut Vec<LabelJob>,
@@ -695,9 +699,9 @@ pub(crate) fn cities(
         let r = marker_radius(feat.city_kind, d);
         if status == Status::Destroyed {
             shown.destroyed = true;
-            ruins(pixmap, x, y, r, color, cs.outline, f.px(0.6));
+            ruins(canvas, x, y, r, color, cs.outline, f.px(0.6));
         } else {
-            city_marker(pixmap, feat.city_kind, (x, y), r, color, (cs.outline, &outline), Rgba(255, 255, 255, 255));
+            city_marker(canvas, feat.city_kind, (x, y), r, color, (cs.outline, &outline), Rgba(255, 255, 255, 255));
         }
         if status == Status::Besieged {
             shown.besieged = true;
@@ -708,13 +712,13 @@ pub(crate) fn cities(
                 pb.line_to(x + a.cos() * r * 2.3, y + a.sin() * r * 2.3);
             }
             if let Some(p) = pb.finish() {
-                stroke_path(pixmap, &p, cs.captured, 1.0, &stroke(f.px(0.6), &[]), None);
+                stroke_path(canvas, &p, cs.captured, 1.0, &stroke(f.px(0.6), &[]));
             }
         }
         if captured {
             shown.captured = true;
             if let Some(ring) = PathBuilder::from_circle(x, y, r * 1.9) {
-                stroke_path(pixmap, &ring, cs.captured, 1.0, &stroke(f.px(0.8), &[]), None);
+                stroke_path(canvas, &ring, cs.captured, 1.0, &stroke(f.px(0.8), &[]));
             }
         }
         let extent = if captured || status == Status::Besieged { r * 2.3 } else { r * 1.2 };
@@ -750,12 +754,12 @@ pub(crate) fn marker_radius(kind: CityKind, d: f32) -> f32 {
 /// Draw the marker of a kind of place: a disc for a town, a disc with a dot for a capital,
 /// a square for a fortress, a diamond for a site.
 pub(crate) fn city_marker(
-    pixmap: &mut Pixmap,
+    canvas: &mut dyn Canvas,
     kind: CityKind,
     (x, y): (f32, f32),
     r: f32,
     color: Rgba,
-    (ink, outline): (Rgba, &tiny_skia::Stroke),
+    (ink, outline): (Rgba, &super::canvas::Pen),
     dot: Rgba,
 ) {
     let path = match kind {
@@ -772,20 +776,20 @@ pub(crate) fn city_marker(
         }
     };
     if let Some(path) = path {
-        fill(pixmap, &path, color, 1.0, None);
-        stroke_path(pixmap, &path, ink, 1.0, outline, None);
+        fill(canvas, &path, color, 1.0);
+        stroke_path(canvas, &path, ink, 1.0, outline);
     }
     if kind == CityKind::Capital {
         if let Some(p) = PathBuilder::from_circle(x, y, r * 0.38) {
-            fill(pixmap, &p, dot, 1.0, None);
+            fill(canvas, &p, dot, 1.0);
         }
     }
 }
 
 /// A destroyed town: a hollow marker struck through.
-fn ruins(pixmap: &mut Pixmap, x: f32, y: f32, r: f32, color: Rgba, outline: Rgba, w: f32) {
+fn ruins(canvas: &mut dyn Canvas, x: f32, y: f32, r: f32, color: Rgba, outline: Rgba, w: f32) {
     if let Some(c) = PathBuilder::from_circle(x, y, r) {
-        stroke_path(pixmap, &c, color, 1.0, &stroke(w * 1.4, &[w * 2.0, w * 1.5]), None);
+        stroke_path(canvas, &c, color, 1.0, &stroke(w * 1.4, &[w * 2.0, w * 1.5]));
     }
     let mut pb = PathBuilder::new();
     pb.move_to(x - r * 1.2, y - r * 1.2);
@@ -793,13 +797,13 @@ fn ruins(pixmap: &mut Pixmap, x: f32, y: f32, r: f32, color: Rgba, outline: Rgba
     pb.move_to(x + r * 1.2, y - r * 1.2);
     pb.line_to(x - r * 1.2, y + r * 1.2);
     if let Some(p) = pb.finish() {
-        stroke_path(pixmap, &p, outline, 1.0, &stroke(w, &[]), None);
+        stroke_path(canvas, &p, outline, 1.0, &stroke(w, &[]));
     }
 }
 
 /// `--compare`: outline the areas and ring the cities whose holder differs between the
 /// compared year and the shown year.
-pub(crate) fn compare(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown) {
+pub(crate) fn compare(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown) {
     let Some(other) = f.opts.compare else { return };
     let year = f.opts.year;
     let color = f.style.furniture.compare;
@@ -818,15 +822,8 @@ pub(crate) fn compare(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown) {
             let rings = area_rings_px(f.view, mp);
             if let Some(path) = rings_path(&rings) {
                 shown.changed = true;
-                draw_pattern(
-                    pixmap,
-                    &rings,
-                    Pattern::Hatch,
-                    Rgba(color.0, color.1, color.2, 150),
-                    f.px(3.0),
-                    f.px(0.8),
-                );
-                stroke_path(pixmap, &path, color, 0.9, &stroke(f.px(1.6), &[]), None);
+                canvas.pattern(&rings, Pattern::Hatch, Rgba(color.0, color.1, color.2, 150), f.px(3.0), f.px(0.8));
+                stroke_path(canvas, &path, color, 0.9, &stroke(f.px(1.6), &[]));
             }
         }
     }
@@ -841,7 +838,7 @@ pub(crate) fn compare(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown) {
             let (x, y) = f.view.to_px(p.x(), p.y());
             if let Some(ring) = PathBuilder::from_circle(x as f32, y as f32, f.px(f.style.cities.marker_pt) * 1.5) {
                 shown.changed = true;
-                stroke_path(pixmap, &ring, color, 1.0, &stroke(f.px(1.4), &[]), None);
+                stroke_path(canvas, &ring, color, 1.0, &stroke(f.px(1.4), &[]));
             }
         }
     }

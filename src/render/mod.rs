@@ -5,17 +5,20 @@
 //! and the furniture (title, year, caption, legend, scale bar, credit) are separate steps,
 //! so callers that cache a map state can draw the furniture per frame.
 
+pub mod canvas;
 mod furniture;
 pub mod labels;
 mod layers;
 pub mod paint;
 pub mod text;
+pub mod vector;
 
 use crate::atlas::Atlas;
 use crate::data::{CampaignKind, CityKind, Layer};
 use crate::project::{LonLatBox, View};
 use crate::style::{FontSpec, Style};
 use crate::time::Year;
+use canvas::{group, Canvas};
 use labels::LabelPlacer;
 use std::collections::BTreeSet;
 use text::{Fonts, TextStyle};
@@ -218,6 +221,26 @@ pub fn render(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -
     img
 }
 
+/// Render one complete image as an SVG document: the same drawing as [`render`], with
+/// text as text, patterns as patterns and one group per layer (see [`vector`]).
+pub fn render_svg(
+    atlas: &Atlas,
+    style: &Style,
+    view: &View,
+    opts: &RenderOptions,
+    svg: &vector::SvgOptions,
+) -> (String, Drawn) {
+    let mut canvas = vector::SvgCanvas::new(view.width.max(1), view.height.max(1), opts.dpi, style.land, svg.clone());
+    let mut opts = opts.clone();
+    opts.base_layer = None;
+    let drawn = draw_map(atlas, style, view, &opts, &mut canvas);
+    if opts.furniture {
+        draw_overlay(atlas, style, view, &opts, &mut canvas);
+    }
+    let title = format!("{} — {}", atlas.data.title(&opts.lang), opts.year.0);
+    (canvas.finish(&title), drawn)
+}
+
 fn frame<'a>(atlas: &'a Atlas, style: &'a Style, view: &'a View, opts: &'a RenderOptions) -> Frame<'a> {
     let pt = opts.dpi / 72.0;
     let (w_in, h_in) = (view.width as f32 / opts.dpi, view.height as f32 / opts.dpi);
@@ -271,6 +294,23 @@ pub fn render_base(
 pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -> Rendered {
     let mut pixmap = crate::output::new_pixmap(view.width.max(1), view.height.max(1), style.land.skia(1.0))
         .expect("image size checked by the caller");
+    let drawn = draw_map(atlas, style, view, opts, &mut pixmap);
+    Rendered { pixmap, label_boxes: drawn.label_boxes, markers: drawn.markers, shown: drawn.shown }
+}
+
+/// What a map drawing placed, whatever the surface.
+pub struct Drawn {
+    /// Boxes `[x0, y0, x1, y1]` of every placed label, px.
+    pub label_boxes: Vec<[f32; 4]>,
+    /// Pixel positions of drawn city markers by id.
+    pub markers: Vec<(String, f32, f32)>,
+    /// What the legend lists.
+    pub shown: Shown,
+}
+
+/// Draw the map state of a year on any canvas whose background is already the land
+/// colour (see [`render_map`]): the one drawing code behind PNG, tiles, SVG and PDF.
+pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, canvas: &mut dyn Canvas) -> Drawn {
     let frame = frame(atlas, style, view, opts);
     let mut shown = Shown::default();
     let frame_box = if opts.seamless_labels {
@@ -289,25 +329,39 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
     use crate::style::MapLayer;
     for layer in &style.layers {
         match layer {
-            MapLayer::Territories => layers::territories(&frame, &mut pixmap, &mut shown, &mut jobs),
-            MapLayer::Water => layers::water(&frame, &mut pixmap, &mut jobs),
+            MapLayer::Territories => layers::territories(&frame, canvas, &mut shown, &mut jobs),
+            MapLayer::Water => {
+                canvas.group(group::WATER);
+                layers::water(&frame, canvas, &mut jobs)
+            }
             MapLayer::Rivers => {
-                layers::rivers(&frame, &mut pixmap, &mut jobs);
+                canvas.group(group::RIVERS);
+                layers::rivers(&frame, canvas, &mut jobs);
                 if let Some(base) = base {
-                    paint::composite_over(&mut pixmap, base);
+                    canvas.image(base);
                 }
             }
-            MapLayer::Graticule if base.is_none() && opts.furniture => furniture::graticule(&frame, &mut pixmap),
+            MapLayer::Graticule if base.is_none() && opts.furniture => furniture::graticule(&frame, canvas),
             MapLayer::Graticule => {}
             MapLayer::Landforms => layers::landforms(&frame, &mut jobs),
-            MapLayer::Campaigns => layers::campaigns(&frame, &mut pixmap, &mut shown, &mut jobs),
-            MapLayer::Battles => layers::battles(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs),
-            MapLayer::Cities => markers = layers::cities(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs),
+            MapLayer::Campaigns => {
+                canvas.group(group::ROUTES);
+                layers::campaigns(&frame, canvas, &mut shown, &mut jobs)
+            }
+            MapLayer::Battles => {
+                canvas.group(group::BATTLES);
+                layers::battles(&frame, canvas, &mut shown, &mut placer, &mut jobs)
+            }
+            MapLayer::Cities => {
+                canvas.group(group::CITIES);
+                markers = layers::cities(&frame, canvas, &mut shown, &mut placer, &mut jobs)
+            }
         }
         laps.lap_with(|| format!("{layer:?}"));
     }
     if opts.compare.is_some() {
-        layers::compare(&frame, &mut pixmap, &mut shown);
+        canvas.group(group::COMPARE);
+        layers::compare(&frame, canvas, &mut shown);
     }
     let layout = opts.furniture.then(|| furniture::layout(&frame, &shown));
     if let Some(l) = &layout {
@@ -316,14 +370,16 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
         }
     }
     if opts.labels {
-        labels::place_and_draw(&frame, &mut pixmap, &mut placer, jobs);
+        canvas.group(group::LABELS);
+        labels::place_and_draw(&frame, canvas, &mut placer, jobs);
     }
     laps.lap("labels");
     if let Some(l) = layout {
-        furniture::draw(&frame, &mut pixmap, &l);
+        canvas.group(group::FURNITURE);
+        furniture::draw(&frame, canvas, &l);
     }
     laps.lap("furniture");
-    Rendered { pixmap, label_boxes: placer.placed().to_vec(), markers, shown }
+    Drawn { label_boxes: placer.placed().to_vec(), markers, shown }
 }
 
 /// The height of an animation frame's bottom furniture (caption band and timeline strip),
@@ -339,8 +395,9 @@ pub fn animation_bottom_px(atlas: &Atlas, style: &Style, view: &View, dpi: f32, 
 
 /// Draw what changes every frame over a rendered map state: the title block (title, year,
 /// caption) and, when `opts.timeline` is set, the timeline strip with its cursor.
-pub fn draw_overlay(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, pixmap: &mut Pixmap) {
+pub fn draw_overlay(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, canvas: &mut dyn Canvas) {
     let frame = frame(atlas, style, view, opts);
     let layout = furniture::layout(&frame, &Shown::default());
-    furniture::draw_overlay(&frame, pixmap, &layout);
+    canvas.group(group::FURNITURE);
+    furniture::draw_overlay(&frame, canvas, &layout);
 }

@@ -103,7 +103,7 @@ impl Face {
     }
 
     /// The embedded TrueType data of the face.
-    fn data(self) -> &'static [u8] {
+    pub(crate) fn data(self) -> &'static [u8] {
         match self {
             Face::Sans => dejavu::sans::regular(),
             Face::SansBold => dejavu::sans::bold(),
@@ -304,6 +304,17 @@ impl Fonts {
     /// Whether `face` has a real glyph (not `.notdef`) for `ch`.
     pub fn has_glyph(&self, face: Face, ch: char) -> bool {
         self.slot(face).font.glyph_id(ch).0 != 0
+    }
+
+    /// The em size of a style, px: what CSS and SVG call the font size (`size_px` is the
+    /// height from the descent line to the ascent line, about 1.16 em in DejaVu).
+    pub fn em_px(&self, style: &TextStyle) -> f32 {
+        if !style.is_drawable() {
+            return 0.0;
+        }
+        let font = &self.slot(style.face).font;
+        let upem = font.units_per_em().unwrap_or(2048.0);
+        upem * self.scale(style).sy
     }
 
     /// Measure one line of text (kerning and letter spacing included).
