@@ -260,7 +260,12 @@ pub struct VectorArgs {
 
 impl VectorArgs {
     fn svg_options(&self, page_mm: Option<(f32, f32)>) -> crate::render::vector::SvgOptions {
-        crate::render::vector::SvgOptions { embed_fonts: self.embed_fonts, grayscale: self.grayscale, page_mm }
+        crate::render::vector::SvgOptions {
+            embed_fonts: self.embed_fonts,
+            grayscale: self.grayscale,
+            page_mm,
+            text_layer: false,
+        }
     }
 }
 
@@ -524,7 +529,8 @@ pub fn render_bytes(
             bytes
         }
         ImageFormat::Svg | ImageFormat::Pdf => {
-            let (svg, _) = crate::render::render_svg(atlas, style, view, opts, vector);
+            let vector = crate::render::vector::SvgOptions { text_layer: format == ImageFormat::Pdf, ..vector.clone() };
+            let (svg, _) = crate::render::render_svg(atlas, style, view, opts, &vector);
             timing("render", t1);
             if format == ImageFormat::Svg {
                 svg.into_bytes()

@@ -83,9 +83,31 @@ pub(crate) struct LabelJob {
     pub anchor: Anchor,
 }
 
-/// Place labels by priority and draw those that fit.
-pub(crate) fn place_and_draw(f: &Frame, canvas: &mut dyn Canvas, placer: &mut LabelPlacer, mut jobs: Vec<LabelJob>) {
+/// A label the placer kept: its text and the box around all of it, px.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PlacedLabel {
+    /// The text drawn.
+    pub text: String,
+    /// `[x0, y0, x1, y1]` around the whole label, halo included.
+    pub bbox: [f32; 4],
+}
+
+/// Place labels by priority and draw those that fit; returns what was placed.
+pub(crate) fn place_and_draw(
+    f: &Frame,
+    canvas: &mut dyn Canvas,
+    placer: &mut LabelPlacer,
+    mut jobs: Vec<LabelJob>,
+) -> Vec<PlacedLabel> {
     jobs.sort_by_key(|j| std::cmp::Reverse(j.priority));
+    let mut placed = Vec::new();
+    let mut keep = |text: &str, boxes: &[[f32; 4]]| {
+        let mut b = [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY];
+        for r in boxes {
+            b = [b[0].min(r[0]), b[1].min(r[1]), b[2].max(r[2]), b[3].max(r[3])];
+        }
+        placed.push(PlacedLabel { text: text.to_string(), bbox: b });
+    };
     for job in jobs {
         if job.text.trim().is_empty() {
             continue;
@@ -109,6 +131,7 @@ pub(crate) fn place_and_draw(f: &Frame, canvas: &mut dyn Canvas, placer: &mut La
                 for (cx, base) in candidates {
                     if placer.try_place(&[boxed(cx, base)]) {
                         canvas.text(&job.text, cx, base, &job.style);
+                        keep(&job.text, &[boxed(cx, base)]);
                         break;
                     }
                 }
@@ -122,6 +145,7 @@ pub(crate) fn place_and_draw(f: &Frame, canvas: &mut dyn Canvas, placer: &mut La
                     let base = y + (m.ascent - m.descent) / 2.0 + dy;
                     if placer.try_place(&[boxed(cx, base)]) {
                         canvas.text(&job.text, cx, base, &job.style);
+                        keep(&job.text, &[boxed(cx, base)]);
                         break;
                     }
                 }
@@ -148,12 +172,14 @@ pub(crate) fn place_and_draw(f: &Frame, canvas: &mut dyn Canvas, placer: &mut La
                     let boxes = f.fonts.placed_boxes(&glyphs, &job.style);
                     if placer.try_place(&boxes) {
                         canvas.glyphs(&job.text, &glyphs, &job.style);
+                        keep(&job.text, &boxes);
                         placed_at.push(start);
                     }
                 }
             }
         }
     }
+    placed
 }
 
 #[cfg(test)]

@@ -131,6 +131,8 @@ pub struct Rendered {
     pub pixmap: Pixmap,
     /// Boxes `[x0, y0, x1, y1]` of every placed label, px.
     pub label_boxes: Vec<[f32; 4]>,
+    /// Every placed label with its text.
+    pub labels: Vec<labels::PlacedLabel>,
     /// Pixel positions of drawn city markers by id.
     pub markers: Vec<(String, f32, f32)>,
     /// What the legend lists.
@@ -295,13 +297,21 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
     let mut pixmap = crate::output::new_pixmap(view.width.max(1), view.height.max(1), style.land.skia(1.0))
         .expect("image size checked by the caller");
     let drawn = draw_map(atlas, style, view, opts, &mut pixmap);
-    Rendered { pixmap, label_boxes: drawn.label_boxes, markers: drawn.markers, shown: drawn.shown }
+    Rendered {
+        pixmap,
+        label_boxes: drawn.label_boxes,
+        labels: drawn.labels,
+        markers: drawn.markers,
+        shown: drawn.shown,
+    }
 }
 
 /// What a map drawing placed, whatever the surface.
 pub struct Drawn {
     /// Boxes `[x0, y0, x1, y1]` of every placed label, px.
     pub label_boxes: Vec<[f32; 4]>,
+    /// Every placed label with its text.
+    pub labels: Vec<labels::PlacedLabel>,
     /// Pixel positions of drawn city markers by id.
     pub markers: Vec<(String, f32, f32)>,
     /// What the legend lists.
@@ -369,9 +379,10 @@ pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions,
             placer.add_obstacle(b);
         }
     }
+    let mut placed = Vec::new();
     if opts.labels {
         canvas.group(group::LABELS);
-        labels::place_and_draw(&frame, canvas, &mut placer, jobs);
+        placed = labels::place_and_draw(&frame, canvas, &mut placer, jobs);
     }
     laps.lap("labels");
     if let Some(l) = layout {
@@ -379,7 +390,7 @@ pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions,
         furniture::draw(&frame, canvas, &l);
     }
     laps.lap("furniture");
-    Drawn { label_boxes: placer.placed().to_vec(), markers, shown }
+    Drawn { label_boxes: placer.placed().to_vec(), labels: placed, markers, shown }
 }
 
 /// The height of an animation frame's bottom furniture (caption band and timeline strip),

@@ -24,6 +24,10 @@ pub struct SvgOptions {
     pub embed_fonts: bool,
     /// Convert every colour to its grey (luminance), for a black-and-white document.
     pub grayscale: bool,
+    /// Draw letter-spaced and curved labels as glyph outlines under an invisible, unspaced
+    /// copy of their text that spans the same stretch: PDF readers then find and copy
+    /// whole words (they split text whose letters stand apart). Set for PDF output.
+    pub text_layer: bool,
     /// The page size asked for, mm: the document's size exactly, whatever the rounding of
     /// the pixel grid the map was laid out on (default: the pixel size at the dpi).
     pub page_mm: Option<(f32, f32)>,
@@ -214,6 +218,49 @@ impl SvgCanvas {
         a
     }
 
+    /// A label drawn as glyph outlines (with its halo as a stroke underneath), and its
+    /// text unspaced, invisible, scaled along the baseline from `origin` by `chord` px.
+    fn shapes_with_text_layer(
+        &mut self,
+        outlines: Option<Path>,
+        text: &str,
+        origin: (f32, f32),
+        chord: (f32, f32),
+        style: &TextStyle,
+    ) {
+        if let Some(path) = outlines {
+            let d = self.path_data(&path);
+            let mut attrs = self.paint_attrs("fill", color_ink(style.color));
+            if let Some((c, w)) = style.halo.filter(|(_, w)| w.is_finite() && *w > 0.0) {
+                attrs.push_str(&self.paint_attrs("stroke", color_ink(c)));
+                let _ = write!(
+                    attrs,
+                    r#" stroke-width="{}" stroke-linejoin="round" paint-order="stroke""#,
+                    self.n(2.0 * w)
+                );
+            }
+            let _ = writeln!(self.out(), r#"<path d="{d}"{attrs}/>"#);
+        }
+        let mut plain = style.clone();
+        plain.letter_spacing_px = 0.0;
+        plain.halo = None;
+        plain.color = tiny_skia::Color::BLACK;
+        let natural = Fonts::embedded().measure(text, &plain).width;
+        let span = chord.0.hypot(chord.1);
+        if natural <= 0.0 || span <= 0.0 {
+            return;
+        }
+        let mut attrs = self.text_attrs(&plain);
+        attrs = attrs.replace(r#" fill="#, r#" fill-opacity="0" fill="#);
+        let (x, y) = (self.n(origin.0), self.n(origin.1));
+        let (angle, stretch) = (num(chord.1.atan2(chord.0).to_degrees()), (span / natural * 1000.0).round() / 1000.0);
+        let _ = writeln!(
+            self.out(),
+            r#"<text transform="translate({x} {y}) rotate({angle}) scale({stretch} 1)"{attrs}>{}</text>"#,
+            escape(text)
+        );
+    }
+
     /// The id of a pattern definition, written on first use.
     fn pattern_id(&mut self, kind: Pattern, color: Rgba, spacing: f32, width: f32) -> String {
         let s = spacing.max(2.0) * self.k;
@@ -300,6 +347,13 @@ impl Canvas for SvgCanvas {
         if text.trim().is_empty() || !(style.size_px.is_finite() && style.size_px > 0.0) {
             return;
         }
+        let fonts = Fonts::embedded();
+        let spaced = style.letter_spacing_px.is_finite() && style.letter_spacing_px.abs() > 0.04 * fonts.em_px(style);
+        if self.opts.text_layer && spaced {
+            let span = fonts.measure(text, style).width - style.letter_spacing_px;
+            self.shapes_with_text_layer(fonts.line_path(text, x, y, style), text, (x, y), (span, 0.0), style);
+            return;
+        }
         let mut attrs = self.text_attrs(style);
         if style.letter_spacing_px.is_finite() && style.letter_spacing_px != 0.0 {
             let _ = write!(attrs, r#" letter-spacing="{}""#, self.n(style.letter_spacing_px));
@@ -310,6 +364,17 @@ impl Canvas for SvgCanvas {
 
     fn glyphs(&mut self, text: &str, glyphs: &[PlacedGlyph], style: &TextStyle) {
         if glyphs.is_empty() || !(style.size_px.is_finite() && style.size_px > 0.0) {
+            return;
+        }
+        if self.opts.text_layer {
+            // The text layer runs level across the label: readers split slanted text.
+            let (first, last) = (&glyphs[0], &glyphs[glyphs.len() - 1]);
+            let end = last.x + last.angle.cos() * last.advance;
+            let (x0, x1) = (first.x.min(end), first.x.max(end));
+            let y = glyphs.iter().map(|g| g.y).sum::<f32>() / glyphs.len() as f32;
+            let path = Fonts::embedded().placed_path(glyphs, style);
+            let chars: String = glyphs.iter().map(|g| g.ch).collect();
+            self.shapes_with_text_layer(path, &chars, (x0, y), ((x1 - x0).max(1.0), 0.0), style);
             return;
         }
         let attrs = self.text_attrs(style);
