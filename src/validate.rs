@@ -517,3 +517,23 @@ pub fn caption_problems(ds: &Dataset) -> Vec<Problem> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn years_are_reported_as_runs() {
+        assert_eq!(year_runs(&[1723, 1724, 1725, 1732, 1733, 1740]), "1723–1725, 1732–1733, 1740");
+        assert_eq!(year_runs(&[]), "");
+        let g = grouped(vec![(1700, "a".into()), (1701, "b".into()), (1702, "a".into()), (1703, "a".into())]);
+        assert_eq!(g, vec![("1700, 1702–1703".to_string(), "a".to_string()), ("1701".to_string(), "b".to_string())]);
+    }
+
+    #[test]
+    fn open_spans_take_the_atlas_ends() {
+        let s = Span::parse(Some("1700"), None, crate::time::EndDates::Inclusive).expect("valid span");
+        assert_eq!(span_years(&s, (1635, 1771)), 1700..=1771);
+        assert_eq!(span_years(&Span::ALWAYS, (1635, 1771)), 1635..=1771);
+    }
+}
