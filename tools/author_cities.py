@@ -214,18 +214,18 @@ CITIES = [
       span("1755", "1756", "dzungar", "contested", S8),
       span("1757", "1771", "qing", "core", S8)]),
     ("omsk", "Omsk", "Омбы", "Омск", "fortress", 3, 73.3700, 54.9800,
-     {"start_date": "1716", "line": "Irtysh line",
+     {"start_date": "1716", "line": "Irtysh line", "line_order": 1,
       "note": "Fortress founded 1716 by Buchholz at the Om mouth, after the Dzungars drove him from Yamysh; "
               "the first post of the Irtysh line (1716–20; 'the Irtysh defensive line', seed: 1739–1741)"},
      [span("1716", "1771", "russia", "core", S7)]),
     ("zhelezinsk", "Zhelezinsk", "Железин бекінісі", "Железинская крепость", "fortress", 1, 75.3100, 53.5400,
-     {"start_date": "1717", "line": "Irtysh line", "certainty": "approximate",
+     {"start_date": "1717", "line": "Irtysh line", "line_order": 2, "certainty": "approximate",
       "note": "Post of the Irtysh line between Omsk and Yamyshevsk, founded 1717 (not in the seed; Russian "
               "records), at the modern village of Zhelezinka"},
      [span("1717", "1756", "russia", "enclave", S7),
       span("1757", "1771", "russia", "core", S8)]),
     ("yamyshevsk", "Yamyshevsk", "Ямышев бекінісі", "Ямышевская крепость", "fortress", 2, 77.3781, 51.8897,
-     {"start_date": "1715", "certainty": "approximate", "line": "Irtysh line",
+     {"start_date": "1715", "certainty": "approximate", "line": "Irtysh line", "line_order": 3,
       "note": "Fortress on the right bank of the Irtysh by Lake Yamysh, at its remains 51°53′23″N "
               "77°22′41″E (the modern village of Yamyshevo lies ~6 km east). Buchholz built the first fort in "
               "1715; the Dzungars besieged it in 1716 and he withdrew to the Om; it was rebuilt later in 1716 "
@@ -236,31 +236,31 @@ CITIES = [
       span("1717", "1756", "russia", "enclave", S7),
       span("1757", "1771", "russia", "core", S8)]),
     ("semipalatinsk", "Semipalatinsk", "Семей", "Семипалатинск", "fortress", 3, 80.2300, 50.4100,
-     {"start_date": "1718", "certainty": "approximate", "line": "Irtysh line",
+     {"start_date": "1718", "certainty": "approximate", "line": "Irtysh line", "line_order": 4,
       "note": "Fortress founded 1718 by the ruined 'seven chambers' monastery a little downstream; "
               "moved to this site in 1776. A Russian enclave in Dzungar-held land until 1757. "
               "Tsagan's embassy 1733 (seed)"},
      [span("1718", "1756", "russia", "enclave", S6),
       span("1757", "1771", "russia", "core", S8)]),
     ("ust-kamenogorsk", "Ust-Kamenogorsk", "Өскемен", "Усть-Каменогорск", "fortress", 2, 82.6100, 49.9500,
-     {"start_date": "1720", "line": "Irtysh line",
+     {"start_date": "1720", "line": "Irtysh line", "line_order": 5,
       "note": "Fortress founded 1720 at the Ulba mouth, the last post of the Irtysh line; a Russian enclave at "
               "the foot of the Altai (Dzungar, then Qing)"},
      [span("1720", "1771", "russia", "enclave", S4)]),
     ("orsk", "Orsk (first Orenburg)", "Орск (алғашқы Орынбор)", "Орск (первый Оренбург)", "fortress", 2,
      58.5700, 51.2000,
-     {"start_date": "1735", "line": "Orenburg line",
+     {"start_date": "1735", "line": "Orenburg line", "line_order": 1,
       "note": "Orenburg was founded in August 1735 at the mouth of the Or; when the town was moved "
               "(1741 Krasnogorsk, 1743 present site) this fortress became Orsk"},
      [span("1735", "1771", "russia", "core", S7)]),
     ("orenburg", "Orenburg", "Орынбор", "Оренбург", "fortress", 4, 55.1000, 51.7700,
-     {"start_date": "1743", "line": "Orenburg line",
+     {"start_date": "1743", "line": "Orenburg line", "line_order": 2,
       "note": "Present site from 1743; the Orenburg of 1735–1741 stood at the Or mouth (see Orsk). "
               "Seat of the Orenburg Commission that dealt with the Kazakhs (seed: 1739–1741)"},
      [span("1743", "1771", "russia", "core", S7)]),
     ("petropavlovsk", "St Peter's fortress (Petropavl)", "Петропавл (Әулие Петр бекінісі)",
      "крепость Святого Петра (Петропавловск)", "fortress", 2, 69.1400, 54.8700,
-     {"start_date": "1752", "line": "Ishim line",
+     {"start_date": "1752", "line": "Ishim line", "line_order": 1,
       "note": "Founded 1752 on the Ishim as the chief fortress of the Ishim (Presnogorkovka) line, which joined "
               "the Tobol to the Irtysh at Omsk (not in the seed; Russian records). It stands in the Ishim "
               "steppe, Middle Jüz land under Russian protection"},
