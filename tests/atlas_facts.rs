@@ -1066,6 +1066,8 @@ const ON_RIVERS: &[(&str, &str)] = &[
     ("orsk", "river-ural"),
     ("orenburg", "river-ural"),
     ("astrakhan", "river-volga"),
+    ("zhelezinsk", "river-irtysh"),
+    ("petropavlovsk", "river-ishim"),
 ];
 
 fn city_point(id: &str) -> Point<f64> {
@@ -1269,4 +1271,42 @@ fn the_forts_of_the_russian_lines_stand_in_their_years() {
     }
     // A fort in land Russia neither holds nor overlords is an enclave, as DESIGN asks.
     assert_eq!(feature("semipalatinsk").holder(Year(1733)).map(|h| h.status), Some(Status::Enclave));
+}
+
+#[test]
+fn the_added_rivers_follow_their_real_courses() {
+    // (river, place on its bank, true position, km): towns on the bank, the Chayan's
+    // gazetteer source and mouth.
+    let on_bank: &[(&str, &str, LonLat, f64)] = &[
+        ("river-ob", "Biysk (Biya–Katun confluence)", (85.2, 52.52), 5.0),
+        ("river-ob", "Barnaul", (83.77, 53.35), 5.0),
+        ("river-ob", "Novosibirsk", (82.92, 55.03), 5.0),
+        ("river-ob", "Kolpashevo", (82.90, 58.31), 5.0),
+        ("river-tarim", "Alar (Yarkand–Aksu confluence)", (81.27, 40.55), 5.0),
+        ("river-tarim", "Tikanlik", (87.70, 40.63), 10.0),
+        ("river-chirchiq", "Gazalkent", (69.77, 41.56), 5.0),
+        ("river-chirchiq", "Chirchiq", (69.58, 41.47), 5.0),
+        ("river-chirchiq", "Chinaz (mouth)", (68.77, 40.94), 5.0),
+        ("river-chayan", "source on the Karatau", (69.854, 43.221), 2.0),
+        ("river-chayan", "mouth", (69.072, 42.859), 2.0),
+    ];
+    let mut bad = Vec::new();
+    for (river, place, at, km) in on_bank {
+        let d = distance_km(&feature(river).geometry, pt(*at));
+        if d > *km {
+            bad.push(format!("{river} is {d:.1} km from {place} (want ≤ {km})"));
+        }
+    }
+    // Tashkent stands off the Chirchiq (about 10 km from its channel), not on it.
+    let d = distance_km(&feature("river-chirchiq").geometry, pt(TASHKENT));
+    if !(5.0..=20.0).contains(&d) {
+        bad.push(format!("Tashkent is {d:.1} km from the Chirchiq (want 5–20)"));
+    }
+    // The seed's 1718 march "to the Arys and Chayan rivers": the battle lies by the Chayan.
+    let b = feature("battle-arys-chayan-1718");
+    let d = distance_km(&feature("river-chayan").geometry, battle_point(b));
+    if d > 25.0 {
+        bad.push(format!("the 1718 battle is {d:.1} km from the Chayan"));
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
