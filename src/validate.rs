@@ -363,6 +363,51 @@ pub fn lifespan_problems(ds: &Dataset) -> Vec<Problem> {
     out
 }
 
+/// Does `text` contain `word` as a whole word (not inside a longer word)?
+fn has_word(text: &str, word: &str) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// Towns, forts and sites that a caption names by their English name (the part before
+/// any parenthesis: "Taraz" of "Taraz (Aulie-Ata)") but that are not on the map in a year
+/// the caption is shown. A name also borne by one of the event's `places` that is on the
+/// map (Orsk, "the first Orenburg", in 1735) is not reported.
+fn named_towns_off_the_map(ds: &Dataset, event: &Feature, caption: &str, shown: &[i32], file: &str) -> Vec<Problem> {
+    let listed: Vec<&Feature> = match event.properties.get("places").and_then(|v| v.as_array()) {
+        Some(ids) => ids.iter().filter_map(|v| v.as_str()).filter_map(|id| ds.get(id)).collect(),
+        None => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for town in ds.layer(Layer::Cities) {
+        let name = town.names.en.split(" (").next().unwrap_or("").trim();
+        if !has_word(caption, name) || listed.iter().any(|p| p.id == town.id) {
+            continue;
+        }
+        let missing: Vec<i32> = shown.iter().copied().filter(|y| !town.alive(Year(*y))).collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let covered = listed
+            .iter()
+            .any(|p| p.id != town.id && has_word(&p.names.en, name) && missing.iter().all(|y| p.alive(Year(*y))));
+        if !covered {
+            out.push(Problem::warning(
+                file,
+                Some(&event.id),
+                format!("caption names {name} ({}), which is not on the map in {}", town.id, year_runs(&missing)),
+            ));
+        }
+    }
+    out
+}
+
 /// One change of hands an event's caption announces (`changes` of an event).
 struct Claim<'a> {
     id: &'a str,
@@ -455,6 +500,9 @@ pub fn caption_problems(ds: &Dataset) -> Vec<Problem> {
                 ));
             }
         }
+        if let Some(caption) = event.properties.get("caption").and_then(|v| v.as_str()) {
+            out.extend(named_towns_off_the_map(ds, event, caption, &shown, &file));
+        }
         for c in claims(event, &file, &mut out) {
             let Some(&first) = shown.first() else { continue };
             let y = c.year.unwrap_or(first);
@@ -528,6 +576,14 @@ mod tests {
         assert_eq!(year_runs(&[]), "");
         let g = grouped(vec![(1700, "a".into()), (1701, "b".into()), (1702, "a".into()), (1703, "a".into())]);
         assert_eq!(g, vec![("1700, 1702–1703".to_string(), "a".to_string()), ("1701".to_string(), "b".to_string())]);
+    }
+
+    #[test]
+    fn names_match_whole_words_only() {
+        assert!(has_word("Abul Khair retakes Turkistan", "Turkistan"));
+        assert!(has_word("Orenburg founded", "Orenburg"));
+        assert!(!has_word("the Orenburg Commission", "Orsk"));
+        assert!(!has_word("Tarazi", "Taraz") && !has_word("Omsky", "Omsk") && !has_word("x", ""));
     }
 
     #[test]

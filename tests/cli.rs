@@ -329,6 +329,11 @@ fn captions_that_the_map_does_not_show_are_reported() {
     assert!(e1725.iter().any(|l| l.contains("ordabasy, which is not on the map in 1725")), "{stdout}");
     assert!(e1725.iter().any(|l| l.contains("\"bulanty\", which is not in the dataset")), "{stdout}");
     assert!(line_for(&stdout, "events.geojson:event-1740:").is_empty(), "a true change passes: {stdout}");
+    // A town the caption names by name, not yet founded, is caught without `places`...
+    let e1715 = line_for(&stdout, "events.geojson:event-1715:");
+    assert!(e1715.iter().any(|l| l.contains("caption names Omsk (omsk), which is not on the map in 1715")), "{stdout}");
+    // ...unless a listed place on the map bears the name (Orsk, the first Orenburg).
+    assert!(line_for(&stdout, "events.geojson:event-1735:").is_empty(), "{stdout}");
     let e1741 = line_for(&stdout, "events.geojson:event-1741:");
     assert!(e1741.iter().any(|l| l.contains("already held so in 1740: the map shows no change")), "{stdout}");
 }
