@@ -251,7 +251,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
     let mut entries: Vec<(Symbol, String)> = Vec::new();
     for p in &shown.polities {
         if let Some(ps) = f.style.polity(p) {
-            entries.push((Symbol::Polity(p.clone()), ps.name(lang).to_string()));
+            entries.push((Symbol::Polity(p.clone()), f.polity_name(p, ps)));
         }
     }
     if shown.approximate {

@@ -36,20 +36,23 @@ fn area_holders(areas: &[Feature], year: Year) -> Vec<Option<&ControlSpan>> {
 
 /// The second polity shown by hatching on an area: the overlord of tributary land, the
 /// former holder of occupied or contested land.
-fn hatch_polity<'a>(area: &'a Feature, h: &'a ControlSpan) -> Option<&'a str> {
+fn hatch_polity<'a>(f: &Frame, area: &'a Feature, h: &'a ControlSpan) -> Option<&'a str> {
     match h.status {
         Status::Tributary => h.overlord.as_deref(),
-        Status::Contested => h.overlord.as_deref().or_else(|| previous_holder(area, h)),
+        Status::Contested => h.overlord.as_deref().or_else(|| previous_holder(f, area, h)),
         _ => None,
     }
 }
 
-fn previous_holder<'a>(area: &'a Feature, h: &ControlSpan) -> Option<&'a str> {
+/// The last other holder of an area before the span `h`, if that polity still exists in
+/// the year shown (a destroyed khanate claims nothing).
+fn previous_holder<'a>(f: &Frame, area: &'a Feature, h: &ControlSpan) -> Option<&'a str> {
     area.control
         .iter()
         .filter(|c| c.span.start < h.span.start && c.polity != h.polity)
         .max_by_key(|c| c.span.start)
         .map(|c| c.polity.as_str())
+        .filter(|p| f.atlas.data.polity_alive(p, f.opts.year))
 }
 
 /// Territories: areas coloured by holder, patterns for status, borders only between
@@ -121,14 +124,14 @@ pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown,
             let overlay = match span.status {
                 Status::Tributary => {
                     shown.tributary = true;
-                    hatch_polity(&areas[i], span)
+                    hatch_polity(f, &areas[i], span)
                         .and_then(|o| f.style.polity(o))
                         .map(|o| (Pattern::Hatch, o.border, 0.75))
                 }
                 Status::Occupied => {
                     shown.occupied = true;
                     // The former holder's border still faintly shown inside the land.
-                    if let Some(former) = previous_holder(&areas[i], span).and_then(|p| f.style.polity(p)) {
+                    if let Some(former) = previous_holder(f, &areas[i], span).and_then(|p| f.style.polity(p)) {
                         let w = f.px(ts.border_pt) * 0.8;
                         let inset: Vec<Vec<(f32, f32)>> = rings
                             .iter()
@@ -149,7 +152,7 @@ pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown,
                 }
                 Status::Contested => {
                     shown.contested = true;
-                    let other = hatch_polity(&areas[i], span).and_then(|o| f.style.polity(o));
+                    let other = hatch_polity(f, &areas[i], span).and_then(|o| f.style.polity(o));
                     Some((Pattern::Cross, other.map(|o| o.border).unwrap_or(ps.border), 0.7))
                 }
                 _ => None,
@@ -234,7 +237,7 @@ pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown,
         if let Some((x, y, px_area)) = polity_anchor(f, areas, &everywhere) {
             let mut style = f.text_style(&f.style.territories.label, 1.0);
             style.color = ps.border.skia(1.0);
-            let text = cased(&f.style.territories.label, ps.name(&f.opts.lang));
+            let text = cased(&f.style.territories.label, &f.polity_name(polity, ps));
             let m = f.fonts.measure(&text, &style);
             if px_area > m.width * (m.ascent + m.descent) * 3.0 {
                 jobs.push(LabelJob { priority: priority::POLITY, text, style, anchor: Anchor::Centre { x, y } });
@@ -695,13 +698,15 @@ pub(crate) fn cities(
         let status = holder.map(|h| h.status).unwrap_or(Status::Core);
         let d = f.px(cs.marker_pt);
         let outline = stroke(f.px(0.45), &[]);
-        shown.city_kinds.insert(feat.city_kind);
-        let r = marker_radius(feat.city_kind, d);
+        // A capital carries its symbol only while it is one.
+        let kind = feat.kind_in(year);
+        shown.city_kinds.insert(kind);
+        let r = marker_radius(kind, d);
         if status == Status::Destroyed {
             shown.destroyed = true;
             ruins(canvas, x, y, r, color, cs.outline, f.px(0.6));
         } else {
-            city_marker(canvas, feat.city_kind, (x, y), r, color, (cs.outline, &outline), Rgba(255, 255, 255, 255));
+            city_marker(canvas, kind, (x, y), r, color, (cs.outline, &outline), Rgba(255, 255, 255, 255));
         }
         if status == Status::Besieged {
             shown.besieged = true;
@@ -724,7 +729,7 @@ pub(crate) fn cities(
         let extent = if captured || status == Status::Besieged { r * 2.3 } else { r * 1.2 };
         placer.add_obstacle([x - extent, y - extent, x + extent, y + extent]);
         markers.push((feat.id.clone(), x, y));
-        let (spec, prio) = match (feat.city_kind, captured) {
+        let (spec, prio) = match (kind, captured) {
             (_, true) => (&cs.capital_label, priority::CAPTURED),
             (CityKind::Capital, _) => (&cs.capital_label, priority::CAPITAL),
             (CityKind::City, _) => (&cs.label, priority::CITY + i32::from(feat.rank) * 2),

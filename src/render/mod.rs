@@ -177,6 +177,13 @@ impl Frame<'_> {
         }
     }
 
+    /// A polity's name in the year shown ("Tsardom of Russia" before 1721), from the
+    /// atlas's dated names, else the style's name.
+    pub fn polity_name(&self, id: &str, ps: &crate::style::PolityStyle) -> String {
+        let lang = &self.opts.lang;
+        self.atlas.data.polity_name(id, self.opts.year, lang).unwrap_or_else(|| ps.name(lang)).to_string()
+    }
+
     /// Features of `layer` whose envelope meets the visible area.
     pub fn visible_in(&self, layer: Layer) -> Vec<usize> {
         self.atlas.index.in_bbox(layer, &self.visible)
