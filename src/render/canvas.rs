@@ -9,7 +9,7 @@
 use super::paint::{draw_pattern, solid};
 use super::text::{Fonts, PlacedGlyph, TextStyle};
 use crate::style::{Pattern, Rgba};
-use tiny_skia::{FillRule, LineCap, LineJoin, Path, Pixmap, Stroke, StrokeDash, Transform};
+use tiny_skia::{FillRule, LineCap, LineJoin, Path, PathBuilder, Pixmap, Rect, Stroke, StrokeDash, Transform};
 
 /// A colour with an extra opacity, and whether edges are anti-aliased.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -96,6 +96,10 @@ pub trait Canvas {
     fn fill_path(&mut self, path: &Path, ink: Ink, rule: FillRule);
     /// Stroke a path with a pen.
     fn stroke_path(&mut self, path: &Path, ink: Ink, pen: &Pen);
+    /// Fill an axis-aligned rectangle (the raster surface has a fast path for it).
+    fn fill_rect(&mut self, rect: Rect, ink: Ink) {
+        self.fill_path(&PathBuilder::from_rect(rect), ink, FillRule::Winding);
+    }
     /// Fill closed pixel rings (even-odd) with a pattern of lines or dots `spacing` px
     /// apart and `width` px wide, on one grid across the whole image.
     fn pattern(&mut self, rings: &[Vec<(f32, f32)>], kind: Pattern, color: Rgba, spacing: f32, width: f32);
@@ -120,6 +124,10 @@ impl Canvas for Pixmap {
 
     fn stroke_path(&mut self, path: &Path, ink: Ink, pen: &Pen) {
         Pixmap::stroke_path(self, path, &paint(ink), &pen.skia(), Transform::identity(), None);
+    }
+
+    fn fill_rect(&mut self, rect: Rect, ink: Ink) {
+        Pixmap::fill_rect(self, rect, &paint(ink), Transform::identity(), None);
     }
 
     fn pattern(&mut self, rings: &[Vec<(f32, f32)>], kind: Pattern, color: Rgba, spacing: f32, width: f32) {

@@ -428,7 +428,7 @@ pub(crate) fn graticule(f: &Frame, canvas: &mut dyn Canvas) {
             continue;
         };
         if let Some(r) = rect {
-            canvas.fill_path(&PathBuilder::from_rect(r), Ink::new(g.color, alpha), FillRule::Winding);
+            canvas.fill_rect(r, Ink::new(g.color, alpha));
         }
     }
     if let Some(p) = curved.finish() {
