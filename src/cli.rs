@@ -249,7 +249,7 @@ impl ImageFormat {
 /// How vector files are written (`render` and `frames` with `--format svg|pdf`).
 #[derive(Args, Debug, Clone, Default)]
 pub struct VectorArgs {
-    /// SVG: embed the DejaVu faces used as `@font-face` data URLs (about 1 MB a face), so
+    /// SVG: embed the DejaVu faces used as `@font-face` data URLs (about 0.8 MB a face), so
     /// the file looks the same where DejaVu is not installed. PDFs always embed subsets.
     #[arg(long)]
     pub embed_fonts: bool,

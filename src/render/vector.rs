@@ -20,7 +20,7 @@ use tiny_skia::{FillRule, LineCap, LineJoin, Path, PathSegment, Pixmap};
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SvgOptions {
     /// Embed the faces used as `@font-face` data URLs, so the file shows the same type on
-    /// a machine without DejaVu (larger files: about 1 MB per face).
+    /// a machine without DejaVu (larger files: about 0.8 MB per face).
     pub embed_fonts: bool,
     /// Convert every colour to its grey (luminance), for a black-and-white document.
     pub grayscale: bool,
