@@ -281,6 +281,10 @@ pub struct RenderArgs {
     /// File format (default: from the --out extension, else png).
     #[arg(long, value_enum)]
     pub format: Option<ImageFormat>,
+    /// Also write what the labeller placed as JSON: every label with its feature id,
+    /// text and box (px), the ids the map promised to label, and any it could not.
+    #[arg(long, value_name = "FILE")]
+    pub labels_json: Option<PathBuf>,
     /// Vector output.
     #[command(flatten)]
     pub vector: VectorArgs,
@@ -500,8 +504,12 @@ pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
     opts.lang = a.view.lang.code().into();
     opts.compare = a.compare.map(Year);
     let page = a.view.page_mm()?;
-    let bytes = render_bytes(&atlas, &style, &view, &opts, format, &a.vector.svg_options(page))?;
+    let (bytes, labels) = render_bytes(&atlas, &style, &view, &opts, format, &a.vector.svg_options(page))?;
     write_atomic(&out, &bytes)?;
+    if let Some(path) = &a.labels_json {
+        let json = serde_json::to_vec_pretty(&labels).map_err(|e| Error::Encode(e.to_string()))?;
+        write_atomic(path, &json)?;
+    }
     timing("total", t0);
     Ok(out)
 }
@@ -514,9 +522,10 @@ pub fn render_bytes(
     opts: &RenderOptions,
     format: ImageFormat,
     vector: &crate::render::vector::SvgOptions,
-) -> Result<Vec<u8>> {
+) -> Result<(Vec<u8>, crate::render::LabelReport)> {
     let t1 = std::time::Instant::now();
-    let bytes = match format {
+    let report = |labels, missing| crate::render::LabelReport::new(atlas, view, opts.year, labels, missing);
+    let out = match format {
         ImageFormat::Png => {
             let mut img = render(atlas, style, view, opts);
             if vector.grayscale {
@@ -526,23 +535,24 @@ pub fn render_bytes(
             let t2 = std::time::Instant::now();
             let bytes = encode_png(&img.pixmap, opts.dpi)?;
             timing("encode", t2);
-            bytes
+            (bytes, report(img.labels, img.missing))
         }
         ImageFormat::Svg | ImageFormat::Pdf => {
             let vector = crate::render::vector::SvgOptions { text_layer: format == ImageFormat::Pdf, ..vector.clone() };
-            let (svg, _) = crate::render::render_svg(atlas, style, view, opts, &vector);
+            let (svg, drawn) = crate::render::render_svg(atlas, style, view, opts, &vector);
             timing("render", t1);
-            if format == ImageFormat::Svg {
+            let bytes = if format == ImageFormat::Svg {
                 svg.into_bytes()
             } else {
                 let t2 = std::time::Instant::now();
                 let pdf = crate::render::vector::svg_to_pdf(&svg).map_err(Error::Encode)?;
                 timing("encode", t2);
                 pdf
-            }
+            };
+            (bytes, report(drawn.labels, drawn.missing))
         }
     };
-    Ok(bytes)
+    Ok(out)
 }
 
 fn check_out_path(out: &Path, format: ImageFormat) -> Result<()> {
@@ -679,7 +689,7 @@ fn write_vector_frames(
         opts.lang = a.view.lang.code().into();
         opts.fixed_title = true;
         opts.timeline = Some(crate::render::Timeline { from, to, cursor: year as f32 });
-        let bytes = render_bytes(atlas, style, view, &opts, a.format, &svg)?;
+        let (bytes, _) = render_bytes(atlas, style, view, &opts, a.format, &svg)?;
         write_atomic(&a.out.join(format!("{year}.{}", a.format.extension())), &bytes)
     })
 }

@@ -240,7 +240,13 @@ pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown,
             let text = cased(&f.style.territories.label, &f.polity_name(polity, ps));
             let m = f.fonts.measure(&text, &style);
             if px_area > m.width * (m.ascent + m.descent) * 3.0 {
-                jobs.push(LabelJob { priority: priority::POLITY, text, style, anchor: Anchor::Centre { x, y } });
+                jobs.push(LabelJob {
+                    priority: priority::POLITY,
+                    text,
+                    style,
+                    anchor: Anchor::Centre { x, y },
+                    id: None,
+                });
             }
         }
     }
@@ -370,6 +376,7 @@ pub(crate) fn water(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob>
                 text: cased(&ws.label, feat.name(&f.opts.lang)),
                 style: f.text_style(&ws.label, 1.0),
                 anchor: Anchor::Centre { x: x as f32, y: y as f32 },
+                id: Some(feat.id.clone()),
             });
         }
     }
@@ -387,7 +394,9 @@ pub(crate) fn rivers(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob
     visible.sort_by_key(|&i| std::cmp::Reverse(feats[i].rank));
     for i in visible {
         let feat = &feats[i];
-        if !feat.alive(f.opts.year) || feat.rank > max_rank {
+        // A river the map promises to name is drawn at any scale.
+        let promised = f.promised.contains(&feat.id);
+        if !feat.alive(f.opts.year) || (feat.rank > max_rank && !promised) {
             continue;
         }
         let Geometry::Lines(ml) = &feat.geometry else { continue };
@@ -404,12 +413,13 @@ pub(crate) fn rivers(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob
                 }
             }
         }
-        if feat.rank <= rs.label_max_rank && longest.len() >= 2 {
+        if (feat.rank <= rs.label_max_rank || promised) && longest.len() >= 2 {
             jobs.push(LabelJob {
                 priority: priority::RIVER + 3 - i32::from(feat.rank),
                 text: cased(&rs.label, feat.name(&f.opts.lang)),
                 style: f.text_style(&rs.label, 1.0),
                 anchor: Anchor::Path { pts: longest, repeat: true },
+                id: Some(feat.id.clone()),
             });
         }
     }
@@ -436,6 +446,7 @@ pub(crate) fn landforms(f: &Frame, jobs: &mut Vec<LabelJob>) {
                 text: cased(spec, feat.name(&f.opts.lang)),
                 style: f.text_style(spec, 1.0),
                 anchor: Anchor::Centre { x: x as f32, y: y as f32 },
+                id: Some(feat.id.clone()),
             });
         }
     }
@@ -522,6 +533,7 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
                 text: cased(&cs.label, &parts.join(" · ")),
                 style,
                 anchor: Anchor::Path { pts: body, repeat: false },
+                id: Some(feat.id.clone()),
             });
         }
     }
@@ -657,6 +669,7 @@ pub(crate) fn battles(
             text: cased(&bs.label, &text),
             style: f.text_style(&bs.label, 1.0),
             anchor: Anchor::Point { x, y, r },
+            id: Some(feat.id.clone()),
         });
     }
 }
@@ -741,9 +754,81 @@ pub(crate) fn cities(
             text: cased(spec, feat.name(&f.opts.lang)),
             style: f.text_style(spec, 1.0),
             anchor: Anchor::Point { x, y, r: extent },
+            id: Some(feat.id.clone()),
         });
     }
     markers
+}
+
+/// Named places of the year (see [`super::promised`]) that lie off the image: a small
+/// arrow at the frame's edge, on the line from the map's centre towards the place and
+/// clear of the furniture, with the place's name beside it.
+pub(crate) fn edge_pointers(f: &Frame, canvas: &mut dyn Canvas, furniture: &[[f32; 4]], jobs: &mut Vec<LabelJob>) {
+    let (w, h) = (f.view.width as f32, f.view.height as f32);
+    let margin = 0.03 * w.min(h);
+    let (cx, cy) = (w / 2.0, h / 2.0);
+    for id in &f.promised {
+        let Some(feat) = f.atlas.data.get(id) else { continue };
+        if !matches!(feat.layer, Layer::Cities | Layer::Battles) || !feat.alive(f.opts.year) {
+            continue;
+        }
+        let Geometry::Point(p) = &feat.geometry else { continue };
+        let (px, py) = f.view.to_px(p.x(), p.y());
+        let (px, py) = (px as f32, py as f32);
+        if (0.0..=w).contains(&px) && (0.0..=h).contains(&py) {
+            continue;
+        }
+        let (dx, dy) = (px - cx, py - cy);
+        let len = dx.hypot(dy);
+        if !len.is_finite() || len < 1.0 {
+            continue;
+        }
+        let (ux, uy) = (dx / len, dy / len);
+        // Where the ray leaves the frame less its margin, then inward past any furniture.
+        let tx = if ux.abs() > 1e-6 { ((if ux > 0.0 { w - margin } else { margin }) - cx) / ux } else { f32::INFINITY };
+        let ty = if uy.abs() > 1e-6 { ((if uy > 0.0 { h - margin } else { margin }) - cy) / uy } else { f32::INFINITY };
+        let size = f.px(f.style.cities.marker_pt) * 1.6;
+        let mut t = tx.min(ty);
+        let clear = |x: f32, y: f32| {
+            furniture.iter().all(|b| x + size < b[0] || x - size > b[2] || y + size < b[1] || y - size > b[3])
+        };
+        while t > 0.0 && !clear(cx + ux * t, cy + uy * t) {
+            t -= size * 0.5;
+        }
+        if t <= 0.0 {
+            continue;
+        }
+        let (x, y) = (cx + ux * t, cy + uy * t);
+        let ink = f.style.cities.outline;
+        let mut pb = PathBuilder::new();
+        // A slim arrowhead with a short shaft, pointing at the place.
+        let (bx, by) = (x - ux * size * 0.6, y - uy * size * 0.6);
+        pb.move_to(x + ux * size * 1.2, y + uy * size * 1.2);
+        pb.line_to(bx - uy * size * 0.45, by + ux * size * 0.45);
+        pb.line_to(x - ux * size * 0.2, y - uy * size * 0.2);
+        pb.line_to(bx + uy * size * 0.45, by - ux * size * 0.45);
+        pb.close();
+        if let Some(path) = pb.finish() {
+            canvas.fill_path(&path, Ink::new(ink, 0.9), FillRule::Winding);
+        }
+        let spec = &f.style.cities.label;
+        jobs.push(LabelJob {
+            priority: priority::CITY,
+            text: cased(
+                spec,
+                &format!("{} ({:.0} km)", feat.name(&f.opts.lang), distance_km(f, (x, y), (p.x(), p.y()))),
+            ),
+            style: f.text_style(spec, 1.0),
+            anchor: Anchor::Point { x, y, r: size },
+            id: Some(feat.id.clone()),
+        });
+    }
+}
+
+/// Great-circle distance from a pixel of the view to a lon/lat point, km.
+fn distance_km(f: &Frame, px: (f32, f32), lonlat: (f64, f64)) -> f64 {
+    let here = f.view.to_lonlat(f64::from(px.0), f64::from(px.1));
+    crate::project::haversine_km(here, lonlat)
 }
 
 /// Marker radius of a kind of place, from the style's marker diameter (px).

@@ -16,7 +16,7 @@ pub mod vector;
 use crate::atlas::Atlas;
 use crate::data::{CampaignKind, CityKind, Layer};
 use crate::project::{LonLatBox, View};
-use crate::style::{FontSpec, Style};
+use crate::style::{FontSpec, MapLayer, Style};
 use crate::time::Year;
 use canvas::{group, Canvas};
 use labels::LabelPlacer;
@@ -131,6 +131,8 @@ pub struct Rendered {
     pub pixmap: Pixmap,
     /// Boxes `[x0, y0, x1, y1]` of every placed label, px.
     pub label_boxes: Vec<[f32; 4]>,
+    /// Promised labels that found no room (see [`promised`]).
+    pub missing: Vec<String>,
     /// Every placed label with its text.
     pub labels: Vec<labels::PlacedLabel>,
     /// Pixel positions of drawn city markers by id.
@@ -156,6 +158,8 @@ pub(crate) struct Frame<'a> {
     pub territories_first: bool,
     /// The lon/lat box to query, with a buffer for symbols and labels across the edge.
     pub visible: LonLatBox,
+    /// Ids whose labels this map promises (see [`promised`]).
+    pub promised: BTreeSet<String>,
 }
 
 impl Frame<'_> {
@@ -264,7 +268,57 @@ fn frame<'a>(atlas: &'a Atlas, style: &'a Style, view: &'a View, opts: &'a Rende
         draw_base: opts.base_layer.is_none() || style.layers != crate::style::DEFAULT_LAYERS,
         territories_first: style.layers.first() == Some(&crate::style::MapLayer::Territories),
         visible: view.visible_bbox(f64::from(64.0 * pt.max(1.0))),
+        promised: if opts.labels { promised_in_view(atlas, view, opts.year) } else { BTreeSet::new() },
     }
+}
+
+/// The features whose labels a map of `year` promises to place: every place the year's
+/// captions name (an event's `places`), the year's battles, the capitals of the year, and
+/// features marked `"label": "always"` in the data (the rivers the story follows). They
+/// are placed before every other label, on a leader line when their marker's
+/// neighbourhood is full, and at the frame's edge with a pointer when a named place lies
+/// off the map (a capital off the map is not promised).
+pub fn promised(atlas: &Atlas, year: Year) -> BTreeSet<String> {
+    let (mut named, capitals) = promised_parts(atlas, year);
+    named.extend(capitals);
+    named
+}
+
+/// The promised ids: those named for the year (captions, battles, `"label": "always"`),
+/// and the capitals.
+fn promised_parts(atlas: &Atlas, year: Year) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut named = BTreeSet::new();
+    let mut capitals = BTreeSet::new();
+    for e in atlas.data.layer(Layer::Events).iter().filter(|e| e.alive(year)) {
+        if let Some(places) = e.properties.get("places").and_then(|v| v.as_array()) {
+            named.extend(places.iter().filter_map(|v| v.as_str()).map(str::to_string));
+        }
+    }
+    for layer in Layer::ALL {
+        for feat in atlas.data.layer(layer).iter().filter(|f| f.alive(year)) {
+            let always = feat.properties.get("label").and_then(|v| v.as_str()) == Some("always");
+            if always || layer == Layer::Battles {
+                named.insert(feat.id.clone());
+            } else if layer == Layer::Cities && feat.kind_in(year) == CityKind::Capital {
+                capitals.insert(feat.id.clone());
+            }
+        }
+    }
+    (named, capitals)
+}
+
+/// The promised ids of a view: capitals only where they are in the image.
+fn promised_in_view(atlas: &Atlas, view: &View, year: Year) -> BTreeSet<String> {
+    let (mut named, capitals) = promised_parts(atlas, year);
+    for id in capitals {
+        if let Some(crate::data::Geometry::Point(p)) = atlas.data.get(&id).map(|f| &f.geometry) {
+            let (x, y) = view.to_px(p.x(), p.y());
+            if (0.0..=f64::from(view.width)).contains(&x) && (0.0..=f64::from(view.height)).contains(&y) {
+                named.insert(id);
+            }
+        }
+    }
+    named
 }
 
 /// The layers that do not change with the year (water, rivers, graticule) on a transparent
@@ -306,6 +360,7 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
     let drawn = draw_map(atlas, style, view, opts, &mut pixmap);
     Rendered {
         pixmap,
+        missing: drawn.missing,
         label_boxes: drawn.label_boxes,
         labels: drawn.labels,
         markers: drawn.markers,
@@ -313,10 +368,49 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
     }
 }
 
+/// What the labeller did on one map, for `render --labels-json`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LabelReport {
+    /// The year shown.
+    pub year: i32,
+    /// Image size, px.
+    pub width: u32,
+    /// Image size, px.
+    pub height: u32,
+    /// Ids the map promised to label (see [`promised`]).
+    pub promised: Vec<String>,
+    /// Every placed label.
+    pub labels: Vec<labels::PlacedLabel>,
+    /// Promised labels of places on the map that found no room.
+    pub missing: Vec<String>,
+}
+
+impl LabelReport {
+    /// The report of a rendered map.
+    pub fn new(
+        atlas: &Atlas,
+        view: &View,
+        year: Year,
+        labels: Vec<labels::PlacedLabel>,
+        missing: Vec<String>,
+    ) -> LabelReport {
+        LabelReport {
+            year: year.0,
+            width: view.width,
+            height: view.height,
+            promised: promised_in_view(atlas, view, year).into_iter().collect(),
+            labels,
+            missing,
+        }
+    }
+}
+
 /// What a map drawing placed, whatever the surface.
 pub struct Drawn {
     /// Boxes `[x0, y0, x1, y1]` of every placed label, px.
     pub label_boxes: Vec<[f32; 4]>,
+    /// Promised labels (see [`promised`]) of places on this map that found no room.
+    pub missing: Vec<String>,
     /// Every placed label with its text.
     pub labels: Vec<labels::PlacedLabel>,
     /// Pixel positions of drawn city markers by id.
@@ -343,7 +437,6 @@ pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions,
     // order, composited where the rivers are drawn.
     let base = opts.base_layer.as_ref().filter(|_| !frame.draw_base);
     let mut markers = Vec::new();
-    use crate::style::MapLayer;
     for layer in &style.layers {
         match layer {
             MapLayer::Territories => layers::territories(&frame, canvas, &mut shown, &mut jobs),
@@ -388,7 +481,15 @@ pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions,
     }
     let mut placed = Vec::new();
     if opts.labels {
+        canvas.group(group::CITIES);
+        let obstacles = layout.as_ref().map(|l| l.obstacles()).unwrap_or_default();
+        layers::edge_pointers(&frame, canvas, &obstacles, &mut jobs);
         canvas.group(group::LABELS);
+        for job in &mut jobs {
+            if job.id.as_ref().is_some_and(|id| frame.promised.contains(id)) {
+                job.priority += labels::PROMISED;
+            }
+        }
         placed = labels::place_and_draw(&frame, canvas, &mut placer, jobs);
     }
     laps.lap("labels");
@@ -397,7 +498,32 @@ pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions,
         furniture::draw(&frame, canvas, &l);
     }
     laps.lap("furniture");
-    Drawn { label_boxes: placer.placed().to_vec(), labels: placed, markers, shown }
+    let missing = missing_labels(&frame, &placed);
+    Drawn { label_boxes: placer.placed().to_vec(), missing, labels: placed, markers, shown }
+}
+
+/// The promised labels of places on the map (towns, battles, rivers, water, landforms
+/// alive this year) that were not placed.
+fn missing_labels(f: &Frame, placed: &[labels::PlacedLabel]) -> Vec<String> {
+    let labelled: BTreeSet<&str> = placed.iter().filter_map(|l| l.id.as_deref()).collect();
+    f.promised
+        .iter()
+        .filter(|id| !labelled.contains(id.as_str()))
+        .filter(|id| {
+            f.atlas.data.get(id).is_some_and(|feat| {
+                feat.alive(f.opts.year)
+                    && f.style.layers.contains(&match feat.layer {
+                        Layer::Cities => MapLayer::Cities,
+                        Layer::Battles => MapLayer::Battles,
+                        Layer::Rivers => MapLayer::Rivers,
+                        Layer::Water => MapLayer::Water,
+                        Layer::Landforms => MapLayer::Landforms,
+                        _ => return false,
+                    })
+            })
+        })
+        .cloned()
+        .collect()
 }
 
 /// The height of an animation frame's bottom furniture (caption band and timeline strip),
