@@ -102,10 +102,13 @@ pub struct PlacedLabel {
     pub leader: bool,
 }
 
+/// A pixel position.
+type Point = (f32, f32);
+
 /// Candidate places for a label whose box is `w`×`h` px beside a marker of radius `r`
 /// at (x, y), beyond the seven standard ones: rings of 16 directions at growing
 /// distances. Returns the box's top-left corner and the leader's two ends.
-fn displaced(x: f32, y: f32, r: f32, w: f32, h: f32) -> Vec<((f32, f32), (f32, f32), (f32, f32))> {
+fn displaced(x: f32, y: f32, r: f32, w: f32, h: f32) -> Vec<(Point, Point, Point)> {
     let mut out = Vec::new();
     for step in [1.2f32, 2.2, 3.4, 4.8, 6.5] {
         let d = r + h * step;
