@@ -56,7 +56,7 @@ fn every_promised_label_is_placed_near_its_place_in_every_year_and_size() {
         .flat_map_iter(|year| {
             let mut fails = Vec::new();
             for (size, w, h, dpi) in SIZES {
-                let view = View::fit(projection.clone(), &bbox, w, h);
+                let view = View::fit(projection, &bbox, w, h);
                 let (_, drawn) =
                     render_svg(&atlas, &style, &view, &RenderOptions::frame(Year(year), dpi), &SvgOptions::default());
                 for (id, why) in expected(&atlas, &view, Year(year)) {
