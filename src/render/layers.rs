@@ -196,8 +196,10 @@ pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown,
                     run.clear();
                 };
                 for (k, n) in neigh.iter().enumerate() {
+                    // No border along the data's outer edge (or a coast): only where this
+                    // holder meets another area held by someone else, or by nobody.
                     let other = n.and_then(|j| held[j]);
-                    let border = other.is_none_or(|o| o.polity != *polity);
+                    let border = n.is_some() && other.is_none_or(|o| o.polity != *polity);
                     let dashed = approx_self || n.is_some_and(|j| areas[j].certainty.is_some() && held[j].is_some());
                     if !border || dashed != run_dashed {
                         flush(&mut run, run_dashed, &mut solid_pb, &mut dashed_pb, &mut band_pb);
@@ -471,7 +473,7 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
         let color = side.map(|p| p.border).unwrap_or(Rgba(80, 80, 80, 255));
         if let Some(s) = &feat.side {
             if side.is_some() {
-                shown.polity(s);
+                shown.side(s);
             }
         }
         let full = project_line(f.view, &line.0);
@@ -648,7 +650,7 @@ pub(crate) fn battles(
         let victor = feat.victor.as_deref().and_then(|v| f.style.polity(v));
         if let Some(v) = &feat.victor {
             if victor.is_some() {
-                shown.polity(v);
+                shown.side(v);
             }
         }
         let color = victor.map(|v| v.border).unwrap_or(bs.undecided);
@@ -708,7 +710,7 @@ pub(crate) fn cities(
         let holder = feat.holder(year);
         let ps = holder.and_then(|h| f.style.polity(&h.polity));
         if let (Some(h), Some(_)) = (holder, ps) {
-            shown.polity(&h.polity);
+            shown.side(&h.polity);
         }
         let mut color = ps.map(|p| p.border).unwrap_or(cs.unheld);
         if let Some((from, t)) = f.opts.blend_from {
