@@ -242,8 +242,10 @@ pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown,
             let text = cased(&f.style.territories.label, &f.polity_name(polity, ps));
             let m = f.fonts.measure(&text, &style);
             if px_area > m.width * (m.ascent + m.descent) * 3.0 {
+                // Who held the land is the map's first message: the name ranks with the
+                // promised labels, after the year's towns and battles, before the rivers.
                 jobs.push(LabelJob {
-                    priority: priority::POLITY,
+                    priority: super::labels::PROMISED + priority::POLITY - 40,
                     text,
                     style,
                     anchor: Anchor::Centre { x, y },
