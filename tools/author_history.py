@@ -653,6 +653,11 @@ LANDFORMS = [
 ]
 
 
+# Battles the seed dates but does not place: drawn hollow with a question mark.
+BATTLE_PLACE_UNKNOWN = {"battle-jangir-captured-1635", "battle-jangir-killed-1652", "battles-bogenbay-1711",
+                        "battle-khara-murut-1723", "battle-middle-juz-1732", "battle-olzhabay-1741"}
+
+
 def main():
     battles = []
     for (bid, name, kk, ru, lon, lat, dates, victor, bel, cmd, strength, cert, note, src) in BATTLES:
@@ -660,6 +665,8 @@ def main():
         p.update(dates)
         p.update({"victor": victor, "belligerents": bel, "commanders": cmd, "strength": strength,
                   "certainty": cert, "note": note, "source": src})
+        if bid in BATTLE_PLACE_UNKNOWN:
+            p["location"] = "approximate"
         battles.append(feature(p, point(lon, lat)))
     write_fc("battles.geojson", battles)
 
@@ -667,6 +674,9 @@ def main():
     for (cid, name, side, kind, sd, ed, coords, cmd, strength, note, src, cert) in CAMPAIGNS:
         p = {"id": cid, "name": name, "side": side, "kind": kind, "start_date": sd, "end_date": ed,
              "commander": cmd, "strength": strength, "certainty": cert, "note": note, "source": src}
+        # A route the seed does not trace is drawn as assumed.
+        if "route assumed" in (note or "").lower():
+            p["route"] = "assumed"
         camps.append(feature(p, line(coords)))
     write_fc("campaigns.geojson", camps)
 

@@ -34,6 +34,8 @@ fn tr(lang: &str, en: &'static str) -> &'static str {
         ("Destroyed", "Қираған", "Разрушен"),
         ("Changed hands since", "Иесі ауысқан, бастап", "Сменили владельца с"),
         ("versts", "шақырым", "вёрст"),
+        ("Route assumed", "Жол болжалды", "Маршрут предположительный"),
+        ("(?) Place not known exactly", "(?) Орны анық емес", "(?) Место точно не известно"),
         ("Routes in their side's colour:", "Жорықтар тарап түсімен:", "Походы в цвете своей стороны:"),
         ("scale true along", "масштаб дәл:", "масштаб верен вдоль"),
     ];
@@ -52,6 +54,10 @@ enum Symbol {
     Side(String),
     /// A line of text with no symbol.
     Note,
+    /// A hollow marker: place not known exactly.
+    ApproximatePlace,
+    /// A dash-dot route: assumed.
+    AssumedRoute,
     Hatch(Pattern),
     Dashed,
     City(CityKind),
@@ -318,6 +324,12 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
             CampaignKind::Flight => "Flight of people",
         };
         entries.push((Symbol::Campaign(*k), tr(lang, name).into()));
+    }
+    if shown.assumed_route {
+        entries.push((Symbol::AssumedRoute, tr(lang, "Route assumed").into()));
+    }
+    if shown.approximate_place {
+        entries.push((Symbol::ApproximatePlace, tr(lang, "(?) Place not known exactly").into()));
     }
     if let (true, Some(c)) = (shown.changed, f.opts.compare) {
         entries.push((Symbol::Changed, format!("{} {}", tr(lang, "Changed hands since"), c)));
@@ -801,6 +813,15 @@ fn legend_symbol(f: &Frame, canvas: &mut dyn Canvas, sym: &Symbol, x: f32, y: f3
             }
         }
         Symbol::Note => {}
+        Symbol::ApproximatePlace => {
+            let r = super::layers::marker_radius(CityKind::City, f.px(f.style.cities.marker_pt)) * 1.1;
+            let pen = stroke(f.px(0.8), &[f.px(1.1), f.px(0.8)]);
+            super::layers::city_marker(canvas, CityKind::City, (cx, cy), r, Rgba(255, 255, 255, 230), (ink, &pen), ink);
+        }
+        Symbol::AssumedRoute => {
+            let w = f.px(f.style.campaigns.width_pt);
+            line(canvas, ink, w * 1.2, &super::layers::ASSUMED_DASH.map(|d| d * w), 0.9);
+        }
         Symbol::Hatch(kind) => {
             if let Some(r) = sw_rect {
                 fill(canvas, &r, f.style.land, 1.0);

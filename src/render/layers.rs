@@ -487,34 +487,45 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
         let w = f.px(cs.width_pt);
         let arrow = f.px(cs.arrow_pt);
         let body = trim_end(&pts, arrow * 0.8);
-        match feat.campaign_kind {
-            CampaignKind::Advance => {
-                if let Some(p) = tapered(&body, w * 1.6, w * 0.9) {
-                    canvas.fill_path(&p, Ink::new(color, 0.9), FillRule::Winding);
-                }
-                arrowhead(canvas, &pts, arrow, color, 0.9);
+        // A route the sources do not trace: a dash-dot line, whatever its kind.
+        if feat.properties.get("route").and_then(|v| v.as_str()) == Some("assumed")
+            && feat.campaign_kind != CampaignKind::Flight
+        {
+            shown.assumed_route = true;
+            if let Some(p) = polyline_path(&body) {
+                stroke_path(canvas, &p, color, 0.9, &stroke(w * 1.2, &ASSUMED_DASH.map(|d| d * w)));
             }
-            CampaignKind::Retreat => {
-                if let Some(p) = polyline_path(&body) {
-                    stroke_path(canvas, &p, color, 0.9, &stroke(w, &[w * 3.0, w * 2.0]));
+            arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
+        } else {
+            match feat.campaign_kind {
+                CampaignKind::Advance => {
+                    if let Some(p) = tapered(&body, w * 1.6, w * 0.9) {
+                        canvas.fill_path(&p, Ink::new(color, 0.9), FillRule::Winding);
+                    }
+                    arrowhead(canvas, &pts, arrow, color, 0.9);
                 }
-                arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
-            }
-            CampaignKind::Raid => {
-                if let Some(p) = polyline_path(&body) {
-                    stroke_path(canvas, &p, color, 0.9, &stroke(w * 1.1, &[0.01, w * 2.2]));
+                CampaignKind::Retreat => {
+                    if let Some(p) = polyline_path(&body) {
+                        stroke_path(canvas, &p, color, 0.9, &stroke(w, &[w * 3.0, w * 2.0]));
+                    }
+                    arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
                 }
-                arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
-            }
-            CampaignKind::Flight => {
-                let band = f.px(cs.flight_width_pt);
-                if let Some(p) = polyline_path(&trim_end(&pts, arrow * 1.4)) {
-                    stroke_path(canvas, &p, color, cs.flight_opacity, &stroke(band, &[]));
+                CampaignKind::Raid => {
+                    if let Some(p) = polyline_path(&body) {
+                        stroke_path(canvas, &p, color, 0.9, &stroke(w * 1.1, &[0.01, w * 2.2]));
+                    }
+                    arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
                 }
-                if let Some(p) = polyline_path(&body) {
-                    stroke_path(canvas, &p, color, 0.7, &stroke(w * 0.6, &[w * 2.0, w * 1.5]));
+                CampaignKind::Flight => {
+                    let band = f.px(cs.flight_width_pt);
+                    if let Some(p) = polyline_path(&trim_end(&pts, arrow * 1.4)) {
+                        stroke_path(canvas, &p, color, cs.flight_opacity, &stroke(band, &[]));
+                    }
+                    if let Some(p) = polyline_path(&body) {
+                        stroke_path(canvas, &p, color, 0.7, &stroke(w * 0.6, &[w * 2.0, w * 1.5]));
+                    }
+                    arrowhead(canvas, &pts, (band * 1.1).max(arrow), color, cs.flight_opacity + 0.2);
                 }
-                arrowhead(canvas, &pts, (band * 1.1).max(arrow), color, cs.flight_opacity + 0.2);
             }
         }
         if f.opts.route_progress >= 1.0 {
@@ -541,6 +552,14 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
             });
         }
     }
+}
+
+/// Dash-dot of an assumed route, in line widths.
+pub(crate) const ASSUMED_DASH: [f32; 4] = [4.0, 1.8, 0.01, 1.8];
+
+/// Is the place of this town or battle unknown (`"location": "approximate"`)?
+fn place_approximate(feat: &Feature) -> bool {
+    feat.properties.get("location").and_then(|v| v.as_str()) == Some("approximate")
 }
 
 /// A filled polygon along a polyline whose width goes from `w0` to `w1`.
@@ -656,9 +675,17 @@ pub(crate) fn battles(
             }
         }
         let color = victor.map(|v| v.border).unwrap_or(bs.undecided);
+        let approx = place_approximate(feat);
         if let Some(path) = star(x, y, r, r * 0.45, 8) {
-            canvas.fill_path(&path, Ink::new(color, 1.0), FillRule::Winding);
-            stroke_path(canvas, &path, bs.outline, 1.0, &stroke(f.px(0.4), &[]));
+            if approx {
+                // Dated by the sources but not placed: a hollow star.
+                shown.approximate_place = true;
+                canvas.fill_path(&path, Ink::new(Rgba(255, 255, 255, 255), 0.85), FillRule::Winding);
+                stroke_path(canvas, &path, color, 1.0, &stroke(f.px(0.7), &[]));
+            } else {
+                canvas.fill_path(&path, Ink::new(color, 1.0), FillRule::Winding);
+                stroke_path(canvas, &path, bs.outline, 1.0, &stroke(f.px(0.4), &[]));
+            }
         }
         shown.battles = true;
         placer.add_obstacle([x - r, y - r, x + r, y + r]);
@@ -668,11 +695,9 @@ pub(crate) fn battles(
             (None, _) => String::new(),
         };
         let name = feat.name(&f.opts.lang);
-        let text = if date.is_empty() || name.contains(date.trim_end_matches('?')) {
-            name.to_string()
-        } else {
-            format!("{name} {date}")
-        };
+        let name = if approx { format!("{name} (?)") } else { name.to_string() };
+        let text =
+            if date.is_empty() || name.contains(date.trim_end_matches('?')) { name } else { format!("{name} {date}") };
         jobs.push(LabelJob {
             priority: priority::BATTLE,
             text: cased(&bs.label, &text),
@@ -729,9 +754,15 @@ pub(crate) fn cities(
         let kind = feat.kind_in(year);
         shown.city_kinds.insert(kind);
         let r = marker_radius(kind, d);
+        let approx = place_approximate(feat);
         if status == Status::Destroyed {
             shown.destroyed = true;
             ruins(canvas, x, y, r, color, cs.outline, f.px(0.6));
+        } else if approx {
+            // A place the sources name but cannot locate: a hollow marker, dashed.
+            shown.approximate_place = true;
+            let pen = stroke(f.px(0.8), &[f.px(1.1), f.px(0.8)]);
+            city_marker(canvas, kind, (x, y), r * 1.1, Rgba(255, 255, 255, 230), (color, &pen), color);
         } else {
             city_marker(canvas, kind, (x, y), r, color, (cs.outline, &outline), Rgba(255, 255, 255, 255));
         }
@@ -763,9 +794,11 @@ pub(crate) fn cities(
             (CityKind::Fortress, _) => (&cs.label, priority::CITY + i32::from(feat.rank) * 2 - 1),
             (CityKind::Site, _) => (&cs.label, priority::CITY + i32::from(feat.rank) * 2 - 2),
         };
+        let name = feat.name(&f.opts.lang);
+        let name = if approx { format!("{name} (?)") } else { name.to_string() };
         jobs.push(LabelJob {
             priority: prio,
-            text: cased(spec, feat.name(&f.opts.lang)),
+            text: cased(spec, &name),
             style: f.text_style(spec, 1.0),
             anchor: Anchor::Point { x, y, r: extent },
             id: Some(feat.id.clone()),

@@ -117,6 +117,10 @@ pub struct Shown {
     pub besieged: bool,
     /// Areas or cities changed hands (compare mode).
     pub changed: bool,
+    /// A town or battle whose place is not known exactly.
+    pub approximate_place: bool,
+    /// A route the sources do not trace.
+    pub assumed_route: bool,
 }
 
 impl Shown {
