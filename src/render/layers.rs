@@ -530,10 +530,11 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
         }
         if f.opts.route_progress >= 1.0 {
             let mut parts: Vec<String> = Vec::new();
+            let short = short_route_name(feat.name(&f.opts.lang));
             if let Some(c) = feat.commanders.first() {
                 parts.push(c.clone());
-            } else if feat.name(&f.opts.lang).len() < 40 && !feat.name(&f.opts.lang).is_empty() {
-                parts.push(feat.name(&f.opts.lang).to_string());
+            } else if short.chars().count() < 44 && !short.is_empty() {
+                parts.push(short.to_string());
             }
             if let Some(s) = &feat.strength {
                 parts.push(s.label());
@@ -551,6 +552,21 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
                 id: Some(feat.id.clone()),
             });
         }
+    }
+}
+
+/// A route's name for its label: what follows a heading ("Barefooted Flight: Senior Jüz
+/// to the Pamirs (1723)" → "Senior Jüz to the Pamirs"), without a year in brackets that
+/// the label shows anyway.
+fn short_route_name(name: &str) -> &str {
+    let name = name.rsplit_once(": ").map_or(name, |(_, rest)| rest);
+    match name.rsplit_once(" (") {
+        Some((head, tail))
+            if tail.trim_end_matches(')').chars().all(|c| c.is_ascii_digit() || c == '–' || c == '-') =>
+        {
+            head
+        }
+        _ => name,
     }
 }
 
