@@ -216,6 +216,20 @@ fn golden_images_per_style() {
     check_golden("mini-1730-mercator", &img);
 }
 
+/// The built-in atlas in three years a reader checks first: Galdan's 1684, the Great
+/// Disaster of 1723 and the aftermath of 1757 (A4 landscape at 72 dpi).
+#[test]
+fn golden_years_of_the_atlas() {
+    let atlas = Atlas::load(&Source::Embedded, EndDates::Inclusive).expect("built-in atlas loads");
+    let style = Style::load("print").unwrap();
+    let bbox = LonLatBox::from_array(atlas.data.default_bbox().unwrap());
+    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 842, 595);
+    for year in [1684, 1723, 1757] {
+        let img = render(&atlas, &style, &view, &RenderOptions::frame(Year(year), 72.0));
+        check_golden(&format!("atlas-{year}"), &img);
+    }
+}
+
 #[test]
 fn embedded_dataset_loads_without_problems() {
     let loaded = Dataset::load(&Source::Embedded, EndDates::Inclusive);
