@@ -65,9 +65,13 @@ impl Lang {
 /// How `end_date` values are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum EndDatesArg {
-    /// `"1697"` lasts through 31 Dec 1697 (steppe-atlas data).
+    /// `ohm` for data with OpenHistoricalMap tags (boundary, place, admin_level, wikidata), else `inclusive`.
+    Auto,
+    /// `"1697"` lasts through 31 Dec 1697, `"1697-05-01"` through that day (steppe-atlas data).
     Inclusive,
-    /// `"1697"` ends before 1697 (OpenHistoricalMap data).
+    /// OpenHistoricalMap's rule: a year or month covers its whole period, a day is the first day gone.
+    Ohm,
+    /// Every end date is the first moment gone: `"1697"` ends on 31 Dec 1696.
     Exclusive,
 }
 
@@ -78,7 +82,7 @@ pub struct DataArgs {
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// How to read end_date values.
-    #[arg(long, value_enum, default_value = "inclusive")]
+    #[arg(long, value_enum, default_value = "auto")]
     pub end_dates: EndDatesArg,
 }
 
@@ -94,6 +98,8 @@ impl DataArgs {
         match self.end_dates {
             EndDatesArg::Inclusive => EndDates::Inclusive,
             EndDatesArg::Exclusive => EndDates::Exclusive,
+            EndDatesArg::Ohm => EndDates::Ohm,
+            EndDatesArg::Auto => EndDates::Auto,
         }
     }
 

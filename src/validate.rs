@@ -171,10 +171,10 @@ pub fn validate(loaded: &Loaded, style: &Style) -> Vec<Problem> {
     all
 }
 
-/// Count (errors, warnings).
+/// Count (errors, warnings); notes for information are neither.
 pub fn counts(problems: &[Problem]) -> (usize, usize) {
-    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
-    (errors, problems.len() - errors)
+    let count = |s: Severity| problems.iter().filter(|p| p.severity == s).count();
+    (count(Severity::Error), count(Severity::Warning))
 }
 
 /// Consecutive years grouped into runs: `[1723, 1724, 1725, 1732]` → `1723–1725, 1732`.

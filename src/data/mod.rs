@@ -7,7 +7,9 @@
 
 mod feature;
 mod polity;
+mod read;
 
+pub use feature::polity_id_for;
 pub use feature::{
     CampaignKind, CapitalSpan, Certainty, CityKind, ControlSpan, Feature, Geometry, Names, Status, Strength,
 };
@@ -16,6 +18,7 @@ pub use polity::{DatedName, Polity};
 use crate::error::{Error, Problem, Result, Severity};
 use crate::time::{EndDates, Year};
 use serde::Deserialize;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -74,6 +77,11 @@ impl Layer {
 
     fn index(self) -> usize {
         self as usize
+    }
+
+    /// The layer of this name (`territories`, `cities`, …).
+    pub fn from_name(name: &str) -> Option<Layer> {
+        Layer::ALL.into_iter().find(|l| l.name() == name)
     }
 }
 
@@ -186,28 +194,82 @@ impl Loaded {
 
 impl Dataset {
     /// Load a dataset, collecting every problem rather than stopping at the first.
+    ///
+    /// A folder is read whole: every `*.geojson` and `*.geojsonseq` file, each feature
+    /// placed in a layer by its `layer` property, else by its file's name (`cities`,
+    /// `towns`, `boundaries`, …), else by its OpenHistoricalMap tags (`boundary`, `place`,
+    /// `waterway`, …). How each file was read is reported as information; features no rule
+    /// places, and files of other formats (`.shp`, `.gpkg`, …), are reported as warnings.
     pub fn load(source: &Source, end_dates: EndDates) -> Loaded {
         let mut problems = Vec::new();
         let mut ds = Dataset::default();
-        let texts: Vec<(Layer, Option<String>)> = match source {
-            Source::Embedded => Layer::ALL
-                .iter()
-                .map(|l| {
-                    let text = EMBEDDED.iter().find(|(n, _)| *n == l.name()).map(|(_, t)| t.to_string());
-                    (*l, text)
-                })
-                .collect(),
+        let files: Vec<(String, String)> = match source {
+            Source::Embedded => EMBEDDED.iter().map(|(n, t)| (format!("{n}.geojson"), t.to_string())).collect(),
             Source::Dir(dir) => {
                 if !dir.is_dir() {
                     problems.push(Problem::error(&dir.display().to_string(), None, "not a folder"));
                     return Loaded { dataset: ds, problems };
                 }
-                Layer::ALL.iter().map(|l| (*l, read_optional(&dir.join(l.file_name()), &mut problems))).collect()
+                read_dir_files(dir, &mut problems)
             }
         };
-        for (layer, text) in texts {
-            if let Some(text) = text {
-                ds.layers[layer.index()] = feature::parse_layer(layer, &text, end_dates, &mut problems);
+        let mut parsed: Vec<(String, Vec<Value>)> = Vec::new();
+        for (name, text) in &files {
+            if let Some(features) = read::features_of(name, text, &mut problems) {
+                parsed.push((name.clone(), features));
+            }
+        }
+        let mode = match end_dates {
+            EndDates::Auto if parsed.iter().any(|(_, fs)| fs.iter().any(read::has_ohm_tags)) => EndDates::Ohm,
+            EndDates::Auto => EndDates::Inclusive,
+            m => m,
+        };
+        for (name, features) in &parsed {
+            let file_layer = read::layer_of_file(name);
+            let mut by_layer: Vec<Vec<(usize, &Value)>> = vec![Vec::new(); Layer::ALL.len()];
+            let mut unplaced: Vec<String> = Vec::new();
+            for (i, f) in features.iter().enumerate() {
+                match read::layer_of_feature(f, file_layer) {
+                    Ok(Some(layer)) => by_layer[layer.index()].push((i, f)),
+                    Ok(None) => unplaced.push(read::feature_label(f, i)),
+                    Err(msg) => problems.push(Problem::error(name, Some(&read::feature_label(f, i)), msg)),
+                }
+            }
+            for layer in Layer::ALL {
+                let items = &by_layer[layer.index()];
+                if items.is_empty() {
+                    continue;
+                }
+                let mut read = feature::parse_features(layer, name, items, mode, &mut problems);
+                ds.layers[layer.index()].append(&mut read);
+            }
+            if file_layer.is_none()
+                || by_layer.iter().enumerate().any(|(l, v)| !v.is_empty() && Some(l) != file_layer.map(Layer::index))
+            {
+                let parts: Vec<String> = Layer::ALL
+                    .iter()
+                    .filter(|l| !by_layer[l.index()].is_empty())
+                    .map(|l| format!("{} as {}", by_layer[l.index()].len(), l.name()))
+                    .collect();
+                if !parts.is_empty() {
+                    problems.push(Problem::info(name, None, format!("read {}", parts.join(", "))));
+                }
+            }
+            if !unplaced.is_empty() {
+                let shown: Vec<&str> = unplaced.iter().take(5).map(String::as_str).collect();
+                problems.push(Problem::warning(
+                    name,
+                    None,
+                    format!(
+                        "{} of {} features not read: no `layer` property, and neither the file name nor their tags \
+                         (boundary, place, waterway, natural=water, historic=battlefield, caption) say which layer \
+                         ({}{})",
+                        unplaced.len(),
+                        features.len(),
+                        shown.join(", "),
+                        if unplaced.len() > shown.len() { ", …" } else { "" }
+                    ),
+                ));
             }
         }
         let meta_text = match source {
@@ -346,6 +408,49 @@ impl Dataset {
         }
         out
     }
+}
+
+/// The GeoJSON files of a folder (sorted by name), with warnings for files of formats we
+/// do not read.
+fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, String)> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            problems.push(Problem::error(&dir.display().to_string(), None, format!("cannot read folder: {e}")));
+            return Vec::new();
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        let name = file_label(&path);
+        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+        match ext.as_str() {
+            "geojson" | "geojsonseq" => {
+                if let Some(text) = read_optional(&path, problems) {
+                    out.push((name, text));
+                }
+            }
+            "shp" | "gpkg" | "kml" | "gml" | "csv" | "fgb" | "sqlite" | "topojson" | "osm" | "pbf" => {
+                problems.push(Problem::warning(
+                    &name,
+                    None,
+                    "not read: steppe-atlas reads *.geojson and *.geojsonseq files; convert it with \
+                     `ogr2ogr -f GeoJSON -t_srs EPSG:4326 OUT.geojson FILE` (see the README)",
+                ));
+            }
+            "json" if name != "atlas.json" => {
+                problems.push(Problem::warning(
+                    &name,
+                    None,
+                    "not read: only atlas.json is read among *.json files; rename a GeoJSON layer to *.geojson",
+                ));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn read_optional(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
