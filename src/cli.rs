@@ -39,6 +39,31 @@ pub enum Command {
     Serve(ServeArgs),
     /// The main job: the animation's frames, GIF and APNG, and tiles, into output/.
     All(AllArgs),
+    /// Styles: `style init --data DIR > my-style.json` writes a starting style for a dataset.
+    #[command(subcommand)]
+    Style(StyleCommand),
+}
+
+/// `style` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum StyleCommand {
+    /// Print a starting style for a dataset: every polity it names, in the base style's
+    /// paint where the base knows it, else in automatic colour-blind-safe colours.
+    Init(StyleInitArgs),
+}
+
+/// `style init` options.
+#[derive(Args, Debug)]
+pub struct StyleInitArgs {
+    /// The style to start from: an embedded name (print, atlas, grayscale) or a file.
+    #[arg(long, default_value = "print")]
+    pub base: String,
+    /// The new style's name.
+    #[arg(long, default_value = "my-style")]
+    pub name: String,
+    /// Data source.
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 /// Label language.
@@ -104,8 +129,10 @@ impl DataArgs {
     }
 
     /// Load, check against the style and index the dataset; refuse it on any error.
-    pub fn load_checked(&self, style: &Style) -> Result<Atlas> {
+    /// Polities the style does not know are added to it in automatic colours.
+    pub fn load_checked(&self, style: &mut Style) -> Result<Atlas> {
         let loaded = Dataset::load(&self.source(), self.end_dates());
+        style.adopt_polities(&validate::polities_named(&loaded.dataset));
         let mut problems = loaded.problems.clone();
         problems.extend(validate::polity_problems(&loaded.dataset, style));
         if problems.iter().any(|p| p.severity == crate::error::Severity::Error) {
@@ -477,14 +504,24 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Tiles(a) => tiles_cmd(&a).map(|_| 0),
         Command::Serve(a) => serve_cmd(&a).map(|_| 0),
         Command::All(a) => all_cmd(&a).map(|_| 0),
+        Command::Style(StyleCommand::Init(a)) => style_init_cmd(&a).map(|_| 0),
     }
+}
+
+/// Print a starting style for a dataset on stdout.
+pub fn style_init_cmd(a: &StyleInitArgs) -> Result<()> {
+    let loaded = Dataset::load(&a.data.source(), a.data.end_dates());
+    let dataset = loaded.into_result()?;
+    let json = crate::style::starting_style(&a.base, &a.name, &validate::polities_named(&dataset))?;
+    println!("{json}");
+    Ok(())
 }
 
 /// Render one year to a PNG, SVG or PDF file; returns the path written.
 pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
     let t0 = std::time::Instant::now();
-    let style = Style::load(&a.view.style)?;
-    let atlas = a.data.load_checked(&style)?;
+    let mut style = Style::load(&a.view.style)?;
+    let atlas = a.data.load_checked(&mut style)?;
     timing("load", t0);
     let (view, dpi) = a.view.view(&atlas.data)?;
     let from_ext = a.out.as_deref().and_then(ImageFormat::from_path);
@@ -602,21 +639,32 @@ fn animation_view(view: &ViewArgs) -> ViewArgs {
     v
 }
 
-/// The default span of an animation: the war years of the atlas.
-fn default_span(ds: &Dataset) -> (i32, i32) {
-    match ds.meta.period {
-        Some([from, to]) => (from, to.min(from.max(1741))),
-        None => (1635, 1741),
+/// The default years of `frames` and `tiles`: for the built-in atlas the war,
+/// 1635–1741; for any other dataset its `atlas.json` period, else the range of its own
+/// dates.
+fn default_span(data: &DataArgs, ds: &Dataset) -> Result<(i32, i32)> {
+    if data.data.is_none() {
+        if let Some([from, to]) = ds.meta.period {
+            return Ok((from, to.min(from.max(1741))));
+        }
     }
+    ds.years().ok_or_else(|| {
+        Error::Usage(
+            "the dataset has no dates and atlas.json no `period`: give the years (--from/--to or --years)".into(),
+        )
+    })
 }
 
 /// Animate a span of years; returns what was written.
 pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
-    let style = Style::load(&a.view.style)?;
-    let atlas = a.data.load_checked(&style)?;
+    let mut style = Style::load(&a.view.style)?;
+    let atlas = a.data.load_checked(&mut style)?;
     let view_args = animation_view(&a.view);
     let (view, dpi) = view_args.view(&atlas.data)?;
-    let (from, to) = default_span(&atlas.data);
+    let (from, to) = match (a.from, a.to) {
+        (Some(f), Some(t)) => (f, t),
+        _ => default_span(&a.data, &atlas.data)?,
+    };
     // Keep the whole map clear of the caption band and timeline at the bottom.
     let bottom = crate::render::animation_bottom_px(&atlas, &style, &view, dpi, a.view.lang.code());
     let view = View::fit_above(view.projection, &view_args.bbox(&atlas.data)?, view.width, view.height, bottom);
@@ -692,11 +740,11 @@ fn write_vector_frames(
 
 /// Render the tiles asked for; returns what was written.
 pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
-    let style = Style::load(&a.style)?;
-    let atlas = a.data.load_checked(&style)?;
+    let mut style = Style::load(&a.style)?;
+    let atlas = a.data.load_checked(&mut style)?;
     let years = match &a.years {
         Some(s) => crate::time::parse_year_range(s).map_err(|e| Error::Usage(format!("--years: {e}")))?,
-        None => default_span(&atlas.data),
+        None => default_span(&a.data, &atlas.data)?,
     };
     let zooms = crate::tiles::grid::parse_zoom_range(&a.zoom).map_err(|e| Error::Usage(format!("--zoom: {e}")))?;
     let shard = match &a.shard {
@@ -728,9 +776,10 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
 
 /// Run the tile server until the process is stopped.
 pub fn serve_cmd(a: &ServeArgs) -> Result<()> {
-    let style = Style::load(&a.style)?;
-    let frame_style = Style::load("print")?;
-    let atlas = a.data.load_checked(&style)?;
+    let mut style = Style::load(&a.style)?;
+    let mut frame_style = Style::load("print")?;
+    let atlas = a.data.load_checked(&mut style)?;
+    frame_style.adopt_polities(&validate::polities_named(&atlas.data));
     let state = std::sync::Arc::new(crate::serve::ServerState::new(
         atlas,
         style,

@@ -181,6 +181,8 @@ pub enum Geometry {
 pub struct Feature {
     /// The layer it belongs to.
     pub layer: Layer,
+    /// The file it was read from (`territories.geojson`, `export.geojson`).
+    pub file: String,
     /// Unique id.
     pub id: String,
     /// Names by language.
@@ -560,6 +562,7 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
     let bbox = envelope(&geometry);
     Some(Feature {
         layer,
+        file: ctx.file.to_string(),
         id,
         names,
         span,

@@ -143,9 +143,9 @@ pub(super) fn layer_of_feature(f: &Value, file_layer: Option<Layer>) -> Result<O
     let line = matches!(geom, Some("LineString" | "MultiLineString"));
     Ok(if (tag("boundary").is_some() || p.contains_key("admin_level") || p.contains_key("control")) && area {
         Some(Layer::Territories)
-    } else if matches!(tag("place"), Some("city" | "town" | "village" | "hamlet" | "isolated_dwelling" | "locality"))
-        && point
-        || p.contains_key("control") && point
+    } else if point
+        && (matches!(tag("place"), Some("city" | "town" | "village" | "hamlet" | "isolated_dwelling" | "locality"))
+            || p.contains_key("control"))
     {
         Some(Layer::Cities)
     } else if tag("historic") == Some("battlefield") || p.contains_key("victor") && point {
