@@ -272,6 +272,8 @@ impl Dataset {
                 ));
             }
         }
+        let territories = std::mem::take(&mut ds.layers[Layer::Territories.index()]);
+        ds.layers[Layer::Territories.index()] = supersede_versions(territories, &mut problems);
         let meta_text = match source {
             Source::Embedded => Some(EMBEDDED_META.to_string()),
             Source::Dir(dir) => read_optional(&dir.join("atlas.json"), &mut problems),
@@ -408,6 +410,72 @@ impl Dataset {
         }
         out
     }
+}
+
+/// Is a territory held by itself (a dated boundary without `control`)?
+fn self_held(f: &Feature) -> bool {
+    f.layer == Layer::Territories && f.control.len() == 1 && !f.properties.contains_key("control")
+}
+
+/// Do two areas share land (not only a border)?
+fn overlap(a: &Feature, b: &Feature) -> bool {
+    use geo::Relate;
+    let boxes = match (a.bbox, b.bbox) {
+        (Some(p), Some(q)) => p[0] < q[2] && q[0] < p[2] && p[1] < q[3] && q[1] < p[3],
+        _ => false,
+    };
+    match (&a.geometry, &b.geometry) {
+        (Geometry::Areas(p), Geometry::Areas(q)) if boxes => {
+            let m = p.relate(q);
+            m.is_intersects() && !m.is_touches()
+        }
+        _ => false,
+    }
+}
+
+/// Apply "the latest start wins in a year" across the versions of a boundary, as it applies
+/// within one `control` list: where a self-held territory with the same geometry or the same
+/// holder and shared land starts in year Y, an earlier version that would still be alive in Y ends with
+/// Y − 1 (so a map of Y shows one of them, not both on top of each other). A version
+/// superseded within its own first year is never shown, and is left out with a note.
+fn supersede_versions(mut areas: Vec<Feature>, problems: &mut Vec<Problem>) -> Vec<Feature> {
+    let versions: Vec<usize> = (0..areas.len()).filter(|&i| self_held(&areas[i])).collect();
+    let mut cut: Vec<Option<i32>> = vec![None; areas.len()];
+    for &a in &versions {
+        for &b in &versions {
+            let (fa, fb) = (&areas[a], &areas[b]);
+            let later = match (fa.span.start, fb.span.start) {
+                (None, Some(_)) => true,
+                (Some(x), Some(y)) => x < y,
+                _ => false,
+            };
+            if a == b || !later || !(fa.geometry == fb.geometry || fa.control[0].polity == fb.control[0].polity && overlap(fa, fb)) {
+                continue;
+            }
+            let Some(y) = fb.span.start_year() else { continue };
+            if fa.span.overlaps_year(Year(y)) {
+                cut[a] = Some(cut[a].map_or(y, |c: i32| c.min(y)));
+            }
+        }
+    }
+    let mut kept = Vec::with_capacity(areas.len());
+    for (i, mut f) in areas.drain(..).enumerate() {
+        if let Some(y) = cut[i] {
+            let end = crate::time::Day::from_ymd(y - 1, 12, 31);
+            if f.span.start.is_some_and(|s| s > end) {
+                problems.push(Problem::info(
+                    &f.file,
+                    Some(&f.id),
+                    format!("not shown: a later version of this boundary starts in its first year ({y})"),
+                ));
+                continue;
+            }
+            f.span.end = Some(f.span.end.map_or(end, |e| e.min(end)));
+            f.control[0].span = f.span;
+        }
+        kept.push(f);
+    }
+    kept
 }
 
 /// The GeoJSON files of a folder (sorted by name), with warnings for files of formats we
