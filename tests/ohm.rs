@@ -229,3 +229,90 @@ fn frames_and_tiles_default_to_the_datasets_period() {
     assert_eq!(years.len(), 1905 - 1890 + 1, "every year of the period, not only the first");
     assert_eq!((years.first(), years.last()), (Some(&1890), Some(&1905)));
 }
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/italy-1859-1871")
+}
+
+/// The polity holding a point in the example atlas, by `query`.
+fn example_holder(year: i32, lon: f64, lat: f64) -> Option<String> {
+    let out = bin()
+        .args(["query", "--year", &year.to_string(), "--lon", &lon.to_string(), "--lat", &lat.to_string(), "--data"])
+        .arg(example())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let holders: Vec<&str> = doc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["layer"] == "territories")
+        .filter_map(|f| f["polity"].as_str())
+        .collect();
+    assert!(holders.len() <= 1, "{year}: one holder, not two versions drawn over each other: {holders:?}");
+    holders.first().map(|s| s.to_string())
+}
+
+#[test]
+fn the_example_atlas_validates_and_tells_its_history() {
+    let out = bin().args(["validate", "--strict", "--data"]).arg(example()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let (rome, venice, milan, naples) = ((12.48, 41.89), (12.0, 45.6), (9.6, 45.6), (15.5, 41.0));
+    assert_eq!(example_holder(1869, rome.0, rome.1).as_deref(), Some("papal_states"));
+    assert_eq!(example_holder(1870, rome.0, rome.1).as_deref(), Some("italy"), "taken 20 September 1870");
+    assert_eq!(example_holder(1865, venice.0, venice.1).as_deref(), Some("austria"));
+    assert_eq!(example_holder(1866, venice.0, venice.1).as_deref(), Some("italy"));
+    assert_eq!(example_holder(1858, milan.0, milan.1).as_deref(), Some("austria"));
+    assert_eq!(example_holder(1859, milan.0, milan.1).as_deref(), Some("sardinia"));
+    assert_eq!(example_holder(1861, milan.0, milan.1).as_deref(), Some("italy"));
+    assert_eq!(example_holder(1859, naples.0, naples.1).as_deref(), Some("two_sicilies"));
+    assert_eq!(example_holder(1860, naples.0, naples.1).as_deref(), Some("sardinia"), "annexed December 1860");
+}
+
+#[test]
+fn the_example_atlas_renders_animates_and_tiles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let png = tmp.path().join("1861.png");
+    let out = bin()
+        .args(["render", "--year", "1861", "--width", "240", "--data"])
+        .arg(example())
+        .arg("--out")
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::metadata(&png).unwrap().len() > 1000);
+
+    let frames = tmp.path().join("frames");
+    let gif = tmp.path().join("italy.gif");
+    let out = bin()
+        .args(["frames", "--width", "96", "--height", "72", "--data"])
+        .arg(example())
+        .arg("--out")
+        .arg(&frames)
+        .arg("--gif")
+        .arg(&gif)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let count = std::fs::read_dir(&frames).unwrap().count();
+    assert_eq!(count, 1871 - 1858 + 1, "atlas.json's period, 1858–1871");
+    assert!(frames.join("1858.png").exists() && frames.join("1871.png").exists());
+    assert!(gif.exists());
+
+    let tiles = tmp.path().join("tiles");
+    let out = bin()
+        .args(["tiles", "--zoom", "0..1", "--years", "1860..1861", "--data"])
+        .arg(example())
+        .arg("--out")
+        .arg(&tiles)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for year in [1860, 1861] {
+        assert!(tiles.join(format!("{year}/0/0/0.png")).exists(), "{year} z0");
+        // Italy lies in the north-east quadrant at zoom 1: x = 1, y = 0.
+        assert!(tiles.join(format!("{year}/1/1/0.png")).exists(), "{year} z1");
+    }
+}
