@@ -274,6 +274,7 @@ impl Dataset {
         }
         let territories = std::mem::take(&mut ds.layers[Layer::Territories.index()]);
         ds.layers[Layer::Territories.index()] = supersede_versions(territories, &mut problems);
+        towns_follow_their_land(&mut ds);
         let meta_text = match source {
             Source::Embedded => Some(EMBEDDED_META.to_string()),
             Source::Dir(dir) => read_optional(&dir.join("atlas.json"), &mut problems),
@@ -417,6 +418,38 @@ fn self_held(f: &Feature) -> bool {
     f.layer == Layer::Territories && f.control.len() == 1 && !f.properties.contains_key("control")
 }
 
+/// OpenHistoricalMap towns (`place=*`) carry no `control`: give each the control spans of
+/// the areas it stands in, so its marker, `query`'s `controlled_by` and a change of hands
+/// follow the land, as the contract's rule for towns says.
+fn towns_follow_their_land(ds: &mut Dataset) {
+    use geo::Intersects;
+    let areas = &ds.layers[Layer::Territories.index()];
+    let mut updates: Vec<(usize, Vec<ControlSpan>)> = Vec::new();
+    for (i, town) in ds.layers[Layer::Cities.index()].iter().enumerate() {
+        if !town.control.is_empty() || !town.properties.contains_key("place") {
+            continue;
+        }
+        let Geometry::Point(pt) = &town.geometry else { continue };
+        let mut spans: Vec<ControlSpan> = areas
+            .iter()
+            .filter(|a| a.bbox.is_some_and(|b| b[0] <= pt.x() && pt.x() <= b[2] && b[1] <= pt.y() && pt.y() <= b[3]))
+            .filter(|a| matches!(&a.geometry, Geometry::Areas(mp) if mp.intersects(pt)))
+            .flat_map(|a| a.control.iter().filter(|c| c.span.overlaps(&town.span)).cloned())
+            .collect();
+        if spans.is_empty() {
+            continue;
+        }
+        spans.sort_by_key(|c| c.span.start);
+        for c in &mut spans {
+            c.source = Some("the land it stands in".into());
+        }
+        updates.push((i, spans));
+    }
+    for (i, spans) in updates {
+        ds.layers[Layer::Cities.index()][i].control = spans;
+    }
+}
+
 /// Do two areas share land (not only a border)?
 fn overlap(a: &Feature, b: &Feature) -> bool {
     use geo::Relate;
@@ -449,7 +482,10 @@ fn supersede_versions(mut areas: Vec<Feature>, problems: &mut Vec<Problem>) -> V
                 (Some(x), Some(y)) => x < y,
                 _ => false,
             };
-            if a == b || !later || !(fa.geometry == fb.geometry || fa.control[0].polity == fb.control[0].polity && overlap(fa, fb)) {
+            if a == b
+                || !later
+                || !(fa.geometry == fb.geometry || fa.control[0].polity == fb.control[0].polity && overlap(fa, fb))
+            {
                 continue;
             }
             let Some(y) = fb.span.start_year() else { continue };
