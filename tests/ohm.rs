@@ -52,6 +52,8 @@ fn boundaries_without_control_are_held_by_themselves() {
     assert_eq!(holder(1903, 11.0, 51.0, "auto").as_deref(), Some("duchy_of_alpha"));
     assert_eq!(holder(1904, 11.0, 51.0, "auto").as_deref(), Some("kingdom_of_beta"));
     assert_eq!(holder(1950, 11.0, 51.0, "auto").as_deref(), Some("kingdom_of_beta"), "open end");
+    // Inside the admin_level 4 province only the country (level 2) holds.
+    assert_eq!(holder(1902, 10.5, 50.5, "auto").as_deref(), Some("duchy_of_alpha"));
     // An explicit `polity` property names the holder.
     assert_eq!(holder(1902, 13.5, 51.0, "auto").as_deref(), Some("beta"));
 }
@@ -100,6 +102,9 @@ fn dates_as_historians_write_them_are_kept_with_their_uncertainty() {
     assert_eq!(town.layer, Layer::Cities);
     assert!(town.rank > village.rank, "a city outranks a village");
     assert_eq!(town.name("ru"), "Альфабург");
+    // A place=* town follows the land it stands in.
+    assert_eq!(town.holder(Year(1903)).map(|c| c.polity.as_str()), Some("duchy_of_alpha"));
+    assert_eq!(town.holder(Year(1904)).map(|c| c.polity.as_str()), Some("kingdom_of_beta"));
     assert_eq!(ds.get("relation/10").unwrap().name("ru"), "Герцогство Альфа");
 }
 
@@ -126,9 +131,11 @@ fn files_are_read_by_any_name_and_what_cannot_be_placed_is_reported() {
     assert!(stdout.contains("legacy.shp: warning: not read"), "{stdout}");
     assert!(stdout.contains("ogr2ogr"), "the fix is named: {stdout}");
     let unplaced =
-        stdout.lines().find(|l| l.starts_with("export.geojson: warning: 1 of 7 features")).expect("unplaced");
+        stdout.lines().find(|l| l.starts_with("export.geojson: warning: 1 of 8 features")).expect("unplaced");
     assert!(unplaced.contains("way/20"), "{unplaced}");
-    assert!(stdout.contains("export.geojson: info: read 5 as territories, 1 as events"), "{stdout}");
+    assert!(stdout.contains("export.geojson: info: read 6 as territories, 1 as events"), "{stdout}");
+    // Provinces under countries are left out, and said so.
+    assert!(stdout.contains("export.geojson: info: 1 boundaries of admin_level 4 not drawn"), "{stdout}");
     // Unknown polities are information, not errors, and name their file.
     assert!(stdout.contains("export.geojson:relation/10: info: polity id \"duchy_of_alpha\""), "{stdout}");
     // A folder of nothing readable says so rather than "0 features: 0 errors".

@@ -273,6 +273,7 @@ impl Dataset {
             }
         }
         let territories = std::mem::take(&mut ds.layers[Layer::Territories.index()]);
+        let territories = top_admin_level(territories, &mut problems);
         ds.layers[Layer::Territories.index()] = supersede_versions(territories, &mut problems);
         towns_follow_their_land(&mut ds);
         let meta_text = match source {
@@ -411,6 +412,47 @@ impl Dataset {
         }
         out
     }
+}
+
+/// The `admin_level` of an OpenHistoricalMap administrative boundary, if it has one.
+fn admin_level(f: &Feature) -> Option<u32> {
+    if f.properties.get("boundary").and_then(Value::as_str) != Some("administrative") {
+        return None;
+    }
+    match f.properties.get("admin_level")? {
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        _ => None,
+    }
+}
+
+/// Territories are one level of land: where administrative boundaries of several
+/// `admin_level`s are given (countries at 2, provinces at 4), the top level present is
+/// drawn and the others are left out, with a note per file and level.
+fn top_admin_level(areas: Vec<Feature>, problems: &mut Vec<Problem>) -> Vec<Feature> {
+    let Some(top) = areas.iter().filter_map(admin_level).min() else { return areas };
+    let mut left_out: std::collections::BTreeMap<(String, u32), usize> = std::collections::BTreeMap::new();
+    let kept = areas
+        .into_iter()
+        .filter(|f| match admin_level(f) {
+            Some(l) if l > top => {
+                *left_out.entry((f.file.clone(), l)).or_default() += 1;
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    for ((file, level), n) in left_out {
+        problems.push(Problem::info(
+            &file,
+            None,
+            format!(
+                "{n} boundaries of admin_level {level} not drawn: territories are drawn at the top level present \
+                 ({top}); put other levels in a separate dataset"
+            ),
+        ));
+    }
+    kept
 }
 
 /// Is a territory held by itself (a dated boundary without `control`)?
