@@ -66,24 +66,31 @@ pub struct StyleInitArgs {
     pub data: DataArgs,
 }
 
-/// Label language.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Lang {
-    /// English.
-    En,
-    /// Kazakh.
-    Kk,
-    /// Russian.
-    Ru,
+/// Label language: a code such as `en`, `kk`, `ru`, or any language the data has
+/// `name:*` (and `caption:*`) for, such as `it`; missing names fall back to English.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lang(String);
+
+impl std::str::FromStr for Lang {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Lang, String> {
+        let mut parts = s.split('-');
+        let base = parts.next().unwrap_or_default();
+        let ok = (2..=3).contains(&base.len())
+            && base.bytes().all(|b| b.is_ascii_lowercase())
+            && parts.all(|p| !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if ok {
+            Ok(Lang(s.to_string()))
+        } else {
+            Err(format!("{s:?} is not a language code like en, kk, ru or it"))
+        }
+    }
 }
 
 impl Lang {
-    fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Kk => "kk",
-            Lang::Ru => "ru",
-        }
+    fn code(&self) -> &str {
+        &self.0
     }
 }
 
@@ -168,7 +175,7 @@ pub struct ViewArgs {
     #[arg(long, default_value = "print")]
     pub style: String,
     /// Label language, falling back to English names.
-    #[arg(long, value_enum, default_value = "en")]
+    #[arg(long, default_value = "en")]
     pub lang: Lang,
 }
 
@@ -344,7 +351,7 @@ pub struct QueryArgs {
     #[arg(long, default_value_t = 25.0)]
     pub radius_km: f64,
     /// Name language.
-    #[arg(long, value_enum, default_value = "en")]
+    #[arg(long, default_value = "en")]
     pub lang: Lang,
     /// Data source.
     #[command(flatten)]
@@ -444,7 +451,7 @@ pub struct TilesArgs {
     #[arg(long, default_value = "atlas")]
     pub style: String,
     /// Label language.
-    #[arg(long, value_enum, default_value = "en")]
+    #[arg(long, default_value = "en")]
     pub lang: Lang,
     /// Data source.
     #[command(flatten)]
@@ -461,7 +468,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "atlas")]
     pub style: String,
     /// Label language.
-    #[arg(long, value_enum, default_value = "en")]
+    #[arg(long, default_value = "en")]
     pub lang: Lang,
     /// Memory for rendered tiles and frames, MB.
     #[arg(long, default_value_t = 256)]
@@ -821,7 +828,7 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         scale: 1,
         shard: None,
         style: "atlas".into(),
-        lang: a.view.lang,
+        lang: a.view.lang.clone(),
         data: a.data.clone(),
     };
     tiles_cmd(&tiles).map(|_| ())

@@ -323,3 +323,24 @@ fn the_example_atlas_renders_animates_and_tiles() {
         assert!(tiles.join(format!("{year}/1/1/0.png")).exists(), "{year} z1");
     }
 }
+
+#[test]
+fn any_language_the_data_names_is_a_label_language() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |lang: &str| {
+        let png = tmp.path().join(format!("{lang}.png"));
+        let out = bin()
+            .args(["render", "--year", "1866", "--width", "300", "--lang", lang, "--data"])
+            .arg(example())
+            .arg("--out")
+            .arg(&png)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{lang}: {}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read(png).unwrap()
+    };
+    assert_ne!(run("it"), run("en"), "Italian names and captions change the image");
+    let bad = bin().args(["render", "--year", "1866", "--lang", "Italian!"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a language code"));
+}
