@@ -344,3 +344,30 @@ fn any_language_the_data_names_is_a_label_language() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not a language code"));
 }
+
+#[tokio::test]
+async fn the_server_timeline_uses_the_datasets_period_view_and_polities() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use steppe_atlas::serve::{router, ServerState};
+    use tower::ServiceExt;
+
+    let atlas = steppe_atlas::Atlas::load(&Source::Dir(example()), EndDates::Auto).unwrap();
+    let named = steppe_atlas::validate::polities_named(&atlas.data);
+    let mut style = Style::load("atlas").unwrap();
+    style.adopt_polities(&named);
+    let st = std::sync::Arc::new(ServerState::new(atlas, style, Style::load("print").unwrap(), "en", 16 << 20));
+    let req = Request::builder().uri("/api/timeline").body(Body::empty()).unwrap();
+    let res = router(st).oneshot(req).await.unwrap();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let tl: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((tl["from"].as_i64(), tl["to"].as_i64()), (Some(1858), Some(1871)), "not the war's 1635–1741");
+    assert_eq!(tl["bbox"], serde_json::json!([5.5, 36.5, 19.0, 47.0]));
+    let ids: BTreeSet<&str> = tl["polities"].as_array().unwrap().iter().filter_map(|p| p["id"].as_str()).collect();
+    let expected: BTreeSet<&str> = named.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, expected, "the legend lists this dataset's polities only");
+    assert!(ids.contains("papal_states") && !ids.contains("dzungar"));
+    let events = tl["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["year"] == 1870 && e["caption"].as_str().unwrap().contains("Porta Pia")));
+}
