@@ -101,6 +101,9 @@ fn dates_as_historians_write_them_are_kept_with_their_uncertainty() {
     // Towns from place=*, name_ru mapped back to name:ru.
     assert_eq!(town.layer, Layer::Cities);
     assert!(town.rank > village.rank, "a city outranks a village");
+    assert_eq!(town.city_kind, steppe_atlas::data::CityKind::City);
+    assert_eq!(ds.get("node/32").unwrap().city_kind, steppe_atlas::data::CityKind::Fortress, "historic=fort");
+    assert_eq!(ds.get("node/33").unwrap().city_kind, steppe_atlas::data::CityKind::Site, "place=hamlet");
     assert_eq!(town.name("ru"), "Альфабург");
     // A place=* town follows the land it stands in.
     assert_eq!(town.holder(Year(1903)).map(|c| c.polity.as_str()), Some("duchy_of_alpha"));

@@ -457,7 +457,15 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
         _ => false,
     };
     let city_kind = if layer == Layer::Cities {
-        match kind.as_deref().or(place.map(|_| "city")) {
+        // OpenHistoricalMap tags when `kind` is not given: a fort or castle is a fortress,
+        // a hamlet or locality a site, any other `place` a town.
+        let ohm_kind = match (props.get("historic").and_then(Value::as_str), place) {
+            (Some("fort" | "castle"), _) => Some("fortress"),
+            (_, Some("hamlet" | "isolated_dwelling" | "locality")) => Some("site"),
+            (_, Some(_)) => Some("city"),
+            _ => None,
+        };
+        match kind.as_deref().or(ohm_kind) {
             _ if capital_tag => CityKind::Capital,
             None | Some("city") | Some("town") => CityKind::City,
             Some("capital") => CityKind::Capital,
