@@ -380,8 +380,8 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
     let (span, date_label) = match date {
         Some(d) => (Span::of_date(&d), Some(d.label())),
         None => {
-            let start = date_prop(props.get("start_date"), "start_date", ctx);
-            let end = date_prop(props.get("end_date"), "end_date", ctx);
+            let start = edtf_or_plain(props, "start_date", ctx);
+            let end = edtf_or_plain(props, "end_date", ctx);
             let span = match Span::from_values(start.as_ref(), end.as_ref(), mode) {
                 Ok(s) => s,
                 Err(e) => {
@@ -389,10 +389,14 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
                     Span::ALWAYS
                 }
             };
-            let label = match (start.map(|d| d.label()), end.map(|d| d.label())) {
-                (Some(a), Some(b)) if a == b => Some(a),
-                (Some(a), Some(b)) => Some(format!("{a}–{b}")),
-                (Some(a), None) => Some(a),
+            let years = |d: &DateValue| (d.earliest.map(|x| x.year), d.latest.map(|x| x.year));
+            let label = match (&start, &end) {
+                // One year (a siege of some months): one label, with whichever is qualified.
+                (Some(a), Some(b)) if years(a) == years(b) => {
+                    Some(if a.qualifier == Default::default() { b.label() } else { a.label() })
+                }
+                (Some(a), Some(b)) => Some(format!("{}–{}", a.label(), b.label())),
+                (Some(a), None) => Some(a.label()),
                 _ => None,
             };
             (span, label)
@@ -621,6 +625,18 @@ fn date_prop(raw: Option<&Value>, key: &str, ctx: &mut Ctx) -> Option<DateValue>
             ctx.err(format!("`{key}` must be a date string like \"1723\" or a year"));
             None
         }
+    }
+}
+
+/// OpenHistoricalMap keeps a date's full EDTF form in `start_date:edtf` / `end_date:edtf`
+/// when `start_date` / `end_date` are simplified to plain dates: read the EDTF form when it
+/// is one we read (so its uncertainty is kept), else the plain date.
+fn edtf_or_plain(props: &Map<String, Value>, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
+    let edtf =
+        props.get(&format!("{key}:edtf")).and_then(Value::as_str).and_then(|s| DateValue::parse(s).ok().flatten());
+    match edtf {
+        Some(v) => Some(v),
+        None => date_prop(props.get(key), key, ctx),
     }
 }
 
