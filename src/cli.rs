@@ -520,8 +520,7 @@ pub fn style_init_cmd(a: &StyleInitArgs) -> Result<()> {
     let loaded = Dataset::load(&a.data.source(), a.data.end_dates());
     let dataset = loaded.into_result()?;
     let json = crate::style::starting_style(&a.base, &a.name, &validate::polities_named(&dataset))?;
-    println!("{json}");
-    Ok(())
+    print_out(&json)
 }
 
 /// Render one year to a PNG, SVG or PDF file; returns the path written.
@@ -618,7 +617,7 @@ pub fn query_cmd(a: &QueryArgs) -> Result<()> {
     let atlas = Atlas::new(loaded.into_result()?);
     let hits = crate::query::query(&atlas, Year(a.year), a.lon, a.lat, a.radius_km);
     let doc = crate::query::to_json(&hits, Year(a.year), a.lon, a.lat, a.lang.code());
-    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    print_out(&serde_json::to_string_pretty(&doc).unwrap_or_default())?;
     Ok(())
 }
 
@@ -832,6 +831,19 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         data: a.data.clone(),
     };
     tiles_cmd(&tiles).map(|_| ())
+}
+
+/// Write a document to stdout; a reader that closed the pipe early (`| head`) is not an
+/// error, and never a panic.
+fn print_out(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Io { path: PathBuf::from("<stdout>"), source: e })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Print phase timings to stderr when `STEPPE_ATLAS_TIMING` is set (for profiling).
