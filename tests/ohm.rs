@@ -144,7 +144,10 @@ fn files_are_read_by_any_name_and_what_cannot_be_placed_is_reported() {
     assert!(stdout.contains("export.geojson: info: 1 boundaries of admin_level 4 not drawn"), "{stdout}");
     // Unknown polities are information, not errors, and name their file.
     assert!(stdout.contains("export.geojson:relation/10: info: polity id \"duchy_of_alpha\""), "{stdout}");
-    // A folder of nothing readable says so rather than "0 features: 0 errors".
+    // An empty folder, and one of nothing readable, say so rather than "0 features: 0 errors".
+    let empty = tempfile::tempdir().unwrap();
+    let out = bin().args(["validate", "--data"]).arg(empty.path()).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("warning: no *.geojson or *.geojsonseq files"));
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("export.geojson"), r#"{"type": "Topology", "objects": {}}"#).unwrap();
     let out = bin().args(["validate", "--data"]).arg(tmp.path()).output().unwrap();

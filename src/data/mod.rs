@@ -210,7 +210,15 @@ impl Dataset {
                     problems.push(Problem::error(&dir.display().to_string(), None, "not a folder"));
                     return Loaded { dataset: ds, problems };
                 }
-                read_dir_files(dir, &mut problems)
+                let files = read_dir_files(dir, &mut problems);
+                if files.is_empty() {
+                    problems.push(Problem::warning(
+                        &dir.display().to_string(),
+                        None,
+                        "no *.geojson or *.geojsonseq files in this folder: nothing to draw",
+                    ));
+                }
+                files
             }
         };
         let mut parsed: Vec<(String, Vec<Value>)> = Vec::new();
