@@ -300,10 +300,8 @@ async fn features(State(st): State<Arc<ServerState>>, Query(q): Query<HashMap<St
 
 async fn timeline(State(st): State<Arc<ServerState>>) -> Response {
     let data = &st.atlas.data;
-    let (from, to) = match data.meta.period {
-        Some([a, b]) => (a, b),
-        None => (1635, 1741),
-    };
+    // The dataset's own period (atlas.json, else its dates), not the built-in war's.
+    let (from, to) = data.years().unwrap_or((1635, 1741));
     let mut events: Vec<serde_json::Value> = Vec::new();
     for y in from..=to {
         let captions = data.captions(Year(y), &st.lang);
@@ -318,10 +316,13 @@ async fn timeline(State(st): State<Arc<ServerState>>) -> Response {
         .iter()
         .map(|p| serde_json::json!({"from": p.from, "to": p.to, "name": p.name(&st.lang)}))
         .collect();
+    // Only the polities this dataset names (the style may know many more).
+    let named: std::collections::HashSet<&str> = data.polity_refs().into_iter().map(|(_, _, p)| p).collect();
     let polities: Vec<serde_json::Value> = st
         .tile_style
         .polities
         .iter()
+        .filter(|(id, _)| named.contains(id.as_str()))
         .map(|(id, p)| {
             let c = st.tile_style.land.mix(p.fill, st.tile_style.territories.fill_opacity);
             serde_json::json!({"id": id, "name": p.name(&st.lang),
@@ -330,7 +331,7 @@ async fn timeline(State(st): State<Arc<ServerState>>) -> Response {
         })
         .collect();
     axum::Json(serde_json::json!({
-        "title": data.title(&st.lang), "from": from, "to": to, "events": events,
+        "title": data.title(&st.lang), "from": from, "to": to, "bbox": data.default_bbox(), "events": events,
         "battles": battles, "phases": phases, "polities": polities,
     }))
     .into_response()
