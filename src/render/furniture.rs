@@ -895,12 +895,18 @@ fn legend_symbol(f: &Frame, canvas: &mut dyn Canvas, sym: &Symbol, x: f32, y: f3
             let outline = stroke(f.px(0.45), &[]);
             super::layers::city_marker(canvas, *kind, (cx, cy), r, f.style.cities.unheld, (ink, &outline), ink);
         }
-        Symbol::Captured | Symbol::Besieged | Symbol::Destroyed | Symbol::Changed => {
+        Symbol::Changed => {
+            // As on the map: the land outlined and hatched in the compare colour.
+            let c = f.style.furniture.compare;
+            if let Some(r) = sw_rect {
+                fill(canvas, &r, f.style.land, 1.0);
+                canvas.pattern(&swatch, Pattern::Hatch, Rgba(c.0, c.1, c.2, 150), f.px(3.0), f.px(0.8));
+                stroke_path(canvas, &r, c, 0.9, &stroke(f.px(1.6), &[]));
+            }
+        }
+        Symbol::Captured | Symbol::Besieged | Symbol::Destroyed => {
             let r = f.px(f.style.cities.marker_pt) * 0.5;
-            let color = match sym {
-                Symbol::Changed => f.style.furniture.compare,
-                _ => f.style.cities.captured,
-            };
+            let color = f.style.cities.captured;
             if let Some(p) = PathBuilder::from_circle(cx, cy, r) {
                 fill(canvas, &p, f.style.cities.unheld, 1.0);
                 stroke_path(canvas, &p, ink, 1.0, &stroke(f.px(0.45), &[]));
