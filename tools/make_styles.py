@@ -36,10 +36,10 @@ L1, L2, L3, L4 = "#6e6e6e", "#9e9e9e", "#c4c4c4", "#e6e6e6"
 GRAY = {
     # id: (fill, border, pattern)
     "dzungar": ("#3c3c3c", "#000000", "none"),
-    "kazakh": (L2, "#202020", "grid"),
-    "kazakh_senior": (L1, "#202020", "dots"),
-    "kazakh_middle": (L2, "#202020", "horizontal"),
-    "kazakh_junior": (L3, "#202020", "vertical"),
+    "kazakh": (L2, "#646464", "grid"),
+    "kazakh_senior": (L1, "#646464", "dots"),
+    "kazakh_middle": (L2, "#646464", "horizontal"),
+    "kazakh_junior": (L3, "#646464", "vertical"),
     "qing": (L4, "#505050", "horizontal"),
     "russia": (L4, "#505050", "vertical"),
     "kalmyk": (L3, "#505050", "dots"),
