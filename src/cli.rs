@@ -188,9 +188,12 @@ impl ViewArgs {
     /// The view for a dataset: bbox, fitted projection and pixel size.
     pub fn view(&self, ds: &Dataset) -> Result<(View, f32)> {
         let bbox = self.bbox(ds)?;
+        crate::project::check_view_box(self.projection, &bbox).map_err(|e| Error::Usage(format!("--bbox: {e}")))?;
         let projection = Projection::fitted(self.projection, &bbox);
         let (w, h, dpi) = self.size(&projection, &bbox)?;
-        Ok((View::fit(projection, &bbox, w, h), dpi))
+        let view = View::fit(projection, &bbox, w, h);
+        view.check().map_err(|e| Error::Usage(format!("--bbox: {e}")))?;
+        Ok((view, dpi))
     }
 
     /// The area to show: `--bbox`, else the dataset's default view.
@@ -446,8 +449,8 @@ pub fn query_cmd(a: &QueryArgs) -> Result<()> {
     let atlas = Atlas::new(loaded.into_result()?);
     let hits = crate::query::query(&atlas, Year(a.year), a.lon, a.lat, a.radius_km);
     let doc = crate::query::to_json(&hits, Year(a.year), a.lon, a.lat, a.lang.code());
-    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    Ok(())
+    let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Encode(e.to_string()))?;
+    crate::output::print_stdout(&(text + "\n"))
 }
 
 /// Validate a dataset: print one line per problem; exit 1 on errors (or warnings with --strict).
@@ -455,9 +458,8 @@ pub fn validate_cmd(a: &ValidateArgs) -> Result<i32> {
     let style = Style::load(&a.style)?;
     let loaded = Dataset::load(&a.data.source(), a.data.end_dates());
     let problems = validate::validate(&loaded, &style);
-    for p in &problems {
-        println!("{p}");
-    }
+    let lines: String = problems.iter().map(|p| format!("{p}\n")).collect();
+    crate::output::print_stdout(&lines)?;
     let (errors, warnings) = validate::counts(&problems);
     let features = loaded.dataset.all().count();
     eprintln!("{features} features: {errors} errors, {warnings} warnings");

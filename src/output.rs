@@ -64,6 +64,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     f.commit()
 }
 
+/// Write `text` to stdout. A reader that went away (`| head -1`) is not an error: the
+/// output is simply no longer wanted, so a broken pipe ends the write quietly.
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let res = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    match res {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Io { path: PathBuf::from("<stdout>"), source: e })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A pixmap filled with one colour in a single pass over the memory.
 pub fn new_pixmap(width: u32, height: u32, fill: tiny_skia::Color) -> Option<tiny_skia::Pixmap> {
     let size = tiny_skia::IntSize::from_wh(width, height)?;

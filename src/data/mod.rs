@@ -94,6 +94,50 @@ pub struct AtlasMeta {
     pub phases: Vec<Phase>,
 }
 
+/// The years `atlas.json` may name in `period` and `phases` (ISO 8601's four digits,
+/// either side of year 0): a period is a span of years an animation or a tile job walks.
+pub const META_YEARS: std::ops::RangeInclusive<i32> = -9999..=9999;
+
+impl AtlasMeta {
+    /// Out-of-range numbers in `atlas.json` (errors): a bbox off the globe, empty or
+    /// reversed; a period or phase outside [`META_YEARS`] or reversed.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut err = |m: String| out.push(Problem::error("atlas.json", None, m));
+        if let Some([w, s, e, n]) = self.bbox {
+            let lon = |v: f64| (-180.0..=180.0).contains(&v);
+            let lat = |v: f64| (-90.0..=90.0).contains(&v);
+            if !(lon(w) && lon(e) && lat(s) && lat(n)) {
+                err(format!("bbox [{w:?}, {s:?}, {e:?}, {n:?}] is off the globe (lon −180…180, lat −90…90)"));
+            } else if w >= e || s >= n {
+                err(format!(
+                    "bbox [{w:?}, {s:?}, {e:?}, {n:?}] is empty or reversed (need west < east, south < north)"
+                ));
+            }
+        }
+        let years = |what: &str, from: i32, to: i32| -> Option<String> {
+            if !META_YEARS.contains(&from) || !META_YEARS.contains(&to) {
+                Some(format!("{what} [{from}, {to}] is outside the years {}…{}", META_YEARS.start(), META_YEARS.end()))
+            } else if from > to {
+                Some(format!("{what} [{from}, {to}] ends before it starts"))
+            } else {
+                None
+            }
+        };
+        if let Some([from, to]) = self.period {
+            if let Some(m) = years("period", from, to) {
+                err(m);
+            }
+        }
+        for (i, p) in self.phases.iter().enumerate() {
+            if let Some(m) = years(&format!("phases[{i}]"), p.from, p.to) {
+                err(m);
+            }
+        }
+        out
+    }
+}
+
 /// A named span of years (a phase of a war) for the timeline strip.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -209,7 +253,10 @@ impl Dataset {
         };
         if let Some(text) = meta_text {
             match serde_json::from_str::<AtlasMeta>(&text) {
-                Ok(m) => ds.meta = m,
+                Ok(m) => {
+                    problems.extend(m.problems());
+                    ds.meta = m;
+                }
                 Err(e) => problems.push(Problem::error("atlas.json", None, format!("invalid: {e}"))),
             }
         }
