@@ -102,6 +102,7 @@ impl DataArgs {
         let loaded = Dataset::load(&self.source(), self.end_dates());
         let mut problems = loaded.problems.clone();
         problems.extend(validate::polity_problems(&loaded.dataset, style));
+        problems.extend(validate::geometry_problems(&loaded.dataset));
         if problems.iter().any(|p| p.severity == crate::error::Severity::Error) {
             problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
             return Err(Error::Data(problems));
