@@ -286,6 +286,68 @@ fn crop(data: &[u8], width: usize, bpp: usize, r: [usize; 4]) -> Vec<u8> {
 // nothing unflushed).
 type ApngWriter = png::Writer<std::fs::File>;
 
+/// The years an animation may span (ISO 8601's four digits either side of year 0).
+pub const YEARS: std::ops::RangeInclusive<i32> = crate::data::META_YEARS;
+/// The most frames one animation may hold: over an hour at 5 frames a second, and the
+/// most a GIF viewer will sensibly play.
+pub const MAX_FRAMES: u64 = 20_000;
+/// Share of the memory available that an animation may plan to use.
+const MEMORY_SHARE: f64 = 0.8;
+
+/// The memory an animation of `width`×`height` frames needs at its peak, bytes: the
+/// frames of a chunk rendered, composed and indexed, the cached map states, and the
+/// batch the encoder thread holds.
+pub fn memory_estimate(width: u32, height: u32) -> u64 {
+    let frame = u64::from(width) * u64::from(height) * 4;
+    let chunk = (rayon::current_num_threads() * 2).max(4) as u64;
+    // Per frame in a chunk: its map state, its composed frame, its GIF indices (a
+    // quarter) and its APNG and GIF deltas (at most a frame and a quarter) — twice over,
+    // as one chunk is encoded while the next renders; plus the state cache and base layer.
+    frame * (chunk * 7 + chunk + 2)
+}
+
+/// The memory available to this process, bytes (Linux `MemAvailable`; None elsewhere).
+pub fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Size an animation before anything is planned or written: refuse a span outside
+/// [`YEARS`], more than [`MAX_FRAMES`] frames, or frames that will not fit in memory.
+pub fn check_job(o: &AnimationOptions, width: u32, height: u32, available: Option<u64>) -> Result<u64> {
+    if !YEARS.contains(&o.from) || !YEARS.contains(&o.to) {
+        return Err(Error::Usage(format!(
+            "--from {} --to {} lies outside the years {}..{} that can be animated",
+            o.from,
+            o.to,
+            YEARS.start(),
+            YEARS.end()
+        )));
+    }
+    let years = u64::try_from(i64::from(o.to) - i64::from(o.from) + 1).unwrap_or(0);
+    let frames = years.saturating_mul(1 + u64::from(o.tween));
+    if frames > MAX_FRAMES {
+        return Err(Error::Usage(format!(
+            "the animation would have up to {frames} frames ({years} years × {} frames each), more than {MAX_FRAMES}; \
+             narrow --from/--to or lower --tween",
+            1 + o.tween
+        )));
+    }
+    let need = memory_estimate(width, height);
+    if let Some(avail) = available {
+        if need as f64 > avail as f64 * MEMORY_SHARE {
+            return Err(Error::Usage(format!(
+                "{width}×{height} px frames need about {} MB of memory and {} MB is available; use a smaller size",
+                need / 1_000_000,
+                avail / 1_000_000
+            )));
+        }
+    }
+    Ok(frames)
+}
+
 /// Render and write the animation. Returns what was produced.
 pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) -> Result<AnimationReport> {
     if o.from > o.to {
@@ -300,6 +362,7 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
     if o.tween > 60 {
         return Err(Error::Usage(format!("--tween {} is more than 60 frames", o.tween)));
     }
+    check_job(o, view.width, view.height, available_memory())?;
     let plans = plan(atlas, o);
     let mut states: Vec<u64> = plans.iter().map(|p| p.state).collect();
     states.sort_unstable();

@@ -347,6 +347,9 @@ pub struct TilesArgs {
     /// Label language.
     #[arg(long, value_enum, default_value = "en")]
     pub lang: Lang,
+    /// Render past the soft limits: zoom 14, and 2,000,000 tiles a run.
+    #[arg(long)]
+    pub force: bool,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -555,6 +558,7 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
         shard,
         metatile: 8,
         progress: true,
+        force: a.force,
     };
     let t0 = std::time::Instant::now();
     let report = crate::tiles::generate(&atlas, &style, &opts)?;
@@ -614,6 +618,7 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         shard: None,
         style: "atlas".into(),
         lang: a.view.lang,
+        force: false,
         data: a.data.clone(),
     };
     tiles_cmd(&tiles).map(|_| ())
