@@ -503,6 +503,9 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
                 b.inc(chunk.len() as u64);
             }
         }
+        // Only now, with every frame sent, may the writer put the files in place: a run
+        // that stops early (an error above returns before this) leaves no GIF or APNG.
+        tx.send(Batch { finished: true, ..Batch::default() }).ok();
         drop(tx);
         writer.join().map_err(|_| Error::Encode("the encoder thread panicked".into()))??;
         if let Some(b) = &bar {
@@ -521,6 +524,8 @@ struct Batch {
     gif: Vec<gif::Frame<'static>>,
     /// APNG frames: delay (cs) and the changed rectangle.
     apng: Vec<(u16, Delta)>,
+    /// The last message: every frame was sent, the files may be completed.
+    finished: bool,
 }
 
 /// The part of a frame that differs from the previous one.
@@ -575,7 +580,12 @@ fn write_batches(
     let gif_err = |e: gif::EncodingError| Error::Encode(e.to_string());
     let mut gif_file = gif_file;
     let mut gif: Option<(AtomicFile, gif::Encoder<BufWriter<std::fs::File>>)> = None;
+    let mut finished = false;
     for batch in rx {
+        if batch.finished {
+            finished = true;
+            break;
+        }
         if let Some(pal) = &batch.palette {
             if let Some(mut pending) = gif_file.take() {
                 let out = BufWriter::with_capacity(1 << 20, pending.file()?);
@@ -602,6 +612,10 @@ fn write_batches(
                 writer.write_image_data(&d.data).map_err(enc)?;
             }
         }
+    }
+    if !finished {
+        // Dropped uncommitted, the temporary files go away with their partial frames.
+        return Err(Error::Encode("the animation stopped before its last frame; no GIF or APNG written".into()));
     }
     if let Some((pending, writer)) = apng {
         writer.finish().map_err(enc)?;

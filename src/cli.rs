@@ -438,7 +438,7 @@ fn check_png_path(out: &Path) -> Result<()> {
     if out.is_dir() {
         return Err(Error::Usage(format!("--out {} is a folder; give a file name ending in .png", out.display())));
     }
-    Ok(())
+    crate::output::check_output(out)
 }
 
 /// Print the query JSON for a point and year.
@@ -454,7 +454,7 @@ pub fn query_cmd(a: &QueryArgs) -> Result<()> {
     let hits = crate::query::query(&atlas, Year(a.year), a.lon, a.lat, a.radius_km);
     let doc = crate::query::to_json(&hits, Year(a.year), a.lon, a.lat, a.lang.code());
     let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Encode(e.to_string()))?;
-    crate::output::print_stdout(&(text + "\n"))
+    crate::output::print_stdout(&(crate::output::json_safe(text) + "\n"))
 }
 
 /// Validate a dataset: print one line per problem; exit 1 on errors (or warnings with --strict).
