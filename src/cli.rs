@@ -583,7 +583,7 @@ pub fn serve_cmd(a: &ServeArgs) -> Result<()> {
         style,
         frame_style,
         a.lang.code(),
-        a.cache_mb.max(1) * 1024 * 1024,
+        a.cache_mb.clamp(1, 1 << 20) * 1024 * 1024,
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

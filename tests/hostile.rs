@@ -298,3 +298,196 @@ fn a_million_vertex_lake_validates_in_seconds() {
         }
     }
 }
+
+mod server {
+    //! The server under hostile load, in process: a full render pool answers 503 with
+    //! Retry-After, idle and half-sent connections neither pile up nor shut out
+    //! `/health`, and the cache keeps to its bound in real bytes.
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::Duration;
+    use steppe_atlas::data::Source;
+    use steppe_atlas::serve::limits::ServeLimits;
+    use steppe_atlas::serve::{router, ImageCache, ServerState};
+    use steppe_atlas::style::Style;
+    use steppe_atlas::time::EndDates;
+    use steppe_atlas::Atlas;
+    use tower::ServiceExt;
+
+    fn state(limits: ServeLimits) -> Arc<ServerState> {
+        let source = Source::Dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini"));
+        let atlas = Atlas::load(&source, EndDates::Inclusive).expect("mini atlas");
+        let (tiles, frames) = (Style::load("atlas").expect("style"), Style::load("print").expect("style"));
+        Arc::new(ServerState::with_limits(atlas, tiles, frames, "en", 8 << 20, limits))
+    }
+
+    fn tight() -> ServeLimits {
+        ServeLimits {
+            render_threads: 1,
+            max_renders: 1,
+            max_connections: 64,
+            header_timeout: Duration::from_millis(500),
+            connection_lifetime: Duration::from_secs(5),
+        }
+    }
+
+    async fn status(st: &Arc<ServerState>, uri: &str) -> (StatusCode, Option<String>) {
+        let req = Request::builder().uri(uri).body(Body::empty()).expect("request");
+        let res = router(st.clone()).oneshot(req).await.expect("response");
+        let retry = res.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_string);
+        (res.status(), retry)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_render_pool_answers_503_with_retry_after() {
+        let st = state(tight());
+        // Sixteen distinct metatiles at once against a pool that admits one render.
+        let uris: Vec<String> =
+            (0..16).map(|i| format!("/tiles/1723/8/{}/{}.png", 170 + 4 * (i % 4), 90 + 4 * (i / 4))).collect();
+        let answers = futures_join(uris.iter().map(|u| status(&st, u))).await;
+        let ok = answers.iter().filter(|a| a.0 == StatusCode::OK).count();
+        let busy: Vec<_> = answers.iter().filter(|a| a.0 == StatusCode::SERVICE_UNAVAILABLE).collect();
+        assert!(ok >= 1, "{answers:?}");
+        assert!(!busy.is_empty(), "no request was refused: {answers:?}");
+        assert!(busy.iter().all(|a| a.1.as_deref() == Some("1")), "503 without Retry-After: {answers:?}");
+        assert_eq!(ok + busy.len(), 16, "{answers:?}");
+        // The pool is free again and /health never needed it.
+        assert_eq!(status(&st, "/health").await.0, StatusCode::OK);
+        assert_eq!(status(&st, &uris[15]).await.0, StatusCode::OK);
+    }
+
+    /// Poll every future together (the order of answers is the order of `futs`).
+    async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+        // join_all without the futures crate: every future is polled on each wake-up.
+        let mut pending: Vec<_> = futs.map(|f| Some(Box::pin(f))).collect();
+        let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut all = true;
+            for (i, slot) in pending.iter_mut().enumerate() {
+                if let Some(f) = slot {
+                    match f.as_mut().poll(cx) {
+                        std::task::Poll::Ready(v) => {
+                            results[i] = Some(v);
+                            *slot = None;
+                        }
+                        std::task::Poll::Pending => all = false,
+                    }
+                }
+            }
+            if all {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        results.into_iter().flatten().collect()
+    }
+
+    /// `GET /health` over a fresh connection, on a blocking thread; the response text.
+    async fn health(addr: SocketAddr) -> String {
+        tokio::task::spawn_blocking(move || {
+            let mut s = TcpStream::connect(addr).expect("connect");
+            s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+            s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+            let mut resp = String::new();
+            s.read_to_string(&mut resp).ok();
+            resp
+        })
+        .await
+        .expect("join")
+    }
+
+    /// Does the server close `s` within `secs` (a read returns end of file or an error)?
+    async fn closed_within(mut s: TcpStream, secs: u64) -> bool {
+        tokio::task::spawn_blocking(move || {
+            s.set_read_timeout(Some(Duration::from_secs(secs))).expect("timeout");
+            let mut buf = [0u8; 64];
+            match s.read(&mut buf) {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(e) => !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+            }
+        })
+        .await
+        .expect("join")
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn idle_and_slow_connections_do_not_shut_out_health() {
+        let limits = ServeLimits { max_connections: 2000, ..tight() };
+        let st = state(limits);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(steppe_atlas::serve::serve_on(listener, st));
+        // 1,100 connections that send nothing, and one that sends half a request.
+        let mut idle = Vec::new();
+        for _ in 0..1100 {
+            idle.push(TcpStream::connect(addr).expect("connect"));
+        }
+        let mut slow = TcpStream::connect(addr).expect("connect");
+        slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").expect("write");
+        let resp = tokio::time::timeout(Duration::from_secs(5), health(addr)).await.expect("/health answers in time");
+        assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+        // Past the header timeout the half-sent and idle connections are closed.
+        assert!(closed_within(slow, 5).await, "the slow connection is still open");
+        assert!(closed_within(idle.remove(0), 5).await, "the idle connection is still open");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connections_beyond_the_cap_are_closed_and_health_comes_back() {
+        let st = state(ServeLimits { max_connections: 8, ..tight() });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(steppe_atlas::serve::serve_on(listener, st));
+        let mut held = Vec::new();
+        for _ in 0..8 {
+            held.push(TcpStream::connect(addr).expect("connect"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The ninth is closed at once, not queued.
+        let extra = TcpStream::connect(addr).expect("connect");
+        assert!(closed_within(extra, 2).await, "a connection past the cap was held");
+        // Once the idle ones time out (the header timeout is 0.5 s), /health answers again.
+        let t0 = std::time::Instant::now();
+        loop {
+            let resp = health(addr).await;
+            if resp.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(5), "/health is still shut out: {resp:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        drop(held);
+    }
+
+    #[test]
+    fn the_cache_holds_to_its_bound_in_real_bytes() {
+        // 32,000 distinct tiles into a 1 MB cache: it never holds more than 1 MB counted
+        // with keys and bookkeeping, and never more entries than fit.
+        let limit = 1 << 20;
+        let mut c = ImageCache::new(limit);
+        for i in 0..32_000 {
+            let key = format!("t/{i:x}/1/8/{}/{}", i % 256, i / 256);
+            c.put(key, Arc::new(vec![7u8; 300 + i % 500]));
+            assert!(c.bytes() <= limit);
+        }
+        assert!(c.len() * ImageCache::cost("t/0/1/8/0/0", &[0u8; 300]) <= limit, "{} entries", c.len());
+        assert!(c.len() > 100, "the cache keeps what fits");
+    }
+
+    #[tokio::test]
+    async fn the_timeline_answers_at_once() {
+        let st = state(tight());
+        let req = Request::builder().uri("/api/timeline").body(Body::empty()).expect("request");
+        let t0 = std::time::Instant::now();
+        let res = router(st.clone()).oneshot(req).await.expect("response");
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(t0.elapsed() < Duration::from_secs(1));
+    }
+}
