@@ -308,10 +308,7 @@ pub fn memory_estimate(width: u32, height: u32) -> u64 {
 
 /// The memory available to this process, bytes (Linux `MemAvailable`; None elsewhere).
 pub fn available_memory() -> Option<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    crate::output::available_memory()
 }
 
 /// Size an animation before anything is planned or written: refuse a span outside

@@ -420,6 +420,12 @@ pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
     let (view, dpi) = a.view.view(&atlas.data)?;
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("output/frames/{}.png", a.year)));
     check_png_path(&out)?;
+    check_year("--year", a.year)?;
+    if let Some(y) = a.compare {
+        check_year("--compare", y)?;
+    }
+    // The canvas, the label and pattern masks and the base layers: about four copies.
+    crate::output::check_image_memory(view.width, view.height, 4)?;
     let mut opts = RenderOptions::frame(Year(a.year), dpi);
     opts.lang = a.view.lang.code().into();
     opts.compare = a.compare.map(Year);
@@ -434,6 +440,16 @@ pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// Refuse a year outside the years every command handles (−9999…9999).
+fn check_year(flag: &str, year: i32) -> Result<()> {
+    let years = crate::data::META_YEARS;
+    if years.contains(&year) {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!("{flag} {year} is outside the years {}..{}", years.start(), years.end())))
+    }
+}
+
 fn check_png_path(out: &Path) -> Result<()> {
     if out.is_dir() {
         return Err(Error::Usage(format!("--out {} is a folder; give a file name ending in .png", out.display())));
@@ -446,6 +462,7 @@ pub fn query_cmd(a: &QueryArgs) -> Result<()> {
     if !(-180.0..=180.0).contains(&a.lon) || !(-90.0..=90.0).contains(&a.lat) {
         return Err(Error::Usage(format!("--lon {} --lat {} is off the globe", a.lon, a.lat)));
     }
+    check_year("--year", a.year)?;
     if !(a.radius_km.is_finite() && a.radius_km >= 0.0 && a.radius_km <= 5000.0) {
         return Err(Error::Usage(format!("--radius-km {} must be within 0–5000", a.radius_km)));
     }

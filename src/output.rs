@@ -211,6 +211,28 @@ pub fn print_stdout(text: &str) -> Result<()> {
     }
 }
 
+/// The memory available to this process, bytes (Linux `MemAvailable`; None elsewhere).
+pub fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Refuse an image of `width`×`height` px when `copies` full-size RGBA buffers of it (the
+/// canvas, masks, the encoder's rows) would take more than 80 % of the memory available.
+pub fn check_image_memory(width: u32, height: u32, copies: u64) -> Result<()> {
+    let need = u64::from(width) * u64::from(height) * 4 * copies;
+    match available_memory() {
+        Some(avail) if need as f64 > avail as f64 * 0.8 => Err(Error::Usage(format!(
+            "a {width}×{height} px image needs about {} MB of memory and {} MB is available; use a smaller size",
+            need / 1_000_000,
+            avail / 1_000_000
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// A pixmap filled with one colour in a single pass over the memory.
 pub fn new_pixmap(width: u32, height: u32, fill: tiny_skia::Color) -> Option<tiny_skia::Pixmap> {
     let size = tiny_skia::IntSize::from_wh(width, height)?;
