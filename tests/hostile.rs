@@ -491,3 +491,114 @@ mod server {
         assert!(t0.elapsed() < Duration::from_secs(1));
     }
 }
+
+/// The real server under 256 keep-alive connections asking for uncached tiles for a few
+/// seconds: every connection is held, each request gets 200 or 503 (never an error or a
+/// hang), `/health` answers throughout, and the process stays within its memory bound
+/// (it took 2.8 GB with 441 threads before the render pool).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_server_under_256_connections_stays_within_bounds() {
+    use std::io::{BufRead, Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_steppe-atlas"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--cache-mb", "16"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stderr.take().expect("stderr")).read_line(&mut line).expect("address line");
+    let addr = line.trim().rsplit("http://").next().expect("address").trim_end_matches('/').to_string();
+    let stop = Instant::now() + Duration::from_secs(4);
+    let (ok, busy, other) =
+        (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let workers: Vec<_> = (0..256u32)
+        .map(|i| {
+            let (addr, ok, busy, other) = (addr.clone(), ok.clone(), busy.clone(), other.clone());
+            std::thread::spawn(move || {
+                let Ok(mut s) = std::net::TcpStream::connect(&addr) else {
+                    other.fetch_add(1, Ordering::Relaxed);
+                    return;
+                };
+                s.set_read_timeout(Some(Duration::from_secs(20))).ok();
+                let mut k = 0u32;
+                while Instant::now() < stop {
+                    // Distinct years and tiles: nothing is cached.
+                    let (year, x, y) = (1635 + (i * 7 + k) % 107, 161 + (i + k * 13) % 34, 78 + (i * 3 + k) % 25);
+                    let req = format!("GET /tiles/{year}/8/{x}/{y}.png HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+                    if s.write_all(req.as_bytes()).is_err() {
+                        other.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    match read_response(&mut s) {
+                        Some(200) => ok.fetch_add(1, Ordering::Relaxed),
+                        Some(503) => {
+                            std::thread::sleep(Duration::from_millis(200));
+                            busy.fetch_add(1, Ordering::Relaxed)
+                        }
+                        _ => {
+                            other.fetch_add(1, Ordering::Relaxed);
+                            return;
+                        }
+                    };
+                    k += 1;
+                }
+            })
+        })
+        .collect();
+    // /health, probed alongside.
+    let mut health_worst = Duration::ZERO;
+    while Instant::now() < stop {
+        let t0 = Instant::now();
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect for /health");
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        write!(s, "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("write");
+        let mut resp = String::new();
+        s.read_to_string(&mut resp).ok();
+        assert!(resp.starts_with("HTTP/1.1 200"), "/health failed under load: {resp:?}");
+        health_worst = health_worst.max(t0.elapsed());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    for w in workers {
+        w.join().expect("worker");
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).expect("status");
+    child.kill().ok();
+    child.wait().ok();
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let (peak_mb, threads) = (field("VmHWM:") / 1024, field("Threads:"));
+    let (ok, busy, other) = (ok.load(Ordering::Relaxed), busy.load(Ordering::Relaxed), other.load(Ordering::Relaxed));
+    assert_eq!(other, 0, "requests that failed or hung ({ok} ok, {busy} busy)");
+    assert!(ok > 0, "nothing was served ({busy} busy)");
+    assert!(health_worst < Duration::from_secs(2), "/health took {health_worst:?}");
+    assert!(peak_mb < 300, "peak RSS {peak_mb} MB with --cache-mb 16");
+    assert!(threads < 64, "{threads} threads");
+}
+
+/// Read one HTTP/1.1 response with a Content-Length body; its status.
+fn read_response(s: &mut std::net::TcpStream) -> Option<u16> {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_lowercase();
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let len: usize =
+        head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).ok()?;
+    Some(status)
+}
