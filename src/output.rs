@@ -211,12 +211,22 @@ pub fn print_stdout(text: &str) -> Result<()> {
     }
 }
 
-/// The memory available to this process, bytes (Linux `MemAvailable`; None elsewhere).
+/// The memory available to this process, bytes: Linux `MemAvailable`, or less when a
+/// cgroup (v2) limit leaves less room (a container); None elsewhere.
 pub fn available_memory() -> Option<u64> {
     let info = std::fs::read_to_string("/proc/meminfo").ok()?;
     let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    let host = kib * 1024;
+    let read = |f: &str| std::fs::read_to_string(Path::new("/sys/fs/cgroup").join(f)).ok();
+    let cgroup = match (read("memory.max"), read("memory.current")) {
+        (Some(max), Some(cur)) => match (max.trim().parse::<u64>(), cur.trim().parse::<u64>()) {
+            (Ok(max), Ok(cur)) => Some(max.saturating_sub(cur)),
+            _ => None, // "max": no limit
+        },
+        _ => None,
+    };
+    Some(cgroup.map_or(host, |c| c.min(host)))
 }
 
 /// Refuse an image of `width`×`height` px when `copies` full-size RGBA buffers of it (the
