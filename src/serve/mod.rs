@@ -127,6 +127,8 @@ pub struct ServerState {
     limits: ServeLimits,
     /// `/api/timeline`, built at start.
     timeline: Vec<u8>,
+    /// The data's extent for TileJSON, computed at start.
+    extent: [f64; 4],
     /// The map state of each year asked for so far (computed on the pool).
     states: Mutex<HashMap<i32, u64>>,
 }
@@ -148,7 +150,9 @@ impl ServerState {
         limits: ServeLimits,
     ) -> ServerState {
         let timeline = timeline_json(&atlas, &tile_style, lang);
+        let extent = atlas.data.extent().unwrap_or([-180.0, -85.0, 180.0, 85.0]);
         ServerState {
+            extent,
             pool: RenderPool::new(limits.render_threads, limits.max_renders),
             limits,
             timeline,
@@ -302,7 +306,7 @@ fn bad_year(s: &str) -> Response {
 }
 
 fn extent(state: &ServerState) -> [f64; 4] {
-    state.atlas.data.extent().unwrap_or([-180.0, -85.0, 180.0, 85.0])
+    state.extent
 }
 
 async fn tilejson(State(st): State<Arc<ServerState>>, Path(year_json): Path<String>) -> Response {
