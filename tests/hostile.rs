@@ -420,7 +420,8 @@ mod server {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn idle_and_slow_connections_do_not_shut_out_health() {
-        let limits = ServeLimits { max_connections: 2000, ..tight() };
+        // A long lifetime: what closes connections here is the 0.5 s header timeout.
+        let limits = ServeLimits { max_connections: 2000, connection_lifetime: Duration::from_secs(60), ..tight() };
         let st = state(limits);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -437,6 +438,18 @@ mod server {
         // Past the header timeout the half-sent and idle connections are closed.
         assert!(closed_within(slow, 5).await, "the slow connection is still open");
         assert!(closed_within(idle.remove(0), 5).await, "the idle connection is still open");
+        // So is a keep-alive connection that goes quiet after a response.
+        let kept = tokio::task::spawn_blocking(move || {
+            let mut s = TcpStream::connect(addr).expect("connect");
+            s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
+            let mut buf = [0u8; 256];
+            let n = s.read(&mut buf).expect("response");
+            assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+            s
+        })
+        .await
+        .expect("join");
+        assert!(closed_within(kept, 5).await, "the quiet keep-alive connection is still open");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
