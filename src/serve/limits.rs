@@ -52,12 +52,6 @@ fn open_files_limit() -> Option<u64> {
 /// Seconds a client is told to wait when the render pool is full.
 pub const RETRY_AFTER_S: u32 = 1;
 
-/// A fixed pool of render threads with a cap on the renders admitted at once.
-pub struct RenderPool {
-    pool: rayon::ThreadPool,
-    permits: Arc<tokio::sync::Semaphore>,
-}
-
 /// Why a job did not run to its end.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Refused {
@@ -67,17 +61,42 @@ pub enum Refused {
     Failed,
 }
 
+/// A job for the render threads.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed pool of render threads with a cap on the renders admitted at once.
+///
+/// Plain threads taking jobs from a queue, not a work-stealing pool: a render thread
+/// that waits (for a metatile another thread is rendering) must not pick up a second
+/// request meanwhile and wait on itself.
+pub struct RenderPool {
+    queue: Option<std::sync::mpsc::Sender<Job>>,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
 impl RenderPool {
     /// A pool of `threads` threads admitting `max` renders at once.
     pub fn new(threads: usize, max: usize) -> RenderPool {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .thread_name(|i| format!("render-{i}"))
-            .build()
-            .unwrap_or_else(|_| {
-                rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("a one-thread pool can always be built")
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        let mut started = 0;
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new().name(format!("render-{i}")).spawn(move || loop {
+                let job = match rx.lock() {
+                    Ok(r) => r.recv(),
+                    Err(_) => return,
+                };
+                match job {
+                    Ok(job) => job(),
+                    Err(_) => return, // the server is gone
+                }
             });
-        RenderPool { pool, permits: Arc::new(tokio::sync::Semaphore::new(max.max(1))) }
+            started += usize::from(spawned.is_ok());
+        }
+        // Without a thread, jobs run where they are asked for (slower, but answered).
+        let queue = (started > 0).then_some(tx);
+        RenderPool { queue, permits: Arc::new(tokio::sync::Semaphore::new(max.max(1))) }
     }
 
     /// Run `job` on the pool and wait for it without blocking the async threads; `Busy`
@@ -89,16 +108,24 @@ impl RenderPool {
     {
         let permit = self.permits.clone().try_acquire_owned().map_err(|_| Refused::Busy)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.pool.spawn(move || {
+        let task: Job = Box::new(move || {
             // A panic in a render must not take the thread's permit or the server down.
             let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
             // Free the slot before answering, so that the caller's next request finds it.
             drop(permit);
             tx.send(out).ok();
         });
+        match &self.queue {
+            Some(q) => {
+                if let Err(std::sync::mpsc::SendError(task)) = q.send(task) {
+                    task();
+                }
+            }
+            None => task(),
+        }
         match rx.await {
             Ok(Ok(v)) => Ok(v),
-            // The job panicked (or the pool went away).
+            // The job panicked (or its thread went away).
             _ => Err(Refused::Failed),
         }
     }
