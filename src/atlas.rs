@@ -58,6 +58,10 @@ pub fn map_state(atlas: &Atlas, year: i32) -> u64 {
                 continue;
             }
             (layer as u8, i).hash(&mut h);
+            if layer == Layer::Cities && !f.capital.is_empty() {
+                // A capital's symbol is dated: the year it became one changes the map.
+                f.kind_in(y).hash(&mut h);
+            }
             if !f.control.is_empty() {
                 let now = holder_key(f, y);
                 now.hash(&mut h);

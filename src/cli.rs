@@ -149,19 +149,8 @@ impl ViewArgs {
     /// Pixel size and dpi from the flags.
     pub fn size(&self, projection: &Projection, bbox: &LonLatBox) -> Result<(u32, u32, f32)> {
         let usage = |m: String| Error::Usage(m);
-        let (w, h, dpi) = if let Some(mm) = &self.size_mm {
-            let dpi = self.dpi.unwrap_or(300.0);
-            let nums: Vec<f32> = mm
-                .split(',')
-                .map(|s| s.trim().parse::<f32>())
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|_| usage(format!("bad --size-mm {mm:?}: expected W,H in millimetres")))?;
-            let [wmm, hmm] = nums[..] else {
-                return Err(usage(format!("bad --size-mm {mm:?}: expected W,H in millimetres")));
-            };
-            if !(wmm > 0.0 && hmm > 0.0) {
-                return Err(usage(format!("bad --size-mm {mm:?}: sizes must be positive")));
-            }
+        let (w, h, dpi) = if let Some((wmm, hmm)) = self.page_mm()? {
+            let dpi = self.dpi.unwrap_or(if self.size_mm.is_some() { 300.0 } else { DEFAULT_DPI });
             ((wmm / 25.4 * dpi).round() as u32, (hmm / 25.4 * dpi).round() as u32, dpi)
         } else {
             match (self.width, self.height) {
@@ -171,10 +160,7 @@ impl ViewArgs {
                     let per_w = View::height_for_width(projection, bbox, 10_000);
                     ((f64::from(h) * 10_000.0 / f64::from(per_w)).round() as u32, h, self.dpi.unwrap_or(96.0))
                 }
-                (None, None) => {
-                    let dpi = self.dpi.unwrap_or(DEFAULT_DPI);
-                    ((DEFAULT_MM.0 / 25.4 * dpi).round() as u32, (DEFAULT_MM.1 / 25.4 * dpi).round() as u32, dpi)
-                }
+                (None, None) => unreachable!("page_mm gives the default page"),
             }
         };
         if !(dpi.is_finite() && (10.0..=2400.0).contains(&dpi)) {
@@ -184,6 +170,25 @@ impl ViewArgs {
             return Err(usage(format!("image size {w}×{h} px is outside 1–{MAX_SIDE} px per side")));
         }
         Ok((w, h, dpi))
+    }
+
+    /// The page size in millimetres: `--size-mm`, or A4 landscape when no size is given
+    /// (None for a size in pixels).
+    pub fn page_mm(&self) -> Result<Option<(f32, f32)>> {
+        let Some(mm) = &self.size_mm else {
+            return Ok((self.width.is_none() && self.height.is_none()).then_some(DEFAULT_MM));
+        };
+        let bad = |why: &str| Error::Usage(format!("bad --size-mm {mm:?}: {why}"));
+        let nums: Vec<f32> = mm
+            .split(',')
+            .map(|s| s.trim().parse::<f32>())
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| bad("expected W,H in millimetres"))?;
+        let [wmm, hmm] = nums[..] else { return Err(bad("expected W,H in millimetres")) };
+        if !(wmm > 0.0 && hmm > 0.0 && wmm.is_finite() && hmm.is_finite()) {
+            return Err(bad("sizes must be positive"));
+        }
+        Ok(Some((wmm, hmm)))
     }
 
     /// The view for a dataset: bbox, fitted projection and pixel size.
@@ -217,15 +222,76 @@ impl ViewArgs {
     }
 }
 
+/// An image file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ImageFormat {
+    /// Raster PNG with its dpi.
+    Png,
+    /// SVG: text as `<text>`, hatching as `<pattern>`, one group per layer, in points.
+    Svg,
+    /// PDF: one page of the asked size, fonts embedded, text searchable.
+    Pdf,
+}
+
+impl ImageFormat {
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "png",
+            ImageFormat::Svg => "svg",
+            ImageFormat::Pdf => "pdf",
+        }
+    }
+
+    /// The format a file name asks for by its extension, if it names one.
+    pub fn from_path(path: &Path) -> Option<ImageFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        [ImageFormat::Png, ImageFormat::Svg, ImageFormat::Pdf].into_iter().find(|f| f.extension() == ext)
+    }
+}
+
+/// How vector files are written (`render` and `frames` with `--format svg|pdf`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct VectorArgs {
+    /// SVG: embed the DejaVu faces used as `@font-face` data URLs (about 0.8 MB a face), so
+    /// the file looks the same where DejaVu is not installed. PDFs always embed subsets.
+    #[arg(long)]
+    pub embed_fonts: bool,
+    /// Write every colour as its grey, for a black-and-white document (all formats).
+    #[arg(long)]
+    pub grayscale: bool,
+}
+
+impl VectorArgs {
+    fn svg_options(&self, page_mm: Option<(f32, f32)>) -> crate::render::vector::SvgOptions {
+        crate::render::vector::SvgOptions {
+            embed_fonts: self.embed_fonts,
+            grayscale: self.grayscale,
+            page_mm,
+            text_layer: false,
+        }
+    }
+}
+
 /// `render` options.
 #[derive(Args, Debug)]
 pub struct RenderArgs {
     /// The year to show.
     #[arg(long, allow_hyphen_values = true)]
     pub year: i32,
-    /// Output PNG (default: output/frames/{year}.png).
+    /// Output file: .png, .svg or .pdf (default: output/frames/{year}.{format}).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// File format (default: from the --out extension, else png).
+    #[arg(long, value_enum)]
+    pub format: Option<ImageFormat>,
+    /// Also write what the labeller placed as JSON: every label with its feature id,
+    /// text and box (px), the ids the map promised to label, and any it could not.
+    #[arg(long, value_name = "FILE")]
+    pub labels_json: Option<PathBuf>,
+    /// Vector output.
+    #[command(flatten)]
+    pub vector: VectorArgs,
     /// Highlight the areas and cities that changed hands between this year and --year.
     #[arg(long, value_name = "YEAR2", allow_hyphen_values = true)]
     pub compare: Option<i32>,
@@ -309,6 +375,14 @@ pub struct FramesArgs {
     /// Also write every frame, numbered 000001.png…, into this folder (for video editors).
     #[arg(long)]
     pub sequence: Option<PathBuf>,
+    /// Format of the key frames: png, or svg/pdf vector key frames `{year}.svg|.pdf` for
+    /// editors who build their own animation (the GIF and APNG are then written only when
+    /// --gif or --apng asks for them).
+    #[arg(long, value_enum, default_value = "png")]
+    pub format: ImageFormat,
+    /// Vector output.
+    #[command(flatten)]
+    pub vector: VectorArgs,
     /// Motion.
     #[command(flatten)]
     pub motion: MotionArgs,
@@ -411,15 +485,28 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// Render one year to a PNG file; returns the path written.
+/// Render one year to a PNG, SVG or PDF file; returns the path written.
 pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
     let t0 = std::time::Instant::now();
     let style = Style::load(&a.view.style)?;
     let atlas = a.data.load_checked(&style)?;
     timing("load", t0);
     let (view, dpi) = a.view.view(&atlas.data)?;
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("output/frames/{}.png", a.year)));
-    check_png_path(&out)?;
+    let from_ext = a.out.as_deref().and_then(ImageFormat::from_path);
+    let format = match (a.format, from_ext) {
+        (Some(f), Some(e)) if f != e => {
+            return Err(Error::Usage(format!(
+                "--format {} does not match --out {}",
+                f.extension(),
+                a.out.as_deref().unwrap_or(Path::new("")).display()
+            )))
+        }
+        (Some(f), _) | (None, Some(f)) => f,
+        (None, None) => ImageFormat::Png,
+    };
+    let out =
+        a.out.clone().unwrap_or_else(|| PathBuf::from(format!("output/frames/{}.{}", a.year, format.extension())));
+    check_out_path(&out, format)?;
     check_year("--year", a.year)?;
     if let Some(y) = a.compare {
         check_year("--compare", y)?;
@@ -429,13 +516,13 @@ pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
     let mut opts = RenderOptions::frame(Year(a.year), dpi);
     opts.lang = a.view.lang.code().into();
     opts.compare = a.compare.map(Year);
-    let t1 = std::time::Instant::now();
-    let img = render(&atlas, &style, &view, &opts);
-    timing("render", t1);
-    let t2 = std::time::Instant::now();
-    let bytes = encode_png(&img.pixmap, dpi)?;
-    timing("encode", t2);
+    let page = a.view.page_mm()?;
+    let (bytes, labels) = render_bytes(&atlas, &style, &view, &opts, format, &a.vector.svg_options(page))?;
     write_atomic(&out, &bytes)?;
+    if let Some(path) = &a.labels_json {
+        let json = serde_json::to_vec_pretty(&labels).map_err(|e| Error::Encode(e.to_string()))?;
+        write_atomic(path, &json)?;
+    }
     timing("total", t0);
     Ok(out)
 }
@@ -450,9 +537,54 @@ fn check_year(flag: &str, year: i32) -> Result<()> {
     }
 }
 
-fn check_png_path(out: &Path) -> Result<()> {
+/// One complete image of a year as the bytes of a file of `format`.
+pub fn render_bytes(
+    atlas: &Atlas,
+    style: &Style,
+    view: &View,
+    opts: &RenderOptions,
+    format: ImageFormat,
+    vector: &crate::render::vector::SvgOptions,
+) -> Result<(Vec<u8>, crate::render::LabelReport)> {
+    let t1 = std::time::Instant::now();
+    let report = |labels, missing| crate::render::LabelReport::new(atlas, view, opts.year, labels, missing);
+    let out = match format {
+        ImageFormat::Png => {
+            let mut img = render(atlas, style, view, opts);
+            if vector.grayscale {
+                crate::render::paint::to_grayscale(&mut img.pixmap);
+            }
+            timing("render", t1);
+            let t2 = std::time::Instant::now();
+            let bytes = encode_png(&img.pixmap, opts.dpi)?;
+            timing("encode", t2);
+            (bytes, report(img.labels, img.missing))
+        }
+        ImageFormat::Svg | ImageFormat::Pdf => {
+            let vector = crate::render::vector::SvgOptions { text_layer: format == ImageFormat::Pdf, ..vector.clone() };
+            let (svg, drawn) = crate::render::render_svg(atlas, style, view, opts, &vector);
+            timing("render", t1);
+            let bytes = if format == ImageFormat::Svg {
+                svg.into_bytes()
+            } else {
+                let t2 = std::time::Instant::now();
+                let pdf = crate::render::vector::svg_to_pdf(&svg).map_err(Error::Encode)?;
+                timing("encode", t2);
+                pdf
+            };
+            (bytes, report(drawn.labels, drawn.missing))
+        }
+    };
+    Ok(out)
+}
+
+fn check_out_path(out: &Path, format: ImageFormat) -> Result<()> {
     if out.is_dir() {
-        return Err(Error::Usage(format!("--out {} is a folder; give a file name ending in .png", out.display())));
+        return Err(Error::Usage(format!(
+            "--out {} is a folder; give a file name ending in .{}",
+            out.display(),
+            format.extension()
+        )));
     }
     crate::output::check_output(out)
 }
@@ -515,7 +647,16 @@ pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
     // Keep the whole map clear of the caption band and timeline at the bottom.
     let bottom = crate::render::animation_bottom_px(&atlas, &style, &view, dpi, a.view.lang.code());
     let view = View::fit_above(view.projection, &view_args.bbox(&atlas.data)?, view.width, view.height, bottom);
+    let (from, to) = (a.from.unwrap_or(from), a.to.unwrap_or(to));
+    let vector = a.format != ImageFormat::Png;
+    if vector {
+        write_vector_frames(&atlas, &style, &view, dpi, (from, to), a)?;
+        if a.gif.is_none() && a.apng.is_none() && a.sequence.is_none() {
+            return Ok(crate::animate::AnimationReport::default());
+        }
+    }
     let (gif, apng) = match (&a.gif, &a.apng) {
+        (None, None) if vector => (None, None),
         (None, None) => {
             let base = a.out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             (Some(base.join("animation.gif")), Some(base.join("animation.png")))
@@ -523,9 +664,9 @@ pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
         (g, p) => (g.clone(), p.clone()),
     };
     let opts = crate::animate::AnimationOptions {
-        from: a.from.unwrap_or(from),
-        to: a.to.unwrap_or(to),
-        frames_dir: Some(a.out.clone()),
+        from,
+        to,
+        frames_dir: (!vector).then(|| a.out.clone()),
         gif,
         apng,
         sequence: a.sequence.clone(),
@@ -551,6 +692,29 @@ pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
         t0.elapsed().as_secs_f64()
     );
     Ok(report)
+}
+
+/// Write the key frames of an animation as SVG or PDF files `{year}.svg|.pdf`: the same
+/// frame as the PNG key frame (map, title block, caption band and timeline strip).
+fn write_vector_frames(
+    atlas: &Atlas,
+    style: &Style,
+    view: &View,
+    dpi: f32,
+    (from, to): (i32, i32),
+    a: &FramesArgs,
+) -> Result<()> {
+    use rayon::prelude::*;
+    let svg = a.vector.svg_options(animation_view(&a.view).page_mm()?);
+    std::fs::create_dir_all(&a.out).map_err(|source| Error::Io { path: a.out.clone(), source })?;
+    (from..=to).into_par_iter().try_for_each(|year| {
+        let mut opts = RenderOptions::frame(Year(year), dpi);
+        opts.lang = a.view.lang.code().into();
+        opts.fixed_title = true;
+        opts.timeline = Some(crate::render::Timeline { from, to, cursor: year as f32 });
+        let (bytes, _) = render_bytes(atlas, style, view, &opts, a.format, &svg)?;
+        write_atomic(&a.out.join(format!("{year}.{}", a.format.extension())), &bytes)
+    })
 }
 
 /// Render the tiles asked for; returns what was written.
@@ -621,6 +785,8 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         gif: Some(a.out.join("animation.gif")),
         apng: Some(a.out.join("animation.png")),
         sequence: None,
+        format: ImageFormat::Png,
+        vector: VectorArgs::default(),
         motion: MotionArgs { fps: a.fps, tween: a.tween, hold: a.hold },
         data: a.data.clone(),
         view: a.view.clone(),

@@ -1,10 +1,12 @@
 //! Dataset + style → problems. Sits above both because it needs both: polity ids must be
 //! known to the style; geometry must be valid; territory areas should neither overlap
-//! nor leave slivers.
+//! nor leave slivers; and the world must hold together: towns agree with their land, no
+//! polity acts outside its lifespan, captions name what the map shows.
 
-use crate::data::{Dataset, Geometry, Layer, Loaded};
+use crate::data::{ControlSpan, Dataset, Feature, Geometry, Layer, Loaded, Status};
 use crate::error::{Problem, Severity};
 use crate::style::Style;
+use crate::time::{Span, Year};
 use geo::{Area, BooleanOps, BoundingRect, Intersects};
 
 /// Unknown polity ids (errors: the style cannot colour them).
@@ -160,6 +162,9 @@ pub fn validate(loaded: &Loaded, style: &Style) -> Vec<Problem> {
     all.extend(geometry_problems(&loaded.dataset));
     all.extend(coverage_problems(&loaded.dataset));
     all.extend(t_junction_problems(&loaded.dataset));
+    all.extend(town_land_problems(&loaded.dataset));
+    all.extend(lifespan_problems(&loaded.dataset));
+    all.extend(caption_problems(&loaded.dataset));
     all.sort_by_key(|p| std::cmp::Reverse(p.severity));
     all
 }
@@ -168,4 +173,421 @@ pub fn validate(loaded: &Loaded, style: &Style) -> Vec<Problem> {
 pub fn counts(problems: &[Problem]) -> (usize, usize) {
     let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
     (errors, problems.len() - errors)
+}
+
+/// Consecutive years grouped into runs: `[1723, 1724, 1725, 1732]` → `1723–1725, 1732`.
+fn year_runs(years: &[i32]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < years.len() {
+        let mut j = i;
+        while j + 1 < years.len() && years[j + 1] == years[j] + 1 {
+            j += 1;
+        }
+        out.push(if i == j { years[i].to_string() } else { format!("{}–{}", years[i], years[j]) });
+        i = j + 1;
+    }
+    out.join(", ")
+}
+
+/// Group `(year, message)` pairs (in year order) into one line per message with its years.
+fn grouped(items: Vec<(i32, String)>) -> Vec<(String, String)> {
+    let mut order: Vec<String> = Vec::new();
+    let mut years: std::collections::HashMap<String, Vec<i32>> = std::collections::HashMap::new();
+    for (y, m) in items {
+        if !years.contains_key(&m) {
+            order.push(m.clone());
+        }
+        years.entry(m).or_default().push(y);
+    }
+    order
+        .into_iter()
+        .map(|m| {
+            let runs = years.get(&m).map(|ys| year_runs(ys)).unwrap_or_default();
+            (runs, m)
+        })
+        .collect()
+}
+
+/// The years of `span` within the atlas's years (bounded: an open span takes the atlas's ends).
+fn span_years(span: &Span, (first, last): (i32, i32)) -> std::ops::RangeInclusive<i32> {
+    let a = span.start_year().unwrap_or(first).max(first);
+    let b = span.end_year().unwrap_or(last).min(last);
+    a..=b
+}
+
+/// How far the consistency rules look: the atlas's years, capped so a stray date cannot
+/// make validation scan millennia.
+fn scan_years(ds: &Dataset) -> Option<(i32, i32)> {
+    ds.years().map(|(a, b)| (a, b.min(a.saturating_add(3000))))
+}
+
+/// Statuses under which a town may be held by someone other than the holder of its land.
+fn town_may_differ(status: Status) -> bool {
+    matches!(status, Status::Holdout | Status::Enclave | Status::Besieged | Status::Contested | Status::Destroyed)
+}
+
+/// Towns that contradict their land (warnings): in every year, a town's holder must be the
+/// holder or the overlord of the territory area it stands in (or, for contested land, its
+/// other claimant: the overlord or the former holder), unless the town's span says
+/// `holdout`, `enclave`, `besieged`, `contested` or `destroyed`. A polity and the whole it is
+/// `part_of` (a jüz and the Kazakh Khanate) count as one.
+pub fn town_land_problems(ds: &Dataset) -> Vec<Problem> {
+    let Some(range) = scan_years(ds) else { return Vec::new() };
+    let areas = ds.layer(Layer::Territories);
+    let file = Layer::Cities.file_name();
+    let mut out = Vec::new();
+    for town in ds.layer(Layer::Cities) {
+        let Geometry::Point(p) = &town.geometry else { continue };
+        if town.control.is_empty() {
+            continue;
+        }
+        let under: Vec<&Feature> = areas
+            .iter()
+            .filter(|a| a.bbox.is_some_and(|b| b[0] <= p.x() && p.x() <= b[2] && b[1] <= p.y() && p.y() <= b[3]))
+            .filter(|a| match &a.geometry {
+                Geometry::Areas(mp) => mp.intersects(p),
+                _ => false,
+            })
+            .collect();
+        if under.is_empty() {
+            continue;
+        }
+        let mut wrong: Vec<(i32, String)> = Vec::new();
+        for y in range.0..=range.1 {
+            let year = Year(y);
+            if !town.alive(year) {
+                continue;
+            }
+            let Some(h) = town.holder(year) else { continue };
+            if town_may_differ(h.status) {
+                continue;
+            }
+            let lands: Vec<(&Feature, &ControlSpan)> =
+                under.iter().filter(|a| a.alive(year)).filter_map(|a| a.holder(year).map(|l| (*a, l))).collect();
+            let Some((area, land)) = lands.first() else { continue };
+            let fits = |a: &Feature, l: &ControlSpan| {
+                let other = match l.status {
+                    Status::Contested => l.overlord.as_deref().or_else(|| former_holder(a, l)),
+                    _ => l.overlord.as_deref(),
+                };
+                ds.same_or_part(&h.polity, &l.polity) || other.is_some_and(|o| ds.same_or_part(&h.polity, o))
+            };
+            if lands.iter().any(|(a, l)| fits(a, l)) {
+                continue;
+            }
+            let overlord = land.overlord.as_deref().map(|o| format!(" under {o}")).unwrap_or_default();
+            wrong.push((
+                y,
+                format!(
+                    "held by {} ({}) but stands in {} held by {} ({}{})",
+                    h.polity,
+                    h.status.name(),
+                    area.id,
+                    land.polity,
+                    land.status.name(),
+                    overlord
+                ),
+            ));
+        }
+        for (years, msg) in grouped(wrong) {
+            out.push(Problem::warning(
+                &file,
+                Some(&town.id),
+                format!(
+                    "in {years}: {msg}; a town's holder must be its land's holder or overlord unless its span is \
+                     holdout, enclave, besieged, contested or destroyed"
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// The holder of `area` before span `now` (the other party of contested land).
+fn former_holder<'a>(area: &'a Feature, now: &ControlSpan) -> Option<&'a str> {
+    area.control
+        .iter()
+        .filter(|c| c.span.start < now.span.start && c.polity != now.polity)
+        .max_by_key(|c| c.span.start)
+        .map(|c| c.polity.as_str())
+}
+
+/// Polities outside their lifespans (warnings): nothing is held by, under the overlordship
+/// of, won by, fought by or marched for a polity in a year it did not exist (`atlas.json`
+/// `polities`; polities it does not describe are not checked).
+pub fn lifespan_problems(ds: &Dataset) -> Vec<Problem> {
+    let Some(range) = scan_years(ds) else { return Vec::new() };
+    let mut out = Vec::new();
+    for layer in Layer::ALL {
+        let file = layer.file_name();
+        for f in ds.layer(layer) {
+            let life = span_years(&f.span, range);
+            let mut dead: Vec<(i32, String)> = Vec::new();
+            let mut check = |role: &str, polity: &str, years: std::ops::RangeInclusive<i32>| {
+                let Some(p) = ds.polity(polity) else { return };
+                for y in years.filter(|y| life.contains(y)) {
+                    if !p.alive(Year(y)) {
+                        dead.push((y, format!("{role} {polity}, whose lifespan is {}", p.lifespan())));
+                    }
+                }
+            };
+            for c in &f.control {
+                let years = span_years(&c.span, range);
+                check("held by", &c.polity, years.clone());
+                if let Some(o) = &c.overlord {
+                    check("under the overlordship of", o, years);
+                }
+            }
+            for c in &f.capital {
+                if let Some(p) = &c.polity {
+                    check("capital of", p, span_years(&c.span, range));
+                }
+            }
+            if let Some(v) = &f.victor {
+                check("won by", v, life.clone());
+            }
+            if let Some(s) = &f.side {
+                check("marched for", s, life.clone());
+            }
+            for b in &f.belligerents {
+                check("fought by", b, life.clone());
+            }
+            for (years, msg) in grouped(dead) {
+                out.push(Problem::warning(&file, Some(&f.id), format!("in {years}: {msg}")));
+            }
+        }
+    }
+    out
+}
+
+/// Does `text` contain `word` as a whole word (not inside a longer word)?
+fn has_word(text: &str, word: &str) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// Towns, forts and sites that a caption names by their English name (the part before
+/// any parenthesis: "Taraz" of "Taraz (Aulie-Ata)") but that are not on the map in a year
+/// the caption is shown. A name also borne by one of the event's `places` that is on the
+/// map (Orsk, "the first Orenburg", in 1735) is not reported.
+fn named_towns_off_the_map(ds: &Dataset, event: &Feature, caption: &str, shown: &[i32], file: &str) -> Vec<Problem> {
+    let listed: Vec<&Feature> = match event.properties.get("places").and_then(|v| v.as_array()) {
+        Some(ids) => ids.iter().filter_map(|v| v.as_str()).filter_map(|id| ds.get(id)).collect(),
+        None => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for town in ds.layer(Layer::Cities) {
+        let name = town.names.en.split(" (").next().unwrap_or("").trim();
+        if !has_word(caption, name) || listed.iter().any(|p| p.id == town.id) {
+            continue;
+        }
+        let missing: Vec<i32> = shown.iter().copied().filter(|y| !town.alive(Year(*y))).collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let covered = listed
+            .iter()
+            .any(|p| p.id != town.id && has_word(&p.names.en, name) && missing.iter().all(|y| p.alive(Year(*y))));
+        if !covered {
+            out.push(Problem::warning(
+                file,
+                Some(&event.id),
+                format!("caption names {name} ({}), which is not on the map in {}", town.id, year_runs(&missing)),
+            ));
+        }
+    }
+    out
+}
+
+/// One change of hands an event's caption announces (`changes` of an event).
+struct Claim<'a> {
+    id: &'a str,
+    polity: &'a str,
+    status: Option<&'a str>,
+    overlord: Option<&'a str>,
+    year: Option<i32>,
+}
+
+fn claims<'a>(event: &'a Feature, file: &str, out: &mut Vec<Problem>) -> Vec<Claim<'a>> {
+    let Some(raw) = event.properties.get("changes") else { return Vec::new() };
+    let Some(items) = raw.as_array() else {
+        out.push(Problem::warning(file, Some(&event.id), "`changes` must be a list of {id, polity, …}"));
+        return Vec::new();
+    };
+    let mut claims = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let s = |k: &str| item.get(k).and_then(|v| v.as_str());
+        let year = match item.get("year") {
+            None => None,
+            Some(v) => match v.as_str().and_then(|t| t.get(..4)).and_then(|t| t.parse::<i32>().ok()) {
+                Some(y) => Some(y),
+                None => {
+                    out.push(Problem::warning(
+                        file,
+                        Some(&event.id),
+                        format!("changes[{i}].year must be like \"1740\""),
+                    ));
+                    continue;
+                }
+            },
+        };
+        match (s("id"), s("polity")) {
+            (Some(id), Some(polity)) => {
+                claims.push(Claim { id, polity, status: s("status"), overlord: s("overlord"), year })
+            }
+            _ => out.push(Problem::warning(
+                file,
+                Some(&event.id),
+                format!("changes[{i}] needs `id` (a feature) and `polity` (its new holder)"),
+            )),
+        }
+    }
+    claims
+}
+
+/// Captions against the map (warnings). An event may list the features its caption names
+/// (`places`: ids of towns, battles, routes, areas, rivers, landforms) and the changes of
+/// hands it announces (`changes`: `[{"id": "area-jetisu", "polity": "kazakh_senior",
+/// "status"?, "overlord"?, "year"?}]`, the year defaulting to the event's first). Every
+/// place must exist and be on the map in every year the caption is shown; every change
+/// must be what the map shows in that year and not the year before, by a polity alive then.
+pub fn caption_problems(ds: &Dataset) -> Vec<Problem> {
+    let Some(range) = scan_years(ds) else { return Vec::new() };
+    let file = Layer::Events.file_name();
+    let mut out = Vec::new();
+    for event in ds.layer(Layer::Events) {
+        let shown: Vec<i32> = span_years(&event.span, range).collect();
+        let places = match event.properties.get("places") {
+            None | Some(serde_json::Value::Null) => Vec::new(),
+            Some(serde_json::Value::Array(a)) if a.iter().all(|v| v.is_string()) => {
+                a.iter().filter_map(|v| v.as_str()).collect()
+            }
+            Some(_) => {
+                out.push(Problem::warning(&file, Some(&event.id), "`places` must be a list of feature ids"));
+                Vec::new()
+            }
+        };
+        for id in places {
+            let Some(place) = ds.get(id) else {
+                out.push(Problem::warning(
+                    &file,
+                    Some(&event.id),
+                    format!("caption names {id:?}, which is not in the dataset"),
+                ));
+                continue;
+            };
+            let missing: Vec<i32> = shown.iter().copied().filter(|y| !place.alive(Year(*y))).collect();
+            if !missing.is_empty() {
+                out.push(Problem::warning(
+                    &file,
+                    Some(&event.id),
+                    format!(
+                        "caption names {id}, which is not on the map in {} ({} is dated {}–{})",
+                        year_runs(&missing),
+                        place.layer.file_name(),
+                        place.span.start_year().map(|y| y.to_string()).unwrap_or_else(|| "…".into()),
+                        place.span.end_year().map(|y| y.to_string()).unwrap_or_else(|| "…".into()),
+                    ),
+                ));
+            }
+        }
+        if let Some(caption) = event.properties.get("caption").and_then(|v| v.as_str()) {
+            out.extend(named_towns_off_the_map(ds, event, caption, &shown, &file));
+        }
+        for c in claims(event, &file, &mut out) {
+            let Some(&first) = shown.first() else { continue };
+            let y = c.year.unwrap_or(first);
+            let say = |msg: String| Problem::warning(&file, Some(&event.id), msg);
+            if !shown.contains(&y) {
+                out.push(say(format!("change of {} dated {y}, outside the years the caption is shown", c.id)));
+                continue;
+            }
+            let Some(f) = ds.get(c.id) else {
+                out.push(say(format!("caption says {:?} changes hands, but it is not in the dataset", c.id)));
+                continue;
+            };
+            if !ds.polity_alive(c.polity, Year(y)) {
+                out.push(say(format!("caption gives {} to {} in {y}, outside that polity's lifespan", c.id, c.polity)));
+            }
+            let holder = |y: i32| if f.alive(Year(y)) { f.holder(Year(y)) } else { None };
+            let describe = |h: Option<&ControlSpan>| match h {
+                Some(h) => format!(
+                    "{} ({}{})",
+                    h.polity,
+                    h.status.name(),
+                    h.overlord.as_deref().map(|o| format!(" under {o}")).unwrap_or_default()
+                ),
+                None => "nobody".to_string(),
+            };
+            let now = holder(y);
+            let matches = now.is_some_and(|h| {
+                h.polity == c.polity
+                    && c.status.is_none_or(|s| s == h.status.name())
+                    && c.overlord.is_none_or(|o| h.overlord.as_deref() == Some(o))
+            });
+            let claimed = format!(
+                "{}{}{}",
+                c.polity,
+                c.status.map(|s| format!(" ({s})")).unwrap_or_default(),
+                c.overlord.map(|o| format!(" under {o}")).unwrap_or_default()
+            );
+            if !matches {
+                out.push(say(format!(
+                    "caption says {} passes to {claimed} in {y}, but the map shows it held by {}",
+                    c.id,
+                    describe(now)
+                )));
+                continue;
+            }
+            let before = holder(y - 1);
+            let same = |a: Option<&ControlSpan>, b: Option<&ControlSpan>| match (a, b) {
+                (Some(a), Some(b)) => a.polity == b.polity && a.status == b.status && a.overlord == b.overlord,
+                (None, None) => true,
+                _ => false,
+            };
+            if same(before, now) {
+                out.push(say(format!(
+                    "caption says {} passes to {claimed} in {y}, but it was already held so in {}: the map shows no change",
+                    c.id,
+                    y - 1
+                )));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn years_are_reported_as_runs() {
+        assert_eq!(year_runs(&[1723, 1724, 1725, 1732, 1733, 1740]), "1723–1725, 1732–1733, 1740");
+        assert_eq!(year_runs(&[]), "");
+        let g = grouped(vec![(1700, "a".into()), (1701, "b".into()), (1702, "a".into()), (1703, "a".into())]);
+        assert_eq!(g, vec![("1700, 1702–1703".to_string(), "a".to_string()), ("1701".to_string(), "b".to_string())]);
+    }
+
+    #[test]
+    fn names_match_whole_words_only() {
+        assert!(has_word("Abul Khair retakes Turkistan", "Turkistan"));
+        assert!(has_word("Orenburg founded", "Orenburg"));
+        assert!(!has_word("the Orenburg Commission", "Orsk"));
+        assert!(!has_word("Tarazi", "Taraz") && !has_word("Omsky", "Omsk") && !has_word("x", ""));
+    }
+
+    #[test]
+    fn open_spans_take_the_atlas_ends() {
+        let s = Span::parse(Some("1700"), None, crate::time::EndDates::Inclusive).expect("valid span");
+        assert_eq!(span_years(&s, (1635, 1771)), 1700..=1771);
+        assert_eq!(span_years(&Span::ALWAYS, (1635, 1771)), 1635..=1771);
+    }
 }

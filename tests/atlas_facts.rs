@@ -74,6 +74,11 @@ const LOWER_VOLGA: LonLat = (47.0, 47.5);
 const BALKHASH: LonLat = (74.5, 46.3);
 const ZAYSAN: LonLat = (84.0, 48.0);
 const KHALKHA: LonLat = (97.0, 47.0);
+const ALTAI: LonLat = (86.5, 49.5);
+const MARKAKOL: LonLat = (85.74, 48.74);
+const IRTYSH_STEPPE: LonLat = (77.0, 51.5);
+const OTRAR: LonLat = (68.30, 42.85);
+const SIGHNAQ: LonLat = (67.40, 44.10);
 
 fn pt((lon, lat): LonLat) -> Point<f64> {
     Point::new(lon, lat)
@@ -222,7 +227,7 @@ fn caption(label: &'static str, year: i32, text: &'static str) -> Fact {
 
 fn facts() -> Vec<Fact> {
     use CampaignKind::{Advance, Flight, Raid, Retreat};
-    use Status::{Besieged, Core, Destroyed, Occupied};
+    use Status::{Besieged, Contested, Core, Destroyed, Occupied};
     vec![
         // --- Background and 1635–1658 ---
         land("Dzungaria is Dzungar land in 1635", 1635, DZUNGARIA, "dzungar", Some(Core)),
@@ -284,6 +289,15 @@ fn facts() -> Vec<Fact> {
         battle("1652: Jangir Khan killed in Jetisu", 1652, JETISU, "Jangir", 150.0, "dzungar"),
         battle("1658: Bukharan relief beaten on the Chu and Talas", 1658, CHU_TALAS, "Chu and Talas", 100.0, "dzungar"),
         land("1660: Jetisu behind the Dzungar border (Ayagöz to Talas)", 1660, TALDYKORGAN, "dzungar", None),
+        land("1669: Jetisu still Dzungar before Sengge's murder", 1669, TALDYKORGAN, "dzungar", None),
+        land(
+            "1670: Tauke takes Jetisu in the year the caption says so",
+            1670,
+            TALDYKORGAN,
+            "kazakh_senior",
+            Some(Core),
+        ),
+        caption("1670: Tauke takes Jetisu", 1670, "takes Jetisu"),
         // --- 1681–1684 ---
         held_as("Sayram besieged in 1681", 1681, SAYRAM, "sayram", "kazakh_senior", Besieged),
         battle("1681: Galdan's siege of Sayram fails", 1681, SAYRAM, "Sayram", 10.0, "kazakh_senior"),
@@ -409,6 +423,9 @@ fn facts() -> Vec<Fact> {
         held("Sayram falls in 1723", 1723, SAYRAM, "sayram", "dzungar"),
         held("Tashkent falls in 1723", 1723, TASHKENT, "tashkent", "dzungar"),
         held("Khujand occupied in 1723", 1723, KHUJAND, "khujand", "dzungar"),
+        held("Khujand goes with the Fergana land (Kokand) after the occupation", 1730, KHUJAND, "khujand", "kokand"),
+        held("Otrar goes with its land, overrun in 1723", 1723, OTRAR, "otrar", "dzungar"),
+        held("Sighnaq goes with its land, overrun in 1732", 1732, SIGHNAQ, "sighnaq", "dzungar"),
         held("Samarkand occupied in 1723", 1723, SAMARKAND, "samarkand", "dzungar"),
         held("Andijan occupied in 1723", 1723, ANDIJAN, "andijan", "dzungar"),
         land("the Fergana valley occupied in 1723", 1723, FERGANA, "dzungar", Some(Occupied)),
@@ -483,6 +500,10 @@ fn facts() -> Vec<Fact> {
         // --- 1731–1735 ---
         land("the Junior Jüz is independent in 1730", 1730, IRGIZ, "kazakh_junior", Some(Core)),
         land_under("the Junior Jüz under Russian overlordship from 1731", 1731, IRGIZ, "kazakh_junior", "russia"),
+        // Seed: "some rulers" of the Middle Jüz in 1731; its land follows in 1740 (1739–1741).
+        land("the Middle Jüz's land is its own in 1739", 1739, ULYTAU, "kazakh_middle", Some(Core)),
+        land_under("the Middle Jüz's land under Russian protection from 1740", 1740, ULYTAU, "kazakh_middle", "russia"),
+        caption("1740: Middle Jüz rulers accept Russian protectorate", 1740, "Middle Jüz rulers accept Russian"),
         route("1731: the deep Kazakh raid into Dzungaria", 1731, ZAYSAN, "kazakh", Raid, 150.0, Route::Passes),
         held("Tashkent taken again in 1732", 1732, TASHKENT, "tashkent", "dzungar"),
         held("Sayram taken again in 1732", 1732, SAYRAM, "sayram", "dzungar"),
@@ -589,6 +610,26 @@ fn facts() -> Vec<Fact> {
         land("eastern Dzungaria is Qing by 1758", 1758, DZUNGARIA, "qing", None),
         held("Ghulja is Qing by 1758", 1758, GHULJA, "ghulja", "qing"),
         held("Kashgar is Qing by 1759", 1759, KASHGAR, "kashgar", "qing"),
+        // The khanate is gone from 1757: nothing is Dzungar after it.
+        held_as("Kashgar held by the khojas against the Qing in 1757", 1757, KASHGAR, "kashgar", "qing", Contested),
+        land("the Altai is Dzungar in 1756", 1756, ALTAI, "dzungar", None),
+        land("the Altai goes with Dzungaria to the Qing in 1757, not to Russia", 1757, ALTAI, "qing", Some(Core)),
+        land("Markakol is Qing in 1771 (Russian only in the 1860s)", 1771, MARKAKOL, "qing", Some(Core)),
+        land_under(
+            "Ablai's Middle Jüz takes the Irtysh steppe in 1757",
+            1757,
+            IRTYSH_STEPPE,
+            "kazakh_middle",
+            "russia",
+        ),
+        land("the Irtysh steppe is Dzungar-occupied in 1756", 1756, IRTYSH_STEPPE, "dzungar", Some(Occupied)),
+        land(
+            "Jetisu is Senior Jüz land contested with the Qing after the khanate",
+            1765,
+            TALDYKORGAN,
+            "kazakh_senior",
+            Some(Contested),
+        ),
         Fact {
             label: "1771: the Kalmyk flight (140–170,000) sets out from the Volga",
             year: 1771,
@@ -893,7 +934,8 @@ const TIMELINE: &[(i32, &str, LonLat, f64, Kind)] = &[
     (1646, "Kazakh Khanate", CHU_TALAS, 250.0, Kind::Campaign),
     (1652, "Jetisu", JETISU, 150.0, Kind::Battle),
     (1658, "Chu, Talas", CHU_TALAS, 100.0, Kind::Battle),
-    (1675, "Jetisu (the 1670s)", JETISU, 150.0, Kind::Caption),
+    // The seed gives no year: "after Sengge was killed" (1670), during the succession war.
+    (1670, "Jetisu (after Sengge's murder, 1670)", JETISU, 150.0, Kind::Caption),
     (1681, "Sayram", SAYRAM, 10.0, Kind::Battle),
     (1681, "Sayram", SAYRAM, 10.0, Kind::Capture),
     (1683, "Sayram", SAYRAM, 10.0, Kind::Battle),
@@ -1024,6 +1066,8 @@ const ON_RIVERS: &[(&str, &str)] = &[
     ("orsk", "river-ural"),
     ("orenburg", "river-ural"),
     ("astrakhan", "river-volga"),
+    ("zhelezinsk", "river-irtysh"),
+    ("petropavlovsk", "river-ishim"),
 ];
 
 fn city_point(id: &str) -> Point<f64> {
@@ -1160,4 +1204,109 @@ fn territories_meet_vertex_to_vertex() {
         }
     }
     assert!(bad.is_empty(), "T-junctions between territory areas:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn polities_have_lifespans_and_names_of_their_time() {
+    let ds = &atlas().data;
+    assert_eq!(ds.polity_name("russia", Year(1720), "en"), Some("Tsardom of Russia"));
+    assert_eq!(ds.polity_name("russia", Year(1721), "en"), Some("Russian Empire"));
+    assert_eq!(ds.polity_name("russia", Year(1720), "ru"), Some("Русское царство"));
+    assert_eq!(ds.polity_name("dzungar", Year(1700), "kk"), Some("Жоңғар хандығы"));
+    for (id, first, last) in [
+        ("dzungar", Some(1635), Some(1756)),
+        ("kokand", Some(1709), None),
+        ("yarkent", None, Some(1705)),
+        ("kalmyk", None, Some(1771)),
+    ] {
+        if let Some(f) = first {
+            assert!(!ds.polity_alive(id, Year(f - 1)) && ds.polity_alive(id, Year(f)), "{id} begins in {f}");
+        }
+        if let Some(l) = last {
+            assert!(ds.polity_alive(id, Year(l)) && !ds.polity_alive(id, Year(l + 1)), "{id} ends in {l}");
+        }
+    }
+    assert_eq!(ds.polity_name("dzungar", Year(1757), "en"), None, "no name after the khanate's end");
+    // Every polity the data uses is described, so every use is checked against a lifespan.
+    for (layer, id, polity) in ds.polity_refs() {
+        assert!(ds.polity(polity).is_some(), "{}:{id}: {polity} has no entry in atlas.json", layer.file_name());
+    }
+    // The jüzes are parts of the Kazakh Khanate.
+    assert!(ds.same_or_part("kazakh", "kazakh_senior") && !ds.same_or_part("kazakh_junior", "kazakh_senior"));
+}
+
+#[test]
+fn capitals_carry_their_symbol_only_while_they_are_capitals() {
+    use steppe_atlas::data::CityKind::{Capital, City};
+    for (id, before, from, until, after) in [
+        ("kokand", Some(1739), 1740, 1771, None),
+        ("yarkent", None, 1635, 1705, Some(1706)),
+        ("ghulja", Some(1699), 1700, 1756, Some(1757)),
+    ] {
+        let f = feature(id);
+        assert_eq!(f.kind_in(Year(from)), Capital, "{id} a capital in {from}");
+        assert_eq!(f.kind_in(Year(until)), Capital, "{id} a capital in {until}");
+        for y in before.into_iter().chain(after) {
+            assert_eq!(f.kind_in(Year(y)), City, "{id} a town in {y}");
+        }
+    }
+    assert_eq!(feature("turkistan").kind_in(Year(1723)), Capital, "undated capitals stay capitals");
+}
+
+#[test]
+fn the_forts_of_the_russian_lines_stand_in_their_years() {
+    for (id, line, founded) in [
+        ("yamyshevsk", "Irtysh line", 1715),
+        ("omsk", "Irtysh line", 1716),
+        ("zhelezinsk", "Irtysh line", 1717),
+        ("semipalatinsk", "Irtysh line", 1718),
+        ("ust-kamenogorsk", "Irtysh line", 1720),
+        ("orsk", "Orenburg line", 1735),
+        ("petropavlovsk", "Ishim line", 1752),
+    ] {
+        let f = feature(id);
+        assert_eq!(f.properties.get("line").and_then(|v| v.as_str()), Some(line), "{id}");
+        assert!(!f.alive(Year(founded - 1)) && f.alive(Year(founded)), "{id} founded {founded}");
+        assert_eq!(f.holder(Year(founded)).map(|h| h.polity.as_str()), Some("russia"), "{id}");
+    }
+    // A fort in land Russia neither holds nor overlords is an enclave, as DESIGN asks.
+    assert_eq!(feature("semipalatinsk").holder(Year(1733)).map(|h| h.status), Some(Status::Enclave));
+}
+
+#[test]
+fn the_added_rivers_follow_their_real_courses() {
+    // (river, place on its bank, true position, km): towns on the bank, the Chayan's
+    // gazetteer source and mouth.
+    let on_bank: &[(&str, &str, LonLat, f64)] = &[
+        ("river-ob", "Biysk (Biya–Katun confluence)", (85.2, 52.52), 5.0),
+        ("river-ob", "Barnaul", (83.77, 53.35), 5.0),
+        ("river-ob", "Novosibirsk", (82.92, 55.03), 5.0),
+        ("river-ob", "Kolpashevo", (82.90, 58.31), 5.0),
+        ("river-tarim", "Alar (Yarkand–Aksu confluence)", (81.27, 40.55), 5.0),
+        ("river-tarim", "Tikanlik", (87.70, 40.63), 10.0),
+        ("river-chirchiq", "Gazalkent", (69.77, 41.56), 5.0),
+        ("river-chirchiq", "Chirchiq", (69.58, 41.47), 5.0),
+        ("river-chirchiq", "Chinaz (mouth)", (68.77, 40.94), 5.0),
+        ("river-chayan", "source on the Karatau", (69.854, 43.221), 2.0),
+        ("river-chayan", "mouth", (69.072, 42.859), 2.0),
+    ];
+    let mut bad = Vec::new();
+    for (river, place, at, km) in on_bank {
+        let d = distance_km(&feature(river).geometry, pt(*at));
+        if d > *km {
+            bad.push(format!("{river} is {d:.1} km from {place} (want ≤ {km})"));
+        }
+    }
+    // Tashkent stands off the Chirchiq (about 10 km from its channel), not on it.
+    let d = distance_km(&feature("river-chirchiq").geometry, pt(TASHKENT));
+    if !(5.0..=20.0).contains(&d) {
+        bad.push(format!("Tashkent is {d:.1} km from the Chirchiq (want 5–20)"));
+    }
+    // The seed's 1718 march "to the Arys and Chayan rivers": the battle lies by the Chayan.
+    let b = feature("battle-arys-chayan-1718");
+    let d = distance_km(&feature("river-chayan").geometry, battle_point(b));
+    if d > 25.0 {
+        bad.push(format!("the 1718 battle is {d:.1} km from the Chayan"));
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

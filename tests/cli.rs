@@ -268,3 +268,72 @@ fn query_on_the_built_in_atlas_follows_turkistan() {
     assert!(holder(1724).is_some_and(|h| h.starts_with("kazakh")), "Abul Khair retakes it in 1724");
     assert_eq!(holder(1725).as_deref(), Some("dzungar"));
 }
+
+/// Run `validate` (and `validate --strict`) on a test dataset: warnings only, so exit 0,
+/// and 1 under `--strict`. Returns stdout.
+fn validate_warnings(dir: &str) -> String {
+    let out = bin().args(["validate", "--data"]).arg(data(dir)).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{dir}: warnings only: {stdout}");
+    let strict = bin().args(["validate", "--strict", "--data"]).arg(data(dir)).output().unwrap();
+    assert_eq!(strict.status.code(), Some(1), "{dir}: --strict fails on the warnings");
+    stdout
+}
+
+fn line_for<'a>(stdout: &'a str, prefix: &str) -> Vec<&'a str> {
+    stdout.lines().filter(|l| l.starts_with(prefix)).collect()
+}
+
+#[test]
+fn a_town_that_contradicts_its_land_is_reported_with_its_years() {
+    let stdout = validate_warnings("town-off-land");
+    let otrar = line_for(&stdout, "cities.geojson:otrar: warning:");
+    assert_eq!(otrar.len(), 1, "{stdout}");
+    assert!(
+        otrar[0].contains("in 1723–1727: held by kazakh (core) but stands in area-syr held by dzungar (occupied)"),
+        "{stdout}"
+    );
+    // Kazakh land of the Senior Jüz is Kazakh land (part_of), before and after the occupation.
+    assert!(!otrar[0].contains("1700") && !otrar[0].contains("1728"), "{stdout}");
+    // A holdout, an enclave, a town of its land's overlord and a town of its land's holder pass.
+    for ok in ["turkistan", "fort", "taraz"] {
+        assert!(line_for(&stdout, &format!("cities.geojson:{ok}:")).is_empty(), "{ok}: {stdout}");
+    }
+}
+
+#[test]
+fn nothing_is_held_or_fought_by_a_polity_outside_its_lifespan() {
+    let stdout = validate_warnings("polity-lifespan");
+    for (place, years, what) in [
+        ("territories.geojson:area-kashgaria", "in 1757–1758", "held by dzungar, whose lifespan is 1635–1756"),
+        ("territories.geojson:area-fergana", "in 1700–1708", "held by kokand, whose lifespan is 1709–…"),
+        ("territories.geojson:area-kyrgyz", "in 1757–1771", "under the overlordship of dzungar"),
+        ("battles.geojson:battle-late", "in 1760", "won by dzungar"),
+        ("campaigns.geojson:campaign-late", "in 1757–1758", "marched for dzungar"),
+    ] {
+        let lines = line_for(&stdout, place);
+        assert!(lines.iter().any(|l| l.contains(years) && l.contains(what)), "{place} {years} {what}: {stdout}");
+    }
+    // Qing has no described lifespan: never reported.
+    assert!(!stdout.contains("held by qing"), "{stdout}");
+}
+
+#[test]
+fn captions_that_the_map_does_not_show_are_reported() {
+    let stdout = validate_warnings("caption-mismatch");
+    let e1731 = line_for(&stdout, "events.geojson:event-1731:");
+    assert_eq!(e1731.len(), 1, "only the Middle Jüz claim is false: {stdout}");
+    assert!(e1731[0].contains("area-middle passes to kazakh_middle (tributary) under russia in 1731"), "{stdout}");
+    assert!(e1731[0].contains("held by kazakh_middle (core)"), "{stdout}");
+    let e1725 = line_for(&stdout, "events.geojson:event-1725:");
+    assert!(e1725.iter().any(|l| l.contains("ordabasy, which is not on the map in 1725")), "{stdout}");
+    assert!(e1725.iter().any(|l| l.contains("\"bulanty\", which is not in the dataset")), "{stdout}");
+    assert!(line_for(&stdout, "events.geojson:event-1740:").is_empty(), "a true change passes: {stdout}");
+    // A town the caption names by name, not yet founded, is caught without `places`...
+    let e1715 = line_for(&stdout, "events.geojson:event-1715:");
+    assert!(e1715.iter().any(|l| l.contains("caption names Omsk (omsk), which is not on the map in 1715")), "{stdout}");
+    // ...unless a listed place on the map bears the name (Orsk, the first Orenburg).
+    assert!(line_for(&stdout, "events.geojson:event-1735:").is_empty(), "{stdout}");
+    let e1741 = line_for(&stdout, "events.geojson:event-1741:");
+    assert!(e1741.iter().any(|l| l.contains("already held so in 1740: the map shows no change")), "{stdout}");
+}

@@ -333,11 +333,13 @@ EVENTS = [
      "Bukharan relief beaten on the Chu and Talas; border fixed from Ayagöz to Talas",
      "Бұқара көмегі Шу мен Таласта жеңіледі; шекара Аягөзден Таласқа дейін",
      "Бухарская подмога разбита на Чу и Таласе; граница от Аягуза до Таласа", S1, None, None),
-    ("event-1670s", {"start_date": "1670", "end_date": "1679"}, (77.5, 44.8),
+    ("event-1670s", {"start_date": "1670", "end_date": "1671"}, (77.5, 44.8),
      "After Sengge's murder Tauke leads 80,000 against the Dzungars and takes Jetisu",
      "Сэнгэ өлтірілген соң Тәуке 80 мың әскермен Жетісуды алады",
      "После убийства Сэнгэ Тауке с 80 000 воинов занимает Семиречье", S2, "approximate",
-     "Sengge was killed in 1670/71; the seed gives no year"),
+     "The seed gives no year: Tauke marched 'after Sengge was killed' and took Jetisu 'while taking advantage "
+     "of the succession war'. Sengge was killed in 1670 and Galdan won the succession in 1671 (not in the "
+     "seed), so the caption runs 1670-71 and the map changes in 1670"),
     ("event-1681", {"date": "1681"}, (69.767, 42.30),
      "Galdan besieges Sayram and fails",
      "Ғалдан Сайрамды қоршайды, бірақ ала алмайды",
@@ -409,10 +411,11 @@ EVENTS = [
      "Церен-Дондук қазақ жасағын жеңеді; қазақтар Ілеге шабуыл жасап, Трубниковты алады",
      "Цэрэн-Дондоб бьёт казахов; казахи совершают набег на Или, пленят Трубникова", S4, None, None),
     ("event-1716-omsk", {"date": "1716"}, (73.37, 54.98),
-     "Russia builds Omsk and Yamyshevsk fortresses on the Irtysh",
-     "Ресей Ертісте Омбы және Ямышев бекіністерін салады",
-     "Россия строит Омскую и Ямышевскую крепости на Иртыше", S7, None,
-     "Fortresses named in the seed (Yamyshevsk, the Om); founding years from Russian records"),
+     "Dzungars besiege Yamyshevsk; Russia builds Omsk: the Irtysh line begins",
+     "Жоңғарлар Ямышев бекінісін қоршайды; Ресей Омбыны салады: Ертіс шебі басталады",
+     "Джунгары осаждают Ямышевскую крепость; Россия строит Омск: начало Иртышской линии", S7, None,
+     "Places named in the seed (Yamyshevsk, the Om, 'the Irtysh defensive line'); the siege of Buchholz's "
+     "fort (1716) and the founding years of the line's forts (1715-20) are from Russian records"),
     ("event-1717", {"date": "1717"}, (79.70, 47.42),
      "Ayagoz River: 30,000 Kazakhs beaten; Kaip and Abul Khair seek Peter I's alliance",
      "Аягөз: 30 мың қазақ жеңіледі; Қайып пен Әбілқайыр І Петрден одақ сұрайды",
@@ -463,10 +466,13 @@ EVENTS = [
      "Қазақтар мыңға жуық дөрбет киіз үйін қолға түсіреді",
      "Казахи захватывают около тысячи дербетских кибиток", S6, None, None),
     ("event-1731", {"date": "1731"}, (83.0, 47.0),
-     "Deep Kazakh raid into Dzungaria; Junior and Middle Jüz rulers accept Russian protectorate",
-     "Жоңғарияға терең шабуыл; Кіші және Орта жүз билеушілері Ресей протекторатын қабылдайды",
-     "Глубокий набег в Джунгарию; правители Младшего и Среднего жузов принимают подданство России",
-     S6, None, None),
+     "Deep Kazakh raid into Dzungaria; Abul Khair's Junior Jüz accepts Russian protectorate",
+     "Жоңғарияға терең шабуыл; Әбілқайырдың Кіші жүзі Ресей протекторатын қабылдайды",
+     "Глубокий набег в Джунгарию; Младший жуз Абулхаира принимает подданство России",
+     S6, None,
+     "Seed (1731–1735): 'In 1731, some rulers of the Junior and Middle jüzes accepted Russian protectorate'. "
+     "Abul Khair, khan of the Junior Jüz, brought its land with him; for the Middle Jüz only 'some rulers' "
+     "in 1731, so its land is shown under Russian protection from 1740 (event-1740-protectorate)"),
     ("event-1732", {"date": "1732"}, (76.5, 48.8),
      "7,000 Dzungars repelled by the Middle Jüz; Tashkent, Sayram, Turkistan taken",
      "Орта жүз 7 мың жоңғарды тойтарады; Ташкент, Сайрам, Түркістан алынады",
@@ -504,11 +510,23 @@ EVENTS = [
      "Ойрат елшілігі Петербургте; Орынбор комиссиясына сақтық шаралары тапсырылады",
      "Ойратское посольство в Петербурге; Оренбургской комиссии велено принять меры", S7, None,
      "Placed at the Orenburg of 1740, at the mouth of the Or (the later Orsk); the present site dates from 1743"),
+    ("event-1740-protectorate", {"date": "1740"}, (66.5, 49.5),
+     "Middle Jüz rulers accept Russian protectorate",
+     "Орта жүз билеушілері Ресей протекторатын қабылдайды",
+     "Правители Среднего жуза принимают подданство России", S7, "approximate",
+     "Seed (1739–1741): 'Some of the rulers of the Junior and Middle Jüz during the struggle with the Dzungar "
+     "Khanate accepted Russian protectorate'; the Middle Jüz was 'coming under increasing Russian influence'. "
+     "The year is that of Abilmambet's and Ablai's oath at Orenburg, August 1740 (not in the seed)"),
     ("event-1741", {"date": "1741"}, (70.5, 51.5),
      "30,000 invade the Middle Jüz on three axes; Ablai captured; Olzhabay beats the right wing",
      "30 мың әскер Орта жүзге үш бағытпен кіреді; Абылай тұтқында; Олжабай оң қанатты жеңеді",
      "30 000 вторгаются в Средний жуз тремя путями; Аблай в плену; Олжабай бьёт правое крыло",
      S7, None, None),
+    ("event-1752", {"date": "1752"}, (69.14, 54.87),
+     "Russia builds the Ishim line: St Peter's fortress (Petropavl) on the Ishim",
+     "Ресей Есіл шебін салады: Есілде Әулие Петр бекінісі (Петропавл)",
+     "Россия строит Ишимскую линию: крепость Святого Петра (Петропавловск) на Ишиме", S8, None,
+     "The seed is silent on the Ishim line; the founding year (1752) is from Russian records"),
     ("event-1745", {"date": "1745"}, (81.32, 43.91),
      "Galdan Tseren dies; civil war in the Dzungar Khanate",
      "Қалдан Серен өледі; Жоңғар хандығында азамат соғысы",
@@ -522,6 +540,88 @@ EVENTS = [
      "140–170 мың Еділ қалмағы Балқашқа көшіп, Цин жеріне өтеді",
      "140–170 тыс. волжских калмыков уходят к Балхашу и переходят в пределы Цин", S8, None, None),
 ]
+
+# What each caption names (`places`) and the changes of hands it announces (`changes`):
+# `validate` checks both against the map of the caption's years.
+JUNIOR_AREAS = ["area-ural-emba", "area-irgiz", "area-aral-north", "area-mangyshlak-ustyurt", "area-lower-syr-darya"]
+MIDDLE_AREAS = ["area-tobol-turgai", "area-ulytau", "area-sarysu", "area-betpak-dala"]
+
+
+def ch(fid, polity, status=None, overlord=None, year=None):
+    c = {"id": fid, "polity": polity}
+    if status:
+        c["status"] = status
+    if overlord:
+        c["overlord"] = overlord
+    if year:
+        c["year"] = year
+    return c
+
+
+EXTRA = {
+    "event-1643": {"places": ["battle-orbulaq-1643"]},
+    "event-1658": {"places": ["battle-chu-talas-1658", "river-chu", "river-talas", "river-ayagoz"],
+                   "changes": [ch("area-jetisu", "dzungar", "core")]},
+    "event-1670s": {"places": ["area-jetisu"], "changes": [ch("area-jetisu", "kazakh_senior", "core"),
+                                                          ch("area-chu-talas", "kazakh_senior", "core")]},
+    "event-1681": {"places": ["sayram", "siege-sayram-1681"], "changes": [ch("sayram", "kazakh_senior", "besieged")]},
+    "event-1683": {"places": ["sayram", "siege-sayram-1683"], "changes": [ch("sayram", "kazakh_senior", "besieged")]},
+    "event-1684": {"places": ["sayram", "menkent", "kharasman", "tashkent", "turkistan"],
+                   "changes": [ch("sayram", "dzungar", "occupied"), ch("menkent", "dzungar", "occupied"),
+                               ch("kharasman", "dzungar", "occupied"), ch("tashkent", "dzungar", "occupied")]},
+    "event-1684-lhasa": {"places": ["lhasa"]},
+    "event-1685": {"places": ["area-jetisu"], "changes": [ch("tashkent", "kazakh_senior", "core", year="1686"),
+                                                         ch("sayram", "kazakh_senior", "core", year="1686")]},
+    "event-1698": {"places": ["battle-chu-talas-1698", "river-chu", "river-talas"],
+                   "changes": [ch("area-chu-talas", "kazakh_senior", "contested")]},
+    "event-1708": {"places": ["river-sarysu", "campaign-1708"]},
+    "event-1710": {"places": ["karakum-kurultai"]},
+    "event-1714": {"places": ["lake-zaysan", "campaign-1714-zaysan"]},
+    "event-1715": {"places": ["hami"], "changes": [ch("hami", "dzungar", "occupied")]},
+    "event-1716": {"places": ["river-ili", "campaign-1716-ili"]},
+    "event-1716-omsk": {"places": ["omsk", "yamyshevsk", "river-irtysh"],
+                        "changes": [ch("yamyshevsk", "russia", "besieged"), ch("omsk", "russia", "core")]},
+    "event-1717": {"places": ["battle-ayagoz-1717", "river-ayagoz"]},
+    "event-1718": {"places": ["river-arys", "river-chayan", "turkistan", "battle-arys-chayan-1718"]},
+    "event-1723": {"places": ["sayram", "tashkent", "turkistan", "khara-murut"],
+                   "changes": [ch("sayram", "dzungar", "occupied"), ch("tashkent", "dzungar", "occupied"),
+                               ch("turkistan", "dzungar", "occupied"),
+                               ch("area-syr-darya-towns", "dzungar", "occupied"),
+                               ch("area-chu-talas", "dzungar", "occupied")]},
+    "event-1723-fergana": {"places": ["khujand", "samarkand", "andijan", "area-fergana"],
+                           "changes": [ch("khujand", "dzungar", "occupied"), ch("samarkand", "dzungar", "occupied"),
+                                       ch("andijan", "dzungar", "occupied"), ch("area-fergana", "dzungar", "occupied")]},
+    "event-1724": {"places": ["river-chu", "sozak", "turkistan", "landform-karatau"],
+                   "changes": [ch("sozak", "dzungar", "destroyed"), ch("area-karatau", "dzungar", "occupied"),
+                               ch("turkistan", "kazakh_junior")]},
+    "event-1725": {"places": ["turkistan"], "changes": [ch("turkistan", "dzungar", "occupied")]},
+    "event-1726": {"places": ["ordabasy", "battle-bulanty-1726"]},
+    "event-1729": {"places": ["battle-anrakai-1729"]},
+    "event-1731": {"places": ["raid-1731"],
+                   "changes": [ch(a, "kazakh_junior", "tributary", "russia") for a in JUNIOR_AREAS]},
+    "event-1732": {"places": ["tashkent", "sayram", "turkistan", "battle-middle-juz-1732"],
+                   "changes": [ch("tashkent", "dzungar", "occupied"), ch("sayram", "dzungar", "occupied"),
+                               ch("turkistan", "dzungar", "occupied")]},
+    "event-1733": {"places": ["semipalatinsk"]},
+    "event-1734": {"places": ["tashkent"], "changes": [ch("tashkent", "kazakh_senior", "core")]},
+    "event-1735": {"changes": [ch("area-chu-talas", "kazakh_senior", "tributary", "dzungar"),
+                               ch("area-tashkent-oasis", "kazakh_senior", "tributary", "dzungar")]},
+    "event-1735-orenburg": {"places": ["orsk"], "changes": [ch("orsk", "russia")]},
+    "event-1737": {"places": ["river-irtysh", "landform-altai"]},
+    "event-1739": {"places": ["campaign-1739-north", "campaign-1739-south"]},
+    "event-1740": {"places": ["orsk"]},
+    "event-1740-protectorate": {"changes": [ch(a, "kazakh_middle", "tributary", "russia") for a in MIDDLE_AREAS]},
+    "event-1741": {"places": ["campaign-1741-ishim", "campaign-1741-tashkent", "campaign-1741-turkestan",
+                              "battle-olzhabay-1741"]},
+    "event-1752": {"places": ["petropavlovsk", "river-ishim"], "changes": [ch("petropavlovsk", "russia")]},
+    "event-1755": {"places": ["area-ili-valley"],
+                   "changes": [ch("area-ili-valley", "qing", "core", year="1757"),
+                               ch("ghulja", "qing", "core", year="1757"),
+                               ch("area-irtysh-steppe", "kazakh_middle", "tributary", "russia", year="1757"),
+                               ch("area-jetisu", "kazakh_senior", "contested", "qing", year="1757")]},
+    "event-1771": {"places": ["flight-1771-kalmyk", "lake-balkhash"],
+                   "changes": [ch("area-volga-ural", "russia", "core")]},
+}
 
 LANDFORMS = [
     # id, name, kk, ru, kind, lon, lat
@@ -570,6 +670,8 @@ def main():
         camps.append(feature(p, line(coords)))
     write_fc("campaigns.geojson", camps)
 
+    unknown = set(EXTRA) - {e[0] for e in EVENTS}
+    assert not unknown, unknown
     events = []
     for (eid, dates, pt, en, kk, ru, src, cert, note) in EVENTS:
         assert len(en) <= 90, (eid, len(en))
@@ -577,6 +679,7 @@ def main():
         p.update(dates)
         p.update({"caption": en, "caption:kk": kk, "caption:ru": ru, "certainty": cert, "note": note,
                   "source": src})
+        p.update(EXTRA.get(eid, {}))
         events.append(feature(p, point(*pt) if pt else None))
     write_fc("events.geojson", events)
 

@@ -49,9 +49,11 @@ OUTLINE = [(44.0, 58.0), (98.0, 58.0), (98.0, 34.0), (77.5, 34.0), (74.5, 36.5),
 SENIOR_TAIL = [span("1734", "1734", "kazakh_senior", "core", S6),
                span("1735", "1755", "kazakh_senior", "tributary", S6, overlord="dzungar"),
                span("1756", "1771", "kazakh_senior", "core", S8)]
+# 1684-85: Galdan held Sayram, Menkent, Kharasman "and others", Turkistan held out; the
+# Dzungars "later abandoned" the towns: the land is fought over (contested, Dzungar the other party).
 SYR_TOWNS = [span("1635", "1683", "kazakh_senior", "core", S2),
-             span("1684", "1684", "kazakh_senior", "contested", S2),
-             span("1685", "1722", "kazakh_senior", "core", S2),
+             span("1684", "1685", "kazakh_senior", "contested", S2, overlord="dzungar"),
+             span("1686", "1722", "kazakh_senior", "core", S2),
              span("1723", "1723", "dzungar", "occupied", S5),
              span("1724", "1724", "kazakh_senior", "contested", S5),
              span("1725", "1727", "dzungar", "occupied", S5),
@@ -67,40 +69,59 @@ KARATAU = [span("1635", "1723", "kazakh_senior", "core", S5),
            span("1724", "1727", "dzungar", "occupied", S5),
            span("1728", "1733", "kazakh_senior", "core", S6)] + SENIOR_TAIL
 CHU_TALAS = [span("1635", "1657", "kazakh_senior", "core", S1),
-             span("1658", "1674", "kazakh_senior", "contested", S1),
-             span("1675", "1697", "kazakh_senior", "core", S2),
+             span("1658", "1669", "kazakh_senior", "contested", S1, overlord="dzungar"),
+             span("1670", "1697", "kazakh_senior", "core", S2),
              span("1698", "1702", "kazakh_senior", "contested", S3),
              span("1703", "1722", "kazakh_senior", "core", S3),
              span("1723", "1733", "dzungar", "occupied", S5)] + SENIOR_TAIL
+# Tauke took Jetisu "after Sengge was killed ... taking advantage of the succession war"
+# (seed: 1681-1684): Sengge was killed in 1670, so the map changes in 1670 (year approximate).
+# After the Dzungar Khanate (1755-58, seed: Aftermath) Ablai "seized herds and territory from
+# the Dzungars"; the Qing claimed the land to the Balkhash (the Kalmyks of 1771 "entered Qing
+# territory" beyond it): Senior Juz land contested with the Qing.
 JETISU = [span("1635", "1657", "kazakh_senior", "core", S1),
-          span("1658", "1674", "dzungar", "core", S1),
-          span("1675", "1683", "kazakh_senior", "core", S2),
-          span("1684", "1756", "dzungar", "core", S2),
-          span("1757", "1771", "kazakh_senior", "contested", S8)]
+          span("1658", "1669", "dzungar", "core", S1),
+          span("1670", "1683", "kazakh_senior", "core", S2),
+          span("1684", "1754", "dzungar", "core", S2),
+          span("1755", "1756", "dzungar", "contested", S8, overlord="qing"),
+          span("1757", "1771", "kazakh_senior", "contested", S8, overlord="qing")]
+# The Qing conquest (1755-58) ends the khanate; the map gives the land to the Qing from 1757.
 DZUNGAR_CORE = [span("1635", "1754", "dzungar", "core", S1),
-                span("1755", "1756", "dzungar", "contested", S8),
+                span("1755", "1756", "dzungar", "contested", S8, overlord="qing"),
                 span("1757", "1771", "qing", "core", S8)]
-ALTAI = [span("1635", "1755", "dzungar", "core", S1),
-         span("1756", "1771", "russia", "core", S8)]
+# The Altai went with Dzungaria to the Qing; Russia took it only in the 1860s (not in the seed).
+ALTAI = [span("1635", "1754", "dzungar", "core", S1),
+         span("1755", "1756", "dzungar", "contested", S8, overlord="qing"),
+         span("1757", "1771", "qing", "core", S8)]
 # The Yarkent (Chagatai) khans reigned under Dzungar overlordship until 1705, when the
 # khanate was abolished; the khojas then ruled Kashgaria as Dzungar vassals. The style has
 # no polity for the khojas, so 1705-1758 is drawn as Dzungar land.
+# After the khanate's end the khojas (Burhan al-Din, Khoja Jahan) held Kashgaria against the
+# Qing until 1759 (not in the seed; the styles have no polity for them): Qing-claimed, contested.
 ALTISHAHR = [span("1635", "1679", "yarkent", "core", S2),
              span("1680", "1704", "yarkent", "tributary", S2, overlord="dzungar"),
-             span("1705", "1758", "dzungar", "core", YK),
+             span("1705", "1756", "dzungar", "core", YK),
+             span("1757", "1758", "qing", "contested", S8),
              span("1759", "1771", "qing", "core", S8)]
+# Turfan and Hami: Chagatayid princes under Dzungar overlordship from 1680, like Yarkent;
+# Hami went over to the Qing in 1697 (a Qing enclave, see the city); Turfan contested from 1720.
 TURFAN = [span("1635", "1679", "yarkent", "core", S2),
-          span("1680", "1719", "dzungar", "core", S4),
-          span("1720", "1756", "qing", "contested", S4),
+          span("1680", "1704", "yarkent", "tributary", S2, overlord="dzungar"),
+          span("1705", "1719", "dzungar", "core", YK),
+          span("1720", "1756", "qing", "contested", S4, overlord="dzungar"),
           span("1757", "1771", "qing", "core", S8)]
 KYRGYZ = [span("1635", "1683", "kyrgyz", "core", S1),
-          span("1684", "1757", "kyrgyz", "tributary", S4, overlord="dzungar"),
-          span("1758", "1771", "kyrgyz", "core", S8)]
+          span("1684", "1756", "kyrgyz", "tributary", S4, overlord="dzungar"),
+          span("1757", "1771", "kyrgyz", "core", S8)]
 FERGANA = [span("1635", "1708", "bukhara", "core", S5),
            span("1709", "1722", "kokand", "core", S5),
            span("1723", "1725", "dzungar", "occupied", S5),
            span("1726", "1771", "kokand", "core", S5)]
 BUKHARA = [span("1635", "1771", "bukhara", "core", S1)]
+# 1723: the Dzungars "also captured Khujand, Samarkand, and Andijan": Samarkand's land fought over.
+ZERAVSHAN = [span("1635", "1722", "bukhara", "core", S1),
+             span("1723", "1723", "bukhara", "contested", S5, overlord="dzungar"),
+             span("1724", "1771", "bukhara", "core", S5)]
 KHIVA = [span("1635", "1771", "khiva", "core", S7)]
 JUNIOR = [span("1635", "1730", "kazakh_junior", "core", S6),
           span("1731", "1771", "kazakh_junior", "tributary", S6, overlord="russia")]
@@ -120,12 +141,14 @@ BETPAK = [span("1635", "1722", "kazakh_middle", "core", S5),
 ISHIM = [span("1635", "1738", "kazakh_middle", "core", S6),
          span("1739", "1741", "kazakh_middle", "contested", S7),
          span("1742", "1771", "kazakh_middle", "tributary", S7, overlord="russia")]
+# Ablai took land from the collapsing khanate (seed: Aftermath): Middle Juz again from 1757,
+# under the Russian protectorate it accepted in 1740.
 IRTYSH = [span("1635", "1722", "kazakh_middle", "core", S5),
-          span("1723", "1757", "dzungar", "occupied", S7),
-          span("1758", "1771", "kazakh_middle", "tributary", S8, overlord="russia")]
+          span("1723", "1756", "dzungar", "occupied", S7),
+          span("1757", "1771", "kazakh_middle", "tributary", S8, overlord="russia")]
 BALKHASH_N = [span("1635", "1722", "kazakh_middle", "core", S5),
-              span("1723", "1757", "kazakh_middle", "contested", S7),
-              span("1758", "1771", "kazakh_middle", "tributary", S8, overlord="russia")]
+              span("1723", "1756", "kazakh_middle", "contested", S7, overlord="dzungar"),
+              span("1757", "1771", "kazakh_middle", "tributary", S8, overlord="russia")]
 RUSSIA = [span("1635", "1771", "russia", "core", S4)]
 BARABA = [span("1635", "1719", "russia", "contested", S4),
           span("1720", "1771", "russia", "core", S4)]
@@ -174,13 +197,15 @@ AREAS = [
       (75.9, 43.1), (75.8, 42.75), (74.8, 42.75), (73.5, 42.6), (72.8, 42.3), (71.5, 42.2), (70.3, 42.2),
       (70.3, 42.05)]),
     ("area-jetisu", "Jetisu (Semirechye)", "Жетісу", "Семиречье", JETISU,
-     "Senior Jüz land; Dzungar after the 1658 border (Ayagöz–Talas); retaken by Tauke in the 1670s; "
-     "Dzungar again after 1684 and kept",
+     "Senior Jüz land; Dzungar after the 1658 border (Ayagöz–Talas); taken by Tauke during the Dzungar "
+     "succession war after Sengge's murder (1670; the seed gives no year); Dzungar again after 1684 and kept; "
+     "after the khanate's fall Ablai took land from the Dzungars (seed: Aftermath) while the Qing claimed it: "
+     "Senior Jüz land contested with the Qing from 1757 (approximate)",
      [(73.0, 45.0), (74.0, 44.6), (74.5, 43.5), (75.9, 43.1), (77.0, 43.0), (78.5, 43.05), (80.2, 43.1),
       (80.2, 44.5), (80.6, 45.2), (81.0, 45.6), (80.8, 46.4), (79.8, 46.6), (79.2, 46.9), (78.0, 46.5),
       (77.0, 46.4), (75.5, 46.3), (74.5, 45.6), (73.5, 45.0)]),
     ("area-ili-valley", "Ili valley (Dzungar heartland)", "Іле алқабы", "Илийская долина", DZUNGAR_CORE,
-     "Seat of the Dzungar khuntaijis on the Ili; Qing conquest 1755–58",
+     "Seat of the Dzungar khuntaijis on the Ili; Qing conquest 1755–58 (seed: Aftermath), Qing from 1757",
      [(80.2, 43.1), (80.2, 44.5), (80.6, 45.2), (82.0, 45.3), (83.5, 45.0), (84.5, 44.2), (84.5, 43.0),
       (83.0, 42.6), (81.5, 42.5), (80.3, 42.7)]),
     ("area-zaysan-tarbagatai", "Zaysan and Tarbagatai", "Зайсан мен Тарбағатай", "Зайсан и Тарбагатай",
@@ -189,7 +214,8 @@ AREAS = [
       (84.0, 49.6), (82.5, 49.0), (81.0, 48.5), (80.0, 47.9), (79.2, 46.9), (79.8, 46.6), (80.8, 46.4),
       (81.0, 45.6)]),
     ("area-altai", "Altai", "Алтай", "Алтай", ALTAI,
-     "Dzungar-held Altai; 8,000 Dzungars by the Kan River in 1738; Russian from 1756 (approximate)",
+     "Dzungar-held Altai; 8,000 Dzungars by the Kan River in 1738; with Dzungaria to the Qing from 1757. "
+     "Russia annexed the Altai and Markakol only in the 1860s (not in the seed)",
      [(82.5, 49.0), (84.0, 49.6), (85.5, 48.8), (86.5, 47.8), (88.5, 47.5), (90.5, 48.0), (91.0, 49.5),
       (90.0, 50.5), (89.0, 51.5), (87.0, 52.5), (85.0, 52.5), (83.5, 51.5), (82.5, 50.5), (81.5, 50.3),
       (81.5, 49.5)]),
@@ -198,13 +224,15 @@ AREAS = [
      [(83.5, 45.0), (84.5, 44.2), (84.5, 43.0), (86.0, 42.8), (88.0, 43.2), (90.0, 43.6), (91.5, 44.5),
       (91.5, 46.0), (90.5, 48.0), (88.5, 47.5), (86.5, 47.8), (86.5, 46.5), (85.5, 45.8)]),
     ("area-turfan-hami", "Turfan and Hami", "Турфан мен Құмыл", "Турфан и Хами", TURFAN,
-     "Chagatayid Turfan under Dzungar rule from 1680; Qing at Hami from 1697 and Turfan from 1720 (contested); "
+     "Chagatayid Turfan and Hami under Dzungar overlordship from 1680 (like Yarkent), Dzungar from 1705; "
+     "Hami went over to the Qing in 1697 (a Qing enclave); Turfan contested from 1720, Qing from 1757; "
      "seed: Dzungars took Hami by 1715",
      [(86.0, 42.8), (86.0, 41.8), (88.0, 41.5), (90.0, 41.5), (92.0, 41.5), (95.0, 41.5), (98.0, 41.0),
       (98.0, 43.5), (95.0, 43.8), (93.0, 44.0), (91.5, 44.5), (90.0, 43.6), (88.0, 43.2)]),
     ("area-altishahr", "Altishahr (Kashgaria)", "Алтышаһар (Қашқария)", "Алтышахр (Кашгария)", ALTISHAHR,
      "Yarkent Khanate; invaded by Galdan, under Dzungar overlordship from 1680; the khanate ended in 1705 and "
-     "the khojas ruled as Dzungar vassals (drawn as Dzungar land); Qing from 1759",
+     "the khojas ruled as Dzungar vassals (drawn as Dzungar land); after the Dzungar Khanate's end the khojas "
+     "held it against the Qing (1757–58, contested); Qing from 1759",
      [(73.0, 39.5), (74.5, 40.0), (75.5, 40.3), (77.0, 40.8), (78.5, 41.2), (80.2, 42.0), (81.5, 42.5),
       (83.0, 42.6), (84.5, 43.0), (86.0, 42.8), (86.0, 41.8), (88.0, 41.5), (90.0, 41.5), (90.5, 39.5),
       (88.0, 38.0), (84.0, 37.0), (80.0, 36.5), (78.0, 36.2), (76.0, 36.8), (75.0, 37.5), (74.5, 38.5),
@@ -228,8 +256,9 @@ AREAS = [
      "Nominally Bukharan hill principalities; Karategin was a refuge in 1723 (seed)",
      [(67.5, 37.2), (71.5, 37.0), (71.0, 38.0), (70.3, 38.5), (70.5, 39.3), (70.0, 39.6), (68.5, 39.6),
       (67.5, 39.0), (66.8, 38.5), (66.5, 37.5)]),
-    ("area-zeravshan", "Zeravshan (Samarkand)", "Зеравшан (Самарқанд)", "Зеравшан (Самарканд)", BUKHARA,
-     "Samarkand, under Bukhara; captured by the Dzungars in 1723 per the seed (see the city)",
+    ("area-zeravshan", "Zeravshan (Samarkand)", "Зеравшан (Самарқанд)", "Зеравшан (Самарканд)", ZERAVSHAN,
+     "Samarkand, under Bukhara; captured by the Dzungars in 1723 per the seed (see the city): the land contested "
+     "that year",
      [(65.5, 39.3), (66.8, 38.5), (67.5, 39.0), (68.5, 39.6), (70.0, 39.6), (70.5, 39.3), (71.5, 39.5),
       (70.3, 40.0), (69.6, 40.05), (69.4, 40.55), (69.0, 40.55), (68.55, 40.75), (68.0, 40.9), (66.5, 40.6),
       (65.3, 40.5)]),
@@ -294,7 +323,8 @@ AREAS = [
       (73.5, 54.3), (71.0, 55.0), (69.0, 55.3), (67.5, 55.0), (66.5, 54.5), (66.8, 52.0)]),
     ("area-irtysh-steppe", "Irtysh steppe", "Ертіс даласы", "Прииртышская степь", IRTYSH,
      "Middle Jüz lands lost to the Dzungars after 1723 (no Kazakh strongholds left near the Irtysh, 1735); "
-     "Russian forts on the river from 1716",
+     "Russian forts on the river from 1715/16 (enclaves); Middle Jüz again from 1757, when Ablai took land "
+     "from the fallen khanate (seed: Aftermath)",
      [(74.0, 49.5), (76.0, 49.8), (78.0, 49.8), (80.0, 49.6), (81.5, 49.5), (81.5, 50.3), (82.5, 50.5),
       (81.5, 51.5), (80.0, 52.5), (78.5, 53.5), (77.0, 54.0), (75.5, 54.2), (73.5, 54.3), (74.0, 53.0),
       (74.5, 51.0)]),

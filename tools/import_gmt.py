@@ -256,11 +256,38 @@ RIVERS = [
       (72.2, 41.35), (71.75, 40.93)]),
     ("river-kara-darya", "Kara Darya", "Қарадария", "Карадарья", 3,
      [(73.5, 40.6), (73.3, 40.77), (72.34, 40.8), (71.75, 40.93)]),
+    # Ob: Biysk (Biya-Katun confluence), Barnaul, Kamen-na-Obi, the Novosibirsk
+    # reservoir (hand-drawn along the drowned valley by Ordynskoye to the dam),
+    # Novosibirsk, Kolpashevo, Kargasok.
+    ("river-ob", "Ob", "Обь", "Обь", 1,
+     [(85.2, 52.53), (83.77, 53.35), (81.35, 53.79), ("raw", 81.62, 53.98), ("raw", 81.9, 54.33),
+      ("raw", 82.35, 54.6), ("raw", 82.75, 54.8), (82.97, 54.88), (82.92, 55.03), (82.90, 58.31), (80.86, 59.06)]),
+    # Tarim: from the Yarkand-Aksu confluence at Alar east along the Taklamakan's
+    # northern edge past Tikanlik to where WDBII ends (the modern terminal reach).
+    ("river-tarim", "Tarim", "Тарим", "Тарим", 1,
+     [(81.27, 40.55), (84.0, 41.1), (86.2, 41.0), (88.0, 40.3), (88.3, 39.9)]),
+    # Chirchiq: from the Chatkal-Pskem confluence past Gazalkent and Chirchiq,
+    # east of Tashkent, to the Syr Darya at Chinaz.
+    ("river-chirchiq", "Chirchiq", "Шыршық", "Чирчик", 3,
+     [(70.0, 41.62), (69.58, 41.47), (68.77, 40.94)]),
+    # Chayan (Shayan): not in WDBII; source and mouth from its gazetteer entry.
+    ("river-chayan", "Chayan (Shayan)", "Шаян", "Шаян (Чаян)", 3,
+     [("raw", 69.854, 43.221), ("raw", 69.45, 43.02), ("raw", 69.072, 42.859)]),
 ]
 
 HAND_DRAWN = {
     "river-emba": "not in WDBII at this resolution: drawn by hand through Emba town, Zharkamys and Kulsary",
     "river-zeravshan": "WDBII lacks the middle course: Samarkand-Navoi stretch drawn by hand (Kattakurgan)",
+    "river-chayan": "not in WDBII: drawn straight from its source on the Karatau (43°13′15″N 69°51′14″E) "
+                    "south-west to its mouth (42°51′33″N 69°04′19″E), coordinates of the gazetteer entry "
+                    "'Шаян (река)' (1:100,000 sheet K-42-10); 138 km long, so the real course bends within "
+                    "about 15 km of this line. Today it ends in the Arys-Turkestan canal; the seed names it "
+                    "in 1718 ('the Arys and Chayan rivers')",
+}
+
+NOTES = {
+    "river-tarim": "WDBII's modern course; its lower reach and terminal lakes shifted over the centuries "
+                   "(Kara-Koshun / Lop Nur in the 18th century), so the end is approximate",
 }
 
 RIVER_TOL = {1: 0.004, 2: 0.006, 3: 0.006}  # degrees (~0.3-0.5 km) by rank
@@ -389,6 +416,9 @@ def build_rivers(water):
             props["note"] = HAND_DRAWN[rid]
         elif any(w is not None and w[0] == "raw" for w in wps):
             props["note"] = "course under a modern reservoir drawn by hand along the drowned valley"
+        if rid in NOTES:
+            props["certainty"] = "approximate"
+            props["note"] = NOTES[rid]
         feats.append({"type": "Feature", "properties": props, "geometry": rnd(geom)})
     write_fc(os.path.join(GEODATA, "rivers.geojson"), feats)
     return geoms

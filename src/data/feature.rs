@@ -80,6 +80,10 @@ pub enum Status {
     Besieged,
     /// A city destroyed.
     Destroyed,
+    /// A town that holds out inside land another polity holds.
+    Holdout,
+    /// A fort or town of one polity inside another's land (a fortified line's posts).
+    Enclave,
 }
 
 impl Status {
@@ -92,6 +96,8 @@ impl Status {
             Status::Contested => "contested",
             Status::Besieged => "besieged",
             Status::Destroyed => "destroyed",
+            Status::Holdout => "holdout",
+            Status::Enclave => "enclave",
         }
     }
 }
@@ -107,6 +113,19 @@ pub struct ControlSpan {
     pub status: Status,
     /// The overlord's polity id for tributary land.
     pub overlord: Option<String>,
+    /// Citation.
+    pub source: Option<String>,
+}
+
+/// A span of years in which a place of `kind` `capital` was a capital (the `capital`
+/// property of a city: `[{"from": "1740", "polity": "kokand"}]`). A capital without such
+/// spans is a capital for all its life; with them, it is a town outside them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CapitalSpan {
+    /// When it was a capital.
+    pub span: Span,
+    /// Whose capital it was (a polity id), if given.
+    pub polity: Option<String>,
     /// Citation.
     pub source: Option<String>,
 }
@@ -176,8 +195,11 @@ pub struct Feature {
     pub bbox: Option<[f64; 4]>,
     /// Control timeline (cities, territories).
     pub control: Vec<ControlSpan>,
-    /// `kind` for cities.
+    /// `kind` for cities: the kind the place has at any time of its life; a capital's
+    /// years as capital are in [`Feature::capital`] (see [`Feature::kind_in`]).
     pub city_kind: CityKind,
+    /// When a capital was a capital (empty: all its life).
+    pub capital: Vec<CapitalSpan>,
     /// `kind` for campaigns.
     pub campaign_kind: CampaignKind,
     /// `kind` free text (water, landforms).
@@ -209,6 +231,19 @@ impl Feature {
         crate::time::in_force(&self.control, y, |c| c.span)
     }
 
+    /// What the place is in year `y`: a capital only in the years of its `capital` spans
+    /// (if it has any); a town before and after. Other kinds do not change.
+    pub fn kind_in(&self, y: Year) -> CityKind {
+        if self.city_kind == CityKind::Capital
+            && !self.capital.is_empty()
+            && !self.capital.iter().any(|c| c.span.overlaps_year(y))
+        {
+            CityKind::City
+        } else {
+            self.city_kind
+        }
+    }
+
     /// The name in `lang` with fallback to English.
     pub fn name(&self, lang: &str) -> &str {
         self.names.get(lang)
@@ -223,6 +258,7 @@ impl Feature {
                 ids.push(o);
             }
         }
+        ids.extend(self.capital.iter().filter_map(|c| c.polity.as_deref()));
         ids.extend(self.victor.as_deref());
         ids.extend(self.side.as_deref());
         ids.extend(self.belligerents.iter().map(String::as_str));
@@ -399,6 +435,29 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
     } else {
         CityKind::City
     };
+    let capital = match props.get("capital") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) if layer == Layer::Cities && city_kind == CityKind::Capital => {
+            items.iter().enumerate().filter_map(|(i, c)| parse_capital(i, c, mode, ctx)).collect()
+        }
+        Some(Value::Array(_)) => {
+            ctx.err("`capital` spans are only for cities of kind \"capital\"");
+            Vec::new()
+        }
+        Some(_) => {
+            ctx.err("`capital` must be a list of spans like {\"from\": \"1740\", \"polity\": \"kokand\"}");
+            Vec::new()
+        }
+    };
+    for c in &capital {
+        if !c.span.overlaps(&span) {
+            ctx.warn(format!(
+                "capital span {}–{} lies outside the place's own dates",
+                fmt_year(c.span.start_year()),
+                fmt_year(c.span.end_year())
+            ));
+        }
+    }
     let campaign_kind = if layer == Layer::Campaigns {
         match kind.as_deref() {
             None | Some("advance") => CampaignKind::Advance,
@@ -462,6 +521,7 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
         bbox,
         control,
         city_kind,
+        capital,
         campaign_kind,
         kind,
         rank,
@@ -562,9 +622,12 @@ fn parse_control(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option
         Some("contested") => Status::Contested,
         Some("besieged") => Status::Besieged,
         Some("destroyed") => Status::Destroyed,
+        Some("holdout") => Status::Holdout,
+        Some("enclave") => Status::Enclave,
         Some(other) => {
             ctx.err(format!(
-                "control[{i}] status {other:?} is not one of core, occupied, tributary, contested, besieged, destroyed"
+                "control[{i}] status {other:?} is not one of core, occupied, tributary, contested, besieged, \
+                 destroyed, holdout, enclave"
             ));
             return None;
         }
@@ -576,6 +639,35 @@ fn parse_control(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option
         overlord: get("overlord").map(str::to_string),
         source: get("source").map(str::to_string),
     })
+}
+
+fn parse_capital(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option<CapitalSpan> {
+    let Some(obj) = raw.as_object() else {
+        ctx.err(format!("capital[{i}] is not an object"));
+        return None;
+    };
+    for k in obj.keys() {
+        if !["from", "to", "polity", "source", "note"].contains(&k.as_str()) {
+            ctx.err(format!("capital[{i}] has an unknown key {k:?} (from, to, polity, source, note)"));
+            return None;
+        }
+    }
+    let mut text = |k: &str| match obj.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => {
+            ctx.err(format!("capital[{i}].{k} must be a string"));
+            Err(())
+        }
+    };
+    let (from, to, polity, source) = (text("from").ok()?, text("to").ok()?, text("polity").ok()?, text("source").ok()?);
+    match Span::parse(from, to, mode) {
+        Ok(span) => Some(CapitalSpan { span, polity: polity.map(str::to_string), source: source.map(str::to_string) }),
+        Err(e) => {
+            ctx.err(format!("capital[{i}]: {e}"));
+            None
+        }
+    }
 }
 
 fn parse_geometry(layer: Layer, raw: Option<&Value>, ctx: &mut Ctx) -> Option<Geometry> {

@@ -6,8 +6,12 @@
 //! a [`Problem`] naming the file and feature.
 
 mod feature;
+mod polity;
 
-pub use feature::{CampaignKind, Certainty, CityKind, ControlSpan, Feature, Geometry, Names, Status, Strength};
+pub use feature::{
+    CampaignKind, CapitalSpan, Certainty, CityKind, ControlSpan, Feature, Geometry, Names, Status, Strength,
+};
+pub use polity::{DatedName, Polity};
 
 use crate::error::{Error, Problem, Result, Severity};
 use crate::time::{EndDates, Year};
@@ -92,6 +96,9 @@ pub struct AtlasMeta {
     /// Named phases of the period, marked on an animation's timeline strip.
     #[serde(default)]
     pub phases: Vec<Phase>,
+    /// Polities with lifespans and dated names (optional; see [`Polity`]).
+    #[serde(default)]
+    pub polities: Vec<Polity>,
 }
 
 /// The years `atlas.json` may name in `period` and `phases` (ISO 8601's four digits,
@@ -260,6 +267,7 @@ impl Dataset {
                 Err(e) => problems.push(Problem::error("atlas.json", None, format!("invalid: {e}"))),
             }
         }
+        polity::check(&ds.meta.polities, &mut problems);
         check_unique_ids(&ds, &mut problems);
         Loaded { dataset: ds, problems }
     }
@@ -323,6 +331,54 @@ impl Dataset {
     /// The atlas title in `lang`, falling back to English.
     pub fn title(&self, lang: &str) -> &str {
         self.meta.title_i18n.get(lang).map(String::as_str).unwrap_or(&self.meta.title)
+    }
+
+    /// The polity `id` as `atlas.json` describes it, if it does.
+    pub fn polity(&self, id: &str) -> Option<&Polity> {
+        self.meta.polities.iter().find(|p| p.id == id)
+    }
+
+    /// Did polity `id` exist in year `y`? A polity without a described lifespan is taken
+    /// as alive in every year.
+    pub fn polity_alive(&self, id: &str, y: Year) -> bool {
+        self.polity(id).is_none_or(|p| p.alive(y))
+    }
+
+    /// The name of polity `id` in year `y` (the Tsardom of Russia in 1720, the Russian
+    /// Empire in 1721), in `lang` with fallback to English; `None` if `atlas.json` gives
+    /// no name for that year.
+    pub fn polity_name(&self, id: &str, y: Year, lang: &str) -> Option<&str> {
+        self.polity(id).and_then(|p| p.name(y, lang))
+    }
+
+    /// Are the holders `a` and `b` the same, or is one part of the other (a jüz and the
+    /// Kazakh Khanate as a whole)?
+    pub fn same_or_part(&self, a: &str, b: &str) -> bool {
+        let whole = |x: &str| self.polity(x).and_then(|p| p.part_of.as_deref());
+        a == b || whole(a) == Some(b) || whole(b) == Some(a)
+    }
+
+    /// The years the atlas covers: `atlas.json`'s `period`, else the bounded years of every
+    /// feature's span and control, else `None`.
+    pub fn years(&self) -> Option<(i32, i32)> {
+        if let Some([a, b]) = self.meta.period {
+            return Some((a.min(b), a.max(b)));
+        }
+        let mut acc: Option<(i32, i32)> = None;
+        let mut add = |y: Option<i32>| {
+            if let Some(y) = y {
+                acc = Some(acc.map_or((y, y), |(a, b)| (a.min(y), b.max(y))));
+            }
+        };
+        for f in self.all() {
+            add(f.span.start_year());
+            add(f.span.end_year());
+            for c in &f.control {
+                add(c.span.start_year());
+                add(c.span.end_year());
+            }
+        }
+        acc
     }
 
     /// Every polity id the dataset mentions, with the file and feature that mention it.

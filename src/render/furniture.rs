@@ -2,12 +2,13 @@
 //! legend of what the map shows, scale bar (km and versts) true at the map's centre,
 //! credit line and neatline.
 
-use super::paint::{fill, polyline_path, solid, stroke, stroke_path};
+use super::canvas::{group, Canvas, Ink};
+use super::paint::{fill, polyline_path, stroke, stroke_path};
 use super::text::TextStyle;
 use super::{Frame, Shown};
 use crate::data::{CampaignKind, CityKind};
 use crate::style::{Pattern, Rgba};
-use tiny_skia::{FillRule, PathBuilder, Pixmap, Rect, Transform};
+use tiny_skia::{FillRule, PathBuilder, Rect};
 
 /// Caption lines an animation frame's fixed title block has room for.
 const FIXED_CAPTION_LINES: usize = 3;
@@ -250,7 +251,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
     let mut entries: Vec<(Symbol, String)> = Vec::new();
     for p in &shown.polities {
         if let Some(ps) = f.style.polity(p) {
-            entries.push((Symbol::Polity(p.clone()), ps.name(lang).to_string()));
+            entries.push((Symbol::Polity(p.clone()), f.polity_name(p, ps)));
         }
     }
     if shown.approximate {
@@ -403,7 +404,8 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
 }
 
 /// Graticule lines every `step_deg`, curved as the projection bends them.
-pub(crate) fn graticule(f: &Frame, pixmap: &mut Pixmap) {
+pub(crate) fn graticule(f: &Frame, canvas: &mut dyn Canvas) {
+    canvas.group(group::GRATICULE);
     let g = &f.style.furniture.graticule;
     let width = f.px(g.width_pt);
     let mut curved = PathBuilder::new();
@@ -426,11 +428,11 @@ pub(crate) fn graticule(f: &Frame, pixmap: &mut Pixmap) {
             continue;
         };
         if let Some(r) = rect {
-            pixmap.fill_rect(r, &solid(g.color, alpha), Transform::identity(), None);
+            canvas.fill_rect(r, Ink::new(g.color, alpha));
         }
     }
     if let Some(p) = curved.finish() {
-        stroke_path(pixmap, &p, g.color, 1.0, &stroke(width, &[]), None);
+        stroke_path(canvas, &p, g.color, 1.0, &stroke(width, &[]));
     }
 }
 
@@ -515,29 +517,28 @@ fn graticule_labels(f: &Frame) -> Vec<(String, TextStyle, f32, f32, [f32; 4])> {
     out
 }
 
-fn panel(f: &Frame, pixmap: &mut Pixmap, b: [f32; 4]) {
+fn panel(f: &Frame, canvas: &mut dyn Canvas, b: [f32; 4]) {
     if let Some(r) = Rect::from_ltrb(b[0], b[1], b[2], b[3]) {
         let p = PathBuilder::from_rect(r);
-        fill(pixmap, &p, f.style.furniture.panel, 1.0, None);
-        stroke_path(pixmap, &p, f.style.furniture.frame, 0.8, &stroke(f.px(0.4) * f.fs, &[]), None);
+        fill(canvas, &p, f.style.furniture.panel, 1.0);
+        stroke_path(canvas, &p, f.style.furniture.frame, 0.8, &stroke(f.px(0.4) * f.fs, &[]));
     }
 }
 
 /// Draw the laid-out furniture over the map.
-pub(crate) fn draw(f: &Frame, pixmap: &mut Pixmap, l: &Layout) {
+pub(crate) fn draw(f: &Frame, canvas: &mut dyn Canvas, l: &Layout) {
     let fu = &f.style.furniture;
     for (text, style, x, y, _) in &l.grat_labels {
-        f.fonts.draw(pixmap, text, *x, *y, style);
+        canvas.text(text, *x, *y, style);
     }
     if let Some(b) = l.legend_panel {
-        panel(f, pixmap, b);
+        panel(f, canvas, b);
     }
     let lm = f.fonts.measure("Hg", &l.legend_style);
     for (sym, text, x, y) in &l.legend {
         let row_h = (lm.ascent + lm.descent) * 1.55;
-        legend_symbol(f, pixmap, sym, *x, *y, l.legend_sym, row_h);
-        f.fonts.draw(
-            pixmap,
+        legend_symbol(f, canvas, sym, *x, *y, l.legend_sym, row_h);
+        canvas.text(
             text,
             x + l.legend_sym + row_h * 0.3,
             y + row_h / 2.0 + (lm.ascent - lm.descent) / 2.0,
@@ -545,40 +546,40 @@ pub(crate) fn draw(f: &Frame, pixmap: &mut Pixmap, l: &Layout) {
         );
     }
     if let Some(s) = &l.scale {
-        panel(f, pixmap, s.panel);
-        scale_bar(f, pixmap, s);
+        panel(f, canvas, s.panel);
+        scale_bar(f, canvas, s);
     }
     if let Some((text, style, x, y, _)) = &l.credit {
-        f.fonts.draw(pixmap, text, *x, *y, style);
+        canvas.text(text, *x, *y, style);
     }
     // Neatline.
     let (w, h) = (f.view.width as f32, f.view.height as f32);
     let lw = f.px(1.0) * f.fs;
     if let Some(r) = Rect::from_ltrb(lw / 2.0, lw / 2.0, w - lw / 2.0, h - lw / 2.0) {
-        stroke_path(pixmap, &PathBuilder::from_rect(r), fu.frame, 1.0, &stroke(lw, &[]), None);
+        stroke_path(canvas, &PathBuilder::from_rect(r), fu.frame, 1.0, &stroke(lw, &[]));
     }
 }
 
 /// Draw what changes from frame to frame: the title block and the timeline strip.
-pub(crate) fn draw_overlay(f: &Frame, pixmap: &mut Pixmap, l: &Layout) {
+pub(crate) fn draw_overlay(f: &Frame, canvas: &mut dyn Canvas, l: &Layout) {
     if let Some(b) = l.title_panel {
-        panel(f, pixmap, b);
+        panel(f, canvas, b);
     }
     if let Some(b) = l.band {
-        panel(f, pixmap, b);
+        panel(f, canvas, b);
     }
     for (text, style, x, y) in &l.title_lines {
-        f.fonts.draw(pixmap, text, *x, *y, style);
+        canvas.text(text, *x, *y, style);
     }
     if let (Some(r), Some(t)) = (l.timeline, f.opts.timeline) {
-        timeline_strip(f, pixmap, [r[0], r[1], r[2], r[3]], t);
+        timeline_strip(f, canvas, [r[0], r[1], r[2], r[3]], t);
     }
 }
 
 /// The timeline strip: the span of years with the atlas's phases as bands, decade ticks,
 /// a tick at every battle and a cursor at the current year.
-fn timeline_strip(f: &Frame, pixmap: &mut Pixmap, r: [f32; 4], t: super::Timeline) {
-    panel(f, pixmap, r);
+fn timeline_strip(f: &Frame, canvas: &mut dyn Canvas, r: [f32; 4], t: super::Timeline) {
+    panel(f, canvas, r);
     let s = f.fs;
     let ink = f.style.furniture.frame;
     let style = no_halo(f.text_style(&f.style.furniture.legend, s));
@@ -599,12 +600,12 @@ fn timeline_strip(f: &Frame, pixmap: &mut Pixmap, r: [f32; 4], t: super::Timelin
         let (xa, xb) = (x_of(a as f32 - 0.5).max(x0), x_of(b as f32 + 0.5).min(x1));
         if let Some(rect) = Rect::from_ltrb(xa, band_top, xb, axis_y) {
             let tint = if k % 2 == 0 { Rgba(200, 170, 120, 70) } else { Rgba(150, 170, 190, 70) };
-            fill(pixmap, &PathBuilder::from_rect(rect), tint, 1.0, None);
+            fill(canvas, &PathBuilder::from_rect(rect), tint, 1.0);
         }
         let name = ph.name(&f.opts.lang);
         let m = f.fonts.measure(name, &small);
         if m.width < xb - xa - 2.0 {
-            f.fonts.draw(pixmap, name, (xa + xb) / 2.0 - m.width / 2.0, band_top + m.ascent + 1.0, &small);
+            canvas.text(name, (xa + xb) / 2.0 - m.width / 2.0, band_top + m.ascent + 1.0, &small);
         }
     }
     // Axis, decade ticks and labels.
@@ -619,11 +620,11 @@ fn timeline_strip(f: &Frame, pixmap: &mut Pixmap, r: [f32; 4], t: super::Timelin
         pb.line_to(x, axis_y + h * 0.1);
         let label = y.to_string();
         let m = f.fonts.measure(&label, &style);
-        f.fonts.draw(pixmap, &label, x - m.width / 2.0, axis_y + h * 0.12 + m.ascent, &style);
+        canvas.text(&label, x - m.width / 2.0, axis_y + h * 0.12 + m.ascent, &style);
         y += step;
     }
     if let Some(p) = pb.finish() {
-        stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(0.5) * s, &[]), None);
+        stroke_path(canvas, &p, ink, 1.0, &stroke(f.px(0.5) * s, &[]));
     }
     // A tick at every battle.
     let mut ticks = PathBuilder::new();
@@ -637,7 +638,7 @@ fn timeline_strip(f: &Frame, pixmap: &mut Pixmap, r: [f32; 4], t: super::Timelin
         }
     }
     if let Some(p) = ticks.finish() {
-        stroke_path(pixmap, &p, f.style.cities.captured, 0.85, &stroke(f.px(0.9) * s, &[]), None);
+        stroke_path(canvas, &p, f.style.cities.captured, 0.85, &stroke(f.px(0.9) * s, &[]));
     }
     // The cursor.
     let cx = x_of(t.cursor.clamp(t.from as f32, t.to as f32));
@@ -650,57 +651,50 @@ fn timeline_strip(f: &Frame, pixmap: &mut Pixmap, r: [f32; 4], t: super::Timelin
     pb.move_to(cx, band_top - 1.0);
     pb.line_to(cx, axis_y);
     if let Some(p) = pb.finish() {
-        stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(1.2) * s, &[]), None);
-        pixmap.fill_path(&p, &solid(ink, 1.0), FillRule::Winding, Transform::identity(), None);
+        stroke_path(canvas, &p, ink, 1.0, &stroke(f.px(1.2) * s, &[]));
+        canvas.fill_path(&p, Ink::new(ink, 1.0), FillRule::Winding);
     }
 }
 
-fn legend_symbol(f: &Frame, pixmap: &mut Pixmap, sym: &Symbol, x: f32, y: f32, sw: f32, rh: f32) {
+fn legend_symbol(f: &Frame, canvas: &mut dyn Canvas, sym: &Symbol, x: f32, y: f32, sw: f32, rh: f32) {
     let ink = f.style.cities.outline;
     let (cx, cy) = (x + sw / 2.0, y + rh / 2.0);
     let sw_rect = Rect::from_xywh(x, y + rh * 0.18, sw, rh * 0.64).map(PathBuilder::from_rect);
     let (sy0, sy1) = (y + rh * 0.18, y + rh * 0.82);
     let swatch = vec![vec![(x, sy0), (x + sw, sy0), (x + sw, sy1), (x, sy1)]];
-    let line = |pixmap: &mut Pixmap, color: Rgba, width: f32, dash: &[f32], alpha: f32| {
+    let line = |canvas: &mut dyn Canvas, color: Rgba, width: f32, dash: &[f32], alpha: f32| {
         let mut pb = PathBuilder::new();
         pb.move_to(x + 1.0, cy);
         pb.line_to(x + sw - 1.0, cy);
         if let Some(p) = pb.finish() {
-            stroke_path(pixmap, &p, color, alpha, &stroke(width, dash), None);
+            stroke_path(canvas, &p, color, alpha, &stroke(width, dash));
         }
     };
     let ts = &f.style.territories;
     match sym {
         Symbol::Polity(id) => {
             if let (Some(ps), Some(r)) = (f.style.polity(id), sw_rect) {
-                fill(pixmap, &r, f.style.land, 1.0, None);
-                fill(pixmap, &r, ps.fill, ts.fill_opacity, None);
-                super::paint::draw_pattern(
-                    pixmap,
-                    &swatch,
-                    ps.pattern,
-                    ps.border,
-                    f.px(ts.hatch_spacing_pt),
-                    f.px(ts.hatch_pt),
-                );
-                stroke_path(pixmap, &r, ps.border, 1.0, &stroke(f.px(0.8), &[]), None);
+                fill(canvas, &r, f.style.land, 1.0);
+                fill(canvas, &r, ps.fill, ts.fill_opacity);
+                canvas.pattern(&swatch, ps.pattern, ps.border, f.px(ts.hatch_spacing_pt), f.px(ts.hatch_pt));
+                stroke_path(canvas, &r, ps.border, 1.0, &stroke(f.px(0.8), &[]));
             }
         }
         Symbol::Hatch(kind) => {
             if let Some(r) = sw_rect {
-                fill(pixmap, &r, f.style.land, 1.0, None);
-                super::paint::draw_pattern(pixmap, &swatch, *kind, ink, f.px(ts.hatch_spacing_pt), f.px(ts.hatch_pt));
-                stroke_path(pixmap, &r, ink, 0.6, &stroke(f.px(0.4), &[]), None);
+                fill(canvas, &r, f.style.land, 1.0);
+                canvas.pattern(&swatch, *kind, ink, f.px(ts.hatch_spacing_pt), f.px(ts.hatch_pt));
+                stroke_path(canvas, &r, ink, 0.6, &stroke(f.px(0.4), &[]));
             }
         }
         Symbol::Dashed => {
             let dash: Vec<f32> = ts.approximate_dash_pt.iter().map(|d| f.px(*d)).collect();
-            line(pixmap, ink, f.px(ts.border_pt), &dash, 0.9);
+            line(canvas, ink, f.px(ts.border_pt), &dash, 0.9);
         }
         Symbol::City(kind) => {
             let r = super::layers::marker_radius(*kind, f.px(f.style.cities.marker_pt));
             let outline = stroke(f.px(0.45), &[]);
-            super::layers::city_marker(pixmap, *kind, (cx, cy), r, f.style.cities.unheld, (ink, &outline), ink);
+            super::layers::city_marker(canvas, *kind, (cx, cy), r, f.style.cities.unheld, (ink, &outline), ink);
         }
         Symbol::Captured | Symbol::Besieged | Symbol::Destroyed | Symbol::Changed => {
             let r = f.px(f.style.cities.marker_pt) * 0.5;
@@ -709,12 +703,12 @@ fn legend_symbol(f: &Frame, pixmap: &mut Pixmap, sym: &Symbol, x: f32, y: f32, s
                 _ => f.style.cities.captured,
             };
             if let Some(p) = PathBuilder::from_circle(cx, cy, r) {
-                fill(pixmap, &p, f.style.cities.unheld, 1.0, None);
-                stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(0.45), &[]), None);
+                fill(canvas, &p, f.style.cities.unheld, 1.0);
+                stroke_path(canvas, &p, ink, 1.0, &stroke(f.px(0.45), &[]));
             }
             if let Some(ring) = PathBuilder::from_circle(cx, cy, r * 1.9) {
                 let dash = if matches!(sym, Symbol::Besieged) { vec![f.px(0.8), f.px(1.2)] } else { vec![] };
-                stroke_path(pixmap, &ring, color, 1.0, &stroke(f.px(0.8), &dash), None);
+                stroke_path(canvas, &ring, color, 1.0, &stroke(f.px(0.8), &dash));
             }
             if matches!(sym, Symbol::Destroyed) {
                 let mut pb = PathBuilder::new();
@@ -723,7 +717,7 @@ fn legend_symbol(f: &Frame, pixmap: &mut Pixmap, sym: &Symbol, x: f32, y: f32, s
                 pb.move_to(cx + r, cy - r);
                 pb.line_to(cx - r, cy + r);
                 if let Some(p) = pb.finish() {
-                    stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(0.6), &[]), None);
+                    stroke_path(canvas, &p, ink, 1.0, &stroke(f.px(0.6), &[]));
                 }
             }
         }
@@ -741,19 +735,19 @@ fn legend_symbol(f: &Frame, pixmap: &mut Pixmap, sym: &Symbol, x: f32, y: f32, s
             }
             pb.close();
             if let Some(p) = pb.finish() {
-                fill(pixmap, &p, f.style.battles.undecided, 1.0, None);
-                stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(0.4), &[]), None);
+                fill(canvas, &p, f.style.battles.undecided, 1.0);
+                stroke_path(canvas, &p, ink, 1.0, &stroke(f.px(0.4), &[]));
             }
         }
         Symbol::Campaign(kind) => {
             let w = f.px(f.style.campaigns.width_pt);
             match kind {
-                CampaignKind::Advance => line(pixmap, ink, w * 1.3, &[], 0.9),
-                CampaignKind::Retreat => line(pixmap, ink, w, &[w * 3.0, w * 2.0], 0.9),
-                CampaignKind::Raid => line(pixmap, ink, w * 1.1, &[0.01, w * 2.2], 0.9),
+                CampaignKind::Advance => line(canvas, ink, w * 1.3, &[], 0.9),
+                CampaignKind::Retreat => line(canvas, ink, w, &[w * 3.0, w * 2.0], 0.9),
+                CampaignKind::Raid => line(canvas, ink, w * 1.1, &[0.01, w * 2.2], 0.9),
                 CampaignKind::Flight => {
                     line(
-                        pixmap,
+                        canvas,
                         ink,
                         f.px(f.style.campaigns.flight_width_pt) * 0.6,
                         &[],
@@ -768,25 +762,25 @@ fn legend_symbol(f: &Frame, pixmap: &mut Pixmap, sym: &Symbol, x: f32, y: f32, s
             pb.line_to(x + sw - len, cy + len * 0.45);
             pb.close();
             if let Some(p) = pb.finish() {
-                pixmap.fill_path(&p, &solid(ink, 0.9), FillRule::Winding, Transform::identity(), None);
+                canvas.fill_path(&p, Ink::new(ink, 0.9), FillRule::Winding);
             }
         }
     }
 }
 
-fn scale_bar(f: &Frame, pixmap: &mut Pixmap, s: &ScaleBar) {
+fn scale_bar(f: &Frame, canvas: &mut dyn Canvas, s: &ScaleBar) {
     let ink = f.style.furniture.frame;
     let white = Rgba(255, 255, 255, 255);
     let sm = f.fonts.measure("0", &s.style);
     let text_h = sm.ascent + sm.descent;
-    let bar = |pixmap: &mut Pixmap, y: f32, len_px: f32, value: f64, unit: &str| {
+    let bar = |canvas: &mut dyn Canvas, y: f32, len_px: f32, value: f64, unit: &str| {
         let segs = 4;
         for k in 0..segs {
             let x0 = s.x + len_px * k as f32 / segs as f32;
             if let Some(r) = Rect::from_xywh(x0, y, len_px / segs as f32, s.bar_h) {
                 let p = PathBuilder::from_rect(r);
-                fill(pixmap, &p, if k % 2 == 0 { ink } else { white }, 1.0, None);
-                stroke_path(pixmap, &p, ink, 1.0, &stroke(f.px(0.3) * f.fs, &[]), None);
+                fill(canvas, &p, if k % 2 == 0 { ink } else { white }, 1.0);
+                stroke_path(canvas, &p, ink, 1.0, &stroke(f.px(0.3) * f.fs, &[]));
             }
         }
         let fmt = |v: f64| if v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v}") };
@@ -798,14 +792,14 @@ fn scale_bar(f: &Frame, pixmap: &mut Pixmap, s: &ScaleBar) {
             } else {
                 s.x + len_px * frac as f32 - m.width / 2.0
             };
-            f.fonts.draw(pixmap, &label, lx, y - sm.descent - text_h * 0.2, &s.style);
+            canvas.text(&label, lx, y - sm.descent - text_h * 0.2, &s.style);
         }
     };
-    bar(pixmap, s.y, s.px, s.km, "km");
+    bar(canvas, s.y, s.px, s.km, "km");
     let mut y = s.y + s.bar_h + text_h * 1.3;
     if let Some((v, px)) = s.verst_px {
-        bar(pixmap, y, px, v, tr(&f.opts.lang, "versts"));
+        bar(canvas, y, px, v, tr(&f.opts.lang, "versts"));
         y += s.bar_h + text_h * 1.3;
     }
-    f.fonts.draw(pixmap, &s.note, s.x, y - text_h * 0.2 + sm.ascent * 0.3, &s.style);
+    canvas.text(&s.note, s.x, y - text_h * 0.2 + sm.ascent * 0.3, &s.style);
 }

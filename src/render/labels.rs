@@ -1,11 +1,11 @@
 //! Label placement: candidates in priority order, collision through an R-tree of placed
 //! boxes and obstacles (markers, furniture), nothing outside the frame.
 
+use super::canvas::Canvas;
 use super::text::TextStyle;
 use super::Frame;
 use rstar::primitives::Rectangle;
 use rstar::{RTree, AABB};
-use tiny_skia::Pixmap;
 
 /// Places label boxes so that none overlaps another, an obstacle, or the frame's edge.
 pub struct LabelPlacer {
@@ -81,79 +81,283 @@ pub(crate) struct LabelJob {
     pub text: String,
     pub style: TextStyle,
     pub anchor: Anchor,
+    /// The feature labelled (None for polity names).
+    pub id: Option<String>,
 }
 
-/// Place labels by priority and draw those that fit.
-pub(crate) fn place_and_draw(f: &Frame, pixmap: &mut Pixmap, placer: &mut LabelPlacer, mut jobs: Vec<LabelJob>) {
+/// Priority added to labels the map promises (see [`super::promised`]): they are placed
+/// before every other label, and may stand off their marker on a leader line.
+pub(crate) const PROMISED: i32 = 1000;
+
+/// A label the placer kept: its text and the box around all of it, px.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PlacedLabel {
+    /// The feature labelled (None for polity names).
+    pub id: Option<String>,
+    /// The text drawn.
+    pub text: String,
+    /// `[x0, y0, x1, y1]` around the whole label, halo included.
+    pub bbox: [f32; 4],
+    /// Set off its marker and joined to it by a leader line.
+    pub leader: bool,
+}
+
+/// A pixel position.
+type Point = (f32, f32);
+
+/// Candidate places for a label whose box is `w`×`h` px beside a marker of radius `r`
+/// at (x, y), beyond the seven standard ones: rings of 16 directions at growing
+/// distances. Returns the box's top-left corner and the leader's two ends.
+fn displaced(x: f32, y: f32, r: f32, w: f32, h: f32) -> Vec<(Point, Point, Point)> {
+    let mut out = Vec::new();
+    for step in [1.2f32, 2.2, 3.4, 4.8, 6.5] {
+        let d = r + h * step;
+        for k in 0..16 {
+            let a = std::f32::consts::PI * k as f32 / 8.0;
+            let (cos, sin) = (a.cos(), a.sin());
+            // The box's centre, so that its side facing the marker stands d away.
+            let cx = x + cos * (d + w / 2.0 * cos.abs());
+            let cy = y + sin * (d + h / 2.0 * sin.abs());
+            let (bx, by) = (cx - w / 2.0, cy - h / 2.0);
+            // The leader runs from the marker's edge to the point of the box nearest it.
+            let to = (x.clamp(bx, bx + w), y.clamp(by, by + h));
+            let len = (to.0 - x).hypot(to.1 - y).max(1e-3);
+            let from = (x + (to.0 - x) / len * r * 1.1, y + (to.1 - y) / len * r * 1.1);
+            out.push(((bx, by), from, to));
+        }
+    }
+    out
+}
+
+/// Place labels by priority and draw those that fit; returns what was placed.
+pub(crate) fn place_and_draw(
+    f: &Frame,
+    canvas: &mut dyn Canvas,
+    placer: &mut LabelPlacer,
+    mut jobs: Vec<LabelJob>,
+) -> Vec<PlacedLabel> {
     jobs.sort_by_key(|j| std::cmp::Reverse(j.priority));
+    let mut placed = Vec::new();
     for job in jobs {
         if job.text.trim().is_empty() {
             continue;
         }
-        let m = f.fonts.measure(&job.text, &job.style);
-        let halo = job.style.halo.map(|h| h.1).unwrap_or(0.0);
-        let boxed = |x: f32, base: f32| [x - halo, base - m.ascent - halo, x + m.width + halo, base + m.descent + halo];
+        let mut labeller = Labeller { f, canvas: &mut *canvas, placer: &mut *placer, placed: &mut placed, job: &job };
         match &job.anchor {
             Anchor::Point { x, y, r } => {
-                let gap = r + job.style.size_px * 0.25;
-                let mid = (m.ascent - m.descent) / 2.0;
-                let candidates = [
-                    (x + gap, y + mid),
-                    (x + gap * 0.8, y - gap * 0.8 - m.descent),
-                    (x - gap - m.width, y + mid),
-                    (x - m.width / 2.0, y - gap - m.descent),
-                    (x - m.width / 2.0, y + gap + m.ascent),
-                    (x - gap * 0.8 - m.width, y - gap * 0.8 - m.descent),
-                    (x + gap * 0.8, y + gap * 0.8 + m.ascent),
-                ];
-                for (cx, base) in candidates {
-                    if placer.try_place(&[boxed(cx, base)]) {
-                        f.fonts.draw(pixmap, &job.text, cx, base, &job.style);
-                        break;
-                    }
-                }
+                labeller.beside(*x, *y, *r);
             }
             Anchor::Centre { x, y } => {
-                let h = m.ascent + m.descent;
-                let shifts = [(0.0, 0.0), (0.0, -h), (0.0, h), (-m.width / 4.0, 0.0), (m.width / 4.0, 0.0)];
-                let tries = if f.opts.seamless_labels { 1 } else { shifts.len() };
-                for (dx, dy) in shifts.into_iter().take(tries) {
-                    let cx = x - m.width / 2.0 + dx;
-                    let base = y + (m.ascent - m.descent) / 2.0 + dy;
-                    if placer.try_place(&[boxed(cx, base)]) {
-                        f.fonts.draw(pixmap, &job.text, cx, base, &job.style);
-                        break;
-                    }
-                }
+                labeller.centred(*x, *y);
             }
             Anchor::Path { pts, repeat } => {
-                let len = super::paint::polyline_length(pts);
-                let free = len - m.width;
-                if free < m.width * 0.3 {
-                    continue;
-                }
-                let mut placed_at: Vec<f32> = Vec::new();
-                let wanted = if *repeat && len > m.width * 5.0 { 2 } else { 1 };
-                for t in [0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95] {
-                    if placed_at.len() >= wanted {
-                        break;
-                    }
-                    let start = free * t;
-                    if placed_at.iter().any(|p| (p - start).abs() < m.width * 2.5) {
-                        continue;
-                    }
-                    let Some(glyphs) = f.fonts.layout_on_path(&job.text, pts, start, &job.style) else {
-                        continue;
-                    };
-                    let boxes = f.fonts.placed_boxes(&glyphs, &job.style);
-                    if placer.try_place(&boxes) {
-                        f.fonts.draw_placed(pixmap, &glyphs, &job.style);
-                        placed_at.push(start);
+                if !labeller.along(pts, *repeat) && job.priority >= PROMISED {
+                    // A promised name too long for its line stands beside the line's middle.
+                    let len = super::paint::polyline_length(pts);
+                    let mid = super::paint::polyline_prefix(pts, 0.5);
+                    if let (true, Some(&(x, y))) = (len > 0.0, mid.last()) {
+                        labeller.beside(x, y, f.px(1.0));
                     }
                 }
             }
         }
     }
+    placed
+}
+
+/// One label being placed: tries positions in order and draws the first that fits.
+struct Labeller<'a, 'c> {
+    f: &'a Frame<'a>,
+    canvas: &'c mut dyn Canvas,
+    placer: &'c mut LabelPlacer,
+    placed: &'c mut Vec<PlacedLabel>,
+    job: &'a LabelJob,
+}
+
+impl Labeller<'_, '_> {
+    fn promised(&self) -> bool {
+        self.job.priority >= PROMISED
+    }
+
+    fn keep(&mut self, boxes: &[[f32; 4]], leader: bool) {
+        let mut b = [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY];
+        for r in boxes {
+            b = [b[0].min(r[0]), b[1].min(r[1]), b[2].max(r[2]), b[3].max(r[3])];
+        }
+        self.placed.push(PlacedLabel { id: self.job.id.clone(), text: self.job.text.clone(), bbox: b, leader });
+    }
+
+    /// The box of the text with its left end at `x` and baseline at `base`, halo included.
+    fn boxed(&self, x: f32, base: f32) -> [f32; 4] {
+        let m = self.f.fonts.measure(&self.job.text, &self.job.style);
+        let halo = self.job.style.halo.map(|h| h.1).unwrap_or(0.0);
+        [x - halo, base - m.ascent - halo, x + m.width + halo, base + m.descent + halo]
+    }
+
+    /// Place the text at one position if it fits.
+    fn try_at(&mut self, x: f32, base: f32) -> bool {
+        let b = self.boxed(x, base);
+        if self.placer.try_place(&[b]) {
+            self.canvas.text(&self.job.text, x, base, &self.job.style);
+            self.keep(&[b], false);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Beside a marker of radius `r` at (x, y): right, upper-right, left, above, below,
+    /// and for a promised label farther out on a leader line.
+    fn beside(&mut self, x: f32, y: f32, r: f32) -> bool {
+        let m = self.f.fonts.measure(&self.job.text, &self.job.style);
+        let gap = r + self.job.style.size_px * 0.25;
+        let mid = (m.ascent - m.descent) / 2.0;
+        let candidates = [
+            (x + gap, y + mid),
+            (x + gap * 0.8, y - gap * 0.8 - m.descent),
+            (x - gap - m.width, y + mid),
+            (x - m.width / 2.0, y - gap - m.descent),
+            (x - m.width / 2.0, y + gap + m.ascent),
+            (x - gap * 0.8 - m.width, y - gap * 0.8 - m.descent),
+            (x + gap * 0.8, y + gap * 0.8 + m.ascent),
+        ];
+        if candidates.into_iter().any(|(cx, base)| self.try_at(cx, base)) {
+            return true;
+        }
+        if !self.promised() {
+            return false;
+        }
+        let halo = self.job.style.halo.map(|h| h.1).unwrap_or(0.0);
+        let (w, h) = (m.width + 2.0 * halo, m.ascent + m.descent + 2.0 * halo);
+        for ((bx, by), from, to) in displaced(x, y, r, w, h) {
+            let (cx, base) = (bx + halo, by + halo + m.ascent);
+            let b = self.boxed(cx, base);
+            if self.placer.try_place(&[b]) {
+                leader_line(self.f, self.canvas, from, to, &self.job.style);
+                self.canvas.text(&self.job.text, cx, base, &self.job.style);
+                self.keep(&[b], true);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Centred on (x, y), shifted a little if that is taken (farther for a promised label).
+    fn centred(&mut self, x: f32, y: f32) -> bool {
+        let m = self.f.fonts.measure(&self.job.text, &self.job.style);
+        let h = m.ascent + m.descent;
+        let mut shifts = vec![(0.0, 0.0), (0.0, -h), (0.0, h), (-m.width / 4.0, 0.0), (m.width / 4.0, 0.0)];
+        if self.promised() {
+            for k in 1..=4 {
+                let d = k as f32;
+                for (dx, dy) in [
+                    (0.0, -1.5),
+                    (0.0, 1.5),
+                    (-0.5, 0.0),
+                    (0.5, 0.0),
+                    (-0.4, -1.2),
+                    (0.4, -1.2),
+                    (-0.4, 1.2),
+                    (0.4, 1.2),
+                ] {
+                    shifts.push((dx * d * m.width, dy * d * h));
+                }
+            }
+        }
+        let tries = if self.f.opts.seamless_labels { 1 } else { shifts.len() };
+        shifts.into_iter().take(tries).any(|(dx, dy)| {
+            let cx = x - m.width / 2.0 + dx;
+            let base = y + (m.ascent - m.descent) / 2.0 + dy;
+            self.try_at(cx, base)
+        })
+    }
+
+    /// Along a pixel polyline; a promised name also tries a smoothed line and positions
+    /// just above and below it. Returns whether any copy was placed.
+    fn along(&mut self, pts: &[(f32, f32)], repeat: bool) -> bool {
+        let (f, job) = (self.f, self.job);
+        let m = f.fonts.measure(&job.text, &job.style);
+        let mut lines = vec![pts.to_vec()];
+        let mut offsets = vec![0.0];
+        let mut tries = vec![0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95];
+        if self.promised() {
+            lines.push(smoothed(pts, job.style.size_px * 0.6));
+            offsets.extend([0.55 * job.style.size_px, -0.55 * job.style.size_px]);
+            tries.extend((0..=20).map(|k| k as f32 / 20.0));
+        }
+        let mut placed_at: Vec<f32> = Vec::new();
+        for line in &lines {
+            let len = super::paint::polyline_length(line);
+            let free = len - m.width;
+            if free < m.width * 0.3 {
+                continue;
+            }
+            let wanted = if repeat && len > m.width * 5.0 { 2 } else { 1 };
+            for &offset in &offsets {
+                for &t in &tries {
+                    if placed_at.len() >= wanted {
+                        return true;
+                    }
+                    let start = free * t;
+                    if placed_at.iter().any(|p| (p - start).abs() < m.width * 2.5) {
+                        continue;
+                    }
+                    let Some(glyphs) = f.fonts.layout_on_path_offset(&job.text, line, start, offset, &job.style) else {
+                        continue;
+                    };
+                    let boxes = f.fonts.placed_boxes(&glyphs, &job.style);
+                    if self.placer.try_place(&boxes) {
+                        self.canvas.glyphs(&job.text, &glyphs, &job.style);
+                        self.keep(&boxes, false);
+                        placed_at.push(start);
+                    }
+                }
+            }
+            if !placed_at.is_empty() {
+                return true;
+            }
+        }
+        !placed_at.is_empty()
+    }
+}
+
+/// A line simplified to `tol` px (Douglas–Peucker) and its corners rounded twice
+/// (Chaikin), for laying a name along a river too wiggly to carry it as drawn.
+fn smoothed(pts: &[(f32, f32)], tol: f32) -> Vec<(f32, f32)> {
+    use geo::Simplify;
+    let line: geo::LineString<f64> = pts.iter().map(|p| (f64::from(p.0), f64::from(p.1))).collect();
+    let mut out: Vec<(f32, f32)> = line.simplify(f64::from(tol)).0.iter().map(|c| (c.x as f32, c.y as f32)).collect();
+    for _ in 0..2 {
+        if out.len() < 3 {
+            break;
+        }
+        let mut next = vec![out[0]];
+        for w in out.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            next.push((0.75 * a.0 + 0.25 * b.0, 0.75 * a.1 + 0.25 * b.1));
+            next.push((0.25 * a.0 + 0.75 * b.0, 0.25 * a.1 + 0.75 * b.1));
+        }
+        next.push(out[out.len() - 1]);
+        out = next;
+    }
+    out
+}
+
+/// A thin line from a marker to its displaced label, in the label's colour over a halo.
+fn leader_line(f: &Frame, canvas: &mut dyn Canvas, from: (f32, f32), to: (f32, f32), style: &TextStyle) {
+    let mut pb = tiny_skia::PathBuilder::new();
+    pb.move_to(from.0, from.1);
+    pb.line_to(to.0, to.1);
+    let Some(path) = pb.finish() else { return };
+    let w = f.px(0.5);
+    if let Some((halo, hw)) = style.halo {
+        let c = halo.to_color_u8();
+        let ink = super::canvas::Ink::new(crate::style::Rgba(c.red(), c.green(), c.blue(), c.alpha()), 1.0);
+        canvas.stroke_path(&path, ink, &super::paint::stroke(w + hw, &[]));
+    }
+    let c = style.color.to_color_u8();
+    let ink = super::canvas::Ink::new(crate::style::Rgba(c.red(), c.green(), c.blue(), c.alpha()), 0.9);
+    canvas.stroke_path(&path, ink, &super::paint::stroke(w, &[]));
 }
 
 #[cfg(test)]

@@ -2,10 +2,11 @@
 //! the `--compare` highlight. Each draws only what the index returns for the view and
 //! queues its labels for the placer.
 
+use super::canvas::{group, Canvas, Ink};
 use super::labels::{Anchor, LabelJob, LabelPlacer};
 use super::paint::{
-    area_path, area_rings_px, decimate, draw_pattern, fill, polyline_length, polyline_path, polyline_prefix,
-    project_drawn, project_line, rings_path, runs_inside, solid, stroke, stroke_path, trim_end,
+    area_path, area_rings_px, decimate, fill, polyline_length, polyline_path, polyline_prefix, project_drawn,
+    project_line, rings_path, runs_inside, stroke, stroke_path, trim_end,
 };
 use super::{cased, Frame, Shown};
 use crate::data::{CampaignKind, Certainty, CityKind, ControlSpan, Feature, Geometry, Layer, Status};
@@ -13,7 +14,7 @@ use crate::index::area_rings;
 use crate::style::{Pattern, Rgba};
 use crate::time::Year;
 use geo::{Area, Centroid, Contains, InteriorPoint};
-use tiny_skia::{FillRule, PathBuilder, Pixmap, Transform};
+use tiny_skia::{FillRule, PathBuilder};
 
 /// Label priorities: higher is placed first.
 mod priority {
@@ -35,25 +36,28 @@ fn area_holders(areas: &[Feature], year: Year) -> Vec<Option<&ControlSpan>> {
 
 /// The second polity shown by hatching on an area: the overlord of tributary land, the
 /// former holder of occupied or contested land.
-fn hatch_polity<'a>(area: &'a Feature, h: &'a ControlSpan) -> Option<&'a str> {
+fn hatch_polity<'a>(f: &Frame, area: &'a Feature, h: &'a ControlSpan) -> Option<&'a str> {
     match h.status {
         Status::Tributary => h.overlord.as_deref(),
-        Status::Contested => h.overlord.as_deref().or_else(|| previous_holder(area, h)),
+        Status::Contested => h.overlord.as_deref().or_else(|| previous_holder(f, area, h)),
         _ => None,
     }
 }
 
-fn previous_holder<'a>(area: &'a Feature, h: &ControlSpan) -> Option<&'a str> {
+/// The last other holder of an area before the span `h`, if that polity still exists in
+/// the year shown (a destroyed khanate claims nothing).
+fn previous_holder<'a>(f: &Frame, area: &'a Feature, h: &ControlSpan) -> Option<&'a str> {
     area.control
         .iter()
         .filter(|c| c.span.start < h.span.start && c.polity != h.polity)
         .max_by_key(|c| c.span.start)
         .map(|c| c.polity.as_str())
+        .filter(|p| f.atlas.data.polity_alive(p, f.opts.year))
 }
 
 /// Territories: areas coloured by holder, patterns for status, borders only between
 /// different holders (each side stroked in its own colour, clipped to its own land).
-pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
+pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
     let areas = f.atlas.data.layer(Layer::Territories);
     if areas.is_empty() {
         return;
@@ -77,6 +81,7 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
     let area_fill = |span: Option<&ControlSpan>| {
         span.and_then(|h| f.style.polity(&h.polity)).map(|ps| f.style.land.mix(ps.fill, ts.fill_opacity))
     };
+    canvas.group(group::TERRITORIES);
     if let Some((from, t)) = f.opts.blend_from {
         let before = area_holders(areas, from);
         for i in f.visible_in(Layer::Territories) {
@@ -88,7 +93,7 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             let c = area_fill(old).unwrap_or(land).mix(area_fill(new).unwrap_or(land), t);
             if let Geometry::Areas(mp) = &areas[i].geometry {
                 if let Some(path) = area_path(f.view, mp) {
-                    fill(pixmap, &path, c, 1.0, None);
+                    fill(canvas, &path, c, 1.0);
                 }
             }
         }
@@ -102,6 +107,7 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
     for (polity, members) in &groups {
         let Some(ps) = f.style.polity(polity) else { continue };
         shown.polity(polity);
+        canvas.group(group::TERRITORIES);
         for &i in members {
             let Geometry::Areas(mp) = &areas[i].geometry else { continue };
             let rings = area_rings_px(f.view, mp);
@@ -109,23 +115,23 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             // Areas partition the land and lie on nothing but land: paint the fill already
             // blended with the land colour, as an opaque fill (several times faster).
             if !f.territories_first {
-                fill(pixmap, &path, ps.fill, ts.fill_opacity, None);
+                fill(canvas, &path, ps.fill, ts.fill_opacity);
             } else if !changing(i) {
-                fill(pixmap, &path, f.style.land.mix(ps.fill, ts.fill_opacity), 1.0, None);
+                fill(canvas, &path, f.style.land.mix(ps.fill, ts.fill_opacity), 1.0);
             }
-            draw_pattern(pixmap, &rings, ps.pattern, ps.border, spacing, hatch_w);
+            canvas.pattern(&rings, ps.pattern, ps.border, spacing, hatch_w);
             let span = held[i].expect("grouped areas are held");
             let overlay = match span.status {
                 Status::Tributary => {
                     shown.tributary = true;
-                    hatch_polity(&areas[i], span)
+                    hatch_polity(f, &areas[i], span)
                         .and_then(|o| f.style.polity(o))
                         .map(|o| (Pattern::Hatch, o.border, 0.75))
                 }
                 Status::Occupied => {
                     shown.occupied = true;
                     // The former holder's border still faintly shown inside the land.
-                    if let Some(former) = previous_holder(&areas[i], span).and_then(|p| f.style.polity(p)) {
+                    if let Some(former) = previous_holder(f, &areas[i], span).and_then(|p| f.style.polity(p)) {
                         let w = f.px(ts.border_pt) * 0.8;
                         let inset: Vec<Vec<(f32, f32)>> = rings
                             .iter()
@@ -137,26 +143,29 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
                             })
                             .collect();
                         if let Some(p) = rings_path(&inset) {
-                            stroke_path(pixmap, &p, former.border, 0.45, &stroke(w, &[w * 1.5, w * 2.0]), None);
+                            canvas.group(group::BORDERS);
+                            stroke_path(canvas, &p, former.border, 0.45, &stroke(w, &[w * 1.5, w * 2.0]));
+                            canvas.group(group::TERRITORIES);
                         }
                     }
                     Some((Pattern::BackHatch, ps.border, 0.55))
                 }
                 Status::Contested => {
                     shown.contested = true;
-                    let other = hatch_polity(&areas[i], span).and_then(|o| f.style.polity(o));
+                    let other = hatch_polity(f, &areas[i], span).and_then(|o| f.style.polity(o));
                     Some((Pattern::Cross, other.map(|o| o.border).unwrap_or(ps.border), 0.7))
                 }
                 _ => None,
             };
             if let Some((kind, color, alpha)) = overlay {
                 let c = Rgba(color.0, color.1, color.2, (alpha * 255.0) as u8);
-                draw_pattern(pixmap, &rings, kind, c, spacing * 1.2, hatch_w);
+                canvas.pattern(&rings, kind, c, spacing * 1.2, hatch_w);
             }
         }
         // Borders: runs of edges whose neighbour is held by someone else (or nobody), each
         // side drawn just inside its own land in its own colour, so a border between two
         // polities shows both colours and is never stroked twice.
+        canvas.group(group::BORDERS);
         let half = f.px(ts.border_pt);
         let mut solid_pb = PathBuilder::new();
         let mut dashed_pb = PathBuilder::new();
@@ -205,19 +214,17 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
             }
         }
         if let Some(p) = solid_pb.finish() {
-            stroke_path(pixmap, &p, ps.border, 1.0, &stroke(half, &[]), None);
+            stroke_path(canvas, &p, ps.border, 1.0, &stroke(half, &[]));
         }
         if let Some(p) = band_pb.finish() {
             // A soft band inside a dashed line: the border was a zone, not a line. Faint and
             // wide, it needs no anti-aliasing (which would cost more than all other borders).
-            let mut paint = solid(ps.border, 0.16);
-            paint.anti_alias = false;
-            pixmap.stroke_path(&p, &paint, &stroke(half * 2.5, &[]), Transform::identity(), None);
+            canvas.stroke_path(&p, Ink::new(ps.border, 0.16).aliased(), &stroke(half * 2.5, &[]));
         }
         if let Some(p) = dashed_pb.finish() {
             shown.approximate = true;
             let dash: Vec<f32> = ts.approximate_dash_pt.iter().map(|d| f.px(*d)).collect();
-            stroke_path(pixmap, &p, ps.border, 0.9, &stroke(half, &dash), None);
+            stroke_path(canvas, &p, ps.border, 0.9, &stroke(half, &dash));
         }
         // The polity's name inside its land.
         // For metatiles the anchor comes from all the polity's land, not only what this
@@ -230,10 +237,16 @@ pub(crate) fn territories(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, job
         if let Some((x, y, px_area)) = polity_anchor(f, areas, &everywhere) {
             let mut style = f.text_style(&f.style.territories.label, 1.0);
             style.color = ps.border.skia(1.0);
-            let text = cased(&f.style.territories.label, ps.name(&f.opts.lang));
+            let text = cased(&f.style.territories.label, &f.polity_name(polity, ps));
             let m = f.fonts.measure(&text, &style);
             if px_area > m.width * (m.ascent + m.descent) * 3.0 {
-                jobs.push(LabelJob { priority: priority::POLITY, text, style, anchor: Anchor::Centre { x, y } });
+                jobs.push(LabelJob {
+                    priority: priority::POLITY,
+                    text,
+                    style,
+                    anchor: Anchor::Centre { x, y },
+                    id: None,
+                });
             }
         }
     }
@@ -343,7 +356,7 @@ fn polity_anchor(f: &Frame, areas: &[Feature], members: &[usize]) -> Option<(f32
 }
 
 /// Seas and lakes: fill, shore line, italic name.
-pub(crate) fn water(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
+pub(crate) fn water(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob>) {
     let ws = &f.style.water;
     for i in f.visible_in(Layer::Water) {
         let feat = &f.atlas.data.layer(Layer::Water)[i];
@@ -353,8 +366,8 @@ pub(crate) fn water(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
         let Geometry::Areas(mp) = &feat.geometry else { continue };
         if f.draw_base {
             let Some(path) = area_path(f.view, mp) else { continue };
-            fill(pixmap, &path, ws.fill, 1.0, None);
-            stroke_path(pixmap, &path, ws.outline, 1.0, &stroke(f.px(ws.outline_pt), &[]), None);
+            fill(canvas, &path, ws.fill, 1.0);
+            stroke_path(canvas, &path, ws.outline, 1.0, &stroke(f.px(ws.outline_pt), &[]));
         }
         if let Some(p) = mp.interior_point() {
             let (x, y) = f.view.to_px(p.x(), p.y());
@@ -363,13 +376,14 @@ pub(crate) fn water(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
                 text: cased(&ws.label, feat.name(&f.opts.lang)),
                 style: f.text_style(&ws.label, 1.0),
                 anchor: Anchor::Centre { x: x as f32, y: y as f32 },
+                id: Some(feat.id.clone()),
             });
         }
     }
 }
 
 /// Rivers by rank (minor ones only when zoomed in), names along their course.
-pub(crate) fn rivers(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
+pub(crate) fn rivers(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob>) {
     let rs = &f.style.rivers;
     let kmpp = f.view.km_per_px_at(f64::from(f.view.width) / 2.0, f64::from(f.view.height) / 2.0);
     let max_rank = if kmpp > 8.0 { 2 } else { 3 };
@@ -380,7 +394,9 @@ pub(crate) fn rivers(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
     visible.sort_by_key(|&i| std::cmp::Reverse(feats[i].rank));
     for i in visible {
         let feat = &feats[i];
-        if !feat.alive(f.opts.year) || feat.rank > max_rank {
+        // A river the map promises to name is drawn at any scale.
+        let promised = f.promised.contains(&feat.id);
+        if !feat.alive(f.opts.year) || (feat.rank > max_rank && !promised) {
             continue;
         }
         let Geometry::Lines(ml) = &feat.geometry else { continue };
@@ -389,7 +405,7 @@ pub(crate) fn rivers(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
         for line in &ml.0 {
             let pts = project_drawn(f.view, &line.0);
             if let (true, Some(path)) = (f.draw_base, polyline_path(&pts)) {
-                stroke_path(pixmap, &path, rs.color, 1.0, &stroke(width, &[]), None);
+                stroke_path(canvas, &path, rs.color, 1.0, &stroke(width, &[]));
             }
             for run in runs_inside(&pts, frame_rect) {
                 if polyline_length(&run) > polyline_length(&longest) {
@@ -397,12 +413,13 @@ pub(crate) fn rivers(f: &Frame, pixmap: &mut Pixmap, jobs: &mut Vec<LabelJob>) {
                 }
             }
         }
-        if feat.rank <= rs.label_max_rank && longest.len() >= 2 {
+        if (feat.rank <= rs.label_max_rank || promised) && longest.len() >= 2 {
             jobs.push(LabelJob {
                 priority: priority::RIVER + 3 - i32::from(feat.rank),
                 text: cased(&rs.label, feat.name(&f.opts.lang)),
                 style: f.text_style(&rs.label, 1.0),
                 anchor: Anchor::Path { pts: longest, repeat: true },
+                id: Some(feat.id.clone()),
             });
         }
     }
@@ -429,6 +446,7 @@ pub(crate) fn landforms(f: &Frame, jobs: &mut Vec<LabelJob>) {
                 text: cased(spec, feat.name(&f.opts.lang)),
                 style: f.text_style(spec, 1.0),
                 anchor: Anchor::Centre { x: x as f32, y: y as f32 },
+                id: Some(feat.id.clone()),
             });
         }
     }
@@ -436,7 +454,7 @@ pub(crate) fn landforms(f: &Frame, jobs: &mut Vec<LabelJob>) {
 
 /// Campaign routes: arrows in the side's colour, tapered advances, dashed retreats,
 /// dotted raids, broad pale bands for flights.
-pub(crate) fn campaigns(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
+pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
     let cs = &f.style.campaigns;
     let feats = f.atlas.data.layer(Layer::Campaigns);
     let mut visible = f.visible_in(Layer::Campaigns);
@@ -468,31 +486,31 @@ pub(crate) fn campaigns(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, jobs:
         match feat.campaign_kind {
             CampaignKind::Advance => {
                 if let Some(p) = tapered(&body, w * 1.6, w * 0.9) {
-                    pixmap.fill_path(&p, &solid(color, 0.9), FillRule::Winding, Transform::identity(), None);
+                    canvas.fill_path(&p, Ink::new(color, 0.9), FillRule::Winding);
                 }
-                arrowhead(pixmap, &pts, arrow, color, 0.9);
+                arrowhead(canvas, &pts, arrow, color, 0.9);
             }
             CampaignKind::Retreat => {
                 if let Some(p) = polyline_path(&body) {
-                    stroke_path(pixmap, &p, color, 0.9, &stroke(w, &[w * 3.0, w * 2.0]), None);
+                    stroke_path(canvas, &p, color, 0.9, &stroke(w, &[w * 3.0, w * 2.0]));
                 }
-                arrowhead(pixmap, &pts, arrow * 0.85, color, 0.9);
+                arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
             }
             CampaignKind::Raid => {
                 if let Some(p) = polyline_path(&body) {
-                    stroke_path(pixmap, &p, color, 0.9, &stroke(w * 1.1, &[0.01, w * 2.2]), None);
+                    stroke_path(canvas, &p, color, 0.9, &stroke(w * 1.1, &[0.01, w * 2.2]));
                 }
-                arrowhead(pixmap, &pts, arrow * 0.85, color, 0.9);
+                arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
             }
             CampaignKind::Flight => {
                 let band = f.px(cs.flight_width_pt);
                 if let Some(p) = polyline_path(&trim_end(&pts, arrow * 1.4)) {
-                    stroke_path(pixmap, &p, color, cs.flight_opacity, &stroke(band, &[]), None);
+                    stroke_path(canvas, &p, color, cs.flight_opacity, &stroke(band, &[]));
                 }
                 if let Some(p) = polyline_path(&body) {
-                    stroke_path(pixmap, &p, color, 0.7, &stroke(w * 0.6, &[w * 2.0, w * 1.5]), None);
+                    stroke_path(canvas, &p, color, 0.7, &stroke(w * 0.6, &[w * 2.0, w * 1.5]));
                 }
-                arrowhead(pixmap, &pts, (band * 1.1).max(arrow), color, cs.flight_opacity + 0.2);
+                arrowhead(canvas, &pts, (band * 1.1).max(arrow), color, cs.flight_opacity + 0.2);
             }
         }
         if f.opts.route_progress >= 1.0 {
@@ -515,6 +533,7 @@ pub(crate) fn campaigns(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown, jobs:
                 text: cased(&cs.label, &parts.join(" · ")),
                 style,
                 anchor: Anchor::Path { pts: body, repeat: false },
+                id: Some(feat.id.clone()),
             });
         }
     }
@@ -556,7 +575,7 @@ fn tapered(pts: &[(f32, f32)], w0: f32, w1: f32) -> Option<tiny_skia::Path> {
 }
 
 /// A triangular arrowhead at the end of a polyline, pointing along its last stretch.
-fn arrowhead(pixmap: &mut Pixmap, pts: &[(f32, f32)], len: f32, color: Rgba, opacity: f32) {
+fn arrowhead(canvas: &mut dyn Canvas, pts: &[(f32, f32)], len: f32, color: Rgba, opacity: f32) {
     let Some(&tip) = pts.last() else { return };
     // Direction from a point about one arrow length back.
     let mut back = pts[0];
@@ -583,7 +602,7 @@ fn arrowhead(pixmap: &mut Pixmap, pts: &[(f32, f32)], len: f32, color: Rgba, opa
     pb.line_to(base.0 + uy * half, base.1 - ux * half);
     pb.close();
     if let Some(p) = pb.finish() {
-        pixmap.fill_path(&p, &solid(color, opacity), FillRule::Winding, Transform::identity(), None);
+        canvas.fill_path(&p, Ink::new(color, opacity), FillRule::Winding);
     }
 }
 
@@ -606,7 +625,7 @@ fn star(cx: f32, cy: f32, r_out: f32, r_in: f32, points: usize) -> Option<tiny_s
 /// Battles of the year: a starburst in the victor's colour, with name and year.
 pub(crate) fn battles(
     f: &Frame,
-    pixmap: &mut Pixmap,
+    canvas: &mut dyn Canvas,
     shown: &mut Shown,
     placer: &mut LabelPlacer,
     jobs: &mut Vec<LabelJob>,
@@ -629,8 +648,8 @@ pub(crate) fn battles(
         }
         let color = victor.map(|v| v.border).unwrap_or(bs.undecided);
         if let Some(path) = star(x, y, r, r * 0.45, 8) {
-            pixmap.fill_path(&path, &solid(color, 1.0), FillRule::Winding, Transform::identity(), None);
-            stroke_path(pixmap, &path, bs.outline, 1.0, &stroke(f.px(0.4), &[]), None);
+            canvas.fill_path(&path, Ink::new(color, 1.0), FillRule::Winding);
+            stroke_path(canvas, &path, bs.outline, 1.0, &stroke(f.px(0.4), &[]));
         }
         shown.battles = true;
         placer.add_obstacle([x - r, y - r, x + r, y + r]);
@@ -650,6 +669,7 @@ pub(crate) fn battles(
             text: cased(&bs.label, &text),
             style: f.text_style(&bs.label, 1.0),
             anchor: Anchor::Point { x, y, r },
+            id: Some(feat.id.clone()),
         });
     }
 }
@@ -658,7 +678,7 @@ pub(crate) fn battles(
 /// Returns the marker positions by id.
 pub(crate) fn cities(
     f: &Frame,
-    pixmap: &mut Pixmap,
+    canvas: &mut dyn Canvas,
     shown: &mut Shown,
     placer: &mut LabelPlacer,
     jobs: &mut Vec<LabelJob>,
@@ -691,13 +711,15 @@ pub(crate) fn cities(
         let status = holder.map(|h| h.status).unwrap_or(Status::Core);
         let d = f.px(cs.marker_pt);
         let outline = stroke(f.px(0.45), &[]);
-        shown.city_kinds.insert(feat.city_kind);
-        let r = marker_radius(feat.city_kind, d);
+        // A capital carries its symbol only while it is one.
+        let kind = feat.kind_in(year);
+        shown.city_kinds.insert(kind);
+        let r = marker_radius(kind, d);
         if status == Status::Destroyed {
             shown.destroyed = true;
-            ruins(pixmap, x, y, r, color, cs.outline, f.px(0.6));
+            ruins(canvas, x, y, r, color, cs.outline, f.px(0.6));
         } else {
-            city_marker(pixmap, feat.city_kind, (x, y), r, color, (cs.outline, &outline), Rgba(255, 255, 255, 255));
+            city_marker(canvas, kind, (x, y), r, color, (cs.outline, &outline), Rgba(255, 255, 255, 255));
         }
         if status == Status::Besieged {
             shown.besieged = true;
@@ -708,19 +730,19 @@ pub(crate) fn cities(
                 pb.line_to(x + a.cos() * r * 2.3, y + a.sin() * r * 2.3);
             }
             if let Some(p) = pb.finish() {
-                stroke_path(pixmap, &p, cs.captured, 1.0, &stroke(f.px(0.6), &[]), None);
+                stroke_path(canvas, &p, cs.captured, 1.0, &stroke(f.px(0.6), &[]));
             }
         }
         if captured {
             shown.captured = true;
             if let Some(ring) = PathBuilder::from_circle(x, y, r * 1.9) {
-                stroke_path(pixmap, &ring, cs.captured, 1.0, &stroke(f.px(0.8), &[]), None);
+                stroke_path(canvas, &ring, cs.captured, 1.0, &stroke(f.px(0.8), &[]));
             }
         }
         let extent = if captured || status == Status::Besieged { r * 2.3 } else { r * 1.2 };
         placer.add_obstacle([x - extent, y - extent, x + extent, y + extent]);
         markers.push((feat.id.clone(), x, y));
-        let (spec, prio) = match (feat.city_kind, captured) {
+        let (spec, prio) = match (kind, captured) {
             (_, true) => (&cs.capital_label, priority::CAPTURED),
             (CityKind::Capital, _) => (&cs.capital_label, priority::CAPITAL),
             (CityKind::City, _) => (&cs.label, priority::CITY + i32::from(feat.rank) * 2),
@@ -732,9 +754,81 @@ pub(crate) fn cities(
             text: cased(spec, feat.name(&f.opts.lang)),
             style: f.text_style(spec, 1.0),
             anchor: Anchor::Point { x, y, r: extent },
+            id: Some(feat.id.clone()),
         });
     }
     markers
+}
+
+/// Named places of the year (see [`super::promised`]) that lie off the image: a small
+/// arrow at the frame's edge, on the line from the map's centre towards the place and
+/// clear of the furniture, with the place's name beside it.
+pub(crate) fn edge_pointers(f: &Frame, canvas: &mut dyn Canvas, furniture: &[[f32; 4]], jobs: &mut Vec<LabelJob>) {
+    let (w, h) = (f.view.width as f32, f.view.height as f32);
+    let margin = 0.03 * w.min(h);
+    let (cx, cy) = (w / 2.0, h / 2.0);
+    for id in &f.promised {
+        let Some(feat) = f.atlas.data.get(id) else { continue };
+        if !matches!(feat.layer, Layer::Cities | Layer::Battles) || !feat.alive(f.opts.year) {
+            continue;
+        }
+        let Geometry::Point(p) = &feat.geometry else { continue };
+        let (px, py) = f.view.to_px(p.x(), p.y());
+        let (px, py) = (px as f32, py as f32);
+        if (0.0..=w).contains(&px) && (0.0..=h).contains(&py) {
+            continue;
+        }
+        let (dx, dy) = (px - cx, py - cy);
+        let len = dx.hypot(dy);
+        if !len.is_finite() || len < 1.0 {
+            continue;
+        }
+        let (ux, uy) = (dx / len, dy / len);
+        // Where the ray leaves the frame less its margin, then inward past any furniture.
+        let tx = if ux.abs() > 1e-6 { ((if ux > 0.0 { w - margin } else { margin }) - cx) / ux } else { f32::INFINITY };
+        let ty = if uy.abs() > 1e-6 { ((if uy > 0.0 { h - margin } else { margin }) - cy) / uy } else { f32::INFINITY };
+        let size = f.px(f.style.cities.marker_pt) * 1.6;
+        let mut t = tx.min(ty);
+        let clear = |x: f32, y: f32| {
+            furniture.iter().all(|b| x + size < b[0] || x - size > b[2] || y + size < b[1] || y - size > b[3])
+        };
+        while t > 0.0 && !clear(cx + ux * t, cy + uy * t) {
+            t -= size * 0.5;
+        }
+        if t <= 0.0 {
+            continue;
+        }
+        let (x, y) = (cx + ux * t, cy + uy * t);
+        let ink = f.style.cities.outline;
+        let mut pb = PathBuilder::new();
+        // A slim arrowhead with a short shaft, pointing at the place.
+        let (bx, by) = (x - ux * size * 0.6, y - uy * size * 0.6);
+        pb.move_to(x + ux * size * 1.2, y + uy * size * 1.2);
+        pb.line_to(bx - uy * size * 0.45, by + ux * size * 0.45);
+        pb.line_to(x - ux * size * 0.2, y - uy * size * 0.2);
+        pb.line_to(bx + uy * size * 0.45, by - ux * size * 0.45);
+        pb.close();
+        if let Some(path) = pb.finish() {
+            canvas.fill_path(&path, Ink::new(ink, 0.9), FillRule::Winding);
+        }
+        let spec = &f.style.cities.label;
+        jobs.push(LabelJob {
+            priority: priority::CITY,
+            text: cased(
+                spec,
+                &format!("{} ({:.0} km)", feat.name(&f.opts.lang), distance_km(f, (x, y), (p.x(), p.y()))),
+            ),
+            style: f.text_style(spec, 1.0),
+            anchor: Anchor::Point { x, y, r: size },
+            id: Some(feat.id.clone()),
+        });
+    }
+}
+
+/// Great-circle distance from a pixel of the view to a lon/lat point, km.
+fn distance_km(f: &Frame, px: (f32, f32), lonlat: (f64, f64)) -> f64 {
+    let here = f.view.to_lonlat(f64::from(px.0), f64::from(px.1));
+    crate::project::haversine_km(here, lonlat)
 }
 
 /// Marker radius of a kind of place, from the style's marker diameter (px).
@@ -750,12 +844,12 @@ pub(crate) fn marker_radius(kind: CityKind, d: f32) -> f32 {
 /// Draw the marker of a kind of place: a disc for a town, a disc with a dot for a capital,
 /// a square for a fortress, a diamond for a site.
 pub(crate) fn city_marker(
-    pixmap: &mut Pixmap,
+    canvas: &mut dyn Canvas,
     kind: CityKind,
     (x, y): (f32, f32),
     r: f32,
     color: Rgba,
-    (ink, outline): (Rgba, &tiny_skia::Stroke),
+    (ink, outline): (Rgba, &super::canvas::Pen),
     dot: Rgba,
 ) {
     let path = match kind {
@@ -772,20 +866,20 @@ pub(crate) fn city_marker(
         }
     };
     if let Some(path) = path {
-        fill(pixmap, &path, color, 1.0, None);
-        stroke_path(pixmap, &path, ink, 1.0, outline, None);
+        fill(canvas, &path, color, 1.0);
+        stroke_path(canvas, &path, ink, 1.0, outline);
     }
     if kind == CityKind::Capital {
         if let Some(p) = PathBuilder::from_circle(x, y, r * 0.38) {
-            fill(pixmap, &p, dot, 1.0, None);
+            fill(canvas, &p, dot, 1.0);
         }
     }
 }
 
 /// A destroyed town: a hollow marker struck through.
-fn ruins(pixmap: &mut Pixmap, x: f32, y: f32, r: f32, color: Rgba, outline: Rgba, w: f32) {
+fn ruins(canvas: &mut dyn Canvas, x: f32, y: f32, r: f32, color: Rgba, outline: Rgba, w: f32) {
     if let Some(c) = PathBuilder::from_circle(x, y, r) {
-        stroke_path(pixmap, &c, color, 1.0, &stroke(w * 1.4, &[w * 2.0, w * 1.5]), None);
+        stroke_path(canvas, &c, color, 1.0, &stroke(w * 1.4, &[w * 2.0, w * 1.5]));
     }
     let mut pb = PathBuilder::new();
     pb.move_to(x - r * 1.2, y - r * 1.2);
@@ -793,13 +887,13 @@ fn ruins(pixmap: &mut Pixmap, x: f32, y: f32, r: f32, color: Rgba, outline: Rgba
     pb.move_to(x + r * 1.2, y - r * 1.2);
     pb.line_to(x - r * 1.2, y + r * 1.2);
     if let Some(p) = pb.finish() {
-        stroke_path(pixmap, &p, outline, 1.0, &stroke(w, &[]), None);
+        stroke_path(canvas, &p, outline, 1.0, &stroke(w, &[]));
     }
 }
 
 /// `--compare`: outline the areas and ring the cities whose holder differs between the
 /// compared year and the shown year.
-pub(crate) fn compare(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown) {
+pub(crate) fn compare(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown) {
     let Some(other) = f.opts.compare else { return };
     let year = f.opts.year;
     let color = f.style.furniture.compare;
@@ -818,15 +912,8 @@ pub(crate) fn compare(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown) {
             let rings = area_rings_px(f.view, mp);
             if let Some(path) = rings_path(&rings) {
                 shown.changed = true;
-                draw_pattern(
-                    pixmap,
-                    &rings,
-                    Pattern::Hatch,
-                    Rgba(color.0, color.1, color.2, 150),
-                    f.px(3.0),
-                    f.px(0.8),
-                );
-                stroke_path(pixmap, &path, color, 0.9, &stroke(f.px(1.6), &[]), None);
+                canvas.pattern(&rings, Pattern::Hatch, Rgba(color.0, color.1, color.2, 150), f.px(3.0), f.px(0.8));
+                stroke_path(canvas, &path, color, 0.9, &stroke(f.px(1.6), &[]));
             }
         }
     }
@@ -841,7 +928,7 @@ pub(crate) fn compare(f: &Frame, pixmap: &mut Pixmap, shown: &mut Shown) {
             let (x, y) = f.view.to_px(p.x(), p.y());
             if let Some(ring) = PathBuilder::from_circle(x as f32, y as f32, f.px(f.style.cities.marker_pt) * 1.5) {
                 shown.changed = true;
-                stroke_path(pixmap, &ring, color, 1.0, &stroke(f.px(1.4), &[]), None);
+                stroke_path(canvas, &ring, color, 1.0, &stroke(f.px(1.4), &[]));
             }
         }
     }

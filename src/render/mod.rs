@@ -5,17 +5,20 @@
 //! and the furniture (title, year, caption, legend, scale bar, credit) are separate steps,
 //! so callers that cache a map state can draw the furniture per frame.
 
+pub mod canvas;
 mod furniture;
 pub mod labels;
 mod layers;
 pub mod paint;
 pub mod text;
+pub mod vector;
 
 use crate::atlas::Atlas;
 use crate::data::{CampaignKind, CityKind, Layer};
 use crate::project::{LonLatBox, View};
-use crate::style::{FontSpec, Style};
+use crate::style::{FontSpec, MapLayer, Style};
 use crate::time::Year;
+use canvas::{group, Canvas};
 use labels::LabelPlacer;
 use std::collections::BTreeSet;
 use text::{Fonts, TextStyle};
@@ -128,6 +131,10 @@ pub struct Rendered {
     pub pixmap: Pixmap,
     /// Boxes `[x0, y0, x1, y1]` of every placed label, px.
     pub label_boxes: Vec<[f32; 4]>,
+    /// Promised labels that found no room (see [`promised`]).
+    pub missing: Vec<String>,
+    /// Every placed label with its text.
+    pub labels: Vec<labels::PlacedLabel>,
     /// Pixel positions of drawn city markers by id.
     pub markers: Vec<(String, f32, f32)>,
     /// What the legend lists.
@@ -151,6 +158,8 @@ pub(crate) struct Frame<'a> {
     pub territories_first: bool,
     /// The lon/lat box to query, with a buffer for symbols and labels across the edge.
     pub visible: LonLatBox,
+    /// Ids whose labels this map promises (see [`promised`]).
+    pub promised: BTreeSet<String>,
 }
 
 impl Frame<'_> {
@@ -170,6 +179,13 @@ impl Frame<'_> {
             halo: Some((self.style.halo.skia(1.0), self.px(self.style.halo_pt) * scale)),
             letter_spacing_px: self.px(f.letter_spacing_pt) * scale,
         }
+    }
+
+    /// A polity's name in the year shown ("Tsardom of Russia" before 1721), from the
+    /// atlas's dated names, else the style's name.
+    pub fn polity_name(&self, id: &str, ps: &crate::style::PolityStyle) -> String {
+        let lang = &self.opts.lang;
+        self.atlas.data.polity_name(id, self.opts.year, lang).unwrap_or_else(|| ps.name(lang)).to_string()
     }
 
     /// Features of `layer` whose envelope meets the visible area.
@@ -218,6 +234,26 @@ pub fn render(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -
     img
 }
 
+/// Render one complete image as an SVG document: the same drawing as [`render`], with
+/// text as text, patterns as patterns and one group per layer (see [`vector`]).
+pub fn render_svg(
+    atlas: &Atlas,
+    style: &Style,
+    view: &View,
+    opts: &RenderOptions,
+    svg: &vector::SvgOptions,
+) -> (String, Drawn) {
+    let mut canvas = vector::SvgCanvas::new(view.width.max(1), view.height.max(1), opts.dpi, style.land, svg.clone());
+    let mut opts = opts.clone();
+    opts.base_layer = None;
+    let drawn = draw_map(atlas, style, view, &opts, &mut canvas);
+    if opts.furniture {
+        draw_overlay(atlas, style, view, &opts, &mut canvas);
+    }
+    let title = format!("{} — {}", atlas.data.title(&opts.lang), opts.year.0);
+    (canvas.finish(&title), drawn)
+}
+
 fn frame<'a>(atlas: &'a Atlas, style: &'a Style, view: &'a View, opts: &'a RenderOptions) -> Frame<'a> {
     let pt = opts.dpi / 72.0;
     let (w_in, h_in) = (view.width as f32 / opts.dpi, view.height as f32 / opts.dpi);
@@ -232,7 +268,57 @@ fn frame<'a>(atlas: &'a Atlas, style: &'a Style, view: &'a View, opts: &'a Rende
         draw_base: opts.base_layer.is_none() || style.layers != crate::style::DEFAULT_LAYERS,
         territories_first: style.layers.first() == Some(&crate::style::MapLayer::Territories),
         visible: view.visible_bbox(f64::from(64.0 * pt.max(1.0))),
+        promised: if opts.labels { promised_in_view(atlas, view, opts.year) } else { BTreeSet::new() },
     }
+}
+
+/// The features whose labels a map of `year` promises to place: every place the year's
+/// captions name (an event's `places`), the year's battles, the capitals of the year, and
+/// features marked `"label": "always"` in the data (the rivers the story follows). They
+/// are placed before every other label, on a leader line when their marker's
+/// neighbourhood is full, and at the frame's edge with a pointer when a named place lies
+/// off the map (a capital off the map is not promised).
+pub fn promised(atlas: &Atlas, year: Year) -> BTreeSet<String> {
+    let (mut named, capitals) = promised_parts(atlas, year);
+    named.extend(capitals);
+    named
+}
+
+/// The promised ids: those named for the year (captions, battles, `"label": "always"`),
+/// and the capitals.
+fn promised_parts(atlas: &Atlas, year: Year) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut named = BTreeSet::new();
+    let mut capitals = BTreeSet::new();
+    for e in atlas.data.layer(Layer::Events).iter().filter(|e| e.alive(year)) {
+        if let Some(places) = e.properties.get("places").and_then(|v| v.as_array()) {
+            named.extend(places.iter().filter_map(|v| v.as_str()).map(str::to_string));
+        }
+    }
+    for layer in Layer::ALL {
+        for feat in atlas.data.layer(layer).iter().filter(|f| f.alive(year)) {
+            let always = feat.properties.get("label").and_then(|v| v.as_str()) == Some("always");
+            if always || layer == Layer::Battles {
+                named.insert(feat.id.clone());
+            } else if layer == Layer::Cities && feat.kind_in(year) == CityKind::Capital {
+                capitals.insert(feat.id.clone());
+            }
+        }
+    }
+    (named, capitals)
+}
+
+/// The promised ids of a view: capitals only where they are in the image.
+fn promised_in_view(atlas: &Atlas, view: &View, year: Year) -> BTreeSet<String> {
+    let (mut named, capitals) = promised_parts(atlas, year);
+    for id in capitals {
+        if let Some(crate::data::Geometry::Point(p)) = atlas.data.get(&id).map(|f| &f.geometry) {
+            let (x, y) = view.to_px(p.x(), p.y());
+            if (0.0..=f64::from(view.width)).contains(&x) && (0.0..=f64::from(view.height)).contains(&y) {
+                named.insert(id);
+            }
+        }
+    }
+    named
 }
 
 /// The layers that do not change with the year (water, rivers, graticule) on a transparent
@@ -271,6 +357,71 @@ pub fn render_base(
 pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -> Rendered {
     let mut pixmap = crate::output::new_pixmap(view.width.max(1), view.height.max(1), style.land.skia(1.0))
         .expect("image size checked by the caller");
+    let drawn = draw_map(atlas, style, view, opts, &mut pixmap);
+    Rendered {
+        pixmap,
+        missing: drawn.missing,
+        label_boxes: drawn.label_boxes,
+        labels: drawn.labels,
+        markers: drawn.markers,
+        shown: drawn.shown,
+    }
+}
+
+/// What the labeller did on one map, for `render --labels-json`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct LabelReport {
+    /// The year shown.
+    pub year: i32,
+    /// Image size, px.
+    pub width: u32,
+    /// Image size, px.
+    pub height: u32,
+    /// Ids the map promised to label (see [`promised`]).
+    pub promised: Vec<String>,
+    /// Every placed label.
+    pub labels: Vec<labels::PlacedLabel>,
+    /// Promised labels of places on the map that found no room.
+    pub missing: Vec<String>,
+}
+
+impl LabelReport {
+    /// The report of a rendered map.
+    pub fn new(
+        atlas: &Atlas,
+        view: &View,
+        year: Year,
+        labels: Vec<labels::PlacedLabel>,
+        missing: Vec<String>,
+    ) -> LabelReport {
+        LabelReport {
+            year: year.0,
+            width: view.width,
+            height: view.height,
+            promised: promised_in_view(atlas, view, year).into_iter().collect(),
+            labels,
+            missing,
+        }
+    }
+}
+
+/// What a map drawing placed, whatever the surface.
+pub struct Drawn {
+    /// Boxes `[x0, y0, x1, y1]` of every placed label, px.
+    pub label_boxes: Vec<[f32; 4]>,
+    /// Promised labels (see [`promised`]) of places on this map that found no room.
+    pub missing: Vec<String>,
+    /// Every placed label with its text.
+    pub labels: Vec<labels::PlacedLabel>,
+    /// Pixel positions of drawn city markers by id.
+    pub markers: Vec<(String, f32, f32)>,
+    /// What the legend lists.
+    pub shown: Shown,
+}
+
+/// Draw the map state of a year on any canvas whose background is already the land
+/// colour (see [`render_map`]): the one drawing code behind PNG, tiles, SVG and PDF.
+pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, canvas: &mut dyn Canvas) -> Drawn {
     let frame = frame(atlas, style, view, opts);
     let mut shown = Shown::default();
     let frame_box = if opts.seamless_labels {
@@ -286,28 +437,41 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
     // order, composited where the rivers are drawn.
     let base = opts.base_layer.as_ref().filter(|_| !frame.draw_base);
     let mut markers = Vec::new();
-    use crate::style::MapLayer;
     for layer in &style.layers {
         match layer {
-            MapLayer::Territories => layers::territories(&frame, &mut pixmap, &mut shown, &mut jobs),
-            MapLayer::Water => layers::water(&frame, &mut pixmap, &mut jobs),
+            MapLayer::Territories => layers::territories(&frame, canvas, &mut shown, &mut jobs),
+            MapLayer::Water => {
+                canvas.group(group::WATER);
+                layers::water(&frame, canvas, &mut jobs)
+            }
             MapLayer::Rivers => {
-                layers::rivers(&frame, &mut pixmap, &mut jobs);
+                canvas.group(group::RIVERS);
+                layers::rivers(&frame, canvas, &mut jobs);
                 if let Some(base) = base {
-                    paint::composite_over(&mut pixmap, base);
+                    canvas.image(base);
                 }
             }
-            MapLayer::Graticule if base.is_none() && opts.furniture => furniture::graticule(&frame, &mut pixmap),
+            MapLayer::Graticule if base.is_none() && opts.furniture => furniture::graticule(&frame, canvas),
             MapLayer::Graticule => {}
             MapLayer::Landforms => layers::landforms(&frame, &mut jobs),
-            MapLayer::Campaigns => layers::campaigns(&frame, &mut pixmap, &mut shown, &mut jobs),
-            MapLayer::Battles => layers::battles(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs),
-            MapLayer::Cities => markers = layers::cities(&frame, &mut pixmap, &mut shown, &mut placer, &mut jobs),
+            MapLayer::Campaigns => {
+                canvas.group(group::ROUTES);
+                layers::campaigns(&frame, canvas, &mut shown, &mut jobs)
+            }
+            MapLayer::Battles => {
+                canvas.group(group::BATTLES);
+                layers::battles(&frame, canvas, &mut shown, &mut placer, &mut jobs)
+            }
+            MapLayer::Cities => {
+                canvas.group(group::CITIES);
+                markers = layers::cities(&frame, canvas, &mut shown, &mut placer, &mut jobs)
+            }
         }
         laps.lap_with(|| format!("{layer:?}"));
     }
     if opts.compare.is_some() {
-        layers::compare(&frame, &mut pixmap, &mut shown);
+        canvas.group(group::COMPARE);
+        layers::compare(&frame, canvas, &mut shown);
     }
     let layout = opts.furniture.then(|| furniture::layout(&frame, &shown));
     if let Some(l) = &layout {
@@ -315,15 +479,51 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
             placer.add_obstacle(b);
         }
     }
+    let mut placed = Vec::new();
     if opts.labels {
-        labels::place_and_draw(&frame, &mut pixmap, &mut placer, jobs);
+        canvas.group(group::CITIES);
+        let obstacles = layout.as_ref().map(|l| l.obstacles()).unwrap_or_default();
+        layers::edge_pointers(&frame, canvas, &obstacles, &mut jobs);
+        canvas.group(group::LABELS);
+        for job in &mut jobs {
+            if job.id.as_ref().is_some_and(|id| frame.promised.contains(id)) {
+                job.priority += labels::PROMISED;
+            }
+        }
+        placed = labels::place_and_draw(&frame, canvas, &mut placer, jobs);
     }
     laps.lap("labels");
     if let Some(l) = layout {
-        furniture::draw(&frame, &mut pixmap, &l);
+        canvas.group(group::FURNITURE);
+        furniture::draw(&frame, canvas, &l);
     }
     laps.lap("furniture");
-    Rendered { pixmap, label_boxes: placer.placed().to_vec(), markers, shown }
+    let missing = missing_labels(&frame, &placed);
+    Drawn { label_boxes: placer.placed().to_vec(), missing, labels: placed, markers, shown }
+}
+
+/// The promised labels of places on the map (towns, battles, rivers, water, landforms
+/// alive this year) that were not placed.
+fn missing_labels(f: &Frame, placed: &[labels::PlacedLabel]) -> Vec<String> {
+    let labelled: BTreeSet<&str> = placed.iter().filter_map(|l| l.id.as_deref()).collect();
+    f.promised
+        .iter()
+        .filter(|id| !labelled.contains(id.as_str()))
+        .filter(|id| {
+            f.atlas.data.get(id).is_some_and(|feat| {
+                feat.alive(f.opts.year)
+                    && f.style.layers.contains(&match feat.layer {
+                        Layer::Cities => MapLayer::Cities,
+                        Layer::Battles => MapLayer::Battles,
+                        Layer::Rivers => MapLayer::Rivers,
+                        Layer::Water => MapLayer::Water,
+                        Layer::Landforms => MapLayer::Landforms,
+                        _ => return false,
+                    })
+            })
+        })
+        .cloned()
+        .collect()
 }
 
 /// The height of an animation frame's bottom furniture (caption band and timeline strip),
@@ -339,8 +539,9 @@ pub fn animation_bottom_px(atlas: &Atlas, style: &Style, view: &View, dpi: f32, 
 
 /// Draw what changes every frame over a rendered map state: the title block (title, year,
 /// caption) and, when `opts.timeline` is set, the timeline strip with its cursor.
-pub fn draw_overlay(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, pixmap: &mut Pixmap) {
+pub fn draw_overlay(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, canvas: &mut dyn Canvas) {
     let frame = frame(atlas, style, view, opts);
     let layout = furniture::layout(&frame, &Shown::default());
-    furniture::draw_overlay(&frame, pixmap, &layout);
+    canvas.group(group::FURNITURE);
+    furniture::draw_overlay(&frame, canvas, &layout);
 }

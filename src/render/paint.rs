@@ -1,9 +1,10 @@
 //! Drawing primitives over tiny-skia: projected paths, paints, strokes and fill patterns.
 
+use super::canvas::{Canvas, Ink, Pen};
 use crate::project::View;
 use crate::style::{Pattern, Rgba};
 use geo::{Coord, MultiPolygon};
-use tiny_skia::{FillRule, LineCap, LineJoin, Paint, Path, PathBuilder, Pixmap, Stroke, StrokeDash, Transform};
+use tiny_skia::{FillRule, LineCap, LineJoin, Paint, Path, PathBuilder, Pixmap, Stroke, Transform};
 
 /// A solid, anti-aliased paint.
 pub fn solid(c: Rgba, opacity: f32) -> Paint<'static> {
@@ -12,20 +13,17 @@ pub fn solid(c: Rgba, opacity: f32) -> Paint<'static> {
     p
 }
 
-/// A stroke of `width` px with round caps and joins and an optional dash pattern (px).
-pub fn stroke(width: f32, dash: &[f32]) -> Stroke {
+/// A pen `width` px wide with round caps and joins and an optional dash pattern (px).
+pub fn stroke(width: f32, dash: &[f32]) -> Pen {
     // A dash shorter than the line is wide is a dot: it needs its round caps.
     let dotted = dash.first().is_some_and(|d| *d < width);
-    let dash = if dash.len() >= 2 && dash.len().is_multiple_of(2) && dash.iter().all(|d| *d > 0.0) {
-        StrokeDash::new(dash.to_vec(), 0.0)
-    } else {
-        None
-    };
+    let valid = dash.len() >= 2 && dash.len().is_multiple_of(2) && dash.iter().all(|d| d.is_finite() && *d > 0.0);
+    let dash = if valid { dash.to_vec() } else { Vec::new() };
     // Round joins on thin lines cost stroking time and look the same as mitres; so do
     // round caps on every dash of a thin dashed line.
-    let line_join = if width < 6.0 { LineJoin::Miter } else { LineJoin::Round };
-    let line_cap = if dash.is_some() && width < 3.0 && !dotted { LineCap::Butt } else { LineCap::Round };
-    Stroke { width: width.max(0.01), line_cap, line_join, dash, ..Default::default() }
+    let join = if width < 6.0 { LineJoin::Miter } else { LineJoin::Round };
+    let cap = if !dash.is_empty() && width < 3.0 && !dotted { LineCap::Butt } else { LineCap::Round };
+    Pen { width: width.max(0.01), dash, cap, join }
 }
 
 /// Project a polyline to pixels.
@@ -100,21 +98,14 @@ pub fn area_path(view: &View, mp: &MultiPolygon<f64>) -> Option<Path> {
     rings_path(&area_rings_px(view, mp))
 }
 
-/// Fill `path` with a colour.
-pub fn fill(pixmap: &mut Pixmap, path: &Path, c: Rgba, opacity: f32, mask: Option<&tiny_skia::Mask>) {
-    pixmap.fill_path(path, &solid(c, opacity), FillRule::EvenOdd, Transform::identity(), mask);
+/// Fill `path` with a colour (even-odd, so holes stay open).
+pub fn fill(canvas: &mut dyn Canvas, path: &Path, c: Rgba, opacity: f32) {
+    canvas.fill_path(path, Ink::new(c, opacity), FillRule::EvenOdd);
 }
 
 /// Stroke `path` with a colour.
-pub fn stroke_path(
-    pixmap: &mut Pixmap,
-    path: &Path,
-    c: Rgba,
-    opacity: f32,
-    s: &Stroke,
-    mask: Option<&tiny_skia::Mask>,
-) {
-    pixmap.stroke_path(path, &solid(c, opacity), s, Transform::identity(), mask);
+pub fn stroke_path(canvas: &mut dyn Canvas, path: &Path, c: Rgba, opacity: f32, s: &Pen) {
+    canvas.stroke_path(path, Ink::new(c, opacity), s);
 }
 
 /// A family of parallel pattern lines: which line a point is on, where along it, and the
@@ -285,4 +276,15 @@ pub fn runs_inside(pts: &[(f32, f32)], rect: [f32; 4]) -> Vec<Vec<(f32, f32)>> {
         runs.push(cur);
     }
     runs
+}
+
+/// Turn every pixel into its grey of the same luminance (Rec. 709 weights), for a
+/// black-and-white document: the raster twin of the vector surfaces' grayscale option.
+pub fn to_grayscale(pixmap: &mut Pixmap) {
+    for px in pixmap.data_mut().chunks_exact_mut(4) {
+        let l = (0.2126 * f32::from(px[0]) + 0.7152 * f32::from(px[1]) + 0.0722 * f32::from(px[2])).round() as u8;
+        px[0] = l;
+        px[1] = l;
+        px[2] = l;
+    }
 }

@@ -103,7 +103,7 @@ impl Face {
     }
 
     /// The embedded TrueType data of the face.
-    fn data(self) -> &'static [u8] {
+    pub(crate) fn data(self) -> &'static [u8] {
         match self {
             Face::Sans => dejavu::sans::regular(),
             Face::SansBold => dejavu::sans::bold(),
@@ -306,6 +306,17 @@ impl Fonts {
         self.slot(face).font.glyph_id(ch).0 != 0
     }
 
+    /// The em size of a style, px: what CSS and SVG call the font size (`size_px` is the
+    /// height from the descent line to the ascent line, about 1.16 em in DejaVu).
+    pub fn em_px(&self, style: &TextStyle) -> f32 {
+        if !style.is_drawable() {
+            return 0.0;
+        }
+        let font = &self.slot(style.face).font;
+        let upem = font.units_per_em().unwrap_or(2048.0);
+        upem * self.scale(style).sy
+    }
+
     /// Measure one line of text (kerning and letter spacing included).
     ///
     /// The width is the sum of the advances, so it includes the letter spacing
@@ -458,6 +469,41 @@ impl Fonts {
             });
         }
         Some(placed)
+    }
+
+    /// The glyph outlines of one line of text (left end at x, baseline at y) as one
+    /// path, px: for surfaces that draw a label as shapes.
+    pub fn line_path(&self, text: &str, x: f32, y: f32, style: &TextStyle) -> Option<Path> {
+        if !style.is_drawable() {
+            return None;
+        }
+        let scale = self.scale(style);
+        let (glyphs, _) = self.layout_line(text, style);
+        let mut pb = PathBuilder::new();
+        for g in &glyphs {
+            let ts = Transform::from_translate(x + g.x, y).pre_scale(scale.sx, -scale.sy);
+            if let Some(p) = self.outline(style.face, g.id).and_then(|o| outline_path(&o, &ts)) {
+                pb.push_path(&p);
+            }
+        }
+        pb.finish()
+    }
+
+    /// The outlines of glyphs placed by [`Fonts::layout_on_path`] as one path, px.
+    pub fn placed_path(&self, glyphs: &[PlacedGlyph], style: &TextStyle) -> Option<Path> {
+        if !style.is_drawable() {
+            return None;
+        }
+        let slot = self.slot(style.face);
+        let scale = self.scale(style);
+        let mut pb = PathBuilder::new();
+        for g in glyphs.iter().filter(|g| g.angle.is_finite()) {
+            let ts = rotation(g.angle, g.x, g.y).pre_scale(scale.sx, -scale.sy);
+            if let Some(p) = self.outline(style.face, slot.font.glyph_id(g.ch)).and_then(|o| outline_path(&o, &ts)) {
+                pb.push_path(&p);
+            }
+        }
+        pb.finish()
     }
 
     /// Axis-aligned pixel boxes [x0, y0, x1, y1] covering each placed glyph (for label collision).

@@ -1,0 +1,154 @@
+//! The drawing surface between the painters and an output format.
+//!
+//! Layer painters, labels and furniture draw through [`Canvas`]: paths filled and stroked
+//! (with dashes), area patterns, text runs, placed glyphs, raster layers and named layer
+//! groups. A tiny-skia [`Pixmap`] is the fast raster surface (PNG, tiles, animation);
+//! [`super::vector::SvgCanvas`] writes the same drawing as SVG (and through it PDF).
+//! Coordinates are pixels of the view in both.
+
+use super::paint::{draw_pattern, solid};
+use super::text::{Fonts, PlacedGlyph, TextStyle};
+use crate::style::{Pattern, Rgba};
+use tiny_skia::{FillRule, LineCap, LineJoin, Path, PathBuilder, Pixmap, Rect, Stroke, StrokeDash, Transform};
+
+/// A colour with an extra opacity, and whether edges are anti-aliased.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ink {
+    /// The colour (its own alpha is multiplied by `opacity`).
+    pub color: Rgba,
+    /// Opacity, 0–1.
+    pub opacity: f32,
+    /// Anti-aliased edges (off only for faint wide bands where it costs more than it shows).
+    pub anti_alias: bool,
+}
+
+impl Ink {
+    /// An anti-aliased ink.
+    pub fn new(color: Rgba, opacity: f32) -> Ink {
+        Ink { color, opacity, anti_alias: true }
+    }
+
+    /// The same ink without anti-aliasing.
+    pub fn aliased(self) -> Ink {
+        Ink { anti_alias: false, ..self }
+    }
+
+    /// The effective alpha, 0–1.
+    pub fn alpha(&self) -> f32 {
+        (f32::from(self.color.3) / 255.0 * self.opacity).clamp(0.0, 1.0)
+    }
+}
+
+/// How a line is stroked: width, dashes, caps and joins (px).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pen {
+    /// Line width, px.
+    pub width: f32,
+    /// Dash pattern, px (on, off, …); empty for a solid line.
+    pub dash: Vec<f32>,
+    /// Line ends (and ends of every dash).
+    pub cap: LineCap,
+    /// Corners.
+    pub join: LineJoin,
+}
+
+impl Pen {
+    /// The tiny-skia stroke of this pen.
+    pub fn skia(&self) -> Stroke {
+        let dash = if self.dash.is_empty() { None } else { StrokeDash::new(self.dash.clone(), 0.0) };
+        Stroke { width: self.width, line_cap: self.cap, line_join: self.join, dash, ..Default::default() }
+    }
+}
+
+/// The named groups a map is drawn in, in SVG `<g id=…>` and for editors' layer panels.
+pub mod group {
+    /// Polity fills and their patterns.
+    pub const TERRITORIES: &str = "territories";
+    /// Borders between holders.
+    pub const BORDERS: &str = "borders";
+    /// Seas and lakes.
+    pub const WATER: &str = "water";
+    /// Rivers.
+    pub const RIVERS: &str = "rivers";
+    /// The graticule.
+    pub const GRATICULE: &str = "graticule";
+    /// Campaign routes.
+    pub const ROUTES: &str = "routes";
+    /// Battle symbols.
+    pub const BATTLES: &str = "battles";
+    /// Town markers.
+    pub const CITIES: &str = "cities";
+    /// The `--compare` highlight.
+    pub const COMPARE: &str = "compare";
+    /// Every placed label.
+    pub const LABELS: &str = "labels";
+    /// Title, legend, scale bar, credit, neatline, timeline.
+    pub const FURNITURE: &str = "furniture";
+}
+
+/// A surface the renderer draws on. Every coordinate and size is in pixels of the view.
+pub trait Canvas {
+    /// Width and height, px.
+    fn size(&self) -> (u32, u32);
+    /// Send what follows to the named layer group (see [`group`]). Raster surfaces ignore it.
+    fn group(&mut self, id: &'static str);
+    /// Fill a path.
+    fn fill_path(&mut self, path: &Path, ink: Ink, rule: FillRule);
+    /// Stroke a path with a pen.
+    fn stroke_path(&mut self, path: &Path, ink: Ink, pen: &Pen);
+    /// Fill an axis-aligned rectangle (the raster surface has a fast path for it).
+    fn fill_rect(&mut self, rect: Rect, ink: Ink) {
+        self.fill_path(&PathBuilder::from_rect(rect), ink, FillRule::Winding);
+    }
+    /// Fill closed pixel rings (even-odd) with a pattern of lines or dots `spacing` px
+    /// apart and `width` px wide, on one grid across the whole image.
+    fn pattern(&mut self, rings: &[Vec<(f32, f32)>], kind: Pattern, color: Rgba, spacing: f32, width: f32);
+    /// One line of text with its left end at x and its baseline at y (halo under the fill).
+    fn text(&mut self, text: &str, x: f32, y: f32, style: &TextStyle);
+    /// Glyphs laid along a path by [`Fonts::layout_on_path`]; `text` is the whole string.
+    fn glyphs(&mut self, text: &str, glyphs: &[PlacedGlyph], style: &TextStyle);
+    /// A premultiplied raster layer of the canvas's size, composited over what is drawn.
+    fn image(&mut self, layer: &Pixmap);
+}
+
+impl Canvas for Pixmap {
+    fn size(&self) -> (u32, u32) {
+        (self.width(), self.height())
+    }
+
+    fn group(&mut self, _id: &'static str) {}
+
+    fn fill_path(&mut self, path: &Path, ink: Ink, rule: FillRule) {
+        Pixmap::fill_path(self, path, &paint(ink), rule, Transform::identity(), None);
+    }
+
+    fn stroke_path(&mut self, path: &Path, ink: Ink, pen: &Pen) {
+        Pixmap::stroke_path(self, path, &paint(ink), &pen.skia(), Transform::identity(), None);
+    }
+
+    fn fill_rect(&mut self, rect: Rect, ink: Ink) {
+        Pixmap::fill_rect(self, rect, &paint(ink), Transform::identity(), None);
+    }
+
+    fn pattern(&mut self, rings: &[Vec<(f32, f32)>], kind: Pattern, color: Rgba, spacing: f32, width: f32) {
+        draw_pattern(self, rings, kind, color, spacing, width);
+    }
+
+    fn text(&mut self, text: &str, x: f32, y: f32, style: &TextStyle) {
+        Fonts::embedded().draw(self, text, x, y, style);
+    }
+
+    fn glyphs(&mut self, _text: &str, glyphs: &[PlacedGlyph], style: &TextStyle) {
+        Fonts::embedded().draw_placed(self, glyphs, style);
+    }
+
+    fn image(&mut self, layer: &Pixmap) {
+        super::paint::composite_over(self, layer);
+    }
+}
+
+fn paint(ink: Ink) -> tiny_skia::Paint<'static> {
+    let mut p = solid(ink.color, ink.opacity);
+    p.anti_alias = ink.anti_alias;
+    p
+}
