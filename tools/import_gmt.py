@@ -290,6 +290,9 @@ NOTES = {
                    "(Kara-Koshun / Lop Nur in the 18th century), so the end is approximate",
 }
 
+# The rivers the seed's story follows: their names are promised on every overview map.
+SEED_RIVERS = {"river-syr-darya", "river-irtysh", "river-ishim", "river-tobol", "river-ural", "river-arys",
+               "river-ayagoz", "river-sarysu", "river-chayan", "river-ili", "river-chu", "river-talas"}
 RIVER_TOL = {1: 0.004, 2: 0.006, 3: 0.006}  # degrees (~0.3-0.5 km) by rank
 
 # Rivers whose last point should touch a sea or lake (WDBII ends short of
@@ -411,6 +414,8 @@ def build_rivers(water):
         print(f"{rid:20s} rank {rank} parts {len(lines)} vertices {nv:5d} length {length:6.0f} km")
         geoms[rid] = geom
         props = {"id": rid, "name": name, "name:kk": kk, "name:ru": ru, "rank": rank, "source": SRC_R}
+        if rid in SEED_RIVERS:
+            props["label"] = "always"
         if rid in HAND_DRAWN:
             props["certainty"] = "approximate"
             props["note"] = HAND_DRAWN[rid]

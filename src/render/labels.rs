@@ -8,16 +8,34 @@ use rstar::primitives::Rectangle;
 use rstar::{RTree, AABB};
 
 /// Places label boxes so that none overlaps another, an obstacle, or the frame's edge.
+///
+/// A label is a list of boxes (one per glyph for a name along a river); the box around
+/// all of them must be clear of every obstacle and of the boxes around the other labels,
+/// so that the label boxes reported to callers never overlap each other or a marker.
 pub struct LabelPlacer {
     frame: [f32; 4],
     tree: RTree<Rectangle<[f32; 2]>>,
+    unions: RTree<Rectangle<[f32; 2]>>,
     placed: Vec<[f32; 4]>,
+}
+
+/// The box around boxes.
+fn union(boxes: &[[f32; 4]]) -> [f32; 4] {
+    boxes.iter().fold([f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY], |u, b| {
+        [u[0].min(b[0]), u[1].min(b[1]), u[2].max(b[2]), u[3].max(b[3])]
+    })
+}
+
+/// Does `tree` hold a box overlapping `b` (more than touching)?
+fn hits(tree: &RTree<Rectangle<[f32; 2]>>, b: &[f32; 4]) -> bool {
+    let env = AABB::from_corners([b[0] + 0.01, b[1] + 0.01], [b[2] - 0.01, b[3] - 0.01]);
+    tree.locate_in_envelope_intersecting(&env).next().is_some()
 }
 
 impl LabelPlacer {
     /// A placer for labels inside `frame` `[x0, y0, x1, y1]`.
     pub fn new(frame: [f32; 4]) -> LabelPlacer {
-        LabelPlacer { frame, tree: RTree::new(), placed: Vec::new() }
+        LabelPlacer { frame, tree: RTree::new(), unions: RTree::new(), placed: Vec::new() }
     }
 
     /// Reserve a box that labels must not cover (a marker, the legend).
@@ -25,15 +43,15 @@ impl LabelPlacer {
         self.tree.insert(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]));
     }
 
-    /// Would all `boxes` fit: inside the frame and clear of everything placed so far?
+    /// Would all `boxes` (one label) fit: inside the frame and clear of everything placed
+    /// so far, and the box around them clear of the boxes around other labels?
     pub fn fits(&self, boxes: &[[f32; 4]]) -> bool {
-        boxes.iter().all(|b| {
-            let inside =
-                b[0] >= self.frame[0] && b[1] >= self.frame[1] && b[2] <= self.frame[2] && b[3] <= self.frame[3];
-            // Boxes that only touch do not collide.
-            let env = AABB::from_corners([b[0] + 0.01, b[1] + 0.01], [b[2] - 0.01, b[3] - 0.01]);
-            inside && self.tree.locate_in_envelope_intersecting(&env).next().is_none()
-        })
+        let inside = |b: &[f32; 4]| {
+            b[0] >= self.frame[0] && b[1] >= self.frame[1] && b[2] <= self.frame[2] && b[3] <= self.frame[3]
+        };
+        // Boxes that only touch do not collide.
+        let u = union(boxes);
+        boxes.iter().all(inside) && !hits(&self.tree, &u) && !hits(&self.unions, &u)
     }
 
     /// Place `boxes` (one label) if they fit; returns whether they were placed.
@@ -45,10 +63,8 @@ impl LabelPlacer {
             self.tree.insert(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]));
         }
         // One label's glyph boxes count as one label box for callers.
-        let mut u = boxes[0];
-        for b in &boxes[1..] {
-            u = [u[0].min(b[0]), u[1].min(b[1]), u[2].max(b[2]), u[3].max(b[3])];
-        }
+        let u = union(boxes);
+        self.unions.insert(Rectangle::from_corners([u[0], u[1]], [u[2], u[3]]));
         self.placed.push(u);
         true
     }

@@ -639,6 +639,11 @@ pub(crate) fn battles(
         let Geometry::Point(p) = &feat.geometry else { continue };
         let (x, y) = f.view.to_px(p.x(), p.y());
         let (x, y) = (x as f32, y as f32);
+        // Symbols wholly off the image are not drawn (the lon/lat box queried is wider
+        // than the image under a conic projection).
+        if !f.near_image(x, y, f.px(f.style.battles.size_pt.max(f.style.cities.marker_pt)) * 2.5) {
+            continue;
+        }
         let r = f.px(bs.size_pt) / 2.0;
         let victor = feat.victor.as_deref().and_then(|v| f.style.polity(v));
         if let Some(v) = &feat.victor {
@@ -695,6 +700,11 @@ pub(crate) fn cities(
         let Geometry::Point(p) = &feat.geometry else { continue };
         let (x, y) = f.view.to_px(p.x(), p.y());
         let (x, y) = (x as f32, y as f32);
+        // Symbols wholly off the image are not drawn (the lon/lat box queried is wider
+        // than the image under a conic projection).
+        if !f.near_image(x, y, f.px(f.style.battles.size_pt.max(f.style.cities.marker_pt)) * 2.5) {
+            continue;
+        }
         let holder = feat.holder(year);
         let ps = holder.and_then(|h| f.style.polity(&h.polity));
         if let (Some(h), Some(_)) = (holder, ps) {

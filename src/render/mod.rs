@@ -188,6 +188,11 @@ impl Frame<'_> {
         self.atlas.data.polity_name(id, self.opts.year, lang).unwrap_or_else(|| ps.name(lang)).to_string()
     }
 
+    /// Is the pixel (x, y) within `margin` px of the image?
+    pub fn near_image(&self, x: f32, y: f32, margin: f32) -> bool {
+        x >= -margin && y >= -margin && x <= self.view.width as f32 + margin && y <= self.view.height as f32 + margin
+    }
+
     /// Features of `layer` whose envelope meets the visible area.
     pub fn visible_in(&self, layer: Layer) -> Vec<usize> {
         self.atlas.index.in_bbox(layer, &self.visible)

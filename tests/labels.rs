@@ -1,0 +1,119 @@
+//! Label guarantees, year by year: every place a caption names, every battle of the year
+//! and every capital in view gets a placed label near its place, at A4 150 dpi, A4 300
+//! dpi and 1280×720, over the whole atlas (1635–1771).
+
+use rayon::prelude::*;
+use steppe_atlas::data::{CityKind, Geometry, Layer, Source};
+use steppe_atlas::project::{LonLatBox, Projection, ProjectionKind, View};
+use steppe_atlas::render::vector::SvgOptions;
+use steppe_atlas::render::{render_svg, RenderOptions};
+use steppe_atlas::style::Style;
+use steppe_atlas::time::{EndDates, Year};
+use steppe_atlas::Atlas;
+
+/// (name, width px, height px, dpi)
+const SIZES: [(&str, u32, u32, f32); 3] =
+    [("A4 150 dpi", 1754, 1240, 150.0), ("A4 300 dpi", 3508, 2480, 300.0), ("1280×720", 1280, 720, 96.0)];
+
+/// The ids a year's map must label: the places its captions name that have a label of
+/// their own (towns, battles, rivers, lakes, landforms), its battles, and the capitals in
+/// view. Read from the events' `places` lists, not from the renderer.
+fn expected(atlas: &Atlas, view: &View, year: Year) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    for e in atlas.data.layer(Layer::Events).iter().filter(|e| e.alive(year)) {
+        for id in e.properties.get("places").and_then(|v| v.as_array()).into_iter().flatten() {
+            let id = id.as_str().expect("place ids are strings");
+            let f = atlas.data.get(id).unwrap_or_else(|| panic!("{}: unknown place {id}", e.id));
+            let labelled =
+                matches!(f.layer, Layer::Cities | Layer::Battles | Layer::Rivers | Layer::Water | Layer::Landforms);
+            if labelled && f.alive(year) {
+                out.push((id.to_string(), "named by the caption"));
+            }
+        }
+    }
+    for b in atlas.data.layer(Layer::Battles).iter().filter(|b| b.alive(year)) {
+        out.push((b.id.clone(), "a battle of the year"));
+    }
+    for c in atlas.data.layer(Layer::Cities).iter().filter(|c| c.alive(year) && c.kind_in(year) == CityKind::Capital) {
+        if let Geometry::Point(p) = &c.geometry {
+            let (x, y) = view.to_px(p.x(), p.y());
+            if (0.0..=f64::from(view.width)).contains(&x) && (0.0..=f64::from(view.height)).contains(&y) {
+                out.push((c.id.clone(), "a capital in view"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_promised_label_is_placed_near_its_place_in_every_year_and_size() {
+    let atlas = Atlas::load(&Source::Embedded, EndDates::Inclusive).expect("built-in atlas loads");
+    let style = Style::load("print").unwrap();
+    let bbox = LonLatBox::from_array(atlas.data.default_bbox().unwrap());
+    let projection = Projection::fitted(ProjectionKind::Lcc, &bbox);
+    let failures: Vec<String> = (1635..=1771)
+        .into_par_iter()
+        .flat_map_iter(|year| {
+            let mut fails = Vec::new();
+            for (size, w, h, dpi) in SIZES {
+                let view = View::fit(projection, &bbox, w, h);
+                let (_, drawn) =
+                    render_svg(&atlas, &style, &view, &RenderOptions::frame(Year(year), dpi), &SvgOptions::default());
+                for (id, why) in expected(&atlas, &view, Year(year)) {
+                    let Some(label) = drawn.labels.iter().find(|l| l.id.as_deref() == Some(id.as_str())) else {
+                        fails.push(format!("{year} {size}: {id} ({why}) has no label"));
+                        continue;
+                    };
+                    let b = label.bbox;
+                    let inside = b[0] >= 0.0 && b[1] >= 0.0 && b[2] <= w as f32 && b[3] <= h as f32;
+                    if !inside {
+                        fails.push(format!("{year} {size}: {id} label {b:?} leaves the frame"));
+                    }
+                    // A town's or battle's label stands near its marker (leader lines included).
+                    let feat = atlas.data.get(&id).unwrap();
+                    if let Geometry::Point(p) = &feat.geometry {
+                        let (x, y) = view.to_px(p.x(), p.y());
+                        let on_map = (0.0..=f64::from(w)).contains(&x) && (0.0..=f64::from(h)).contains(&y);
+                        let (x, y) = (x as f32, y as f32);
+                        let dx = (b[0] - x).max(x - b[2]).max(0.0);
+                        let dy = (b[1] - y).max(y - b[3]).max(0.0);
+                        let reach = (b[3] - b[1]) * 9.0;
+                        if on_map && dx.hypot(dy) > reach {
+                            fails.push(format!("{year} {size}: {id} label is {:.0} px from its place", dx.hypot(dy)));
+                        }
+                    }
+                    if feat.layer == Layer::Cities && !label.text.contains(feat.name("en")) {
+                        fails.push(format!("{year} {size}: {id} labelled {:?}", label.text));
+                    }
+                }
+                if !drawn.missing.is_empty() {
+                    fails.push(format!("{year} {size}: the renderer reports {:?} missing", drawn.missing));
+                }
+            }
+            fails
+        })
+        .collect();
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn a_named_place_off_the_map_gets_a_pointer_at_the_edge() {
+    // 1684: Tauke's son is taken to Lhasa, far south of the map.
+    let atlas = Atlas::load(&Source::Embedded, EndDates::Inclusive).unwrap();
+    let style = Style::load("print").unwrap();
+    let bbox = LonLatBox::from_array(atlas.data.default_bbox().unwrap());
+    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 1754, 1240);
+    let (svg, drawn) =
+        render_svg(&atlas, &style, &view, &RenderOptions::frame(Year(1684), 150.0), &SvgOptions::default());
+    let lhasa = drawn.labels.iter().find(|l| l.id.as_deref() == Some("lhasa")).expect("Lhasa is labelled");
+    assert!(lhasa.text.starts_with("Lhasa (") && lhasa.text.ends_with(" km)"), "{}", lhasa.text);
+    // At the bottom edge, towards the place (south-east of the map's centre).
+    assert!(lhasa.bbox[3] > 1240.0 * 0.8 && lhasa.bbox[0] > 1754.0 * 0.5, "{:?}", lhasa.bbox);
+    // No town marker is drawn for it.
+    assert!(!drawn.markers.iter().any(|m| m.0 == "lhasa"));
+    assert!(svg.contains("Lhasa ("));
+    // Not promised in a year whose captions do not name it.
+    let (_, later) =
+        render_svg(&atlas, &style, &view, &RenderOptions::frame(Year(1690), 150.0), &SvgOptions::default());
+    assert!(!later.labels.iter().any(|l| l.id.as_deref() == Some("lhasa")));
+}
