@@ -314,22 +314,26 @@ pub fn available_memory() -> Option<u64> {
 /// Size an animation before anything is planned or written: refuse a span outside
 /// [`YEARS`], more than [`MAX_FRAMES`] frames, or frames that will not fit in memory.
 pub fn check_job(o: &AnimationOptions, width: u32, height: u32, available: Option<u64>) -> Result<u64> {
-    if !YEARS.contains(&o.from) || !YEARS.contains(&o.to) {
+    check_span(o.from, o.to, o.tween, width, height, available)
+}
+
+/// [`check_job`] for the years `from..=to` with `tween` in-between frames a year, for
+/// callers that write frames without an [`AnimationOptions`] (vector key frames).
+pub fn check_span(from: i32, to: i32, tween: u32, width: u32, height: u32, available: Option<u64>) -> Result<u64> {
+    if !YEARS.contains(&from) || !YEARS.contains(&to) {
         return Err(Error::Usage(format!(
-            "--from {} --to {} lies outside the years {}..{} that can be animated",
-            o.from,
-            o.to,
+            "--from {from} --to {to} lies outside the years {}..{} that can be animated",
             YEARS.start(),
             YEARS.end()
         )));
     }
-    let years = u64::try_from(i64::from(o.to) - i64::from(o.from) + 1).unwrap_or(0);
-    let frames = years.saturating_mul(1 + u64::from(o.tween));
+    let years = u64::try_from(i64::from(to) - i64::from(from) + 1).unwrap_or(0);
+    let frames = years.saturating_mul(1 + u64::from(tween));
     if frames > MAX_FRAMES {
         return Err(Error::Usage(format!(
             "the animation would have up to {frames} frames ({years} years × {} frames each), more than {MAX_FRAMES}; \
              narrow --from/--to or lower --tween",
-            1 + o.tween
+            1 + tween
         )));
     }
     let need = memory_estimate(width, height);

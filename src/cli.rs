@@ -648,6 +648,8 @@ pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
     let bottom = crate::render::animation_bottom_px(&atlas, &style, &view, dpi, a.view.lang.code());
     let view = View::fit_above(view.projection, &view_args.bbox(&atlas.data)?, view.width, view.height, bottom);
     let (from, to) = (a.from.unwrap_or(from), a.to.unwrap_or(to));
+    // Sized before anything is written, whichever way the frames go.
+    crate::animate::check_span(from, to, a.motion.tween, view.width, view.height, crate::output::available_memory())?;
     let vector = a.format != ImageFormat::Png;
     if vector {
         write_vector_frames(&atlas, &style, &view, dpi, (from, to), a)?;
