@@ -214,7 +214,7 @@ fn print_style() -> &'static Style {
     STYLE.get_or_init(|| Style::load("print").expect("embedded style"))
 }
 
-/// Draw a loaded atlas small, through the same view checks as `render`.
+/// Draw a loaded atlas small, as PNG and SVG, through the same view checks as `render`.
 fn draw_small(atlas: &Atlas, style: &Style, year: i32) {
     let Some(b) = atlas.data.default_bbox() else { return };
     let bbox = LonLatBox::from_array(b);
@@ -223,7 +223,13 @@ fn draw_small(atlas: &Atlas, style: &Style, year: i32) {
     }
     let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 96, 64);
     if view.check().is_ok() {
-        render(atlas, style, &view, &RenderOptions::frame(Year(year), 96.0));
+        let opts = RenderOptions::frame(Year(year), 96.0);
+        render(atlas, style, &view, &opts);
+        // The vector surface too: what it writes stays XML, whatever the names hold.
+        let (svg, _) = steppe_atlas::render::render_svg(atlas, style, &view, &opts, &Default::default());
+        if let Err(e) = roxmltree::Document::parse(&svg) {
+            panic!("the SVG is not XML: {e}");
+        }
     }
 }
 
