@@ -615,7 +615,7 @@ pub fn validate_cmd(a: &ValidateArgs) -> Result<i32> {
     crate::output::print_stdout(&lines)?;
     let (errors, warnings) = validate::counts(&problems);
     let features = loaded.dataset.all().count();
-    eprintln!("{features} features: {errors} errors, {warnings} warnings");
+    crate::note!("{features} features: {errors} errors, {warnings} warnings");
     Ok(if errors > 0 || (a.strict && warnings > 0) { 1 } else { 0 })
 }
 
@@ -682,9 +682,9 @@ pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
     let t0 = std::time::Instant::now();
     let report = crate::animate::animate(&atlas, &style, &view, &opts)?;
     if std::env::var_os("STEPPE_ATLAS_TIMING").is_some() {
-        eprintln!("peak_rss_kib: {}", peak_rss_kib().unwrap_or(0));
+        crate::note!("peak_rss_kib: {}", peak_rss_kib().unwrap_or(0));
     }
-    eprintln!(
+    crate::note!(
         "{} frames ({} years, {} distinct map states, {} renders), {:.1} s of animation, in {:.1} s",
         report.frames,
         report.key_frames,
@@ -745,7 +745,7 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
     };
     let t0 = std::time::Instant::now();
     let report = crate::tiles::generate(&atlas, &style, &opts)?;
-    eprintln!(
+    crate::note!(
         "{} tiles for {} years ({} distinct map states, {} metatiles rendered) in {:.1} s",
         report.tiles,
         report.years,
@@ -812,7 +812,7 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
 /// Print phase timings to stderr when `STEPPE_ATLAS_TIMING` is set (for profiling).
 pub fn timing(label: &str, t0: std::time::Instant) {
     if std::env::var_os("STEPPE_ATLAS_TIMING").is_some() {
-        eprintln!("{label}: {:.2} ms", t0.elapsed().as_secs_f64() * 1000.0);
+        crate::note!("{label}: {:.2} ms", t0.elapsed().as_secs_f64() * 1000.0);
     }
 }
 

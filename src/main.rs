@@ -8,7 +8,7 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             // One line, whatever the data or the flags held.
-            eprintln!("steppe-atlas: {}", steppe_atlas::output::printable(&e.to_string()));
+            steppe_atlas::note!("steppe-atlas: {}", steppe_atlas::output::printable(&e.to_string()));
             std::process::exit(1);
         }
     }

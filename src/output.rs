@@ -243,6 +243,21 @@ pub fn check_image_memory(width: u32, height: u32, copies: u64) -> Result<()> {
     }
 }
 
+/// Write a line to stderr, ignoring a closed stream: a report nobody reads (stderr piped
+/// into `head`, or closed) must not turn a finished run into a panic.
+pub fn note(line: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
+/// `eprintln!` that never panics: see [`note`].
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::output::note(format_args!($($arg)*))
+    };
+}
+
 /// A pixmap filled with one colour in a single pass over the memory.
 pub fn new_pixmap(width: u32, height: u32, fill: tiny_skia::Color) -> Option<tiny_skia::Pixmap> {
     let size = tiny_skia::IntSize::from_wh(width, height)?;

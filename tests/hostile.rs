@@ -615,3 +615,34 @@ fn read_response(s: &mut std::net::TcpStream) -> Option<u16> {
     s.read_exact(&mut body).ok()?;
     Some(status)
 }
+
+/// `… 2>&1 | head -1`: stdout and stderr both go away; the run still ends with its own
+/// exit code (a report to a closed stderr used to panic with 101).
+#[test]
+fn closed_stdout_and_stderr_end_quietly() {
+    use std::process::Stdio;
+    for (args, expected) in [
+        (&["validate", "--data", "tests/hostile/data/bowtie"][..], 1),
+        (&["query", "--year", "1723", "--lon", "68.27", "--lat", "43.30"][..], 0),
+        (&["render", "--year", "1723", "--bbox", "60,-10,80,10", "--out", "/nonexistent/x.png"][..], 1),
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_steppe-atlas"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        drop(child.stderr.take());
+        let t0 = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break s;
+            }
+            assert!(t0.elapsed() < Duration::from_secs(30), "{args:?} hangs on closed pipes");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(expected), "{args:?}");
+    }
+}

@@ -222,7 +222,7 @@ pub fn router(state: Arc<ServerState>) -> Router {
 /// Serve until the process is stopped; prints the address it listens on.
 pub async fn serve(addr: &str, state: Arc<ServerState>) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    eprintln!("steppe-atlas serving on http://{}/", listener.local_addr()?);
+    crate::note!("steppe-atlas serving on http://{}/", listener.local_addr()?);
     serve_on(listener, state).await
 }
 
