@@ -123,6 +123,8 @@ pub struct ServerState {
     renders: Vec<Mutex<()>>,
     /// The pool every render runs on.
     pool: RenderPool,
+    /// The pool feature queries run on.
+    queries: RenderPool,
     /// The bounds the server keeps.
     limits: ServeLimits,
     /// `/api/timeline`, built at start.
@@ -154,6 +156,7 @@ impl ServerState {
         ServerState {
             extent,
             pool: RenderPool::new(limits.render_threads, limits.max_renders),
+            queries: RenderPool::new(limits.render_threads, limits.max_renders * 4),
             limits,
             timeline,
             states: Mutex::new(HashMap::new()),
@@ -435,8 +438,21 @@ async fn features(State(st): State<Arc<ServerState>>, Query(q): Query<HashMap<St
     if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
         return bad(StatusCode::BAD_REQUEST, "lon/lat off the globe");
     }
-    let hits = crate::query::query(&st.atlas, Year(year), lon, lat, radius);
-    json(&crate::query::to_json(&hits, Year(year), lon, lat, &st.lang))
+    // A query over a wide radius walks much of the data: off the async threads, on a
+    // pool of its own so that clicks are answered while tiles render.
+    let st2 = st.clone();
+    let doc = st
+        .queries
+        .run(move || {
+            let hits = crate::query::query(&st2.atlas, Year(year), lon, lat, radius);
+            crate::query::to_json(&hits, Year(year), lon, lat, &st2.lang)
+        })
+        .await;
+    match doc {
+        Ok(doc) => json(&doc),
+        Err(Refused::Busy) => busy(),
+        Err(Refused::Failed) => bad(StatusCode::INTERNAL_SERVER_ERROR, "could not answer the query"),
+    }
 }
 
 async fn timeline(State(st): State<Arc<ServerState>>) -> Response {
