@@ -65,6 +65,8 @@ pub enum Pattern {
     Vertical,
     /// A dot grid.
     Dots,
+    /// Horizontal and vertical lines (a square grid).
+    Grid,
 }
 
 /// How one polity is painted and named.

@@ -283,7 +283,7 @@ fn the_gif_keeps_polity_colours_exact() {
     let (_, sy) = view.to_px(70.0, 39.0);
     assert!(sy < 270.0 - bottom + 0.5, "the map's south edge {sy} stays above the band");
     // A point inside Dzungar core land, clear of labels, lakes and routes.
-    let (x, y) = view.to_px(78.5, 45.3);
+    let (x, y) = view.to_px(77.5, 42.0);
     let (x, y) = (x as usize, y as usize);
     let mut opts = gif::DecodeOptions::new();
     opts.set_color_output(gif::ColorOutput::RGBA);

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use steppe_atlas::data::{Dataset, Source};
 use steppe_atlas::project::{LonLatBox, Projection, ProjectionKind, View, MERCATOR_RADIUS};
 use steppe_atlas::render::{render, RenderOptions, Rendered};
-use steppe_atlas::style::Style;
+use steppe_atlas::style::{Pattern, Style};
 use steppe_atlas::time::{EndDates, Year};
 use steppe_atlas::Atlas;
 
@@ -216,6 +216,20 @@ fn golden_images_per_style() {
     check_golden("mini-1730-mercator", &img);
 }
 
+/// The built-in atlas in three years a reader checks first: Galdan's 1684, the Great
+/// Disaster of 1723 and the aftermath of 1757 (A4 landscape at 72 dpi).
+#[test]
+fn golden_years_of_the_atlas() {
+    let atlas = Atlas::load(&Source::Embedded, EndDates::Inclusive).expect("built-in atlas loads");
+    let style = Style::load("print").unwrap();
+    let bbox = LonLatBox::from_array(atlas.data.default_bbox().unwrap());
+    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 842, 595);
+    for year in [1684, 1723, 1757] {
+        let img = render(&atlas, &style, &view, &RenderOptions::frame(Year(year), 72.0));
+        check_golden(&format!("atlas-{year}"), &img);
+    }
+}
+
 #[test]
 fn embedded_dataset_loads_without_problems() {
     let loaded = Dataset::load(&Source::Embedded, EndDates::Inclusive);
@@ -252,4 +266,80 @@ fn a_style_sets_the_layers_and_their_order() {
     let land = pixel(&img, view.to_px(78.5, 45.3).0 as f32, view.to_px(78.5, 45.3).1 as f32);
     assert!(!close(p, base.water.fill, 6) && p != land, "tinted lake {p:?}, land {land:?}");
     assert!(img.markers.iter().any(|m| m.0 == "tashkent"));
+}
+
+/// A legend swatch of the grayscale style: the polity's fill over white, its texture, and
+/// optionally a status overlay, as grey levels.
+fn gray_swatch(
+    style: &Style,
+    fill: steppe_atlas::style::Rgba,
+    pattern: Pattern,
+    border: steppe_atlas::style::Rgba,
+    overlay: Option<Pattern>,
+) -> Vec<f32> {
+    use steppe_atlas::render::canvas::{Canvas, Ink};
+    let (w, h) = (48u32, 48u32);
+    let mut pm = tiny_skia::Pixmap::new(w, h).unwrap();
+    pm.fill(style.land.skia(1.0));
+    let rings = vec![vec![(0.0, 0.0), (w as f32, 0.0), (w as f32, h as f32), (0.0, h as f32)]];
+    let rect = tiny_skia::Rect::from_xywh(0.0, 0.0, w as f32, h as f32).unwrap();
+    let ts = &style.territories;
+    // 96 dpi: the style's points as pixels.
+    let px = |pt: f32| pt * 96.0 / 72.0;
+    Canvas::fill_rect(&mut pm, rect, Ink::new(fill, ts.fill_opacity));
+    Canvas::pattern(&mut pm, &rings, pattern, border, px(ts.hatch_spacing_pt), px(ts.hatch_pt));
+    if let Some(o) = overlay {
+        Canvas::pattern(&mut pm, &rings, o, border, px(ts.hatch_spacing_pt) * 1.2, px(ts.hatch_pt));
+    }
+    pm.pixels()
+        .iter()
+        .map(|p| {
+            let c = p.demultiply();
+            0.2126 * f32::from(c.red()) + 0.7152 * f32::from(c.green()) + 0.0722 * f32::from(c.blue())
+        })
+        .collect()
+}
+
+/// How far apart two swatches read: the difference of their mean grey, or of their
+/// texture (the mean difference of each from its own mean, pixel by pixel), whichever is
+/// larger.
+fn swatch_distance(a: &[f32], b: &[f32]) -> f32 {
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    let (ma, mb) = (mean(a), mean(b));
+    let texture = a.iter().zip(b).map(|(x, y)| ((x - ma) - (y - mb)).abs()).sum::<f32>() / a.len() as f32;
+    (ma - mb).abs().max(texture)
+}
+
+#[test]
+fn grayscale_swatches_of_polities_and_statuses_are_pairwise_distinct() {
+    let style = Style::load("grayscale").unwrap();
+    let polities: Vec<(&String, Vec<f32>)> =
+        style.polities.iter().map(|(id, p)| (id, gray_swatch(&style, p.fill, p.pattern, p.border, None))).collect();
+    assert!(polities.len() >= 15, "{} polities", polities.len());
+    for (i, (a, sa)) in polities.iter().enumerate() {
+        for (b, sb) in &polities[i + 1..] {
+            let d = swatch_distance(sa, sb);
+            assert!(d >= 8.0, "grayscale: {a} and {b} read alike (distance {d:.1})");
+        }
+    }
+    // Status overlays come from another family than the polities' textures, so a
+    // tributary, occupied or contested area never reads as another polity.
+    for (id, p) in &style.polities {
+        assert!(
+            !matches!(p.pattern, Pattern::Hatch | Pattern::BackHatch | Pattern::Cross),
+            "grayscale: {id} uses a status pattern ({:?})",
+            p.pattern
+        );
+        let plain = gray_swatch(&style, p.fill, p.pattern, p.border, None);
+        let statuses: Vec<Vec<f32>> = [Pattern::Hatch, Pattern::BackHatch, Pattern::Cross]
+            .iter()
+            .map(|o| gray_swatch(&style, p.fill, p.pattern, p.border, Some(*o)))
+            .collect();
+        for (k, s) in statuses.iter().enumerate() {
+            assert!(swatch_distance(&plain, s) >= 8.0, "{id}: status {k} invisible");
+            for t in &statuses[k + 1..] {
+                assert!(swatch_distance(s, t) >= 8.0, "{id}: two statuses read alike");
+            }
+        }
+    }
 }

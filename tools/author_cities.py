@@ -284,11 +284,18 @@ CITIES = [
 ]
 
 
+# Places whose position is not known (the seed names them; scholarship cannot place
+# them): drawn hollow with a question mark.
+LOCATION_APPROXIMATE = {"kharasman", "khara-murut", "karakum-kurultai", "ordabasy"}
+
+
 def main():
     feats = []
     for cid, name, kk, ru, kind, rank, lon, lat, extra, control in CITIES:
         props = {"id": cid, "name": name, "name:kk": kk, "name:ru": ru, "kind": kind, "rank": rank}
         props.update(extra)
+        if cid in LOCATION_APPROXIMATE:
+            props["location"] = "approximate"
         if control:
             props["control"] = control
             props.setdefault("source", control[-1]["source"] if len(control) == 1 else "; ".join(

@@ -150,7 +150,8 @@ CAMPAIGNS = [
        (72.6, 42.75), (73.8, 42.85), (74.8, 43.05), (75.9, 43.4), (77.0, 43.8), (77.9, 44.1), (78.5, 44.35)],
       "Yalangtush Bahadur", 20000, None, S1),
     C("campaign-1643-retreat", "Erdeni Batur turns back (1643)", "dzungar", "retreat", "1643", "1643",
-      [(78.6, 44.4), (79.2, 44.25), (79.9, 44.15), (80.6, 44.05), GHULJA], "Erdeni Batur", None, None, S1),
+      # North of the advance, so the two arrows do not run along one path.
+      [(78.7, 44.6), (79.3, 44.7), (80.0, 44.6), (80.7, 44.35), GHULJA], "Erdeni Batur", None, None, S1),
     C("campaign-1645", "Erdeni Batur's campaign of 1645–46", "dzungar", "advance", "1645", "1646",
       [GHULJA, (80.0, 44.05), (78.9, 44.2), (77.8, 44.1), (76.9, 43.6), (75.9, 43.3), (75.0, 43.0),
        (74.0, 43.0), (73.0, 43.3), (72.3, 43.6)], "Erdeni Batur", None, "Heavy Kazakh losses; route assumed", S1),
@@ -224,7 +225,8 @@ CAMPAIGNS = [
       "Senior Jüz winter quarters struck; Sozak destroyed. 'Late winter' dated Feb–Mar (approximate)", S5),
     C("flight-1724-betpak", "Flight to the Betpak-Dala and the Balkhash steppe (1724)", "kazakh_senior", "flight",
       "1724", "1724",
-      [(72.8, 44.3), (72.6, 44.9), (72.5, 45.5), (72.8, 46.0), (73.5, 46.6), (74.5, 47.0)], None, None,
+      # Across the Betpak-Dala to the steppe west of Lake Balkhash, not into the lake.
+      [(72.8, 44.3), (72.6, 44.9), (72.5, 45.5), (72.7, 46.2), (73.0, 46.9), (73.3, 47.5)], None, None,
       "Argyns and Jalairs driven out of the Chu valley", S5),
     C("campaign-1724-abul-khair", "Abul Khair returns and takes Turkistan (1724)", "kazakh_junior", "advance",
       "1724", "1724",
@@ -653,6 +655,11 @@ LANDFORMS = [
 ]
 
 
+# Battles the seed dates but does not place: drawn hollow with a question mark.
+BATTLE_PLACE_UNKNOWN = {"battle-jangir-captured-1635", "battle-jangir-killed-1652", "battles-bogenbay-1711",
+                        "battle-khara-murut-1723", "battle-middle-juz-1732", "battle-olzhabay-1741"}
+
+
 def main():
     battles = []
     for (bid, name, kk, ru, lon, lat, dates, victor, bel, cmd, strength, cert, note, src) in BATTLES:
@@ -660,6 +667,8 @@ def main():
         p.update(dates)
         p.update({"victor": victor, "belligerents": bel, "commanders": cmd, "strength": strength,
                   "certainty": cert, "note": note, "source": src})
+        if bid in BATTLE_PLACE_UNKNOWN:
+            p["location"] = "approximate"
         battles.append(feature(p, point(lon, lat)))
     write_fc("battles.geojson", battles)
 
@@ -667,6 +676,9 @@ def main():
     for (cid, name, side, kind, sd, ed, coords, cmd, strength, note, src, cert) in CAMPAIGNS:
         p = {"id": cid, "name": name, "side": side, "kind": kind, "start_date": sd, "end_date": ed,
              "commander": cmd, "strength": strength, "certainty": cert, "note": note, "source": src}
+        # A route the seed does not trace is drawn as assumed.
+        if "route assumed" in (note or "").lower():
+            p["route"] = "assumed"
         camps.append(feature(p, line(coords)))
     write_fc("campaigns.geojson", camps)
 

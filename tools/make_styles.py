@@ -28,25 +28,30 @@ POLITIES = {
     "bashkir": ("Bashkirs", "Башқұрттар", "Башкиры", "#b6bfcb", "#67717f"),
 }
 
+# Black and white: polities take a texture from the orthogonal family (none, dots,
+# horizontal, vertical, grid) and one of four greys, each pair used once; the diagonal
+# family (/, \\, x) is left to the statuses (tributary, occupied, contested), drawn over
+# any polity. The Dzungar Khanate is the one dark fill; the Kazakh polities are dark-bordered.
+L1, L2, L3, L4 = "#6e6e6e", "#9e9e9e", "#c4c4c4", "#e6e6e6"
 GRAY = {
     # id: (fill, border, pattern)
-    "kazakh": ("#9a9a9a", "#3a3a3a", "dots"),
-    "kazakh_senior": ("#8c8c8c", "#303030", "dots"),
-    "kazakh_middle": ("#b4b4b4", "#404040", "back_hatch"),
-    "kazakh_junior": ("#d6d6d6", "#505050", "horizontal"),
-    "dzungar": ("#5c5c5c", "#141414", "hatch"),
-    "qing": ("#e2e2e2", "#6a6a6a", "vertical"),
-    "russia": ("#e6e6e6", "#6a6a6a", "cross"),
-    "kalmyk": ("#dadada", "#6a6a6a", "vertical"),
-    "bukhara": ("#e0e0e0", "#707070", "none"),
-    "khiva": ("#e8e8e8", "#707070", "none"),
-    "kyrgyz": ("#d0d0d0", "#707070", "none"),
-    "yarkent": ("#e4e4e4", "#707070", "horizontal"),
-    "kokand": ("#d8d8d8", "#707070", "none"),
-    "khalkha": ("#eaeaea", "#808080", "none"),
-    "tibet": ("#eeeeee", "#808080", "none"),
-    "karakalpak": ("#e0e0e0", "#808080", "none"),
-    "bashkir": ("#e6e6e6", "#808080", "none"),
+    "dzungar": ("#3c3c3c", "#000000", "none"),
+    "kazakh": (L2, "#202020", "grid"),
+    "kazakh_senior": (L1, "#202020", "dots"),
+    "kazakh_middle": (L2, "#202020", "horizontal"),
+    "kazakh_junior": (L3, "#202020", "vertical"),
+    "qing": (L4, "#505050", "horizontal"),
+    "russia": (L4, "#505050", "vertical"),
+    "kalmyk": (L3, "#505050", "dots"),
+    "bukhara": (L3, "#505050", "grid"),
+    "khiva": (L3, "#606060", "none"),
+    "kyrgyz": (L2, "#606060", "none"),
+    "yarkent": (L4, "#606060", "dots"),
+    "kokand": (L3, "#606060", "horizontal"),
+    "khalkha": (L4, "#606060", "grid"),
+    "tibet": (L4, "#707070", "none"),
+    "karakalpak": (L2, "#606060", "vertical"),
+    "bashkir": (L1, "#606060", "horizontal"),
 }
 
 

@@ -34,6 +34,9 @@ fn tr(lang: &str, en: &'static str) -> &'static str {
         ("Destroyed", "Қираған", "Разрушен"),
         ("Changed hands since", "Иесі ауысқан, бастап", "Сменили владельца с"),
         ("versts", "шақырым", "вёрст"),
+        ("Route assumed", "Жол болжалды", "Маршрут предположительный"),
+        ("(?) Place not known exactly", "(?) Орны анық емес", "(?) Место точно не известно"),
+        ("Routes in their side's colour:", "Жорықтар тарап түсімен:", "Походы в цвете своей стороны:"),
         ("scale true along", "масштаб дәл:", "масштаб верен вдоль"),
     ];
     let hit = table.iter().find(|(e, _, _)| *e == en);
@@ -47,6 +50,14 @@ fn tr(lang: &str, en: &'static str) -> &'static str {
 /// One legend symbol.
 enum Symbol {
     Polity(String),
+    /// A polity seen only as a side: a line in its colour.
+    Side(String),
+    /// A line of text with no symbol.
+    Note,
+    /// A hollow marker: place not known exactly.
+    ApproximatePlace,
+    /// A dash-dot route: assumed.
+    AssumedRoute,
     Hatch(Pattern),
     Dashed,
     City(CityKind),
@@ -249,9 +260,24 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
     // Legend: what this map shows.
     let legend_style = no_halo(f.text_style(&fu.legend, s));
     let mut entries: Vec<(Symbol, String)> = Vec::new();
-    for p in &shown.polities {
+    // Polities with land, a khanate's parts kept together (the three jüzes), then those
+    // seen only as sides.
+    let group = |id: &str| f.atlas.data.polity(id).and_then(|p| p.part_of.clone()).unwrap_or_else(|| id.to_string());
+    let mut lands: Vec<(usize, usize, &String)> = shown
+        .polities
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (shown.polities.iter().position(|q| group(q) == group(p)).unwrap_or(i), i, p))
+        .collect();
+    lands.sort();
+    for (_, _, p) in lands {
         if let Some(ps) = f.style.polity(p) {
             entries.push((Symbol::Polity(p.clone()), f.polity_name(p, ps)));
+        }
+    }
+    for p in &shown.sides {
+        if let Some(ps) = f.style.polity(p) {
+            entries.push((Symbol::Side(p.clone()), f.polity_name(p, ps)));
         }
     }
     if shown.approximate {
@@ -287,6 +313,9 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
     if shown.battles {
         entries.push((Symbol::Battle, tr(lang, "Battle (victor's colour)").into()));
     }
+    if !shown.campaign_kinds.is_empty() {
+        entries.push((Symbol::Note, tr(lang, "Routes in their side's colour:").into()));
+    }
     for k in &shown.campaign_kinds {
         let name = match k {
             CampaignKind::Advance => "Advance",
@@ -296,30 +325,28 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         };
         entries.push((Symbol::Campaign(*k), tr(lang, name).into()));
     }
+    if shown.assumed_route {
+        entries.push((Symbol::AssumedRoute, tr(lang, "Route assumed").into()));
+    }
+    if shown.approximate_place {
+        entries.push((Symbol::ApproximatePlace, tr(lang, "(?) Place not known exactly").into()));
+    }
     if let (true, Some(c)) = (shown.changed, f.opts.compare) {
         entries.push((Symbol::Changed, format!("{} {}", tr(lang, "Changed hands since"), c)));
     }
     let lm = f.fonts.measure("Hg", &legend_style);
     let row_h = (lm.ascent + lm.descent) * 1.55;
     let sym_w = row_h * 1.5;
-    let mut legend = Vec::new();
-    let mut legend_panel = None;
-    if !entries.is_empty() {
+    // The legend's size now; its corner once the other furniture is laid out.
+    let legend_grid = (!entries.is_empty()).then(|| {
         let max_rows = (((h * 0.42) / row_h).floor() as usize).max(3);
         let cols = entries.len().div_ceil(max_rows);
         let rows = entries.len().div_ceil(cols);
         let col_w = entries.iter().map(|(_, t)| f.fonts.measure(t, &legend_style).width).fold(0.0, f32::max)
             + sym_w
             + pad * 1.5;
-        let panel_h = rows as f32 * row_h + 2.0 * pad;
-        let x0 = margin;
-        let y0 = bottom - panel_h;
-        for (k, (sym, text)) in entries.into_iter().enumerate() {
-            let (c, r) = (k / rows, k % rows);
-            legend.push((sym, text, x0 + pad + c as f32 * col_w, y0 + pad + r as f32 * row_h));
-        }
-        legend_panel = Some([x0, y0, x0 + cols as f32 * col_w + pad * 0.5, y0 + panel_h]);
-    }
+        (rows, col_w, cols as f32 * col_w + pad * 0.5, rows as f32 * row_h + 2.0 * pad)
+    });
 
     // Credit line, bottom right.
     let credit_text = {
@@ -388,6 +415,55 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         None
     };
 
+    let grat_labels = graticule_labels(f);
+    // The legend goes where it hides the least of the story: bottom left, above the scale
+    // bar, top right or under the title block (animation frames keep it bottom left).
+    let mut legend = Vec::new();
+    let mut legend_panel = None;
+    if let Some((rows, col_w, panel_w, panel_h)) = legend_grid {
+        let bottom_left = [margin, bottom - panel_h];
+        let mut corners = vec![bottom_left];
+        if f.opts.timeline.is_none() && !f.opts.fixed_title {
+            if let Some(sb) = &scale {
+                corners.push([w - margin - panel_w, sb.panel[1] - pad - panel_h]);
+            }
+            corners.push([w - margin - panel_w, margin]);
+            corners.extend(title_panel.map(|t| [margin, t[3] + pad]));
+        }
+        let taken: Vec<[f32; 4]> = title_panel
+            .into_iter()
+            .chain(scale.as_ref().map(|s| s.panel))
+            .chain(credit.as_ref().map(|c| c.4))
+            .chain(band)
+            .chain(timeline.map(|t| [t[0], t[1], t[2], t[3]]))
+            .collect();
+        let fits = |r: &[f32; 4]| {
+            r[0] >= 0.0 && r[1] >= 0.0 && r[2] <= w && r[3] <= h && !taken.iter().any(|t| super::labels::overlaps(r, t))
+        };
+        let rect = |c: [f32; 2]| [c[0], c[1], c[0] + panel_w, c[1] + panel_h];
+        let best = corners
+            .into_iter()
+            .map(rect)
+            .filter(fits)
+            .map(|r| {
+                let degrees = grat_labels.iter().filter(|g| super::labels::overlaps(&r, &g.4)).count();
+                (hidden(f, r) + 0.5 * degrees as f32, r)
+            })
+            // The first corner wins ties: bottom left unless another hides less.
+            .fold(None, |best: Option<(f32, [f32; 4])>, c| match best {
+                Some(b) if b.0 <= c.0 => Some(b),
+                _ => Some(c),
+            })
+            .map(|(_, r)| r)
+            .unwrap_or_else(|| rect(bottom_left));
+        let (x0, y0) = (best[0], best[1]);
+        for (k, (sym, text)) in entries.into_iter().enumerate() {
+            let (c, r) = (k / rows, k % rows);
+            legend.push((sym, text, x0 + pad + c as f32 * col_w, y0 + pad + r as f32 * row_h));
+        }
+        legend_panel = Some(best);
+    }
+
     Layout {
         title_panel,
         timeline,
@@ -399,8 +475,59 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         legend_style,
         scale,
         credit,
-        grat_labels: graticule_labels(f),
+        grat_labels,
     }
+}
+
+/// How much of the story a furniture panel at `r` would hide: the year's towns, battles,
+/// routes and the middles of held areas (where their names go) under it, promised places
+/// weighing most.
+fn hidden(f: &Frame, r: [f32; 4]) -> f32 {
+    use crate::data::{Geometry, Layer};
+    let year = f.opts.year;
+    let inside = |x: f64, y: f64| {
+        let (x, y) = (x as f32, y as f32);
+        x >= r[0] && x <= r[2] && y >= r[1] && y <= r[3]
+    };
+    let mut cost = 0.0;
+    for layer in [Layer::Cities, Layer::Battles, Layer::Campaigns, Layer::Territories] {
+        for i in f.visible_in(layer) {
+            let feat = &f.atlas.data.layer(layer)[i];
+            if !feat.alive(year) {
+                continue;
+            }
+            if let (Layer::Territories, Geometry::Areas(mp)) = (layer, &feat.geometry) {
+                use geo::InteriorPoint;
+                let held = feat.holder(year).is_some();
+                if let (true, Some(p)) = (held, mp.interior_point()) {
+                    let (x, y) = f.view.to_px(p.x(), p.y());
+                    if inside(x, y) {
+                        cost += 2.0;
+                    }
+                }
+                continue;
+            }
+            let weight = if f.promised.contains(&feat.id) { 5.0 } else { 1.0 };
+            match &feat.geometry {
+                Geometry::Point(p) => {
+                    let (x, y) = f.view.to_px(p.x(), p.y());
+                    if inside(x, y) {
+                        cost += weight;
+                    }
+                }
+                Geometry::Lines(ml) => {
+                    for c in ml.0.iter().flat_map(|l| l.0.iter()) {
+                        let (x, y) = f.view.to_px(c.x, c.y);
+                        if inside(x, y) {
+                            cost += 0.5;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    cost
 }
 
 /// Graticule lines every `step_deg`, curved as the projection bends them.
@@ -679,6 +806,21 @@ fn legend_symbol(f: &Frame, canvas: &mut dyn Canvas, sym: &Symbol, x: f32, y: f3
                 canvas.pattern(&swatch, ps.pattern, ps.border, f.px(ts.hatch_spacing_pt), f.px(ts.hatch_pt));
                 stroke_path(canvas, &r, ps.border, 1.0, &stroke(f.px(0.8), &[]));
             }
+        }
+        Symbol::Side(id) => {
+            if let Some(ps) = f.style.polity(id) {
+                line(canvas, ps.border, f.px(f.style.campaigns.width_pt) * 1.3, &[], 0.9);
+            }
+        }
+        Symbol::Note => {}
+        Symbol::ApproximatePlace => {
+            let r = super::layers::marker_radius(CityKind::City, f.px(f.style.cities.marker_pt)) * 1.1;
+            let pen = stroke(f.px(0.8), &[f.px(1.1), f.px(0.8)]);
+            super::layers::city_marker(canvas, CityKind::City, (cx, cy), r, Rgba(255, 255, 255, 230), (ink, &pen), ink);
+        }
+        Symbol::AssumedRoute => {
+            let w = f.px(f.style.campaigns.width_pt);
+            line(canvas, ink, w * 1.2, &super::layers::ASSUMED_DASH.map(|d| d * w), 0.9);
         }
         Symbol::Hatch(kind) => {
             if let Some(r) = sw_rect {

@@ -196,8 +196,10 @@ pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown,
                     run.clear();
                 };
                 for (k, n) in neigh.iter().enumerate() {
+                    // No border along the data's outer edge (or a coast): only where this
+                    // holder meets another area held by someone else, or by nobody.
                     let other = n.and_then(|j| held[j]);
-                    let border = other.is_none_or(|o| o.polity != *polity);
+                    let border = n.is_some() && other.is_none_or(|o| o.polity != *polity);
                     let dashed = approx_self || n.is_some_and(|j| areas[j].certainty.is_some() && held[j].is_some());
                     if !border || dashed != run_dashed {
                         flush(&mut run, run_dashed, &mut solid_pb, &mut dashed_pb, &mut band_pb);
@@ -240,8 +242,10 @@ pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown,
             let text = cased(&f.style.territories.label, &f.polity_name(polity, ps));
             let m = f.fonts.measure(&text, &style);
             if px_area > m.width * (m.ascent + m.descent) * 3.0 {
+                // Who held the land is the map's first message: the name ranks with the
+                // promised labels, after the year's towns and battles, before the rivers.
                 jobs.push(LabelJob {
-                    priority: priority::POLITY,
+                    priority: super::labels::PROMISED + priority::POLITY - 40,
                     text,
                     style,
                     anchor: Anchor::Centre { x, y },
@@ -471,7 +475,7 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
         let color = side.map(|p| p.border).unwrap_or(Rgba(80, 80, 80, 255));
         if let Some(s) = &feat.side {
             if side.is_some() {
-                shown.polity(s);
+                shown.side(s);
             }
         }
         let full = project_line(f.view, &line.0);
@@ -483,42 +487,54 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
         let w = f.px(cs.width_pt);
         let arrow = f.px(cs.arrow_pt);
         let body = trim_end(&pts, arrow * 0.8);
-        match feat.campaign_kind {
-            CampaignKind::Advance => {
-                if let Some(p) = tapered(&body, w * 1.6, w * 0.9) {
-                    canvas.fill_path(&p, Ink::new(color, 0.9), FillRule::Winding);
-                }
-                arrowhead(canvas, &pts, arrow, color, 0.9);
+        // A route the sources do not trace: a dash-dot line, whatever its kind.
+        if feat.properties.get("route").and_then(|v| v.as_str()) == Some("assumed")
+            && feat.campaign_kind != CampaignKind::Flight
+        {
+            shown.assumed_route = true;
+            if let Some(p) = polyline_path(&body) {
+                stroke_path(canvas, &p, color, 0.9, &stroke(w * 1.2, &ASSUMED_DASH.map(|d| d * w)));
             }
-            CampaignKind::Retreat => {
-                if let Some(p) = polyline_path(&body) {
-                    stroke_path(canvas, &p, color, 0.9, &stroke(w, &[w * 3.0, w * 2.0]));
+            arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
+        } else {
+            match feat.campaign_kind {
+                CampaignKind::Advance => {
+                    if let Some(p) = tapered(&body, w * 1.6, w * 0.9) {
+                        canvas.fill_path(&p, Ink::new(color, 0.9), FillRule::Winding);
+                    }
+                    arrowhead(canvas, &pts, arrow, color, 0.9);
                 }
-                arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
-            }
-            CampaignKind::Raid => {
-                if let Some(p) = polyline_path(&body) {
-                    stroke_path(canvas, &p, color, 0.9, &stroke(w * 1.1, &[0.01, w * 2.2]));
+                CampaignKind::Retreat => {
+                    if let Some(p) = polyline_path(&body) {
+                        stroke_path(canvas, &p, color, 0.9, &stroke(w, &[w * 3.0, w * 2.0]));
+                    }
+                    arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
                 }
-                arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
-            }
-            CampaignKind::Flight => {
-                let band = f.px(cs.flight_width_pt);
-                if let Some(p) = polyline_path(&trim_end(&pts, arrow * 1.4)) {
-                    stroke_path(canvas, &p, color, cs.flight_opacity, &stroke(band, &[]));
+                CampaignKind::Raid => {
+                    if let Some(p) = polyline_path(&body) {
+                        stroke_path(canvas, &p, color, 0.9, &stroke(w * 1.1, &[0.01, w * 2.2]));
+                    }
+                    arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
                 }
-                if let Some(p) = polyline_path(&body) {
-                    stroke_path(canvas, &p, color, 0.7, &stroke(w * 0.6, &[w * 2.0, w * 1.5]));
+                CampaignKind::Flight => {
+                    let band = f.px(cs.flight_width_pt);
+                    if let Some(p) = polyline_path(&trim_end(&pts, arrow * 1.4)) {
+                        stroke_path(canvas, &p, color, cs.flight_opacity, &stroke(band, &[]));
+                    }
+                    if let Some(p) = polyline_path(&body) {
+                        stroke_path(canvas, &p, color, 0.7, &stroke(w * 0.6, &[w * 2.0, w * 1.5]));
+                    }
+                    arrowhead(canvas, &pts, (band * 1.1).max(arrow), color, cs.flight_opacity + 0.2);
                 }
-                arrowhead(canvas, &pts, (band * 1.1).max(arrow), color, cs.flight_opacity + 0.2);
             }
         }
         if f.opts.route_progress >= 1.0 {
             let mut parts: Vec<String> = Vec::new();
+            let short = short_route_name(feat.name(&f.opts.lang));
             if let Some(c) = feat.commanders.first() {
                 parts.push(c.clone());
-            } else if feat.name(&f.opts.lang).len() < 40 && !feat.name(&f.opts.lang).is_empty() {
-                parts.push(feat.name(&f.opts.lang).to_string());
+            } else if short.chars().count() < 44 && !short.is_empty() {
+                parts.push(short.to_string());
             }
             if let Some(s) = &feat.strength {
                 parts.push(s.label());
@@ -537,6 +553,29 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
             });
         }
     }
+}
+
+/// A route's name for its label: what follows a heading ("Barefooted Flight: Senior Jüz
+/// to the Pamirs (1723)" → "Senior Jüz to the Pamirs"), without a year in brackets that
+/// the label shows anyway.
+fn short_route_name(name: &str) -> &str {
+    let name = name.rsplit_once(": ").map_or(name, |(_, rest)| rest);
+    match name.rsplit_once(" (") {
+        Some((head, tail))
+            if tail.trim_end_matches(')').chars().all(|c| c.is_ascii_digit() || c == '–' || c == '-') =>
+        {
+            head
+        }
+        _ => name,
+    }
+}
+
+/// Dash-dot of an assumed route, in line widths.
+pub(crate) const ASSUMED_DASH: [f32; 4] = [4.0, 1.8, 0.01, 1.8];
+
+/// Is the place of this town or battle unknown (`"location": "approximate"`)?
+fn place_approximate(feat: &Feature) -> bool {
+    feat.properties.get("location").and_then(|v| v.as_str()) == Some("approximate")
 }
 
 /// A filled polygon along a polyline whose width goes from `w0` to `w1`.
@@ -648,13 +687,21 @@ pub(crate) fn battles(
         let victor = feat.victor.as_deref().and_then(|v| f.style.polity(v));
         if let Some(v) = &feat.victor {
             if victor.is_some() {
-                shown.polity(v);
+                shown.side(v);
             }
         }
         let color = victor.map(|v| v.border).unwrap_or(bs.undecided);
+        let approx = place_approximate(feat);
         if let Some(path) = star(x, y, r, r * 0.45, 8) {
-            canvas.fill_path(&path, Ink::new(color, 1.0), FillRule::Winding);
-            stroke_path(canvas, &path, bs.outline, 1.0, &stroke(f.px(0.4), &[]));
+            if approx {
+                // Dated by the sources but not placed: a hollow star.
+                shown.approximate_place = true;
+                canvas.fill_path(&path, Ink::new(Rgba(255, 255, 255, 255), 0.85), FillRule::Winding);
+                stroke_path(canvas, &path, color, 1.0, &stroke(f.px(0.7), &[]));
+            } else {
+                canvas.fill_path(&path, Ink::new(color, 1.0), FillRule::Winding);
+                stroke_path(canvas, &path, bs.outline, 1.0, &stroke(f.px(0.4), &[]));
+            }
         }
         shown.battles = true;
         placer.add_obstacle([x - r, y - r, x + r, y + r]);
@@ -664,11 +711,9 @@ pub(crate) fn battles(
             (None, _) => String::new(),
         };
         let name = feat.name(&f.opts.lang);
-        let text = if date.is_empty() || name.contains(date.trim_end_matches('?')) {
-            name.to_string()
-        } else {
-            format!("{name} {date}")
-        };
+        let name = if approx { format!("{name} (?)") } else { name.to_string() };
+        let text =
+            if date.is_empty() || name.contains(date.trim_end_matches('?')) { name } else { format!("{name} {date}") };
         jobs.push(LabelJob {
             priority: priority::BATTLE,
             text: cased(&bs.label, &text),
@@ -708,7 +753,7 @@ pub(crate) fn cities(
         let holder = feat.holder(year);
         let ps = holder.and_then(|h| f.style.polity(&h.polity));
         if let (Some(h), Some(_)) = (holder, ps) {
-            shown.polity(&h.polity);
+            shown.side(&h.polity);
         }
         let mut color = ps.map(|p| p.border).unwrap_or(cs.unheld);
         if let Some((from, t)) = f.opts.blend_from {
@@ -725,9 +770,15 @@ pub(crate) fn cities(
         let kind = feat.kind_in(year);
         shown.city_kinds.insert(kind);
         let r = marker_radius(kind, d);
+        let approx = place_approximate(feat);
         if status == Status::Destroyed {
             shown.destroyed = true;
             ruins(canvas, x, y, r, color, cs.outline, f.px(0.6));
+        } else if approx {
+            // A place the sources name but cannot locate: a hollow marker, dashed.
+            shown.approximate_place = true;
+            let pen = stroke(f.px(0.8), &[f.px(1.1), f.px(0.8)]);
+            city_marker(canvas, kind, (x, y), r * 1.1, Rgba(255, 255, 255, 230), (color, &pen), color);
         } else {
             city_marker(canvas, kind, (x, y), r, color, (cs.outline, &outline), Rgba(255, 255, 255, 255));
         }
@@ -759,9 +810,11 @@ pub(crate) fn cities(
             (CityKind::Fortress, _) => (&cs.label, priority::CITY + i32::from(feat.rank) * 2 - 1),
             (CityKind::Site, _) => (&cs.label, priority::CITY + i32::from(feat.rank) * 2 - 2),
         };
+        let name = feat.name(&f.opts.lang);
+        let name = if approx { format!("{name} (?)") } else { name.to_string() };
         jobs.push(LabelJob {
             priority: prio,
-            text: cased(spec, feat.name(&f.opts.lang)),
+            text: cased(spec, &name),
             style: f.text_style(spec, 1.0),
             anchor: Anchor::Point { x, y, r: extent },
             id: Some(feat.id.clone()),

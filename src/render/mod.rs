@@ -91,8 +91,10 @@ impl RenderOptions {
 /// The symbols a map actually shows, for its legend.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Shown {
-    /// Polity ids with land or places on the map, in first-drawn order.
+    /// Polity ids with land on the map, in first-drawn order.
     pub polities: Vec<String>,
+    /// Polity ids seen only as sides of routes, victors of battles or holders of towns.
+    pub sides: Vec<String>,
     /// City kinds drawn.
     pub city_kinds: BTreeSet<CityKind>,
     /// Campaign kinds drawn.
@@ -115,12 +117,26 @@ pub struct Shown {
     pub besieged: bool,
     /// Areas or cities changed hands (compare mode).
     pub changed: bool,
+    /// A town or battle whose place is not known exactly.
+    pub approximate_place: bool,
+    /// A route the sources do not trace.
+    pub assumed_route: bool,
 }
 
 impl Shown {
+    /// A polity holding land on the map.
     fn polity(&mut self, id: &str) {
         if !self.polities.iter().any(|p| p == id) {
             self.polities.push(id.to_string());
+        }
+        self.sides.retain(|s| s != id);
+    }
+
+    /// A polity seen as a route's side, a battle's victor or a town's holder: listed
+    /// apart unless it also holds land on the map.
+    fn side(&mut self, id: &str) {
+        if !self.polities.iter().any(|p| p == id) && !self.sides.iter().any(|p| p == id) {
+            self.sides.push(id.to_string());
         }
     }
 }

@@ -136,6 +136,7 @@ pub fn draw_pattern(
         }
         Pattern::Horizontal | Pattern::Dots => &[(|p| p.1, |p| p.0, 1.0)],
         Pattern::Vertical => &[(|p| p.0, |p| p.1, 1.0)],
+        Pattern::Grid => &[(|p| p.1, |p| p.0, 1.0), (|p| p.0, |p| p.1, 1.0)],
     };
     let (w, h) = (pixmap.width() as f32, pixmap.height() as f32);
     for &(f, g, scale) in families {

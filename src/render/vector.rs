@@ -281,6 +281,9 @@ impl SvgCanvas {
             }
             Pattern::Horizontal => ("0", format!(r#"<path d="M0 {h}H{s}"{stroke}/>"#, h = num(s / 2.0), s = num(s)), s),
             Pattern::Vertical => ("0", format!(r#"<path d="M{h} 0V{s}"{stroke}/>"#, h = num(s / 2.0), s = num(s)), s),
+            Pattern::Grid => {
+                ("0", format!(r#"<path d="M0 {h}H{s}M{h} 0V{s}"{stroke}/>"#, h = num(s / 2.0), s = num(s)), s)
+            }
             Pattern::Dots => {
                 let r = num(w.max(0.6 * self.k));
                 let fill = self.paint_attrs("fill", ink);
