@@ -352,6 +352,15 @@ impl Style {
             }
         }
         let path = Path::new(name_or_path);
+        // A style is a few kB: refuse devices, FIFOs and anything past a megabyte unread.
+        if let Ok(m) = std::fs::metadata(path) {
+            if !m.is_file() || m.len() > MAX_STYLE_BYTES {
+                return Err(Error::Style {
+                    file: path.display().to_string(),
+                    message: format!("not a style file (a regular file of at most {} kB)", MAX_STYLE_BYTES >> 10),
+                });
+            }
+        }
         let text = std::fs::read_to_string(path).map_err(|e| Error::Style {
             file: path.display().to_string(),
             message: format!(
@@ -448,6 +457,9 @@ fn number(v: f64) -> String {
         format!("{v:e}")
     }
 }
+
+/// The largest style file read, bytes.
+pub const MAX_STYLE_BYTES: u64 = 1 << 20;
 
 /// Largest line width a style may ask for, pt (about 18 mm).
 pub const MAX_LINE_PT: f64 = 50.0;

@@ -646,3 +646,38 @@ fn closed_stdout_and_stderr_end_quietly() {
         assert_eq!(status.code(), Some(expected), "{args:?}");
     }
 }
+
+/// A layer file that is a device (read for ever) or bigger than a dataset may hold is
+/// refused unread, naming the file.
+#[cfg(unix)]
+#[test]
+fn endless_and_huge_layer_files_are_refused_unread() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dev = tmp.path().join("dev");
+    std::fs::create_dir_all(&dev).expect("mkdir");
+    std::os::unix::fs::symlink("/dev/zero", dev.join("cities.geojson")).expect("symlink");
+    let r = run(&["validate".into(), "--data".into(), dev.display().to_string()], 30);
+    check_no_panic("/dev/zero layer", &r);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stdout.contains("cities.geojson: is not a regular file"), "{}", r.stdout);
+
+    let huge = tmp.path().join("huge");
+    std::fs::create_dir_all(&huge).expect("mkdir");
+    // Sparse: 600 MB long, no disk used.
+    let f = std::fs::File::create(huge.join("rivers.geojson")).expect("create");
+    f.set_len(600 << 20).expect("set_len");
+    let out = tmp.path().join("x.png");
+    let args: Vec<String> = ["render", "--year", "1723", "--data"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([huge.display().to_string(), "--out".into(), out.display().to_string()])
+        .collect();
+    let r = run(&args, 30);
+    check_no_panic("huge layer", &r);
+    assert_eq!(r.code, Some(1));
+    assert_eq!(
+        r.stderr.lines().next(),
+        Some("steppe-atlas: rivers.geojson: is 600 MB, more than the 512 MB a file may hold")
+    );
+    assert!(!out.exists());
+}

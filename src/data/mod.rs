@@ -395,7 +395,28 @@ impl Dataset {
     }
 }
 
+/// The largest layer or `atlas.json` file read, bytes: a dataset is held in memory whole.
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
+
 fn read_optional(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
+    // Only regular files of a bounded size: /dev/zero or a FIFO would be read for ever.
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Ok(m) if !m.is_file() => {
+            problems.push(Problem::error(&file_label(path), None, "is not a regular file"));
+            return None;
+        }
+        Ok(m) if m.len() > MAX_FILE_BYTES => {
+            let mb = m.len() >> 20;
+            problems.push(Problem::error(
+                &file_label(path),
+                None,
+                format!("is {mb} MB, more than the {} MB a file may hold", MAX_FILE_BYTES >> 20),
+            ));
+            return None;
+        }
+        _ => {}
+    }
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(s) => Some(s),
