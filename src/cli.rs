@@ -39,35 +39,71 @@ pub enum Command {
     Serve(ServeArgs),
     /// The main job: the animation's frames, GIF and APNG, and tiles, into output/.
     All(AllArgs),
+    /// Styles: `style init --data DIR > my-style.json` writes a starting style for a dataset.
+    #[command(subcommand)]
+    Style(StyleCommand),
 }
 
-/// Label language.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Lang {
-    /// English.
-    En,
-    /// Kazakh.
-    Kk,
-    /// Russian.
-    Ru,
+/// `style` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum StyleCommand {
+    /// Print a starting style for a dataset: every polity it names, in the base style's
+    /// paint where the base knows it, else in automatic colour-blind-safe colours.
+    Init(StyleInitArgs),
+}
+
+/// `style init` options.
+#[derive(Args, Debug)]
+pub struct StyleInitArgs {
+    /// The style to start from: an embedded name (print, atlas, grayscale) or a file.
+    #[arg(long, default_value = "print")]
+    pub base: String,
+    /// The new style's name.
+    #[arg(long, default_value = "my-style")]
+    pub name: String,
+    /// Data source.
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// Label language: a code such as `en`, `kk`, `ru`, or any language the data has
+/// `name:*` (and `caption:*`) for, such as `it`; missing names fall back to English.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lang(String);
+
+impl std::str::FromStr for Lang {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Lang, String> {
+        let mut parts = s.split('-');
+        let base = parts.next().unwrap_or_default();
+        let ok = (2..=3).contains(&base.len())
+            && base.bytes().all(|b| b.is_ascii_lowercase())
+            && parts.all(|p| !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if ok {
+            Ok(Lang(s.to_string()))
+        } else {
+            Err(format!("{s:?} is not a language code like en, kk, ru or it"))
+        }
+    }
 }
 
 impl Lang {
-    fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Kk => "kk",
-            Lang::Ru => "ru",
-        }
+    fn code(&self) -> &str {
+        &self.0
     }
 }
 
 /// How `end_date` values are read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum EndDatesArg {
-    /// `"1697"` lasts through 31 Dec 1697 (steppe-atlas data).
+    /// `ohm` for data with OpenHistoricalMap tags (boundary, place, admin_level, wikidata), else `inclusive`.
+    Auto,
+    /// `"1697"` lasts through 31 Dec 1697, `"1697-05-01"` through that day (steppe-atlas data).
     Inclusive,
-    /// `"1697"` ends before 1697 (OpenHistoricalMap data).
+    /// OpenHistoricalMap's rule: a year or month covers its whole period, a day is the first day gone.
+    Ohm,
+    /// Every end date is the first moment gone: `"1697"` ends on 31 Dec 1696.
     Exclusive,
 }
 
@@ -78,7 +114,7 @@ pub struct DataArgs {
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
     /// How to read end_date values.
-    #[arg(long, value_enum, default_value = "inclusive")]
+    #[arg(long, value_enum, default_value = "auto")]
     pub end_dates: EndDatesArg,
 }
 
@@ -94,12 +130,16 @@ impl DataArgs {
         match self.end_dates {
             EndDatesArg::Inclusive => EndDates::Inclusive,
             EndDatesArg::Exclusive => EndDates::Exclusive,
+            EndDatesArg::Ohm => EndDates::Ohm,
+            EndDatesArg::Auto => EndDates::Auto,
         }
     }
 
     /// Load, check against the style and index the dataset; refuse it on any error.
-    pub fn load_checked(&self, style: &Style) -> Result<Atlas> {
+    /// Polities the style does not know are added to it in automatic colours.
+    pub fn load_checked(&self, style: &mut Style) -> Result<Atlas> {
         let loaded = Dataset::load(&self.source(), self.end_dates());
+        style.adopt_polities(&validate::polities_named(&loaded.dataset));
         let mut problems = loaded.problems.clone();
         problems.extend(validate::polity_problems(&loaded.dataset, style));
         problems.extend(validate::geometry_problems(&loaded.dataset));
@@ -136,7 +176,7 @@ pub struct ViewArgs {
     #[arg(long, default_value = "print")]
     pub style: String,
     /// Label language, falling back to English names.
-    #[arg(long, value_enum, default_value = "en")]
+    #[arg(long, default_value = "en")]
     pub lang: Lang,
 }
 
@@ -319,7 +359,7 @@ pub struct QueryArgs {
     #[arg(long, default_value_t = 25.0)]
     pub radius_km: f64,
     /// Name language.
-    #[arg(long, value_enum, default_value = "en")]
+    #[arg(long, default_value = "en")]
     pub lang: Lang,
     /// Data source.
     #[command(flatten)]
@@ -419,7 +459,7 @@ pub struct TilesArgs {
     #[arg(long, default_value = "atlas")]
     pub style: String,
     /// Label language.
-    #[arg(long, value_enum, default_value = "en")]
+    #[arg(long, default_value = "en")]
     pub lang: Lang,
     /// Render past the soft limits: zoom 14, and 2,000,000 tiles a run.
     #[arg(long)]
@@ -439,7 +479,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "atlas")]
     pub style: String,
     /// Label language.
-    #[arg(long, value_enum, default_value = "en")]
+    #[arg(long, default_value = "en")]
     pub lang: Lang,
     /// Memory for rendered tiles and frames, MB.
     #[arg(long, default_value_t = 256)]
@@ -482,14 +522,23 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Tiles(a) => tiles_cmd(&a).map(|_| 0),
         Command::Serve(a) => serve_cmd(&a).map(|_| 0),
         Command::All(a) => all_cmd(&a).map(|_| 0),
+        Command::Style(StyleCommand::Init(a)) => style_init_cmd(&a).map(|_| 0),
     }
+}
+
+/// Print a starting style for a dataset on stdout.
+pub fn style_init_cmd(a: &StyleInitArgs) -> Result<()> {
+    let loaded = Dataset::load(&a.data.source(), a.data.end_dates());
+    let dataset = loaded.into_result()?;
+    let json = crate::style::starting_style(&a.base, &a.name, &validate::polities_named(&dataset))?;
+    print_out(&json)
 }
 
 /// Render one year to a PNG, SVG or PDF file; returns the path written.
 pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
     let t0 = std::time::Instant::now();
-    let style = Style::load(&a.view.style)?;
-    let atlas = a.data.load_checked(&style)?;
+    let mut style = Style::load(&a.view.style)?;
+    let atlas = a.data.load_checked(&mut style)?;
     timing("load", t0);
     let (view, dpi) = a.view.view(&atlas.data)?;
     let from_ext = a.out.as_deref().and_then(ImageFormat::from_path);
@@ -603,7 +652,7 @@ pub fn query_cmd(a: &QueryArgs) -> Result<()> {
     let hits = crate::query::query(&atlas, Year(a.year), a.lon, a.lat, a.radius_km);
     let doc = crate::query::to_json(&hits, Year(a.year), a.lon, a.lat, a.lang.code());
     let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Encode(e.to_string()))?;
-    crate::output::print_stdout(&(crate::output::json_safe(text) + "\n"))
+    print_out(&crate::output::json_safe(text))
 }
 
 /// Validate a dataset: print one line per problem; exit 1 on errors (or warnings with --strict).
@@ -629,21 +678,32 @@ fn animation_view(view: &ViewArgs) -> ViewArgs {
     v
 }
 
-/// The default span of an animation: the war years of the atlas.
-fn default_span(ds: &Dataset) -> (i32, i32) {
-    match ds.meta.period {
-        Some([from, to]) => (from, to.min(from.max(1741))),
-        None => (1635, 1741),
+/// The default years of `frames` and `tiles`: for the built-in atlas the war,
+/// 1635–1741; for any other dataset its `atlas.json` period, else the range of its own
+/// dates.
+fn default_span(data: &DataArgs, ds: &Dataset) -> Result<(i32, i32)> {
+    if data.data.is_none() {
+        if let Some([from, to]) = ds.meta.period {
+            return Ok((from, to.min(from.max(1741))));
+        }
     }
+    ds.years().ok_or_else(|| {
+        Error::Usage(
+            "the dataset has no dates and atlas.json no `period`: give the years (--from/--to or --years)".into(),
+        )
+    })
 }
 
 /// Animate a span of years; returns what was written.
 pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
-    let style = Style::load(&a.view.style)?;
-    let atlas = a.data.load_checked(&style)?;
+    let mut style = Style::load(&a.view.style)?;
+    let atlas = a.data.load_checked(&mut style)?;
     let view_args = animation_view(&a.view);
     let (view, dpi) = view_args.view(&atlas.data)?;
-    let (from, to) = default_span(&atlas.data);
+    let (from, to) = match (a.from, a.to) {
+        (Some(f), Some(t)) => (f, t),
+        _ => default_span(&a.data, &atlas.data)?,
+    };
     // Keep the whole map clear of the caption band and timeline at the bottom.
     let bottom = crate::render::animation_bottom_px(&atlas, &style, &view, dpi, a.view.lang.code());
     let view = View::fit_above(view.projection, &view_args.bbox(&atlas.data)?, view.width, view.height, bottom);
@@ -721,11 +781,11 @@ fn write_vector_frames(
 
 /// Render the tiles asked for; returns what was written.
 pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
-    let style = Style::load(&a.style)?;
-    let atlas = a.data.load_checked(&style)?;
+    let mut style = Style::load(&a.style)?;
+    let atlas = a.data.load_checked(&mut style)?;
     let years = match &a.years {
         Some(s) => crate::time::parse_year_range(s).map_err(|e| Error::Usage(format!("--years: {e}")))?,
-        None => default_span(&atlas.data),
+        None => default_span(&a.data, &atlas.data)?,
     };
     let zooms = crate::tiles::grid::parse_zoom_range(&a.zoom).map_err(|e| Error::Usage(format!("--zoom: {e}")))?;
     let shard = match &a.shard {
@@ -758,9 +818,10 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
 
 /// Run the tile server until the process is stopped.
 pub fn serve_cmd(a: &ServeArgs) -> Result<()> {
-    let style = Style::load(&a.style)?;
-    let frame_style = Style::load("print")?;
-    let atlas = a.data.load_checked(&style)?;
+    let mut style = Style::load(&a.style)?;
+    let mut frame_style = Style::load("print")?;
+    let atlas = a.data.load_checked(&mut style)?;
+    frame_style.adopt_polities(&validate::polities_named(&atlas.data));
     let state = std::sync::Arc::new(crate::serve::ServerState::new(
         atlas,
         style,
@@ -802,11 +863,17 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         scale: 1,
         shard: None,
         style: "atlas".into(),
-        lang: a.view.lang,
+        lang: a.view.lang.clone(),
         force: false,
         data: a.data.clone(),
     };
     tiles_cmd(&tiles).map(|_| ())
+}
+
+/// Write a document to stdout; a reader that closed the pipe early (`| head`) is not an
+/// error, and never a panic.
+fn print_out(text: &str) -> Result<()> {
+    crate::output::print_stdout(&format!("{text}\n"))
 }
 
 /// Print phase timings to stderr when `STEPPE_ATLAS_TIMING` is set (for profiling).

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 /// How serious a data problem is: errors stop `render`, warnings are only reported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
+    /// For information: how a file was read, polities given automatic colours.
+    Info,
     /// Questionable but drawable (overlapping areas, overlapping spans).
     Warning,
     /// Malformed: the dataset is refused.
@@ -36,6 +38,11 @@ impl Problem {
         }
     }
 
+    /// A note for information about one feature or file (never fatal, even with `--strict`).
+    pub fn info(file: &str, feature: Option<&str>, message: impl Into<String>) -> Problem {
+        Problem { severity: Severity::Info, ..Problem::error(file, feature, message) }
+    }
+
     /// A warning about one feature.
     pub fn warning(file: &str, feature: Option<&str>, message: impl Into<String>) -> Problem {
         Problem { severity: Severity::Warning, ..Problem::error(file, feature, message) }
@@ -47,6 +54,7 @@ impl fmt::Display for Problem {
         let sev = match self.severity {
             Severity::Error => "",
             Severity::Warning => "warning: ",
+            Severity::Info => "info: ",
         };
         // Ids and messages come from the data: a newline or an escape code in them must not
         // break "one line per problem" nor drive the terminal.

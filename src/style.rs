@@ -327,6 +327,61 @@ pub struct Style {
     pub layers: Vec<MapLayer>,
 }
 
+/// A polity a dataset names, for [`Style::adopt_polities`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AutoPolity {
+    /// Polity id.
+    pub id: String,
+    /// English name for the legend.
+    pub name: String,
+    /// Kazakh name.
+    pub name_kk: Option<String>,
+    /// Russian name.
+    pub name_ru: Option<String>,
+}
+
+/// Fills for polities a style does not know, safe for colour-blind readers: the eight
+/// colours of Okabe & Ito (2008) without black, then Paul Tol's muted scheme (2021).
+/// Past sixteen, the colours repeat with a hatch pattern.
+pub const AUTO_PALETTE: [Rgba; 16] = [
+    Rgba(0xe6, 0x9f, 0x00, 255), // orange
+    Rgba(0x56, 0xb4, 0xe9, 255), // sky blue
+    Rgba(0x00, 0x9e, 0x73, 255), // bluish green
+    Rgba(0xf0, 0xe4, 0x42, 255), // yellow
+    Rgba(0x00, 0x72, 0xb2, 255), // blue
+    Rgba(0xd5, 0x5e, 0x00, 255), // vermillion
+    Rgba(0xcc, 0x79, 0xa7, 255), // reddish purple
+    Rgba(0x88, 0x22, 0x55, 255), // wine (Tol)
+    Rgba(0x33, 0x22, 0x88, 255), // indigo
+    Rgba(0x11, 0x77, 0x33, 255), // green
+    Rgba(0x88, 0xcc, 0xee, 255), // cyan
+    Rgba(0x44, 0xaa, 0x99, 255), // teal
+    Rgba(0x99, 0x99, 0x33, 255), // olive
+    Rgba(0xdd, 0xcc, 0x77, 255), // sand
+    Rgba(0xcc, 0x66, 0x77, 255), // rose
+    Rgba(0xaa, 0x44, 0x99, 255), // purple
+];
+
+/// The `n`th automatic paint: a palette colour (a grey for grey styles) and a pattern once
+/// the colours run out.
+fn auto_paint(n: usize, grey: bool) -> (Rgba, Pattern) {
+    const PATTERNS: [Pattern; 7] = [
+        Pattern::None,
+        Pattern::Hatch,
+        Pattern::BackHatch,
+        Pattern::Dots,
+        Pattern::Horizontal,
+        Pattern::Vertical,
+        Pattern::Cross,
+    ];
+    if grey {
+        const GREYS: [u8; 4] = [0x40, 0x70, 0xa0, 0xc8];
+        let g = GREYS[n % GREYS.len()];
+        return (Rgba(g, g, g, 255), PATTERNS[(n / GREYS.len() + 1) % PATTERNS.len()]);
+    }
+    (AUTO_PALETTE[n % AUTO_PALETTE.len()], PATTERNS[(n / AUTO_PALETTE.len()) % PATTERNS.len()])
+}
+
 /// The styles built into the binary: (name, JSON).
 pub const EMBEDDED: [(&str, &str); 3] = [
     ("atlas", include_str!("../styles/atlas.json")),
@@ -374,6 +429,38 @@ impl Style {
     /// The polity's paint, if the style knows it.
     pub fn polity(&self, id: &str) -> Option<&PolityStyle> {
         self.polities.get(id)
+    }
+
+    /// Paint every polity of `polities` (id, English name, Kazakh name, Russian name, in
+    /// the order they should get colours) that the style does not know, with an automatic
+    /// colour from [`AUTO_PALETTE`], so the map and its legend show it. A style whose
+    /// polities are all grey (the journal style) gets greys with patterns instead. Returns
+    /// the ids added with their fills.
+    pub fn adopt_polities(&mut self, polities: &[AutoPolity]) -> Vec<(String, Rgba)> {
+        let grey =
+            !self.polities.is_empty() && self.polities.values().all(|p| p.fill.0 == p.fill.1 && p.fill.1 == p.fill.2);
+        let mut added = Vec::new();
+        for p in polities {
+            if self.polities.contains_key(&p.id) {
+                continue;
+            }
+            let n = added.len();
+            let (fill, pattern) = auto_paint(n, grey);
+            let border = fill.mix(Rgba(0, 0, 0, 255), 0.4);
+            self.polities.insert(
+                p.id.clone(),
+                PolityStyle {
+                    name: p.name.clone(),
+                    name_kk: p.name_kk.clone(),
+                    name_ru: p.name_ru.clone(),
+                    fill,
+                    border,
+                    pattern,
+                },
+            );
+            added.push((p.id.clone(), fill));
+        }
+        added
     }
 
     /// Check every number of the style against sane bounds, naming the key that is out.
@@ -481,6 +568,59 @@ pub const MAX_DASHES: usize = 16;
 pub const MIN_GRATICULE_DEG: f64 = 0.1;
 /// Coarsest graticule, degrees.
 pub const MAX_GRATICULE_DEG: f64 = 90.0;
+
+/// A starting style for a dataset: the embedded style `base` as JSON, named `name`, whose
+/// polities are the dataset's `polities` — the base's paint where it knows them, automatic
+/// colours otherwise (`steppe-atlas style init`).
+pub fn starting_style(base: &str, name: &str, polities: &[AutoPolity]) -> Result<String> {
+    let mut style = Style::load(base)?;
+    let text = EMBEDDED.iter().find(|(n, _)| *n == base.trim_end_matches(".json")).map(|(_, t)| t.to_string());
+    let text = match text {
+        Some(t) => t,
+        None => {
+            std::fs::read_to_string(base).map_err(|e| Error::Style { file: base.into(), message: e.to_string() })?
+        }
+    };
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::Style { file: base.into(), message: e.to_string() })?;
+    style.adopt_polities(polities);
+    let hex = |c: Rgba| {
+        if c.3 == 255 {
+            format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
+        } else {
+            format!("#{:02x}{:02x}{:02x}{:02x}", c.0, c.1, c.2, c.3)
+        }
+    };
+    let mut out = serde_json::Map::new();
+    for p in polities {
+        let Some(ps) = style.polity(&p.id) else { continue };
+        let mut entry = serde_json::json!({"name": ps.name, "fill": hex(ps.fill), "border": hex(ps.border)});
+        if let Some(k) = &ps.name_kk {
+            entry["name:kk"] = k.clone().into();
+        }
+        if let Some(r) = &ps.name_ru {
+            entry["name:ru"] = r.clone().into();
+        }
+        if ps.pattern != Pattern::None {
+            entry["pattern"] = snake(&format!("{:?}", ps.pattern)).into();
+        }
+        out.insert(p.id.clone(), entry);
+    }
+    doc["polities"] = serde_json::Value::Object(out);
+    doc["name"] = name.into();
+    serde_json::to_string_pretty(&doc).map_err(|e| Error::Style { file: base.into(), message: e.to_string() })
+}
+
+fn snake(s: &str) -> String {
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if ch.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(ch.to_lowercase());
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {

@@ -5,26 +5,103 @@
 
 use crate::data::{ControlSpan, Dataset, Feature, Geometry, Layer, Loaded, Status};
 use crate::error::{Problem, Severity};
-use crate::style::Style;
+use crate::style::{AutoPolity, Style};
 use crate::time::{Span, Year};
 use geo::{Area, BooleanOps, BoundingRect, Intersects};
 
-/// Unknown polity ids (errors: the style cannot colour them).
+/// Polity ids the style does not know. They are drawn in automatic colours
+/// ([`Style::adopt_polities`]), so this is information; a warning when `atlas.json` lists
+/// polities but not this one (a typo?).
 pub fn polity_problems(ds: &Dataset, style: &Style) -> Vec<Problem> {
     let mut out: Vec<Problem> = Vec::new();
+    let declared = !ds.meta.polities.is_empty();
+    let files: std::collections::HashMap<&str, &str> = ds.all().map(|f| (f.id.as_str(), f.file.as_str())).collect();
     for (layer, id, polity) in ds.polity_refs() {
+        let file = files.get(id).map_or_else(|| layer.file_name(), |f| f.to_string());
         if style.polity(polity).is_none() {
-            let p = Problem::error(
-                &layer.file_name(),
-                Some(id),
-                format!("unknown polity id {polity:?} (not in style {:?})", style.name),
-            );
-            if !out.contains(&p) {
+            let p = if declared && ds.polity(polity).is_none() {
+                Problem::warning(
+                    &file,
+                    Some(id),
+                    format!(
+                        "unknown polity id {polity:?}: not in style {:?} nor in atlas.json's polities (a typo?); \
+                         drawn in an automatic colour",
+                        style.name
+                    ),
+                )
+            } else {
+                Problem::info(
+                    &file,
+                    Some(id),
+                    format!(
+                        "polity id {polity:?} is not in style {:?}: drawn in an automatic colour \
+                         (`steppe-atlas style init` writes a style to edit)",
+                        style.name
+                    ),
+                )
+            };
+            if !out.iter().any(|o| o.message == p.message) {
                 out.push(p);
             }
         }
     }
     out
+}
+
+/// The polities a dataset names, in the order they should get automatic colours (land
+/// holders first, then the others), each with its name: from `atlas.json`, else from the
+/// territory it holds by itself (OpenHistoricalMap boundaries), else from its id.
+pub fn polities_named(ds: &Dataset) -> Vec<AutoPolity> {
+    let mut ids: Vec<&str> = Vec::new();
+    for (layer, _, polity) in ds.polity_refs() {
+        if layer == Layer::Territories && !ids.contains(&polity) {
+            ids.push(polity);
+        }
+    }
+    for (_, _, polity) in ds.polity_refs() {
+        if !ids.contains(&polity) {
+            ids.push(polity);
+        }
+    }
+    ids.into_iter()
+        .map(|id| {
+            if let Some(p) = ds.polity(id) {
+                let name = |lang: &str| p.names.first().map(|n| n.name_i18n.get(lang).cloned().unwrap_or_default());
+                if let Some(first) = p.names.first() {
+                    return AutoPolity {
+                        id: id.to_string(),
+                        name: first.name.clone(),
+                        name_kk: name("kk").filter(|n| !n.is_empty()),
+                        name_ru: name("ru").filter(|n| !n.is_empty()),
+                    };
+                }
+            }
+            let own = ds.layer(Layer::Territories).iter().find(|f| {
+                !f.properties.contains_key("control")
+                    && f.control.iter().any(|c| c.polity == id)
+                    && !f.names.en.is_empty()
+            });
+            match own {
+                Some(f) => AutoPolity {
+                    id: id.to_string(),
+                    name: f.names.en.clone(),
+                    name_kk: f.names.kk.clone(),
+                    name_ru: f.names.ru.clone(),
+                },
+                None => AutoPolity { id: id.to_string(), name: title_case(id), name_kk: None, name_ru: None },
+            }
+        })
+        .collect()
+}
+
+/// `kazakh_senior` → `Kazakh senior`.
+fn title_case(id: &str) -> String {
+    let words = id.replace(['_', '-'], " ");
+    let mut c = words.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 /// Invalid polygons and lines: self-intersections, degenerate rings (errors).
@@ -42,7 +119,7 @@ pub fn geometry_problems(ds: &Dataset) -> Vec<Problem> {
                 _ => None,
             };
             if let Some(msg) = problem {
-                out.push(Problem::error(&layer.file_name(), Some(&f.id), format!("invalid geometry: {msg}")));
+                out.push(Problem::error(&f.file, Some(&f.id), format!("invalid geometry: {msg}")));
             }
         }
     }
@@ -74,14 +151,15 @@ pub fn coverage_problems(ds: &Dataset) -> Vec<Problem> {
         for j in i + 1..areas.len() {
             let Some(b) = polys[j] else { continue };
             let Some(rb) = b.bounding_rect() else { continue };
-            if !ra.intersects(&rb) {
+            // Successive versions of a boundary (OpenHistoricalMap) share land, not years.
+            if !ra.intersects(&rb) || !areas[i].span.overlaps(&areas[j].span) {
                 continue;
             }
             let overlap = guarded(&|| a.intersection(b).unsigned_area());
             // ~1 km² at these latitudes.
             if overlap > 1e-4 {
                 out.push(Problem::warning(
-                    &file,
+                    &areas[i].file,
                     Some(&areas[i].id),
                     format!("overlaps area {} by about {:.0} km²", areas[j].id, overlap * 111.2 * 111.2 * 0.7),
                 ));
@@ -147,7 +225,7 @@ pub fn t_junction_problems(ds: &Dataset) -> Vec<Problem> {
         .filter(|(_, n)| *n > 0)
         .map(|(a, n)| {
             Problem::warning(
-                &Layer::Territories.file_name(),
+                &a.file,
                 Some(&a.id),
                 format!("{n} vertices of neighbouring areas lie inside its edges (T-junctions); borders need shared vertices"),
             )
@@ -169,10 +247,10 @@ pub fn validate(loaded: &Loaded, style: &Style) -> Vec<Problem> {
     all
 }
 
-/// Count (errors, warnings).
+/// Count (errors, warnings); notes for information are neither.
 pub fn counts(problems: &[Problem]) -> (usize, usize) {
-    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
-    (errors, problems.len() - errors)
+    let count = |s: Severity| problems.iter().filter(|p| p.severity == s).count();
+    (count(Severity::Error), count(Severity::Warning))
 }
 
 /// Consecutive years grouped into runs: `[1723, 1724, 1725, 1732]` → `1723–1725, 1732`.

@@ -17,7 +17,6 @@ const BROKEN: &[(&str, &str, &str)] = &[
     ("bad-json", "cities.geojson", "invalid JSON"),
     ("missing-id", "cities.geojson:#1", "missing `id`"),
     ("end-before-start", "battles.geojson:siege-sayram", "before"),
-    ("unknown-polity", "cities.geojson:turkistan", "unknown polity id \"atlantis\""),
     ("open-ring", "territories.geojson:area-jetisu", "open ring"),
     ("bad-date", "events.geojson:event-kurultai", "month 13"),
     ("wrong-geometry", "rivers.geojson:river-ili", "Point"),

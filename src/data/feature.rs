@@ -3,7 +3,7 @@
 
 use super::Layer;
 use crate::error::Problem;
-use crate::time::{EndDates, Span, Year};
+use crate::time::{DateError, DateValue, EndDates, Span, Year};
 use geo::{Coord, LineString, MultiLineString, MultiPolygon, Point, Polygon};
 use serde_json::{Map, Value};
 
@@ -16,17 +16,19 @@ pub struct Names {
     pub kk: Option<String>,
     /// `name:ru` (Russian).
     pub ru: Option<String>,
+    /// `name:*` in any other language, keyed by its code (`name:de` → `de`).
+    pub other: Vec<(String, String)>,
 }
 
 impl Names {
-    /// The name in `lang` (`en`, `kk`, `ru`), falling back to English.
+    /// The name in `lang` (`en`, `kk`, `ru` or any `name:*` code), falling back to English.
     pub fn get(&self, lang: &str) -> &str {
         let other = match lang {
             "kk" => self.kk.as_deref(),
             "ru" => self.ru.as_deref(),
-            _ => None,
+            code => self.other.iter().find(|(c, _)| c == code).map(|(_, n)| n.as_str()),
         };
-        other.unwrap_or(&self.en)
+        other.filter(|n| !n.is_empty()).unwrap_or(&self.en)
     }
 }
 
@@ -179,6 +181,8 @@ pub enum Geometry {
 pub struct Feature {
     /// The layer it belongs to.
     pub layer: Layer,
+    /// The file it was read from (`territories.geojson`, `export.geojson`).
+    pub file: String,
     /// Unique id.
     pub id: String,
     /// Names by language.
@@ -266,26 +270,18 @@ impl Feature {
     }
 }
 
-/// Parse one layer file, pushing a problem for every malformed feature (which is skipped).
-pub(super) fn parse_layer(layer: Layer, text: &str, mode: EndDates, problems: &mut Vec<Problem>) -> Vec<Feature> {
-    let file = layer.file_name();
-    let root: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            problems.push(Problem::error(&file, None, format!("invalid JSON: {e}")));
-            return Vec::new();
-        }
-    };
-    let features = match root.get("features").and_then(Value::as_array) {
-        Some(f) if root.get("type").and_then(Value::as_str) == Some("FeatureCollection") => f,
-        _ => {
-            problems.push(Problem::error(&file, None, "not a GeoJSON FeatureCollection with a `features` array"));
-            return Vec::new();
-        }
-    };
-    let mut out = Vec::with_capacity(features.len());
-    for (i, raw) in features.iter().enumerate() {
-        let mut ctx = Ctx { file: &file, id: format!("#{i}"), problems: &mut *problems, ok: true };
+/// Parse the features of one layer read from `file` (each with its index in that file),
+/// pushing a problem for every malformed feature (which is skipped).
+pub(super) fn parse_features(
+    layer: Layer,
+    file: &str,
+    items: &[(usize, &Value)],
+    mode: EndDates,
+    problems: &mut Vec<Problem>,
+) -> Vec<Feature> {
+    let mut out = Vec::with_capacity(items.len());
+    for (i, raw) in items {
+        let mut ctx = Ctx { file, id: format!("#{i}"), problems: &mut *problems, ok: true };
         if let Some(f) = parse_feature(layer, raw, mode, &mut ctx) {
             if ctx.ok {
                 out.push(f);
@@ -346,42 +342,65 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
             return None;
         }
     };
-    let id = match props.get("id").or_else(|| obj.get("id")) {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => {
-            ctx.err("missing `id` in properties");
-            return None;
-        }
-    };
+    let id =
+        match props.get("id").or_else(|| obj.get("id")).or_else(|| props.get("@id")).or_else(|| props.get("osm_id")) {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => {
+                ctx.err("missing `id` in properties");
+                return None;
+            }
+        };
     ctx.id = id.clone();
 
     let geometry = parse_geometry(layer, obj.get("geometry"), ctx)?;
-    let names = Names {
+    let mut names = Names {
         en: str_prop(props, "name", ctx).unwrap_or("").to_string(),
         kk: str_prop(props, "name:kk", ctx).map(str::to_string),
         ru: str_prop(props, "name:ru", ctx).map(str::to_string),
+        other: Vec::new(),
     };
-
-    // Time: `date` is a point event; otherwise start_date/end_date.
-    let date = str_prop(props, "date", ctx);
-    let (start, end) = match date {
-        Some(d) => (Some(d), Some(d)),
-        None => (str_prop(props, "start_date", ctx), str_prop(props, "end_date", ctx)),
-    };
-    let span = match Span::parse(start, end, if date.is_some() { EndDates::Inclusive } else { mode }) {
-        Ok(s) => s,
-        Err(e) => {
-            ctx.err(e);
-            Span::ALWAYS
+    for (key, value) in props {
+        if let (Some(code), Some(v)) = (key.strip_prefix("name:"), value.as_str()) {
+            if !code.is_empty() && code != "kk" && code != "ru" && code != "en" {
+                names.other.push((code.to_string(), v.to_string()));
+            }
         }
-    };
-    let date_label = match (start, end) {
-        (Some(a), Some(b)) if a == b => Some(year_part(a)),
-        (Some(a), Some(b)) if year_part(a) == year_part(b) => Some(year_part(a)),
-        (Some(a), Some(b)) => Some(format!("{}–{}", year_part(a), year_part(b))),
-        (Some(a), None) => Some(year_part(a)),
-        _ => None,
+    }
+    if names.en.is_empty() {
+        // OpenHistoricalMap puts the English name in `name:en` when `name` is local.
+        if let Some(en) = props.get("name:en").and_then(Value::as_str) {
+            names.en = en.to_string();
+        }
+    }
+
+    // Time: `date` is a point event (or an interval such as `1718/1720`); otherwise
+    // start_date/end_date.
+    let date = date_prop(props.get("date"), "date", ctx);
+    let (span, date_label) = match date {
+        Some(d) => (Span::of_date(&d), Some(d.label())),
+        None => {
+            let start = edtf_or_plain(props, "start_date", ctx);
+            let end = edtf_or_plain(props, "end_date", ctx);
+            let span = match Span::from_values(start.as_ref(), end.as_ref(), mode) {
+                Ok(s) => s,
+                Err(e) => {
+                    ctx.err(e);
+                    Span::ALWAYS
+                }
+            };
+            let years = |d: &DateValue| (d.earliest.map(|x| x.year), d.latest.map(|x| x.year));
+            let label = match (&start, &end) {
+                // One year (a siege of some months): one label, with whichever is qualified.
+                (Some(a), Some(b)) if years(a) == years(b) => {
+                    Some(if a.qualifier == Default::default() { b.label() } else { a.label() })
+                }
+                (Some(a), Some(b)) => Some(format!("{}–{}", a.label(), b.label())),
+                (Some(a), None) => Some(a.label()),
+                _ => None,
+            };
+            (span, label)
+        }
     };
 
     let certainty = match str_prop(props, "certainty", ctx) {
@@ -394,7 +413,7 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
         }
     };
 
-    let control = match props.get("control") {
+    let mut control = match props.get("control") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => {
             items.iter().enumerate().filter_map(|(i, c)| parse_control(i, c, mode, ctx)).collect()
@@ -404,6 +423,20 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
             Vec::new()
         }
     };
+    if layer == Layer::Territories && control.is_empty() && self_held(props, &span) {
+        // OpenHistoricalMap's boundaries: a dated area without `control` is held by itself.
+        let polity = match props.get("polity").and_then(Value::as_str).filter(|p| !p.trim().is_empty()) {
+            Some(p) => p.trim().to_string(),
+            None => polity_id_for(if names.en.is_empty() { &id } else { &names.en }),
+        };
+        control.push(ControlSpan {
+            span,
+            polity,
+            status: Status::Core,
+            overlord: None,
+            source: props.get("source").and_then(Value::as_str).map(str::to_string),
+        });
+    }
     for (i, a) in control.iter().enumerate() {
         for b in &control[i + 1..] {
             if a.span.overlaps(&b.span) {
@@ -421,8 +454,23 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
     }
 
     let kind = str_prop(props, "kind", ctx).map(str::to_string);
+    let place = props.get("place").and_then(Value::as_str);
+    // OSM/OHM `capital=yes` (or an admin level) marks a capital.
+    let capital_tag = match props.get("capital") {
+        Some(Value::String(c)) => !matches!(c.as_str(), "" | "no"),
+        _ => false,
+    };
     let city_kind = if layer == Layer::Cities {
-        match kind.as_deref() {
+        // OpenHistoricalMap tags when `kind` is not given: a fort or castle is a fortress,
+        // a hamlet or locality a site, any other `place` a town.
+        let ohm_kind = match (props.get("historic").and_then(Value::as_str), place) {
+            (Some("fort" | "castle"), _) => Some("fortress"),
+            (_, Some("hamlet" | "isolated_dwelling" | "locality")) => Some("site"),
+            (_, Some(_)) => Some("city"),
+            _ => None,
+        };
+        match kind.as_deref().or(ohm_kind) {
+            _ if capital_tag => CityKind::Capital,
             None | Some("city") | Some("town") => CityKind::City,
             Some("capital") => CityKind::Capital,
             Some("fortress") => CityKind::Fortress,
@@ -437,6 +485,7 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
     };
     let capital = match props.get("capital") {
         None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(_)) if layer == Layer::Cities => Vec::new(),
         Some(Value::Array(items)) if layer == Layer::Cities && city_kind == CityKind::Capital => {
             items.iter().enumerate().filter_map(|(i, c)| parse_capital(i, c, mode, ctx)).collect()
         }
@@ -472,7 +521,20 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
     } else {
         CampaignKind::Advance
     };
-    let (default_rank, max_rank) = if layer == Layer::Rivers { (2, 3) } else { (3, 5) };
+    let (mut default_rank, max_rank) = if layer == Layer::Rivers { (2, 3) } else { (3, 5) };
+    if layer == Layer::Cities {
+        // OpenHistoricalMap's `place` sets how important a town is (5 most).
+        default_rank = match place {
+            Some("city") => 4,
+            Some("town") => 3,
+            Some("village") => 2,
+            Some("hamlet") | Some("isolated_dwelling") | Some("locality") => 1,
+            _ => default_rank,
+        };
+        if capital_tag {
+            default_rank = 5;
+        }
+    }
     let rank = match props.get("rank") {
         None | Some(Value::Null) => default_rank,
         Some(Value::Number(n)) => match n.as_u64() {
@@ -512,6 +574,7 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
     let bbox = envelope(&geometry);
     Some(Feature {
         layer,
+        file: ctx.file.to_string(),
         id,
         names,
         span,
@@ -534,13 +597,67 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
     })
 }
 
-fn year_part(s: &str) -> String {
-    let t = s.trim();
-    let (neg, body) = match t.strip_prefix('-') {
-        Some(b) => ("-", b),
-        None => ("", t),
-    };
-    format!("{neg}{}", body.split('-').next().unwrap_or(body))
+/// Read a date property: a string in any form [`DateValue`] reads, an integer year, or
+/// empty/null (missing). A malformed date is an error; a form we do not read is a
+/// warning naming the feature, and the date counts as missing.
+fn date_prop(raw: Option<&Value>, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
+    match raw {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => match DateValue::parse(s) {
+            Ok(v) => v,
+            Err(DateError::Malformed(m)) => {
+                ctx.err(m);
+                None
+            }
+            Err(DateError::Unrecognised(m)) => {
+                ctx.warn(format!("`{key}`: {m}"));
+                None
+            }
+        },
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(y) if y.fract() == 0.0 && y.abs() < 1e6 => Some(DateValue::year(y as i32)),
+            _ => {
+                ctx.err(format!("`{key}` {n} is not a whole year"));
+                None
+            }
+        },
+        Some(_) => {
+            ctx.err(format!("`{key}` must be a date string like \"1723\" or a year"));
+            None
+        }
+    }
+}
+
+/// OpenHistoricalMap keeps a date's full EDTF form in `start_date:edtf` / `end_date:edtf`
+/// when `start_date` / `end_date` are simplified to plain dates: read the EDTF form when it
+/// is one we read (so its uncertainty is kept), else the plain date.
+fn edtf_or_plain(props: &Map<String, Value>, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
+    let edtf =
+        props.get(&format!("{key}:edtf")).and_then(Value::as_str).and_then(|s| DateValue::parse(s).ok().flatten());
+    match edtf {
+        Some(v) => Some(v),
+        None => date_prop(props.get(key), key, ctx),
+    }
+}
+
+/// Is a territory without `control` held by itself? Dated areas are (OpenHistoricalMap's
+/// boundaries), and so are areas that name their `polity` or are tagged `boundary`.
+fn self_held(props: &Map<String, Value>, span: &Span) -> bool {
+    span.start.is_some() || span.end.is_some() || props.contains_key("polity") || props.contains_key("boundary")
+}
+
+/// A polity id made from a name: lowercase, words joined by `_` (`"Kingdom of Poland"` →
+/// `kingdom_of_poland`).
+pub fn polity_id_for(name: &str) -> String {
+    let mut out = String::new();
+    for ch in name.trim().chars().flat_map(char::to_lowercase) {
+        if ch.is_alphanumeric() {
+            out.push(ch);
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
 }
 
 fn fmt_year(y: Option<i32>) -> String {
@@ -602,13 +719,9 @@ fn parse_control(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option
         }
     };
     let get = |k: &str| obj.get(k).and_then(Value::as_str);
-    for k in ["from", "to"] {
-        if obj.get(k).is_some_and(|v| !v.is_string() && !v.is_null()) {
-            ctx.err(format!("control[{i}].{k} must be a string like \"1723\""));
-            return None;
-        }
-    }
-    let span = match Span::parse(get("from"), get("to"), mode) {
+    let from = date_prop(obj.get("from"), &format!("control[{i}].from"), ctx);
+    let to = date_prop(obj.get("to"), &format!("control[{i}].to"), ctx);
+    let span = match Span::from_values(from.as_ref(), to.as_ref(), mode) {
         Ok(s) => s,
         Err(e) => {
             ctx.err(format!("control[{i}] ({polity}): {e}"));
@@ -660,8 +773,10 @@ fn parse_capital(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option
             Err(())
         }
     };
-    let (from, to, polity, source) = (text("from").ok()?, text("to").ok()?, text("polity").ok()?, text("source").ok()?);
-    match Span::parse(from, to, mode) {
+    let (polity, source) = (text("polity").ok()?, text("source").ok()?);
+    let from = date_prop(obj.get("from"), &format!("capital[{i}].from"), ctx);
+    let to = date_prop(obj.get("to"), &format!("capital[{i}].to"), ctx);
+    match Span::from_values(from.as_ref(), to.as_ref(), mode) {
         Ok(span) => Some(CapitalSpan { span, polity: polity.map(str::to_string), source: source.map(str::to_string) }),
         Err(e) => {
             ctx.err(format!("capital[{i}]: {e}"));

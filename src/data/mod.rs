@@ -7,7 +7,9 @@
 
 mod feature;
 mod polity;
+mod read;
 
+pub use feature::polity_id_for;
 pub use feature::{
     CampaignKind, CapitalSpan, Certainty, CityKind, ControlSpan, Feature, Geometry, Names, Status, Strength,
 };
@@ -16,6 +18,7 @@ pub use polity::{DatedName, Polity};
 use crate::error::{Error, Problem, Result, Severity};
 use crate::time::{EndDates, Year};
 use serde::Deserialize;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -74,6 +77,11 @@ impl Layer {
 
     fn index(self) -> usize {
         self as usize
+    }
+
+    /// The layer of this name (`territories`, `cities`, …).
+    pub fn from_name(name: &str) -> Option<Layer> {
+        Layer::ALL.into_iter().find(|l| l.name() == name)
     }
 }
 
@@ -230,30 +238,96 @@ impl Loaded {
 
 impl Dataset {
     /// Load a dataset, collecting every problem rather than stopping at the first.
+    ///
+    /// A folder is read whole: every `*.geojson` and `*.geojsonseq` file, each feature
+    /// placed in a layer by its `layer` property, else by its file's name (`cities`,
+    /// `towns`, `boundaries`, …), else by its OpenHistoricalMap tags (`boundary`, `place`,
+    /// `waterway`, …). How each file was read is reported as information; features no rule
+    /// places, and files of other formats (`.shp`, `.gpkg`, …), are reported as warnings.
     pub fn load(source: &Source, end_dates: EndDates) -> Loaded {
         let mut problems = Vec::new();
         let mut ds = Dataset::default();
-        let texts: Vec<(Layer, Option<String>)> = match source {
-            Source::Embedded => Layer::ALL
-                .iter()
-                .map(|l| {
-                    let text = EMBEDDED.iter().find(|(n, _)| *n == l.name()).map(|(_, t)| t.to_string());
-                    (*l, text)
-                })
-                .collect(),
+        let files: Vec<(String, String)> = match source {
+            Source::Embedded => EMBEDDED.iter().map(|(n, t)| (format!("{n}.geojson"), t.to_string())).collect(),
             Source::Dir(dir) => {
                 if !dir.is_dir() {
                     problems.push(Problem::error(&dir.display().to_string(), None, "not a folder"));
                     return Loaded { dataset: ds, problems };
                 }
-                Layer::ALL.iter().map(|l| (*l, read_optional(&dir.join(l.file_name()), &mut problems))).collect()
+                let files = read_dir_files(dir, &mut problems);
+                if files.is_empty() {
+                    problems.push(Problem::warning(
+                        &dir.display().to_string(),
+                        None,
+                        "no *.geojson or *.geojsonseq files in this folder: nothing to draw",
+                    ));
+                }
+                files
             }
         };
-        for (layer, text) in texts {
-            if let Some(text) = text {
-                ds.layers[layer.index()] = feature::parse_layer(layer, &text, end_dates, &mut problems);
+        let mut parsed: Vec<(String, Vec<Value>)> = Vec::new();
+        for (name, text) in &files {
+            if let Some(features) = read::features_of(name, text, &mut problems) {
+                parsed.push((name.clone(), features));
             }
         }
+        let mode = match end_dates {
+            EndDates::Auto if parsed.iter().any(|(_, fs)| fs.iter().any(read::has_ohm_tags)) => EndDates::Ohm,
+            EndDates::Auto => EndDates::Inclusive,
+            m => m,
+        };
+        for (name, features) in &parsed {
+            let file_layer = read::layer_of_file(name);
+            let mut by_layer: Vec<Vec<(usize, &Value)>> = vec![Vec::new(); Layer::ALL.len()];
+            let mut unplaced: Vec<String> = Vec::new();
+            for (i, f) in features.iter().enumerate() {
+                match read::layer_of_feature(f, file_layer) {
+                    Ok(Some(layer)) => by_layer[layer.index()].push((i, f)),
+                    Ok(None) => unplaced.push(read::feature_label(f, i)),
+                    Err(msg) => problems.push(Problem::error(name, Some(&read::feature_label(f, i)), msg)),
+                }
+            }
+            for layer in Layer::ALL {
+                let items = &by_layer[layer.index()];
+                if items.is_empty() {
+                    continue;
+                }
+                let mut read = feature::parse_features(layer, name, items, mode, &mut problems);
+                ds.layers[layer.index()].append(&mut read);
+            }
+            if file_layer.is_none()
+                || by_layer.iter().enumerate().any(|(l, v)| !v.is_empty() && Some(l) != file_layer.map(Layer::index))
+            {
+                let parts: Vec<String> = Layer::ALL
+                    .iter()
+                    .filter(|l| !by_layer[l.index()].is_empty())
+                    .map(|l| format!("{} as {}", by_layer[l.index()].len(), l.name()))
+                    .collect();
+                if !parts.is_empty() {
+                    problems.push(Problem::info(name, None, format!("read {}", parts.join(", "))));
+                }
+            }
+            if !unplaced.is_empty() {
+                let shown: Vec<&str> = unplaced.iter().take(5).map(String::as_str).collect();
+                problems.push(Problem::warning(
+                    name,
+                    None,
+                    format!(
+                        "{} of {} features not read: no `layer` property, and neither the file name nor their tags \
+                         (boundary, place, waterway, natural=water, historic=battlefield, caption) say which layer \
+                         ({}{})",
+                        unplaced.len(),
+                        features.len(),
+                        shown.join(", "),
+                        if unplaced.len() > shown.len() { ", …" } else { "" }
+                    ),
+                ));
+            }
+        }
+        let territories = std::mem::take(&mut ds.layers[Layer::Territories.index()]);
+        let territories = top_admin_level(territories, &mut problems);
+        ds.layers[Layer::Territories.index()] = supersede_versions(territories, &mut problems);
+        towns_follow_their_land(&mut ds);
         let meta_text = match source {
             Source::Embedded => Some(EMBEDDED_META.to_string()),
             Source::Dir(dir) => read_optional(&dir.join("atlas.json"), &mut problems),
@@ -397,6 +471,191 @@ impl Dataset {
 
 /// The largest layer or `atlas.json` file read, bytes: a dataset is held in memory whole.
 pub const MAX_FILE_BYTES: u64 = 512 << 20;
+
+/// The `admin_level` of an OpenHistoricalMap administrative boundary, if it has one.
+fn admin_level(f: &Feature) -> Option<u32> {
+    if f.properties.get("boundary").and_then(Value::as_str) != Some("administrative") {
+        return None;
+    }
+    match f.properties.get("admin_level")? {
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        _ => None,
+    }
+}
+
+/// Territories are one level of land: where administrative boundaries of several
+/// `admin_level`s are given (countries at 2, provinces at 4), the top level present is
+/// drawn and the others are left out, with a note per file and level.
+fn top_admin_level(areas: Vec<Feature>, problems: &mut Vec<Problem>) -> Vec<Feature> {
+    let Some(top) = areas.iter().filter_map(admin_level).min() else { return areas };
+    let mut left_out: std::collections::BTreeMap<(String, u32), usize> = std::collections::BTreeMap::new();
+    let kept = areas
+        .into_iter()
+        .filter(|f| match admin_level(f) {
+            Some(l) if l > top => {
+                *left_out.entry((f.file.clone(), l)).or_default() += 1;
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    for ((file, level), n) in left_out {
+        problems.push(Problem::info(
+            &file,
+            None,
+            format!(
+                "{n} boundaries of admin_level {level} not drawn: territories are drawn at the top level present \
+                 ({top}); put other levels in a separate dataset"
+            ),
+        ));
+    }
+    kept
+}
+
+/// Is a territory held by itself (a dated boundary without `control`)?
+fn self_held(f: &Feature) -> bool {
+    f.layer == Layer::Territories && f.control.len() == 1 && !f.properties.contains_key("control")
+}
+
+/// OpenHistoricalMap towns (`place=*`) carry no `control`: give each the control spans of
+/// the areas it stands in, so its marker, `query`'s `controlled_by` and a change of hands
+/// follow the land, as the contract's rule for towns says.
+fn towns_follow_their_land(ds: &mut Dataset) {
+    use geo::Intersects;
+    let areas = &ds.layers[Layer::Territories.index()];
+    let mut updates: Vec<(usize, Vec<ControlSpan>)> = Vec::new();
+    for (i, town) in ds.layers[Layer::Cities.index()].iter().enumerate() {
+        if !town.control.is_empty() || !town.properties.contains_key("place") {
+            continue;
+        }
+        let Geometry::Point(pt) = &town.geometry else { continue };
+        let mut spans: Vec<ControlSpan> = areas
+            .iter()
+            .filter(|a| a.bbox.is_some_and(|b| b[0] <= pt.x() && pt.x() <= b[2] && b[1] <= pt.y() && pt.y() <= b[3]))
+            .filter(|a| matches!(&a.geometry, Geometry::Areas(mp) if mp.intersects(pt)))
+            .flat_map(|a| a.control.iter().filter(|c| c.span.overlaps(&town.span)).cloned())
+            .collect();
+        if spans.is_empty() {
+            continue;
+        }
+        spans.sort_by_key(|c| c.span.start);
+        for c in &mut spans {
+            c.source = Some("the land it stands in".into());
+        }
+        updates.push((i, spans));
+    }
+    for (i, spans) in updates {
+        ds.layers[Layer::Cities.index()][i].control = spans;
+    }
+}
+
+/// Do two areas share land (not only a border)?
+fn overlap(a: &Feature, b: &Feature) -> bool {
+    use geo::Relate;
+    let boxes = match (a.bbox, b.bbox) {
+        (Some(p), Some(q)) => p[0] < q[2] && q[0] < p[2] && p[1] < q[3] && q[1] < p[3],
+        _ => false,
+    };
+    match (&a.geometry, &b.geometry) {
+        (Geometry::Areas(p), Geometry::Areas(q)) if boxes => {
+            let m = p.relate(q);
+            m.is_intersects() && !m.is_touches()
+        }
+        _ => false,
+    }
+}
+
+/// Apply "the latest start wins in a year" across the versions of a boundary, as it applies
+/// within one `control` list: where a self-held territory with the same geometry or the same
+/// holder and shared land starts in year Y, an earlier version that would still be alive in Y ends with
+/// Y − 1 (so a map of Y shows one of them, not both on top of each other). A version
+/// superseded within its own first year is never shown, and is left out with a note.
+fn supersede_versions(mut areas: Vec<Feature>, problems: &mut Vec<Problem>) -> Vec<Feature> {
+    let versions: Vec<usize> = (0..areas.len()).filter(|&i| self_held(&areas[i])).collect();
+    let mut cut: Vec<Option<i32>> = vec![None; areas.len()];
+    for &a in &versions {
+        for &b in &versions {
+            let (fa, fb) = (&areas[a], &areas[b]);
+            let later = match (fa.span.start, fb.span.start) {
+                (None, Some(_)) => true,
+                (Some(x), Some(y)) => x < y,
+                _ => false,
+            };
+            if a == b
+                || !later
+                || !(fa.geometry == fb.geometry || fa.control[0].polity == fb.control[0].polity && overlap(fa, fb))
+            {
+                continue;
+            }
+            let Some(y) = fb.span.start_year() else { continue };
+            if fa.span.overlaps_year(Year(y)) {
+                cut[a] = Some(cut[a].map_or(y, |c: i32| c.min(y)));
+            }
+        }
+    }
+    let mut kept = Vec::with_capacity(areas.len());
+    for (i, mut f) in areas.drain(..).enumerate() {
+        if let Some(y) = cut[i] {
+            let end = crate::time::Day::from_ymd(y - 1, 12, 31);
+            if f.span.start.is_some_and(|s| s > end) {
+                problems.push(Problem::info(
+                    &f.file,
+                    Some(&f.id),
+                    format!("not shown: a later version of this boundary starts in its first year ({y})"),
+                ));
+                continue;
+            }
+            f.span.end = Some(f.span.end.map_or(end, |e| e.min(end)));
+            f.control[0].span = f.span;
+        }
+        kept.push(f);
+    }
+    kept
+}
+
+/// The GeoJSON files of a folder (sorted by name), with warnings for files of formats we
+/// do not read.
+fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, String)> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            problems.push(Problem::error(&dir.display().to_string(), None, format!("cannot read folder: {e}")));
+            return Vec::new();
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        let name = file_label(&path);
+        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
+        match ext.as_str() {
+            "geojson" | "geojsonseq" => {
+                if let Some(text) = read_optional(&path, problems) {
+                    out.push((name, text));
+                }
+            }
+            "shp" | "gpkg" | "kml" | "gml" | "csv" | "fgb" | "sqlite" | "topojson" | "osm" | "pbf" => {
+                problems.push(Problem::warning(
+                    &name,
+                    None,
+                    "not read: steppe-atlas reads *.geojson and *.geojsonseq files; convert it with \
+                     `ogr2ogr -f GeoJSON -t_srs EPSG:4326 OUT.geojson FILE` (see the README)",
+                ));
+            }
+            "json" if name != "atlas.json" => {
+                problems.push(Problem::warning(
+                    &name,
+                    None,
+                    "not read: only atlas.json is read among *.json files; rename a GeoJSON layer to *.geojson",
+                ));
+            }
+            _ => {}
+        }
+    }
+    out
+}
 
 fn read_optional(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
     // Only regular files of a bounded size: /dev/zero or a FIFO would be read for ever.

@@ -109,6 +109,9 @@ pub trait Canvas {
     fn glyphs(&mut self, text: &str, glyphs: &[PlacedGlyph], style: &TextStyle);
     /// A premultiplied raster layer of the canvas's size, composited over what is drawn.
     fn image(&mut self, layer: &Pixmap);
+    /// A `width`×`height` px panel at (x, y) with a background colour, drawn by `draw` in
+    /// its own coordinates and clipped to itself (an enlargement inset).
+    fn inset(&mut self, x: f32, y: f32, size: (u32, u32), background: Rgba, draw: &mut dyn FnMut(&mut dyn Canvas));
 }
 
 impl Canvas for Pixmap {
@@ -144,6 +147,15 @@ impl Canvas for Pixmap {
 
     fn image(&mut self, layer: &Pixmap) {
         super::paint::composite_over(self, layer);
+    }
+
+    fn inset(&mut self, x: f32, y: f32, size: (u32, u32), background: Rgba, draw: &mut dyn FnMut(&mut dyn Canvas)) {
+        let Some(mut panel) = crate::output::new_pixmap(size.0.max(1), size.1.max(1), background.skia(1.0)) else {
+            return;
+        };
+        draw(&mut panel);
+        let paint = tiny_skia::PixmapPaint::default();
+        self.draw_pixmap(x.round() as i32, y.round() as i32, panel.as_ref(), &paint, Transform::identity(), None);
     }
 }
 

@@ -105,6 +105,43 @@ impl Layout {
     }
 
     /// Boxes labels must not cover.
+    /// A `w`×`h` px place for one more panel (an enlargement inset) clear of the
+    /// furniture: the corner among top right, above the scale bar, bottom left and under
+    /// the title that hides the least of the story.
+    pub(crate) fn free_rect(&self, f: &Frame, w: f32, h: f32) -> Option<[f32; 4]> {
+        let (iw, ih) = (f.view.width as f32, f.view.height as f32);
+        let m = 0.022 * iw.min(ih);
+        let pad = f.px(5.0) * f.fs;
+        let taken = self.obstacles();
+        let mut corners = vec![[iw - m - w, m], [m, ih - m - h - pad * 3.0]];
+        if let Some(sb) = &self.scale {
+            corners.push([iw - m - w, sb.panel[1] - pad - h]);
+        }
+        if let Some(t) = self.title_panel {
+            corners.push([m, t[3] + pad]);
+        }
+        if let Some(l) = self.legend_panel {
+            corners.push([m, l[1] - pad - h]);
+            corners.push([l[2] + pad, ih - m - h - pad * 3.0]);
+        }
+        corners
+            .into_iter()
+            .map(|c| [c[0], c[1], c[0] + w, c[1] + h])
+            .filter(|r| {
+                r[0] >= 0.0
+                    && r[1] >= 0.0
+                    && r[2] <= iw
+                    && r[3] <= ih
+                    && !taken.iter().any(|t| super::labels::overlaps(r, t))
+            })
+            .map(|r| (hidden(f, r), r))
+            .fold(None, |best: Option<(f32, [f32; 4])>, c| match best {
+                Some(b) if b.0 <= c.0 => Some(b),
+                _ => Some(c),
+            })
+            .map(|(_, r)| r)
+    }
+
     pub(crate) fn obstacles(&self) -> Vec<[f32; 4]> {
         let mut v: Vec<[f32; 4]> = Vec::new();
         v.extend(self.title_panel);
@@ -477,6 +514,26 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         credit,
         grat_labels,
     }
+}
+
+/// A small scale bar in the bottom-left corner of an inset of `w`×`h` px whose scale is
+/// `km_per_px`, with its length in kilometres.
+pub(crate) fn inset_scale(f: &Frame, canvas: &mut dyn Canvas, w: f32, h: f32, km_per_px: f64) {
+    let km = nice_below(f64::from(w) * 0.3 * km_per_px);
+    if !(km > 0.0 && km_per_px.is_finite()) {
+        return;
+    }
+    let len = (km / km_per_px) as f32;
+    let style = f.text_style(&f.style.furniture.legend, f.fs);
+    let m = f.fonts.measure("0", &style);
+    let (x, y) = (f.px(6.0), h - f.px(6.0) - m.descent);
+    let bar = f.px(2.2);
+    if let Some(r) = Rect::from_xywh(x, y - m.ascent - bar * 1.6, len, bar) {
+        let p = PathBuilder::from_rect(r);
+        fill(canvas, &p, f.style.furniture.frame, 1.0);
+    }
+    let fmt = if km.fract() == 0.0 { format!("{km:.0} km") } else { format!("{km} km") };
+    canvas.text(&fmt, x, y, &style);
 }
 
 /// How much of the story a furniture panel at `r` would hide: the year's towns, battles,

@@ -500,6 +500,12 @@ pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions,
             placer.add_obstacle(b);
         }
     }
+    // A cluster of places too dense for the map's scale gets an enlargement inset in a
+    // free corner; its box is kept clear of the map's labels.
+    let inset = layout.as_ref().and_then(|l| plan_inset(&frame, l, &markers));
+    if let Some(i) = &inset {
+        placer.add_obstacle(i.rect);
+    }
     let mut placed = Vec::new();
     if opts.labels {
         canvas.group(group::CITIES);
@@ -518,9 +524,95 @@ pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions,
         canvas.group(group::FURNITURE);
         furniture::draw(&frame, canvas, &l);
     }
+    if let Some(i) = inset {
+        canvas.group(group::FURNITURE);
+        draw_inset(&frame, canvas, &i);
+    }
     laps.lap("furniture");
     let missing = missing_labels(&frame, &placed);
     Drawn { label_boxes: placer.placed().to_vec(), missing, labels: placed, markers, shown }
+}
+
+/// An enlargement inset: the area it shows and where it goes.
+struct Inset {
+    /// The cluster's area.
+    area: LonLatBox,
+    /// The inset's box on the map, px.
+    rect: [f32; 4],
+    /// The inset's own view.
+    view: View,
+}
+
+/// Find the densest cluster of promised places (at least six town markers within five
+/// label heights of one of them) and plan an inset that shows it at least twice as
+/// large, in the free corner that hides the least. Publication frames only.
+fn plan_inset(f: &Frame, layout: &furniture::Layout, markers: &[(String, f32, f32)]) -> Option<Inset> {
+    if !f.opts.furniture || f.opts.fixed_title || f.opts.timeline.is_some() || f.opts.seamless_labels {
+        return None;
+    }
+    let label_h = f.px(f.style.cities.label.size_pt) * 1.164;
+    let r = label_h * 5.0;
+    let near = |x: f32, y: f32, d: f32| markers.iter().filter(move |n| (n.1 - x).hypot(n.2 - y) <= d);
+    let (count, cx, cy) = markers
+        .iter()
+        .filter(|m| f.promised.contains(&m.0))
+        .map(|m| (near(m.1, m.2, r).count(), m.1, m.2))
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))?;
+    if count < 6 {
+        return None;
+    }
+    let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for m in near(cx, cy, r * 1.6) {
+        let (lon, lat) = f.view.to_lonlat(f64::from(m.1), f64::from(m.2));
+        b = [b[0].min(lon), b[1].min(lat), b[2].max(lon), b[3].max(lat)];
+    }
+    let area = LonLatBox { west: b[0], south: b[1], east: b[2], north: b[3] }.buffered(0.3);
+    let (w, h) = (f.view.width as f32, f.view.height as f32);
+    let iw = (w * 0.3).round();
+    let ih = (View::height_for_width(&f.view.projection, &area, iw as u32) as f32).clamp(h * 0.18, h * 0.4).round();
+    let rect = layout.free_rect(f, iw, ih)?;
+    let view = View::fit(f.view.projection, &area, iw as u32, ih as u32);
+    // Worth an inset only if it shows the cluster at least twice as large.
+    let (mx, my) = f.view.to_px((area.west + area.east) / 2.0, (area.south + area.north) / 2.0);
+    let main = f.view.km_per_px_at(mx, my);
+    let enlarged = view.km_per_px_at(f64::from(iw) / 2.0, f64::from(ih) / 2.0);
+    (main / enlarged >= 2.0).then_some(Inset { area, rect, view })
+}
+
+/// Draw an inset: the map of its area with labels and a scale bar, framed, and the area's
+/// outline on the main map.
+fn draw_inset(f: &Frame, canvas: &mut dyn Canvas, inset: &Inset) {
+    let ink = f.style.furniture.frame;
+    let pen = paint::stroke(f.px(0.8) * f.fs, &[]);
+    // The area on the main map.
+    let (a, b) = (inset.area, 12);
+    let ring: Vec<(f32, f32)> = (0..b)
+        .map(|k| (a.west + (a.east - a.west) * f64::from(k) / f64::from(b), a.south))
+        .chain((0..b).map(|k| (a.east, a.south + (a.north - a.south) * f64::from(k) / f64::from(b))))
+        .chain((0..b).map(|k| (a.east - (a.east - a.west) * f64::from(k) / f64::from(b), a.north)))
+        .chain((0..b).map(|k| (a.west, a.north - (a.north - a.south) * f64::from(k) / f64::from(b))))
+        .map(|(lon, lat)| {
+            let (x, y) = f.view.to_px(lon, lat);
+            (x as f32, y as f32)
+        })
+        .collect();
+    if let Some(p) = paint::rings_path(&[ring]) {
+        paint::stroke_path(canvas, &p, ink, 0.9, &paint::stroke(f.px(0.7) * f.fs, &[f.px(2.0), f.px(1.5)]));
+    }
+    let r = inset.rect;
+    let size = (inset.view.width, inset.view.height);
+    let mut opts = f.opts.clone();
+    opts.furniture = false;
+    opts.base_layer = None;
+    let km_per_px = inset.view.km_per_px_at(f64::from(size.0) / 2.0, f64::from(size.1) / 2.0);
+    canvas.inset(r[0], r[1], size, f.style.land, &mut |c| {
+        draw_map(f.atlas, f.style, &inset.view, &opts, c);
+        let inner = frame(f.atlas, f.style, &inset.view, &opts);
+        furniture::inset_scale(&inner, c, size.0 as f32, size.1 as f32, km_per_px);
+    });
+    if let Some(rect) = tiny_skia::Rect::from_ltrb(r[0], r[1], r[0] + size.0 as f32, r[1] + size.1 as f32) {
+        paint::stroke_path(canvas, &tiny_skia::PathBuilder::from_rect(rect), ink, 1.0, &pen);
+    }
 }
 
 /// The promised labels of places on the map (towns, battles, rivers, water, landforms

@@ -47,6 +47,8 @@ pub struct SvgCanvas {
     patterns: HashMap<String, String>,
     defs: String,
     faces: BTreeSet<usize>,
+    /// Prefix of every id this canvas defines (insets nest a canvas of their own).
+    ids: String,
 }
 
 impl SvgCanvas {
@@ -62,6 +64,7 @@ impl SvgCanvas {
             patterns: HashMap::new(),
             defs: String::new(),
             faces: BTreeSet::new(),
+            ids: String::new(),
         };
         c.group("background");
         let (w, h) = c.page_pt();
@@ -269,7 +272,7 @@ impl SvgCanvas {
         if let Some(id) = self.patterns.get(&key) {
             return id.clone();
         }
-        let id = format!("pattern{}", self.patterns.len() + 1);
+        let id = format!("{}pattern{}", self.ids, self.patterns.len() + 1);
         let ink = Ink::new(color, 1.0);
         let stroke = format!(r#"{} stroke-width="{}""#, self.paint_attrs("stroke", ink), num(w));
         // Lines sit on the raster's grid: a family at (i + 0.5) × spacing across the lines.
@@ -389,6 +392,35 @@ impl Canvas for SvgCanvas {
         let chars: String = glyphs.iter().map(|g| g.ch).collect();
         let chars = if chars.chars().count() == glyphs.len() { chars } else { text.to_string() };
         let _ = writeln!(self.out(), r#"<text x="{xs}" y="{ys}" rotate="{rs}"{attrs}>{}</text>"#, escape(&chars));
+    }
+
+    fn inset(&mut self, x: f32, y: f32, size: (u32, u32), background: Rgba, draw: &mut dyn FnMut(&mut dyn Canvas)) {
+        let mut child = SvgCanvas::new(
+            size.0,
+            size.1,
+            72.0 / self.k,
+            background,
+            SvgOptions { page_mm: None, ..self.opts.clone() },
+        );
+        child.ids =
+            format!("{}inset{}-", self.ids, self.defs.len() + self.groups.iter().map(|g| g.1.len()).sum::<usize>());
+        draw(&mut child);
+        self.faces.extend(child.faces.iter().copied());
+        self.defs.push_str(&child.defs);
+        let (w, h) = (num(size.0 as f32 * self.k), num(size.1 as f32 * self.k));
+        let body: String = child
+            .groups
+            .iter()
+            .filter(|g| !g.1.is_empty())
+            .map(|(id, body)| format!("<g class=\"{id}\">\n{body}</g>\n"))
+            .collect();
+        let (x, y) = (self.n(x), self.n(y));
+        let _ = writeln!(
+            self.out(),
+            r#"<svg x="{x}" y="{y}" width="{w}" height="{h}" viewBox="0 0 {w} {h}" overflow="hidden">"#
+        );
+        self.out().push_str(&body);
+        self.out().push_str("</svg>\n");
     }
 
     fn image(&mut self, layer: &Pixmap) {

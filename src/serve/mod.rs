@@ -460,13 +460,16 @@ async fn timeline(State(st): State<Arc<ServerState>>) -> Response {
 }
 
 /// `/api/timeline`: years, captions, battles, phases and polities, built once at start
-/// (it walks every year of the period, which `atlas.json` bounds to −9999…9999).
+/// (it walks every year of the period, kept within −9999…9999).
 fn timeline_json(atlas: &Atlas, style: &Style, lang: &str) -> Vec<u8> {
     let data = &atlas.data;
-    let (from, to) = match data.meta.period {
-        Some([a, b]) if crate::data::META_YEARS.contains(&a) && crate::data::META_YEARS.contains(&b) => (a, b),
-        _ => (1635, 1741),
-    };
+    // The dataset's own period (atlas.json, else its dates), not the built-in war's.
+    let years = crate::data::META_YEARS;
+    let (from, to) = data
+        .years()
+        .map(|(a, b)| (a.max(*years.start()), b.min(*years.end())))
+        .filter(|(a, b)| a <= b)
+        .unwrap_or((1635, 1741));
     let mut events: Vec<serde_json::Value> = Vec::new();
     for y in from..=to {
         let captions = data.captions(Year(y), lang);
@@ -481,9 +484,12 @@ fn timeline_json(atlas: &Atlas, style: &Style, lang: &str) -> Vec<u8> {
         .iter()
         .map(|p| serde_json::json!({"from": p.from, "to": p.to, "name": p.name(lang)}))
         .collect();
+    // Only the polities this dataset names (the style may know many more).
+    let named: std::collections::HashSet<&str> = data.polity_refs().into_iter().map(|(_, _, p)| p).collect();
     let polities: Vec<serde_json::Value> = style
         .polities
         .iter()
+        .filter(|(id, _)| named.contains(id.as_str()))
         .map(|(id, p)| {
             let c = style.land.mix(p.fill, style.territories.fill_opacity);
             serde_json::json!({"id": id, "name": p.name(lang),
@@ -492,7 +498,7 @@ fn timeline_json(atlas: &Atlas, style: &Style, lang: &str) -> Vec<u8> {
         })
         .collect();
     let doc = serde_json::json!({
-        "title": data.title(lang), "from": from, "to": to, "events": events,
+        "title": data.title(lang), "from": from, "to": to, "bbox": data.default_bbox(), "events": events,
         "battles": battles, "phases": phases, "polities": polities,
     });
     crate::output::json_safe(doc.to_string()).into_bytes()

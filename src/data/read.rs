@@ -1,0 +1,229 @@
+//! Reading files of any name: GeoJSON and GeoJSON text sequences into raw features, and the
+//! rules that place each feature in a layer (its `layer` property, its file's name, its
+//! OpenHistoricalMap tags). Shapefile-shortened property names are mapped back.
+
+use super::Layer;
+use crate::error::Problem;
+use serde_json::{Map, Value};
+
+/// The raw features of a `.geojson` (a FeatureCollection or one Feature) or `.geojsonseq`
+/// (RFC 8142: one Feature per line, optionally after a record separator) file, with
+/// Shapefile-shortened property names mapped back. `None` (and an error) if unreadable.
+pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Vec<Value>> {
+    let mut out = Vec::new();
+    if name.to_ascii_lowercase().ends_with(".geojsonseq") {
+        for (n, line) in text.split(['\n', '\x1e']).enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Value>(line) {
+                Ok(v) => collect(v, &mut out),
+                Err(e) => {
+                    problems.push(Problem::error(name, None, format!("invalid JSON in record {}: {e}", n + 1)));
+                    return None;
+                }
+            }
+        }
+    } else {
+        let root: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(Problem::error(name, None, format!("invalid JSON: {e}")));
+                return None;
+            }
+        };
+        let kind = root.get("type").and_then(Value::as_str);
+        let is_collection = kind == Some("FeatureCollection") && root.get("features").is_some_and(Value::is_array);
+        if !is_collection && kind != Some("Feature") {
+            problems.push(Problem::error(name, None, "not a GeoJSON FeatureCollection with a `features` array"));
+            return None;
+        }
+        collect(root, &mut out);
+    }
+    for f in &mut out {
+        if let Some(Value::Object(props)) = f.get_mut("properties") {
+            unshorten(props);
+        }
+    }
+    Some(out)
+}
+
+fn collect(v: Value, out: &mut Vec<Value>) {
+    match v {
+        Value::Object(mut o) if o.get("type").and_then(Value::as_str) == Some("FeatureCollection") => {
+            if let Some(Value::Array(fs)) = o.remove("features") {
+                out.extend(fs);
+            }
+        }
+        other => out.push(other),
+    }
+}
+
+/// Map names that Shapefile's 10-character, colon-free field names made (`name_ru`,
+/// `caption_kk`, `admin_leve`, `start_dat`) back to OpenHistoricalMap's, unless the
+/// proper key is also there.
+pub(super) fn unshorten(props: &mut Map<String, Value>) {
+    let mut renames: Vec<(String, String)> = Vec::new();
+    for key in props.keys() {
+        let proper = match key.as_str() {
+            "admin_leve" => Some("admin_level".to_string()),
+            "start_dat" | "start_dt" => Some("start_date".to_string()),
+            "end_dat" => Some("end_date".to_string()),
+            k => ["name_", "caption_", "alt_name_", "old_name_"].iter().find_map(|prefix| {
+                let code = k.strip_prefix(prefix)?;
+                let is_code = (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase());
+                is_code.then(|| format!("{}:{code}", prefix.trim_end_matches('_')))
+            }),
+        };
+        if let Some(p) = proper {
+            if !props.contains_key(&p) {
+                renames.push((key.clone(), p));
+            }
+        }
+    }
+    for (from, to) in renames {
+        if let Some(v) = props.remove(&from) {
+            props.insert(to, v);
+        }
+    }
+}
+
+/// Does a feature carry OpenHistoricalMap (or OpenStreetMap) tags?
+pub(super) fn has_ohm_tags(f: &Value) -> bool {
+    const TAGS: [&str; 8] =
+        ["boundary", "admin_level", "place", "wikidata", "start_date:edtf", "end_date:edtf", "@id", "osm_id"];
+    f.get("properties").and_then(Value::as_object).is_some_and(|p| TAGS.iter().any(|t| p.contains_key(*t)))
+}
+
+/// The layer a file's name says (`cities.geojson`, `towns.geojsonseq`, `boundaries.geojson`).
+pub(super) fn layer_of_file(name: &str) -> Option<Layer> {
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s).to_ascii_lowercase();
+    let stem = stem.as_str();
+    Layer::from_name(stem).or(match stem {
+        "territory" | "boundaries" | "boundary" | "borders" | "admin" | "polities" | "states" | "countries" => {
+            Some(Layer::Territories)
+        }
+        "city" | "towns" | "town" | "places" | "place" | "settlements" | "forts" | "fortresses" => Some(Layer::Cities),
+        "battle" | "sieges" => Some(Layer::Battles),
+        "campaign" | "routes" | "marches" => Some(Layer::Campaigns),
+        "river" | "waterways" => Some(Layer::Rivers),
+        "lakes" | "seas" => Some(Layer::Water),
+        "landform" | "regions" | "natural" => Some(Layer::Landforms),
+        "event" | "timeline" => Some(Layer::Events),
+        _ => None,
+    })
+}
+
+fn geometry_type(f: &Value) -> Option<&str> {
+    f.get("geometry").and_then(|g| g.get("type")).and_then(Value::as_str)
+}
+
+/// The layer of one feature: its `layer` property (an error if it names no layer), else
+/// the file's layer, else its tags; `None` if nothing says.
+pub(super) fn layer_of_feature(f: &Value, file_layer: Option<Layer>) -> Result<Option<Layer>, String> {
+    let props = f.get("properties").and_then(Value::as_object);
+    if let Some(l) = props.and_then(|p| p.get("layer")).and_then(Value::as_str) {
+        return match Layer::from_name(l) {
+            Some(layer) => Ok(Some(layer)),
+            None => Err(format!(
+                "`layer` {l:?} is not one of {}",
+                Layer::ALL.iter().map(|l| l.name()).collect::<Vec<_>>().join(", ")
+            )),
+        };
+    }
+    if file_layer.is_some() {
+        return Ok(file_layer);
+    }
+    let Some(p) = props else { return Ok(None) };
+    let tag = |k: &str| p.get(k).and_then(Value::as_str);
+    let geom = geometry_type(f);
+    let area = matches!(geom, Some("Polygon" | "MultiPolygon"));
+    let point = geom == Some("Point");
+    let line = matches!(geom, Some("LineString" | "MultiLineString"));
+    Ok(if (tag("boundary").is_some() || p.contains_key("admin_level") || p.contains_key("control")) && area {
+        Some(Layer::Territories)
+    } else if point
+        && (matches!(tag("place"), Some("city" | "town" | "village" | "hamlet" | "isolated_dwelling" | "locality"))
+            || p.contains_key("control"))
+    {
+        Some(Layer::Cities)
+    } else if tag("historic") == Some("battlefield") || p.contains_key("victor") && point {
+        Some(Layer::Battles)
+    } else if tag("waterway").is_some() && line {
+        Some(Layer::Rivers)
+    } else if (tag("natural") == Some("water") || tag("water").is_some() || tag("place") == Some("sea")) && area {
+        Some(Layer::Water)
+    } else if p.contains_key("side") && line {
+        Some(Layer::Campaigns)
+    } else if p.contains_key("caption") && (point || geom.is_none()) {
+        Some(Layer::Events)
+    } else if (tag("natural").is_some() || tag("place").is_some()) && (point || area) {
+        Some(Layer::Landforms)
+    } else {
+        None
+    })
+}
+
+/// How a feature is named in a report: its id, else `#index`.
+pub(super) fn feature_label(f: &Value, i: usize) -> String {
+    let props = f.get("properties").and_then(Value::as_object);
+    match props.and_then(|p| p.get("id")).or_else(|| f.get("id")) {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => format!("#{i}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn shapefile_names_are_mapped_back() {
+        let mut p = json!({"name_ru": "Москва", "name": "Moscow", "admin_leve": "2", "caption_kk": "x",
+                           "name_de": "Moskau", "name:de": "Moskau (kept)"})
+        .as_object()
+        .cloned()
+        .unwrap();
+        unshorten(&mut p);
+        assert_eq!(p.get("name:ru"), Some(&json!("Москва")));
+        assert_eq!(p.get("admin_level"), Some(&json!("2")));
+        assert_eq!(p.get("caption:kk"), Some(&json!("x")));
+        assert_eq!(p.get("name:de"), Some(&json!("Moskau (kept)")), "a proper key is never overwritten");
+        assert!(p.contains_key("name"));
+    }
+
+    #[test]
+    fn features_are_placed_by_property_file_name_and_tags() {
+        let boundary = json!({"type": "Feature", "properties": {"boundary": "administrative", "admin_level": "2"},
+                              "geometry": {"type": "Polygon", "coordinates": []}});
+        let town = json!({"type": "Feature", "properties": {"place": "village"},
+                          "geometry": {"type": "Point", "coordinates": [0, 0]}});
+        let loose = json!({"type": "Feature", "properties": {"name": "?"},
+                           "geometry": {"type": "Point", "coordinates": [0, 0]}});
+        let tagged = json!({"type": "Feature", "properties": {"layer": "battles"}, "geometry": null});
+        let bad = json!({"type": "Feature", "properties": {"layer": "roads"}, "geometry": null});
+        assert_eq!(layer_of_feature(&boundary, None), Ok(Some(Layer::Territories)));
+        assert_eq!(layer_of_feature(&town, None), Ok(Some(Layer::Cities)));
+        assert_eq!(layer_of_feature(&loose, None), Ok(None));
+        assert_eq!(layer_of_feature(&loose, layer_of_file("towns.geojsonseq")), Ok(Some(Layer::Cities)));
+        assert_eq!(layer_of_feature(&tagged, Some(Layer::Cities)), Ok(Some(Layer::Battles)));
+        assert!(layer_of_feature(&bad, None).unwrap_err().contains("roads"));
+        assert_eq!(layer_of_file("export.geojson"), None);
+        assert_eq!(layer_of_file("Territories.geojson"), Some(Layer::Territories));
+    }
+
+    #[test]
+    fn geojson_text_sequences_are_read() {
+        let mut problems = Vec::new();
+        let text = "\u{1e}{\"type\":\"Feature\",\"properties\":{\"id\":\"a\"},\"geometry\":null}\n\n\
+                    \u{1e}{\"type\":\"Feature\",\"properties\":{\"id\":\"b\"},\"geometry\":null}\n";
+        let fs = features_of("x.geojsonseq", text, &mut problems).unwrap();
+        assert_eq!(fs.len(), 2);
+        assert!(problems.is_empty());
+        assert!(features_of("y.geojson", "{\"type\": \"Topology\"}", &mut problems).is_none());
+        assert!(problems[0].to_string().starts_with("y.geojson: "), "{}", problems[0]);
+    }
+}
