@@ -346,7 +346,7 @@ pub fn town_land_problems(ds: &Dataset) -> Vec<Problem> {
             let Some((area, land)) = lands.first() else { continue };
             let fits = |a: &Feature, l: &ControlSpan| {
                 let other = match l.status {
-                    Status::Contested => l.overlord.as_deref().or_else(|| former_holder(a, l)),
+                    Status::Contested => l.overlord.as_deref().or_else(|| a.former_holder(l)),
                     _ => l.overlord.as_deref(),
                 };
                 ds.same_or_part(&h.polity, &l.polity) || other.is_some_and(|o| ds.same_or_part(&h.polity, o))
@@ -380,15 +380,6 @@ pub fn town_land_problems(ds: &Dataset) -> Vec<Problem> {
         }
     }
     out
-}
-
-/// The holder of `area` before span `now` (the other party of contested land).
-fn former_holder<'a>(area: &'a Feature, now: &ControlSpan) -> Option<&'a str> {
-    area.control
-        .iter()
-        .filter(|c| c.span.start < now.span.start && c.polity != now.polity)
-        .max_by_key(|c| c.span.start)
-        .map(|c| c.polity.as_str())
 }
 
 /// Polities outside their lifespans (warnings): nothing is held by, under the overlordship

@@ -235,6 +235,16 @@ impl Feature {
         crate::time::in_force(&self.control, y, |c| c.span)
     }
 
+    /// The last other holder before the span `now` (the former holder of occupied land,
+    /// the other party of contested land).
+    pub fn former_holder(&self, now: &ControlSpan) -> Option<&str> {
+        self.control
+            .iter()
+            .filter(|c| c.span.start < now.span.start && c.polity != now.polity)
+            .max_by_key(|c| c.span.start)
+            .map(|c| c.polity.as_str())
+    }
+
     /// What the place is in year `y`: a capital only in the years of its `capital` spans
     /// (if it has any); a town before and after. Other kinds do not change.
     pub fn kind_in(&self, y: Year) -> CityKind {

@@ -47,12 +47,7 @@ fn hatch_polity<'a>(f: &Frame, area: &'a Feature, h: &'a ControlSpan) -> Option<
 /// The last other holder of an area before the span `h`, if that polity still exists in
 /// the year shown (a destroyed khanate claims nothing).
 fn previous_holder<'a>(f: &Frame, area: &'a Feature, h: &ControlSpan) -> Option<&'a str> {
-    area.control
-        .iter()
-        .filter(|c| c.span.start < h.span.start && c.polity != h.polity)
-        .max_by_key(|c| c.span.start)
-        .map(|c| c.polity.as_str())
-        .filter(|p| f.atlas.data.polity_alive(p, f.opts.year))
+    area.former_holder(h).filter(|p| f.atlas.data.polity_alive(p, f.opts.year))
 }
 
 /// Territories: areas coloured by holder, patterns for status, borders only between

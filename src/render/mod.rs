@@ -289,7 +289,13 @@ fn frame<'a>(atlas: &'a Atlas, style: &'a Style, view: &'a View, opts: &'a Rende
         draw_base: opts.base_layer.is_none() || style.layers != crate::style::DEFAULT_LAYERS,
         territories_first: style.layers.first() == Some(&crate::style::MapLayer::Territories),
         visible: view.visible_bbox(f64::from(64.0 * pt.max(1.0))),
-        promised: if opts.labels { promised_in_view(atlas, view, opts.year) } else { BTreeSet::new() },
+        // Publication frames and animation frames promise labels; metatiles of a slippy map
+        // place labels alike across tiles, without promises or leader lines.
+        promised: if opts.labels && !opts.seamless_labels {
+            promised_in_view(atlas, view, opts.year)
+        } else {
+            BTreeSet::new()
+        },
     }
 }
 
@@ -509,8 +515,10 @@ pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions,
     let mut placed = Vec::new();
     if opts.labels {
         canvas.group(group::CITIES);
-        let obstacles = layout.as_ref().map(|l| l.obstacles()).unwrap_or_default();
-        layers::edge_pointers(&frame, canvas, &obstacles, &mut jobs);
+        // Pointers to named places off the map, on a map with a frame (not in an inset).
+        if let Some(l) = &layout {
+            layers::edge_pointers(&frame, canvas, &l.obstacles(), &mut jobs);
+        }
         canvas.group(group::LABELS);
         for job in &mut jobs {
             if job.id.as_ref().is_some_and(|id| frame.promised.contains(id)) {
