@@ -286,6 +286,69 @@ fn crop(data: &[u8], width: usize, bpp: usize, r: [usize; 4]) -> Vec<u8> {
 // nothing unflushed).
 type ApngWriter = png::Writer<std::fs::File>;
 
+/// The years an animation may span (ISO 8601's four digits either side of year 0).
+pub const YEARS: std::ops::RangeInclusive<i32> = crate::data::META_YEARS;
+/// The most frames one animation may hold: over an hour at 5 frames a second, and the
+/// most a GIF viewer will sensibly play.
+pub const MAX_FRAMES: u64 = 20_000;
+/// Share of the memory available that an animation may plan to use.
+const MEMORY_SHARE: f64 = 0.8;
+
+/// The memory an animation of `width`×`height` frames needs at its peak, bytes: the
+/// frames of a chunk rendered, composed and indexed, the cached map states, and the
+/// batch the encoder thread holds.
+pub fn memory_estimate(width: u32, height: u32) -> u64 {
+    let frame = u64::from(width) * u64::from(height) * 4;
+    let chunk = (rayon::current_num_threads() * 2).max(4) as u64;
+    // Per frame in a chunk: its map state, its composed frame, its GIF indices (a
+    // quarter) and its APNG and GIF deltas (at most a frame and a quarter) — twice over,
+    // as one chunk is encoded while the next renders; plus the state cache and base layer.
+    frame * (chunk * 7 + chunk + 2)
+}
+
+/// The memory available to this process, bytes (Linux `MemAvailable`; None elsewhere).
+pub fn available_memory() -> Option<u64> {
+    crate::output::available_memory()
+}
+
+/// Size an animation before anything is planned or written: refuse a span outside
+/// [`YEARS`], more than [`MAX_FRAMES`] frames, or frames that will not fit in memory.
+pub fn check_job(o: &AnimationOptions, width: u32, height: u32, available: Option<u64>) -> Result<u64> {
+    check_span(o.from, o.to, o.tween, width, height, available)
+}
+
+/// [`check_job`] for the years `from..=to` with `tween` in-between frames a year, for
+/// callers that write frames without an [`AnimationOptions`] (vector key frames).
+pub fn check_span(from: i32, to: i32, tween: u32, width: u32, height: u32, available: Option<u64>) -> Result<u64> {
+    if !YEARS.contains(&from) || !YEARS.contains(&to) {
+        return Err(Error::Usage(format!(
+            "--from {from} --to {to} lies outside the years {}..{} that can be animated",
+            YEARS.start(),
+            YEARS.end()
+        )));
+    }
+    let years = u64::try_from(i64::from(to) - i64::from(from) + 1).unwrap_or(0);
+    let frames = years.saturating_mul(1 + u64::from(tween));
+    if frames > MAX_FRAMES {
+        return Err(Error::Usage(format!(
+            "the animation would have up to {frames} frames ({years} years × {} frames each), more than {MAX_FRAMES}; \
+             narrow --from/--to or lower --tween",
+            1 + tween
+        )));
+    }
+    let need = memory_estimate(width, height);
+    if let Some(avail) = available {
+        if need as f64 > avail as f64 * MEMORY_SHARE {
+            return Err(Error::Usage(format!(
+                "{width}×{height} px frames need about {} MB of memory and {} MB is available; use a smaller size",
+                need / 1_000_000,
+                avail / 1_000_000
+            )));
+        }
+    }
+    Ok(frames)
+}
+
 /// Render and write the animation. Returns what was produced.
 pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) -> Result<AnimationReport> {
     if o.from > o.to {
@@ -300,6 +363,7 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
     if o.tween > 60 {
         return Err(Error::Usage(format!("--tween {} is more than 60 frames", o.tween)));
     }
+    check_job(o, view.width, view.height, available_memory())?;
     let plans = plan(atlas, o);
     let mut states: Vec<u64> = plans.iter().map(|p| p.state).collect();
     states.sort_unstable();
@@ -440,6 +504,9 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
                 b.inc(chunk.len() as u64);
             }
         }
+        // Only now, with every frame sent, may the writer put the files in place: a run
+        // that stops early (an error above returns before this) leaves no GIF or APNG.
+        tx.send(Batch { finished: true, ..Batch::default() }).ok();
         drop(tx);
         writer.join().map_err(|_| Error::Encode("the encoder thread panicked".into()))??;
         if let Some(b) = &bar {
@@ -458,6 +525,8 @@ struct Batch {
     gif: Vec<gif::Frame<'static>>,
     /// APNG frames: delay (cs) and the changed rectangle.
     apng: Vec<(u16, Delta)>,
+    /// The last message: every frame was sent, the files may be completed.
+    finished: bool,
 }
 
 /// The part of a frame that differs from the previous one.
@@ -512,7 +581,12 @@ fn write_batches(
     let gif_err = |e: gif::EncodingError| Error::Encode(e.to_string());
     let mut gif_file = gif_file;
     let mut gif: Option<(AtomicFile, gif::Encoder<BufWriter<std::fs::File>>)> = None;
+    let mut finished = false;
     for batch in rx {
+        if batch.finished {
+            finished = true;
+            break;
+        }
         if let Some(pal) = &batch.palette {
             if let Some(mut pending) = gif_file.take() {
                 let out = BufWriter::with_capacity(1 << 20, pending.file()?);
@@ -539,6 +613,10 @@ fn write_batches(
                 writer.write_image_data(&d.data).map_err(enc)?;
             }
         }
+    }
+    if !finished {
+        // Dropped uncommitted, the temporary files go away with their partial frames.
+        return Err(Error::Encode("the animation stopped before its last frame; no GIF or APNG written".into()));
     }
     if let Some((pending, writer)) = apng {
         writer.finish().map_err(enc)?;

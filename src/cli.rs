@@ -142,6 +142,7 @@ impl DataArgs {
         style.adopt_polities(&validate::polities_named(&loaded.dataset));
         let mut problems = loaded.problems.clone();
         problems.extend(validate::polity_problems(&loaded.dataset, style));
+        problems.extend(validate::geometry_problems(&loaded.dataset));
         if problems.iter().any(|p| p.severity == crate::error::Severity::Error) {
             problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
             return Err(Error::Data(problems));
@@ -233,9 +234,12 @@ impl ViewArgs {
     /// The view for a dataset: bbox, fitted projection and pixel size.
     pub fn view(&self, ds: &Dataset) -> Result<(View, f32)> {
         let bbox = self.bbox(ds)?;
+        crate::project::check_view_box(self.projection, &bbox).map_err(|e| Error::Usage(format!("--bbox: {e}")))?;
         let projection = Projection::fitted(self.projection, &bbox);
         let (w, h, dpi) = self.size(&projection, &bbox)?;
-        Ok((View::fit(projection, &bbox, w, h), dpi))
+        let view = View::fit(projection, &bbox, w, h);
+        view.check().map_err(|e| Error::Usage(format!("--bbox: {e}")))?;
+        Ok((view, dpi))
     }
 
     /// The area to show: `--bbox`, else the dataset's default view.
@@ -457,6 +461,9 @@ pub struct TilesArgs {
     /// Label language.
     #[arg(long, default_value = "en")]
     pub lang: Lang,
+    /// Render past the soft limits: zoom 14, and 2,000,000 tiles a run.
+    #[arg(long)]
+    pub force: bool,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -549,6 +556,12 @@ pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
     let out =
         a.out.clone().unwrap_or_else(|| PathBuf::from(format!("output/frames/{}.{}", a.year, format.extension())));
     check_out_path(&out, format)?;
+    check_year("--year", a.year)?;
+    if let Some(y) = a.compare {
+        check_year("--compare", y)?;
+    }
+    // The canvas, the label and pattern masks and the base layers: about four copies.
+    crate::output::check_image_memory(view.width, view.height, 4)?;
     let mut opts = RenderOptions::frame(Year(a.year), dpi);
     opts.lang = a.view.lang.code().into();
     opts.compare = a.compare.map(Year);
@@ -561,6 +574,16 @@ pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
     }
     timing("total", t0);
     Ok(out)
+}
+
+/// Refuse a year outside the years every command handles (−9999…9999).
+fn check_year(flag: &str, year: i32) -> Result<()> {
+    let years = crate::data::META_YEARS;
+    if years.contains(&year) {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!("{flag} {year} is outside the years {}..{}", years.start(), years.end())))
+    }
 }
 
 /// One complete image of a year as the bytes of a file of `format`.
@@ -612,7 +635,7 @@ fn check_out_path(out: &Path, format: ImageFormat) -> Result<()> {
             format.extension()
         )));
     }
-    Ok(())
+    crate::output::check_output(out)
 }
 
 /// Print the query JSON for a point and year.
@@ -620,6 +643,7 @@ pub fn query_cmd(a: &QueryArgs) -> Result<()> {
     if !(-180.0..=180.0).contains(&a.lon) || !(-90.0..=90.0).contains(&a.lat) {
         return Err(Error::Usage(format!("--lon {} --lat {} is off the globe", a.lon, a.lat)));
     }
+    check_year("--year", a.year)?;
     if !(a.radius_km.is_finite() && a.radius_km >= 0.0 && a.radius_km <= 5000.0) {
         return Err(Error::Usage(format!("--radius-km {} must be within 0–5000", a.radius_km)));
     }
@@ -627,8 +651,8 @@ pub fn query_cmd(a: &QueryArgs) -> Result<()> {
     let atlas = Atlas::new(loaded.into_result()?);
     let hits = crate::query::query(&atlas, Year(a.year), a.lon, a.lat, a.radius_km);
     let doc = crate::query::to_json(&hits, Year(a.year), a.lon, a.lat, a.lang.code());
-    print_out(&serde_json::to_string_pretty(&doc).unwrap_or_default())?;
-    Ok(())
+    let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Encode(e.to_string()))?;
+    print_out(&crate::output::json_safe(text))
 }
 
 /// Validate a dataset: print one line per problem; exit 1 on errors (or warnings with --strict).
@@ -636,12 +660,11 @@ pub fn validate_cmd(a: &ValidateArgs) -> Result<i32> {
     let style = Style::load(&a.style)?;
     let loaded = Dataset::load(&a.data.source(), a.data.end_dates());
     let problems = validate::validate(&loaded, &style);
-    for p in &problems {
-        println!("{p}");
-    }
+    let lines: String = problems.iter().map(|p| format!("{p}\n")).collect();
+    crate::output::print_stdout(&lines)?;
     let (errors, warnings) = validate::counts(&problems);
     let features = loaded.dataset.all().count();
-    eprintln!("{features} features: {errors} errors, {warnings} warnings");
+    crate::note!("{features} features: {errors} errors, {warnings} warnings");
     Ok(if errors > 0 || (a.strict && warnings > 0) { 1 } else { 0 })
 }
 
@@ -685,6 +708,8 @@ pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
     let bottom = crate::render::animation_bottom_px(&atlas, &style, &view, dpi, a.view.lang.code());
     let view = View::fit_above(view.projection, &view_args.bbox(&atlas.data)?, view.width, view.height, bottom);
     let (from, to) = (a.from.unwrap_or(from), a.to.unwrap_or(to));
+    // Sized before anything is written, whichever way the frames go.
+    crate::animate::check_span(from, to, a.motion.tween, view.width, view.height, crate::output::available_memory())?;
     let vector = a.format != ImageFormat::Png;
     if vector {
         write_vector_frames(&atlas, &style, &view, dpi, (from, to), a)?;
@@ -717,9 +742,9 @@ pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
     let t0 = std::time::Instant::now();
     let report = crate::animate::animate(&atlas, &style, &view, &opts)?;
     if std::env::var_os("STEPPE_ATLAS_TIMING").is_some() {
-        eprintln!("peak_rss_kib: {}", peak_rss_kib().unwrap_or(0));
+        crate::note!("peak_rss_kib: {}", peak_rss_kib().unwrap_or(0));
     }
-    eprintln!(
+    crate::note!(
         "{} frames ({} years, {} distinct map states, {} renders), {:.1} s of animation, in {:.1} s",
         report.frames,
         report.key_frames,
@@ -776,10 +801,11 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
         shard,
         metatile: 8,
         progress: true,
+        force: a.force,
     };
     let t0 = std::time::Instant::now();
     let report = crate::tiles::generate(&atlas, &style, &opts)?;
-    eprintln!(
+    crate::note!(
         "{} tiles for {} years ({} distinct map states, {} metatiles rendered) in {:.1} s",
         report.tiles,
         report.years,
@@ -801,7 +827,7 @@ pub fn serve_cmd(a: &ServeArgs) -> Result<()> {
         style,
         frame_style,
         a.lang.code(),
-        a.cache_mb.max(1) * 1024 * 1024,
+        a.cache_mb.clamp(1, 1 << 20) * 1024 * 1024,
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -838,6 +864,7 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         shard: None,
         style: "atlas".into(),
         lang: a.view.lang.clone(),
+        force: false,
         data: a.data.clone(),
     };
     tiles_cmd(&tiles).map(|_| ())
@@ -846,20 +873,13 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
 /// Write a document to stdout; a reader that closed the pipe early (`| head`) is not an
 /// error, and never a panic.
 fn print_out(text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match writeln!(out, "{text}").and_then(|_| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::Io { path: PathBuf::from("<stdout>"), source: e })
-        }
-        _ => Ok(()),
-    }
+    crate::output::print_stdout(&format!("{text}\n"))
 }
 
 /// Print phase timings to stderr when `STEPPE_ATLAS_TIMING` is set (for profiling).
 pub fn timing(label: &str, t0: std::time::Instant) {
     if std::env::var_os("STEPPE_ATLAS_TIMING").is_some() {
-        eprintln!("{label}: {:.2} ms", t0.elapsed().as_secs_f64() * 1000.0);
+        crate::note!("{label}: {:.2} ms", t0.elapsed().as_secs_f64() * 1000.0);
     }
 }
 

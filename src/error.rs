@@ -56,9 +56,12 @@ impl fmt::Display for Problem {
             Severity::Warning => "warning: ",
             Severity::Info => "info: ",
         };
+        // Ids and messages come from the data: a newline or an escape code in them must not
+        // break "one line per problem" nor drive the terminal.
+        use crate::output::printable;
         match &self.feature {
-            Some(id) => write!(f, "{}:{}: {}{}", self.file, id, sev, self.message),
-            None => write!(f, "{}: {}{}", self.file, sev, self.message),
+            Some(id) => write!(f, "{}:{}: {}{}", printable(&self.file), printable(id), sev, printable(&self.message)),
+            None => write!(f, "{}: {}{}", printable(&self.file), sev, printable(&self.message)),
         }
     }
 }

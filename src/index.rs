@@ -53,6 +53,91 @@ impl Index {
     }
 }
 
+/// The first reason a polygon is invalid, in the words of `geo`'s validation (so that
+/// messages do not change), or None. Each ring's self-intersection check queries an
+/// R-tree of the ring's segments: O(n log n) for ordinary rings, where geo compares
+/// every pair of segments (a 1,000,000-vertex coastline never finished).
+pub fn polygon_problem(p: &geo::Polygon<f64>) -> Option<String> {
+    use geo::RemoveRepeatedPoints;
+    for (i, ring) in std::iter::once(p.exterior()).chain(p.interiors()).enumerate() {
+        if ring.0.is_empty() {
+            continue;
+        }
+        let role = if i == 0 { "exterior ring".to_string() } else { format!("interior ring at index {}", i - 1) };
+        if ring.remove_repeated_points().0.len() < 4 {
+            return Some(format!("{role} must have at least 3 distinct points"));
+        }
+        if let Some(k) = ring.0.iter().position(|c| !(c.x.is_finite() && c.y.is_finite())) {
+            return Some(format!("{role} has a non-finite coordinate at index {k}"));
+        }
+        if ring_self_intersects(ring) {
+            return Some(format!("{role} has a self-intersection"));
+        }
+    }
+    if p.interiors().iter().all(|r| r.0.is_empty()) {
+        return None;
+    }
+    // Holes against the exterior and each other, as geo does it: with relate, which
+    // indexes its edges.
+    use geo::coordinate_position::CoordPos;
+    use geo::dimensions::Dimensions;
+    use geo::{PreparedGeometry, Relate};
+    let exterior = geo::Polygon::new(p.exterior().clone(), vec![]);
+    let prepared_exterior = PreparedGeometry::from(&exterior);
+    let holes: Vec<(usize, geo::Polygon<f64>)> = p
+        .interiors()
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.0.is_empty())
+        .map(|(i, r)| (i, geo::Polygon::new(r.clone(), vec![])))
+        .collect();
+    for (k, (i, hole)) in holes.iter().enumerate() {
+        let prepared_hole = PreparedGeometry::from(hole);
+        let m = prepared_exterior.relate(&prepared_hole);
+        if !m.is_contains() {
+            return Some(format!("interior ring at index {i} is not contained within the polygon's exterior"));
+        }
+        if m.get(CoordPos::OnBoundary, CoordPos::OnBoundary) == Dimensions::OneDimensional {
+            return Some(format!("exterior ring and interior ring at index {i} intersect on a line"));
+        }
+        for (j, other) in &holes[k + 1..] {
+            let m = prepared_hole.relate(other);
+            if m.get(CoordPos::Inside, CoordPos::Inside) == Dimensions::TwoDimensional {
+                return Some(format!("interior ring at index {i} and interior ring at index {j} intersect on an area"));
+            }
+            if m.get(CoordPos::OnBoundary, CoordPos::OnBoundary) == Dimensions::OneDimensional {
+                return Some(format!("interior ring at index {i} and interior ring at index {j} intersect on a line"));
+            }
+        }
+    }
+    None
+}
+
+/// Does a line string cross or touch itself? Two segments that meet count unless they
+/// follow each other (one's end is the other's start) — geo's rule, so a ring pinched to
+/// a figure-eight at a vertex, a bowtie and a ring doubling back on itself all count.
+pub fn ring_self_intersects(ring: &geo::LineString<f64>) -> bool {
+    use geo::Intersects;
+    let segs: Vec<geo::Line<f64>> = ring.lines().collect();
+    if segs.len() < 2 {
+        return false;
+    }
+    let entries: Vec<Entry> = segs
+        .iter()
+        .enumerate()
+        .map(|(i, l)| GeomWithData::new(Rectangle::from_corners([l.start.x, l.start.y], [l.end.x, l.end.y]), i))
+        .collect();
+    let tree = RTree::bulk_load(entries);
+    segs.iter().enumerate().any(|(i, a)| {
+        let env = AABB::from_corners([a.start.x, a.start.y], [a.end.x, a.end.y]);
+        tree.locate_in_envelope_intersecting(&env).any(|e| {
+            let j = e.data;
+            let b = &segs[j];
+            j > i && a.start != b.end && a.end != b.start && a.intersects(b)
+        })
+    })
+}
+
 /// Which territory area lies across each edge of each area's rings: the shared-edge
 /// topology that lets borders be drawn only between areas of different holders.
 pub struct Adjacency {
@@ -198,6 +283,53 @@ pub fn close_t_junctions(areas: &mut [crate::data::Feature]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ring(pts: &[(f64, f64)]) -> geo::LineString<f64> {
+        geo::LineString::from(pts.to_vec())
+    }
+
+    #[test]
+    fn self_intersection_agrees_with_geo() {
+        use geo::Validation;
+        let cases = [
+            vec![(70.0, 40.0), (80.0, 48.0), (80.0, 40.0), (70.0, 48.0), (70.0, 40.0)], // bowtie
+            vec![(0.0, 80.0), (90.0, 80.0), (180.0, 80.0), (-90.0, 80.0), (0.0, 80.0)], // around the pole
+            vec![(0.0, 0.0), (2.0, 0.0), (2.0, 2.0), (0.0, 2.0), (0.0, 0.0)],           // square
+            vec![(0.0, 0.0), (2.0, 0.0), (1.0, 1.0), (2.0, 2.0), (0.0, 2.0), (1.0, 1.0), (0.0, 0.0)], // pinched
+            vec![(0.0, 0.0), (2.0, 0.0), (2.0, 0.0), (2.0, 2.0), (0.0, 0.0)],           // repeated point
+            vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (2.0, 0.0), (0.0, 4.0), (0.0, 0.0)], // touches an edge
+        ];
+        for pts in cases {
+            let r = ring(&pts);
+            let poly = geo::Polygon::new(r.clone(), vec![]);
+            let geo_says = poly.validation_errors().into_iter().next().map(|e| e.to_string());
+            assert_eq!(polygon_problem(&poly), geo_says, "{pts:?}");
+        }
+        let with_hole = geo::Polygon::new(
+            ring(&[(0.0, 0.0), (10.0, 0.0), (10.0, 10.0), (0.0, 10.0), (0.0, 0.0)]),
+            vec![ring(&[(20.0, 20.0), (21.0, 20.0), (21.0, 21.0), (20.0, 20.0)])],
+        );
+        let geo_says = with_hole.validation_errors().into_iter().next().map(|e| e.to_string());
+        assert!(geo_says.is_some());
+        assert_eq!(polygon_problem(&with_hole), geo_says);
+    }
+
+    #[test]
+    fn a_million_vertex_ring_validates_fast() {
+        // A star-shaped ring whose radius wobbles: valid, and 1,000,000 vertices long.
+        let n = 1_000_000;
+        let mut pts: Vec<(f64, f64)> = (0..n)
+            .map(|i| {
+                let t = i as f64 / n as f64 * std::f64::consts::TAU;
+                let r = 5.0 + 0.5 * (t * 37.0).sin();
+                (70.0 + r * t.cos(), 45.0 + r * t.sin())
+            })
+            .collect();
+        pts.push(pts[0]);
+        let t0 = std::time::Instant::now();
+        assert_eq!(polygon_problem(&geo::Polygon::new(ring(&pts), vec![])), None);
+        assert!(t0.elapsed().as_secs() < 20, "{:?}", t0.elapsed());
+    }
     use crate::data::{Dataset, Source};
     use crate::time::EndDates;
 

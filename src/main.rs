@@ -7,7 +7,8 @@ fn main() {
     match steppe_atlas::cli::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("steppe-atlas: {e}");
+            // One line, whatever the data or the flags held.
+            steppe_atlas::note!("steppe-atlas: {}", steppe_atlas::output::printable(&e.to_string()));
             std::process::exit(1);
         }
     }

@@ -16,14 +16,21 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     /// Create the temporary file for `path`, creating parent folders.
+    ///
+    /// `path` may be a symlink: the file is written through it (the link stays, its target
+    /// is replaced). A device node, FIFO, socket or folder is refused, as is a symlink
+    /// to one or to nothing. Stale temporary files that an earlier, killed run left in
+    /// the folder are removed first (see [`clean_stale_temps`]).
     pub fn create(path: &Path) -> Result<AtomicFile> {
         let io = |e| Error::Io { path: path.to_path_buf(), source: e };
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let target = output_target(path)?;
+        let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(io)?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        clean_stale_temps_once(dir);
+        let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
         let file = std::fs::File::create(&tmp).map_err(io)?;
-        Ok(AtomicFile { tmp, path: path.to_path_buf(), file: Some(file) })
+        Ok(AtomicFile { tmp, path: target, file: Some(file) })
     }
 
     /// The open temporary file, handed over once.
@@ -55,6 +62,133 @@ impl Drop for AtomicFile {
     }
 }
 
+/// Where writing `path` lands: `path` itself, or the file a symlink points to. Anything
+/// that is not a regular file (or nothing yet) is refused, so that an output never
+/// replaces a device node, a FIFO or a folder.
+fn output_target(path: &Path) -> Result<PathBuf> {
+    let refuse = |what: &str| {
+        Error::Usage(format!(
+            "{} is {what}; steppe-atlas writes only regular files",
+            printable(&path.display().to_string())
+        ))
+    };
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(path.to_path_buf()),
+        Err(e) => return Err(Error::Io { path: path.to_path_buf(), source: e }),
+    };
+    let (target, meta) = if meta.file_type().is_symlink() {
+        let target = std::fs::canonicalize(path).map_err(|_| refuse("a symlink to nothing"))?;
+        let meta = std::fs::metadata(&target).map_err(|e| Error::Io { path: target.clone(), source: e })?;
+        (target, meta)
+    } else {
+        (path.to_path_buf(), meta)
+    };
+    if meta.is_dir() {
+        return Err(refuse("a folder"));
+    }
+    if !meta.is_file() {
+        return Err(refuse("a device, FIFO or socket"));
+    }
+    Ok(target)
+}
+
+/// Does the process with this id still run? (Linux `/proc`; elsewhere every process is
+/// taken to be alive, so nothing is removed.)
+fn pid_alive(pid: u32) -> bool {
+    if !Path::new("/proc/self").exists() {
+        return true;
+    }
+    Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// The process id in one of our temporary names, `.NAME.tmpPID`.
+fn temp_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?;
+    let (stem, pid) = rest.rsplit_once(".tmp")?;
+    if stem.is_empty() || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+/// Remove the temporary files (`.NAME.tmpPID`) that runs which are no longer alive left in
+/// `dir` when they were killed; returns how many were removed. Files of live runs, and
+/// anything not named like ours, are left alone.
+pub fn clean_stale_temps(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let me = std::process::id();
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(temp_pid) else { continue };
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && pid != me && !pid_alive(pid) && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// [`clean_stale_temps`] once per folder and process.
+fn clean_stale_temps_once(dir: &Path) {
+    static SEEN: std::sync::Mutex<Option<std::collections::HashSet<PathBuf>>> = std::sync::Mutex::new(None);
+    let first = match SEEN.lock() {
+        Ok(mut seen) => seen.get_or_insert_with(Default::default).insert(dir.to_path_buf()),
+        Err(_) => false,
+    };
+    if first {
+        clean_stale_temps(dir);
+    }
+}
+
+/// Text made safe for one line of a message or a terminal: control characters (escape
+/// codes, newlines, tabs, DEL, C1 controls) and bidirectional overrides are written as
+/// `\u{..}` escapes, everything else as it is.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if unsafe_char(c) {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// JSON text made safe for a terminal: the control characters JSON lets through raw (DEL,
+/// the C1 controls) and bidirectional overrides are written as `\uXXXX` escapes. They
+/// can only stand inside strings, so the JSON means the same.
+pub fn json_safe(text: String) -> String {
+    let unsafe_char = |c: char| {
+        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Check, before any work, that `path` can take an output: a new file, a regular file,
+/// or a symlink to one (written through); not a folder, device, FIFO or socket.
+pub fn check_output(path: &Path) -> Result<()> {
+    output_target(path).map(|_| ())
+}
+
 /// Write `bytes` to `path` atomically (temp file + rename), creating parent folders.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = AtomicFile::create(path)?;
@@ -62,6 +196,66 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     // interrupted run; flushing to the disk would only guard against power loss.
     f.file()?.write_all(bytes).map_err(|e| Error::Io { path: path.to_path_buf(), source: e })?;
     f.commit()
+}
+
+/// Write `text` to stdout. A reader that went away (`| head -1`) is not an error: the
+/// output is simply no longer wanted, so a broken pipe ends the write quietly.
+pub fn print_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let res = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    match res {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::Io { path: PathBuf::from("<stdout>"), source: e })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The memory available to this process, bytes: Linux `MemAvailable`, or less when a
+/// cgroup (v2) limit leaves less room (a container); None elsewhere.
+pub fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    let host = kib * 1024;
+    let read = |f: &str| std::fs::read_to_string(Path::new("/sys/fs/cgroup").join(f)).ok();
+    let cgroup = match (read("memory.max"), read("memory.current")) {
+        (Some(max), Some(cur)) => match (max.trim().parse::<u64>(), cur.trim().parse::<u64>()) {
+            (Ok(max), Ok(cur)) => Some(max.saturating_sub(cur)),
+            _ => None, // "max": no limit
+        },
+        _ => None,
+    };
+    Some(cgroup.map_or(host, |c| c.min(host)))
+}
+
+/// Refuse an image of `width`×`height` px when `copies` full-size RGBA buffers of it (the
+/// canvas, masks, the encoder's rows) would take more than 80 % of the memory available.
+pub fn check_image_memory(width: u32, height: u32, copies: u64) -> Result<()> {
+    let need = u64::from(width) * u64::from(height) * 4 * copies;
+    match available_memory() {
+        Some(avail) if need as f64 > avail as f64 * 0.8 => Err(Error::Usage(format!(
+            "a {width}×{height} px image needs about {} MB of memory and {} MB is available; use a smaller size",
+            need / 1_000_000,
+            avail / 1_000_000
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Write a line to stderr, ignoring a closed stream: a report nobody reads (stderr piped
+/// into `head`, or closed) must not turn a finished run into a panic.
+pub fn note(line: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
+}
+
+/// `eprintln!` that never panics: see [`note`].
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {
+        $crate::output::note(format_args!($($arg)*))
+    };
 }
 
 /// A pixmap filled with one colour in a single pass over the memory.
@@ -144,4 +338,50 @@ pub fn progress_bar(enabled: bool, len: usize, unit: &str) -> Option<indicatif::
         indicatif::ProgressStyle::with_template(&template).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     bar.set_style(style);
     Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names_are_ours_only_in_our_pattern() {
+        assert_eq!(temp_pid(".1723.png.tmp4242"), Some(4242));
+        assert_eq!(temp_pid(".animation.gif.tmp7"), Some(7));
+        assert_eq!(temp_pid("1723.png.tmp4242"), None);
+        assert_eq!(temp_pid(".1723.png.tmp"), None);
+        assert_eq!(temp_pid(".tmp12"), None);
+        assert_eq!(temp_pid(".notes.tmpx12"), None);
+    }
+
+    #[test]
+    fn stale_temps_of_dead_runs_go_and_live_ones_stay() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // PIDs above the kernel's limit (2^22) are never alive.
+        let dead = dir.path().join(".1723.png.tmp4294967");
+        let mine = dir.path().join(format!(".1724.png.tmp{}", std::process::id()));
+        let other = dir.path().join("notes.tmp12");
+        for p in [&dead, &mine, &other] {
+            std::fs::write(p, b"x").expect("write");
+        }
+        assert_eq!(clean_stale_temps(dir.path()), 1);
+        assert!(!dead.exists() && mine.exists() && other.exists());
+    }
+
+    #[test]
+    fn printable_escapes_controls() {
+        assert_eq!(printable("turkistan"), "turkistan");
+        assert_eq!(printable("evil\u{1b}[31mred\nx"), "evil\\u{1b}[31mred\\u{a}x");
+        assert_eq!(printable("a\u{202e}b"), "a\\u{202e}b");
+        assert_eq!(printable("Қазақ"), "Қазақ");
+    }
+
+    #[test]
+    fn json_stays_json_and_loses_raw_controls() {
+        let v = serde_json::json!({"id": "a\u{1b}b\u{7f}c\u{85}d\u{202e}e\nf"});
+        let text = json_safe(serde_json::to_string_pretty(&v).expect("json"));
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        let back: serde_json::Value = serde_json::from_str(&text).expect("still JSON");
+        assert_eq!(back, v);
+    }
 }

@@ -229,15 +229,52 @@ impl Projection {
     }
 }
 
+/// An angle in radians brought into −π…π by arithmetic (a loop would never end on 1e308).
 fn wrap(a: f64) -> f64 {
-    let mut a = a;
-    while a > PI {
-        a -= 2.0 * PI;
+    if (-PI..=PI).contains(&a) || !a.is_finite() {
+        return a;
     }
-    while a < -PI {
-        a += 2.0 * PI;
+    let w = (a + PI).rem_euclid(2.0 * PI) - PI;
+    // rem_euclid may round up to exactly 2π for values just below a multiple of it.
+    if w > PI {
+        w - 2.0 * PI
+    } else {
+        w
     }
-    a
+}
+
+/// The smallest view a map may show, degrees of latitude or longitude (about 100 m):
+/// closer in, the data (drawn from sources accurate to a few km) has nothing to show and
+/// the projected coordinates outgrow what the rasteriser handles.
+pub const MIN_VIEW_DEG: f64 = 0.001;
+
+/// The largest scale a view may have, pixels per projected metre (1 px = 1 cm).
+pub const MAX_PX_PER_METRE: f64 = 100.0;
+
+/// Can `kind` show `bbox`? A conic projection needs a view wholly north or wholly south
+/// of the equator (its cone constant is zero for a view centred on it), and no view may
+/// be smaller than [`MIN_VIEW_DEG`].
+pub fn check_view_box(kind: ProjectionKind, bbox: &LonLatBox) -> Result<(), String> {
+    bbox.check()?;
+    if bbox.east - bbox.west < MIN_VIEW_DEG || bbox.north - bbox.south < MIN_VIEW_DEG {
+        return Err(format!(
+            "bbox {},{},{},{} is smaller than {MIN_VIEW_DEG}° on a side (about 100 m); give a larger one",
+            bbox.west, bbox.south, bbox.east, bbox.north
+        ));
+    }
+    if kind != ProjectionKind::Mercator && bbox.south < 0.0 && bbox.north > 0.0 {
+        return Err(format!(
+            "bbox {},{},{},{} straddles the equator, which a conic projection cannot show; use --projection mercator",
+            bbox.west, bbox.south, bbox.east, bbox.north
+        ));
+    }
+    if kind != ProjectionKind::Mercator && (bbox.south <= -89.0 || bbox.north >= 89.0) {
+        return Err(format!(
+            "bbox {},{},{},{} reaches a pole, which a conic projection cannot show; keep within ±89° latitude",
+            bbox.west, bbox.south, bbox.east, bbox.north
+        ));
+    }
+    Ok(())
 }
 
 /// A projection plus an affine map from projected metres to image pixels (y down).
@@ -284,6 +321,27 @@ impl View {
         let cx = (ext[0] + ext[2]) / 2.0;
         let cy = (ext[1] + ext[3]) / 2.0;
         View { projection, width, height, scale, x0: cx - w / 2.0 / scale, y0: cy + h / 2.0 / scale }
+    }
+
+    /// Is this view drawable: a finite projection and scale no finer than
+    /// [`MAX_PX_PER_METRE`]?
+    pub fn check(&self) -> Result<(), String> {
+        let finite = [self.scale, self.x0, self.y0].iter().all(|v| v.is_finite());
+        let params_finite = match self.projection {
+            Projection::Mercator => true,
+            Projection::Lcc { n, rf, rho0, .. } => n.is_finite() && n != 0.0 && rf.is_finite() && rho0.is_finite(),
+            Projection::Albers { n, c, rho0, .. } => n.is_finite() && n != 0.0 && c.is_finite() && rho0.is_finite(),
+        };
+        if !finite || !params_finite || self.scale <= 0.0 {
+            return Err("the projection is undefined for this view; try --projection mercator".into());
+        }
+        if self.scale > MAX_PX_PER_METRE {
+            return Err(format!(
+                "the view is {:.0} px per metre, finer than {MAX_PX_PER_METRE}; give a larger --bbox or a smaller image",
+                self.scale
+            ));
+        }
+        Ok(())
     }
 
     /// The image height that keeps `bbox`'s aspect at `width` (for `--width` alone).
@@ -479,6 +537,38 @@ mod tests {
         let b = v.to_lonlat(cx + 100.0, cy);
         let d = haversine_km(a, b);
         assert!((d / (200.0 * kmpp) - 1.0).abs() < 0.01, "{d} vs {}", 200.0 * kmpp);
+    }
+
+    #[test]
+    fn wrap_is_arithmetic_and_total() {
+        assert!((wrap(3.0 * PI) - PI).abs() < 1e-9 || (wrap(3.0 * PI) + PI).abs() < 1e-9);
+        assert!((wrap(-0.5 - 4.0 * PI) + 0.5).abs() < 1e-9);
+        for a in [1e308, -1e308, 1e20, 7.0, -7.0] {
+            let w = wrap(a);
+            assert!((-PI..=PI).contains(&w), "{a} → {w}");
+        }
+        assert!(wrap(f64::NAN).is_nan());
+        // A conic projection of a far-off longitude ends, whatever the number.
+        let p = Projection::fitted(ProjectionKind::Lcc, &KZ);
+        let _ = p.forward(1e308, 45.0);
+    }
+
+    #[test]
+    fn views_that_cannot_be_drawn_are_refused() {
+        let equator = LonLatBox { west: 60.0, south: -10.0, east: 80.0, north: 10.0 };
+        let e = check_view_box(ProjectionKind::Lcc, &equator).unwrap_err();
+        assert!(e.contains("straddles the equator") && e.contains("--projection mercator"), "{e}");
+        assert!(check_view_box(ProjectionKind::Albers, &equator).is_err());
+        assert!(check_view_box(ProjectionKind::Mercator, &equator).is_ok());
+        let tiny = LonLatBox { west: 68.27, south: 43.3, east: 68.270_000_1, north: 43.300_000_1 };
+        assert!(check_view_box(ProjectionKind::Mercator, &tiny).unwrap_err().contains("smaller than"));
+        assert!(check_view_box(ProjectionKind::Lcc, &KZ).is_ok());
+        // A fine view is refused by its scale.
+        let small = LonLatBox { west: 68.27, south: 43.3, east: 68.271, north: 43.301 };
+        let v = View::fit(Projection::fitted(ProjectionKind::Lcc, &small), &small, 20_000, 20_000);
+        assert!(v.check().unwrap_err().contains("px per metre"));
+        let v = View::fit(Projection::fitted(ProjectionKind::Lcc, &KZ), &KZ, 2000, 1400);
+        assert!(v.check().is_ok());
     }
 
     #[test]

@@ -407,6 +407,15 @@ impl Style {
             }
         }
         let path = Path::new(name_or_path);
+        // A style is a few kB: refuse devices, FIFOs and anything past a megabyte unread.
+        if let Ok(m) = std::fs::metadata(path) {
+            if !m.is_file() || m.len() > MAX_STYLE_BYTES {
+                return Err(Error::Style {
+                    file: path.display().to_string(),
+                    message: format!("not a style file (a regular file of at most {} kB)", MAX_STYLE_BYTES >> 10),
+                });
+            }
+        }
         let text = std::fs::read_to_string(path).map_err(|e| Error::Style {
             file: path.display().to_string(),
             message: format!(
@@ -454,33 +463,111 @@ impl Style {
         added
     }
 
+    /// Check every number of the style against sane bounds, naming the key that is out.
     fn check(&self) -> std::result::Result<(), String> {
-        let sizes = [
-            ("halo_pt", self.halo_pt),
-            ("territories.fill_opacity", self.territories.fill_opacity),
-            ("territories.border_pt", self.territories.border_pt),
-            ("territories.hatch_spacing_pt", self.territories.hatch_spacing_pt),
-            ("cities.marker_pt", self.cities.marker_pt),
-            ("battles.size_pt", self.battles.size_pt),
-            ("campaigns.width_pt", self.campaigns.width_pt),
+        let mut sizes: Vec<(String, f64, std::ops::RangeInclusive<f64>)> = Vec::new();
+        // Through its shortest decimal form, so that 1e-9 reads 1e-9 and not 9.99999e-10.
+        let mut add = |k: &str, v: f32, r: std::ops::RangeInclusive<f64>| {
+            sizes.push((k.to_string(), v.to_string().parse().unwrap_or(f64::NAN), r))
+        };
+        add("halo_pt", self.halo_pt, 0.0..=MAX_HALO_PT);
+        add("water.outline_pt", self.water.outline_pt, 0.0..=MAX_LINE_PT);
+        for (i, w) in self.rivers.widths_pt.iter().enumerate() {
+            add(&format!("rivers.widths_pt[{i}]"), *w, 0.0..=MAX_LINE_PT);
+        }
+        add("territories.fill_opacity", self.territories.fill_opacity, 0.0..=1.0);
+        add("territories.border_pt", self.territories.border_pt, 0.0..=MAX_LINE_PT);
+        add("territories.hatch_spacing_pt", self.territories.hatch_spacing_pt, MIN_SPACING_PT..=MAX_MARK_PT);
+        add("territories.hatch_pt", self.territories.hatch_pt, 0.0..=MAX_LINE_PT);
+        for (i, d) in self.territories.approximate_dash_pt.iter().enumerate() {
+            add(&format!("territories.approximate_dash_pt[{i}]"), *d, MIN_SPACING_PT..=MAX_MARK_PT);
+        }
+        add("cities.marker_pt", self.cities.marker_pt, 0.0..=MAX_MARK_PT);
+        add("battles.size_pt", self.battles.size_pt, 0.0..=MAX_MARK_PT);
+        add("campaigns.width_pt", self.campaigns.width_pt, 0.0..=MAX_LINE_PT);
+        add("campaigns.flight_width_pt", self.campaigns.flight_width_pt, 0.0..=MAX_MARK_PT);
+        add("campaigns.flight_opacity", self.campaigns.flight_opacity, 0.0..=1.0);
+        add("campaigns.arrow_pt", self.campaigns.arrow_pt, 0.0..=MAX_MARK_PT);
+        add("furniture.graticule.width_pt", self.furniture.graticule.width_pt, 0.0..=MAX_LINE_PT);
+        let fonts = [
+            ("water.label", &self.water.label),
+            ("rivers.label", &self.rivers.label),
+            ("territories.label", &self.territories.label),
+            ("cities.label", &self.cities.label),
+            ("cities.capital_label", &self.cities.capital_label),
+            ("battles.label", &self.battles.label),
+            ("campaigns.label", &self.campaigns.label),
+            ("landforms", &self.landforms),
+            ("furniture.title", &self.furniture.title),
+            ("furniture.year", &self.furniture.year),
+            ("furniture.caption", &self.furniture.caption),
+            ("furniture.legend", &self.furniture.legend),
+            ("furniture.credit", &self.furniture.credit),
+            ("furniture.graticule.label", &self.furniture.graticule.label),
         ];
-        for (k, v) in sizes {
-            if !v.is_finite() || v < 0.0 {
-                return Err(format!("{k} must be a non-negative number"));
+        for (k, f) in fonts {
+            add(&format!("{k}.size_pt"), f.size_pt, MIN_FONT_PT..=MAX_FONT_PT);
+            add(&format!("{k}.letter_spacing_pt"), f.letter_spacing_pt, -MAX_LETTER_SPACING_PT..=MAX_LETTER_SPACING_PT);
+        }
+        for (k, v, range) in sizes {
+            if !v.is_finite() || !range.contains(&v) {
+                return Err(format!(
+                    "{k} is {}; it must be a number within {}–{}",
+                    number(v),
+                    range.start(),
+                    range.end()
+                ));
             }
         }
-        if self.territories.fill_opacity > 1.0 {
-            return Err("territories.fill_opacity must be within 0–1".into());
+        if self.territories.approximate_dash_pt.len() > MAX_DASHES {
+            return Err(format!("territories.approximate_dash_pt has more than {MAX_DASHES} entries"));
         }
-        if self.territories.hatch_spacing_pt <= 0.0 {
-            return Err("territories.hatch_spacing_pt must be positive".into());
+        if !(1..=3).contains(&self.rivers.label_max_rank) {
+            return Err(format!("rivers.label_max_rank is {}; it must be 1, 2 or 3", self.rivers.label_max_rank));
         }
-        if self.furniture.graticule.step_deg.is_nan() || self.furniture.graticule.step_deg <= 0.0 {
-            return Err("furniture.graticule.step_deg must be positive".into());
+        let step = self.furniture.graticule.step_deg;
+        if !step.is_finite() || !(MIN_GRATICULE_DEG..=MAX_GRATICULE_DEG).contains(&step) {
+            return Err(format!(
+                "furniture.graticule.step_deg is {}; it must be a number within {MIN_GRATICULE_DEG}–{MAX_GRATICULE_DEG}",
+                number(step)
+            ));
         }
         Ok(())
     }
 }
+
+/// A number for a message: plain when it is of ordinary size, else in e-notation.
+fn number(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() || (1e-4..1e6).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// The largest style file read, bytes.
+pub const MAX_STYLE_BYTES: u64 = 1 << 20;
+
+/// Largest line width a style may ask for, pt (about 18 mm).
+pub const MAX_LINE_PT: f64 = 50.0;
+/// Largest halo around labels, pt.
+pub const MAX_HALO_PT: f64 = 20.0;
+/// Largest marker, symbol, arrowhead, band, dash or hatch spacing, pt.
+pub const MAX_MARK_PT: f64 = 200.0;
+/// Smallest hatch spacing or dash length, pt: finer patterns never end drawing.
+pub const MIN_SPACING_PT: f64 = 0.25;
+/// Smallest font size, pt.
+pub const MIN_FONT_PT: f64 = 1.0;
+/// Largest font size, pt.
+pub const MAX_FONT_PT: f64 = 200.0;
+/// Largest letter spacing either way, pt.
+pub const MAX_LETTER_SPACING_PT: f64 = 50.0;
+/// Most entries in a dash pattern.
+pub const MAX_DASHES: usize = 16;
+/// Finest graticule, degrees (6 minutes of arc).
+pub const MIN_GRATICULE_DEG: f64 = 0.1;
+/// Coarsest graticule, degrees.
+pub const MAX_GRATICULE_DEG: f64 = 90.0;
 
 /// A starting style for a dataset: the embedded style `base` as JSON, named `name`, whose
 /// polities are the dataset's `polities` — the base's paint where it knows them, automatic
@@ -613,6 +700,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_size_is_bounded_and_named() {
+        let base = EMBEDDED[1].1;
+        for (from, to, key) in [
+            ("\"border_pt\": 1.3", "\"border_pt\": 1e9", "territories.border_pt is 1e9"),
+            ("\"halo_pt\": 1.2", "\"halo_pt\": 1e30", "halo_pt is"),
+            ("\"hatch_spacing_pt\": 4.5", "\"hatch_spacing_pt\": 1e-9", "territories.hatch_spacing_pt"),
+        ] {
+            assert!(base.contains(from), "{from}");
+            let err = Style::from_json(&base.replacen(from, to, 1), "s.json").unwrap_err().to_string();
+            assert!(err.starts_with("s.json: ") && err.contains(key), "{err}");
+        }
+        let v: serde_json::Value = serde_json::from_str(base).unwrap();
+        let mut arrow = v.clone();
+        arrow["campaigns"]["arrow_pt"] = serde_json::json!(-1e9);
+        let err = Style::from_json(&arrow.to_string(), "s.json").unwrap_err().to_string();
+        assert!(err.contains("campaigns.arrow_pt is -1e9"), "{err}");
+        let mut step = v.clone();
+        step["furniture"]["graticule"]["step_deg"] = serde_json::json!(1e-9);
+        let err = Style::from_json(&step.to_string(), "s.json").unwrap_err().to_string();
+        assert!(err.contains("furniture.graticule.step_deg"), "{err}");
+        let mut font = v;
+        font["furniture"]["title"]["size_pt"] = serde_json::json!(1e6);
+        let err = Style::from_json(&font.to_string(), "s.json").unwrap_err().to_string();
+        assert!(err.contains("furniture.title.size_pt"), "{err}");
     }
 
     #[test]

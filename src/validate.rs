@@ -7,7 +7,7 @@ use crate::data::{ControlSpan, Dataset, Feature, Geometry, Layer, Loaded, Status
 use crate::error::{Problem, Severity};
 use crate::style::{AutoPolity, Style};
 use crate::time::{Span, Year};
-use geo::{Area, BooleanOps, BoundingRect, Intersects, Validation};
+use geo::{Area, BooleanOps, BoundingRect, Intersects};
 
 /// Polity ids the style does not know. They are drawn in automatic colours
 /// ([`Style::adopt_polities`]), so this is information; a warning when `atlas.json` lists
@@ -110,9 +110,7 @@ pub fn geometry_problems(ds: &Dataset) -> Vec<Problem> {
     for layer in Layer::ALL {
         for f in ds.layer(layer) {
             let problem = match &f.geometry {
-                Geometry::Areas(mp) => {
-                    mp.0.iter().find_map(|p| p.validation_errors().into_iter().next()).map(|e| e.to_string())
-                }
+                Geometry::Areas(mp) => mp.0.iter().find_map(crate::index::polygon_problem),
                 Geometry::Lines(ml) => {
                     ml.0.iter()
                         .find(|l| l.0.windows(2).all(|w| w[0] == w[1]))
@@ -138,7 +136,7 @@ pub fn coverage_problems(ds: &Dataset) -> Vec<Problem> {
     let oriented: Vec<Option<geo::MultiPolygon<f64>>> = areas
         .iter()
         .map(|a| match &a.geometry {
-            Geometry::Areas(mp) if mp.0.iter().all(|p| p.is_valid()) => {
+            Geometry::Areas(mp) if mp.0.iter().all(|p| crate::index::polygon_problem(p).is_none()) => {
                 Some(geo::orient::Orient::orient(mp, geo::orient::Direction::Default))
             }
             _ => None,

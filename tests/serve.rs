@@ -116,13 +116,14 @@ async fn viewer_tilejson_timeline_features_and_frames() {
 
 #[test]
 fn the_image_cache_stays_within_its_bound() {
-    let mut c = ImageCache::new(1000);
-    for i in 0..50 {
+    let cost = ImageCache::cost("k10", &[0u8; 100]);
+    let mut c = ImageCache::new(10 * cost);
+    for i in 10..60 {
         c.put(format!("k{i}"), Arc::new(vec![0u8; 100]));
-        assert!(c.bytes() <= 1000);
+        assert!(c.bytes() <= 10 * cost);
     }
-    assert_eq!(c.bytes(), 1000);
-    assert!(c.get("k0").is_none() && c.get("k49").is_some(), "oldest evicted first");
+    assert_eq!((c.bytes(), c.len()), (10 * cost, 10));
+    assert!(c.get("k10").is_none() && c.get("k59").is_some(), "oldest evicted first");
 }
 
 #[test]

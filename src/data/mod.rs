@@ -109,6 +109,50 @@ pub struct AtlasMeta {
     pub polities: Vec<Polity>,
 }
 
+/// The years `atlas.json` may name in `period` and `phases` (ISO 8601's four digits,
+/// either side of year 0): a period is a span of years an animation or a tile job walks.
+pub const META_YEARS: std::ops::RangeInclusive<i32> = -9999..=9999;
+
+impl AtlasMeta {
+    /// Out-of-range numbers in `atlas.json` (errors): a bbox off the globe, empty or
+    /// reversed; a period or phase outside [`META_YEARS`] or reversed.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut err = |m: String| out.push(Problem::error("atlas.json", None, m));
+        if let Some([w, s, e, n]) = self.bbox {
+            let lon = |v: f64| (-180.0..=180.0).contains(&v);
+            let lat = |v: f64| (-90.0..=90.0).contains(&v);
+            if !(lon(w) && lon(e) && lat(s) && lat(n)) {
+                err(format!("bbox [{w:?}, {s:?}, {e:?}, {n:?}] is off the globe (lon −180…180, lat −90…90)"));
+            } else if w >= e || s >= n {
+                err(format!(
+                    "bbox [{w:?}, {s:?}, {e:?}, {n:?}] is empty or reversed (need west < east, south < north)"
+                ));
+            }
+        }
+        let years = |what: &str, from: i32, to: i32| -> Option<String> {
+            if !META_YEARS.contains(&from) || !META_YEARS.contains(&to) {
+                Some(format!("{what} [{from}, {to}] is outside the years {}…{}", META_YEARS.start(), META_YEARS.end()))
+            } else if from > to {
+                Some(format!("{what} [{from}, {to}] ends before it starts"))
+            } else {
+                None
+            }
+        };
+        if let Some([from, to]) = self.period {
+            if let Some(m) = years("period", from, to) {
+                err(m);
+            }
+        }
+        for (i, p) in self.phases.iter().enumerate() {
+            if let Some(m) = years(&format!("phases[{i}]"), p.from, p.to) {
+                err(m);
+            }
+        }
+        out
+    }
+}
+
 /// A named span of years (a phase of a war) for the timeline strip.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -290,7 +334,10 @@ impl Dataset {
         };
         if let Some(text) = meta_text {
             match serde_json::from_str::<AtlasMeta>(&text) {
-                Ok(m) => ds.meta = m,
+                Ok(m) => {
+                    problems.extend(m.problems());
+                    ds.meta = m;
+                }
                 Err(e) => problems.push(Problem::error("atlas.json", None, format!("invalid: {e}"))),
             }
         }
@@ -421,6 +468,9 @@ impl Dataset {
         out
     }
 }
+
+/// The largest layer or `atlas.json` file read, bytes: a dataset is held in memory whole.
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
 
 /// The `admin_level` of an OpenHistoricalMap administrative boundary, if it has one.
 fn admin_level(f: &Feature) -> Option<u32> {
@@ -608,6 +658,24 @@ fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, Strin
 }
 
 fn read_optional(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
+    // Only regular files of a bounded size: /dev/zero or a FIFO would be read for ever.
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Ok(m) if !m.is_file() => {
+            problems.push(Problem::error(&file_label(path), None, "is not a regular file"));
+            return None;
+        }
+        Ok(m) if m.len() > MAX_FILE_BYTES => {
+            let mb = m.len() >> 20;
+            problems.push(Problem::error(
+                &file_label(path),
+                None,
+                format!("is {mb} MB, more than the {} MB a file may hold", MAX_FILE_BYTES >> 20),
+            ));
+            return None;
+        }
+        _ => {}
+    }
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(s) => Some(s),

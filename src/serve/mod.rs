@@ -1,6 +1,15 @@
 //! The tile server: a web viewer with a year slider, tiles rendered on demand into a
 //! bounded cache (with ETags and 304s), TileJSON, frames, feature queries and the
 //! timeline. Bad requests get 400/404 with a short message; nothing reads the disk.
+//!
+//! Renders run on a fixed pool behind a semaphore ([`limits`]): when it is full a request
+//! gets `503` with `Retry-After` at once. Connections are capped and must send their
+//! headers in time. The cache counts what it really holds. Nothing that loops over
+//! the data runs on the async threads: the timeline is built once at start.
+
+pub mod limits;
+
+use limits::{Refused, RenderPool, ServeLimits, RETRY_AFTER_S};
 
 use crate::atlas::{map_state, Atlas};
 use crate::data::Layer;
@@ -28,7 +37,9 @@ const METATILE: u32 = 4;
 /// Years a request may ask for.
 const YEARS: std::ops::RangeInclusive<i32> = -9999..=9999;
 
-/// A bounded cache of encoded images keyed by what they show, evicting the oldest.
+/// A bounded cache of encoded images keyed by what they show, evicting the oldest. Its
+/// size counts what an entry really holds: the image's buffer, its key (stored twice)
+/// and the bookkeeping of the map, the queue and the shared pointer.
 pub struct ImageCache {
     entries: HashMap<String, Arc<Vec<u8>>>,
     order: VecDeque<String>,
@@ -36,10 +47,19 @@ pub struct ImageCache {
     limit: usize,
 }
 
+/// Bookkeeping per entry besides the buffer and key: a map slot, a queue slot, two
+/// `String` headers, the `Arc`'s counters and the `Vec` header, rounded up.
+const ENTRY_OVERHEAD: usize = 128;
+
 impl ImageCache {
     /// A cache holding at most `limit` bytes of images.
     pub fn new(limit: usize) -> ImageCache {
         ImageCache { entries: HashMap::new(), order: VecDeque::new(), bytes: 0, limit }
+    }
+
+    /// The memory an entry takes, bytes.
+    pub fn cost(key: &str, value: &[u8]) -> usize {
+        value.len() + 2 * key.len() + ENTRY_OVERHEAD
     }
 
     /// The image stored under `key`.
@@ -47,19 +67,31 @@ impl ImageCache {
         self.entries.get(key).cloned()
     }
 
-    /// Store an image, evicting the oldest until the cache is within its bound.
-    pub fn put(&mut self, key: String, value: Arc<Vec<u8>>) {
+    /// Store an image, evicting the oldest until the cache is within its bound. An image
+    /// bigger than the whole cache is not stored.
+    pub fn put(&mut self, key: String, mut value: Arc<Vec<u8>>) {
         if self.entries.contains_key(&key) {
             return;
         }
-        self.bytes += value.len();
+        let cost = ImageCache::cost(&key, &value);
+        if cost > self.limit {
+            return;
+        }
+        // Hold no spare capacity: what is counted is what is held.
+        if let Some(v) = Arc::get_mut(&mut value) {
+            v.shrink_to_fit();
+        }
+        self.bytes += cost;
         self.entries.insert(key.clone(), value);
         self.order.push_back(key);
         while self.bytes > self.limit {
             let Some(old) = self.order.pop_front() else { break };
             if let Some(v) = self.entries.remove(&old) {
-                self.bytes -= v.len();
+                self.bytes -= ImageCache::cost(&old, &v);
             }
+        }
+        if self.order.capacity() > 4 * self.order.len().max(64) {
+            self.order.shrink_to_fit();
         }
     }
 
@@ -67,9 +99,20 @@ impl ImageCache {
     pub fn bytes(&self) -> usize {
         self.bytes
     }
+
+    /// Images held.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Does the cache hold nothing?
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
-/// What the server needs: the atlas, its styles and the cache.
+/// What the server needs: the atlas, its styles, the cache, the render pool and what is
+/// computed once at start.
 pub struct ServerState {
     atlas: Atlas,
     tile_style: Style,
@@ -78,12 +121,45 @@ pub struct ServerState {
     cache: Mutex<ImageCache>,
     /// Striped locks so that concurrent requests for tiles of one metatile render it once.
     renders: Vec<Mutex<()>>,
+    /// The pool every render runs on.
+    pool: RenderPool,
+    /// The pool feature queries run on.
+    queries: RenderPool,
+    /// The bounds the server keeps.
+    limits: ServeLimits,
+    /// `/api/timeline`, built at start.
+    timeline: Vec<u8>,
+    /// The data's extent for TileJSON, computed at start.
+    extent: [f64; 4],
+    /// The map state of each year asked for so far (computed on the pool).
+    states: Mutex<HashMap<i32, u64>>,
 }
 
 impl ServerState {
-    /// A server over an atlas, drawing tiles in `tile_style` and frames in `frame_style`.
+    /// A server over an atlas, drawing tiles in `tile_style` and frames in `frame_style`,
+    /// with the default [`ServeLimits`].
     pub fn new(atlas: Atlas, tile_style: Style, frame_style: Style, lang: &str, cache_bytes: usize) -> ServerState {
+        ServerState::with_limits(atlas, tile_style, frame_style, lang, cache_bytes, ServeLimits::default())
+    }
+
+    /// A server with the given limits.
+    pub fn with_limits(
+        atlas: Atlas,
+        tile_style: Style,
+        frame_style: Style,
+        lang: &str,
+        cache_bytes: usize,
+        limits: ServeLimits,
+    ) -> ServerState {
+        let timeline = timeline_json(&atlas, &tile_style, lang);
+        let extent = atlas.data.extent().unwrap_or([-180.0, -85.0, 180.0, 85.0]);
         ServerState {
+            extent,
+            pool: RenderPool::new(limits.render_threads, limits.max_renders),
+            queries: RenderPool::new(limits.render_threads, limits.max_renders * 4),
+            limits,
+            timeline,
+            states: Mutex::new(HashMap::new()),
             atlas,
             tile_style,
             frame_style,
@@ -91,6 +167,16 @@ impl ServerState {
             cache: Mutex::new(ImageCache::new(cache_bytes)),
             renders: (0..64).map(|_| Mutex::new(())).collect(),
         }
+    }
+
+    /// The limits the server keeps.
+    pub fn limits(&self) -> &ServeLimits {
+        &self.limits
+    }
+
+    /// Bytes held by the image cache.
+    pub fn cache_bytes(&self) -> usize {
+        self.cache.lock().map(|c| c.bytes()).unwrap_or(0)
     }
 
     fn cached(&self, key: &str) -> Option<Arc<Vec<u8>>> {
@@ -101,6 +187,23 @@ impl ServerState {
         if let Ok(mut c) = self.cache.lock() {
             c.put(key, v);
         }
+    }
+
+    /// The map state of `year` if it was computed before (cheap: for the async threads).
+    fn known_state(&self, year: i32) -> Option<u64> {
+        self.states.lock().ok()?.get(&year).copied()
+    }
+
+    /// The map state of `year`, computed once (a pass over the data: for the pool).
+    fn state_of(&self, year: i32) -> u64 {
+        if let Some(s) = self.known_state(year) {
+            return s;
+        }
+        let s = map_state(&self.atlas, year);
+        if let Ok(mut m) = self.states.lock() {
+            m.insert(year, s);
+        }
+        s
     }
 }
 
@@ -122,8 +225,27 @@ pub fn router(state: Arc<ServerState>) -> Router {
 /// Serve until the process is stopped; prints the address it listens on.
 pub async fn serve(addr: &str, state: Arc<ServerState>) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    eprintln!("steppe-atlas serving on http://{}/", listener.local_addr()?);
-    axum::serve(listener, router(state)).await
+    crate::note!("steppe-atlas serving on http://{}/", listener.local_addr()?);
+    serve_on(listener, state).await
+}
+
+/// Serve on a bound listener until the process is stopped, within the state's limits.
+pub async fn serve_on(listener: tokio::net::TcpListener, state: Arc<ServerState>) -> std::io::Result<()> {
+    let limits = state.limits.clone();
+    limits::serve_connections(listener, router(state), &limits).await
+}
+
+/// `503 Service Unavailable` with `Retry-After`: the render pool is full.
+fn busy() -> Response {
+    let mut r = bad(StatusCode::SERVICE_UNAVAILABLE, "busy rendering; retry shortly");
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_S));
+    r
+}
+
+/// JSON with the control characters JSON lets through raw escaped.
+fn json(value: &serde_json::Value) -> Response {
+    let text = crate::output::json_safe(value.to_string());
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
 fn bad(status: StatusCode, msg: &str) -> Response {
@@ -153,7 +275,17 @@ fn image(bytes: Arc<Vec<u8>>, req: &HeaderMap, content_type: &'static str) -> Re
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    (StatusCode::OK, headers, bytes.as_ref().clone()).into_response()
+    let body = axum::body::Bytes::from_owner(ArcBytes(bytes));
+    (StatusCode::OK, headers, body).into_response()
+}
+
+/// An image shared with the cache, handed to the response without a copy.
+struct ArcBytes(Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for ArcBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 async fn viewer() -> Response {
@@ -177,7 +309,7 @@ fn bad_year(s: &str) -> Response {
 }
 
 fn extent(state: &ServerState) -> [f64; 4] {
-    state.atlas.data.extent().unwrap_or([-180.0, -85.0, 180.0, 85.0])
+    state.extent
 }
 
 async fn tilejson(State(st): State<Arc<ServerState>>, Path(year_json): Path<String>) -> Response {
@@ -194,7 +326,7 @@ async fn tilejson(State(st): State<Arc<ServerState>>, Path(year_json): Path<Stri
         "bounds": b,
         "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, 4],
     });
-    axum::Json(doc).into_response()
+    json(&doc)
 }
 
 async fn tile(
@@ -214,43 +346,50 @@ async fn tile(
     };
     let Some(id) = id else { return bad(StatusCode::NOT_FOUND, "no such tile") };
     let key = move |t: TileId, state: u64| format!("t/{state:x}/{scale}/{}/{}/{}", t.z, t.x, t.y);
+    // A cached tile of a year seen before is answered here, without the pool.
+    if let Some(hit) = st.known_state(year).and_then(|s| st.cached(&key(id, s))) {
+        return image(hit, &headers, "image/png");
+    }
     let st2 = st.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let state = map_state(&st2.atlas, year);
-        if let Some(hit) = st2.cached(&key(id, state)) {
-            return Ok(hit);
-        }
-        // Render the whole metatile around the tile (labels stay whole) and keep it all;
-        // a request for a tile of a metatile being rendered waits for it.
-        let mt = MetaTile::of(id, METATILE);
-        let stripe = {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            (state, scale, mt).hash(&mut h);
-            (h.finish() % st2.renders.len() as u64) as usize
-        };
-        let _guard = st2.renders[stripe].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(hit) = st2.cached(&key(id, state)) {
-            return Ok(hit);
-        }
-        let n = 1u32 << id.z;
-        let wanted: Vec<TileId> = (mt.x..(mt.x + mt.size).min(n))
-            .flat_map(|x| (mt.y..(mt.y + mt.size).min(n)).map(move |y| TileId { z: id.z, x, y }))
-            .collect();
-        let look = TileLook { scale, buffer_px: 128, lang: st2.lang.clone() };
-        let tiles = render_metatile(&st2.atlas, &st2.tile_style, &mt, &wanted, year, &look)?;
-        let mut mine = None;
-        for (t, png) in tiles {
-            if t == id {
-                mine = Some(png.clone());
+    let result = st
+        .pool
+        .run(move || {
+            let state = st2.state_of(year);
+            if let Some(hit) = st2.cached(&key(id, state)) {
+                return Ok(hit);
             }
-            st2.store(key(t, state), png);
-        }
-        mine.ok_or_else(|| crate::error::Error::Encode("tile missing from its metatile".into()))
-    })
-    .await;
+            // Render the whole metatile around the tile (labels stay whole) and keep it
+            // all; a request for a tile of a metatile being rendered waits for it.
+            let mt = MetaTile::of(id, METATILE);
+            let stripe = {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                (state, scale, mt).hash(&mut h);
+                (h.finish() % st2.renders.len() as u64) as usize
+            };
+            let _guard = st2.renders[stripe].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some(hit) = st2.cached(&key(id, state)) {
+                return Ok(hit);
+            }
+            let n = 1u32 << id.z;
+            let wanted: Vec<TileId> = (mt.x..(mt.x + mt.size).min(n))
+                .flat_map(|x| (mt.y..(mt.y + mt.size).min(n)).map(move |y| TileId { z: id.z, x, y }))
+                .collect();
+            let look = TileLook { scale, buffer_px: 128, lang: st2.lang.clone() };
+            let tiles = render_metatile(&st2.atlas, &st2.tile_style, &mt, &wanted, year, &look)?;
+            let mut mine = None;
+            for (t, png) in tiles {
+                if t == id {
+                    mine = Some(png.clone());
+                }
+                st2.store(key(t, state), png);
+            }
+            mine.ok_or_else(|| crate::error::Error::Encode("tile missing from its metatile".into()))
+        })
+        .await;
     match result {
         Ok(Ok(png)) => image(png, &headers, "image/png"),
+        Err(Refused::Busy) => busy(),
         _ => bad(StatusCode::INTERNAL_SERVER_ERROR, "could not render the tile"),
     }
 }
@@ -258,23 +397,28 @@ async fn tile(
 async fn frame(State(st): State<Arc<ServerState>>, Path(year_png): Path<String>, headers: HeaderMap) -> Response {
     let Some(y) = year_png.strip_suffix(".png") else { return bad(StatusCode::NOT_FOUND, "frames end in .png") };
     let Some(year) = parse_year(y) else { return bad_year(y) };
+    let key = format!("f/{year}");
+    if let Some(hit) = st.cached(&key) {
+        return image(hit, &headers, "image/png");
+    }
     let st2 = st.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let key = format!("f/{year}");
-        if let Some(hit) = st2.cached(&key) {
-            return Ok(hit);
-        }
-        let bbox = LonLatBox::from_array(st2.atlas.data.default_bbox().unwrap_or([-180.0, -80.0, 180.0, 80.0]));
-        let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 1280, 720);
-        let mut opts = RenderOptions::frame(Year(year), 96.0);
-        opts.lang = st2.lang.clone();
-        let png = Arc::new(encode_png(&render(&st2.atlas, &st2.frame_style, &view, &opts).pixmap, 96.0)?);
-        st2.store(key, png.clone());
-        Ok::<_, crate::error::Error>(png)
-    })
-    .await;
+    let result = st
+        .pool
+        .run(move || {
+            let bbox = LonLatBox::from_array(st2.atlas.data.default_bbox().unwrap_or([-180.0, -80.0, 180.0, 80.0]));
+            let kind =
+                if bbox.south < 0.0 && bbox.north > 0.0 { ProjectionKind::Mercator } else { ProjectionKind::Lcc };
+            let view = View::fit(Projection::fitted(kind, &bbox), &bbox, 1280, 720);
+            let mut opts = RenderOptions::frame(Year(year), 96.0);
+            opts.lang = st2.lang.clone();
+            let png = Arc::new(encode_png(&render(&st2.atlas, &st2.frame_style, &view, &opts).pixmap, 96.0)?);
+            st2.store(key, png.clone());
+            Ok::<_, crate::error::Error>(png)
+        })
+        .await;
     match result {
         Ok(Ok(png)) => image(png, &headers, "image/png"),
+        Err(Refused::Busy) => busy(),
         _ => bad(StatusCode::INTERNAL_SERVER_ERROR, "could not render the frame"),
     }
 }
@@ -294,17 +438,41 @@ async fn features(State(st): State<Arc<ServerState>>, Query(q): Query<HashMap<St
     if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
         return bad(StatusCode::BAD_REQUEST, "lon/lat off the globe");
     }
-    let hits = crate::query::query(&st.atlas, Year(year), lon, lat, radius);
-    axum::Json(crate::query::to_json(&hits, Year(year), lon, lat, &st.lang)).into_response()
+    // A query over a wide radius walks much of the data: off the async threads, on a
+    // pool of its own so that clicks are answered while tiles render.
+    let st2 = st.clone();
+    let doc = st
+        .queries
+        .run(move || {
+            let hits = crate::query::query(&st2.atlas, Year(year), lon, lat, radius);
+            crate::query::to_json(&hits, Year(year), lon, lat, &st2.lang)
+        })
+        .await;
+    match doc {
+        Ok(doc) => json(&doc),
+        Err(Refused::Busy) => busy(),
+        Err(Refused::Failed) => bad(StatusCode::INTERNAL_SERVER_ERROR, "could not answer the query"),
+    }
 }
 
 async fn timeline(State(st): State<Arc<ServerState>>) -> Response {
-    let data = &st.atlas.data;
+    ([(header::CONTENT_TYPE, "application/json")], st.timeline.clone()).into_response()
+}
+
+/// `/api/timeline`: years, captions, battles, phases and polities, built once at start
+/// (it walks every year of the period, kept within −9999…9999).
+fn timeline_json(atlas: &Atlas, style: &Style, lang: &str) -> Vec<u8> {
+    let data = &atlas.data;
     // The dataset's own period (atlas.json, else its dates), not the built-in war's.
-    let (from, to) = data.years().unwrap_or((1635, 1741));
+    let years = crate::data::META_YEARS;
+    let (from, to) = data
+        .years()
+        .map(|(a, b)| (a.max(*years.start()), b.min(*years.end())))
+        .filter(|(a, b)| a <= b)
+        .unwrap_or((1635, 1741));
     let mut events: Vec<serde_json::Value> = Vec::new();
     for y in from..=to {
-        let captions = data.captions(Year(y), &st.lang);
+        let captions = data.captions(Year(y), lang);
         if !captions.is_empty() {
             events.push(serde_json::json!({"year": y, "caption": captions.join(" · ")}));
         }
@@ -314,25 +482,24 @@ async fn timeline(State(st): State<Arc<ServerState>>) -> Response {
         .meta
         .phases
         .iter()
-        .map(|p| serde_json::json!({"from": p.from, "to": p.to, "name": p.name(&st.lang)}))
+        .map(|p| serde_json::json!({"from": p.from, "to": p.to, "name": p.name(lang)}))
         .collect();
     // Only the polities this dataset names (the style may know many more).
     let named: std::collections::HashSet<&str> = data.polity_refs().into_iter().map(|(_, _, p)| p).collect();
-    let polities: Vec<serde_json::Value> = st
-        .tile_style
+    let polities: Vec<serde_json::Value> = style
         .polities
         .iter()
         .filter(|(id, _)| named.contains(id.as_str()))
         .map(|(id, p)| {
-            let c = st.tile_style.land.mix(p.fill, st.tile_style.territories.fill_opacity);
-            serde_json::json!({"id": id, "name": p.name(&st.lang),
+            let c = style.land.mix(p.fill, style.territories.fill_opacity);
+            serde_json::json!({"id": id, "name": p.name(lang),
                 "fill": format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2),
                 "border": format!("#{:02x}{:02x}{:02x}", p.border.0, p.border.1, p.border.2)})
         })
         .collect();
-    axum::Json(serde_json::json!({
-        "title": data.title(&st.lang), "from": from, "to": to, "bbox": data.default_bbox(), "events": events,
+    let doc = serde_json::json!({
+        "title": data.title(lang), "from": from, "to": to, "bbox": data.default_bbox(), "events": events,
         "battles": battles, "phases": phases, "polities": polities,
-    }))
-    .into_response()
+    });
+    crate::output::json_safe(doc.to_string()).into_bytes()
 }

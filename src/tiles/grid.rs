@@ -66,6 +66,15 @@ pub fn tile_of(lon: f64, lat: f64, z: u8) -> (u32, u32) {
     (cell(x), cell(y))
 }
 
+/// How many tiles at zoom `z` intersect `bbox` (the length of [`tiles_in`], by arithmetic,
+/// so a job can be sized before anything is planned).
+pub fn count_tiles(bbox: &LonLatBox, z: u8) -> u64 {
+    const EPS: f64 = 1e-11;
+    let (x0, y0) = tile_of(bbox.west.max(-180.0), bbox.north.min(MERCATOR_MAX_LAT), z);
+    let (x1, y1) = tile_of(bbox.east.min(180.0) - EPS, bbox.south.max(-MERCATOR_MAX_LAT) + EPS, z);
+    (u64::from(x1.saturating_sub(x0)) + 1) * (u64::from(y1.saturating_sub(y0)) + 1)
+}
+
 /// The tiles at zoom `z` that intersect `bbox` (mercantile.tiles: an edge lying exactly
 /// on a tile boundary does not pull in the neighbour), row by row within each column.
 pub fn tiles_in(bbox: &LonLatBox, z: u8) -> Vec<TileId> {
@@ -176,5 +185,16 @@ mod tests {
         assert_eq!(parse_zoom_range("5").unwrap(), (5, 5));
         assert!(parse_zoom_range("0..25").is_err());
         assert!(parse_zoom_range("7..0").is_err());
+        assert!(parse_zoom_range("-2147483648..2147483647").is_err());
+    }
+
+    #[test]
+    fn count_tiles_matches_the_list() {
+        let kz = LonLatBox { west: 47.0, south: 36.5, east: 93.0, north: 56.5 };
+        for z in 0..=9 {
+            assert_eq!(count_tiles(&kz, z), tiles_in(&kz, z).len() as u64, "z{z}");
+        }
+        let world = LonLatBox { west: -180.0, south: -90.0, east: 180.0, north: 90.0 };
+        assert_eq!(count_tiles(&world, 20), 1u64 << 40);
     }
 }

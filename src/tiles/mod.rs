@@ -52,6 +52,59 @@ pub struct TileOptions {
     pub metatile: u32,
     /// Show a progress bar on a terminal.
     pub progress: bool,
+    /// Go past the soft limits ([`DEFAULT_MAX_ZOOM`], [`DEFAULT_MAX_TILES`]).
+    pub force: bool,
+}
+
+/// The deepest zoom a run renders without `--force`.
+pub const DEFAULT_MAX_ZOOM: u8 = 14;
+/// The most tiles (over all years) a run writes without `--force`.
+pub const DEFAULT_MAX_TILES: u64 = 2_000_000;
+/// The most tiles of one year a run can plan, even with `--force` (the plan is held in
+/// memory): split bigger jobs with `--shard` over several bboxes or zoom ranges.
+pub const MAX_PLANNED_TILES: u64 = 20_000_000;
+/// The years a run may tile (ISO 8601's four digits either side of year 0).
+pub const YEARS: std::ops::RangeInclusive<i32> = crate::data::META_YEARS;
+
+/// Size a tile job before anything is planned or written: the tiles of one year and of the
+/// whole run. Refuses, with the count and a hint, what lies beyond the documented limits.
+pub fn check_job(bbox: &LonLatBox, o: &TileOptions) -> Result<(u64, u64)> {
+    let (y0, y1) = o.years;
+    if y0 > y1 {
+        return Err(Error::Usage(format!("--years {y0}..{y1} ends before it starts")));
+    }
+    if !YEARS.contains(&y0) || !YEARS.contains(&y1) {
+        return Err(Error::Usage(format!(
+            "--years {y0}..{y1} lies outside the years {}..{} that can be tiled",
+            YEARS.start(),
+            YEARS.end()
+        )));
+    }
+    if o.zooms.1 > DEFAULT_MAX_ZOOM && !o.force {
+        return Err(Error::Usage(format!(
+            "--zoom {}..{} goes deeper than zoom {DEFAULT_MAX_ZOOM}; add --force to render past it",
+            o.zooms.0, o.zooms.1
+        )));
+    }
+    let per_year: u64 = (o.zooms.0..=o.zooms.1).map(|z| grid::count_tiles(bbox, z)).sum();
+    let shards = u64::from(o.shard.1.max(1));
+    let per_year_shard = per_year.div_ceil(shards);
+    let years = u64::try_from(i64::from(y1) - i64::from(y0) + 1).unwrap_or(u64::MAX);
+    let total = per_year_shard.saturating_mul(years);
+    if per_year > MAX_PLANNED_TILES {
+        return Err(Error::Usage(format!(
+            "--zoom {}..{} needs {per_year} tiles a year, more than the {MAX_PLANNED_TILES} one run can plan; \
+             use fewer zoom levels",
+            o.zooms.0, o.zooms.1
+        )));
+    }
+    if total > DEFAULT_MAX_TILES && !o.force {
+        return Err(Error::Usage(format!(
+            "the job is {total} tiles ({per_year_shard} a year × {years} years), more than {DEFAULT_MAX_TILES}; \
+             narrow --years or --zoom, split it with --shard, or add --force"
+        )));
+    }
+    Ok((per_year, total))
 }
 
 /// How a metatile is drawn (shared by `tiles` and the server).
@@ -139,14 +192,12 @@ pub fn render_metatile(
 
 /// Render and write the tiles of every year asked for.
 pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileReport> {
-    if o.years.0 > o.years.1 {
-        return Err(Error::Usage(format!("--years {}..{} ends before it starts", o.years.0, o.years.1)));
-    }
     if !(o.look.scale == 1 || o.look.scale == 2) {
         return Err(Error::Usage(format!("--scale {} must be 1 or 2", o.look.scale)));
     }
     let extent = atlas.data.extent().ok_or_else(|| Error::Usage("the dataset has no features to tile".into()))?;
     let bbox = LonLatBox::from_array(extent);
+    check_job(&bbox, o)?;
     let metatiles = plan(&bbox, o);
     let suffix = if o.look.scale == 2 { "@2x" } else { "" };
     let shard_tag = if o.shard.1 > 1 { format!("-{}of{}", o.shard.0, o.shard.1) } else { String::new() };

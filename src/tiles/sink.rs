@@ -179,5 +179,5 @@ pub fn write_tilejson(path: &Path, tiles_url: &str, info: &PyramidInfo) -> Resul
         "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, info.zooms.0.max(info.zooms.1.min(4))],
     });
     let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Encode(e.to_string()))?;
-    crate::output::write_atomic(path, text.as_bytes())
+    crate::output::write_atomic(path, crate::output::json_safe(text).as_bytes())
 }
