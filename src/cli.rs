@@ -464,6 +464,10 @@ pub struct TilesArgs {
     /// Render past the soft limits: zoom 14, and 2,000,000 tiles a run.
     #[arg(long)]
     pub force: bool,
+    /// The URL the exported folder will be served from: TileJSON tile URLs become
+    /// absolute (`https://maps.example/tiles/1723/{z}/{x}/{y}.png`).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -484,6 +488,14 @@ pub struct ServeArgs {
     /// Memory for rendered tiles and frames, MB.
     #[arg(long, default_value_t = 256)]
     pub cache_mb: usize,
+    /// CORS: the origin allowed to use the server from its own pages (`*` for any, the
+    /// default), or `off`.
+    #[arg(long, default_value = "*", value_name = "ORIGIN|off")]
+    pub cors: String,
+    /// The server's public address, for the absolute URLs in TileJSON (default: the
+    /// request's Host).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -802,6 +814,7 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
         metatile: 8,
         progress: true,
         force: a.force,
+        base_url: a.base_url.as_deref().map(web_url).transpose()?,
     };
     let t0 = std::time::Instant::now();
     let report = crate::tiles::generate(&atlas, &style, &opts)?;
@@ -817,18 +830,44 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
 }
 
 /// Run the tile server until the process is stopped.
+/// A public base URL from a flag: http or https, no spaces or control characters.
+fn web_url(u: &str) -> Result<String> {
+    let ok = (u.starts_with("http://") || u.starts_with("https://"))
+        && u.len() > "https://".len()
+        && !u.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>');
+    if ok {
+        Ok(u.trim_end_matches('/').to_string())
+    } else {
+        Err(Error::Usage(format!("{}: expected an http:// or https:// URL", crate::output::printable(u))))
+    }
+}
+
+/// Serve tiles, frames and the viewer until stopped.
 pub fn serve_cmd(a: &ServeArgs) -> Result<()> {
+    let origin_ok = a.cors == "*" || a.cors == "off" || web_url(&a.cors).is_ok_and(|u| !u[8..].contains('/'));
+    if !origin_ok {
+        return Err(Error::Usage(format!(
+            "--cors {}: expected *, off or an origin such as https://example.org",
+            crate::output::printable(&a.cors)
+        )));
+    }
     let mut style = Style::load(&a.style)?;
     let mut frame_style = Style::load("print")?;
     let atlas = a.data.load_checked(&mut style)?;
     frame_style.adopt_polities(&validate::polities_named(&atlas.data));
-    let state = std::sync::Arc::new(crate::serve::ServerState::new(
-        atlas,
-        style,
-        frame_style,
-        a.lang.code(),
-        a.cache_mb.clamp(1, 1 << 20) * 1024 * 1024,
-    ));
+    let state = std::sync::Arc::new(
+        crate::serve::ServerState::new(
+            atlas,
+            style,
+            frame_style,
+            a.lang.code(),
+            a.cache_mb.clamp(1, 1 << 20) * 1024 * 1024,
+        )
+        .with_web(crate::serve::WebOptions {
+            cors: (a.cors != "off").then(|| a.cors.clone()),
+            public_url: a.public_url.as_deref().map(web_url).transpose()?,
+        }),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -865,6 +904,7 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         style: "atlas".into(),
         lang: a.view.lang.clone(),
         force: false,
+        base_url: None,
         data: a.data.clone(),
     };
     tiles_cmd(&tiles).map(|_| ())

@@ -97,7 +97,8 @@ async fn viewer_tilejson_timeline_features_and_frames() {
     let (_, _, body) = get(&st, "/tiles/1723.json", None).await;
     let tj: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(tj["tilejson"], "3.0.0");
-    assert_eq!(tj["tiles"][0], "/tiles/1723/{z}/{x}/{y}.png");
+    // Absolute (TileJSON 3.0.0); without a Host header the base is localhost.
+    assert_eq!(tj["tiles"][0], "http://localhost/tiles/1723/{z}/{x}/{y}.png");
 
     let (_, _, body) = get(&st, "/api/timeline", None).await;
     let tl: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -147,4 +148,93 @@ fn serves_over_a_real_socket() {
     let head = String::from_utf8_lossy(&resp[..resp.len().min(200)]).to_string();
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(resp.windows(8).any(|w| w == b"\x89PNG\r\n\x1a\n"));
+}
+
+/// A request with the given method and headers through the router.
+async fn request(st: &Arc<ServerState>, method: &str, uri: &str, headers: &[(&str, &str)]) -> axum::response::Response {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    router(st.clone()).oneshot(req.body(Body::empty()).unwrap()).await.unwrap()
+}
+
+#[tokio::test]
+async fn cors_lets_a_map_on_another_origin_read_tilejson_and_tiles() {
+    let st = mini();
+    // A preflight from another origin is answered at once.
+    let pre = request(
+        &st,
+        "OPTIONS",
+        "/tiles/1723/3/5/2.png",
+        &[
+            ("origin", "https://maps.example"),
+            ("access-control-request-method", "GET"),
+            ("access-control-request-headers", "x-requested-with"),
+        ],
+    )
+    .await;
+    assert_eq!(pre.status(), StatusCode::NO_CONTENT);
+    let h = pre.headers();
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert!(h["access-control-allow-methods"].to_str().unwrap().contains("GET"));
+    assert_eq!(h["access-control-allow-headers"], "x-requested-with");
+    // Every answer carries the header: TileJSON, tiles, the API, and errors too.
+    for uri in ["/tiles/1723.json", "/tiles/1723/3/5/2.png", "/api/timeline", "/tiles/17x23.json"] {
+        let res = request(&st, "GET", uri, &[("origin", "https://maps.example")]).await;
+        assert_eq!(res.headers()["access-control-allow-origin"], "*", "{uri}");
+    }
+    // One origin only, or off.
+    let one = Arc::new(
+        Arc::try_unwrap(mini())
+            .ok()
+            .unwrap()
+            .with_web(steppe_atlas::serve::WebOptions { cors: Some("https://maps.example".into()), public_url: None }),
+    );
+    let res = request(&one, "GET", "/tiles/1723.json", &[]).await;
+    assert_eq!(res.headers()["access-control-allow-origin"], "https://maps.example");
+    assert!(res.headers().get_all("vary").iter().any(|v| v == "Origin"));
+    let off = Arc::new(
+        Arc::try_unwrap(mini())
+            .ok()
+            .unwrap()
+            .with_web(steppe_atlas::serve::WebOptions { cors: None, public_url: None }),
+    );
+    let res = request(&off, "GET", "/tiles/1723.json", &[]).await;
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn tilejson_urls_are_absolute_behind_a_host_or_a_public_url() {
+    let st = mini();
+    let res = request(&st, "GET", "/tiles/1723.json", &[("host", "tiles.example:8080")]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["tiles"][0], "http://tiles.example:8080/tiles/1723/{z}/{x}/{y}.png");
+    assert_eq!(doc["maxzoom"], steppe_atlas::serve::MAX_ZOOM);
+    // The TileJSON's maxzoom is served, one more is not.
+    let z = steppe_atlas::serve::MAX_ZOOM;
+    let (ok, _, _) = get(&st, &format!("/tiles/1723/{z}/0/0.png"), None).await;
+    let (no, _, _) = get(&st, &format!("/tiles/1723/{}/0/0.png", z + 1), None).await;
+    assert_eq!((ok, no), (StatusCode::OK, StatusCode::NOT_FOUND));
+    // @2x TileJSON for 512 px tiles.
+    let res = request(&st, "GET", "/tiles/1723@2x.json", &[("host", "tiles.example")]).await;
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["tiles"][0], "http://tiles.example/tiles/1723/{z}/{x}/{y}@2x.png");
+    assert_eq!(doc["tileSize"], 512);
+    // A public URL wins over the Host; a Host that is not a host name is not echoed.
+    let public = Arc::new(Arc::try_unwrap(mini()).ok().unwrap().with_web(steppe_atlas::serve::WebOptions {
+        cors: Some("*".into()),
+        public_url: Some("https://maps.example/atlas".into()),
+    }));
+    let res = request(&public, "GET", "/tiles/1741.json", &[("host", "evil.example")]).await;
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["tiles"][0], "https://maps.example/atlas/tiles/1741/{z}/{x}/{y}.png");
+    let res = request(&st, "GET", "/tiles/1723.json", &[("host", "a\"b<script>")]).await;
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert!(!String::from_utf8_lossy(&body).contains("script"));
 }

@@ -13,9 +13,12 @@ fn mini() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini")
 }
 
+fn tiles_output(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("steppe-atlas").unwrap().arg("tiles").arg("--data").arg(mini()).args(args).output().unwrap()
+}
+
 fn tiles(args: &[&str]) {
-    let out =
-        Command::cargo_bin("steppe-atlas").unwrap().arg("tiles").arg("--data").arg(mini()).args(args).output().unwrap();
+    let out = tiles_output(args);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -186,4 +189,37 @@ fn bad_tile_arguments_fail_cleanly() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     }
+}
+
+#[test]
+fn base_url_makes_exported_tilejson_urls_absolute() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tiles_output(&[
+        "--years",
+        "1722",
+        "--zoom",
+        "0..0",
+        "--base-url",
+        "https://maps.example/atlas/",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let tj: serde_json::Value = serde_json::from_slice(&std::fs::read(tmp.path().join("1722.json")).unwrap()).unwrap();
+    assert_eq!(tj["tiles"][0], "https://maps.example/atlas/1722/{z}/{x}/{y}.png");
+    // Not a URL: refused, nothing written.
+    let bad = tempfile::tempdir().unwrap();
+    let out = tiles_output(&[
+        "--years",
+        "1722",
+        "--zoom",
+        "0..0",
+        "--base-url",
+        "ftp://x y",
+        "--out",
+        bad.path().to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected an http:// or https:// URL"));
+    assert!(std::fs::read_dir(bad.path()).unwrap().next().is_none());
 }

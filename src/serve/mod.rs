@@ -133,7 +133,28 @@ pub struct ServerState {
     extent: [f64; 4],
     /// The map state of each year asked for so far (computed on the pool).
     states: Mutex<HashMap<i32, u64>>,
+    /// How other web pages may use the server (CORS) and where it is reached from.
+    web: WebOptions,
 }
+
+/// What a web map on another page needs from the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebOptions {
+    /// `Access-Control-Allow-Origin` on every answer: `*`, one origin, or None for no CORS.
+    pub cors: Option<String>,
+    /// The server's public address for the absolute URLs in TileJSON (`https://maps.example`);
+    /// None takes it from each request's `Host` header.
+    pub public_url: Option<String>,
+}
+
+impl Default for WebOptions {
+    fn default() -> WebOptions {
+        WebOptions { cors: Some("*".into()), public_url: None }
+    }
+}
+
+/// The highest zoom the server renders tiles for.
+pub const MAX_ZOOM: u8 = 18;
 
 impl ServerState {
     /// A server over an atlas, drawing tiles in `tile_style` and frames in `frame_style`,
@@ -166,7 +187,14 @@ impl ServerState {
             lang: lang.to_string(),
             cache: Mutex::new(ImageCache::new(cache_bytes)),
             renders: (0..64).map(|_| Mutex::new(())).collect(),
+            web: WebOptions::default(),
         }
+    }
+
+    /// The same server with other web options (CORS, public address).
+    pub fn with_web(mut self, web: WebOptions) -> ServerState {
+        self.web = web;
+        self
     }
 
     /// The limits the server keeps.
@@ -219,7 +247,53 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/api/features", get(features))
         .route("/api/timeline", get(timeline))
         .fallback(|| async { bad(StatusCode::NOT_FOUND, "no such page") })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cors))
         .with_state(state)
+}
+
+/// CORS: every answer carries `Access-Control-Allow-Origin`, and a preflight `OPTIONS`
+/// is answered at once, so a map on another origin can read TileJSON, tiles and the API.
+async fn cors(
+    State(st): State<Arc<ServerState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(origin) = st.web.cors.clone() else { return next.run(req).await };
+    let allow = HeaderValue::from_str(&origin).unwrap_or(HeaderValue::from_static("*"));
+    let mut res = if req.method() == axum::http::Method::OPTIONS {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        let h = r.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, HEAD, OPTIONS"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned().unwrap_or(HeaderValue::from_static("*")),
+        );
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+        r
+    } else {
+        next.run(req).await
+    };
+    let h = res.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("ETag, Content-Length"));
+    if origin != "*" {
+        h.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    res
+}
+
+/// The server's public base URL for absolute links: `--public-url`, else the request's
+/// `Host` (a host name and port only; anything else falls back to localhost).
+fn base_url(st: &ServerState, headers: &HeaderMap) -> String {
+    if let Some(u) = &st.web.public_url {
+        return u.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c)))
+        .unwrap_or("localhost");
+    format!("http://{host}")
 }
 
 /// Serve until the process is stopped; prints the address it listens on.
@@ -312,21 +386,30 @@ fn extent(state: &ServerState) -> [f64; 4] {
     state.extent
 }
 
-async fn tilejson(State(st): State<Arc<ServerState>>, Path(year_json): Path<String>) -> Response {
+async fn tilejson(State(st): State<Arc<ServerState>>, Path(year_json): Path<String>, headers: HeaderMap) -> Response {
     let Some(y) = year_json.strip_suffix(".json") else { return bad(StatusCode::NOT_FOUND, "no such page") };
+    // `1723.json` for 256 px tiles, `1723@2x.json` for 512 px ones.
+    let (y, suffix) = match y.strip_suffix("@2x") {
+        Some(v) => (v, "@2x"),
+        None => (y, ""),
+    };
     let Some(year) = parse_year(y) else { return bad_year(y) };
     let b = extent(&st);
+    let base = base_url(&st, &headers);
     let doc = serde_json::json!({
         "tilejson": "3.0.0",
         "name": format!("{} {year}", st.atlas.data.title(&st.lang)).trim(),
         "attribution": st.atlas.data.meta.credit,
         "scheme": "xyz",
-        "tiles": [format!("/tiles/{year}/{{z}}/{{x}}/{{y}}.png")],
-        "minzoom": 0, "maxzoom": 12,
+        "tiles": [format!("{base}/tiles/{year}/{{z}}/{{x}}/{{y}}{suffix}.png")],
+        "tileSize": if suffix.is_empty() { 256 } else { 512 },
+        "minzoom": 0, "maxzoom": MAX_ZOOM,
         "bounds": b,
         "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, 4],
     });
-    json(&doc)
+    let mut r = json(&doc);
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    r
 }
 
 async fn tile(
@@ -341,7 +424,7 @@ async fn tile(
         _ => return bad(StatusCode::NOT_FOUND, "tiles end in .png or @2x.png"),
     };
     let id = match (z.parse::<u8>(), x.parse::<u32>(), y_txt.parse::<u32>()) {
-        (Ok(z), Ok(x), Ok(y)) if z <= 18 => TileId::new(z, x, y),
+        (Ok(z), Ok(x), Ok(y)) if z <= MAX_ZOOM => TileId::new(z, x, y),
         _ => None,
     };
     let Some(id) = id else { return bad(StatusCode::NOT_FOUND, "no such tile") };

@@ -54,6 +54,9 @@ pub struct TileOptions {
     pub progress: bool,
     /// Go past the soft limits ([`DEFAULT_MAX_ZOOM`], [`DEFAULT_MAX_TILES`]).
     pub force: bool,
+    /// Where the exported folder will be served from, for absolute tile URLs in its
+    /// TileJSON (TileJSON 3.0.0 wants them absolute); None keeps them relative.
+    pub base_url: Option<String>,
 }
 
 /// The deepest zoom a run renders without `--force`.
@@ -241,7 +244,9 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                     let dir = o.out.join(year.to_string());
                     sink::write_xyz(&dir, &tiles, suffix, first_dir.as_deref())?;
                     first_dir.get_or_insert(dir);
-                    let url = format!("{year}/{{z}}/{{x}}/{{y}}{suffix}.png");
+                    let base =
+                        o.base_url.as_deref().map(|b| format!("{}/", b.trim_end_matches('/'))).unwrap_or_default();
+                    let url = format!("{base}{year}/{{z}}/{{x}}/{{y}}{suffix}.png");
                     sink::write_tilejson(&o.out.join(format!("{year}{suffix}.json")), &url, &info)?;
                 }
                 TileFormat::Mbtiles => {
