@@ -35,6 +35,7 @@ fn tr(lang: &str, en: &'static str) -> &'static str {
         ("Changed hands since", "Иесі ауысқан, бастап", "Сменили владельца с"),
         ("versts", "шақырым", "вёрст"),
         ("Route assumed", "Жол болжалды", "Маршрут предположительный"),
+        ("Fortified line", "Бекініс шебі", "Укреплённая линия"),
         ("(?) Place not known exactly", "(?) Орны анық емес", "(?) Место точно не известно"),
         ("Routes in their side's colour:", "Жорықтар тарап түсімен:", "Походы в цвете своей стороны:"),
         ("scale true along", "масштаб дәл:", "масштаб верен вдоль"),
@@ -58,6 +59,8 @@ enum Symbol {
     ApproximatePlace,
     /// A dash-dot route: assumed.
     AssumedRoute,
+    /// A dashed line joining forts.
+    FortifiedLine,
     Hatch(Pattern),
     Dashed,
     City(CityKind),
@@ -361,6 +364,9 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
             CampaignKind::Flight => "Flight of people",
         };
         entries.push((Symbol::Campaign(*k), tr(lang, name).into()));
+    }
+    if shown.fortified_line {
+        entries.push((Symbol::FortifiedLine, tr(lang, "Fortified line").into()));
     }
     if shown.assumed_route {
         entries.push((Symbol::AssumedRoute, tr(lang, "Route assumed").into()));
@@ -874,6 +880,10 @@ fn legend_symbol(f: &Frame, canvas: &mut dyn Canvas, sym: &Symbol, x: f32, y: f3
             let r = super::layers::marker_radius(CityKind::City, f.px(f.style.cities.marker_pt)) * 1.1;
             let pen = stroke(f.px(0.8), &[f.px(1.1), f.px(0.8)]);
             super::layers::city_marker(canvas, CityKind::City, (cx, cy), r, Rgba(255, 255, 255, 230), (ink, &pen), ink);
+        }
+        Symbol::FortifiedLine => {
+            let w = f.px(1.5);
+            line(canvas, ink, w, &[w * 3.0, w * 1.5], 1.0);
         }
         Symbol::AssumedRoute => {
             let w = f.px(f.style.campaigns.width_pt);

@@ -99,6 +99,8 @@ pub(crate) struct LabelJob {
     pub anchor: Anchor,
     /// The feature labelled (None for polity names).
     pub id: Option<String>,
+    /// For an area's name: the territory areas (indices) it must stay on.
+    pub land: Vec<usize>,
 }
 
 /// Priority added to labels the map promises (see [`super::promised`]): they are placed
@@ -263,7 +265,8 @@ impl Labeller<'_, '_> {
         let m = self.f.fonts.measure(&self.job.text, &self.job.style);
         let h = m.ascent + m.descent;
         let mut shifts = vec![(0.0, 0.0), (0.0, -h), (0.0, h), (-m.width / 4.0, 0.0), (m.width / 4.0, 0.0)];
-        if self.promised() {
+        // A promised name may move farther; an area's name only as far as its land goes.
+        if self.promised() && (self.job.id.is_some() || !self.job.land.is_empty()) {
             for k in 1..=4 {
                 let d = k as f32;
                 for (dx, dy) in [
@@ -281,7 +284,22 @@ impl Labeller<'_, '_> {
             }
         }
         let tries = if self.f.opts.seamless_labels { 1 } else { shifts.len() };
-        shifts.into_iter().take(tries).any(|(dx, dy)| {
+        let areas = self.f.atlas.data.layer(crate::data::Layer::Territories);
+        let on_land = |px: f32, py: f32| {
+            use geo::Contains;
+            let (lon, lat) = self.f.view.to_lonlat(f64::from(px), f64::from(py));
+            let p = geo::Point::new(lon, lat);
+            self.job
+                .land
+                .iter()
+                .any(|&i| matches!(&areas[i].geometry, crate::data::Geometry::Areas(mp) if mp.contains(&p)))
+        };
+        let land_bound = !self.job.land.is_empty();
+        shifts.into_iter().take(tries).enumerate().any(|(k, (dx, dy))| {
+            // The first five positions are as before; farther ones keep the name on its land.
+            if k >= 5 && land_bound && !on_land(x + dx, y + dy) {
+                return false;
+            }
             let cx = x - m.width / 2.0 + dx;
             let base = y + (m.ascent - m.descent) / 2.0 + dy;
             self.try_at(cx, base)

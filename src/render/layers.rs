@@ -245,6 +245,7 @@ pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown,
                     style,
                     anchor: Anchor::Centre { x, y },
                     id: None,
+                    land: everywhere.clone(),
                 });
             }
         }
@@ -376,6 +377,7 @@ pub(crate) fn water(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob>
                 style: f.text_style(&ws.label, 1.0),
                 anchor: Anchor::Centre { x: x as f32, y: y as f32 },
                 id: Some(feat.id.clone()),
+                land: Vec::new(),
             });
         }
     }
@@ -419,6 +421,7 @@ pub(crate) fn rivers(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob
                 style: f.text_style(&rs.label, 1.0),
                 anchor: Anchor::Path { pts: longest, repeat: true },
                 id: Some(feat.id.clone()),
+                land: Vec::new(),
             });
         }
     }
@@ -446,6 +449,7 @@ pub(crate) fn landforms(f: &Frame, jobs: &mut Vec<LabelJob>) {
                 style: f.text_style(spec, 1.0),
                 anchor: Anchor::Centre { x: x as f32, y: y as f32 },
                 id: Some(feat.id.clone()),
+                land: Vec::new(),
             });
         }
     }
@@ -545,6 +549,7 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
                 style,
                 anchor: Anchor::Path { pts: body, repeat: false },
                 id: Some(feat.id.clone()),
+                land: Vec::new(),
             });
         }
     }
@@ -715,6 +720,7 @@ pub(crate) fn battles(
             style: f.text_style(&bs.label, 1.0),
             anchor: Anchor::Point { x, y, r },
             id: Some(feat.id.clone()),
+            land: Vec::new(),
         });
     }
 }
@@ -732,6 +738,7 @@ pub(crate) fn cities(
     let year = f.opts.year;
     let prev_year = Year(year.0 - 1);
     let mut markers = Vec::new();
+    fortified_lines(f, canvas, shown, jobs);
     for i in f.visible_in(Layer::Cities) {
         let feat = &f.atlas.data.layer(Layer::Cities)[i];
         if !feat.alive(year) {
@@ -813,6 +820,7 @@ pub(crate) fn cities(
             style: f.text_style(spec, 1.0),
             anchor: Anchor::Point { x, y, r: extent },
             id: Some(feat.id.clone()),
+            land: Vec::new(),
         });
     }
     markers
@@ -879,6 +887,7 @@ pub(crate) fn edge_pointers(f: &Frame, canvas: &mut dyn Canvas, furniture: &[[f3
             style: f.text_style(spec, 1.0),
             anchor: Anchor::Point { x, y, r: size },
             id: Some(feat.id.clone()),
+            land: Vec::new(),
         });
     }
 }
@@ -887,6 +896,51 @@ pub(crate) fn edge_pointers(f: &Frame, canvas: &mut dyn Canvas, furniture: &[[f3
 fn distance_km(f: &Frame, px: (f32, f32), lonlat: (f64, f64)) -> f64 {
     let here = f.view.to_lonlat(f64::from(px.0), f64::from(px.1));
     crate::project::haversine_km(here, lonlat)
+}
+
+/// Fortified lines: the forts of each `line` standing this year, joined in their
+/// `line_order` by a dashed line in their holder's colour, named along it.
+fn fortified_lines(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
+    let year = f.opts.year;
+    let mut lines: std::collections::BTreeMap<&str, Vec<(i64, &Feature)>> = std::collections::BTreeMap::new();
+    for feat in f.atlas.data.layer(Layer::Cities).iter().filter(|c| c.alive(year)) {
+        let Some(name) = feat.properties.get("line").and_then(|v| v.as_str()) else { continue };
+        let order = feat.properties.get("line_order").and_then(|v| v.as_i64()).unwrap_or(0);
+        lines.entry(name).or_default().push((order, feat));
+    }
+    for (name, mut forts) in lines {
+        if forts.len() < 2 {
+            continue;
+        }
+        forts.sort_by_key(|(o, _)| *o);
+        let pts: Vec<(f32, f32)> = forts
+            .iter()
+            .filter_map(|(_, c)| match &c.geometry {
+                Geometry::Point(p) => {
+                    let (x, y) = f.view.to_px(p.x(), p.y());
+                    Some((x as f32, y as f32))
+                }
+                _ => None,
+            })
+            .collect();
+        let holder = forts[0].1.holder(year).and_then(|h| f.style.polity(&h.polity));
+        let color = holder.map(|p| p.border).unwrap_or(f.style.cities.outline);
+        let w = f.px(1.5);
+        if let Some(path) = polyline_path(&pts) {
+            shown.fortified_line = true;
+            stroke_path(canvas, &path, color, 1.0, &stroke(w, &[w * 3.0, w * 1.5]));
+        }
+        let mut style = f.text_style(&f.style.campaigns.label, 1.0);
+        style.color = color.skia(1.0);
+        jobs.push(LabelJob {
+            priority: priority::LANDFORM - 1,
+            text: cased(&f.style.campaigns.label, name),
+            style,
+            anchor: Anchor::Path { pts, repeat: false },
+            id: None,
+            land: Vec::new(),
+        });
+    }
 }
 
 /// Marker radius of a kind of place, from the style's marker diameter (px).

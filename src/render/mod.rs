@@ -121,6 +121,8 @@ pub struct Shown {
     pub approximate_place: bool,
     /// A route the sources do not trace.
     pub assumed_route: bool,
+    /// A line of forts.
+    pub fortified_line: bool,
 }
 
 impl Shown {
