@@ -341,18 +341,22 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         };
         entries.push((Symbol::City(*k), tr(lang, name).into()));
     }
-    if shown.captured {
-        entries.push((Symbol::Captured, tr(lang, "Changed hands this year").into()));
-    }
-    if shown.besieged {
-        entries.push((Symbol::Besieged, tr(lang, "Besieged").into()));
-    }
-    if shown.destroyed {
-        entries.push((Symbol::Destroyed, tr(lang, "Destroyed").into()));
-    }
-    if shown.battles {
-        entries.push((Symbol::Battle, tr(lang, "Battle (victor's colour)").into()));
-    }
+    let flagged = |entries: &mut Vec<(Symbol, String)>, rows: Vec<(bool, Symbol, &'static str)>| {
+        for (on, sym, text) in rows {
+            if on {
+                entries.push((sym, tr(lang, text).into()));
+            }
+        }
+    };
+    flagged(
+        &mut entries,
+        vec![
+            (shown.captured, Symbol::Captured, "Changed hands this year"),
+            (shown.besieged, Symbol::Besieged, "Besieged"),
+            (shown.destroyed, Symbol::Destroyed, "Destroyed"),
+            (shown.battles, Symbol::Battle, "Battle (victor's colour)"),
+        ],
+    );
     if !shown.campaign_kinds.is_empty() {
         entries.push((Symbol::Note, tr(lang, "Routes in their side's colour:").into()));
     }
@@ -365,15 +369,14 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         };
         entries.push((Symbol::Campaign(*k), tr(lang, name).into()));
     }
-    if shown.fortified_line {
-        entries.push((Symbol::FortifiedLine, tr(lang, "Fortified line").into()));
-    }
-    if shown.assumed_route {
-        entries.push((Symbol::AssumedRoute, tr(lang, "Route assumed").into()));
-    }
-    if shown.approximate_place {
-        entries.push((Symbol::ApproximatePlace, tr(lang, "(?) Place not known exactly").into()));
-    }
+    flagged(
+        &mut entries,
+        vec![
+            (shown.fortified_line, Symbol::FortifiedLine, "Fortified line"),
+            (shown.assumed_route, Symbol::AssumedRoute, "Route assumed"),
+            (shown.approximate_place, Symbol::ApproximatePlace, "(?) Place not known exactly"),
+        ],
+    );
     if let (true, Some(c)) = (shown.changed, f.opts.compare) {
         entries.push((Symbol::Changed, format!("{} {}", tr(lang, "Changed hands since"), c)));
     }
