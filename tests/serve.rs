@@ -238,3 +238,27 @@ async fn tilejson_urls_are_absolute_behind_a_host_or_a_public_url() {
     let body = res.into_body().collect().await.unwrap().to_bytes();
     assert!(!String::from_utf8_lossy(&body).contains("script"));
 }
+
+#[tokio::test]
+async fn lang_on_tile_urls_draws_other_labels_and_is_cached_apart() {
+    let st = mini();
+    // A tile with labels: the mini atlas's towns at z5.
+    let uri = "/tiles/1723/5/22/11.png";
+    let (s_en, h_en, en) = get(&st, uri, None).await;
+    let (s_kk, h_kk, kk) = get(&st, &format!("{uri}?lang=kk"), None).await;
+    let (s_ru, _, ru) = get(&st, &format!("{uri}?lang=ru"), None).await;
+    assert_eq!((s_en, s_kk, s_ru), (StatusCode::OK, StatusCode::OK, StatusCode::OK));
+    assert_ne!(en, kk, "Kazakh labels differ from English ones");
+    assert_ne!(kk, ru);
+    assert_ne!(h_en["etag"], h_kk["etag"]);
+    // Asked again, each language answers from its own cache entry.
+    let (_, _, kk2) = get(&st, &format!("{uri}?lang=kk"), None).await;
+    let (_, _, en2) = get(&st, uri, None).await;
+    assert_eq!((kk2, en2), (kk, en));
+    // TileJSON carries the language to the tile URLs; a bad code is a 400.
+    let (_, _, body) = get(&st, "/tiles/1723.json?lang=kk", None).await;
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(doc["tiles"][0].as_str().unwrap().ends_with(".png?lang=kk"));
+    let (bad, _, _) = get(&st, &format!("{uri}?lang=%3Cscript%3E"), None).await;
+    assert_eq!(bad, StatusCode::BAD_REQUEST);
+}

@@ -386,7 +386,18 @@ fn extent(state: &ServerState) -> [f64; 4] {
     state.extent
 }
 
-async fn tilejson(State(st): State<Arc<ServerState>>, Path(year_json): Path<String>, headers: HeaderMap) -> Response {
+async fn tilejson(
+    State(st): State<Arc<ServerState>>,
+    Path(year_json): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    // `?lang=kk` carries over to the tile URLs.
+    let lang_query = match (q.contains_key("lang"), request_lang(&st, &q)) {
+        (false, _) => String::new(),
+        (true, Some(l)) => format!("?lang={l}"),
+        (true, None) => return bad_lang(),
+    };
     let Some(y) = year_json.strip_suffix(".json") else { return bad(StatusCode::NOT_FOUND, "no such page") };
     // `1723.json` for 256 px tiles, `1723@2x.json` for 512 px ones.
     let (y, suffix) = match y.strip_suffix("@2x") {
@@ -401,7 +412,7 @@ async fn tilejson(State(st): State<Arc<ServerState>>, Path(year_json): Path<Stri
         "name": format!("{} {year}", st.atlas.data.title(&st.lang)).trim(),
         "attribution": st.atlas.data.meta.credit,
         "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{year}/{{z}}/{{x}}/{{y}}{suffix}.png")],
+        "tiles": [format!("{base}/tiles/{year}/{{z}}/{{x}}/{{y}}{suffix}.png{lang_query}")],
         "tileSize": if suffix.is_empty() { 256 } else { 512 },
         "minzoom": 0, "maxzoom": MAX_ZOOM,
         "bounds": b,
@@ -412,12 +423,32 @@ async fn tilejson(State(st): State<Arc<ServerState>>, Path(year_json): Path<Stri
     r
 }
 
+/// The label language of a request: `?lang=` (a language code such as `kk` or
+/// `zh-Hant`), else the server's; None for a value that is not a language code.
+fn request_lang(st: &ServerState, q: &HashMap<String, String>) -> Option<String> {
+    let code = |l: &str| {
+        (2..=16).contains(&l.len())
+            && l.split('-').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    };
+    match q.get("lang") {
+        None => Some(st.lang.clone()),
+        Some(l) if code(l) => Some(l.to_ascii_lowercase()),
+        Some(_) => None,
+    }
+}
+
+fn bad_lang() -> Response {
+    bad(StatusCode::BAD_REQUEST, "lang must be a language code such as en, kk or ru")
+}
+
 async fn tile(
     State(st): State<Arc<ServerState>>,
     Path((year, z, x, y)): Path<(String, String, String, String)>,
+    Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     let Some(year) = parse_year(&year) else { return bad_year(&year) };
+    let Some(lang) = request_lang(&st, &q) else { return bad_lang() };
     let (y_txt, scale) = match (y.strip_suffix("@2x.png"), y.strip_suffix(".png")) {
         (Some(v), _) => (v, 2),
         (None, Some(v)) => (v, 1),
@@ -428,7 +459,9 @@ async fn tile(
         _ => None,
     };
     let Some(id) = id else { return bad(StatusCode::NOT_FOUND, "no such tile") };
-    let key = move |t: TileId, state: u64| format!("t/{state:x}/{scale}/{}/{}/{}", t.z, t.x, t.y);
+    // Tiles of each language are cached apart.
+    let lang_key = lang.clone();
+    let key = move |t: TileId, state: u64| format!("t/{state:x}/{scale}/{lang_key}/{}/{}/{}", t.z, t.x, t.y);
     // A cached tile of a year seen before is answered here, without the pool.
     if let Some(hit) = st.known_state(year).and_then(|s| st.cached(&key(id, s))) {
         return image(hit, &headers, "image/png");
@@ -458,7 +491,7 @@ async fn tile(
             let wanted: Vec<TileId> = (mt.x..(mt.x + mt.size).min(n))
                 .flat_map(|x| (mt.y..(mt.y + mt.size).min(n)).map(move |y| TileId { z: id.z, x, y }))
                 .collect();
-            let look = TileLook { scale, buffer_px: 128, lang: st2.lang.clone() };
+            let look = TileLook { scale, buffer_px: 128, lang };
             let tiles = render_metatile(&st2.atlas, &st2.tile_style, &mt, &wanted, year, &look)?;
             let mut mine = None;
             for (t, png) in tiles {
