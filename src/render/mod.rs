@@ -294,23 +294,11 @@ fn frame<'a>(atlas: &'a Atlas, style: &'a Style, view: &'a View, opts: &'a Rende
         // Publication frames and animation frames promise labels; metatiles of a slippy map
         // place labels alike across tiles, without promises or leader lines.
         promised: if opts.labels && !opts.seamless_labels {
-            promised_in_view(atlas, view, opts.year)
+            promised(atlas, view, opts.year)
         } else {
             BTreeSet::new()
         },
     }
-}
-
-/// The features whose labels a map of `year` promises to place: every place the year's
-/// captions name (an event's `places`), the year's battles, the capitals of the year, and
-/// features marked `"label": "always"` in the data (the rivers the story follows). They
-/// are placed before every other label, on a leader line when their marker's
-/// neighbourhood is full, and at the frame's edge with a pointer when a named place lies
-/// off the map (a capital off the map is not promised).
-pub fn promised(atlas: &Atlas, year: Year) -> BTreeSet<String> {
-    let (mut named, capitals) = promised_parts(atlas, year);
-    named.extend(capitals);
-    named
 }
 
 /// The promised ids: those named for the year (captions, battles, `"label": "always"`),
@@ -336,8 +324,13 @@ fn promised_parts(atlas: &Atlas, year: Year) -> (BTreeSet<String>, BTreeSet<Stri
     (named, capitals)
 }
 
-/// The promised ids of a view: capitals only where they are in the image.
-fn promised_in_view(atlas: &Atlas, view: &View, year: Year) -> BTreeSet<String> {
+/// The features whose labels a map of `year` in `view` promises to place: every place the
+/// year's captions name (an event's `places`), the year's battles, the capitals in the
+/// image, and features marked `"label": "always"` in the data (the rivers the story
+/// follows). They are placed before every other label, on a leader line when their
+/// marker's neighbourhood is full, and at the frame's edge with a pointer when a named
+/// place lies off the map.
+pub fn promised(atlas: &Atlas, view: &View, year: Year) -> BTreeSet<String> {
     let (mut named, capitals) = promised_parts(atlas, year);
     for id in capitals {
         if let Some(crate::data::Geometry::Point(p)) = atlas.data.get(&id).map(|f| &f.geometry) {
@@ -427,7 +420,7 @@ impl LabelReport {
             year: year.0,
             width: view.width,
             height: view.height,
-            promised: promised_in_view(atlas, view, year).into_iter().collect(),
+            promised: promised(atlas, view, year).into_iter().collect(),
             labels,
             missing,
         }
