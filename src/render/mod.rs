@@ -293,11 +293,7 @@ fn frame<'a>(atlas: &'a Atlas, style: &'a Style, view: &'a View, opts: &'a Rende
         visible: view.visible_bbox(f64::from(64.0 * pt.max(1.0))),
         // Publication frames and animation frames promise labels; metatiles of a slippy map
         // place labels alike across tiles, without promises or leader lines.
-        promised: if opts.labels && !opts.seamless_labels {
-            promised(atlas, view, opts.year)
-        } else {
-            BTreeSet::new()
-        },
+        promised: if opts.labels && !opts.seamless_labels { promised(atlas, view, opts.year) } else { BTreeSet::new() },
     }
 }
 
