@@ -172,9 +172,10 @@ pub struct ViewArgs {
     /// Map projection.
     #[arg(long, value_enum, default_value = "lcc")]
     pub projection: ProjectionKind,
-    /// Style: a file, or an embedded name (print, atlas, grayscale).
-    #[arg(long, default_value = "print")]
-    pub style: String,
+    /// Style: a file, or an embedded name (print, atlas, grayscale). Default: print, or
+    /// grayscale (textures for polities, line marks for sides) with --grayscale.
+    #[arg(long)]
+    pub style: Option<String>,
     /// Label language, falling back to English names.
     #[arg(long, default_value = "en")]
     pub lang: Lang,
@@ -186,6 +187,17 @@ const DEFAULT_DPI: f32 = 150.0;
 const MAX_SIDE: u32 = 20_000;
 
 impl ViewArgs {
+    /// The style asked for: `--style`, else the black-and-white style when the output is
+    /// grayscale (a grey copy of a colour style would tell polities and sides apart only
+    /// by lightness), else `print`.
+    pub fn style_name(&self, grayscale: bool) -> &str {
+        match &self.style {
+            Some(s) => s,
+            None if grayscale => "grayscale",
+            None => "print",
+        }
+    }
+
     /// Pixel size and dpi from the flags.
     pub fn size(&self, projection: &Projection, bbox: &LonLatBox) -> Result<(u32, u32, f32)> {
         let usage = |m: String| Error::Usage(m);
@@ -549,7 +561,7 @@ pub fn style_init_cmd(a: &StyleInitArgs) -> Result<()> {
 /// Render one year to a PNG, SVG or PDF file; returns the path written.
 pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
     let t0 = std::time::Instant::now();
-    let mut style = Style::load(&a.view.style)?;
+    let mut style = Style::load(a.view.style_name(a.vector.grayscale))?;
     let atlas = a.data.load_checked(&mut style)?;
     timing("load", t0);
     let (view, dpi) = a.view.view(&atlas.data)?;
@@ -708,7 +720,7 @@ fn default_span(data: &DataArgs, ds: &Dataset) -> Result<(i32, i32)> {
 
 /// Animate a span of years; returns what was written.
 pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
-    let mut style = Style::load(&a.view.style)?;
+    let mut style = Style::load(a.view.style_name(a.vector.grayscale))?;
     let atlas = a.data.load_checked(&mut style)?;
     let view_args = animation_view(&a.view);
     let (view, dpi) = view_args.view(&atlas.data)?;

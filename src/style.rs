@@ -88,6 +88,23 @@ pub struct PolityStyle {
     /// Fill pattern over the flat fill.
     #[serde(default)]
     pub pattern: Pattern,
+    /// How the polity's routes and battle victories are marked besides their colour, so
+    /// that sides stay apart in black and white.
+    #[serde(default)]
+    pub mark: SideMark,
+}
+
+/// A side's mark on its routes and battle stars, besides its colour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SideMark {
+    /// Lines and stars in the side's colour.
+    #[default]
+    Solid,
+    /// A white core between edges of the side's colour; hollow arrowheads and stars.
+    Cased,
+    /// A white dashed core in the side's colour; arrowheads and stars with a white eye.
+    Striped,
 }
 
 impl PolityStyle {
@@ -456,6 +473,12 @@ impl Style {
                     fill,
                     border,
                     pattern,
+                    // In black and white, sides also differ by their line's mark.
+                    mark: if grey {
+                        [SideMark::Solid, SideMark::Cased, SideMark::Striped][n % 3]
+                    } else {
+                        SideMark::Solid
+                    },
                 },
             );
             added.push((p.id.clone(), fill));

@@ -104,6 +104,17 @@ def atlas():
         },
     }
 
+# Sides in black and white: besides its grey, a fighting side's routes and battle stars
+# carry a mark: the Dzungars solid black, the Kazakhs cased (a white core between dark
+# edges), their other neighbours striped (a white dashed core).
+MARKS = {
+    "dzungar": "solid",
+    "kazakh": "cased", "kazakh_senior": "cased", "kazakh_middle": "cased", "kazakh_junior": "cased",
+    "qing": "striped", "russia": "striped", "kalmyk": "striped", "bukhara": "striped",
+    "khiva": "striped", "kyrgyz": "striped", "yarkent": "striped", "kokand": "striped",
+    "khalkha": "striped", "tibet": "striped", "karakalpak": "striped", "bashkir": "striped",
+}
+
 
 def main():
     base = atlas()
@@ -140,7 +151,7 @@ def main():
     gr["furniture"]["graticule"]["color"] = "#80808080"
     gr["furniture"]["compare"] = "#000000"
     for k, (fill, border, pattern) in GRAY.items():
-        gr["polities"][k].update({"fill": fill, "border": border, "pattern": pattern})
+        gr["polities"][k].update({"fill": fill, "border": border, "pattern": pattern, "mark": MARKS[k]})
     with open("styles/grayscale.json", "w") as fh:
         json.dump(gr, fh, ensure_ascii=False, indent=2)
         fh.write("\n")

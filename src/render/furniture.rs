@@ -7,7 +7,7 @@ use super::paint::{fill, polyline_path, stroke, stroke_path};
 use super::text::TextStyle;
 use super::{Frame, Shown};
 use crate::data::{CampaignKind, CityKind};
-use crate::style::{Pattern, Rgba};
+use crate::style::{Pattern, Rgba, SideMark};
 use tiny_skia::{FillRule, PathBuilder, Rect};
 
 /// Caption lines an animation frame's fixed title block has room for.
@@ -39,6 +39,13 @@ fn tr(lang: &str, en: &'static str) -> &'static str {
         ("(?) Place not known exactly", "(?) Орны анық емес", "(?) Место точно не известно"),
         ("Routes in their side's colour:", "Жорықтар тарап түсімен:", "Походы в цвете своей стороны:"),
         ("scale true along", "масштаб дәл:", "масштаб верен вдоль"),
+        (
+            "Sides (routes and battle victors):",
+            "Тараптар (жорықтар мен жеңімпаздар):",
+            "Стороны (походы и победители):",
+        ),
+        ("Kinds of route:", "Жорық түрлері:", "Виды походов:"),
+        ("Battle (victor's mark)", "Шайқас (жеңімпаз белгісі)", "Битва (знак победителя)"),
     ];
     let hit = table.iter().find(|(e, _, _)| *e == en);
     match (lang, hit) {
@@ -53,6 +60,8 @@ enum Symbol {
     Polity(String),
     /// A polity seen only as a side: a line in its colour.
     Side(String),
+    /// A fighting side's route and battle star, as marked in black and white.
+    Fighter(String),
     /// A line of text with no symbol.
     Note,
     /// A hollow marker: place not known exactly.
@@ -341,6 +350,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         };
         entries.push((Symbol::City(*k), tr(lang, name).into()));
     }
+    let marked = shown.fighters.iter().any(|p| f.style.polity(p).is_some_and(|s| s.mark != SideMark::Solid));
     let flagged = |entries: &mut Vec<(Symbol, String)>, rows: Vec<(bool, Symbol, &'static str)>| {
         for (on, sym, text) in rows {
             if on {
@@ -354,10 +364,23 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
             (shown.captured, Symbol::Captured, "Changed hands this year"),
             (shown.besieged, Symbol::Besieged, "Besieged"),
             (shown.destroyed, Symbol::Destroyed, "Destroyed"),
-            (shown.battles, Symbol::Battle, "Battle (victor's colour)"),
+            (shown.battles && !marked, Symbol::Battle, "Battle (victor's colour)"),
+            (shown.battles && marked, Symbol::Battle, "Battle (victor's mark)"),
         ],
     );
-    if !shown.campaign_kinds.is_empty() {
+    // Where sides carry marks besides their colour (black and white), each fighting
+    // side gets a row with its route and star; else a note says colour is the side.
+    if marked {
+        entries.push((Symbol::Note, tr(lang, "Sides (routes and battle victors):").into()));
+        for p in &shown.fighters {
+            if let Some(ps) = f.style.polity(p) {
+                entries.push((Symbol::Fighter(p.clone()), f.polity_name(p, ps)));
+            }
+        }
+        if !shown.campaign_kinds.is_empty() {
+            entries.push((Symbol::Note, tr(lang, "Kinds of route:").into()));
+        }
+    } else if !shown.campaign_kinds.is_empty() {
         entries.push((Symbol::Note, tr(lang, "Routes in their side's colour:").into()));
     }
     for k in &shown.campaign_kinds {
@@ -876,6 +899,30 @@ fn legend_symbol(f: &Frame, canvas: &mut dyn Canvas, sym: &Symbol, x: f32, y: f3
         Symbol::Side(id) => {
             if let Some(ps) = f.style.polity(id) {
                 line(canvas, ps.border, f.px(f.style.campaigns.width_pt) * 1.3, &[], 0.9);
+            }
+        }
+        Symbol::Fighter(id) => {
+            if let Some(ps) = f.style.polity(id) {
+                let cs = &f.style.campaigns;
+                let ink = super::layers::RouteInk { color: ps.border, core: f.style.halo, mark: ps.mark };
+                let w = f.px(cs.width_pt);
+                let r = f.px(f.style.battles.size_pt) / 2.0;
+                let end = x + sw - r * 2.4;
+                let pts = [(x + 1.0, cy), (end, cy)];
+                let body = [(x + 1.0, cy), (end - f.px(cs.arrow_pt) * 0.8 * 0.8, cy)];
+                let band = (f.px(cs.flight_width_pt), cs.flight_opacity);
+                super::layers::route(
+                    canvas,
+                    &ink,
+                    CampaignKind::Advance,
+                    false,
+                    &pts,
+                    &body,
+                    w,
+                    f.px(cs.arrow_pt) * 0.8,
+                    band,
+                );
+                super::layers::victory_mark(f, canvas, (x + sw - r, cy, r), ps);
             }
         }
         Symbol::Note => {}

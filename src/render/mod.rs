@@ -123,6 +123,8 @@ pub struct Shown {
     pub assumed_route: bool,
     /// A line of forts.
     pub fortified_line: bool,
+    /// Polity ids that are the side of a drawn route or the victor of a drawn battle.
+    pub fighters: Vec<String>,
 }
 
 impl Shown {
@@ -139,6 +141,14 @@ impl Shown {
     fn side(&mut self, id: &str) {
         if !self.polities.iter().any(|p| p == id) && !self.sides.iter().any(|p| p == id) {
             self.sides.push(id.to_string());
+        }
+    }
+
+    /// A polity fighting on the map: a route's side or a battle's victor.
+    fn fighter(&mut self, id: &str) {
+        self.side(id);
+        if !self.fighters.iter().any(|p| p == id) {
+            self.fighters.push(id.to_string());
         }
     }
 }
