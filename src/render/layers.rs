@@ -697,9 +697,12 @@ pub(crate) fn route(
     }
 }
 
+/// A point or a direction in pixels.
+type Px = (f32, f32);
+
 /// A triangular arrowhead `len` px long at the end of a polyline, pointing along its last
 /// stretch: the path, the tip and the unit direction.
-fn arrow_path(pts: &[(f32, f32)], len: f32) -> Option<(tiny_skia::Path, (f32, f32), (f32, f32))> {
+fn arrow_path(pts: &[(f32, f32)], len: f32) -> Option<(tiny_skia::Path, Px, Px)> {
     let &tip = pts.last()?;
     // Direction from a point about one arrow length back.
     let mut back = pts[0];
