@@ -262,7 +262,7 @@ pub(crate) fn cased(f: &FontSpec, s: &str) -> String {
 pub fn render(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -> Rendered {
     let mut img = render_map(atlas, style, view, opts);
     if opts.furniture {
-        draw_overlay(atlas, style, view, opts, &mut img.pixmap);
+        overlay(atlas, style, view, opts, &img.shown, &mut img.pixmap);
     }
     img
 }
@@ -281,7 +281,7 @@ pub fn render_svg(
     opts.base_layer = None;
     let drawn = draw_map(atlas, style, view, &opts, &mut canvas);
     if opts.furniture {
-        draw_overlay(atlas, style, view, &opts, &mut canvas);
+        overlay(atlas, style, view, &opts, &drawn.shown, &mut canvas);
     }
     let title = format!("{} — {}", atlas.data.title(&opts.lang), opts.year.0);
     (canvas.finish(&title), drawn)
@@ -662,8 +662,14 @@ pub fn animation_bottom_px(atlas: &Atlas, style: &Style, view: &View, dpi: f32, 
 /// Draw what changes every frame over a rendered map state: the title block (title, year,
 /// caption) and, when `opts.timeline` is set, the timeline strip with its cursor.
 pub fn draw_overlay(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, canvas: &mut dyn Canvas) {
+    overlay(atlas, style, view, opts, &Shown::default(), canvas)
+}
+
+/// The title block over a map that shows `shown`: laid out as the map's furniture was,
+/// so that a title moved away from the story lands where the legend left room for it.
+fn overlay(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, shown: &Shown, canvas: &mut dyn Canvas) {
     let frame = frame(atlas, style, view, opts);
-    let layout = furniture::layout(&frame, &Shown::default());
+    let layout = furniture::layout(&frame, shown);
     canvas.group(group::FURNITURE);
     furniture::draw_overlay(&frame, canvas, &layout);
 }
