@@ -220,7 +220,7 @@ def check_ranges(landforms, rivers, water, ck):
     ids = list(areas)
     for i, a in enumerate(ids):
         for b in ids[i + 1:]:
-            if areas[a].intersects(areas[b]):
+            if areas[a].intersection(areas[b]).area > 1e-6:
                 ck.warn("landforms.geojson", a, f"outline overlaps {b}")
     for name, lon, lat in RANGE_VALLEYS:
         for rid, a in areas.items():
