@@ -231,6 +231,22 @@ pub struct CampaignStyle {
     pub label: FontSpec,
 }
 
+/// Mountain areas: a tint over whatever holds the land.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReliefStyle {
+    /// Tint colour.
+    pub fill: Rgba,
+    /// Its opacity, 0–1 (0 hides mountain areas).
+    pub opacity: f32,
+}
+
+impl Default for ReliefStyle {
+    fn default() -> ReliefStyle {
+        ReliefStyle { fill: Rgba(122, 92, 58, 255), opacity: 0.14 }
+    }
+}
+
 /// The graticule.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -337,6 +353,9 @@ pub struct Style {
     pub campaigns: CampaignStyle,
     /// Landform labels.
     pub landforms: FontSpec,
+    /// The tint of mountain areas (landforms of kind `mountains` drawn as areas).
+    #[serde(default)]
+    pub relief: ReliefStyle,
     /// Map furniture.
     pub furniture: FurnitureStyle,
     /// Layers to draw, bottom to top; a layer left out is not drawn, nor labelled.
@@ -512,6 +531,7 @@ impl Style {
         add("campaigns.flight_opacity", self.campaigns.flight_opacity, 0.0..=1.0);
         add("campaigns.arrow_pt", self.campaigns.arrow_pt, 0.0..=MAX_MARK_PT);
         add("furniture.graticule.width_pt", self.furniture.graticule.width_pt, 0.0..=MAX_LINE_PT);
+        add("relief.opacity", self.relief.opacity, 0.0..=1.0);
         let fonts = [
             ("water.label", &self.water.label),
             ("rivers.label", &self.rivers.label),

@@ -419,3 +419,32 @@ fn black_and_white_sides_differ_by_the_mark_of_their_routes() {
     let (kz, _) = profile(42.0);
     assert_eq!(cased(&kz), Some(true), "the Kazakh route has a white core between dark edges: {kz:?}");
 }
+
+#[test]
+fn mountain_areas_are_tinted_and_basins_are_not() {
+    let atlas = Atlas::load(&Source::Embedded, EndDates::Inclusive).expect("built-in atlas loads");
+    let style = Style::load("print").unwrap();
+    let bbox = LonLatBox::from_array([70.0, 37.0, 90.0, 47.0]);
+    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 800, 400);
+    let mut opts = RenderOptions::frame(Year(1723), 96.0);
+    opts.furniture = false;
+    opts.labels = false;
+    let tinted = render(&atlas, &style, &view, &opts);
+    let mut flat = style.clone();
+    flat.relief.opacity = 0.0;
+    let plain = render(&atlas, &flat, &view, &opts);
+    let lum = |p: [u8; 4]| u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2]);
+    let at = |img: &Rendered, lon: f64, lat: f64| {
+        let (x, y) = view.to_px(lon, lat);
+        pixel(img, x as f32, y as f32)
+    };
+    // Inside the ranges: darker than the same land without relief.
+    for (name, lon, lat) in [("Khan Tengri", 80.17, 42.21), ("Jungar Alatau", 80.0, 45.2), ("Alay", 72.5, 39.6)] {
+        let (t, p) = (at(&tinted, lon, lat), at(&plain, lon, lat));
+        assert!(lum(t) + 12 < lum(p), "{name}: {t:?} is not darker than {p:?}");
+    }
+    // The basins and valleys between them are not mountains.
+    for (name, lon, lat) in [("Tarim basin", 83.0, 39.5), ("Fergana Valley", 71.5, 40.7), ("Ili valley", 79.0, 43.85)] {
+        assert_eq!(at(&tinted, lon, lat), at(&plain, lon, lat), "{name} is tinted");
+    }
+}

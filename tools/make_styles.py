@@ -88,6 +88,7 @@ def atlas():
         "campaigns": {"width_pt": 1.6, "flight_width_pt": 7.0, "flight_opacity": 0.28, "arrow_pt": 7.0,
                       "label": font("sans_italic", 6.5, ink)},
         "landforms": font("serif_italic", 8.0, "#7a6a52", 1.8, True),
+        "relief": {"fill": "#7a5c3a", "opacity": 0.14},
         "layers": ["territories", "water", "rivers", "graticule", "landforms", "campaigns", "battles", "cities"],
         "furniture": {
             "title": font("serif_bold", 17.0, ink),
@@ -146,6 +147,7 @@ def main():
     gr["cities"]["captured"] = "#000000"
     gr["battles"]["label"]["color"] = "#000000"
     gr["landforms"]["color"] = "#505050"
+    gr["relief"] = {"fill": "#000000", "opacity": 0.07}
     gr["furniture"]["panel"] = "#ffffffee"
     gr["furniture"]["frame"] = "#000000"
     gr["furniture"]["graticule"]["color"] = "#80808080"

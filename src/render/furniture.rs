@@ -45,6 +45,7 @@ fn tr(lang: &str, en: &'static str) -> &'static str {
             "Стороны (походы и победители):",
         ),
         ("Kinds of route:", "Жорық түрлері:", "Виды походов:"),
+        ("Mountains", "Таулар", "Горы"),
         ("Battle (victor's mark)", "Шайқас (жеңімпаз белгісі)", "Битва (знак победителя)"),
     ];
     let hit = table.iter().find(|(e, _, _)| *e == en);
@@ -60,6 +61,8 @@ enum Symbol {
     Polity(String),
     /// A polity seen only as a side: a line in its colour.
     Side(String),
+    /// The tint of mountain areas.
+    Relief,
     /// A fighting side's route and battle star, as marked in black and white.
     Fighter(String),
     /// A line of text with no symbol.
@@ -398,6 +401,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
             (shown.fortified_line, Symbol::FortifiedLine, "Fortified line"),
             (shown.assumed_route, Symbol::AssumedRoute, "Route assumed"),
             (shown.approximate_place, Symbol::ApproximatePlace, "(?) Place not known exactly"),
+            (shown.relief, Symbol::Relief, "Mountains"),
         ],
     );
     if let (true, Some(c)) = (shown.changed, f.opts.compare) {
@@ -964,6 +968,13 @@ fn legend_symbol(f: &Frame, canvas: &mut dyn Canvas, sym: &Symbol, x: f32, y: f3
                     band,
                 );
                 super::layers::victory_mark(f, canvas, (x + sw - r, cy, r), ps);
+            }
+        }
+        Symbol::Relief => {
+            if let Some(r) = sw_rect {
+                fill(canvas, &r, f.style.land, 1.0);
+                fill(canvas, &r, f.style.relief.fill, f.style.relief.opacity);
+                stroke_path(canvas, &r, ink, 0.6, &stroke(f.px(0.4), &[]));
             }
         }
         Symbol::Note => {}

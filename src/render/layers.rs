@@ -427,19 +427,29 @@ pub(crate) fn rivers(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob
     }
 }
 
-/// Landforms are labels only: mountains, deserts, steppes, regions.
-pub(crate) fn landforms(f: &Frame, jobs: &mut Vec<LabelJob>) {
+/// Landforms: mountain areas get a tint (the style's `relief`); every landform gets its
+/// name, at its `label_point` when it gives one, else at its point or inside its area.
+pub(crate) fn landforms(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
     let spec = &f.style.landforms;
+    let relief = &f.style.relief;
     for i in f.visible_in(Layer::Landforms) {
         let feat = &f.atlas.data.layer(Layer::Landforms)[i];
         if !feat.alive(f.opts.year) {
             continue;
         }
-        let p = match &feat.geometry {
+        if let (Geometry::Areas(mp), Some("mountains"), true) =
+            (&feat.geometry, feat.kind.as_deref(), relief.opacity > 0.0)
+        {
+            if let Some(path) = area_path(f.view, mp) {
+                canvas.fill_path(&path, Ink::new(relief.fill, relief.opacity), FillRule::EvenOdd);
+                shown.relief = true;
+            }
+        }
+        let p = label_point(feat).or(match &feat.geometry {
             Geometry::Point(p) => Some(*p),
             Geometry::Areas(mp) => mp.interior_point(),
             _ => None,
-        };
+        });
         if let Some(p) = p {
             let (x, y) = f.view.to_px(p.x(), p.y());
             let big = matches!(feat.kind.as_deref(), Some("region") | Some("steppe"));
@@ -452,6 +462,17 @@ pub(crate) fn landforms(f: &Frame, jobs: &mut Vec<LabelJob>) {
                 land: Vec::new(),
             });
         }
+    }
+}
+
+/// A feature's `label_point` property (`[lon, lat]`): where its name goes.
+fn label_point(feat: &Feature) -> Option<geo::Point<f64>> {
+    let v = feat.properties.get("label_point")?.as_array()?;
+    match (v.first()?.as_f64(), v.get(1)?.as_f64()) {
+        (Some(x), Some(y)) if x.is_finite() && y.is_finite() && x.abs() <= 180.0 && y.abs() <= 90.0 => {
+            Some(geo::Point::new(x, y))
+        }
+        _ => None,
     }
 }
 

@@ -123,6 +123,8 @@ pub struct Shown {
     pub assumed_route: bool,
     /// A line of forts.
     pub fortified_line: bool,
+    /// Any mountain area tinted.
+    pub relief: bool,
     /// Polity ids that are the side of a drawn route or the victor of a drawn battle.
     pub fighters: Vec<String>,
 }
@@ -481,7 +483,10 @@ pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions,
             }
             MapLayer::Graticule if base.is_none() && opts.furniture => furniture::graticule(&frame, canvas),
             MapLayer::Graticule => {}
-            MapLayer::Landforms => layers::landforms(&frame, &mut jobs),
+            MapLayer::Landforms => {
+                canvas.group(group::RELIEF);
+                layers::landforms(&frame, canvas, &mut shown, &mut jobs)
+            }
             MapLayer::Campaigns => {
                 canvas.group(group::ROUTES);
                 layers::campaigns(&frame, canvas, &mut shown, &mut jobs)
