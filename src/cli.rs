@@ -496,6 +496,10 @@ pub struct ServeArgs {
     /// request's Host).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Serve tiles from an export instead of rendering them: a folder that `tiles` wrote
+    /// (XYZ, `{year}.mbtiles` or `{year}.pmtiles`) or one `.mbtiles`/`.pmtiles` file.
+    #[arg(long, value_name = "PATH")]
+    pub tiles: Option<PathBuf>,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -872,6 +876,15 @@ pub fn serve_cmd(a: &ServeArgs) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the server: {e}")))?;
+    let state = match &a.tiles {
+        None => state,
+        Some(path) => {
+            let archive = runtime.block_on(crate::serve::archive::TileArchive::open(path))?;
+            crate::note!("serving tiles from {} ({})", path.display(), archive.kind());
+            let st = std::sync::Arc::into_inner(state).ok_or_else(|| Error::Usage("server state shared".into()))?;
+            std::sync::Arc::new(st.with_tiles(archive))
+        }
+    };
     runtime
         .block_on(crate::serve::serve(&a.addr, state))
         .map_err(|e| Error::Usage(format!("cannot serve on {}: {e}", a.addr)))
