@@ -1,0 +1,146 @@
+// The viewer in a real browser (Debian's chromium through playwright-core), against a
+// running `steppe-atlas serve`:  node viewer.mjs BASE_URL [SCREENSHOT.png]
+//
+// Opens /?year=1723&lang=kk#map=5/45.00/70.00 and checks that the slider and URL follow,
+// that → steps the year, space plays, moving the map rewrites #map=, no tile request fails,
+// and that a click on Turkistan (placed with the Web Mercator formulas, not the page's
+// own code) pops up its Kazakh name, not its id, with its holder's name. Then a page from
+// a second origin (a static server here) reads the TileJSON and a tile through CORS.
+import { chromium } from 'playwright-core';
+import http from 'node:http';
+import fs from 'node:fs';
+
+const base = process.argv[2];
+const shot = process.argv[3];
+if (!base) {
+  console.error('usage: node viewer.mjs BASE_URL [SCREENSHOT.png]');
+  process.exit(2);
+}
+const fail = (msg) => {
+  throw new Error(msg);
+};
+const check = (cond, msg) => {
+  if (!cond) fail(msg);
+  console.log('ok: ' + msg);
+};
+
+const executablePath = process.env.CHROMIUM ||
+  ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
+const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'] });
+let server;
+try {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+  const failed = [];
+  page.on('response', (r) => {
+    if (r.status() >= 400) failed.push(r.status() + ' ' + r.url());
+  });
+  page.on('requestfailed', (r) => failed.push('failed ' + r.url()));
+  page.on('pageerror', (e) => failed.push('page error: ' + e.message));
+
+  const tilesLoaded = async () => {
+    await page.waitForFunction(() => {
+      const imgs = [...document.querySelectorAll('img.leaflet-tile')];
+      return imgs.length > 0 && imgs.every((i) => i.complete) &&
+        imgs.filter((i) => i.classList.contains('leaflet-tile-loaded')).length >= 4;
+    }, null, { timeout: 30000 });
+    await page.waitForLoadState('networkidle');
+  };
+  const url = () => new URL(page.url());
+
+  await page.goto(base + '/?year=1723&lang=kk#map=5/45.00/70.00');
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 30000 });
+  check(await page.inputValue('#slider') === '1723', 'the slider shows 1723');
+  check((await page.textContent('#year')).trim() === '1723', 'the year label shows 1723');
+  check(url().searchParams.get('year') === '1723' && url().searchParams.get('lang') === 'kk',
+    'the query round-trips: ' + url().search);
+  check(url().hash === '#map=5/45.00/70.00', 'the hash round-trips: ' + url().hash);
+  check(await page.inputValue('#lang') === 'kk', 'the language switch shows kk');
+  await tilesLoaded();
+  const tileSrc = await page.$$eval('img.leaflet-tile', (is) => is.map((i) => i.src));
+  check(tileSrc.every((s) => /\/tiles\/1723\/5\//.test(s)), 'tiles of 1723 at zoom 5 are shown (' + tileSrc.length + ')');
+
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('year') === '1724');
+  check(await page.inputValue('#slider') === '1724', '→ moves the slider to 1724');
+  check(url().searchParams.get('year') === '1724' && url().hash === '#map=5/45.00/70.00', '→ writes year=1724 to the URL');
+  await tilesLoaded();
+  check(failed.length === 0, 'no failed requests ' + JSON.stringify(failed));
+
+  // Turkistan, placed with the Web Mercator formulas from the view the URL asked for.
+  const [lon, lat, z, lon0, lat0] = [68.27, 43.297, 5, 70.0, 45.0];
+  const world = (lo, la) => {
+    const s = 256 * 2 ** z;
+    const phi = (la * Math.PI) / 180;
+    return [((lo + 180) / 360) * s, ((1 - Math.log(Math.tan(phi) + 1 / Math.cos(phi)) / Math.PI) / 2) * s];
+  };
+  const box = await page.locator('#map').boundingBox();
+  const [tx, ty] = world(lon, lat);
+  const [cx, cy] = world(lon0, lat0);
+  await page.mouse.click(box.x + box.width / 2 + (tx - cx), box.y + box.height / 2 + (ty - cy));
+  await page.waitForSelector('.leaflet-popup-content .popup', { timeout: 15000 });
+  const popup = await page.textContent('.leaflet-popup-content');
+  const rows = await page.$$eval('.leaflet-popup-content li', (ls) => ls.map((l) => [l.querySelector('b')?.textContent, l.textContent]));
+  // What the popup should say, asked of the API independently.
+  const q = await (await fetch(`${base}/api/features?year=1724&lon=${lon}&lat=${lat}&radius_km=3&lang=kk`)).json();
+  const town = q.features.find((f) => f.layer === 'cities');
+  const meta = await (await fetch(`${base}/api/meta`)).json();
+  const holder = meta.polities.find((p) => p.id === town.controlled_by);
+  check(town && town.name === 'Түркістан', 'the API names the town Түркістан');
+  const row = rows.find(([name]) => name === 'Түркістан');
+  check(row, 'the popup lists the town by name: ' + JSON.stringify(rows.map((r) => r[0])));
+  check(!/\bturkistan\b/.test(popup), 'the popup shows no ids');
+  check(holder && row[1].includes(holder.names.kk), `the popup names the town's holder: ${row[1]}`);
+  if (shot) await page.screenshot({ path: shot });
+
+  // Moving the map rewrites #map=; space plays and pauses.
+  await page.click('.leaflet-control-zoom-in');
+  await page.waitForFunction(() => location.hash.startsWith('#map=6/'));
+  check(true, 'zooming in writes #map=6/… to the URL: ' + url().hash);
+  await page.keyboard.press('Escape');
+  await page.locator('#year').click();
+  await page.keyboard.press('Space');
+  await page.waitForFunction(() => +new URL(location.href).searchParams.get('year') >= 1725, null, { timeout: 5000 });
+  await page.keyboard.press('Space');
+  const stopped = url().searchParams.get('year');
+  await page.waitForTimeout(1200);
+  check(url().searchParams.get('year') === stopped, `space plays and pauses (stopped at ${stopped})`);
+
+  // A page on another origin uses the server's TileJSON and tiles (CORS).
+  const page2html = `<!doctype html><meta charset="utf-8"><body><script>
+    (async () => {
+      try {
+        const tj = await (await fetch(${JSON.stringify(base + '/tiles/1723.json')})).json();
+        const tileUrl = tj.tiles[0].replace('{z}', '2').replace('{x}', '2').replace('{y}', '1');
+        const r = await fetch(tileUrl);
+        const blob = await r.blob();
+        const img = new Image();
+        img.crossOrigin = 'anonymous';
+        img.src = tileUrl;
+        await img.decode();
+        const c = document.createElement('canvas');
+        c.width = img.width; c.height = img.height;
+        const g = c.getContext('2d');
+        g.drawImage(img, 0, 0);
+        g.getImageData(0, 0, 1, 1); // throws on a canvas tainted by a tile without CORS
+        window.result = { ok: r.ok, type: blob.type, size: img.width, absolute: /^https?:/.test(tj.tiles[0]) };
+      } catch (e) { window.result = { error: String(e) }; }
+    })();
+  </script>`;
+  server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(page2html);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const origin2 = `http://127.0.0.1:${server.address().port}`;
+  check(origin2 !== new URL(base).origin, 'the second page is on another origin: ' + origin2);
+  const page2 = await browser.newPage();
+  await page2.goto(origin2 + '/');
+  await page2.waitForFunction(() => window.result, null, { timeout: 15000 });
+  const r = await page2.evaluate(() => window.result);
+  check(!r.error, 'the other origin read the TileJSON and a tile ' + JSON.stringify(r));
+  check(r.ok && r.type === 'image/png' && r.absolute && r.size >= 256, 'the tile is a PNG at an absolute URL');
+  console.log('all viewer checks passed');
+} finally {
+  if (server) server.close();
+  await browser.close();
+}
