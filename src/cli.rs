@@ -855,36 +855,33 @@ pub fn serve_cmd(a: &ServeArgs) -> Result<()> {
             crate::output::printable(&a.cors)
         )));
     }
-    let mut style = Style::load(&a.style)?;
-    let mut frame_style = Style::load("print")?;
-    let atlas = a.data.load_checked(&mut style)?;
-    frame_style.adopt_polities(&validate::polities_named(&atlas.data));
-    let state = std::sync::Arc::new(
-        crate::serve::ServerState::new(
-            atlas,
-            style,
-            frame_style,
-            a.lang.code(),
-            a.cache_mb.clamp(1, 1 << 20) * 1024 * 1024,
-        )
-        .with_web(crate::serve::WebOptions {
-            cors: (a.cors != "off").then(|| a.cors.clone()),
-            public_url: a.public_url.as_deref().map(web_url).transpose()?,
-        }),
-    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the server: {e}")))?;
-    let state = match &a.tiles {
-        None => state,
-        Some(path) => {
-            let archive = runtime.block_on(crate::serve::archive::TileArchive::open(path))?;
-            crate::note!("serving tiles from {} ({})", path.display(), archive.kind());
-            let st = std::sync::Arc::into_inner(state).ok_or_else(|| Error::Usage("server state shared".into()))?;
-            std::sync::Arc::new(st.with_tiles(archive))
-        }
-    };
+    // `--tiles PATH`: tiles from an export; the atlas still answers /api and /frames.
+    let archive =
+        a.tiles.as_deref().map(|p| runtime.block_on(crate::serve::archive::TileArchive::open(p))).transpose()?;
+    let mut style = Style::load(&a.style)?;
+    let mut frame_style = Style::load("print")?;
+    let atlas = a.data.load_checked(&mut style)?;
+    frame_style.adopt_polities(&validate::polities_named(&atlas.data));
+    let mut state = crate::serve::ServerState::new(
+        atlas,
+        style,
+        frame_style,
+        a.lang.code(),
+        a.cache_mb.clamp(1, 1 << 20) * 1024 * 1024,
+    )
+    .with_web(crate::serve::WebOptions {
+        cors: (a.cors != "off").then(|| a.cors.clone()),
+        public_url: a.public_url.as_deref().map(web_url).transpose()?,
+    });
+    if let (Some(archive), Some(path)) = (archive, &a.tiles) {
+        crate::note!("serving tiles from {} ({})", path.display(), archive.kind());
+        state = state.with_tiles(archive);
+    }
+    let state = std::sync::Arc::new(state);
     runtime
         .block_on(crate::serve::serve(&a.addr, state))
         .map_err(|e| Error::Usage(format!("cannot serve on {}: {e}", a.addr)))

@@ -12,7 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 fn found(cmd: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {cmd}")]).stdout(Stdio::null()).status().is_ok_and(|s| s.success())
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn chromium() -> Option<PathBuf> {
@@ -88,4 +92,41 @@ fn the_viewer_follows_the_url_keyboard_and_data_in_chromium() {
     let png = std::fs::read(&shot).expect("a screenshot");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
     std::fs::remove_file(&shot).ok();
+}
+
+/// With other data (the Italian example) and with `--tiles` (a PMTiles export of the test
+/// atlas), the viewer opened bare takes its period, start year, view and zooms from
+/// `/api/meta` and loads every tile it asks for.
+#[test]
+fn the_viewer_follows_other_data_and_an_export_in_chromium() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let js = root.join("tests/js");
+    if let Some(why) = missing(&js) {
+        assert!(std::env::var_os("STEPPE_BROWSER_REQUIRED").is_none(), "browser test required but {why}");
+        eprintln!("SKIPPED the browser test: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mini = root.join("tests/data/mini");
+    let made = Command::new(env!("CARGO_BIN_EXE_steppe-atlas"))
+        .args(["tiles", "--years", "1723..1725", "--zoom", "0..3", "--format", "pmtiles", "--out"])
+        .arg(tmp.path())
+        .arg("--data")
+        .arg(&mini)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let italy = root.join("examples/italy-1859-1871");
+    let runs: [Vec<&std::ffi::OsStr>; 2] = [
+        vec!["--data".as_ref(), italy.as_os_str()],
+        vec!["--data".as_ref(), mini.as_os_str(), "--tiles".as_ref(), tmp.path().as_os_str()],
+    ];
+    for args in runs {
+        let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();
+        let (_server, base) = start(&args);
+        let out =
+            Command::new("node").arg(js.join("viewer.mjs")).arg(&base).arg("--follow").output().expect("node runs");
+        let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && text.contains("all viewer checks passed"), "serve {args:?}:\n{text}");
+    }
 }

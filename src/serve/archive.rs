@@ -106,7 +106,7 @@ fn bad(path: &Path, what: impl std::fmt::Display) -> Error {
 impl TileArchive {
     /// Open an export: a folder (XYZ years, `.mbtiles`, `.pmtiles`) or one archive file.
     pub async fn open(path: &Path) -> Result<TileArchive> {
-        let meta = std::fs::metadata(path).map_err(io(path))?;
+        let meta = std::fs::metadata(path).map_err(|e| bad(path, e))?;
         let root = path.canonicalize().map_err(io(path))?;
         let mut archive = TileArchive { root: root.clone(), pyramids: Vec::new(), raw: BTreeMap::new(), kind: "" };
         if meta.is_file() {

@@ -11,9 +11,10 @@ import http from 'node:http';
 import fs from 'node:fs';
 
 const base = process.argv[2];
-const shot = process.argv[3];
+const follow = process.argv[3] === '--follow';
+const shot = follow ? process.argv[4] : process.argv[3];
 if (!base) {
-  console.error('usage: node viewer.mjs BASE_URL [SCREENSHOT.png]');
+  console.error('usage: node viewer.mjs BASE_URL [SCREENSHOT.png] | node viewer.mjs BASE_URL --follow [SCREENSHOT.png]');
   process.exit(2);
 }
 const fail = (msg) => {
@@ -28,7 +29,55 @@ const executablePath = process.env.CHROMIUM ||
   ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
 const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'] });
 let server;
+// --follow: any dataset or export. Opened bare, the viewer takes its period, start year
+// and view from /api/meta, writes them to the URL, and loads its tiles without a failure.
+async function followTheData() {
+  const meta = await (await fetch(base + '/api/meta')).json();
+  const page = await browser.newPage({ viewport: { width: 900, height: 600 } });
+  const failed = [];
+  page.on('response', (r) => { if (r.status() >= 400) failed.push(r.status() + ' ' + r.url()); });
+  page.on('requestfailed', (r) => failed.push('failed ' + r.url()));
+  page.on('pageerror', (e) => failed.push('page error: ' + e.message));
+  await page.goto(base + '/');
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 30000 });
+  const [min, max, value] = await page.$eval('#slider', (s) => [+s.min, +s.max, +s.value]);
+  check(min === meta.from && max === meta.to && value === meta.from, `the slider runs ${min}–${max} from ${value}`);
+  await page.waitForFunction(() => /^#map=\d+\/-?[\d.]+\/-?[\d.]+$/.test(location.hash));
+  const u = new URL(page.url());
+  const [, z, lat, lon] = /^#map=(\d+)\/(-?[\d.]+)\/(-?[\d.]+)$/.exec(u.hash).map(Number);
+  const [w, s, e, n] = meta.bbox;
+  check(u.searchParams.get('year') === String(meta.from) && lon >= w && lon <= e && lat >= s && lat <= n,
+    `the URL opens on the data: ${u.search}${u.hash} within ${meta.bbox}`);
+  await page.waitForFunction(() => {
+    const imgs = [...document.querySelectorAll('img.leaflet-tile')];
+    return imgs.length > 0 && imgs.every((i) => i.complete && i.classList.contains('leaflet-tile-loaded'));
+  }, null, { timeout: 30000 });
+  await page.waitForLoadState('networkidle');
+  const src = await page.$eval('img.leaflet-tile', (i) => i.src);
+  const maxNative = Math.min(meta.tiles.maxzoom, z);
+  check(src.includes('/tiles/' + (meta.tiles.years ? meta.tiles.years[0] : meta.from) + '/' + maxNative + '/'),
+    'tiles of the first year at the served zoom: ' + src);
+  await page.keyboard.press('ArrowLeft');
+  check(await page.inputValue('#slider') === String(meta.from), '← stops at the first year');
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((y) => new URL(location.href).searchParams.get('year') === String(y), meta.from + 1);
+  check(true, '→ steps to ' + (meta.from + 1));
+  const legend = await page.textContent('#legend');
+  const alive = meta.polities.filter((p) => (p.from == null || p.from <= meta.from + 1) && (p.to == null || meta.from + 1 <= p.to));
+  check(alive.every((p) => legend.includes(p.names[meta.lang]) || p.dated_names.length), 'the legend names the polities');
+  const credit = await page.textContent('.leaflet-control-attribution');
+  check(!meta.credit || credit.includes(meta.credit.slice(0, 20)), 'the data credit is in the attribution');
+  await page.waitForLoadState('networkidle');
+  if (shot) await page.screenshot({ path: shot });
+  check(failed.length === 0, 'no failed requests ' + JSON.stringify(failed));
+  console.log('all viewer checks passed');
+}
+
 try {
+  if (follow) {
+    await followTheData();
+    process.exitCode = 0;
+  } else {
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   const failed = [];
   page.on('response', (r) => {
@@ -140,6 +189,7 @@ try {
   check(!r.error, 'the other origin read the TileJSON and a tile ' + JSON.stringify(r));
   check(r.ok && r.type === 'image/png' && r.absolute && r.size >= 256, 'the tile is a PNG at an absolute URL');
   console.log('all viewer checks passed');
+  }
 } finally {
   if (server) server.close();
   await browser.close();
