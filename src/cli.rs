@@ -866,6 +866,7 @@ pub fn serve_cmd(a: &ServeArgs) -> Result<()> {
     let mut frame_style = Style::load("print")?;
     let atlas = a.data.load_checked(&mut style)?;
     frame_style.adopt_polities(&validate::polities_named(&atlas.data));
+    let extent = atlas.data.extent();
     let mut state = crate::serve::ServerState::new(
         atlas,
         style,
@@ -879,6 +880,11 @@ pub fn serve_cmd(a: &ServeArgs) -> Result<()> {
     });
     if let (Some(archive), Some(path)) = (archive, &a.tiles) {
         crate::note!("serving tiles from {} ({})", path.display(), archive.kind());
+        if let (Some(t), Some(d)) = (archive.summary().bounds, extent) {
+            if !(t[0] < d[2] && d[0] < t[2] && t[1] < d[3] && d[1] < t[3]) {
+                crate::note!("note: the export lies outside the data's extent; pass the --data it was made from");
+            }
+        }
         state = state.with_tiles(archive);
     }
     let state = std::sync::Arc::new(state);
