@@ -29,6 +29,58 @@ const executablePath = process.env.CHROMIUM ||
   ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => fs.existsSync(p));
 const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'] });
 let server;
+// A tiny static server on another port: a second origin for CORS checks. It serves the
+// page given and the pmtiles JS library.
+async function otherOrigin(html) {
+  const lib = fs.readFileSync(new URL('./node_modules/pmtiles/dist/pmtiles.js', import.meta.url));
+  server = http.createServer((req, res) => {
+    const js = req.url === '/pmtiles.js';
+    res.writeHead(200, { 'content-type': js ? 'text/javascript' : 'text/html; charset=utf-8' });
+    res.end(js ? lib : html);
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const origin = `http://127.0.0.1:${server.address().port}`;
+  check(origin !== new URL(base).origin, 'the second page is on another origin: ' + origin);
+  return origin;
+}
+
+// The export's raw .pmtiles read by the pmtiles JS library (HTTP ranges) from a page on
+// another origin: its header and a tile must match what /tiles serves.
+async function pmtilesFromAnotherOrigin(meta) {
+  const url = meta.tiles.pmtiles.find((u) => /\/\d+\.pmtiles$/.test(u));
+  const year = +/(\d+)\.pmtiles$/.exec(url)[1];
+  const z = meta.tiles.maxzoom;
+  const [w, s, e, n] = meta.bbox;
+  const lon = (w + e) / 2, lat = (s + n) / 2, phi = (lat * Math.PI) / 180;
+  const x = Math.floor(((lon + 180) / 360) * 2 ** z);
+  const y = Math.floor(((1 - Math.log(Math.tan(phi) + 1 / Math.cos(phi)) / Math.PI) / 2) * 2 ** z);
+  const html = `<!doctype html><meta charset="utf-8"><script src="/pmtiles.js"></script><script>
+    (async () => {
+      try {
+        const p = new pmtiles.PMTiles(${JSON.stringify(url)});
+        const h = await p.getHeader();
+        const t = await p.getZxy(${z}, ${x}, ${y});
+        const direct = new Uint8Array(await (await fetch(${JSON.stringify(`${base}/tiles/${year}/${z}/${x}/${y}.png`)})).arrayBuffer());
+        const got = new Uint8Array(t.data);
+        window.result = { minZoom: h.minZoom, maxZoom: h.maxZoom, len: got.length,
+          same: got.length === direct.length && got.every((b, i) => b === direct[i]) };
+      } catch (e) { window.result = { error: String(e) }; }
+    })();
+  </script>`;
+  const origin = await otherOrigin(html);
+  const page = await browser.newPage();
+  const ranges = [];
+  page.on('request', (r) => { if (r.url().includes('/pmtiles/') && r.headers().range) ranges.push(r.headers().range); });
+  await page.goto(origin + '/');
+  await page.waitForFunction(() => window.result, null, { timeout: 15000 });
+  const r = await page.evaluate(() => window.result);
+  check(!r.error && r.minZoom === meta.tiles.minzoom && r.maxZoom === meta.tiles.maxzoom,
+    `pmtiles JS read the header of ${url} from ${origin}: ${JSON.stringify(r)}`);
+  check(r.same && r.len > 0 && ranges.length > 0,
+    `tile ${z}/${x}/${y} through HTTP ranges (${ranges.join(' ')}) equals /tiles' (${r.len} bytes)`);
+  server.close();
+  server = null;
+}
 // --follow: any dataset or export. Opened bare, the viewer takes its period, start year
 // and view from /api/meta, writes them to the URL, and loads its tiles without a failure.
 async function followTheData() {
@@ -70,6 +122,7 @@ async function followTheData() {
   await page.waitForLoadState('networkidle');
   if (shot) await page.screenshot({ path: shot });
   check(failed.length === 0, 'no failed requests ' + JSON.stringify(failed));
+  if (meta.tiles.pmtiles && meta.tiles.pmtiles.length) await pmtilesFromAnotherOrigin(meta);
   console.log('all viewer checks passed');
 }
 
@@ -175,13 +228,7 @@ try {
       } catch (e) { window.result = { error: String(e) }; }
     })();
   </script>`;
-  server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(page2html);
-  });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const origin2 = `http://127.0.0.1:${server.address().port}`;
-  check(origin2 !== new URL(base).origin, 'the second page is on another origin: ' + origin2);
+  const origin2 = await otherOrigin(page2html);
   const page2 = await browser.newPage();
   await page2.goto(origin2 + '/');
   await page2.waitForFunction(() => window.result, null, { timeout: 15000 });
