@@ -508,6 +508,10 @@ pub struct ServeArgs {
     /// request's Host).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Serve tiles from an export instead of rendering them: a folder that `tiles` wrote
+    /// (XYZ, `{year}.mbtiles` or `{year}.pmtiles`) or one `.mbtiles`/`.pmtiles` file.
+    #[arg(long, value_name = "PATH")]
+    pub tiles: Option<PathBuf>,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -863,27 +867,39 @@ pub fn serve_cmd(a: &ServeArgs) -> Result<()> {
             crate::output::printable(&a.cors)
         )));
     }
-    let mut style = Style::load(&a.style)?;
-    let mut frame_style = Style::load("print")?;
-    let atlas = a.data.load_checked(&mut style)?;
-    frame_style.adopt_polities(&validate::polities_named(&atlas.data));
-    let state = std::sync::Arc::new(
-        crate::serve::ServerState::new(
-            atlas,
-            style,
-            frame_style,
-            a.lang.code(),
-            a.cache_mb.clamp(1, 1 << 20) * 1024 * 1024,
-        )
-        .with_web(crate::serve::WebOptions {
-            cors: (a.cors != "off").then(|| a.cors.clone()),
-            public_url: a.public_url.as_deref().map(web_url).transpose()?,
-        }),
-    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the server: {e}")))?;
+    // `--tiles PATH`: tiles from an export; the atlas still answers /api and /frames.
+    let archive =
+        a.tiles.as_deref().map(|p| runtime.block_on(crate::serve::archive::TileArchive::open(p))).transpose()?;
+    let mut style = Style::load(&a.style)?;
+    let mut frame_style = Style::load("print")?;
+    let atlas = a.data.load_checked(&mut style)?;
+    frame_style.adopt_polities(&validate::polities_named(&atlas.data));
+    let extent = atlas.data.extent();
+    let mut state = crate::serve::ServerState::new(
+        atlas,
+        style,
+        frame_style,
+        a.lang.code(),
+        a.cache_mb.clamp(1, 1 << 20) * 1024 * 1024,
+    )
+    .with_web(crate::serve::WebOptions {
+        cors: (a.cors != "off").then(|| a.cors.clone()),
+        public_url: a.public_url.as_deref().map(web_url).transpose()?,
+    });
+    if let (Some(archive), Some(path)) = (archive, &a.tiles) {
+        crate::note!("serving tiles from {} ({})", path.display(), archive.kind());
+        if let (Some(t), Some(d)) = (archive.summary().bounds, extent) {
+            if !(t[0] < d[2] && d[0] < t[2] && t[1] < d[3] && d[1] < t[3]) {
+                crate::note!("note: the export lies outside the data's extent; pass the --data it was made from");
+            }
+        }
+        state = state.with_tiles(archive);
+    }
+    let state = std::sync::Arc::new(state);
     runtime
         .block_on(crate::serve::serve(&a.addr, state))
         .map_err(|e| Error::Usage(format!("cannot serve on {}: {e}", a.addr)))
