@@ -8,6 +8,7 @@
 //! the data runs on the async threads: the timeline is built once at start.
 
 pub mod limits;
+mod vector;
 
 use limits::{Refused, RenderPool, ServeLimits, RETRY_AFTER_S};
 
@@ -246,6 +247,7 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/frames/{year_png}", get(frame))
         .route("/api/features", get(features))
         .route("/api/timeline", get(timeline))
+        .merge(vector::router())
         .fallback(|| async { bad(StatusCode::NOT_FOUND, "no such page") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors))
         .with_state(state)
