@@ -42,7 +42,10 @@ fn exports() -> &'static (PathBuf, PathBuf) {
 }
 
 /// Every tile of the MBTiles export, keyed by XYZ (rows converted from TMS), gunzipped.
-fn mbtiles() -> (BTreeMap<(u8, u32, u32), Vec<u8>>, HashMap<String, String>) {
+/// Tiles by (z, x, y) and the metadata table.
+type Mbtiles = (BTreeMap<(u8, u32, u32), Vec<u8>>, HashMap<String, String>);
+
+fn mbtiles() -> Mbtiles {
     let db = rusqlite::Connection::open(exports().1.join("atlas.mbtiles")).unwrap();
     let meta: HashMap<String, String> = db
         .prepare("SELECT name, value FROM metadata")
@@ -75,7 +78,7 @@ fn xyz(lon: f64, lat: f64, z: u8) -> (u32, u32, f64, f64) {
     (x.floor() as u32, y.floor() as u32, x.fract(), y.fract())
 }
 
-fn layer<'a>(r: &'a mvt_reader::Reader, name: &str) -> Option<(usize, u32)> {
+fn layer(r: &mvt_reader::Reader, name: &str) -> Option<(usize, u32)> {
     r.get_layer_metadata().unwrap().into_iter().find(|l| l.name == name).map(|l| (l.layer_index, l.extent))
 }
 
@@ -104,7 +107,15 @@ fn alive(p: &HashMap<String, Value>, year: i32) -> bool {
 
 fn query(year: i32) -> serde_json::Value {
     let out = bin()
-        .args(["query", "--year", &year.to_string(), "--lon", &TURKISTAN.0.to_string(), "--lat", &TURKISTAN.1.to_string()])
+        .args([
+            "query",
+            "--year",
+            &year.to_string(),
+            "--lon",
+            &TURKISTAN.0.to_string(),
+            "--lat",
+            &TURKISTAN.1.to_string(),
+        ])
         .args(["--radius-km", "5"])
         .output()
         .unwrap();
@@ -224,7 +235,11 @@ fn dated_versions_of_a_feature_never_overlap_and_borders_part_two_holders() {
             let (s, e) = (num(&p, "start_decdate").unwrap(), num(&p, "end_decdate").unwrap());
             assert!(s < e, "{name}: {p:?}");
             assert_eq!(text(&p, "start_date").unwrap(), format!("{s:04}"));
-            assert_eq!(text(&p, "end_date").unwrap(), format!("{:04}", e - 1.0), "end_date is the last year, inclusive");
+            assert_eq!(
+                text(&p, "end_date").unwrap(),
+                format!("{:04}", e - 1.0),
+                "end_date is the last year, inclusive"
+            );
             spans.entry(text(&p, "id").unwrap()).or_default().push((s, e));
         }
         for (id, mut list) in spans {
@@ -263,7 +278,8 @@ fn the_export_has_a_valid_style_sprite_and_glyphs() {
     assert!(text.contains("[\"global-state\",\"year\"]"), "the layers filter on the global state `year`");
     // Every fill pattern a feature can ask for is in the sprite, at both ratios.
     let sprite: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("sprite.json")).unwrap()).unwrap();
-    let sprite2: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("sprite@2x.json")).unwrap()).unwrap();
+    let sprite2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("sprite@2x.json")).unwrap()).unwrap();
     let atlas = steppe_atlas::style::Style::load("atlas").unwrap();
     for id in atlas.polities.keys() {
         for kind in ["hatch", "backhatch", "cross"] {
@@ -272,7 +288,8 @@ fn the_export_has_a_valid_style_sprite_and_glyphs() {
             assert_eq!(sprite2[&name]["pixelRatio"], 2);
         }
     }
-    let png = png::Decoder::new(std::io::Cursor::new(std::fs::read(dir.join("sprite.png")).unwrap())).read_info().unwrap();
+    let png =
+        png::Decoder::new(std::io::Cursor::new(std::fs::read(dir.join("sprite.png")).unwrap())).read_info().unwrap();
     let (w, h) = (png.info().width, png.info().height);
     for (_, img) in sprite.as_object().unwrap() {
         assert!(img["x"].as_u64().unwrap() + img["width"].as_u64().unwrap() <= u64::from(w));
@@ -329,7 +346,11 @@ fn an_independent_python_reader_agrees_with_query() {
     for year in YEARS {
         let q = query(year);
         let y = year.to_string();
-        assert_eq!(report["holders"][&y].as_str().map(str::to_string), from_query(&q, "territories", "polity"), "{year}");
+        assert_eq!(
+            report["holders"][&y].as_str().map(str::to_string),
+            from_query(&q, "territories", "polity"),
+            "{year}"
+        );
         assert_eq!(
             report["nearest_city"][&y]["controlled_by"].as_str().map(str::to_string),
             from_query(&q, "cities", "controlled_by"),

@@ -3,7 +3,7 @@
 //! filtered by date in the browser), the hatch sprite and SDF glyphs from the embedded
 //! DejaVu faces. Nothing is fetched from elsewhere: the viewer works offline.
 
-use super::{base_url, bad, ServerState};
+use super::{bad, base_url, ServerState};
 use crate::tiles::grid::TileId;
 use crate::tiles::mapstyle::{self, SourceRef, StyleUrls};
 use crate::tiles::mvt::{gzip, metadata, VectorSource};
@@ -51,7 +51,11 @@ fn vector_of(st: &Arc<ServerState>) -> Arc<Vector> {
 }
 
 impl Vector {
-    fn cached(&self, key: &str, make: impl FnOnce() -> crate::error::Result<Vec<u8>>) -> crate::error::Result<Arc<Vec<u8>>> {
+    fn cached(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> crate::error::Result<Vec<u8>>,
+    ) -> crate::error::Result<Arc<Vec<u8>>> {
         if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(key).cloned()) {
             return Ok(hit);
         }
@@ -98,7 +102,10 @@ fn bytes(body: Arc<Vec<u8>>, ty: &'static str, gzipped: bool, req: &HeaderMap) -
         headers.insert(header::ETAG, v);
     }
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    let fresh = req.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let fresh = req
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
     if fresh {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
@@ -165,7 +172,11 @@ fn accepts_gzip(h: &HeaderMap) -> bool {
     })
 }
 
-async fn tile(State(st): State<Arc<ServerState>>, Path((z, x, y)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
+async fn tile(
+    State(st): State<Arc<ServerState>>,
+    Path((z, x, y)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
     let Some(y) = y.strip_suffix(".pbf").or_else(|| y.strip_suffix(".mvt")) else {
         return bad(StatusCode::NOT_FOUND, "vector tiles end in .pbf");
     };
@@ -187,7 +198,9 @@ async fn tile(State(st): State<Arc<ServerState>>, Path((z, x, y)): Path<(String,
     })
     .await;
     match made {
-        Some(Ok(b)) if b.is_empty() => (StatusCode::NO_CONTENT, [(header::CACHE_CONTROL, "public, max-age=3600")]).into_response(),
+        Some(Ok(b)) if b.is_empty() => {
+            (StatusCode::NO_CONTENT, [(header::CACHE_CONTROL, "public, max-age=3600")]).into_response()
+        }
         Some(Ok(b)) => bytes(b, "application/vnd.mapbox-vector-tile", gz, &headers),
         _ => bad(StatusCode::INTERNAL_SERVER_ERROR, "the tile could not be made"),
     }
@@ -216,7 +229,11 @@ async fn sprite(State(st): State<Arc<ServerState>>, Path(name): Path<String>, he
     }
 }
 
-async fn glyphs(State(st): State<Arc<ServerState>>, Path((stack, range)): Path<(String, String)>, headers: HeaderMap) -> Response {
+async fn glyphs(
+    State(st): State<Arc<ServerState>>,
+    Path((stack, range)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
     // A font stack may list several faces ("A,B"): the first one we have answers.
     let Some(face) = stack.split(',').find_map(|s| mapstyle::face_of(s.trim())) else {
         return bad(StatusCode::NOT_FOUND, "no such font");
@@ -225,9 +242,11 @@ async fn glyphs(State(st): State<Arc<ServerState>>, Path((stack, range)): Path<(
         .strip_suffix(".pbf")
         .and_then(|r| r.split_once('-'))
         .and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?)))
-        .filter(|(a, b)| a % 256 == 0 && *b == a + 255 && *a <= 65280)
+        .filter(|(a, b)| a.is_multiple_of(256) && *b == a + 255 && *a <= 65280)
         .map(|(a, _)| a);
-    let Some(start) = start else { return bad(StatusCode::NOT_FOUND, "glyph ranges are N-(N+255).pbf with N a multiple of 256") };
+    let Some(start) = start else {
+        return bad(StatusCode::NOT_FOUND, "glyph ranges are N-(N+255).pbf with N a multiple of 256");
+    };
     let st2 = st.clone();
     let made = blocking(move || {
         let v = vector_of(&st2);

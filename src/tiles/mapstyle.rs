@@ -75,9 +75,11 @@ pub fn face_of(stack: &str) -> Option<Face> {
 /// `start_decdate <= year + 0.5 < end_decdate`; a missing end is unbounded.
 pub fn date_filter(year: Value) -> Value {
     let mid = json!(["+", year, 0.5]);
-    json!(["all",
+    json!([
+        "all",
         ["<=", ["coalesce", ["get", "start_decdate"], -super::mvt::FOREVER], mid],
-        [">", ["coalesce", ["get", "end_decdate"], super::mvt::FOREVER], mid]])
+        [">", ["coalesce", ["get", "end_decdate"], super::mvt::FOREVER], mid]
+    ])
 }
 
 /// The filter for one year as a plain expression, for clients without global state.
@@ -94,7 +96,12 @@ fn with_date(extra: Value) -> Value {
 }
 
 /// A `match` on a polity property giving each known polity's value, `fallback` otherwise.
-fn by_polity(style: &Style, prop: Value, value: impl Fn(&crate::style::PolityStyle) -> Value, fallback: Value) -> Value {
+fn by_polity(
+    style: &Style,
+    prop: Value,
+    value: impl Fn(&crate::style::PolityStyle) -> Value,
+    fallback: Value,
+) -> Value {
     let mut m = vec![json!("match"), prop];
     for (id, ps) in &style.polities {
         m.push(json!(id));
@@ -120,7 +127,10 @@ fn text_layout(spec: &crate::style::FontSpec, size_scale: f64) -> serde_json::Ma
     m.insert("text-font".into(), json!([fontstack(spec.face)]));
     m.insert("text-size".into(), json!((px(spec.size_pt) * size_scale * 10.0).round() / 10.0));
     // MapLibre's letter spacing is in ems.
-    m.insert("text-letter-spacing".into(), json!(((spec.letter_spacing_pt / spec.size_pt) as f64 * 100.0).round() / 100.0));
+    m.insert(
+        "text-letter-spacing".into(),
+        json!(((spec.letter_spacing_pt / spec.size_pt) as f64 * 100.0).round() / 100.0),
+    );
     m
 }
 
@@ -135,7 +145,8 @@ pub fn style_json(atlas: &Atlas, style: &Style, src: &VectorSource, zooms: (u8, 
         |ps| json!(css(land.mix(ps.fill, ts.fill_opacity))),
         json!(css(land.mix(unknown, ts.fill_opacity))),
     );
-    let border_of = |prop: &str| by_polity(style, json!(["get", prop]), |ps| json!(css(ps.border)), json!(css(unknown)));
+    let border_of =
+        |prop: &str| by_polity(style, json!(["get", prop]), |ps| json!(css(ps.border)), json!(css(unknown)));
     let half = px(ts.border_pt);
     let dash: Vec<f64> = ts.approximate_dash_pt.iter().map(|d| f64::from(*d) / f64::from(ts.border_pt)).collect();
     let mut layers = vec![
@@ -144,11 +155,14 @@ pub fn style_json(atlas: &Atlas, style: &Style, src: &VectorSource, zooms: (u8, 
                "filter": year_filter(), "paint": {"fill-color": fill, "fill-antialias": false}}),
     ];
     // A polity's own pattern (styles for black-and-white print give every polity one).
-    let patterned: Vec<&String> = style.polities.iter().filter(|(_, p)| p.pattern != Pattern::None).map(|(id, _)| id).collect();
+    let patterned: Vec<&String> =
+        style.polities.iter().filter(|(_, p)| p.pattern != Pattern::None).map(|(id, _)| id).collect();
     if !patterned.is_empty() {
-        layers.push(json!({"id": "territories-pattern", "type": "fill", "source": SOURCE, "source-layer": "territories",
+        layers.push(
+            json!({"id": "territories-pattern", "type": "fill", "source": SOURCE, "source-layer": "territories",
             "filter": with_date(json!(["in", ["get", "polity"], ["literal", patterned]])),
-            "paint": {"fill-pattern": ["concat", "pattern-", ["get", "polity"]]}}));
+            "paint": {"fill-pattern": ["concat", "pattern-", ["get", "polity"]]}}),
+        );
     }
     layers.push(json!({"id": "territories-tributary", "type": "fill", "source": SOURCE, "source-layer": "territories",
         "filter": with_date(json!(["all", ["==", ["get", "status"], "tributary"], ["has", "overlord"]])),
@@ -160,8 +174,10 @@ pub fn style_json(atlas: &Atlas, style: &Style, src: &VectorSource, zooms: (u8, 
         "filter": with_date(json!(["==", ["get", "status"], "contested"])),
         "paint": {"fill-pattern": ["concat", "cross-", ["coalesce", ["get", "overlord"], ["get", "former"], ["get", "polity"]]]}}));
     let w = &style.water;
-    layers.push(json!({"id": "water", "type": "fill", "source": SOURCE, "source-layer": "water", "filter": year_filter(),
-        "paint": {"fill-color": css(w.fill), "fill-outline-color": css(w.outline)}}));
+    layers.push(
+        json!({"id": "water", "type": "fill", "source": SOURCE, "source-layer": "water", "filter": year_filter(),
+        "paint": {"fill-color": css(w.fill), "fill-outline-color": css(w.outline)}}),
+    );
     let r = &style.rivers;
     layers.push(json!({"id": "rivers", "type": "line", "source": SOURCE, "source-layer": "rivers", "filter": year_filter(),
         "layout": {"line-cap": "round", "line-join": "round"},
@@ -198,9 +214,11 @@ pub fn style_json(atlas: &Atlas, style: &Style, src: &VectorSource, zooms: (u8, 
         if let Some(d) = dash {
             paint.insert("line-dasharray".into(), d);
         }
-        layers.push(json!({"id": format!("campaigns-{kind}"), "type": "line", "source": SOURCE, "source-layer": "campaigns",
+        layers.push(
+            json!({"id": format!("campaigns-{kind}"), "type": "line", "source": SOURCE, "source-layer": "campaigns",
             "filter": with_date(json!(["==", ["get", "kind"], kind])),
-            "layout": {"line-cap": "round", "line-join": "round"}, "paint": paint}));
+            "layout": {"line-cap": "round", "line-join": "round"}, "paint": paint}),
+        );
     }
     let bs = &style.battles;
     layers.push(json!({"id": "battles", "type": "circle", "source": SOURCE, "source-layer": "battles", "filter": year_filter(),
@@ -316,8 +334,8 @@ pub fn sprite(style: &Style, ratio: u32) -> Result<(Vec<u8>, Value)> {
     let side = side_css * ratio;
     let cols = (entries.len() as f64).sqrt().ceil().max(1.0) as u32;
     let rows = (entries.len() as u32).div_ceil(cols).max(1);
-    let mut sheet = tiny_skia::Pixmap::new(cols * side, rows * side)
-        .ok_or_else(|| Error::Encode("sprite: empty sheet".into()))?;
+    let mut sheet =
+        tiny_skia::Pixmap::new(cols * side, rows * side).ok_or_else(|| Error::Encode("sprite: empty sheet".into()))?;
     let mut index = serde_json::Map::new();
     for (i, (name, kind, color, alpha)) in entries.iter().enumerate() {
         let (cx, cy) = ((i as u32 % cols) * side, (i as u32 / cols) * side);
@@ -338,10 +356,7 @@ pub fn sprite(style: &Style, ratio: u32) -> Result<(Vec<u8>, Value)> {
             tiny_skia::Transform::identity(),
             None,
         );
-        index.insert(
-            name.clone(),
-            json!({"x": cx, "y": cy, "width": side, "height": side, "pixelRatio": ratio}),
-        );
+        index.insert(name.clone(), json!({"x": cx, "y": cy, "width": side, "height": side, "pixelRatio": ratio}));
     }
     let png = crate::output::encode_png(&sheet, 96.0 * ratio as f32)?;
     Ok((png, Value::Object(index)))
@@ -367,7 +382,7 @@ pub const EXPORT_RANGES: [u32; 5] = [0, 256, 1024, 1280, 8192];
 pub fn glyph_range(face: Face, start: u32) -> Result<Vec<u8>> {
     use ab_glyph::{Font, FontRef, ScaleFont};
     use pbf_font_tools::prost::Message;
-    if start % 256 != 0 || start > 65280 {
+    if !start.is_multiple_of(256) || start > 65280 {
         return Err(Error::Usage(format!("glyph range {start} must be a multiple of 256 below 65536")));
     }
     let end = start + 255;
@@ -378,8 +393,11 @@ pub fn glyph_range(face: Face, start: u32) -> Result<Vec<u8>> {
     let scaled = font.as_scaled(scale);
     let ascender = scaled.ascent().round() as i32;
     let (buffer, radius, cutoff) = (3usize, 8usize, 0.25);
-    let mut stack =
-        pbf_font_tools::Fontstack { name: fontstack(face).to_string(), range: format!("{start}-{end}"), glyphs: Vec::new() };
+    let mut stack = pbf_font_tools::Fontstack {
+        name: fontstack(face).to_string(),
+        range: format!("{start}-{end}"),
+        glyphs: Vec::new(),
+    };
     for code in start..=end {
         let Some(ch) = char::from_u32(code) else { continue };
         let id = font.glyph_id(ch);
@@ -389,7 +407,15 @@ pub fn glyph_range(face: Face, start: u32) -> Result<Vec<u8>> {
         let advance = scaled.h_advance(id).round().max(0.0) as u32;
         let glyph = id.with_scale_and_position(scale, ab_glyph::point(0.0, 0.0));
         let Some(outlined) = font.outline_glyph(glyph) else {
-            stack.glyphs.push(pbf_font_tools::Glyph { id: code, bitmap: None, width: 0, height: 0, left: 0, top: -ascender, advance });
+            stack.glyphs.push(pbf_font_tools::Glyph {
+                id: code,
+                bitmap: None,
+                width: 0,
+                height: 0,
+                left: 0,
+                top: -ascender,
+                advance,
+            });
             continue;
         };
         let bounds = outlined.px_bounds();

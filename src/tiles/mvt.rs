@@ -207,7 +207,9 @@ fn merc_geom(g: &Geometry) -> Option<MercGeom> {
         Geometry::Point(p) => Some(MercGeom::Point(merc(p.0))),
         Geometry::Lines(ml) => Some(MercGeom::Lines(ml.0.iter().map(merc_line).collect())),
         Geometry::Areas(mp) => Some(MercGeom::Areas(MultiPolygon(
-            mp.0.iter().map(|p| Polygon::new(merc_line(p.exterior()), p.interiors().iter().map(merc_line).collect())).collect(),
+            mp.0.iter()
+                .map(|p| Polygon::new(merc_line(p.exterior()), p.interiors().iter().map(merc_line).collect()))
+                .collect(),
         ))),
     }
 }
@@ -637,12 +639,9 @@ pub fn clip_line(pts: &[Coord<f64>], r: &Rect<f64>) -> Vec<Vec<Coord<f64>>> {
         let d = q - p;
         let (mut t0, mut t1) = (0.0f64, 1.0f64);
         let mut keep = true;
-        for (num, den) in [
-            (p.x - r.min().x, -d.x),
-            (r.max().x - p.x, d.x),
-            (p.y - r.min().y, -d.y),
-            (r.max().y - p.y, d.y),
-        ] {
+        for (num, den) in
+            [(p.x - r.min().x, -d.x), (r.max().x - p.x, d.x), (p.y - r.min().y, -d.y), (r.max().y - p.y, d.y)]
+        {
             if den == 0.0 {
                 if num < 0.0 {
                     keep = false;
@@ -694,14 +693,14 @@ fn borders(atlas: &Atlas, years: (i32, i32)) -> Vec<(MercGeom, Vec<Dated>)> {
     use std::collections::BTreeMap;
     let areas = atlas.data.layer(Layer::Territories);
     // (a, b) with a < b → lines along a's rings, and whether a lies left of them on screen.
-    let mut shared: BTreeMap<(usize, usize), (Vec<LineString<f64>>, bool)> = BTreeMap::new();
+    let mut shared: BTreeMap<(usize, usize), SharedEdges> = BTreeMap::new();
     for (a, f) in areas.iter().enumerate() {
         let holes = hole_flags(f);
         for ((ring, neigh), is_hole) in area_rings(f).iter().zip(atlas.adjacency.of(a)).zip(holes) {
             // Walking a counter-clockwise ring (y up), the inside is on the left; on screen
             // (y down) it is on the right. Holes have the area outside them.
             let ccw = signed_area(&ring.0) > 0.0;
-            let a_left_on_screen = !(ccw != is_hole);
+            let a_left_on_screen = ccw == is_hole;
             let mut run: Vec<Coord<f64>> = Vec::new();
             let mut run_b: Option<usize> = None;
             let mut flush = |run: &mut Vec<Coord<f64>>, b: Option<usize>| {
@@ -736,8 +735,8 @@ fn borders(atlas: &Atlas, years: (i32, i32)) -> Vec<(MercGeom, Vec<Dated>)> {
             if ha == hb || (ha.is_none() && hb.is_none()) {
                 return None;
             }
-            let approximate = (areas[a].certainty.is_some() && ha.is_some())
-                || (areas[b].certainty.is_some() && hb.is_some());
+            let approximate =
+                (areas[a].certainty.is_some() && ha.is_some()) || (areas[b].certainty.is_some() && hb.is_some());
             Some((ha, hb, approximate))
         })
         .into_iter()
@@ -762,6 +761,9 @@ fn borders(atlas: &Atlas, years: (i32, i32)) -> Vec<(MercGeom, Vec<Dated>)> {
     }
     out
 }
+
+/// The lines two areas share, and whether the first lies left of them on screen.
+type SharedEdges = (Vec<LineString<f64>>, bool);
 
 /// For each ring of [`area_rings`], whether it is a hole.
 fn hole_flags(f: &Feature) -> Vec<bool> {
