@@ -293,7 +293,7 @@ pub fn style_json(atlas: &Atlas, style: &Style, src: &VectorSource, zooms: (u8, 
             "steppe-atlas:plain-filter": "replace [\"global-state\", \"year\"] with the year, e.g. 1723",
         },
         "state": {
-            "year": {"default": src.years.0.max(src.years.0.min(src.years.1))},
+            "year": {"default": src.years.0},
             "lang": {"default": "en"},
         },
         "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0],
@@ -443,10 +443,31 @@ pub fn glyph_range(face: Face, start: u32) -> Result<Vec<u8>> {
     Ok(pbf_font_tools::Glyphs { stacks: vec![stack] }.encode_to_vec())
 }
 
-/// Write the glyph ranges of [`EXPORT_RANGES`] for every face as `{dir}/{stack}/{a}-{b}.pbf`.
-pub fn write_glyphs(dir: &Path) -> Result<()> {
+/// The faces the style's labels use.
+pub fn label_faces(style: &Style) -> Vec<Face> {
+    let c = &style.cities;
+    let mut faces: Vec<Face> = [
+        &style.landforms,
+        &style.water.label,
+        &style.rivers.label,
+        &style.battles.label,
+        &c.label,
+        &c.capital_label,
+    ]
+    .iter()
+    .map(|f| f.face)
+    .collect();
+    faces.sort_by_key(|f| fontstack(*f));
+    faces.dedup();
+    faces
+}
+
+/// Write the glyph ranges of [`EXPORT_RANGES`] for the faces the style's labels use, as
+/// `{dir}/{stack}/{a}-{b}.pbf`.
+pub fn write_glyphs(style: &Style, dir: &Path) -> Result<()> {
     use rayon::prelude::*;
-    let jobs: Vec<(Face, u32)> = Face::ALL.iter().flat_map(|f| EXPORT_RANGES.iter().map(move |r| (*f, *r))).collect();
+    let faces = label_faces(style);
+    let jobs: Vec<(Face, u32)> = faces.iter().flat_map(|f| EXPORT_RANGES.iter().map(move |r| (*f, *r))).collect();
     jobs.par_iter().try_for_each(|(face, start)| {
         let bytes = glyph_range(*face, *start)?;
         let path = dir.join(fontstack(*face)).join(format!("{start}-{}.pbf", start + 255));

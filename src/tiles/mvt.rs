@@ -881,7 +881,7 @@ pub fn generate(atlas: &Atlas, style: &crate::style::Style, o: &VectorOptions) -
     let text = serde_json::to_string_pretty(&style_doc).map_err(|e| Error::Encode(e.to_string()))?;
     crate::output::write_atomic(&o.out.join("style.json"), crate::output::json_safe(text).as_bytes())?;
     super::mapstyle::write_sprites(style, &o.out)?;
-    super::mapstyle::write_glyphs(&o.out.join("fonts"))?;
+    super::mapstyle::write_glyphs(style, &o.out.join("fonts"))?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     Ok(VectorReport { tiles: tiles.len(), bytes, features: src.feature_count() })
 }
