@@ -855,25 +855,27 @@ pub fn generate(atlas: &Atlas, style: &crate::style::Style, o: &VectorOptions) -
         b.finish_and_clear();
     }
     let meta = metadata(atlas, &src, o.zooms);
-    let (path, url) = match o.archive {
+    let path = match o.archive {
         Archive::Pmtiles => {
             let p = o.out.join("atlas.pmtiles");
             write_pmtiles(&p, &tiles, &meta, src.bounds, o.zooms)?;
-            (p, "pmtiles://atlas.pmtiles")
+            p
         }
         Archive::Mbtiles => {
             let p = o.out.join("atlas.mbtiles");
             write_mbtiles(&p, &tiles, &meta)?;
-            (p, "atlas.mbtiles")
+            p
         }
     };
     let base = o.base_url.as_deref().map(|b| format!("{}/", b.trim_end_matches('/'))).unwrap_or_default();
-    let source_url = match o.archive {
-        Archive::Pmtiles => format!("pmtiles://{base}atlas.pmtiles"),
-        Archive::Mbtiles => format!("{base}{url}"),
+    // A browser reads a PMTiles archive itself (the pmtiles JS protocol); an MBTiles file
+    // needs a tile server, whose XYZ URLs the style then names.
+    let source = match o.archive {
+        Archive::Pmtiles => super::mapstyle::SourceRef::Url(format!("pmtiles://{base}atlas.pmtiles")),
+        Archive::Mbtiles => super::mapstyle::SourceRef::Tiles(vec![format!("{base}{{z}}/{{x}}/{{y}}.pbf")]),
     };
     let web = super::mapstyle::StyleUrls {
-        source: super::mapstyle::SourceRef::Url(source_url),
+        source,
         sprite: format!("{base}sprite"),
         glyphs: format!("{base}fonts/{{fontstack}}/{{range}}.pbf"),
     };
