@@ -370,3 +370,52 @@ fn mvt_refuses_shards_and_bad_zooms() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
     assert!(!dir.join("atlas.pmtiles").exists());
 }
+
+#[test]
+fn each_side_of_a_border_is_the_holder_named_for_it() {
+    // Step off the longest segment of each 1723 border to its left and right (on screen,
+    // y down) and find the territory there: it is the holder the border names.
+    let (tiles, _) = mbtiles();
+    let (x, y, _, _) = xyz(TURKISTAN.0, TURKISTAN.1, MAX_ZOOM);
+    let r = mvt_reader::Reader::new(tiles[&(MAX_ZOOM, x, y)].clone()).unwrap();
+    let territories = r.get_features(layer(&r, "territories").unwrap().0).unwrap();
+    let borders = r.get_features(layer(&r, "borders").unwrap().0).unwrap();
+    let holder_at = |p: geo::Point<f32>| {
+        territories
+            .iter()
+            .find(|f| alive(f.properties.as_ref().unwrap(), 1723) && f.geometry.contains(&p))
+            .and_then(|f| text(f.properties.as_ref().unwrap(), "polity"))
+    };
+    let (mut checked, mut agree) = (0, 0);
+    for b in &borders {
+        let p = b.properties.as_ref().unwrap();
+        if !alive(p, 1723) {
+            continue;
+        }
+        let lines: Vec<geo::LineString<f32>> = match &b.geometry {
+            geo::Geometry::LineString(l) => vec![l.clone()],
+            geo::Geometry::MultiLineString(m) => m.0.clone(),
+            _ => continue,
+        };
+        let Some(seg) = lines.iter().flat_map(|l| l.lines()).max_by(|a, b| {
+            let len = |s: &geo::Line<f32>| s.dx().hypot(s.dy());
+            len(a).total_cmp(&len(b))
+        }) else {
+            continue;
+        };
+        let len = seg.dx().hypot(seg.dy());
+        if len < 40.0 {
+            continue;
+        }
+        let (mx, my) = ((seg.start.x + seg.end.x) / 2.0, (seg.start.y + seg.end.y) / 2.0);
+        let (nx, ny) = (seg.dy() / len * 12.0, -seg.dx() / len * 12.0);
+        let left = holder_at(geo::Point::new(mx + nx, my + ny));
+        let right = holder_at(geo::Point::new(mx - nx, my - ny));
+        checked += 1;
+        if left == text(p, "left") && right == text(p, "right") {
+            agree += 1;
+        }
+    }
+    assert!(checked >= 3, "only {checked} borders to check");
+    assert!(agree * 10 >= checked * 8, "{agree} of {checked} borders name their sides right");
+}

@@ -446,17 +446,11 @@ pub fn glyph_range(face: Face, start: u32) -> Result<Vec<u8>> {
 /// The faces the style's labels use.
 pub fn label_faces(style: &Style) -> Vec<Face> {
     let c = &style.cities;
-    let mut faces: Vec<Face> = [
-        &style.landforms,
-        &style.water.label,
-        &style.rivers.label,
-        &style.battles.label,
-        &c.label,
-        &c.capital_label,
-    ]
-    .iter()
-    .map(|f| f.face)
-    .collect();
+    let mut faces: Vec<Face> =
+        [&style.landforms, &style.water.label, &style.rivers.label, &style.battles.label, &c.label, &c.capital_label]
+            .iter()
+            .map(|f| f.face)
+            .collect();
     faces.sort_by_key(|f| fontstack(*f));
     faces.dedup();
     faces

@@ -697,10 +697,10 @@ fn borders(atlas: &Atlas, years: (i32, i32)) -> Vec<(MercGeom, Vec<Dated>)> {
     for (a, f) in areas.iter().enumerate() {
         let holes = hole_flags(f);
         for ((ring, neigh), is_hole) in area_rings(f).iter().zip(atlas.adjacency.of(a)).zip(holes) {
-            // Walking a counter-clockwise ring (y up), the inside is on the left; on screen
-            // (y down) it is on the right. Holes have the area outside them.
+            // Walking a counter-clockwise ring, the inside is on the left; a map keeps north
+            // up, so it is on the left on screen too. Holes have the area outside them.
             let ccw = signed_area(&ring.0) > 0.0;
-            let a_left_on_screen = ccw == is_hole;
+            let a_left_on_screen = ccw != is_hole;
             let mut run: Vec<Coord<f64>> = Vec::new();
             let mut run_b: Option<usize> = None;
             let mut flush = |run: &mut Vec<Coord<f64>>, b: Option<usize>| {
