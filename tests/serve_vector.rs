@@ -146,3 +146,54 @@ async fn bad_vector_paths_get_404() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
     }
 }
+
+/// The `/vector` viewer in headless Chromium (`tools/check_viewer.py`): opened at
+/// `?year=1723` it draws at Turkistan the holder `query` gives for 1723; moving the slider
+/// to 1741 changes the pixels, the holder drawn and the URL.
+#[test]
+fn the_viewer_draws_the_years_holders_in_chromium() {
+    use std::io::BufRead;
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .iter()
+        .any(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let python = std::process::Command::new("python3")
+        .args(["-c", "import websocket"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !(chromium && python) {
+        assert!(std::env::var_os("CI").is_none(), "CI must install chromium and PyPI websocket-client");
+        eprintln!("skipped: needs chromium and python3 with websocket-client");
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("steppe-atlas");
+    let mut server = std::process::Command::new(&bin)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().rsplit(' ').next().unwrap().trim_end_matches('/').to_string();
+    let out = std::process::Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/check_viewer.py"))
+        .arg(&base)
+        .args(["--lon", "68.27", "--lat", "43.30", "--year", "1723", "--to", "1741"])
+        .output()
+        .unwrap();
+    server.kill().ok();
+    server.wait().ok();
+    assert!(out.status.success(), "check_viewer.py: {}", String::from_utf8_lossy(&out.stderr));
+    let report = json(&out.stdout);
+    for year in ["1723", "1741"] {
+        let q = std::process::Command::new(&bin)
+            .args(["query", "--year", year, "--lon", "68.27", "--lat", "43.30"])
+            .output()
+            .unwrap();
+        let q = json(&q.stdout);
+        let held =
+            q["features"].as_array().unwrap().iter().find(|f| f["layer"] == "territories").unwrap()["polity"].clone();
+        assert_eq!(report["holder"][year], held, "{year}: {report}");
+    }
+    assert_eq!(report["pixels_changed"], true);
+    assert!(report["url_after"].as_str().unwrap().contains("/vector?year=1741&lang=kk#map="), "{report}");
+}
