@@ -480,6 +480,9 @@ pub struct TilesArgs {
     /// absolute (`https://maps.example/tiles/1723/{z}/{x}/{y}.png`).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// With `--format mvt`: the archive to write (`atlas.pmtiles` or `atlas.mbtiles`).
+    #[arg(long, value_enum, default_value = "pmtiles")]
+    pub archive: crate::tiles::mvt::Archive,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -833,6 +836,9 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
         base_url: a.base_url.as_deref().map(web_url).transpose()?,
     };
     let t0 = std::time::Instant::now();
+    if a.format == crate::tiles::TileFormat::Mvt {
+        return vector_tiles_cmd(a, &atlas, &style, &opts);
+    }
     let report = crate::tiles::generate(&atlas, &style, &opts)?;
     crate::note!(
         "{} tiles for {} years ({} distinct map states, {} metatiles rendered) in {:.1} s",
@@ -933,9 +939,44 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         lang: a.view.lang.clone(),
         force: false,
         base_url: None,
+        archive: crate::tiles::mvt::Archive::Pmtiles,
         data: a.data.clone(),
     };
     tiles_cmd(&tiles).map(|_| ())
+}
+
+/// `tiles --format mvt`: one vector archive for all the years, with its MapLibre style.
+fn vector_tiles_cmd(
+    a: &TilesArgs,
+    atlas: &crate::atlas::Atlas,
+    style: &Style,
+    o: &crate::tiles::TileOptions,
+) -> Result<crate::tiles::TileReport> {
+    if o.shard.1 > 1 || a.scale != 1 {
+        return Err(Error::Usage("--format mvt takes neither --shard nor --scale: it writes one archive".into()));
+    }
+    let t0 = std::time::Instant::now();
+    let opts = crate::tiles::mvt::VectorOptions {
+        years: o.years,
+        zooms: o.zooms,
+        out: o.out.clone(),
+        archive: a.archive,
+        progress: o.progress,
+        force: o.force,
+        base_url: o.base_url.clone(),
+    };
+    let r = crate::tiles::mvt::generate(atlas, style, &opts)?;
+    crate::note!(
+        "{} vector tiles for {}..{} ({} dated features), {} bytes, in {:.1} s",
+        r.tiles,
+        o.years.0,
+        o.years.1,
+        r.features,
+        r.bytes,
+        t0.elapsed().as_secs_f64()
+    );
+    let years = usize::try_from(o.years.1 - o.years.0 + 1).unwrap_or(0);
+    Ok(crate::tiles::TileReport { years, distinct_states: 0, tiles: r.tiles, metatiles: 0 })
 }
 
 /// Write a document to stdout; a reader that closed the pipe early (`| head`) is not an

@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod limits;
+mod vector;
 
 use limits::{Refused, RenderPool, ServeLimits, RETRY_AFTER_S};
 
@@ -266,6 +267,7 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/api/timeline", get(timeline))
         .route("/api/meta", get(api_meta))
         .route("/pmtiles/{name}", get(raw_pmtiles))
+        .merge(vector::router())
         .fallback(|| async { bad(StatusCode::NOT_FOUND, "no such page") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors))
         .with_state(state)
