@@ -173,6 +173,12 @@ pub fn style_json(atlas: &Atlas, style: &Style, src: &VectorSource, zooms: (u8, 
     layers.push(json!({"id": "territories-contested", "type": "fill", "source": SOURCE, "source-layer": "territories",
         "filter": with_date(json!(["==", ["get", "status"], "contested"])),
         "paint": {"fill-pattern": ["concat", "cross-", ["coalesce", ["get", "overlord"], ["get", "former"], ["get", "polity"]]]}}));
+    // Mountain areas: the raster's relief tint (points of the layer are not filled).
+    if style.relief.opacity > 0.0 {
+        layers.push(json!({"id": "relief", "type": "fill", "source": SOURCE, "source-layer": "landforms",
+            "filter": with_date(json!(["==", ["get", "kind"], "mountains"])),
+            "paint": {"fill-color": css(style.relief.fill), "fill-opacity": style.relief.opacity, "fill-antialias": false}}));
+    }
     let w = &style.water;
     layers.push(
         json!({"id": "water", "type": "fill", "source": SOURCE, "source-layer": "water", "filter": year_filter(),
