@@ -468,6 +468,10 @@ pub struct TilesArgs {
     /// absolute (`https://maps.example/tiles/1723/{z}/{x}/{y}.png`).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// Render every metatile of every year, sharing nothing (by default a metatile is
+    /// rendered only when its content in a year is new).
+    #[arg(long)]
+    pub full: bool,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -815,15 +819,17 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
         progress: true,
         force: a.force,
         base_url: a.base_url.as_deref().map(web_url).transpose()?,
+        full: a.full,
     };
     let t0 = std::time::Instant::now();
     let report = crate::tiles::generate(&atlas, &style, &opts)?;
     crate::note!(
-        "{} tiles for {} years ({} distinct map states, {} metatiles rendered) in {:.1} s",
+        "{} tiles for {} years ({} distinct map states, {} metatiles rendered, {} reused) in {:.1} s",
         report.tiles,
         report.years,
         report.distinct_states,
         report.metatiles,
+        report.metatiles_reused,
         t0.elapsed().as_secs_f64()
     );
     Ok(report)
@@ -905,6 +911,7 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         lang: a.view.lang.clone(),
         force: false,
         base_url: None,
+        full: false,
         data: a.data.clone(),
     };
     tiles_cmd(&tiles).map(|_| ())

@@ -30,15 +30,25 @@ fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |e| Error::Encode(format!("{}: {e}", path.display()))
 }
 
-/// Write tiles as `{dir}/{z}/{x}/{y}{suffix}.png`. When `link_from` names a pyramid of
-/// identical tiles already written, its files are hard-linked instead of written again.
-pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, link_from: Option<&Path>) -> Result<()> {
+/// Where each distinct PNG of a run was first written, by a hash of its bytes.
+#[derive(Default)]
+pub struct Written(std::sync::Mutex<std::collections::HashMap<u128, std::path::PathBuf>>);
+
+/// Write tiles as `{dir}/{z}/{x}/{y}{suffix}.png`. With `written`, a tile whose bytes were
+/// written before in this run (another year, another place) is hard-linked to that file
+/// instead of written again (or written, where the file system cannot link).
+pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, written: Option<&Written>) -> Result<()> {
     use rayon::prelude::*;
     tiles.par_iter().try_for_each(|(t, png)| {
         let rel = format!("{}/{}/{}{suffix}.png", t.z, t.x, t.y);
         let path = dir.join(&rel);
-        if let Some(src) = link_from {
-            let from = src.join(&rel);
+        let Some(written) = written else { return crate::output::write_atomic(&path, png) };
+        let hash = twox_hash::XxHash3_128::oneshot(png);
+        let from = written.0.lock().expect("lock").get(&hash).cloned();
+        if let Some(from) = from {
+            if from == path {
+                return Ok(());
+            }
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(io(parent))?;
             }
@@ -47,7 +57,9 @@ pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, link_from: Option<&Pa
                 return Ok(());
             }
         }
-        crate::output::write_atomic(&path, png)
+        crate::output::write_atomic(&path, png)?;
+        written.0.lock().expect("lock").entry(hash).or_insert(path);
+        Ok(())
     })
 }
 
