@@ -9,7 +9,7 @@ mod sink;
 
 use crate::atlas::{map_state, Atlas};
 use crate::error::{Error, Result};
-use crate::output::encode_png;
+use crate::output::encode_tile_png;
 use crate::project::{LonLatBox, Projection, View};
 use crate::render::{draw_map, render_map, RenderOptions};
 use crate::style::Style;
@@ -208,10 +208,17 @@ impl EncodedTiles {
         if let Some(png) = self.by_pixels.lock().expect("cache lock").get(&k) {
             return Ok(png.clone());
         }
-        let png = Arc::new(encode_png(tile, dpi)?);
+        let png = Arc::new(encode_tile_png(tile, dpi)?.0);
         self.by_pixels.lock().expect("cache lock").insert(k, png.clone());
         Ok(png)
     }
+}
+
+/// The rendered pixels (premultiplied RGBA) of a metatile with its buffer: tile (x, y)
+/// starts at `buffer_px * scale + (x - mt.x) * 256 * scale` px.
+pub fn metatile_pixmap(atlas: &Atlas, style: &Style, mt: &MetaTile, year: i32, o: &TileLook) -> tiny_skia::Pixmap {
+    let (view, opts) = metatile_view(mt, year, o);
+    render_map(atlas, style, &view, &opts).pixmap
 }
 
 /// Render one metatile and cut the wanted tiles out of it, as PNGs.
@@ -238,8 +245,7 @@ fn render_metatile_with(
 ) -> Result<Vec<Tile>> {
     let tile_px = TILE_PX * o.scale;
     let buffer = o.buffer_px * o.scale;
-    let (view, opts) = metatile_view(mt, year, o);
-    let image = render_map(atlas, style, &view, &opts).pixmap;
+    let image = metatile_pixmap(atlas, style, mt, year, o);
     let dpi = 96.0 * o.scale as f32;
     wanted
         .iter()
@@ -251,7 +257,7 @@ fn render_metatile_with(
             let tile = image.clone_rect(rect).ok_or_else(|| Error::Encode("tile outside its metatile".into()))?;
             let png = match encoded {
                 Some(cache) => cache.encode(&tile, dpi)?,
-                None => Arc::new(encode_png(&tile, dpi)?),
+                None => Arc::new(encode_tile_png(&tile, dpi)?.0),
             };
             Ok((*t, png))
         })
