@@ -42,6 +42,26 @@ pub enum Command {
     /// Styles: `style init --data DIR > my-style.json` writes a starting style for a dataset.
     #[command(subcommand)]
     Style(StyleCommand),
+    /// Join shard archives (`tiles --shard I/N`, MBTiles or PMTiles) into one, as one run.
+    Merge(MergeArgs),
+}
+
+/// `merge` options.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The merged archive (.mbtiles or .pmtiles, like the shards).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The shard archives of one pyramid.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+}
+
+/// Join shard archives into one.
+pub fn merge_cmd(a: &MergeArgs) -> Result<crate::tiles::merge::MergeReport> {
+    let r = crate::tiles::merge::merge(&a.out, &a.shards)?;
+    crate::note!("merged {} shards: {} tiles into {}", r.shards, r.tiles, a.out.display());
+    Ok(r)
 }
 
 /// `style` subcommands.
@@ -539,6 +559,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Serve(a) => serve_cmd(&a).map(|_| 0),
         Command::All(a) => all_cmd(&a).map(|_| 0),
         Command::Style(StyleCommand::Init(a)) => style_init_cmd(&a).map(|_| 0),
+        Command::Merge(a) => merge_cmd(&a).map(|_| 0),
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod grid;
 pub mod key;
+pub mod merge;
 mod sink;
 
 use crate::atlas::{map_state, Atlas};
