@@ -246,7 +246,9 @@ fn render_metatile_with(
 ) -> Result<Vec<Tile>> {
     let tile_px = TILE_PX * o.scale;
     let buffer = o.buffer_px * o.scale;
+    let t_raster = std::time::Instant::now();
     let image = metatile_pixmap(atlas, style, mt, year, o);
+    phase_time(&RASTER_NS, t_raster);
     let dpi = 96.0 * o.scale as f32;
     wanted
         .iter()
@@ -265,6 +267,7 @@ fn render_metatile_with(
         .collect()
 }
 
+static RASTER_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 static KEY_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 static RENDER_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 static WRITE_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -388,7 +391,13 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     }
     if std::env::var_os("STEPPE_ATLAS_TIMING").is_some() {
         let ms = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6;
-        eprintln!("tiles: keys {:.0} ms, render {:.0} ms, write {:.0} ms", ms(&KEY_NS), ms(&RENDER_NS), ms(&WRITE_NS));
+        eprintln!(
+            "tiles: keys {:.0} ms, render {:.0} ms (of which drawing {:.0} ms, thread time), write {:.0} ms",
+            ms(&KEY_NS),
+            ms(&RENDER_NS),
+            ms(&RASTER_NS),
+            ms(&WRITE_NS)
+        );
     }
     if let Some(b) = bar {
         b.finish_and_clear();
