@@ -30,7 +30,11 @@ fn run_shards(out: &Path, format: &str, n: u32, index_var: &str) {
                 .env("STEPPE_ATLAS", bin())
                 .env("SHARD_COUNT", n.to_string())
                 .env(index_var, i.to_string())
-                .env_remove(if index_var == "JOB_COMPLETION_INDEX" { "SLURM_ARRAY_TASK_ID" } else { "JOB_COMPLETION_INDEX" })
+                .env_remove(if index_var == "JOB_COMPLETION_INDEX" {
+                    "SLURM_ARRAY_TASK_ID"
+                } else {
+                    "JOB_COMPLETION_INDEX"
+                })
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -73,7 +77,9 @@ fn three_indexed_job_shards_merge_into_the_mbtiles_of_one_run() {
         let (ma, ta) = read_mbtiles(&a).unwrap();
         let (mb, tb) = read_mbtiles(&b).unwrap();
         assert_eq!(ma, mb, "metadata");
-        assert!(ma.iter().any(|(k, v)| k == "minzoom" && v == "0") && ma.iter().any(|(k, v)| k == "maxzoom" && v == "5"));
+        assert!(
+            ma.iter().any(|(k, v)| k == "minzoom" && v == "0") && ma.iter().any(|(k, v)| k == "maxzoom" && v == "5")
+        );
         assert_eq!(ta.len(), tb.len());
         assert!(ta == tb, "{year}: tiles differ");
         // …and the same file.
@@ -106,10 +112,16 @@ fn an_incomplete_or_mixed_shard_set_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let shards = tmp.path().join("shards");
     run_shards(&shards, "mbtiles", 2, "JOB_COMPLETION_INDEX");
-    let merge = |args: &[PathBuf]| Command::new(bin()).arg("merge").arg("--out").arg(tmp.path().join("m.mbtiles")).args(args).output().unwrap();
+    let merge = |args: &[PathBuf]| {
+        Command::new(bin()).arg("merge").arg("--out").arg(tmp.path().join("m.mbtiles")).args(args).output().unwrap()
+    };
     let o = merge(&[shards.join("1722-0of2.mbtiles")]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("shard 1 of 2 is missing"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("shard 1 of 2 is missing"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let o = merge(&[shards.join("1722-0of2.mbtiles"), shards.join("1723-1of2.mbtiles")]);
     assert!(!o.status.success(), "two years' shards are not one pyramid");
     assert!(String::from_utf8_lossy(&o.stderr).contains("metadata differs"), "{}", String::from_utf8_lossy(&o.stderr));

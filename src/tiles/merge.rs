@@ -10,6 +10,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The `metadata` table of an MBTiles file: (name, value) rows in file order.
+pub type MetadataRows = Vec<(String, String)>;
+
 /// The archive kinds `merge` joins.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArchiveKind {
@@ -90,7 +93,7 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<MergeReport> {
     };
     match kind {
         ArchiveKind::MbTiles => {
-            let mut meta0: Option<Vec<(String, String)>> = None;
+            let mut meta0: Option<MetadataRows> = None;
             for s in shards {
                 let (meta, found) = read_mbtiles(s)?;
                 match &meta0 {
@@ -150,7 +153,7 @@ fn check_shard_set(shards: &[PathBuf]) -> Result<()> {
 }
 
 /// The metadata rows (in file order) and tiles of an MBTiles file.
-pub fn read_mbtiles(path: &Path) -> Result<(Vec<(String, String)>, Vec<Tile>)> {
+pub fn read_mbtiles(path: &Path) -> Result<(MetadataRows, Vec<Tile>)> {
     let e = |err: rusqlite::Error| bad(path, &format!("cannot read as MBTiles ({err})"));
     let db = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(e)?;
     let mut q = db.prepare("SELECT name, value FROM metadata ORDER BY rowid").map_err(e)?;
