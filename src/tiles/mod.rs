@@ -197,7 +197,7 @@ pub fn metatile_key(atlas: &Atlas, style: &Style, mt: &MetaTile, year: i32, o: &
 /// as one encoded before (in another year or another metatile) is not encoded again.
 #[derive(Default)]
 pub struct EncodedTiles {
-    by_pixels: Mutex<HashMap<u128, Arc<Vec<u8>>>>,
+    by_pixels: Mutex<(HashMap<u128, Arc<Vec<u8>>>, usize)>,
 }
 
 impl EncodedTiles {
@@ -206,11 +206,17 @@ impl EncodedTiles {
         h.write(&tile.width().to_le_bytes());
         h.write(tile.data());
         let k = h.finish_128();
-        if let Some(png) = self.by_pixels.lock().expect("cache lock").get(&k) {
+        if let Some(png) = self.by_pixels.lock().expect("cache lock").0.get(&k) {
             return Ok(png.clone());
         }
         let png = Arc::new(encode_tile_png(tile, dpi)?.0);
-        self.by_pixels.lock().expect("cache lock").insert(k, png.clone());
+        let mut cache = self.by_pixels.lock().expect("cache lock");
+        // Bounded like the store of rendered metatiles: emptied when full.
+        if cache.1 > KEEP_BYTES / 2 {
+            *cache = (HashMap::new(), 0);
+        }
+        cache.1 += png.len();
+        cache.0.insert(k, png.clone());
         Ok(png)
     }
 }
