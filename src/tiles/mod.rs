@@ -197,8 +197,11 @@ pub fn metatile_key(atlas: &Atlas, style: &Style, mt: &MetaTile, year: i32, o: &
 /// as one encoded before (in another year or another metatile) is not encoded again.
 #[derive(Default)]
 pub struct EncodedTiles {
-    by_pixels: Mutex<(HashMap<u128, Arc<Vec<u8>>>, usize)>,
+    by_pixels: Mutex<(PngsByPixels, usize)>,
 }
+
+/// PNGs by a 128-bit hash of their pixels.
+type PngsByPixels = HashMap<u128, Arc<Vec<u8>>>;
 
 impl EncodedTiles {
     fn encode(&self, tile: &tiny_skia::Pixmap, dpi: f32) -> Result<Arc<Vec<u8>>> {
