@@ -42,6 +42,26 @@ pub enum Command {
     /// Styles: `style init --data DIR > my-style.json` writes a starting style for a dataset.
     #[command(subcommand)]
     Style(StyleCommand),
+    /// Join shard archives (`tiles --shard I/N`, MBTiles or PMTiles) into one, as one run.
+    Merge(MergeArgs),
+}
+
+/// `merge` options.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The merged archive (.mbtiles or .pmtiles, like the shards).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The shard archives of one pyramid.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+}
+
+/// Join shard archives into one.
+pub fn merge_cmd(a: &MergeArgs) -> Result<crate::tiles::merge::MergeReport> {
+    let r = crate::tiles::merge::merge(&a.out, &a.shards)?;
+    crate::note!("merged {} shards: {} tiles into {}", r.shards, r.tiles, a.out.display());
+    Ok(r)
 }
 
 /// `style` subcommands.
@@ -483,6 +503,10 @@ pub struct TilesArgs {
     /// With `--format mvt`: the archive to write (`atlas.pmtiles` or `atlas.mbtiles`).
     #[arg(long, value_enum, default_value = "pmtiles")]
     pub archive: crate::tiles::mvt::Archive,
+    /// Render every metatile of every year, sharing nothing (by default a metatile is
+    /// rendered only when its content in a year is new).
+    #[arg(long)]
+    pub full: bool,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -554,6 +578,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Serve(a) => serve_cmd(&a).map(|_| 0),
         Command::All(a) => all_cmd(&a).map(|_| 0),
         Command::Style(StyleCommand::Init(a)) => style_init_cmd(&a).map(|_| 0),
+        Command::Merge(a) => merge_cmd(&a).map(|_| 0),
     }
 }
 
@@ -834,6 +859,7 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
         progress: true,
         force: a.force,
         base_url: a.base_url.as_deref().map(web_url).transpose()?,
+        full: a.full,
     };
     let t0 = std::time::Instant::now();
     if a.format == crate::tiles::TileFormat::Mvt {
@@ -841,11 +867,12 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
     }
     let report = crate::tiles::generate(&atlas, &style, &opts)?;
     crate::note!(
-        "{} tiles for {} years ({} distinct map states, {} metatiles rendered) in {:.1} s",
+        "{} tiles for {} years ({} distinct map states, {} metatiles rendered, {} reused) in {:.1} s",
         report.tiles,
         report.years,
         report.distinct_states,
         report.metatiles,
+        report.metatiles_reused,
         t0.elapsed().as_secs_f64()
     );
     Ok(report)
@@ -940,6 +967,7 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         force: false,
         base_url: None,
         archive: crate::tiles::mvt::Archive::Pmtiles,
+        full: false,
         data: a.data.clone(),
     };
     tiles_cmd(&tiles).map(|_| ())
@@ -976,7 +1004,7 @@ fn vector_tiles_cmd(
         t0.elapsed().as_secs_f64()
     );
     let years = usize::try_from(o.years.1 - o.years.0 + 1).unwrap_or(0);
-    Ok(crate::tiles::TileReport { years, distinct_states: 0, tiles: r.tiles, metatiles: 0 })
+    Ok(crate::tiles::TileReport { years, distinct_states: 0, tiles: r.tiles, metatiles: 0, metatiles_reused: 0 })
 }
 
 /// Write a document to stdout; a reader that closed the pipe early (`| head`) is not an

@@ -2,6 +2,8 @@
 //! interrupted run never leaves a half-written PNG behind.
 
 use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -321,6 +323,182 @@ pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
             std::io::Write::write_all(&mut stream, &row).map_err(|e| Error::Encode(e.to_string()))?;
         }
         stream.finish().map_err(enc_err)?;
+    }
+    Ok(out)
+}
+
+/// How [`encode_tile_png`] stored a tile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TileEncoding {
+    /// Every colour kept exactly in a palette (at most 256 colours).
+    Indexed,
+    /// Quantised to a 256-colour palette within [`QUANTISE_MIN_PSNR`] of the pixels.
+    Quantised,
+    /// Truecolour (RGB, or RGBA where a pixel is not opaque).
+    Truecolour,
+}
+
+/// The lowest PSNR (dB, over the RGBA channels, against the rendered tile) at which a tile
+/// with more than 256 colours is stored quantised; below it the tile stays truecolour.
+pub const QUANTISE_MIN_PSNR: f64 = 40.0;
+
+/// The largest error a quantised tile may have at any pixel: the Euclidean distance in
+/// 8-bit RGBA units between the rendered colour and its palette colour.
+pub const QUANTISE_MAX_ERROR: u32 = 24;
+
+/// Encode a map tile as small as it goes: an 8-bit (or 1/2/4-bit) palette PNG, with tRNS
+/// where pixels are translucent, when the tile has at most 256 colours (lossless); else
+/// a 256-colour palette (the 192 most used colours kept exact, the rest chosen farthest
+/// first) with every other colour mapped to its nearest (a map tile is flat fills plus
+/// anti-aliased edges), when that stays within [`QUANTISE_MIN_PSNR`] overall and
+/// [`QUANTISE_MAX_ERROR`] at every pixel; else truecolour as [`encode_png`]. Carries the dpi (pHYs).
+pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>, TileEncoding)> {
+    let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);
+    let px: Vec<u32> = pixmap.data().chunks_exact(4).map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]])).collect();
+    // Count colours (premultiplied), a run at a time: most pixels repeat their neighbour.
+    let mut counts: HashMap<u32, u32, BuildHasherDefault<PixelHasher>> = HashMap::default();
+    let mut k = 0;
+    while k < px.len() {
+        let c = px[k];
+        let run = px[k..].iter().take_while(|&&d| d == c).count();
+        *counts.entry(c).or_insert(0) += run as u32;
+        k += run;
+    }
+    let mut by_use: Vec<(u32, u32)> = counts.into_iter().collect();
+    by_use.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let straight = |c: u32| {
+        let [r, g, b, a] = c.to_le_bytes();
+        let un = |v: u8| {
+            if a == 0 || a == 255 {
+                v
+            } else {
+                ((u16::from(v) * 255 + u16::from(a) / 2) / u16::from(a)).min(255) as u8
+            }
+        };
+        [un(r), un(g), un(b), a]
+    };
+    // The most used colours first (the flat fills, kept exact), then, while room is left,
+    // the colour farthest from every kept one (a small white dot must not vanish), then
+    // every other colour to its nearest kept colour.
+    let d2 = |p: &[u8; 4], s: &[u8; 4]| {
+        p.iter().zip(s).map(|(a, b)| (i32::from(*a) - i32::from(*b)).pow(2) as u32).sum::<u32>()
+    };
+    let popular = if by_use.len() <= 256 { by_use.len() } else { 192 };
+    let mut palette: Vec<[u8; 4]> = by_use[..popular].iter().map(|&(c, _)| straight(c)).collect();
+    let mut index: HashMap<u32, u8, BuildHasherDefault<PixelHasher>> = HashMap::default();
+    index.extend(by_use[..popular].iter().enumerate().map(|(i, &(c, _))| (c, i as u8)));
+    let rest: Vec<(u32, u32, [u8; 4])> = by_use[popular..].iter().map(|&(c, n)| (c, n, straight(c))).collect();
+    let mut nearest: Vec<(u32, u8)> = rest
+        .iter()
+        .map(|r| palette.iter().enumerate().map(|(i, p)| (d2(p, &r.2), i as u8)).min().expect("a palette"))
+        .collect();
+    while palette.len() < 256 {
+        let Some((far, _)) = nearest.iter().enumerate().filter(|(_, d)| d.0 > 0).max_by_key(|(_, d)| d.0) else {
+            break;
+        };
+        let i = palette.len() as u8;
+        palette.push(rest[far].2);
+        for (r, d) in rest.iter().zip(nearest.iter_mut()) {
+            let e = d2(&rest[far].2, &r.2);
+            if e < d.0 {
+                *d = (e, i);
+            }
+        }
+    }
+    let mut squared_error = 0u64;
+    let mut worst = 0u32;
+    for (r, d) in rest.iter().zip(&nearest) {
+        squared_error += u64::from(d.0) * u64::from(r.1);
+        worst = worst.max(d.0);
+        index.insert(r.0, d.1);
+    }
+    let kind = if rest.is_empty() {
+        TileEncoding::Indexed
+    } else if psnr(squared_error, px.len() * 4) >= QUANTISE_MIN_PSNR && worst <= QUANTISE_MAX_ERROR.pow(2) {
+        TileEncoding::Quantised
+    } else {
+        return Ok((encode_png(pixmap, dpi)?, TileEncoding::Truecolour));
+    };
+    let mut indices = Vec::with_capacity(px.len());
+    let mut last = (px[0], index[&px[0]]);
+    for &c in &px {
+        if c != last.0 {
+            last = (c, index[&c]);
+        }
+        indices.push(last.1);
+    }
+    Ok((write_indexed(w, h, &palette, &indices, dpi)?, kind))
+}
+
+/// A fast hasher for premultiplied pixel words (Fibonacci hashing).
+#[derive(Default)]
+struct PixelHasher(u64);
+
+impl std::hash::Hasher for PixelHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.0 = u64::from(v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// PSNR in dB of a summed squared error over `n` 8-bit samples (infinite when equal).
+pub fn psnr(squared_error: u64, n: usize) -> f64 {
+    if squared_error == 0 {
+        return f64::INFINITY;
+    }
+    let mse = squared_error as f64 / n as f64;
+    10.0 * (255.0f64 * 255.0 / mse).log10()
+}
+
+/// Write a palette PNG: the smallest bit depth that holds the palette, tRNS when a colour
+/// is not opaque (trailing opaque entries left out).
+fn write_indexed(w: usize, h: usize, palette: &[[u8; 4]], indices: &[u8], dpi: f32) -> Result<Vec<u8>> {
+    let enc_err = |e: png::EncodingError| Error::Encode(e.to_string());
+    let bits: usize = match palette.len() {
+        0..=2 => 1,
+        3..=4 => 2,
+        5..=16 => 4,
+        _ => 8,
+    };
+    let mut out = Vec::with_capacity(w * h / 8);
+    {
+        let mut enc = png::Encoder::new(&mut out, w as u32, h as u32);
+        enc.set_color(png::ColorType::Indexed);
+        enc.set_depth(match bits {
+            1 => png::BitDepth::One,
+            2 => png::BitDepth::Two,
+            4 => png::BitDepth::Four,
+            _ => png::BitDepth::Eight,
+        });
+        enc.set_palette(palette.iter().flat_map(|c| [c[0], c[1], c[2]]).collect::<Vec<u8>>());
+        if let Some(last) = palette.iter().rposition(|c| c[3] != 255) {
+            enc.set_trns(palette[..=last].iter().map(|c| c[3]).collect::<Vec<u8>>());
+        }
+        // Measured on the 304 fixture tiles: Fast + Sub 1.05 MB; Balanced + none 0.76 MB
+        // at 1.4x the encoding time; Fast + none 1.70 MB.
+        enc.set_compression(png::Compression::Fast);
+        enc.set_filter(png::Filter::Sub);
+        let ppm = (f64::from(dpi) / 0.0254).round() as u32;
+        enc.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
+        let mut writer = enc.write_header().map_err(enc_err)?;
+        let per_byte = 8 / bits;
+        let stride = w.div_ceil(per_byte);
+        let mut data = vec![0u8; stride * h];
+        for (row, src) in data.chunks_exact_mut(stride).zip(indices.chunks_exact(w)) {
+            for (x, &i) in src.iter().enumerate() {
+                let shift = 8 - bits * (x % per_byte + 1);
+                row[x / per_byte] |= i << shift;
+            }
+        }
+        writer.write_image_data(&data).map_err(enc_err)?;
+        writer.finish().map_err(enc_err)?;
     }
     Ok(out)
 }

@@ -47,12 +47,23 @@ fn listed(dir: &Path, suffix: &str) -> BTreeSet<(u8, u32, u32)> {
     out
 }
 
+/// Decode a tile (palette or truecolour; tiles are opaque) to RGB.
 fn decode(path: &Path) -> (u32, u32, Vec<u8>) {
-    let mut r = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap())).read_info().unwrap();
+    let mut d = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    d.set_transformations(png::Transformations::EXPAND);
+    let mut r = d.read_info().unwrap();
     let mut buf = vec![0; r.output_buffer_size().unwrap()];
     let info = r.next_frame(&mut buf).unwrap();
-    assert_eq!(info.color_type, png::ColorType::Rgb);
-    (info.width, info.height, buf[..info.buffer_size()].to_vec())
+    let buf = &buf[..info.buffer_size()];
+    let rgb = match info.color_type {
+        png::ColorType::Rgb => buf.to_vec(),
+        png::ColorType::Rgba => {
+            assert!(buf.chunks_exact(4).all(|p| p[3] == 255), "tiles are opaque");
+            buf.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect()
+        }
+        other => panic!("unexpected colour type {other:?}"),
+    };
+    (info.width, info.height, rgb)
 }
 
 #[test]

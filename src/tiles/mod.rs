@@ -4,22 +4,26 @@
 //! MBTiles or PMTiles, with TileJSON. Years whose maps are identical are rendered once.
 
 pub mod grid;
+pub mod key;
 pub mod mapstyle;
+pub mod merge;
 pub mod mvt;
 mod sink;
 
 use crate::atlas::{map_state, Atlas};
 use crate::error::{Error, Result};
-use crate::output::encode_png;
+use crate::output::encode_tile_png;
 use crate::project::{LonLatBox, Projection, View};
-use crate::render::{render_map, RenderOptions};
+use crate::render::{draw_map, render_map, RenderOptions};
 use crate::style::Style;
 use crate::time::Year;
 use grid::{tiles_in, MetaTile, TileId};
+use key::{KeyCanvas, MetaKey};
 use rayon::prelude::*;
 use sink::{PyramidInfo, Tile};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Tile size in pixels at scale 1.
 pub const TILE_PX: u32 = 256;
@@ -62,6 +66,9 @@ pub struct TileOptions {
     /// Where the exported folder will be served from, for absolute tile URLs in its
     /// TileJSON (TileJSON 3.0.0 wants them absolute); None keeps them relative.
     pub base_url: Option<String>,
+    /// Render every metatile of every year, sharing nothing (for checking the incremental
+    /// path, which renders a metatile only when its content key is new).
+    pub full: bool,
 }
 
 /// The deepest zoom a run renders without `--force`.
@@ -137,6 +144,8 @@ pub struct TileReport {
     pub tiles: usize,
     /// Metatiles rendered.
     pub metatiles: usize,
+    /// Metatiles whose content key had been seen before, so their tiles were reused.
+    pub metatiles_reused: usize,
 }
 
 /// Parse `I/N` (shard I of N, from 0).
@@ -164,15 +173,8 @@ pub fn plan(bbox: &LonLatBox, o: &TileOptions) -> Vec<(MetaTile, Vec<TileId>)> {
     out.into_iter().enumerate().filter(|(i, _)| *i as u32 % o.shard.1 == o.shard.0).map(|(_, m)| m).collect()
 }
 
-/// Render one metatile and cut the wanted tiles out of it, as PNGs.
-pub fn render_metatile(
-    atlas: &Atlas,
-    style: &Style,
-    mt: &MetaTile,
-    wanted: &[TileId],
-    year: i32,
-    o: &TileLook,
-) -> Result<Vec<Tile>> {
+/// The view and render options of a metatile in a year.
+fn metatile_view(mt: &MetaTile, year: i32, o: &TileLook) -> (View, RenderOptions) {
     let tile_px = TILE_PX * o.scale;
     let buffer = o.buffer_px * o.scale;
     let side = mt.size * tile_px + 2 * buffer;
@@ -184,7 +186,84 @@ pub fn render_metatile(
     opts.lang = o.lang.clone();
     opts.furniture = false;
     opts.seamless_labels = true;
-    let image = render_map(atlas, style, &view, &opts).pixmap;
+    (view, opts)
+}
+
+/// The content key of a metatile in a year: equal keys mean byte-identical tiles (see
+/// [`key`]). Costs a drawing without rasterising or encoding.
+pub fn metatile_key(atlas: &Atlas, style: &Style, mt: &MetaTile, year: i32, o: &TileLook) -> MetaKey {
+    let (view, opts) = metatile_view(mt, year, o);
+    let mut canvas = KeyCanvas::new((view.width.max(1), view.height.max(1)), style.land, mt, o);
+    draw_map(atlas, style, &view, &opts, &mut canvas);
+    canvas.finish()
+}
+
+/// PNGs already encoded, by a hash of their pixels: a tile whose pixels come out the same
+/// as one encoded before (in another year or another metatile) is not encoded again.
+#[derive(Default)]
+pub struct EncodedTiles {
+    by_pixels: Mutex<(PngsByPixels, usize)>,
+}
+
+/// PNGs by a 128-bit hash of their pixels.
+type PngsByPixels = HashMap<u128, Arc<Vec<u8>>>;
+
+impl EncodedTiles {
+    fn encode(&self, tile: &tiny_skia::Pixmap, dpi: f32) -> Result<Arc<Vec<u8>>> {
+        let mut h = twox_hash::XxHash3_128::with_seed(u64::from(dpi.to_bits()));
+        h.write(&tile.width().to_le_bytes());
+        h.write(tile.data());
+        let k = h.finish_128();
+        if let Some(png) = self.by_pixels.lock().expect("cache lock").0.get(&k) {
+            return Ok(png.clone());
+        }
+        let png = Arc::new(encode_tile_png(tile, dpi)?.0);
+        let mut cache = self.by_pixels.lock().expect("cache lock");
+        // Bounded like the store of rendered metatiles: emptied when full.
+        if cache.1 > KEEP_BYTES / 2 {
+            *cache = (HashMap::new(), 0);
+        }
+        cache.1 += png.len();
+        cache.0.insert(k, png.clone());
+        Ok(png)
+    }
+}
+
+/// The rendered pixels (premultiplied RGBA) of a metatile with its buffer: tile (x, y)
+/// starts at `buffer_px * scale + (x - mt.x) * 256 * scale` px.
+pub fn metatile_pixmap(atlas: &Atlas, style: &Style, mt: &MetaTile, year: i32, o: &TileLook) -> tiny_skia::Pixmap {
+    let (view, opts) = metatile_view(mt, year, o);
+    render_map(atlas, style, &view, &opts).pixmap
+}
+
+/// Render one metatile and cut the wanted tiles out of it, as PNGs.
+pub fn render_metatile(
+    atlas: &Atlas,
+    style: &Style,
+    mt: &MetaTile,
+    wanted: &[TileId],
+    year: i32,
+    o: &TileLook,
+) -> Result<Vec<Tile>> {
+    render_metatile_with(atlas, style, mt, wanted, year, o, None)
+}
+
+/// [`render_metatile`], reusing the PNG of any tile whose pixels `encoded` has seen.
+fn render_metatile_with(
+    atlas: &Atlas,
+    style: &Style,
+    mt: &MetaTile,
+    wanted: &[TileId],
+    year: i32,
+    o: &TileLook,
+    encoded: Option<&EncodedTiles>,
+) -> Result<Vec<Tile>> {
+    let tile_px = TILE_PX * o.scale;
+    let buffer = o.buffer_px * o.scale;
+    let t_raster = std::time::Instant::now();
+    let image = metatile_pixmap(atlas, style, mt, year, o);
+    phase_time(&RASTER_NS, t_raster);
+    let dpi = 96.0 * o.scale as f32;
     wanted
         .iter()
         .map(|t| {
@@ -193,10 +272,29 @@ pub fn render_metatile(
             let rect = tiny_skia::IntRect::from_xywh(x0 as i32, y0 as i32, tile_px, tile_px)
                 .ok_or_else(|| Error::Encode("tile outside its metatile".into()))?;
             let tile = image.clone_rect(rect).ok_or_else(|| Error::Encode("tile outside its metatile".into()))?;
-            Ok((*t, Arc::new(encode_png(&tile, 96.0 * o.scale as f32)?)))
+            let png = match encoded {
+                Some(cache) => cache.encode(&tile, dpi)?,
+                None => Arc::new(encode_tile_png(&tile, dpi)?.0),
+            };
+            Ok((*t, png))
         })
         .collect()
 }
+
+static RASTER_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static KEY_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static RENDER_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static WRITE_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Add the wall time since `t0` to a phase's total (printed with `STEPPE_ATLAS_TIMING`).
+fn phase_time(total: &std::sync::atomic::AtomicU64, t0: std::time::Instant) {
+    total.fetch_add(t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The most bytes of rendered tiles kept for reuse across years before the store is
+/// emptied (a long run then renders some repeated states again, but never runs out of
+/// memory).
+const KEEP_BYTES: usize = 1 << 30;
 
 /// Render and write the tiles of every year asked for.
 pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileReport> {
@@ -209,11 +307,11 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     let metatiles = plan(&bbox, o);
     let suffix = if o.look.scale == 2 { "@2x" } else { "" };
     let shard_tag = if o.shard.1 > 1 { format!("-{}of{}", o.shard.0, o.shard.1) } else { String::new() };
-    // Years with the same map share one rendering.
+    // Years with the same map share one rendering; with `full`, every year is its own.
     let mut groups: Vec<(u64, Vec<i32>)> = Vec::new();
     for y in o.years.0..=o.years.1 {
-        let s = map_state(atlas, y);
-        match groups.iter_mut().find(|g| g.0 == s) {
+        let s = if o.full { u64::MAX } else { map_state(atlas, y) };
+        match groups.iter_mut().find(|g| g.0 == s && !o.full) {
             Some(g) => g.1.push(y),
             None => groups.push((s, vec![y])),
         }
@@ -221,22 +319,62 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     let mut report = TileReport { distinct_states: groups.len(), ..TileReport::default() };
     let zooms = (o.zooms.0, o.zooms.1);
     let bar = crate::output::progress_bar(o.progress, groups.len() * metatiles.len(), "metatiles");
+    // The tiles of every metatile content seen so far, by key, and the PNGs by pixels.
+    let mut seen: HashMap<MetaKey, Vec<Tile>> = HashMap::new();
+    let mut seen_bytes = 0usize;
+    let encoded = EncodedTiles::default();
+    let encoded = (!o.full).then_some(&encoded);
+    // Where each distinct PNG was first written in the XYZ folder, for hard links.
+    let written = sink::Written::default();
+    let written = (!o.full).then_some(&written);
     for (_, years) in &groups {
-        let tiles: Vec<Tile> = metatiles
+        let year = years[0];
+        let t_keys = std::time::Instant::now();
+        let keys: Vec<Option<MetaKey>> = if o.full {
+            vec![None; metatiles.len()]
+        } else {
+            metatiles.par_iter().map(|(mt, _)| Some(metatile_key(atlas, style, mt, year, &o.look))).collect()
+        };
+        let todo: Vec<usize> =
+            (0..metatiles.len()).filter(|&i| keys[i].is_none_or(|k| !seen.contains_key(&k))).collect();
+        phase_time(&KEY_NS, t_keys);
+        let t_render = std::time::Instant::now();
+        let fresh: Vec<(usize, Vec<Tile>)> = todo
             .par_iter()
-            .map(|(mt, wanted)| {
-                let r = render_metatile(atlas, style, mt, wanted, years[0], &o.look);
+            .map(|&i| {
+                let (mt, wanted) = &metatiles[i];
+                let r = render_metatile_with(atlas, style, mt, wanted, year, &o.look, encoded);
                 if let Some(b) = &bar {
                     b.inc(1);
                 }
-                r
+                r.map(|t| (i, t))
             })
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .flatten()
-            .collect();
-        report.metatiles += metatiles.len();
-        let mut first_dir: Option<PathBuf> = None;
+            .collect::<Result<Vec<_>>>()?;
+        phase_time(&RENDER_NS, t_render);
+        let t_write = std::time::Instant::now();
+        if let Some(b) = &bar {
+            b.inc((metatiles.len() - fresh.len()) as u64);
+        }
+        report.metatiles += fresh.len();
+        report.metatiles_reused += metatiles.len() - fresh.len();
+        let mut fresh: HashMap<usize, Vec<Tile>> = fresh.into_iter().collect();
+        let mut tiles: Vec<Tile> = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            match (fresh.remove(&i), key) {
+                (Some(t), Some(k)) => {
+                    if seen_bytes > KEEP_BYTES {
+                        seen.clear();
+                        seen_bytes = 0;
+                    }
+                    seen_bytes += t.iter().map(|(_, png)| png.len()).sum::<usize>();
+                    tiles.extend(t.iter().cloned());
+                    seen.insert(*k, t);
+                }
+                (Some(t), None) => tiles.extend(t),
+                (None, Some(k)) => tiles.extend(seen[k].iter().cloned()),
+                (None, None) => unreachable!("a metatile without a key is always rendered"),
+            }
+        }
         for &year in years {
             let info = PyramidInfo {
                 name: format!("{} {year}", atlas.data.title(&o.look.lang)).trim().to_string(),
@@ -247,8 +385,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
             match o.format {
                 TileFormat::Xyz => {
                     let dir = o.out.join(year.to_string());
-                    sink::write_xyz(&dir, &tiles, suffix, first_dir.as_deref())?;
-                    first_dir.get_or_insert(dir);
+                    sink::write_xyz(&dir, &tiles, suffix, written)?;
                     let base =
                         o.base_url.as_deref().map(|b| format!("{}/", b.trim_end_matches('/'))).unwrap_or_default();
                     let url = format!("{base}{year}/{{z}}/{{x}}/{{y}}{suffix}.png");
@@ -265,6 +402,17 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
             report.tiles += tiles.len();
             report.years += 1;
         }
+        phase_time(&WRITE_NS, t_write);
+    }
+    if std::env::var_os("STEPPE_ATLAS_TIMING").is_some() {
+        let ms = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6;
+        eprintln!(
+            "tiles: keys {:.0} ms, render {:.0} ms (of which drawing {:.0} ms, thread time), write {:.0} ms",
+            ms(&KEY_NS),
+            ms(&RENDER_NS),
+            ms(&RASTER_NS),
+            ms(&WRITE_NS)
+        );
     }
     if let Some(b) = bar {
         b.finish_and_clear();

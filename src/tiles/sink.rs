@@ -30,15 +30,25 @@ fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |e| Error::Encode(format!("{}: {e}", path.display()))
 }
 
-/// Write tiles as `{dir}/{z}/{x}/{y}{suffix}.png`. When `link_from` names a pyramid of
-/// identical tiles already written, its files are hard-linked instead of written again.
-pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, link_from: Option<&Path>) -> Result<()> {
+/// Where each distinct PNG of a run was first written, by a hash of its bytes.
+#[derive(Default)]
+pub struct Written(std::sync::Mutex<std::collections::HashMap<u128, std::path::PathBuf>>);
+
+/// Write tiles as `{dir}/{z}/{x}/{y}{suffix}.png`. With `written`, a tile whose bytes were
+/// written before in this run (another year, another place) is hard-linked to that file
+/// instead of written again (or written, where the file system cannot link).
+pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, written: Option<&Written>) -> Result<()> {
     use rayon::prelude::*;
     tiles.par_iter().try_for_each(|(t, png)| {
         let rel = format!("{}/{}/{}{suffix}.png", t.z, t.x, t.y);
         let path = dir.join(&rel);
-        if let Some(src) = link_from {
-            let from = src.join(&rel);
+        let Some(written) = written else { return crate::output::write_atomic(&path, png) };
+        let hash = twox_hash::XxHash3_128::oneshot(png);
+        let from = written.0.lock().expect("lock").get(&hash).cloned();
+        if let Some(from) = from {
+            if from == path {
+                return Ok(());
+            }
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(io(parent))?;
             }
@@ -47,12 +57,45 @@ pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, link_from: Option<&Pa
                 return Ok(());
             }
         }
-        crate::output::write_atomic(&path, png)
+        crate::output::write_atomic(&path, png)?;
+        written.0.lock().expect("lock").entry(hash).or_insert(path);
+        Ok(())
     })
+}
+
+/// The metadata rows of an MBTiles 1.3 file for a pyramid, in the order written.
+pub fn mbtiles_metadata(info: &PyramidInfo) -> Vec<(String, String)> {
+    let b = info.bounds;
+    let centre = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+    [
+        ("name", info.name.clone()),
+        ("format", "png".to_string()),
+        ("type", "baselayer".to_string()),
+        ("version", "1.3".to_string()),
+        ("description", info.name.clone()),
+        ("attribution", info.attribution.clone()),
+        ("bounds", format!("{:.6},{:.6},{:.6},{:.6}", b[0], b[1], b[2], b[3])),
+        ("center", format!("{:.6},{:.6},{}", centre.0, centre.1, info.zooms.0.max(info.zooms.1.min(4)))),
+        ("minzoom", info.zooms.0.to_string()),
+        ("maxzoom", info.zooms.1.to_string()),
+        ("scheme", "tms".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// Write an MBTiles 1.3 file: rows in TMS order, each distinct image stored once.
 pub fn write_mbtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<()> {
+    write_mbtiles_rows(path, tiles, &mbtiles_metadata(info))
+}
+
+/// Write an MBTiles file with these metadata rows. Tiles are stored in (z, x, y) order
+/// whatever their order in `tiles`, so the same tiles always give the same bytes (a merge
+/// of shards equals a single run).
+pub fn write_mbtiles_rows(path: &Path, tiles: &[Tile], meta: &[(String, String)]) -> Result<()> {
+    let mut tiles: Vec<&Tile> = tiles.iter().collect();
+    tiles.sort_by_key(|t| t.0);
     let mut out = crate::output::AtomicFile::create(path)?;
     drop(out.file()?); // SQLite opens the (empty) temporary file by name.
     {
@@ -73,21 +116,6 @@ pub fn write_mbtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<
         .map_err(&e)?;
         let tx = db.transaction().map_err(&e)?;
         {
-            let b = info.bounds;
-            let centre = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
-            let meta = [
-                ("name", info.name.clone()),
-                ("format", "png".to_string()),
-                ("type", "baselayer".to_string()),
-                ("version", "1.3".to_string()),
-                ("description", info.name.clone()),
-                ("attribution", info.attribution.clone()),
-                ("bounds", format!("{:.6},{:.6},{:.6},{:.6}", b[0], b[1], b[2], b[3])),
-                ("center", format!("{:.6},{:.6},{}", centre.0, centre.1, info.zooms.0.max(info.zooms.1.min(4)))),
-                ("minzoom", info.zooms.0.to_string()),
-                ("maxzoom", info.zooms.1.to_string()),
-                ("scheme", "tms".to_string()),
-            ];
             let mut put = tx.prepare("INSERT INTO metadata (name, value) VALUES (?1, ?2)").map_err(&e)?;
             for (k, v) in meta {
                 put.execute((k, v)).map_err(&e)?;
@@ -126,9 +154,47 @@ fn content_hash(bytes: &[u8]) -> u128 {
     (u128::from(hash_with(1, 2)) << 64) | u128::from(hash_with(3, 4))
 }
 
+/// The header values and metadata of a PMTiles archive (what a merge copies from shards).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PmHeader {
+    /// Zoom range.
+    pub zooms: (u8, u8),
+    /// `[west, south, east, north]`, degrees.
+    pub bounds: [f64; 4],
+    /// Centre, degrees.
+    pub center: (f64, f64),
+    /// Centre zoom.
+    pub center_zoom: u8,
+    /// The JSON metadata, verbatim.
+    pub metadata: String,
+}
+
+impl PmHeader {
+    /// The header of a pyramid written by `tiles`.
+    pub fn of(info: &PyramidInfo) -> PmHeader {
+        let b = info.bounds;
+        let meta = serde_json::json!({
+            "name": info.name, "attribution": info.attribution, "format": "png",
+            "type": "baselayer", "description": info.name,
+        });
+        PmHeader {
+            zooms: info.zooms,
+            bounds: b,
+            center: ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0),
+            center_zoom: info.zooms.0.max(info.zooms.1.min(4)),
+            metadata: meta.to_string(),
+        }
+    }
+}
+
 /// Write a PMTiles v3 archive (tiles added in increasing Hilbert tile-id order; the
 /// writer stores identical tiles once).
 pub fn write_pmtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<()> {
+    write_pmtiles_with(path, tiles, &PmHeader::of(info))
+}
+
+/// Write a PMTiles v3 archive with the given header values and metadata.
+pub fn write_pmtiles_with(path: &Path, tiles: &[Tile], head: &PmHeader) -> Result<()> {
     use pmtiles::{PmTilesWriter, TileCoord, TileId as PmId, TileType};
     let pm = |e: pmtiles::PmtError| Error::Encode(format!("{}: {e}", path.display()));
     let mut out = crate::output::AtomicFile::create(path)?;
@@ -139,19 +205,15 @@ pub fn write_pmtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<
             .collect::<std::result::Result<_, _>>()
             .map_err(pm)?;
         ordered.sort_by_key(|(id, _)| *id);
-        let b = info.bounds;
-        let meta = serde_json::json!({
-            "name": info.name, "attribution": info.attribution, "format": "png",
-            "type": "baselayer", "description": info.name,
-        });
+        let b = head.bounds;
         let file = out.file()?;
         let mut w = PmTilesWriter::new(TileType::Png)
-            .min_zoom(info.zooms.0)
-            .max_zoom(info.zooms.1)
+            .min_zoom(head.zooms.0)
+            .max_zoom(head.zooms.1)
             .bounds(b[0], b[1], b[2], b[3])
-            .center((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0)
-            .center_zoom(info.zooms.0.max(info.zooms.1.min(4)))
-            .metadata(meta.to_string())
+            .center(head.center.0, head.center.1)
+            .center_zoom(head.center_zoom)
+            .metadata(head.metadata.clone())
             .create(std::io::BufWriter::new(file))
             .map_err(pm)?;
         for (_, (t, png)) in ordered {

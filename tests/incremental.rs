@@ -1,0 +1,80 @@
+//! Incremental tiles are exactly the full tiles: a span of years rendered with content keys
+//! (a metatile is rendered only when its key is new) and with `--full` (every metatile of
+//! every year rendered, nothing shared) gives byte-identical files, and repeated content
+//! is stored once (hard links in the XYZ folder).
+
+use assert_cmd::Command;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn tiles(out: &Path, args: &[&str]) -> String {
+    let o = Command::cargo_bin("steppe-atlas").unwrap().arg("tiles").arg("--out").arg(out).args(args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Every file under `dir` by relative path, with its bytes.
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(p.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+#[test]
+fn incremental_tiles_equal_full_tiles_byte_for_byte() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (inc, full) = (tmp.path().join("inc"), tmp.path().join("full"));
+    // 1721–1726 holds the Barefooted Flight: areas and towns change hands, labels move.
+    let args = ["--years", "1721..1726", "--zoom", "0..5"];
+    let said = tiles(&inc, &args);
+    tiles(&full, &[&args[..], &["--full"]].concat());
+    let (a, b) = (files(&inc), files(&full));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "the same files");
+    assert!(a.len() > 6 * 40, "{} files", a.len());
+    for (path, bytes) in &a {
+        assert!(bytes == &b[path], "{} differs between incremental and full", path.display());
+    }
+    // Years and places with the same content share one file.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let linked = a.keys().filter(|p| std::fs::metadata(inc.join(p)).unwrap().nlink() > 1).count();
+        assert!(linked > a.len() / 4, "only {linked} of {} tiles share a file", a.len());
+    }
+    assert!(said.contains("reused"), "{said}");
+}
+
+#[test]
+fn incremental_archives_equal_full_archives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (inc, full) = (tmp.path().join("inc"), tmp.path().join("full"));
+    let args = ["--years", "1722..1724", "--zoom", "0..4", "--format", "mbtiles"];
+    tiles(&inc, &args);
+    tiles(&full, &[&args[..], &["--full"]].concat());
+    for year in 1722..=1724 {
+        let read = |dir: &Path| {
+            let db = rusqlite::Connection::open(dir.join(format!("{year}.mbtiles"))).unwrap();
+            let mut q =
+                db.prepare("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles ORDER BY 1, 2, 3").unwrap();
+            let rows: Vec<(u8, u32, u32, Vec<u8>)> = q
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+            rows
+        };
+        let (a, b) = (read(&inc), read(&full));
+        assert!(!a.is_empty());
+        assert!(a == b, "{year}.mbtiles differs between incremental and full");
+    }
+}
