@@ -130,3 +130,20 @@ fn the_viewer_follows_other_data_and_an_export_in_chromium() {
         assert!(out.status.success() && text.contains("all viewer checks passed"), "serve {args:?}:\n{text}");
     }
 }
+
+/// A web developer's own MapLibre page on another origin: it loads the server's raster
+/// TileJSON and the generated vector style, and both maps draw (CORS on every resource
+/// MapLibre fetches: TileJSON, tiles, style, sprite, glyphs).
+#[test]
+fn a_maplibre_page_on_another_origin_loads_raster_and_vector_in_chromium() {
+    let js = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js");
+    if let Some(why) = missing(&js) {
+        assert!(std::env::var_os("STEPPE_BROWSER_REQUIRED").is_none(), "browser test required but {why}");
+        eprintln!("SKIPPED the browser test: {why}");
+        return;
+    }
+    let (_server, base) = start(&[]);
+    let out = Command::new("node").arg(js.join("maplibre-cross-origin.mjs")).arg(&base).output().expect("node runs");
+    let text = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && text.contains("all cross-origin checks passed"), "{text}");
+}
