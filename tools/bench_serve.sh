@@ -2,7 +2,7 @@
 # Cached tiles per second from `steppe-atlas serve` against nginx serving the same tiles
 # exported by `tiles --format xyz` (issue 11: aim >= 0.7x nginx). Loopback only, bounded.
 #
-#   tools/bench_serve.sh [BIN] [SECONDS] [CONNECTIONS]
+#   tools/bench_serve.sh [BIN] [SECONDS] [CONNECTIONS]      (YEARS=1718..1729 by default)
 #
 # Needs wrk and nginx (apt-get install wrk nginx). Prints requests/s of both and the ratio.
 set -euo pipefail
@@ -19,8 +19,9 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
-"$BIN" tiles --years 1723 --zoom 0..6 --format xyz --out "$W/tiles" >/dev/null 2>&1
-(cd "$W/tiles" && find 1723 -name '*.png' | sed 's|^|/tiles/|') > "$W/paths.txt"
+YEARS=${YEARS:-1718..1729}
+"$BIN" tiles --years "$YEARS" --zoom 0..6 --format xyz --out "$W/tiles" >/dev/null 2>&1
+(cd "$W/tiles" && find . -name '*.png' | sed 's|^\./|/tiles/|' | shuf --random-source=<(yes)) > "$W/paths.txt"
 cat > "$W/paths.lua" <<LUA
 local paths = {}
 for line in io.lines("$W/paths.txt") do paths[#paths + 1] = line end
@@ -51,8 +52,15 @@ nginx -c "$W/nginx.conf"
 "$BIN" serve --addr 127.0.0.1:$ATLAS_PORT --cache-mb 256 2>"$W/serve.log" &
 SRV=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$ATLAS_PORT/health" >/dev/null && break; sleep 0.1; done
-# Warm the server's cache with every tile once.
-while read -r p; do curl -sf -o /dev/null "http://127.0.0.1:$ATLAS_PORT$p"; done < "$W/paths.txt"
+# Warm the server's cache with every tile once (one keep-alive connection).
+python3 - "$ATLAS_PORT" "$W/paths.txt" <<'PY'
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=60)
+for p in open(sys.argv[2]).read().split():
+    c.request("GET", p)
+    r = c.getresponse(); r.read()
+    assert r.status == 200, (p, r.status)
+PY
 rate() { wrk -t2 -c"$CONNS" -d"${SECS}s" -s "$W/paths.lua" "$1" | awk '/Requests\/sec/ {print $2}'; }
 N=$(rate "http://127.0.0.1:$NGINX_PORT")
 A=$(rate "http://127.0.0.1:$ATLAS_PORT")
