@@ -188,6 +188,9 @@ pub enum Source {
 #[derive(Clone, Debug, Default)]
 pub struct Dataset {
     layers: [Vec<Feature>; 8],
+    /// Every feature as `(layer, position)`, sorted by id (stably, so the first of equal
+    /// ids is the first in layer order): [`Dataset::get`] is a binary search.
+    by_id: Vec<(u8, u32)>,
     /// Atlas settings (title, default view, credit).
     pub meta: AtlasMeta,
 }
@@ -342,6 +345,7 @@ impl Dataset {
             }
         }
         polity::check(&ds.meta.polities, &mut problems);
+        ds.index_ids();
         check_unique_ids(&ds, &mut problems);
         Loaded { dataset: ds, problems }
     }
@@ -354,6 +358,7 @@ impl Dataset {
     /// Replace a layer's features (for building datasets in code).
     pub fn set_layer(&mut self, layer: Layer, features: Vec<Feature>) {
         self.layers[layer.index()] = features;
+        self.index_ids();
     }
 
     /// Every feature of every layer.
@@ -361,9 +366,22 @@ impl Dataset {
         self.layers.iter().flatten()
     }
 
-    /// Find a feature by id in any layer.
+    /// Find a feature by id in any layer (the first in layer order if several share it).
     pub fn get(&self, id: &str) -> Option<&Feature> {
-        self.all().find(|f| f.id == id)
+        let at = |&(l, i): &(u8, u32)| &self.layers[l as usize][i as usize];
+        let first = self.by_id.partition_point(|e| at(e).id.as_str() < id);
+        self.by_id.get(first).map(at).filter(|f| f.id == id)
+    }
+
+    /// Rebuild the id index after the layers changed.
+    fn index_ids(&mut self) {
+        let mut ids: Vec<(u8, u32)> = Vec::with_capacity(self.layers.iter().map(Vec::len).sum());
+        for (l, layer) in self.layers.iter().enumerate() {
+            ids.extend((0..layer.len()).map(|i| (l as u8, i as u32)));
+        }
+        let layers = &self.layers;
+        ids.sort_by(|a, b| layers[a.0 as usize][a.1 as usize].id.cmp(&layers[b.0 as usize][b.1 as usize].id));
+        self.by_id = ids;
     }
 
     /// The extent of all geometries `[west, south, east, north]`, if any.
@@ -708,5 +726,31 @@ fn check_unique_ids(ds: &Dataset, problems: &mut Vec<Problem>) {
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_finds_every_feature_by_id_as_a_scan_would() {
+        let ds = Dataset::load(&Source::Embedded, EndDates::Inclusive).into_result().expect("the built-in atlas");
+        let mut n = 0;
+        for f in ds.all() {
+            let scan = ds.all().find(|g| g.id == f.id).map(|g| (g.layer, g.id.clone()));
+            assert_eq!(ds.get(&f.id).map(|g| (g.layer, g.id.clone())), scan);
+            n += 1;
+        }
+        assert!(n > 100);
+        assert!(ds.get("no-such-feature").is_none() && ds.get("").is_none());
+        // After a layer is replaced, its features are found and the old ones are not.
+        let mut ds = ds;
+        let mut cities = ds.layer(Layer::Cities).to_vec();
+        let old = cities[0].id.clone();
+        cities[0].id = "zz-renamed".into();
+        ds.set_layer(Layer::Cities, cities);
+        assert_eq!(ds.get("zz-renamed").map(|f| f.layer), Some(Layer::Cities));
+        assert!(ds.get(&old).is_none_or(|f| f.layer != Layer::Cities), "the old id is gone from the cities");
     }
 }
