@@ -268,65 +268,37 @@ impl Dataset {
                 files
             }
         };
-        let mut parsed: Vec<(String, Vec<Value>)> = Vec::new();
-        for (name, text) in &files {
-            if let Some(features) = read::features_of(name, text, &mut problems) {
-                parsed.push((name.clone(), features));
-            }
-        }
-        let mode = match end_dates {
-            EndDates::Auto if parsed.iter().any(|(_, fs)| fs.iter().any(read::has_ohm_tags)) => EndDates::Ohm,
+        // One file at a time: its JSON tree is dropped as soon as its features are typed,
+        // so the peak holds one file's tree, not every file's. `Auto` reads a dataset with
+        // OpenHistoricalMap tags in any file as `Ohm`: a file typed before such a file was
+        // met is read again (rare: datasets are of one kind).
+        let mut mode = match end_dates {
             EndDates::Auto => EndDates::Inclusive,
             m => m,
         };
-        for (name, features) in &parsed {
-            let file_layer = read::layer_of_file(name);
-            let mut by_layer: Vec<Vec<(usize, &Value)>> = vec![Vec::new(); Layer::ALL.len()];
-            let mut unplaced: Vec<String> = Vec::new();
-            for (i, f) in features.iter().enumerate() {
-                match read::layer_of_feature(f, file_layer) {
-                    Ok(Some(layer)) => by_layer[layer.index()].push((i, f)),
-                    Ok(None) => unplaced.push(read::feature_label(f, i)),
-                    Err(msg) => problems.push(Problem::error(name, Some(&read::feature_label(f, i)), msg)),
-                }
+        let mut done: Vec<Option<(EndDates, FileRead)>> = Vec::with_capacity(files.len());
+        for (name, text) in &files {
+            let Some(features) = read::features_of(name, text, &mut problems) else {
+                done.push(None);
+                continue;
+            };
+            if end_dates == EndDates::Auto && features.iter().any(read::has_ohm_tags) {
+                mode = EndDates::Ohm;
             }
-            for layer in Layer::ALL {
-                let items = &by_layer[layer.index()];
-                if items.is_empty() {
-                    continue;
-                }
-                let mut read = feature::parse_features(layer, name, items, mode, &mut problems);
-                ds.layers[layer.index()].append(&mut read);
+            done.push(Some((mode, read_file_features(name, &features, mode))));
+        }
+        for ((name, text), read) in files.iter().zip(done) {
+            let Some((used, mut read)) = read else { continue };
+            if used != mode {
+                let features = read::features_of(name, text, &mut Vec::new()).unwrap_or_default();
+                read = read_file_features(name, &features, mode);
             }
-            if file_layer.is_none()
-                || by_layer.iter().enumerate().any(|(l, v)| !v.is_empty() && Some(l) != file_layer.map(Layer::index))
-            {
-                let parts: Vec<String> = Layer::ALL
-                    .iter()
-                    .filter(|l| !by_layer[l.index()].is_empty())
-                    .map(|l| format!("{} as {}", by_layer[l.index()].len(), l.name()))
-                    .collect();
-                if !parts.is_empty() {
-                    problems.push(Problem::info(name, None, format!("read {}", parts.join(", "))));
-                }
-            }
-            if !unplaced.is_empty() {
-                let shown: Vec<&str> = unplaced.iter().take(5).map(String::as_str).collect();
-                problems.push(Problem::warning(
-                    name,
-                    None,
-                    format!(
-                        "{} of {} features not read: no `layer` property, and neither the file name nor their tags \
-                         (boundary, place, waterway, natural=water, historic=battlefield, caption) say which layer \
-                         ({}{})",
-                        unplaced.len(),
-                        features.len(),
-                        shown.join(", "),
-                        if unplaced.len() > shown.len() { ", …" } else { "" }
-                    ),
-                ));
+            problems.append(&mut read.problems);
+            for (l, fs) in read.layers.iter_mut().enumerate() {
+                ds.layers[l].append(fs);
             }
         }
+        drop(files);
         let territories = std::mem::take(&mut ds.layers[Layer::Territories.index()]);
         let territories = top_admin_level(territories, &mut problems);
         ds.layers[Layer::Territories.index()] = supersede_versions(territories, &mut problems);
@@ -634,6 +606,65 @@ fn supersede_versions(mut areas: Vec<Feature>, problems: &mut Vec<Problem>) -> V
 
 /// The GeoJSON files of a folder (sorted by name), with warnings for files of formats we
 /// do not read.
+/// What one file gave: its features by layer and the problems met.
+struct FileRead {
+    layers: [Vec<Feature>; 8],
+    problems: Vec<Problem>,
+}
+
+/// Type the features of one file, placing each in its layer.
+fn read_file_features(name: &str, features: &[Value], mode: EndDates) -> FileRead {
+    let mut problems = Vec::new();
+    let mut layers: [Vec<Feature>; 8] = Default::default();
+    let file_layer = read::layer_of_file(name);
+    let mut by_layer: Vec<Vec<(usize, &Value)>> = vec![Vec::new(); Layer::ALL.len()];
+    let mut unplaced: Vec<String> = Vec::new();
+    for (i, f) in features.iter().enumerate() {
+        match read::layer_of_feature(f, file_layer) {
+            Ok(Some(layer)) => by_layer[layer.index()].push((i, f)),
+            Ok(None) => unplaced.push(read::feature_label(f, i)),
+            Err(msg) => problems.push(Problem::error(name, Some(&read::feature_label(f, i)), msg)),
+        }
+    }
+    for layer in Layer::ALL {
+        let items = &by_layer[layer.index()];
+        if items.is_empty() {
+            continue;
+        }
+        let mut read = feature::parse_features(layer, name, items, mode, &mut problems);
+        layers[layer.index()].append(&mut read);
+    }
+    if file_layer.is_none()
+        || by_layer.iter().enumerate().any(|(l, v)| !v.is_empty() && Some(l) != file_layer.map(Layer::index))
+    {
+        let parts: Vec<String> = Layer::ALL
+            .iter()
+            .filter(|l| !by_layer[l.index()].is_empty())
+            .map(|l| format!("{} as {}", by_layer[l.index()].len(), l.name()))
+            .collect();
+        if !parts.is_empty() {
+            problems.push(Problem::info(name, None, format!("read {}", parts.join(", "))));
+        }
+    }
+    if !unplaced.is_empty() {
+        let shown: Vec<&str> = unplaced.iter().take(5).map(String::as_str).collect();
+        problems.push(Problem::warning(
+            name,
+            None,
+            format!(
+                "{} of {} features not read: no `layer` property, and neither the file name nor their tags \
+                 (boundary, place, waterway, natural=water, historic=battlefield, caption) say which layer \
+                 ({}{})",
+                unplaced.len(),
+                features.len(),
+                shown.join(", "),
+                if unplaced.len() > shown.len() { ", …" } else { "" }
+            ),
+        ));
+    }
+    FileRead { layers, problems }
+}
+
 fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, String)> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
