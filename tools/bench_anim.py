@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""The 107-frame animation (1635..1741, key frames + GIF, as compare_anim.py runs it)
+against one frame of the same size (`render`), whole processes, median of N runs,
+interleaved between binaries so that machine noise hits both (issue 11: aim <= 25x).
+
+    python3 tools/bench_anim.py [--bins A B ...] [--runs 5] [--size 640x400]
+"""
+import argparse, os, shutil, statistics, subprocess, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURE = os.path.join(HERE, "..", "..", "shared", "bench", "anim_fixture")
+ap = argparse.ArgumentParser()
+ap.add_argument("--bins", nargs="+", default=[os.path.join(HERE, "..", "target", "release", "steppe-atlas")])
+ap.add_argument("--runs", type=int, default=5)
+ap.add_argument("--size", default="640x400")
+ap.add_argument("--data", default=FIXTURE)
+a = ap.parse_args()
+w, h = a.size.split("x")
+tmp = tempfile.mkdtemp(prefix="bench-anim-")
+
+
+def run(cmd):
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+times = {b: {"anim": [], "one": []} for b in a.bins}
+try:
+    for _ in range(a.runs):
+        for b in a.bins:
+            out = os.path.join(tmp, "frames")
+            shutil.rmtree(out, ignore_errors=True)
+            times[b]["anim"].append(run([b, "frames", "--data", a.data, "--from", "1635", "--to", "1741",
+                                         "--width", w, "--height", h, "--projection", "lcc", "--out", out,
+                                         "--gif", os.path.join(tmp, "a.gif")]))
+            times[b]["one"].append(run([b, "render", "--data", a.data, "--year", "1723", "--width", w,
+                                        "--height", h, "--projection", "lcc", "--out",
+                                        os.path.join(tmp, "one.png")]))
+    for b in a.bins:
+        an, one = statistics.median(times[b]["anim"]), statistics.median(times[b]["one"])
+        print(f"{b}: animation {an:.3f} s, one frame {one:.3f} s, ratio {an / one:.1f}x")
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
