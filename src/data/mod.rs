@@ -285,13 +285,13 @@ impl Dataset {
             if end_dates == EndDates::Auto && features.iter().any(read::has_ohm_tags) {
                 mode = EndDates::Ohm;
             }
-            done.push(Some((mode, read_file_features(name, &features, mode))));
+            done.push(Some((mode, read_file_features(name, features, mode))));
         }
         for ((name, text), read) in files.iter().zip(done) {
             let Some((used, mut read)) = read else { continue };
             if used != mode {
                 let features = read::features_of(name, text, &mut Vec::new()).unwrap_or_default();
-                read = read_file_features(name, &features, mode);
+                read = read_file_features(name, features, mode);
             }
             problems.append(&mut read.problems);
             for (l, fs) in read.layers.iter_mut().enumerate() {
@@ -613,34 +613,34 @@ struct FileRead {
 }
 
 /// Type the features of one file, placing each in its layer.
-fn read_file_features(name: &str, features: &[Value], mode: EndDates) -> FileRead {
+fn read_file_features(name: &str, mut features: Vec<Value>, mode: EndDates) -> FileRead {
     let mut problems = Vec::new();
     let mut layers: [Vec<Feature>; 8] = Default::default();
     let file_layer = read::layer_of_file(name);
-    let mut by_layer: Vec<Vec<(usize, &Value)>> = vec![Vec::new(); Layer::ALL.len()];
+    let total = features.len();
+    let mut by_layer: Vec<Vec<(usize, &mut Value)>> = Layer::ALL.iter().map(|_| Vec::new()).collect();
     let mut unplaced: Vec<String> = Vec::new();
-    for (i, f) in features.iter().enumerate() {
+    for (i, f) in features.iter_mut().enumerate() {
         match read::layer_of_feature(f, file_layer) {
             Ok(Some(layer)) => by_layer[layer.index()].push((i, f)),
             Ok(None) => unplaced.push(read::feature_label(f, i)),
             Err(msg) => problems.push(Problem::error(name, Some(&read::feature_label(f, i)), msg)),
         }
     }
-    for layer in Layer::ALL {
-        let items = &by_layer[layer.index()];
+    let counts: Vec<usize> = by_layer.iter().map(Vec::len).collect();
+    for (layer, items) in Layer::ALL.into_iter().zip(by_layer) {
         if items.is_empty() {
             continue;
         }
         let mut read = feature::parse_features(layer, name, items, mode, &mut problems);
         layers[layer.index()].append(&mut read);
     }
-    if file_layer.is_none()
-        || by_layer.iter().enumerate().any(|(l, v)| !v.is_empty() && Some(l) != file_layer.map(Layer::index))
+    if file_layer.is_none() || counts.iter().enumerate().any(|(l, n)| *n > 0 && Some(l) != file_layer.map(Layer::index))
     {
         let parts: Vec<String> = Layer::ALL
             .iter()
-            .filter(|l| !by_layer[l.index()].is_empty())
-            .map(|l| format!("{} as {}", by_layer[l.index()].len(), l.name()))
+            .filter(|l| counts[l.index()] > 0)
+            .map(|l| format!("{} as {}", counts[l.index()], l.name()))
             .collect();
         if !parts.is_empty() {
             problems.push(Problem::info(name, None, format!("read {}", parts.join(", "))));
@@ -656,7 +656,7 @@ fn read_file_features(name: &str, features: &[Value], mode: EndDates) -> FileRea
                  (boundary, place, waterway, natural=water, historic=battlefield, caption) say which layer \
                  ({}{})",
                 unplaced.len(),
-                features.len(),
+                total,
                 shown.join(", "),
                 if unplaced.len() > shown.len() { ", …" } else { "" }
             ),
