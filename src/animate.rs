@@ -226,7 +226,8 @@ impl Palette {
         let (r, g, b) = ((r << 2 | 2) as i32, (g << 2 | 2) as i32, (b << 2 | 2) as i32);
         let mut best = (i32::MAX, 0u8);
         for (i, c) in self.rgb.chunks_exact(3).take(255).enumerate() {
-            let d = (r - i32::from(c[0])).pow(2) * 3 + (g - i32::from(c[1])).pow(2) * 4 + (b - i32::from(c[2])).pow(2) * 2;
+            let d =
+                (r - i32::from(c[0])).pow(2) * 3 + (g - i32::from(c[1])).pow(2) * 4 + (b - i32::from(c[2])).pow(2) * 2;
             if d < best.0 {
                 best = (d, i as u8);
             }
@@ -746,7 +747,8 @@ mod tests {
         let mut n = 0;
         while let Some(f) = d.read_next_frame().unwrap() {
             for (j, &idx) in f.buffer.iter().enumerate() {
-                let (x, y) = (usize::from(f.left) + j % usize::from(f.width), usize::from(f.top) + j / usize::from(f.width));
+                let (x, y) =
+                    (usize::from(f.left) + j % usize::from(f.width), usize::from(f.top) + j / usize::from(f.width));
                 if Some(idx) != f.transparent {
                     canvas[y * w + x] = idx;
                 }

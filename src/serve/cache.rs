@@ -107,7 +107,9 @@ impl ImageCache {
             .weight_capacity(limit as u64)
             .build()
             .expect("shards, capacity and weight are all set");
-        ImageCache { inner: quick_cache::sync::Cache::with_options(options, ByteWeight, Default::default(), Default::default()) }
+        ImageCache {
+            inner: quick_cache::sync::Cache::with_options(options, ByteWeight, Default::default(), Default::default()),
+        }
     }
 
     /// The memory an entry takes, bytes.
