@@ -5,7 +5,7 @@ interleaved between binaries so that machine noise hits both (issue 11: aim <= 2
 
     python3 tools/bench_anim.py [--bins A B ...] [--runs 5] [--size 640x400]
 """
-import argparse, os, shutil, statistics, subprocess, tempfile, time
+import argparse, os, resource, shutil, statistics, subprocess, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "..", "..", "shared", "bench", "anim_fixture")
@@ -20,9 +20,11 @@ tmp = tempfile.mkdtemp(prefix="bench-anim-")
 
 
 def run(cmd):
-    t0 = time.perf_counter()
+    """Wall and CPU (user + sys) seconds of one whole process."""
+    r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    r1, t1 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    return t1 - t0, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
 times = {b: {"anim": [], "one": []} for b in a.bins}
@@ -38,7 +40,9 @@ try:
                                         "--height", h, "--projection", "lcc", "--out",
                                         os.path.join(tmp, "one.png")]))
     for b in a.bins:
-        an, one = statistics.median(times[b]["anim"]), statistics.median(times[b]["one"])
-        print(f"{b}: animation {an:.3f} s, one frame {one:.3f} s, ratio {an / one:.1f}x")
+        med = lambda k, i: statistics.median(t[i] for t in times[b][k])
+        an, one, an_cpu, one_cpu = med("anim", 0), med("one", 0), med("anim", 1), med("one", 1)
+        print(f"{b}: animation {an:.3f} s ({an_cpu:.3f} s CPU), one frame {one:.3f} s ({one_cpu:.3f} s CPU), "
+              f"ratio {an / one:.1f}x wall, {an_cpu / one_cpu:.1f}x CPU")
 finally:
     shutil.rmtree(tmp, ignore_errors=True)

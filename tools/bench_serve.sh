@@ -61,10 +61,26 @@ for p in open(sys.argv[2]).read().split():
     r = c.getresponse(); r.read()
     assert r.status == 200, (p, r.status)
 PY
-rate() { wrk -t2 -c"$CONNS" -d"${SECS}s" -s "$W/paths.lua" "$1" | awk '/Requests\/sec/ {print $2}'; }
-N=$(rate "http://127.0.0.1:$NGINX_PORT")
-A=$(rate "http://127.0.0.1:$ATLAS_PORT")
+# CPU ticks (user + sys) of the given processes, to report CPU time per request: less
+# noisy than requests/s on a machine shared with other work.
+ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $t; }
+# Prints "requests/s requests"; the server's CPU ticks go to $W/ticks.
+rate() {
+  local url=$1; shift
+  local t0; t0=$(ticks "$@")
+  wrk -t2 -c"$CONNS" -d"${SECS}s" -s "$W/paths.lua" "$url" > "$W/wrk.txt"
+  echo $(( $(ticks "$@") - t0 )) > "$W/ticks"
+  awk '/Requests\/sec/ {r=$2} /requests in/ {n=$1} END {print r, n}' "$W/wrk.txt"
+}
+HZ=$(getconf CLK_TCK)
+NGINX_PIDS=$(pgrep -P "$(cat "$W/nginx.pid")" | tr '\n' ' ')
+read -r N NN < <(rate "http://127.0.0.1:$NGINX_PORT" $NGINX_PIDS); NT=$(cat "$W/ticks")
+read -r A AN < <(rate "http://127.0.0.1:$ATLAS_PORT" "$SRV"); AT=$(cat "$W/ticks")
 echo "tiles: $(wc -l < "$W/paths.txt"), connections: $CONNS, ${SECS}s each"
-echo "nginx        $N req/s"
-echo "steppe-atlas $A req/s"
-python3 -c "print(f'ratio        {float($A)/float($N):.2f}x nginx')"
+python3 - "$N" "$NN" "$NT" "$A" "$AN" "$AT" "$HZ" <<'PY'
+import sys
+n, nn, nt, a, an, at, hz = (float(v) for v in sys.argv[1:])
+print(f"nginx        {n:9.0f} req/s  {nt / hz / nn * 1e6:6.1f} us CPU a request")
+print(f"steppe-atlas {a:9.0f} req/s  {at / hz / an * 1e6:6.1f} us CPU a request")
+print(f"ratio        {a / n:.2f}x nginx's requests/s, {(nt / nn) / (at / an):.2f}x its CPU efficiency")
+PY
