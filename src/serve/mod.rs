@@ -397,7 +397,9 @@ async fn tile(
             let tiles = render_metatile(&st2.atlas, &st2.tile_style, &mt, &wanted, year, &look)?;
             let mut mine = None;
             for (t, png) in tiles {
-                let png = Arc::try_unwrap(png).unwrap_or_else(|shared| (*shared).clone());
+                let mut png = Arc::try_unwrap(png).unwrap_or_else(|shared| (*shared).clone());
+                // Hold no spare capacity: what the cache counts is what it holds.
+                png.shrink_to_fit();
                 let img = st2.cache.put(key(t), Bytes::from(png));
                 if t == id {
                     mine = Some(img);
@@ -430,7 +432,8 @@ async fn frame(State(st): State<Arc<ServerState>>, Path(year_png): Path<String>,
             let view = View::fit(Projection::fitted(kind, &bbox), &bbox, 1280, 720);
             let mut opts = RenderOptions::frame(Year(year), 96.0);
             opts.lang = st2.lang.clone();
-            let png = encode_png(&render(&st2.atlas, &st2.frame_style, &view, &opts).pixmap, 96.0)?;
+            let mut png = encode_png(&render(&st2.atlas, &st2.frame_style, &view, &opts).pixmap, 96.0)?;
+            png.shrink_to_fit();
             Ok::<_, crate::error::Error>(st2.cache.put(key, Bytes::from(png)))
         })
         .await;
