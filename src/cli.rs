@@ -179,9 +179,10 @@ pub struct ViewArgs {
     /// Map projection.
     #[arg(long, value_enum, default_value = "lcc")]
     pub projection: ProjectionKind,
-    /// Style: a file, or an embedded name (print, atlas, grayscale).
-    #[arg(long, default_value = "print")]
-    pub style: String,
+    /// Style: a file, or an embedded name (print, atlas, grayscale). Default: print, or
+    /// grayscale (textures for polities, line marks for sides) with --grayscale.
+    #[arg(long)]
+    pub style: Option<String>,
     /// Label language, falling back to English names.
     #[arg(long, default_value = "en")]
     pub lang: Lang,
@@ -193,6 +194,17 @@ const DEFAULT_DPI: f32 = 150.0;
 const MAX_SIDE: u32 = 20_000;
 
 impl ViewArgs {
+    /// The style asked for: `--style`, else the black-and-white style when the output is
+    /// grayscale (a grey copy of a colour style would tell polities and sides apart only
+    /// by lightness), else `print`.
+    pub fn style_name(&self, grayscale: bool) -> &str {
+        match &self.style {
+            Some(s) => s,
+            None if grayscale => "grayscale",
+            None => "print",
+        }
+    }
+
     /// Pixel size and dpi from the flags.
     pub fn size(&self, projection: &Projection, bbox: &LonLatBox) -> Result<(u32, u32, f32)> {
         let usage = |m: String| Error::Usage(m);
@@ -475,6 +487,9 @@ pub struct TilesArgs {
     /// absolute (`https://maps.example/tiles/1723/{z}/{x}/{y}.png`).
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
+    /// With `--format mvt`: the archive to write (`atlas.pmtiles` or `atlas.mbtiles`).
+    #[arg(long, value_enum, default_value = "pmtiles")]
+    pub archive: crate::tiles::mvt::Archive,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -503,6 +518,10 @@ pub struct ServeArgs {
     /// request's Host).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Serve tiles from an export instead of rendering them: a folder that `tiles` wrote
+    /// (XYZ, `{year}.mbtiles` or `{year}.pmtiles`) or one `.mbtiles`/`.pmtiles` file.
+    #[arg(long, value_name = "PATH")]
+    pub tiles: Option<PathBuf>,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -556,7 +575,7 @@ pub fn style_init_cmd(a: &StyleInitArgs) -> Result<()> {
 /// Render one year to a PNG, SVG or PDF file; returns the path written.
 pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
     let t0 = std::time::Instant::now();
-    let mut style = Style::load(&a.view.style)?;
+    let mut style = Style::load(a.view.style_name(a.vector.grayscale))?;
     let atlas = a.data.load_checked(&mut style)?;
     timing("load", t0);
     let (view, dpi) = a.view.view(&atlas.data)?;
@@ -715,7 +734,7 @@ fn default_span(data: &DataArgs, ds: &Dataset) -> Result<(i32, i32)> {
 
 /// Animate a span of years; returns what was written.
 pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
-    let mut style = Style::load(&a.view.style)?;
+    let mut style = Style::load(a.view.style_name(a.vector.grayscale))?;
     let atlas = a.data.load_checked(&mut style)?;
     let view_args = animation_view(&a.view);
     let (view, dpi) = view_args.view(&atlas.data)?;
@@ -824,6 +843,9 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
         base_url: a.base_url.as_deref().map(web_url).transpose()?,
     };
     let t0 = std::time::Instant::now();
+    if a.format == crate::tiles::TileFormat::Mvt {
+        return vector_tiles_cmd(a, &atlas, &style, &opts);
+    }
     let report = crate::tiles::generate(&atlas, &style, &opts)?;
     crate::note!(
         "{} tiles for {} years ({} distinct map states, {} metatiles rendered) in {:.1} s",
@@ -858,27 +880,39 @@ pub fn serve_cmd(a: &ServeArgs) -> Result<()> {
             crate::output::printable(&a.cors)
         )));
     }
-    let mut style = Style::load(&a.style)?;
-    let mut frame_style = Style::load("print")?;
-    let atlas = a.data.load_checked(&mut style)?;
-    frame_style.adopt_polities(&validate::polities_named(&atlas.data));
-    let state = std::sync::Arc::new(
-        crate::serve::ServerState::new(
-            atlas,
-            style,
-            frame_style,
-            a.lang.code(),
-            a.cache_mb.clamp(1, 1 << 20) * 1024 * 1024,
-        )
-        .with_web(crate::serve::WebOptions {
-            cors: (a.cors != "off").then(|| a.cors.clone()),
-            public_url: a.public_url.as_deref().map(web_url).transpose()?,
-        }),
-    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Usage(format!("cannot start the server: {e}")))?;
+    // `--tiles PATH`: tiles from an export; the atlas still answers /api and /frames.
+    let archive =
+        a.tiles.as_deref().map(|p| runtime.block_on(crate::serve::archive::TileArchive::open(p))).transpose()?;
+    let mut style = Style::load(&a.style)?;
+    let mut frame_style = Style::load("print")?;
+    let atlas = a.data.load_checked(&mut style)?;
+    frame_style.adopt_polities(&validate::polities_named(&atlas.data));
+    let extent = atlas.data.extent();
+    let mut state = crate::serve::ServerState::new(
+        atlas,
+        style,
+        frame_style,
+        a.lang.code(),
+        a.cache_mb.clamp(1, 1 << 20) * 1024 * 1024,
+    )
+    .with_web(crate::serve::WebOptions {
+        cors: (a.cors != "off").then(|| a.cors.clone()),
+        public_url: a.public_url.as_deref().map(web_url).transpose()?,
+    });
+    if let (Some(archive), Some(path)) = (archive, &a.tiles) {
+        crate::note!("serving tiles from {} ({})", path.display(), archive.kind());
+        if let (Some(t), Some(d)) = (archive.summary().bounds, extent) {
+            if !(t[0] < d[2] && d[0] < t[2] && t[1] < d[3] && d[1] < t[3]) {
+                crate::note!("note: the export lies outside the data's extent; pass the --data it was made from");
+            }
+        }
+        state = state.with_tiles(archive);
+    }
+    let state = std::sync::Arc::new(state);
     runtime
         .block_on(crate::serve::serve(&a.addr, state))
         .map_err(|e| Error::Usage(format!("cannot serve on {}: {e}", a.addr)))
@@ -912,9 +946,44 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         lang: a.view.lang.clone(),
         force: false,
         base_url: None,
+        archive: crate::tiles::mvt::Archive::Pmtiles,
         data: a.data.clone(),
     };
     tiles_cmd(&tiles).map(|_| ())
+}
+
+/// `tiles --format mvt`: one vector archive for all the years, with its MapLibre style.
+fn vector_tiles_cmd(
+    a: &TilesArgs,
+    atlas: &crate::atlas::Atlas,
+    style: &Style,
+    o: &crate::tiles::TileOptions,
+) -> Result<crate::tiles::TileReport> {
+    if o.shard.1 > 1 || a.scale != 1 {
+        return Err(Error::Usage("--format mvt takes neither --shard nor --scale: it writes one archive".into()));
+    }
+    let t0 = std::time::Instant::now();
+    let opts = crate::tiles::mvt::VectorOptions {
+        years: o.years,
+        zooms: o.zooms,
+        out: o.out.clone(),
+        archive: a.archive,
+        progress: o.progress,
+        force: o.force,
+        base_url: o.base_url.clone(),
+    };
+    let r = crate::tiles::mvt::generate(atlas, style, &opts)?;
+    crate::note!(
+        "{} vector tiles for {}..{} ({} dated features), {} bytes, in {:.1} s",
+        r.tiles,
+        o.years.0,
+        o.years.1,
+        r.features,
+        r.bytes,
+        t0.elapsed().as_secs_f64()
+    );
+    let years = usize::try_from(o.years.1 - o.years.0 + 1).unwrap_or(0);
+    Ok(crate::tiles::TileReport { years, distinct_states: 0, tiles: r.tiles, metatiles: 0 })
 }
 
 /// Write a document to stdout; a reader that closed the pipe early (`| head`) is not an

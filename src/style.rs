@@ -88,6 +88,23 @@ pub struct PolityStyle {
     /// Fill pattern over the flat fill.
     #[serde(default)]
     pub pattern: Pattern,
+    /// How the polity's routes and battle victories are marked besides their colour, so
+    /// that sides stay apart in black and white.
+    #[serde(default)]
+    pub mark: SideMark,
+}
+
+/// A side's mark on its routes and battle stars, besides its colour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SideMark {
+    /// Lines and stars in the side's colour.
+    #[default]
+    Solid,
+    /// A white core between edges of the side's colour; hollow arrowheads and stars.
+    Cased,
+    /// A white dashed core in the side's colour; arrowheads and stars with a white eye.
+    Striped,
 }
 
 impl PolityStyle {
@@ -214,6 +231,22 @@ pub struct CampaignStyle {
     pub label: FontSpec,
 }
 
+/// Mountain areas: a tint over whatever holds the land.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReliefStyle {
+    /// Tint colour.
+    pub fill: Rgba,
+    /// Its opacity, 0–1 (0 hides mountain areas).
+    pub opacity: f32,
+}
+
+impl Default for ReliefStyle {
+    fn default() -> ReliefStyle {
+        ReliefStyle { fill: Rgba(122, 92, 58, 255), opacity: 0.14 }
+    }
+}
+
 /// The graticule.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -320,6 +353,9 @@ pub struct Style {
     pub campaigns: CampaignStyle,
     /// Landform labels.
     pub landforms: FontSpec,
+    /// The tint of mountain areas (landforms of kind `mountains` drawn as areas).
+    #[serde(default)]
+    pub relief: ReliefStyle,
     /// Map furniture.
     pub furniture: FurnitureStyle,
     /// Layers to draw, bottom to top; a layer left out is not drawn, nor labelled.
@@ -456,6 +492,12 @@ impl Style {
                     fill,
                     border,
                     pattern,
+                    // In black and white, sides also differ by their line's mark.
+                    mark: if grey {
+                        [SideMark::Solid, SideMark::Cased, SideMark::Striped][n % 3]
+                    } else {
+                        SideMark::Solid
+                    },
                 },
             );
             added.push((p.id.clone(), fill));
@@ -489,6 +531,7 @@ impl Style {
         add("campaigns.flight_opacity", self.campaigns.flight_opacity, 0.0..=1.0);
         add("campaigns.arrow_pt", self.campaigns.arrow_pt, 0.0..=MAX_MARK_PT);
         add("furniture.graticule.width_pt", self.furniture.graticule.width_pt, 0.0..=MAX_LINE_PT);
+        add("relief.opacity", self.relief.opacity, 0.0..=1.0);
         let fonts = [
             ("water.label", &self.water.label),
             ("rivers.label", &self.rivers.label),

@@ -343,3 +343,108 @@ fn grayscale_swatches_of_polities_and_statuses_are_pairwise_distinct() {
         }
     }
 }
+
+/// Grey levels of column `x` of a PNG, rows `y0..y1`.
+fn column(png: &std::path::Path, x: u32, (y0, y1): (u32, u32)) -> Vec<f32> {
+    let (w, n, bytes) = image_bytes(png);
+    (y0..y1)
+        .map(|y| {
+            let p = bytes[((y * w + x) * n) as usize..][..3].to_vec();
+            0.2126 * f32::from(p[0]) + 0.7152 * f32::from(p[1]) + 0.0722 * f32::from(p[2])
+        })
+        .collect()
+}
+
+/// Width, bytes per pixel and the pixel bytes of an RGB or RGBA PNG file.
+fn image_bytes(png: &std::path::Path) -> (u32, u32, Vec<u8>) {
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap()));
+    let mut reader = dec.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let n = match info.color_type {
+        png::ColorType::Rgba => 4,
+        png::ColorType::Rgb => 3,
+        other => panic!("unexpected colour type {other:?}"),
+    };
+    (info.width, n, buf[..info.buffer_size()].to_vec())
+}
+
+#[test]
+fn black_and_white_sides_differ_by_the_mark_of_their_routes() {
+    // Two advances along parallels, one per side, drawn in black and white: the Dzungar
+    // line is solid dark, the Kazakh line is cased (a white core between dark edges).
+    let tmp = tempfile::tempdir().unwrap();
+    let route = |id: &str, side: &str, lat: f64| {
+        format!(
+            r#"{{"type": "Feature", "properties": {{"id": "{id}", "name": "{id}", "kind": "advance", "side": "{side}", "start_date": "1700", "end_date": "1700"}}, "geometry": {{"type": "LineString", "coordinates": [[60.0, {lat}], [80.0, {lat}]]}}}}"#
+        )
+    };
+    std::fs::write(
+        tmp.path().join("campaigns.geojson"),
+        format!(
+            r#"{{"type": "FeatureCollection", "features": [{}, {}]}}"#,
+            route("dz", "dzungar", 46.0),
+            route("kz", "kazakh_middle", 42.0)
+        ),
+    )
+    .unwrap();
+    let png = tmp.path().join("bw.png");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_steppe-atlas"))
+        .args(["render", "--year", "1700", "--grayscale", "--projection", "mercator", "--bbox", "58,38,82,50"])
+        .args(["--width", "480", "--height", "300", "--data"])
+        .arg(tmp.path())
+        .arg("--out")
+        .arg(&png)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Mercator rows of the two parallels over 38..50°N in 300 px.
+    let merc = |lat: f64| (std::f64::consts::FRAC_PI_4 + lat.to_radians() / 2.0).tan().ln();
+    let row = |lat: f64| ((merc(50.0) - merc(lat)) / (merc(50.0) - merc(38.0)) * 300.0).round() as u32;
+    // Two thirds along, clear of the legend and the arrowheads.
+    let x = 280;
+    let profile = |lat: f64| {
+        let r = row(lat);
+        (column(&png, x, (r - 8, r + 9)), 8usize)
+    };
+    // Across a line: is there a light pixel between two dark ones?
+    let cased = |v: &[f32]| {
+        let dark: Vec<usize> = (0..v.len()).filter(|&i| v[i] < 170.0).collect();
+        let (Some(&first), Some(&last)) = (dark.first(), dark.last()) else { return None };
+        Some(v[first..=last].iter().any(|&g| g > 200.0))
+    };
+    let (dz, _) = profile(46.0);
+    assert!(dz.iter().any(|&g| g < 90.0), "the Dzungar route is dark: {dz:?}");
+    assert_eq!(cased(&dz), Some(false), "the Dzungar route is solid: {dz:?}");
+    let (kz, _) = profile(42.0);
+    assert_eq!(cased(&kz), Some(true), "the Kazakh route has a white core between dark edges: {kz:?}");
+}
+
+#[test]
+fn mountain_areas_are_tinted_and_basins_are_not() {
+    let atlas = Atlas::load(&Source::Embedded, EndDates::Inclusive).expect("built-in atlas loads");
+    let style = Style::load("print").unwrap();
+    let bbox = LonLatBox::from_array([70.0, 37.0, 90.0, 47.0]);
+    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 800, 400);
+    let mut opts = RenderOptions::frame(Year(1723), 96.0);
+    opts.furniture = false;
+    opts.labels = false;
+    let tinted = render(&atlas, &style, &view, &opts);
+    let mut flat = style.clone();
+    flat.relief.opacity = 0.0;
+    let plain = render(&atlas, &flat, &view, &opts);
+    let lum = |p: [u8; 4]| u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2]);
+    let at = |img: &Rendered, lon: f64, lat: f64| {
+        let (x, y) = view.to_px(lon, lat);
+        pixel(img, x as f32, y as f32)
+    };
+    // Inside the ranges: darker than the same land without relief.
+    for (name, lon, lat) in [("Khan Tengri", 80.17, 42.21), ("Jungar Alatau", 80.0, 45.2), ("Alay", 72.5, 39.6)] {
+        let (t, p) = (at(&tinted, lon, lat), at(&plain, lon, lat));
+        assert!(lum(t) + 12 < lum(p), "{name}: {t:?} is not darker than {p:?}");
+    }
+    // The basins and valleys between them are not mountains.
+    for (name, lon, lat) in [("Tarim basin", 83.0, 39.5), ("Fergana Valley", 71.5, 40.7), ("Ili valley", 79.0, 43.85)] {
+        assert_eq!(at(&tinted, lon, lat), at(&plain, lon, lat), "{name} is tinted");
+    }
+}

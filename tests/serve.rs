@@ -282,3 +282,239 @@ fn the_year_table_gives_every_years_map_state() {
         assert!(distinct.len() > 3, "the states differ between years");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// `serve --tiles PATH` (XYZ, MBTiles, PMTiles exports), raw `.pmtiles` with HTTP ranges,
+// and `/api/meta`. Archives are made with the binary's own `tiles` command.
+// ---------------------------------------------------------------------------------------
+
+mod archives {
+    use super::*;
+    use steppe_atlas::serve::archive::TileArchive;
+
+    fn mini_dir() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini")
+    }
+
+    /// `tiles --years 1723..1724 --zoom 0..1 --format FORMAT` of the mini atlas into `out`.
+    fn export(format: &str, out: &Path) {
+        let st = std::process::Command::new(env!("CARGO_BIN_EXE_steppe-atlas"))
+            .args(["tiles", "--years", "1723..1724", "--zoom", "0..1", "--format", format, "--out"])
+            .arg(out)
+            .arg("--data")
+            .arg(mini_dir())
+            .output()
+            .unwrap();
+        assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    }
+
+    async fn served(path: &Path) -> Arc<ServerState> {
+        let atlas = Atlas::load(&Source::Dir(mini_dir()), EndDates::Inclusive).unwrap();
+        let archive = TileArchive::open(path).await.unwrap();
+        Arc::new(
+            ServerState::new(atlas, Style::load("atlas").unwrap(), Style::load("print").unwrap(), "en", 1 << 20)
+                .with_tiles(archive),
+        )
+    }
+
+    async fn get_range(st: &Arc<ServerState>, uri: &str, range: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let res = request(st, "GET", uri, &[("range", range)]).await;
+        let (parts, body) = res.into_parts();
+        (parts.status, parts.headers, body.collect().await.unwrap().to_bytes().to_vec())
+    }
+
+    /// Every kind of export serves the tiles `tiles` wrote, byte for byte (checked against
+    /// the XYZ files and, for MBTiles, a SQL read with the TMS row flipped by hand), with
+    /// 404 outside the archive, ETag/304, and TileJSON giving the archive's zooms.
+    #[tokio::test]
+    async fn each_archive_kind_serves_what_tiles_wrote() {
+        let tmp = tempfile::tempdir().unwrap();
+        for f in ["xyz", "mbtiles", "pmtiles"] {
+            export(f, &tmp.path().join(f));
+        }
+        let xyz = tmp.path().join("xyz");
+        let want = |z: u32, x: u32, y: u32| std::fs::read(xyz.join(format!("1724/{z}/{x}/{y}.png"))).unwrap();
+        let db = rusqlite::Connection::open(tmp.path().join("mbtiles/1724.mbtiles")).unwrap();
+        let sql_tile = |z: u32, x: u32, y: u32| -> Vec<u8> {
+            db.query_row(
+                "SELECT tile_data FROM tiles WHERE zoom_level = ?1 AND tile_column = ?2 AND tile_row = ?3",
+                (z, x, (1 << z) - 1 - y),
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        let (z, x, y) = (1, 1, 0);
+        assert_eq!(sql_tile(z, x, y), want(z, x, y), "the MBTiles holds the XYZ tile under its TMS row");
+        for path in [
+            xyz.clone(),
+            tmp.path().join("mbtiles"),
+            tmp.path().join("pmtiles"),
+            tmp.path().join("mbtiles/1724.mbtiles"),
+            tmp.path().join("pmtiles/1724.pmtiles"),
+        ] {
+            let st = served(&path).await;
+            let what = path.display().to_string();
+            let (status, headers, body) = get(&st, &format!("/tiles/1724/{z}/{x}/{y}.png"), None).await;
+            assert_eq!(status, StatusCode::OK, "{what}");
+            assert_eq!(headers["content-type"], "image/png");
+            assert_eq!(body, want(z, x, y), "{what}: the tile as written");
+            assert_eq!(png_size(&body), (256, 256));
+            let etag = headers["etag"].to_str().unwrap().to_string();
+            let (status, _, _) = get(&st, &format!("/tiles/1724/{z}/{x}/{y}.png"), Some(&etag)).await;
+            assert_eq!(status, StatusCode::NOT_MODIFIED, "{what}");
+            // Not in the archive: a zoom beyond it, @2x never exported.
+            for uri in ["/tiles/1724/2/1/1.png", "/tiles/1724/1/1/0@2x.png"] {
+                assert_eq!(get(&st, uri, None).await.0, StatusCode::NOT_FOUND, "{what} {uri}");
+            }
+            let (status, _, body) = get(&st, "/tiles/1724.json", None).await;
+            assert_eq!(status, StatusCode::OK, "{what}");
+            let tj: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!((tj["minzoom"].as_u64(), tj["maxzoom"].as_u64()), (Some(0), Some(1)), "{what}");
+            assert!(tj["tiles"][0].as_str().unwrap().starts_with("http://"), "{what}");
+        }
+        // A folder of years: a year it does not hold is a 404, tile and TileJSON alike.
+        let st = served(&tmp.path().join("pmtiles")).await;
+        assert_eq!(get(&st, "/tiles/1700/0/0/0.png", None).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(get(&st, "/tiles/1700.json", None).await.0, StatusCode::NOT_FOUND);
+        // 1723 and 1724 differ in the mini atlas (different map states).
+        let (_, _, a) = get(&st, "/tiles/1723/0/0/0.png", None).await;
+        assert_eq!(a, std::fs::read(xyz.join("1723/0/0/0.png")).unwrap());
+        // /api/meta gives the export's years.
+        let (_, _, body) = get(&st, "/api/meta", None).await;
+        let meta: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!((meta["from"].as_i64(), meta["to"].as_i64()), (Some(1723), Some(1724)));
+        assert_eq!(meta["tiles"]["source"], "archive");
+        assert_eq!(meta["tiles"]["maxzoom"], 1);
+        assert_eq!(meta["tiles"]["pmtiles"][0], "http://localhost/pmtiles/1723.pmtiles");
+        // Not an export at all: a clear error, no panic.
+        let err = TileArchive::open(&mini_dir()).await.err().expect("not an export").to_string();
+        assert!(err.contains("--tiles") && err.contains("no tiles found"), "{err}");
+        let err = TileArchive::open(&mini_dir().join("atlas.json")).await.err().expect("not an archive").to_string();
+        assert!(err.contains("atlas.json"), "{err}");
+    }
+
+    /// Raw `.pmtiles` with ranges: 206 with the right bytes and `Content-Range`, suffix
+    /// ranges, 416 for a range past the end and for several ranges, 200 without a range.
+    #[tokio::test]
+    async fn raw_pmtiles_answer_range_requests() {
+        let tmp = tempfile::tempdir().unwrap();
+        export("pmtiles", &tmp.path().join("p"));
+        let file = std::fs::read(tmp.path().join("p/1723.pmtiles")).unwrap();
+        let len = file.len();
+        let st = served(&tmp.path().join("p")).await;
+        let uri = "/pmtiles/1723.pmtiles";
+        // The header's first bytes: the magic and version 3.
+        let (status, headers, body) = get_range(&st, uri, "bytes=0-7").await;
+        assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+        assert_eq!(&body[..7], b"PMTiles");
+        assert_eq!(body[7], 3);
+        assert_eq!(headers["content-range"], format!("bytes 0-7/{len}").as_str());
+        assert_eq!(headers["accept-ranges"], "bytes");
+        assert_eq!(headers["access-control-allow-origin"], "*");
+        // The root directory's place, read from the header as a client does.
+        let u64_at = |i: usize| u64::from_le_bytes(file[i..i + 8].try_into().unwrap()) as usize;
+        let (root_off, root_len) = (u64_at(8), u64_at(16));
+        let (status, _, body) = get_range(&st, uri, &format!("bytes={root_off}-{}", root_off + root_len - 1)).await;
+        assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+        assert_eq!(body, file[root_off..root_off + root_len]);
+        let (status, _, body) = get_range(&st, uri, "bytes=-10").await;
+        assert_eq!((status, body.as_slice()), (StatusCode::PARTIAL_CONTENT, &file[len - 10..]));
+        for bad in [format!("bytes={len}-"), format!("bytes={}-{}", len + 5, len + 9), "bytes=0-1,4-5".into()] {
+            let (status, headers, _) = get_range(&st, uri, &bad).await;
+            assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE, "{bad}");
+            assert_eq!(headers["content-range"], format!("bytes */{len}").as_str(), "{bad}");
+        }
+        let (status, headers, body) = get(&st, uri, None).await;
+        assert_eq!((status, body.len()), (StatusCode::OK, len));
+        assert_eq!(headers["accept-ranges"], "bytes");
+        // Only files of the export: rendered servers and other names are 404s.
+        assert_eq!(get(&st, "/pmtiles/1799.pmtiles", None).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(get(&mini(), uri, None).await.0, StatusCode::NOT_FOUND);
+    }
+
+    /// Nothing outside PATH is read: encoded `..`, odd names, and a link out of an XYZ
+    /// folder get 400/404.
+    #[tokio::test]
+    async fn no_request_reads_outside_the_export() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("xyz");
+        export("xyz", &root);
+        export("pmtiles", &root);
+        std::fs::write(tmp.path().join("secret.png"), b"\x89PNG\r\n\x1a\nsecret").unwrap();
+        std::fs::remove_file(root.join("1723/0/0/0.png")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("secret.png"), root.join("1723/0/0/0.png")).unwrap();
+        let st = served(&root).await;
+        for uri in [
+            "/tiles/1723/0/0/0.png",
+            "/pmtiles/..%2Fsecret.png",
+            "/pmtiles/..%2F..%2F..%2Fetc%2Fpasswd",
+            "/pmtiles/1723.json",
+            "/pmtiles/%2Fetc%2Fpasswd",
+            "/tiles/1723/0/0/..%2F..%2F..%2Fsecret.png",
+            "/tiles/1723/0/..%2F0/0.png",
+            "/tiles/..%2Fsecret/0/0/0.png",
+            "/../secret.png",
+            "/assets/..%2F..%2FCargo.toml",
+        ] {
+            let (status, _, body) = get(&st, uri, None).await;
+            assert!(status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST, "{uri}: {status}");
+            assert!(!body.windows(14).any(|w| w == b"PNG\r\n\x1a\nsecret"), "{uri}");
+        }
+        // The files of the export are still there.
+        assert_eq!(get(&st, "/tiles/1724/0/0/0.png", None).await.0, StatusCode::OK);
+        assert_eq!(get(&st, "/pmtiles/1724.pmtiles", None).await.0, StatusCode::OK);
+    }
+
+    /// `/api/meta` follows the data: period, view, languages, polity names and colours,
+    /// credit — for the built-in atlas, the test atlas and the Italian example.
+    #[tokio::test]
+    async fn api_meta_follows_the_data() {
+        let (status, headers, body) = get(&mini(), "/api/meta", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(headers["content-type"], "application/json");
+        let m: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!((m["from"].as_i64(), m["to"].as_i64()), (Some(1700), Some(1750)));
+        assert_eq!(m["bbox"], serde_json::json!([60.0, 39.0, 82.0, 51.0]));
+        assert_eq!(m["credit"], "steppe-atlas test data");
+        assert_eq!(m["tiles"]["source"], "rendered");
+        // As `serve --data` loads it: the style adopts the polities the data names.
+        let atlas = Atlas::load(
+            &Source::Dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/italy-1859-1871")),
+            EndDates::Inclusive,
+        )
+        .unwrap();
+        let mut style = Style::load("atlas").unwrap();
+        style.adopt_polities(&steppe_atlas::validate::polities_named(&atlas.data));
+        let italy = Arc::new(ServerState::new(atlas, style, Style::load("print").unwrap(), "en", 1 << 20));
+        let (_, _, body) = get(&italy, "/api/meta", None).await;
+        let m: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!((m["from"].as_i64(), m["to"].as_i64()), (Some(1858), Some(1871)));
+        assert!(m["languages"].as_array().unwrap().contains(&"it".into()));
+        assert_eq!(m["titles"]["it"], "L'Unità d'Italia");
+        let sardinia = m["polities"].as_array().unwrap().iter().find(|p| p["id"] == "sardinia").expect("sardinia");
+        assert_eq!(sardinia["dated_names"][0]["names"]["it"], "Regno di Sardegna");
+        assert_eq!(sardinia["to"], 1861);
+        let colour = sardinia["fill"].as_str().unwrap();
+        assert!(colour.len() == 7 && colour.starts_with('#'), "{colour}");
+        // The built-in atlas: Kazakh and Russian names, the Dzungars among the polities.
+        let built_in = state(Source::Embedded);
+        let (_, _, body) = get(&built_in, "/api/meta", None).await;
+        let m: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        for l in ["en", "kk", "ru"] {
+            assert!(m["languages"].as_array().unwrap().contains(&l.into()), "{l}");
+        }
+        let dz = m["polities"].as_array().unwrap().iter().find(|p| p["id"] == "dzungar").expect("dzungar");
+        assert_eq!(dz["names"]["en"], "Dzungar Khanate");
+        assert_eq!(dz["names"]["kk"], "Жоңғар хандығы");
+        // Popups and the timeline speak the asked language.
+        let (_, _, body) =
+            get(&built_in, "/api/features?year=1723&lon=68.27&lat=43.297&radius_km=3&lang=kk", None).await;
+        let q: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert!(q["features"].as_array().unwrap().iter().any(|f| f["name"] == "Түркістан"));
+        let (_, _, en) = get(&built_in, "/api/timeline", None).await;
+        let (_, _, kk) = get(&built_in, "/api/timeline?lang=kk", None).await;
+        assert_ne!(en, kk);
+        let kk: serde_json::Value = serde_json::from_slice(&kk).unwrap();
+        assert_eq!(kk["title"], m["titles"]["kk"]);
+    }
+}

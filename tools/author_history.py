@@ -13,7 +13,8 @@ drawn by hand along the valleys and steppe corridors armies used (the Ili,
 the Chu, the Talas, the road Taraz–Sayram–Tashkent, the Sarysu, the Ishim),
 10–30 vertices each: they show direction and reach, not a surveyed track.
 """
-from geocommon import feature, line, point, write_fc
+from geocommon import feature, line, point, r4, write_fc
+from ranges import INCLUDES, RANGES
 
 BG = "seed: Background"
 RD = "seed: The Rise of Dzungars"
@@ -652,7 +653,33 @@ LANDFORMS = [
     ("landform-kunlun", "Kunlun", "Құнлұн", "Куньлунь", "mountains", 85.0, 36.3),
     ("landform-balkhash-steppe", "Balkhash steppe", "Балқаш даласы", "Прибалхашская степь", "steppe", 75.5, 47.5),
     ("landform-ural-mountains", "Ural Mountains", "Орал таулары", "Уральские горы", "mountains", 59.0, 55.5),
+    ("landform-saur", "Saur", "Сауыр", "Саур", "mountains", 85.6, 47.15),
 ]
+
+RANGE_NOTE = ("Outline generalised by hand from the range's known crests, peaks, passes and foothill towns "
+              "(tools/ranges.py names the anchors), not surveyed; expect errors of 10-30 km. "
+              "label_point is where the name sits")
+
+
+def signed_area(ring):
+    """Shoelace area of an open ring in degrees²; positive when counter-clockwise."""
+    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1])) / 2.0
+
+
+def closed_ring(ring, ccw):
+    """Round, orient (exterior CCW, holes CW) and close one ring of tools/ranges.py."""
+    pts = [(r4(x), r4(y)) for x, y in ring]
+    if (signed_area(pts) > 0) != ccw:
+        pts.reverse()
+    return [list(p) for p in pts + pts[:1]]
+
+
+def range_geometry(parts):
+    """A Polygon, or a MultiPolygon when the range has several parts."""
+    polys = [[closed_ring(rings[0], True)] + [closed_ring(h, False) for h in rings[1:]] for rings in parts]
+    if len(polys) == 1:
+        return {"type": "Polygon", "coordinates": polys[0]}
+    return {"type": "MultiPolygon", "coordinates": polys}
 
 
 # Battles the seed dates but does not place: drawn hollow with a question mark.
@@ -696,9 +723,15 @@ def main():
     write_fc("events.geojson", events)
 
     lfs = []
+    unknown = set(RANGES) - {lf[0] for lf in LANDFORMS}
+    assert not unknown, unknown
     for (lid, name, kk, ru, kind, lon, lat) in LANDFORMS:
-        lfs.append(feature({"id": lid, "name": name, "name:kk": kk, "name:ru": ru, "kind": kind},
-                           point(lon, lat)))
+        p = {"id": lid, "name": name, "name:kk": kk, "name:ru": ru, "kind": kind}
+        if lid in RANGES:
+            p.update({"label_point": [r4(lon), r4(lat)], "includes": INCLUDES.get(lid), "note": RANGE_NOTE})
+            lfs.append(feature(p, range_geometry(RANGES[lid])))
+        else:
+            lfs.append(feature(p, point(lon, lat)))
     write_fc("landforms.geojson", lfs)
 
 

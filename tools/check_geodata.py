@@ -30,7 +30,7 @@ GEOD = Geod(ellps="WGS84")
 POLITIES = {"dzungar", "kazakh", "kazakh_senior", "kazakh_middle", "kazakh_junior", "qing",
             "russia", "kalmyk", "bukhara", "khiva", "kyrgyz", "yarkent", "kokand", "khalkha",
             "tibet", "karakalpak", "bashkir"}
-STATUS = {"core", "occupied", "tributary", "contested", "besieged", "destroyed"}
+STATUS = {"core", "occupied", "tributary", "contested", "besieged", "destroyed", "holdout", "enclave"}
 CITY_STATUS_ONLY = {"besieged", "destroyed"}
 GEOM = {
     "territories": {"Polygon", "MultiPolygon"},
@@ -168,6 +168,79 @@ def check_control(spans, fname, fid, ck, is_city):
     for (s1, e1, a), (s2, e2, b) in zip(iv, iv[1:]):
         if s2 <= e1:
             ck.warn(fname, fid, f"control spans overlap: {a.get('from')}-{a.get('to')} and {b.get('from')}-{b.get('to')}")
+
+
+# Mountain outlines against the valleys, plains and lakes around them: places
+# that lie on a valley floor or a plain must be outside every range.
+RANGE_VALLEYS = [
+    ("Fergana Valley (Kokand)", 70.94, 40.53), ("Fergana Valley (Fergana)", 71.78, 40.38),
+    ("Fergana Valley (Namangan)", 71.67, 41.0), ("Fergana Valley (Andijan)", 72.34, 40.78),
+    ("Fergana Valley (Osh)", 72.8, 40.53), ("Khujand gate", 69.63, 40.28), ("Tashkent", 69.24, 41.31),
+    ("Ili valley (Ghulja)", 81.32, 43.91), ("Ili valley (Zharkent)", 80.0, 44.17), ("Ili valley (Chunja)", 79.46, 43.53),
+    ("Ili valley (Kapchagay)", 77.07, 43.87), ("Almaty", 76.9, 43.25), ("Chu valley (Bishkek)", 74.6, 42.87),
+    ("Chu valley (Tokmok)", 75.29, 42.84), ("Talas valley (Talas)", 72.24, 42.52), ("Taraz", 71.37, 42.9),
+    ("Issyk-Kul basin (Karakol)", 78.39, 42.49), ("Issyk-Kul basin (Balykchy)", 76.19, 42.46),
+    ("Naryn depression (Naryn)", 76.0, 41.43), ("Kashgar", 75.99, 39.47), ("Aksu", 80.26, 41.17),
+    ("Kuqa", 82.96, 41.72), ("Korla", 86.15, 41.76), ("Turpan", 89.19, 42.95), ("Urumqi", 87.6, 43.8),
+    ("Hami", 93.5, 42.82), ("Hotan", 79.93, 37.11), ("Taldykorgan", 78.38, 45.02), ("Bole", 82.07, 44.9),
+    ("Dzungarian Gate (Alashankou)", 82.57, 45.17), ("Tacheng", 82.98, 46.75), ("Ust-Kamenogorsk", 82.61, 49.95),
+    ("Altay (city)", 88.13, 47.85), ("Khovd", 91.64, 48.0), ("Biysk", 85.2, 52.52), ("Turkistan", 68.27, 43.3),
+    ("Shymkent", 69.6, 42.32), ("Ufa", 55.96, 54.74), ("Magnitogorsk", 59.0, 53.4), ("Orsk", 58.57, 51.22),
+    ("Yekaterinburg", 60.6, 56.84), ("Samarkand", 66.96, 39.65), ("Zhezkazgan", 67.71, 47.8),
+]
+# Lakes that really lie among the mountains of a range (all others must be outside).
+RANGE_LAKES = {"lake-son-kul", "lake-karakul", "lake-markakol"}
+# Rivers that run in a valley across or along a range: how much of each may lie
+# inside mountain outlines (km) -- where they rise in or cut through the range.
+RANGE_RIVER_KM = {"river-ili": 0, "river-chu": 90, "river-talas": 5, "river-syr-darya": 0, "river-irtysh": 40,
+                  "river-tarim": 0, "river-karatal": 70, "river-lepsy": 50, "river-ayagoz": 0, "river-ural": 60,
+                  "river-arys": 0, "river-zeravshan": 5, "river-chirchiq": 20, "river-kara-darya": 5,
+                  "river-naryn": 360, "river-emba": 60}
+
+
+def check_ranges(landforms, rivers, water, ck):
+    """Mountain outlines: valleys and plains outside, lakes outside unless listed,
+    river length inside within bounds, label points inside their outline."""
+    areas = {}
+    for f in landforms:
+        g = f.get("geometry") or {}
+        if g.get("type") in ("Polygon", "MultiPolygon") and f["properties"].get("kind") == "mountains":
+            areas[f["properties"]["id"]] = shape(g)
+    if not areas:
+        return
+    print("\nMountain ranges:")
+    for rid, a in areas.items():
+        lp = next(f["properties"].get("label_point") for f in landforms if f["properties"]["id"] == rid)
+        if not lp:
+            ck.err("landforms.geojson", rid, "mountain outline without label_point")
+        elif not a.contains(Point(lp)):
+            ck.warn("landforms.geojson", rid, f"label_point {lp} outside its outline")
+        km2 = abs(GEOD.geometry_area_perimeter(a)[0]) / 1e6
+        print(f"  {rid:26s} {a.geom_type:12s} {km2:9.0f} km2")
+    ids = list(areas)
+    for i, a in enumerate(ids):
+        for b in ids[i + 1:]:
+            if areas[a].intersection(areas[b]).area > 1e-6:
+                ck.warn("landforms.geojson", a, f"outline overlaps {b}")
+    for name, lon, lat in RANGE_VALLEYS:
+        for rid, a in areas.items():
+            if a.contains(Point(lon, lat)):
+                ck.err("landforms.geojson", rid, f"{name} ({lon}, {lat}) lies inside the mountain outline")
+    for wid, w in water.items():
+        for rid, a in areas.items():
+            if wid not in RANGE_LAKES and a.intersection(w).area > 1e-6:
+                ck.err("landforms.geojson", rid, f"{wid} lies (partly) inside the mountain outline")
+    for rid_r, mx in RANGE_RIVER_KM.items():
+        if rid_r not in rivers:
+            continue
+        inside = unary_union([a for a in areas.values()]).intersection(rivers[rid_r])
+        km = 0.0
+        for part in getattr(inside, "geoms", [inside]):
+            if part.geom_type == "LineString" and not part.is_empty:
+                km += GEOD.geometry_length(part) / 1000.0
+        print(f"  {rid_r:18s} {km:6.1f} km inside mountains (max {mx})")
+        if km > mx:
+            ck.err("landforms.geojson", rid_r, f"{km:.0f} km of the river inside mountain outlines (max {mx})")
 
 
 def main():
@@ -324,11 +397,18 @@ def main():
             g = f.get("geometry")
             if not g:
                 continue
-            pts = [g["coordinates"]] if g["type"] == "Point" else g["coordinates"]
+            if g["type"] in ("Polygon", "MultiPolygon"):
+                # an area's name sits at its label_point (checked with the ranges below)
+                lp = f["properties"].get("label_point")
+                pts = [lp] if lp else []
+            else:
+                pts = [g["coordinates"]] if g["type"] == "Point" else g["coordinates"]
             for c in pts:
                 for wid, w in water.items():
                     if w.contains(Point(c)):
                         ck.warn(f"{layer}.geojson", f["properties"]["id"], f"{c} lies in {wid}")
+
+    check_ranges(layers.get("landforms", []), rivers, water, ck)
 
     print(f"\n{ck.errors} error(s), {ck.warnings} warning(s)")
     sys.exit(1 if ck.errors else 0)

@@ -88,6 +88,7 @@ def atlas():
         "campaigns": {"width_pt": 1.6, "flight_width_pt": 7.0, "flight_opacity": 0.28, "arrow_pt": 7.0,
                       "label": font("sans_italic", 6.5, ink)},
         "landforms": font("serif_italic", 8.0, "#7a6a52", 1.8, True),
+        "relief": {"fill": "#7a5c3a", "opacity": 0.14},
         "layers": ["territories", "water", "rivers", "graticule", "landforms", "campaigns", "battles", "cities"],
         "furniture": {
             "title": font("serif_bold", 17.0, ink),
@@ -103,6 +104,17 @@ def atlas():
             "compare": "#e0117f",
         },
     }
+
+# Sides in black and white: besides its grey, a fighting side's routes and battle stars
+# carry a mark: the Dzungars solid black, the Kazakhs cased (a white core between dark
+# edges), their other neighbours striped (a white dashed core).
+MARKS = {
+    "dzungar": "solid",
+    "kazakh": "cased", "kazakh_senior": "cased", "kazakh_middle": "cased", "kazakh_junior": "cased",
+    "qing": "striped", "russia": "striped", "kalmyk": "striped", "bukhara": "striped",
+    "khiva": "striped", "kyrgyz": "striped", "yarkent": "striped", "kokand": "striped",
+    "khalkha": "striped", "tibet": "striped", "karakalpak": "striped", "bashkir": "striped",
+}
 
 
 def main():
@@ -135,12 +147,13 @@ def main():
     gr["cities"]["captured"] = "#000000"
     gr["battles"]["label"]["color"] = "#000000"
     gr["landforms"]["color"] = "#505050"
+    gr["relief"] = {"fill": "#000000", "opacity": 0.07}
     gr["furniture"]["panel"] = "#ffffffee"
     gr["furniture"]["frame"] = "#000000"
     gr["furniture"]["graticule"]["color"] = "#80808080"
     gr["furniture"]["compare"] = "#000000"
     for k, (fill, border, pattern) in GRAY.items():
-        gr["polities"][k].update({"fill": fill, "border": border, "pattern": pattern})
+        gr["polities"][k].update({"fill": fill, "border": border, "pattern": pattern, "mark": MARKS[k]})
     with open("styles/grayscale.json", "w") as fh:
         json.dump(gr, fh, ensure_ascii=False, indent=2)
         fh.write("\n")

@@ -72,6 +72,8 @@ pub mod group {
     pub const RIVERS: &str = "rivers";
     /// The graticule.
     pub const GRATICULE: &str = "graticule";
+    /// Mountain areas.
+    pub const RELIEF: &str = "relief";
     /// Campaign routes.
     pub const ROUTES: &str = "routes";
     /// Battle symbols.

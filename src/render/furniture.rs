@@ -7,7 +7,7 @@ use super::paint::{fill, polyline_path, stroke, stroke_path};
 use super::text::TextStyle;
 use super::{Frame, Shown};
 use crate::data::{CampaignKind, CityKind};
-use crate::style::{Pattern, Rgba};
+use crate::style::{Pattern, Rgba, SideMark};
 use tiny_skia::{FillRule, PathBuilder, Rect};
 
 /// Caption lines an animation frame's fixed title block has room for.
@@ -39,6 +39,14 @@ fn tr(lang: &str, en: &'static str) -> &'static str {
         ("(?) Place not known exactly", "(?) Орны анық емес", "(?) Место точно не известно"),
         ("Routes in their side's colour:", "Жорықтар тарап түсімен:", "Походы в цвете своей стороны:"),
         ("scale true along", "масштаб дәл:", "масштаб верен вдоль"),
+        (
+            "Sides (routes and battle victors):",
+            "Тараптар (жорықтар мен жеңімпаздар):",
+            "Стороны (походы и победители):",
+        ),
+        ("Kinds of route:", "Жорық түрлері:", "Виды походов:"),
+        ("Mountains", "Таулар", "Горы"),
+        ("Battle (victor's mark)", "Шайқас (жеңімпаз белгісі)", "Битва (знак победителя)"),
     ];
     let hit = table.iter().find(|(e, _, _)| *e == en);
     match (lang, hit) {
@@ -53,6 +61,10 @@ enum Symbol {
     Polity(String),
     /// A polity seen only as a side: a line in its colour.
     Side(String),
+    /// The tint of mountain areas.
+    Relief,
+    /// A fighting side's route and battle star, as marked in black and white.
+    Fighter(String),
     /// A line of text with no symbol.
     Note,
     /// A hollow marker: place not known exactly.
@@ -116,7 +128,7 @@ impl Layout {
         let m = 0.022 * iw.min(ih);
         let pad = f.px(5.0) * f.fs;
         let taken = self.obstacles();
-        let mut corners = vec![[iw - m - w, m], [m, ih - m - h - pad * 3.0]];
+        let mut corners = vec![[iw - m - w, m], [m, ih - m - h - pad * 3.0], [m, m]];
         if let Some(sb) = &self.scale {
             corners.push([iw - m - w, sb.panel[1] - pad - h]);
         }
@@ -341,6 +353,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         };
         entries.push((Symbol::City(*k), tr(lang, name).into()));
     }
+    let marked = shown.fighters.iter().any(|p| f.style.polity(p).is_some_and(|s| s.mark != SideMark::Solid));
     let flagged = |entries: &mut Vec<(Symbol, String)>, rows: Vec<(bool, Symbol, &'static str)>| {
         for (on, sym, text) in rows {
             if on {
@@ -354,10 +367,23 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
             (shown.captured, Symbol::Captured, "Changed hands this year"),
             (shown.besieged, Symbol::Besieged, "Besieged"),
             (shown.destroyed, Symbol::Destroyed, "Destroyed"),
-            (shown.battles, Symbol::Battle, "Battle (victor's colour)"),
+            (shown.battles && !marked, Symbol::Battle, "Battle (victor's colour)"),
+            (shown.battles && marked, Symbol::Battle, "Battle (victor's mark)"),
         ],
     );
-    if !shown.campaign_kinds.is_empty() {
+    // Where sides carry marks besides their colour (black and white), each fighting
+    // side gets a row with its route and star; else a note says colour is the side.
+    if marked {
+        entries.push((Symbol::Note, tr(lang, "Sides (routes and battle victors):").into()));
+        for p in &shown.fighters {
+            if let Some(ps) = f.style.polity(p) {
+                entries.push((Symbol::Fighter(p.clone()), f.polity_name(p, ps)));
+            }
+        }
+        if !shown.campaign_kinds.is_empty() {
+            entries.push((Symbol::Note, tr(lang, "Kinds of route:").into()));
+        }
+    } else if !shown.campaign_kinds.is_empty() {
         entries.push((Symbol::Note, tr(lang, "Routes in their side's colour:").into()));
     }
     for k in &shown.campaign_kinds {
@@ -375,6 +401,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
             (shown.fortified_line, Symbol::FortifiedLine, "Fortified line"),
             (shown.assumed_route, Symbol::AssumedRoute, "Route assumed"),
             (shown.approximate_place, Symbol::ApproximatePlace, "(?) Place not known exactly"),
+            (shown.relief, Symbol::Relief, "Mountains"),
         ],
     );
     if let (true, Some(c)) = (shown.changed, f.opts.compare) {
@@ -462,11 +489,13 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
     };
 
     let grat_labels = graticule_labels(f);
+    let degrees_under = |r: &[f32; 4]| grat_labels.iter().filter(|g| super::labels::overlaps(r, &g.4)).count() as f32;
+    let inside_image = |r: &[f32; 4]| r[0] >= 0.0 && r[1] >= 0.0 && r[2] <= w && r[3] <= h;
     // The legend goes where it hides the least of the story: bottom left, above the scale
-    // bar, top right or under the title block (animation frames keep it bottom left).
-    let mut legend = Vec::new();
-    let mut legend_panel = None;
-    if let Some((rows, col_w, panel_w, panel_h)) = legend_grid {
+    // bar, top right, top left or under the title block (animation frames keep it bottom
+    // left). Returns its cost and box for a title block at `title`.
+    let legend_place = |title: Option<[f32; 4]>| -> Option<(f32, [f32; 4])> {
+        let (_, _, panel_w, panel_h) = legend_grid?;
         let bottom_left = [margin, bottom - panel_h];
         let mut corners = vec![bottom_left];
         if f.opts.timeline.is_none() && !f.opts.fixed_title {
@@ -474,34 +503,73 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
                 corners.push([w - margin - panel_w, sb.panel[1] - pad - panel_h]);
             }
             corners.push([w - margin - panel_w, margin]);
-            corners.extend(title_panel.map(|t| [margin, t[3] + pad]));
+            corners.push([margin, margin]);
+            if let Some(t) = title {
+                let x = if t[0] > margin { w - margin - panel_w } else { margin };
+                corners.push([x, t[3] + pad]);
+            }
         }
-        let taken: Vec<[f32; 4]> = title_panel
+        let taken: Vec<[f32; 4]> = title
             .into_iter()
             .chain(scale.as_ref().map(|s| s.panel))
             .chain(credit.as_ref().map(|c| c.4))
             .chain(band)
             .chain(timeline.map(|t| [t[0], t[1], t[2], t[3]]))
             .collect();
-        let fits = |r: &[f32; 4]| {
-            r[0] >= 0.0 && r[1] >= 0.0 && r[2] <= w && r[3] <= h && !taken.iter().any(|t| super::labels::overlaps(r, t))
-        };
+        let fits = |r: &[f32; 4]| inside_image(r) && !taken.iter().any(|t| super::labels::overlaps(r, t));
         let rect = |c: [f32; 2]| [c[0], c[1], c[0] + panel_w, c[1] + panel_h];
-        let best = corners
+        corners
             .into_iter()
             .map(rect)
             .filter(fits)
-            .map(|r| {
-                let degrees = grat_labels.iter().filter(|g| super::labels::overlaps(&r, &g.4)).count();
-                (hidden(f, r) + 0.5 * degrees as f32, r)
-            })
+            .map(|r| (hidden(f, r) + 0.5 * degrees_under(&r), r))
             // The first corner wins ties: bottom left unless another hides less.
             .fold(None, |best: Option<(f32, [f32; 4])>, c| match best {
                 Some(b) if b.0 <= c.0 => Some(b),
                 _ => Some(c),
             })
-            .map(|(_, r)| r)
-            .unwrap_or_else(|| rect(bottom_left));
+            .or(Some((f32::MAX, rect(bottom_left))))
+    };
+
+    // The title block stays top left unless, with the legend placed around it, the top
+    // right or bottom left hides less of the story (a print frame; animation frames keep
+    // their fixed places).
+    let mut title_panel = title_panel;
+    let mut legend_choice = legend_place(title_panel);
+    if let (Some(t), false, false) = (title_panel, animated, f.opts.fixed_title) {
+        let (tw, th) = (t[2] - t[0], t[3] - t[1]);
+        let furniture: Vec<[f32; 4]> =
+            scale.as_ref().map(|s| s.panel).into_iter().chain(credit.as_ref().map(|c| c.4)).collect();
+        let cost = |r: &[f32; 4], legend: &Option<(f32, [f32; 4])>| {
+            hidden(f, *r) + 0.5 * degrees_under(r) + legend.map_or(0.0, |l| l.0)
+        };
+        let mut best = (cost(&t, &legend_choice), t, legend_choice);
+        for c in [[w - margin - tw, margin], [margin, bottom - th]] {
+            let r = [c[0], c[1], c[0] + tw, c[1] + th];
+            if !inside_image(&r) || furniture.iter().any(|o| super::labels::overlaps(&r, o)) {
+                continue;
+            }
+            let l = legend_place(Some(r));
+            // A moved title must hide clearly less: one town less at the least.
+            let c = cost(&r, &l) + 1.0;
+            if c < best.0 {
+                best = (c, r, l);
+            }
+        }
+        let (dx, dy) = (best.1[0] - t[0], best.1[1] - t[1]);
+        if dx != 0.0 || dy != 0.0 {
+            for line in &mut title_lines {
+                line.2 += dx;
+                line.3 += dy;
+            }
+        }
+        title_panel = Some(best.1);
+        legend_choice = best.2;
+    }
+
+    let mut legend = Vec::new();
+    let mut legend_panel = None;
+    if let (Some((rows, col_w, _, _)), Some((_, best))) = (legend_grid, legend_choice) {
         let (x0, y0) = (best[0], best[1]);
         for (k, (sym, text)) in entries.into_iter().enumerate() {
             let (c, r) = (k / rows, k % rows);
@@ -876,6 +944,37 @@ fn legend_symbol(f: &Frame, canvas: &mut dyn Canvas, sym: &Symbol, x: f32, y: f3
         Symbol::Side(id) => {
             if let Some(ps) = f.style.polity(id) {
                 line(canvas, ps.border, f.px(f.style.campaigns.width_pt) * 1.3, &[], 0.9);
+            }
+        }
+        Symbol::Fighter(id) => {
+            if let Some(ps) = f.style.polity(id) {
+                let cs = &f.style.campaigns;
+                let ink = super::layers::RouteInk { color: ps.border, core: f.style.halo, mark: ps.mark };
+                let w = f.px(cs.width_pt);
+                let r = f.px(f.style.battles.size_pt) / 2.0;
+                let end = x + sw - r * 2.4;
+                let pts = [(x + 1.0, cy), (end, cy)];
+                let body = [(x + 1.0, cy), (end - f.px(cs.arrow_pt) * 0.8 * 0.8, cy)];
+                let band = (f.px(cs.flight_width_pt), cs.flight_opacity);
+                super::layers::route(
+                    canvas,
+                    &ink,
+                    CampaignKind::Advance,
+                    false,
+                    &pts,
+                    &body,
+                    w,
+                    f.px(cs.arrow_pt) * 0.8,
+                    band,
+                );
+                super::layers::victory_mark(f, canvas, (x + sw - r, cy, r), ps);
+            }
+        }
+        Symbol::Relief => {
+            if let Some(r) = sw_rect {
+                fill(canvas, &r, f.style.land, 1.0);
+                fill(canvas, &r, f.style.relief.fill, f.style.relief.opacity);
+                stroke_path(canvas, &r, ink, 0.6, &stroke(f.px(0.4), &[]));
             }
         }
         Symbol::Note => {}

@@ -169,12 +169,19 @@ pub(crate) fn place_and_draw(
                 labeller.centred(*x, *y);
             }
             Anchor::Path { pts, repeat } => {
-                if !labeller.along(pts, *repeat) && job.priority >= PROMISED {
-                    // A promised name too long for its line stands beside the line's middle.
+                // A name too long or its line too crowded to run along it stands beside
+                // the line instead: promised names beside the middle, a route's (or a
+                // fort line's) beside the first free point of its middle, thirds or ends.
+                if !labeller.along(pts, *repeat) && (job.priority >= PROMISED || !*repeat) {
                     let len = super::paint::polyline_length(pts);
-                    let mid = super::paint::polyline_prefix(pts, 0.5);
-                    if let (true, Some(&(x, y))) = (len > 0.0, mid.last()) {
-                        labeller.beside(x, y, f.px(1.0));
+                    let spots: &[f32] = if *repeat { &[0.5] } else { &[0.5, 0.33, 0.67, 0.15, 0.85] };
+                    for &t in spots {
+                        let head = super::paint::polyline_prefix(pts, t);
+                        if let (true, Some(&(x, y))) = (len > 0.0, head.last()) {
+                            if labeller.beside(x, y, f.px(1.0)) {
+                                break;
+                            }
+                        }
                     }
                 }
             }

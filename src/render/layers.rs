@@ -11,7 +11,7 @@ use super::paint::{
 use super::{cased, Frame, Shown};
 use crate::data::{CampaignKind, Certainty, CityKind, ControlSpan, Feature, Geometry, Layer, Status};
 use crate::index::area_rings;
-use crate::style::{Pattern, Rgba};
+use crate::style::{Pattern, Rgba, SideMark};
 use crate::time::Year;
 use geo::{Area, Centroid, Contains, InteriorPoint};
 use tiny_skia::{FillRule, PathBuilder};
@@ -427,19 +427,29 @@ pub(crate) fn rivers(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob
     }
 }
 
-/// Landforms are labels only: mountains, deserts, steppes, regions.
-pub(crate) fn landforms(f: &Frame, jobs: &mut Vec<LabelJob>) {
+/// Landforms: mountain areas get a tint (the style's `relief`); every landform gets its
+/// name, at its `label_point` when it gives one, else at its point or inside its area.
+pub(crate) fn landforms(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
     let spec = &f.style.landforms;
+    let relief = &f.style.relief;
     for i in f.visible_in(Layer::Landforms) {
         let feat = &f.atlas.data.layer(Layer::Landforms)[i];
         if !feat.alive(f.opts.year) {
             continue;
         }
-        let p = match &feat.geometry {
+        if let (Geometry::Areas(mp), Some("mountains"), true) =
+            (&feat.geometry, feat.kind.as_deref(), relief.opacity > 0.0)
+        {
+            if let Some(path) = area_path(f.view, mp) {
+                canvas.fill_path(&path, Ink::new(relief.fill, relief.opacity), FillRule::EvenOdd);
+                shown.relief = true;
+            }
+        }
+        let p = label_point(feat).or(match &feat.geometry {
             Geometry::Point(p) => Some(*p),
             Geometry::Areas(mp) => mp.interior_point(),
             _ => None,
-        };
+        });
         if let Some(p) = p {
             let (x, y) = f.view.to_px(p.x(), p.y());
             let big = matches!(feat.kind.as_deref(), Some("region") | Some("steppe"));
@@ -452,6 +462,17 @@ pub(crate) fn landforms(f: &Frame, jobs: &mut Vec<LabelJob>) {
                 land: Vec::new(),
             });
         }
+    }
+}
+
+/// A feature's `label_point` property (`[lon, lat]`): where its name goes.
+fn label_point(feat: &Feature) -> Option<geo::Point<f64>> {
+    let v = feat.properties.get("label_point")?.as_array()?;
+    match (v.first()?.as_f64(), v.get(1)?.as_f64()) {
+        (Some(x), Some(y)) if x.is_finite() && y.is_finite() && x.abs() <= 180.0 && y.abs() <= 90.0 => {
+            Some(geo::Point::new(x, y))
+        }
+        _ => None,
     }
 }
 
@@ -472,9 +493,10 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
         let Some(line) = ml.0.first() else { continue };
         let side = feat.side.as_deref().and_then(|s| f.style.polity(s));
         let color = side.map(|p| p.border).unwrap_or(Rgba(80, 80, 80, 255));
+        let ink = RouteInk { color, core: f.style.halo, mark: side.map(|p| p.mark).unwrap_or_default() };
         if let Some(s) = &feat.side {
             if side.is_some() {
-                shown.side(s);
+                shown.fighter(s);
             }
         }
         let full = project_line(f.view, &line.0);
@@ -487,46 +509,13 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
         let arrow = f.px(cs.arrow_pt);
         let body = trim_end(&pts, arrow * 0.8);
         // A route the sources do not trace: a dash-dot line, whatever its kind.
-        if feat.properties.get("route").and_then(|v| v.as_str()) == Some("assumed")
-            && feat.campaign_kind != CampaignKind::Flight
-        {
+        let assumed = feat.properties.get("route").and_then(|v| v.as_str()) == Some("assumed")
+            && feat.campaign_kind != CampaignKind::Flight;
+        if assumed {
             shown.assumed_route = true;
-            if let Some(p) = polyline_path(&body) {
-                stroke_path(canvas, &p, color, 0.9, &stroke(w * 1.2, &ASSUMED_DASH.map(|d| d * w)));
-            }
-            arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
-        } else {
-            match feat.campaign_kind {
-                CampaignKind::Advance => {
-                    if let Some(p) = tapered(&body, w * 1.6, w * 0.9) {
-                        canvas.fill_path(&p, Ink::new(color, 0.9), FillRule::Winding);
-                    }
-                    arrowhead(canvas, &pts, arrow, color, 0.9);
-                }
-                CampaignKind::Retreat => {
-                    if let Some(p) = polyline_path(&body) {
-                        stroke_path(canvas, &p, color, 0.9, &stroke(w, &[w * 3.0, w * 2.0]));
-                    }
-                    arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
-                }
-                CampaignKind::Raid => {
-                    if let Some(p) = polyline_path(&body) {
-                        stroke_path(canvas, &p, color, 0.9, &stroke(w * 1.1, &[0.01, w * 2.2]));
-                    }
-                    arrowhead(canvas, &pts, arrow * 0.85, color, 0.9);
-                }
-                CampaignKind::Flight => {
-                    let band = f.px(cs.flight_width_pt);
-                    if let Some(p) = polyline_path(&trim_end(&pts, arrow * 1.4)) {
-                        stroke_path(canvas, &p, color, cs.flight_opacity, &stroke(band, &[]));
-                    }
-                    if let Some(p) = polyline_path(&body) {
-                        stroke_path(canvas, &p, color, 0.7, &stroke(w * 0.6, &[w * 2.0, w * 1.5]));
-                    }
-                    arrowhead(canvas, &pts, (band * 1.1).max(arrow), color, cs.flight_opacity + 0.2);
-                }
-            }
         }
+        let band = (f.px(cs.flight_width_pt), cs.flight_opacity);
+        route(canvas, &ink, feat.campaign_kind, assumed, &pts, &body, w, arrow, band);
         if f.opts.route_progress >= 1.0 {
             let mut parts: Vec<String> = Vec::new();
             let short = short_route_name(feat.name(&f.opts.lang));
@@ -613,9 +602,129 @@ fn tapered(pts: &[(f32, f32)], w0: f32, w1: f32) -> Option<tiny_skia::Path> {
     pb.finish()
 }
 
-/// A triangular arrowhead at the end of a polyline, pointing along its last stretch.
-fn arrowhead(canvas: &mut dyn Canvas, pts: &[(f32, f32)], len: f32, color: Rgba, opacity: f32) {
-    let Some(&tip) = pts.last() else { return };
+/// How a side's routes are inked: its colour, the core colour of cased and striped
+/// lines, and its mark.
+pub(crate) struct RouteInk {
+    pub color: Rgba,
+    pub core: Rgba,
+    pub mark: SideMark,
+}
+
+impl RouteInk {
+    /// Stroke a route line `w` px wide with `dash`, marked as the side is.
+    fn stroke(&self, canvas: &mut dyn Canvas, path: &tiny_skia::Path, opacity: f32, w: f32, dash: &[f32]) {
+        match self.mark {
+            SideMark::Solid => stroke_path(canvas, path, self.color, opacity, &stroke(w, dash)),
+            SideMark::Cased => {
+                stroke_path(canvas, path, self.color, opacity, &stroke(w * 2.0, dash));
+                stroke_path(canvas, path, self.core, 1.0, &stroke(w * 0.8, dash));
+            }
+            SideMark::Striped => {
+                stroke_path(canvas, path, self.color, opacity, &stroke(w * 1.7, dash));
+                let core = if dash.is_empty() { vec![w * 1.6, w * 1.6] } else { dash.to_vec() };
+                stroke_path(canvas, path, self.core, 1.0, &stroke(w * 0.55, &core));
+            }
+        }
+    }
+
+    /// Fill a tapered advance from `w0` to `w1` px wide along `body`, marked.
+    fn tapered(&self, canvas: &mut dyn Canvas, body: &[(f32, f32)], w0: f32, w1: f32, opacity: f32) {
+        let grow = if self.mark == SideMark::Solid { 1.0 } else { 1.6 };
+        if let Some(p) = tapered(body, w0 * grow, w1 * grow) {
+            canvas.fill_path(&p, Ink::new(self.color, opacity), FillRule::Winding);
+        }
+        match self.mark {
+            SideMark::Solid => {}
+            SideMark::Cased => {
+                if let Some(p) = tapered(body, w0 * 0.5, w1 * 0.5) {
+                    canvas.fill_path(&p, Ink::new(self.core, 1.0), FillRule::Winding);
+                }
+            }
+            SideMark::Striped => {
+                if let Some(p) = polyline_path(body) {
+                    stroke_path(canvas, &p, self.core, 1.0, &stroke(w1 * 0.5, &[w1 * 1.6, w1 * 1.6]));
+                }
+            }
+        }
+    }
+
+    /// An arrowhead `len` px long at the end of `pts`, marked.
+    fn arrowhead(&self, canvas: &mut dyn Canvas, pts: &[(f32, f32)], len: f32, opacity: f32) {
+        let Some((p, tip, (ux, uy))) = arrow_path(pts, len) else { return };
+        match self.mark {
+            SideMark::Solid => canvas.fill_path(&p, Ink::new(self.color, opacity), FillRule::Winding),
+            SideMark::Cased => {
+                canvas.fill_path(&p, Ink::new(self.core, 1.0), FillRule::Winding);
+                stroke_path(canvas, &p, self.color, opacity, &stroke(len * 0.14, &[]));
+            }
+            SideMark::Striped => {
+                canvas.fill_path(&p, Ink::new(self.color, opacity), FillRule::Winding);
+                // A white eye in the head.
+                let c = (tip.0 - ux * len * 0.55, tip.1 - uy * len * 0.55);
+                if let Some(r) = tiny_skia::PathBuilder::from_circle(c.0, c.1, len * 0.13) {
+                    canvas.fill_path(&r, Ink::new(self.core, 1.0), FillRule::Winding);
+                }
+            }
+        }
+    }
+}
+
+/// Draw one route: its body by kind (or dash-dot when assumed) and its arrowhead.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn route(
+    canvas: &mut dyn Canvas,
+    ink: &RouteInk,
+    kind: CampaignKind,
+    assumed: bool,
+    pts: &[(f32, f32)],
+    body: &[(f32, f32)],
+    w: f32,
+    arrow: f32,
+    (band, band_opacity): (f32, f32),
+) {
+    if assumed {
+        if let Some(p) = polyline_path(body) {
+            ink.stroke(canvas, &p, 0.9, w * 1.2, &ASSUMED_DASH.map(|d| d * w));
+        }
+        ink.arrowhead(canvas, pts, arrow * 0.85, 0.9);
+        return;
+    }
+    match kind {
+        CampaignKind::Advance => {
+            ink.tapered(canvas, body, w * 1.6, w * 0.9, 0.9);
+            ink.arrowhead(canvas, pts, arrow, 0.9);
+        }
+        CampaignKind::Retreat => {
+            if let Some(p) = polyline_path(body) {
+                ink.stroke(canvas, &p, 0.9, w, &[w * 3.0, w * 2.0]);
+            }
+            ink.arrowhead(canvas, pts, arrow * 0.85, 0.9);
+        }
+        CampaignKind::Raid => {
+            if let Some(p) = polyline_path(body) {
+                ink.stroke(canvas, &p, 0.9, w * 1.1, &[0.01, w * 2.2]);
+            }
+            ink.arrowhead(canvas, pts, arrow * 0.85, 0.9);
+        }
+        CampaignKind::Flight => {
+            if let Some(p) = polyline_path(&trim_end(pts, arrow * 1.4)) {
+                stroke_path(canvas, &p, ink.color, band_opacity, &stroke(band, &[]));
+            }
+            if let Some(p) = polyline_path(body) {
+                ink.stroke(canvas, &p, 0.7, w * 0.6, &[w * 2.0, w * 1.5]);
+            }
+            ink.arrowhead(canvas, pts, (band * 1.1).max(arrow), band_opacity + 0.2);
+        }
+    }
+}
+
+/// A point or a direction in pixels.
+type Px = (f32, f32);
+
+/// A triangular arrowhead `len` px long at the end of a polyline, pointing along its last
+/// stretch: the path, the tip and the unit direction.
+fn arrow_path(pts: &[(f32, f32)], len: f32) -> Option<(tiny_skia::Path, Px, Px)> {
+    let &tip = pts.last()?;
     // Direction from a point about one arrow length back.
     let mut back = pts[0];
     let mut acc = 0.0;
@@ -629,7 +738,7 @@ fn arrowhead(canvas: &mut dyn Canvas, pts: &[(f32, f32)], len: f32, color: Rgba,
     let (dx, dy) = (tip.0 - back.0, tip.1 - back.1);
     let d = dx.hypot(dy);
     if d < 1e-3 {
-        return;
+        return None;
     }
     let (ux, uy) = (dx / d, dy / d);
     let base = (tip.0 - ux * len, tip.1 - uy * len);
@@ -640,8 +749,51 @@ fn arrowhead(canvas: &mut dyn Canvas, pts: &[(f32, f32)], len: f32, color: Rgba,
     pb.line_to(base.0 + ux * len * 0.2, base.1 + uy * len * 0.2);
     pb.line_to(base.0 + uy * half, base.1 - ux * half);
     pb.close();
-    if let Some(p) = pb.finish() {
-        canvas.fill_path(&p, Ink::new(color, opacity), FillRule::Winding);
+    Some((pb.finish()?, tip, (ux, uy)))
+}
+
+/// A battle star of radius `r` at (x, y) for a victory of `victor` (the legend's sample).
+pub(crate) fn victory_mark(
+    f: &Frame,
+    canvas: &mut dyn Canvas,
+    (x, y, r): (f32, f32, f32),
+    victor: &crate::style::PolityStyle,
+) {
+    if let Some(path) = star(x, y, r, r * 0.45, 8) {
+        victory_star(canvas, &path, (x, y, r), victor.border, victor.mark, f);
+    }
+}
+
+/// A battle star in the victor's colour, marked as the victor's side is: filled (solid),
+/// hollow with a heavy edge and a dot (cased), or filled with a white eye (striped).
+fn victory_star(
+    canvas: &mut dyn Canvas,
+    path: &tiny_skia::Path,
+    (x, y, r): (f32, f32, f32),
+    color: Rgba,
+    mark: SideMark,
+    f: &Frame,
+) {
+    let outline = f.style.battles.outline;
+    match mark {
+        SideMark::Solid => {
+            canvas.fill_path(path, Ink::new(color, 1.0), FillRule::Winding);
+            stroke_path(canvas, path, outline, 1.0, &stroke(f.px(0.4), &[]));
+        }
+        SideMark::Cased => {
+            canvas.fill_path(path, Ink::new(f.style.halo, 1.0), FillRule::Winding);
+            stroke_path(canvas, path, color, 1.0, &stroke(f.px(1.1), &[]));
+            if let Some(dot) = PathBuilder::from_circle(x, y, r * 0.2) {
+                canvas.fill_path(&dot, Ink::new(color, 1.0), FillRule::Winding);
+            }
+        }
+        SideMark::Striped => {
+            canvas.fill_path(path, Ink::new(color, 1.0), FillRule::Winding);
+            stroke_path(canvas, path, outline, 1.0, &stroke(f.px(0.4), &[]));
+            if let Some(eye) = PathBuilder::from_circle(x, y, r * 0.3) {
+                canvas.fill_path(&eye, Ink::new(f.style.halo, 1.0), FillRule::Winding);
+            }
+        }
     }
 }
 
@@ -687,7 +839,7 @@ pub(crate) fn battles(
         let victor = feat.victor.as_deref().and_then(|v| f.style.polity(v));
         if let Some(v) = &feat.victor {
             if victor.is_some() {
-                shown.side(v);
+                shown.fighter(v);
             }
         }
         let color = victor.map(|v| v.border).unwrap_or(bs.undecided);
@@ -699,8 +851,7 @@ pub(crate) fn battles(
                 canvas.fill_path(&path, Ink::new(Rgba(255, 255, 255, 255), 0.85), FillRule::Winding);
                 stroke_path(canvas, &path, color, 1.0, &stroke(f.px(0.7), &[]));
             } else {
-                canvas.fill_path(&path, Ink::new(color, 1.0), FillRule::Winding);
-                stroke_path(canvas, &path, bs.outline, 1.0, &stroke(f.px(0.4), &[]));
+                victory_star(canvas, &path, (x, y, r), color, victor.map(|v| v.mark).unwrap_or_default(), f);
             }
         }
         shown.battles = true;

@@ -123,6 +123,10 @@ pub struct Shown {
     pub assumed_route: bool,
     /// A line of forts.
     pub fortified_line: bool,
+    /// Any mountain area tinted.
+    pub relief: bool,
+    /// Polity ids that are the side of a drawn route or the victor of a drawn battle.
+    pub fighters: Vec<String>,
 }
 
 impl Shown {
@@ -139,6 +143,14 @@ impl Shown {
     fn side(&mut self, id: &str) {
         if !self.polities.iter().any(|p| p == id) && !self.sides.iter().any(|p| p == id) {
             self.sides.push(id.to_string());
+        }
+    }
+
+    /// A polity fighting on the map: a route's side or a battle's victor.
+    fn fighter(&mut self, id: &str) {
+        self.side(id);
+        if !self.fighters.iter().any(|p| p == id) {
+            self.fighters.push(id.to_string());
         }
     }
 }
@@ -252,7 +264,7 @@ pub(crate) fn cased(f: &FontSpec, s: &str) -> String {
 pub fn render(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -> Rendered {
     let mut img = render_map(atlas, style, view, opts);
     if opts.furniture {
-        draw_overlay(atlas, style, view, opts, &mut img.pixmap);
+        overlay(atlas, style, view, opts, &img.shown, &mut img.pixmap);
     }
     img
 }
@@ -271,7 +283,7 @@ pub fn render_svg(
     opts.base_layer = None;
     let drawn = draw_map(atlas, style, view, &opts, &mut canvas);
     if opts.furniture {
-        draw_overlay(atlas, style, view, &opts, &mut canvas);
+        overlay(atlas, style, view, &opts, &drawn.shown, &mut canvas);
     }
     let title = format!("{} — {}", atlas.data.title(&opts.lang), opts.year.0);
     (canvas.finish(&title), drawn)
@@ -471,7 +483,10 @@ pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions,
             }
             MapLayer::Graticule if base.is_none() && opts.furniture => furniture::graticule(&frame, canvas),
             MapLayer::Graticule => {}
-            MapLayer::Landforms => layers::landforms(&frame, &mut jobs),
+            MapLayer::Landforms => {
+                canvas.group(group::RELIEF);
+                layers::landforms(&frame, canvas, &mut shown, &mut jobs)
+            }
             MapLayer::Campaigns => {
                 canvas.group(group::ROUTES);
                 layers::campaigns(&frame, canvas, &mut shown, &mut jobs)
@@ -652,8 +667,14 @@ pub fn animation_bottom_px(atlas: &Atlas, style: &Style, view: &View, dpi: f32, 
 /// Draw what changes every frame over a rendered map state: the title block (title, year,
 /// caption) and, when `opts.timeline` is set, the timeline strip with its cursor.
 pub fn draw_overlay(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, canvas: &mut dyn Canvas) {
+    overlay(atlas, style, view, opts, &Shown::default(), canvas)
+}
+
+/// The title block over a map that shows `shown`: laid out as the map's furniture was,
+/// so that a title moved away from the story lands where the legend left room for it.
+fn overlay(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, shown: &Shown, canvas: &mut dyn Canvas) {
     let frame = frame(atlas, style, view, opts);
-    let layout = furniture::layout(&frame, &Shown::default());
+    let layout = furniture::layout(&frame, shown);
     canvas.group(group::FURNITURE);
     furniture::draw_overlay(&frame, canvas, &layout);
 }

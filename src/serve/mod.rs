@@ -7,8 +7,10 @@
 //! headers in time. The cache counts what it really holds. Nothing that loops over
 //! the data runs on the async threads: the timeline is built once at start.
 
+pub mod archive;
 pub mod cache;
 pub mod limits;
+mod vector;
 
 pub use cache::{CachedImage, ImageCache, ImageKey, YearStates};
 
@@ -67,6 +69,12 @@ pub struct ServerState {
     lang_key: Arc<str>,
     /// How other web pages may use the server (CORS) and where it is reached from.
     web: WebOptions,
+    /// `serve --tiles PATH`: tiles read from an export instead of rendered.
+    archive: Option<Arc<archive::TileArchive>>,
+    /// `/api/meta` (less the parts that depend on the request), built at start.
+    meta: serde_json::Value,
+    /// `/api/timeline` in other languages than the server's, built when first asked.
+    timelines: Mutex<HashMap<String, Vec<u8>>>,
 }
 
 /// What a web map on another page needs from the server.
@@ -105,6 +113,7 @@ impl ServerState {
         limits: ServeLimits,
     ) -> ServerState {
         let timeline = timeline_json(&atlas, &tile_style, lang);
+        let meta = meta_json(&atlas, &tile_style, lang);
         let extent = atlas.data.extent().unwrap_or([-180.0, -85.0, 180.0, 85.0]);
         ServerState {
             extent,
@@ -121,7 +130,17 @@ impl ServerState {
             cache: ImageCache::new(cache_bytes),
             renders: (0..64).map(|_| Mutex::new(())).collect(),
             web: WebOptions::default(),
+            archive: None,
+            meta,
+            timelines: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same server reading its tiles from an export (`serve --tiles PATH`) instead of
+    /// rendering them; the atlas still answers `/api` and `/frames`.
+    pub fn with_tiles(mut self, archive: archive::TileArchive) -> ServerState {
+        self.archive = Some(Arc::new(archive));
+        self
     }
 
     /// The same server with other web options (CORS, public address).
@@ -157,6 +176,9 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/frames/{year_png}", get(frame))
         .route("/api/features", get(features))
         .route("/api/timeline", get(timeline))
+        .route("/api/meta", get(api_meta))
+        .route("/pmtiles/{name}", get(raw_pmtiles))
+        .merge(vector::router())
         .fallback(|| async { bad(StatusCode::NOT_FOUND, "no such page") })
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors))
         .with_state(state)
@@ -186,7 +208,10 @@ async fn cors(
     };
     let h = res.headers_mut();
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
-    h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static("ETag, Content-Length"));
+    h.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("ETag, Content-Length, Content-Range, Accept-Ranges"),
+    );
     if origin != "*" {
         h.append(header::VARY, HeaderValue::from_static("Origin"));
     }
@@ -300,8 +325,11 @@ async fn tilejson(
         None => (y, ""),
     };
     let Some(year) = parse_year(y) else { return bad_year(y) };
-    let b = extent(&st);
     let base = base_url(&st, &headers);
+    if let Some(a) = &st.archive {
+        return archive_tilejson(&st, a, year, suffix, &base);
+    }
+    let b = extent(&st);
     let doc = serde_json::json!({
         "tilejson": "3.0.0",
         "name": format!("{} {year}", st.atlas.data.title(&st.lang)).trim(),
@@ -362,6 +390,9 @@ async fn tile(
         _ => None,
     };
     let Some(id) = id else { return bad(StatusCode::NOT_FOUND, "no such tile") };
+    if let Some(a) = &st.archive {
+        return archive_tile(a, year, scale, id, &headers).await;
+    }
     let state = st.state_of(year);
     let look_lang = lang.clone();
     let key = move |tile: TileId| ImageKey::Tile { state, scale, lang: lang.clone(), tile };
@@ -461,12 +492,13 @@ async fn features(State(st): State<Arc<ServerState>>, Query(q): Query<HashMap<St
     }
     // A query over a wide radius walks much of the data: off the async threads, on a
     // pool of its own so that clicks are answered while tiles render.
+    let Some(lang) = request_lang(&st, &q) else { return bad_lang() };
     let st2 = st.clone();
     let doc = st
         .queries
         .run(move || {
             let hits = crate::query::query(&st2.atlas, Year(year), lon, lat, radius);
-            crate::query::to_json(&hits, Year(year), lon, lat, &st2.lang)
+            crate::query::to_json(&hits, Year(year), lon, lat, &lang)
         })
         .await;
     match doc {
@@ -476,8 +508,32 @@ async fn features(State(st): State<Arc<ServerState>>, Query(q): Query<HashMap<St
     }
 }
 
-async fn timeline(State(st): State<Arc<ServerState>>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], st.timeline.clone()).into_response()
+async fn timeline(State(st): State<Arc<ServerState>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let Some(lang) = request_lang(&st, &q) else { return bad_lang() };
+    let known = st.meta["languages"].as_array().is_some_and(|ls| ls.iter().any(|l| l == lang.as_str()));
+    if lang == st.lang || !known {
+        return ([(header::CONTENT_TYPE, "application/json")], st.timeline.clone()).into_response();
+    }
+    // Another language the data has: built once on the query pool, then kept.
+    let hit = st.timelines.lock().ok().and_then(|m| m.get(&lang).cloned());
+    let body = match hit {
+        Some(b) => b,
+        None => {
+            let st2 = st.clone();
+            let built = st.queries.run(move || timeline_json(&st2.atlas, &st2.tile_style, &lang)).await;
+            match built {
+                Ok(b) => {
+                    if let Ok(mut m) = st.timelines.lock() {
+                        m.insert(q.get("lang").cloned().unwrap_or_default().to_ascii_lowercase(), b.clone());
+                    }
+                    b
+                }
+                Err(Refused::Busy) => return busy(),
+                Err(Refused::Failed) => return bad(StatusCode::INTERNAL_SERVER_ERROR, "could not build the timeline"),
+            }
+        }
+    };
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// `/api/timeline`: years, captions, battles, phases and polities, built once at start
@@ -523,4 +579,208 @@ fn timeline_json(atlas: &Atlas, style: &Style, lang: &str) -> Vec<u8> {
         "battles": battles, "phases": phases, "polities": polities,
     });
     crate::output::json_safe(doc.to_string()).into_bytes()
+}
+
+/// Every language the data names things in (`en` always): feature names, the title,
+/// polity names and event captions.
+fn languages(atlas: &Atlas, style: &Style) -> Vec<String> {
+    let data = &atlas.data;
+    let mut langs: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    langs.insert("en".into());
+    for f in data.all() {
+        if f.names.kk.as_deref().is_some_and(|n| !n.is_empty()) {
+            langs.insert("kk".into());
+        }
+        if f.names.ru.as_deref().is_some_and(|n| !n.is_empty()) {
+            langs.insert("ru".into());
+        }
+        langs.extend(f.names.other.iter().map(|(c, _)| c.clone()));
+        langs.extend(f.properties.keys().filter_map(|k| k.strip_prefix("caption:")).map(str::to_string));
+    }
+    langs.extend(data.meta.title_i18n.keys().cloned());
+    for p in &data.meta.polities {
+        for n in &p.names {
+            langs.extend(n.name_i18n.keys().cloned());
+        }
+    }
+    let named: std::collections::HashSet<&str> = data.polity_refs().into_iter().map(|(_, _, p)| p).collect();
+    for (id, p) in &style.polities {
+        if named.contains(id.as_str()) {
+            if p.name_kk.is_some() {
+                langs.insert("kk".into());
+            }
+            if p.name_ru.is_some() {
+                langs.insert("ru".into());
+            }
+        }
+    }
+    // Only codes that `?lang=` accepts.
+    langs
+        .into_iter()
+        .filter(|l| (2..=16).contains(&l.len()) && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .collect()
+}
+
+/// `/api/meta` less what depends on the request: what a viewer needs to follow the data
+/// (title, period, view, languages, polities with names per language and colours, credit).
+fn meta_json(atlas: &Atlas, style: &Style, lang: &str) -> serde_json::Value {
+    let data = &atlas.data;
+    let langs = languages(atlas, style);
+    let years = crate::data::META_YEARS;
+    let (from, to) = data
+        .years()
+        .map(|(a, b)| (a.max(*years.start()), b.min(*years.end())))
+        .filter(|(a, b)| a <= b)
+        .unwrap_or((1635, 1741));
+    let per_lang = |f: &dyn Fn(&str) -> String| -> serde_json::Map<String, serde_json::Value> {
+        langs.iter().map(|l| (l.clone(), serde_json::Value::String(f(l)))).collect()
+    };
+    let named: std::collections::HashSet<&str> = data.polity_refs().into_iter().map(|(_, _, p)| p).collect();
+    let polities: Vec<serde_json::Value> = style
+        .polities
+        .iter()
+        .filter(|(id, _)| named.contains(id.as_str()))
+        .map(|(id, p)| {
+            let c = style.land.mix(p.fill, style.territories.fill_opacity);
+            let hex = |c: (u8, u8, u8)| format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2);
+            // Names that change with the years (the Tsardom, then the Russian Empire).
+            let dated: Vec<serde_json::Value> = data
+                .polity(id)
+                .map(|d| {
+                    d.names
+                        .iter()
+                        .map(|n| {
+                            let names =
+                                per_lang(&|l: &str| n.name_i18n.get(l).cloned().unwrap_or_else(|| n.name.clone()));
+                            serde_json::json!({"from": n.from, "to": n.to, "names": names})
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let life = data.polity(id);
+            serde_json::json!({
+                "id": id,
+                "names": per_lang(&|l: &str| p.name(l).to_string()),
+                "dated_names": dated,
+                "from": life.and_then(|d| d.from), "to": life.and_then(|d| d.to),
+                "fill": hex((c.0, c.1, c.2)),
+                "border": hex((p.border.0, p.border.1, p.border.2)),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "title": data.title(lang),
+        "titles": per_lang(&|l: &str| data.title(l).to_string()),
+        "from": from,
+        "to": to,
+        "bbox": data.default_bbox(),
+        "extent": data.extent(),
+        "lang": lang,
+        "languages": langs,
+        "credit": data.meta.credit,
+        "attribution": data.meta.credit,
+        "polities": polities,
+    })
+}
+
+/// `GET /api/meta`: [`meta_json`] plus where the tiles are and, with `--tiles`, the years
+/// and bounds of the export.
+async fn api_meta(State(st): State<Arc<ServerState>>, headers: HeaderMap) -> Response {
+    let mut doc = st.meta.clone();
+    let base = base_url(&st, &headers);
+    let mut tiles = serde_json::json!({
+        "source": "rendered",
+        "url": format!("{base}/tiles/{{year}}/{{z}}/{{x}}/{{y}}.png"),
+        "tilejson": format!("{base}/tiles/{{year}}.json"),
+        "minzoom": 0, "maxzoom": MAX_ZOOM,
+        "retina": true,
+    });
+    if let Some(a) = &st.archive {
+        let sum = a.summary();
+        let years = a.year_list();
+        tiles["source"] = "archive".into();
+        tiles["kind"] = a.kind().into();
+        tiles["minzoom"] = sum.minzoom.into();
+        tiles["maxzoom"] = sum.maxzoom.into();
+        tiles["retina"] = years.iter().any(|&y| a.meta(y, 2).is_some()).into();
+        tiles["years"] = serde_json::json!(years);
+        tiles["pmtiles"] = a.raw_files().map(|n| format!("{base}/pmtiles/{n}")).collect::<Vec<_>>().into();
+        if let Some((from, to)) = a.years() {
+            doc["from"] = from.into();
+            doc["to"] = to.into();
+        }
+        // Open on the export's bounds when the data's view lies elsewhere.
+        if let Some(b) = sum.bounds {
+            let view = doc["bbox"].as_array().map(|v| v.iter().filter_map(|x| x.as_f64()).collect::<Vec<f64>>());
+            let overlaps =
+                view.is_some_and(|v| v.len() == 4 && v[0] < b[2] && b[0] < v[2] && v[1] < b[3] && b[1] < v[3]);
+            if !overlaps {
+                doc["bbox"] = serde_json::json!(b);
+            }
+        }
+        if doc["credit"].as_str().is_none_or(str::is_empty) {
+            if let Some(at) = sum.attribution {
+                doc["credit"] = at.clone().into();
+                doc["attribution"] = at.into();
+            }
+        }
+    }
+    doc["tiles"] = tiles;
+    json(&doc)
+}
+
+/// TileJSON for a year of an export: its zooms, bounds and attribution.
+fn archive_tilejson(st: &ServerState, a: &archive::TileArchive, year: i32, suffix: &str, base: &str) -> Response {
+    let scale = if suffix.is_empty() { 1 } else { 2 };
+    let Some(m) = a.meta(year, scale) else { return bad(StatusCode::NOT_FOUND, "no tiles for that year") };
+    let b = m.bounds.unwrap_or([-180.0, -85.051_128_78, 180.0, 85.051_128_78]);
+    let doc = serde_json::json!({
+        "tilejson": "3.0.0",
+        "name": m.name.clone().unwrap_or_else(|| format!("{} {year}", st.atlas.data.title(&st.lang)).trim().to_string()),
+        "attribution": m.attribution.clone().unwrap_or_else(|| st.atlas.data.meta.credit.clone()),
+        "scheme": "xyz",
+        "tiles": [format!("{base}/tiles/{year}/{{z}}/{{x}}/{{y}}{suffix}.png")],
+        "tileSize": 256 * scale as u32,
+        "minzoom": m.minzoom, "maxzoom": m.maxzoom,
+        "bounds": b,
+        "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, m.minzoom.max(m.maxzoom.min(4))],
+    });
+    let mut r = json(&doc);
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    r
+}
+
+/// A tile read from the export: 404 when it does not hold it.
+async fn archive_tile(a: &archive::TileArchive, year: i32, scale: u8, id: TileId, headers: &HeaderMap) -> Response {
+    match a.tile(year, scale, id.z, id.x, id.y).await {
+        Ok(Some(bytes)) => image(CachedImage::new(Bytes::copy_from_slice(&bytes)), headers, "image/png"),
+        Ok(None) => bad(StatusCode::NOT_FOUND, "no such tile in the archive"),
+        Err(e) => {
+            crate::note!("serve --tiles: {e}");
+            bad(StatusCode::INTERNAL_SERVER_ERROR, "could not read the tile")
+        }
+    }
+}
+
+/// `GET /pmtiles/{name}`: a `.pmtiles` file of the export as it is, with HTTP ranges
+/// (`206`, `Accept-Ranges`, `Content-Range`; `416` for a range outside the file and for
+/// a request of several ranges), so the pmtiles JS protocol reads it directly. Only the
+/// files found at start are served, looked up by name.
+async fn raw_pmtiles(
+    State(st): State<Arc<ServerState>>,
+    Path(name): Path<String>,
+    req: axum::extract::Request,
+) -> Response {
+    let Some(path) = st.archive.as_ref().and_then(|a| a.raw_file(&name)) else {
+        return bad(StatusCode::NOT_FOUND, "no such .pmtiles file");
+    };
+    let mut svc = tower_http::services::ServeFile::new(path);
+    match svc.try_call(req).await {
+        Ok(r) => {
+            let mut r = r.map(axum::body::Body::new);
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+            r
+        }
+        Err(_) => bad(StatusCode::INTERNAL_SERVER_ERROR, "could not read the file"),
+    }
 }

@@ -4,6 +4,8 @@
 //! MBTiles or PMTiles, with TileJSON. Years whose maps are identical are rendered once.
 
 pub mod grid;
+pub mod mapstyle;
+pub mod mvt;
 mod sink;
 
 use crate::atlas::{map_state, Atlas};
@@ -31,6 +33,9 @@ pub enum TileFormat {
     Mbtiles,
     /// `{out}/{year}.pmtiles`.
     Pmtiles,
+    /// `{out}/atlas.pmtiles` (or `.mbtiles` with `--archive`): MVT vector tiles for all
+    /// years, filtered by date in the client, with a MapLibre `style.json` (see [`mvt`]).
+    Mvt,
 }
 
 /// What to render.
@@ -255,6 +260,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                 TileFormat::Pmtiles => {
                     sink::write_pmtiles(&o.out.join(format!("{year}{suffix}{shard_tag}.pmtiles")), &tiles, &info)?
                 }
+                TileFormat::Mvt => return Err(Error::Usage("--format mvt is written by tiles::mvt::generate".into())),
             }
             report.tiles += tiles.len();
             report.years += 1;

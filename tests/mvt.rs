@@ -1,0 +1,421 @@
+//! `tiles --format mvt` end to end on the built-in atlas: the archive reads back (MBTiles
+//! through SQLite with TMS rows, PMTiles through an independent Python reader), tiles
+//! decode with another crate than the one that wrote them (`mvt-reader`), a known town
+//! lands where the standard XYZ formulas put it, and filtering `territories` and `cities`
+//! by a year's decimal date at Turkistan gives the holder `query` reports. The generated
+//! style passes MapLibre's own validator.
+
+use assert_cmd::Command;
+use geo::Contains;
+use mvt_reader::feature::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+const TURKISTAN: (f64, f64) = (68.27, 43.30);
+const YEARS: [i32; 3] = [1700, 1723, 1741];
+const MAX_ZOOM: u8 = 4;
+
+fn bin() -> Command {
+    Command::cargo_bin("steppe-atlas").unwrap()
+}
+
+/// One export of each archive kind, shared by the tests of this binary.
+fn exports() -> &'static (PathBuf, PathBuf) {
+    static DIRS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    DIRS.get_or_init(|| {
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mvt-tests");
+        let _ = std::fs::remove_dir_all(&root);
+        let (pm, mb) = (root.join("pmtiles"), root.join("mbtiles"));
+        for (dir, archive) in [(&pm, "pmtiles"), (&mb, "mbtiles")] {
+            let out = bin()
+                .args(["tiles", "--format", "mvt", "--years", "1635..1771", "--zoom", &format!("0..{MAX_ZOOM}")])
+                .args(["--archive", archive, "--out"])
+                .arg(dir)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        (pm, mb)
+    })
+}
+
+/// Every tile of the MBTiles export, keyed by XYZ (rows converted from TMS), gunzipped.
+/// Tiles by (z, x, y) and the metadata table.
+type Mbtiles = (BTreeMap<(u8, u32, u32), Vec<u8>>, HashMap<String, String>);
+
+fn mbtiles() -> Mbtiles {
+    let db = rusqlite::Connection::open(exports().1.join("atlas.mbtiles")).unwrap();
+    let meta: HashMap<String, String> = db
+        .prepare("SELECT name, value FROM metadata")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut tiles = BTreeMap::new();
+    let mut q = db.prepare("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles").unwrap();
+    let rows = q
+        .query_map([], |r| Ok((r.get::<_, u8>(0)?, r.get::<_, u32>(1)?, r.get::<_, u32>(2)?, r.get::<_, Vec<u8>>(3)?)))
+        .unwrap();
+    for row in rows {
+        let (z, x, row, gz) = row.unwrap();
+        assert_eq!(&gz[..2], &[0x1f, 0x8b], "tile {z}/{x}/{row} is not gzip");
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(gz.as_slice()).read_to_end(&mut raw).unwrap();
+        tiles.insert((z, x, (1u32 << z) - 1 - row), raw);
+    }
+    (tiles, meta)
+}
+
+/// The standard XYZ tile of a point and the point's position inside it (0..1).
+fn xyz(lon: f64, lat: f64, z: u8) -> (u32, u32, f64, f64) {
+    let n = f64::from(1u32 << z);
+    let x = (lon + 180.0) / 360.0 * n;
+    let lat = lat.to_radians();
+    let y = (1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n;
+    (x.floor() as u32, y.floor() as u32, x.fract(), y.fract())
+}
+
+fn layer(r: &mvt_reader::Reader, name: &str) -> Option<(usize, u32)> {
+    r.get_layer_metadata().unwrap().into_iter().find(|l| l.name == name).map(|l| (l.layer_index, l.extent))
+}
+
+fn text(p: &HashMap<String, Value>, k: &str) -> Option<String> {
+    match p.get(k) {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn num(p: &HashMap<String, Value>, k: &str) -> Option<f64> {
+    match p.get(k) {
+        Some(Value::Double(v)) => Some(*v),
+        Some(Value::Float(v)) => Some(f64::from(*v)),
+        Some(Value::Int(v)) | Some(Value::SInt(v)) => Some(*v as f64),
+        Some(Value::UInt(v)) => Some(*v as f64),
+        _ => None,
+    }
+}
+
+/// OpenHistoricalMap's filter: start_decdate <= Y + 0.5 < end_decdate (missing = open).
+fn alive(p: &HashMap<String, Value>, year: i32) -> bool {
+    let mid = f64::from(year) + 0.5;
+    num(p, "start_decdate").is_none_or(|s| s <= mid) && num(p, "end_decdate").is_none_or(|e| mid < e)
+}
+
+fn query(year: i32) -> serde_json::Value {
+    let out = bin()
+        .args([
+            "query",
+            "--year",
+            &year.to_string(),
+            "--lon",
+            &TURKISTAN.0.to_string(),
+            "--lat",
+            &TURKISTAN.1.to_string(),
+        ])
+        .args(["--radius-km", "5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn from_query(q: &serde_json::Value, layer: &str, key: &str) -> Option<String> {
+    q["features"].as_array()?.iter().find(|f| f["layer"] == layer).and_then(|f| f[key].as_str()).map(str::to_string)
+}
+
+#[test]
+fn mbtiles_reads_back_with_tms_rows_and_vector_layers() {
+    let (tiles, meta) = mbtiles();
+    assert_eq!(meta["format"], "pbf");
+    let json: serde_json::Value = serde_json::from_str(&meta["json"]).unwrap();
+    let ids: Vec<&str> = json["vector_layers"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+    for want in ["territories", "borders", "cities", "battles", "campaigns", "rivers", "water", "landforms"] {
+        assert!(ids.contains(&want), "vector_layers lacks {want}: {ids:?}");
+    }
+    let terr = json["vector_layers"].as_array().unwrap().iter().find(|l| l["id"] == "territories").unwrap();
+    for field in ["polity", "status", "overlord", "start_decdate", "end_decdate", "start_date", "end_date"] {
+        assert!(terr["fields"].get(field).is_some(), "territories lacks the field {field}");
+    }
+    assert_eq!(terr["minzoom"], 0);
+    assert_eq!(terr["maxzoom"], MAX_ZOOM);
+    // z0 is the one world tile; every zoom is there.
+    assert!(tiles.contains_key(&(0, 0, 0)));
+    for z in 0..=MAX_ZOOM {
+        assert!(tiles.keys().any(|k| k.0 == z), "no tile at zoom {z}");
+    }
+    for ((z, x, y), raw) in &tiles {
+        let r = mvt_reader::Reader::new(raw.clone()).unwrap_or_else(|e| panic!("{z}/{x}/{y}: {e:?}"));
+        for l in r.get_layer_metadata().unwrap() {
+            assert_eq!(l.extent, 4096, "{z}/{x}/{y} {}", l.name);
+            assert_eq!(l.version, 2);
+        }
+    }
+}
+
+#[test]
+fn a_town_lies_where_the_xyz_formulas_put_it() {
+    let (tiles, _) = mbtiles();
+    for z in 0..=MAX_ZOOM {
+        let (x, y, fx, fy) = xyz(TURKISTAN.0, TURKISTAN.1, z);
+        let raw = tiles.get(&(z, x, y)).unwrap_or_else(|| panic!("no tile {z}/{x}/{y} for Turkistan"));
+        let r = mvt_reader::Reader::new(raw.clone()).unwrap();
+        let (li, extent) = layer(&r, "cities").expect("a cities layer");
+        let town = r
+            .get_features(li)
+            .unwrap()
+            .into_iter()
+            .find(|f| f.properties.as_ref().and_then(|p| text(p, "id")).as_deref() == Some("turkistan"))
+            .expect("Turkistan in its tile");
+        let p = match town.geometry {
+            geo::Geometry::Point(p) => p,
+            geo::Geometry::MultiPoint(mp) if mp.0.len() == 1 => mp.0[0],
+            g => panic!("Turkistan is not a point: {g:?}"),
+        };
+        // The data's Turkistan is within ~0.05° of the query point; a unit is 1/4096 of a tile.
+        let e = f64::from(extent);
+        let tol = 0.06 / (360.0 / f64::from(1u32 << z)) * e + 1.0;
+        assert!((f64::from(p.x()) - fx * e).abs() <= tol, "z{z}: x {} vs {}", p.x(), fx * e);
+        assert!((f64::from(p.y()) - fy * e).abs() <= tol * 1.5, "z{z}: y {} vs {}", p.y(), fy * e);
+    }
+}
+
+#[test]
+fn filtering_by_decimal_year_gives_the_holder_query_gives() {
+    let (tiles, _) = mbtiles();
+    let (x, y, fx, fy) = xyz(TURKISTAN.0, TURKISTAN.1, MAX_ZOOM);
+    let raw = tiles.get(&(MAX_ZOOM, x, y)).expect("the tile of Turkistan");
+    let r = mvt_reader::Reader::new(raw.clone()).unwrap();
+    let (ti, extent) = layer(&r, "territories").expect("territories");
+    let (ci, _) = layer(&r, "cities").expect("cities");
+    let pt = geo::Point::new((fx * f64::from(extent)) as f32, (fy * f64::from(extent)) as f32);
+    let territories = r.get_features(ti).unwrap();
+    let cities = r.get_features(ci).unwrap();
+    let mut holders = Vec::new();
+    for year in YEARS {
+        let here: Vec<_> = territories
+            .iter()
+            .filter(|f| alive(f.properties.as_ref().unwrap(), year) && f.geometry.contains(&pt))
+            .collect();
+        assert_eq!(here.len(), 1, "{year}: {} territories hold Turkistan", here.len());
+        let p = here[0].properties.as_ref().unwrap();
+        let q = query(year);
+        assert_eq!(text(p, "polity"), from_query(&q, "territories", "polity"), "{year}: territory holder");
+        assert_eq!(text(p, "status"), from_query(&q, "territories", "status"), "{year}: territory status");
+        let town = cities
+            .iter()
+            .filter(|f| {
+                let p = f.properties.as_ref().unwrap();
+                text(p, "id").as_deref() == Some("turkistan") && alive(p, year)
+            })
+            .collect::<Vec<_>>();
+        assert_eq!(town.len(), 1, "{year}: one dated Turkistan");
+        let held = text(town[0].properties.as_ref().unwrap(), "controlled_by");
+        assert_eq!(held, from_query(&q, "cities", "controlled_by"), "{year}: Turkistan's holder");
+        holders.push(text(p, "polity").unwrap());
+    }
+    // The Dzungars held the Syr Darya towns in 1723, not in 1700.
+    assert_eq!(holders[1], "dzungar");
+    assert_ne!(holders[0], "dzungar");
+}
+
+#[test]
+fn dated_versions_of_a_feature_never_overlap_and_borders_part_two_holders() {
+    let (tiles, _) = mbtiles();
+    let raw = tiles.get(&(0, 0, 0)).unwrap();
+    let r = mvt_reader::Reader::new(raw.clone()).unwrap();
+    for name in ["territories", "cities"] {
+        let (li, _) = layer(&r, name).unwrap();
+        let mut spans: HashMap<String, Vec<(f64, f64)>> = HashMap::new();
+        for f in r.get_features(li).unwrap() {
+            let p = f.properties.unwrap();
+            let (s, e) = (num(&p, "start_decdate").unwrap(), num(&p, "end_decdate").unwrap());
+            assert!(s < e, "{name}: {p:?}");
+            assert_eq!(text(&p, "start_date").unwrap(), format!("{s:04}"));
+            assert_eq!(
+                text(&p, "end_date").unwrap(),
+                format!("{:04}", e - 1.0),
+                "end_date is the last year, inclusive"
+            );
+            spans.entry(text(&p, "id").unwrap()).or_default().push((s, e));
+        }
+        for (id, mut list) in spans {
+            list.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for w in list.windows(2) {
+                assert!(w[0].1 <= w[1].0, "{name} {id}: versions overlap {w:?}");
+            }
+        }
+    }
+    let (bi, _) = layer(&r, "borders").unwrap();
+    let borders = r.get_features(bi).unwrap();
+    assert!(!borders.is_empty());
+    let mut dzungar_kazakh_1723 = false;
+    for f in &borders {
+        let p = f.properties.as_ref().unwrap();
+        assert_ne!(text(p, "left"), text(p, "right"), "a border between one holder: {p:?}");
+        assert!(matches!(f.geometry, geo::Geometry::LineString(_) | geo::Geometry::MultiLineString(_)));
+        let sides = [text(p, "left").unwrap_or_default(), text(p, "right").unwrap_or_default()];
+        if alive(p, 1723) && sides.contains(&"dzungar".to_string()) && sides.iter().any(|s| s.starts_with("kazakh")) {
+            dzungar_kazakh_1723 = true;
+        }
+    }
+    assert!(dzungar_kazakh_1723, "no Dzungar–Kazakh border in 1723");
+}
+
+#[test]
+fn the_export_has_a_valid_style_sprite_and_glyphs() {
+    let dir = &exports().0;
+    assert!(dir.join("atlas.pmtiles").is_file());
+    let style: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("style.json")).unwrap()).unwrap();
+    assert_eq!(style["version"], 8);
+    assert_eq!(style["sources"]["atlas"]["url"], "pmtiles://atlas.pmtiles");
+    assert!(style["state"]["year"]["default"].is_number());
+    let layers = style["layers"].as_array().unwrap();
+    let text = style.to_string();
+    assert!(text.contains("[\"global-state\",\"year\"]"), "the layers filter on the global state `year`");
+    // Every fill pattern a feature can ask for is in the sprite, at both ratios.
+    let sprite: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("sprite.json")).unwrap()).unwrap();
+    let sprite2: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("sprite@2x.json")).unwrap()).unwrap();
+    let atlas = steppe_atlas::style::Style::load("atlas").unwrap();
+    for id in atlas.polities.keys() {
+        for kind in ["hatch", "backhatch", "cross"] {
+            let name = format!("{kind}-{id}");
+            assert!(sprite.get(&name).is_some() && sprite2.get(&name).is_some(), "sprite lacks {name}");
+            assert_eq!(sprite2[&name]["pixelRatio"], 2);
+        }
+    }
+    let png =
+        png::Decoder::new(std::io::Cursor::new(std::fs::read(dir.join("sprite.png")).unwrap())).read_info().unwrap();
+    let (w, h) = (png.info().width, png.info().height);
+    for (_, img) in sprite.as_object().unwrap() {
+        assert!(img["x"].as_u64().unwrap() + img["width"].as_u64().unwrap() <= u64::from(w));
+        assert!(img["y"].as_u64().unwrap() + img["height"].as_u64().unwrap() <= u64::from(h));
+    }
+    // Glyphs for every font a layer names, in the Cyrillic range too.
+    for l in layers {
+        if let Some(fonts) = l["layout"]["text-font"].as_array() {
+            for f in fonts {
+                let p = dir.join("fonts").join(f.as_str().unwrap()).join("1024-1279.pbf");
+                assert!(p.is_file(), "{} missing", p.display());
+            }
+        }
+    }
+    // MapLibre's own validator (npm @maplibre/maplibre-gl-style-spec).
+    let validator = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/node_modules/.bin/gl-style-validate");
+    if !validator.exists() {
+        assert!(std::env::var_os("CI").is_none(), "CI must install tests/js (npm ci) for gl-style-validate");
+        eprintln!("skipped gl-style-validate: run `npm ci` in tests/js");
+        return;
+    }
+    let out = std::process::Command::new(&validator).arg(dir.join("style.json")).output().unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "gl-style-validate: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_independent_python_reader_agrees_with_query() {
+    let has_python = std::process::Command::new("python3")
+        .args(["-c", "import pmtiles, mapbox_vector_tile"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_python {
+        assert!(std::env::var_os("CI").is_none(), "CI must install python3 with pmtiles and mapbox-vector-tile");
+        eprintln!("skipped: python3 with the pmtiles and mapbox-vector-tile packages is not installed");
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/check_mvt.py");
+    let years: Vec<String> = YEARS.iter().map(i32::to_string).collect();
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(exports().0.join("atlas.pmtiles"))
+        .args(["--point", &format!("{},{}", TURKISTAN.0, TURKISTAN.1), "--years", &years.join(",")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "check_mvt.py: {}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["max_zoom"], MAX_ZOOM);
+    assert!(report["features"]["territories"].as_u64().unwrap() > 0);
+    for year in YEARS {
+        let q = query(year);
+        let y = year.to_string();
+        assert_eq!(
+            report["holders"][&y].as_str().map(str::to_string),
+            from_query(&q, "territories", "polity"),
+            "{year}"
+        );
+        assert_eq!(
+            report["nearest_city"][&y]["controlled_by"].as_str().map(str::to_string),
+            from_query(&q, "cities", "controlled_by"),
+            "{year}"
+        );
+    }
+}
+
+#[test]
+fn mvt_refuses_shards_and_bad_zooms() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mvt-refused");
+    let out = bin().args(["tiles", "--format", "mvt", "--shard", "0/2", "--out"]).arg(&dir).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--format mvt"));
+    let out = bin().args(["tiles", "--format", "mvt", "--zoom", "0..16", "--out"]).arg(&dir).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--force"));
+    assert!(!dir.join("atlas.pmtiles").exists());
+}
+
+#[test]
+fn each_side_of_a_border_is_the_holder_named_for_it() {
+    // Step off the longest segment of each 1723 border to its left and right (on screen,
+    // y down) and find the territory there: it is the holder the border names.
+    let (tiles, _) = mbtiles();
+    let (x, y, _, _) = xyz(TURKISTAN.0, TURKISTAN.1, MAX_ZOOM);
+    let r = mvt_reader::Reader::new(tiles[&(MAX_ZOOM, x, y)].clone()).unwrap();
+    let territories = r.get_features(layer(&r, "territories").unwrap().0).unwrap();
+    let borders = r.get_features(layer(&r, "borders").unwrap().0).unwrap();
+    let holder_at = |p: geo::Point<f32>| {
+        territories
+            .iter()
+            .find(|f| alive(f.properties.as_ref().unwrap(), 1723) && f.geometry.contains(&p))
+            .and_then(|f| text(f.properties.as_ref().unwrap(), "polity"))
+    };
+    let (mut checked, mut agree) = (0, 0);
+    for b in &borders {
+        let p = b.properties.as_ref().unwrap();
+        if !alive(p, 1723) {
+            continue;
+        }
+        let lines: Vec<geo::LineString<f32>> = match &b.geometry {
+            geo::Geometry::LineString(l) => vec![l.clone()],
+            geo::Geometry::MultiLineString(m) => m.0.clone(),
+            _ => continue,
+        };
+        let Some(seg) = lines.iter().flat_map(|l| l.lines()).max_by(|a, b| {
+            let len = |s: &geo::Line<f32>| s.dx().hypot(s.dy());
+            len(a).total_cmp(&len(b))
+        }) else {
+            continue;
+        };
+        let len = seg.dx().hypot(seg.dy());
+        if len < 40.0 {
+            continue;
+        }
+        let (mx, my) = ((seg.start.x + seg.end.x) / 2.0, (seg.start.y + seg.end.y) / 2.0);
+        let (nx, ny) = (seg.dy() / len * 12.0, -seg.dx() / len * 12.0);
+        let left = holder_at(geo::Point::new(mx + nx, my + ny));
+        let right = holder_at(geo::Point::new(mx - nx, my - ny));
+        checked += 1;
+        if left == text(p, "left") && right == text(p, "right") {
+            agree += 1;
+        }
+    }
+    assert!(checked >= 3, "only {checked} borders to check");
+    assert!(agree * 10 >= checked * 8, "{agree} of {checked} borders name their sides right");
+}
