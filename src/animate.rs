@@ -166,12 +166,16 @@ impl StateCache {
 
 /// The GIF palette index that stands for "unchanged since the previous frame".
 const TRANSPARENT: u8 = 255;
+/// A lookup cell not yet computed (never a nearest entry: those are 0–254).
+const UNSET: u8 = 255;
 
 /// A global palette for the whole GIF, so that colours never flicker between frames, and
 /// a 15-bit lookup table from colour to palette index.
 struct Palette {
     rgb: Vec<u8>,
-    lut: Vec<u8>,
+    /// Nearest entry per colour at 6 bits a channel, filled in as colours are met
+    /// ([`UNSET`] until then): a map meets a few thousand of the 262,144 cells.
+    lut: Vec<std::sync::atomic::AtomicU8>,
     /// The style's colours, which map to their own entries exactly.
     exact: std::collections::HashMap<u32, u8>,
 }
@@ -207,29 +211,44 @@ impl Palette {
         let nq = color_quant::NeuQuant::new(20, learned, &pixels);
         rgb.extend_from_slice(&nq.color_map_rgb());
         rgb.resize(256 * 3, 0);
-        // Nearest entry for every colour at 6 bits a channel (the centre of each cell).
-        let lut: Vec<u8> = (0..1u32 << 18)
-            .into_par_iter()
-            .map(|k| {
-                let (r, g, b) = ((k >> 12) & 63, (k >> 6) & 63, k & 63);
-                let (r, g, b) = ((r << 2 | 2) as i32, (g << 2 | 2) as i32, (b << 2 | 2) as i32);
-                let mut best = (i32::MAX, 0u8);
-                for (i, c) in rgb.chunks_exact(3).take(255).enumerate() {
-                    let d = (r - i32::from(c[0])).pow(2) * 3
-                        + (g - i32::from(c[1])).pow(2) * 4
-                        + (b - i32::from(c[2])).pow(2) * 2;
-                    if d < best.0 {
-                        best = (d, i as u8);
-                    }
-                }
-                best.1
-            })
-            .collect();
+        let lut = (0..1u32 << 18).map(|_| std::sync::atomic::AtomicU8::new(UNSET)).collect();
         Palette { rgb, lut, exact }
     }
 
-    /// Palette indices of an opaque frame: the style's colours exactly, others through
-    /// the lookup table; runs of one colour (most of a map) cost one comparison a pixel.
+    /// The entry nearest to the centre of lookup cell `k` (6 bits a channel), computed once.
+    fn nearest(&self, k: usize) -> u8 {
+        use std::sync::atomic::Ordering::Relaxed;
+        let known = self.lut[k].load(Relaxed);
+        if known != UNSET {
+            return known;
+        }
+        let (r, g, b) = ((k >> 12) & 63, (k >> 6) & 63, k & 63);
+        let (r, g, b) = ((r << 2 | 2) as i32, (g << 2 | 2) as i32, (b << 2 | 2) as i32);
+        let mut best = (i32::MAX, 0u8);
+        for (i, c) in self.rgb.chunks_exact(3).take(255).enumerate() {
+            let d =
+                (r - i32::from(c[0])).pow(2) * 3 + (g - i32::from(c[1])).pow(2) * 4 + (b - i32::from(c[2])).pow(2) * 2;
+            if d < best.0 {
+                best = (d, i as u8);
+            }
+        }
+        // Threads that meet the same cell at once compute the same entry.
+        self.lut[k].store(best.1, Relaxed);
+        best.1
+    }
+
+    /// The palette index of one opaque pixel: a style colour exactly, others through the
+    /// lookup table.
+    fn index_px(&self, c: &[u8]) -> u8 {
+        let px = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        self.exact.get(&px).copied().unwrap_or_else(|| {
+            self.nearest((usize::from(c[0] >> 2) << 12) | (usize::from(c[1] >> 2) << 6) | usize::from(c[2] >> 2))
+        })
+    }
+
+    /// Palette indices of an opaque frame; runs of one colour (most of a map) cost one
+    /// comparison a pixel.
+    #[cfg(test)]
     fn index(&self, p: &Pixmap) -> Vec<u8> {
         let mut last = (u32::MAX, 0u8);
         p.data()
@@ -237,15 +256,51 @@ impl Palette {
             .map(|c| {
                 let px = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
                 if px != last.0 {
-                    let idx = self.exact.get(&px).copied().unwrap_or_else(|| {
-                        let k = (usize::from(c[0] >> 2) << 12) | (usize::from(c[1] >> 2) << 6) | usize::from(c[2] >> 2);
-                        self.lut[k]
-                    });
-                    last = (px, idx);
+                    last = (px, self.index_px(c));
                 }
                 last.1
             })
             .collect()
+    }
+
+    /// A GIF frame of `cur` drawn over `prev`: only the rectangle that changed is indexed,
+    /// and in it the pixels that did not change are transparent (the whole frame, opaque,
+    /// when there is no previous one). Every pixel shown is then the index of its colour
+    /// in the frame, exactly as if whole frames were indexed and diffed.
+    fn sub_frame(&self, prev: Option<&Pixmap>, cur: &Pixmap, delay_cs: u16) -> gif::Frame<'static> {
+        let w = cur.width() as usize;
+        let rect = changed_rect(prev.map(|p| p.data()), cur.data(), w, 4);
+        let mut data = Vec::with_capacity(rect[2] * rect[3]);
+        let mut last = (u32::MAX, 0u8);
+        for y in rect[1]..rect[1] + rect[3] {
+            let span = (y * w + rect[0]) * 4..(y * w + rect[0] + rect[2]) * 4;
+            let now = &cur.data()[span.clone()];
+            let before = prev.map(|p| &p.data()[span]);
+            for (i, c) in now.chunks_exact(4).enumerate() {
+                if before.is_some_and(|b| b[i * 4..i * 4 + 4] == *c) {
+                    data.push(TRANSPARENT);
+                    continue;
+                }
+                let px = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                if px != last.0 {
+                    last = (px, self.index_px(c));
+                }
+                data.push(last.1);
+            }
+        }
+        let mut f = gif::Frame {
+            delay: delay_cs,
+            transparent: prev.map(|_| TRANSPARENT),
+            dispose: gif::DisposalMethod::Keep,
+            left: rect[0] as u16,
+            top: rect[1] as u16,
+            width: rect[2] as u16,
+            height: rect[3] as u16,
+            buffer: std::borrow::Cow::Owned(data),
+            ..gif::Frame::default()
+        };
+        f.make_lzw_pre_encoded();
+        f
     }
 }
 
@@ -404,7 +459,6 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
         let writer = scope.spawn(move || write_batches(rx, gif_file, apng, (w, h)));
         let mut palette: Option<Palette> = None;
         let mut last: Option<Pixmap> = None;
-        let mut last_idx: Option<Vec<u8>> = None;
         let mut seq_no = 0usize;
         for chunk in plans.chunks(chunk_len) {
             // Render the map states this chunk needs and the cache lacks, in parallel.
@@ -460,28 +514,13 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
                     palette = Some(pal);
                 }
                 let pal = palette.as_ref().expect("learned above");
-                let indexed: Vec<Vec<u8>> = composed.par_iter().map(|pm| pal.index(pm)).collect();
                 batch.gif = (0..chunk.len())
                     .into_par_iter()
                     .map(|i| {
-                        let prev = if i == 0 { last_idx.as_deref() } else { Some(&indexed[i - 1][..]) };
-                        let d = delta(prev, &indexed[i], w as usize, &[TRANSPARENT]);
-                        let mut f = gif::Frame {
-                            delay: chunk[i].delay_cs,
-                            transparent: prev.map(|_| TRANSPARENT),
-                            dispose: gif::DisposalMethod::Keep,
-                            left: d.rect[0] as u16,
-                            top: d.rect[1] as u16,
-                            width: d.rect[2] as u16,
-                            height: d.rect[3] as u16,
-                            buffer: std::borrow::Cow::Owned(d.data),
-                            ..gif::Frame::default()
-                        };
-                        f.make_lzw_pre_encoded();
-                        f
+                        let prev = if i == 0 { last.as_ref() } else { Some(&composed[i - 1]) };
+                        pal.sub_frame(prev, &composed[i], chunk[i].delay_cs)
                     })
                     .collect();
-                last_idx = indexed.into_iter().last();
             }
             // APNG: the rectangle that changed, unchanged pixels transparent, blended over.
             if o.apng.is_some() {
@@ -646,5 +685,81 @@ mod tests {
         assert_eq!(changed_rect(None, &b, w, 1), [0, 0, 10, 6]);
         assert_eq!(changed_rect(Some(&a), &a, w, 1), [0, 0, 1, 1]);
         assert_eq!(crop(&b, w, 1, [4, 3, 4, 2]), vec![9, 0, 0, 0, 0, 0, 0, 9]);
+    }
+
+    /// Frames with changes of every kind: a polity colour, an off-palette gradient, a
+    /// frame equal to the one before, a change at the far corner.
+    fn frames() -> (Vec<Pixmap>, Style) {
+        let style = Style::load("print").expect("the built-in style");
+        let (w, h) = (64u32, 48u32);
+        let land = style.land;
+        let mut first = Pixmap::new(w, h).expect("size");
+        first.fill(tiny_skia::Color::from_rgba8(land.0, land.1, land.2, 255));
+        let put = |pm: &mut Pixmap, x: u32, y: u32, c: [u8; 3]| {
+            let i = ((y * w + x) * 4) as usize;
+            pm.data_mut()[i..i + 4].copy_from_slice(&[c[0], c[1], c[2], 255]);
+        };
+        let fill = style.polities.values().next().expect("a polity").fill;
+        let mut out = vec![first.clone()];
+        let mut f = first;
+        for y in 5..20 {
+            for x in 10..30 {
+                put(&mut f, x, y, [fill.0, fill.1, fill.2]);
+            }
+        }
+        out.push(f.clone());
+        out.push(f.clone());
+        for y in 20..40 {
+            for x in 0..50 {
+                put(&mut f, x, y, [(x * 5) as u8, (y * 6) as u8, 200 - x as u8]);
+            }
+        }
+        out.push(f.clone());
+        put(&mut f, w - 1, h - 1, [0, 0, 0]);
+        out.push(f.clone());
+        (out, style)
+    }
+
+    #[test]
+    fn gif_sub_frames_decode_to_the_whole_frames_indexed() {
+        let (frames, style) = frames();
+        let pal = Palette::learn(&frames.iter().collect::<Vec<_>>(), &style);
+        let (w, h) = (frames[0].width() as usize, frames[0].height() as usize);
+        let mut bytes = Vec::new();
+        {
+            let mut e = gif::Encoder::new(&mut bytes, w as u16, h as u16, &pal.rgb).unwrap();
+            for (i, f) in frames.iter().enumerate() {
+                let sub = pal.sub_frame(if i == 0 { None } else { Some(&frames[i - 1]) }, f, 10);
+                if i == 2 {
+                    assert_eq!((sub.width, sub.height), (1, 1), "an unchanged frame is one pixel");
+                }
+                if i == 4 {
+                    assert_eq!((sub.left, sub.top, sub.width, sub.height), (63, 47, 1, 1));
+                }
+                e.write_lzw_pre_encoded_frame(&sub).unwrap();
+            }
+        }
+        // Decode with an independent reader and paint each frame over the last.
+        let mut opts = gif::DecodeOptions::new();
+        opts.set_color_output(gif::ColorOutput::Indexed);
+        let mut d = opts.read_info(std::io::Cursor::new(bytes)).unwrap();
+        let mut canvas = vec![0u8; w * h];
+        let mut n = 0;
+        while let Some(f) = d.read_next_frame().unwrap() {
+            for (j, &idx) in f.buffer.iter().enumerate() {
+                let (x, y) =
+                    (usize::from(f.left) + j % usize::from(f.width), usize::from(f.top) + j / usize::from(f.width));
+                if Some(idx) != f.transparent {
+                    canvas[y * w + x] = idx;
+                }
+            }
+            // The whole frame, indexed afresh: the same pixels, colour for colour.
+            let full = pal.index(&frames[n]);
+            let shown: Vec<&[u8]> = canvas.iter().map(|&i| &pal.rgb[usize::from(i) * 3..][..3]).collect();
+            let want: Vec<&[u8]> = full.iter().map(|&i| &pal.rgb[usize::from(i) * 3..][..3]).collect();
+            assert_eq!(shown, want, "frame {n}");
+            n += 1;
+        }
+        assert_eq!(n, frames.len());
     }
 }

@@ -158,7 +158,10 @@ impl DataArgs {
     /// Load, check against the style and index the dataset; refuse it on any error.
     /// Polities the style does not know are added to it in automatic colours.
     pub fn load_checked(&self, style: &mut Style) -> Result<Atlas> {
+        let t0 = std::time::Instant::now();
         let loaded = Dataset::load(&self.source(), self.end_dates());
+        timing("load.read", t0);
+        let t0 = std::time::Instant::now();
         style.adopt_polities(&validate::polities_named(&loaded.dataset));
         let mut problems = loaded.problems.clone();
         problems.extend(validate::polity_problems(&loaded.dataset, style));
@@ -167,7 +170,11 @@ impl DataArgs {
             problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
             return Err(Error::Data(problems));
         }
-        Ok(Atlas::new(loaded.dataset))
+        timing("load.check", t0);
+        let t0 = std::time::Instant::now();
+        let atlas = Atlas::new(loaded.dataset);
+        timing("load.index", t0);
+        Ok(atlas)
     }
 }
 

@@ -313,7 +313,7 @@ mod server {
     use std::time::Duration;
     use steppe_atlas::data::Source;
     use steppe_atlas::serve::limits::ServeLimits;
-    use steppe_atlas::serve::{router, ImageCache, ServerState};
+    use steppe_atlas::serve::{router, ImageCache, ImageKey, ServerState};
     use steppe_atlas::style::Style;
     use steppe_atlas::time::EndDates;
     use steppe_atlas::Atlas;
@@ -484,13 +484,19 @@ mod server {
         // 32,000 distinct tiles into a 1 MB cache: it never holds more than 1 MB counted
         // with keys and bookkeeping, and never more entries than fit.
         let limit = 1 << 20;
-        let mut c = ImageCache::new(limit);
-        for i in 0..32_000 {
-            let key = format!("t/{i:x}/1/8/{}/{}", i % 256, i / 256);
-            c.put(key, Arc::new(vec![7u8; 300 + i % 500]));
+        let c = ImageCache::new(limit);
+        let lang: std::sync::Arc<str> = "en".into();
+        let key = |i: u32| ImageKey::Tile {
+            state: u64::from(i),
+            scale: 1,
+            lang: lang.clone(),
+            tile: steppe_atlas::tiles::grid::TileId { z: 8, x: i % 256, y: (i / 256) % 256 },
+        };
+        for i in 0..32_000u32 {
+            c.put(key(i), vec![7u8; 300 + i as usize % 500].into());
             assert!(c.bytes() <= limit);
         }
-        assert!(c.len() * ImageCache::cost("t/0/1/8/0/0", &[0u8; 300]) <= limit, "{} entries", c.len());
+        assert!(c.len() * ImageCache::cost(&key(0), &[0u8; 300]) <= limit, "{} entries", c.len());
         assert!(c.len() > 100, "the cache keeps what fits");
     }
 

@@ -8,7 +8,7 @@ use std::io::{BufRead, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 use steppe_atlas::data::Source;
-use steppe_atlas::serve::{router, ImageCache, ServerState};
+use steppe_atlas::serve::{router, ImageCache, ImageKey, ServerState};
 use steppe_atlas::style::Style;
 use steppe_atlas::time::EndDates;
 use steppe_atlas::Atlas;
@@ -117,14 +117,15 @@ async fn viewer_tilejson_timeline_features_and_frames() {
 
 #[test]
 fn the_image_cache_stays_within_its_bound() {
-    let cost = ImageCache::cost("k10", &[0u8; 100]);
-    let mut c = ImageCache::new(10 * cost);
+    let key = |i: i32| ImageKey::Frame { year: i };
+    let cost = ImageCache::cost(&key(10), &[0u8; 100]);
+    let c = ImageCache::new(10 * cost);
     for i in 10..60 {
-        c.put(format!("k{i}"), Arc::new(vec![0u8; 100]));
+        c.put(key(i), vec![0u8; 100].into());
         assert!(c.bytes() <= 10 * cost);
     }
-    assert_eq!((c.bytes(), c.len()), (10 * cost, 10));
-    assert!(c.get("k10").is_none() && c.get("k59").is_some(), "oldest evicted first");
+    assert!(c.bytes() == c.len() * cost && (5..=10).contains(&c.len()), "{} entries", c.len());
+    assert!(c.get(&key(59)).is_some(), "the newest is kept");
 }
 
 #[test]
@@ -261,6 +262,25 @@ async fn lang_on_tile_urls_draws_other_labels_and_is_cached_apart() {
     assert!(doc["tiles"][0].as_str().unwrap().ends_with(".png?lang=kk"));
     let (bad, _, _) = get(&st, &format!("{uri}?lang=%3Cscript%3E"), None).await;
     assert_eq!(bad, StatusCode::BAD_REQUEST);
+}
+
+#[test]
+fn the_year_table_gives_every_years_map_state() {
+    // The table built at start holds states only where the data changes; every year
+    // must still get exactly the state a pass over the data gives.
+    for source in [Source::Embedded, Source::Dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini"))] {
+        let atlas = Atlas::load(&source, EndDates::Inclusive).unwrap();
+        let table = steppe_atlas::serve::YearStates::build(&atlas);
+        assert!(table.len() > 1);
+        let far = [-9999, -5000, 0, 1000, 5000, 9998, 9999];
+        let mut distinct = std::collections::HashSet::new();
+        for y in (1400..=1900).chain(far) {
+            let want = steppe_atlas::atlas::map_state(&atlas, y);
+            assert_eq!(table.get(y), want, "year {y}");
+            distinct.insert(want);
+        }
+        assert!(distinct.len() > 3, "the states differ between years");
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -280,20 +280,24 @@ impl Feature {
     }
 }
 
-/// Parse the features of one layer read from `file` (each with its index in that file),
-/// pushing a problem for every malformed feature (which is skipped).
+/// Parse the features of one layer read from `file` (each with its index in that file;
+/// their properties are moved out of the tree), pushing a problem for every malformed feature (which is skipped).
 pub(super) fn parse_features(
     layer: Layer,
     file: &str,
-    items: &[(usize, &Value)],
+    items: Vec<(usize, &mut Value)>,
     mode: EndDates,
     problems: &mut Vec<Problem>,
 ) -> Vec<Feature> {
     let mut out = Vec::with_capacity(items.len());
     for (i, raw) in items {
         let mut ctx = Ctx { file, id: format!("#{i}"), problems: &mut *problems, ok: true };
-        if let Some(f) = parse_feature(layer, raw, mode, &mut ctx) {
+        if let Some(mut f) = parse_feature(layer, raw, mode, &mut ctx) {
             if ctx.ok {
+                // The properties move from the JSON tree into the feature: held once.
+                if let Some(Value::Object(p)) = raw.get_mut("properties") {
+                    f.properties = std::mem::take(p);
+                }
                 out.push(f);
             }
         }
@@ -603,7 +607,8 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
         belligerents,
         commanders,
         strength,
-        properties: props.clone(),
+        // Filled by `parse_features`, which owns the JSON tree.
+        properties: Map::new(),
     })
 }
 

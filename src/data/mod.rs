@@ -188,6 +188,9 @@ pub enum Source {
 #[derive(Clone, Debug, Default)]
 pub struct Dataset {
     layers: [Vec<Feature>; 8],
+    /// Every feature as `(layer, position)`, sorted by id (stably, so the first of equal
+    /// ids is the first in layer order): [`Dataset::get`] is a binary search.
+    by_id: Vec<(u8, u32)>,
     /// Atlas settings (title, default view, credit).
     pub meta: AtlasMeta,
 }
@@ -265,65 +268,37 @@ impl Dataset {
                 files
             }
         };
-        let mut parsed: Vec<(String, Vec<Value>)> = Vec::new();
-        for (name, text) in &files {
-            if let Some(features) = read::features_of(name, text, &mut problems) {
-                parsed.push((name.clone(), features));
-            }
-        }
-        let mode = match end_dates {
-            EndDates::Auto if parsed.iter().any(|(_, fs)| fs.iter().any(read::has_ohm_tags)) => EndDates::Ohm,
+        // One file at a time: its JSON tree is dropped as soon as its features are typed,
+        // so the peak holds one file's tree, not every file's. `Auto` reads a dataset with
+        // OpenHistoricalMap tags in any file as `Ohm`: a file typed before such a file was
+        // met is read again (rare: datasets are of one kind).
+        let mut mode = match end_dates {
             EndDates::Auto => EndDates::Inclusive,
             m => m,
         };
-        for (name, features) in &parsed {
-            let file_layer = read::layer_of_file(name);
-            let mut by_layer: Vec<Vec<(usize, &Value)>> = vec![Vec::new(); Layer::ALL.len()];
-            let mut unplaced: Vec<String> = Vec::new();
-            for (i, f) in features.iter().enumerate() {
-                match read::layer_of_feature(f, file_layer) {
-                    Ok(Some(layer)) => by_layer[layer.index()].push((i, f)),
-                    Ok(None) => unplaced.push(read::feature_label(f, i)),
-                    Err(msg) => problems.push(Problem::error(name, Some(&read::feature_label(f, i)), msg)),
-                }
+        let mut done: Vec<Option<(EndDates, FileRead)>> = Vec::with_capacity(files.len());
+        for (name, text) in &files {
+            let Some(features) = read::features_of(name, text, &mut problems) else {
+                done.push(None);
+                continue;
+            };
+            if end_dates == EndDates::Auto && features.iter().any(read::has_ohm_tags) {
+                mode = EndDates::Ohm;
             }
-            for layer in Layer::ALL {
-                let items = &by_layer[layer.index()];
-                if items.is_empty() {
-                    continue;
-                }
-                let mut read = feature::parse_features(layer, name, items, mode, &mut problems);
-                ds.layers[layer.index()].append(&mut read);
+            done.push(Some((mode, read_file_features(name, features, mode))));
+        }
+        for ((name, text), read) in files.iter().zip(done) {
+            let Some((used, mut read)) = read else { continue };
+            if used != mode {
+                let features = read::features_of(name, text, &mut Vec::new()).unwrap_or_default();
+                read = read_file_features(name, features, mode);
             }
-            if file_layer.is_none()
-                || by_layer.iter().enumerate().any(|(l, v)| !v.is_empty() && Some(l) != file_layer.map(Layer::index))
-            {
-                let parts: Vec<String> = Layer::ALL
-                    .iter()
-                    .filter(|l| !by_layer[l.index()].is_empty())
-                    .map(|l| format!("{} as {}", by_layer[l.index()].len(), l.name()))
-                    .collect();
-                if !parts.is_empty() {
-                    problems.push(Problem::info(name, None, format!("read {}", parts.join(", "))));
-                }
-            }
-            if !unplaced.is_empty() {
-                let shown: Vec<&str> = unplaced.iter().take(5).map(String::as_str).collect();
-                problems.push(Problem::warning(
-                    name,
-                    None,
-                    format!(
-                        "{} of {} features not read: no `layer` property, and neither the file name nor their tags \
-                         (boundary, place, waterway, natural=water, historic=battlefield, caption) say which layer \
-                         ({}{})",
-                        unplaced.len(),
-                        features.len(),
-                        shown.join(", "),
-                        if unplaced.len() > shown.len() { ", …" } else { "" }
-                    ),
-                ));
+            problems.append(&mut read.problems);
+            for (l, fs) in read.layers.iter_mut().enumerate() {
+                ds.layers[l].append(fs);
             }
         }
+        drop(files);
         let territories = std::mem::take(&mut ds.layers[Layer::Territories.index()]);
         let territories = top_admin_level(territories, &mut problems);
         ds.layers[Layer::Territories.index()] = supersede_versions(territories, &mut problems);
@@ -342,6 +317,7 @@ impl Dataset {
             }
         }
         polity::check(&ds.meta.polities, &mut problems);
+        ds.index_ids();
         check_unique_ids(&ds, &mut problems);
         Loaded { dataset: ds, problems }
     }
@@ -354,6 +330,7 @@ impl Dataset {
     /// Replace a layer's features (for building datasets in code).
     pub fn set_layer(&mut self, layer: Layer, features: Vec<Feature>) {
         self.layers[layer.index()] = features;
+        self.index_ids();
     }
 
     /// Every feature of every layer.
@@ -361,9 +338,22 @@ impl Dataset {
         self.layers.iter().flatten()
     }
 
-    /// Find a feature by id in any layer.
+    /// Find a feature by id in any layer (the first in layer order if several share it).
     pub fn get(&self, id: &str) -> Option<&Feature> {
-        self.all().find(|f| f.id == id)
+        let at = |&(l, i): &(u8, u32)| &self.layers[l as usize][i as usize];
+        let first = self.by_id.partition_point(|e| at(e).id.as_str() < id);
+        self.by_id.get(first).map(at).filter(|f| f.id == id)
+    }
+
+    /// Rebuild the id index after the layers changed.
+    fn index_ids(&mut self) {
+        let mut ids: Vec<(u8, u32)> = Vec::with_capacity(self.layers.iter().map(Vec::len).sum());
+        for (l, layer) in self.layers.iter().enumerate() {
+            ids.extend((0..layer.len()).map(|i| (l as u8, i as u32)));
+        }
+        let layers = &self.layers;
+        ids.sort_by(|a, b| layers[a.0 as usize][a.1 as usize].id.cmp(&layers[b.0 as usize][b.1 as usize].id));
+        self.by_id = ids;
     }
 
     /// The extent of all geometries `[west, south, east, north]`, if any.
@@ -616,6 +606,65 @@ fn supersede_versions(mut areas: Vec<Feature>, problems: &mut Vec<Problem>) -> V
 
 /// The GeoJSON files of a folder (sorted by name), with warnings for files of formats we
 /// do not read.
+/// What one file gave: its features by layer and the problems met.
+struct FileRead {
+    layers: [Vec<Feature>; 8],
+    problems: Vec<Problem>,
+}
+
+/// Type the features of one file, placing each in its layer.
+fn read_file_features(name: &str, mut features: Vec<Value>, mode: EndDates) -> FileRead {
+    let mut problems = Vec::new();
+    let mut layers: [Vec<Feature>; 8] = Default::default();
+    let file_layer = read::layer_of_file(name);
+    let total = features.len();
+    let mut by_layer: Vec<Vec<(usize, &mut Value)>> = Layer::ALL.iter().map(|_| Vec::new()).collect();
+    let mut unplaced: Vec<String> = Vec::new();
+    for (i, f) in features.iter_mut().enumerate() {
+        match read::layer_of_feature(f, file_layer) {
+            Ok(Some(layer)) => by_layer[layer.index()].push((i, f)),
+            Ok(None) => unplaced.push(read::feature_label(f, i)),
+            Err(msg) => problems.push(Problem::error(name, Some(&read::feature_label(f, i)), msg)),
+        }
+    }
+    let counts: Vec<usize> = by_layer.iter().map(Vec::len).collect();
+    for (layer, items) in Layer::ALL.into_iter().zip(by_layer) {
+        if items.is_empty() {
+            continue;
+        }
+        let mut read = feature::parse_features(layer, name, items, mode, &mut problems);
+        layers[layer.index()].append(&mut read);
+    }
+    if file_layer.is_none() || counts.iter().enumerate().any(|(l, n)| *n > 0 && Some(l) != file_layer.map(Layer::index))
+    {
+        let parts: Vec<String> = Layer::ALL
+            .iter()
+            .filter(|l| counts[l.index()] > 0)
+            .map(|l| format!("{} as {}", counts[l.index()], l.name()))
+            .collect();
+        if !parts.is_empty() {
+            problems.push(Problem::info(name, None, format!("read {}", parts.join(", "))));
+        }
+    }
+    if !unplaced.is_empty() {
+        let shown: Vec<&str> = unplaced.iter().take(5).map(String::as_str).collect();
+        problems.push(Problem::warning(
+            name,
+            None,
+            format!(
+                "{} of {} features not read: no `layer` property, and neither the file name nor their tags \
+                 (boundary, place, waterway, natural=water, historic=battlefield, caption) say which layer \
+                 ({}{})",
+                unplaced.len(),
+                total,
+                shown.join(", "),
+                if unplaced.len() > shown.len() { ", …" } else { "" }
+            ),
+        ));
+    }
+    FileRead { layers, problems }
+}
+
 fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, String)> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
@@ -708,5 +757,31 @@ fn check_unique_ids(ds: &Dataset, problems: &mut Vec<Problem>) {
                 ));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_finds_every_feature_by_id_as_a_scan_would() {
+        let ds = Dataset::load(&Source::Embedded, EndDates::Inclusive).into_result().expect("the built-in atlas");
+        let mut n = 0;
+        for f in ds.all() {
+            let scan = ds.all().find(|g| g.id == f.id).map(|g| (g.layer, g.id.clone()));
+            assert_eq!(ds.get(&f.id).map(|g| (g.layer, g.id.clone())), scan);
+            n += 1;
+        }
+        assert!(n > 100);
+        assert!(ds.get("no-such-feature").is_none() && ds.get("").is_none());
+        // After a layer is replaced, its features are found and the old ones are not.
+        let mut ds = ds;
+        let mut cities = ds.layer(Layer::Cities).to_vec();
+        let old = cities[0].id.clone();
+        cities[0].id = "zz-renamed".into();
+        ds.set_layer(Layer::Cities, cities);
+        assert_eq!(ds.get("zz-renamed").map(|f| f.layer), Some(Layer::Cities));
+        assert!(ds.get(&old).is_none_or(|f| f.layer != Layer::Cities), "the old id is gone from the cities");
     }
 }

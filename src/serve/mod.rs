@@ -8,12 +8,15 @@
 //! the data runs on the async threads: the timeline is built once at start.
 
 pub mod archive;
+pub mod cache;
 pub mod limits;
 mod vector;
 
+pub use cache::{CachedImage, ImageCache, ImageKey, YearStates};
+
 use limits::{Refused, RenderPool, ServeLimits, RETRY_AFTER_S};
 
-use crate::atlas::{map_state, Atlas};
+use crate::atlas::Atlas;
 use crate::data::Layer;
 use crate::output::encode_png;
 use crate::project::{LonLatBox, Projection, ProjectionKind, View};
@@ -27,7 +30,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use std::collections::{HashMap, VecDeque};
+use bytes::Bytes;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 const VIEWER: &str = include_str!("viewer.html");
@@ -39,80 +43,6 @@ const METATILE: u32 = 4;
 /// Years a request may ask for.
 const YEARS: std::ops::RangeInclusive<i32> = -9999..=9999;
 
-/// A bounded cache of encoded images keyed by what they show, evicting the oldest. Its
-/// size counts what an entry really holds: the image's buffer, its key (stored twice)
-/// and the bookkeeping of the map, the queue and the shared pointer.
-pub struct ImageCache {
-    entries: HashMap<String, Arc<Vec<u8>>>,
-    order: VecDeque<String>,
-    bytes: usize,
-    limit: usize,
-}
-
-/// Bookkeeping per entry besides the buffer and key: a map slot, a queue slot, two
-/// `String` headers, the `Arc`'s counters and the `Vec` header, rounded up.
-const ENTRY_OVERHEAD: usize = 128;
-
-impl ImageCache {
-    /// A cache holding at most `limit` bytes of images.
-    pub fn new(limit: usize) -> ImageCache {
-        ImageCache { entries: HashMap::new(), order: VecDeque::new(), bytes: 0, limit }
-    }
-
-    /// The memory an entry takes, bytes.
-    pub fn cost(key: &str, value: &[u8]) -> usize {
-        value.len() + 2 * key.len() + ENTRY_OVERHEAD
-    }
-
-    /// The image stored under `key`.
-    pub fn get(&self, key: &str) -> Option<Arc<Vec<u8>>> {
-        self.entries.get(key).cloned()
-    }
-
-    /// Store an image, evicting the oldest until the cache is within its bound. An image
-    /// bigger than the whole cache is not stored.
-    pub fn put(&mut self, key: String, mut value: Arc<Vec<u8>>) {
-        if self.entries.contains_key(&key) {
-            return;
-        }
-        let cost = ImageCache::cost(&key, &value);
-        if cost > self.limit {
-            return;
-        }
-        // Hold no spare capacity: what is counted is what is held.
-        if let Some(v) = Arc::get_mut(&mut value) {
-            v.shrink_to_fit();
-        }
-        self.bytes += cost;
-        self.entries.insert(key.clone(), value);
-        self.order.push_back(key);
-        while self.bytes > self.limit {
-            let Some(old) = self.order.pop_front() else { break };
-            if let Some(v) = self.entries.remove(&old) {
-                self.bytes -= ImageCache::cost(&old, &v);
-            }
-        }
-        if self.order.capacity() > 4 * self.order.len().max(64) {
-            self.order.shrink_to_fit();
-        }
-    }
-
-    /// Bytes held.
-    pub fn bytes(&self) -> usize {
-        self.bytes
-    }
-
-    /// Images held.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Does the cache hold nothing?
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-}
-
 /// What the server needs: the atlas, its styles, the cache, the render pool and what is
 /// computed once at start.
 pub struct ServerState {
@@ -120,7 +50,7 @@ pub struct ServerState {
     tile_style: Style,
     frame_style: Style,
     lang: String,
-    cache: Mutex<ImageCache>,
+    cache: ImageCache,
     /// Striped locks so that concurrent requests for tiles of one metatile render it once.
     renders: Vec<Mutex<()>>,
     /// The pool every render runs on.
@@ -133,8 +63,10 @@ pub struct ServerState {
     timeline: Vec<u8>,
     /// The data's extent for TileJSON, computed at start.
     extent: [f64; 4],
-    /// The map state of each year asked for so far (computed on the pool).
-    states: Mutex<HashMap<i32, u64>>,
+    /// The map state of every year, computed at start.
+    states: YearStates,
+    /// The server's label language, shared by the cache keys of its tiles.
+    lang_key: Arc<str>,
     /// How other web pages may use the server (CORS) and where it is reached from.
     web: WebOptions,
     /// `serve --tiles PATH`: tiles read from an export instead of rendered.
@@ -189,12 +121,13 @@ impl ServerState {
             queries: RenderPool::new(limits.render_threads, limits.max_renders * 4),
             limits,
             timeline,
-            states: Mutex::new(HashMap::new()),
+            states: YearStates::build(&atlas),
+            lang_key: Arc::from(lang),
             atlas,
             tile_style,
             frame_style,
             lang: lang.to_string(),
-            cache: Mutex::new(ImageCache::new(cache_bytes)),
+            cache: ImageCache::new(cache_bytes),
             renders: (0..64).map(|_| Mutex::new(())).collect(),
             web: WebOptions::default(),
             archive: None,
@@ -223,34 +156,12 @@ impl ServerState {
 
     /// Bytes held by the image cache.
     pub fn cache_bytes(&self) -> usize {
-        self.cache.lock().map(|c| c.bytes()).unwrap_or(0)
+        self.cache.bytes()
     }
 
-    fn cached(&self, key: &str) -> Option<Arc<Vec<u8>>> {
-        self.cache.lock().ok()?.get(key)
-    }
-
-    fn store(&self, key: String, v: Arc<Vec<u8>>) {
-        if let Ok(mut c) = self.cache.lock() {
-            c.put(key, v);
-        }
-    }
-
-    /// The map state of `year` if it was computed before (cheap: for the async threads).
-    fn known_state(&self, year: i32) -> Option<u64> {
-        self.states.lock().ok()?.get(&year).copied()
-    }
-
-    /// The map state of `year`, computed once (a pass over the data: for the pool).
-    fn state_of(&self, year: i32) -> u64 {
-        if let Some(s) = self.known_state(year) {
-            return s;
-        }
-        let s = map_state(&self.atlas, year);
-        if let Ok(mut m) = self.states.lock() {
-            m.insert(year, s);
-        }
-        s
+    /// The map state of `year`, from the table built at start.
+    pub fn state_of(&self, year: i32) -> u64 {
+        self.states.get(year)
     }
 }
 
@@ -351,40 +262,24 @@ fn bad(status: StatusCode, msg: &str) -> Response {
     (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{msg}\n")).into_response()
 }
 
-fn etag_of(bytes: &[u8]) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    bytes.hash(&mut h);
-    format!("\"{:016x}\"", h.finish())
-}
-
-/// An image response with ETag and caching headers, or 304 when the client has it.
-fn image(bytes: Arc<Vec<u8>>, req: &HeaderMap, content_type: &'static str) -> Response {
-    let etag = etag_of(&bytes);
-    let fresh = req
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-    let mut headers = HeaderMap::new();
+/// An image response with ETag and caching headers, or 304 when the client has it. The
+/// ETag was computed when the image was stored; the body shares the cache's bytes.
+fn image(img: CachedImage, req: &HeaderMap, content_type: &'static str) -> Response {
+    let fresh = req.get_all(header::IF_NONE_MATCH).iter().any(|v| {
+        let etag = img.etag.as_bytes();
+        v.as_bytes().split(|c| *c == b',').any(|t| {
+            let t = t.trim_ascii();
+            t == etag || t == b"*"
+        })
+    });
+    let mut headers = HeaderMap::with_capacity(4);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, v);
-    }
+    headers.insert(header::ETAG, img.etag);
     if fresh {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    let body = axum::body::Bytes::from_owner(ArcBytes(bytes));
-    (StatusCode::OK, headers, body).into_response()
-}
-
-/// An image shared with the cache, handed to the response without a copy.
-struct ArcBytes(Arc<Vec<u8>>);
-
-impl AsRef<[u8]> for ArcBytes {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
+    (StatusCode::OK, headers, img.bytes).into_response()
 }
 
 async fn viewer() -> Response {
@@ -476,10 +371,18 @@ async fn tile(
     headers: HeaderMap,
 ) -> Response {
     let Some(year) = parse_year(&year) else { return bad_year(&year) };
-    let Some(lang) = request_lang(&st, &q) else { return bad_lang() };
+    // Tiles of each language are cached apart; the server's own language is shared.
+    let lang: Arc<str> = match q.contains_key("lang") {
+        false => st.lang_key.clone(),
+        true => match request_lang(&st, &q) {
+            Some(l) if *l == *st.lang_key => st.lang_key.clone(),
+            Some(l) => Arc::from(l),
+            None => return bad_lang(),
+        },
+    };
     let (y_txt, scale) = match (y.strip_suffix("@2x.png"), y.strip_suffix(".png")) {
-        (Some(v), _) => (v, 2),
-        (None, Some(v)) => (v, 1),
+        (Some(v), _) => (v, 2u8),
+        (None, Some(v)) => (v, 1u8),
         _ => return bad(StatusCode::NOT_FOUND, "tiles end in .png or @2x.png"),
     };
     let id = match (z.parse::<u8>(), x.parse::<u32>(), y_txt.parse::<u32>()) {
@@ -488,21 +391,20 @@ async fn tile(
     };
     let Some(id) = id else { return bad(StatusCode::NOT_FOUND, "no such tile") };
     if let Some(a) = &st.archive {
-        return archive_tile(a, year, scale as u8, id, &headers).await;
+        return archive_tile(a, year, scale, id, &headers).await;
     }
-    // Tiles of each language are cached apart.
-    let lang_key = lang.clone();
-    let key = move |t: TileId, state: u64| format!("t/{state:x}/{scale}/{lang_key}/{}/{}/{}", t.z, t.x, t.y);
-    // A cached tile of a year seen before is answered here, without the pool.
-    if let Some(hit) = st.known_state(year).and_then(|s| st.cached(&key(id, s))) {
+    let state = st.state_of(year);
+    let look_lang = lang.clone();
+    let key = move |tile: TileId| ImageKey::Tile { state, scale, lang: lang.clone(), tile };
+    // The hot path: a cached tile is answered here, on the async thread, by lookups.
+    if let Some(hit) = st.cache.get(&key(id)) {
         return image(hit, &headers, "image/png");
     }
     let st2 = st.clone();
     let result = st
         .pool
         .run(move || {
-            let state = st2.state_of(year);
-            if let Some(hit) = st2.cached(&key(id, state)) {
+            if let Some(hit) = st2.cache.get(&key(id)) {
                 return Ok(hit);
             }
             // Render the whole metatile around the tile (labels stay whole) and keep it
@@ -515,21 +417,24 @@ async fn tile(
                 (h.finish() % st2.renders.len() as u64) as usize
             };
             let _guard = st2.renders[stripe].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some(hit) = st2.cached(&key(id, state)) {
+            if let Some(hit) = st2.cache.get(&key(id)) {
                 return Ok(hit);
             }
             let n = 1u32 << id.z;
             let wanted: Vec<TileId> = (mt.x..(mt.x + mt.size).min(n))
                 .flat_map(|x| (mt.y..(mt.y + mt.size).min(n)).map(move |y| TileId { z: id.z, x, y }))
                 .collect();
-            let look = TileLook { scale, buffer_px: 128, lang };
+            let look = TileLook { scale: u32::from(scale), buffer_px: 128, lang: look_lang.to_string() };
             let tiles = render_metatile(&st2.atlas, &st2.tile_style, &mt, &wanted, year, &look)?;
             let mut mine = None;
             for (t, png) in tiles {
+                let mut png = Arc::try_unwrap(png).unwrap_or_else(|shared| (*shared).clone());
+                // Hold no spare capacity: what the cache counts is what it holds.
+                png.shrink_to_fit();
+                let img = st2.cache.put(key(t), Bytes::from(png));
                 if t == id {
-                    mine = Some(png.clone());
+                    mine = Some(img);
                 }
-                st2.store(key(t, state), png);
             }
             mine.ok_or_else(|| crate::error::Error::Encode("tile missing from its metatile".into()))
         })
@@ -544,8 +449,8 @@ async fn tile(
 async fn frame(State(st): State<Arc<ServerState>>, Path(year_png): Path<String>, headers: HeaderMap) -> Response {
     let Some(y) = year_png.strip_suffix(".png") else { return bad(StatusCode::NOT_FOUND, "frames end in .png") };
     let Some(year) = parse_year(y) else { return bad_year(y) };
-    let key = format!("f/{year}");
-    if let Some(hit) = st.cached(&key) {
+    let key = ImageKey::Frame { year };
+    if let Some(hit) = st.cache.get(&key) {
         return image(hit, &headers, "image/png");
     }
     let st2 = st.clone();
@@ -558,9 +463,9 @@ async fn frame(State(st): State<Arc<ServerState>>, Path(year_png): Path<String>,
             let view = View::fit(Projection::fitted(kind, &bbox), &bbox, 1280, 720);
             let mut opts = RenderOptions::frame(Year(year), 96.0);
             opts.lang = st2.lang.clone();
-            let png = Arc::new(encode_png(&render(&st2.atlas, &st2.frame_style, &view, &opts).pixmap, 96.0)?);
-            st2.store(key, png.clone());
-            Ok::<_, crate::error::Error>(png)
+            let mut png = encode_png(&render(&st2.atlas, &st2.frame_style, &view, &opts).pixmap, 96.0)?;
+            png.shrink_to_fit();
+            Ok::<_, crate::error::Error>(st2.cache.put(key, Bytes::from(png)))
         })
         .await;
     match result {
@@ -848,7 +753,7 @@ fn archive_tilejson(st: &ServerState, a: &archive::TileArchive, year: i32, suffi
 /// A tile read from the export: 404 when it does not hold it.
 async fn archive_tile(a: &archive::TileArchive, year: i32, scale: u8, id: TileId, headers: &HeaderMap) -> Response {
     match a.tile(year, scale, id.z, id.x, id.y).await {
-        Ok(Some(bytes)) => image(Arc::new(bytes.to_vec()), headers, "image/png"),
+        Ok(Some(bytes)) => image(CachedImage::new(Bytes::copy_from_slice(&bytes)), headers, "image/png"),
         Ok(None) => bad(StatusCode::NOT_FOUND, "no such tile in the archive"),
         Err(e) => {
             crate::note!("serve --tiles: {e}");
