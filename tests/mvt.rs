@@ -419,3 +419,47 @@ fn each_side_of_a_border_is_the_holder_named_for_it() {
     assert!(checked >= 3, "only {checked} borders to check");
     assert!(agree * 10 >= checked * 8, "{agree} of {checked} borders name their sides right");
 }
+
+/// Polity names: one point per polity alive with land in a year, named as it was then,
+/// and none for a polity after its end; a mountain area's name is one point, not one per
+/// polygon.
+#[test]
+fn polity_labels_are_one_per_polity_named_for_their_year() {
+    let (tiles, _) = mbtiles();
+    let raw = tiles.get(&(0, 0, 0)).expect("the world tile");
+    let r = mvt_reader::Reader::new(raw.clone()).unwrap();
+    let (li, _) = layer(&r, "polity_labels").expect("a polity_labels layer");
+    let labels = r.get_features(li).unwrap();
+    let named = |year: i32| -> BTreeMap<String, Vec<(String, Option<String>)>> {
+        let mut m: BTreeMap<String, Vec<(String, Option<String>)>> = BTreeMap::new();
+        for f in &labels {
+            let p = f.properties.as_ref().unwrap();
+            if alive(p, year) {
+                m.entry(text(p, "polity").unwrap()).or_default().push((text(p, "name").unwrap(), text(p, "name:kk")));
+            }
+        }
+        m
+    };
+    for year in [1700, 1723, 1757] {
+        for (polity, names) in named(year) {
+            assert_eq!(names.len(), 1, "{year}: {polity} has {} labels", names.len());
+        }
+    }
+    let (y1700, y1723, y1757) = (named(1700), named(1723), named(1757));
+    assert_eq!(y1700["russia"][0].0, "Tsardom of Russia");
+    assert_eq!(y1723["russia"][0].0, "Russian Empire");
+    assert_eq!(y1723["dzungar"][0], ("Dzungar Khanate".to_string(), Some("Жоңғар хандығы".to_string())));
+    assert!(!y1757.contains_key("dzungar"), "no Dzungar name after the khanate's end: {:?}", y1757.get("dzungar"));
+
+    let (fi, _) = layer(&r, "landforms").expect("landforms");
+    let tian_shan_points = r
+        .get_features(fi)
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            text(f.properties.as_ref().unwrap(), "id").as_deref() == Some("landform-tian-shan")
+                && matches!(f.geometry, geo::Geometry::Point(_) | geo::Geometry::MultiPoint(_))
+        })
+        .count();
+    assert_eq!(tian_shan_points, 1, "the Tian Shan is named once");
+}

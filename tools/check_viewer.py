@@ -90,6 +90,8 @@ def main():
         before = holder()
         url_before = js("location.href")
         png_before = shot()
+        if os.environ.get("SHOT"):
+            open(os.environ["SHOT"], "wb").write(png_before)
         js(f"(() => {{ const s = document.getElementById('slider'); s.value = {a.to}; s.dispatchEvent(new Event('input')); }})()")
         wait_idle(a.to)
         after = holder()

@@ -323,6 +323,20 @@ fn push_polyline(pb: &mut PathBuilder, pts: &[(f32, f32)]) {
 /// Where to write a polity's name: the area-weighted centroid of its areas if it falls
 /// inside one of them, else the interior point of the largest. Returns (x, y, pixel area).
 fn polity_anchor(f: &Frame, areas: &[Feature], members: &[usize]) -> Option<(f32, f32, f32)> {
+    let (p, deg2) = polity_anchor_lonlat(areas, members)?;
+    let (x, y) = f.view.to_px(p.x(), p.y());
+    // Pixel area from the degree area and the local scale.
+    let kmpp = f.view.km_per_px_at(x, y);
+    let km2_per_deg2 = 111.2 * 111.2 * p.y().to_radians().cos();
+    let px_area = deg2 * km2_per_deg2 / (kmpp * kmpp);
+    Some((x as f32, y as f32, px_area as f32))
+}
+
+/// Where a polity's name goes on land made of `members` (indices into `areas`): the
+/// area-weighted centre of its land if that lies on its land, else a point inside its
+/// largest area; with the land's area in square degrees. The raster and the vector tiles'
+/// `polity_labels` share it, so print and web name a polity in the same place.
+pub(crate) fn polity_anchor_lonlat(areas: &[Feature], members: &[usize]) -> Option<(geo::Point<f64>, f64)> {
     let mut sum = (0.0, 0.0, 0.0);
     let mut largest: Option<(f64, usize)> = None;
     for &i in members {
@@ -347,12 +361,7 @@ fn polity_anchor(f: &Frame, areas: &[Feature], members: &[usize]) -> Option<(f32
         let Geometry::Areas(mp) = &areas[i].geometry else { return None };
         mp.interior_point()?
     };
-    let (x, y) = f.view.to_px(p.x(), p.y());
-    // Pixel area from the degree area and the local scale.
-    let kmpp = f.view.km_per_px_at(x, y);
-    let km2_per_deg2 = 111.2 * 111.2 * p.y().to_radians().cos();
-    let px_area = sum.2 * km2_per_deg2 / (kmpp * kmpp);
-    Some((x as f32, y as f32, px_area as f32))
+    Some((p, sum.2))
 }
 
 /// Seas and lakes: fill, shore line, italic name.
@@ -466,7 +475,7 @@ pub(crate) fn landforms(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
 }
 
 /// A feature's `label_point` property (`[lon, lat]`): where its name goes.
-fn label_point(feat: &Feature) -> Option<geo::Point<f64>> {
+pub(crate) fn label_point(feat: &Feature) -> Option<geo::Point<f64>> {
     let v = feat.properties.get("label_point")?.as_array()?;
     match (v.first()?.as_f64(), v.get(1)?.as_f64()) {
         (Some(x), Some(y)) if x.is_finite() && y.is_finite() && x.abs() <= 180.0 && y.abs() <= 90.0 => {

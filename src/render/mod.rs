@@ -9,6 +9,7 @@ pub mod canvas;
 mod furniture;
 pub mod labels;
 mod layers;
+pub(crate) use layers::{label_point, polity_anchor_lonlat};
 pub mod paint;
 pub mod text;
 pub mod vector;

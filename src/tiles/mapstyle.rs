@@ -237,11 +237,24 @@ pub fn style_json(atlas: &Atlas, style: &Style, src: &VectorSource, zooms: (u8, 
                   "circle-color": by_polity(style, json!(["get", "controlled_by"]), |ps| json!(css(ps.border)), json!(css(cst.unheld))),
                   "circle-stroke-color": css(cst.outline), "circle-stroke-width": 1,
                   "circle-opacity": ["match", ["get", "status"], "destroyed", 0.35, 1]}}));
-    // Labels.
+    // Labels. Polity names first (the map's first message), where the raster puts them,
+    // biggest land first; a dataset without names for a polity falls back to the style's.
+    let tl = &style.territories.label;
+    let mut pl = text_layout(tl, 1.0);
+    let given = name_field(json!(["global-state", "lang"]));
+    let styled = by_polity(style, json!(["get", "polity"]), |ps| json!(ps.name.clone()), json!(["get", "polity"]));
+    let name = json!(["case", ["==", ["get", "name"], ["get", "polity"]], styled, given]);
+    pl.insert("text-field".into(), if tl.uppercase { json!(["upcase", name]) } else { name });
+    pl.insert("text-max-width".into(), json!(12));
+    pl.insert("symbol-sort-key".into(), json!(["-", 0, ["get", "area_km2"]]));
+    let mut pp = label_paint(style, tl.color);
+    pp["text-color"] = by_polity(style, json!(["get", "polity"]), |ps| json!(css(ps.border)), json!(css(tl.color)));
+    layers.push(json!({"id": "polity-labels", "type": "symbol", "source": SOURCE, "source-layer": "polity_labels",
+        "filter": year_filter(), "layout": pl, "paint": pp}));
     let mut lf = text_layout(&style.landforms, 1.0);
     lf.insert("text-max-width".into(), json!(8));
     layers.push(json!({"id": "landforms-label", "type": "symbol", "source": SOURCE, "source-layer": "landforms",
-        "minzoom": 4, "filter": year_filter(), "layout": lf, "paint": label_paint(style, style.landforms.color)}));
+        "minzoom": 4, "filter": with_date(json!(["==", ["geometry-type"], "Point"])), "layout": lf, "paint": label_paint(style, style.landforms.color)}));
     let mut wl = text_layout(&w.label, 1.0);
     wl.insert("symbol-placement".into(), json!("point"));
     layers.push(json!({"id": "water-label", "type": "symbol", "source": SOURCE, "source-layer": "water",

@@ -100,7 +100,7 @@ struct Prepared {
 }
 
 /// The tile layers, in drawing order, with the fields their features carry.
-pub const LAYERS: [(&str, &[(&str, &str)]); 8] = [
+pub const LAYERS: [(&str, &[(&str, &str)]); 9] = [
     ("water", &[("id", "String"), ("name", "String"), ("kind", "String")]),
     (
         "territories",
@@ -173,6 +173,18 @@ pub const LAYERS: [(&str, &[(&str, &str)]); 8] = [
             ("rank", "Number"),
             ("controlled_by", "String"),
             ("status", "String"),
+            ("start_date", "String"),
+            ("end_date", "String"),
+            ("start_decdate", "Number"),
+            ("end_decdate", "Number"),
+        ],
+    ),
+    (
+        "polity_labels",
+        &[
+            ("polity", "String"),
+            ("name", "String"),
+            ("area_km2", "Number"),
             ("start_date", "String"),
             ("end_date", "String"),
             ("start_decdate", "Number"),
@@ -360,8 +372,16 @@ impl VectorSource {
             put("rivers", merc_geom(&f.geometry), plain(f, vec![("rank".into(), Value::Int(i64::from(f.rank)))]));
         }
         for f in data.layer(Layer::Landforms) {
-            let extra = f.kind.iter().map(|k| ("kind".to_string(), s(k))).collect();
-            put("landforms", merc_geom(&f.geometry), plain(f, extra));
+            let extra: Vec<(String, Value)> = f.kind.iter().map(|k| ("kind".to_string(), s(k))).collect();
+            put("landforms", merc_geom(&f.geometry), plain(f, extra.clone()));
+            // An area's name goes once, at its label point (as in print), not once per
+            // polygon and tile: a point feature beside the area carries it.
+            if let Geometry::Areas(mp) = &f.geometry {
+                let at = crate::render::label_point(f).or_else(|| geo::InteriorPoint::interior_point(mp));
+                if let Some(at) = at {
+                    put("landforms", Some(MercGeom::Point(merc(at.0))), plain(f, extra));
+                }
+            }
         }
         for f in data.layer(Layer::Campaigns) {
             let mut extra = vec![("kind".to_string(), s(campaign_kind(f)))];
@@ -411,6 +431,53 @@ impl VectorSource {
             })
             .collect();
             put("cities", merc_geom(&f.geometry), versions);
+        }
+        // Polity names: one point per polity and run of years where the raster would put
+        // its name (the same anchor over all its land), named as it was called then.
+        let mut polities: Vec<&str> = Vec::new();
+        for f in areas {
+            for c in &f.control {
+                if !polities.contains(&c.polity.as_str()) {
+                    polities.push(&c.polity);
+                }
+            }
+        }
+        for p in polities {
+            let versions = runs(years, |y| {
+                let members: Vec<usize> = (0..areas.len())
+                    .filter(|&i| areas[i].alive(y) && areas[i].holder(y).is_some_and(|h| h.polity == p))
+                    .collect();
+                let (at, deg2) = crate::render::polity_anchor_lonlat(areas, &members)?;
+                let km2 = deg2 * 111.2 * 111.2 * at.y().to_radians().cos();
+                // Its name in force that year, in English and every language it is given in.
+                let mut names: Vec<(String, String)> = Vec::new();
+                if let Some(q) = data.polity(p) {
+                    let en = q.name(y, "en");
+                    names.extend(en.map(|n| ("en".to_string(), n.to_string())));
+                    for n in &q.names {
+                        for l in n.name_i18n.keys() {
+                            if let Some(v) = q.name(y, l).filter(|v| Some(*v) != en) {
+                                if !names.iter().any(|(k, _)| k == l) {
+                                    names.push((l.clone(), v.to_string()));
+                                }
+                            }
+                        }
+                    }
+                }
+                // Keys compare exactly: the anchor to about a metre, the area to 1 km².
+                Some((((at.x() * 1e5).round() as i64, (at.y() * 1e5).round() as i64), km2.round() as i64, names))
+            });
+            for (a, b, ((x, y), km2, names)) in versions {
+                let at = Coord { x: x as f64 / 1e5, y: y as f64 / 1e5 };
+                let mut props = vec![("polity".to_string(), s(p)), ("area_km2".to_string(), Value::Int(km2))];
+                let en = names.iter().find(|(l, _)| l == "en").map_or(p, |(_, n)| n.as_str());
+                props.push(("name".into(), s(en)));
+                for (l, n) in names.iter().filter(|(l, _)| l != "en") {
+                    props.push((format!("name:{l}"), s(n)));
+                }
+                props.extend(date_props(Some(a), Some(b)));
+                put("polity_labels", Some(MercGeom::Point(merc(at))), vec![Dated { props }]);
+            }
         }
         VectorSource { layers, years, bounds }
     }
