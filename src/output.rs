@@ -354,18 +354,45 @@ pub const QUANTISE_MAX_ERROR: u32 = 24;
 /// [`QUANTISE_MAX_ERROR`] at every pixel; else truecolour as [`encode_png`]. Carries the dpi (pHYs).
 pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>, TileEncoding)> {
     let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);
-    let px: Vec<u32> = pixmap.data().chunks_exact(4).map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]])).collect();
-    // Count colours (premultiplied), a run at a time: most pixels repeat their neighbour.
-    let mut counts: HashMap<u32, u32, BuildHasherDefault<PixelHasher>> = HashMap::default();
-    let mut k = 0;
-    while k < px.len() {
-        let c = px[k];
-        let run = px[k..].iter().take_while(|&&d| d == c).count();
-        *counts.entry(c).or_insert(0) += run as u32;
-        k += run;
+    // One pass: each pixel's colour slot (colours numbered as first met) and each slot's
+    // use. Runs of one colour skip the lookup; a small direct-mapped cache in front of the
+    // map catches the colours that alternate (hatching, anti-aliased edges).
+    let n = w * h;
+    let mut slots: Vec<u32> = Vec::with_capacity(n);
+    let mut colours: Vec<u32> = Vec::new();
+    let mut uses: Vec<u32> = Vec::new();
+    let mut map: HashMap<u32, u32, BuildHasherDefault<PixelHasher>> = HashMap::default();
+    // (colour, slot + 1); 0 marks an empty entry (every colour is a valid key).
+    let mut cache = [(0u32, 0u32); 256];
+    let mut last: Option<(u32, u32)> = None;
+    for p in pixmap.data().chunks_exact(4) {
+        let c = u32::from_le_bytes([p[0], p[1], p[2], p[3]]);
+        let slot = match last {
+            Some((lc, ls)) if lc == c => ls,
+            _ => {
+                let h = (c.wrapping_mul(0x9E37_79B1) >> 24) as usize;
+                let s = if cache[h].1 != 0 && cache[h].0 == c {
+                    cache[h].1 - 1
+                } else {
+                    let s = *map.entry(c).or_insert_with(|| {
+                        colours.push(c);
+                        uses.push(0);
+                        (colours.len() - 1) as u32
+                    });
+                    cache[h] = (c, s + 1);
+                    s
+                };
+                last = Some((c, s));
+                s
+            }
+        };
+        uses[slot as usize] += 1;
+        slots.push(slot);
     }
-    let mut by_use: Vec<(u32, u32)> = counts.into_iter().collect();
-    by_use.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    // Slots by use, most used first (ties by colour, so the palette is deterministic).
+    let mut by_use: Vec<(u32, u32)> = (0..colours.len() as u32).map(|s| (s, uses[s as usize])).collect();
+    by_use.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(colours[a.0 as usize].cmp(&colours[b.0 as usize])));
+    let by_use: Vec<(u32, u32, u32)> = by_use.into_iter().map(|(s, u)| (colours[s as usize], u, s)).collect();
     let straight = |c: u32| {
         let [r, g, b, a] = c.to_le_bytes();
         let un = |v: u8| {
@@ -384,14 +411,20 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
         p.iter().zip(s).map(|(a, b)| (i32::from(*a) - i32::from(*b)).pow(2) as u32).sum::<u32>()
     };
     let popular = if by_use.len() <= 256 { by_use.len() } else { 192 };
-    let mut palette: Vec<[u8; 4]> = by_use[..popular].iter().map(|&(c, _)| straight(c)).collect();
-    let mut index: HashMap<u32, u8, BuildHasherDefault<PixelHasher>> = HashMap::default();
-    index.extend(by_use[..popular].iter().enumerate().map(|(i, &(c, _))| (c, i as u8)));
-    let rest: Vec<(u32, u32, [u8; 4])> = by_use[popular..].iter().map(|&(c, n)| (c, n, straight(c))).collect();
-    let mut nearest: Vec<(u32, u8)> = rest
-        .iter()
-        .map(|r| palette.iter().enumerate().map(|(i, p)| (d2(p, &r.2), i as u8)).min().expect("a palette"))
-        .collect();
+    let mut palette: Vec<[u8; 4]> = by_use[..popular].iter().map(|&(c, _, _)| straight(c)).collect();
+    // Palette index per slot.
+    let mut lut: Vec<u8> = vec![0; colours.len()];
+    for (i, &(_, _, s)) in by_use[..popular].iter().enumerate() {
+        lut[s as usize] = i as u8;
+    }
+    let rest: Vec<(u32, u32, [u8; 4])> = by_use[popular..].iter().map(|&(c, u, s)| (s, u, straight(c))).collect();
+    // The nearest palette entry as one word, distance above index, so that the scan is a
+    // plain minimum the compiler can vectorise (a distance is below 2^18).
+    let nearest_of = |palette: &[[u8; 4]], c: &[u8; 4]| {
+        let best = palette.iter().enumerate().map(|(i, p)| (d2(p, c) << 8) | i as u32).min().unwrap_or(u32::MAX);
+        (best >> 8, (best & 0xff) as u8)
+    };
+    let mut nearest: Vec<(u32, u8)> = rest.iter().map(|r| nearest_of(&palette, &r.2)).collect();
     while palette.len() < 256 {
         let Some((far, _)) = nearest.iter().enumerate().filter(|(_, d)| d.0 > 0).max_by_key(|(_, d)| d.0) else {
             break;
@@ -410,23 +443,16 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
     for (r, d) in rest.iter().zip(&nearest) {
         squared_error += u64::from(d.0) * u64::from(r.1);
         worst = worst.max(d.0);
-        index.insert(r.0, d.1);
+        lut[r.0 as usize] = d.1;
     }
     let kind = if rest.is_empty() {
         TileEncoding::Indexed
-    } else if psnr(squared_error, px.len() * 4) >= QUANTISE_MIN_PSNR && worst <= QUANTISE_MAX_ERROR.pow(2) {
+    } else if psnr(squared_error, n * 4) >= QUANTISE_MIN_PSNR && worst <= QUANTISE_MAX_ERROR.pow(2) {
         TileEncoding::Quantised
     } else {
         return Ok((encode_png(pixmap, dpi)?, TileEncoding::Truecolour));
     };
-    let mut indices = Vec::with_capacity(px.len());
-    let mut last = (px[0], index[&px[0]]);
-    for &c in &px {
-        if c != last.0 {
-            last = (c, index[&c]);
-        }
-        indices.push(last.1);
-    }
+    let indices: Vec<u8> = slots.iter().map(|&s| lut[s as usize]).collect();
     Ok((write_indexed(w, h, &palette, &indices, dpi)?, kind))
 }
 

@@ -99,6 +99,8 @@ pub(crate) struct Layout {
     scale: Option<ScaleBar>,
     credit: Option<(String, TextStyle, f32, f32, [f32; 4])>,
     grat_labels: Vec<(String, TextStyle, f32, f32, [f32; 4])>,
+    /// The story's places (see [`story_points`]).
+    story: Vec<(f32, f32, f32)>,
 }
 
 struct ScaleBar {
@@ -149,7 +151,7 @@ impl Layout {
                     && r[3] <= ih
                     && !taken.iter().any(|t| super::labels::overlaps(r, t))
             })
-            .map(|r| (hidden(f, r), r))
+            .map(|r| (hidden(&self.story, r), r))
             .fold(None, |best: Option<(f32, [f32; 4])>, c| match best {
                 Some(b) if b.0 <= c.0 => Some(b),
                 _ => Some(c),
@@ -489,6 +491,8 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
     };
 
     let grat_labels = graticule_labels(f);
+    // Where the story is, for choosing the corners of the legend, title block and inset.
+    let story = story_points(f);
     let degrees_under = |r: &[f32; 4]| grat_labels.iter().filter(|g| super::labels::overlaps(r, &g.4)).count() as f32;
     let inside_image = |r: &[f32; 4]| r[0] >= 0.0 && r[1] >= 0.0 && r[2] <= w && r[3] <= h;
     // The legend goes where it hides the least of the story: bottom left, above the scale
@@ -522,7 +526,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
             .into_iter()
             .map(rect)
             .filter(fits)
-            .map(|r| (hidden(f, r) + 0.5 * degrees_under(&r), r))
+            .map(|r| (hidden(&story, r) + 0.5 * degrees_under(&r), r))
             // The first corner wins ties: bottom left unless another hides less.
             .fold(None, |best: Option<(f32, [f32; 4])>, c| match best {
                 Some(b) if b.0 <= c.0 => Some(b),
@@ -541,7 +545,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         let furniture: Vec<[f32; 4]> =
             scale.as_ref().map(|s| s.panel).into_iter().chain(credit.as_ref().map(|c| c.4)).collect();
         let cost = |r: &[f32; 4], legend: &Option<(f32, [f32; 4])>| {
-            hidden(f, *r) + 0.5 * degrees_under(r) + legend.map_or(0.0, |l| l.0)
+            hidden(&story, *r) + 0.5 * degrees_under(r) + legend.map_or(0.0, |l| l.0)
         };
         let mut best = (cost(&t, &legend_choice), t, legend_choice);
         for c in [[w - margin - tw, margin], [margin, bottom - th]] {
@@ -590,6 +594,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         scale,
         credit,
         grat_labels,
+        story,
     }
 }
 
@@ -613,17 +618,18 @@ pub(crate) fn inset_scale(f: &Frame, canvas: &mut dyn Canvas, w: f32, h: f32, km
     canvas.text(&fmt, x, y, &style);
 }
 
-/// How much of the story a furniture panel at `r` would hide: the year's towns, battles,
-/// routes and the middles of held areas (where their names go) under it, promised places
-/// weighing most.
-fn hidden(f: &Frame, r: [f32; 4]) -> f32 {
+/// The places of the story a furniture panel could hide, as `(x, y, weight)` px: the
+/// year's towns, battles and route vertices, and the middles of held areas (where their
+/// names go), promised places weighing most. Found once per layout; [`hidden`] sums them
+/// under each candidate panel.
+pub(crate) fn story_points(f: &Frame) -> Vec<(f32, f32, f32)> {
     use crate::data::{Geometry, Layer};
     let year = f.opts.year;
-    let inside = |x: f64, y: f64| {
-        let (x, y) = (x as f32, y as f32);
-        x >= r[0] && x <= r[2] && y >= r[1] && y <= r[3]
+    let mut out = Vec::new();
+    let px = |x: f64, y: f64| {
+        let (x, y) = f.view.to_px(x, y);
+        (x as f32, y as f32)
     };
-    let mut cost = 0.0;
     for layer in [Layer::Cities, Layer::Battles, Layer::Campaigns, Layer::Territories] {
         for i in f.visible_in(layer) {
             let feat = &f.atlas.data.layer(layer)[i];
@@ -634,34 +640,33 @@ fn hidden(f: &Frame, r: [f32; 4]) -> f32 {
                 use geo::InteriorPoint;
                 let held = feat.holder(year).is_some();
                 if let (true, Some(p)) = (held, mp.interior_point()) {
-                    let (x, y) = f.view.to_px(p.x(), p.y());
-                    if inside(x, y) {
-                        cost += 2.0;
-                    }
+                    let (x, y) = px(p.x(), p.y());
+                    out.push((x, y, 2.0));
                 }
                 continue;
             }
             let weight = if f.promised.contains(&feat.id) { 5.0 } else { 1.0 };
             match &feat.geometry {
                 Geometry::Point(p) => {
-                    let (x, y) = f.view.to_px(p.x(), p.y());
-                    if inside(x, y) {
-                        cost += weight;
-                    }
+                    let (x, y) = px(p.x(), p.y());
+                    out.push((x, y, weight));
                 }
                 Geometry::Lines(ml) => {
                     for c in ml.0.iter().flat_map(|l| l.0.iter()) {
-                        let (x, y) = f.view.to_px(c.x, c.y);
-                        if inside(x, y) {
-                            cost += 0.5;
-                        }
+                        let (x, y) = px(c.x, c.y);
+                        out.push((x, y, 0.5));
                     }
                 }
                 _ => {}
             }
         }
     }
-    cost
+    out
+}
+
+/// How much of the story (see [`story_points`]) a furniture panel at `r` would hide.
+fn hidden(points: &[(f32, f32, f32)], r: [f32; 4]) -> f32 {
+    points.iter().filter(|(x, y, _)| *x >= r[0] && *x <= r[2] && *y >= r[1] && *y <= r[3]).map(|p| p.2).sum()
 }
 
 /// Graticule lines every `step_deg`, curved as the projection bends them.
