@@ -226,6 +226,14 @@ pub fn style_json(atlas: &Atlas, style: &Style, src: &VectorSource, zooms: (u8, 
             "layout": {"line-cap": "round", "line-join": "round"}, "paint": paint}),
         );
     }
+    // Which way a route went: arrowheads in the side's colour along it (the tiles cut a
+    // route, so its end is not known in every tile; a repeated head reads the same).
+    layers.push(json!({"id": "campaigns-arrows", "type": "symbol", "source": SOURCE, "source-layer": "campaigns",
+        "filter": year_filter(),
+        "layout": {"symbol-placement": "line", "symbol-spacing": 90,
+                   "icon-image": ["concat", "arrow-", ["coalesce", ["get", "side"], ""]],
+                   "icon-size": 0.8,
+                   "icon-rotation-alignment": "map", "icon-allow-overlap": true, "icon-ignore-placement": true}}));
     let bs = &style.battles;
     layers.push(json!({"id": "battles", "type": "circle", "source": SOURCE, "source-layer": "battles", "filter": year_filter(),
         "paint": {"circle-radius": px(bs.size_pt) / 2.0,
@@ -346,13 +354,17 @@ fn sprite_entries(style: &Style) -> Vec<(String, Pattern, Rgba, f32)> {
 pub fn sprite(style: &Style, ratio: u32) -> Result<(Vec<u8>, Value)> {
     let ts = &style.territories;
     let entries = sprite_entries(style);
+    // Arrowheads for routes, one per side's colour, pointing along the line (+x).
+    let arrows: Vec<(String, Rgba)> =
+        style.polities.iter().map(|(id, ps)| (format!("arrow-{id}"), ps.border)).collect();
     // Diagonal lines repeat every spacing·√2 along x and y; horizontal ones every spacing.
     let spacing = px(ts.hatch_spacing_pt * 1.2) as f32;
     let period = (spacing * std::f32::consts::SQRT_2).round().max(3.0);
     let side_css = (period * 2.0) as u32;
     let side = side_css * ratio;
-    let cols = (entries.len() as f64).sqrt().ceil().max(1.0) as u32;
-    let rows = (entries.len() as u32).div_ceil(cols).max(1);
+    let cells = (entries.len() + arrows.len()) as u32;
+    let cols = f64::from(cells).sqrt().ceil().max(1.0) as u32;
+    let rows = cells.div_ceil(cols).max(1);
     let mut sheet =
         tiny_skia::Pixmap::new(cols * side, rows * side).ok_or_else(|| Error::Encode("sprite: empty sheet".into()))?;
     let mut index = serde_json::Map::new();
@@ -375,6 +387,22 @@ pub fn sprite(style: &Style, ratio: u32) -> Result<(Vec<u8>, Value)> {
             tiny_skia::Transform::identity(),
             None,
         );
+        index.insert(name.clone(), json!({"x": cx, "y": cy, "width": side, "height": side, "pixelRatio": ratio}));
+    }
+    for (k, (name, color)) in arrows.iter().enumerate() {
+        let i = (entries.len() + k) as u32;
+        let (cx, cy) = ((i % cols) * side, (i / cols) * side);
+        let s = side as f32;
+        let mut pb = tiny_skia::PathBuilder::new();
+        pb.move_to(cx as f32 + s * 0.85, cy as f32 + s * 0.5);
+        pb.line_to(cx as f32 + s * 0.2, cy as f32 + s * 0.18);
+        pb.line_to(cx as f32 + s * 0.35, cy as f32 + s * 0.5);
+        pb.line_to(cx as f32 + s * 0.2, cy as f32 + s * 0.82);
+        pb.close();
+        if let Some(path) = pb.finish() {
+            let paint = crate::render::paint::solid(*color, 0.95);
+            sheet.fill_path(&path, &paint, tiny_skia::FillRule::Winding, tiny_skia::Transform::identity(), None);
+        }
         index.insert(name.clone(), json!({"x": cx, "y": cy, "width": side, "height": side, "pixelRatio": ratio}));
     }
     let png = crate::output::encode_png(&sheet, 96.0 * ratio as f32)?;
