@@ -364,30 +364,27 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
     let mut map: HashMap<u32, u32, BuildHasherDefault<PixelHasher>> = HashMap::default();
     // (colour, slot + 1); 0 marks an empty entry (every colour is a valid key).
     let mut cache = [(0u32, 0u32); 256];
-    let mut last: Option<(u32, u32)> = None;
-    for p in pixmap.data().chunks_exact(4) {
-        let c = u32::from_le_bytes([p[0], p[1], p[2], p[3]]);
-        let slot = match last {
-            Some((lc, ls)) if lc == c => ls,
-            _ => {
-                let h = (c.wrapping_mul(0x9E37_79B1) >> 24) as usize;
-                let s = if cache[h].1 != 0 && cache[h].0 == c {
-                    cache[h].1 - 1
-                } else {
-                    let s = *map.entry(c).or_insert_with(|| {
-                        colours.push(c);
-                        uses.push(0);
-                        (colours.len() - 1) as u32
-                    });
-                    cache[h] = (c, s + 1);
-                    s
-                };
-                last = Some((c, s));
-                s
-            }
+    let (words, _) = pixmap.data().as_chunks::<4>();
+    let mut k = 0;
+    while k < words.len() {
+        let w4 = words[k];
+        let run = 1 + words[k + 1..].iter().take_while(|&&x| x == w4).count();
+        let c = u32::from_le_bytes(w4);
+        let h = (c.wrapping_mul(0x9E37_79B1) >> 24) as usize;
+        let slot = if cache[h].1 != 0 && cache[h].0 == c {
+            cache[h].1 - 1
+        } else {
+            let s = *map.entry(c).or_insert_with(|| {
+                colours.push(c);
+                uses.push(0);
+                (colours.len() - 1) as u32
+            });
+            cache[h] = (c, s + 1);
+            s
         };
-        uses[slot as usize] += 1;
-        slots.push(slot);
+        uses[slot as usize] += run as u32;
+        slots.extend(std::iter::repeat_n(slot, run));
+        k += run;
     }
     // Slots by use, most used first (ties by colour, so the palette is deterministic).
     let mut by_use: Vec<(u32, u32)> = (0..colours.len() as u32).map(|s| (s, uses[s as usize])).collect();
@@ -407,9 +404,6 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
     // The most used colours first (the flat fills, kept exact), then, while room is left,
     // the colour farthest from every kept one (a small white dot must not vanish), then
     // every other colour to its nearest kept colour.
-    let d2 = |p: &[u8; 4], s: &[u8; 4]| {
-        p.iter().zip(s).map(|(a, b)| (i32::from(*a) - i32::from(*b)).pow(2) as u32).sum::<u32>()
-    };
     let popular = if by_use.len() <= 256 { by_use.len() } else { 192 };
     let mut palette: Vec<[u8; 4]> = by_use[..popular].iter().map(|&(c, _, _)| straight(c)).collect();
     // Palette index per slot.
@@ -420,30 +414,54 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
     let rest: Vec<(u32, u32, [u8; 4])> = by_use[popular..].iter().map(|&(c, u, s)| (s, u, straight(c))).collect();
     // The nearest palette entry as one word, distance above index, so that the scan is a
     // plain minimum the compiler can vectorise (a distance is below 2^18).
-    let nearest_of = |palette: &[[u8; 4]], c: &[u8; 4]| {
-        let best = palette.iter().enumerate().map(|(i, p)| (d2(p, c) << 8) | i as u32).min().unwrap_or(u32::MAX);
+    // Channels apart (structure of arrays), so that the scan runs eight lanes at a time.
+    let soa: [Vec<i32>; 4] = std::array::from_fn(|k| palette.iter().map(|p| i32::from(p[k])).collect());
+    let nearest_of = |c: &[u8; 4]| {
+        let c = c.map(i32::from);
+        let mut best = u32::MAX;
+        for i in 0..soa[0].len() {
+            let d = (soa[0][i] - c[0]).pow(2)
+                + (soa[1][i] - c[1]).pow(2)
+                + (soa[2][i] - c[2]).pow(2)
+                + (soa[3][i] - c[3]).pow(2);
+            best = best.min(((d as u32) << 8) | i as u32);
+        }
         (best >> 8, (best & 0xff) as u8)
     };
-    let mut nearest: Vec<(u32, u8)> = rest.iter().map(|r| nearest_of(&palette, &r.2)).collect();
+    let (mut dist, mut idx): (Vec<u32>, Vec<u8>) = rest.iter().map(|r| nearest_of(&r.2)).unzip();
+    // The other colours' channels apart too, for the farthest-colour passes.
+    let rc: [Vec<i32>; 4] = std::array::from_fn(|k| rest.iter().map(|r| i32::from(r.2[k])).collect());
     while palette.len() < 256 {
-        let Some((far, _)) = nearest.iter().enumerate().filter(|(_, d)| d.0 > 0).max_by_key(|(_, d)| d.0) else {
-            break;
-        };
+        // The farthest colour from every kept one (the last of equals).
+        let mut far = None;
+        let mut most = 0;
+        for (j, &d) in dist.iter().enumerate() {
+            if d > 0 && d >= most {
+                most = d;
+                far = Some(j);
+            }
+        }
+        let Some(far) = far else { break };
         let i = palette.len() as u8;
+        let f = rest[far].2.map(i32::from);
         palette.push(rest[far].2);
-        for (r, d) in rest.iter().zip(nearest.iter_mut()) {
-            let e = d2(&rest[far].2, &r.2);
-            if e < d.0 {
-                *d = (e, i);
+        for j in 0..dist.len() {
+            let e = ((rc[0][j] - f[0]).pow(2)
+                + (rc[1][j] - f[1]).pow(2)
+                + (rc[2][j] - f[2]).pow(2)
+                + (rc[3][j] - f[3]).pow(2)) as u32;
+            if e < dist[j] {
+                dist[j] = e;
+                idx[j] = i;
             }
         }
     }
     let mut squared_error = 0u64;
     let mut worst = 0u32;
-    for (r, d) in rest.iter().zip(&nearest) {
-        squared_error += u64::from(d.0) * u64::from(r.1);
-        worst = worst.max(d.0);
-        lut[r.0 as usize] = d.1;
+    for (j, r) in rest.iter().enumerate() {
+        squared_error += u64::from(dist[j]) * u64::from(r.1);
+        worst = worst.max(dist[j]);
+        lut[r.0 as usize] = idx[j];
     }
     let kind = if rest.is_empty() {
         TileEncoding::Indexed
@@ -516,13 +534,32 @@ fn write_indexed(w: usize, h: usize, palette: &[[u8; 4]], indices: &[u8], dpi: f
         let mut writer = enc.write_header().map_err(enc_err)?;
         let per_byte = 8 / bits;
         let stride = w.div_ceil(per_byte);
-        let mut data = vec![0u8; stride * h];
-        for (row, src) in data.chunks_exact_mut(stride).zip(indices.chunks_exact(w)) {
-            for (x, &i) in src.iter().enumerate() {
-                let shift = 8 - bits * (x % per_byte + 1);
-                row[x / per_byte] |= i << shift;
+        // Pack the indices: as they are at 8 bits, else `per_byte` to a byte, leftmost
+        // highest (the packing loop per depth, so that its divisions are by constants).
+        fn pack<const BITS: usize>(data: &mut [u8], indices: &[u8], w: usize, stride: usize) {
+            let per_byte = 8 / BITS;
+            for (row, src) in data.chunks_exact_mut(stride).zip(indices.chunks_exact(w)) {
+                for (byte, group) in row.iter_mut().zip(src.chunks(per_byte)) {
+                    let mut b = 0u8;
+                    for (k, &i) in group.iter().enumerate() {
+                        b |= i << (8 - BITS * (k + 1));
+                    }
+                    *byte = b;
+                }
             }
         }
+        let data = match bits {
+            8 => indices.to_vec(),
+            _ => {
+                let mut data = vec![0u8; stride * h];
+                match bits {
+                    1 => pack::<1>(&mut data, indices, w, stride),
+                    2 => pack::<2>(&mut data, indices, w, stride),
+                    _ => pack::<4>(&mut data, indices, w, stride),
+                }
+                data
+            }
+        };
         writer.write_image_data(&data).map_err(enc_err)?;
         writer.finish().map_err(enc_err)?;
     }
