@@ -419,11 +419,9 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
     let nearest_of = |c: &[u8; 4]| {
         let c = c.map(i32::from);
         let mut best = u32::MAX;
-        for i in 0..soa[0].len() {
-            let d = (soa[0][i] - c[0]).pow(2)
-                + (soa[1][i] - c[1]).pow(2)
-                + (soa[2][i] - c[2]).pow(2)
-                + (soa[3][i] - c[3]).pow(2);
+        let channels = soa[0].iter().zip(&soa[1]).zip(&soa[2]).zip(&soa[3]);
+        for (i, (((r, g), b), a)) in channels.enumerate() {
+            let d = (r - c[0]).pow(2) + (g - c[1]).pow(2) + (b - c[2]).pow(2) + (a - c[3]).pow(2);
             best = best.min(((d as u32) << 8) | i as u32);
         }
         (best >> 8, (best & 0xff) as u8)
@@ -445,14 +443,12 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
         let i = palette.len() as u8;
         let f = rest[far].2.map(i32::from);
         palette.push(rest[far].2);
-        for j in 0..dist.len() {
-            let e = ((rc[0][j] - f[0]).pow(2)
-                + (rc[1][j] - f[1]).pow(2)
-                + (rc[2][j] - f[2]).pow(2)
-                + (rc[3][j] - f[3]).pow(2)) as u32;
-            if e < dist[j] {
-                dist[j] = e;
-                idx[j] = i;
+        let channels = rc[0].iter().zip(&rc[1]).zip(&rc[2]).zip(&rc[3]);
+        for ((((r, g), b), a), (d, x)) in channels.zip(dist.iter_mut().zip(idx.iter_mut())) {
+            let e = ((r - f[0]).pow(2) + (g - f[1]).pow(2) + (b - f[2]).pow(2) + (a - f[3]).pow(2)) as u32;
+            if e < *d {
+                *d = e;
+                *x = i;
             }
         }
     }
