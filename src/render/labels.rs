@@ -160,7 +160,14 @@ pub(crate) fn place_and_draw(
         if job.text.trim().is_empty() {
             continue;
         }
-        let mut labeller = Labeller { f, canvas: &mut *canvas, placer: &mut *placer, placed: &mut placed, job: &job };
+        let mut labeller = Labeller {
+            f,
+            canvas: &mut *canvas,
+            placer: &mut *placer,
+            placed: &mut placed,
+            job: &job,
+            measured: std::cell::Cell::new(None),
+        };
         match &job.anchor {
             Anchor::Point { x, y, r } => {
                 labeller.beside(*x, *y, *r);
@@ -197,9 +204,21 @@ struct Labeller<'a, 'c> {
     placer: &'c mut LabelPlacer,
     placed: &'c mut Vec<PlacedLabel>,
     job: &'a LabelJob,
+    /// The job's text measured once (every candidate position needs it).
+    measured: std::cell::Cell<Option<super::text::TextMetrics>>,
 }
 
 impl Labeller<'_, '_> {
+    /// The job's text measured, once.
+    fn metrics(&self) -> super::text::TextMetrics {
+        if let Some(m) = self.measured.get() {
+            return m;
+        }
+        let m = self.f.fonts.measure(&self.job.text, &self.job.style);
+        self.measured.set(Some(m));
+        m
+    }
+
     fn promised(&self) -> bool {
         self.job.priority >= PROMISED
     }
@@ -214,7 +233,7 @@ impl Labeller<'_, '_> {
 
     /// The box of the text with its left end at `x` and baseline at `base`, halo included.
     fn boxed(&self, x: f32, base: f32) -> [f32; 4] {
-        let m = self.f.fonts.measure(&self.job.text, &self.job.style);
+        let m = self.metrics();
         let halo = self.job.style.halo.map(|h| h.1).unwrap_or(0.0);
         [x - halo, base - m.ascent - halo, x + m.width + halo, base + m.descent + halo]
     }
@@ -234,7 +253,7 @@ impl Labeller<'_, '_> {
     /// Beside a marker of radius `r` at (x, y): right, upper-right, left, above, below,
     /// and for a promised label farther out on a leader line.
     fn beside(&mut self, x: f32, y: f32, r: f32) -> bool {
-        let m = self.f.fonts.measure(&self.job.text, &self.job.style);
+        let m = self.metrics();
         let gap = r + self.job.style.size_px * 0.25;
         let mid = (m.ascent - m.descent) / 2.0;
         let candidates = [
@@ -269,7 +288,7 @@ impl Labeller<'_, '_> {
 
     /// Centred on (x, y), shifted a little if that is taken (farther for a promised label).
     fn centred(&mut self, x: f32, y: f32) -> bool {
-        let m = self.f.fonts.measure(&self.job.text, &self.job.style);
+        let m = self.metrics();
         let h = m.ascent + m.descent;
         let mut shifts = vec![(0.0, 0.0), (0.0, -h), (0.0, h), (-m.width / 4.0, 0.0), (m.width / 4.0, 0.0)];
         // A promised name may move farther; an area's name only as far as its land goes.
