@@ -358,7 +358,14 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
     // use. Runs of one colour skip the lookup; a small direct-mapped cache in front of the
     // map catches the colours that alternate (hatching, anti-aliased edges).
     let n = w * h;
-    let mut slots: Vec<u32> = Vec::with_capacity(n);
+    // The slots buffer is kept per thread from tile to tile: a fresh 256 KB buffer per tile
+    // costs a page fault per 4 KB.
+    thread_local! {
+        static SLOTS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let mut slots = SLOTS.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    slots.clear();
+    slots.reserve(n);
     let mut colours: Vec<u32> = Vec::new();
     let mut uses: Vec<u32> = Vec::new();
     let mut map: HashMap<u32, u32, BuildHasherDefault<PixelHasher>> = HashMap::default();
@@ -467,6 +474,7 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
         return Ok((encode_png(pixmap, dpi)?, TileEncoding::Truecolour));
     };
     let indices: Vec<u8> = slots.iter().map(|&s| lut[s as usize]).collect();
+    SLOTS.with(|s| *s.borrow_mut() = slots);
     Ok((write_indexed(w, h, &palette, &indices, dpi)?, kind))
 }
 

@@ -330,7 +330,8 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     for (_, years) in &groups {
         let year = years[0];
         let t_keys = std::time::Instant::now();
-        let keys: Vec<Option<MetaKey>> = if o.full {
+        // Keys serve only to reuse a metatile in another map state: one state needs none.
+        let keys: Vec<Option<MetaKey>> = if o.full || groups.len() == 1 {
             vec![None; metatiles.len()]
         } else {
             metatiles.par_iter().map(|(mt, _)| Some(metatile_key(atlas, style, mt, year, &o.look))).collect()
