@@ -99,8 +99,8 @@ pub(crate) struct Layout {
     scale: Option<ScaleBar>,
     credit: Option<(String, TextStyle, f32, f32, [f32; 4])>,
     grat_labels: Vec<(String, TextStyle, f32, f32, [f32; 4])>,
-    /// The story's places (see [`story_points`]).
-    story: Vec<(f32, f32, f32)>,
+    /// The story's places (see [`story_points`]), found when a choice first needs them.
+    story: std::cell::OnceCell<Vec<(f32, f32, f32)>>,
 }
 
 struct ScaleBar {
@@ -151,7 +151,7 @@ impl Layout {
                     && r[3] <= ih
                     && !taken.iter().any(|t| super::labels::overlaps(r, t))
             })
-            .map(|r| (hidden(&self.story, r), r))
+            .map(|r| (hidden(self.story.get_or_init(|| story_points(f)), r), r))
             .fold(None, |best: Option<(f32, [f32; 4])>, c| match best {
                 Some(b) if b.0 <= c.0 => Some(b),
                 _ => Some(c),
@@ -491,8 +491,10 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
     };
 
     let grat_labels = graticule_labels(f);
-    // Where the story is, for choosing the corners of the legend, title block and inset.
-    let story = story_points(f);
+    // Where the story is, for choosing the corners of the legend, title block and inset:
+    // found only when there is a choice (an animation frame's furniture has fixed places).
+    let story = std::cell::OnceCell::new();
+    let story_of = || story.get_or_init(|| story_points(f)).as_slice();
     let degrees_under = |r: &[f32; 4]| grat_labels.iter().filter(|g| super::labels::overlaps(r, &g.4)).count() as f32;
     let inside_image = |r: &[f32; 4]| r[0] >= 0.0 && r[1] >= 0.0 && r[2] <= w && r[3] <= h;
     // The legend goes where it hides the least of the story: bottom left, above the scale
@@ -522,11 +524,12 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
             .collect();
         let fits = |r: &[f32; 4]| inside_image(r) && !taken.iter().any(|t| super::labels::overlaps(r, t));
         let rect = |c: [f32; 2]| [c[0], c[1], c[0] + panel_w, c[1] + panel_h];
+        let one = corners.len() == 1;
         corners
             .into_iter()
             .map(rect)
             .filter(fits)
-            .map(|r| (hidden(&story, r) + 0.5 * degrees_under(&r), r))
+            .map(|r| (if one { 0.0 } else { hidden(story_of(), r) + 0.5 * degrees_under(&r) }, r))
             // The first corner wins ties: bottom left unless another hides less.
             .fold(None, |best: Option<(f32, [f32; 4])>, c| match best {
                 Some(b) if b.0 <= c.0 => Some(b),
@@ -545,7 +548,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         let furniture: Vec<[f32; 4]> =
             scale.as_ref().map(|s| s.panel).into_iter().chain(credit.as_ref().map(|c| c.4)).collect();
         let cost = |r: &[f32; 4], legend: &Option<(f32, [f32; 4])>| {
-            hidden(&story, *r) + 0.5 * degrees_under(r) + legend.map_or(0.0, |l| l.0)
+            hidden(story_of(), *r) + 0.5 * degrees_under(r) + legend.map_or(0.0, |l| l.0)
         };
         let mut best = (cost(&t, &legend_choice), t, legend_choice);
         for c in [[w - margin - tw, margin], [margin, bottom - th]] {
