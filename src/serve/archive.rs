@@ -12,8 +12,9 @@
 //! list made at start.
 
 use crate::error::{Error, Result};
+use crate::tiles::pmfile::FileBackend;
 use axum::body::Bytes;
-use pmtiles::{AsyncBackend, AsyncPmTilesReader, BackendResponse, PmtResult, TileCoord};
+use pmtiles::{AsyncPmTilesReader, TileCoord};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -60,29 +61,6 @@ pub struct TileArchive {
     raw: BTreeMap<String, PathBuf>,
     /// What kind of export it is, for messages.
     kind: &'static str,
-}
-
-/// Reads a PMTiles file by offset (`pread`), with no memory map.
-pub struct FileBackend {
-    file: std::fs::File,
-}
-
-impl AsyncBackend for FileBackend {
-    async fn read(&self, offset: u64, length: usize) -> PmtResult<BackendResponse> {
-        use std::os::unix::fs::FileExt;
-        let mut buf = vec![0u8; length];
-        let mut got = 0;
-        while got < length {
-            match self.file.read_at(&mut buf[got..], offset + got as u64) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        buf.truncate(got);
-        Ok(BackendResponse::new(Bytes::from(buf)))
-    }
 }
 
 /// `1723` → (Some(1723), 1); `1723@2x` → (Some(1723), 2); anything else → (None, scale).
@@ -194,8 +172,7 @@ impl TileArchive {
                 self.note_kind("MBTiles");
             }
             "pmtiles" => {
-                let file = std::fs::File::open(path).map_err(io(path))?;
-                let reader = AsyncPmTilesReader::try_from_source(FileBackend { file })
+                let reader = AsyncPmTilesReader::try_from_source(FileBackend::open(path)?)
                     .await
                     .map_err(|e| bad(path, format!("not a PMTiles v3 archive: {e}")))?;
                 let h = reader.get_header();

@@ -8,6 +8,7 @@ pub mod key;
 pub mod mapstyle;
 pub mod merge;
 pub mod mvt;
+pub mod pmfile;
 mod sink;
 
 use crate::atlas::{map_state, Atlas};
