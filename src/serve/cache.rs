@@ -31,6 +31,8 @@ pub enum ImageKey {
         /// The year.
         year: i32,
     },
+    /// A file of the `/vector` routes: a tile (plain or gzipped), a sprite, a glyph range.
+    Vector(Arc<str>),
 }
 
 impl ImageKey {
@@ -39,6 +41,7 @@ impl ImageKey {
         match self {
             ImageKey::Tile { lang, .. } => lang.len(),
             ImageKey::Frame { .. } => 0,
+            ImageKey::Vector(what) => what.len(),
         }
     }
 }

@@ -75,6 +75,8 @@ pub struct ServerState {
     meta: serde_json::Value,
     /// `/api/timeline` in other languages than the server's, built when first asked.
     timelines: Mutex<HashMap<String, Vec<u8>>>,
+    /// The dated features the `/vector` routes cut tiles from, built on the first request.
+    vector: std::sync::OnceLock<vector::Vector>,
 }
 
 /// What a web map on another page needs from the server.
@@ -133,6 +135,7 @@ impl ServerState {
             archive: None,
             meta,
             timelines: Mutex::new(HashMap::new()),
+            vector: std::sync::OnceLock::new(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! filtered by date in the browser), the hatch sprite and SDF glyphs from the embedded
 //! DejaVu faces. Nothing is fetched from elsewhere: the viewer works offline.
 
-use super::{bad, base_url, ServerState};
+use super::{bad, base_url, CachedImage, ImageKey, ServerState};
 use crate::tiles::grid::TileId;
 use crate::tiles::mapstyle::{self, SourceRef, StyleUrls};
 use crate::tiles::mvt::{gzip, metadata, VectorSource};
@@ -12,8 +12,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use bytes::Bytes;
+use std::sync::Arc;
 
 const VIEWER: &str = include_str!("vector.html");
 const MAPLIBRE_JS: &str = include_str!("assets/maplibre/maplibre-gl.js");
@@ -24,50 +24,31 @@ const MAPLIBRE_LICENSE: &str = include_str!("assets/maplibre/LICENSE.txt");
 pub const VECTOR_MAX_ZOOM: u8 = 12;
 /// The deepest zoom tiles are cut for on request.
 pub const VECTOR_SERVE_MAX_ZOOM: u8 = 14;
-/// Most tiles, glyph ranges and sprites kept (they are small: a few KB each).
-const CACHE_ENTRIES: usize = 8192;
-
-/// What the vector routes compute once per server: the dated features and the sprites.
-struct Vector {
+/// What the vector routes compute once per server: the dated features.
+pub(crate) struct Vector {
     source: VectorSource,
-    cache: Mutex<HashMap<String, Arc<Vec<u8>>>>,
 }
 
-/// One [`Vector`] per server, built on the first vector request (not at start, and not
-/// for every router the tests build).
-fn vector_of(st: &Arc<ServerState>) -> Arc<Vector> {
-    type Slot = (Weak<ServerState>, Arc<Vector>);
-    static ALL: OnceLock<Mutex<Vec<Slot>>> = OnceLock::new();
-    let all = ALL.get_or_init(|| Mutex::new(Vec::new()));
-    let mut all = all.lock().unwrap_or_else(|p| p.into_inner());
-    all.retain(|(w, _)| w.strong_count() > 0);
-    if let Some((_, v)) = all.iter().find(|(w, _)| w.upgrade().is_some_and(|s| Arc::ptr_eq(&s, st))) {
-        return v.clone();
-    }
-    let years = st.atlas.data.years().unwrap_or((1635, 1771));
-    let v = Arc::new(Vector { source: VectorSource::new(&st.atlas, years), cache: Mutex::new(HashMap::new()) });
-    all.push((Arc::downgrade(st), v.clone()));
-    v
+/// The server's [`Vector`], built on the first vector request (not at start, and not for
+/// every router the tests build).
+fn vector_of(st: &ServerState) -> &Vector {
+    st.vector.get_or_init(|| {
+        let years = st.atlas.data.years().unwrap_or((1635, 1771));
+        Vector { source: VectorSource::new(&st.atlas, years) }
+    })
 }
 
-impl Vector {
-    fn cached(
-        &self,
-        key: &str,
-        make: impl FnOnce() -> crate::error::Result<Vec<u8>>,
-    ) -> crate::error::Result<Arc<Vec<u8>>> {
-        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(key).cloned()) {
-            return Ok(hit);
-        }
-        let made = Arc::new(make()?);
-        if let Ok(mut c) = self.cache.lock() {
-            if c.len() >= CACHE_ENTRIES {
-                c.clear();
-            }
-            c.insert(key.to_string(), made.clone());
-        }
-        Ok(made)
+/// A file of the vector routes from the server's image cache, made and stored on a miss.
+fn cached(
+    st: &ServerState,
+    what: &str,
+    make: impl FnOnce() -> crate::error::Result<Vec<u8>>,
+) -> crate::error::Result<CachedImage> {
+    let key = ImageKey::Vector(Arc::from(what));
+    if let Some(hit) = st.cache.get(&key) {
+        return Ok(hit);
     }
+    Ok(st.cache.put(key, Bytes::from(make()?)))
 }
 
 /// The `/vector` routes, to merge into the server's router.
@@ -89,31 +70,15 @@ fn text(body: &'static str, ty: &'static str) -> Response {
     ([(header::CONTENT_TYPE, ty), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
 
-fn bytes(body: Arc<Vec<u8>>, ty: &'static str, gzipped: bool, req: &HeaderMap) -> Response {
-    let etag = {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        body.hash(&mut h);
-        format!("\"{:016x}{}\"", h.finish(), if gzipped { "g" } else { "" })
-    };
-    let mut headers = HeaderMap::new();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
-    if let Ok(v) = HeaderValue::from_str(&etag) {
-        headers.insert(header::ETAG, v);
+/// A vector-route file as a response: ETag and 304 as for images, and the encoding it was
+/// sent in.
+fn bytes(file: CachedImage, ty: &'static str, gzipped: bool, req: &HeaderMap) -> Response {
+    let mut r = super::image(file, req, ty);
+    r.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if gzipped && r.status() == StatusCode::OK {
+        r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
-    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    let fresh = req
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
-    if fresh {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
-    }
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
-    if gzipped {
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-    }
-    (StatusCode::OK, headers, body.to_vec()).into_response()
+    r
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
@@ -190,15 +155,15 @@ async fn tile(
     let made = blocking(move || {
         let v = vector_of(&st2);
         let key = format!("t/{}/{}/{}", id.z, id.x, id.y);
-        let raw = v.cached(&key, || Ok(v.source.tile(id, VECTOR_MAX_ZOOM)?.unwrap_or_default()))?;
-        if raw.is_empty() || !gz {
+        let raw = cached(&st2, &key, || Ok(v.source.tile(id, VECTOR_MAX_ZOOM)?.unwrap_or_default()))?;
+        if raw.bytes.is_empty() || !gz {
             return Ok(raw);
         }
-        v.cached(&format!("{key}.gz"), || gzip(&raw))
+        cached(&st2, &format!("{key}.gz"), || gzip(&raw.bytes))
     })
     .await;
     match made {
-        Some(Ok(b)) if b.is_empty() => {
+        Some(Ok(b)) if b.bytes.is_empty() => {
             (StatusCode::NO_CONTENT, [(header::CACHE_CONTROL, "public, max-age=3600")]).into_response()
         }
         Some(Ok(b)) => bytes(b, "application/vnd.mapbox-vector-tile", gz, &headers),
@@ -216,8 +181,7 @@ async fn sprite(State(st): State<Arc<ServerState>>, Path(name): Path<String>, he
     };
     let st2 = st.clone();
     let made = blocking(move || {
-        let v = vector_of(&st2);
-        v.cached(&format!("s/{ratio}/{ext}"), || {
+        cached(&st2, &format!("s/{ratio}/{ext}"), || {
             let (png, index) = mapstyle::sprite(&st2.tile_style, ratio)?;
             Ok(if ext == "png" { png } else { index.to_string().into_bytes() })
         })
@@ -249,8 +213,7 @@ async fn glyphs(
     };
     let st2 = st.clone();
     let made = blocking(move || {
-        let v = vector_of(&st2);
-        v.cached(&format!("g/{}/{start}", mapstyle::fontstack(face)), || mapstyle::glyph_range(face, start))
+        cached(&st2, &format!("g/{}/{start}", mapstyle::fontstack(face)), || mapstyle::glyph_range(face, start))
     })
     .await;
     match made {
