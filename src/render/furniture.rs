@@ -152,10 +152,7 @@ impl Layout {
                     && !taken.iter().any(|t| super::labels::overlaps(r, t))
             })
             .map(|r| (hidden(self.story.get_or_init(|| story_points(f)), r), r))
-            .fold(None, |best: Option<(f32, [f32; 4])>, c| match best {
-                Some(b) if b.0 <= c.0 => Some(b),
-                _ => Some(c),
-            })
+            .min_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, r)| r)
     }
 
@@ -530,11 +527,9 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
             .map(rect)
             .filter(fits)
             .map(|r| (if one { 0.0 } else { hidden(story_of(), r) + 0.5 * degrees_under(&r) }, r))
-            // The first corner wins ties: bottom left unless another hides less.
-            .fold(None, |best: Option<(f32, [f32; 4])>, c| match best {
-                Some(b) if b.0 <= c.0 => Some(b),
-                _ => Some(c),
-            })
+            // The first corner wins ties (`min_by` keeps the first): bottom left unless
+            // another hides less.
+            .min_by(|a, b| a.0.total_cmp(&b.0))
             .or(Some((f32::MAX, rect(bottom_left))))
     };
 
