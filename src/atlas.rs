@@ -5,7 +5,9 @@ use crate::error::Result;
 use crate::index::{close_t_junctions, Adjacency, Index};
 use crate::time::{EndDates, Year};
 use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::sync::{Mutex, OnceLock};
 
 /// Dataset + spatial index + territory adjacency.
 pub struct Atlas {
@@ -15,6 +17,19 @@ pub struct Atlas {
     pub index: Index,
     /// Shared edges between territory areas.
     pub adjacency: Adjacency,
+    /// What is computed from the geometry alone, once, on first use.
+    derived: Derived,
+}
+
+/// Results that depend only on the (static) geometry, kept so that the many drawings of
+/// one process (metatiles, years, frames) compute each once.
+#[derive(Default)]
+struct Derived {
+    /// A point inside each area, per layer and feature.
+    interior: Vec<Vec<OnceLock<Option<geo::Point<f64>>>>>,
+    /// Where a polity's name goes on a set of territory areas (see
+    /// [`crate::render::polity_anchor_lonlat`]), by the set.
+    anchors: Mutex<HashMap<Vec<usize>, Option<(geo::Point<f64>, f64)>>>,
 }
 
 impl Atlas {
@@ -27,7 +42,32 @@ impl Atlas {
         }
         let index = Index::build(&data);
         let adjacency = Adjacency::build(&data);
-        Atlas { data, index, adjacency }
+        let interior =
+            Layer::ALL.iter().map(|&l| (0..data.layer(l).len()).map(|_| OnceLock::new()).collect()).collect();
+        Atlas { data, index, adjacency, derived: Derived { interior, anchors: Mutex::default() } }
+    }
+
+    /// A point inside feature `i` of `layer` if it is an area (geo's interior point),
+    /// computed once per process.
+    pub fn interior_point(&self, layer: Layer, i: usize) -> Option<geo::Point<f64>> {
+        let cell = self.derived.interior.get(layer as usize)?.get(i)?;
+        *cell.get_or_init(|| match &self.data.layer(layer)[i].geometry {
+            crate::data::Geometry::Areas(mp) => geo::InteriorPoint::interior_point(mp),
+            _ => None,
+        })
+    }
+
+    /// Where a polity's name goes on the territory areas `members` (indices into the
+    /// territories layer), with the land's area in square degrees; computed once per set.
+    pub fn polity_anchor(&self, members: &[usize]) -> Option<(geo::Point<f64>, f64)> {
+        if let Some(hit) = self.derived.anchors.lock().expect("anchor cache").get(members) {
+            return *hit;
+        }
+        let areas = self.data.layer(Layer::Territories);
+        let anchor =
+            crate::render::polity_anchor_lonlat(areas, members, |i| self.interior_point(Layer::Territories, i));
+        self.derived.anchors.lock().expect("anchor cache").insert(members.to_vec(), anchor);
+        anchor
     }
 
     /// Load and prepare a dataset, refusing it if it has errors.

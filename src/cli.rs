@@ -874,12 +874,13 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
     }
     let report = crate::tiles::generate(&atlas, &style, &opts)?;
     crate::note!(
-        "{} tiles for {} years ({} distinct map states, {} metatiles rendered, {} reused) in {:.1} s",
+        "{} tiles for {} years ({} distinct map states, {} metatiles laid out, {} tiles drawn, {} shared) in {:.1} s",
         report.tiles,
         report.years,
         report.distinct_states,
         report.metatiles,
-        report.metatiles_reused,
+        report.tiles_drawn,
+        report.tiles - report.tiles_drawn,
         t0.elapsed().as_secs_f64()
     );
     Ok(report)
@@ -1011,7 +1012,7 @@ fn vector_tiles_cmd(
         t0.elapsed().as_secs_f64()
     );
     let years = usize::try_from(o.years.1 - o.years.0 + 1).unwrap_or(0);
-    Ok(crate::tiles::TileReport { years, distinct_states: 0, tiles: r.tiles, metatiles: 0, metatiles_reused: 0 })
+    Ok(crate::tiles::TileReport { years, distinct_states: 0, tiles: r.tiles, ..Default::default() })
 }
 
 /// Write a document to stdout; a reader that closed the pipe early (`| head`) is not an

@@ -161,7 +161,7 @@ impl Canvas for Pixmap {
     }
 }
 
-fn paint(ink: Ink) -> tiny_skia::Paint<'static> {
+pub(crate) fn paint(ink: Ink) -> tiny_skia::Paint<'static> {
     let mut p = solid(ink.color, ink.opacity);
     p.anti_alias = ink.anti_alias;
     p

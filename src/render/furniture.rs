@@ -634,10 +634,9 @@ pub(crate) fn story_points(f: &Frame) -> Vec<(f32, f32, f32)> {
             if !feat.alive(year) {
                 continue;
             }
-            if let (Layer::Territories, Geometry::Areas(mp)) = (layer, &feat.geometry) {
-                use geo::InteriorPoint;
+            if let (Layer::Territories, Geometry::Areas(_)) = (layer, &feat.geometry) {
                 let held = feat.holder(year).is_some();
-                if let (true, Some(p)) = (held, mp.interior_point()) {
+                if let (true, Some(p)) = (held, f.atlas.interior_point(layer, i)) {
                     let (x, y) = px(p.x(), p.y());
                     out.push((x, y, 2.0));
                 }

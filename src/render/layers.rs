@@ -13,7 +13,7 @@ use crate::data::{CampaignKind, Certainty, CityKind, ControlSpan, Feature, Geome
 use crate::index::area_rings;
 use crate::style::{Pattern, Rgba, SideMark};
 use crate::time::Year;
-use geo::{Area, Centroid, Contains, InteriorPoint};
+use geo::{Area, Centroid, Contains};
 use tiny_skia::{FillRule, PathBuilder};
 
 /// Label priorities: higher is placed first.
@@ -231,7 +231,7 @@ pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown,
         } else {
             members.clone()
         };
-        if let Some((x, y, px_area)) = polity_anchor(f, areas, &everywhere) {
+        if let Some((x, y, px_area)) = polity_anchor(f, &everywhere) {
             let mut style = f.text_style(&f.style.territories.label, 1.0);
             style.color = ps.border.skia(1.0);
             let text = cased(&f.style.territories.label, &f.polity_name(polity, ps));
@@ -322,8 +322,8 @@ fn push_polyline(pb: &mut PathBuilder, pts: &[(f32, f32)]) {
 
 /// Where to write a polity's name: the area-weighted centroid of its areas if it falls
 /// inside one of them, else the interior point of the largest. Returns (x, y, pixel area).
-fn polity_anchor(f: &Frame, areas: &[Feature], members: &[usize]) -> Option<(f32, f32, f32)> {
-    let (p, deg2) = polity_anchor_lonlat(areas, members)?;
+fn polity_anchor(f: &Frame, members: &[usize]) -> Option<(f32, f32, f32)> {
+    let (p, deg2) = f.atlas.polity_anchor(members)?;
     let (x, y) = f.view.to_px(p.x(), p.y());
     // Pixel area from the degree area and the local scale.
     let kmpp = f.view.km_per_px_at(x, y);
@@ -336,7 +336,12 @@ fn polity_anchor(f: &Frame, areas: &[Feature], members: &[usize]) -> Option<(f32
 /// area-weighted centre of its land if that lies on its land, else a point inside its
 /// largest area; with the land's area in square degrees. The raster and the vector tiles'
 /// `polity_labels` share it, so print and web name a polity in the same place.
-pub(crate) fn polity_anchor_lonlat(areas: &[Feature], members: &[usize]) -> Option<(geo::Point<f64>, f64)> {
+/// `interior` gives a point inside area `i` (a cache of geo's interior point).
+pub(crate) fn polity_anchor_lonlat(
+    areas: &[Feature],
+    members: &[usize],
+    interior: impl Fn(usize) -> Option<geo::Point<f64>>,
+) -> Option<(geo::Point<f64>, f64)> {
     let mut sum = (0.0, 0.0, 0.0);
     let mut largest: Option<(f64, usize)> = None;
     for &i in members {
@@ -354,13 +359,7 @@ pub(crate) fn polity_anchor_lonlat(areas: &[Feature], members: &[usize]) -> Opti
     }
     let centre = geo::Point::new(sum.0 / sum.2, sum.1 / sum.2);
     let inside = members.iter().any(|&i| matches!(&areas[i].geometry, Geometry::Areas(mp) if mp.contains(&centre)));
-    let p = if inside {
-        centre
-    } else {
-        let (_, i) = largest?;
-        let Geometry::Areas(mp) = &areas[i].geometry else { return None };
-        mp.interior_point()?
-    };
+    let p = if inside { centre } else { interior(largest?.1)? };
     Some((p, sum.2))
 }
 
@@ -378,7 +377,7 @@ pub(crate) fn water(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob>
             fill(canvas, &path, ws.fill, 1.0);
             stroke_path(canvas, &path, ws.outline, 1.0, &stroke(f.px(ws.outline_pt), &[]));
         }
-        if let Some(p) = mp.interior_point() {
+        if let Some(p) = f.atlas.interior_point(Layer::Water, i) {
             let (x, y) = f.view.to_px(p.x(), p.y());
             jobs.push(LabelJob {
                 priority: priority::WATER,
@@ -456,8 +455,7 @@ pub(crate) fn landforms(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
         }
         let p = label_point(feat).or(match &feat.geometry {
             Geometry::Point(p) => Some(*p),
-            Geometry::Areas(mp) => mp.interior_point(),
-            _ => None,
+            _ => f.atlas.interior_point(Layer::Landforms, i),
         });
         if let Some(p) = p {
             let (x, y) = f.view.to_px(p.x(), p.y());

@@ -124,6 +124,21 @@ pub fn draw_pattern(
     spacing: f32,
     width: f32,
 ) {
+    draw_pattern_at(pixmap, rings, kind, color, spacing, width, (0.0, 0.0));
+}
+
+/// [`draw_pattern`] onto a window of a larger image whose top left is at `origin` in the
+/// rings' coordinates: the lines lie on the larger image's grid, so windows side by side
+/// (tiles) join without a seam.
+pub fn draw_pattern_at(
+    pixmap: &mut Pixmap,
+    rings: &[Vec<(f32, f32)>],
+    kind: Pattern,
+    color: Rgba,
+    spacing: f32,
+    width: f32,
+    origin: (f32, f32),
+) {
     let s = spacing.max(2.0);
     let mut pb = PathBuilder::new();
     // Each family of parallel lines: f(p) = const picks a line, g(p) orders points on it.
@@ -138,7 +153,8 @@ pub fn draw_pattern(
         Pattern::Vertical => &[(|p| p.0, |p| p.1, 1.0)],
         Pattern::Grid => &[(|p| p.1, |p| p.0, 1.0), (|p| p.0, |p| p.1, 1.0)],
     };
-    let (w, h) = (pixmap.width() as f32, pixmap.height() as f32);
+    let (ox, oy) = origin;
+    let (w, h) = (ox + pixmap.width() as f32, oy + pixmap.height() as f32);
     for &(f, g, scale) in families {
         // Line spacing measured across the lines.
         let step = s * scale;
@@ -169,7 +185,7 @@ pub fn draw_pattern(
         for pair in hits.chunk_by(|x, y| x.0 == y.0).flat_map(|line| line.chunks_exact(2)) {
             let (p, q) = (pair[0].2, pair[1].2);
             let outside =
-                (p.0 < 0.0 && q.0 < 0.0) || (p.1 < 0.0 && q.1 < 0.0) || (p.0 > w && q.0 > w) || (p.1 > h && q.1 > h);
+                (p.0 < ox && q.0 < ox) || (p.1 < oy && q.1 < oy) || (p.0 > w && q.0 > w) || (p.1 > h && q.1 > h);
             if outside {
                 continue;
             }
@@ -189,11 +205,12 @@ pub fn draw_pattern(
         }
     }
     let Some(path) = pb.finish() else { return };
+    let at = Transform::from_translate(-ox, -oy);
     if kind == Pattern::Dots {
-        pixmap.fill_path(&path, &solid(color, 1.0), FillRule::Winding, Transform::identity(), None);
+        pixmap.fill_path(&path, &solid(color, 1.0), FillRule::Winding, at, None);
     } else {
         let st = Stroke { width, line_cap: LineCap::Butt, ..Default::default() };
-        pixmap.stroke_path(&path, &solid(color, 1.0), &st, Transform::identity(), None);
+        pixmap.stroke_path(&path, &solid(color, 1.0), &st, at, None);
     }
 }
 

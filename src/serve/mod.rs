@@ -19,11 +19,13 @@ use limits::{Refused, RenderPool, ServeLimits, RETRY_AFTER_S};
 use crate::atlas::Atlas;
 use crate::data::Layer;
 use crate::output::encode_png;
+use crate::output::encode_tile_png;
 use crate::project::{LonLatBox, Projection, ProjectionKind, View};
+use crate::render::record::Recording;
 use crate::render::{render, RenderOptions};
 use crate::style::Style;
 use crate::tiles::grid::{MetaTile, TileId};
-use crate::tiles::{render_metatile, TileLook};
+use crate::tiles::{record_metatile, render_tile, TileLook};
 use crate::time::Year;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -38,6 +40,9 @@ const VIEWER: &str = include_str!("viewer.html");
 const LEAFLET_JS: &str = include_str!("assets/leaflet.js");
 const LEAFLET_CSS: &str = include_str!("assets/leaflet.css");
 
+/// Metatile layouts the server keeps for drawing their other tiles.
+const RECORDINGS_KEPT: usize = 64;
+
 /// Tiles per side of the metatiles rendered on demand.
 const METATILE: u32 = 4;
 /// Years a request may ask for.
@@ -51,8 +56,11 @@ pub struct ServerState {
     frame_style: Style,
     lang: String,
     cache: ImageCache,
-    /// Striped locks so that concurrent requests for tiles of one metatile render it once.
+    /// Striped locks so that concurrent requests for tiles of one metatile lay it out once.
     renders: Vec<Mutex<()>>,
+    /// Metatiles laid out lately (by map state, scale, language and metatile), from which
+    /// each tile asked for is drawn on its own.
+    recordings: quick_cache::sync::Cache<(u64, u8, Arc<str>, MetaTile), Arc<Recording>>,
     /// The pool every render runs on.
     pool: RenderPool,
     /// The pool feature queries run on.
@@ -131,6 +139,7 @@ impl ServerState {
             lang: lang.to_string(),
             cache: ImageCache::new(cache_bytes),
             renders: (0..64).map(|_| Mutex::new(())).collect(),
+            recordings: quick_cache::sync::Cache::new(RECORDINGS_KEPT),
             web: WebOptions::default(),
             archive: None,
             meta,
@@ -406,40 +415,41 @@ async fn tile(
     let st2 = st.clone();
     let result = st
         .pool
-        .run(move || {
+        .run(move || -> crate::error::Result<_> {
             if let Some(hit) = st2.cache.get(&key(id)) {
                 return Ok(hit);
             }
-            // Render the whole metatile around the tile (labels stay whole) and keep it
-            // all; a request for a tile of a metatile being rendered waits for it.
+            // Lay out the whole metatile around the tile (labels stay whole) once, keep
+            // the layout, and draw just this tile from it; a request for a tile of a
+            // metatile being laid out waits for it.
             let mt = MetaTile::of(id, METATILE);
-            let stripe = {
-                use std::hash::{Hash, Hasher};
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                (state, scale, mt).hash(&mut h);
-                (h.finish() % st2.renders.len() as u64) as usize
-            };
-            let _guard = st2.renders[stripe].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some(hit) = st2.cache.get(&key(id)) {
-                return Ok(hit);
-            }
-            let n = 1u32 << id.z;
-            let wanted: Vec<TileId> = (mt.x..(mt.x + mt.size).min(n))
-                .flat_map(|x| (mt.y..(mt.y + mt.size).min(n)).map(move |y| TileId { z: id.z, x, y }))
-                .collect();
             let look = TileLook { scale: u32::from(scale), buffer_px: 128, lang: look_lang.to_string() };
-            let tiles = render_metatile(&st2.atlas, &st2.tile_style, &mt, &wanted, year, &look)?;
-            let mut mine = None;
-            for (t, png) in tiles {
-                let mut png = Arc::try_unwrap(png).unwrap_or_else(|shared| (*shared).clone());
-                // Hold no spare capacity: what the cache counts is what it holds.
-                png.shrink_to_fit();
-                let img = st2.cache.put(key(t), Bytes::from(png));
-                if t == id {
-                    mine = Some(img);
+            let rec_key = (state, scale, look_lang.clone(), mt);
+            let rec = match st2.recordings.get(&rec_key) {
+                Some(rec) => rec,
+                None => {
+                    let stripe = {
+                        use std::hash::{Hash, Hasher};
+                        let mut h = std::collections::hash_map::DefaultHasher::new();
+                        (state, scale, mt).hash(&mut h);
+                        (h.finish() % st2.renders.len() as u64) as usize
+                    };
+                    let _guard = st2.renders[stripe].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                    match st2.recordings.get(&rec_key) {
+                        Some(rec) => rec,
+                        None => {
+                            let rec = Arc::new(record_metatile(&st2.atlas, &st2.tile_style, &mt, year, &look, false));
+                            st2.recordings.insert(rec_key, rec.clone());
+                            rec
+                        }
+                    }
                 }
-            }
-            mine.ok_or_else(|| crate::error::Error::Encode("tile missing from its metatile".into()))
+            };
+            let pixels = render_tile(&rec, &mt, id, &look)?;
+            let mut png = encode_tile_png(&pixels, 96.0 * f32::from(scale))?.0;
+            // Hold no spare capacity: what the cache counts is what it holds.
+            png.shrink_to_fit();
+            Ok(st2.cache.put(key(id), Bytes::from(png)))
         })
         .await;
     match result {

@@ -1,10 +1,10 @@
 //! Slippy-map tiles per year: plan the pyramid over the data's extent, render metatiles
 //! with a buffer (labels are placed once across a metatile, so none is cut at a tile
 //! edge), cut them into 256 px tiles (512 px for `@2x`) and write them as an XYZ folder,
-//! MBTiles or PMTiles, with TileJSON. Years whose maps are identical are rendered once.
+//! MBTiles or PMTiles, with TileJSON. Years whose maps are identical are rendered once,
+//! and a tile is drawn only when its content key ([`tile_key`]) is new.
 
 pub mod grid;
-pub mod key;
 pub mod mapstyle;
 pub mod merge;
 pub mod mvt;
@@ -15,11 +15,11 @@ use crate::atlas::{map_state, Atlas};
 use crate::error::{Error, Result};
 use crate::output::encode_tile_png;
 use crate::project::{LonLatBox, Projection, View};
+use crate::render::record::Recording;
 use crate::render::{draw_map, render_map, RenderOptions};
 use crate::style::Style;
 use crate::time::Year;
 use grid::{tiles_in, MetaTile, TileId};
-use key::{KeyCanvas, MetaKey};
 use rayon::prelude::*;
 use sink::{PyramidInfo, Tile};
 use std::collections::HashMap;
@@ -143,10 +143,12 @@ pub struct TileReport {
     pub distinct_states: usize,
     /// Tiles written over all years.
     pub tiles: usize,
-    /// Metatiles rendered.
+    /// Metatiles laid out (one per metatile and map state).
     pub metatiles: usize,
-    /// Metatiles whose content key had been seen before, so their tiles were reused.
+    /// Metatiles none of whose tiles had new content, so nothing in them was drawn.
     pub metatiles_reused: usize,
+    /// Tiles drawn and encoded (the rest share the PNG of a tile with the same content key).
+    pub tiles_drawn: usize,
 }
 
 /// Parse `I/N` (shard I of N, from 0).
@@ -190,13 +192,50 @@ fn metatile_view(mt: &MetaTile, year: i32, o: &TileLook) -> (View, RenderOptions
     (view, opts)
 }
 
-/// The content key of a metatile in a year: equal keys mean byte-identical tiles (see
-/// [`key`]). Costs a drawing without rasterising or encoding.
-pub fn metatile_key(atlas: &Atlas, style: &Style, mt: &MetaTile, year: i32, o: &TileLook) -> MetaKey {
+/// A metatile's map in a year, laid out and drawn once as a [`Recording`] (labels are
+/// placed across the whole metatile and its buffer), to be rasterised tile by tile. With
+/// `digests`, each operation is hashed, so tiles have content keys ([`tile_key`]).
+pub fn record_metatile(
+    atlas: &Atlas,
+    style: &Style,
+    mt: &MetaTile,
+    year: i32,
+    o: &TileLook,
+    digests: bool,
+) -> Recording {
     let (view, opts) = metatile_view(mt, year, o);
-    let mut canvas = KeyCanvas::new((view.width.max(1), view.height.max(1)), style.land, mt, o);
-    draw_map(atlas, style, &view, &opts, &mut canvas);
-    canvas.finish()
+    let mut rec = Recording::new((view.width.max(1), view.height.max(1)), style.land, digests);
+    draw_map(atlas, style, &view, &opts, &mut rec);
+    rec
+}
+
+/// Where tile `t` lies in its metatile's image: its top left, px.
+fn tile_origin(mt: &MetaTile, t: TileId, o: &TileLook) -> (i32, i32) {
+    let tile_px = TILE_PX * o.scale;
+    let buffer = o.buffer_px * o.scale;
+    ((buffer + (t.x - mt.x) * tile_px) as i32, (buffer + (t.y - mt.y) * tile_px) as i32)
+}
+
+/// The content key of tile `t` of a metatile recorded with digests: equal keys mean
+/// byte-identical pixels (a run draws a tile only when its key is new; a server can use
+/// it as a cache key or ETag).
+pub fn tile_key(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> u128 {
+    let (x, y) = tile_origin(mt, t, o);
+    let side = TILE_PX * o.scale;
+    let mut salt = vec![t.z];
+    for v in [t.x, t.y, mt.size, o.scale, o.buffer_px] {
+        salt.extend_from_slice(&v.to_le_bytes());
+    }
+    salt.extend_from_slice(o.lang.as_bytes());
+    rec.window_key(x, y, (side, side), &salt)
+}
+
+/// Rasterise tile `t` from its metatile's recording (premultiplied RGBA, 256 px × scale).
+pub fn render_tile(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> Result<tiny_skia::Pixmap> {
+    let (x, y) = tile_origin(mt, t, o);
+    let side = TILE_PX * o.scale;
+    rec.draw_window(x, y, (side, side))
+        .ok_or_else(|| Error::Encode(format!("no memory for tile {}/{}/{}", t.z, t.x, t.y)))
 }
 
 /// PNGs already encoded, by a hash of their pixels: a tile whose pixels come out the same
@@ -206,7 +245,7 @@ pub struct EncodedTiles {
     by_pixels: Mutex<(PngsByPixels, usize)>,
 }
 
-/// PNGs by a 128-bit hash of their pixels.
+/// PNGs by a 128-bit hash (of their pixels, or a tile's content key).
 type PngsByPixels = HashMap<u128, Arc<Vec<u8>>>;
 
 impl EncodedTiles {
@@ -215,29 +254,39 @@ impl EncodedTiles {
         h.write(&tile.width().to_le_bytes());
         h.write(tile.data());
         let k = h.finish_128();
-        if let Some(png) = self.by_pixels.lock().expect("cache lock").0.get(&k) {
-            return Ok(png.clone());
+        if let Some(png) = self.get(k) {
+            return Ok(png);
         }
         let png = Arc::new(encode_tile_png(tile, dpi)?.0);
+        self.put(k, png.clone());
+        Ok(png)
+    }
+
+    fn get(&self, k: u128) -> Option<Arc<Vec<u8>>> {
+        self.by_pixels.lock().expect("cache lock").0.get(&k).cloned()
+    }
+
+    fn put(&self, k: u128, png: Arc<Vec<u8>>) {
         let mut cache = self.by_pixels.lock().expect("cache lock");
-        // Bounded like the store of rendered metatiles: emptied when full.
+        // Bounded: emptied when full (a long run then draws some repeated tiles again,
+        // but never runs out of memory).
         if cache.1 > KEEP_BYTES / 2 {
             *cache = (HashMap::new(), 0);
         }
         cache.1 += png.len();
-        cache.0.insert(k, png.clone());
-        Ok(png)
+        cache.0.insert(k, png);
     }
 }
 
-/// The rendered pixels (premultiplied RGBA) of a metatile with its buffer: tile (x, y)
-/// starts at `buffer_px * scale + (x - mt.x) * 256 * scale` px.
+/// The rendered pixels (premultiplied RGBA) of a metatile with its buffer, drawn whole:
+/// tile (x, y) starts at `buffer_px * scale + (x - mt.x) * 256 * scale` px. (Tiles
+/// themselves are drawn one by one from a [`Recording`], see [`render_tile`].)
 pub fn metatile_pixmap(atlas: &Atlas, style: &Style, mt: &MetaTile, year: i32, o: &TileLook) -> tiny_skia::Pixmap {
     let (view, opts) = metatile_view(mt, year, o);
     render_map(atlas, style, &view, &opts).pixmap
 }
 
-/// Render one metatile and cut the wanted tiles out of it, as PNGs.
+/// Lay out one metatile and draw the wanted tiles of it, as PNGs.
 pub fn render_metatile(
     atlas: &Atlas,
     style: &Style,
@@ -246,55 +295,23 @@ pub fn render_metatile(
     year: i32,
     o: &TileLook,
 ) -> Result<Vec<Tile>> {
-    render_metatile_with(atlas, style, mt, wanted, year, o, None)
-}
-
-/// [`render_metatile`], reusing the PNG of any tile whose pixels `encoded` has seen.
-fn render_metatile_with(
-    atlas: &Atlas,
-    style: &Style,
-    mt: &MetaTile,
-    wanted: &[TileId],
-    year: i32,
-    o: &TileLook,
-    encoded: Option<&EncodedTiles>,
-) -> Result<Vec<Tile>> {
-    let tile_px = TILE_PX * o.scale;
-    let buffer = o.buffer_px * o.scale;
-    let t_raster = std::time::Instant::now();
-    let image = metatile_pixmap(atlas, style, mt, year, o);
-    phase_time(&RASTER_NS, t_raster);
+    let rec = record_metatile(atlas, style, mt, year, o, false);
     let dpi = 96.0 * o.scale as f32;
-    wanted
-        .iter()
-        .map(|t| {
-            let x0 = buffer + (t.x - mt.x) * tile_px;
-            let y0 = buffer + (t.y - mt.y) * tile_px;
-            let rect = tiny_skia::IntRect::from_xywh(x0 as i32, y0 as i32, tile_px, tile_px)
-                .ok_or_else(|| Error::Encode("tile outside its metatile".into()))?;
-            let tile = image.clone_rect(rect).ok_or_else(|| Error::Encode("tile outside its metatile".into()))?;
-            let png = match encoded {
-                Some(cache) => cache.encode(&tile, dpi)?,
-                None => Arc::new(encode_tile_png(&tile, dpi)?.0),
-            };
-            Ok((*t, png))
-        })
-        .collect()
+    wanted.par_iter().map(|t| Ok((*t, Arc::new(encode_tile_png(&render_tile(&rec, mt, *t, o)?, dpi)?.0)))).collect()
 }
 
+static RECORD_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 static RASTER_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static KEY_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-static RENDER_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static ENCODE_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 static WRITE_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-/// Add the wall time since `t0` to a phase's total (printed with `STEPPE_ATLAS_TIMING`).
+/// Add the time since `t0` to a phase's total (printed with `STEPPE_ATLAS_TIMING`).
 fn phase_time(total: &std::sync::atomic::AtomicU64, t0: std::time::Instant) {
     total.fetch_add(t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// The most bytes of rendered tiles kept for reuse across years before the store is
-/// emptied (a long run then renders some repeated states again, but never runs out of
-/// memory).
+/// The most bytes of encoded tiles kept for reuse (by content key, and by pixels) before
+/// a store is emptied.
 const KEEP_BYTES: usize = 1 << 30;
 
 /// Render and write the tiles of every year asked for.
@@ -320,62 +337,60 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     let mut report = TileReport { distinct_states: groups.len(), ..TileReport::default() };
     let zooms = (o.zooms.0, o.zooms.1);
     let bar = crate::output::progress_bar(o.progress, groups.len() * metatiles.len(), "metatiles");
-    // The tiles of every metatile content seen so far, by key, and the PNGs by pixels.
-    let mut seen: HashMap<MetaKey, Vec<Tile>> = HashMap::new();
-    let mut seen_bytes = 0usize;
+    // Keys serve only to reuse a tile in another map state: one state needs none.
+    let keyed = !o.full && groups.len() > 1;
+    // The PNG of every tile content drawn so far, by content key, and the PNGs by pixels.
+    let by_key = EncodedTiles::default();
     let encoded = EncodedTiles::default();
     let encoded = (!o.full).then_some(&encoded);
     // Where each distinct PNG was first written in the XYZ folder, for hard links.
     let written = sink::Written::default();
     let written = (!o.full).then_some(&written);
+    let dpi = 96.0 * o.look.scale as f32;
     for (_, years) in &groups {
         let year = years[0];
-        let t_keys = std::time::Instant::now();
-        // Keys serve only to reuse a metatile in another map state: one state needs none.
-        let keys: Vec<Option<MetaKey>> = if o.full || groups.len() == 1 {
-            vec![None; metatiles.len()]
-        } else {
-            metatiles.par_iter().map(|(mt, _)| Some(metatile_key(atlas, style, mt, year, &o.look))).collect()
-        };
-        let todo: Vec<usize> =
-            (0..metatiles.len()).filter(|&i| keys[i].is_none_or(|k| !seen.contains_key(&k))).collect();
-        phase_time(&KEY_NS, t_keys);
-        let t_render = std::time::Instant::now();
-        let fresh: Vec<(usize, Vec<Tile>)> = todo
+        let per_meta: Vec<Vec<(Tile, bool)>> = metatiles
             .par_iter()
-            .map(|&i| {
-                let (mt, wanted) = &metatiles[i];
-                let r = render_metatile_with(atlas, style, mt, wanted, year, &o.look, encoded);
+            .map(|(mt, wanted)| {
+                let t0 = std::time::Instant::now();
+                let rec = record_metatile(atlas, style, mt, year, &o.look, keyed);
+                phase_time(&RECORD_NS, t0);
+                let tiles = wanted
+                    .par_iter()
+                    .map(|t| {
+                        let key = keyed.then(|| tile_key(&rec, mt, *t, &o.look));
+                        if let Some(png) = key.and_then(|k| by_key.get(k)) {
+                            return Ok(((*t, png), false));
+                        }
+                        let t0 = std::time::Instant::now();
+                        let pixels = render_tile(&rec, mt, *t, &o.look)?;
+                        phase_time(&RASTER_NS, t0);
+                        let t0 = std::time::Instant::now();
+                        let png = match encoded {
+                            Some(cache) => cache.encode(&pixels, dpi)?,
+                            None => Arc::new(encode_tile_png(&pixels, dpi)?.0),
+                        };
+                        phase_time(&ENCODE_NS, t0);
+                        if let Some(k) = key {
+                            by_key.put(k, png.clone());
+                        }
+                        Ok(((*t, png), true))
+                    })
+                    .collect::<Result<Vec<_>>>();
                 if let Some(b) = &bar {
                     b.inc(1);
                 }
-                r.map(|t| (i, t))
+                tiles
             })
             .collect::<Result<Vec<_>>>()?;
-        phase_time(&RENDER_NS, t_render);
         let t_write = std::time::Instant::now();
-        if let Some(b) = &bar {
-            b.inc((metatiles.len() - fresh.len()) as u64);
-        }
-        report.metatiles += fresh.len();
-        report.metatiles_reused += metatiles.len() - fresh.len();
-        let mut fresh: HashMap<usize, Vec<Tile>> = fresh.into_iter().collect();
+        report.metatiles += metatiles.len();
         let mut tiles: Vec<Tile> = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            match (fresh.remove(&i), key) {
-                (Some(t), Some(k)) => {
-                    if seen_bytes > KEEP_BYTES {
-                        seen.clear();
-                        seen_bytes = 0;
-                    }
-                    seen_bytes += t.iter().map(|(_, png)| png.len()).sum::<usize>();
-                    tiles.extend(t.iter().cloned());
-                    seen.insert(*k, t);
-                }
-                (Some(t), None) => tiles.extend(t),
-                (None, Some(k)) => tiles.extend(seen[k].iter().cloned()),
-                (None, None) => unreachable!("a metatile without a key is always rendered"),
-            }
+        for meta in per_meta {
+            let drawn = meta.iter().filter(|(_, fresh)| *fresh).count();
+            report.tiles_drawn += drawn;
+            report.metatiles_reused += usize::from(drawn == 0);
+            tiles.extend(meta.into_iter().map(|(t, _)| t));
         }
         for &year in years {
             let info = PyramidInfo {
@@ -409,10 +424,10 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     if std::env::var_os("STEPPE_ATLAS_TIMING").is_some() {
         let ms = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6;
         eprintln!(
-            "tiles: keys {:.0} ms, render {:.0} ms (of which drawing {:.0} ms, thread time), write {:.0} ms",
-            ms(&KEY_NS),
-            ms(&RENDER_NS),
+            "tiles (thread time): record {:.0} ms, rasterise {:.0} ms, encode {:.0} ms; write {:.0} ms",
+            ms(&RECORD_NS),
             ms(&RASTER_NS),
+            ms(&ENCODE_NS),
             ms(&WRITE_NS)
         );
     }

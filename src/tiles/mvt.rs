@@ -447,7 +447,10 @@ impl VectorSource {
                 let members: Vec<usize> = (0..areas.len())
                     .filter(|&i| areas[i].alive(y) && areas[i].holder(y).is_some_and(|h| h.polity == p))
                     .collect();
-                let (at, deg2) = crate::render::polity_anchor_lonlat(areas, &members)?;
+                let (at, deg2) = crate::render::polity_anchor_lonlat(areas, &members, |i| match &areas[i].geometry {
+                    Geometry::Areas(mp) => geo::InteriorPoint::interior_point(mp),
+                    _ => None,
+                })?;
                 let km2 = deg2 * 111.2 * 111.2 * at.y().to_radians().cos();
                 // Its name in force that year, in English and every language it is given in.
                 let mut names: Vec<(String, String)> = Vec::new();

@@ -1,0 +1,623 @@
+//! A recorded drawing: every operation a map draws, with its pixel bounds and a digest,
+//! replayed onto any window of the image.
+//!
+//! Tiles are drawn this way. A metatile's map is laid out and drawn once onto a
+//! [`Recording`] (labels are placed across the whole metatile, so none is cut at a tile
+//! edge), and each 256 px tile is then rasterised on its own from the operations that
+//! touch it. A tile's content key ([`Recording::window_key`]) hashes the digests of those
+//! operations in drawing order: equal keys mean byte-identical pixels, because a window's
+//! pixels are a function of exactly those operations (tiny-skia is deterministic and
+//! nothing reads the surface back). So the work of a year follows what changed in it: a
+//! tile whose key was seen in another year is not drawn again.
+//!
+//! Every window is drawn the same way whether or not its key was seen, so the tiles of an
+//! incremental run are those of a full run, byte for byte. Strokes wider than a hairline
+//! are outlined once at recording (dash, then stroke, as tiny-skia's own `stroke_path`
+//! does) and filled per window.
+
+use super::canvas::{paint, Canvas, Ink, Pen};
+use super::paint::draw_pattern_at;
+use super::text::{Fonts, PlacedGlyph, TextStyle};
+use crate::style::{Pattern, Rgba};
+use tiny_skia::{Color, FillRule, Path, Pixmap, PixmapPaint, Rect, StrokeDash, Transform};
+use twox_hash::XxHash3_128;
+
+/// One drawing operation, in the recording's pixel coordinates.
+enum Op {
+    /// A filled path (also a stroke outlined at recording), with its contours as pieces.
+    Fill { path: Path, ink: Ink, rule: FillRule, pieces: Vec<Piece> },
+    /// A stroke tiny-skia draws as a hairline (width ≤ 1 px, anti-aliased, or width 0),
+    /// dashed at recording (the pen has no dash left), with its contours as pieces.
+    Hairline { path: Path, ink: Ink, pen: Pen, pieces: Vec<Piece> },
+    /// An axis-aligned rectangle.
+    Rect { rect: Rect, ink: Ink },
+    /// A line or dot pattern inside rings.
+    Pattern { rings: Vec<Vec<(f32, f32)>>, kind: Pattern, color: Rgba, spacing: f32, width: f32 },
+    /// A line of text.
+    Text { text: String, x: f32, y: f32, style: TextStyle },
+    /// Glyphs placed along a path.
+    Glyphs { glyphs: Vec<PlacedGlyph>, style: TextStyle },
+    /// A premultiplied raster with its top left at (x, y).
+    Image { layer: Pixmap, x: i32, y: i32 },
+}
+
+/// One contour of a path with many: where it can change pixels and its digest. A contour
+/// that does not reach a window changes nothing in it (its winding is zero outside its
+/// bounds, and a hairline's segments are drawn each on its own), so a window's key and
+/// drawing take only the contours that reach it, and a border or an area changed far away
+/// leaves the window's key alone.
+struct Piece {
+    bounds: [f32; 4],
+    digest: u128,
+}
+
+/// The margin, px, drawn around a window and cut off (see [`Recording::draw_window`]).
+pub const WINDOW_MARGIN: u32 = 4;
+
+/// An operation with where it can change pixels (left, top, right, bottom; conservative)
+/// and a digest of everything that decides its pixels.
+struct Recorded {
+    op: Op,
+    bounds: [f32; 4],
+    digest: u128,
+}
+
+/// A drawing kept as operations (see the module docs).
+pub struct Recording {
+    size: (u32, u32),
+    background: Rgba,
+    ops: Vec<Recorded>,
+    digests: bool,
+}
+
+impl Recording {
+    /// An empty recording of a `size` px image on `background`. Without `digests` no
+    /// operation is hashed (a run with one map state needs no keys) and
+    /// [`Recording::window_key`] must not be used.
+    pub fn new(size: (u32, u32), background: Rgba, digests: bool) -> Recording {
+        Recording { size, background, ops: Vec::new(), digests }
+    }
+
+    /// The operations recorded.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Nothing recorded.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Does an operation with these bounds touch the window at (x, y) of `size`?
+    fn touches(bounds: &[f32; 4], x: f32, y: f32, size: (u32, u32)) -> bool {
+        !(bounds[2] < x || bounds[3] < y || bounds[0] > x + size.0 as f32 || bounds[1] > y + size.1 as f32)
+    }
+
+    /// The content key of the `size` window with its top left at (x, y) px: equal keys
+    /// mean equal pixels from [`Recording::draw_window`]. `salt` separates windows that
+    /// must never share (e.g. a tile's address and scale).
+    pub fn window_key(&self, x: i32, y: i32, size: (u32, u32), salt: &[u8]) -> u128 {
+        debug_assert!(self.digests, "a recording made without digests has no keys");
+        let mut h = XxHash3_128::with_seed(0x7769_6e64);
+        h.write(salt);
+        for v in [x as u32, y as u32, size.0, size.1] {
+            h.write(&v.to_le_bytes());
+        }
+        let b = self.background;
+        h.write(&[b.0, b.1, b.2, b.3]);
+        // What reaches the window's margin counts too (it is drawn with it).
+        let m = WINDOW_MARGIN;
+        let (fx, fy, size) = ((x - m as i32) as f32, (y - m as i32) as f32, (size.0 + 2 * m, size.1 + 2 * m));
+        for r in self.ops.iter().filter(|r| Recording::touches(&r.bounds, fx, fy, size)) {
+            h.write(&r.digest.to_le_bytes());
+            if let Op::Fill { pieces, .. } | Op::Hairline { pieces, .. } = &r.op {
+                for (k, piece) in pieces.iter().enumerate() {
+                    if Recording::touches(&piece.bounds, fx, fy, size) {
+                        h.write(&(k as u32).to_le_bytes());
+                        h.write(&piece.digest.to_le_bytes());
+                    }
+                }
+            }
+        }
+        h.finish_128()
+    }
+
+    /// Rasterise the `size` window with its top left at (x, y) px of the recording: the
+    /// background, then every operation that touches it, in order. The window is drawn
+    /// with a margin of [`WINDOW_MARGIN`] px that is then cut off, so that no line ends or
+    /// clipped edge falls on its border (windows side by side meet without a seam).
+    pub fn draw_window(&self, x: i32, y: i32, size: (u32, u32)) -> Option<Pixmap> {
+        let m = WINDOW_MARGIN;
+        let wide = self.draw_window_exact(x - m as i32, y - m as i32, (size.0 + 2 * m, size.1 + 2 * m))?;
+        wide.clone_rect(tiny_skia::IntRect::from_xywh(m as i32, m as i32, size.0, size.1)?)
+    }
+
+    fn draw_window_exact(&self, x: i32, y: i32, size: (u32, u32)) -> Option<Pixmap> {
+        let mut px = crate::output::new_pixmap(size.0, size.1, self.background.skia(1.0))?;
+        let (fx, fy) = (x as f32, y as f32);
+        let at = Transform::from_translate(-fx, -fy);
+        let fonts = Fonts::embedded();
+        for r in self.ops.iter().filter(|r| Recording::touches(&r.bounds, fx, fy, size)) {
+            match &r.op {
+                Op::Fill { path, ink, rule, pieces } => {
+                    if let Some(path) = reaching(path, pieces, fx, fy, size).as_ref() {
+                        px.fill_path(path, &paint(*ink), *rule, at, None)
+                    }
+                }
+                Op::Hairline { path, ink, pen, pieces } => {
+                    if let Some(path) = reaching(path, pieces, fx, fy, size).as_ref() {
+                        px.stroke_path(path, &paint(*ink), &pen.skia(), at, None)
+                    }
+                }
+                Op::Rect { rect, ink } => {
+                    // Moved, not transformed, to keep tiny-skia's rectangle fast path.
+                    if let Some(moved) =
+                        Rect::from_ltrb(rect.left() - fx, rect.top() - fy, rect.right() - fx, rect.bottom() - fy)
+                    {
+                        px.fill_rect(moved, &paint(*ink), Transform::identity(), None);
+                    }
+                }
+                Op::Pattern { rings, kind, color, spacing, width } => {
+                    draw_pattern_at(&mut px, rings, *kind, *color, *spacing, *width, (fx, fy))
+                }
+                Op::Text { text, x: tx, y: ty, style } => fonts.draw(&mut px, text, tx - fx, ty - fy, style),
+                Op::Glyphs { glyphs, style } => {
+                    let moved: Vec<PlacedGlyph> =
+                        glyphs.iter().map(|g| PlacedGlyph { x: g.x - fx, y: g.y - fy, ..g.clone() }).collect();
+                    fonts.draw_placed(&mut px, &moved, style);
+                }
+                Op::Image { layer, x: lx, y: ly } => {
+                    px.draw_pixmap(lx - x, ly - y, layer.as_ref(), &PixmapPaint::default(), Transform::identity(), None)
+                }
+            }
+        }
+        Some(px)
+    }
+
+    /// A fill, with its contours as pieces: the op's own digest covers its ink and rule,
+    /// and its points when it has one contour.
+    fn push_fill(&mut self, path: Path, ink: Ink, rule: FillRule) {
+        let pieces = pieces(&path, 1.0, self.digests);
+        let bounds = path_bounds(&path, 1.0);
+        let whole = pieces.is_empty();
+        let mut d = Digest(XxHash3_128::with_seed(0x6f70));
+        if self.digests {
+            d.bytes(b"F");
+            d.ink(ink);
+            d.bytes(&[rule as u8]);
+            if whole {
+                d.path(&path);
+            }
+        }
+        let digest = d.0.finish_128();
+        self.push(Op::Fill { path, ink, rule, pieces }, bounds, |d| d.bytes(&digest.to_le_bytes()));
+    }
+
+    fn push(&mut self, op: Op, bounds: [f32; 4], digest: impl FnOnce(&mut Digest)) {
+        let digest = if self.digests {
+            let mut d = Digest(XxHash3_128::with_seed(0x6f70));
+            digest(&mut d);
+            d.0.finish_128()
+        } else {
+            0
+        };
+        // Bounds that are not numbers touch every window.
+        let bounds = if bounds.iter().all(|v| v.is_finite()) {
+            bounds
+        } else {
+            [f32::NEG_INFINITY, f32::NEG_INFINITY, f32::INFINITY, f32::INFINITY]
+        };
+        self.ops.push(Recorded { op, bounds, digest });
+    }
+}
+
+/// The part of a path whose contours reach the window: the whole path when all do (or it
+/// has one contour), else a path of those that do (None when none does).
+fn reaching<'a>(
+    whole: &'a Path,
+    pieces: &[Piece],
+    x: f32,
+    y: f32,
+    size: (u32, u32),
+) -> Option<std::borrow::Cow<'a, Path>> {
+    use tiny_skia::PathSegment as S;
+    if pieces.is_empty() {
+        return Some(std::borrow::Cow::Borrowed(whole));
+    }
+    let near: Vec<bool> = pieces.iter().map(|p| Recording::touches(&p.bounds, x, y, size)).collect();
+    if near.iter().all(|n| *n) {
+        return Some(std::borrow::Cow::Borrowed(whole));
+    }
+    let mut pb = tiny_skia::PathBuilder::new();
+    let mut contour = usize::MAX;
+    for seg in whole.segments() {
+        if let S::MoveTo(_) = seg {
+            contour = contour.wrapping_add(1);
+        }
+        if !near.get(contour).copied().unwrap_or(false) {
+            continue;
+        }
+        match seg {
+            S::MoveTo(p) => pb.move_to(p.x, p.y),
+            S::LineTo(p) => pb.line_to(p.x, p.y),
+            S::QuadTo(a, p) => pb.quad_to(a.x, a.y, p.x, p.y),
+            S::CubicTo(a, b, p) => pb.cubic_to(a.x, a.y, b.x, b.y, p.x, p.y),
+            S::Close => pb.close(),
+        }
+    }
+    pb.finish().map(std::borrow::Cow::Owned)
+}
+
+/// A path's contours as pieces (none for a path of one contour), each with its bounds
+/// grown by `margin` px and, with `digests`, a digest of its points.
+fn pieces(path: &Path, margin: f32, digests: bool) -> Vec<Piece> {
+    use tiny_skia::PathSegment as S;
+    if contours(path) <= 1 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut b = [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY];
+    let flush = |out: &mut Vec<Piece>, bytes: &mut Vec<u8>, b: &mut [f32; 4]| {
+        if b[0] <= b[2] {
+            let digest = if digests { twox_hash::XxHash3_128::oneshot_with_seed(0x7063, bytes) } else { 0 };
+            out.push(Piece { bounds: [b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin], digest });
+        }
+        bytes.clear();
+        *b = [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY];
+    };
+    for seg in path.segments() {
+        let (tag, pts): (u8, [Option<tiny_skia::Point>; 3]) = match seg {
+            S::MoveTo(p) => {
+                flush(&mut out, &mut bytes, &mut b);
+                (0, [Some(p), None, None])
+            }
+            S::LineTo(p) => (1, [Some(p), None, None]),
+            S::QuadTo(a, p) => (2, [Some(a), Some(p), None]),
+            S::CubicTo(a, c, p) => (3, [Some(a), Some(c), Some(p)]),
+            S::Close => (4, [None, None, None]),
+        };
+        if digests {
+            bytes.push(tag);
+        }
+        for p in pts.into_iter().flatten() {
+            b = [b[0].min(p.x), b[1].min(p.y), b[2].max(p.x), b[3].max(p.y)];
+            if digests {
+                bytes.extend_from_slice(&p.x.to_bits().to_le_bytes());
+                bytes.extend_from_slice(&p.y.to_bits().to_le_bytes());
+            }
+        }
+    }
+    flush(&mut out, &mut bytes, &mut b);
+    out
+}
+
+/// How many contours a path has.
+fn contours(path: &Path) -> usize {
+    path.segments().filter(|s| matches!(s, tiny_skia::PathSegment::MoveTo(_))).count()
+}
+
+/// Bounds of a path grown by `margin` px.
+fn path_bounds(path: &Path, margin: f32) -> [f32; 4] {
+    let b = path.bounds();
+    [b.left() - margin, b.top() - margin, b.right() + margin, b.bottom() + margin]
+}
+
+/// Would tiny-skia's `stroke_path` draw this as a hairline (its `treat_as_hairline` for
+/// a transform without scale)?
+fn is_hairline(ink: Ink, pen: &Pen) -> bool {
+    pen.width == 0.0 || (ink.anti_alias && pen.width <= 1.0)
+}
+
+/// The filled outline of a stroke: dashed, then stroked, as tiny-skia's `stroke_path` does.
+fn outline(path: &Path, pen: &Pen) -> Option<Path> {
+    let stroke = pen.skia();
+    match &stroke.dash {
+        Some(dash) => path.dash(dash, 1.0)?.stroke(&stroke, 1.0),
+        None => path.stroke(&stroke, 1.0),
+    }
+}
+
+/// A digest of one operation.
+struct Digest(XxHash3_128);
+
+impl Digest {
+    fn bytes(&mut self, b: &[u8]) {
+        self.0.write(b);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.write(&v.to_le_bytes());
+    }
+    fn f32s(&mut self, vs: &[f32]) {
+        for v in vs {
+            self.0.write(&v.to_bits().to_le_bytes());
+        }
+    }
+    fn str(&mut self, s: &str) {
+        self.u32(s.len() as u32);
+        self.bytes(s.as_bytes());
+    }
+    fn rgba(&mut self, c: Rgba) {
+        self.bytes(&[c.0, c.1, c.2, c.3]);
+    }
+    fn color(&mut self, c: Color) {
+        self.f32s(&[c.red(), c.green(), c.blue(), c.alpha()]);
+    }
+    fn ink(&mut self, ink: Ink) {
+        self.rgba(ink.color);
+        self.f32s(&[ink.opacity]);
+        self.bytes(&[u8::from(ink.anti_alias)]);
+    }
+    fn pen(&mut self, pen: &Pen) {
+        self.f32s(&[pen.width]);
+        self.u32(pen.dash.len() as u32);
+        self.f32s(&pen.dash);
+        self.bytes(&[pen.cap as u8, pen.join as u8]);
+    }
+    fn path(&mut self, p: &Path) {
+        self.u32(p.len() as u32);
+        let verbs: Vec<u8> = p.verbs().iter().map(|v| *v as u8).collect();
+        self.bytes(&verbs);
+        // Points as raw bytes in one write.
+        let mut pts = Vec::with_capacity(p.points().len() * 8);
+        for q in p.points() {
+            pts.extend_from_slice(&q.x.to_bits().to_le_bytes());
+            pts.extend_from_slice(&q.y.to_bits().to_le_bytes());
+        }
+        self.bytes(&pts);
+    }
+    fn text_style(&mut self, s: &TextStyle) {
+        self.bytes(&[s.face as u8]);
+        self.f32s(&[s.size_px, s.letter_spacing_px]);
+        self.color(s.color);
+        match s.halo {
+            Some((c, w)) => {
+                self.bytes(&[1]);
+                self.color(c);
+                self.f32s(&[w]);
+            }
+            None => self.bytes(&[0]),
+        }
+    }
+}
+
+/// How far a text style can reach beyond its glyphs' advance boxes: the halo, plus a
+/// size's worth for overhanging and italic glyphs.
+fn text_margin(style: &TextStyle) -> f32 {
+    style.size_px + style.halo.map_or(0.0, |(_, w)| w) + 2.0
+}
+
+impl Canvas for Recording {
+    fn size(&self) -> (u32, u32) {
+        self.size
+    }
+
+    fn group(&mut self, _id: &'static str) {}
+
+    fn fill_path(&mut self, path: &Path, ink: Ink, rule: FillRule) {
+        self.push_fill(path.clone(), ink, rule);
+    }
+
+    fn stroke_path(&mut self, path: &Path, ink: Ink, pen: &Pen) {
+        if pen.width.is_nan() || pen.width < 0.0 {
+            return;
+        }
+        if is_hairline(ink, pen) {
+            // Dashed here as tiny-skia's `stroke_path` would, so each dash is a piece.
+            let dashed = match StrokeDash::new(pen.dash.clone(), 0.0) {
+                Some(dash) if !pen.dash.is_empty() => path.dash(&dash, 1.0),
+                _ => Some(path.clone()),
+            };
+            let Some(path) = dashed else { return };
+            let pen = Pen { dash: Vec::new(), ..pen.clone() };
+            let margin = pen.width + 2.0;
+            let pieces = pieces(&path, margin, self.digests);
+            let bounds = path_bounds(&path, margin);
+            let mut d = Digest(XxHash3_128::with_seed(0x6f70));
+            if self.digests {
+                d.bytes(b"H");
+                d.ink(ink);
+                d.pen(&pen);
+                if pieces.is_empty() {
+                    d.path(&path);
+                }
+            }
+            let digest = d.0.finish_128();
+            self.push(Op::Hairline { path, ink, pen, pieces }, bounds, |d| d.bytes(&digest.to_le_bytes()));
+        } else if let Some(out) = outline(path, pen) {
+            self.push_fill(out, ink, FillRule::Winding);
+        }
+    }
+
+    fn fill_rect(&mut self, rect: Rect, ink: Ink) {
+        let bounds = [rect.left() - 1.0, rect.top() - 1.0, rect.right() + 1.0, rect.bottom() + 1.0];
+        self.push(Op::Rect { rect, ink }, bounds, |d| {
+            d.bytes(b"R");
+            d.ink(ink);
+            d.f32s(&[rect.left(), rect.top(), rect.right(), rect.bottom()]);
+        });
+    }
+
+    fn pattern(&mut self, rings: &[Vec<(f32, f32)>], kind: Pattern, color: Rgba, spacing: f32, width: f32) {
+        let mut b = [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY];
+        for &(x, y) in rings.iter().flatten() {
+            b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+        }
+        if b[0] > b[2] {
+            return;
+        }
+        let m = width + 2.0;
+        let bounds = [b[0] - m, b[1] - m, b[2] + m, b[3] + m];
+        self.push(Op::Pattern { rings: rings.to_vec(), kind, color, spacing, width }, bounds, |d| {
+            d.bytes(b"P");
+            d.bytes(&[kind as u8]);
+            d.rgba(color);
+            d.f32s(&[spacing, width]);
+            d.u32(rings.len() as u32);
+            for r in rings {
+                d.u32(r.len() as u32);
+                for &(x, y) in r {
+                    d.f32s(&[x, y]);
+                }
+            }
+        });
+    }
+
+    fn text(&mut self, text: &str, x: f32, y: f32, style: &TextStyle) {
+        let m = Fonts::embedded().measure(text, style);
+        let pad = text_margin(style);
+        let bounds = [x - pad, y - m.ascent - pad, x + m.width + pad, y + m.descent + pad];
+        self.push(Op::Text { text: text.to_string(), x, y, style: style.clone() }, bounds, |d| {
+            d.bytes(b"T");
+            d.str(text);
+            d.f32s(&[x, y]);
+            d.text_style(style);
+        });
+    }
+
+    fn glyphs(&mut self, text: &str, glyphs: &[PlacedGlyph], style: &TextStyle) {
+        let mut b = [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY];
+        let pad = text_margin(style);
+        for g in glyphs {
+            let r = g.advance.abs() + pad;
+            b = [b[0].min(g.x - r), b[1].min(g.y - r), b[2].max(g.x + r), b[3].max(g.y + r)];
+        }
+        if b[0] > b[2] {
+            return;
+        }
+        self.push(Op::Glyphs { glyphs: glyphs.to_vec(), style: style.clone() }, b, |d| {
+            d.bytes(b"G");
+            d.str(text);
+            d.u32(glyphs.len() as u32);
+            for g in glyphs {
+                d.u32(g.ch as u32);
+                d.f32s(&[g.x, g.y, g.angle, g.advance]);
+            }
+            d.text_style(style);
+        });
+    }
+
+    fn image(&mut self, layer: &Pixmap) {
+        let bounds = [0.0, 0.0, layer.width() as f32, layer.height() as f32];
+        self.push(Op::Image { layer: layer.clone(), x: 0, y: 0 }, bounds, |d| {
+            d.bytes(b"I");
+            d.u32(layer.width());
+            d.u32(layer.height());
+            d.bytes(layer.data());
+        });
+    }
+
+    fn inset(&mut self, x: f32, y: f32, size: (u32, u32), background: Rgba, draw: &mut dyn FnMut(&mut dyn Canvas)) {
+        // An inset is drawn once, as a raster placed like the raster surface places it.
+        let Some(mut panel) = crate::output::new_pixmap(size.0.max(1), size.1.max(1), background.skia(1.0)) else {
+            return;
+        };
+        draw(&mut panel);
+        let (px, py) = (x.round() as i32, y.round() as i32);
+        let bounds = [px as f32, py as f32, (px + panel.width() as i32) as f32, (py + panel.height() as i32) as f32];
+        let digest = |d: &mut Digest| {
+            d.bytes(b"N");
+            d.u32(px as u32);
+            d.u32(py as u32);
+            d.u32(panel.width());
+            d.u32(panel.height());
+            d.bytes(panel.data());
+        };
+        let mut d = Digest(XxHash3_128::with_seed(0x6f70));
+        digest(&mut d);
+        let digest = d.0.finish_128();
+        self.push(Op::Image { layer: panel, x: px, y: py }, bounds, |d| d.bytes(&digest.to_le_bytes()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tiny_skia::PathBuilder;
+
+    fn line(x: f32) -> Path {
+        let mut pb = PathBuilder::new();
+        pb.move_to(10.0, 10.0);
+        pb.line_to(x, 100.0);
+        pb.finish().unwrap()
+    }
+
+    fn key_of(draw: impl Fn(&mut Recording)) -> u128 {
+        let mut r = Recording::new((512, 512), Rgba(1, 2, 3, 255), true);
+        draw(&mut r);
+        r.window_key(0, 0, (256, 256), b"t")
+    }
+
+    #[test]
+    fn any_change_to_an_operation_in_a_window_changes_its_key() {
+        let pen = Pen { width: 3.0, dash: vec![], cap: tiny_skia::LineCap::Butt, join: tiny_skia::LineJoin::Miter };
+        let ink = Ink::new(Rgba(9, 9, 9, 255), 1.0);
+        let base = key_of(|c| c.stroke_path(&line(100.0), ink, &pen));
+        assert_eq!(base, key_of(|c| c.stroke_path(&line(100.0), ink, &pen)));
+        assert_ne!(base, key_of(|c| c.stroke_path(&line(100.5), ink, &pen)));
+        assert_ne!(base, key_of(|c| c.stroke_path(&line(100.0), Ink::new(Rgba(9, 9, 8, 255), 1.0), &pen)));
+        assert_ne!(base, key_of(|c| c.fill_path(&line(100.0), ink, FillRule::Winding)));
+        assert_ne!(base, key_of(|_| {}));
+        let style = TextStyle::new(crate::render::text::Face::Sans, 12.0, Color::BLACK);
+        let a = key_of(|c| c.text("Turkistan", 5.0, 60.0, &style));
+        assert_ne!(a, key_of(|c| c.text("Turkistan", 5.0, 61.0, &style)));
+        assert_ne!(a, key_of(|c| c.text("Tashkent", 5.0, 60.0, &style)));
+        // What lies in another window does not change this one's key.
+        let far = key_of(|c| {
+            c.stroke_path(&line(100.0), ink, &pen);
+            c.fill_rect(Rect::from_xywh(400.0, 400.0, 50.0, 50.0).unwrap(), ink);
+        });
+        assert_eq!(base, far);
+        // A label just outside the window whose halo and glyphs reach into it does.
+        let near = key_of(|c| {
+            c.stroke_path(&line(100.0), ink, &pen);
+            c.text("Sighnaq", 258.0, 100.0, &style);
+        });
+        assert_ne!(base, near);
+    }
+
+    #[test]
+    fn windows_side_by_side_make_the_whole_image() {
+        // Every operation kind drawn across the four 64 px windows of a 128 px image:
+        // the windows agree with each other where they meet (no seam), and a window
+        // drawn twice is the same bytes.
+        let mut r = Recording::new((128, 128), Rgba(240, 230, 210, 255), true);
+        let ink = Ink::new(Rgba(200, 40, 40, 200), 1.0);
+        let ring = vec![(10.0, 10.0), (118.0, 20.0), (100.0, 118.0), (15.0, 90.0)];
+        let mut pb = PathBuilder::new();
+        pb.move_to(ring[0].0, ring[0].1);
+        for p in &ring[1..] {
+            pb.line_to(p.0, p.1);
+        }
+        pb.close();
+        let area = pb.finish().unwrap();
+        r.fill_path(&area, ink, FillRule::EvenOdd);
+        r.pattern(&[ring.clone()], Pattern::Hatch, Rgba(0, 0, 0, 255), 5.0, 1.0);
+        let pen =
+            Pen { width: 2.5, dash: vec![6.0, 3.0], cap: tiny_skia::LineCap::Round, join: tiny_skia::LineJoin::Round };
+        r.stroke_path(&line(120.0), Ink::new(Rgba(0, 0, 200, 255), 1.0), &pen);
+        let style = TextStyle::new(crate::render::text::Face::Sans, 14.0, Color::BLACK);
+        r.text("Otrar", 40.0, 70.0, &style);
+        let whole = r.draw_window(0, 0, (128, 128)).unwrap();
+        for (x, y) in [(0, 0), (64, 0), (0, 64), (64, 64)] {
+            let w = r.draw_window(x, y, (64, 64)).unwrap();
+            assert_eq!(w.data(), r.draw_window(x, y, (64, 64)).unwrap().data());
+            // The same drawing as the whole image: lines clipped at another place are
+            // anti-aliased a little differently along their length, but nothing is
+            // missing, moved or cut off at the window's edge.
+            let (mut worst, mut sum) = (0u8, 0u64);
+            for yy in 0..64 {
+                for xx in 0..64 {
+                    let a = w.pixel(xx, yy).unwrap();
+                    let b = whole.pixel(xx + x as u32, yy + y as u32).unwrap();
+                    for (p, q) in [(a.red(), b.red()), (a.green(), b.green()), (a.blue(), b.blue())] {
+                        worst = worst.max(p.abs_diff(q));
+                        sum += u64::from(p.abs_diff(q));
+                    }
+                }
+            }
+            let mean = sum as f64 / (64.0 * 64.0 * 3.0);
+            assert!(worst <= 64 && mean < 0.5, "window ({x}, {y}) differs from the whole image: {worst}, mean {mean}");
+        }
+    }
+}
