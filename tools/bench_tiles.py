@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""107 years of tiles against one year (issue 11: aim <= 10x): `tiles --zoom 0..6` for
+1635..1741 and for 1700 alone, whole processes, median of N runs, interleaved so that
+machine noise hits both; wall and CPU (user + system) seconds, and the run's own report
+(tiles written, tiles drawn).
+
+    python3 tools/bench_tiles.py [--bin target/release/steppe-atlas] [--runs 3] [--zoom 0..6]
+"""
+import argparse, os, re, resource, shutil, statistics, subprocess, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ap = argparse.ArgumentParser()
+ap.add_argument("--bin", default=os.path.join(HERE, "..", "target", "release", "steppe-atlas"))
+ap.add_argument("--runs", type=int, default=3)
+ap.add_argument("--zoom", default="0..6")
+ap.add_argument("--format", default="mbtiles")
+a = ap.parse_args()
+tmp = tempfile.mkdtemp(prefix="bench-tiles-")
+
+
+def run(years):
+    out = os.path.join(tmp, "out")
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [a.bin, "tiles", "--zoom", a.zoom, "--format", a.format, "--out", out]
+    if years:
+        cmd += ["--years", years]
+    r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    p = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    r1, t1 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    said = re.search(r"\d+ tiles for .*", p.stderr)
+    return t1 - t0, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), said.group(0) if said else ""
+
+
+times = {"one": [], "century": []}
+said = {}
+for _ in range(a.runs):
+    for name, years in (("one", "1700"), ("century", None)):
+        wall, cpu, line = run(years)
+        times[name].append((wall, cpu))
+        said[name] = line
+med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
+for k in ("one", "century"):
+    print(f"{k:8} wall {med[k][0]:.3f} s  cpu {med[k][1]:.3f} s  ({said[k]})")
+print(f"ratio    wall {med['century'][0] / med['one'][0]:.1f}x  cpu {med['century'][1] / med['one'][1]:.1f}x")
+shutil.rmtree(tmp, ignore_errors=True)
