@@ -228,7 +228,7 @@ mod tests {
     use tiny_skia::PathBuilder;
 
     fn look() -> crate::tiles::TileLook {
-        crate::tiles::TileLook { scale: 1, buffer_px: 128, lang: "en".into() }
+        crate::tiles::TileLook { scale: 1, buffer_px: 128, lang: "en".into(), image: Default::default() }
     }
 
     fn key_of(draw: impl Fn(&mut KeyCanvas)) -> MetaKey {

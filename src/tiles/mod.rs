@@ -13,7 +13,7 @@ mod sink;
 
 use crate::atlas::{map_state, Atlas};
 use crate::error::{Error, Result};
-use crate::output::encode_tile_png;
+use crate::imageformat::{encode_tile, ImageFormat};
 use crate::project::{LonLatBox, Projection, View};
 use crate::render::{draw_map, render_map, RenderOptions};
 use crate::style::Style;
@@ -132,6 +132,8 @@ pub struct TileLook {
     pub buffer_px: u32,
     /// Label language.
     pub lang: String,
+    /// How tiles are encoded: PNG or lossless WebP.
+    pub image: ImageFormat,
 }
 
 /// What a run produced.
@@ -210,15 +212,15 @@ pub struct EncodedTiles {
 type PngsByPixels = HashMap<u128, Arc<Vec<u8>>>;
 
 impl EncodedTiles {
-    fn encode(&self, tile: &tiny_skia::Pixmap, dpi: f32) -> Result<Arc<Vec<u8>>> {
-        let mut h = twox_hash::XxHash3_128::with_seed(u64::from(dpi.to_bits()));
+    fn encode(&self, tile: &tiny_skia::Pixmap, dpi: f32, image: ImageFormat) -> Result<Arc<Vec<u8>>> {
+        let mut h = twox_hash::XxHash3_128::with_seed(u64::from(dpi.to_bits()) ^ ((image as u64) << 40));
         h.write(&tile.width().to_le_bytes());
         h.write(tile.data());
         let k = h.finish_128();
         if let Some(png) = self.by_pixels.lock().expect("cache lock").0.get(&k) {
             return Ok(png.clone());
         }
-        let png = Arc::new(encode_tile_png(tile, dpi)?.0);
+        let png = Arc::new(encode_tile(tile, dpi, image)?);
         let mut cache = self.by_pixels.lock().expect("cache lock");
         // Bounded like the store of rendered metatiles: emptied when full.
         if cache.1 > KEEP_BYTES / 2 {
@@ -274,8 +276,8 @@ fn render_metatile_with(
                 .ok_or_else(|| Error::Encode("tile outside its metatile".into()))?;
             let tile = image.clone_rect(rect).ok_or_else(|| Error::Encode("tile outside its metatile".into()))?;
             let png = match encoded {
-                Some(cache) => cache.encode(&tile, dpi)?,
-                None => Arc::new(encode_tile_png(&tile, dpi)?.0),
+                Some(cache) => cache.encode(&tile, dpi, o.image)?,
+                None => Arc::new(encode_tile(&tile, dpi, o.image)?),
             };
             Ok((*t, png))
         })
@@ -390,7 +392,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                     sink::write_xyz(&dir, &tiles, suffix, written)?;
                     let base =
                         o.base_url.as_deref().map(|b| format!("{}/", b.trim_end_matches('/'))).unwrap_or_default();
-                    let url = format!("{base}{year}/{{z}}/{{x}}/{{y}}{suffix}.png");
+                    let url = format!("{base}{year}/{{z}}/{{x}}/{{y}}{suffix}.{}", o.look.image.ext());
                     sink::write_tilejson(&o.out.join(format!("{year}{suffix}.json")), &url, &info)?;
                 }
                 TileFormat::Mbtiles => {
