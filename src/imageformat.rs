@@ -71,18 +71,27 @@ pub fn encode_tile(pixmap: &tiny_skia::Pixmap, dpi: f32, format: ImageFormat) ->
 }
 
 /// Encode pixels (premultiplied RGBA, as rendered) as a lossless WebP: un-premultiplied
-/// (WebP stores straight alpha, rounded as the PNG encoder rounds), as RGB when every
-/// pixel is opaque. Decoding gives back exactly these straight-alpha pixels.
+/// (WebP stores straight alpha, rounded as the PNG encoder rounds). Decoding gives back
+/// exactly these straight-alpha pixels. Tiles are always encoded as RGBA, so the VP8L
+/// header's `alpha_is_used` hint is set even on opaque tiles; the alpha channel of an
+/// opaque tile then has one Huffman symbol and costs no bits.
 pub fn encode_webp(pixmap: &tiny_skia::Pixmap) -> Result<Vec<u8>> {
     use image_webp::{ColorType, WebPEncoder};
     let (w, h) = (pixmap.width(), pixmap.height());
     let data = pixmap.data();
+    // Premultiplied and straight alpha are the same where every pixel is opaque: then the
+    // pixels go to the encoder as they are (it copies them once, whatever the colour type).
     let opaque = data.chunks_exact(4).all(|p| p[3] == 255);
-    let (pixels, color) = if opaque {
-        (data.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect::<Vec<u8>>(), ColorType::Rgb8)
+    let pixels: std::borrow::Cow<[u8]> = if opaque {
+        std::borrow::Cow::Borrowed(data)
     } else {
-        (data.chunks_exact(4).flat_map(straight).collect::<Vec<u8>>(), ColorType::Rgba8)
+        let mut v = Vec::with_capacity(data.len());
+        for p in data.chunks_exact(4) {
+            v.extend_from_slice(&straight(p));
+        }
+        std::borrow::Cow::Owned(v)
     };
+    let color = ColorType::Rgba8;
     let mut out = Vec::new();
     let mut enc = WebPEncoder::new(&mut out);
     // Without the predictor transform: a map tile is flat fills, which the encoder's
@@ -138,15 +147,14 @@ mod tests {
             assert_eq!(ImageFormat::sniff(&bytes), Some(ImageFormat::Webp));
             let mut dec = image_webp::WebPDecoder::new(std::io::Cursor::new(&bytes)).unwrap();
             assert_eq!(dec.dimensions(), (256, 256));
-            assert_eq!(dec.has_alpha(), !opaque);
+            assert!(!dec.is_lossy());
             let mut buf = vec![0u8; dec.output_buffer_size().unwrap()];
             dec.read_image(&mut buf).unwrap();
-            let want: Vec<u8> = if opaque {
-                pm.data().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect()
-            } else {
-                pm.data().chunks_exact(4).flat_map(straight).collect()
-            };
+            let want: Vec<u8> = pm.data().chunks_exact(4).flat_map(straight).collect();
             assert_eq!(buf, want, "opaque={opaque}");
+            if !opaque {
+                assert!(want.chunks_exact(4).any(|p| p[3] > 0 && p[3] < 255 && p[0] > 0), "translucent pixels tested");
+            }
         }
     }
 
