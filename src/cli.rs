@@ -514,6 +514,10 @@ pub struct TilesArgs {
     /// rendered only when its content in a year is new).
     #[arg(long)]
     pub full: bool,
+    /// Tile image format: png (palette where it fits) or webp (lossless WebP, the exact
+    /// pixels): `{z}/{x}/{y}.webp`, MBTiles `format=webp`, PMTiles tile type WebP.
+    #[arg(long, value_enum, default_value = "png")]
+    pub image: crate::imageformat::ImageFormat,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -546,6 +550,11 @@ pub struct ServeArgs {
     /// (XYZ, `{year}.mbtiles` or `{year}.pmtiles`) or one `.mbtiles`/`.pmtiles` file.
     #[arg(long, value_name = "PATH")]
     pub tiles: Option<PathBuf>,
+    /// The tile format TileJSON, `/api/meta` and the viewer point at: png or webp (both
+    /// `.png` and `.webp` tiles are always served; `/tiles/{year}.json?image=webp` asks
+    /// for the other).
+    #[arg(long, value_enum, default_value = "png")]
+    pub image: crate::imageformat::ImageFormat,
     /// Data source.
     #[command(flatten)]
     pub data: DataArgs,
@@ -860,7 +869,7 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
         zooms,
         out: a.out.clone(),
         format: a.format,
-        look: crate::tiles::TileLook { scale: a.scale, buffer_px: 128, lang: a.lang.code().into() },
+        look: crate::tiles::TileLook { scale: a.scale, buffer_px: 128, lang: a.lang.code().into(), image: a.image },
         shard,
         metatile: 8,
         progress: true,
@@ -870,6 +879,9 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
     };
     let t0 = std::time::Instant::now();
     if a.format == crate::tiles::TileFormat::Mvt {
+        if a.image != crate::imageformat::ImageFormat::Png {
+            return Err(Error::Usage("--image webp applies to raster tiles, not --format mvt".into()));
+        }
         return vector_tiles_cmd(a, &atlas, &style, &opts);
     }
     let report = crate::tiles::generate(&atlas, &style, &opts)?;
@@ -940,6 +952,7 @@ pub fn serve_cmd(a: &ServeArgs) -> Result<()> {
         }
         state = state.with_tiles(archive);
     }
+    let state = state.with_image(a.image);
     let state = std::sync::Arc::new(state);
     runtime
         .block_on(crate::serve::serve(&a.addr, state))
@@ -976,6 +989,7 @@ pub fn all_cmd(a: &AllArgs) -> Result<()> {
         base_url: None,
         archive: crate::tiles::mvt::Archive::Pmtiles,
         full: false,
+        image: Default::default(),
         data: a.data.clone(),
     };
     tiles_cmd(&tiles).map(|_| ())

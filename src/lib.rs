@@ -12,6 +12,7 @@ pub mod atlas;
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod imageformat;
 pub mod index;
 pub mod output;
 pub mod project;

@@ -117,9 +117,11 @@ fn the_viewer_follows_other_data_and_an_export_in_chromium() {
         .unwrap();
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     let italy = root.join("examples/italy-1859-1871");
-    let runs: [Vec<&std::ffi::OsStr>; 2] = [
+    let runs: [Vec<&std::ffi::OsStr>; 3] = [
         vec!["--data".as_ref(), italy.as_os_str()],
         vec!["--data".as_ref(), mini.as_os_str(), "--tiles".as_ref(), tmp.path().as_os_str()],
+        // `serve --image webp`: chromium decodes every WebP tile the viewer asks for.
+        vec!["--data".as_ref(), mini.as_os_str(), "--image".as_ref(), "webp".as_ref()],
     ];
     for args in runs {
         let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();

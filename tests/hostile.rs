@@ -491,6 +491,7 @@ mod server {
             scale: 1,
             lang: lang.clone(),
             tile: steppe_atlas::tiles::grid::TileId { z: 8, x: i % 256, y: (i / 256) % 256 },
+            image: Default::default(),
         };
         for i in 0..32_000u32 {
             c.put(key(i), vec![7u8; 300 + i as usize % 500].into());

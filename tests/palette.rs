@@ -36,7 +36,7 @@ fn pillow_rgba(path: &std::path::Path) -> Option<Vec<u8>> {
 fn palette_tiles_decode_to_the_rendered_pixels() {
     let atlas = Atlas::load(&Source::Embedded, EndDates::Inclusive).unwrap();
     let style = Style::load("atlas").unwrap();
-    let look = TileLook { scale: 1, buffer_px: 128, lang: "en".into() };
+    let look = TileLook { scale: 1, buffer_px: 128, lang: "en".into(), image: Default::default() };
     let tmp = tempfile::tempdir().unwrap();
     let mut counts = [0usize; 3];
     let mut pillow_checked = 0;

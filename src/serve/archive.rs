@@ -1,6 +1,6 @@
 //! Tiles read from an export instead of rendered: `serve --tiles PATH`.
 //!
-//! PATH is what `tiles` writes: a folder with `{year}/{z}/{x}/{y}.png` (and `{year}.json`),
+//! PATH is what `tiles` writes: a folder with `{year}/{z}/{x}/{y}.png` or `.webp` (and `{year}.json`),
 //! `{year}.mbtiles` or `{year}.pmtiles` files (`@2x` variants beside them), or one such
 //! file. A file whose name is not a year (`atlas.pmtiles`) serves every year. MBTiles are
 //! read with SQLite, read-only, rows flipped from TMS; PMTiles with the `pmtiles` crate's
@@ -12,6 +12,7 @@
 //! list made at start.
 
 use crate::error::{Error, Result};
+use crate::imageformat::ImageFormat;
 use crate::tiles::pmfile::FileBackend;
 use axum::body::Bytes;
 use pmtiles::{AsyncPmTilesReader, TileCoord};
@@ -37,7 +38,7 @@ pub struct PyramidMeta {
 
 /// Where the tiles of one pyramid are.
 enum Source {
-    /// `{dir}/{z}/{x}/{y}{suffix}.png`.
+    /// `{dir}/{z}/{x}/{y}{suffix}.png` (or `.webp`).
     Dir { dir: PathBuf, suffix: &'static str },
     /// An MBTiles file (SQLite connections are not `Sync`: one behind a lock).
     Mbtiles(Mutex<rusqlite::Connection>),
@@ -51,6 +52,8 @@ struct Pyramid {
     scale: u8,
     source: Source,
     meta: PyramidMeta,
+    /// The image format of its tiles.
+    image: ImageFormat,
 }
 
 /// The tiles of an export, by year and scale.
@@ -121,19 +124,28 @@ impl TileArchive {
         let mut found = false;
         for (scale, suffix) in [(1u8, ""), (2u8, "@2x")] {
             let tj = parent.join(format!("{year}{suffix}.json"));
-            let meta = match std::fs::read(&tj) {
+            let (meta, image) = match std::fs::read(&tj) {
                 Ok(bytes) => {
                     let v: serde_json::Value =
                         serde_json::from_slice(&bytes).map_err(|e| bad(&tj, format!("not TileJSON: {e}")))?;
-                    meta_from_tilejson(&v)
+                    // The tiles' format from the extension of the TileJSON's tile URL.
+                    let url = v.get("tiles").and_then(|t| t.get(0)).and_then(|u| u.as_str()).unwrap_or("");
+                    let ext = url.split(['?', '#']).next().unwrap_or("").rsplit_once('.').map(|(_, e)| e);
+                    (meta_from_tilejson(&v), ext.and_then(ImageFormat::from_name).unwrap_or_default())
                 }
                 Err(_) => {
                     // No TileJSON: take the zooms from the folders, if tiles of this scale exist.
                     let Some((lo, hi)) = xyz_zooms(dir) else { continue };
-                    if scale == 2 || !has_suffix_tiles(dir, lo, "") {
+                    if scale == 2 {
                         continue;
                     }
-                    PyramidMeta { name: None, attribution: None, bounds: None, minzoom: lo, maxzoom: hi }
+                    let Some(image) = [ImageFormat::Png, ImageFormat::Webp]
+                        .into_iter()
+                        .find(|f| has_suffix_tiles(dir, lo, "", f.ext()))
+                    else {
+                        continue;
+                    };
+                    (PyramidMeta { name: None, attribution: None, bounds: None, minzoom: lo, maxzoom: hi }, image)
                 }
             };
             found = true;
@@ -142,6 +154,7 @@ impl TileArchive {
                 scale,
                 source: Source::Dir { dir: dir.to_path_buf(), suffix },
                 meta,
+                image,
             });
         }
         if found {
@@ -167,8 +180,8 @@ impl TileArchive {
         }
         match ext {
             "mbtiles" => {
-                let (conn, meta) = open_mbtiles(path)?;
-                self.pyramids.push(Pyramid { year, scale, source: Source::Mbtiles(Mutex::new(conn)), meta });
+                let (conn, meta, image) = open_mbtiles(path)?;
+                self.pyramids.push(Pyramid { year, scale, source: Source::Mbtiles(Mutex::new(conn)), meta, image });
                 self.note_kind("MBTiles");
             }
             "pmtiles" => {
@@ -176,12 +189,14 @@ impl TileArchive {
                     .await
                     .map_err(|e| bad(path, format!("not a PMTiles v3 archive: {e}")))?;
                 let h = reader.get_header();
-                if h.tile_type != pmtiles::TileType::Png {
-                    if !single {
-                        return Ok(());
+                let image = match h.tile_type {
+                    pmtiles::TileType::Png => ImageFormat::Png,
+                    pmtiles::TileType::Webp => ImageFormat::Webp,
+                    _ if !single => return Ok(()),
+                    other => {
+                        return Err(bad(path, format!("holds {other:?} tiles; only PNG and WebP tiles are served")))
                     }
-                    return Err(bad(path, format!("holds {:?} tiles; only PNG tiles are served", h.tile_type)));
-                }
+                };
                 let extra: serde_json::Value = match reader.get_metadata().await {
                     Ok(s) => serde_json::from_str(&s).unwrap_or_default(),
                     Err(_) => serde_json::Value::Null,
@@ -193,7 +208,7 @@ impl TileArchive {
                     minzoom: h.min_zoom,
                     maxzoom: h.max_zoom,
                 };
-                self.pyramids.push(Pyramid { year, scale, source: Source::Pmtiles(Box::new(reader)), meta });
+                self.pyramids.push(Pyramid { year, scale, source: Source::Pmtiles(Box::new(reader)), meta, image });
                 self.note_kind("PMTiles");
             }
             _ => {}
@@ -223,6 +238,21 @@ impl TileArchive {
     /// What the pyramid of `year` at `scale` says about itself, if there is one.
     pub fn meta(&self, year: i32, scale: u8) -> Option<&PyramidMeta> {
         self.pyramid(year, scale).map(|p| &p.meta)
+    }
+
+    /// The image format of the tiles of `year` at `scale`, if the export holds them.
+    pub fn image(&self, year: i32, scale: u8) -> Option<ImageFormat> {
+        self.pyramid(year, scale).map(|p| p.image)
+    }
+
+    /// The image format most of the export's pyramids hold (PNG when as many are PNG).
+    pub fn main_image(&self) -> ImageFormat {
+        let webp = self.pyramids.iter().filter(|p| p.image == ImageFormat::Webp).count();
+        if webp * 2 > self.pyramids.len() {
+            ImageFormat::Webp
+        } else {
+            ImageFormat::Png
+        }
     }
 
     /// The years the export holds (first, last); None when a yearless file serves all.
@@ -273,7 +303,8 @@ impl TileArchive {
         self.raw.get(name).map(PathBuf::as_path)
     }
 
-    /// The PNG of tile z/x/y of `year` at `scale`; None when the export does not hold it.
+    /// The image (PNG or WebP, see [`TileArchive::image`]) of tile z/x/y of `year` at
+    /// `scale`; None when the export does not hold it.
     pub async fn tile(&self, year: i32, scale: u8, z: u8, x: u32, y: u32) -> Result<Option<Bytes>> {
         let Some(p) = self.pyramid(year, scale) else { return Ok(None) };
         if z < p.meta.minzoom || z > p.meta.maxzoom || x >= (1u32 << z.min(31)) || y >= (1u32 << z.min(31)) {
@@ -281,7 +312,7 @@ impl TileArchive {
         }
         match &p.source {
             Source::Dir { dir, suffix } => {
-                let path = dir.join(z.to_string()).join(x.to_string()).join(format!("{y}{suffix}.png"));
+                let path = dir.join(z.to_string()).join(x.to_string()).join(format!("{y}{suffix}.{}", p.image.ext()));
                 // A link out of the export is not followed.
                 match tokio::fs::canonicalize(&path).await {
                     Ok(real) if real.starts_with(&self.root) => {}
@@ -332,14 +363,15 @@ fn xyz_zooms(dir: &Path) -> Option<(u8, u8)> {
     Some((*zs.iter().min()?, *zs.iter().max()?))
 }
 
-/// Does zoom `z` of an XYZ folder hold tiles ending in `{suffix}.png` (not only `@2x`)?
-fn has_suffix_tiles(dir: &Path, z: u8, suffix: &str) -> bool {
+/// Does zoom `z` of an XYZ folder hold tiles ending in `{suffix}.{ext}` (not only `@2x`)?
+fn has_suffix_tiles(dir: &Path, z: u8, suffix: &str, ext: &str) -> bool {
     let Ok(cols) = std::fs::read_dir(dir.join(z.to_string())) else { return false };
     cols.filter_map(|c| c.ok()).any(|c| {
         std::fs::read_dir(c.path()).is_ok_and(|mut files| {
             files.any(|f| {
                 f.ok().and_then(|f| f.file_name().to_str().map(str::to_string)).is_some_and(|n| {
-                    n.strip_suffix(".png")
+                    n.strip_suffix(ext)
+                        .and_then(|s| s.strip_suffix('.'))
                         .and_then(|s| s.strip_suffix(suffix))
                         .is_some_and(|s| s.parse::<u32>().is_ok())
                 })
@@ -364,7 +396,7 @@ fn meta_from_tilejson(v: &serde_json::Value) -> PyramidMeta {
 }
 
 /// Open an MBTiles file read-only and read its metadata.
-fn open_mbtiles(path: &Path) -> Result<(rusqlite::Connection, PyramidMeta)> {
+fn open_mbtiles(path: &Path) -> Result<(rusqlite::Connection, PyramidMeta, ImageFormat)> {
     use rusqlite::OpenFlags;
     let e = |e: rusqlite::Error| bad(path, format!("not an MBTiles file: {e}"));
     let conn = rusqlite::Connection::open_with_flags(
@@ -381,11 +413,11 @@ fn open_mbtiles(path: &Path) -> Result<(rusqlite::Connection, PyramidMeta)> {
             kv.insert(k, v);
         }
     }
-    if let Some(f) = kv.get("format") {
-        if f != "png" {
-            return Err(bad(path, format!("holds {f} tiles; only PNG tiles are served")));
-        }
-    }
+    let image = match kv.get("format") {
+        None => ImageFormat::Png,
+        Some(f) => ImageFormat::from_name(f)
+            .ok_or_else(|| bad(path, format!("holds {f} tiles; only PNG and WebP tiles are served")))?,
+    };
     let zoom = |k: &str| kv.get(k).and_then(|z| z.trim().parse::<u8>().ok()).map(|z| z.min(30));
     let (minzoom, maxzoom) = match (zoom("minzoom"), zoom("maxzoom")) {
         (Some(a), Some(b)) => (a, b),
@@ -407,7 +439,7 @@ fn open_mbtiles(path: &Path) -> Result<(rusqlite::Connection, PyramidMeta)> {
         minzoom,
         maxzoom,
     };
-    Ok((conn, meta))
+    Ok((conn, meta, image))
 }
 
 #[cfg(test)]

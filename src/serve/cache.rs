@@ -15,7 +15,8 @@ use std::sync::Arc;
 /// language), or a whole frame of a year.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ImageKey {
-    /// A tile: the map state it draws, `1` or `2` (for `@2x`), the label language.
+    /// A tile: the map state it draws, `1` or `2` (for `@2x`), the label language, the
+    /// image format.
     Tile {
         /// The map state ([`map_state`]) of the tile's year.
         state: u64,
@@ -25,6 +26,8 @@ pub enum ImageKey {
         lang: Arc<str>,
         /// Which tile.
         tile: TileId,
+        /// Its encoding (PNG or WebP).
+        image: crate::imageformat::ImageFormat,
     },
     /// A 1280×720 frame of a year.
     Frame {

@@ -18,8 +18,9 @@ use limits::{Refused, RenderPool, ServeLimits, RETRY_AFTER_S};
 
 use crate::atlas::Atlas;
 use crate::data::Layer;
+use crate::imageformat::encode_tile;
+use crate::imageformat::ImageFormat;
 use crate::output::encode_png;
-use crate::output::encode_tile_png;
 use crate::project::{LonLatBox, Projection, ProjectionKind, View};
 use crate::render::record::Recording;
 use crate::render::{render, RenderOptions};
@@ -85,6 +86,9 @@ pub struct ServerState {
     timelines: Mutex<HashMap<String, Vec<u8>>>,
     /// The dated features the `/vector` routes cut tiles from, built on the first request.
     vector: std::sync::OnceLock<vector::Vector>,
+    /// The tile format TileJSON, `/api/meta` and the viewer point at (`serve --image`);
+    /// tiles are served in both.
+    image: ImageFormat,
 }
 
 /// What a web map on another page needs from the server.
@@ -145,6 +149,7 @@ impl ServerState {
             meta,
             timelines: Mutex::new(HashMap::new()),
             vector: std::sync::OnceLock::new(),
+            image: ImageFormat::Png,
         }
     }
 
@@ -152,6 +157,13 @@ impl ServerState {
     /// rendering them; the atlas still answers `/api` and `/frames`.
     pub fn with_tiles(mut self, archive: archive::TileArchive) -> ServerState {
         self.archive = Some(Arc::new(archive));
+        self
+    }
+
+    /// The same server pointing TileJSON, `/api/meta` and the viewer at tiles in `image`
+    /// (`.png` and `.webp` tiles are served either way).
+    pub fn with_image(mut self, image: ImageFormat) -> ServerState {
+        self.image = image;
         self
     }
 
@@ -337,17 +349,26 @@ async fn tilejson(
         None => (y, ""),
     };
     let Some(year) = parse_year(y) else { return bad_year(y) };
+    // `?image=webp` (or `png`) chooses the tiles' format; else the server's.
+    let asked = match q.get("image") {
+        None => None,
+        Some(f) => match ImageFormat::from_name(f) {
+            Some(f) => Some(f),
+            None => return bad(StatusCode::BAD_REQUEST, "image must be png or webp"),
+        },
+    };
     let base = base_url(&st, &headers);
     if let Some(a) = &st.archive {
-        return archive_tilejson(&st, a, year, suffix, &base);
+        return archive_tilejson(&st, a, year, suffix, &base, asked);
     }
+    let ext = asked.unwrap_or(st.image).ext();
     let b = extent(&st);
     let doc = serde_json::json!({
         "tilejson": "3.0.0",
         "name": format!("{} {year}", st.atlas.data.title(&st.lang)).trim(),
         "attribution": st.atlas.data.meta.credit,
         "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{year}/{{z}}/{{x}}/{{y}}{suffix}.png{lang_query}")],
+        "tiles": [format!("{base}/tiles/{year}/{{z}}/{{x}}/{{y}}{suffix}.{ext}{lang_query}")],
         "tileSize": if suffix.is_empty() { 256 } else { 512 },
         "minzoom": 0, "maxzoom": MAX_ZOOM,
         "bounds": b,
@@ -392,10 +413,16 @@ async fn tile(
             None => return bad_lang(),
         },
     };
-    let (y_txt, scale) = match (y.strip_suffix("@2x.png"), y.strip_suffix(".png")) {
-        (Some(v), _) => (v, 2u8),
-        (None, Some(v)) => (v, 1u8),
-        _ => return bad(StatusCode::NOT_FOUND, "tiles end in .png or @2x.png"),
+    let Some((y_txt, format)) = y.rsplit_once('.').and_then(|(v, ext)| match ext {
+        "png" => Some((v, ImageFormat::Png)),
+        "webp" => Some((v, ImageFormat::Webp)),
+        _ => None,
+    }) else {
+        return bad(StatusCode::NOT_FOUND, "tiles end in .png, @2x.png, .webp or @2x.webp");
+    };
+    let (y_txt, scale) = match y_txt.strip_suffix("@2x") {
+        Some(v) => (v, 2u8),
+        None => (y_txt, 1u8),
     };
     let id = match (z.parse::<u8>(), x.parse::<u32>(), y_txt.parse::<u32>()) {
         (Ok(z), Ok(x), Ok(y)) if z <= MAX_ZOOM => TileId::new(z, x, y),
@@ -403,14 +430,14 @@ async fn tile(
     };
     let Some(id) = id else { return bad(StatusCode::NOT_FOUND, "no such tile") };
     if let Some(a) = &st.archive {
-        return archive_tile(a, year, scale, id, &headers).await;
+        return archive_tile(a, year, scale, id, format, &headers).await;
     }
     let state = st.state_of(year);
     let look_lang = lang.clone();
-    let key = move |tile: TileId| ImageKey::Tile { state, scale, lang: lang.clone(), tile };
+    let key = move |tile: TileId| ImageKey::Tile { state, scale, lang: lang.clone(), tile, image: format };
     // The hot path: a cached tile is answered here, on the async thread, by lookups.
     if let Some(hit) = st.cache.get(&key(id)) {
-        return image(hit, &headers, "image/png");
+        return image(hit, &headers, format.mime());
     }
     let st2 = st.clone();
     let result = st
@@ -423,7 +450,7 @@ async fn tile(
             // the layout, and draw just this tile from it; a request for a tile of a
             // metatile being laid out waits for it.
             let mt = MetaTile::of(id, METATILE);
-            let look = TileLook { scale: u32::from(scale), buffer_px: 128, lang: look_lang.to_string() };
+            let look = TileLook { scale: u32::from(scale), buffer_px: 128, lang: look_lang.to_string(), image: format };
             let rec_key = (state, scale, look_lang.clone(), mt);
             let rec = match st2.recordings.get(&rec_key) {
                 Some(rec) => rec,
@@ -446,14 +473,14 @@ async fn tile(
                 }
             };
             let pixels = render_tile(&rec, &mt, id, &look)?;
-            let mut png = encode_tile_png(&pixels, 96.0 * f32::from(scale))?.0;
+            let mut png = encode_tile(&pixels, 96.0 * f32::from(scale), format)?;
             // Hold no spare capacity: what the cache counts is what it holds.
             png.shrink_to_fit();
             Ok(st2.cache.put(key(id), Bytes::from(png)))
         })
         .await;
     match result {
-        Ok(Ok(png)) => image(png, &headers, "image/png"),
+        Ok(Ok(png)) => image(png, &headers, format.mime()),
         Err(Refused::Busy) => busy(),
         _ => bad(StatusCode::INTERNAL_SERVER_ERROR, "could not render the tile"),
     }
@@ -703,8 +730,9 @@ async fn api_meta(State(st): State<Arc<ServerState>>, headers: HeaderMap) -> Res
     let base = base_url(&st, &headers);
     let mut tiles = serde_json::json!({
         "source": "rendered",
-        "url": format!("{base}/tiles/{{year}}/{{z}}/{{x}}/{{y}}.png"),
+        "url": format!("{base}/tiles/{{year}}/{{z}}/{{x}}/{{y}}.{}", st.image.ext()),
         "tilejson": format!("{base}/tiles/{{year}}.json"),
+        "format": st.image.ext(),
         "minzoom": 0, "maxzoom": MAX_ZOOM,
         "retina": true,
     });
@@ -713,6 +741,8 @@ async fn api_meta(State(st): State<Arc<ServerState>>, headers: HeaderMap) -> Res
         let years = a.year_list();
         tiles["source"] = "archive".into();
         tiles["kind"] = a.kind().into();
+        tiles["format"] = a.main_image().ext().into();
+        tiles["url"] = format!("{base}/tiles/{{year}}/{{z}}/{{x}}/{{y}}.{}", a.main_image().ext()).into();
         tiles["minzoom"] = sum.minzoom.into();
         tiles["maxzoom"] = sum.maxzoom.into();
         tiles["retina"] = years.iter().any(|&y| a.meta(y, 2).is_some()).into();
@@ -743,16 +773,29 @@ async fn api_meta(State(st): State<Arc<ServerState>>, headers: HeaderMap) -> Res
 }
 
 /// TileJSON for a year of an export: its zooms, bounds and attribution.
-fn archive_tilejson(st: &ServerState, a: &archive::TileArchive, year: i32, suffix: &str, base: &str) -> Response {
+fn archive_tilejson(
+    st: &ServerState,
+    a: &archive::TileArchive,
+    year: i32,
+    suffix: &str,
+    base: &str,
+    asked: Option<ImageFormat>,
+) -> Response {
     let scale = if suffix.is_empty() { 1 } else { 2 };
-    let Some(m) = a.meta(year, scale) else { return bad(StatusCode::NOT_FOUND, "no tiles for that year") };
+    let (Some(m), Some(held)) = (a.meta(year, scale), a.image(year, scale)) else {
+        return bad(StatusCode::NOT_FOUND, "no tiles for that year");
+    };
+    if asked.is_some_and(|f| f != held) {
+        return bad(StatusCode::NOT_FOUND, &format!("the export holds {} tiles", held.ext()));
+    }
+    let ext = held.ext();
     let b = m.bounds.unwrap_or([-180.0, -85.051_128_78, 180.0, 85.051_128_78]);
     let doc = serde_json::json!({
         "tilejson": "3.0.0",
         "name": m.name.clone().unwrap_or_else(|| format!("{} {year}", st.atlas.data.title(&st.lang)).trim().to_string()),
         "attribution": m.attribution.clone().unwrap_or_else(|| st.atlas.data.meta.credit.clone()),
         "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{year}/{{z}}/{{x}}/{{y}}{suffix}.png")],
+        "tiles": [format!("{base}/tiles/{year}/{{z}}/{{x}}/{{y}}{suffix}.{ext}")],
         "tileSize": 256 * scale as u32,
         "minzoom": m.minzoom, "maxzoom": m.maxzoom,
         "bounds": b,
@@ -763,10 +806,24 @@ fn archive_tilejson(st: &ServerState, a: &archive::TileArchive, year: i32, suffi
     r
 }
 
-/// A tile read from the export: 404 when it does not hold it.
-async fn archive_tile(a: &archive::TileArchive, year: i32, scale: u8, id: TileId, headers: &HeaderMap) -> Response {
+/// A tile read from the export: 404 when it does not hold it (or holds it in another
+/// format than the one asked for: an export is served as it was written).
+async fn archive_tile(
+    a: &archive::TileArchive,
+    year: i32,
+    scale: u8,
+    id: TileId,
+    asked: ImageFormat,
+    headers: &HeaderMap,
+) -> Response {
+    match a.image(year, scale) {
+        Some(held) if held != asked => {
+            return bad(StatusCode::NOT_FOUND, &format!("the export holds .{} tiles", held.ext()))
+        }
+        _ => {}
+    }
     match a.tile(year, scale, id.z, id.x, id.y).await {
-        Ok(Some(bytes)) => image(CachedImage::new(Bytes::copy_from_slice(&bytes)), headers, "image/png"),
+        Ok(Some(bytes)) => image(CachedImage::new(Bytes::copy_from_slice(&bytes)), headers, asked.mime()),
         Ok(None) => bad(StatusCode::NOT_FOUND, "no such tile in the archive"),
         Err(e) => {
             crate::note!("serve --tiles: {e}");

@@ -13,7 +13,7 @@ mod sink;
 
 use crate::atlas::{map_state, Atlas};
 use crate::error::{Error, Result};
-use crate::output::encode_tile_png;
+use crate::imageformat::{encode_tile, ImageFormat};
 use crate::project::{LonLatBox, Projection, View};
 use crate::render::record::Recording;
 use crate::render::{draw_map, render_map, RenderOptions};
@@ -132,6 +132,8 @@ pub struct TileLook {
     pub buffer_px: u32,
     /// Label language.
     pub lang: String,
+    /// How tiles are encoded: PNG or lossless WebP.
+    pub image: ImageFormat,
 }
 
 /// What a run produced.
@@ -227,6 +229,7 @@ pub fn tile_key(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> u128
         salt.extend_from_slice(&v.to_le_bytes());
     }
     salt.extend_from_slice(o.lang.as_bytes());
+    salt.push(o.image as u8);
     rec.window_key(x, y, (side, side), &salt)
 }
 
@@ -249,15 +252,15 @@ pub struct EncodedTiles {
 type PngsByPixels = HashMap<u128, Arc<Vec<u8>>>;
 
 impl EncodedTiles {
-    fn encode(&self, tile: &tiny_skia::Pixmap, dpi: f32) -> Result<Arc<Vec<u8>>> {
-        let mut h = twox_hash::XxHash3_128::with_seed(u64::from(dpi.to_bits()));
+    fn encode(&self, tile: &tiny_skia::Pixmap, dpi: f32, image: ImageFormat) -> Result<Arc<Vec<u8>>> {
+        let mut h = twox_hash::XxHash3_128::with_seed(u64::from(dpi.to_bits()) ^ ((image as u64) << 40));
         h.write(&tile.width().to_le_bytes());
         h.write(tile.data());
         let k = h.finish_128();
         if let Some(png) = self.get(k) {
             return Ok(png);
         }
-        let png = Arc::new(encode_tile_png(tile, dpi)?.0);
+        let png = Arc::new(encode_tile(tile, dpi, image)?);
         self.put(k, png.clone());
         Ok(png)
     }
@@ -297,7 +300,7 @@ pub fn render_metatile(
 ) -> Result<Vec<Tile>> {
     let rec = record_metatile(atlas, style, mt, year, o, false);
     let dpi = 96.0 * o.scale as f32;
-    wanted.par_iter().map(|t| Ok((*t, Arc::new(encode_tile_png(&render_tile(&rec, mt, *t, o)?, dpi)?.0)))).collect()
+    wanted.par_iter().map(|t| Ok((*t, Arc::new(encode_tile(&render_tile(&rec, mt, *t, o)?, dpi, o.image)?)))).collect()
 }
 
 static RECORD_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -367,8 +370,8 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                         phase_time(&RASTER_NS, t0);
                         let t0 = std::time::Instant::now();
                         let png = match encoded {
-                            Some(cache) => cache.encode(&pixels, dpi)?,
-                            None => Arc::new(encode_tile_png(&pixels, dpi)?.0),
+                            Some(cache) => cache.encode(&pixels, dpi, o.look.image)?,
+                            None => Arc::new(encode_tile(&pixels, dpi, o.look.image)?),
                         };
                         phase_time(&ENCODE_NS, t0);
                         if let Some(k) = key {
@@ -405,7 +408,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                     sink::write_xyz(&dir, &tiles, suffix, written)?;
                     let base =
                         o.base_url.as_deref().map(|b| format!("{}/", b.trim_end_matches('/'))).unwrap_or_default();
-                    let url = format!("{base}{year}/{{z}}/{{x}}/{{y}}{suffix}.png");
+                    let url = format!("{base}{year}/{{z}}/{{x}}/{{y}}{suffix}.{}", o.look.image.ext());
                     sink::write_tilejson(&o.out.join(format!("{year}{suffix}.json")), &url, &info)?;
                 }
                 TileFormat::Mbtiles => {

@@ -1,13 +1,23 @@
 //! Where rendered tiles go: a folder of `{z}/{x}/{y}.png`, an MBTiles file (SQLite, TMS
 //! rows, identical tiles stored once) or a PMTiles v3 archive, plus TileJSON.
+//!
+//! The image format (PNG or WebP) is read from the tiles' own bytes ([`image_format`]):
+//! it gives the XYZ file extension, MBTiles `format` and the PMTiles tile type.
 
 use super::grid::TileId;
 use crate::error::{Error, Result};
+use crate::imageformat::ImageFormat;
 use std::collections::HashSet;
 use std::path::Path;
 
 /// A rendered tile: its id and PNG bytes (shared when identical).
 pub type Tile = (TileId, std::sync::Arc<Vec<u8>>);
+
+/// The image format of a pyramid's tiles, from the first tile's signature (PNG when there
+/// is none or it is not WebP): every tile of a run is encoded alike.
+pub fn image_format(tiles: &[Tile]) -> ImageFormat {
+    tiles.first().and_then(|(_, b)| ImageFormat::sniff(b)).unwrap_or_default()
+}
 
 /// What a pyramid covers, for metadata.
 #[derive(Clone, Debug)]
@@ -34,13 +44,14 @@ fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
 #[derive(Default)]
 pub struct Written(std::sync::Mutex<std::collections::HashMap<u128, std::path::PathBuf>>);
 
-/// Write tiles as `{dir}/{z}/{x}/{y}{suffix}.png`. With `written`, a tile whose bytes were
+/// Write tiles as `{dir}/{z}/{x}/{y}{suffix}.png` (`.webp` for WebP tiles). With `written`, a tile whose bytes were
 /// written before in this run (another year, another place) is hard-linked to that file
 /// instead of written again (or written, where the file system cannot link).
 pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, written: Option<&Written>) -> Result<()> {
     use rayon::prelude::*;
+    let ext = image_format(tiles).ext();
     tiles.par_iter().try_for_each(|(t, png)| {
-        let rel = format!("{}/{}/{}{suffix}.png", t.z, t.x, t.y);
+        let rel = format!("{}/{}/{}{suffix}.{ext}", t.z, t.x, t.y);
         let path = dir.join(&rel);
         let Some(written) = written else { return crate::output::write_atomic(&path, png) };
         let hash = twox_hash::XxHash3_128::oneshot(png);
@@ -87,7 +98,14 @@ pub fn mbtiles_metadata(info: &PyramidInfo) -> Vec<(String, String)> {
 
 /// Write an MBTiles 1.3 file: rows in TMS order, each distinct image stored once.
 pub fn write_mbtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<()> {
-    write_mbtiles_rows(path, tiles, &mbtiles_metadata(info))
+    let mut meta = mbtiles_metadata(info);
+    let ext = image_format(tiles).ext();
+    for (k, v) in &mut meta {
+        if k == "format" {
+            *v = ext.to_string();
+        }
+    }
+    write_mbtiles_rows(path, tiles, &meta)
 }
 
 /// Write an MBTiles file with these metadata rows. Tiles are stored in (z, x, y) order
@@ -190,10 +208,18 @@ impl PmHeader {
 /// Write a PMTiles v3 archive (tiles added in increasing Hilbert tile-id order; the
 /// writer stores identical tiles once).
 pub fn write_pmtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<()> {
-    write_pmtiles_with(path, tiles, &PmHeader::of(info))
+    let mut head = PmHeader::of(info);
+    let format = image_format(tiles);
+    if format != ImageFormat::Png {
+        let mut meta: serde_json::Value = serde_json::from_str(&head.metadata).unwrap_or_default();
+        meta["format"] = format.ext().into();
+        head.metadata = meta.to_string();
+    }
+    write_pmtiles_with(path, tiles, &head)
 }
 
-/// Write a PMTiles v3 archive with the given header values and metadata.
+/// Write a PMTiles v3 archive with the given header values and metadata; the tile type
+/// (PNG or WebP) is that of the tiles.
 pub fn write_pmtiles_with(path: &Path, tiles: &[Tile], head: &PmHeader) -> Result<()> {
     use pmtiles::{PmTilesWriter, TileCoord, TileId as PmId, TileType};
     let pm = |e: pmtiles::PmtError| Error::Encode(format!("{}: {e}", path.display()));
@@ -207,7 +233,8 @@ pub fn write_pmtiles_with(path: &Path, tiles: &[Tile], head: &PmHeader) -> Resul
         ordered.sort_by_key(|(id, _)| *id);
         let b = head.bounds;
         let file = out.file()?;
-        let mut w = PmTilesWriter::new(TileType::Png)
+        let tile_type: TileType = image_format(tiles).pmtiles_type();
+        let mut w = PmTilesWriter::new(tile_type)
             .min_zoom(head.zooms.0)
             .max_zoom(head.zooms.1)
             .bounds(b[0], b[1], b[2], b[3])

@@ -60,7 +60,7 @@ async function pmtilesFromAnotherOrigin(meta) {
         const p = new pmtiles.PMTiles(${JSON.stringify(url)});
         const h = await p.getHeader();
         const t = await p.getZxy(${z}, ${x}, ${y});
-        const direct = new Uint8Array(await (await fetch(${JSON.stringify(`${base}/tiles/${year}/${z}/${x}/${y}.png`)})).arrayBuffer());
+        const direct = new Uint8Array(await (await fetch(${JSON.stringify(`${base}/tiles/${year}/${z}/${x}/${y}.${meta.tiles.format || 'png'}`)})).arrayBuffer());
         const got = new Uint8Array(t.data);
         window.result = { minZoom: h.minZoom, maxZoom: h.maxZoom, len: got.length,
           same: got.length === direct.length && got.every((b, i) => b === direct[i]) };
@@ -109,6 +109,7 @@ async function followTheData() {
   const maxNative = Math.min(meta.tiles.maxzoom, z);
   check(src.includes('/tiles/' + (meta.tiles.years ? meta.tiles.years[0] : meta.from) + '/' + maxNative + '/'),
     'tiles of the first year at the served zoom: ' + src);
+  check(src.split('?')[0].endsWith('.' + (meta.tiles.format || 'png')), 'tiles in the served format: ' + src);
   await page.keyboard.press('ArrowLeft');
   check(await page.inputValue('#slider') === String(meta.from), '← stops at the first year');
   await page.keyboard.press('ArrowRight');
