@@ -49,6 +49,92 @@ enum Op {
 struct Piece {
     bounds: [f32; 4],
     digest: u128,
+    /// The contour's points when it is made of straight lines (else only its bounds
+    /// count): a window it neither crosses nor lies inside of is not reached.
+    line: Option<Vec<(f32, f32)>>,
+    /// Filled (an area, closed) rather than stroked as a hairline.
+    area: bool,
+    /// How far from its line it can change pixels, px.
+    margin: f32,
+}
+
+impl Piece {
+    /// Can this contour change pixels of the window at (x, y) of `size`?
+    fn reaches(&self, x: f32, y: f32, size: (u32, u32)) -> bool {
+        if !Recording::touches(&self.bounds, x, y, size) {
+            return false;
+        }
+        match &self.line {
+            Some(pts) => line_reaches(pts, self.area, self.margin, x, y, size),
+            None => true,
+        }
+    }
+}
+
+/// Does a line of points (closed when it bounds an `area`) come within `margin` px of the
+/// window at (x, y) of `size`, or (an area) enclose it? With no edge near the window, an
+/// area's winding is the same all over it, so the centre tells.
+fn line_reaches(pts: &[(f32, f32)], area: bool, margin: f32, x: f32, y: f32, size: (u32, u32)) -> bool {
+    let r = [x - margin, y - margin, x + size.0 as f32 + margin, y + size.1 as f32 + margin];
+    let n = pts.len();
+    if n == 0 {
+        return false;
+    }
+    let segments = if area { n } else { n - 1 };
+    if n == 1 || (0..segments).any(|i| segment_hits(pts[i], pts[(i + 1) % n], r)) {
+        return n > 1 || (r[0]..=r[2]).contains(&pts[0].0) && (r[1]..=r[3]).contains(&pts[0].1);
+    }
+    if !area {
+        return false;
+    }
+    let c = (x + size.0 as f32 / 2.0, y + size.1 as f32 / 2.0);
+    let mut winding = 0;
+    for i in 0..n {
+        let (a, b) = (pts[i], pts[(i + 1) % n]);
+        let side = (b.0 - a.0) * (c.1 - a.1) - (c.0 - a.0) * (b.1 - a.1);
+        if a.1 <= c.1 {
+            if b.1 > c.1 && side > 0.0 {
+                winding += 1;
+            }
+        } else if b.1 <= c.1 && side < 0.0 {
+            winding -= 1;
+        }
+    }
+    winding != 0
+}
+
+/// Does the segment a–b meet the rectangle (left, top, right, bottom)? (Liang–Barsky.)
+fn segment_hits(a: (f32, f32), b: (f32, f32), r: [f32; 4]) -> bool {
+    if (a.0 < r[0] && b.0 < r[0])
+        || (a.0 > r[2] && b.0 > r[2])
+        || (a.1 < r[1] && b.1 < r[1])
+        || (a.1 > r[3] && b.1 > r[3])
+    {
+        return false;
+    }
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0f32, 1.0f32);
+    for (p, q) in [(-dx, a.0 - r[0]), (dx, r[2] - a.0), (-dy, a.1 - r[1]), (dy, r[3] - a.1)] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return false;
+            }
+        } else {
+            let t = q / p;
+            if p < 0.0 {
+                if t > t1 {
+                    return false;
+                }
+                t0 = t0.max(t);
+            } else {
+                if t < t0 {
+                    return false;
+                }
+                t1 = t1.min(t);
+            }
+        }
+    }
+    t0 <= t1
 }
 
 /// The margin, px, drawn around a window and cut off (see [`Recording::draw_window`]).
@@ -60,6 +146,26 @@ struct Recorded {
     op: Op,
     bounds: [f32; 4],
     digest: u128,
+}
+
+impl Recorded {
+    /// Does this operation reach the window at (x, y) of `size`, and which of its
+    /// contours do (empty: all; None: it does not reach the window)?
+    fn reach(&self, x: f32, y: f32, size: (u32, u32)) -> Option<Vec<bool>> {
+        if !Recording::touches(&self.bounds, x, y, size) {
+            return None;
+        }
+        match &self.op {
+            Op::Fill { pieces, .. } | Op::Hairline { pieces, .. } if !pieces.is_empty() => {
+                let near: Vec<bool> = pieces.iter().map(|p| p.reaches(x, y, size)).collect();
+                near.contains(&true).then_some(near)
+            }
+            Op::Pattern { rings, width, .. } => {
+                rings.iter().any(|r| line_reaches(r, true, width + 2.0, x, y, size)).then(Vec::new)
+            }
+            _ => Some(Vec::new()),
+        }
+    }
 }
 
 /// A drawing kept as operations (see the module docs).
@@ -108,14 +214,13 @@ impl Recording {
         // What reaches the window's margin counts too (it is drawn with it).
         let m = WINDOW_MARGIN;
         let (fx, fy, size) = ((x - m as i32) as f32, (y - m as i32) as f32, (size.0 + 2 * m, size.1 + 2 * m));
-        for r in self.ops.iter().filter(|r| Recording::touches(&r.bounds, fx, fy, size)) {
+        for r in &self.ops {
+            let Some(near) = r.reach(fx, fy, size) else { continue };
             h.write(&r.digest.to_le_bytes());
             if let Op::Fill { pieces, .. } | Op::Hairline { pieces, .. } = &r.op {
-                for (k, piece) in pieces.iter().enumerate() {
-                    if Recording::touches(&piece.bounds, fx, fy, size) {
-                        h.write(&(k as u32).to_le_bytes());
-                        h.write(&piece.digest.to_le_bytes());
-                    }
+                for (k, piece) in pieces.iter().enumerate().filter(|(k, _)| near.get(*k) == Some(&true)) {
+                    h.write(&(k as u32).to_le_bytes());
+                    h.write(&piece.digest.to_le_bytes());
                 }
             }
         }
@@ -137,15 +242,16 @@ impl Recording {
         let (fx, fy) = (x as f32, y as f32);
         let at = Transform::from_translate(-fx, -fy);
         let fonts = Fonts::embedded();
-        for r in self.ops.iter().filter(|r| Recording::touches(&r.bounds, fx, fy, size)) {
+        for r in &self.ops {
+            let Some(near) = r.reach(fx, fy, size) else { continue };
             match &r.op {
-                Op::Fill { path, ink, rule, pieces } => {
-                    if let Some(path) = reaching(path, pieces, fx, fy, size).as_ref() {
+                Op::Fill { path, ink, rule, .. } => {
+                    if let Some(path) = reaching(path, &near).as_ref() {
                         px.fill_path(path, &paint(*ink), *rule, at, None)
                     }
                 }
-                Op::Hairline { path, ink, pen, pieces } => {
-                    if let Some(path) = reaching(path, pieces, fx, fy, size).as_ref() {
+                Op::Hairline { path, ink, pen, .. } => {
+                    if let Some(path) = reaching(path, &near).as_ref() {
                         px.stroke_path(path, &paint(*ink), &pen.skia(), at, None)
                     }
                 }
@@ -177,7 +283,7 @@ impl Recording {
     /// A fill, with its contours as pieces: the op's own digest covers its ink and rule,
     /// and its points when it has one contour.
     fn push_fill(&mut self, path: Path, ink: Ink, rule: FillRule) {
-        let pieces = pieces(&path, 1.0, self.digests);
+        let pieces = pieces(&path, 1.0, true, self.digests);
         let bounds = path_bounds(&path, 1.0);
         let whole = pieces.is_empty();
         let mut d = Digest(XxHash3_128::with_seed(0x6f70));
@@ -211,20 +317,10 @@ impl Recording {
     }
 }
 
-/// The part of a path whose contours reach the window: the whole path when all do (or it
-/// has one contour), else a path of those that do (None when none does).
-fn reaching<'a>(
-    whole: &'a Path,
-    pieces: &[Piece],
-    x: f32,
-    y: f32,
-    size: (u32, u32),
-) -> Option<std::borrow::Cow<'a, Path>> {
+/// The part of a path whose contours reach a window (`near`, by contour; empty for all):
+/// the whole path when all do, else a path of those that do.
+fn reaching<'a>(whole: &'a Path, near: &[bool]) -> Option<std::borrow::Cow<'a, Path>> {
     use tiny_skia::PathSegment as S;
-    if pieces.is_empty() {
-        return Some(std::borrow::Cow::Borrowed(whole));
-    }
-    let near: Vec<bool> = pieces.iter().map(|p| Recording::touches(&p.bounds, x, y, size)).collect();
     if near.iter().all(|n| *n) {
         return Some(std::borrow::Cow::Borrowed(whole));
     }
@@ -248,28 +344,41 @@ fn reaching<'a>(
     pb.finish().map(std::borrow::Cow::Owned)
 }
 
-/// A path's contours as pieces (none for a path of one contour), each with its bounds
-/// grown by `margin` px and, with `digests`, a digest of its points.
-fn pieces(path: &Path, margin: f32, digests: bool) -> Vec<Piece> {
+/// A path's contours as pieces, each with its bounds grown by `margin` px, its points
+/// when it is made of lines, and, with `digests`, a digest of its points. `area`: the
+/// path is filled (else stroked as a hairline).
+fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
     use tiny_skia::PathSegment as S;
-    if contours(path) <= 1 {
-        return Vec::new();
+    struct Open {
+        bytes: Vec<u8>,
+        b: [f32; 4],
+        line: Option<Vec<(f32, f32)>>,
     }
+    let fresh = || Open {
+        bytes: Vec::new(),
+        b: [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY],
+        line: Some(Vec::new()),
+    };
     let mut out = Vec::new();
-    let mut bytes: Vec<u8> = Vec::new();
-    let mut b = [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY];
-    let flush = |out: &mut Vec<Piece>, bytes: &mut Vec<u8>, b: &mut [f32; 4]| {
-        if b[0] <= b[2] {
-            let digest = if digests { twox_hash::XxHash3_128::oneshot_with_seed(0x7063, bytes) } else { 0 };
-            out.push(Piece { bounds: [b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin], digest });
+    let mut cur = fresh();
+    let flush = |out: &mut Vec<Piece>, cur: &mut Open| {
+        let c = std::mem::replace(cur, fresh());
+        if c.b[0] <= c.b[2] {
+            let digest = if digests { twox_hash::XxHash3_128::oneshot_with_seed(0x7063, &c.bytes) } else { 0 };
+            let b = c.b;
+            out.push(Piece {
+                bounds: [b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin],
+                digest,
+                line: c.line,
+                area,
+                margin,
+            });
         }
-        bytes.clear();
-        *b = [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY];
     };
     for seg in path.segments() {
         let (tag, pts): (u8, [Option<tiny_skia::Point>; 3]) = match seg {
             S::MoveTo(p) => {
-                flush(&mut out, &mut bytes, &mut b);
+                flush(&mut out, &mut cur);
                 (0, [Some(p), None, None])
             }
             S::LineTo(p) => (1, [Some(p), None, None]),
@@ -278,23 +387,35 @@ fn pieces(path: &Path, margin: f32, digests: bool) -> Vec<Piece> {
             S::Close => (4, [None, None, None]),
         };
         if digests {
-            bytes.push(tag);
+            cur.bytes.push(tag);
+        }
+        match tag {
+            0 | 1 => {
+                if let (Some(line), Some(p)) = (cur.line.as_mut(), pts[0]) {
+                    line.push((p.x, p.y));
+                }
+            }
+            // A closed hairline also draws its closing segment.
+            4 if !area => {
+                if let Some(line) = cur.line.as_mut() {
+                    if let Some(&first) = line.first() {
+                        line.push(first);
+                    }
+                }
+            }
+            4 => {}
+            _ => cur.line = None,
         }
         for p in pts.into_iter().flatten() {
-            b = [b[0].min(p.x), b[1].min(p.y), b[2].max(p.x), b[3].max(p.y)];
+            cur.b = [cur.b[0].min(p.x), cur.b[1].min(p.y), cur.b[2].max(p.x), cur.b[3].max(p.y)];
             if digests {
-                bytes.extend_from_slice(&p.x.to_bits().to_le_bytes());
-                bytes.extend_from_slice(&p.y.to_bits().to_le_bytes());
+                cur.bytes.extend_from_slice(&p.x.to_bits().to_le_bytes());
+                cur.bytes.extend_from_slice(&p.y.to_bits().to_le_bytes());
             }
         }
     }
-    flush(&mut out, &mut bytes, &mut b);
+    flush(&mut out, &mut cur);
     out
-}
-
-/// How many contours a path has.
-fn contours(path: &Path) -> usize {
-    path.segments().filter(|s| matches!(s, tiny_skia::PathSegment::MoveTo(_))).count()
 }
 
 /// Bounds of a path grown by `margin` px.
@@ -411,7 +532,7 @@ impl Canvas for Recording {
             let Some(path) = dashed else { return };
             let pen = Pen { dash: Vec::new(), ..pen.clone() };
             let margin = pen.width + 2.0;
-            let pieces = pieces(&path, margin, self.digests);
+            let pieces = pieces(&path, margin, false, self.digests);
             let bounds = path_bounds(&path, margin);
             let mut d = Digest(XxHash3_128::with_seed(0x6f70));
             if self.digests {
