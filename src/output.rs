@@ -462,45 +462,45 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
         }
         (best, at)
     };
-    let (mut dist, mut idx): (Vec<u32>, Vec<u8>) = rest.iter().map(|r| nearest_of(&r.2)).unzip();
+    // Indices as 32-bit words, as wide as the distances, so that the passes below vectorise.
+    let (mut dist, mut idx): (Vec<u32>, Vec<u32>) =
+        rest.iter().map(|r| nearest_of(&r.2)).map(|(d, i)| (d, u32::from(i))).unzip();
     // The other colours' channels apart (structure of arrays), for the farthest-colour
     // passes, which run eight lanes at a time.
     let rc: [Vec<i32>; 4] = std::array::from_fn(|k| rest.iter().map(|r| i32::from(r.2[k])).collect());
-    // The farthest colour from every kept one (the last of equals): found by a scan once,
-    // then by each pass that adds a colour, in the same pass.
-    let mut far = None;
-    let mut most = 0;
-    for (j, &d) in dist.iter().enumerate() {
-        if d > 0 && d >= most {
-            most = d;
-            far = Some(j);
+    // The farthest colour from every kept one (the last of equals): the largest distance
+    // (a reduction the compiler vectorises), then the last colour at it.
+    let farthest = |dist: &[u32]| {
+        let most = dist.iter().copied().max().unwrap_or(0);
+        if most == 0 {
+            None
+        } else {
+            dist.iter().rposition(|&d| d == most)
         }
-    }
+    };
+    let mut far = farthest(&dist);
     while palette.len() < 256 {
         let Some(f_at) = far else { break };
-        let i = palette.len() as u8;
+        let i = palette.len() as u32;
         let f = rest[f_at].2.map(i32::from);
         palette.push(rest[f_at].2);
-        (far, most) = (None, 0);
         let channels = rc[0].iter().zip(&rc[1]).zip(&rc[2]).zip(&rc[3]);
-        for (j, ((((r, g), b), a), (d, x))) in channels.zip(dist.iter_mut().zip(idx.iter_mut())).enumerate() {
+        for ((((r, g), b), a), (d, x)) in channels.zip(dist.iter_mut().zip(idx.iter_mut())) {
             let e = ((r - f[0]).pow(2) + (g - f[1]).pow(2) + (b - f[2]).pow(2) + (a - f[3]).pow(2)) as u32;
             if e < *d {
                 *d = e;
                 *x = i;
             }
-            if *d > 0 && *d >= most {
-                most = *d;
-                far = Some(j);
-            }
         }
+        far = farthest(&dist);
     }
     let mut squared_error = 0u64;
     let mut worst = 0u32;
     for (j, r) in rest.iter().enumerate() {
         squared_error += u64::from(dist[j]) * u64::from(r.1);
         worst = worst.max(dist[j]);
-        lut[r.0 as usize] = idx[j];
+        // Below 256: the palette never grows past it.
+        lut[r.0 as usize] = idx[j] as u8;
     }
     let kind = if rest.is_empty() {
         TileEncoding::Indexed

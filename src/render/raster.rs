@@ -106,7 +106,7 @@ impl Cells {
                 (xb, yb) = (w, yc);
             }
         }
-        let (ca, cb) = (xa.floor(), xb.floor());
+        let (ca, cb) = (floor(xa), floor(xb));
         if ca == cb {
             let mid = (xa + xb) * 0.5 - ca;
             let dy = dir * (yb - ya);
@@ -122,7 +122,7 @@ impl Cells {
         loop {
             let last = if step > 0.0 { bound >= xb } else { bound <= xb };
             let (nx, ny) = if last { (xb, yb) } else { (bound, ya + (bound - xa) * dydx) };
-            let col = ((x + nx) * 0.5).floor();
+            let col = floor((x + nx) * 0.5);
             let mid = (x + nx) * 0.5 - col;
             let dy = dir * (ny - y);
             // Within 0..=width after the cuts above, so the cast is in range.
@@ -133,6 +133,18 @@ impl Cells {
             (x, y) = (nx, ny);
             bound += step;
         }
+    }
+}
+
+/// `v.floor()` for |v| < 2^31, without a call into libm (the x86-64 baseline has no
+/// rounding instruction, and this runs for every cell).
+#[inline(always)]
+fn floor(v: f32) -> f32 {
+    let t = v as i32 as f32;
+    if t > v {
+        t - 1.0
+    } else {
+        t
     }
 }
 
@@ -297,7 +309,7 @@ pub fn fill_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts:
         let c = match rule {
             FillRule::Winding => v.min(1.0),
             FillRule::EvenOdd => {
-                let t = v - 2.0 * (v * 0.5).floor();
+                let t = v - 2.0 * floor(v * 0.5);
                 if t > 1.0 {
                     2.0 - t
                 } else {
@@ -305,8 +317,10 @@ pub fn fill_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts:
                 }
             }
         };
-        // In 0..=255.5 before truncation.
-        (c * 255.0 + 0.5) as u8
+        // Sixteen steps of coverage, as tiny-skia's supersampling gives: finer steps look
+        // the same and only add colours to a tile's palette. In 0..=16 before the cast.
+        let steps = (c * 16.0 + 0.5) as u32;
+        ((steps * 255 + 8) / 16) as u8
     };
     for row_cells in cells.chunk_by(|a, b| a.y == b.y) {
         let row = row_cells[0].y as usize;
@@ -344,16 +358,24 @@ pub fn fill_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts:
 }
 
 /// Stroke `path`, mapped by `ts`, with a pen: tiny-skia outlines the stroke (and its
-/// dashes) and [`fill_path`] fills the outline. Hairlines (thinner than a pixel) go to
-/// tiny-skia, which draws them with its own coverage rules.
+/// dashes) and [`fill_path`] fills the outline. A pen thinner than a pixel draws a
+/// one-pixel line with its ink thinned in proportion, as tiny-skia's hairlines do.
 pub fn stroke_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform) {
     let scale = (ts.sx * ts.sy - ts.kx * ts.ky).abs().sqrt();
-    if !ink.anti_alias || pen.width * scale < 1.0 || !scale.is_finite() {
+    if !ink.anti_alias || !scale.is_finite() || scale <= 0.0 {
         let mut paint = super::paint::solid(ink.color, ink.opacity);
         paint.anti_alias = ink.anti_alias;
         pixmap.stroke_path(path, &paint, &pen.skia(), ts, None);
         return;
     }
+    let px = pen.width * scale;
+    let thin;
+    let (ink, pen) = if px < 1.0 {
+        thin = Pen { width: 1.0 / scale, ..pen.clone() };
+        (Ink { opacity: ink.opacity * px.max(0.0), ..ink }, &thin)
+    } else {
+        (ink, pen)
+    };
     let stroke = pen.skia();
     let dashed;
     let path = match &stroke.dash {
