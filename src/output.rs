@@ -375,7 +375,13 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
     let mut k = 0;
     while k < words.len() {
         let w4 = words[k];
-        let run = 1 + words[k + 1..].iter().take_while(|&&x| x == w4).count();
+        // The run's end: four pixels at a time (one 16-byte compare), then one at a time.
+        let mut end = k + 1;
+        while words[end..].first_chunk::<4>() == Some(&[w4; 4]) {
+            end += 4;
+        }
+        end += words[end..].iter().take_while(|&&x| x == w4).count();
+        let run = end - k;
         let c = u32::from_le_bytes(w4);
         let h = (c.wrapping_mul(0x9E37_79B1) >> 24) as usize;
         let slot = if cache[h].1 != 0 && cache[h].0 == c {
@@ -487,10 +493,9 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
         let channels = rc[0].iter().zip(&rc[1]).zip(&rc[2]).zip(&rc[3]);
         for ((((r, g), b), a), (d, x)) in channels.zip(dist.iter_mut().zip(idx.iter_mut())) {
             let e = ((r - f[0]).pow(2) + (g - f[1]).pow(2) + (b - f[2]).pow(2) + (a - f[3]).pow(2)) as u32;
-            if e < *d {
-                *d = e;
-                *x = i;
-            }
+            // Selects, not a branch, so that the loop vectorises.
+            *x = if e < *d { i } else { *x };
+            *d = (*d).min(e);
         }
         far = farthest(&dist);
     }
