@@ -279,12 +279,19 @@ pub fn new_pixmap(width: u32, height: u32, fill: tiny_skia::Color) -> Option<tin
 /// Opaque images are written as RGB (a third smaller and faster to encode). Rows are
 /// converted and streamed one at a time, so no second full-size buffer is needed.
 pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
+    // A map is opaque: write RGB and check each row's alpha as it is converted (while the
+    // row is in the cache), and start again as RGBA at the first pixel that is not.
+    match encode_png_as(pixmap, dpi, true)? {
+        Some(png) => Ok(png),
+        None => encode_png_as(pixmap, dpi, false).map(|png| png.unwrap_or_default()),
+    }
+}
+
+/// [`encode_png`] as RGB (`opaque`; None when a pixel is not opaque) or RGBA.
+fn encode_png_as(pixmap: &tiny_skia::Pixmap, dpi: f32, opaque: bool) -> Result<Option<Vec<u8>>> {
     let (w, h) = (pixmap.width(), pixmap.height());
     let src = pixmap.data();
     let (words, _) = src.as_chunks::<4>();
-    // Alpha is the top byte of each little-endian pixel word: AND the words together (a
-    // reduction the compiler vectorises).
-    let opaque = words.iter().fold(u32::MAX, |acc, p| acc & u32::from_le_bytes(*p)) >> 24 == 0xFF;
     let enc_err = |e: png::EncodingError| Error::Encode(e.to_string());
     let mut out = Vec::with_capacity(src.len() / 6);
     {
@@ -303,6 +310,12 @@ pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
         let mut row = vec![0u8; w as usize * channels];
         for src_row in words.chunks_exact(w as usize) {
             if opaque {
+                // Alpha is the top byte of each little-endian pixel word: AND the row's
+                // words together (a reduction the compiler vectorises).
+                let alpha = src_row.iter().fold(u32::MAX, |acc, p| acc & u32::from_le_bytes(*p)) >> 24;
+                if alpha != 0xFF {
+                    return Ok(None);
+                }
                 let (dst, _) = row.as_chunks_mut::<3>();
                 for (d, p) in dst.iter_mut().zip(src_row) {
                     *d = [p[0], p[1], p[2]];
@@ -325,7 +338,7 @@ pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
         }
         stream.finish().map_err(enc_err)?;
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// How [`encode_tile_png`] stored a tile.
@@ -633,6 +646,34 @@ pub fn progress_bar(enabled: bool, len: usize, unit: &str) -> Option<indicatif::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Colour type and pixels (straight RGBA) of a PNG, decoded by the png crate.
+    fn decode_rgba(bytes: &[u8]) -> (png::ColorType, Vec<u8>) {
+        let mut r = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().expect("png");
+        let mut buf = vec![0; r.output_buffer_size().expect("size")];
+        let info = r.next_frame(&mut buf).expect("frame");
+        let buf = &buf[..info.buffer_size()];
+        let rgba = match info.color_type {
+            png::ColorType::Rgb => buf.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
+            _ => buf.to_vec(),
+        };
+        (info.color_type, rgba)
+    }
+
+    #[test]
+    fn opaque_images_are_rgb_and_a_late_translucent_pixel_makes_rgba() {
+        let mut pm = new_pixmap(37, 23, tiny_skia::Color::from_rgba8(10, 120, 230, 255)).expect("pixmap");
+        let (kind, px) = decode_rgba(&encode_png(&pm, 96.0).expect("png"));
+        assert_eq!(kind, png::ColorType::Rgb);
+        assert!(px.chunks_exact(4).all(|p| p == [10, 120, 230, 255]));
+        // The last row's last pixel: half-transparent red, premultiplied.
+        let n = pm.data().len();
+        pm.data_mut()[n - 4..].copy_from_slice(&[100, 0, 0, 128]);
+        let (kind, px) = decode_rgba(&encode_png(&pm, 96.0).expect("png"));
+        assert_eq!(kind, png::ColorType::Rgba);
+        assert_eq!(&px[n - 4..], &[199, 0, 0, 128]);
+        assert_eq!(&px[..4], &[10, 120, 230, 255]);
+    }
 
     #[test]
     fn temp_names_are_ours_only_in_our_pattern() {
