@@ -279,10 +279,19 @@ pub fn new_pixmap(width: u32, height: u32, fill: tiny_skia::Color) -> Option<tin
 /// Opaque images are written as RGB (a third smaller and faster to encode). Rows are
 /// converted and streamed one at a time, so no second full-size buffer is needed.
 pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
+    // A map is opaque: write RGB and check each row's alpha as it is converted (while the
+    // row is in the cache), and start again as RGBA at the first pixel that is not.
+    match encode_png_as(pixmap, dpi, true)? {
+        Some(png) => Ok(png),
+        None => encode_png_as(pixmap, dpi, false).map(|png| png.unwrap_or_default()),
+    }
+}
+
+/// [`encode_png`] as RGB (`opaque`; None when a pixel is not opaque) or RGBA.
+fn encode_png_as(pixmap: &tiny_skia::Pixmap, dpi: f32, opaque: bool) -> Result<Option<Vec<u8>>> {
     let (w, h) = (pixmap.width(), pixmap.height());
     let src = pixmap.data();
-    // Alpha is the top byte of each little-endian pixel word: AND them all together.
-    let opaque = src.chunks_exact(4).fold(0xFFu8, |acc, p| acc & p[3]) == 0xFF;
+    let (words, _) = src.as_chunks::<4>();
     let enc_err = |e: png::EncodingError| Error::Encode(e.to_string());
     let mut out = Vec::with_capacity(src.len() / 6);
     {
@@ -299,16 +308,21 @@ pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
         let mut stream = writer.stream_writer().map_err(enc_err)?;
         let channels = if opaque { 3 } else { 4 };
         let mut row = vec![0u8; w as usize * channels];
-        for src_row in src.chunks_exact(w as usize * 4) {
+        for src_row in words.chunks_exact(w as usize) {
             if opaque {
-                for (d, p) in row.chunks_exact_mut(3).zip(src_row.chunks_exact(4)) {
-                    d[0] = p[0];
-                    d[1] = p[1];
-                    d[2] = p[2];
+                // Alpha is the top byte of each little-endian pixel word: AND the row's
+                // words together (a reduction the compiler vectorises).
+                let alpha = src_row.iter().fold(u32::MAX, |acc, p| acc & u32::from_le_bytes(*p)) >> 24;
+                if alpha != 0xFF {
+                    return Ok(None);
+                }
+                let (dst, _) = row.as_chunks_mut::<3>();
+                for (d, p) in dst.iter_mut().zip(src_row) {
+                    *d = [p[0], p[1], p[2]];
                 }
             } else {
                 // Un-premultiply: PNG stores straight alpha.
-                for (d, p) in row.chunks_exact_mut(4).zip(src_row.chunks_exact(4)) {
+                for (d, p) in row.chunks_exact_mut(4).zip(src_row) {
                     let a = p[3];
                     let un = |c: u8| {
                         if a == 0 || a == 255 {
@@ -324,7 +338,7 @@ pub fn encode_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<Vec<u8>> {
         }
         stream.finish().map_err(enc_err)?;
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// How [`encode_tile_png`] stored a tile.
@@ -354,18 +368,17 @@ pub const QUANTISE_MAX_ERROR: u32 = 24;
 /// [`QUANTISE_MAX_ERROR`] at every pixel; else truecolour as [`encode_png`]. Carries the dpi (pHYs).
 pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>, TileEncoding)> {
     let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);
-    // One pass: each pixel's colour slot (colours numbered as first met) and each slot's
-    // use. Runs of one colour skip the lookup; a small direct-mapped cache in front of the
-    // map catches the colours that alternate (hatching, anti-aliased edges).
+    // One pass: the runs of one colour (a map tile is mostly flat fills), each with its
+    // colour slot (colours numbered as first met), and each slot's use. A small
+    // direct-mapped cache in front of the map catches the colours that alternate
+    // (hatching, anti-aliased edges).
     let n = w * h;
-    // The slots buffer is kept per thread from tile to tile: a fresh 256 KB buffer per tile
-    // costs a page fault per 4 KB.
+    // The runs buffer is kept per thread from tile to tile.
     thread_local! {
-        static SLOTS: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+        static RUNS: std::cell::RefCell<Vec<(u32, u32)>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let mut slots = SLOTS.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    slots.clear();
-    slots.reserve(n);
+    let mut runs = RUNS.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    runs.clear();
     let mut colours: Vec<u32> = Vec::new();
     let mut uses: Vec<u32> = Vec::new();
     let mut map: HashMap<u32, u32, BuildHasherDefault<PixelHasher>> = HashMap::default();
@@ -375,7 +388,13 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
     let mut k = 0;
     while k < words.len() {
         let w4 = words[k];
-        let run = 1 + words[k + 1..].iter().take_while(|&&x| x == w4).count();
+        // The run's end: four pixels at a time (one 16-byte compare), then one at a time.
+        let mut end = k + 1;
+        while words[end..].first_chunk::<4>() == Some(&[w4; 4]) {
+            end += 4;
+        }
+        end += words[end..].iter().take_while(|&&x| x == w4).count();
+        let run = end - k;
         let c = u32::from_le_bytes(w4);
         let h = (c.wrapping_mul(0x9E37_79B1) >> 24) as usize;
         let slot = if cache[h].1 != 0 && cache[h].0 == c {
@@ -390,7 +409,7 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
             s
         };
         uses[slot as usize] += run as u32;
-        slots.extend(std::iter::repeat_n(slot, run));
+        runs.push((slot, run as u32));
         k += run;
     }
     // Slots by use, most used first (ties by colour, so the palette is deterministic).
@@ -419,62 +438,101 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
         lut[s as usize] = i as u8;
     }
     let rest: Vec<(u32, u32, [u8; 4])> = by_use[popular..].iter().map(|&(c, u, s)| (s, u, straight(c))).collect();
-    // The nearest palette entry as one word, distance above index, so that the scan is a
-    // plain minimum the compiler can vectorise (a distance is below 2^18).
-    // Channels apart (structure of arrays), so that the scan runs eight lanes at a time.
-    let soa: [Vec<i32>; 4] = std::array::from_fn(|k| palette.iter().map(|p| i32::from(p[k])).collect());
+    let sq =
+        |p: &[u8; 4], c: &[u8; 4]| -> u32 { p.iter().zip(c).map(|(&x, &y)| u32::from(x.abs_diff(y)).pow(2)).sum() };
+    // The nearest palette entry of every other colour (the first of equals). The entries
+    // are searched in order of their channel sum outwards from the colour's own: the
+    // squared distance is at least a quarter of the squared difference of the sums
+    // (Cauchy–Schwarz), so the search stops once that bound passes the best found.
+    let sum = |c: &[u8; 4]| c.iter().map(|&v| i32::from(v)).sum::<i32>();
+    let mut by_sum: Vec<(i32, u8)> = palette.iter().enumerate().map(|(i, p)| (sum(p), i as u8)).collect();
+    by_sum.sort_unstable();
     let nearest_of = |c: &[u8; 4]| {
-        let c = c.map(i32::from);
-        let mut best = u32::MAX;
-        let channels = soa[0].iter().zip(&soa[1]).zip(&soa[2]).zip(&soa[3]);
-        for (i, (((r, g), b), a)) in channels.enumerate() {
-            let d = (r - c[0]).pow(2) + (g - c[1]).pow(2) + (b - c[2]).pow(2) + (a - c[3]).pow(2);
-            best = best.min(((d as u32) << 8) | i as u32);
-        }
-        (best >> 8, (best & 0xff) as u8)
-    };
-    let (mut dist, mut idx): (Vec<u32>, Vec<u8>) = rest.iter().map(|r| nearest_of(&r.2)).unzip();
-    // The other colours' channels apart too, for the farthest-colour passes.
-    let rc: [Vec<i32>; 4] = std::array::from_fn(|k| rest.iter().map(|r| i32::from(r.2[k])).collect());
-    while palette.len() < 256 {
-        // The farthest colour from every kept one (the last of equals).
-        let mut far = None;
-        let mut most = 0;
-        for (j, &d) in dist.iter().enumerate() {
-            if d > 0 && d >= most {
-                most = d;
-                far = Some(j);
+        let s = sum(c);
+        let mid = by_sum.partition_point(|&(ps, _)| ps < s);
+        let (mut best, mut at) = (u32::MAX, 0u8);
+        let (mut lo, mut hi) = (mid, mid);
+        loop {
+            // The next candidate on each side and its bound; the nearer bound goes first.
+            let below = lo.checked_sub(1).map(|j| ((s - by_sum[j].0).pow(2) as u32, j));
+            let above = by_sum.get(hi).map(|&(ps, _)| ((ps - s).pow(2) as u32, hi));
+            let next = match (below, above) {
+                (Some(b), Some(a)) => Some(if b.0 <= a.0 { (b, true) } else { (a, false) }),
+                (Some(b), None) => Some((b, true)),
+                (None, Some(a)) => Some((a, false)),
+                (None, None) => None,
+            };
+            let Some(((bound, j), down)) = next else { break };
+            // Every entry left is at least `bound / 4` away: none can be nearer than the best.
+            if bound > best.saturating_mul(4) {
+                break;
+            }
+            let i = by_sum[j].1;
+            let d = sq(&palette[i as usize], c);
+            if d < best || (d == best && i < at) {
+                best = d;
+                at = i;
+            }
+            if down {
+                lo -= 1;
+            } else {
+                hi += 1;
             }
         }
-        let Some(far) = far else { break };
-        let i = palette.len() as u8;
-        let f = rest[far].2.map(i32::from);
-        palette.push(rest[far].2);
+        (best, at)
+    };
+    // Indices as 32-bit words, as wide as the distances, so that the passes below vectorise.
+    let (mut dist, mut idx): (Vec<u32>, Vec<u32>) =
+        rest.iter().map(|r| nearest_of(&r.2)).map(|(d, i)| (d, u32::from(i))).unzip();
+    // The other colours' channels apart (structure of arrays), for the farthest-colour
+    // passes, which run eight lanes at a time.
+    let rc: [Vec<i32>; 4] = std::array::from_fn(|k| rest.iter().map(|r| i32::from(r.2[k])).collect());
+    // The farthest colour from every kept one (the last of equals): the largest distance
+    // (a reduction the compiler vectorises), then the last colour at it.
+    let farthest = |dist: &[u32]| {
+        let most = dist.iter().copied().max().unwrap_or(0);
+        if most == 0 {
+            None
+        } else {
+            dist.iter().rposition(|&d| d == most)
+        }
+    };
+    let mut far = farthest(&dist);
+    while palette.len() < 256 {
+        let Some(f_at) = far else { break };
+        let i = palette.len() as u32;
+        let f = rest[f_at].2.map(i32::from);
+        palette.push(rest[f_at].2);
         let channels = rc[0].iter().zip(&rc[1]).zip(&rc[2]).zip(&rc[3]);
         for ((((r, g), b), a), (d, x)) in channels.zip(dist.iter_mut().zip(idx.iter_mut())) {
             let e = ((r - f[0]).pow(2) + (g - f[1]).pow(2) + (b - f[2]).pow(2) + (a - f[3]).pow(2)) as u32;
-            if e < *d {
-                *d = e;
-                *x = i;
-            }
+            // Selects, not a branch, so that the loop vectorises.
+            *x = if e < *d { i } else { *x };
+            *d = (*d).min(e);
         }
+        far = farthest(&dist);
     }
     let mut squared_error = 0u64;
     let mut worst = 0u32;
     for (j, r) in rest.iter().enumerate() {
         squared_error += u64::from(dist[j]) * u64::from(r.1);
         worst = worst.max(dist[j]);
-        lut[r.0 as usize] = idx[j];
+        // Below 256: the palette never grows past it.
+        lut[r.0 as usize] = idx[j] as u8;
     }
     let kind = if rest.is_empty() {
         TileEncoding::Indexed
     } else if psnr(squared_error, n * 4) >= QUANTISE_MIN_PSNR && worst <= QUANTISE_MAX_ERROR.pow(2) {
         TileEncoding::Quantised
     } else {
+        RUNS.with(|s| *s.borrow_mut() = runs);
         return Ok((encode_png(pixmap, dpi)?, TileEncoding::Truecolour));
     };
-    let indices: Vec<u8> = slots.iter().map(|&s| lut[s as usize]).collect();
-    SLOTS.with(|s| *s.borrow_mut() = slots);
+    let mut indices: Vec<u8> = Vec::with_capacity(n);
+    for &(slot, run) in &runs {
+        indices.extend(std::iter::repeat_n(lut[slot as usize], run as usize));
+    }
+    RUNS.with(|s| *s.borrow_mut() = runs);
     Ok((write_indexed(w, h, &palette, &indices, dpi)?, kind))
 }
 
@@ -588,6 +646,34 @@ pub fn progress_bar(enabled: bool, len: usize, unit: &str) -> Option<indicatif::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Colour type and pixels (straight RGBA) of a PNG, decoded by the png crate.
+    fn decode_rgba(bytes: &[u8]) -> (png::ColorType, Vec<u8>) {
+        let mut r = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().expect("png");
+        let mut buf = vec![0; r.output_buffer_size().expect("size")];
+        let info = r.next_frame(&mut buf).expect("frame");
+        let buf = &buf[..info.buffer_size()];
+        let rgba = match info.color_type {
+            png::ColorType::Rgb => buf.chunks_exact(3).flat_map(|p| [p[0], p[1], p[2], 255]).collect(),
+            _ => buf.to_vec(),
+        };
+        (info.color_type, rgba)
+    }
+
+    #[test]
+    fn opaque_images_are_rgb_and_a_late_translucent_pixel_makes_rgba() {
+        let mut pm = new_pixmap(37, 23, tiny_skia::Color::from_rgba8(10, 120, 230, 255)).expect("pixmap");
+        let (kind, px) = decode_rgba(&encode_png(&pm, 96.0).expect("png"));
+        assert_eq!(kind, png::ColorType::Rgb);
+        assert!(px.chunks_exact(4).all(|p| p == [10, 120, 230, 255]));
+        // The last row's last pixel: half-transparent red, premultiplied.
+        let n = pm.data().len();
+        pm.data_mut()[n - 4..].copy_from_slice(&[100, 0, 0, 128]);
+        let (kind, px) = decode_rgba(&encode_png(&pm, 96.0).expect("png"));
+        assert_eq!(kind, png::ColorType::Rgba);
+        assert_eq!(&px[n - 4..], &[199, 0, 0, 128]);
+        assert_eq!(&px[..4], &[10, 120, 230, 255]);
+    }
 
     #[test]
     fn temp_names_are_ours_only_in_our_pattern() {

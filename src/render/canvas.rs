@@ -6,7 +6,7 @@
 //! [`super::vector::SvgCanvas`] writes the same drawing as SVG (and through it PDF).
 //! Coordinates are pixels of the view in both.
 
-use super::paint::{draw_pattern, solid};
+use super::paint::draw_pattern;
 use super::text::{Fonts, PlacedGlyph, TextStyle};
 use crate::style::{Pattern, Rgba};
 use tiny_skia::{FillRule, LineCap, LineJoin, Path, PathBuilder, Pixmap, Rect, Stroke, StrokeDash, Transform};
@@ -124,15 +124,15 @@ impl Canvas for Pixmap {
     fn group(&mut self, _id: &'static str) {}
 
     fn fill_path(&mut self, path: &Path, ink: Ink, rule: FillRule) {
-        Pixmap::fill_path(self, path, &paint(ink), rule, Transform::identity(), None);
+        super::raster::fill_path(self, path, ink, rule, Transform::identity());
     }
 
     fn stroke_path(&mut self, path: &Path, ink: Ink, pen: &Pen) {
-        Pixmap::stroke_path(self, path, &paint(ink), &pen.skia(), Transform::identity(), None);
+        super::raster::stroke_path(self, path, ink, pen, Transform::identity());
     }
 
     fn fill_rect(&mut self, rect: Rect, ink: Ink) {
-        Pixmap::fill_rect(self, rect, &paint(ink), Transform::identity(), None);
+        super::paint::fill_rect_px(self, rect, ink);
     }
 
     fn pattern(&mut self, rings: &[Vec<(f32, f32)>], kind: Pattern, color: Rgba, spacing: f32, width: f32) {
@@ -159,10 +159,4 @@ impl Canvas for Pixmap {
         let paint = tiny_skia::PixmapPaint::default();
         self.draw_pixmap(x.round() as i32, y.round() as i32, panel.as_ref(), &paint, Transform::identity(), None);
     }
-}
-
-pub(crate) fn paint(ink: Ink) -> tiny_skia::Paint<'static> {
-    let mut p = solid(ink.color, ink.opacity);
-    p.anti_alias = ink.anti_alias;
-    p
 }

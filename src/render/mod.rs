@@ -11,6 +11,7 @@ pub mod labels;
 mod layers;
 pub(crate) use layers::{label_point, polity_anchor_lonlat};
 pub mod paint;
+pub mod raster;
 pub mod record;
 pub mod text;
 pub mod vector;

@@ -15,7 +15,7 @@
 //! are outlined once at recording (dash, then stroke, as tiny-skia's own `stroke_path`
 //! does) and filled per window.
 
-use super::canvas::{paint, Canvas, Ink, Pen};
+use super::canvas::{Canvas, Ink, Pen};
 use super::paint::draw_pattern_at;
 use super::text::{Fonts, PlacedGlyph, TextStyle};
 use crate::style::{Pattern, Rgba};
@@ -247,12 +247,12 @@ impl Recording {
             match &r.op {
                 Op::Fill { path, ink, rule, .. } => {
                     if let Some(path) = reaching(path, &near).as_ref() {
-                        px.fill_path(path, &paint(*ink), *rule, at, None)
+                        super::raster::fill_path(&mut px, path, *ink, *rule, at)
                     }
                 }
                 Op::Hairline { path, ink, pen, .. } => {
                     if let Some(path) = reaching(path, &near).as_ref() {
-                        px.stroke_path(path, &paint(*ink), &pen.skia(), at, None)
+                        super::raster::stroke_path(&mut px, path, *ink, pen, at)
                     }
                 }
                 Op::Rect { rect, ink } => {
@@ -260,7 +260,7 @@ impl Recording {
                     if let Some(moved) =
                         Rect::from_ltrb(rect.left() - fx, rect.top() - fy, rect.right() - fx, rect.bottom() - fy)
                     {
-                        px.fill_rect(moved, &paint(*ink), Transform::identity(), None);
+                        super::paint::fill_rect_px(&mut px, moved, *ink);
                     }
                 }
                 Op::Pattern { rings, kind, color, spacing, width } => {
