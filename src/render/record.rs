@@ -350,21 +350,19 @@ fn reaching<'a>(whole: &'a Path, near: &[bool]) -> Option<std::borrow::Cow<'a, P
 fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
     use tiny_skia::PathSegment as S;
     struct Open {
-        bytes: Vec<u8>,
         b: [f32; 4],
         line: Option<Vec<(f32, f32)>>,
     }
-    let fresh = || Open {
-        bytes: Vec::new(),
-        b: [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY],
-        line: Some(Vec::new()),
-    };
+    let fresh =
+        || Open { b: [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY], line: Some(Vec::new()) };
     let mut out = Vec::new();
     let mut cur = fresh();
-    let flush = |out: &mut Vec<Piece>, cur: &mut Open| {
+    // One buffer of the contour's verbs and points, hashed at its end.
+    let mut bytes: Vec<u8> = Vec::new();
+    let flush = |out: &mut Vec<Piece>, cur: &mut Open, bytes: &mut Vec<u8>| {
         let c = std::mem::replace(cur, fresh());
         if c.b[0] <= c.b[2] {
-            let digest = if digests { twox_hash::XxHash3_128::oneshot_with_seed(0x7063, &c.bytes) } else { 0 };
+            let digest = if digests { twox_hash::XxHash3_128::oneshot_with_seed(0x7063, bytes) } else { 0 };
             let b = c.b;
             out.push(Piece {
                 bounds: [b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin],
@@ -374,11 +372,12 @@ fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
                 margin,
             });
         }
+        bytes.clear();
     };
     for seg in path.segments() {
         let (tag, pts): (u8, [Option<tiny_skia::Point>; 3]) = match seg {
             S::MoveTo(p) => {
-                flush(&mut out, &mut cur);
+                flush(&mut out, &mut cur, &mut bytes);
                 (0, [Some(p), None, None])
             }
             S::LineTo(p) => (1, [Some(p), None, None]),
@@ -387,7 +386,7 @@ fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
             S::Close => (4, [None, None, None]),
         };
         if digests {
-            cur.bytes.push(tag);
+            bytes.push(tag);
         }
         match tag {
             0 | 1 => {
@@ -409,12 +408,12 @@ fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
         for p in pts.into_iter().flatten() {
             cur.b = [cur.b[0].min(p.x), cur.b[1].min(p.y), cur.b[2].max(p.x), cur.b[3].max(p.y)];
             if digests {
-                cur.bytes.extend_from_slice(&p.x.to_bits().to_le_bytes());
-                cur.bytes.extend_from_slice(&p.y.to_bits().to_le_bytes());
+                bytes.extend_from_slice(&p.x.to_bits().to_le_bytes());
+                bytes.extend_from_slice(&p.y.to_bits().to_le_bytes());
             }
         }
     }
-    flush(&mut out, &mut cur);
+    flush(&mut out, &mut cur, &mut bytes);
     out
 }
 
