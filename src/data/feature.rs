@@ -5,6 +5,7 @@ use super::Layer;
 use crate::error::Problem;
 use crate::time::{DateError, DateValue, EndDates, Span, Year};
 use geo::{Coord, LineString, MultiLineString, MultiPolygon, Point, Polygon};
+use super::raw::{Geom, GeomType, Nested, Props, RawFeature};
 use serde_json::{Map, Value};
 
 /// Names of a feature in several languages; `en` is the `name` property.
@@ -280,24 +281,21 @@ impl Feature {
     }
 }
 
-/// Parse the features of one layer read from `file` (each with its index in that file;
-/// their properties are moved out of the tree), pushing a problem for every malformed feature (which is skipped).
+/// Parse the features of one layer read from `file` (each with its index in that file),
+/// pushing a problem for every malformed feature (which is skipped). Each feature's
+/// properties and coordinates move into the typed feature: held once.
 pub(super) fn parse_features(
     layer: Layer,
     file: &str,
-    items: Vec<(usize, &mut Value)>,
+    items: Vec<(usize, RawFeature)>,
     mode: EndDates,
     problems: &mut Vec<Problem>,
 ) -> Vec<Feature> {
     let mut out = Vec::with_capacity(items.len());
     for (i, raw) in items {
         let mut ctx = Ctx { file, id: format!("#{i}"), problems: &mut *problems, ok: true };
-        if let Some(mut f) = parse_feature(layer, raw, mode, &mut ctx) {
+        if let Some(f) = parse_feature(layer, raw, mode, &mut ctx) {
             if ctx.ok {
-                // The properties move from the JSON tree into the feature: held once.
-                if let Some(Value::Object(p)) = raw.get_mut("properties") {
-                    f.properties = std::mem::take(p);
-                }
                 out.push(f);
             }
         }
@@ -338,36 +336,35 @@ fn str_prop<'a>(props: &'a Map<String, Value>, key: &str, ctx: &mut Ctx) -> Opti
     }
 }
 
-fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option<Feature> {
-    let Some(obj) = raw.as_object() else {
+fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -> Option<Feature> {
+    let RawFeature::Object(obj) = raw else {
         ctx.err("feature is not a JSON object");
         return None;
     };
-    if obj.get("type").and_then(Value::as_str) != Some("Feature") {
+    if obj.type_name.as_deref() != Some("Feature") {
         ctx.err("`type` is not \"Feature\"");
         return None;
     }
-    let empty = Map::new();
-    let props = match obj.get("properties") {
-        Some(Value::Object(p)) => p,
-        Some(Value::Null) | None => &empty,
-        Some(_) => {
+    let owned_props = match obj.properties {
+        Props::Object(p) => p,
+        Props::Null | Props::Missing => Map::new(),
+        Props::Other => {
             ctx.err("`properties` is not an object");
             return None;
         }
     };
-    let id =
-        match props.get("id").or_else(|| obj.get("id")).or_else(|| props.get("@id")).or_else(|| props.get("osm_id")) {
-            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => {
-                ctx.err("missing `id` in properties");
-                return None;
-            }
-        };
+    let props = &owned_props;
+    let id = match props.get("id").or(obj.id.as_ref()).or_else(|| props.get("@id")).or_else(|| props.get("osm_id")) {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => {
+            ctx.err("missing `id` in properties");
+            return None;
+        }
+    };
     ctx.id = id.clone();
 
-    let geometry = parse_geometry(layer, obj.get("geometry"), ctx)?;
+    let geometry = parse_geometry(layer, obj.geometry, ctx)?;
     let mut names = Names {
         en: str_prop(props, "name", ctx).unwrap_or("").to_string(),
         kk: str_prop(props, "name:kk", ctx).map(str::to_string),
@@ -607,8 +604,7 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
         belligerents,
         commanders,
         strength,
-        // Filled by `parse_features`, which owns the JSON tree.
-        properties: Map::new(),
+        properties: owned_props,
     })
 }
 
@@ -800,34 +796,22 @@ fn parse_capital(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option
     }
 }
 
-fn parse_geometry(layer: Layer, raw: Option<&Value>, ctx: &mut Ctx) -> Option<Geometry> {
-    let raw = match raw {
-        None | Some(Value::Null) => {
+fn parse_geometry(layer: Layer, raw: Geom, ctx: &mut Ctx) -> Option<Geometry> {
+    let (gtype, coords) = match raw {
+        Geom::Missing | Geom::Null => {
             if layer == Layer::Events {
                 return Some(Geometry::None);
             }
             ctx.err("missing geometry");
             return None;
         }
-        Some(v) => v,
-    };
-    let geom = match <geojson::Geometry as serde::Deserialize>::deserialize(raw) {
-        Ok(g) => g,
-        Err(e) => {
-            ctx.err(format!("invalid geometry: {e}"));
+        Geom::Invalid(why) => {
+            ctx.err(format!("invalid geometry: {why}"));
             return None;
         }
+        Geom::Parsed(t, c) => (t, c),
     };
-    use geojson::GeometryValue as G;
-    let type_name = match &geom.value {
-        G::Point { .. } => "Point",
-        G::MultiPoint { .. } => "MultiPoint",
-        G::LineString { .. } => "LineString",
-        G::MultiLineString { .. } => "MultiLineString",
-        G::Polygon { .. } => "Polygon",
-        G::MultiPolygon { .. } => "MultiPolygon",
-        G::GeometryCollection { .. } => "GeometryCollection",
-    };
+    let type_name = gtype.name();
     let allowed: &[&str] = match layer {
         Layer::Territories | Layer::Water => &["Polygon", "MultiPolygon"],
         Layer::Cities | Layer::Battles => &["Point"],
@@ -840,76 +824,118 @@ fn parse_geometry(layer: Layer, raw: Option<&Value>, ctx: &mut Ctx) -> Option<Ge
         ctx.err(format!("geometry is a {type_name}; {} takes {}", layer.file_name(), allowed.join(" or ")));
         return None;
     }
-    let mut bad = None;
-    let mut coord = |p: &geojson::Position| -> Coord<f64> {
-        let s = p.as_slice();
-        if s.len() < 2 {
-            bad.get_or_insert_with(|| "a position has fewer than 2 numbers".to_string());
-            return Coord { x: 0.0, y: 0.0 };
-        }
-        let (x, y) = (s[0], s[1]);
-        if !x.is_finite() || !y.is_finite() || !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
-            bad.get_or_insert_with(|| format!("coordinate [{x}, {y}] is out of range (lon −180…180, lat −90…90)"));
-        }
-        Coord { x, y }
-    };
-    let line = |pts: &Vec<geojson::Position>, coord: &mut dyn FnMut(&geojson::Position) -> Coord<f64>| {
-        LineString::new(pts.iter().map(coord).collect())
-    };
-    let mut ring_problem = None;
-    let mut ring = |pts: &Vec<geojson::Position>, coord: &mut dyn FnMut(&geojson::Position) -> Coord<f64>| {
-        if pts.len() < 4 {
-            ring_problem.get_or_insert_with(|| {
-                format!("polygon ring has {} positions; a closed ring needs at least 4", pts.len())
-            });
-        } else if pts.first().map(|p| p.as_slice()) != pts.last().map(|p| p.as_slice()) {
-            ring_problem.get_or_insert_with(|| "open ring: the first and last positions differ".to_string());
-        }
-        LineString::new(pts.iter().map(coord).collect())
-    };
-    let mut polygon = |rings: &Vec<Vec<geojson::Position>>, coord: &mut dyn FnMut(&geojson::Position) -> Coord<f64>| {
-        let mut it = rings.iter();
-        let exterior = it.next().map(|r| ring(r, coord)).unwrap_or_else(|| LineString::new(vec![]));
-        let interiors = it.map(|r| ring(r, coord)).collect();
-        Polygon::new(exterior, interiors)
-    };
-    let out = match &geom.value {
-        G::Point { coordinates } => Geometry::Point(Point::from(coord(coordinates))),
-        G::LineString { coordinates } => {
-            if coordinates.len() < 2 {
-                ctx.err("line has fewer than 2 positions");
-                return None;
-            }
-            Geometry::Lines(MultiLineString::new(vec![line(coordinates, &mut coord)]))
-        }
-        G::MultiLineString { coordinates } => {
-            if coordinates.is_empty() || coordinates.iter().any(|l| l.len() < 2) {
-                ctx.err("a line has fewer than 2 positions");
-                return None;
-            }
-            Geometry::Lines(MultiLineString::new(coordinates.iter().map(|l| line(l, &mut coord)).collect()))
-        }
-        G::Polygon { coordinates } => {
-            if coordinates.is_empty() {
-                ctx.err("polygon has no rings");
-                return None;
-            }
-            Geometry::Areas(MultiPolygon::new(vec![polygon(coordinates, &mut coord)]))
-        }
-        G::MultiPolygon { coordinates } => {
-            if coordinates.is_empty() || coordinates.iter().any(|p| p.is_empty()) {
-                ctx.err("multipolygon has an empty polygon");
-                return None;
-            }
-            Geometry::Areas(MultiPolygon::new(coordinates.iter().map(|p| polygon(p, &mut coord)).collect()))
-        }
-        _ => unreachable!("filtered by the allowed list"),
-    };
-    if let Some(msg) = bad {
-        ctx.err(msg);
+    let coords = coords.unwrap_or(Nested::Empty);
+    if let Nested::Bad(why) = coords {
+        ctx.err(format!("invalid geometry: {why}"));
         return None;
     }
-    if let Some(msg) = ring_problem {
+    let depth_error = || format!("invalid geometry: the {type_name}'s `coordinates` are not nested as a {type_name}'s");
+    // The lists of one level: an empty list is a list of nothing.
+    fn lists(n: Nested) -> Option<Vec<Nested>> {
+        match n {
+            Nested::Empty => Some(Vec::new()),
+            Nested::List(v) => Some(v),
+            Nested::Line(v) => Some(v.into_iter().map(Nested::Position).collect()),
+            _ => None,
+        }
+    }
+    fn line(n: Nested) -> Option<Vec<Coord<f64>>> {
+        match n {
+            Nested::Empty => Some(Vec::new()),
+            Nested::Line(v) => Some(v),
+            _ => None,
+        }
+    }
+    let ring_problem = |r: &[Coord<f64>]| -> Option<String> {
+        if r.len() < 4 {
+            Some(format!("polygon ring has {} positions; a closed ring needs at least 4", r.len()))
+        } else if r.first() != r.last() {
+            Some("open ring: the first and last positions differ".to_string())
+        } else {
+            None
+        }
+    };
+    // A ring's problem is reported after a coordinate's, as geojson's own checks ordered them.
+    let mut ring_issue: Option<String> = None;
+    let mut polygon = |rings: Vec<Nested>| -> Result<Polygon<f64>, String> {
+        let mut rings = rings.into_iter().map(|r| line(r).ok_or_else(depth_error)).collect::<Result<Vec<_>, _>>()?;
+        if ring_issue.is_none() {
+            ring_issue = rings.iter().find_map(|r| ring_problem(r));
+        }
+        let exterior = if rings.is_empty() { Vec::new() } else { rings.remove(0) };
+        Ok(Polygon::new(LineString::new(exterior), rings.into_iter().map(LineString::new).collect()))
+    };
+    let built: Result<Geometry, String> = match gtype {
+        GeomType::Point => match coords {
+            Nested::Position(c) => Ok(Geometry::Point(Point::from(c))),
+            Nested::Empty => Err("a position has fewer than 2 numbers".into()),
+            _ => Err(depth_error()),
+        },
+        GeomType::LineString => match line(coords) {
+            Some(l) if l.len() < 2 => Err("line has fewer than 2 positions".into()),
+            Some(l) => Ok(Geometry::Lines(MultiLineString::new(vec![LineString::new(l)]))),
+            None => Err(depth_error()),
+        },
+        GeomType::MultiLineString => match lists(coords) {
+            Some(ls) => {
+                let ls: Option<Vec<Vec<Coord<f64>>>> = ls.into_iter().map(line).collect();
+                match ls {
+                    None => Err(depth_error()),
+                    Some(ls) if ls.is_empty() || ls.iter().any(|l| l.len() < 2) => {
+                        Err("a line has fewer than 2 positions".into())
+                    }
+                    Some(ls) => Ok(Geometry::Lines(MultiLineString::new(ls.into_iter().map(LineString::new).collect()))),
+                }
+            }
+            None => Err(depth_error()),
+        },
+        GeomType::Polygon => match lists(coords) {
+            Some(rings) if rings.is_empty() => Err("polygon has no rings".into()),
+            Some(rings) => polygon(rings).map(|p| Geometry::Areas(MultiPolygon::new(vec![p]))),
+            None => Err(depth_error()),
+        },
+        GeomType::MultiPolygon => match lists(coords) {
+            Some(polys) => {
+                let polys: Option<Vec<Vec<Nested>>> = polys.into_iter().map(lists).collect();
+                match polys {
+                    None => Err(depth_error()),
+                    Some(ps) if ps.is_empty() || ps.iter().any(|p| p.is_empty()) => {
+                        Err("multipolygon has an empty polygon".into())
+                    }
+                    Some(ps) => ps
+                        .into_iter()
+                        .map(&mut polygon)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map(|ps| Geometry::Areas(MultiPolygon::new(ps))),
+                }
+            }
+            None => Err(depth_error()),
+        },
+        GeomType::MultiPoint | GeomType::GeometryCollection => unreachable!("filtered by the allowed list"),
+    };
+    let out = match built {
+        Ok(g) => g,
+        Err(msg) => {
+            ctx.err(msg);
+            return None;
+        }
+    };
+    let mut bad = None;
+    let mut check = |c: &Coord<f64>| {
+        let (x, y) = (c.x, c.y);
+        if bad.is_none()
+            && (!x.is_finite() || !y.is_finite() || !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y))
+        {
+            bad = Some(format!("coordinate [{x}, {y}] is out of range (lon −180…180, lat −90…90)"));
+        }
+    };
+    match &out {
+        Geometry::None => {}
+        Geometry::Point(p) => check(&p.0),
+        Geometry::Lines(ml) => ml.0.iter().flat_map(|l| &l.0).for_each(&mut check),
+        Geometry::Areas(mp) => mp.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).flat_map(|r| &r.0).for_each(&mut check),
+    }
+    if let Some(msg) = bad.or(ring_issue) {
         ctx.err(msg);
         return None;
     }

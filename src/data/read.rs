@@ -2,6 +2,7 @@
 //! rules that place each feature in a layer (its `layer` property, its file's name, its
 //! OpenHistoricalMap tags). Shapefile-shortened property names are mapped back.
 
+use super::raw::{self, Geom, Props, RawFeature};
 use super::Layer;
 use crate::error::Problem;
 use serde_json::{Map, Value};
@@ -9,7 +10,7 @@ use serde_json::{Map, Value};
 /// The raw features of a `.geojson` (a FeatureCollection or one Feature) or `.geojsonseq`
 /// (RFC 8142: one Feature per line, optionally after a record separator) file, with
 /// Shapefile-shortened property names mapped back. `None` (and an error) if unreadable.
-pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Vec<Value>> {
+pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Vec<RawFeature>> {
     let mut out = Vec::new();
     if name.to_ascii_lowercase().ends_with(".geojsonseq") {
         for (n, line) in text.split(['\n', '\x1e']).enumerate() {
@@ -17,8 +18,12 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
             if line.is_empty() {
                 continue;
             }
-            match serde_json::from_str::<Value>(line) {
-                Ok(v) => collect(v, &mut out),
+            match raw::parse_root(line) {
+                Ok(root) => match root.features {
+                    Some(fs) if root.type_name.as_deref() == Some("FeatureCollection") => out.extend(fs),
+                    _ if root.type_name.as_deref() == Some("FeatureCollection") => {}
+                    _ => out.push(root.as_feature),
+                },
                 Err(e) => {
                     problems.push(Problem::error(name, None, format!("invalid JSON in record {}: {e}", n + 1)));
                     return None;
@@ -26,38 +31,30 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
             }
         }
     } else {
-        let root: Value = match serde_json::from_str(text) {
+        let root = match raw::parse_root(text) {
             Ok(v) => v,
             Err(e) => {
                 problems.push(Problem::error(name, None, format!("invalid JSON: {e}")));
                 return None;
             }
         };
-        let kind = root.get("type").and_then(Value::as_str);
-        let is_collection = kind == Some("FeatureCollection") && root.get("features").is_some_and(Value::is_array);
-        if !is_collection && kind != Some("Feature") {
-            problems.push(Problem::error(name, None, "not a GeoJSON FeatureCollection with a `features` array"));
-            return None;
+        match (root.type_name.as_deref(), root.features) {
+            (Some("FeatureCollection"), Some(fs)) => out = fs,
+            (Some("Feature"), _) => out.push(root.as_feature),
+            _ => {
+                problems.push(Problem::error(name, None, "not a GeoJSON FeatureCollection with a `features` array"));
+                return None;
+            }
         }
-        collect(root, &mut out);
     }
     for f in &mut out {
-        if let Some(Value::Object(props)) = f.get_mut("properties") {
-            unshorten(props);
+        if let RawFeature::Object(o) = f {
+            if let Props::Object(props) = &mut o.properties {
+                unshorten(props);
+            }
         }
     }
     Some(out)
-}
-
-fn collect(v: Value, out: &mut Vec<Value>) {
-    match v {
-        Value::Object(mut o) if o.get("type").and_then(Value::as_str) == Some("FeatureCollection") => {
-            if let Some(Value::Array(fs)) = o.remove("features") {
-                out.extend(fs);
-            }
-        }
-        other => out.push(other),
-    }
 }
 
 /// Map names that Shapefile's 10-character, colon-free field names made (`name_ru`,
@@ -89,11 +86,19 @@ pub(super) fn unshorten(props: &mut Map<String, Value>) {
     }
 }
 
+/// The properties of a raw feature, if they are an object.
+pub(super) fn props_of(f: &RawFeature) -> Option<&Map<String, Value>> {
+    match f {
+        RawFeature::Object(raw::RawObject { properties: Props::Object(p), .. }) => Some(p),
+        _ => None,
+    }
+}
+
 /// Does a feature carry OpenHistoricalMap (or OpenStreetMap) tags?
-pub(super) fn has_ohm_tags(f: &Value) -> bool {
+pub(super) fn has_ohm_tags(f: &RawFeature) -> bool {
     const TAGS: [&str; 8] =
         ["boundary", "admin_level", "place", "wikidata", "start_date:edtf", "end_date:edtf", "@id", "osm_id"];
-    f.get("properties").and_then(Value::as_object).is_some_and(|p| TAGS.iter().any(|t| p.contains_key(*t)))
+    props_of(f).is_some_and(|p| TAGS.iter().any(|t| p.contains_key(*t)))
 }
 
 /// The layer a file's name says (`cities.geojson`, `towns.geojsonseq`, `boundaries.geojson`).
@@ -115,14 +120,17 @@ pub(super) fn layer_of_file(name: &str) -> Option<Layer> {
     })
 }
 
-fn geometry_type(f: &Value) -> Option<&str> {
-    f.get("geometry").and_then(|g| g.get("type")).and_then(Value::as_str)
+fn geometry_type(f: &RawFeature) -> Option<&'static str> {
+    match f {
+        RawFeature::Object(raw::RawObject { geometry: Geom::Parsed(t, _), .. }) => Some(t.name()),
+        _ => None,
+    }
 }
 
 /// The layer of one feature: its `layer` property (an error if it names no layer), else
 /// the file's layer, else its tags; `None` if nothing says.
-pub(super) fn layer_of_feature(f: &Value, file_layer: Option<Layer>) -> Result<Option<Layer>, String> {
-    let props = f.get("properties").and_then(Value::as_object);
+pub(super) fn layer_of_feature(f: &RawFeature, file_layer: Option<Layer>) -> Result<Option<Layer>, String> {
+    let props = props_of(f);
     if let Some(l) = props.and_then(|p| p.get("layer")).and_then(Value::as_str) {
         return match Layer::from_name(l) {
             Some(layer) => Ok(Some(layer)),
@@ -166,9 +174,12 @@ pub(super) fn layer_of_feature(f: &Value, file_layer: Option<Layer>) -> Result<O
 }
 
 /// How a feature is named in a report: its id, else `#index`.
-pub(super) fn feature_label(f: &Value, i: usize) -> String {
-    let props = f.get("properties").and_then(Value::as_object);
-    match props.and_then(|p| p.get("id")).or_else(|| f.get("id")) {
+pub(super) fn feature_label(f: &RawFeature, i: usize) -> String {
+    let own_id = match f {
+        RawFeature::Object(o) => o.id.as_ref(),
+        RawFeature::NotObject => None,
+    };
+    match props_of(f).and_then(|p| p.get("id")).or(own_id) {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
         _ => format!("#{i}"),
@@ -195,6 +206,10 @@ mod tests {
         assert!(p.contains_key("name"));
     }
 
+    fn raw(v: Value) -> RawFeature {
+        raw::parse_root(&v.to_string()).unwrap().as_feature
+    }
+
     #[test]
     fn features_are_placed_by_property_file_name_and_tags() {
         let boundary = json!({"type": "Feature", "properties": {"boundary": "administrative", "admin_level": "2"},
@@ -205,12 +220,12 @@ mod tests {
                            "geometry": {"type": "Point", "coordinates": [0, 0]}});
         let tagged = json!({"type": "Feature", "properties": {"layer": "battles"}, "geometry": null});
         let bad = json!({"type": "Feature", "properties": {"layer": "roads"}, "geometry": null});
-        assert_eq!(layer_of_feature(&boundary, None), Ok(Some(Layer::Territories)));
-        assert_eq!(layer_of_feature(&town, None), Ok(Some(Layer::Cities)));
-        assert_eq!(layer_of_feature(&loose, None), Ok(None));
-        assert_eq!(layer_of_feature(&loose, layer_of_file("towns.geojsonseq")), Ok(Some(Layer::Cities)));
-        assert_eq!(layer_of_feature(&tagged, Some(Layer::Cities)), Ok(Some(Layer::Battles)));
-        assert!(layer_of_feature(&bad, None).unwrap_err().contains("roads"));
+        assert_eq!(layer_of_feature(&raw(boundary), None), Ok(Some(Layer::Territories)));
+        assert_eq!(layer_of_feature(&raw(town), None), Ok(Some(Layer::Cities)));
+        assert_eq!(layer_of_feature(&raw(loose.clone()), None), Ok(None));
+        assert_eq!(layer_of_feature(&raw(loose), layer_of_file("towns.geojsonseq")), Ok(Some(Layer::Cities)));
+        assert_eq!(layer_of_feature(&raw(tagged), Some(Layer::Cities)), Ok(Some(Layer::Battles)));
+        assert!(layer_of_feature(&raw(bad), None).unwrap_err().contains("roads"));
         assert_eq!(layer_of_file("export.geojson"), None);
         assert_eq!(layer_of_file("Territories.geojson"), Some(Layer::Territories));
     }
