@@ -5,6 +5,8 @@ use crate::data::{Dataset, Layer};
 use crate::project::{LonLatBox, EARTH_RADIUS};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
@@ -220,32 +222,49 @@ fn segment_key(p: geo::Coord<f64>, q: geo::Coord<f64>) -> SegmentKey {
     }
 }
 
-/// Every segment of every area's rings, as (key, area, ring, segment), sorted by key and
-/// area: the segments two areas share sit side by side.
-fn sorted_segments(areas: &[crate::data::Feature]) -> Vec<(SegmentKey, u32, u32, u32)> {
-    let mut segs = Vec::new();
+/// A hasher for grid keys (FxHash's multiply-rotate): the keys are not chosen by an
+/// adversary who could gain from collisions, and SipHash cost more than the matching.
+#[derive(Default)]
+struct GridHasher(u64);
+
+impl std::hash::Hasher for GridHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64);
+    }
+}
+
+/// No area.
+const NOBODY: u32 = u32::MAX;
+
+/// For each segment (by its grid endpoints, either direction), the first two areas (in
+/// layer order) whose rings have it.
+fn segment_owners(areas: &[crate::data::Feature]) -> HashMap<SegmentKey, [u32; 2], BuildHasherDefault<GridHasher>> {
+    let n: usize = areas.iter().flat_map(area_rings).map(|r| r.0.len()).sum();
+    let mut owners: HashMap<SegmentKey, [u32; 2], BuildHasherDefault<GridHasher>> =
+        HashMap::with_capacity_and_hasher(n / 2 + 16, Default::default());
     for (a, f) in areas.iter().enumerate() {
-        for (r, ring) in area_rings(f).into_iter().enumerate() {
-            for (s, w) in ring.0.windows(2).enumerate() {
-                segs.push((segment_key(w[0], w[1]), a as u32, r as u32, s as u32));
+        let a = a as u32;
+        for ring in area_rings(f) {
+            for w in ring.0.windows(2) {
+                let o = owners.entry(segment_key(w[0], w[1])).or_insert([a, NOBODY]);
+                if o[0] != a && o[1] == NOBODY {
+                    o[1] = a;
+                }
             }
         }
     }
-    segs.sort_unstable_by(|x, y| (x.0, x.1, x.2, x.3).cmp(&(y.0, y.1, y.2, y.3)));
-    segs
-}
-
-/// For each run of equal keys in `segs`, call `f(run)`.
-fn for_each_run(segs: &[(SegmentKey, u32, u32, u32)], mut f: impl FnMut(&[(SegmentKey, u32, u32, u32)])) {
-    let mut start = 0;
-    while start < segs.len() {
-        let mut end = start + 1;
-        while end < segs.len() && segs[end].0 == segs[start].0 {
-            end += 1;
-        }
-        f(&segs[start..end]);
-        start = end;
-    }
+    owners
 }
 
 /// Which territory area lies across each edge of each area's rings: the shared-edge
@@ -273,20 +292,27 @@ impl Adjacency {
     /// first other area (in layer order) that has it.
     pub fn build(ds: &Dataset) -> Adjacency {
         let areas = ds.layer(Layer::Territories);
-        let mut neighbours: Vec<Vec<Vec<Option<usize>>>> = areas
+        let owners = segment_owners(areas);
+        let neighbours = areas
             .iter()
-            .map(|f| area_rings(f).iter().map(|r| vec![None; r.0.len().saturating_sub(1)]).collect())
+            .enumerate()
+            .map(|(a, f)| {
+                let a = a as u32;
+                area_rings(f)
+                    .iter()
+                    .map(|ring| {
+                        ring.0
+                            .windows(2)
+                            .map(|w| {
+                                let o = owners.get(&segment_key(w[0], w[1]))?;
+                                let b = if o[0] != a { o[0] } else { o[1] };
+                                (b != NOBODY).then_some(b as usize)
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
             .collect();
-        let segs = sorted_segments(areas);
-        for_each_run(&segs, |run| {
-            if run.len() < 2 || run[0].1 == run[run.len() - 1].1 {
-                return;
-            }
-            for &(_, a, r, s) in run {
-                let other = run.iter().map(|e| e.1).find(|&b| b != a);
-                neighbours[a as usize][r as usize][s as usize] = other.map(|b| b as usize);
-            }
-        });
         Adjacency { neighbours }
     }
 
@@ -309,15 +335,19 @@ pub fn close_t_junctions(areas: &mut [crate::data::Feature]) -> Vec<usize> {
     use geo::Coord;
     use std::collections::BTreeMap;
     const EPS: f64 = 1e-7;
-    let segs = sorted_segments(areas);
+    let owners = segment_owners(areas);
     // Unshared segments (area, ring, segment), and their ends.
     let mut lonely: Vec<(u32, u32, u32)> = Vec::new();
-    for_each_run(&segs, |run| {
-        if run[0].1 == run[run.len() - 1].1 {
-            lonely.extend(run.iter().map(|e| (e.1, e.2, e.3)));
+    for (a, f) in areas.iter().enumerate() {
+        for (r, ring) in area_rings(f).into_iter().enumerate() {
+            for (s, w) in ring.0.windows(2).enumerate() {
+                if owners.get(&segment_key(w[0], w[1])).is_some_and(|o| o[1] == NOBODY) {
+                    lonely.push((a as u32, r as u32, s as u32));
+                }
+            }
         }
-    });
-    drop(segs);
+    }
+    drop(owners);
     let mut added = vec![0; areas.len()];
     if lonely.is_empty() {
         return added;
@@ -344,7 +374,8 @@ pub fn close_t_junctions(areas: &mut [crate::data::Feature]) -> Vec<usize> {
         if len2 == 0.0 {
             continue;
         }
-        let env = AABB::from_corners([p.x.min(q.x) - EPS, p.y.min(q.y) - EPS], [p.x.max(q.x) + EPS, p.y.max(q.y) + EPS]);
+        let env =
+            AABB::from_corners([p.x.min(q.x) - EPS, p.y.min(q.y) - EPS], [p.x.max(q.x) + EPS, p.y.max(q.y) + EPS]);
         let (kp, kq) = (grid_point(p), grid_point(q));
         let mut inner: Vec<(f64, Coord<f64>)> = tree
             .locate_in_envelope_intersecting(&env)
@@ -376,8 +407,8 @@ pub fn close_t_junctions(areas: &mut [crate::data::Feature]) -> Vec<usize> {
         for poly in mp.0.iter_mut() {
             let n = 1 + poly.interiors().len() as u32;
             if rings.range(base..base + n).next().is_some() {
-                let (exterior, holes) = std::mem::replace(poly, geo::Polygon::new(geo::LineString::new(vec![]), vec![]))
-                    .into_inner();
+                let (exterior, holes) =
+                    std::mem::replace(poly, geo::Polygon::new(geo::LineString::new(vec![]), vec![])).into_inner();
                 let mut fix = |i: u32, ring: geo::LineString<f64>| match rings.remove(&(base + i)) {
                     Some(at) => {
                         added[a as usize] += at.iter().map(|e| e.1.len()).sum::<usize>();

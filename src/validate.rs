@@ -15,10 +15,12 @@ use geo::{Area, BooleanOps, BoundingRect, Intersects};
 pub fn polity_problems(ds: &Dataset, style: &Style) -> Vec<Problem> {
     let mut out: Vec<Problem> = Vec::new();
     let declared = !ds.meta.polities.is_empty();
-    let files: std::collections::HashMap<&str, &str> = ds.all().map(|f| (f.id.as_str(), f.file.as_str())).collect();
     for (layer, id, polity) in ds.polity_refs() {
-        let file = files.get(id).map_or_else(|| layer.file_name(), |f| f.to_string());
-        if style.polity(polity).is_none() {
+        if style.polity(polity).is_some() {
+            continue;
+        }
+        let file = ds.get(id).map_or_else(|| layer.file_name(), |f| f.file.to_string());
+        {
             let p = if declared && ds.polity(polity).is_none() {
                 Problem::warning(
                     &file,

@@ -1,12 +1,13 @@
 //! One feature of a layer: geometry, names, time span and layer-specific attributes,
 //! parsed from GeoJSON with per-feature error messages.
 
+use super::raw::{Geom, GeomType, Nested, Props, RawFeature};
 use super::Layer;
 use crate::error::Problem;
 use crate::time::{DateError, DateValue, EndDates, Span, Year};
 use geo::{Coord, LineString, MultiLineString, MultiPolygon, Point, Polygon};
-use super::raw::{Geom, GeomType, Nested, Props, RawFeature};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Names of a feature in several languages; `en` is the `name` property.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -164,6 +165,86 @@ fn thousands(n: f64) -> String {
     out
 }
 
+/// A feature's GeoJSON properties as given: a compact map, in key order, with the lookups
+/// of `serde_json::Map`. One allocation per feature, and each key's text is shared by the
+/// features of a file (a `BTreeMap` per feature cost ~600 bytes before its first key).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Properties(Box<[(Arc<str>, Value)]>);
+
+impl Properties {
+    fn find(&self, key: &str) -> Option<usize> {
+        self.0.binary_search_by(|(k, _)| (**k).cmp(key)).ok()
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.find(key).map(|i| &self.0[i].1)
+    }
+
+    /// Is `key` there?
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| &**k)
+    }
+
+    /// The keys and values, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (&**k, v))
+    }
+
+    /// How many properties.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// No properties?
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The properties as a JSON object (for output).
+    pub fn to_map(&self) -> Map<String, Value> {
+        self.0.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    /// Take a JSON object's members, sharing key texts through `keys`.
+    fn from_map(map: Map<String, Value>, keys: &mut KeyTexts) -> Properties {
+        // A Map iterates in key order: the slice is sorted as `find` needs.
+        Properties(map.into_iter().map(|(k, v)| (keys.share(k), v)).collect())
+    }
+}
+
+impl From<Map<String, Value>> for Properties {
+    fn from(map: Map<String, Value>) -> Properties {
+        Properties::from_map(map, &mut KeyTexts::default())
+    }
+}
+
+impl From<&Properties> for Value {
+    fn from(p: &Properties) -> Value {
+        Value::Object(p.to_map())
+    }
+}
+
+/// Key texts shared by the features read together.
+#[derive(Default)]
+pub(super) struct KeyTexts(std::collections::HashMap<String, Arc<str>>);
+
+impl KeyTexts {
+    fn share(&mut self, key: String) -> Arc<str> {
+        if let Some(k) = self.0.get(&key) {
+            return k.clone();
+        }
+        let k: Arc<str> = Arc::from(key.as_str());
+        self.0.insert(key, k.clone());
+        k
+    }
+}
+
 /// A feature's geometry in lon/lat degrees.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Geometry {
@@ -183,7 +264,7 @@ pub struct Feature {
     /// The layer it belongs to.
     pub layer: Layer,
     /// The file it was read from (`territories.geojson`, `export.geojson`).
-    pub file: String,
+    pub file: Arc<str>,
     /// Unique id.
     pub id: String,
     /// Names by language.
@@ -222,7 +303,7 @@ pub struct Feature {
     /// Army size.
     pub strength: Option<Strength>,
     /// All GeoJSON properties as given (for `query` output).
-    pub properties: Map<String, Value>,
+    pub properties: Properties,
 }
 
 impl Feature {
@@ -292,8 +373,10 @@ pub(super) fn parse_features(
     problems: &mut Vec<Problem>,
 ) -> Vec<Feature> {
     let mut out = Vec::with_capacity(items.len());
+    let mut keys = KeyTexts::default();
+    let file: Arc<str> = Arc::from(file);
     for (i, raw) in items {
-        let mut ctx = Ctx { file, id: format!("#{i}"), problems: &mut *problems, ok: true };
+        let mut ctx = Ctx { file: &file, id: format!("#{i}"), problems: &mut *problems, ok: true, keys: &mut keys };
         if let Some(f) = parse_feature(layer, raw, mode, &mut ctx) {
             if ctx.ok {
                 out.push(f);
@@ -304,10 +387,11 @@ pub(super) fn parse_features(
 }
 
 struct Ctx<'a> {
-    file: &'a str,
+    file: &'a Arc<str>,
     id: String,
     problems: &'a mut Vec<Problem>,
     ok: bool,
+    keys: &'a mut KeyTexts,
 }
 
 impl Ctx<'_> {
@@ -585,7 +669,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
     let bbox = envelope(&geometry);
     Some(Feature {
         layer,
-        file: ctx.file.to_string(),
+        file: ctx.file.clone(),
         id,
         names,
         span,
@@ -604,7 +688,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         belligerents,
         commanders,
         strength,
-        properties: owned_props,
+        properties: Properties::from_map(owned_props, ctx.keys),
     })
 }
 
@@ -884,7 +968,9 @@ fn parse_geometry(layer: Layer, raw: Geom, ctx: &mut Ctx) -> Option<Geometry> {
                     Some(ls) if ls.is_empty() || ls.iter().any(|l| l.len() < 2) => {
                         Err("a line has fewer than 2 positions".into())
                     }
-                    Some(ls) => Ok(Geometry::Lines(MultiLineString::new(ls.into_iter().map(LineString::new).collect()))),
+                    Some(ls) => {
+                        Ok(Geometry::Lines(MultiLineString::new(ls.into_iter().map(LineString::new).collect())))
+                    }
                 }
             }
             None => Err(depth_error()),
@@ -933,7 +1019,11 @@ fn parse_geometry(layer: Layer, raw: Geom, ctx: &mut Ctx) -> Option<Geometry> {
         Geometry::None => {}
         Geometry::Point(p) => check(&p.0),
         Geometry::Lines(ml) => ml.0.iter().flat_map(|l| &l.0).for_each(&mut check),
-        Geometry::Areas(mp) => mp.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).flat_map(|r| &r.0).for_each(&mut check),
+        Geometry::Areas(mp) => mp
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|r| &r.0)
+            .for_each(&mut check),
     }
     if let Some(msg) = bad.or(ring_issue) {
         ctx.err(msg);

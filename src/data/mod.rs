@@ -12,7 +12,7 @@ mod read;
 
 pub use feature::polity_id_for;
 pub use feature::{
-    CampaignKind, CapitalSpan, Certainty, CityKind, ControlSpan, Feature, Geometry, Names, Status, Strength,
+    CampaignKind, CapitalSpan, Certainty, CityKind, ControlSpan, Feature, Geometry, Names, Properties, Status, Strength,
 };
 pub use polity::{DatedName, Polity};
 
@@ -299,7 +299,9 @@ impl Dataset {
             if used != mode {
                 let text = match path {
                     Some(p) => read_optional(p, &mut Vec::new()).map(Cow::Owned),
-                    None => EMBEDDED.iter().find(|(n, _)| format!("{n}.geojson") == *name).map(|(_, t)| Cow::Borrowed(*t)),
+                    None => {
+                        EMBEDDED.iter().find(|(n, _)| format!("{n}.geojson") == *name).map(|(_, t)| Cow::Borrowed(*t))
+                    }
                 };
                 let features = text.and_then(|t| read::features_of(name, &t, &mut Vec::new())).unwrap_or_default();
                 read = read_file_features(name, features, mode);
@@ -499,7 +501,7 @@ fn top_admin_level(areas: Vec<Feature>, problems: &mut Vec<Problem>) -> Vec<Feat
         .into_iter()
         .filter(|f| match admin_level(f) {
             Some(l) if l > top => {
-                *left_out.entry((f.file.clone(), l)).or_default() += 1;
+                *left_out.entry((f.file.to_string(), l)).or_default() += 1;
                 false
             }
             _ => true,
