@@ -376,7 +376,7 @@ pub(super) fn parse_features(
     let mut keys = KeyTexts::default();
     let file: Arc<str> = Arc::from(file);
     for (i, raw) in items {
-        let mut ctx = Ctx { file: &file, id: format!("#{i}"), problems: &mut *problems, ok: true, keys: &mut keys };
+        let mut ctx = Ctx { file: &file, index: i, id: String::new(), problems: &mut *problems, ok: true, keys: &mut keys };
         if let Some(f) = parse_feature(layer, raw, mode, &mut ctx) {
             if ctx.ok {
                 out.push(f);
@@ -388,6 +388,9 @@ pub(super) fn parse_features(
 
 struct Ctx<'a> {
     file: &'a Arc<str>,
+    /// The feature's position in its file (how it is named until its id is known).
+    index: usize,
+    /// The feature's id, once read.
     id: String,
     problems: &'a mut Vec<Problem>,
     ok: bool,
@@ -395,13 +398,23 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    fn name(&self) -> std::borrow::Cow<'_, str> {
+        if self.id.is_empty() {
+            format!("#{}", self.index).into()
+        } else {
+            self.id.as_str().into()
+        }
+    }
+
     fn err(&mut self, msg: impl Into<String>) {
         self.ok = false;
-        self.problems.push(Problem::error(self.file, Some(&self.id), msg));
+        let p = Problem::error(self.file, Some(&self.name()), msg);
+        self.problems.push(p);
     }
 
     fn warn(&mut self, msg: impl Into<String>) {
-        self.problems.push(Problem::warning(self.file, Some(&self.id), msg));
+        let p = Problem::warning(self.file, Some(&self.name()), msg);
+        self.problems.push(p);
     }
 }
 
@@ -695,7 +708,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
 /// Read a date property: a string in any form [`DateValue`] reads, an integer year, or
 /// empty/null (missing). A malformed date is an error; a form we do not read is a
 /// warning naming the feature, and the date counts as missing.
-fn date_prop(raw: Option<&Value>, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
+fn date_prop(raw: Option<&Value>, key: impl std::fmt::Display, ctx: &mut Ctx) -> Option<DateValue> {
     match raw {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => match DateValue::parse(s) {
@@ -727,8 +740,12 @@ fn date_prop(raw: Option<&Value>, key: &str, ctx: &mut Ctx) -> Option<DateValue>
 /// when `start_date` / `end_date` are simplified to plain dates: read the EDTF form when it
 /// is one we read (so its uncertainty is kept), else the plain date.
 fn edtf_or_plain(props: &Map<String, Value>, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
-    let edtf =
-        props.get(&format!("{key}:edtf")).and_then(Value::as_str).and_then(|s| DateValue::parse(s).ok().flatten());
+    let edtf_key = match key {
+        "start_date" => "start_date:edtf",
+        "end_date" => "end_date:edtf",
+        other => return date_prop(props.get(other), other, ctx),
+    };
+    let edtf = props.get(edtf_key).and_then(Value::as_str).and_then(|s| DateValue::parse(s).ok().flatten());
     match edtf {
         Some(v) => Some(v),
         None => date_prop(props.get(key), key, ctx),
@@ -814,8 +831,8 @@ fn parse_control(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option
         }
     };
     let get = |k: &str| obj.get(k).and_then(Value::as_str);
-    let from = date_prop(obj.get("from"), &format!("control[{i}].from"), ctx);
-    let to = date_prop(obj.get("to"), &format!("control[{i}].to"), ctx);
+    let from = date_prop(obj.get("from"), format_args!("control[{i}].from"), ctx);
+    let to = date_prop(obj.get("to"), format_args!("control[{i}].to"), ctx);
     let span = match Span::from_values(from.as_ref(), to.as_ref(), mode) {
         Ok(s) => s,
         Err(e) => {
@@ -869,8 +886,8 @@ fn parse_capital(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option
         }
     };
     let (polity, source) = (text("polity").ok()?, text("source").ok()?);
-    let from = date_prop(obj.get("from"), &format!("capital[{i}].from"), ctx);
-    let to = date_prop(obj.get("to"), &format!("capital[{i}].to"), ctx);
+    let from = date_prop(obj.get("from"), format_args!("capital[{i}].from"), ctx);
+    let to = date_prop(obj.get("to"), format_args!("capital[{i}].to"), ctx);
     match Span::from_values(from.as_ref(), to.as_ref(), mode) {
         Ok(span) => Some(CapitalSpan { span, polity: polity.map(str::to_string), source: source.map(str::to_string) }),
         Err(e) => {

@@ -98,7 +98,8 @@ pub(super) fn props_of(f: &RawFeature) -> Option<&Map<String, Value>> {
 pub(super) fn has_ohm_tags(f: &RawFeature) -> bool {
     const TAGS: [&str; 8] =
         ["boundary", "admin_level", "place", "wikidata", "start_date:edtf", "end_date:edtf", "@id", "osm_id"];
-    props_of(f).is_some_and(|p| TAGS.iter().any(|t| p.contains_key(*t)))
+    // Features have a few properties: one pass over them beats eight lookups.
+    props_of(f).is_some_and(|p| p.keys().any(|k| TAGS.contains(&k.as_str())))
 }
 
 /// The layer a file's name says (`cities.geojson`, `towns.geojsonseq`, `boundaries.geojson`).
