@@ -211,16 +211,34 @@ impl Properties {
         self.0.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
     }
 
-    /// Take a JSON object's members, sharing key texts through `keys`.
-    fn from_map(map: Map<String, Value>, keys: &mut KeyTexts) -> Properties {
-        // A Map iterates in key order: the slice is sorted as `find` needs.
-        Properties(map.into_iter().map(|(k, v)| (keys.share(k), v)).collect())
+    /// Members as read, in any order: sorted by key, and of a key given twice the last
+    /// is kept (as a JSON object read into a map keeps it).
+    pub(super) fn from_members(mut members: Vec<(Arc<str>, Value)>) -> Properties {
+        members.reverse();
+        members.sort_by(|a, b| a.0.cmp(&b.0)); // stable: the last given comes first
+        members.dedup_by(|later, first| later.0 == first.0);
+        Properties(members.into_boxed_slice())
+    }
+
+    /// Rename `from` to `to` (unless `to` is there already).
+    pub(super) fn rename(&mut self, from: &str, to: Arc<str>) {
+        if self.contains_key(&to) {
+            return;
+        }
+        let mut members = std::mem::take(&mut self.0).into_vec();
+        for m in &mut members {
+            if &*m.0 == from {
+                m.0 = to.clone();
+            }
+        }
+        *self = Properties::from_members(members);
     }
 }
 
 impl From<Map<String, Value>> for Properties {
     fn from(map: Map<String, Value>) -> Properties {
-        Properties::from_map(map, &mut KeyTexts::default())
+        let mut keys = KeyTexts::default();
+        Properties::from_members(map.into_iter().map(|(k, v)| (keys.share(&k), v)).collect())
     }
 }
 
@@ -232,15 +250,16 @@ impl From<&Properties> for Value {
 
 /// Key texts shared by the features read together.
 #[derive(Default)]
-pub(super) struct KeyTexts(std::collections::HashMap<String, Arc<str>>);
+pub(super) struct KeyTexts(std::collections::HashSet<Arc<str>>);
 
 impl KeyTexts {
-    fn share(&mut self, key: String) -> Arc<str> {
-        if let Some(k) = self.0.get(&key) {
+    /// The shared text of `key`.
+    pub(super) fn share(&mut self, key: &str) -> Arc<str> {
+        if let Some(k) = self.0.get(key) {
             return k.clone();
         }
-        let k: Arc<str> = Arc::from(key.as_str());
-        self.0.insert(key, k.clone());
+        let k: Arc<str> = Arc::from(key);
+        self.0.insert(k.clone());
         k
     }
 }
@@ -373,10 +392,9 @@ pub(super) fn parse_features(
     problems: &mut Vec<Problem>,
 ) -> Vec<Feature> {
     let mut out = Vec::with_capacity(items.len());
-    let mut keys = KeyTexts::default();
     let file: Arc<str> = Arc::from(file);
     for (i, raw) in items {
-        let mut ctx = Ctx { file: &file, index: i, id: String::new(), problems: &mut *problems, ok: true, keys: &mut keys };
+        let mut ctx = Ctx { file: &file, index: i, id: String::new(), problems: &mut *problems, ok: true };
         if let Some(f) = parse_feature(layer, raw, mode, &mut ctx) {
             if ctx.ok {
                 out.push(f);
@@ -394,7 +412,6 @@ struct Ctx<'a> {
     id: String,
     problems: &'a mut Vec<Problem>,
     ok: bool,
-    keys: &'a mut KeyTexts,
 }
 
 impl Ctx<'_> {
@@ -418,7 +435,7 @@ impl Ctx<'_> {
     }
 }
 
-fn str_prop<'a>(props: &'a Map<String, Value>, key: &str, ctx: &mut Ctx) -> Option<&'a str> {
+fn str_prop<'a>(props: &'a Properties, key: &str, ctx: &mut Ctx) -> Option<&'a str> {
     match props.get(key) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.as_str()),
@@ -444,7 +461,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
     }
     let owned_props = match obj.properties {
         Props::Object(p) => p,
-        Props::Null | Props::Missing => Map::new(),
+        Props::Null | Props::Missing => Properties::default(),
         Props::Other => {
             ctx.err("`properties` is not an object");
             return None;
@@ -468,7 +485,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         ru: str_prop(props, "name:ru", ctx).map(str::to_string),
         other: Vec::new(),
     };
-    for (key, value) in props {
+    for (key, value) in props.iter() {
         if let (Some(code), Some(v)) = (key.strip_prefix("name:"), value.as_str()) {
             if !code.is_empty() && code != "kk" && code != "ru" && code != "en" {
                 names.other.push((code.to_string(), v.to_string()));
@@ -701,7 +718,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         belligerents,
         commanders,
         strength,
-        properties: Properties::from_map(owned_props, ctx.keys),
+        properties: owned_props,
     })
 }
 
@@ -739,7 +756,7 @@ fn date_prop(raw: Option<&Value>, key: impl std::fmt::Display, ctx: &mut Ctx) ->
 /// OpenHistoricalMap keeps a date's full EDTF form in `start_date:edtf` / `end_date:edtf`
 /// when `start_date` / `end_date` are simplified to plain dates: read the EDTF form when it
 /// is one we read (so its uncertainty is kept), else the plain date.
-fn edtf_or_plain(props: &Map<String, Value>, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
+fn edtf_or_plain(props: &Properties, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
     let edtf_key = match key {
         "start_date" => "start_date:edtf",
         "end_date" => "end_date:edtf",
@@ -754,7 +771,7 @@ fn edtf_or_plain(props: &Map<String, Value>, key: &str, ctx: &mut Ctx) -> Option
 
 /// Is a territory without `control` held by itself? Dated areas are (OpenHistoricalMap's
 /// boundaries), and so are areas that name their `polity` or are tagged `boundary`.
-fn self_held(props: &Map<String, Value>, span: &Span) -> bool {
+fn self_held(props: &Properties, span: &Span) -> bool {
     span.start.is_some() || span.end.is_some() || props.contains_key("polity") || props.contains_key("boundary")
 }
 
@@ -776,7 +793,7 @@ fn fmt_year(y: Option<i32>) -> String {
     y.map(|y| y.to_string()).unwrap_or_else(|| "…".into())
 }
 
-fn string_list(props: &Map<String, Value>, key: &str, ctx: &mut Ctx) -> Vec<String> {
+fn string_list(props: &Properties, key: &str, ctx: &mut Ctx) -> Vec<String> {
     match props.get(key) {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(s)) => vec![s.clone()],

@@ -7,10 +7,12 @@
 //! an object, a geometry of no known type, a position of strings) is kept as a finding for
 //! the typed layer to report with the file and feature's id.
 
+use super::feature::{KeyTexts, Properties};
 use geo::Coord;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
+use std::sync::Arc;
 
 /// One feature as read, before it is typed.
 #[derive(Debug)]
@@ -43,7 +45,7 @@ pub(super) enum Props {
     /// `null`.
     Null,
     /// An object.
-    Object(Map<String, Value>),
+    Object(Properties),
     /// Anything else.
     Other,
 }
@@ -136,9 +138,10 @@ pub(super) struct Root {
 }
 
 /// Read a root value (a FeatureCollection, a Feature or anything else) from JSON text.
-pub(super) fn parse_root(text: &str) -> serde_json::Result<Root> {
+/// Property keys are shared through `keys`.
+pub(super) fn parse_root(text: &str, keys: &mut KeyTexts) -> serde_json::Result<Root> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let root = RootSeed.deserialize(&mut de)?;
+    let root = RootSeed { keys }.deserialize(&mut de)?;
     de.end()?;
     Ok(root)
 }
@@ -261,22 +264,26 @@ impl<'de> DeserializeSeed<'de> for MaybeStr {
 
 // ---------------------------------------------------------------- root and features
 
-struct RootSeed;
+struct RootSeed<'k> {
+    keys: &'k mut KeyTexts,
+}
 
-impl<'de> DeserializeSeed<'de> for RootSeed {
+impl<'de> DeserializeSeed<'de> for RootSeed<'_> {
     type Value = Root;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Root, D::Error> {
-        d.deserialize_any(RootVisitor)
+        d.deserialize_any(RootVisitor { keys: self.keys })
     }
 }
 
-struct RootVisitor;
+struct RootVisitor<'k> {
+    keys: &'k mut KeyTexts,
+}
 
 fn not_object() -> Root {
     Root { type_name: None, features: None, as_feature: RawFeature::NotObject }
 }
 
-impl<'de> Visitor<'de> for RootVisitor {
+impl<'de> Visitor<'de> for RootVisitor<'_> {
     type Value = Root;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a GeoJSON object")
@@ -290,8 +297,8 @@ impl<'de> Visitor<'de> for RootVisitor {
         let mut features = None;
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::Features => features = map.next_value_seed(FeaturesSeed)?,
-                other => object_member(other, &mut map, &mut obj)?,
+                Key::Features => features = map.next_value_seed(FeaturesSeed { keys: &mut *self.keys })?,
+                other => object_member(other, &mut map, &mut obj, &mut *self.keys)?,
             }
         }
         Ok(Root { type_name: obj.type_name.clone(), features, as_feature: RawFeature::Object(obj) })
@@ -299,14 +306,19 @@ impl<'de> Visitor<'de> for RootVisitor {
 }
 
 /// Read the value of a feature object's member `key` into `obj`.
-fn object_member<'de, A: MapAccess<'de>>(key: Key, map: &mut A, obj: &mut RawObject) -> Result<(), A::Error> {
+fn object_member<'de, A: MapAccess<'de>>(
+    key: Key,
+    map: &mut A,
+    obj: &mut RawObject,
+    keys: &mut KeyTexts,
+) -> Result<(), A::Error> {
     match key {
         Key::Type => obj.type_name = map.next_value_seed(MaybeStr)?,
         Key::Id => {
             let v: Value = map.next_value()?;
             obj.id = matches!(v, Value::String(_) | Value::Number(_)).then_some(v);
         }
-        Key::Properties => obj.properties = map.next_value_seed(PropsSeed)?,
+        Key::Properties => obj.properties = map.next_value_seed(PropsSeed { keys })?,
         Key::Geometry => obj.geometry = map.next_value_seed(GeomSeed)?,
         _ => {
             map.next_value::<IgnoredAny>()?;
@@ -316,13 +328,15 @@ fn object_member<'de, A: MapAccess<'de>>(key: Key, map: &mut A, obj: &mut RawObj
 }
 
 /// The `features` member: `Some(features)` if an array, else `None` (consumed).
-struct FeaturesSeed;
+struct FeaturesSeed<'k> {
+    keys: &'k mut KeyTexts,
+}
 
-impl<'de> DeserializeSeed<'de> for FeaturesSeed {
+impl<'de> DeserializeSeed<'de> for FeaturesSeed<'_> {
     type Value = Option<Vec<RawFeature>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
+        struct V<'k>(&'k mut KeyTexts);
+        impl<'de> Visitor<'de> for V<'_> {
             type Value = Option<Vec<RawFeature>>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a list of features")
@@ -333,23 +347,26 @@ impl<'de> DeserializeSeed<'de> for FeaturesSeed {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
-                while let Some(f) = seq.next_element_seed(FeatureSeed)? {
+                while let Some(f) = seq.next_element_seed(FeatureSeed { keys: &mut *self.0 })? {
                     out.push(f);
                 }
+                out.shrink_to_fit();
                 Ok(Some(out))
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V(self.keys))
     }
 }
 
-struct FeatureSeed;
+struct FeatureSeed<'k> {
+    keys: &'k mut KeyTexts,
+}
 
-impl<'de> DeserializeSeed<'de> for FeatureSeed {
+impl<'de> DeserializeSeed<'de> for FeatureSeed<'_> {
     type Value = RawFeature;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawFeature, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
+        struct V<'k>(&'k mut KeyTexts);
+        impl<'de> Visitor<'de> for V<'_> {
             type Value = RawFeature;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a feature")
@@ -361,22 +378,44 @@ impl<'de> DeserializeSeed<'de> for FeatureSeed {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFeature, A::Error> {
                 let mut obj = RawObject::default();
                 while let Some(key) = map.next_key::<Key>()? {
-                    object_member(key, &mut map, &mut obj)?;
+                    object_member(key, &mut map, &mut obj, &mut *self.0)?;
                 }
                 Ok(RawFeature::Object(obj))
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V(self.keys))
     }
 }
 
-struct PropsSeed;
+struct PropsSeed<'k> {
+    keys: &'k mut KeyTexts,
+}
 
-impl<'de> DeserializeSeed<'de> for PropsSeed {
+/// A property key, its text shared.
+struct SharedKey<'k>(&'k mut KeyTexts);
+
+impl<'de> DeserializeSeed<'de> for SharedKey<'_> {
+    type Value = Arc<str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Arc<str>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for SharedKey<'_> {
+    type Value = Arc<str>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Arc<str>, E> {
+        Ok(self.0.share(s))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for PropsSeed<'_> {
     type Value = Props;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Props, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
+        struct V<'k>(&'k mut KeyTexts);
+        impl<'de> Visitor<'de> for V<'_> {
             type Value = Props;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an object")
@@ -403,14 +442,14 @@ impl<'de> DeserializeSeed<'de> for PropsSeed {
                 skip_seq(seq).map(|_| Props::Other)
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Props, A::Error> {
-                let mut out = Map::new();
-                while let Some((k, v)) = map.next_entry::<String, Value>()? {
-                    out.insert(k, v);
+                let mut members: Vec<(Arc<str>, Value)> = Vec::with_capacity(8);
+                while let Some(k) = map.next_key_seed(SharedKey(&mut *self.0))? {
+                    members.push((k, map.next_value()?));
                 }
-                Ok(Props::Object(out))
+                Ok(Props::Object(Properties::from_members(members)))
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V(self.keys))
     }
 }
 
@@ -669,7 +708,7 @@ mod tests {
             {"type": "Feature", "id": 7, "properties": null, "geometry": null, "bbox": [0, 0, 1, 1]},
             {"type": "Feature", "properties": [], "geometry": {"type": "Bogus", "coordinates": []}}
           ], "type": "FeatureCollection", "name": "x"}"#;
-        let root = parse_root(text).unwrap();
+        let root = parse_root(text, &mut KeyTexts::default()).unwrap();
         assert_eq!(root.type_name.as_deref(), Some("FeatureCollection"));
         let fs = root.features.unwrap();
         assert_eq!(fs.len(), 4);
@@ -688,7 +727,8 @@ mod tests {
         assert!(
             matches!(&fs[3], RawFeature::Object(o) if matches!(o.properties, Props::Other) && matches!(&o.geometry, Geom::Invalid(m) if m.contains("Bogus")))
         );
-        assert!(parse_root("{\"type\": \"FeatureCollection\", \"features\": [").is_err());
-        assert!(parse_root("{} x").is_err(), "trailing text is an error");
+        let keys = &mut KeyTexts::default();
+        assert!(parse_root("{\"type\": \"FeatureCollection\", \"features\": [", keys).is_err());
+        assert!(parse_root("{} x", keys).is_err(), "trailing text is an error");
     }
 }

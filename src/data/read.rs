@@ -2,23 +2,25 @@
 //! rules that place each feature in a layer (its `layer` property, its file's name, its
 //! OpenHistoricalMap tags). Shapefile-shortened property names are mapped back.
 
+use super::feature::{KeyTexts, Properties};
 use super::raw::{self, Geom, Props, RawFeature};
 use super::Layer;
 use crate::error::Problem;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The raw features of a `.geojson` (a FeatureCollection or one Feature) or `.geojsonseq`
 /// (RFC 8142: one Feature per line, optionally after a record separator) file, with
 /// Shapefile-shortened property names mapped back. `None` (and an error) if unreadable.
 pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Vec<RawFeature>> {
     let mut out = Vec::new();
+    let keys = &mut KeyTexts::default();
     if name.to_ascii_lowercase().ends_with(".geojsonseq") {
         for (n, line) in text.split(['\n', '\x1e']).enumerate() {
             let line = line.trim();
             if line.is_empty() {
                 continue;
             }
-            match raw::parse_root(line) {
+            match raw::parse_root(line, keys) {
                 Ok(root) => match root.features {
                     Some(fs) if root.type_name.as_deref() == Some("FeatureCollection") => out.extend(fs),
                     _ if root.type_name.as_deref() == Some("FeatureCollection") => {}
@@ -31,7 +33,7 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
             }
         }
     } else {
-        let root = match raw::parse_root(text) {
+        let root = match raw::parse_root(text, keys) {
             Ok(v) => v,
             Err(e) => {
                 problems.push(Problem::error(name, None, format!("invalid JSON: {e}")));
@@ -50,7 +52,7 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
     for f in &mut out {
         if let RawFeature::Object(o) = f {
             if let Props::Object(props) = &mut o.properties {
-                unshorten(props);
+                unshorten(props, keys);
             }
         }
     }
@@ -60,10 +62,10 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
 /// Map names that Shapefile's 10-character, colon-free field names made (`name_ru`,
 /// `caption_kk`, `admin_leve`, `start_dat`) back to OpenHistoricalMap's, unless the
 /// proper key is also there.
-pub(super) fn unshorten(props: &mut Map<String, Value>) {
+pub(super) fn unshorten(props: &mut Properties, keys: &mut KeyTexts) {
     let mut renames: Vec<(String, String)> = Vec::new();
     for key in props.keys() {
-        let proper = match key.as_str() {
+        let proper = match key {
             "admin_leve" => Some("admin_level".to_string()),
             "start_dat" | "start_dt" => Some("start_date".to_string()),
             "end_dat" => Some("end_date".to_string()),
@@ -75,19 +77,17 @@ pub(super) fn unshorten(props: &mut Map<String, Value>) {
         };
         if let Some(p) = proper {
             if !props.contains_key(&p) {
-                renames.push((key.clone(), p));
+                renames.push((key.to_string(), p));
             }
         }
     }
     for (from, to) in renames {
-        if let Some(v) = props.remove(&from) {
-            props.insert(to, v);
-        }
+        props.rename(&from, keys.share(&to));
     }
 }
 
 /// The properties of a raw feature, if they are an object.
-pub(super) fn props_of(f: &RawFeature) -> Option<&Map<String, Value>> {
+pub(super) fn props_of(f: &RawFeature) -> Option<&Properties> {
     match f {
         RawFeature::Object(raw::RawObject { properties: Props::Object(p), .. }) => Some(p),
         _ => None,
@@ -99,7 +99,7 @@ pub(super) fn has_ohm_tags(f: &RawFeature) -> bool {
     const TAGS: [&str; 8] =
         ["boundary", "admin_level", "place", "wikidata", "start_date:edtf", "end_date:edtf", "@id", "osm_id"];
     // Features have a few properties: one pass over them beats eight lookups.
-    props_of(f).is_some_and(|p| p.keys().any(|k| TAGS.contains(&k.as_str())))
+    props_of(f).is_some_and(|p| p.keys().any(|k| TAGS.contains(&k)))
 }
 
 /// The layer a file's name says (`cities.geojson`, `towns.geojsonseq`, `boundaries.geojson`).
@@ -194,12 +194,14 @@ mod tests {
 
     #[test]
     fn shapefile_names_are_mapped_back() {
-        let mut p = json!({"name_ru": "Москва", "name": "Moscow", "admin_leve": "2", "caption_kk": "x",
+        let mut p: Properties = json!({"name_ru": "Москва", "name": "Moscow", "admin_leve": "2", "caption_kk": "x",
                            "name_de": "Moskau", "name:de": "Moskau (kept)"})
         .as_object()
         .cloned()
-        .unwrap();
-        unshorten(&mut p);
+        .unwrap()
+        .into();
+        unshorten(&mut p, &mut KeyTexts::default());
+        assert!(p.keys().is_sorted(), "{:?}", p.keys().collect::<Vec<_>>());
         assert_eq!(p.get("name:ru"), Some(&json!("Москва")));
         assert_eq!(p.get("admin_level"), Some(&json!("2")));
         assert_eq!(p.get("caption:kk"), Some(&json!("x")));
@@ -208,7 +210,7 @@ mod tests {
     }
 
     fn raw(v: Value) -> RawFeature {
-        raw::parse_root(&v.to_string()).unwrap().as_feature
+        raw::parse_root(&v.to_string(), &mut KeyTexts::default()).unwrap().as_feature
     }
 
     #[test]
