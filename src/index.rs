@@ -202,7 +202,7 @@ fn ring_self_intersects_indexed(
 /// `(v * 1e6).round()` without a call into libm, exact for every longitude and latitude.
 fn grid(v: f64) -> i64 {
     let s = v * 1e6;
-    if !(s.abs() < 4.0e15) {
+    if s.is_nan() || s.abs() >= 4.0e15 {
         return s.round() as i64;
     }
     let t = s as i64; // toward zero
@@ -373,7 +373,7 @@ pub fn close_t_junctions(areas: &mut [crate::data::Feature]) -> Vec<usize> {
         ends.push(GeomWithData::new([p.x, p.y], grid_point(p)));
         ends.push(GeomWithData::new([q.x, q.y], grid_point(q)));
     }
-    ends.sort_unstable_by(|a, b| a.data.cmp(&b.data));
+    ends.sort_unstable_by_key(|e| e.data);
     ends.dedup_by(|a, b| a.data == b.data);
     let tree = RTree::bulk_load(ends);
     // The vertices to insert in each unshared segment, in order along it.
@@ -408,7 +408,9 @@ pub fn close_t_junctions(areas: &mut [crate::data::Feature]) -> Vec<usize> {
         inserts.insert(l, inner.into_iter().map(|(_, c)| c).collect());
     }
     // Rebuild only the polygons whose rings gain vertices.
-    let mut by_area: BTreeMap<u32, BTreeMap<u32, Vec<(u32, Vec<Coord<f64>>)>>> = BTreeMap::new();
+    // area → ring → (segment, vertices to insert after its start)
+    type RingInserts = BTreeMap<u32, Vec<(u32, Vec<Coord<f64>>)>>;
+    let mut by_area: BTreeMap<u32, RingInserts> = BTreeMap::new();
     for ((a, r, s), pts) in inserts {
         by_area.entry(a).or_default().entry(r).or_default().push((s, pts));
     }

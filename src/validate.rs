@@ -20,31 +20,29 @@ pub fn polity_problems(ds: &Dataset, style: &Style) -> Vec<Problem> {
             continue;
         }
         let file = ds.get(id).map_or_else(|| layer.file_name(), |f| f.file.to_string());
-        {
-            let p = if declared && ds.polity(polity).is_none() {
-                Problem::warning(
-                    &file,
-                    Some(id),
-                    format!(
-                        "unknown polity id {polity:?}: not in style {:?} nor in atlas.json's polities (a typo?); \
-                         drawn in an automatic colour",
-                        style.name
-                    ),
-                )
-            } else {
-                Problem::info(
-                    &file,
-                    Some(id),
-                    format!(
-                        "polity id {polity:?} is not in style {:?}: drawn in an automatic colour \
-                         (`steppe-atlas style init` writes a style to edit)",
-                        style.name
-                    ),
-                )
-            };
-            if !out.iter().any(|o| o.message == p.message) {
-                out.push(p);
-            }
+        let p = if declared && ds.polity(polity).is_none() {
+            Problem::warning(
+                &file,
+                Some(id),
+                format!(
+                    "unknown polity id {polity:?}: not in style {:?} nor in atlas.json's polities (a typo?); \
+                     drawn in an automatic colour",
+                    style.name
+                ),
+            )
+        } else {
+            Problem::info(
+                &file,
+                Some(id),
+                format!(
+                    "polity id {polity:?} is not in style {:?}: drawn in an automatic colour \
+                     (`steppe-atlas style init` writes a style to edit)",
+                    style.name
+                ),
+            )
+        };
+        if !out.iter().any(|o| o.message == p.message) {
+            out.push(p);
         }
     }
     out

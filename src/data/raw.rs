@@ -715,7 +715,7 @@ mod tests {
         match &fs[0] {
             RawFeature::Object(o) => {
                 assert_eq!(o.type_name.as_deref(), Some("Feature"));
-                assert!(matches!(&o.properties, Props::Object(p) if p["id"] == "a"));
+                assert!(matches!(&o.properties, Props::Object(p) if p.get("id") == Some(&serde_json::json!("a"))));
                 assert!(matches!(o.geometry, Geom::Parsed(GeomType::Point, Some(Nested::Position(_)))));
             }
             other => panic!("{other:?}"),
