@@ -537,4 +537,154 @@ mod tests {
         let west = &after.of(0)[0];
         assert!(west.contains(&Some(1)) && west.contains(&Some(2)), "{west:?}");
     }
+
+    /// The first implementation, kept as the reference: every vertex of every area in one
+    /// R-tree, every segment searched; neighbours by a hash map of segments.
+    fn reference_close(areas: &mut [crate::data::Feature]) -> Vec<usize> {
+        use geo::{Coord, LineString, MultiPolygon, Polygon};
+        const EPS: f64 = 1e-7;
+        let key = |c: Coord<f64>| ((c.x * 1e6).round() as i64, (c.y * 1e6).round() as i64);
+        let mut points = Vec::new();
+        for f in areas.iter() {
+            for ring in area_rings(f) {
+                points.extend(ring.0.iter().map(|c| GeomWithData::new([c.x, c.y], key(*c))));
+            }
+        }
+        let tree = RTree::bulk_load(points);
+        let fix_ring = |ring: &LineString<f64>, added: &mut usize| -> LineString<f64> {
+            let mut out = Vec::new();
+            for seg in ring.0.windows(2) {
+                let (p, q) = (seg[0], seg[1]);
+                out.push(p);
+                let (dx, dy) = (q.x - p.x, q.y - p.y);
+                let len2 = dx * dx + dy * dy;
+                if len2 == 0.0 {
+                    continue;
+                }
+                let env = AABB::from_corners(
+                    [p.x.min(q.x) - EPS, p.y.min(q.y) - EPS],
+                    [p.x.max(q.x) + EPS, p.y.max(q.y) + EPS],
+                );
+                let mut inner: Vec<(f64, Coord<f64>)> = tree
+                    .locate_in_envelope_intersecting(&env)
+                    .filter_map(|g| {
+                        let c = Coord { x: g.geom()[0], y: g.geom()[1] };
+                        if g.data == key(p) || g.data == key(q) {
+                            return None;
+                        }
+                        let t = ((c.x - p.x) * dx + (c.y - p.y) * dy) / len2;
+                        let off = ((c.x - p.x) * dy - (c.y - p.y) * dx).abs() / len2.sqrt();
+                        (t > 0.0 && t < 1.0 && off < EPS).then_some((t, c))
+                    })
+                    .collect();
+                inner.sort_by(|a, b| a.0.total_cmp(&b.0));
+                inner.dedup_by(|a, b| key(a.1) == key(b.1));
+                *added += inner.len();
+                out.extend(inner.into_iter().map(|(_, c)| c));
+            }
+            out.extend(ring.0.last());
+            LineString::new(out)
+        };
+        areas
+            .iter_mut()
+            .map(|f| {
+                let mut added = 0;
+                if let crate::data::Geometry::Areas(mp) = &f.geometry {
+                    let fixed = MultiPolygon::new(
+                        mp.0.iter()
+                            .map(|p| {
+                                Polygon::new(
+                                    fix_ring(p.exterior(), &mut added),
+                                    p.interiors().iter().map(|r| fix_ring(r, &mut added)).collect(),
+                                )
+                            })
+                            .collect(),
+                    );
+                    if added > 0 {
+                        f.geometry = crate::data::Geometry::Areas(fixed);
+                    }
+                }
+                added
+            })
+            .collect()
+    }
+
+    fn reference_neighbours(areas: &[crate::data::Feature]) -> Vec<Vec<Vec<Option<usize>>>> {
+        let key = |c: geo::Coord<f64>| ((c.x * 1e6).round() as i64, (c.y * 1e6).round() as i64);
+        let seg = |w: &[geo::Coord<f64>]| {
+            let (p, q) = (key(w[0]), key(w[1]));
+            if p <= q {
+                (p, q)
+            } else {
+                (q, p)
+            }
+        };
+        let mut owners: std::collections::HashMap<_, Vec<usize>> = std::collections::HashMap::new();
+        for (a, f) in areas.iter().enumerate() {
+            for ring in area_rings(f) {
+                for w in ring.0.windows(2) {
+                    let list = owners.entry(seg(w)).or_default();
+                    if !list.contains(&a) {
+                        list.push(a);
+                    }
+                }
+            }
+        }
+        areas
+            .iter()
+            .enumerate()
+            .map(|(a, f)| {
+                area_rings(f)
+                    .iter()
+                    .map(|r| {
+                        r.0.windows(2)
+                            .map(|w| owners.get(&seg(w)).and_then(|o| o.iter().copied().find(|&b| b != a)))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_built_in_partition_closes_and_matches_as_the_reference_does() {
+        let ds = Dataset::load(&Source::Embedded, EndDates::Inclusive).into_result().expect("the built-in atlas");
+        // A copy in which every third area gains the midpoint of each edge of its outer
+        // ring: its neighbours then meet it at T-junctions.
+        let mut areas = ds.layer(Layer::Territories).to_vec();
+        for f in areas.iter_mut().step_by(3) {
+            if let crate::data::Geometry::Areas(mp) = &mut f.geometry {
+                for p in mp.0.iter_mut() {
+                    let (ext, holes) =
+                        std::mem::replace(p, geo::Polygon::new(geo::LineString::new(vec![]), vec![])).into_inner();
+                    let mut pts = Vec::new();
+                    for w in ext.0.windows(2) {
+                        pts.push(w[0]);
+                        pts.push(geo::Coord { x: (w[0].x + w[1].x) / 2.0, y: (w[0].y + w[1].y) / 2.0 });
+                    }
+                    pts.extend(ext.0.last());
+                    *p = geo::Polygon::new(geo::LineString::new(pts), holes);
+                }
+            }
+        }
+        let mut inserted = Vec::new();
+        for start in [ds.layer(Layer::Territories).to_vec(), areas] {
+            let (mut ours, mut theirs) = (start.clone(), start);
+            let added = close_t_junctions(&mut ours);
+            let expected = reference_close(&mut theirs);
+            assert_eq!(added, expected);
+            inserted.push(added.iter().sum::<usize>());
+            let neighbours = reference_neighbours(&theirs);
+            let mut ds = ds.clone();
+            ds.set_layer(Layer::Territories, ours);
+            let adjacency = Adjacency::build(&ds);
+            for (a, rings) in neighbours.iter().enumerate() {
+                assert_eq!(adjacency.of(a), rings.as_slice(), "area {a}");
+            }
+            for (f, g) in ds.layer(Layer::Territories).iter().zip(&theirs) {
+                assert_eq!(f.geometry, g.geometry, "{}", f.id);
+            }
+        }
+        assert!(inserted[1] > inserted[0] + 100, "the midpoints make T-junctions: {inserted:?}");
+    }
 }
