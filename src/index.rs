@@ -5,12 +5,25 @@ use crate::data::{Dataset, Layer};
 use crate::project::{LonLatBox, EARTH_RADIUS};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
+/// Node sizes of the layer trees: wider than rstar's default (6), so a bulk load partitions
+/// fewer levels and a query visits fewer nodes in a layer of 100,000 towns.
+struct LayerParams;
+
+impl rstar::RTreeParams for LayerParams {
+    const MIN_SIZE: usize = 6;
+    const MAX_SIZE: usize = 16;
+    const REINSERTION_COUNT: usize = 4;
+    type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
+}
+
 /// One R-tree per layer, holding each feature's envelope and its position in the layer.
 pub struct Index {
-    trees: Vec<RTree<Entry>>,
+    trees: Vec<RTree<Entry, LayerParams>>,
 }
 
 impl Index {
@@ -27,7 +40,7 @@ impl Index {
                         f.bbox.map(|b| GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), i))
                     })
                     .collect();
-                RTree::bulk_load(entries)
+                RTree::bulk_load_with_params(entries)
             })
             .collect();
         Index { trees }
@@ -58,13 +71,12 @@ impl Index {
 /// R-tree of the ring's segments: O(n log n) for ordinary rings, where geo compares
 /// every pair of segments (a 1,000,000-vertex coastline never finished).
 pub fn polygon_problem(p: &geo::Polygon<f64>) -> Option<String> {
-    use geo::RemoveRepeatedPoints;
     for (i, ring) in std::iter::once(p.exterior()).chain(p.interiors()).enumerate() {
         if ring.0.is_empty() {
             continue;
         }
         let role = if i == 0 { "exterior ring".to_string() } else { format!("interior ring at index {}", i - 1) };
-        if ring.remove_repeated_points().0.len() < 4 {
+        if distinct_run_count(&ring.0) < 4 {
             return Some(format!("{role} must have at least 3 distinct points"));
         }
         if let Some(k) = ring.0.iter().position(|c| !(c.x.is_finite() && c.y.is_finite())) {
@@ -113,15 +125,67 @@ pub fn polygon_problem(p: &geo::Polygon<f64>) -> Option<String> {
     None
 }
 
+/// The number of points left when consecutive repeated points are dropped (as geo's
+/// `remove_repeated_points` counts them), without copying the ring.
+fn distinct_run_count(pts: &[geo::Coord<f64>]) -> usize {
+    let mut n = 0;
+    let mut last: Option<geo::Coord<f64>> = None;
+    for &c in pts {
+        if last != Some(c) {
+            n += 1;
+            last = Some(c);
+        }
+    }
+    n
+}
+
 /// Does a line string cross or touch itself? Two segments that meet count unless they
 /// follow each other (one's end is the other's start) — geo's rule, so a ring pinched to
 /// a figure-eight at a vertex, a bowtie and a ring doubling back on itself all count.
+///
+/// Segments are swept in order of their west end: each is compared with those that start
+/// before it ends (and overlap it north–south). A ring whose segments all overlap in
+/// longitude (a zigzag) would make that quadratic, so past a budget of comparisons an
+/// R-tree of the segments answers instead.
 pub fn ring_self_intersects(ring: &geo::LineString<f64>) -> bool {
     use geo::Intersects;
     let segs: Vec<geo::Line<f64>> = ring.lines().collect();
     if segs.len() < 2 {
         return false;
     }
+    let meets = |a: &geo::Line<f64>, b: &geo::Line<f64>| a.start != b.end && a.end != b.start && a.intersects(b);
+    let west = |l: &geo::Line<f64>| l.start.x.min(l.end.x);
+    let mut order: Vec<u32> = (0..segs.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| west(&segs[a as usize]).total_cmp(&west(&segs[b as usize])));
+    let mut budget = 64 * segs.len() + 4096;
+    for (k, &i) in order.iter().enumerate() {
+        let a = &segs[i as usize];
+        let east = a.start.x.max(a.end.x);
+        let (south, north) = (a.start.y.min(a.end.y), a.start.y.max(a.end.y));
+        for &j in &order[k + 1..] {
+            let b = &segs[j as usize];
+            if west(b) > east {
+                break;
+            }
+            if budget == 0 {
+                return ring_self_intersects_indexed(&segs, meets);
+            }
+            budget -= 1;
+            if b.start.y.max(b.end.y) < south || b.start.y.min(b.end.y) > north {
+                continue;
+            }
+            if meets(a, b) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn ring_self_intersects_indexed(
+    segs: &[geo::Line<f64>],
+    meets: impl Fn(&geo::Line<f64>, &geo::Line<f64>) -> bool,
+) -> bool {
     let entries: Vec<Entry> = segs
         .iter()
         .enumerate()
@@ -130,12 +194,88 @@ pub fn ring_self_intersects(ring: &geo::LineString<f64>) -> bool {
     let tree = RTree::bulk_load(entries);
     segs.iter().enumerate().any(|(i, a)| {
         let env = AABB::from_corners([a.start.x, a.start.y], [a.end.x, a.end.y]);
-        tree.locate_in_envelope_intersecting(&env).any(|e| {
-            let j = e.data;
-            let b = &segs[j];
-            j > i && a.start != b.end && a.end != b.start && a.intersects(b)
-        })
+        tree.locate_in_envelope_intersecting(&env).any(|e| e.data > i && meets(a, &segs[e.data]))
     })
+}
+
+/// A coordinate on a grid of 1e-6 degrees (~0.1 m): where shared vertices are the same.
+/// `(v * 1e6).round()` without a call into libm, exact for every longitude and latitude.
+fn grid(v: f64) -> i64 {
+    let s = v * 1e6;
+    if s.is_nan() || s.abs() >= 4.0e15 {
+        return s.round() as i64;
+    }
+    let t = s as i64; // toward zero
+    let frac = s - t as f64; // exact: |s| < 2^52
+    if frac >= 0.5 {
+        t + 1
+    } else if frac <= -0.5 {
+        t - 1
+    } else {
+        t
+    }
+}
+
+type GridPoint = (i64, i64);
+/// A segment by its grid endpoints, the smaller first (either direction matches).
+type SegmentKey = (GridPoint, GridPoint);
+
+fn grid_point(c: geo::Coord<f64>) -> GridPoint {
+    (grid(c.x), grid(c.y))
+}
+
+fn segment_key(p: geo::Coord<f64>, q: geo::Coord<f64>) -> SegmentKey {
+    let (p, q) = (grid_point(p), grid_point(q));
+    if p <= q {
+        (p, q)
+    } else {
+        (q, p)
+    }
+}
+
+/// A hasher for grid keys (FxHash's multiply-rotate): the keys are not chosen by an
+/// adversary who could gain from collisions, and SipHash cost more than the matching.
+#[derive(Default)]
+struct GridHasher(u64);
+
+impl std::hash::Hasher for GridHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64);
+    }
+}
+
+/// No area.
+const NOBODY: u32 = u32::MAX;
+
+/// For each segment (by its grid endpoints, either direction), the first two areas (in
+/// layer order) whose rings have it.
+fn segment_owners(areas: &[crate::data::Feature]) -> HashMap<SegmentKey, [u32; 2], BuildHasherDefault<GridHasher>> {
+    let n: usize = areas.iter().flat_map(area_rings).map(|r| r.0.len()).sum();
+    let mut owners: HashMap<SegmentKey, [u32; 2], BuildHasherDefault<GridHasher>> =
+        HashMap::with_capacity_and_hasher(n / 2 + 16, Default::default());
+    for (a, f) in areas.iter().enumerate() {
+        let a = a as u32;
+        for ring in area_rings(f) {
+            for w in ring.0.windows(2) {
+                let o = owners.entry(segment_key(w[0], w[1])).or_insert([a, NOBODY]);
+                if o[0] != a && o[1] == NOBODY {
+                    o[1] = a;
+                }
+            }
+        }
+    }
+    owners
 }
 
 /// Which territory area lies across each edge of each area's rings: the shared-edge
@@ -158,37 +298,26 @@ pub fn area_rings(f: &crate::data::Feature) -> Vec<&geo::LineString<f64>> {
 
 impl Adjacency {
     /// Match segments shared by two areas (same endpoints within ~0.1 m, either direction).
+    /// The segments of all areas are sorted by their endpoints, so shared ones meet in one
+    /// pass: no hash of every segment, no list per segment. Across a segment lies the
+    /// first other area (in layer order) that has it.
     pub fn build(ds: &Dataset) -> Adjacency {
-        use std::collections::HashMap;
-        let key = |c: geo::Coord<f64>| ((c.x * 1e6).round() as i64, (c.y * 1e6).round() as i64);
         let areas = ds.layer(Layer::Territories);
-        type Segment = ((i64, i64), (i64, i64));
-        let mut owners: HashMap<Segment, Vec<usize>> = HashMap::new();
-        for (a, f) in areas.iter().enumerate() {
-            for ring in area_rings(f) {
-                for seg in ring.0.windows(2) {
-                    let (p, q) = (key(seg[0]), key(seg[1]));
-                    let k = if p <= q { (p, q) } else { (q, p) };
-                    let list = owners.entry(k).or_default();
-                    if !list.contains(&a) {
-                        list.push(a);
-                    }
-                }
-            }
-        }
+        let owners = segment_owners(areas);
         let neighbours = areas
             .iter()
             .enumerate()
             .map(|(a, f)| {
+                let a = a as u32;
                 area_rings(f)
                     .iter()
                     .map(|ring| {
                         ring.0
                             .windows(2)
-                            .map(|seg| {
-                                let (p, q) = (key(seg[0]), key(seg[1]));
-                                let k = if p <= q { (p, q) } else { (q, p) };
-                                owners.get(&k).and_then(|o| o.iter().copied().find(|&b| b != a))
+                            .map(|w| {
+                                let o = owners.get(&segment_key(w[0], w[1]))?;
+                                let b = if o[0] != a { o[0] } else { o[1] };
+                                (b != NOBODY).then_some(b as usize)
                             })
                             .collect()
                     })
@@ -208,76 +337,121 @@ impl Adjacency {
 /// of another that has no vertex there — and insert the missing vertices, so that shared
 /// borders consist of identical segments and [`Adjacency`] matches them. Returns, per
 /// area, how many vertices were inserted.
+///
+/// Only a segment that no other area shares can hold such a vertex, and the vertex is an
+/// end of another unshared segment (the part of the neighbour's border that runs along
+/// it): so only those segments are searched, in an R-tree of those ends. In a partition
+/// whose neighbours already share their vertices that is the partition's outer edge.
 pub fn close_t_junctions(areas: &mut [crate::data::Feature]) -> Vec<usize> {
-    use geo::{Coord, LineString, MultiPolygon, Polygon};
-    use rstar::primitives::GeomWithData;
+    use geo::Coord;
+    use std::collections::BTreeMap;
     const EPS: f64 = 1e-7;
-    let key = |c: Coord<f64>| ((c.x * 1e6).round() as i64, (c.y * 1e6).round() as i64);
-    let mut points: Vec<GeomWithData<[f64; 2], (i64, i64)>> = Vec::new();
-    for f in areas.iter() {
-        for ring in area_rings(f) {
-            for c in &ring.0 {
-                points.push(GeomWithData::new([c.x, c.y], key(*c)));
+    let owners = segment_owners(areas);
+    // Unshared segments (area, ring, segment), and their ends.
+    let mut lonely: Vec<(u32, u32, u32)> = Vec::new();
+    for (a, f) in areas.iter().enumerate() {
+        for (r, ring) in area_rings(f).into_iter().enumerate() {
+            for (s, w) in ring.0.windows(2).enumerate() {
+                if owners.get(&segment_key(w[0], w[1])).is_some_and(|o| o[1] == NOBODY) {
+                    lonely.push((a as u32, r as u32, s as u32));
+                }
             }
         }
     }
-    let tree = RTree::bulk_load(points);
-    let fix_ring = |ring: &LineString<f64>, added: &mut usize| -> LineString<f64> {
-        let mut out: Vec<Coord<f64>> = Vec::with_capacity(ring.0.len());
-        for seg in ring.0.windows(2) {
-            let (p, q) = (seg[0], seg[1]);
-            out.push(p);
-            let env =
-                AABB::from_corners([p.x.min(q.x) - EPS, p.y.min(q.y) - EPS], [p.x.max(q.x) + EPS, p.y.max(q.y) + EPS]);
-            let (dx, dy) = (q.x - p.x, q.y - p.y);
-            let len2 = dx * dx + dy * dy;
-            if len2 == 0.0 {
-                continue;
-            }
-            let mut inner: Vec<(f64, Coord<f64>)> = tree
-                .locate_in_envelope_intersecting(&env)
-                .filter_map(|g| {
-                    let c = Coord { x: g.geom()[0], y: g.geom()[1] };
-                    if g.data == key(p) || g.data == key(q) {
-                        return None;
-                    }
-                    let t = ((c.x - p.x) * dx + (c.y - p.y) * dy) / len2;
-                    let off = ((c.x - p.x) * dy - (c.y - p.y) * dx).abs() / len2.sqrt();
-                    (t > 0.0 && t < 1.0 && off < EPS).then_some((t, c))
-                })
-                .collect();
-            inner.sort_by(|a, b| a.0.total_cmp(&b.0));
-            inner.dedup_by(|a, b| key(a.1) == key(b.1));
-            *added += inner.len();
-            out.extend(inner.into_iter().map(|(_, c)| c));
-        }
-        if let Some(last) = ring.0.last() {
-            out.push(*last);
-        }
-        LineString::new(out)
+    drop(owners);
+    let mut added = vec![0; areas.len()];
+    if lonely.is_empty() {
+        return added;
+    }
+    let seg_at = |areas: &[crate::data::Feature], (a, r, s): (u32, u32, u32)| -> (Coord<f64>, Coord<f64>) {
+        let ring = area_rings(&areas[a as usize])[r as usize];
+        (ring.0[s as usize], ring.0[s as usize + 1])
     };
-    areas
-        .iter_mut()
-        .map(|f| {
-            let mut added = 0;
-            if let crate::data::Geometry::Areas(mp) = &f.geometry {
-                let fixed = MultiPolygon::new(
-                    mp.0.iter()
-                        .map(|poly| {
-                            Polygon::new(
-                                fix_ring(poly.exterior(), &mut added),
-                                poly.interiors().iter().map(|r| fix_ring(r, &mut added)).collect(),
-                            )
-                        })
-                        .collect(),
-                );
-                if added > 0 {
-                    f.geometry = crate::data::Geometry::Areas(fixed);
+    let mut ends: Vec<GeomWithData<[f64; 2], GridPoint>> = Vec::with_capacity(lonely.len() * 2);
+    for &l in &lonely {
+        let (p, q) = seg_at(areas, l);
+        ends.push(GeomWithData::new([p.x, p.y], grid_point(p)));
+        ends.push(GeomWithData::new([q.x, q.y], grid_point(q)));
+    }
+    ends.sort_unstable_by_key(|e| e.data);
+    ends.dedup_by(|a, b| a.data == b.data);
+    let tree = RTree::bulk_load(ends);
+    // The vertices to insert in each unshared segment, in order along it.
+    let mut inserts: BTreeMap<(u32, u32, u32), Vec<Coord<f64>>> = BTreeMap::new();
+    for &l in &lonely {
+        let (p, q) = seg_at(areas, l);
+        let (dx, dy) = (q.x - p.x, q.y - p.y);
+        let len2 = dx * dx + dy * dy;
+        if len2 == 0.0 {
+            continue;
+        }
+        let env =
+            AABB::from_corners([p.x.min(q.x) - EPS, p.y.min(q.y) - EPS], [p.x.max(q.x) + EPS, p.y.max(q.y) + EPS]);
+        let (kp, kq) = (grid_point(p), grid_point(q));
+        let mut inner: Vec<(f64, Coord<f64>)> = tree
+            .locate_in_envelope_intersecting(&env)
+            .filter_map(|g| {
+                let c = Coord { x: g.geom()[0], y: g.geom()[1] };
+                if g.data == kp || g.data == kq {
+                    return None;
                 }
+                let t = ((c.x - p.x) * dx + (c.y - p.y) * dy) / len2;
+                let off = ((c.x - p.x) * dy - (c.y - p.y) * dx).abs() / len2.sqrt();
+                (t > 0.0 && t < 1.0 && off < EPS).then_some((t, c))
+            })
+            .collect();
+        if inner.is_empty() {
+            continue;
+        }
+        inner.sort_by(|a, b| a.0.total_cmp(&b.0));
+        inner.dedup_by(|a, b| grid_point(a.1) == grid_point(b.1));
+        inserts.insert(l, inner.into_iter().map(|(_, c)| c).collect());
+    }
+    // Rebuild only the polygons whose rings gain vertices.
+    // area → ring → (segment, vertices to insert after its start)
+    type RingInserts = BTreeMap<u32, Vec<(u32, Vec<Coord<f64>>)>>;
+    let mut by_area: BTreeMap<u32, RingInserts> = BTreeMap::new();
+    for ((a, r, s), pts) in inserts {
+        by_area.entry(a).or_default().entry(r).or_default().push((s, pts));
+    }
+    for (a, mut rings) in by_area {
+        let crate::data::Geometry::Areas(mp) = &mut areas[a as usize].geometry else { continue };
+        let mut base = 0u32;
+        for poly in mp.0.iter_mut() {
+            let n = 1 + poly.interiors().len() as u32;
+            if rings.range(base..base + n).next().is_some() {
+                let (exterior, holes) =
+                    std::mem::replace(poly, geo::Polygon::new(geo::LineString::new(vec![]), vec![])).into_inner();
+                let mut fix = |i: u32, ring: geo::LineString<f64>| match rings.remove(&(base + i)) {
+                    Some(at) => {
+                        added[a as usize] += at.iter().map(|e| e.1.len()).sum::<usize>();
+                        with_vertices(ring, at)
+                    }
+                    None => ring,
+                };
+                let exterior = fix(0, exterior);
+                let holes = holes.into_iter().enumerate().map(|(i, h)| fix(i as u32 + 1, h)).collect();
+                *poly = geo::Polygon::new(exterior, holes);
             }
-            added
-        })
-        .collect()
+            base += n;
+        }
+    }
+    added
+}
+
+/// A ring with vertices inserted after segment starts: `at` holds (segment, vertices).
+fn with_vertices(ring: geo::LineString<f64>, mut at: Vec<(u32, Vec<geo::Coord<f64>>)>) -> geo::LineString<f64> {
+    at.sort_by_key(|e| e.0);
+    let extra: usize = at.iter().map(|e| e.1.len()).sum();
+    let mut out = Vec::with_capacity(ring.0.len() + extra);
+    let mut next = at.into_iter().peekable();
+    for (s, c) in ring.0.into_iter().enumerate() {
+        out.push(c);
+        if let Some((_, pts)) = next.next_if(|e| e.0 as usize == s) {
+            out.extend(pts);
+        }
+    }
+    geo::LineString::new(out)
 }
 
 #[cfg(test)]
@@ -362,5 +536,155 @@ mod tests {
         let after = Adjacency::build(&ds);
         let west = &after.of(0)[0];
         assert!(west.contains(&Some(1)) && west.contains(&Some(2)), "{west:?}");
+    }
+
+    /// The first implementation, kept as the reference: every vertex of every area in one
+    /// R-tree, every segment searched; neighbours by a hash map of segments.
+    fn reference_close(areas: &mut [crate::data::Feature]) -> Vec<usize> {
+        use geo::{Coord, LineString, MultiPolygon, Polygon};
+        const EPS: f64 = 1e-7;
+        let key = |c: Coord<f64>| ((c.x * 1e6).round() as i64, (c.y * 1e6).round() as i64);
+        let mut points = Vec::new();
+        for f in areas.iter() {
+            for ring in area_rings(f) {
+                points.extend(ring.0.iter().map(|c| GeomWithData::new([c.x, c.y], key(*c))));
+            }
+        }
+        let tree = RTree::bulk_load(points);
+        let fix_ring = |ring: &LineString<f64>, added: &mut usize| -> LineString<f64> {
+            let mut out = Vec::new();
+            for seg in ring.0.windows(2) {
+                let (p, q) = (seg[0], seg[1]);
+                out.push(p);
+                let (dx, dy) = (q.x - p.x, q.y - p.y);
+                let len2 = dx * dx + dy * dy;
+                if len2 == 0.0 {
+                    continue;
+                }
+                let env = AABB::from_corners(
+                    [p.x.min(q.x) - EPS, p.y.min(q.y) - EPS],
+                    [p.x.max(q.x) + EPS, p.y.max(q.y) + EPS],
+                );
+                let mut inner: Vec<(f64, Coord<f64>)> = tree
+                    .locate_in_envelope_intersecting(&env)
+                    .filter_map(|g| {
+                        let c = Coord { x: g.geom()[0], y: g.geom()[1] };
+                        if g.data == key(p) || g.data == key(q) {
+                            return None;
+                        }
+                        let t = ((c.x - p.x) * dx + (c.y - p.y) * dy) / len2;
+                        let off = ((c.x - p.x) * dy - (c.y - p.y) * dx).abs() / len2.sqrt();
+                        (t > 0.0 && t < 1.0 && off < EPS).then_some((t, c))
+                    })
+                    .collect();
+                inner.sort_by(|a, b| a.0.total_cmp(&b.0));
+                inner.dedup_by(|a, b| key(a.1) == key(b.1));
+                *added += inner.len();
+                out.extend(inner.into_iter().map(|(_, c)| c));
+            }
+            out.extend(ring.0.last());
+            LineString::new(out)
+        };
+        areas
+            .iter_mut()
+            .map(|f| {
+                let mut added = 0;
+                if let crate::data::Geometry::Areas(mp) = &f.geometry {
+                    let fixed = MultiPolygon::new(
+                        mp.0.iter()
+                            .map(|p| {
+                                Polygon::new(
+                                    fix_ring(p.exterior(), &mut added),
+                                    p.interiors().iter().map(|r| fix_ring(r, &mut added)).collect(),
+                                )
+                            })
+                            .collect(),
+                    );
+                    if added > 0 {
+                        f.geometry = crate::data::Geometry::Areas(fixed);
+                    }
+                }
+                added
+            })
+            .collect()
+    }
+
+    fn reference_neighbours(areas: &[crate::data::Feature]) -> Vec<Vec<Vec<Option<usize>>>> {
+        let key = |c: geo::Coord<f64>| ((c.x * 1e6).round() as i64, (c.y * 1e6).round() as i64);
+        let seg = |w: &[geo::Coord<f64>]| {
+            let (p, q) = (key(w[0]), key(w[1]));
+            if p <= q {
+                (p, q)
+            } else {
+                (q, p)
+            }
+        };
+        let mut owners: std::collections::HashMap<_, Vec<usize>> = std::collections::HashMap::new();
+        for (a, f) in areas.iter().enumerate() {
+            for ring in area_rings(f) {
+                for w in ring.0.windows(2) {
+                    let list = owners.entry(seg(w)).or_default();
+                    if !list.contains(&a) {
+                        list.push(a);
+                    }
+                }
+            }
+        }
+        areas
+            .iter()
+            .enumerate()
+            .map(|(a, f)| {
+                area_rings(f)
+                    .iter()
+                    .map(|r| {
+                        r.0.windows(2)
+                            .map(|w| owners.get(&seg(w)).and_then(|o| o.iter().copied().find(|&b| b != a)))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_built_in_partition_closes_and_matches_as_the_reference_does() {
+        let ds = Dataset::load(&Source::Embedded, EndDates::Inclusive).into_result().expect("the built-in atlas");
+        // A copy in which every third area gains the midpoint of each edge of its outer
+        // ring: its neighbours then meet it at T-junctions.
+        let mut areas = ds.layer(Layer::Territories).to_vec();
+        for f in areas.iter_mut().step_by(3) {
+            if let crate::data::Geometry::Areas(mp) = &mut f.geometry {
+                for p in mp.0.iter_mut() {
+                    let (ext, holes) =
+                        std::mem::replace(p, geo::Polygon::new(geo::LineString::new(vec![]), vec![])).into_inner();
+                    let mut pts = Vec::new();
+                    for w in ext.0.windows(2) {
+                        pts.push(w[0]);
+                        pts.push(geo::Coord { x: (w[0].x + w[1].x) / 2.0, y: (w[0].y + w[1].y) / 2.0 });
+                    }
+                    pts.extend(ext.0.last());
+                    *p = geo::Polygon::new(geo::LineString::new(pts), holes);
+                }
+            }
+        }
+        let mut inserted = Vec::new();
+        for start in [ds.layer(Layer::Territories).to_vec(), areas] {
+            let (mut ours, mut theirs) = (start.clone(), start);
+            let added = close_t_junctions(&mut ours);
+            let expected = reference_close(&mut theirs);
+            assert_eq!(added, expected);
+            inserted.push(added.iter().sum::<usize>());
+            let neighbours = reference_neighbours(&theirs);
+            let mut ds = ds.clone();
+            ds.set_layer(Layer::Territories, ours);
+            let adjacency = Adjacency::build(&ds);
+            for (a, rings) in neighbours.iter().enumerate() {
+                assert_eq!(adjacency.of(a), rings.as_slice(), "area {a}");
+            }
+            for (f, g) in ds.layer(Layer::Territories).iter().zip(&theirs) {
+                assert_eq!(f.geometry, g.geometry, "{}", f.id);
+            }
+        }
+        assert!(inserted[1] > inserted[0] + 100, "the midpoints make T-junctions: {inserted:?}");
     }
 }

@@ -131,7 +131,7 @@ pub fn to_json(hits: &[Hit], year: Year, lon: f64, lat: f64, lang: &str) -> Valu
                 }
                 _ => {}
             }
-            o.insert("properties".into(), Value::Object(f.properties.clone()));
+            o.insert("properties".into(), Value::Object(f.properties.to_map()));
             Value::Object(o)
         })
         .collect();

@@ -15,34 +15,34 @@ use geo::{Area, BooleanOps, BoundingRect, Intersects};
 pub fn polity_problems(ds: &Dataset, style: &Style) -> Vec<Problem> {
     let mut out: Vec<Problem> = Vec::new();
     let declared = !ds.meta.polities.is_empty();
-    let files: std::collections::HashMap<&str, &str> = ds.all().map(|f| (f.id.as_str(), f.file.as_str())).collect();
     for (layer, id, polity) in ds.polity_refs() {
-        let file = files.get(id).map_or_else(|| layer.file_name(), |f| f.to_string());
-        if style.polity(polity).is_none() {
-            let p = if declared && ds.polity(polity).is_none() {
-                Problem::warning(
-                    &file,
-                    Some(id),
-                    format!(
-                        "unknown polity id {polity:?}: not in style {:?} nor in atlas.json's polities (a typo?); \
-                         drawn in an automatic colour",
-                        style.name
-                    ),
-                )
-            } else {
-                Problem::info(
-                    &file,
-                    Some(id),
-                    format!(
-                        "polity id {polity:?} is not in style {:?}: drawn in an automatic colour \
-                         (`steppe-atlas style init` writes a style to edit)",
-                        style.name
-                    ),
-                )
-            };
-            if !out.iter().any(|o| o.message == p.message) {
-                out.push(p);
-            }
+        if style.polity(polity).is_some() {
+            continue;
+        }
+        let file = ds.get(id).map_or_else(|| layer.file_name(), |f| f.file.to_string());
+        let p = if declared && ds.polity(polity).is_none() {
+            Problem::warning(
+                &file,
+                Some(id),
+                format!(
+                    "unknown polity id {polity:?}: not in style {:?} nor in atlas.json's polities (a typo?); \
+                     drawn in an automatic colour",
+                    style.name
+                ),
+            )
+        } else {
+            Problem::info(
+                &file,
+                Some(id),
+                format!(
+                    "polity id {polity:?} is not in style {:?}: drawn in an automatic colour \
+                     (`steppe-atlas style init` writes a style to edit)",
+                    style.name
+                ),
+            )
+        };
+        if !out.iter().any(|o| o.message == p.message) {
+            out.push(p);
         }
     }
     out

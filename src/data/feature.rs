@@ -1,11 +1,13 @@
 //! One feature of a layer: geometry, names, time span and layer-specific attributes,
 //! parsed from GeoJSON with per-feature error messages.
 
+use super::raw::{Geom, GeomType, Nested, Props, RawFeature};
 use super::Layer;
 use crate::error::Problem;
 use crate::time::{DateError, DateValue, EndDates, Span, Year};
 use geo::{Coord, LineString, MultiLineString, MultiPolygon, Point, Polygon};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Names of a feature in several languages; `en` is the `name` property.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -163,6 +165,110 @@ fn thousands(n: f64) -> String {
     out
 }
 
+/// A feature's GeoJSON properties as given: a compact map, in key order, with the lookups
+/// of `serde_json::Map`. One allocation per feature, and each key's text is shared by the
+/// features of a file (a `BTreeMap` per feature cost ~600 bytes before its first key).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Properties(Box<[(Arc<str>, Value)]>);
+
+impl Properties {
+    fn find(&self, key: &str) -> Option<usize> {
+        if self.0.len() <= 16 {
+            // A feature's few properties: a scan that compares lengths first beats a
+            // binary search that compares text at every step.
+            return self.0.iter().position(|(k, _)| k.len() == key.len() && **k == *key);
+        }
+        self.0.binary_search_by(|(k, _)| (**k).cmp(key)).ok()
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.find(key).map(|i| &self.0[i].1)
+    }
+
+    /// Is `key` there?
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| &**k)
+    }
+
+    /// The keys and values, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (&**k, v))
+    }
+
+    /// How many properties.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// No properties?
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The properties as a JSON object (for output).
+    pub fn to_map(&self) -> Map<String, Value> {
+        self.0.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    /// Members as read, in any order: sorted by key, and of a key given twice the last
+    /// is kept (as a JSON object read into a map keeps it).
+    pub(super) fn from_members(mut members: Vec<(Arc<str>, Value)>) -> Properties {
+        members.reverse();
+        members.sort_by(|a, b| a.0.cmp(&b.0)); // stable: the last given comes first
+        members.dedup_by(|later, first| later.0 == first.0);
+        Properties(members.into_boxed_slice())
+    }
+
+    /// Rename `from` to `to` (unless `to` is there already).
+    pub(super) fn rename(&mut self, from: &str, to: Arc<str>) {
+        if self.contains_key(&to) {
+            return;
+        }
+        let mut members = std::mem::take(&mut self.0).into_vec();
+        for m in &mut members {
+            if &*m.0 == from {
+                m.0 = to.clone();
+            }
+        }
+        *self = Properties::from_members(members);
+    }
+}
+
+impl From<Map<String, Value>> for Properties {
+    fn from(map: Map<String, Value>) -> Properties {
+        let mut keys = KeyTexts::default();
+        Properties::from_members(map.into_iter().map(|(k, v)| (keys.share(&k), v)).collect())
+    }
+}
+
+impl From<&Properties> for Value {
+    fn from(p: &Properties) -> Value {
+        Value::Object(p.to_map())
+    }
+}
+
+/// Key texts shared by the features read together.
+#[derive(Default)]
+pub(super) struct KeyTexts(std::collections::HashSet<Arc<str>>);
+
+impl KeyTexts {
+    /// The shared text of `key`.
+    pub(super) fn share(&mut self, key: &str) -> Arc<str> {
+        if let Some(k) = self.0.get(key) {
+            return k.clone();
+        }
+        let k: Arc<str> = Arc::from(key);
+        self.0.insert(k.clone());
+        k
+    }
+}
+
 /// A feature's geometry in lon/lat degrees.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Geometry {
@@ -182,7 +288,7 @@ pub struct Feature {
     /// The layer it belongs to.
     pub layer: Layer,
     /// The file it was read from (`territories.geojson`, `export.geojson`).
-    pub file: String,
+    pub file: Arc<str>,
     /// Unique id.
     pub id: String,
     /// Names by language.
@@ -221,7 +327,7 @@ pub struct Feature {
     /// Army size.
     pub strength: Option<Strength>,
     /// All GeoJSON properties as given (for `query` output).
-    pub properties: Map<String, Value>,
+    pub properties: Properties,
 }
 
 impl Feature {
@@ -280,24 +386,22 @@ impl Feature {
     }
 }
 
-/// Parse the features of one layer read from `file` (each with its index in that file;
-/// their properties are moved out of the tree), pushing a problem for every malformed feature (which is skipped).
+/// Parse the features of one layer read from `file` (each with its index in that file),
+/// pushing a problem for every malformed feature (which is skipped). Each feature's
+/// properties and coordinates move into the typed feature: held once.
 pub(super) fn parse_features(
     layer: Layer,
     file: &str,
-    items: Vec<(usize, &mut Value)>,
+    items: Vec<(usize, RawFeature)>,
     mode: EndDates,
     problems: &mut Vec<Problem>,
 ) -> Vec<Feature> {
     let mut out = Vec::with_capacity(items.len());
+    let file: Arc<str> = Arc::from(file);
     for (i, raw) in items {
-        let mut ctx = Ctx { file, id: format!("#{i}"), problems: &mut *problems, ok: true };
-        if let Some(mut f) = parse_feature(layer, raw, mode, &mut ctx) {
+        let mut ctx = Ctx { file: &file, index: i, id: String::new(), problems: &mut *problems, ok: true };
+        if let Some(f) = parse_feature(layer, raw, mode, &mut ctx) {
             if ctx.ok {
-                // The properties move from the JSON tree into the feature: held once.
-                if let Some(Value::Object(p)) = raw.get_mut("properties") {
-                    f.properties = std::mem::take(p);
-                }
                 out.push(f);
             }
         }
@@ -306,24 +410,37 @@ pub(super) fn parse_features(
 }
 
 struct Ctx<'a> {
-    file: &'a str,
+    file: &'a Arc<str>,
+    /// The feature's position in its file (how it is named until its id is known).
+    index: usize,
+    /// The feature's id, once read.
     id: String,
     problems: &'a mut Vec<Problem>,
     ok: bool,
 }
 
 impl Ctx<'_> {
+    fn name(&self) -> std::borrow::Cow<'_, str> {
+        if self.id.is_empty() {
+            format!("#{}", self.index).into()
+        } else {
+            self.id.as_str().into()
+        }
+    }
+
     fn err(&mut self, msg: impl Into<String>) {
         self.ok = false;
-        self.problems.push(Problem::error(self.file, Some(&self.id), msg));
+        let p = Problem::error(self.file, Some(&self.name()), msg);
+        self.problems.push(p);
     }
 
     fn warn(&mut self, msg: impl Into<String>) {
-        self.problems.push(Problem::warning(self.file, Some(&self.id), msg));
+        let p = Problem::warning(self.file, Some(&self.name()), msg);
+        self.problems.push(p);
     }
 }
 
-fn str_prop<'a>(props: &'a Map<String, Value>, key: &str, ctx: &mut Ctx) -> Option<&'a str> {
+fn str_prop<'a>(props: &'a Properties, key: &str, ctx: &mut Ctx) -> Option<&'a str> {
     match props.get(key) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.as_str()),
@@ -338,43 +455,42 @@ fn str_prop<'a>(props: &'a Map<String, Value>, key: &str, ctx: &mut Ctx) -> Opti
     }
 }
 
-fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option<Feature> {
-    let Some(obj) = raw.as_object() else {
+fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -> Option<Feature> {
+    let RawFeature::Object(obj) = raw else {
         ctx.err("feature is not a JSON object");
         return None;
     };
-    if obj.get("type").and_then(Value::as_str) != Some("Feature") {
+    if obj.type_name.as_deref() != Some("Feature") {
         ctx.err("`type` is not \"Feature\"");
         return None;
     }
-    let empty = Map::new();
-    let props = match obj.get("properties") {
-        Some(Value::Object(p)) => p,
-        Some(Value::Null) | None => &empty,
-        Some(_) => {
+    let owned_props = match obj.properties {
+        Props::Object(p) => p,
+        Props::Null | Props::Missing => Properties::default(),
+        Props::Other => {
             ctx.err("`properties` is not an object");
             return None;
         }
     };
-    let id =
-        match props.get("id").or_else(|| obj.get("id")).or_else(|| props.get("@id")).or_else(|| props.get("osm_id")) {
-            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => {
-                ctx.err("missing `id` in properties");
-                return None;
-            }
-        };
+    let props = &owned_props;
+    let id = match props.get("id").or(obj.id.as_ref()).or_else(|| props.get("@id")).or_else(|| props.get("osm_id")) {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => {
+            ctx.err("missing `id` in properties");
+            return None;
+        }
+    };
     ctx.id = id.clone();
 
-    let geometry = parse_geometry(layer, obj.get("geometry"), ctx)?;
+    let geometry = parse_geometry(layer, obj.geometry, ctx)?;
     let mut names = Names {
         en: str_prop(props, "name", ctx).unwrap_or("").to_string(),
         kk: str_prop(props, "name:kk", ctx).map(str::to_string),
         ru: str_prop(props, "name:ru", ctx).map(str::to_string),
         other: Vec::new(),
     };
-    for (key, value) in props {
+    for (key, value) in props.iter() {
         if let (Some(code), Some(v)) = (key.strip_prefix("name:"), value.as_str()) {
             if !code.is_empty() && code != "kk" && code != "ru" && code != "en" {
                 names.other.push((code.to_string(), v.to_string()));
@@ -588,7 +704,7 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
     let bbox = envelope(&geometry);
     Some(Feature {
         layer,
-        file: ctx.file.to_string(),
+        file: ctx.file.clone(),
         id,
         names,
         span,
@@ -607,15 +723,14 @@ fn parse_feature(layer: Layer, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Op
         belligerents,
         commanders,
         strength,
-        // Filled by `parse_features`, which owns the JSON tree.
-        properties: Map::new(),
+        properties: owned_props,
     })
 }
 
 /// Read a date property: a string in any form [`DateValue`] reads, an integer year, or
 /// empty/null (missing). A malformed date is an error; a form we do not read is a
 /// warning naming the feature, and the date counts as missing.
-fn date_prop(raw: Option<&Value>, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
+fn date_prop(raw: Option<&Value>, key: impl std::fmt::Display, ctx: &mut Ctx) -> Option<DateValue> {
     match raw {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => match DateValue::parse(s) {
@@ -646,9 +761,13 @@ fn date_prop(raw: Option<&Value>, key: &str, ctx: &mut Ctx) -> Option<DateValue>
 /// OpenHistoricalMap keeps a date's full EDTF form in `start_date:edtf` / `end_date:edtf`
 /// when `start_date` / `end_date` are simplified to plain dates: read the EDTF form when it
 /// is one we read (so its uncertainty is kept), else the plain date.
-fn edtf_or_plain(props: &Map<String, Value>, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
-    let edtf =
-        props.get(&format!("{key}:edtf")).and_then(Value::as_str).and_then(|s| DateValue::parse(s).ok().flatten());
+fn edtf_or_plain(props: &Properties, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
+    let edtf_key = match key {
+        "start_date" => "start_date:edtf",
+        "end_date" => "end_date:edtf",
+        other => return date_prop(props.get(other), other, ctx),
+    };
+    let edtf = props.get(edtf_key).and_then(Value::as_str).and_then(|s| DateValue::parse(s).ok().flatten());
     match edtf {
         Some(v) => Some(v),
         None => date_prop(props.get(key), key, ctx),
@@ -657,7 +776,7 @@ fn edtf_or_plain(props: &Map<String, Value>, key: &str, ctx: &mut Ctx) -> Option
 
 /// Is a territory without `control` held by itself? Dated areas are (OpenHistoricalMap's
 /// boundaries), and so are areas that name their `polity` or are tagged `boundary`.
-fn self_held(props: &Map<String, Value>, span: &Span) -> bool {
+fn self_held(props: &Properties, span: &Span) -> bool {
     span.start.is_some() || span.end.is_some() || props.contains_key("polity") || props.contains_key("boundary")
 }
 
@@ -679,7 +798,7 @@ fn fmt_year(y: Option<i32>) -> String {
     y.map(|y| y.to_string()).unwrap_or_else(|| "…".into())
 }
 
-fn string_list(props: &Map<String, Value>, key: &str, ctx: &mut Ctx) -> Vec<String> {
+fn string_list(props: &Properties, key: &str, ctx: &mut Ctx) -> Vec<String> {
     match props.get(key) {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(s)) => vec![s.clone()],
@@ -734,8 +853,8 @@ fn parse_control(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option
         }
     };
     let get = |k: &str| obj.get(k).and_then(Value::as_str);
-    let from = date_prop(obj.get("from"), &format!("control[{i}].from"), ctx);
-    let to = date_prop(obj.get("to"), &format!("control[{i}].to"), ctx);
+    let from = date_prop(obj.get("from"), format_args!("control[{i}].from"), ctx);
+    let to = date_prop(obj.get("to"), format_args!("control[{i}].to"), ctx);
     let span = match Span::from_values(from.as_ref(), to.as_ref(), mode) {
         Ok(s) => s,
         Err(e) => {
@@ -789,8 +908,8 @@ fn parse_capital(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option
         }
     };
     let (polity, source) = (text("polity").ok()?, text("source").ok()?);
-    let from = date_prop(obj.get("from"), &format!("capital[{i}].from"), ctx);
-    let to = date_prop(obj.get("to"), &format!("capital[{i}].to"), ctx);
+    let from = date_prop(obj.get("from"), format_args!("capital[{i}].from"), ctx);
+    let to = date_prop(obj.get("to"), format_args!("capital[{i}].to"), ctx);
     match Span::from_values(from.as_ref(), to.as_ref(), mode) {
         Ok(span) => Some(CapitalSpan { span, polity: polity.map(str::to_string), source: source.map(str::to_string) }),
         Err(e) => {
@@ -800,34 +919,22 @@ fn parse_capital(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option
     }
 }
 
-fn parse_geometry(layer: Layer, raw: Option<&Value>, ctx: &mut Ctx) -> Option<Geometry> {
-    let raw = match raw {
-        None | Some(Value::Null) => {
+fn parse_geometry(layer: Layer, raw: Geom, ctx: &mut Ctx) -> Option<Geometry> {
+    let (gtype, coords) = match raw {
+        Geom::Missing | Geom::Null => {
             if layer == Layer::Events {
                 return Some(Geometry::None);
             }
             ctx.err("missing geometry");
             return None;
         }
-        Some(v) => v,
-    };
-    let geom = match <geojson::Geometry as serde::Deserialize>::deserialize(raw) {
-        Ok(g) => g,
-        Err(e) => {
-            ctx.err(format!("invalid geometry: {e}"));
+        Geom::Invalid(why) => {
+            ctx.err(format!("invalid geometry: {why}"));
             return None;
         }
+        Geom::Parsed(t, c) => (t, c),
     };
-    use geojson::GeometryValue as G;
-    let type_name = match &geom.value {
-        G::Point { .. } => "Point",
-        G::MultiPoint { .. } => "MultiPoint",
-        G::LineString { .. } => "LineString",
-        G::MultiLineString { .. } => "MultiLineString",
-        G::Polygon { .. } => "Polygon",
-        G::MultiPolygon { .. } => "MultiPolygon",
-        G::GeometryCollection { .. } => "GeometryCollection",
-    };
+    let type_name = gtype.name();
     let allowed: &[&str] = match layer {
         Layer::Territories | Layer::Water => &["Polygon", "MultiPolygon"],
         Layer::Cities | Layer::Battles => &["Point"],
@@ -840,76 +947,124 @@ fn parse_geometry(layer: Layer, raw: Option<&Value>, ctx: &mut Ctx) -> Option<Ge
         ctx.err(format!("geometry is a {type_name}; {} takes {}", layer.file_name(), allowed.join(" or ")));
         return None;
     }
-    let mut bad = None;
-    let mut coord = |p: &geojson::Position| -> Coord<f64> {
-        let s = p.as_slice();
-        if s.len() < 2 {
-            bad.get_or_insert_with(|| "a position has fewer than 2 numbers".to_string());
-            return Coord { x: 0.0, y: 0.0 };
-        }
-        let (x, y) = (s[0], s[1]);
-        if !x.is_finite() || !y.is_finite() || !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
-            bad.get_or_insert_with(|| format!("coordinate [{x}, {y}] is out of range (lon −180…180, lat −90…90)"));
-        }
-        Coord { x, y }
-    };
-    let line = |pts: &Vec<geojson::Position>, coord: &mut dyn FnMut(&geojson::Position) -> Coord<f64>| {
-        LineString::new(pts.iter().map(coord).collect())
-    };
-    let mut ring_problem = None;
-    let mut ring = |pts: &Vec<geojson::Position>, coord: &mut dyn FnMut(&geojson::Position) -> Coord<f64>| {
-        if pts.len() < 4 {
-            ring_problem.get_or_insert_with(|| {
-                format!("polygon ring has {} positions; a closed ring needs at least 4", pts.len())
-            });
-        } else if pts.first().map(|p| p.as_slice()) != pts.last().map(|p| p.as_slice()) {
-            ring_problem.get_or_insert_with(|| "open ring: the first and last positions differ".to_string());
-        }
-        LineString::new(pts.iter().map(coord).collect())
-    };
-    let mut polygon = |rings: &Vec<Vec<geojson::Position>>, coord: &mut dyn FnMut(&geojson::Position) -> Coord<f64>| {
-        let mut it = rings.iter();
-        let exterior = it.next().map(|r| ring(r, coord)).unwrap_or_else(|| LineString::new(vec![]));
-        let interiors = it.map(|r| ring(r, coord)).collect();
-        Polygon::new(exterior, interiors)
-    };
-    let out = match &geom.value {
-        G::Point { coordinates } => Geometry::Point(Point::from(coord(coordinates))),
-        G::LineString { coordinates } => {
-            if coordinates.len() < 2 {
-                ctx.err("line has fewer than 2 positions");
-                return None;
-            }
-            Geometry::Lines(MultiLineString::new(vec![line(coordinates, &mut coord)]))
-        }
-        G::MultiLineString { coordinates } => {
-            if coordinates.is_empty() || coordinates.iter().any(|l| l.len() < 2) {
-                ctx.err("a line has fewer than 2 positions");
-                return None;
-            }
-            Geometry::Lines(MultiLineString::new(coordinates.iter().map(|l| line(l, &mut coord)).collect()))
-        }
-        G::Polygon { coordinates } => {
-            if coordinates.is_empty() {
-                ctx.err("polygon has no rings");
-                return None;
-            }
-            Geometry::Areas(MultiPolygon::new(vec![polygon(coordinates, &mut coord)]))
-        }
-        G::MultiPolygon { coordinates } => {
-            if coordinates.is_empty() || coordinates.iter().any(|p| p.is_empty()) {
-                ctx.err("multipolygon has an empty polygon");
-                return None;
-            }
-            Geometry::Areas(MultiPolygon::new(coordinates.iter().map(|p| polygon(p, &mut coord)).collect()))
-        }
-        _ => unreachable!("filtered by the allowed list"),
-    };
-    if let Some(msg) = bad {
-        ctx.err(msg);
+    let coords = coords.unwrap_or(Nested::Empty);
+    if let Nested::Bad(why) = coords {
+        ctx.err(format!("invalid geometry: {why}"));
         return None;
     }
-    if let Some(msg) = ring_problem {
+    let depth_error = || format!("invalid geometry: the {type_name}'s `coordinates` are not nested as a {type_name}'s");
+    // The lists of one level: an empty list is a list of nothing.
+    fn lists(n: Nested) -> Option<Vec<Nested>> {
+        match n {
+            Nested::Empty => Some(Vec::new()),
+            Nested::List(v) => Some(v),
+            Nested::Line(v) => Some(v.into_iter().map(Nested::Position).collect()),
+            _ => None,
+        }
+    }
+    fn line(n: Nested) -> Option<Vec<Coord<f64>>> {
+        match n {
+            Nested::Empty => Some(Vec::new()),
+            Nested::Line(v) => Some(v),
+            _ => None,
+        }
+    }
+    let ring_problem = |r: &[Coord<f64>]| -> Option<String> {
+        if r.len() < 4 {
+            Some(format!("polygon ring has {} positions; a closed ring needs at least 4", r.len()))
+        } else if r.first() != r.last() {
+            Some("open ring: the first and last positions differ".to_string())
+        } else {
+            None
+        }
+    };
+    // A ring's problem is reported after a coordinate's, as geojson's own checks ordered them.
+    let mut ring_issue: Option<String> = None;
+    let mut polygon = |rings: Vec<Nested>| -> Result<Polygon<f64>, String> {
+        let mut rings = rings.into_iter().map(|r| line(r).ok_or_else(depth_error)).collect::<Result<Vec<_>, _>>()?;
+        if ring_issue.is_none() {
+            ring_issue = rings.iter().find_map(|r| ring_problem(r));
+        }
+        let exterior = if rings.is_empty() { Vec::new() } else { rings.remove(0) };
+        Ok(Polygon::new(LineString::new(exterior), rings.into_iter().map(LineString::new).collect()))
+    };
+    let built: Result<Geometry, String> = match gtype {
+        GeomType::Point => match coords {
+            Nested::Position(c) => Ok(Geometry::Point(Point::from(c))),
+            Nested::Empty => Err("a position has fewer than 2 numbers".into()),
+            _ => Err(depth_error()),
+        },
+        GeomType::LineString => match line(coords) {
+            Some(l) if l.len() < 2 => Err("line has fewer than 2 positions".into()),
+            Some(l) => Ok(Geometry::Lines(MultiLineString::new(vec![LineString::new(l)]))),
+            None => Err(depth_error()),
+        },
+        GeomType::MultiLineString => match lists(coords) {
+            Some(ls) => {
+                let ls: Option<Vec<Vec<Coord<f64>>>> = ls.into_iter().map(line).collect();
+                match ls {
+                    None => Err(depth_error()),
+                    Some(ls) if ls.is_empty() || ls.iter().any(|l| l.len() < 2) => {
+                        Err("a line has fewer than 2 positions".into())
+                    }
+                    Some(ls) => {
+                        Ok(Geometry::Lines(MultiLineString::new(ls.into_iter().map(LineString::new).collect())))
+                    }
+                }
+            }
+            None => Err(depth_error()),
+        },
+        GeomType::Polygon => match lists(coords) {
+            Some(rings) if rings.is_empty() => Err("polygon has no rings".into()),
+            Some(rings) => polygon(rings).map(|p| Geometry::Areas(MultiPolygon::new(vec![p]))),
+            None => Err(depth_error()),
+        },
+        GeomType::MultiPolygon => match lists(coords) {
+            Some(polys) => {
+                let polys: Option<Vec<Vec<Nested>>> = polys.into_iter().map(lists).collect();
+                match polys {
+                    None => Err(depth_error()),
+                    Some(ps) if ps.is_empty() || ps.iter().any(|p| p.is_empty()) => {
+                        Err("multipolygon has an empty polygon".into())
+                    }
+                    Some(ps) => ps
+                        .into_iter()
+                        .map(&mut polygon)
+                        .collect::<Result<Vec<_>, _>>()
+                        .map(|ps| Geometry::Areas(MultiPolygon::new(ps))),
+                }
+            }
+            None => Err(depth_error()),
+        },
+        GeomType::MultiPoint | GeomType::GeometryCollection => unreachable!("filtered by the allowed list"),
+    };
+    let out = match built {
+        Ok(g) => g,
+        Err(msg) => {
+            ctx.err(msg);
+            return None;
+        }
+    };
+    let mut bad = None;
+    let mut check = |c: &Coord<f64>| {
+        let (x, y) = (c.x, c.y);
+        if bad.is_none()
+            && (!x.is_finite() || !y.is_finite() || !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y))
+        {
+            bad = Some(format!("coordinate [{x}, {y}] is out of range (lon −180…180, lat −90…90)"));
+        }
+    };
+    match &out {
+        Geometry::None => {}
+        Geometry::Point(p) => check(&p.0),
+        Geometry::Lines(ml) => ml.0.iter().flat_map(|l| &l.0).for_each(&mut check),
+        Geometry::Areas(mp) => mp
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .flat_map(|r| &r.0)
+            .for_each(&mut check),
+    }
+    if let Some(msg) = bad.or(ring_issue) {
         ctx.err(msg);
         return None;
     }

@@ -7,11 +7,12 @@
 
 mod feature;
 mod polity;
+mod raw;
 mod read;
 
 pub use feature::polity_id_for;
 pub use feature::{
-    CampaignKind, CapitalSpan, Certainty, CityKind, ControlSpan, Feature, Geometry, Names, Status, Strength,
+    CampaignKind, CapitalSpan, Certainty, CityKind, ControlSpan, Feature, Geometry, Names, Properties, Status, Strength,
 };
 pub use polity::{DatedName, Polity};
 
@@ -19,6 +20,7 @@ use crate::error::{Error, Problem, Result, Severity};
 use crate::time::{EndDates, Year};
 use serde::Deserialize;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -250,8 +252,11 @@ impl Dataset {
     pub fn load(source: &Source, end_dates: EndDates) -> Loaded {
         let mut problems = Vec::new();
         let mut ds = Dataset::default();
-        let files: Vec<(String, String)> = match source {
-            Source::Embedded => EMBEDDED.iter().map(|(n, t)| (format!("{n}.geojson"), t.to_string())).collect(),
+        // (file name, its path in a folder, its text)
+        let mut files: Vec<(String, Option<PathBuf>, Cow<'static, str>)> = match source {
+            Source::Embedded => {
+                EMBEDDED.iter().map(|(n, t)| (format!("{n}.geojson"), None, Cow::Borrowed(*t))).collect()
+            }
             Source::Dir(dir) => {
                 if !dir.is_dir() {
                     problems.push(Problem::error(&dir.display().to_string(), None, "not a folder"));
@@ -265,20 +270,22 @@ impl Dataset {
                         "no *.geojson or *.geojsonseq files in this folder: nothing to draw",
                     ));
                 }
-                files
+                files.into_iter().map(|(n, p, t)| (n, Some(p), Cow::Owned(t))).collect()
             }
         };
-        // One file at a time: its JSON tree is dropped as soon as its features are typed,
-        // so the peak holds one file's tree, not every file's. `Auto` reads a dataset with
-        // OpenHistoricalMap tags in any file as `Ohm`: a file typed before such a file was
-        // met is read again (rare: datasets are of one kind).
+        // One file at a time, streamed into typed features (no JSON tree), its text dropped
+        // once read. `Auto` reads a dataset with OpenHistoricalMap tags in any file as
+        // `Ohm`: a file typed before such a file was met is read again (rare: datasets are
+        // of one kind).
         let mut mode = match end_dates {
             EndDates::Auto => EndDates::Inclusive,
             m => m,
         };
         let mut done: Vec<Option<(EndDates, FileRead)>> = Vec::with_capacity(files.len());
-        for (name, text) in &files {
-            let Some(features) = read::features_of(name, text, &mut problems) else {
+        for (name, _, text) in &mut files {
+            let features = read::features_of(name, text, &mut problems);
+            *text = Cow::Borrowed("");
+            let Some(features) = features else {
                 done.push(None);
                 continue;
             };
@@ -287,15 +294,25 @@ impl Dataset {
             }
             done.push(Some((mode, read_file_features(name, features, mode))));
         }
-        for ((name, text), read) in files.iter().zip(done) {
+        for ((name, path, _), read) in files.iter().zip(done) {
             let Some((used, mut read)) = read else { continue };
             if used != mode {
-                let features = read::features_of(name, text, &mut Vec::new()).unwrap_or_default();
+                let text = match path {
+                    Some(p) => read_optional(p, &mut Vec::new()).map(Cow::Owned),
+                    None => {
+                        EMBEDDED.iter().find(|(n, _)| format!("{n}.geojson") == *name).map(|(_, t)| Cow::Borrowed(*t))
+                    }
+                };
+                let features = text.and_then(|t| read::features_of(name, &t, &mut Vec::new())).unwrap_or_default();
                 read = read_file_features(name, features, mode);
             }
             problems.append(&mut read.problems);
             for (l, fs) in read.layers.iter_mut().enumerate() {
-                ds.layers[l].append(fs);
+                if ds.layers[l].is_empty() {
+                    std::mem::swap(&mut ds.layers[l], fs);
+                } else {
+                    ds.layers[l].append(fs);
+                }
             }
         }
         drop(files);
@@ -484,7 +501,7 @@ fn top_admin_level(areas: Vec<Feature>, problems: &mut Vec<Problem>) -> Vec<Feat
         .into_iter()
         .filter(|f| match admin_level(f) {
             Some(l) if l > top => {
-                *left_out.entry((f.file.clone(), l)).or_default() += 1;
+                *left_out.entry((f.file.to_string(), l)).or_default() += 1;
                 false
             }
             _ => true,
@@ -613,18 +630,18 @@ struct FileRead {
 }
 
 /// Type the features of one file, placing each in its layer.
-fn read_file_features(name: &str, mut features: Vec<Value>, mode: EndDates) -> FileRead {
+fn read_file_features(name: &str, features: Vec<raw::RawFeature>, mode: EndDates) -> FileRead {
     let mut problems = Vec::new();
     let mut layers: [Vec<Feature>; 8] = Default::default();
     let file_layer = read::layer_of_file(name);
     let total = features.len();
-    let mut by_layer: Vec<Vec<(usize, &mut Value)>> = Layer::ALL.iter().map(|_| Vec::new()).collect();
+    let mut by_layer: Vec<Vec<(usize, raw::RawFeature)>> = Layer::ALL.iter().map(|_| Vec::new()).collect();
     let mut unplaced: Vec<String> = Vec::new();
-    for (i, f) in features.iter_mut().enumerate() {
-        match read::layer_of_feature(f, file_layer) {
+    for (i, f) in features.into_iter().enumerate() {
+        match read::layer_of_feature(&f, file_layer) {
             Ok(Some(layer)) => by_layer[layer.index()].push((i, f)),
-            Ok(None) => unplaced.push(read::feature_label(f, i)),
-            Err(msg) => problems.push(Problem::error(name, Some(&read::feature_label(f, i)), msg)),
+            Ok(None) => unplaced.push(read::feature_label(&f, i)),
+            Err(msg) => problems.push(Problem::error(name, Some(&read::feature_label(&f, i)), msg)),
         }
     }
     let counts: Vec<usize> = by_layer.iter().map(Vec::len).collect();
@@ -665,7 +682,7 @@ fn read_file_features(name: &str, mut features: Vec<Value>, mode: EndDates) -> F
     FileRead { layers, problems }
 }
 
-fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, String)> {
+fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, PathBuf, String)> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -682,7 +699,7 @@ fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, Strin
         match ext.as_str() {
             "geojson" | "geojsonseq" => {
                 if let Some(text) = read_optional(&path, problems) {
-                    out.push((name, text));
+                    out.push((name, path, text));
                 }
             }
             "shp" | "gpkg" | "kml" | "gml" | "csv" | "fgb" | "sqlite" | "topojson" | "osm" | "pbf" => {

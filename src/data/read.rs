@@ -2,23 +2,30 @@
 //! rules that place each feature in a layer (its `layer` property, its file's name, its
 //! OpenHistoricalMap tags). Shapefile-shortened property names are mapped back.
 
+use super::feature::{KeyTexts, Properties};
+use super::raw::{self, Geom, Props, RawFeature};
 use super::Layer;
 use crate::error::Problem;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The raw features of a `.geojson` (a FeatureCollection or one Feature) or `.geojsonseq`
 /// (RFC 8142: one Feature per line, optionally after a record separator) file, with
 /// Shapefile-shortened property names mapped back. `None` (and an error) if unreadable.
-pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Vec<Value>> {
+pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Vec<RawFeature>> {
     let mut out = Vec::new();
+    let keys = &mut KeyTexts::default();
     if name.to_ascii_lowercase().ends_with(".geojsonseq") {
         for (n, line) in text.split(['\n', '\x1e']).enumerate() {
             let line = line.trim();
             if line.is_empty() {
                 continue;
             }
-            match serde_json::from_str::<Value>(line) {
-                Ok(v) => collect(v, &mut out),
+            match raw::parse_root(line, keys) {
+                Ok(root) => match root.features {
+                    Some(fs) if root.type_name.as_deref() == Some("FeatureCollection") => out.extend(fs),
+                    _ if root.type_name.as_deref() == Some("FeatureCollection") => {}
+                    _ => out.push(root.as_feature),
+                },
                 Err(e) => {
                     problems.push(Problem::error(name, None, format!("invalid JSON in record {}: {e}", n + 1)));
                     return None;
@@ -26,47 +33,39 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
             }
         }
     } else {
-        let root: Value = match serde_json::from_str(text) {
+        let root = match raw::parse_root(text, keys) {
             Ok(v) => v,
             Err(e) => {
                 problems.push(Problem::error(name, None, format!("invalid JSON: {e}")));
                 return None;
             }
         };
-        let kind = root.get("type").and_then(Value::as_str);
-        let is_collection = kind == Some("FeatureCollection") && root.get("features").is_some_and(Value::is_array);
-        if !is_collection && kind != Some("Feature") {
-            problems.push(Problem::error(name, None, "not a GeoJSON FeatureCollection with a `features` array"));
-            return None;
+        match (root.type_name.as_deref(), root.features) {
+            (Some("FeatureCollection"), Some(fs)) => out = fs,
+            (Some("Feature"), _) => out.push(root.as_feature),
+            _ => {
+                problems.push(Problem::error(name, None, "not a GeoJSON FeatureCollection with a `features` array"));
+                return None;
+            }
         }
-        collect(root, &mut out);
     }
     for f in &mut out {
-        if let Some(Value::Object(props)) = f.get_mut("properties") {
-            unshorten(props);
+        if let RawFeature::Object(o) = f {
+            if let Props::Object(props) = &mut o.properties {
+                unshorten(props, keys);
+            }
         }
     }
     Some(out)
 }
 
-fn collect(v: Value, out: &mut Vec<Value>) {
-    match v {
-        Value::Object(mut o) if o.get("type").and_then(Value::as_str) == Some("FeatureCollection") => {
-            if let Some(Value::Array(fs)) = o.remove("features") {
-                out.extend(fs);
-            }
-        }
-        other => out.push(other),
-    }
-}
-
 /// Map names that Shapefile's 10-character, colon-free field names made (`name_ru`,
 /// `caption_kk`, `admin_leve`, `start_dat`) back to OpenHistoricalMap's, unless the
 /// proper key is also there.
-pub(super) fn unshorten(props: &mut Map<String, Value>) {
+pub(super) fn unshorten(props: &mut Properties, keys: &mut KeyTexts) {
     let mut renames: Vec<(String, String)> = Vec::new();
     for key in props.keys() {
-        let proper = match key.as_str() {
+        let proper = match key {
             "admin_leve" => Some("admin_level".to_string()),
             "start_dat" | "start_dt" => Some("start_date".to_string()),
             "end_dat" => Some("end_date".to_string()),
@@ -78,22 +77,29 @@ pub(super) fn unshorten(props: &mut Map<String, Value>) {
         };
         if let Some(p) = proper {
             if !props.contains_key(&p) {
-                renames.push((key.clone(), p));
+                renames.push((key.to_string(), p));
             }
         }
     }
     for (from, to) in renames {
-        if let Some(v) = props.remove(&from) {
-            props.insert(to, v);
-        }
+        props.rename(&from, keys.share(&to));
+    }
+}
+
+/// The properties of a raw feature, if they are an object.
+pub(super) fn props_of(f: &RawFeature) -> Option<&Properties> {
+    match f {
+        RawFeature::Object(raw::RawObject { properties: Props::Object(p), .. }) => Some(p),
+        _ => None,
     }
 }
 
 /// Does a feature carry OpenHistoricalMap (or OpenStreetMap) tags?
-pub(super) fn has_ohm_tags(f: &Value) -> bool {
+pub(super) fn has_ohm_tags(f: &RawFeature) -> bool {
     const TAGS: [&str; 8] =
         ["boundary", "admin_level", "place", "wikidata", "start_date:edtf", "end_date:edtf", "@id", "osm_id"];
-    f.get("properties").and_then(Value::as_object).is_some_and(|p| TAGS.iter().any(|t| p.contains_key(*t)))
+    // Features have a few properties: one pass over them beats eight lookups.
+    props_of(f).is_some_and(|p| p.keys().any(|k| TAGS.contains(&k)))
 }
 
 /// The layer a file's name says (`cities.geojson`, `towns.geojsonseq`, `boundaries.geojson`).
@@ -115,14 +121,17 @@ pub(super) fn layer_of_file(name: &str) -> Option<Layer> {
     })
 }
 
-fn geometry_type(f: &Value) -> Option<&str> {
-    f.get("geometry").and_then(|g| g.get("type")).and_then(Value::as_str)
+fn geometry_type(f: &RawFeature) -> Option<&'static str> {
+    match f {
+        RawFeature::Object(raw::RawObject { geometry: Geom::Parsed(t, _), .. }) => Some(t.name()),
+        _ => None,
+    }
 }
 
 /// The layer of one feature: its `layer` property (an error if it names no layer), else
 /// the file's layer, else its tags; `None` if nothing says.
-pub(super) fn layer_of_feature(f: &Value, file_layer: Option<Layer>) -> Result<Option<Layer>, String> {
-    let props = f.get("properties").and_then(Value::as_object);
+pub(super) fn layer_of_feature(f: &RawFeature, file_layer: Option<Layer>) -> Result<Option<Layer>, String> {
+    let props = props_of(f);
     if let Some(l) = props.and_then(|p| p.get("layer")).and_then(Value::as_str) {
         return match Layer::from_name(l) {
             Some(layer) => Ok(Some(layer)),
@@ -166,9 +175,12 @@ pub(super) fn layer_of_feature(f: &Value, file_layer: Option<Layer>) -> Result<O
 }
 
 /// How a feature is named in a report: its id, else `#index`.
-pub(super) fn feature_label(f: &Value, i: usize) -> String {
-    let props = f.get("properties").and_then(Value::as_object);
-    match props.and_then(|p| p.get("id")).or_else(|| f.get("id")) {
+pub(super) fn feature_label(f: &RawFeature, i: usize) -> String {
+    let own_id = match f {
+        RawFeature::Object(o) => o.id.as_ref(),
+        RawFeature::NotObject => None,
+    };
+    match props_of(f).and_then(|p| p.get("id")).or(own_id) {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
         _ => format!("#{i}"),
@@ -182,17 +194,23 @@ mod tests {
 
     #[test]
     fn shapefile_names_are_mapped_back() {
-        let mut p = json!({"name_ru": "Москва", "name": "Moscow", "admin_leve": "2", "caption_kk": "x",
+        let mut p: Properties = json!({"name_ru": "Москва", "name": "Moscow", "admin_leve": "2", "caption_kk": "x",
                            "name_de": "Moskau", "name:de": "Moskau (kept)"})
         .as_object()
         .cloned()
-        .unwrap();
-        unshorten(&mut p);
+        .unwrap()
+        .into();
+        unshorten(&mut p, &mut KeyTexts::default());
+        assert!(p.keys().is_sorted(), "{:?}", p.keys().collect::<Vec<_>>());
         assert_eq!(p.get("name:ru"), Some(&json!("Москва")));
         assert_eq!(p.get("admin_level"), Some(&json!("2")));
         assert_eq!(p.get("caption:kk"), Some(&json!("x")));
         assert_eq!(p.get("name:de"), Some(&json!("Moskau (kept)")), "a proper key is never overwritten");
         assert!(p.contains_key("name"));
+    }
+
+    fn raw(v: Value) -> RawFeature {
+        raw::parse_root(&v.to_string(), &mut KeyTexts::default()).unwrap().as_feature
     }
 
     #[test]
@@ -205,12 +223,12 @@ mod tests {
                            "geometry": {"type": "Point", "coordinates": [0, 0]}});
         let tagged = json!({"type": "Feature", "properties": {"layer": "battles"}, "geometry": null});
         let bad = json!({"type": "Feature", "properties": {"layer": "roads"}, "geometry": null});
-        assert_eq!(layer_of_feature(&boundary, None), Ok(Some(Layer::Territories)));
-        assert_eq!(layer_of_feature(&town, None), Ok(Some(Layer::Cities)));
-        assert_eq!(layer_of_feature(&loose, None), Ok(None));
-        assert_eq!(layer_of_feature(&loose, layer_of_file("towns.geojsonseq")), Ok(Some(Layer::Cities)));
-        assert_eq!(layer_of_feature(&tagged, Some(Layer::Cities)), Ok(Some(Layer::Battles)));
-        assert!(layer_of_feature(&bad, None).unwrap_err().contains("roads"));
+        assert_eq!(layer_of_feature(&raw(boundary), None), Ok(Some(Layer::Territories)));
+        assert_eq!(layer_of_feature(&raw(town), None), Ok(Some(Layer::Cities)));
+        assert_eq!(layer_of_feature(&raw(loose.clone()), None), Ok(None));
+        assert_eq!(layer_of_feature(&raw(loose), layer_of_file("towns.geojsonseq")), Ok(Some(Layer::Cities)));
+        assert_eq!(layer_of_feature(&raw(tagged), Some(Layer::Cities)), Ok(Some(Layer::Battles)));
+        assert!(layer_of_feature(&raw(bad), None).unwrap_err().contains("roads"));
         assert_eq!(layer_of_file("export.geojson"), None);
         assert_eq!(layer_of_file("Territories.geojson"), Some(Layer::Territories));
     }

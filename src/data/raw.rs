@@ -1,0 +1,734 @@
+//! Streaming GeoJSON reading: serde visitors that read a FeatureCollection feature by
+//! feature, typing each geometry's coordinates straight into `geo` coordinates and moving
+//! each feature's properties into the map the feature keeps. No JSON tree is built for a
+//! feature or its coordinates, so a coordinate is held once, in its final place.
+//!
+//! Only malformed JSON fails a file; anything well-formed but wrong (a feature that is not
+//! an object, a geometry of no known type, a position of strings) is kept as a finding for
+//! the typed layer to report with the file and feature's id.
+
+use super::feature::{KeyTexts, Properties};
+use geo::Coord;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use std::fmt;
+use std::sync::Arc;
+
+/// One feature as read, before it is typed.
+#[derive(Debug)]
+pub(super) enum RawFeature {
+    /// A JSON value that is not an object.
+    NotObject,
+    /// An object (its members that a feature uses).
+    Object(RawObject),
+}
+
+/// The members of a feature object that steppe-atlas reads.
+#[derive(Debug, Default)]
+pub(super) struct RawObject {
+    /// `type`, if a string.
+    pub type_name: Option<String>,
+    /// The feature's own `id` (outside `properties`), if a string or number.
+    pub id: Option<Value>,
+    /// `properties`.
+    pub properties: Props,
+    /// `geometry`.
+    pub geometry: Geom,
+}
+
+/// The `properties` member.
+#[derive(Debug, Default)]
+pub(super) enum Props {
+    /// Absent.
+    #[default]
+    Missing,
+    /// `null`.
+    Null,
+    /// An object.
+    Object(Properties),
+    /// Anything else.
+    Other,
+}
+
+/// The `geometry` member.
+#[derive(Debug, Default)]
+pub(super) enum Geom {
+    /// Absent.
+    #[default]
+    Missing,
+    /// `null`.
+    Null,
+    /// Not a geometry object (the reason).
+    Invalid(String),
+    /// A geometry object: its type and coordinates (if given).
+    Parsed(GeomType, Option<Nested>),
+}
+
+/// The GeoJSON geometry types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum GeomType {
+    /// `Point`.
+    Point,
+    /// `MultiPoint`.
+    MultiPoint,
+    /// `LineString`.
+    LineString,
+    /// `MultiLineString`.
+    MultiLineString,
+    /// `Polygon`.
+    Polygon,
+    /// `MultiPolygon`.
+    MultiPolygon,
+    /// `GeometryCollection`.
+    GeometryCollection,
+}
+
+impl GeomType {
+    /// The type's GeoJSON name.
+    pub fn name(self) -> &'static str {
+        match self {
+            GeomType::Point => "Point",
+            GeomType::MultiPoint => "MultiPoint",
+            GeomType::LineString => "LineString",
+            GeomType::MultiLineString => "MultiLineString",
+            GeomType::Polygon => "Polygon",
+            GeomType::MultiPolygon => "MultiPolygon",
+            GeomType::GeometryCollection => "GeometryCollection",
+        }
+    }
+
+    fn from_name(s: &str) -> Option<GeomType> {
+        Some(match s {
+            "Point" => GeomType::Point,
+            "MultiPoint" => GeomType::MultiPoint,
+            "LineString" => GeomType::LineString,
+            "MultiLineString" => GeomType::MultiLineString,
+            "Polygon" => GeomType::Polygon,
+            "MultiPolygon" => GeomType::MultiPolygon,
+            "GeometryCollection" => GeomType::GeometryCollection,
+            _ => return None,
+        })
+    }
+}
+
+/// A `coordinates` array as read: a position, a list of positions (a line or ring, kept as
+/// the `Vec` it will live in), or a list of such lists.
+#[derive(Debug, PartialEq)]
+pub(super) enum Nested {
+    /// `[]`: an empty list at any depth.
+    Empty,
+    /// A position (longitude, latitude; more numbers are ignored).
+    Position(Coord<f64>),
+    /// A list of positions.
+    Line(Vec<Coord<f64>>),
+    /// A list of lists.
+    List(Vec<Nested>),
+    /// Something that is not a nesting of number lists (the reason).
+    Bad(&'static str),
+}
+
+/// What a root JSON value of a `.geojson` file or of a `.geojsonseq` record held.
+pub(super) struct Root {
+    /// `type`, if a string.
+    pub type_name: Option<String>,
+    /// The `features` member: `Some` if it was an array.
+    pub features: Option<Vec<RawFeature>>,
+    /// The root as a feature (when it is one, or a record that is not a collection).
+    pub as_feature: RawFeature,
+}
+
+/// Read a root value (a FeatureCollection, a Feature or anything else) from JSON text.
+/// Property keys are shared through `keys`.
+pub(super) fn parse_root(text: &str, keys: &mut KeyTexts) -> serde_json::Result<Root> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let root = RootSeed { keys }.deserialize(&mut de)?;
+    de.end()?;
+    Ok(root)
+}
+
+// ---------------------------------------------------------------- keys
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Type,
+    Id,
+    Properties,
+    Geometry,
+    Features,
+    Coordinates,
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Key, E> {
+                Ok(match s {
+                    "type" => Key::Type,
+                    "id" => Key::Id,
+                    "properties" => Key::Properties,
+                    "geometry" => Key::Geometry,
+                    "features" => Key::Features,
+                    "coordinates" => Key::Coordinates,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Visitor methods for every JSON value other than an object and an array, each giving
+/// `$v` (the value is consumed and its content ignored).
+macro_rules! scalars_give {
+    ($t:ty, $v:expr) => {
+        fn visit_bool<E>(self, _: bool) -> Result<$t, E> {
+            Ok($v)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<$t, E> {
+            Ok($v)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<$t, E> {
+            Ok($v)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<$t, E> {
+            Ok($v)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<$t, E> {
+            Ok($v)
+        }
+        fn visit_unit<E>(self) -> Result<$t, E> {
+            Ok($v)
+        }
+    };
+}
+
+fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+/// A string value, or `None` for any other (consumed).
+struct MaybeStr;
+
+impl<'de> DeserializeSeed<'de> for MaybeStr {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<String>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Some(s.to_string()))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+                Ok(Some(s))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                skip_seq(seq).map(|_| None)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                skip_map(map).map(|_| None)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+// ---------------------------------------------------------------- root and features
+
+struct RootSeed<'k> {
+    keys: &'k mut KeyTexts,
+}
+
+impl<'de> DeserializeSeed<'de> for RootSeed<'_> {
+    type Value = Root;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Root, D::Error> {
+        d.deserialize_any(RootVisitor { keys: self.keys })
+    }
+}
+
+struct RootVisitor<'k> {
+    keys: &'k mut KeyTexts,
+}
+
+fn not_object() -> Root {
+    Root { type_name: None, features: None, as_feature: RawFeature::NotObject }
+}
+
+impl<'de> Visitor<'de> for RootVisitor<'_> {
+    type Value = Root;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a GeoJSON object")
+    }
+    scalars_give!(Root, not_object());
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Root, A::Error> {
+        skip_seq(seq).map(|_| not_object())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Root, A::Error> {
+        let mut obj = RawObject::default();
+        let mut features = None;
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Features => features = map.next_value_seed(FeaturesSeed { keys: &mut *self.keys })?,
+                other => object_member(other, &mut map, &mut obj, &mut *self.keys)?,
+            }
+        }
+        Ok(Root { type_name: obj.type_name.clone(), features, as_feature: RawFeature::Object(obj) })
+    }
+}
+
+/// Read the value of a feature object's member `key` into `obj`.
+fn object_member<'de, A: MapAccess<'de>>(
+    key: Key,
+    map: &mut A,
+    obj: &mut RawObject,
+    keys: &mut KeyTexts,
+) -> Result<(), A::Error> {
+    match key {
+        Key::Type => obj.type_name = map.next_value_seed(MaybeStr)?,
+        Key::Id => {
+            let v: Value = map.next_value()?;
+            obj.id = matches!(v, Value::String(_) | Value::Number(_)).then_some(v);
+        }
+        Key::Properties => obj.properties = map.next_value_seed(PropsSeed { keys })?,
+        Key::Geometry => obj.geometry = map.next_value_seed(GeomSeed)?,
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+    Ok(())
+}
+
+/// The `features` member: `Some(features)` if an array, else `None` (consumed).
+struct FeaturesSeed<'k> {
+    keys: &'k mut KeyTexts,
+}
+
+impl<'de> DeserializeSeed<'de> for FeaturesSeed<'_> {
+    type Value = Option<Vec<RawFeature>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        struct V<'k>(&'k mut KeyTexts);
+        impl<'de> Visitor<'de> for V<'_> {
+            type Value = Option<Vec<RawFeature>>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of features")
+            }
+            scalars_give!(Option<Vec<RawFeature>>, None);
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                skip_map(map).map(|_| None)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(f) = seq.next_element_seed(FeatureSeed { keys: &mut *self.0 })? {
+                    out.push(f);
+                }
+                out.shrink_to_fit();
+                Ok(Some(out))
+            }
+        }
+        d.deserialize_any(V(self.keys))
+    }
+}
+
+struct FeatureSeed<'k> {
+    keys: &'k mut KeyTexts,
+}
+
+impl<'de> DeserializeSeed<'de> for FeatureSeed<'_> {
+    type Value = RawFeature;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawFeature, D::Error> {
+        struct V<'k>(&'k mut KeyTexts);
+        impl<'de> Visitor<'de> for V<'_> {
+            type Value = RawFeature;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a feature")
+            }
+            scalars_give!(RawFeature, RawFeature::NotObject);
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RawFeature, A::Error> {
+                skip_seq(seq).map(|_| RawFeature::NotObject)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFeature, A::Error> {
+                let mut obj = RawObject::default();
+                while let Some(key) = map.next_key::<Key>()? {
+                    object_member(key, &mut map, &mut obj, &mut *self.0)?;
+                }
+                Ok(RawFeature::Object(obj))
+            }
+        }
+        d.deserialize_any(V(self.keys))
+    }
+}
+
+struct PropsSeed<'k> {
+    keys: &'k mut KeyTexts,
+}
+
+/// A property key, its text shared.
+struct SharedKey<'k>(&'k mut KeyTexts);
+
+impl<'de> DeserializeSeed<'de> for SharedKey<'_> {
+    type Value = Arc<str>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Arc<str>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for SharedKey<'_> {
+    type Value = Arc<str>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Arc<str>, E> {
+        Ok(self.0.share(s))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for PropsSeed<'_> {
+    type Value = Props;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Props, D::Error> {
+        struct V<'k>(&'k mut KeyTexts);
+        impl<'de> Visitor<'de> for V<'_> {
+            type Value = Props;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Props, E> {
+                Ok(Props::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Props, E> {
+                Ok(Props::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Props, E> {
+                Ok(Props::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Props, E> {
+                Ok(Props::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Props, E> {
+                Ok(Props::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Props, E> {
+                Ok(Props::Null)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Props, A::Error> {
+                skip_seq(seq).map(|_| Props::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Props, A::Error> {
+                let mut members: Vec<(Arc<str>, Value)> = Vec::with_capacity(8);
+                while let Some(k) = map.next_key_seed(SharedKey(&mut *self.0))? {
+                    members.push((k, map.next_value()?));
+                }
+                Ok(Props::Object(Properties::from_members(members)))
+            }
+        }
+        d.deserialize_any(V(self.keys))
+    }
+}
+
+// ---------------------------------------------------------------- geometry
+
+struct GeomSeed;
+
+impl<'de> DeserializeSeed<'de> for GeomSeed {
+    type Value = Geom;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Geom, D::Error> {
+        d.deserialize_any(GeomVisitor)
+    }
+}
+
+struct GeomVisitor;
+
+fn not_a_geometry() -> Geom {
+    Geom::Invalid("not a geometry object".into())
+}
+
+impl<'de> Visitor<'de> for GeomVisitor {
+    type Value = Geom;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a geometry")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Geom, E> {
+        Ok(not_a_geometry())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Geom, E> {
+        Ok(not_a_geometry())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Geom, E> {
+        Ok(not_a_geometry())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Geom, E> {
+        Ok(not_a_geometry())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Geom, E> {
+        Ok(not_a_geometry())
+    }
+    fn visit_unit<E>(self) -> Result<Geom, E> {
+        Ok(Geom::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Geom, A::Error> {
+        skip_seq(seq).map(|_| not_a_geometry())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Geom, A::Error> {
+        let mut type_name: Option<Option<String>> = None;
+        let mut coords: Option<Nested> = None;
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Type => type_name = Some(map.next_value_seed(MaybeStr)?),
+                Key::Coordinates => coords = Some(map.next_value_seed(CoordSeed { scratch: &mut Vec::new() })?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(match type_name {
+            None => Geom::Invalid("the geometry has no `type`".into()),
+            Some(None) => Geom::Invalid("the geometry's `type` is not a string".into()),
+            Some(Some(t)) => match GeomType::from_name(&t) {
+                None => Geom::Invalid(format!("unknown geometry type {t:?}")),
+                Some(GeomType::GeometryCollection) => Geom::Parsed(GeomType::GeometryCollection, None),
+                Some(_) if coords.is_none() => Geom::Invalid(format!("the {t} has no `coordinates`")),
+                Some(gt) => Geom::Parsed(gt, coords),
+            },
+        })
+    }
+}
+
+/// One element of a coordinates array.
+enum Elem {
+    Num(f64),
+    /// A nested array.
+    Array(Nested),
+    /// Not a number nor an array.
+    Other,
+}
+
+/// Reads a coordinates array. Positions of a line are gathered in `scratch` and copied
+/// once into a `Vec` of exactly their number.
+struct CoordSeed<'a> {
+    scratch: &'a mut Vec<Coord<f64>>,
+}
+
+impl<'de> DeserializeSeed<'de> for CoordSeed<'_> {
+    type Value = Nested;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Nested, D::Error> {
+        match (ElemSeed { scratch: self.scratch }).deserialize(d)? {
+            Elem::Array(n) => Ok(n),
+            _ => Ok(Nested::Bad("`coordinates` is not an array")),
+        }
+    }
+}
+
+struct ElemSeed<'a> {
+    scratch: &'a mut Vec<Coord<f64>>,
+}
+
+impl<'de> DeserializeSeed<'de> for ElemSeed<'_> {
+    type Value = Elem;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Elem, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+const NOT_NUMBERS: &str = "a position holds something other than numbers";
+const MIXED: &str = "an array mixes positions and lists of positions";
+const SHORT: &str = "a position has fewer than 2 numbers";
+
+impl<'de> Visitor<'de> for ElemSeed<'_> {
+    type Value = Elem;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("coordinates")
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Elem, E> {
+        Ok(Elem::Num(v as f64))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Elem, E> {
+        Ok(Elem::Num(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Elem, E> {
+        Ok(Elem::Num(v))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Elem, E> {
+        Ok(Elem::Other)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Elem, E> {
+        Ok(Elem::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Elem, E> {
+        Ok(Elem::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Elem, A::Error> {
+        skip_map(map).map(|_| Elem::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Elem, A::Error> {
+        let scratch = self.scratch;
+        let Some(first) = seq.next_element_seed(ElemSeed { scratch: &mut *scratch })? else {
+            return Ok(Elem::Array(Nested::Empty));
+        };
+        let nested = match first {
+            // A position: two numbers or more (height and the rest are ignored).
+            Elem::Num(x) => {
+                let mut n = 1;
+                let mut y = 0.0;
+                let mut bad = None;
+                while let Some(e) = seq.next_element_seed(ElemSeed { scratch: &mut *scratch })? {
+                    match e {
+                        Elem::Num(v) if n == 1 => y = v,
+                        Elem::Num(_) => {}
+                        Elem::Array(_) => bad = bad.or(Some(MIXED)),
+                        Elem::Other => bad = bad.or(Some(NOT_NUMBERS)),
+                    }
+                    n += 1;
+                }
+                match bad {
+                    Some(b) => Nested::Bad(b),
+                    None if n < 2 => Nested::Bad(SHORT),
+                    None => Nested::Position(Coord { x, y }),
+                }
+            }
+            Elem::Other => {
+                skip_seq(seq)?;
+                Nested::Bad(NOT_NUMBERS)
+            }
+            // A list of positions: a line or ring.
+            Elem::Array(Nested::Position(c)) => {
+                let mark = scratch.len();
+                scratch.push(c);
+                let mut bad = None;
+                while let Some(e) = seq.next_element_seed(ElemSeed { scratch: &mut *scratch })? {
+                    match e {
+                        Elem::Array(Nested::Position(c)) => scratch.push(c),
+                        Elem::Array(Nested::Empty) => bad = bad.or(Some(SHORT)),
+                        Elem::Array(Nested::Bad(b)) => bad = bad.or(Some(b)),
+                        Elem::Array(_) | Elem::Num(_) => bad = bad.or(Some(MIXED)),
+                        Elem::Other => bad = bad.or(Some(NOT_NUMBERS)),
+                    }
+                }
+                let line = scratch[mark..].to_vec();
+                scratch.truncate(mark);
+                match bad {
+                    Some(b) => Nested::Bad(b),
+                    None => Nested::Line(line),
+                }
+            }
+            Elem::Array(Nested::Bad(b)) => {
+                skip_seq(seq)?;
+                Nested::Bad(b)
+            }
+            // A list of lists (or of empty lists).
+            Elem::Array(first) => {
+                let mut items = vec![first];
+                let mut bad = None;
+                while let Some(e) = seq.next_element_seed(ElemSeed { scratch: &mut *scratch })? {
+                    match e {
+                        Elem::Array(Nested::Bad(b)) => bad = bad.or(Some(b)),
+                        Elem::Array(Nested::Position(_)) | Elem::Num(_) => bad = bad.or(Some(MIXED)),
+                        Elem::Array(n) => items.push(n),
+                        Elem::Other => bad = bad.or(Some(NOT_NUMBERS)),
+                    }
+                }
+                match bad {
+                    Some(b) => Nested::Bad(b),
+                    None => Nested::List(items),
+                }
+            }
+        };
+        Ok(Elem::Array(nested))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coords(json: &str) -> Nested {
+        let mut de = serde_json::Deserializer::from_str(json);
+        CoordSeed { scratch: &mut Vec::new() }.deserialize(&mut de).unwrap()
+    }
+
+    fn c(x: f64, y: f64) -> Coord<f64> {
+        Coord { x, y }
+    }
+
+    #[test]
+    fn coordinates_nest_as_written() {
+        assert_eq!(coords("[1, 2]"), Nested::Position(c(1.0, 2.0)));
+        assert_eq!(coords("[1.5, -2, 300]"), Nested::Position(c(1.5, -2.0)));
+        assert_eq!(coords("[[1, 2], [3, 4]]"), Nested::Line(vec![c(1.0, 2.0), c(3.0, 4.0)]));
+        assert_eq!(
+            coords("[[[1, 2], [3, 4]], [], [[5, 6]]]"),
+            Nested::List(vec![
+                Nested::Line(vec![c(1.0, 2.0), c(3.0, 4.0)]),
+                Nested::Empty,
+                Nested::Line(vec![c(5.0, 6.0)])
+            ])
+        );
+        assert_eq!(coords("[]"), Nested::Empty);
+        assert_eq!(coords("[1]"), Nested::Bad(SHORT));
+        assert_eq!(coords("[[1, 2], []]"), Nested::Bad(SHORT));
+        assert_eq!(coords("[1, \"2\"]"), Nested::Bad(NOT_NUMBERS));
+        assert_eq!(coords("[[1, 2], [[3, 4]]]"), Nested::Bad(MIXED));
+        assert_eq!(coords("[[1, 2], 3]"), Nested::Bad(MIXED));
+        assert_eq!(coords("[[[1, 2]], [null]]"), Nested::Bad(NOT_NUMBERS));
+        assert_eq!(coords("{\"a\": 1}"), Nested::Bad("`coordinates` is not an array"));
+    }
+
+    #[test]
+    fn features_stream_out_of_a_collection_in_any_member_order() {
+        let text = r#"{"features": [
+            {"geometry": {"coordinates": [70, 45], "type": "Point"}, "properties": {"id": "a"}, "type": "Feature"},
+            5,
+            {"type": "Feature", "id": 7, "properties": null, "geometry": null, "bbox": [0, 0, 1, 1]},
+            {"type": "Feature", "properties": [], "geometry": {"type": "Bogus", "coordinates": []}}
+          ], "type": "FeatureCollection", "name": "x"}"#;
+        let root = parse_root(text, &mut KeyTexts::default()).unwrap();
+        assert_eq!(root.type_name.as_deref(), Some("FeatureCollection"));
+        let fs = root.features.unwrap();
+        assert_eq!(fs.len(), 4);
+        match &fs[0] {
+            RawFeature::Object(o) => {
+                assert_eq!(o.type_name.as_deref(), Some("Feature"));
+                assert!(matches!(&o.properties, Props::Object(p) if p.get("id") == Some(&serde_json::json!("a"))));
+                assert!(matches!(o.geometry, Geom::Parsed(GeomType::Point, Some(Nested::Position(_)))));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(fs[1], RawFeature::NotObject));
+        assert!(
+            matches!(&fs[2], RawFeature::Object(o) if o.id == Some(serde_json::json!(7)) && matches!(o.properties, Props::Null) && matches!(o.geometry, Geom::Null))
+        );
+        assert!(
+            matches!(&fs[3], RawFeature::Object(o) if matches!(o.properties, Props::Other) && matches!(&o.geometry, Geom::Invalid(m) if m.contains("Bogus")))
+        );
+        let keys = &mut KeyTexts::default();
+        assert!(parse_root("{\"type\": \"FeatureCollection\", \"features\": [", keys).is_err());
+        assert!(parse_root("{} x", keys).is_err(), "trailing text is an error");
+    }
+}
