@@ -25,6 +25,7 @@ use std::sync::Arc;
 use tiny_skia::Pixmap;
 
 mod dirty;
+mod lzw;
 
 /// What to animate and where to write it.
 #[derive(Clone, Debug)]
@@ -297,7 +298,7 @@ impl Palette {
                 data.push(last.1);
             }
         }
-        let mut f = gif::Frame {
+        gif::Frame {
             delay: delay_cs,
             transparent: prev.map(|_| TRANSPARENT),
             dispose: gif::DisposalMethod::Keep,
@@ -305,11 +306,9 @@ impl Palette {
             top: rect[1] as u16,
             width: rect[2] as u16,
             height: rect[3] as u16,
-            buffer: std::borrow::Cow::Owned(data),
+            buffer: std::borrow::Cow::Owned(lzw::encode(&data)),
             ..gif::Frame::default()
-        };
-        f.make_lzw_pre_encoded();
-        f
+        }
     }
 }
 
