@@ -282,20 +282,24 @@ impl Palette {
         let rect = changed_rect(prev.map(|p| p.data()), cur.data(), w, 4, hint);
         let mut data = Vec::with_capacity(rect[2] * rect[3]);
         let mut last = (u32::MAX, 0u8);
+        let word = |c: &[u8]| u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
         for y in rect[1]..rect[1] + rect[3] {
             let span = (y * w + rect[0]) * 4..(y * w + rect[0] + rect[2]) * 4;
             let now = &cur.data()[span.clone()];
-            let before = prev.map(|p| &p.data()[span]);
-            for (i, c) in now.chunks_exact(4).enumerate() {
-                if before.is_some_and(|b| b[i * 4..i * 4 + 4] == *c) {
-                    data.push(TRANSPARENT);
-                    continue;
-                }
-                let px = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            let mut index = |px: u32, c: &[u8]| {
                 if px != last.0 {
                     last = (px, self.index_px(c));
                 }
-                data.push(last.1);
+                last.1
+            };
+            match prev {
+                Some(p) => {
+                    for (c, b) in now.chunks_exact(4).zip(p.data()[span].chunks_exact(4)) {
+                        let px = word(c);
+                        data.push(if px == word(b) { TRANSPARENT } else { index(px, c) });
+                    }
+                }
+                None => data.extend(now.chunks_exact(4).map(|c| index(word(c), c))),
             }
         }
         gif::Frame {
@@ -328,14 +332,29 @@ fn changed_rect(prev: Option<&[u8]>, cur: &[u8], width: usize, bpp: usize, hint:
     for &y in &rows {
         let (a, b) = (&prev[span(y)], &cur[span(y)]);
         // Byte positions of the first and last difference, as pixel columns.
-        if let Some(first) = a.iter().zip(b).position(|(p, q)| p != q) {
+        if let Some(first) = first_difference(a, b) {
             x0 = x0.min(hx + first / bpp);
         }
-        if let Some(last) = a.iter().zip(b).rposition(|(p, q)| p != q) {
+        if let Some(last) = last_difference(a, b) {
             x1 = x1.max(hx + last / bpp);
         }
     }
     [x0, y0, x1 + 1 - x0, y1 + 1 - y0]
+}
+
+/// Blocks compared whole before looking for the byte that differs.
+const BLOCK: usize = 64;
+
+/// The first position at which two slices of one length differ.
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    let skip = a.chunks(BLOCK).zip(b.chunks(BLOCK)).position(|(p, q)| p != q)? * BLOCK;
+    a[skip..].iter().zip(&b[skip..]).position(|(p, q)| p != q).map(|i| skip + i)
+}
+
+/// The last position at which two slices of one length differ.
+fn last_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    let keep = a.len() - a.rchunks(BLOCK).zip(b.rchunks(BLOCK)).position(|(p, q)| p != q)? * BLOCK;
+    a[..keep].iter().zip(&b[..keep]).rposition(|(p, q)| p != q)
 }
 
 fn crop(data: &[u8], width: usize, bpp: usize, r: [usize; 4]) -> Vec<u8> {
@@ -493,45 +512,40 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
                 last_digests = digests;
                 (frames, hints)
             };
-            // Key frames and numbered sequence files, encoded in parallel.
-            chunk.par_iter().zip(&composed).enumerate().try_for_each(|(k, (p, pm))| -> Result<()> {
-                if let (true, Some(dir)) = (p.key, &o.frames_dir) {
-                    write_atomic(&dir.join(format!("{}.png", p.year)), &encode_png(pm, o.dpi)?)?;
-                }
-                if let Some(dir) = &o.sequence {
-                    write_atomic(&dir.join(format!("{:06}.png", seq_no + k + 1)), &encode_png(pm, o.dpi)?)?;
-                }
-                Ok(())
-            })?;
-            seq_no += chunk.len();
-
             let mut batch = Batch::default();
-            // GIF: one palette learned from the first chunk; frames indexed, diffed against
-            // the previous one and LZW-compressed in parallel.
-            if o.gif.is_some() {
-                if palette.is_none() {
-                    let pal = Palette::learn(&composed.iter().collect::<Vec<_>>(), style);
-                    batch.palette = Some(pal.rgb.clone());
-                    palette = Some(pal);
-                }
-                let pal = palette.as_ref().expect("learned above");
-                batch.gif = (0..chunk.len())
-                    .into_par_iter()
-                    .map(|i| {
-                        let prev = if i == 0 { last.as_ref() } else { Some(&composed[i - 1]) };
-                        pal.sub_frame(prev, &composed[i], chunk[i].delay_cs, hints[i])
-                    })
-                    .collect();
+            // GIF: one palette learned from the first chunk.
+            if o.gif.is_some() && palette.is_none() {
+                let pal = Palette::learn(&composed.iter().collect::<Vec<_>>(), style);
+                batch.palette = Some(pal.rgb.clone());
+                palette = Some(pal);
             }
-            // APNG: the rectangle that changed, unchanged pixels transparent, blended over.
-            if o.apng.is_some() {
-                batch.apng = (0..chunk.len())
-                    .into_par_iter()
-                    .map(|i| {
-                        let prev = if i == 0 { last.as_ref().map(|p| p.data()) } else { Some(composed[i - 1].data()) };
-                        (chunk[i].delay_cs, delta(prev, composed[i].data(), w as usize, &[0, 0, 0, 0], hints[i]))
-                    })
-                    .collect();
+            // Every output of a frame in one parallel pass (one wait per chunk, not one per
+            // output): key frame and numbered sequence files; the GIF frame indexed, diffed
+            // against the previous one and LZW-compressed; the APNG's changed rectangle,
+            // unchanged pixels transparent, blended over.
+            type Encoded = (Option<gif::Frame<'static>>, Option<(u16, Delta)>);
+            let encoded: Vec<Encoded> = (0..chunk.len())
+                .into_par_iter()
+                .map(|i| -> Result<Encoded> {
+                    let (p, pm) = (&chunk[i], &composed[i]);
+                    if let (true, Some(dir)) = (p.key, &o.frames_dir) {
+                        write_atomic(&dir.join(format!("{}.png", p.year)), &encode_png(pm, o.dpi)?)?;
+                    }
+                    if let Some(dir) = &o.sequence {
+                        write_atomic(&dir.join(format!("{:06}.png", seq_no + i + 1)), &encode_png(pm, o.dpi)?)?;
+                    }
+                    let prev = if i == 0 { last.as_ref() } else { Some(&composed[i - 1]) };
+                    let gif = palette.as_ref().map(|pal| pal.sub_frame(prev, pm, p.delay_cs, hints[i]));
+                    let apng = o.apng.is_some().then(|| {
+                        (p.delay_cs, delta(prev.map(|p| p.data()), pm.data(), w as usize, &[0, 0, 0, 0], hints[i]))
+                    });
+                    Ok((gif, apng))
+                })
+                .collect::<Result<_>>()?;
+            seq_no += chunk.len();
+            for (g, a) in encoded {
+                batch.gif.extend(g);
+                batch.apng.extend(a);
             }
             report.frames += chunk.len();
             report.key_frames += chunk.iter().filter(|p| p.key).count();
@@ -850,6 +864,18 @@ mod tests {
         assert_eq!(changed_rect(Some(&a), &a, w, 1, None), [0, 0, 1, 1]);
         assert_eq!(changed_rect(Some(&a), &b, w, 1, Some([0, 0, 0, 0])), [0, 0, 1, 1]);
         assert_eq!(crop(&b, w, 1, [4, 3, 4, 2]), vec![9, 0, 0, 0, 0, 0, 0, 9]);
+        // Differences found across block edges, from both ends.
+        let a = vec![0u8; 300];
+        for at in [0, 1, 63, 64, 65, 200, 236, 299] {
+            let mut b = a.clone();
+            b[at] = 1;
+            assert_eq!((first_difference(&a, &b), last_difference(&a, &b)), (Some(at), Some(at)), "{at}");
+        }
+        let mut b = a.clone();
+        b[10] = 1;
+        b[250] = 1;
+        assert_eq!((first_difference(&a, &b), last_difference(&a, &b)), (Some(10), Some(250)));
+        assert_eq!((first_difference(&a, &a), last_difference(&a, &a)), (None, None));
     }
 
     /// Frames with changes of every kind: a polity colour, an off-palette gradient, a

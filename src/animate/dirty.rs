@@ -151,8 +151,14 @@ impl Canvas for Recorder {
         hash_f32s(&mut h, std::iter::once(pen.width).chain(pen.dash.iter().copied()));
         (pen.cap as u8, pen.join as u8).hash(&mut h);
         // Miter joins reach out to the miter limit (tiny-skia's default, 4) times half the
-        // width; square caps and round joins less.
-        let reach = pen.width.abs() / 2.0 * pen.skia().miter_limit.max(1.5) + 2.0;
+        // width; round and bevel joins half the width, square caps √2 times that.
+        let factor = match pen.join {
+            tiny_skia::LineJoin::Miter | tiny_skia::LineJoin::MiterClip => {
+                tiny_skia::Stroke::default().miter_limit.max(1.5)
+            }
+            tiny_skia::LineJoin::Round | tiny_skia::LineJoin::Bevel => 1.5,
+        };
+        let reach = pen.width.abs() / 2.0 * factor + 2.0;
         self.push(Op::Stroke(path.clone(), ink, pen.clone()), path_box(path, reach), h.finish());
     }
 
