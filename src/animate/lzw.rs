@@ -136,7 +136,7 @@ mod tests {
 
     /// Decode with the `gif` crate's own reader (weezl), through a one-frame GIF.
     fn decode(lzw: &[u8], len: usize) -> Vec<u8> {
-        let (w, h) = if len % 1000 == 0 { (1000, (len / 1000) as u16) } else { (len.max(1) as u16, 1u16) };
+        let (w, h) = if len.is_multiple_of(1000) { (1000, (len / 1000) as u16) } else { (len.max(1) as u16, 1u16) };
         let palette: Vec<u8> = (0..256 * 3).map(|i| i as u8).collect();
         let mut bytes = Vec::new();
         {
