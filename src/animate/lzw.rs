@@ -1,25 +1,48 @@
-//! GIF's LZW compression of 8-bit palette indices, with a dense dictionary.
+//! GIF's LZW compression of 8-bit palette indices, with a small hashed dictionary.
 //!
 //! The general encoder behind the `gif` crate (weezl) walks a tree per input byte; an
-//! animation frame is mostly long runs (the "unchanged" index), and a dense table of
-//! 4096 codes × 256 bytes finds each next code in one lookup, about five times fewer
-//! instructions per pixel. Entries carry a generation stamp, so clearing the dictionary
-//! costs nothing; the table is kept per thread across frames.
-
-use std::cell::RefCell;
+//! animation frame is mostly long runs (the "unchanged" index). Here the dictionary is an
+//! open-addressing hash table of 8192 words (32 KiB, it stays in the fastest cache), each
+//! holding a string's key (prefix code and next byte) and its code, as giflib does:
+//! about five times fewer instructions per pixel, and no cache misses.
 
 const MIN_CODE_SIZE: u8 = 8;
 const CLEAR: u32 = 1 << MIN_CODE_SIZE;
 const END: u32 = CLEAR + 1;
 const FIRST_FREE: u32 = CLEAR + 2;
 const MAX_CODES: u32 = 4096;
-/// Low bits of an entry hold its code; the high bits the generation that wrote it.
 const CODE_BITS: u32 = 12;
-const MAX_GENERATION: u32 = (1 << (32 - CODE_BITS)) - 1;
+/// Slots of the hash table (twice the most codes, so probes stay short).
+const SLOTS: usize = 8192;
+/// An empty slot: no entry has prefix 4095 and code 4095 (a prefix precedes its code).
+const EMPTY: u32 = u32::MAX;
 
-thread_local! {
-    /// The dictionary: `[prefix code * 256 + next byte]` → generation << 12 | code.
-    static TABLE: RefCell<(Vec<u32>, u32)> = const { RefCell::new((Vec::new(), 0)) };
+/// The dictionary: slot → key (prefix code << 8 | next byte) << 12 | code.
+struct Dictionary(Vec<u32>);
+
+impl Dictionary {
+    fn slot(key: u32) -> usize {
+        (key.wrapping_mul(0x9E37_79B1) >> (32 - SLOTS.trailing_zeros())) as usize
+    }
+
+    /// The code of a key, or the empty slot where it would go.
+    fn find(&self, key: u32) -> Result<u32, usize> {
+        let mut i = Self::slot(key);
+        loop {
+            let e = self.0[i];
+            if e == EMPTY {
+                return Err(i);
+            }
+            if e >> CODE_BITS == key {
+                return Ok(e & (MAX_CODES - 1));
+            }
+            i = (i + 1) & (SLOTS - 1);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.0.fill(EMPTY);
+    }
 }
 
 /// Packs codes of growing width LSB-first, as GIF wants, mirroring the decoder's widths.
@@ -67,56 +90,35 @@ impl Codes {
 /// (8) followed by the LZW code stream (clear code first, end code last), the form of
 /// `gif::Frame::make_lzw_pre_encoded`.
 pub fn encode(data: &[u8]) -> Vec<u8> {
-    TABLE.with(|t| {
-        let mut t = t.borrow_mut();
-        let (table, generation) = &mut *t;
-        if table.is_empty() {
-            *table = vec![0; (MAX_CODES * 256) as usize];
-        }
-        encode_with(data, table, generation)
-    })
-}
-
-fn encode_with(data: &[u8], table: &mut [u32], generation: &mut u32) -> Vec<u8> {
     let mut c =
         Codes { out: Vec::with_capacity(data.len() / 4 + 16), acc: 0, bits: 0, width: 9, decoder_next: 0, first: true };
     c.out.push(MIN_CODE_SIZE);
     c.reset();
-    let fresh = |table: &mut [u32], generation: &mut u32| {
-        if *generation >= MAX_GENERATION {
-            table.fill(0);
-            *generation = 0;
-        }
-        *generation += 1;
-    };
-    fresh(table, generation);
     c.emit(CLEAR);
     let Some((&head, rest)) = data.split_first() else {
         c.emit(END);
         return finish(c);
     };
+    let mut dict = Dictionary(vec![EMPTY; SLOTS]);
     let mut prefix = u32::from(head);
     let mut next = FIRST_FREE;
-    let stamp = |g: u32| g << CODE_BITS;
-    let mut tag = stamp(*generation);
     for &b in rest {
-        let key = (prefix as usize) << 8 | usize::from(b);
-        let e = table[key];
-        if e & !0xFFF == tag {
-            prefix = e & 0xFFF;
-            continue;
+        let key = prefix << 8 | u32::from(b);
+        match dict.find(key) {
+            Ok(code) => prefix = code,
+            Err(slot) => {
+                c.emit(prefix);
+                if next < MAX_CODES {
+                    dict.0[slot] = key << CODE_BITS | next;
+                    next += 1;
+                } else {
+                    c.emit(CLEAR);
+                    dict.clear();
+                    next = FIRST_FREE;
+                }
+                prefix = u32::from(b);
+            }
         }
-        c.emit(prefix);
-        if next < MAX_CODES {
-            table[key] = tag | next;
-            next += 1;
-        } else {
-            c.emit(CLEAR);
-            fresh(table, generation);
-            tag = stamp(*generation);
-            next = FIRST_FREE;
-        }
-        prefix = u32::from(b);
     }
     c.emit(prefix);
     c.emit(END);
@@ -167,18 +169,6 @@ mod tests {
             let lzw = encode(&data);
             assert_eq!(decode(&lzw, data.len()), data, "{} bytes", data.len());
         }
-    }
-
-    #[test]
-    fn a_stale_generation_is_never_read_as_an_entry() {
-        let mut table = vec![0u32; (MAX_CODES * 256) as usize];
-        let mut generation = MAX_GENERATION - 1;
-        let data: Vec<u8> = (0..20_000u32).map(|i| (i * 31 % 251) as u8).collect();
-        for _ in 0..4 {
-            let lzw = encode_with(&data, &mut table, &mut generation);
-            assert_eq!(decode(&lzw, data.len()), data);
-        }
-        assert!(generation < 10, "the generation wrapped around and the table was cleared");
     }
 
     #[test]
