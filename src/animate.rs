@@ -493,6 +493,7 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
         let mut seq_no = 0usize;
         let mut last_digests: Option<Vec<u64>> = None;
         let mut recorded: Vec<(u64, Arc<Recorder>)> = Vec::new();
+        let spares = Spares::default();
         for chunk in plans.chunks(chunk_len) {
             let (composed, hints) = if full_redraw {
                 (compose_whole(atlas, style, view, o, chunk, &base, &mut cache, &mut report), vec![None; chunk.len()])
@@ -507,6 +508,7 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
                     &mut recorded,
                     chunk_len,
                     (last.as_ref(), last_digests.take()),
+                    &spares,
                     &mut report,
                 );
                 last_digests = digests;
@@ -550,7 +552,11 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
             report.frames += chunk.len();
             report.key_frames += chunk.iter().filter(|p| p.key).count();
             report.duration_s += chunk.iter().map(|p| f32::from(p.delay_cs) / 100.0).sum::<f32>();
-            last = composed.into_iter().last();
+            // The chunk's last frame is the next one's "before"; the others are reused.
+            let mut done = composed.into_iter();
+            let newest = done.next_back();
+            done.chain(last.take()).for_each(|p| spares.give(p));
+            last = newest;
             if tx.send(batch).is_err() {
                 break; // the writer stopped on an error; join() reports it
             }
@@ -616,6 +622,28 @@ fn compose_whole(
         .collect()
 }
 
+/// Spare frame-sized images, reused rather than allocated for every frame (an allocation
+/// this large is a fresh memory mapping, and threads mapping at once wait on each other).
+#[derive(Default)]
+struct Spares(std::sync::Mutex<Vec<Pixmap>>);
+
+impl Spares {
+    /// A frame-sized image with any pixels.
+    fn take(&self, (w, h): (u32, u32)) -> Option<Pixmap> {
+        let spare = self.0.lock().ok().and_then(|mut v| v.pop());
+        spare.filter(|p| (p.width(), p.height()) == (w, h)).or_else(|| Pixmap::new(w, h))
+    }
+
+    /// Keep an image for reuse (a few at most).
+    fn give(&self, p: Pixmap) {
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() < 2 * rayon::current_num_threads().max(4) {
+                v.push(p);
+            }
+        }
+    }
+}
+
 /// A frame of a chunk as redrawn: the dirty tiles over the previous frame (with the box
 /// around them), or, when its drawing cannot be replayed, the whole frame.
 enum Redrawn {
@@ -639,6 +667,7 @@ fn compose_dirty(
     recorded: &mut Vec<(u64, Arc<Recorder>)>,
     keep: usize,
     (last, last_digests): (Option<&Pixmap>, Option<Vec<u64>>),
+    spares: &Spares,
     report: &mut AnimationReport,
 ) -> (Vec<Pixmap>, Vec<Option<[usize; 4]>>, Option<Vec<u64>>) {
     let size = (view.width.max(1), view.height.max(1));
@@ -690,23 +719,21 @@ fn compose_dirty(
     };
     let redrawn: Vec<Redrawn> = (0..chunk.len())
         .into_par_iter()
-        .map_init(
-            || Pixmap::new(size.0, size.1),
-            |scratch, i| match (&dirty_maps[i], scratch.as_mut()) {
-                (Some(dirty), Some(scratch)) => {
-                    let patch =
-                        dirty::redraw(&[&states[i], &overlays[i].0], dirty, background, base.as_deref(), scratch);
-                    let rects: Vec<[usize; 4]> = patch.rects.iter().map(|r| r.0).collect();
-                    Redrawn::Tiles(patch, dirty::union(&rects).unwrap_or([0, 0, 0, 0]))
-                }
-                _ => {
-                    let opts = render_options(o, &chunk[i], base);
-                    let mut pm = render_map(atlas, style, view, &opts).pixmap;
-                    draw_overlay(atlas, style, view, &opts, &mut pm);
-                    Redrawn::Whole(pm)
-                }
-            },
-        )
+        .map(|i| match (&dirty_maps[i], spares.take(size)) {
+            (Some(dirty), Some(mut scratch)) => {
+                let patch =
+                    dirty::redraw(&[&states[i], &overlays[i].0], dirty, background, base.as_deref(), &mut scratch);
+                spares.give(scratch);
+                let rects: Vec<[usize; 4]> = patch.rects.iter().map(|r| r.0).collect();
+                Redrawn::Tiles(patch, dirty::union(&rects).unwrap_or([0, 0, 0, 0]))
+            }
+            _ => {
+                let opts = render_options(o, &chunk[i], base);
+                let mut pm = render_map(atlas, style, view, &opts).pixmap;
+                draw_overlay(atlas, style, view, &opts, &mut pm);
+                Redrawn::Whole(pm)
+            }
+        })
         .collect();
     // Each frame is the one before with its dirty tiles painted over.
     let mut frames: Vec<Pixmap> = Vec::with_capacity(chunk.len());
@@ -715,10 +742,10 @@ fn compose_dirty(
         let before = frames.last().or(last);
         match r {
             Redrawn::Tiles(patch, hint) => {
-                let mut f = match before {
-                    Some(b) => b.clone(),
-                    None => Pixmap::new(size.0, size.1).expect("size checked by the caller"),
-                };
+                let mut f = spares.take(size).expect("size checked by the caller");
+                if let Some(b) = before {
+                    f.data_mut().copy_from_slice(b.data());
+                }
                 patch.apply(&mut f);
                 frames.push(f);
                 hints.push(Some(hint));
