@@ -90,35 +90,68 @@ impl Codes {
 /// (8) followed by the LZW code stream (clear code first, end code last), the form of
 /// `gif::Frame::make_lzw_pre_encoded`.
 pub fn encode(data: &[u8]) -> Vec<u8> {
+    encode_runs(data, Some(RUN_BYTE))
+}
+
+/// The byte whose runs are skipped over whole: the GIF's "unchanged" index.
+const RUN_BYTE: u8 = 255;
+
+/// [`encode`], skipping through runs of `run_byte` along the dictionary's known codes for
+/// ever longer runs of it (the same codes as looking each byte up, found without lookups).
+fn encode_runs(data: &[u8], run_byte: Option<u8>) -> Vec<u8> {
     let mut c =
         Codes { out: Vec::with_capacity(data.len() / 4 + 16), acc: 0, bits: 0, width: 9, decoder_next: 0, first: true };
     c.out.push(MIN_CODE_SIZE);
     c.reset();
     c.emit(CLEAR);
-    let Some((&head, rest)) = data.split_first() else {
+    let Some(&head) = data.first() else {
         c.emit(END);
         return finish(c);
     };
+    let t = run_byte.unwrap_or(0);
+    // runs[k - 1]: the code of `t` repeated k times, for every such string in the dictionary.
+    let mut runs: Vec<u32> = vec![u32::from(t)];
     let mut dict = Dictionary(vec![EMPTY; SLOTS]);
     let mut prefix = u32::from(head);
+    // Some(k) while the prefix is `t` repeated k times.
+    let mut run = (run_byte == Some(head)).then_some(1usize);
     let mut next = FIRST_FREE;
-    for &b in rest {
+    let mut i = 1;
+    while i < data.len() {
+        let b = data[i];
+        if let Some(k) = run.filter(|&k| b == t && k < runs.len()) {
+            let limit = (runs.len() - k).min(data.len() - i);
+            let step = data[i..i + limit].iter().position(|&x| x != t).unwrap_or(limit);
+            prefix = runs[k + step - 1];
+            run = Some(k + step);
+            i += step;
+            continue;
+        }
         let key = prefix << 8 | u32::from(b);
         match dict.find(key) {
-            Ok(code) => prefix = code,
+            Ok(code) => {
+                prefix = code;
+                run = None;
+            }
             Err(slot) => {
                 c.emit(prefix);
                 if next < MAX_CODES {
                     dict.0[slot] = key << CODE_BITS | next;
+                    if run == Some(runs.len()) && b == t {
+                        runs.push(next);
+                    }
                     next += 1;
                 } else {
                     c.emit(CLEAR);
                     dict.clear();
+                    runs.truncate(1);
                     next = FIRST_FREE;
                 }
                 prefix = u32::from(b);
+                run = (run_byte == Some(b)).then_some(1);
             }
         }
+        i += 1;
     }
     c.emit(prefix);
     c.emit(END);
@@ -165,9 +198,12 @@ mod tests {
         let random: Vec<u8> = (0..70_000).map(|_| noise()).collect();
         let mixed: Vec<u8> = (0..120_000u32).map(|i| if i % 997 < 600 { 255 } else { (i / 7 % 40) as u8 }).collect();
         let runs = vec![255u8; 65_000];
-        for data in [vec![7u8], vec![1, 2], random, mixed, runs] {
+        let long_runs: Vec<u8> = (0..300_000u32).map(|i| if i % 5000 < 4700 { 255 } else { (i % 3) as u8 }).collect();
+        for data in [vec![7u8], vec![255], vec![1, 2], vec![255, 255, 255], random, mixed, runs, long_runs] {
             let lzw = encode(&data);
             assert_eq!(decode(&lzw, data.len()), data, "{} bytes", data.len());
+            // Skipping through runs gives exactly the codes of looking up every byte.
+            assert!(lzw == encode_runs(&data, None), "{} bytes: run skipping changed the codes", data.len());
         }
     }
 
