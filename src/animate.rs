@@ -12,9 +12,10 @@ use crate::data::{Feature, Layer};
 use crate::error::{Error, Result};
 use crate::output::{encode_png, write_atomic, AtomicFile};
 use crate::project::View;
-use crate::render::{draw_overlay, render_base, render_map, RenderOptions, Timeline};
+use crate::render::{draw_map, draw_overlay, render_base, render_map, RenderOptions, Timeline};
 use crate::style::Style;
 use crate::time::Year;
+use dirty::{Patch, Recorder};
 use rayon::prelude::*;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -22,6 +23,9 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use tiny_skia::Pixmap;
+
+mod dirty;
+mod lzw;
 
 /// What to animate and where to write it.
 #[derive(Clone, Debug)]
@@ -267,28 +271,38 @@ impl Palette {
     /// and in it the pixels that did not change are transparent (the whole frame, opaque,
     /// when there is no previous one). Every pixel shown is then the index of its colour
     /// in the frame, exactly as if whole frames were indexed and diffed.
-    fn sub_frame(&self, prev: Option<&Pixmap>, cur: &Pixmap, delay_cs: u16) -> gif::Frame<'static> {
+    fn sub_frame(
+        &self,
+        prev: Option<&Pixmap>,
+        cur: &Pixmap,
+        delay_cs: u16,
+        hint: Option<[usize; 4]>,
+    ) -> gif::Frame<'static> {
         let w = cur.width() as usize;
-        let rect = changed_rect(prev.map(|p| p.data()), cur.data(), w, 4);
+        let rect = changed_rect(prev.map(|p| p.data()), cur.data(), w, 4, hint);
         let mut data = Vec::with_capacity(rect[2] * rect[3]);
         let mut last = (u32::MAX, 0u8);
+        let word = |c: &[u8]| u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
         for y in rect[1]..rect[1] + rect[3] {
             let span = (y * w + rect[0]) * 4..(y * w + rect[0] + rect[2]) * 4;
             let now = &cur.data()[span.clone()];
-            let before = prev.map(|p| &p.data()[span]);
-            for (i, c) in now.chunks_exact(4).enumerate() {
-                if before.is_some_and(|b| b[i * 4..i * 4 + 4] == *c) {
-                    data.push(TRANSPARENT);
-                    continue;
-                }
-                let px = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            let mut index = |px: u32, c: &[u8]| {
                 if px != last.0 {
                     last = (px, self.index_px(c));
                 }
-                data.push(last.1);
+                last.1
+            };
+            match prev {
+                Some(p) => {
+                    for (c, b) in now.chunks_exact(4).zip(p.data()[span].chunks_exact(4)) {
+                        let px = word(c);
+                        data.push(if px == word(b) { TRANSPARENT } else { index(px, c) });
+                    }
+                }
+                None => data.extend(now.chunks_exact(4).map(|c| index(word(c), c))),
             }
         }
-        let mut f = gif::Frame {
+        gif::Frame {
             delay: delay_cs,
             transparent: prev.map(|_| TRANSPARENT),
             dispose: gif::DisposalMethod::Keep,
@@ -296,36 +310,51 @@ impl Palette {
             top: rect[1] as u16,
             width: rect[2] as u16,
             height: rect[3] as u16,
-            buffer: std::borrow::Cow::Owned(data),
+            buffer: std::borrow::Cow::Owned(lzw::encode(&data)),
             ..gif::Frame::default()
-        };
-        f.make_lzw_pre_encoded();
-        f
+        }
     }
 }
 
 /// The bounding box `[x, y, w, h]` of the pixels that differ between two frames (the
-/// whole frame when there is no previous one; one pixel when nothing changed).
-fn changed_rect(prev: Option<&[u8]>, cur: &[u8], width: usize, bpp: usize) -> [usize; 4] {
+/// whole frame when there is no previous one; one pixel when nothing changed). `hint`, if
+/// given, is a rectangle outside which the frames are known to be equal (the dirty tiles).
+fn changed_rect(prev: Option<&[u8]>, cur: &[u8], width: usize, bpp: usize, hint: Option<[usize; 4]>) -> [usize; 4] {
     let height = cur.len() / (width * bpp);
     let Some(prev) = prev else { return [0, 0, width, height] };
+    let [hx, hy, hw, hh] = hint.unwrap_or([0, 0, width, height]);
     let row = width * bpp;
-    let rows: Vec<usize> =
-        (0..height).filter(|&y| prev[y * row..(y + 1) * row] != cur[y * row..(y + 1) * row]).collect();
+    let span = |y: usize| y * row + hx * bpp..y * row + (hx + hw) * bpp;
+    let rows: Vec<usize> = (hy..hy + hh).filter(|&y| prev[span(y)] != cur[span(y)]).collect();
     let (Some(&y0), Some(&y1)) = (rows.first(), rows.last()) else { return [0, 0, 1, 1] };
     let mut x0 = width;
     let mut x1 = 0;
     for &y in &rows {
-        let (a, b) = (&prev[y * row..(y + 1) * row], &cur[y * row..(y + 1) * row]);
+        let (a, b) = (&prev[span(y)], &cur[span(y)]);
         // Byte positions of the first and last difference, as pixel columns.
-        if let Some(first) = a.iter().zip(b).position(|(p, q)| p != q) {
-            x0 = x0.min(first / bpp);
+        if let Some(first) = first_difference(a, b) {
+            x0 = x0.min(hx + first / bpp);
         }
-        if let Some(last) = a.iter().zip(b).rposition(|(p, q)| p != q) {
-            x1 = x1.max(last / bpp);
+        if let Some(last) = last_difference(a, b) {
+            x1 = x1.max(hx + last / bpp);
         }
     }
     [x0, y0, x1 + 1 - x0, y1 + 1 - y0]
+}
+
+/// Blocks compared whole before looking for the byte that differs.
+const BLOCK: usize = 64;
+
+/// The first position at which two slices of one length differ.
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    let skip = a.chunks(BLOCK).zip(b.chunks(BLOCK)).position(|(p, q)| p != q)? * BLOCK;
+    a[skip..].iter().zip(&b[skip..]).position(|(p, q)| p != q).map(|i| skip + i)
+}
+
+/// The last position at which two slices of one length differ.
+fn last_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    let keep = a.len() - a.rchunks(BLOCK).zip(b.rchunks(BLOCK)).position(|(p, q)| p != q)? * BLOCK;
+    a[..keep].iter().zip(&b[..keep]).rposition(|(p, q)| p != q)
 }
 
 fn crop(data: &[u8], width: usize, bpp: usize, r: [usize; 4]) -> Vec<u8> {
@@ -419,6 +448,8 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
         return Err(Error::Usage(format!("--tween {} is more than 60 frames", o.tween)));
     }
     check_job(o, view.width, view.height, available_memory())?;
+    // Whole redraws of every frame instead of dirty tiles: for checking that both agree.
+    let full_redraw = std::env::var_os("STEPPE_ATLAS_FULL_REDRAW").is_some_and(|v| v != "0");
     let plans = plan(atlas, o);
     let mut states: Vec<u64> = plans.iter().map(|p| p.state).collect();
     states.sort_unstable();
@@ -460,82 +491,72 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
         let mut palette: Option<Palette> = None;
         let mut last: Option<Pixmap> = None;
         let mut seq_no = 0usize;
+        let mut last_digests: Option<Vec<u64>> = None;
+        let mut recorded: Vec<(u64, Arc<Recorder>)> = Vec::new();
+        let spares = Spares::default();
         for chunk in plans.chunks(chunk_len) {
-            // Render the map states this chunk needs and the cache lacks, in parallel.
-            let mut have: Vec<(u64, Arc<Pixmap>)> = Vec::new();
-            let mut needed: Vec<&FramePlan> = Vec::new();
-            for p in chunk {
-                if have.iter().any(|h| h.0 == p.state) || needed.iter().any(|n| n.state == p.state) {
-                    continue;
-                }
-                match cache.get(p.state) {
-                    Some(pm) => have.push((p.state, pm)),
-                    None => needed.push(p),
-                }
-            }
-            let rendered: Vec<(u64, Arc<Pixmap>)> = needed
-                .par_iter()
-                .map(|p| (p.state, Arc::new(render_map(atlas, style, view, &render_options(o, p, &base)).pixmap)))
-                .collect();
-            report.renders += rendered.len();
-            for (s, p) in &rendered {
-                cache.put(*s, p.clone());
-            }
-            have.extend(rendered);
-            let lookup = |state: u64| have.iter().find(|e| e.0 == state).map(|e| e.1.clone());
-            // Compose the frames (map state + title block + timeline) in parallel.
-            let composed: Vec<Pixmap> = chunk
-                .par_iter()
-                .map(|p| {
-                    let mut pm = (*lookup(p.state).expect("rendered above")).clone();
-                    draw_overlay(atlas, style, view, &render_options(o, p, &base), &mut pm);
-                    pm
-                })
-                .collect();
-            // Key frames and numbered sequence files, encoded in parallel.
-            chunk.par_iter().zip(&composed).enumerate().try_for_each(|(k, (p, pm))| -> Result<()> {
-                if let (true, Some(dir)) = (p.key, &o.frames_dir) {
-                    write_atomic(&dir.join(format!("{}.png", p.year)), &encode_png(pm, o.dpi)?)?;
-                }
-                if let Some(dir) = &o.sequence {
-                    write_atomic(&dir.join(format!("{:06}.png", seq_no + k + 1)), &encode_png(pm, o.dpi)?)?;
-                }
-                Ok(())
-            })?;
-            seq_no += chunk.len();
-
+            let (composed, hints) = if full_redraw {
+                (compose_whole(atlas, style, view, o, chunk, &base, &mut cache, &mut report), vec![None; chunk.len()])
+            } else {
+                let (frames, hints, digests) = compose_dirty(
+                    atlas,
+                    style,
+                    view,
+                    o,
+                    chunk,
+                    &base,
+                    &mut recorded,
+                    chunk_len,
+                    (last.as_ref(), last_digests.take()),
+                    &spares,
+                    &mut report,
+                );
+                last_digests = digests;
+                (frames, hints)
+            };
             let mut batch = Batch::default();
-            // GIF: one palette learned from the first chunk; frames indexed, diffed against
-            // the previous one and LZW-compressed in parallel.
-            if o.gif.is_some() {
-                if palette.is_none() {
-                    let pal = Palette::learn(&composed.iter().collect::<Vec<_>>(), style);
-                    batch.palette = Some(pal.rgb.clone());
-                    palette = Some(pal);
-                }
-                let pal = palette.as_ref().expect("learned above");
-                batch.gif = (0..chunk.len())
-                    .into_par_iter()
-                    .map(|i| {
-                        let prev = if i == 0 { last.as_ref() } else { Some(&composed[i - 1]) };
-                        pal.sub_frame(prev, &composed[i], chunk[i].delay_cs)
-                    })
-                    .collect();
+            // GIF: one palette learned from the first chunk.
+            if o.gif.is_some() && palette.is_none() {
+                let pal = Palette::learn(&composed.iter().collect::<Vec<_>>(), style);
+                batch.palette = Some(pal.rgb.clone());
+                palette = Some(pal);
             }
-            // APNG: the rectangle that changed, unchanged pixels transparent, blended over.
-            if o.apng.is_some() {
-                batch.apng = (0..chunk.len())
-                    .into_par_iter()
-                    .map(|i| {
-                        let prev = if i == 0 { last.as_ref().map(|p| p.data()) } else { Some(composed[i - 1].data()) };
-                        (chunk[i].delay_cs, delta(prev, composed[i].data(), w as usize, &[0, 0, 0, 0]))
-                    })
-                    .collect();
+            // Every output of a frame in one parallel pass (one wait per chunk, not one per
+            // output): key frame and numbered sequence files; the GIF frame indexed, diffed
+            // against the previous one and LZW-compressed; the APNG's changed rectangle,
+            // unchanged pixels transparent, blended over.
+            type Encoded = (Option<gif::Frame<'static>>, Option<(u16, Delta)>);
+            let encoded: Vec<Encoded> = (0..chunk.len())
+                .into_par_iter()
+                .map(|i| -> Result<Encoded> {
+                    let (p, pm) = (&chunk[i], &composed[i]);
+                    if let (true, Some(dir)) = (p.key, &o.frames_dir) {
+                        write_atomic(&dir.join(format!("{}.png", p.year)), &encode_png(pm, o.dpi)?)?;
+                    }
+                    if let Some(dir) = &o.sequence {
+                        write_atomic(&dir.join(format!("{:06}.png", seq_no + i + 1)), &encode_png(pm, o.dpi)?)?;
+                    }
+                    let prev = if i == 0 { last.as_ref() } else { Some(&composed[i - 1]) };
+                    let gif = palette.as_ref().map(|pal| pal.sub_frame(prev, pm, p.delay_cs, hints[i]));
+                    let apng = o.apng.is_some().then(|| {
+                        (p.delay_cs, delta(prev.map(|p| p.data()), pm.data(), w as usize, &[0, 0, 0, 0], hints[i]))
+                    });
+                    Ok((gif, apng))
+                })
+                .collect::<Result<_>>()?;
+            seq_no += chunk.len();
+            for (g, a) in encoded {
+                batch.gif.extend(g);
+                batch.apng.extend(a);
             }
             report.frames += chunk.len();
             report.key_frames += chunk.iter().filter(|p| p.key).count();
             report.duration_s += chunk.iter().map(|p| f32::from(p.delay_cs) / 100.0).sum::<f32>();
-            last = composed.into_iter().last();
+            // The chunk's last frame is the next one's "before"; the others are reused.
+            let mut done = composed.into_iter();
+            let newest = done.next_back();
+            done.chain(last.take()).for_each(|p| spares.give(p));
+            last = newest;
             if tx.send(batch).is_err() {
                 break; // the writer stopped on an error; join() reports it
             }
@@ -553,6 +574,189 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
         }
         Ok(report)
     })
+}
+
+/// The frames of a chunk drawn whole: each map state rendered (or taken from the cache),
+/// then the title block and timeline drawn over a copy of it.
+#[allow(clippy::too_many_arguments)]
+fn compose_whole(
+    atlas: &Atlas,
+    style: &Style,
+    view: &View,
+    o: &AnimationOptions,
+    chunk: &[FramePlan],
+    base: &Option<Arc<Pixmap>>,
+    cache: &mut StateCache,
+    report: &mut AnimationReport,
+) -> Vec<Pixmap> {
+    // Render the map states this chunk needs and the cache lacks, in parallel.
+    let mut have: Vec<(u64, Arc<Pixmap>)> = Vec::new();
+    let mut needed: Vec<&FramePlan> = Vec::new();
+    for p in chunk {
+        if have.iter().any(|h| h.0 == p.state) || needed.iter().any(|n| n.state == p.state) {
+            continue;
+        }
+        match cache.get(p.state) {
+            Some(pm) => have.push((p.state, pm)),
+            None => needed.push(p),
+        }
+    }
+    let rendered: Vec<(u64, Arc<Pixmap>)> = needed
+        .par_iter()
+        .map(|p| (p.state, Arc::new(render_map(atlas, style, view, &render_options(o, p, base)).pixmap)))
+        .collect();
+    report.renders += rendered.len();
+    for (s, p) in &rendered {
+        cache.put(*s, p.clone());
+    }
+    have.extend(rendered);
+    let lookup = |state: u64| have.iter().find(|e| e.0 == state).map(|e| e.1.clone());
+    // Compose the frames (map state + title block + timeline) in parallel.
+    chunk
+        .par_iter()
+        .map(|p| {
+            let mut pm = (*lookup(p.state).expect("rendered above")).clone();
+            draw_overlay(atlas, style, view, &render_options(o, p, base), &mut pm);
+            pm
+        })
+        .collect()
+}
+
+/// Spare frame-sized images, reused rather than allocated for every frame (an allocation
+/// this large is a fresh memory mapping, and threads mapping at once wait on each other).
+#[derive(Default)]
+struct Spares(std::sync::Mutex<Vec<Pixmap>>);
+
+impl Spares {
+    /// A frame-sized image with any pixels.
+    fn take(&self, (w, h): (u32, u32)) -> Option<Pixmap> {
+        let spare = self.0.lock().ok().and_then(|mut v| v.pop());
+        spare.filter(|p| (p.width(), p.height()) == (w, h)).or_else(|| Pixmap::new(w, h))
+    }
+
+    /// Keep an image for reuse (a few at most).
+    fn give(&self, p: Pixmap) {
+        if let Ok(mut v) = self.0.lock() {
+            if v.len() < 2 * rayon::current_num_threads().max(4) {
+                v.push(p);
+            }
+        }
+    }
+}
+
+/// A frame of a chunk as redrawn: the dirty tiles over the previous frame (with the box
+/// around them), or, when its drawing cannot be replayed, the whole frame.
+enum Redrawn {
+    Tiles(Patch, [usize; 4]),
+    Whole(Pixmap),
+}
+
+/// The frames of a chunk, each redrawn only where it differs from the one before (see
+/// [`dirty`]). Map states are recorded once (and kept in `recorded`, the most recent
+/// `keep` of them); the title block and timeline are recorded per frame. Returns the
+/// frames, for each a box outside which it equals the previous frame, and the tile
+/// digests of the last frame, to diff the next chunk's first frame against.
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+fn compose_dirty(
+    atlas: &Atlas,
+    style: &Style,
+    view: &View,
+    o: &AnimationOptions,
+    chunk: &[FramePlan],
+    base: &Option<Arc<Pixmap>>,
+    recorded: &mut Vec<(u64, Arc<Recorder>)>,
+    keep: usize,
+    (last, last_digests): (Option<&Pixmap>, Option<Vec<u64>>),
+    spares: &Spares,
+    report: &mut AnimationReport,
+) -> (Vec<Pixmap>, Vec<Option<[usize; 4]>>, Option<Vec<u64>>) {
+    let size = (view.width.max(1), view.height.max(1));
+    // Record the map states this chunk needs and the recent ones lack, in parallel.
+    let mut needed: Vec<&FramePlan> = Vec::new();
+    for p in chunk {
+        if !recorded.iter().any(|r| r.0 == p.state) && !needed.iter().any(|n| n.state == p.state) {
+            needed.push(p);
+        }
+    }
+    let fresh: Vec<(u64, Arc<Recorder>)> = needed
+        .par_iter()
+        .map(|p| {
+            let mut r = Recorder::new(size, base.clone());
+            draw_map(atlas, style, view, &render_options(o, p, base), &mut r);
+            (p.state, Arc::new(r))
+        })
+        .collect();
+    report.renders += fresh.len();
+    recorded.extend(fresh);
+    let states: Vec<Arc<Recorder>> = chunk
+        .iter()
+        .map(|p| recorded.iter().rev().find(|r| r.0 == p.state).expect("recorded above").1.clone())
+        .collect();
+    let excess = recorded.len().saturating_sub(keep);
+    recorded.drain(..excess);
+    // The title block and timeline of each frame, and the frame's tile digests.
+    let overlays: Vec<(Recorder, Option<Vec<u64>>)> = chunk
+        .par_iter()
+        .zip(&states)
+        .map(|(p, state)| {
+            let mut r = Recorder::new(size, None);
+            draw_overlay(atlas, style, view, &render_options(o, p, base), &mut r);
+            let digests = (state.replayable() && r.replayable()).then(|| dirty::digests(&[state, &r], size));
+            (r, digests)
+        })
+        .collect();
+    // Which tiles changed since the frame before (all of them after a frame drawn whole).
+    let mut prev = last_digests;
+    let mut dirty_maps: Vec<Option<Vec<bool>>> = Vec::with_capacity(chunk.len());
+    for (_, d) in &overlays {
+        dirty_maps.push(d.as_ref().map(|d| dirty::dirty(prev.as_deref(), d)));
+        prev = d.clone();
+    }
+    let background = {
+        let one = crate::output::new_pixmap(1, 1, style.land.skia(1.0)).expect("a 1x1 image");
+        let d = one.data();
+        [d[0], d[1], d[2], d[3]]
+    };
+    let redrawn: Vec<Redrawn> = (0..chunk.len())
+        .into_par_iter()
+        .map(|i| match (&dirty_maps[i], spares.take(size)) {
+            (Some(dirty), Some(mut scratch)) => {
+                let patch =
+                    dirty::redraw(&[&states[i], &overlays[i].0], dirty, background, base.as_deref(), &mut scratch);
+                spares.give(scratch);
+                let rects: Vec<[usize; 4]> = patch.rects.iter().map(|r| r.0).collect();
+                Redrawn::Tiles(patch, dirty::union(&rects).unwrap_or([0, 0, 0, 0]))
+            }
+            _ => {
+                let opts = render_options(o, &chunk[i], base);
+                let mut pm = render_map(atlas, style, view, &opts).pixmap;
+                draw_overlay(atlas, style, view, &opts, &mut pm);
+                Redrawn::Whole(pm)
+            }
+        })
+        .collect();
+    // Each frame is the one before with its dirty tiles painted over.
+    let mut frames: Vec<Pixmap> = Vec::with_capacity(chunk.len());
+    let mut hints = Vec::with_capacity(chunk.len());
+    for r in redrawn {
+        let before = frames.last().or(last);
+        match r {
+            Redrawn::Tiles(patch, hint) => {
+                let mut f = spares.take(size).expect("size checked by the caller");
+                if let Some(b) = before {
+                    f.data_mut().copy_from_slice(b.data());
+                }
+                patch.apply(&mut f);
+                frames.push(f);
+                hints.push(Some(hint));
+            }
+            Redrawn::Whole(pm) => {
+                frames.push(pm);
+                hints.push(None);
+            }
+        }
+    }
+    (frames, hints, prev)
 }
 
 /// One chunk's frames, ready for the encoders.
@@ -580,9 +784,9 @@ struct Delta {
 
 /// Diff a frame against the previous one: the changed rectangle, with pixels that did not
 /// change set to `clear` (a transparent pixel), so they compress to almost nothing.
-fn delta(prev: Option<&[u8]>, cur: &[u8], width: usize, clear: &[u8]) -> Delta {
+fn delta(prev: Option<&[u8]>, cur: &[u8], width: usize, clear: &[u8], hint: Option<[usize; 4]>) -> Delta {
     let bpp = clear.len();
-    let rect = changed_rect(prev, cur, width, bpp);
+    let rect = changed_rect(prev, cur, width, bpp, hint);
     let mut data = crop(cur, width, bpp, rect);
     if let Some(prev) = prev {
         let before = crop(prev, width, bpp, rect);
@@ -681,10 +885,24 @@ mod tests {
         let mut b = a.clone();
         b[3 * w + 4] = 9;
         b[4 * w + 7] = 9;
-        assert_eq!(changed_rect(Some(&a), &b, w, 1), [4, 3, 4, 2]);
-        assert_eq!(changed_rect(None, &b, w, 1), [0, 0, 10, 6]);
-        assert_eq!(changed_rect(Some(&a), &a, w, 1), [0, 0, 1, 1]);
+        assert_eq!(changed_rect(Some(&a), &b, w, 1, None), [4, 3, 4, 2]);
+        assert_eq!(changed_rect(Some(&a), &b, w, 1, Some([2, 2, 8, 4])), [4, 3, 4, 2]);
+        assert_eq!(changed_rect(None, &b, w, 1, None), [0, 0, 10, 6]);
+        assert_eq!(changed_rect(Some(&a), &a, w, 1, None), [0, 0, 1, 1]);
+        assert_eq!(changed_rect(Some(&a), &b, w, 1, Some([0, 0, 0, 0])), [0, 0, 1, 1]);
         assert_eq!(crop(&b, w, 1, [4, 3, 4, 2]), vec![9, 0, 0, 0, 0, 0, 0, 9]);
+        // Differences found across block edges, from both ends.
+        let a = vec![0u8; 300];
+        for at in [0, 1, 63, 64, 65, 200, 236, 299] {
+            let mut b = a.clone();
+            b[at] = 1;
+            assert_eq!((first_difference(&a, &b), last_difference(&a, &b)), (Some(at), Some(at)), "{at}");
+        }
+        let mut b = a.clone();
+        b[10] = 1;
+        b[250] = 1;
+        assert_eq!((first_difference(&a, &b), last_difference(&a, &b)), (Some(10), Some(250)));
+        assert_eq!((first_difference(&a, &a), last_difference(&a, &a)), (None, None));
     }
 
     /// Frames with changes of every kind: a polity colour, an off-palette gradient, a
@@ -729,7 +947,7 @@ mod tests {
         {
             let mut e = gif::Encoder::new(&mut bytes, w as u16, h as u16, &pal.rgb).unwrap();
             for (i, f) in frames.iter().enumerate() {
-                let sub = pal.sub_frame(if i == 0 { None } else { Some(&frames[i - 1]) }, f, 10);
+                let sub = pal.sub_frame(if i == 0 { None } else { Some(&frames[i - 1]) }, f, 10, None);
                 if i == 2 {
                     assert_eq!((sub.width, sub.height), (1, 1), "an unchanged frame is one pixel");
                 }

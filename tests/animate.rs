@@ -358,3 +358,87 @@ fn apng_frames_composite_to_the_key_frames() {
         assert!(rgb == key, "APNG frame {k} composited differs from {year}.png");
     }
 }
+
+/// Run `frames` on the mini atlas into `dir` (key frames, sequence, GIF, APNG), redrawing
+/// either only the dirty tiles of each frame or every frame whole.
+fn frames_into(dir: &Path, whole: bool, args: &[&str]) {
+    let mut cmd = Command::cargo_bin("steppe-atlas").unwrap();
+    cmd.arg("frames").arg("--data").arg(mini_dir()).args(args);
+    for (flag, name) in [("--out", "keys"), ("--sequence", "seq"), ("--gif", "a.gif"), ("--apng", "a.png")] {
+        cmd.arg(flag).arg(dir.join(name));
+    }
+    if whole {
+        cmd.env("STEPPE_ATLAS_FULL_REDRAW", "1");
+    } else {
+        cmd.env_remove("STEPPE_ATLAS_FULL_REDRAW");
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Frames through Pillow, composited as a viewer shows them: (width, height, RGB of every frame).
+fn pillow_frames(path: &Path) -> Option<(usize, usize, Vec<Vec<u8>>)> {
+    let script = "import sys\nfrom PIL import Image, ImageSequence\nim = Image.open(sys.argv[1])\n\
+                  sys.stdout.write(f'{im.width} {im.height}\\n')\nsys.stdout.flush()\n\
+                  for f in ImageSequence.Iterator(im):\n    sys.stdout.buffer.write(f.convert('RGB').tobytes())\n";
+    let out = std::process::Command::new("python3").args(["-c", script]).arg(path).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let nl = out.stdout.iter().position(|&b| b == b'\n')?;
+    let head = String::from_utf8_lossy(&out.stdout[..nl]).to_string();
+    let mut wh = head.split(' ').map(|v| v.parse::<usize>().unwrap());
+    let (w, h) = (wh.next()?, wh.next()?);
+    Some((w, h, out.stdout[nl + 1..].chunks(w * h * 3).map(<[u8]>::to_vec).collect()))
+}
+
+#[test]
+fn frames_redrawn_by_dirty_tiles_equal_whole_redraws() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dirty, whole) = (tmp.path().join("dirty"), tmp.path().join("whole"));
+    // Quiet years, changes of hands (1718, 1723, 1724) with tweens, chunks of a few frames.
+    let args = ["--from", "1712", "--to", "1727", "--width", "330", "--height", "210", "--tween", "3"];
+    frames_into(&dirty, false, &args);
+    frames_into(&whole, true, &args);
+    let names = |d: &Path| {
+        let mut v: Vec<String> =
+            std::fs::read_dir(d).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        v.sort();
+        v
+    };
+    let seq = names(&dirty.join("seq"));
+    assert_eq!(seq.len(), 16 + 3 * 3);
+    assert_eq!(seq, names(&whole.join("seq")));
+    // Every frame has the same pixels, whichever way it was drawn.
+    let mut sequence = Vec::new();
+    for n in &seq {
+        let (a, b) = (png_rgb(&dirty.join("seq").join(n)), png_rgb(&whole.join("seq").join(n)));
+        assert!(a == b, "frame {n} redrawn by tiles differs from the whole redraw");
+        sequence.push(a.2);
+    }
+    for n in names(&dirty.join("keys")) {
+        assert!(png_rgb(&dirty.join("keys").join(&n)) == png_rgb(&whole.join("keys").join(&n)), "key frame {n}");
+    }
+    // And so do the animations, byte for byte (their encoders are deterministic).
+    for f in ["a.gif", "a.png"] {
+        assert!(std::fs::read(dirty.join(f)).unwrap() == std::fs::read(whole.join(f)).unwrap(), "{f} differs");
+    }
+    // An independent reader composites the APNG to exactly the sequence, and the GIF to it
+    // within its palette's error.
+    let Some((w, h, apng)) = pillow_frames(&dirty.join("a.png")) else {
+        assert!(std::env::var_os("CI").is_none(), "CI must install python3 with Pillow");
+        eprintln!("skipped the Pillow check: python3 with Pillow is not installed");
+        return;
+    };
+    assert_eq!((w, h, apng.len()), (330, 210, sequence.len()));
+    for (k, (got, want)) in apng.iter().zip(&sequence).enumerate() {
+        assert!(got == want, "APNG frame {k} as Pillow shows it differs from {}", seq[k]);
+    }
+    let (_, _, gif) = pillow_frames(&dirty.join("a.gif")).expect("Pillow reads the GIF");
+    assert_eq!(gif.len(), sequence.len());
+    for (k, (got, want)) in gif.iter().zip(&sequence).enumerate() {
+        let err: u64 = got.iter().zip(want).map(|(a, b)| u64::from(a.abs_diff(*b))).sum();
+        let mean = err as f64 / got.len() as f64;
+        assert!(mean < 2.0, "GIF frame {k}: mean error {mean:.2} per channel against {}", seq[k]);
+    }
+}
