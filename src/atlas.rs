@@ -29,8 +29,11 @@ struct Derived {
     interior: Vec<Vec<OnceLock<Option<geo::Point<f64>>>>>,
     /// Where a polity's name goes on a set of territory areas (see
     /// [`crate::render::polity_anchor_lonlat`]), by the set.
-    anchors: Mutex<HashMap<Vec<usize>, Option<(geo::Point<f64>, f64)>>>,
+    anchors: Mutex<HashMap<Vec<usize>, Option<Anchor>>>,
 }
+
+/// A polity's name anchor (lon/lat) and its land's area in square degrees.
+type Anchor = (geo::Point<f64>, f64);
 
 impl Atlas {
     /// Prepare a dataset that has already been checked. Territory areas that meet at

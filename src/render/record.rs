@@ -712,7 +712,7 @@ mod tests {
         pb.close();
         let area = pb.finish().unwrap();
         r.fill_path(&area, ink, FillRule::EvenOdd);
-        r.pattern(&[ring.clone()], Pattern::Hatch, Rgba(0, 0, 0, 255), 5.0, 1.0);
+        r.pattern(std::slice::from_ref(&ring), Pattern::Hatch, Rgba(0, 0, 0, 255), 5.0, 1.0);
         let pen =
             Pen { width: 2.5, dash: vec![6.0, 3.0], cap: tiny_skia::LineCap::Round, join: tiny_skia::LineJoin::Round };
         r.stroke_path(&line(120.0), Ink::new(Rgba(0, 0, 200, 255), 1.0), &pen);
