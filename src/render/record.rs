@@ -11,24 +11,21 @@
 //! tile whose key was seen in another year is not drawn again.
 //!
 //! Every window is drawn the same way whether or not its key was seen, so the tiles of an
-//! incremental run are those of a full run, byte for byte. Strokes wider than a hairline
-//! are outlined once at recording (dash, then stroke, as tiny-skia's own `stroke_path`
-//! does) and filled per window.
+//! incremental run are those of a full run, byte for byte.
 
 use super::canvas::{Canvas, Ink, Pen};
 use super::paint::draw_pattern_at;
 use super::text::{Fonts, PlacedGlyph, TextStyle};
 use crate::style::{Pattern, Rgba};
-use tiny_skia::{Color, FillRule, Path, Pixmap, PixmapPaint, Rect, StrokeDash, Transform};
+use tiny_skia::{Color, FillRule, Path, Pixmap, PixmapPaint, Rect, Transform};
 use twox_hash::XxHash3_128;
 
 /// One drawing operation, in the recording's pixel coordinates.
 enum Op {
-    /// A filled path (also a stroke outlined at recording), with its contours as pieces.
+    /// A filled path, with its contours as pieces.
     Fill { path: Path, ink: Ink, rule: FillRule, pieces: Vec<Piece> },
-    /// A stroke tiny-skia draws as a hairline (width ≤ 1 px, anti-aliased, or width 0),
-    /// dashed at recording (the pen has no dash left), with its contours as pieces.
-    Hairline { path: Path, ink: Ink, pen: Pen, pieces: Vec<Piece> },
+    /// A stroked path, with its contours as pieces.
+    Stroke { path: Path, ink: Ink, pen: Pen, pieces: Vec<Piece> },
     /// An axis-aligned rectangle.
     Rect { rect: Rect, ink: Ink },
     /// A line or dot pattern inside rings.
@@ -43,7 +40,7 @@ enum Op {
 
 /// One contour of a path with many: where it can change pixels and its digest. A contour
 /// that does not reach a window changes nothing in it (its winding is zero outside its
-/// bounds, and a hairline's segments are drawn each on its own), so a window's key and
+/// bounds, and each contour of a stroke is dashed and stroked on its own), so a window's key and
 /// drawing take only the contours that reach it, and a border or an area changed far away
 /// leaves the window's key alone.
 struct Piece {
@@ -52,7 +49,7 @@ struct Piece {
     /// The contour's points when it is made of straight lines (else only its bounds
     /// count): a window it neither crosses nor lies inside of is not reached.
     line: Option<Vec<(f32, f32)>>,
-    /// Filled (an area, closed) rather than stroked as a hairline.
+    /// Filled (an area, closed) rather than stroked.
     area: bool,
     /// How far from its line it can change pixels, px.
     margin: f32,
@@ -156,7 +153,7 @@ impl Recorded {
             return None;
         }
         match &self.op {
-            Op::Fill { pieces, .. } | Op::Hairline { pieces, .. } if !pieces.is_empty() => {
+            Op::Fill { pieces, .. } | Op::Stroke { pieces, .. } if !pieces.is_empty() => {
                 let near: Vec<bool> = pieces.iter().map(|p| p.reaches(x, y, size)).collect();
                 near.contains(&true).then_some(near)
             }
@@ -217,7 +214,7 @@ impl Recording {
         for r in &self.ops {
             let Some(near) = r.reach(fx, fy, size) else { continue };
             h.write(&r.digest.to_le_bytes());
-            if let Op::Fill { pieces, .. } | Op::Hairline { pieces, .. } = &r.op {
+            if let Op::Fill { pieces, .. } | Op::Stroke { pieces, .. } = &r.op {
                 for (k, piece) in pieces.iter().enumerate().filter(|(k, _)| near.get(*k) == Some(&true)) {
                     h.write(&(k as u32).to_le_bytes());
                     h.write(&piece.digest.to_le_bytes());
@@ -250,7 +247,7 @@ impl Recording {
                         super::raster::fill_path(&mut px, path, *ink, *rule, at)
                     }
                 }
-                Op::Hairline { path, ink, pen, .. } => {
+                Op::Stroke { path, ink, pen, .. } => {
                     if let Some(path) = reaching(path, &near).as_ref() {
                         super::raster::stroke_path(&mut px, path, *ink, pen, at)
                     }
@@ -346,7 +343,7 @@ fn reaching<'a>(whole: &'a Path, near: &[bool]) -> Option<std::borrow::Cow<'a, P
 
 /// A path's contours as pieces, each with its bounds grown by `margin` px, its points
 /// when it is made of lines, and, with `digests`, a digest of its points. `area`: the
-/// path is filled (else stroked as a hairline).
+/// path is filled (else stroked).
 fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
     use tiny_skia::PathSegment as S;
     struct Open {
@@ -394,7 +391,7 @@ fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
                     line.push((p.x, p.y));
                 }
             }
-            // A closed hairline also draws its closing segment.
+            // A closed stroked contour also draws its closing segment.
             4 if !area => {
                 if let Some(line) = cur.line.as_mut() {
                     if let Some(&first) = line.first() {
@@ -421,21 +418,6 @@ fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
 fn path_bounds(path: &Path, margin: f32) -> [f32; 4] {
     let b = path.bounds();
     [b.left() - margin, b.top() - margin, b.right() + margin, b.bottom() + margin]
-}
-
-/// Would tiny-skia's `stroke_path` draw this as a hairline (its `treat_as_hairline` for
-/// a transform without scale)?
-fn is_hairline(ink: Ink, pen: &Pen) -> bool {
-    pen.width == 0.0 || (ink.anti_alias && pen.width <= 1.0)
-}
-
-/// The filled outline of a stroke: dashed, then stroked, as tiny-skia's `stroke_path` does.
-fn outline(path: &Path, pen: &Pen) -> Option<Path> {
-    let stroke = pen.skia();
-    match &stroke.dash {
-        Some(dash) => path.dash(dash, 1.0)?.stroke(&stroke, 1.0),
-        None => path.stroke(&stroke, 1.0),
-    }
 }
 
 /// A digest of one operation.
@@ -522,31 +504,22 @@ impl Canvas for Recording {
         if pen.width.is_nan() || pen.width < 0.0 {
             return;
         }
-        if is_hairline(ink, pen) {
-            // Dashed here as tiny-skia's `stroke_path` would, so each dash is a piece.
-            let dashed = match StrokeDash::new(pen.dash.clone(), 0.0) {
-                Some(dash) if !pen.dash.is_empty() => path.dash(&dash, 1.0),
-                _ => Some(path.clone()),
-            };
-            let Some(path) = dashed else { return };
-            let pen = Pen { dash: Vec::new(), ..pen.clone() };
-            let margin = pen.width + 2.0;
-            let pieces = pieces(&path, margin, false, self.digests);
-            let bounds = path_bounds(&path, margin);
-            let mut d = Digest(XxHash3_128::with_seed(0x6f70));
-            if self.digests {
-                d.bytes(b"H");
-                d.ink(ink);
-                d.pen(&pen);
-                if pieces.is_empty() {
-                    d.path(&path);
-                }
-            }
-            let digest = d.0.finish_128();
-            self.push(Op::Hairline { path, ink, pen, pieces }, bounds, |d| d.bytes(&digest.to_le_bytes()));
-        } else if let Some(out) = outline(path, pen) {
-            self.push_fill(out, ink, FillRule::Winding);
+        // Each contour is dashed and stroked on its own (tiny-skia restarts the dash at
+        // every contour), so its contours are exact pieces. A stroke reaches at most half
+        // its width times the mitre limit (4) from its line, plus anti-aliasing.
+        let margin = pen.width * 2.0 + 2.0;
+        let pieces = pieces(path, margin, false, self.digests);
+        let bounds = path_bounds(path, margin);
+        let mut d = Digest(XxHash3_128::with_seed(0x6f70));
+        if self.digests {
+            d.bytes(b"S");
+            d.ink(ink);
+            d.pen(pen);
         }
+        let digest = d.0.finish_128();
+        self.push(Op::Stroke { path: path.clone(), ink, pen: pen.clone(), pieces }, bounds, |d| {
+            d.bytes(&digest.to_le_bytes())
+        });
     }
 
     fn fill_rect(&mut self, rect: Rect, ink: Ink) {
