@@ -44,7 +44,7 @@ const LEAFLET_CSS: &str = include_str!("assets/leaflet.css");
 /// Metatile layouts the server keeps for drawing their other tiles.
 const RECORDINGS_KEPT: usize = 64;
 
-/// Tiles per side of the metatiles rendered on demand.
+/// Tiles per side of the metatiles laid out on demand.
 const METATILE: u32 = 4;
 /// Years a request may ask for.
 const YEARS: std::ops::RangeInclusive<i32> = -9999..=9999;
