@@ -27,8 +27,7 @@ impl AtomicFile {
         let io = |e| Error::Io { path: path.to_path_buf(), source: e };
         let target = output_target(path)?;
         let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(io)?;
-        clean_stale_temps_once(dir);
+        prepare_dir_once(dir).map_err(io)?;
         let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
         let file = std::fs::File::create(&tmp).map_err(io)?;
@@ -53,14 +52,19 @@ impl AtomicFile {
     /// Move the finished file into place.
     pub fn commit(mut self) -> Result<()> {
         self.file.take();
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::Io { path: self.path.clone(), source: e })
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::Io { path: self.path.clone(), source: e })?;
+        // Nothing is left at the temporary name for `drop` to remove.
+        self.tmp = PathBuf::new();
+        Ok(())
     }
 }
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         // Only a file that was not committed is still at its temporary name.
-        std::fs::remove_file(&self.tmp).ok();
+        if !self.tmp.as_os_str().is_empty() {
+            std::fs::remove_file(&self.tmp).ok();
+        }
     }
 }
 
@@ -132,9 +136,15 @@ pub fn clean_stale_temps(dir: &Path) -> usize {
     removed
 }
 
-/// [`clean_stale_temps`] once per folder and process.
-fn clean_stale_temps_once(dir: &Path) {
+/// Create a folder (and its parents) and [`clean_stale_temps`] in it, once per folder and
+/// process: a tile pyramid writes thousands of files into a few hundred folders.
+pub(crate) fn prepare_dir_once(dir: &Path) -> std::io::Result<()> {
     static SEEN: std::sync::Mutex<Option<std::collections::HashSet<PathBuf>>> = std::sync::Mutex::new(None);
+    let known = SEEN.lock().map(|mut seen| seen.get_or_insert_with(Default::default).contains(dir)).unwrap_or(false);
+    if known {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)?;
     let first = match SEEN.lock() {
         Ok(mut seen) => seen.get_or_insert_with(Default::default).insert(dir.to_path_buf()),
         Err(_) => false,
@@ -142,6 +152,7 @@ fn clean_stale_temps_once(dir: &Path) {
     if first {
         clean_stale_temps(dir);
     }
+    Ok(())
 }
 
 /// Text made safe for one line of a message or a terminal: control characters (escape

@@ -61,10 +61,12 @@ pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, written: Option<&Writ
                 return Ok(());
             }
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(io(parent))?;
+                crate::output::prepare_dir_once(parent).map_err(io(parent))?;
             }
-            std::fs::remove_file(&path).ok();
-            if std::fs::hard_link(&from, &path).is_ok() {
+            // A file already there (an earlier run) is replaced by the link.
+            let linked = std::fs::hard_link(&from, &path).is_ok()
+                || (std::fs::remove_file(&path).is_ok() && std::fs::hard_link(&from, &path).is_ok());
+            if linked {
                 return Ok(());
             }
         }
