@@ -871,7 +871,7 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
         format: a.format,
         look: crate::tiles::TileLook { scale: a.scale, buffer_px: 128, lang: a.lang.code().into(), image: a.image },
         shard,
-        metatile: 8,
+        metatile: crate::tiles::METATILE,
         progress: true,
         force: a.force,
         base_url: a.base_url.as_deref().map(web_url).transpose()?,

@@ -518,3 +518,40 @@ mod archives {
         assert_eq!(kk["title"], m["titles"]["kk"]);
     }
 }
+
+/// What the server draws on demand is what `tiles` exports: the same tiles, byte for byte
+/// (one layout per metatile, each tile drawn on its own from it, in both).
+#[tokio::test]
+async fn served_tiles_equal_exported_tiles_byte_for_byte() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_steppe-atlas"))
+        .args(["tiles", "--years", "1723", "--zoom", "4..6", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let st = mini();
+    let mut compared = 0;
+    for z in 4..=6 {
+        let zdir = tmp.path().join("1723").join(z.to_string());
+        for x in std::fs::read_dir(&zdir).unwrap() {
+            let x = x.unwrap().path();
+            for y in std::fs::read_dir(&x).unwrap() {
+                let y = y.unwrap().path();
+                let uri = format!(
+                    "/tiles/1723/{z}/{}/{}",
+                    x.file_name().unwrap().to_str().unwrap(),
+                    y.file_name().unwrap().to_str().unwrap()
+                );
+                let (status, _, body) = get(&st, &uri, None).await;
+                assert_eq!(status, StatusCode::OK, "{uri}");
+                assert!(body == std::fs::read(&y).unwrap(), "{uri} differs between serve and tiles");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared >= 4, "only {compared} tiles compared");
+}

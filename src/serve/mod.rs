@@ -44,8 +44,9 @@ const LEAFLET_CSS: &str = include_str!("assets/leaflet.css");
 /// Metatile layouts the server keeps for drawing their other tiles.
 const RECORDINGS_KEPT: usize = 64;
 
-/// Tiles per side of the metatiles laid out on demand.
-const METATILE: u32 = 4;
+/// Tiles per side of the metatiles laid out on demand: as for `tiles`, so that the
+/// server draws the tiles an export holds.
+const METATILE: u32 = crate::tiles::METATILE;
 /// Years a request may ask for.
 const YEARS: std::ops::RangeInclusive<i32> = -9999..=9999;
 

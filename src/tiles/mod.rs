@@ -29,6 +29,10 @@ use std::sync::{Arc, Mutex};
 /// Tile size in pixels at scale 1.
 pub const TILE_PX: u32 = 256;
 
+/// Tiles per metatile side, for `tiles` and the server alike: a metatile is the unit of
+/// label placement, so both must use the same to draw the same tiles.
+pub const METATILE: u32 = 8;
+
 /// How tiles are stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum TileFormat {
