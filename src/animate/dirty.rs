@@ -11,6 +11,7 @@
 //! pixels are identical) and copying those tiles over the previous frame.
 
 use crate::render::canvas::{Canvas, Ink, Pen};
+use crate::render::record::{path_bounds, rings_bounds, stroke_margin, text_margin};
 use crate::render::text::{PlacedGlyph, TextStyle};
 use crate::style::{Pattern, Rgba};
 use std::collections::hash_map::DefaultHasher;
@@ -119,16 +120,6 @@ fn hash_style(h: &mut DefaultHasher, s: &TextStyle) {
     }
 }
 
-fn path_box(p: &Path, margin: f32) -> [f32; 4] {
-    let b = p.bounds();
-    [b.left() - margin, b.top() - margin, b.right() + margin, b.bottom() + margin]
-}
-
-/// How far glyphs, halo and anti-aliasing may reach beyond a text's origin box, px.
-fn text_margin(s: &TextStyle) -> f32 {
-    s.size_px.abs() + s.halo.map_or(0.0, |(_, w)| w.abs()) + 2.0
-}
-
 impl Canvas for Recorder {
     fn size(&self) -> (u32, u32) {
         self.size
@@ -141,7 +132,7 @@ impl Canvas for Recorder {
         hash_path(&mut h, path);
         hash_ink(&mut h, &ink);
         (rule as u8).hash(&mut h);
-        self.push(Op::Fill(path.clone(), ink, rule), path_box(path, 2.0), h.finish());
+        self.push(Op::Fill(path.clone(), ink, rule), path_bounds(path, 2.0), h.finish());
     }
 
     fn stroke_path(&mut self, path: &Path, ink: Ink, pen: &Pen) {
@@ -150,16 +141,7 @@ impl Canvas for Recorder {
         hash_ink(&mut h, &ink);
         hash_f32s(&mut h, std::iter::once(pen.width).chain(pen.dash.iter().copied()));
         (pen.cap as u8, pen.join as u8).hash(&mut h);
-        // Miter joins reach out to the miter limit (tiny-skia's default, 4) times half the
-        // width; round and bevel joins half the width, square caps √2 times that.
-        let factor = match pen.join {
-            tiny_skia::LineJoin::Miter | tiny_skia::LineJoin::MiterClip => {
-                tiny_skia::Stroke::default().miter_limit.max(1.5)
-            }
-            tiny_skia::LineJoin::Round | tiny_skia::LineJoin::Bevel => 1.5,
-        };
-        let reach = pen.width.abs() / 2.0 * factor + 2.0;
-        self.push(Op::Stroke(path.clone(), ink, pen.clone()), path_box(path, reach), h.finish());
+        self.push(Op::Stroke(path.clone(), ink, pen.clone()), path_bounds(path, stroke_margin(pen)), h.finish());
     }
 
     fn fill_rect(&mut self, rect: Rect, ink: Ink) {
@@ -175,16 +157,12 @@ impl Canvas for Recorder {
         format!("{kind:?}").hash(&mut h);
         color.hash(&mut h);
         hash_f32s(&mut h, [spacing, width]);
-        let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
         for r in rings {
             r.len().hash(&mut h);
-            for &(x, y) in r {
-                hash_f32s(&mut h, [x, y]);
-                b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
-            }
+            hash_f32s(&mut h, r.iter().flat_map(|&(x, y)| [x, y]));
         }
-        let m = width.abs() + 2.0;
-        let b = [b[0] - m, b[1] - m, b[2] + m, b[3] + m];
+        // No points: a box off every tile.
+        let b = rings_bounds(rings, width).unwrap_or([f32::MAX, f32::MAX, f32::MIN, f32::MIN]);
         self.push(Op::Pattern(rings.to_vec(), kind, color, spacing, width), b, h.finish());
     }
 

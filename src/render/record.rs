@@ -415,7 +415,7 @@ fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
 }
 
 /// Bounds of a path grown by `margin` px.
-fn path_bounds(path: &Path, margin: f32) -> [f32; 4] {
+pub(crate) fn path_bounds(path: &Path, margin: f32) -> [f32; 4] {
     let b = path.bounds();
     [b.left() - margin, b.top() - margin, b.right() + margin, b.bottom() + margin]
 }
@@ -485,8 +485,32 @@ impl Digest {
 
 /// How far a text style can reach beyond its glyphs' advance boxes: the halo, plus a
 /// size's worth for overhanging and italic glyphs.
-fn text_margin(style: &TextStyle) -> f32 {
-    style.size_px + style.halo.map_or(0.0, |(_, w)| w) + 2.0
+pub(crate) fn text_margin(style: &TextStyle) -> f32 {
+    style.size_px.abs() + style.halo.map_or(0.0, |(_, w)| w.abs()) + 2.0
+}
+
+/// How far a stroke can reach from its line, plus anti-aliasing: mitre joins out to the
+/// mitre limit (tiny-skia's default, 4) times half the width; round and bevel joins half
+/// the width, square caps √2 times that.
+pub(crate) fn stroke_margin(pen: &Pen) -> f32 {
+    let factor = match pen.join {
+        tiny_skia::LineJoin::Miter | tiny_skia::LineJoin::MiterClip => {
+            tiny_skia::Stroke::default().miter_limit.max(1.5)
+        }
+        tiny_skia::LineJoin::Round | tiny_skia::LineJoin::Bevel => 1.5,
+    };
+    pen.width.abs() / 2.0 * factor + 2.0
+}
+
+/// Bounds of pattern rings grown by the pattern's line `width` and anti-aliasing (None
+/// for no points).
+pub(crate) fn rings_bounds(rings: &[Vec<(f32, f32)>], width: f32) -> Option<[f32; 4]> {
+    let mut b = [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY];
+    for &(x, y) in rings.iter().flatten() {
+        b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+    }
+    let m = width.abs() + 2.0;
+    (b[0] <= b[2]).then(|| [b[0] - m, b[1] - m, b[2] + m, b[3] + m])
 }
 
 impl Canvas for Recording {
@@ -505,9 +529,8 @@ impl Canvas for Recording {
             return;
         }
         // Each contour is dashed and stroked on its own (tiny-skia restarts the dash at
-        // every contour), so its contours are exact pieces. A stroke reaches at most half
-        // its width times the mitre limit (4) from its line, plus anti-aliasing.
-        let margin = pen.width * 2.0 + 2.0;
+        // every contour), so its contours are exact pieces.
+        let margin = stroke_margin(pen);
         let pieces = pieces(path, margin, false, self.digests);
         let bounds = path_bounds(path, margin);
         let mut d = Digest(XxHash3_128::with_seed(0x6f70));
@@ -532,15 +555,7 @@ impl Canvas for Recording {
     }
 
     fn pattern(&mut self, rings: &[Vec<(f32, f32)>], kind: Pattern, color: Rgba, spacing: f32, width: f32) {
-        let mut b = [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY];
-        for &(x, y) in rings.iter().flatten() {
-            b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
-        }
-        if b[0] > b[2] {
-            return;
-        }
-        let m = width + 2.0;
-        let bounds = [b[0] - m, b[1] - m, b[2] + m, b[3] + m];
+        let Some(bounds) = rings_bounds(rings, width) else { return };
         self.push(Op::Pattern { rings: rings.to_vec(), kind, color, spacing, width }, bounds, |d| {
             d.bytes(b"P");
             d.bytes(&[kind as u8]);
