@@ -81,7 +81,8 @@ impl Atlas {
 }
 
 /// A signature of everything the map layer of `year` depends on: which features are
-/// alive, who holds each area and town (and how), and which towns changed hands.
+/// alive, who holds each area and town (and how), which towns changed hands, and which
+/// polities exist under which names.
 pub fn map_state(atlas: &Atlas, year: i32) -> u64 {
     let mut h = DefaultHasher::new();
     let y = Year(year);
@@ -91,6 +92,11 @@ pub fn map_state(atlas: &Atlas, year: i32) -> u64 {
         } else {
             None
         }
+    }
+    // Polities: whether each exists and which of its dated names is in force (a renamed
+    // polity relabels its land although nobody's land changed hands).
+    for p in &atlas.data.meta.polities {
+        (p.alive(y), p.names.iter().position(|n| n.covers(y))).hash(&mut h);
     }
     for layer in Layer::ALL {
         if layer == Layer::Events {

@@ -84,3 +84,46 @@ fn incremental_archives_equal_full_archives() {
         assert!(a == b, "{year}.mbtiles differs between incremental and full");
     }
 }
+
+/// Copy the mini dataset to `dir`, with `atlas.json` replaced by `meta`.
+fn mini_with_meta(dir: &Path, meta: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini");
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(dir.join("atlas.json"), meta).unwrap();
+}
+
+#[test]
+fn a_renamed_polity_is_a_new_map_state() {
+    // Nothing changes hands in the mini atlas between 1710 and 1711; only the name of the
+    // polity holding the east does. The two years must not share their tiles.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    mini_with_meta(
+        &data,
+        r#"{"title": "Test atlas", "bbox": [60.0, 39.0, 82.0, 51.0], "period": [1700, 1750],
+            "polities": [{"id": "dzungar", "names": [{"to": 1710, "name": "Dzungar Khanate"},
+                                                     {"from": 1711, "name": "Zunghar Realm"}]}]}"#,
+    );
+    let (inc, full) = (tmp.path().join("inc"), tmp.path().join("full"));
+    let args = ["--data", data.to_str().unwrap(), "--years", "1710..1711", "--zoom", "3..5"];
+    let said = tiles(&inc, &args);
+    assert!(said.contains("2 distinct map states"), "{said}");
+    tiles(&full, &[&args[..], &["--full"]].concat());
+    let (a, b) = (files(&inc), files(&full));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "the same files");
+    let differ = |root: &BTreeMap<PathBuf, Vec<u8>>| {
+        root.keys()
+            .filter(|p| p.starts_with("1710") && p.extension().is_some_and(|e| e == "png"))
+            .filter(|p| root[*p] != root[&Path::new("1711").join(p.strip_prefix("1710").unwrap())])
+            .count()
+    };
+    assert!(differ(&b) > 0, "the rename shows on no tile");
+    assert_eq!(differ(&a), differ(&b), "incremental tiles miss the rename");
+    for (path, bytes) in &a {
+        assert!(bytes == &b[path], "{} differs between incremental and full", path.display());
+    }
+}

@@ -72,6 +72,13 @@ pub(crate) fn fmt_span(from: Option<i32>, to: Option<i32>) -> String {
     format!("{}–{}", f(from), f(to))
 }
 
+impl DatedName {
+    /// Is the name in force in year `y`?
+    pub fn covers(&self, y: Year) -> bool {
+        covers(self.from, self.to, y.0)
+    }
+}
+
 impl Polity {
     /// Did the polity exist in year `y`?
     pub fn alive(&self, y: Year) -> bool {
@@ -89,7 +96,7 @@ impl Polity {
         if !self.alive(y) {
             return None;
         }
-        let n = self.names.iter().find(|n| covers(n.from, n.to, y.0))?;
+        let n = self.names.iter().find(|n| n.covers(y))?;
         Some(n.name_i18n.get(lang).map(String::as_str).unwrap_or(&n.name))
     }
 }
