@@ -84,8 +84,68 @@ impl Atlas {
 /// alive, who holds each area and town (and how), which towns changed hands, and which
 /// polities exist under which names.
 pub fn map_state(atlas: &Atlas, year: i32) -> u64 {
-    let mut h = DefaultHasher::new();
-    let y = Year(year);
+    MapState::of(atlas, year).whole
+}
+
+/// The map state of a year in detail: the signature of the whole map, and what it is made
+/// of, feature by feature, so that two states can say which features differ (see
+/// [`MapState::changed`]).
+#[derive(Clone, Debug)]
+pub struct MapState {
+    /// The year.
+    pub year: i32,
+    /// The signature of the whole map ([`map_state`]).
+    pub whole: u64,
+    /// Which polities exist and which of their dated names is in force.
+    polities: u64,
+    /// Per layer, per feature: the signature of its state, 0 when it is not drawn.
+    features: Vec<Vec<u64>>,
+}
+
+impl MapState {
+    /// The state of `year`.
+    pub fn of(atlas: &Atlas, year: i32) -> MapState {
+        let y = Year(year);
+        let mut h = DefaultHasher::new();
+        // Polities: whether each exists and which of its dated names is in force (a
+        // renamed polity relabels its land although nobody's land changed hands).
+        for p in &atlas.data.meta.polities {
+            (p.alive(y), p.names.iter().position(|n| n.covers(y))).hash(&mut h);
+        }
+        let polities = h.finish();
+        let features: Vec<Vec<u64>> = Layer::ALL
+            .iter()
+            .map(|&layer| {
+                if layer == Layer::Events {
+                    return Vec::new();
+                }
+                atlas.data.layer(layer).iter().enumerate().map(|(i, f)| feature_state(layer, i, f, y)).collect()
+            })
+            .collect();
+        let mut h = DefaultHasher::new();
+        polities.hash(&mut h);
+        features.hash(&mut h);
+        MapState { year, whole: h.finish(), polities, features }
+    }
+
+    /// The features whose state differs between `self` and `other` (layer, position in the
+    /// layer), or None when the polities differ (a name or a lifespan: anything may change).
+    pub fn changed(&self, other: &MapState) -> Option<Vec<(Layer, usize)>> {
+        if self.polities != other.polities {
+            return None;
+        }
+        let mut out = Vec::new();
+        for (&layer, (a, b)) in Layer::ALL.iter().zip(self.features.iter().zip(&other.features)) {
+            out.extend(a.iter().zip(b).enumerate().filter(|(_, (x, y))| x != y).map(|(i, _)| (layer, i)));
+        }
+        Some(out)
+    }
+}
+
+/// The signature of one feature's state in `y` (0 when it is not alive): who holds it and
+/// how (and who held it before), whether a town changed hands that year, and a capital's
+/// dated symbol.
+fn feature_state(layer: Layer, i: usize, f: &Feature, y: Year) -> u64 {
     fn holder_key(f: &Feature, y: Year) -> Option<(&str, &'static str, Option<&str>)> {
         if f.alive(y) {
             f.holder(y).map(|c| (c.polity.as_str(), c.status.name(), c.overlord.as_deref()))
@@ -93,33 +153,24 @@ pub fn map_state(atlas: &Atlas, year: i32) -> u64 {
             None
         }
     }
-    // Polities: whether each exists and which of its dated names is in force (a renamed
-    // polity relabels its land although nobody's land changed hands).
-    for p in &atlas.data.meta.polities {
-        (p.alive(y), p.names.iter().position(|n| n.covers(y))).hash(&mut h);
+    if !f.alive(y) {
+        return 0;
     }
-    for layer in Layer::ALL {
-        if layer == Layer::Events {
-            continue;
-        }
-        for (i, f) in atlas.data.layer(layer).iter().enumerate() {
-            if !f.alive(y) {
-                continue;
-            }
-            (layer as u8, i).hash(&mut h);
-            if layer == Layer::Cities && !f.capital.is_empty() {
-                // A capital's symbol is dated: the year it became one changes the map.
-                f.kind_in(y).hash(&mut h);
-            }
-            if !f.control.is_empty() {
-                let now = holder_key(f, y);
-                now.hash(&mut h);
-                if layer == Layer::Cities {
-                    let before = holder_key(f, Year(year - 1));
-                    (before.map(|b| b.0) != now.map(|n| n.0) && before.is_some() && now.is_some()).hash(&mut h);
-                }
-            }
+    let mut h = DefaultHasher::new();
+    (layer as u8, i).hash(&mut h);
+    if layer == Layer::Cities && !f.capital.is_empty() {
+        // A capital's symbol is dated: the year it became one changes the map.
+        f.kind_in(y).hash(&mut h);
+    }
+    if !f.control.is_empty() {
+        let now = holder_key(f, y);
+        now.hash(&mut h);
+        // Occupied and contested land shows its former holder too.
+        f.holder(y).and_then(|c| f.former_holder(c)).hash(&mut h);
+        if layer == Layer::Cities {
+            let before = holder_key(f, Year(y.0 - 1));
+            (before.map(|b| b.0) != now.map(|n| n.0) && before.is_some() && now.is_some()).hash(&mut h);
         }
     }
-    h.finish()
+    h.finish().max(1)
 }

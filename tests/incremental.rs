@@ -127,3 +127,26 @@ fn a_renamed_polity_is_a_new_map_state() {
         assert!(bytes == &b[path], "{} differs between incremental and full", path.display());
     }
 }
+
+#[test]
+fn metatiles_kept_without_layout_equal_full_tiles() {
+    // At zoom 7 the Barefooted Flight changes some metatiles and leaves others alone: those
+    // keep their tiles from the year before without being laid out again.
+    let tmp = tempfile::tempdir().unwrap();
+    let (inc, full) = (tmp.path().join("inc"), tmp.path().join("full"));
+    let args = ["--years", "1721..1723", "--zoom", "7..7"];
+    let said = tiles(&inc, &args);
+    tiles(&full, &[&args[..], &["--full"]].concat());
+    let count = |word: &str| -> usize {
+        let at = said.find(word).unwrap_or_else(|| panic!("no {word:?} in {said}"));
+        said[..at].trim_end().rsplit([' ', '(']).next().unwrap().parse().unwrap()
+    };
+    let (laid, kept) = (count("metatiles laid out"), count("kept"));
+    assert!(kept >= 4 && laid >= 12, "{laid} laid out, {kept} kept: {said}");
+    let (a, b) = (files(&inc), files(&full));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "the same files");
+    assert!(a.len() > 3 * 300, "{} files", a.len());
+    for (path, bytes) in &a {
+        assert!(bytes == &b[path], "{} differs between incremental and full", path.display());
+    }
+}

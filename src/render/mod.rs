@@ -305,11 +305,19 @@ fn frame<'a>(atlas: &'a Atlas, style: &'a Style, view: &'a View, opts: &'a Rende
         fonts: Fonts::embedded(),
         draw_base: opts.base_layer.is_none() || style.layers != crate::style::DEFAULT_LAYERS,
         territories_first: style.layers.first() == Some(&crate::style::MapLayer::Territories),
-        visible: view.visible_bbox(f64::from(64.0 * pt.max(1.0))),
+        visible: query_box(view, opts),
         // Publication frames and animation frames promise labels; metatiles of a slippy map
         // place labels alike across tiles, without promises or leader lines.
         promised: if opts.labels && !opts.seamless_labels { promised(atlas, view, opts.year) } else { BTreeSet::new() },
     }
+}
+
+/// The lon/lat box whose features a drawing of `view` reads: the view with a buffer for
+/// symbols and labels across its edge. Nothing outside it changes the drawing, but for
+/// what a feature draws across the whole map (a polity's name anchored on all its land,
+/// a line of forts, the borders along a neighbour's edge).
+pub fn query_box(view: &View, opts: &RenderOptions) -> LonLatBox {
+    view.visible_bbox(f64::from(64.0 * (opts.dpi / 72.0).max(1.0)))
 }
 
 /// The promised ids: those named for the year (captions, battles, `"label": "always"`),

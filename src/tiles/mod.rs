@@ -4,6 +4,7 @@
 //! MBTiles or PMTiles, with TileJSON. Years whose maps are identical are rendered once,
 //! and a tile is drawn only when its content key ([`tile_key`]) is new.
 
+mod change;
 pub mod grid;
 pub mod mapstyle;
 pub mod merge;
@@ -11,12 +12,12 @@ pub mod mvt;
 pub mod pmfile;
 mod sink;
 
-use crate::atlas::{map_state, Atlas};
+use crate::atlas::{map_state, Atlas, MapState};
 use crate::error::{Error, Result};
 use crate::imageformat::{encode_tile, ImageFormat};
 use crate::project::{LonLatBox, Projection, View};
 use crate::render::record::Recording;
-use crate::render::{draw_map, render_map, RenderOptions};
+use crate::render::{draw_map, query_box, render_map, RenderOptions};
 use crate::style::Style;
 use crate::time::Year;
 use grid::{tiles_in, MetaTile, TileId};
@@ -149,8 +150,11 @@ pub struct TileReport {
     pub distinct_states: usize,
     /// Tiles written over all years.
     pub tiles: usize,
-    /// Metatiles laid out (one per metatile and map state).
+    /// Metatiles laid out (at most one per metatile and map state: a metatile where
+    /// nothing changed since the last state keeps its tiles, see [`change`]).
     pub metatiles: usize,
+    /// Metatiles kept from the state before without being laid out.
+    pub metatiles_kept: usize,
     /// Metatiles none of whose tiles had new content, so nothing in them was drawn.
     pub metatiles_reused: usize,
     /// Tiles drawn and encoded (the rest share the PNG of a tile with the same content key).
@@ -196,6 +200,12 @@ fn metatile_view(mt: &MetaTile, year: i32, o: &TileLook) -> (View, RenderOptions
     opts.furniture = false;
     opts.seamless_labels = true;
     (view, opts)
+}
+
+/// The lon/lat box whose features a metatile's drawing reads (see [`query_box`]).
+fn metatile_query(mt: &MetaTile, o: &TileLook) -> LonLatBox {
+    let (view, opts) = metatile_view(mt, YEARS.start().to_owned(), o);
+    query_box(&view, &opts)
 }
 
 /// A metatile's map in a year, laid out and drawn once as a [`Recording`] (labels are
@@ -354,11 +364,32 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     let written = sink::Written::default();
     let written = (!o.full).then_some(&written);
     let dpi = 96.0 * o.look.scale as f32;
+    // What each metatile reads of the map, and its tiles in the last state.
+    let queries: Vec<LonLatBox> = metatiles.iter().map(|(mt, _)| metatile_query(mt, &o.look)).collect();
+    let mut last: Vec<Option<Vec<Tile>>> = vec![None; metatiles.len()];
+    let mut last_state: Option<MapState> = None;
     for (_, years) in &groups {
         let year = years[0];
-        let per_meta: Vec<Vec<(Tile, bool)>> = metatiles
+        // Where the map changed since the last state (None: anywhere; with `full`,
+        // every metatile is laid out in every year).
+        let state = (!o.full).then(|| MapState::of(atlas, year));
+        let dirty = match (&last_state, &state) {
+            (Some(a), Some(b)) => change::changed_boxes(atlas, a, b),
+            _ => None,
+        };
+        let per_meta: Vec<Option<Vec<(Tile, bool)>>> = metatiles
             .par_iter()
-            .map(|(mt, wanted)| {
+            .zip(&queries)
+            .zip(&last)
+            .map(|(((mt, wanted), query), kept)| {
+                if let (Some(boxes), Some(_)) = (&dirty, kept) {
+                    if !change::touches(query, boxes) {
+                        if let Some(b) = &bar {
+                            b.inc(1);
+                        }
+                        return Ok(None);
+                    }
+                }
                 let t0 = std::time::Instant::now();
                 let rec = record_metatile(atlas, style, mt, year, &o.look, keyed);
                 phase_time(&RECORD_NS, t0);
@@ -387,18 +418,29 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                 if let Some(b) = &bar {
                     b.inc(1);
                 }
-                tiles
+                tiles.map(Some)
             })
             .collect::<Result<Vec<_>>>()?;
         let t_write = std::time::Instant::now();
-        report.metatiles += metatiles.len();
         let mut tiles: Vec<Tile> = Vec::new();
-        for meta in per_meta {
+        for (meta, kept) in per_meta.into_iter().zip(last.iter_mut()) {
+            let Some(meta) = meta else {
+                report.metatiles_kept += 1;
+                report.metatiles_reused += 1;
+                tiles.extend(kept.iter().flatten().cloned());
+                continue;
+            };
+            report.metatiles += 1;
             let drawn = meta.iter().filter(|(_, fresh)| *fresh).count();
             report.tiles_drawn += drawn;
             report.metatiles_reused += usize::from(drawn == 0);
-            tiles.extend(meta.into_iter().map(|(t, _)| t));
+            let meta: Vec<Tile> = meta.into_iter().map(|(t, _)| t).collect();
+            tiles.extend(meta.iter().cloned());
+            if state.is_some() {
+                *kept = Some(meta);
+            }
         }
+        last_state = state;
         for &year in years {
             let info = PyramidInfo {
                 name: format!("{} {year}", atlas.data.title(&o.look.lang)).trim().to_string(),
