@@ -63,3 +63,43 @@ pub fn changed_boxes(atlas: &Atlas, a: &MapState, b: &MapState) -> Option<Vec<[f
 pub fn touches(query: &LonLatBox, boxes: &[[f64; 4]]) -> bool {
     boxes.iter().any(|b| query.intersects(b))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Source;
+    use crate::time::EndDates;
+
+    fn mini() -> Atlas {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini");
+        Atlas::load(&Source::Dir(dir), EndDates::default()).expect("mini atlas loads")
+    }
+
+    fn query(w: f64, s: f64, e: f64, n: f64) -> LonLatBox {
+        LonLatBox { west: w, south: s, east: e, north: n }
+    }
+
+    #[test]
+    fn quiet_years_change_nothing() {
+        let atlas = mini();
+        let (a, b) = (MapState::of(&atlas, 1710), MapState::of(&atlas, 1711));
+        assert_eq!(changed_boxes(&atlas, &a, &b), Some(Vec::new()));
+    }
+
+    #[test]
+    fn a_change_of_hands_dirties_the_land_its_neighbours_and_its_holders() {
+        // 1723: the Dzungars occupy the western area (and Turkistan in it).
+        let atlas = mini();
+        let (a, b) = (MapState::of(&atlas, 1722), MapState::of(&atlas, 1723));
+        let boxes = changed_boxes(&atlas, &a, &b).expect("no polity changed");
+        // The area itself and the town in it.
+        assert!(touches(&query(61.0, 41.0, 62.0, 42.0), &boxes));
+        assert!(touches(&query(68.2, 43.2, 68.3, 43.4), &boxes));
+        // The eastern area did not change, but its border with the west runs on along its
+        // ring, and its holder (the Dzungars) gained land, so its name may move.
+        assert!(touches(&query(75.0, 45.0, 76.0, 46.0), &boxes));
+        // Far from both areas nothing changed.
+        assert!(!touches(&query(90.0, 55.0, 91.0, 56.0), &boxes));
+        assert!(!touches(&query(62.0, 49.0, 63.0, 50.0), &boxes));
+    }
+}
