@@ -165,6 +165,149 @@ impl Recorded {
     }
 }
 
+impl Recorded {
+    /// Draw this operation (its contours `near`) onto a window whose top left is `at`.
+    fn draw(&self, px: &mut Pixmap, near: &[bool], at: (i32, i32)) {
+        let (fx, fy) = (at.0 as f32, at.1 as f32);
+        let ts = Transform::from_translate(-fx, -fy);
+        match &self.op {
+            Op::Fill { path, ink, rule, .. } => {
+                if let Some(path) = reaching(path, near).as_ref() {
+                    super::raster::fill_path(px, path, *ink, *rule, ts)
+                }
+            }
+            Op::Stroke { path, ink, pen, .. } => {
+                if let Some(path) = reaching(path, near).as_ref() {
+                    super::raster::stroke_path(px, path, *ink, pen, ts)
+                }
+            }
+            Op::Rect { rect, ink } => {
+                // Moved, not transformed, to keep tiny-skia's rectangle fast path.
+                if let Some(moved) =
+                    Rect::from_ltrb(rect.left() - fx, rect.top() - fy, rect.right() - fx, rect.bottom() - fy)
+                {
+                    super::paint::fill_rect_px(px, moved, *ink);
+                }
+            }
+            Op::Pattern { rings, kind, color, spacing, width } => {
+                draw_pattern_at(px, rings, *kind, *color, *spacing, *width, (fx, fy))
+            }
+            Op::Text { text, x: tx, y: ty, style } => Fonts::embedded().draw(px, text, tx - fx, ty - fy, style),
+            Op::Glyphs { glyphs, style } => {
+                let moved: Vec<PlacedGlyph> =
+                    glyphs.iter().map(|g| PlacedGlyph { x: g.x - fx, y: g.y - fy, ..g.clone() }).collect();
+                Fonts::embedded().draw_placed(px, &moved, style);
+            }
+            Op::Image { layer, x: lx, y: ly } => px.draw_pixmap(
+                lx - at.0,
+                ly - at.1,
+                layer.as_ref(),
+                &PixmapPaint::default(),
+                Transform::identity(),
+                None,
+            ),
+        }
+    }
+
+    /// A digest of what this operation draws in a window it reaches with contours `near`.
+    fn window_digest(&self, near: &[bool]) -> u64 {
+        let mut h = XxHash3_128::with_seed(0x6365);
+        h.write(&self.digest.to_le_bytes());
+        if let Op::Fill { pieces, .. } | Op::Stroke { pieces, .. } = &self.op {
+            for (k, piece) in pieces.iter().enumerate().filter(|(k, _)| near.get(*k) == Some(&true)) {
+                h.write(&(k as u32).to_le_bytes());
+                h.write(&piece.digest.to_le_bytes());
+            }
+        }
+        h.finish_128() as u64
+    }
+
+    /// Call `hit` with every cell of `grid` whose pixels this operation (its contours
+    /// `near`) can change: a fill anywhere in a contour's bounds, a stroke near its
+    /// segments, anything else in its bounds.
+    fn cells(&self, near: &[bool], grid: &CellGrid, mut hit: impl FnMut(usize)) {
+        match &self.op {
+            Op::Fill { pieces, .. } | Op::Stroke { pieces, .. } if !pieces.is_empty() => {
+                let stroke = matches!(self.op, Op::Stroke { .. });
+                for (k, piece) in pieces.iter().enumerate() {
+                    if !(near.is_empty() || near.get(k) == Some(&true)) {
+                        continue;
+                    }
+                    match (&piece.line, stroke) {
+                        (Some(pts), true) if pts.len() >= 2 => {
+                            let m = piece.margin;
+                            for w in pts.windows(2) {
+                                let (a, b) = (w[0], w[1]);
+                                let seg = [a.0.min(b.0) - m, a.1.min(b.1) - m, a.0.max(b.0) + m, a.1.max(b.1) + m];
+                                grid.each(&seg, &mut hit);
+                            }
+                        }
+                        _ => grid.each(&piece.bounds, &mut hit),
+                    }
+                }
+            }
+            _ => grid.each(&self.bounds, &mut hit),
+        }
+    }
+}
+
+/// Cell edge, px, of the partial redraws of a window ([`Recording::redraw_window`]).
+pub const CELL: u32 = 16;
+
+/// The [`CELL`] px cells of a window of the recording, row by row (the last row and
+/// column may be narrower).
+struct CellGrid {
+    x: f32,
+    y: f32,
+    size: (u32, u32),
+    cols: usize,
+    rows: usize,
+}
+
+impl CellGrid {
+    fn new(x: i32, y: i32, size: (u32, u32)) -> CellGrid {
+        let (cols, rows) = (size.0.div_ceil(CELL) as usize, size.1.div_ceil(CELL) as usize);
+        CellGrid { x: x as f32, y: y as f32, size, cols, rows }
+    }
+
+    fn len(&self) -> usize {
+        self.cols * self.rows
+    }
+
+    /// Cell `c`'s pixels in the window: left, top, right, bottom (exclusive).
+    fn cell_px(&self, c: usize) -> [usize; 4] {
+        let (cx, cy) = (c % self.cols, c / self.cols);
+        let e = CELL as usize;
+        [cx * e, cy * e, ((cx + 1) * e).min(self.size.0 as usize), ((cy + 1) * e).min(self.size.1 as usize)]
+    }
+
+    /// Call `hit` with the cells a box (recording px, inclusive) meets; a box that is not
+    /// a number meets them all.
+    fn each(&self, b: &[f32; 4], hit: &mut impl FnMut(usize)) {
+        let e = CELL as f32;
+        let (w, h) = (self.size.0 as f32, self.size.1 as f32);
+        let (x0, y0, x1, y1) = (b[0] - self.x, b[1] - self.y, b[2] - self.x, b[3] - self.y);
+        if x1 < 0.0 || y1 < 0.0 || x0 > w || y0 > h {
+            return;
+        }
+        let all = !(x0.is_finite() && y0.is_finite() && x1.is_finite() && y1.is_finite());
+        let span = |lo: f32, hi: f32, n: usize| {
+            if all {
+                (0, n - 1)
+            } else {
+                ((lo / e).floor().max(0.0) as usize, ((hi / e).floor().max(0.0) as usize).min(n - 1))
+            }
+        };
+        let (c0, c1) = span(x0, x1, self.cols);
+        let (r0, r1) = span(y0, y1, self.rows);
+        for r in r0..=r1 {
+            for c in c0..=c1 {
+                hit(r * self.cols + c);
+            }
+        }
+    }
+}
+
 /// A drawing kept as operations (see the module docs).
 pub struct Recording {
     size: (u32, u32),
@@ -237,44 +380,66 @@ impl Recording {
     fn draw_window_exact(&self, x: i32, y: i32, size: (u32, u32)) -> Option<Pixmap> {
         let mut px = crate::output::new_pixmap(size.0, size.1, self.background.skia(1.0))?;
         let (fx, fy) = (x as f32, y as f32);
-        let at = Transform::from_translate(-fx, -fy);
-        let fonts = Fonts::embedded();
         for r in &self.ops {
             let Some(near) = r.reach(fx, fy, size) else { continue };
-            match &r.op {
-                Op::Fill { path, ink, rule, .. } => {
-                    if let Some(path) = reaching(path, &near).as_ref() {
-                        super::raster::fill_path(&mut px, path, *ink, *rule, at)
-                    }
-                }
-                Op::Stroke { path, ink, pen, .. } => {
-                    if let Some(path) = reaching(path, &near).as_ref() {
-                        super::raster::stroke_path(&mut px, path, *ink, pen, at)
-                    }
-                }
-                Op::Rect { rect, ink } => {
-                    // Moved, not transformed, to keep tiny-skia's rectangle fast path.
-                    if let Some(moved) =
-                        Rect::from_ltrb(rect.left() - fx, rect.top() - fy, rect.right() - fx, rect.bottom() - fy)
-                    {
-                        super::paint::fill_rect_px(&mut px, moved, *ink);
-                    }
-                }
-                Op::Pattern { rings, kind, color, spacing, width } => {
-                    draw_pattern_at(&mut px, rings, *kind, *color, *spacing, *width, (fx, fy))
-                }
-                Op::Text { text, x: tx, y: ty, style } => fonts.draw(&mut px, text, tx - fx, ty - fy, style),
-                Op::Glyphs { glyphs, style } => {
-                    let moved: Vec<PlacedGlyph> =
-                        glyphs.iter().map(|g| PlacedGlyph { x: g.x - fx, y: g.y - fy, ..g.clone() }).collect();
-                    fonts.draw_placed(&mut px, &moved, style);
-                }
-                Op::Image { layer, x: lx, y: ly } => {
-                    px.draw_pixmap(lx - x, ly - y, layer.as_ref(), &PixmapPaint::default(), Transform::identity(), None)
-                }
-            }
+            r.draw(&mut px, &near, (x, y));
         }
         Some(px)
+    }
+
+    /// The keys of the [`CELL`] px cells of the `size` window at (x, y), row by row: a
+    /// cell's key hashes, in drawing order, every operation (whole: all its contours that
+    /// reach the window) that can change a pixel of the cell. Equal keys in two
+    /// recordings mean equal pixels in the cell from [`Recording::draw_window`], so a
+    /// window drawn before can be brought up to date by redrawing only the cells whose
+    /// keys changed ([`Recording::redraw_window`]).
+    pub fn cell_keys(&self, x: i32, y: i32, size: (u32, u32)) -> Vec<u64> {
+        debug_assert!(self.digests, "a recording made without digests has no keys");
+        let grid = CellGrid::new(x, y, size);
+        let b = self.background;
+        let seed = u64::from_le_bytes([b.0, b.1, b.2, b.3, 0x63, 0x65, 0x6c, 0x6c]);
+        let mut keys = vec![seed; grid.len()];
+        let m = WINDOW_MARGIN;
+        let (fx, fy, wide) = ((x - m as i32) as f32, (y - m as i32) as f32, (size.0 + 2 * m, size.1 + 2 * m));
+        for r in &self.ops {
+            let Some(near) = r.reach(fx, fy, wide) else { continue };
+            let key = r.window_digest(&near);
+            r.cells(&near, &grid, |c| keys[c] = (keys[c].rotate_left(23) ^ key).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        }
+        keys
+    }
+
+    /// [`Recording::draw_window`] for a window whose earlier pixels `before` are right
+    /// but in the cells flagged `dirty` (row by row, as [`Recording::cell_keys`]): only
+    /// the operations that reach a dirty cell are drawn, and only those cells are taken
+    /// from the drawing. The pixels are those of `draw_window`, byte for byte.
+    pub fn redraw_window(&self, x: i32, y: i32, size: (u32, u32), before: &Pixmap, dirty: &[bool]) -> Option<Pixmap> {
+        let grid = CellGrid::new(x, y, size);
+        if before.width() != size.0 || before.height() != size.1 || dirty.len() != grid.len() {
+            return self.draw_window(x, y, size);
+        }
+        let m = WINDOW_MARGIN;
+        let (wx, wy, wide) = (x - m as i32, y - m as i32, (size.0 + 2 * m, size.1 + 2 * m));
+        let mut px = crate::output::new_pixmap(wide.0, wide.1, self.background.skia(1.0))?;
+        for r in &self.ops {
+            let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };
+            let mut hit = false;
+            r.cells(&near, &grid, |c| hit |= dirty[c]);
+            if hit {
+                r.draw(&mut px, &near, (wx, wy));
+            }
+        }
+        let mut out = before.clone();
+        let (w, row) = (size.0 as usize, wide.0 as usize);
+        for (c, _) in dirty.iter().enumerate().filter(|(_, d)| **d) {
+            let [x0, y0, x1, y1] = grid.cell_px(c);
+            for yy in y0..y1 {
+                let src = ((yy + m as usize) * row + x0 + m as usize) * 4;
+                let dst = (yy * w + x0) * 4;
+                out.data_mut()[dst..dst + (x1 - x0) * 4].copy_from_slice(&px.data()[src..src + (x1 - x0) * 4]);
+            }
+        }
+        Some(out)
     }
 
     /// A fill, with its contours as pieces: the op's own digest covers its ink and rule,
@@ -726,6 +891,68 @@ mod tests {
             }
             let mean = sum as f64 / (64.0 * 64.0 * 3.0);
             assert!(worst <= 64 && mean < 0.5, "window ({x}, {y}) differs from the whole image: {worst}, mean {mean}");
+        }
+    }
+
+    /// A map-like drawing: two areas (one with a hole) in one fill, their dashed border
+    /// in one stroke, a hatched area, a town marker and two labels; `shift` moves the
+    /// second area's far corner, `color` recolours the marker.
+    fn scene(shift: f32, color: u8) -> Recording {
+        let mut r = Recording::new((300, 300), Rgba(240, 230, 210, 255), true);
+        let ring = |pts: &[(f32, f32)], pb: &mut PathBuilder| {
+            pb.move_to(pts[0].0, pts[0].1);
+            for p in &pts[1..] {
+                pb.line_to(p.0, p.1);
+            }
+            pb.close();
+        };
+        let a = [(10.0, 10.0), (140.0, 14.0), (150.0, 150.0), (12.0, 140.0)];
+        let b = [(150.0, 150.0), (290.0, 160.0), (280.0 + shift, 290.0), (160.0, 285.0)];
+        let hole = [(40.0, 40.0), (80.0, 40.0), (80.0, 80.0), (40.0, 80.0)];
+        let mut pb = PathBuilder::new();
+        for c in [&a[..], &b[..], &hole[..]] {
+            ring(c, &mut pb);
+        }
+        let areas = pb.finish().unwrap();
+        r.fill_path(&areas, Ink::new(Rgba(200, 120, 90, 255), 0.8), FillRule::EvenOdd);
+        let pen =
+            Pen { width: 2.5, dash: vec![6.0, 3.0], cap: tiny_skia::LineCap::Butt, join: tiny_skia::LineJoin::Miter };
+        r.stroke_path(&areas, Ink::new(Rgba(90, 20, 20, 255), 1.0), &pen);
+        r.pattern(&[b.to_vec()], Pattern::Hatch, Rgba(0, 0, 0, 160), 6.0, 1.0);
+        r.fill_path(
+            &PathBuilder::from_circle(60.0, 200.0, 5.0).unwrap(),
+            Ink::new(Rgba(color, 0, 0, 255), 1.0),
+            FillRule::Winding,
+        );
+        let style = TextStyle::new(crate::render::text::Face::Sans, 13.0, Color::BLACK);
+        r.text("Turkistan", 70.0, 205.0, &style);
+        r.text("Tashkent", 200.0, 60.0, &style);
+        r
+    }
+
+    #[test]
+    fn redrawing_the_changed_cells_gives_the_whole_drawing() {
+        let before = scene(0.0, 200);
+        for (shift, color) in [(0.0, 200), (0.0, 10), (7.5, 200), (7.5, 10)] {
+            let after = scene(shift, color);
+            for (x, y, size) in [(0, 0, (300, 300)), (20, 140, (200, 150)), (150, 150, (120, 120))] {
+                let old = before.draw_window(x, y, size).unwrap();
+                let (k0, k1) = (before.cell_keys(x, y, size), after.cell_keys(x, y, size));
+                let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
+                let whole = after.draw_window(x, y, size).unwrap();
+                let part = after.redraw_window(x, y, size, &old, &dirty).unwrap();
+                assert!(part.data() == whole.data(), "window ({x}, {y}) after {shift}, {color}");
+                // Nothing changed, nothing dirty; a recoloured marker dirties the cells
+                // around it; a moved corner of one area redraws every cell of the
+                // operations it is part of (the fill and the border of all areas).
+                let n = dirty.iter().filter(|d| **d).count();
+                match (shift, color, x) {
+                    (0.0, 200, _) => assert_eq!(n, 0),
+                    (0.0, _, 150) => assert_eq!(n, 0, "the marker lies outside this window"),
+                    (0.0, _, _) => assert!(n > 0 && n <= 9, "{n} cells dirty"),
+                    _ => assert!(n > 0, "{n} cells dirty"),
+                }
+            }
         }
     }
 }

@@ -255,6 +255,52 @@ pub fn render_tile(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> R
         .ok_or_else(|| Error::Encode(format!("no memory for tile {}/{}/{}", t.z, t.x, t.y)))
 }
 
+/// The most bytes of tile pixels a run keeps for redrawing only the changed cells of a
+/// tile place in a later map state (past it, tiles are drawn whole).
+const KEEP_PIXELS: usize = 256 << 20;
+
+/// The pixels last drawn at one tile place, with their cell keys
+/// ([`Recording::cell_keys`]).
+#[derive(Default)]
+struct DrawnBefore(Mutex<Option<(Vec<u64>, tiny_skia::Pixmap)>>);
+
+impl DrawnBefore {
+    /// Draw tile `t` of a metatile recorded with digests: only the cells whose keys
+    /// changed since this place was last drawn, or all of it. The pixels are those of
+    /// [`render_tile`], byte for byte. `kept` counts the bytes of pixels the run keeps.
+    fn redraw(
+        &self,
+        rec: &Recording,
+        (mt, t): (&MetaTile, TileId),
+        o: &TileLook,
+        kept: &std::sync::atomic::AtomicUsize,
+    ) -> Result<tiny_skia::Pixmap> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (x, y) = tile_origin(mt, t, o);
+        let side = TILE_PX * o.scale;
+        let keys = rec.cell_keys(x, y, (side, side));
+        let mut slot = self.0.lock().expect("tile lock");
+        let drawn = match slot.as_ref() {
+            Some((old, pixels)) => {
+                let dirty: Vec<bool> = old.iter().zip(&keys).map(|(a, b)| a != b).collect();
+                match dirty.iter().filter(|d| **d).count() * 4 < dirty.len() * 3 {
+                    true => rec.redraw_window(x, y, (side, side), pixels, &dirty),
+                    false => rec.draw_window(x, y, (side, side)),
+                }
+            }
+            None => rec.draw_window(x, y, (side, side)),
+        };
+        let pixels = drawn.ok_or_else(|| Error::Encode(format!("no memory for tile {}/{}/{}", t.z, t.x, t.y)))?;
+        let bytes = pixels.data().len();
+        if slot.is_some() || kept.fetch_add(bytes, Relaxed) + bytes <= KEEP_PIXELS {
+            *slot = Some((keys, pixels.clone()));
+        } else {
+            kept.fetch_sub(bytes, Relaxed);
+        }
+        Ok(pixels)
+    }
+}
+
 /// PNGs already encoded, by a hash of their pixels: a tile whose pixels come out the same
 /// as one encoded before (in another year or another metatile) is not encoded again.
 #[derive(Default)]
@@ -368,6 +414,10 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     let queries: Vec<LonLatBox> = metatiles.iter().map(|(mt, _)| metatile_query(mt, &o.look)).collect();
     let mut last: Vec<Option<Vec<Tile>>> = vec![None; metatiles.len()];
     let mut last_state: Option<MapState> = None;
+    // The pixels last drawn at each tile place, to redraw only what changed in them.
+    let drawn_before: Vec<Vec<DrawnBefore>> =
+        metatiles.iter().map(|(_, wanted)| wanted.iter().map(|_| DrawnBefore::default()).collect()).collect();
+    let pixels_kept = std::sync::atomic::AtomicUsize::new(0);
     for (_, years) in &groups {
         let year = years[0];
         // Where the map changed since the last state (None: anywhere; with `full`,
@@ -381,7 +431,8 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
             .par_iter()
             .zip(&queries)
             .zip(&last)
-            .map(|(((mt, wanted), query), kept)| {
+            .zip(&drawn_before)
+            .map(|((((mt, wanted), query), kept), before)| {
                 if let (Some(boxes), Some(_)) = (&dirty, kept) {
                     if !change::touches(query, boxes) {
                         if let Some(b) = &bar {
@@ -395,13 +446,17 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                 phase_time(&RECORD_NS, t0);
                 let tiles = wanted
                     .par_iter()
-                    .map(|t| {
+                    .zip(before)
+                    .map(|(t, before)| {
                         let key = keyed.then(|| tile_key(&rec, mt, *t, &o.look));
                         if let Some(png) = key.and_then(|k| by_key.get(k)) {
                             return Ok(((*t, png), false));
                         }
                         let t0 = std::time::Instant::now();
-                        let pixels = render_tile(&rec, mt, *t, &o.look)?;
+                        let pixels = match keyed {
+                            true => before.redraw(&rec, (mt, *t), &o.look, &pixels_kept)?,
+                            false => render_tile(&rec, mt, *t, &o.look)?,
+                        };
                         phase_time(&RASTER_NS, t0);
                         let t0 = std::time::Instant::now();
                         let png = match encoded {
