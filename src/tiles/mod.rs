@@ -256,8 +256,10 @@ pub fn render_tile(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> R
 }
 
 /// The most bytes of tile pixels a run keeps for redrawing only the changed cells of a
-/// tile place in a later map state (past it, tiles are drawn whole).
-const KEEP_PIXELS: usize = 256 << 20;
+/// tile place in a later map state (past it, tiles are drawn whole). Places keep pixels
+/// as they are first drawn, and the plan runs from the lowest zoom, whose tiles change
+/// with most map states.
+const KEEP_PIXELS: usize = 128 << 20;
 
 /// The pixels last drawn at one tile place, with their cell keys
 /// ([`Recording::cell_keys`]).
