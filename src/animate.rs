@@ -25,6 +25,7 @@ use std::sync::Arc;
 use tiny_skia::Pixmap;
 
 mod dirty;
+mod framepng;
 mod lzw;
 
 /// What to animate and where to write it.
@@ -276,30 +277,41 @@ impl Palette {
         prev: Option<&Pixmap>,
         cur: &Pixmap,
         delay_cs: u16,
-        hint: Option<[usize; 4]>,
+        hint: Option<&[[usize; 4]]>,
     ) -> gif::Frame<'static> {
         let w = cur.width() as usize;
         let rect = changed_rect(prev.map(|p| p.data()), cur.data(), w, 4, hint);
-        let mut data = Vec::with_capacity(rect[2] * rect[3]);
+        // Outside the hint's rectangles nothing changed: those pixels stay transparent
+        // without being looked at.
+        let areas: Vec<[usize; 4]> = match (prev, hint) {
+            (Some(_), Some(h)) => h.iter().filter_map(|r| intersect(*r, rect)).collect(),
+            _ => vec![rect],
+        };
+        let mut data = vec![TRANSPARENT; rect[2] * rect[3]];
         let mut last = (u32::MAX, 0u8);
         let word = |c: &[u8]| u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        for y in rect[1]..rect[1] + rect[3] {
-            let span = (y * w + rect[0]) * 4..(y * w + rect[0] + rect[2]) * 4;
-            let now = &cur.data()[span.clone()];
-            let mut index = |px: u32, c: &[u8]| {
-                if px != last.0 {
-                    last = (px, self.index_px(c));
-                }
-                last.1
-            };
-            match prev {
-                Some(p) => {
-                    for (c, b) in now.chunks_exact(4).zip(p.data()[span].chunks_exact(4)) {
-                        let px = word(c);
-                        data.push(if px == word(b) { TRANSPARENT } else { index(px, c) });
+        for a in areas {
+            for y in a[1]..a[1] + a[3] {
+                let span = (y * w + a[0]) * 4..(y * w + a[0] + a[2]) * 4;
+                let now = &cur.data()[span.clone()];
+                let out = &mut data[(y - rect[1]) * rect[2] + a[0] - rect[0]..][..a[2]];
+                let mut index = |px: u32, c: &[u8]| {
+                    if px != last.0 {
+                        last = (px, self.index_px(c));
                     }
+                    last.1
+                };
+                match prev {
+                    Some(p) => {
+                        for ((o, c), b) in out.iter_mut().zip(now.chunks_exact(4)).zip(p.data()[span].chunks_exact(4)) {
+                            let px = word(c);
+                            if px != word(b) {
+                                *o = index(px, c);
+                            }
+                        }
+                    }
+                    None => out.iter_mut().zip(now.chunks_exact(4)).for_each(|(o, c)| *o = index(word(c), c)),
                 }
-                None => data.extend(now.chunks_exact(4).map(|c| index(word(c), c))),
             }
         }
         gif::Frame {
@@ -318,28 +330,39 @@ impl Palette {
 
 /// The bounding box `[x, y, w, h]` of the pixels that differ between two frames (the
 /// whole frame when there is no previous one; one pixel when nothing changed). `hint`, if
-/// given, is a rectangle outside which the frames are known to be equal (the dirty tiles).
-fn changed_rect(prev: Option<&[u8]>, cur: &[u8], width: usize, bpp: usize, hint: Option<[usize; 4]>) -> [usize; 4] {
+/// given, holds rectangles outside which the frames are known to be equal (the dirty tiles).
+fn changed_rect(prev: Option<&[u8]>, cur: &[u8], width: usize, bpp: usize, hint: Option<&[[usize; 4]]>) -> [usize; 4] {
     let height = cur.len() / (width * bpp);
     let Some(prev) = prev else { return [0, 0, width, height] };
-    let [hx, hy, hw, hh] = hint.unwrap_or([0, 0, width, height]);
+    let whole = [[0, 0, width, height]];
     let row = width * bpp;
-    let span = |y: usize| y * row + hx * bpp..y * row + (hx + hw) * bpp;
-    let rows: Vec<usize> = (hy..hy + hh).filter(|&y| prev[span(y)] != cur[span(y)]).collect();
-    let (Some(&y0), Some(&y1)) = (rows.first(), rows.last()) else { return [0, 0, 1, 1] };
-    let mut x0 = width;
-    let mut x1 = 0;
-    for &y in &rows {
-        let (a, b) = (&prev[span(y)], &cur[span(y)]);
-        // Byte positions of the first and last difference, as pixel columns.
-        if let Some(first) = first_difference(a, b) {
-            x0 = x0.min(hx + first / bpp);
-        }
-        if let Some(last) = last_difference(a, b) {
-            x1 = x1.max(hx + last / bpp);
+    // [x0, y0, x1, y1], inclusive.
+    let mut found: Option<[usize; 4]> = None;
+    for &[hx, hy, hw, hh] in hint.unwrap_or(&whole) {
+        let span = |y: usize| y * row + hx * bpp..y * row + (hx + hw) * bpp;
+        for y in hy..hy + hh {
+            let (a, b) = (&prev[span(y)], &cur[span(y)]);
+            // Byte positions of the first and last difference, as pixel columns.
+            let Some(first) = first_difference(a, b) else { continue };
+            let last = last_difference(a, b).unwrap_or(first);
+            let (x0, x1) = (hx + first / bpp, hx + last / bpp);
+            found = Some(match found {
+                None => [x0, y, x1, y],
+                Some(f) => [f[0].min(x0), f[1].min(y), f[2].max(x1), f[3].max(y)],
+            });
         }
     }
-    [x0, y0, x1 + 1 - x0, y1 + 1 - y0]
+    match found {
+        None => [0, 0, 1, 1],
+        Some([x0, y0, x1, y1]) => [x0, y0, x1 + 1 - x0, y1 + 1 - y0],
+    }
+}
+
+/// The overlap of two rectangles `[x, y, w, h]`, if they overlap.
+fn intersect(a: [usize; 4], b: [usize; 4]) -> Option<[usize; 4]> {
+    let (x0, y0) = (a[0].max(b[0]), a[1].max(b[1]));
+    let (x1, y1) = ((a[0] + a[2]).min(b[0] + b[2]), (a[1] + a[3]).min(b[1] + b[3]));
+    (x0 < x1 && y0 < y1).then(|| [x0, y0, x1 - x0, y1 - y0])
 }
 
 /// Blocks compared whole before looking for the byte that differs.
@@ -494,6 +517,9 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
         let mut last_digests: Option<Vec<u64>> = None;
         let mut recorded: Vec<(u64, Arc<Recorder>)> = Vec::new();
         let spares = Spares::default();
+        // The PNG rows of the last frame, for the next frame to keep those that did not change.
+        let wants_png = o.frames_dir.is_some() || o.sequence.is_some();
+        let mut png_rows: Option<framepng::Rows> = None;
         for chunk in plans.chunks(chunk_len) {
             let (composed, hints) = if full_redraw {
                 (compose_whole(atlas, style, view, o, chunk, &base, &mut cache, &mut report), vec![None; chunk.len()])
@@ -521,6 +547,30 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
                 batch.palette = Some(pal.rgb.clone());
                 palette = Some(pal);
             }
+            // PNG files: each frame's rows that changed (or lie under a changed row) are
+            // encoded in parallel; the others are the previous frame's.
+            let mut frame_rows: Vec<framepng::Rows> = Vec::with_capacity(chunk.len());
+            if wants_png {
+                let fresh: Vec<_> = (0..chunk.len())
+                    .into_par_iter()
+                    .map(|i| {
+                        let prev = if i == 0 { last.as_ref() } else { Some(&composed[i - 1]) };
+                        let cur = composed[i].data();
+                        let prev = prev.map(|p| p.data()).filter(|_| i > 0 || png_rows.is_some());
+                        framepng::encode_rows(cur, w as usize, &framepng::rows_to_encode(prev, cur, w as usize))
+                    })
+                    .collect();
+                for f in fresh {
+                    let before = frame_rows.last().or(png_rows.as_ref());
+                    let rows: framepng::Rows = f
+                        .into_iter()
+                        .enumerate()
+                        .map(|(y, r)| r.unwrap_or_else(|| before.and_then(|b| b[y].clone())))
+                        .collect();
+                    frame_rows.push(rows);
+                }
+                png_rows = frame_rows.last().cloned();
+            }
             // Every output of a frame in one parallel pass (one wait per chunk, not one per
             // output): key frame and numbered sequence files; the GIF frame indexed, diffed
             // against the previous one and LZW-compressed; the APNG's changed rectangle,
@@ -530,16 +580,25 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
                 .into_par_iter()
                 .map(|i| -> Result<Encoded> {
                     let (p, pm) = (&chunk[i], &composed[i]);
-                    if let (true, Some(dir)) = (p.key, &o.frames_dir) {
-                        write_atomic(&dir.join(format!("{}.png", p.year)), &encode_png(pm, o.dpi)?)?;
-                    }
-                    if let Some(dir) = &o.sequence {
-                        write_atomic(&dir.join(format!("{:06}.png", seq_no + i + 1)), &encode_png(pm, o.dpi)?)?;
+                    let key = p.key && o.frames_dir.is_some();
+                    if key || o.sequence.is_some() {
+                        // A frame with a translucent pixel (none in a map) is written as RGBA.
+                        let png = match framepng::assemble(&frame_rows[i], w, o.dpi) {
+                            Some(png) => png,
+                            None => encode_png(pm, o.dpi)?,
+                        };
+                        if let (true, Some(dir)) = (key, &o.frames_dir) {
+                            write_atomic(&dir.join(format!("{}.png", p.year)), &png)?;
+                        }
+                        if let Some(dir) = &o.sequence {
+                            write_atomic(&dir.join(format!("{:06}.png", seq_no + i + 1)), &png)?;
+                        }
                     }
                     let prev = if i == 0 { last.as_ref() } else { Some(&composed[i - 1]) };
-                    let gif = palette.as_ref().map(|pal| pal.sub_frame(prev, pm, p.delay_cs, hints[i]));
+                    let hint = hints[i].as_deref();
+                    let gif = palette.as_ref().map(|pal| pal.sub_frame(prev, pm, p.delay_cs, hint));
                     let apng = o.apng.is_some().then(|| {
-                        (p.delay_cs, delta(prev.map(|p| p.data()), pm.data(), w as usize, &[0, 0, 0, 0], hints[i]))
+                        (p.delay_cs, delta(prev.map(|p| p.data()), pm.data(), w as usize, &[0, 0, 0, 0], hint))
                     });
                     Ok((gif, apng))
                 })
@@ -647,14 +706,14 @@ impl Spares {
 /// A frame of a chunk as redrawn: the dirty tiles over the previous frame (with the box
 /// around them), or, when its drawing cannot be replayed, the whole frame.
 enum Redrawn {
-    Tiles(Patch, [usize; 4]),
+    Tiles(Patch, Vec<[usize; 4]>),
     Whole(Pixmap),
 }
 
 /// The frames of a chunk, each redrawn only where it differs from the one before (see
 /// [`dirty`]). Map states are recorded once (and kept in `recorded`, the most recent
 /// `keep` of them); the title block and timeline are recorded per frame. Returns the
-/// frames, for each a box outside which it equals the previous frame, and the tile
+/// frames, for each the rectangles outside which it equals the previous frame, and the tile
 /// digests of the last frame, to diff the next chunk's first frame against.
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn compose_dirty(
@@ -669,7 +728,7 @@ fn compose_dirty(
     (last, last_digests): (Option<&Pixmap>, Option<Vec<u64>>),
     spares: &Spares,
     report: &mut AnimationReport,
-) -> (Vec<Pixmap>, Vec<Option<[usize; 4]>>, Option<Vec<u64>>) {
+) -> (Vec<Pixmap>, Vec<Option<Vec<[usize; 4]>>>, Option<Vec<u64>>) {
     let size = (view.width.max(1), view.height.max(1));
     // Record the map states this chunk needs and the recent ones lack, in parallel.
     let mut needed: Vec<&FramePlan> = Vec::new();
@@ -725,7 +784,7 @@ fn compose_dirty(
                     dirty::redraw(&[&states[i], &overlays[i].0], dirty, background, base.as_deref(), &mut scratch);
                 spares.give(scratch);
                 let rects: Vec<[usize; 4]> = patch.rects.iter().map(|r| r.0).collect();
-                Redrawn::Tiles(patch, dirty::union(&rects).unwrap_or([0, 0, 0, 0]))
+                Redrawn::Tiles(patch, rects)
             }
             _ => {
                 let opts = render_options(o, &chunk[i], base);
@@ -784,7 +843,7 @@ struct Delta {
 
 /// Diff a frame against the previous one: the changed rectangle, with pixels that did not
 /// change set to `clear` (a transparent pixel), so they compress to almost nothing.
-fn delta(prev: Option<&[u8]>, cur: &[u8], width: usize, clear: &[u8], hint: Option<[usize; 4]>) -> Delta {
+fn delta(prev: Option<&[u8]>, cur: &[u8], width: usize, clear: &[u8], hint: Option<&[[usize; 4]]>) -> Delta {
     let bpp = clear.len();
     let rect = changed_rect(prev, cur, width, bpp, hint);
     let mut data = crop(cur, width, bpp, rect);
@@ -886,10 +945,14 @@ mod tests {
         b[3 * w + 4] = 9;
         b[4 * w + 7] = 9;
         assert_eq!(changed_rect(Some(&a), &b, w, 1, None), [4, 3, 4, 2]);
-        assert_eq!(changed_rect(Some(&a), &b, w, 1, Some([2, 2, 8, 4])), [4, 3, 4, 2]);
+        assert_eq!(changed_rect(Some(&a), &b, w, 1, Some(&[[2, 2, 8, 4]])), [4, 3, 4, 2]);
         assert_eq!(changed_rect(None, &b, w, 1, None), [0, 0, 10, 6]);
         assert_eq!(changed_rect(Some(&a), &a, w, 1, None), [0, 0, 1, 1]);
-        assert_eq!(changed_rect(Some(&a), &b, w, 1, Some([0, 0, 0, 0])), [0, 0, 1, 1]);
+        assert_eq!(changed_rect(Some(&a), &b, w, 1, Some(&[[0, 0, 0, 0]])), [0, 0, 1, 1]);
+        // Several hint rectangles: the box around the differences found in them.
+        assert_eq!(changed_rect(Some(&a), &b, w, 1, Some(&[[4, 3, 1, 1], [6, 4, 2, 2]])), [4, 3, 4, 2]);
+        assert_eq!(intersect([0, 0, 4, 4], [2, 3, 5, 5]), Some([2, 3, 2, 1]));
+        assert_eq!(intersect([0, 0, 4, 4], [4, 0, 5, 5]), None);
         assert_eq!(crop(&b, w, 1, [4, 3, 4, 2]), vec![9, 0, 0, 0, 0, 0, 0, 9]);
         // Differences found across block edges, from both ends.
         let a = vec![0u8; 300];
@@ -948,6 +1011,25 @@ mod tests {
             let mut e = gif::Encoder::new(&mut bytes, w as u16, h as u16, &pal.rgb).unwrap();
             for (i, f) in frames.iter().enumerate() {
                 let sub = pal.sub_frame(if i == 0 { None } else { Some(&frames[i - 1]) }, f, 10, None);
+                // Told which 16 px tiles may have changed, the same frame.
+                if i > 0 {
+                    let tiles: Vec<[usize; 4]> = (0..h)
+                        .step_by(16)
+                        .flat_map(|y| (0..w).step_by(16).map(move |x| [x, y, 16.min(w - x), 16.min(h - y)]))
+                        .filter(|r| {
+                            (r[1]..r[1] + r[3]).any(|y| {
+                                let row = |p: &Pixmap| p.data()[(y * w + r[0]) * 4..(y * w + r[0] + r[2]) * 4].to_vec();
+                                row(&frames[i - 1]) != row(f)
+                            })
+                        })
+                        .collect();
+                    let hinted = pal.sub_frame(Some(&frames[i - 1]), f, 10, Some(&tiles));
+                    assert_eq!(
+                        (hinted.left, hinted.top, hinted.width, hinted.height),
+                        (sub.left, sub.top, sub.width, sub.height)
+                    );
+                    assert!(hinted.buffer == sub.buffer, "frame {i}: hinted sub-frame differs");
+                }
                 if i == 2 {
                     assert_eq!((sub.width, sub.height), (1, 1), "an unchanged frame is one pixel");
                 }
