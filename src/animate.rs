@@ -190,9 +190,12 @@ impl Palette {
     /// that appears only later still has its exact colour).
     fn learn(samples: &[&Pixmap], style: &Style) -> Palette {
         let mut pixels: Vec<u8> = Vec::new();
+        // Every 11th pixel is plenty for NeuQuant, and about 100,000 pixels in all (its
+        // learning is one thread's work while the others wait).
+        let total: usize = samples.iter().map(|p| p.data().len() / 4).sum();
+        let step = total.div_ceil(100_000).max(11);
         for p in samples {
-            // Every 11th pixel is plenty for NeuQuant.
-            pixels.extend(p.data().chunks_exact(4).step_by(11).flat_map(|c| [c[0], c[1], c[2], 255]));
+            pixels.extend(p.data().chunks_exact(4).step_by(step).flat_map(|c| [c[0], c[1], c[2], 255]));
         }
         // The style's own colours are palette entries as they are: every polity keeps its
         // exact colour in every frame, whether or not it is on the first frames.

@@ -178,9 +178,18 @@ pub fn encode_row(cur: &[[u8; 4]], above: Option<&[[u8; 4]]>) -> Option<RowCode>
             // Flat: equal to its left, upper and upper-left neighbours, and so, as far as
             // the row and the row above stay this colour, are the pixels after it.
             let mut k = x + 1;
-            let four = [px; 4];
-            while k + 4 <= n && cur[k..k + 4] == four && up[k..k + 4] == four {
-                k += 4;
+            // Eight pixels (32 bytes) at a time, compared as whole arrays (vector compares).
+            let eight: [u8; 32] = std::array::from_fn(|i| px[i % 4]);
+            let (cb, ub) = (cur[..n].as_flattened(), up[..n].as_flattened());
+            while k + 8 <= n {
+                let (c8, u8_): (&[u8; 32], &[u8; 32]) = (
+                    cb[k * 4..k * 4 + 32].try_into().expect("32 bytes"),
+                    ub[k * 4..k * 4 + 32].try_into().expect("32 bytes"),
+                );
+                if *c8 != eight || *u8_ != eight {
+                    break;
+                }
+                k += 8;
             }
             while k < n && cur[k] == px && up[k] == px {
                 k += 1;
