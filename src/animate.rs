@@ -513,7 +513,8 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
     // slot: rendering the next chunk overlaps writing this one, and memory stays bounded.
     std::thread::scope(|scope| -> Result<AnimationReport> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
-        let writer = scope.spawn(move || write_batches(rx, gif_file, apng, (w, h)));
+        let dpi = o.dpi;
+        let writer = scope.spawn(move || write_batches(rx, gif_file, apng, (w, h), dpi));
         let mut palette: Option<Palette> = None;
         let mut last: Option<Pixmap> = None;
         let mut seq_no = 0usize;
@@ -550,67 +551,64 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
                 batch.palette = Some(pal.rgb.clone());
                 palette = Some(pal);
             }
-            // PNG files: each frame's rows that changed (or lie under a changed row) are
-            // encoded in parallel; the others are the previous frame's.
-            let mut frame_rows: Vec<framepng::Rows> = Vec::with_capacity(chunk.len());
-            if wants_png {
-                let fresh: Vec<_> = (0..chunk.len())
-                    .into_par_iter()
-                    .map(|i| {
-                        let prev = if i == 0 { last.as_ref() } else { Some(&composed[i - 1]) };
-                        let cur = composed[i].data();
-                        let prev = prev.map(|p| p.data()).filter(|_| i > 0 || png_rows.is_some());
-                        framepng::encode_rows(cur, w as usize, &framepng::rows_to_encode(prev, cur, w as usize))
-                    })
-                    .collect();
-                for f in fresh {
-                    let before = frame_rows.last().or(png_rows.as_ref());
-                    let rows: framepng::Rows = f
-                        .into_iter()
-                        .enumerate()
-                        .map(|(y, r)| r.unwrap_or_else(|| before.and_then(|b| b[y].clone())))
-                        .collect();
-                    frame_rows.push(rows);
-                }
-                png_rows = frame_rows.last().cloned();
-            }
             // Every output of a frame in one parallel pass (one wait per chunk, not one per
-            // output): key frame and numbered sequence files; the GIF frame indexed, diffed
-            // against the previous one and LZW-compressed; the APNG's changed rectangle,
-            // unchanged pixels transparent, blended over.
-            type Encoded = (Option<gif::Frame<'static>>, Option<(u16, Delta)>);
+            // output): the PNG rows that changed (or lie under a changed row) encoded; the
+            // GIF frame indexed, diffed against the previous one and LZW-compressed; the
+            // APNG's changed rectangle, unchanged pixels transparent, blended over.
+            type Encoded = (
+                Option<Vec<Option<Option<Arc<framepng::RowCode>>>>>,
+                Option<gif::Frame<'static>>,
+                Option<(u16, Delta)>,
+            );
             let encoded: Vec<Encoded> = (0..chunk.len())
                 .into_par_iter()
-                .map(|i| -> Result<Encoded> {
+                .map(|i| {
                     let (p, pm) = (&chunk[i], &composed[i]);
-                    let key = p.key && o.frames_dir.is_some();
-                    if key || o.sequence.is_some() {
-                        // A frame with a translucent pixel (none in a map) is written as RGBA.
-                        let png = match framepng::assemble(&frame_rows[i], w, o.dpi) {
-                            Some(png) => png,
-                            None => encode_png(pm, o.dpi)?,
-                        };
-                        if let (true, Some(dir)) = (key, &o.frames_dir) {
-                            write_atomic(&dir.join(format!("{}.png", p.year)), &png)?;
-                        }
-                        if let Some(dir) = &o.sequence {
-                            write_atomic(&dir.join(format!("{:06}.png", seq_no + i + 1)), &png)?;
-                        }
-                    }
                     let prev = if i == 0 { last.as_ref() } else { Some(&composed[i - 1]) };
+                    let rows = wants_png.then(|| {
+                        let cur = pm.data();
+                        let before = prev.map(|p| p.data()).filter(|_| i > 0 || png_rows.is_some());
+                        framepng::encode_rows(cur, w as usize, &framepng::rows_to_encode(before, cur, w as usize))
+                    });
                     let hint = hints[i].as_deref();
                     let gif = palette.as_ref().map(|pal| pal.sub_frame(prev, pm, p.delay_cs, hint));
                     let apng = o.apng.is_some().then(|| {
                         (p.delay_cs, delta(prev.map(|p| p.data()), pm.data(), w as usize, &[0, 0, 0, 0], hint))
                     });
-                    Ok((gif, apng))
+                    (rows, gif, apng)
                 })
-                .collect::<Result<_>>()?;
-            seq_no += chunk.len();
-            for (g, a) in encoded {
+                .collect();
+            // PNG files: a frame's rows are those it encoded and, for the others, the
+            // previous frame's. The encoder thread puts them together and writes the files.
+            for (i, (fresh, g, a)) in encoded.into_iter().enumerate() {
                 batch.gif.extend(g);
                 batch.apng.extend(a);
+                let Some(fresh) = fresh else { continue };
+                let rows: framepng::Rows = fresh
+                    .into_iter()
+                    .enumerate()
+                    .map(|(y, r)| r.unwrap_or_else(|| png_rows.as_ref().and_then(|b| b[y].clone())))
+                    .collect();
+                let p = &chunk[i];
+                let mut paths = Vec::new();
+                if let (true, Some(dir)) = (p.key, &o.frames_dir) {
+                    paths.push(dir.join(format!("{}.png", p.year)));
+                }
+                if let Some(dir) = &o.sequence {
+                    paths.push(dir.join(format!("{:06}.png", seq_no + i + 1)));
+                }
+                if !paths.is_empty() {
+                    // A frame with a translucent pixel (none in a map) is written as RGBA.
+                    let file = if rows.iter().all(Option::is_some) {
+                        PngFile::Rows(rows.clone())
+                    } else {
+                        PngFile::Bytes(encode_png(&composed[i], o.dpi)?)
+                    };
+                    batch.png.push((file, paths));
+                }
+                png_rows = Some(rows);
             }
+            seq_no += chunk.len();
             report.frames += chunk.len();
             report.key_frames += chunk.iter().filter(|p| p.key).count();
             report.duration_s += chunk.iter().map(|p| f32::from(p.delay_cs) / 100.0).sum::<f32>();
@@ -797,20 +795,37 @@ fn compose_dirty(
             }
         })
         .collect();
-    // Each frame is the one before with its dirty tiles painted over.
+    // Each frame is the one before with its dirty tiles painted over: built in parallel,
+    // each from the last frame drawn whole (or the previous chunk's last) with the patches
+    // since then painted over in order.
+    let built: Vec<Option<Pixmap>> = (0..redrawn.len())
+        .into_par_iter()
+        .map(|i| {
+            let Redrawn::Tiles(..) = &redrawn[i] else { return None };
+            let whole = (0..i).rev().find(|&j| matches!(redrawn[j], Redrawn::Whole(_)));
+            let before = match whole.map(|j| &redrawn[j]) {
+                Some(Redrawn::Whole(pm)) => Some(pm),
+                _ => last,
+            };
+            let mut f = spares.take(size).expect("size checked by the caller");
+            if let Some(b) = before {
+                f.data_mut().copy_from_slice(b.data());
+            }
+            for r in &redrawn[whole.map_or(0, |j| j + 1)..=i] {
+                if let Redrawn::Tiles(patch, _) = r {
+                    patch.apply(&mut f);
+                }
+            }
+            Some(f)
+        })
+        .collect();
     let mut frames: Vec<Pixmap> = Vec::with_capacity(chunk.len());
     let mut hints = Vec::with_capacity(chunk.len());
-    for r in redrawn {
-        let before = frames.last().or(last);
+    for (r, b) in redrawn.into_iter().zip(built) {
         match r {
-            Redrawn::Tiles(patch, hint) => {
-                let mut f = spares.take(size).expect("size checked by the caller");
-                if let Some(b) = before {
-                    f.data_mut().copy_from_slice(b.data());
-                }
-                patch.apply(&mut f);
-                frames.push(f);
-                hints.push(Some(hint));
+            Redrawn::Tiles(_, rects) => {
+                frames.push(b.expect("built above for every patched frame"));
+                hints.push(Some(rects));
             }
             Redrawn::Whole(pm) => {
                 frames.push(pm);
@@ -830,8 +845,16 @@ struct Batch {
     gif: Vec<gif::Frame<'static>>,
     /// APNG frames: delay (cs) and the changed rectangle.
     apng: Vec<(u16, Delta)>,
+    /// PNG files to write, each to its paths (a key frame and a sequence file may share one).
+    png: Vec<(PngFile, Vec<PathBuf>)>,
     /// The last message: every frame was sent, the files may be completed.
     finished: bool,
+}
+
+/// A PNG file's content: rows for the encoder thread to put together, or the file itself.
+enum PngFile {
+    Rows(framepng::Rows),
+    Bytes(Vec<u8>),
 }
 
 /// The part of a frame that differs from the previous one.
@@ -881,6 +904,7 @@ fn write_batches(
     gif_file: Option<AtomicFile>,
     mut apng: Option<(AtomicFile, ApngWriter)>,
     (w, h): (u32, u32),
+    dpi: f32,
 ) -> Result<()> {
     let enc = |e: png::EncodingError| Error::Encode(e.to_string());
     let gif_err = |e: gif::EncodingError| Error::Encode(e.to_string());
@@ -898,6 +922,20 @@ fn write_batches(
                 let mut e = gif::Encoder::new(out, w as u16, h as u16, pal).map_err(gif_err)?;
                 e.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
                 gif = Some((pending, e));
+            }
+        }
+        for (file, paths) in &batch.png {
+            let assembled;
+            let bytes = match file {
+                PngFile::Rows(rows) => {
+                    assembled = framepng::assemble(rows, w, dpi)
+                        .ok_or_else(|| Error::Encode("a PNG frame lost a row".into()))?;
+                    &assembled
+                }
+                PngFile::Bytes(b) => b,
+            };
+            for path in paths {
+                write_atomic(path, bytes)?;
             }
         }
         if let Some((_, e)) = gif.as_mut() {
