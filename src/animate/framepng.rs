@@ -1,15 +1,17 @@
-//! PNG frames that re-encode only the rows that changed since the frame before.
+//! PNG frames that re-encode only the parts of rows that changed since the frame before.
 //!
 //! A frame is written as 8-bit RGB, every row Paeth-filtered, in one deflate block with
 //! a fixed Huffman code: the code of the `fdeflate` crate (which `png` uses for its fast
 //! setting), tuned for filtered image data, with literals and runs of zero bytes only
-//! (a zero, then copies at distance 1). Nothing refers back past the start of a row, so a
-//! row's bits and its share of the Adler-32 checksum depend only on the row and the row
-//! above it (Paeth's prediction): a row whose pixels and whose upper neighbour's pixels
-//! equal the previous frame's keeps its bits, and a frame is the concatenation of its
-//! rows' bits, whoever encoded them. In a map animation most rows do not change from one
-//! year to the next, and a flat run of pixels (equal to the left, upper and upper-left
-//! neighbours) is three zero bytes that cost no per-byte work at all.
+//! (a zero, then copies at distance 1). Each row is cut into pieces of [`PIECE`] pixels
+//! and zero runs end at a piece's edge, so nothing refers back past the start of a piece:
+//! a piece's bits and its share of the Adler-32 checksum depend only on its pixels, the
+//! pixel to its left and those same pixels in the row above (Paeth's neighbours). A piece
+//! whose pixels equal the previous frame's there keeps its bits, and a frame is the
+//! concatenation of its pieces' bits, whoever encoded them. In a map animation most of a
+//! frame does not change from one year to the next, and a flat run of pixels (equal to the
+//! left, upper and upper-left neighbours) is three zero bytes a pixel that cost no
+//! per-byte work at all.
 
 use std::sync::Arc;
 
@@ -143,22 +145,31 @@ impl Bits {
 pub struct RowCode {
     bits: Vec<u8>,
     nbits: u64,
+    /// Filtered bytes it stands for.
+    len: u64,
     /// Sum of the row's filtered bytes, mod 65521.
     sum: u64,
     /// Sum of the running sums, mod 65521 (how the row moves Adler-32's second half).
     weighted: u64,
 }
 
-/// Encode row `cur` (premultiplied RGBA words) under `above` (None for the first row).
-/// None if a pixel is not opaque (such frames are written as RGBA elsewhere).
-pub fn encode_row(cur: &[[u8; 4]], above: Option<&[[u8; 4]]>) -> Option<RowCode> {
-    let mut bits = Bits { out: Vec::with_capacity(cur.len() / 2 + 16), acc: 0, n: 0 };
+/// Pixels in a piece: each row is encoded as pieces of this many pixels, zero runs cut
+/// at their edges, so a change re-encodes only the pieces it touches.
+pub const PIECE: usize = 128;
+
+/// Encode pixels `x0..x1` of row `cur` (premultiplied RGBA words) under `above` (None
+/// for the first row), with the row's filter type byte first when `x0` is 0. None if a
+/// pixel is not opaque (such frames are written as RGBA elsewhere).
+pub fn encode_row(cur: &[[u8; 4]], above: Option<&[[u8; 4]]>, x0: usize, x1: usize) -> Option<RowCode> {
+    let mut bits = Bits { out: Vec::with_capacity((x1 - x0) / 2 + 16), acc: 0, n: 0 };
     let (mut s, mut t) = (0u64, 0u64);
     let mut run = 0u32;
-    let (p, pn) = literal(PAETH);
-    bits.put(p, pn);
-    s += u64::from(PAETH);
-    t += s;
+    if x0 == 0 {
+        let (p, pn) = literal(PAETH);
+        bits.put(p, pn);
+        s += u64::from(PAETH);
+        t += s;
+    }
     // The first row is filtered against a row of zeros.
     let zeros;
     let up = match above {
@@ -168,9 +179,9 @@ pub fn encode_row(cur: &[[u8; 4]], above: Option<&[[u8; 4]]>) -> Option<RowCode>
             &zeros
         }
     };
-    let n = cur.len().min(up.len());
+    let n = x1.min(cur.len()).min(up.len());
     let mut alpha = u32::MAX;
-    let mut x = 0;
+    let mut x = x0;
     while x < n {
         let px = cur[x];
         alpha &= u32::from_le_bytes(px);
@@ -225,7 +236,8 @@ pub fn encode_row(cur: &[[u8; 4]], above: Option<&[[u8; 4]]>) -> Option<RowCode>
         bits.zeros(run);
     }
     let (nbits, bits) = bits.finish();
-    Some(RowCode { bits, nbits, sum: s % ADLER, weighted: t % ADLER })
+    let len = (n.saturating_sub(x0) * 3 + usize::from(x0 == 0)) as u64;
+    Some(RowCode { bits, nbits, len, sum: s % ADLER, weighted: t % ADLER })
 }
 
 #[inline(always)]
@@ -243,35 +255,56 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
     }
 }
 
-/// The rows of one frame: each row's code, encoded for this frame or kept from an
-/// earlier one (None for a row with a pixel that is not opaque).
+/// The pieces of one frame, row by row ([`pieces`] a row): each one's code, encoded for
+/// this frame or kept from an earlier one (None for a piece with a pixel that is not opaque).
 pub type Rows = Vec<Option<Arc<RowCode>>>;
 
-/// The rows that need encoding for frame `cur` after frame `prev` (every row when there
-/// is none): those that changed and those below a changed row.
+/// Pieces in a row of `width` pixels.
+pub fn pieces(width: usize) -> usize {
+    width.div_ceil(PIECE).max(1)
+}
+
+/// The pieces that need encoding for frame `cur` after frame `prev` (all of them when
+/// there is none): a piece's bits depend on its pixels, the pixel left of it, and the
+/// same pixels of the row above, so those whose pixels changed and those below them.
 pub fn rows_to_encode(prev: Option<&[u8]>, cur: &[u8], width: usize) -> Vec<bool> {
     let row = width * 4;
     let height = cur.len() / row.max(1);
-    let Some(prev) = prev.filter(|p| p.len() == cur.len()) else { return vec![true; height] };
-    let changed: Vec<bool> = (0..height).map(|y| prev[y * row..(y + 1) * row] != cur[y * row..(y + 1) * row]).collect();
-    (0..height).map(|y| changed[y] || (y > 0 && changed[y - 1])).collect()
+    let np = pieces(width);
+    let Some(prev) = prev.filter(|p| p.len() == cur.len()) else { return vec![true; height * np] };
+    let mut changed = vec![false; height * np];
+    for y in 0..height {
+        let (a, b) = (&prev[y * row..(y + 1) * row], &cur[y * row..(y + 1) * row]);
+        if a == b {
+            continue;
+        }
+        for k in 0..np {
+            let (x0, x1) = ((k * PIECE).saturating_sub(1), ((k + 1) * PIECE).min(width));
+            changed[y * np + k] = a[x0 * 4..x1 * 4] != b[x0 * 4..x1 * 4];
+        }
+    }
+    (0..height * np).map(|i| changed[i] || (i >= np && changed[i - np])).collect()
 }
 
-/// Encode the rows marked in `which` of an RGBA frame (None for the others).
+/// Encode the pieces marked in `which` of an RGBA frame (None for the others).
 pub fn encode_rows(cur: &[u8], width: usize, which: &[bool]) -> Vec<Option<Option<Arc<RowCode>>>> {
     let (words, _) = cur.as_chunks::<4>();
     let row = |y: usize| &words[y * width..(y + 1) * width];
+    let np = pieces(width);
     which
         .iter()
         .enumerate()
-        .map(|(y, &w)| w.then(|| encode_row(row(y), (y > 0).then(|| row(y - 1))).map(Arc::new)))
+        .map(|(i, &w)| {
+            let (y, k) = (i / np, i % np);
+            let (x0, x1) = (k * PIECE, ((k + 1) * PIECE).min(width));
+            w.then(|| encode_row(row(y), (y > 0).then(|| row(y - 1)), x0, x1).map(Arc::new))
+        })
         .collect()
 }
 
 /// The PNG file of a frame whose rows are all encoded (None if a row is not opaque).
 pub fn assemble(rows: &Rows, width: u32, dpi: f32) -> Option<Vec<u8>> {
-    let height = rows.len() as u32;
-    let row_len = 1 + u64::from(width) * 3;
+    let height = (rows.len() / pieces(width as usize)) as u32;
     let total_bits: u64 = rows.iter().map(|r| r.as_ref().map_or(0, |r| r.nbits)).sum();
     let mut z = Bits { out: Vec::with_capacity((total_bits / 8) as usize + 64), acc: 0, n: 0 };
     z.out.extend_from_slice(&HEADER[..53]);
@@ -279,7 +312,7 @@ pub fn assemble(rows: &Rows, width: u32, dpi: f32) -> Option<Vec<u8>> {
     let (mut a, mut b) = (1u64, 0u64);
     for r in rows {
         let r = r.as_ref()?;
-        b = (b + row_len % ADLER * a + r.weighted) % ADLER;
+        b = (b + r.len % ADLER * a + r.weighted) % ADLER;
         a = (a + r.sum) % ADLER;
         let whole = (r.nbits / 32) as usize;
         let (words, _) = r.bits.as_chunks::<4>();
@@ -370,7 +403,7 @@ mod tests {
 
     fn rows_of(px: &[u8], w: usize) -> Rows {
         let h = px.len() / (w * 4);
-        encode_rows(px, w, &vec![true; h]).into_iter().map(|r| r.expect("all encoded")).collect()
+        encode_rows(px, w, &vec![true; h * pieces(w)]).into_iter().map(|r| r.expect("all encoded")).collect()
     }
 
     #[test]
@@ -409,22 +442,29 @@ mod tests {
     }
 
     #[test]
-    fn kept_rows_give_the_same_file_as_a_fresh_encoding() {
-        let (w, h) = (120, 50);
+    fn kept_pieces_give_the_same_file_as_a_fresh_encoding() {
+        let (w, h) = (300, 50);
         let a = frame(w, h, 7);
-        let mut b = a.clone();
-        for x in 10..30 {
-            b[(20 * w + x) * 4] ^= 0x55;
-        }
-        let which = rows_to_encode(Some(&a), &b, w);
-        assert_eq!(which.iter().filter(|&&x| x).count(), 2, "row 20 and the row below it");
-        let mut rows = rows_of(&a, w);
-        for (y, fresh) in encode_rows(&b, w, &which).into_iter().enumerate() {
-            if let Some(r) = fresh {
-                rows[y] = r;
+        // Changes in one piece, at a piece's first pixel (the next piece's left neighbour
+        // is then unchanged) and at a piece's last pixel (it is the next piece's left).
+        for (x0, x1, want) in [(10, 30, 2), (128, 129, 2), (127, 128, 4), (0, 300, 6)] {
+            let mut b = a.clone();
+            for x in x0..x1 {
+                b[(20 * w + x) * 4 + 1] ^= 0x55;
             }
+            let which = rows_to_encode(Some(&a), &b, w);
+            assert_eq!(which.iter().filter(|&&x| x).count(), want, "pieces to encode for {x0}..{x1}");
+            let mut rows = rows_of(&a, w);
+            for (i, fresh) in encode_rows(&b, w, &which).into_iter().enumerate() {
+                if let Some(r) = fresh {
+                    rows[i] = r;
+                }
+            }
+            let kept = assemble(&rows, w as u32, 96.0).expect("opaque");
+            assert!(kept == assemble(&rows_of(&b, w), w as u32, 96.0).expect("opaque"), "{x0}..{x1}");
+            let want_rgb: Vec<u8> = b.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+            assert!(decode(&kept).2 == want_rgb);
         }
-        assert!(assemble(&rows, w as u32, 96.0) == assemble(&rows_of(&b, w), w as u32, 96.0));
     }
 
     #[test]
