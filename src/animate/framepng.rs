@@ -141,6 +141,27 @@ impl Bits {
     }
 }
 
+/// Bit strings joined at any bit offset, 64 bits at a time.
+struct Stream {
+    out: Vec<u8>,
+    acc: u128,
+    n: u32,
+}
+
+impl Stream {
+    /// Append the low `n` (at most 64) bits of `bits`.
+    #[inline(always)]
+    fn put(&mut self, bits: u64, n: u32) {
+        self.acc |= u128::from(bits) << self.n;
+        self.n += n;
+        if self.n >= 64 {
+            self.out.extend_from_slice(&(self.acc as u64).to_le_bytes());
+            self.acc >>= 64;
+            self.n -= 64;
+        }
+    }
+}
+
 /// One filtered, compressed row: its bits, and its share of the Adler-32 checksum.
 pub struct RowCode {
     bits: Vec<u8>,
@@ -306,7 +327,7 @@ pub fn encode_rows(cur: &[u8], width: usize, which: &[bool]) -> Vec<Option<Optio
 pub fn assemble(rows: &Rows, width: u32, dpi: f32) -> Option<Vec<u8>> {
     let height = (rows.len() / pieces(width as usize)) as u32;
     let total_bits: u64 = rows.iter().map(|r| r.as_ref().map_or(0, |r| r.nbits)).sum();
-    let mut z = Bits { out: Vec::with_capacity((total_bits / 8) as usize + 64), acc: 0, n: 0 };
+    let mut z = Stream { out: Vec::with_capacity((total_bits / 8) as usize + 64), acc: 0, n: 0 };
     z.out.extend_from_slice(&HEADER[..53]);
     z.put(u64::from(HEADER[53]), HEADER_TAIL_BITS);
     let (mut a, mut b) = (1u64, 0u64);
@@ -314,23 +335,23 @@ pub fn assemble(rows: &Rows, width: u32, dpi: f32) -> Option<Vec<u8>> {
         let r = r.as_ref()?;
         b = (b + r.len % ADLER * a + r.weighted) % ADLER;
         a = (a + r.sum) % ADLER;
-        let whole = (r.nbits / 32) as usize;
-        let (words, _) = r.bits.as_chunks::<4>();
+        let whole = (r.nbits / 64) as usize;
+        let (words, _) = r.bits.as_chunks::<8>();
         for w in &words[..whole] {
-            z.put(u64::from(u32::from_le_bytes(*w)), 32);
+            z.put(u64::from_le_bytes(*w), 64);
         }
-        let rest = (r.nbits % 32) as u32;
+        let rest = (r.nbits % 64) as u32;
         if rest > 0 {
-            let mut tail = [0u8; 4];
-            let from = whole * 4;
-            let n = r.bits.len() - from;
-            tail[..n].copy_from_slice(&r.bits[from..]);
-            z.put(u64::from(u32::from_le_bytes(tail)) & ((1 << rest) - 1), rest);
+            let mut tail = [0u8; 8];
+            let from = whole * 8;
+            tail[..r.bits.len() - from].copy_from_slice(&r.bits[from..]);
+            z.put(u64::from_le_bytes(tail) & ((1 << rest) - 1), rest);
         }
     }
-    let (eob, eobn) = (u64::from(CODES[256]), u32::from(LENGTHS[256]));
-    z.put(eob, eobn);
-    let (_, mut idat) = z.finish();
+    z.put(u64::from(CODES[256]), u32::from(LENGTHS[256]));
+    let tail = z.n.div_ceil(8) as usize;
+    let mut idat = z.out;
+    idat.extend_from_slice(&z.acc.to_le_bytes()[..tail]);
     idat.extend_from_slice(&((b << 16 | a) as u32).to_be_bytes());
 
     let mut png = Vec::with_capacity(idat.len() + 128);
