@@ -25,6 +25,7 @@ use std::sync::Arc;
 use tiny_skia::Pixmap;
 
 mod dirty;
+mod framepng;
 mod lzw;
 
 /// What to animate and where to write it.
@@ -189,9 +190,12 @@ impl Palette {
     /// that appears only later still has its exact colour).
     fn learn(samples: &[&Pixmap], style: &Style) -> Palette {
         let mut pixels: Vec<u8> = Vec::new();
+        // Every 11th pixel is plenty for NeuQuant, and about 100,000 pixels in all (its
+        // learning is one thread's work while the others wait).
+        let total: usize = samples.iter().map(|p| p.data().len() / 4).sum();
+        let step = total.div_ceil(100_000).max(11);
         for p in samples {
-            // Every 11th pixel is plenty for NeuQuant.
-            pixels.extend(p.data().chunks_exact(4).step_by(11).flat_map(|c| [c[0], c[1], c[2], 255]));
+            pixels.extend(p.data().chunks_exact(4).step_by(step).flat_map(|c| [c[0], c[1], c[2], 255]));
         }
         // The style's own colours are palette entries as they are: every polity keeps its
         // exact colour in every frame, whether or not it is on the first frames.
@@ -276,30 +280,41 @@ impl Palette {
         prev: Option<&Pixmap>,
         cur: &Pixmap,
         delay_cs: u16,
-        hint: Option<[usize; 4]>,
+        hint: Option<&[[usize; 4]]>,
     ) -> gif::Frame<'static> {
         let w = cur.width() as usize;
         let rect = changed_rect(prev.map(|p| p.data()), cur.data(), w, 4, hint);
-        let mut data = Vec::with_capacity(rect[2] * rect[3]);
+        // Outside the hint's rectangles nothing changed: those pixels stay transparent
+        // without being looked at.
+        let areas: Vec<[usize; 4]> = match (prev, hint) {
+            (Some(_), Some(h)) => h.iter().filter_map(|r| intersect(*r, rect)).collect(),
+            _ => vec![rect],
+        };
+        let mut data = vec![TRANSPARENT; rect[2] * rect[3]];
         let mut last = (u32::MAX, 0u8);
         let word = |c: &[u8]| u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        for y in rect[1]..rect[1] + rect[3] {
-            let span = (y * w + rect[0]) * 4..(y * w + rect[0] + rect[2]) * 4;
-            let now = &cur.data()[span.clone()];
-            let mut index = |px: u32, c: &[u8]| {
-                if px != last.0 {
-                    last = (px, self.index_px(c));
-                }
-                last.1
-            };
-            match prev {
-                Some(p) => {
-                    for (c, b) in now.chunks_exact(4).zip(p.data()[span].chunks_exact(4)) {
-                        let px = word(c);
-                        data.push(if px == word(b) { TRANSPARENT } else { index(px, c) });
+        for a in areas {
+            for y in a[1]..a[1] + a[3] {
+                let span = (y * w + a[0]) * 4..(y * w + a[0] + a[2]) * 4;
+                let now = &cur.data()[span.clone()];
+                let out = &mut data[(y - rect[1]) * rect[2] + a[0] - rect[0]..][..a[2]];
+                let mut index = |px: u32, c: &[u8]| {
+                    if px != last.0 {
+                        last = (px, self.index_px(c));
                     }
+                    last.1
+                };
+                match prev {
+                    Some(p) => {
+                        for ((o, c), b) in out.iter_mut().zip(now.chunks_exact(4)).zip(p.data()[span].chunks_exact(4)) {
+                            let px = word(c);
+                            if px != word(b) {
+                                *o = index(px, c);
+                            }
+                        }
+                    }
+                    None => out.iter_mut().zip(now.chunks_exact(4)).for_each(|(o, c)| *o = index(word(c), c)),
                 }
-                None => data.extend(now.chunks_exact(4).map(|c| index(word(c), c))),
             }
         }
         gif::Frame {
@@ -318,28 +333,39 @@ impl Palette {
 
 /// The bounding box `[x, y, w, h]` of the pixels that differ between two frames (the
 /// whole frame when there is no previous one; one pixel when nothing changed). `hint`, if
-/// given, is a rectangle outside which the frames are known to be equal (the dirty tiles).
-fn changed_rect(prev: Option<&[u8]>, cur: &[u8], width: usize, bpp: usize, hint: Option<[usize; 4]>) -> [usize; 4] {
+/// given, holds rectangles outside which the frames are known to be equal (the dirty tiles).
+fn changed_rect(prev: Option<&[u8]>, cur: &[u8], width: usize, bpp: usize, hint: Option<&[[usize; 4]]>) -> [usize; 4] {
     let height = cur.len() / (width * bpp);
     let Some(prev) = prev else { return [0, 0, width, height] };
-    let [hx, hy, hw, hh] = hint.unwrap_or([0, 0, width, height]);
+    let whole = [[0, 0, width, height]];
     let row = width * bpp;
-    let span = |y: usize| y * row + hx * bpp..y * row + (hx + hw) * bpp;
-    let rows: Vec<usize> = (hy..hy + hh).filter(|&y| prev[span(y)] != cur[span(y)]).collect();
-    let (Some(&y0), Some(&y1)) = (rows.first(), rows.last()) else { return [0, 0, 1, 1] };
-    let mut x0 = width;
-    let mut x1 = 0;
-    for &y in &rows {
-        let (a, b) = (&prev[span(y)], &cur[span(y)]);
-        // Byte positions of the first and last difference, as pixel columns.
-        if let Some(first) = first_difference(a, b) {
-            x0 = x0.min(hx + first / bpp);
-        }
-        if let Some(last) = last_difference(a, b) {
-            x1 = x1.max(hx + last / bpp);
+    // [x0, y0, x1, y1], inclusive.
+    let mut found: Option<[usize; 4]> = None;
+    for &[hx, hy, hw, hh] in hint.unwrap_or(&whole) {
+        let span = |y: usize| y * row + hx * bpp..y * row + (hx + hw) * bpp;
+        for y in hy..hy + hh {
+            let (a, b) = (&prev[span(y)], &cur[span(y)]);
+            // Byte positions of the first and last difference, as pixel columns.
+            let Some(first) = first_difference(a, b) else { continue };
+            let last = last_difference(a, b).unwrap_or(first);
+            let (x0, x1) = (hx + first / bpp, hx + last / bpp);
+            found = Some(match found {
+                None => [x0, y, x1, y],
+                Some(f) => [f[0].min(x0), f[1].min(y), f[2].max(x1), f[3].max(y)],
+            });
         }
     }
-    [x0, y0, x1 + 1 - x0, y1 + 1 - y0]
+    match found {
+        None => [0, 0, 1, 1],
+        Some([x0, y0, x1, y1]) => [x0, y0, x1 + 1 - x0, y1 + 1 - y0],
+    }
+}
+
+/// The overlap of two rectangles `[x, y, w, h]`, if they overlap.
+fn intersect(a: [usize; 4], b: [usize; 4]) -> Option<[usize; 4]> {
+    let (x0, y0) = (a[0].max(b[0]), a[1].max(b[1]));
+    let (x1, y1) = ((a[0] + a[2]).min(b[0] + b[2]), (a[1] + a[3]).min(b[1] + b[3]));
+    (x0 < x1 && y0 < y1).then(|| [x0, y0, x1 - x0, y1 - y0])
 }
 
 /// Blocks compared whole before looking for the byte that differs.
@@ -487,13 +513,17 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
     // slot: rendering the next chunk overlaps writing this one, and memory stays bounded.
     std::thread::scope(|scope| -> Result<AnimationReport> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
-        let writer = scope.spawn(move || write_batches(rx, gif_file, apng, (w, h)));
+        let dpi = o.dpi;
+        let writer = scope.spawn(move || write_batches(rx, gif_file, apng, (w, h), dpi));
         let mut palette: Option<Palette> = None;
         let mut last: Option<Pixmap> = None;
         let mut seq_no = 0usize;
         let mut last_digests: Option<Vec<u64>> = None;
         let mut recorded: Vec<(u64, Arc<Recorder>)> = Vec::new();
         let spares = Spares::default();
+        // The PNG rows of the last frame, for the next frame to keep those that did not change.
+        let wants_png = o.frames_dir.is_some() || o.sequence.is_some();
+        let mut png_rows: Option<framepng::Rows> = None;
         for chunk in plans.chunks(chunk_len) {
             let (composed, hints) = if full_redraw {
                 (compose_whole(atlas, style, view, o, chunk, &base, &mut cache, &mut report), vec![None; chunk.len()])
@@ -522,33 +552,63 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
                 palette = Some(pal);
             }
             // Every output of a frame in one parallel pass (one wait per chunk, not one per
-            // output): key frame and numbered sequence files; the GIF frame indexed, diffed
-            // against the previous one and LZW-compressed; the APNG's changed rectangle,
-            // unchanged pixels transparent, blended over.
-            type Encoded = (Option<gif::Frame<'static>>, Option<(u16, Delta)>);
+            // output): the PNG rows that changed (or lie under a changed row) encoded; the
+            // GIF frame indexed, diffed against the previous one and LZW-compressed; the
+            // APNG's changed rectangle, unchanged pixels transparent, blended over.
+            type Encoded = (
+                Option<Vec<Option<Option<Arc<framepng::RowCode>>>>>,
+                Option<gif::Frame<'static>>,
+                Option<(u16, Delta)>,
+            );
             let encoded: Vec<Encoded> = (0..chunk.len())
                 .into_par_iter()
-                .map(|i| -> Result<Encoded> {
+                .map(|i| {
                     let (p, pm) = (&chunk[i], &composed[i]);
-                    if let (true, Some(dir)) = (p.key, &o.frames_dir) {
-                        write_atomic(&dir.join(format!("{}.png", p.year)), &encode_png(pm, o.dpi)?)?;
-                    }
-                    if let Some(dir) = &o.sequence {
-                        write_atomic(&dir.join(format!("{:06}.png", seq_no + i + 1)), &encode_png(pm, o.dpi)?)?;
-                    }
                     let prev = if i == 0 { last.as_ref() } else { Some(&composed[i - 1]) };
-                    let gif = palette.as_ref().map(|pal| pal.sub_frame(prev, pm, p.delay_cs, hints[i]));
-                    let apng = o.apng.is_some().then(|| {
-                        (p.delay_cs, delta(prev.map(|p| p.data()), pm.data(), w as usize, &[0, 0, 0, 0], hints[i]))
+                    let rows = wants_png.then(|| {
+                        let cur = pm.data();
+                        let before = prev.map(|p| p.data()).filter(|_| i > 0 || png_rows.is_some());
+                        framepng::encode_rows(cur, w as usize, &framepng::rows_to_encode(before, cur, w as usize))
                     });
-                    Ok((gif, apng))
+                    let hint = hints[i].as_deref();
+                    let gif = palette.as_ref().map(|pal| pal.sub_frame(prev, pm, p.delay_cs, hint));
+                    let apng = o.apng.is_some().then(|| {
+                        (p.delay_cs, delta(prev.map(|p| p.data()), pm.data(), w as usize, &[0, 0, 0, 0], hint))
+                    });
+                    (rows, gif, apng)
                 })
-                .collect::<Result<_>>()?;
-            seq_no += chunk.len();
-            for (g, a) in encoded {
+                .collect();
+            // PNG files: a frame's rows are those it encoded and, for the others, the
+            // previous frame's. The encoder thread puts them together and writes the files.
+            for (i, (fresh, g, a)) in encoded.into_iter().enumerate() {
                 batch.gif.extend(g);
                 batch.apng.extend(a);
+                let Some(fresh) = fresh else { continue };
+                let rows: framepng::Rows = fresh
+                    .into_iter()
+                    .enumerate()
+                    .map(|(y, r)| r.unwrap_or_else(|| png_rows.as_ref().and_then(|b| b[y].clone())))
+                    .collect();
+                let p = &chunk[i];
+                let mut paths = Vec::new();
+                if let (true, Some(dir)) = (p.key, &o.frames_dir) {
+                    paths.push(dir.join(format!("{}.png", p.year)));
+                }
+                if let Some(dir) = &o.sequence {
+                    paths.push(dir.join(format!("{:06}.png", seq_no + i + 1)));
+                }
+                if !paths.is_empty() {
+                    // A frame with a translucent pixel (none in a map) is written as RGBA.
+                    let file = if rows.iter().all(Option::is_some) {
+                        PngFile::Rows(rows.clone())
+                    } else {
+                        PngFile::Bytes(encode_png(&composed[i], o.dpi)?)
+                    };
+                    batch.png.push((file, paths));
+                }
+                png_rows = Some(rows);
             }
+            seq_no += chunk.len();
             report.frames += chunk.len();
             report.key_frames += chunk.iter().filter(|p| p.key).count();
             report.duration_s += chunk.iter().map(|p| f32::from(p.delay_cs) / 100.0).sum::<f32>();
@@ -647,14 +707,14 @@ impl Spares {
 /// A frame of a chunk as redrawn: the dirty tiles over the previous frame (with the box
 /// around them), or, when its drawing cannot be replayed, the whole frame.
 enum Redrawn {
-    Tiles(Patch, [usize; 4]),
+    Tiles(Patch, Vec<[usize; 4]>),
     Whole(Pixmap),
 }
 
 /// The frames of a chunk, each redrawn only where it differs from the one before (see
 /// [`dirty`]). Map states are recorded once (and kept in `recorded`, the most recent
 /// `keep` of them); the title block and timeline are recorded per frame. Returns the
-/// frames, for each a box outside which it equals the previous frame, and the tile
+/// frames, for each the rectangles outside which it equals the previous frame, and the tile
 /// digests of the last frame, to diff the next chunk's first frame against.
 #[allow(clippy::too_many_arguments, clippy::type_complexity)]
 fn compose_dirty(
@@ -669,7 +729,7 @@ fn compose_dirty(
     (last, last_digests): (Option<&Pixmap>, Option<Vec<u64>>),
     spares: &Spares,
     report: &mut AnimationReport,
-) -> (Vec<Pixmap>, Vec<Option<[usize; 4]>>, Option<Vec<u64>>) {
+) -> (Vec<Pixmap>, Vec<Option<Vec<[usize; 4]>>>, Option<Vec<u64>>) {
     let size = (view.width.max(1), view.height.max(1));
     // Record the map states this chunk needs and the recent ones lack, in parallel.
     let mut needed: Vec<&FramePlan> = Vec::new();
@@ -725,7 +785,7 @@ fn compose_dirty(
                     dirty::redraw(&[&states[i], &overlays[i].0], dirty, background, base.as_deref(), &mut scratch);
                 spares.give(scratch);
                 let rects: Vec<[usize; 4]> = patch.rects.iter().map(|r| r.0).collect();
-                Redrawn::Tiles(patch, dirty::union(&rects).unwrap_or([0, 0, 0, 0]))
+                Redrawn::Tiles(patch, rects)
             }
             _ => {
                 let opts = render_options(o, &chunk[i], base);
@@ -735,20 +795,37 @@ fn compose_dirty(
             }
         })
         .collect();
-    // Each frame is the one before with its dirty tiles painted over.
+    // Each frame is the one before with its dirty tiles painted over: built in parallel,
+    // each from the last frame drawn whole (or the previous chunk's last) with the patches
+    // since then painted over in order.
+    let built: Vec<Option<Pixmap>> = (0..redrawn.len())
+        .into_par_iter()
+        .map(|i| {
+            let Redrawn::Tiles(..) = &redrawn[i] else { return None };
+            let whole = (0..i).rev().find(|&j| matches!(redrawn[j], Redrawn::Whole(_)));
+            let before = match whole.map(|j| &redrawn[j]) {
+                Some(Redrawn::Whole(pm)) => Some(pm),
+                _ => last,
+            };
+            let mut f = spares.take(size).expect("size checked by the caller");
+            if let Some(b) = before {
+                f.data_mut().copy_from_slice(b.data());
+            }
+            for r in &redrawn[whole.map_or(0, |j| j + 1)..=i] {
+                if let Redrawn::Tiles(patch, _) = r {
+                    patch.apply(&mut f);
+                }
+            }
+            Some(f)
+        })
+        .collect();
     let mut frames: Vec<Pixmap> = Vec::with_capacity(chunk.len());
     let mut hints = Vec::with_capacity(chunk.len());
-    for r in redrawn {
-        let before = frames.last().or(last);
+    for (r, b) in redrawn.into_iter().zip(built) {
         match r {
-            Redrawn::Tiles(patch, hint) => {
-                let mut f = spares.take(size).expect("size checked by the caller");
-                if let Some(b) = before {
-                    f.data_mut().copy_from_slice(b.data());
-                }
-                patch.apply(&mut f);
-                frames.push(f);
-                hints.push(Some(hint));
+            Redrawn::Tiles(_, rects) => {
+                frames.push(b.expect("built above for every patched frame"));
+                hints.push(Some(rects));
             }
             Redrawn::Whole(pm) => {
                 frames.push(pm);
@@ -768,8 +845,16 @@ struct Batch {
     gif: Vec<gif::Frame<'static>>,
     /// APNG frames: delay (cs) and the changed rectangle.
     apng: Vec<(u16, Delta)>,
+    /// PNG files to write, each to its paths (a key frame and a sequence file may share one).
+    png: Vec<(PngFile, Vec<PathBuf>)>,
     /// The last message: every frame was sent, the files may be completed.
     finished: bool,
+}
+
+/// A PNG file's content: rows for the encoder thread to put together, or the file itself.
+enum PngFile {
+    Rows(framepng::Rows),
+    Bytes(Vec<u8>),
 }
 
 /// The part of a frame that differs from the previous one.
@@ -784,7 +869,7 @@ struct Delta {
 
 /// Diff a frame against the previous one: the changed rectangle, with pixels that did not
 /// change set to `clear` (a transparent pixel), so they compress to almost nothing.
-fn delta(prev: Option<&[u8]>, cur: &[u8], width: usize, clear: &[u8], hint: Option<[usize; 4]>) -> Delta {
+fn delta(prev: Option<&[u8]>, cur: &[u8], width: usize, clear: &[u8], hint: Option<&[[usize; 4]]>) -> Delta {
     let bpp = clear.len();
     let rect = changed_rect(prev, cur, width, bpp, hint);
     let mut data = crop(cur, width, bpp, rect);
@@ -819,6 +904,7 @@ fn write_batches(
     gif_file: Option<AtomicFile>,
     mut apng: Option<(AtomicFile, ApngWriter)>,
     (w, h): (u32, u32),
+    dpi: f32,
 ) -> Result<()> {
     let enc = |e: png::EncodingError| Error::Encode(e.to_string());
     let gif_err = |e: gif::EncodingError| Error::Encode(e.to_string());
@@ -836,6 +922,20 @@ fn write_batches(
                 let mut e = gif::Encoder::new(out, w as u16, h as u16, pal).map_err(gif_err)?;
                 e.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
                 gif = Some((pending, e));
+            }
+        }
+        for (file, paths) in &batch.png {
+            let assembled;
+            let bytes = match file {
+                PngFile::Rows(rows) => {
+                    assembled = framepng::assemble(rows, w, dpi)
+                        .ok_or_else(|| Error::Encode("a PNG frame lost a row".into()))?;
+                    &assembled
+                }
+                PngFile::Bytes(b) => b,
+            };
+            for path in paths {
+                write_atomic(path, bytes)?;
             }
         }
         if let Some((_, e)) = gif.as_mut() {
@@ -886,10 +986,14 @@ mod tests {
         b[3 * w + 4] = 9;
         b[4 * w + 7] = 9;
         assert_eq!(changed_rect(Some(&a), &b, w, 1, None), [4, 3, 4, 2]);
-        assert_eq!(changed_rect(Some(&a), &b, w, 1, Some([2, 2, 8, 4])), [4, 3, 4, 2]);
+        assert_eq!(changed_rect(Some(&a), &b, w, 1, Some(&[[2, 2, 8, 4]])), [4, 3, 4, 2]);
         assert_eq!(changed_rect(None, &b, w, 1, None), [0, 0, 10, 6]);
         assert_eq!(changed_rect(Some(&a), &a, w, 1, None), [0, 0, 1, 1]);
-        assert_eq!(changed_rect(Some(&a), &b, w, 1, Some([0, 0, 0, 0])), [0, 0, 1, 1]);
+        assert_eq!(changed_rect(Some(&a), &b, w, 1, Some(&[[0, 0, 0, 0]])), [0, 0, 1, 1]);
+        // Several hint rectangles: the box around the differences found in them.
+        assert_eq!(changed_rect(Some(&a), &b, w, 1, Some(&[[4, 3, 1, 1], [6, 4, 2, 2]])), [4, 3, 4, 2]);
+        assert_eq!(intersect([0, 0, 4, 4], [2, 3, 5, 5]), Some([2, 3, 2, 1]));
+        assert_eq!(intersect([0, 0, 4, 4], [4, 0, 5, 5]), None);
         assert_eq!(crop(&b, w, 1, [4, 3, 4, 2]), vec![9, 0, 0, 0, 0, 0, 0, 9]);
         // Differences found across block edges, from both ends.
         let a = vec![0u8; 300];
@@ -948,6 +1052,25 @@ mod tests {
             let mut e = gif::Encoder::new(&mut bytes, w as u16, h as u16, &pal.rgb).unwrap();
             for (i, f) in frames.iter().enumerate() {
                 let sub = pal.sub_frame(if i == 0 { None } else { Some(&frames[i - 1]) }, f, 10, None);
+                // Told which 16 px tiles may have changed, the same frame.
+                if i > 0 {
+                    let tiles: Vec<[usize; 4]> = (0..h)
+                        .step_by(16)
+                        .flat_map(|y| (0..w).step_by(16).map(move |x| [x, y, 16.min(w - x), 16.min(h - y)]))
+                        .filter(|r| {
+                            (r[1]..r[1] + r[3]).any(|y| {
+                                let row = |p: &Pixmap| p.data()[(y * w + r[0]) * 4..(y * w + r[0] + r[2]) * 4].to_vec();
+                                row(&frames[i - 1]) != row(f)
+                            })
+                        })
+                        .collect();
+                    let hinted = pal.sub_frame(Some(&frames[i - 1]), f, 10, Some(&tiles));
+                    assert_eq!(
+                        (hinted.left, hinted.top, hinted.width, hinted.height),
+                        (sub.left, sub.top, sub.width, sub.height)
+                    );
+                    assert!(hinted.buffer == sub.buffer, "frame {i}: hinted sub-frame differs");
+                }
                 if i == 2 {
                     assert_eq!((sub.width, sub.height), (1, 1), "an unchanged frame is one pixel");
                 }

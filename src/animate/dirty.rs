@@ -261,6 +261,7 @@ pub fn dirty_rects(dirty: &[bool], (w, h): (u32, u32)) -> Vec<[usize; 4]> {
 }
 
 /// The bounding box `[x, y, w, h]` of some rectangles (None if there are none).
+#[cfg(test)]
 pub fn union(rects: &[[usize; 4]]) -> Option<[usize; 4]> {
     let first = rects.first()?;
     let mut b = [first[0], first[1], first[0] + first[2], first[1] + first[3]];

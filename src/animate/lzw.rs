@@ -121,7 +121,7 @@ fn encode_runs(data: &[u8], run_byte: Option<u8>) -> Vec<u8> {
         let b = data[i];
         if let Some(k) = run.filter(|&k| b == t && k < runs.len()) {
             let limit = (runs.len() - k).min(data.len() - i);
-            let step = data[i..i + limit].iter().position(|&x| x != t).unwrap_or(limit);
+            let step = run_length(&data[i..i + limit], t);
             prefix = runs[k + step - 1];
             run = Some(k + step);
             i += step;
@@ -156,6 +156,14 @@ fn encode_runs(data: &[u8], run_byte: Option<u8>) -> Vec<u8> {
     c.emit(prefix);
     c.emit(END);
     finish(c)
+}
+
+/// How many bytes at the start of `data` equal `t`: eight at a time, then one by one.
+fn run_length(data: &[u8], t: u8) -> usize {
+    let eight = u64::from_le_bytes([t; 8]);
+    let (words, _) = data.as_chunks::<8>();
+    let whole = words.iter().position(|w| u64::from_le_bytes(*w) != eight).unwrap_or(words.len()) * 8;
+    whole + data[whole..].iter().position(|&x| x != t).unwrap_or(data.len() - whole)
 }
 
 fn finish(mut c: Codes) -> Vec<u8> {
@@ -204,6 +212,19 @@ mod tests {
             assert_eq!(decode(&lzw, data.len()), data, "{} bytes", data.len());
             // Skipping through runs gives exactly the codes of looking up every byte.
             assert!(lzw == encode_runs(&data, None), "{} bytes: run skipping changed the codes", data.len());
+        }
+    }
+
+    #[test]
+    fn run_lengths() {
+        assert_eq!(run_length(&[], 255), 0);
+        for len in 0..40 {
+            for tail in [0usize, 1, 9] {
+                let mut v = vec![255u8; len];
+                v.extend(std::iter::repeat_n(3u8, tail));
+                v.extend([255, 255]);
+                assert_eq!(run_length(&v, 255), if tail == 0 { len + 2 } else { len }, "{len} {tail}");
+            }
         }
     }
 
