@@ -118,8 +118,8 @@ fn temp_pid(name: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
-/// Remove the temporary files (`.NAME.tmpPID`) that runs which are no longer alive left in
-/// `dir` when they were killed; returns how many were removed. Files of live runs, and
+/// Remove the temporary files and folders (`.NAME.tmpPID`) that runs which are no longer
+/// alive left in `dir` when they were killed; returns how many were removed. Files of live runs, and
 /// anything not named like ours, are left alone.
 pub fn clean_stale_temps(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
@@ -128,10 +128,17 @@ pub fn clean_stale_temps(dir: &Path) -> usize {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(pid) = name.to_str().and_then(temp_pid) else { continue };
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if is_file && pid != me && !pid_alive(pid) && std::fs::remove_file(entry.path()).is_ok() {
-            removed += 1;
+        if pid == me || pid_alive(pid) {
+            continue;
         }
+        // A folder is a tile folder that was being built whole (see `tiles::sink`); a
+        // symlink is never followed.
+        let gone = match entry.file_type() {
+            Ok(t) if t.is_file() => std::fs::remove_file(entry.path()).is_ok(),
+            Ok(t) if t.is_dir() => std::fs::remove_dir_all(entry.path()).is_ok(),
+            _ => false,
+        };
+        removed += usize::from(gone);
     }
     removed
 }
@@ -739,8 +746,16 @@ mod tests {
         for p in [&dead, &mine, &other] {
             std::fs::write(p, b"x").expect("write");
         }
-        assert_eq!(clean_stale_temps(dir.path()), 1);
+        // A tile folder a killed run was building, and one of a live run.
+        let dead_dir = dir.path().join(".1700.tmp4294968");
+        let live_dir = dir.path().join(format!(".1701.tmp{}", std::process::id()));
+        for d in [&dead_dir, &live_dir] {
+            std::fs::create_dir_all(d.join("3/5")).expect("mkdir");
+            std::fs::write(d.join("3/5/2.png"), b"x").expect("write");
+        }
+        assert_eq!(clean_stale_temps(dir.path()), 2);
         assert!(!dead.exists() && mine.exists() && other.exists());
+        assert!(!dead_dir.exists() && live_dir.join("3/5/2.png").exists());
     }
 
     #[test]

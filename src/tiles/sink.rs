@@ -47,7 +47,133 @@ pub struct Written(std::sync::Mutex<std::collections::HashMap<u128, std::path::P
 /// Write tiles as `{dir}/{z}/{x}/{y}{suffix}.png` (`.webp` for WebP tiles). With `written`, a tile whose bytes were
 /// written before in this run (another year, another place) is hard-linked to that file
 /// instead of written again (or written, where the file system cannot link).
+///
+/// A `dir` that does not exist yet is built whole in a hidden temporary folder beside it
+/// (`.{name}.tmp{pid}`, files under their own names) and renamed into place at the end:
+/// no half-written tile is ever visible, and each tile costs one file creation instead of
+/// a temporary file, a check and a rename. A `dir` that exists is updated file by file,
+/// each through a temporary file and a rename.
 pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, written: Option<&Written>) -> Result<()> {
+    let fresh = matches!(std::fs::symlink_metadata(dir), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+    if fresh && !tiles.is_empty() && write_xyz_fresh(dir, tiles, suffix, written)? {
+        return Ok(());
+    }
+    write_xyz_in_place(dir, tiles, suffix, written)
+}
+
+/// A temporary folder removed with everything in it when dropped, unless kept.
+struct TempFolder(Option<std::path::PathBuf>);
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            std::fs::remove_dir_all(path).ok();
+        }
+    }
+}
+
+/// [`write_xyz`] into a folder that does not exist yet: built in a temporary folder and
+/// renamed into place. Returns false (having written nothing) when the folder appeared
+/// meanwhile (another run), so that the caller updates it file by file.
+fn write_xyz_fresh(dir: &Path, tiles: &[Tile], suffix: &str, written: Option<&Written>) -> Result<bool> {
+    use rayon::prelude::*;
+    let ext = image_format(tiles).ext();
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some(name) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else { return Ok(false) };
+    // Creates the parent and removes temporary files and folders that killed runs left.
+    crate::output::prepare_dir_once(parent).map_err(io(parent))?;
+    let tmp = parent.join(format!(".{name}.tmp{}", std::process::id()));
+    // One of ours from an earlier call that failed; nothing else uses this name.
+    std::fs::remove_dir_all(&tmp).ok();
+    std::fs::create_dir(&tmp).map_err(io(&tmp))?;
+    let mut guard = TempFolder(Some(tmp.clone()));
+    let columns: std::collections::BTreeSet<(u8, u32)> = tiles.iter().map(|(t, _)| (t.z, t.x)).collect();
+    let mut zooms: HashSet<u8> = HashSet::new();
+    for &(z, x) in &columns {
+        if zooms.insert(z) {
+            let zdir = tmp.join(z.to_string());
+            std::fs::create_dir(&zdir).map_err(io(&zdir))?;
+        }
+        let xdir = tmp.join(format!("{z}/{x}"));
+        std::fs::create_dir(&xdir).map_err(io(&xdir))?;
+    }
+    let rel = |t: &TileId| format!("{}/{}/{}{suffix}.{ext}", t.z, t.x, t.y);
+    let write = |path: &Path, bytes: &[u8]| std::fs::write(path, bytes).map_err(io(path));
+    // Without `written`, every tile is its own file.
+    let Some(written) = written else {
+        tiles.par_iter().try_for_each(|(t, png)| write(&tmp.join(rel(t)), png))?;
+        return finish_fresh(dir, &mut guard);
+    };
+    // Each distinct image is written once (or linked to its file from an earlier call);
+    // the other tiles with the same bytes are linked to it.
+    let hashes: Vec<u128> = tiles.par_iter().map(|(_, png)| twox_hash::XxHash3_128::oneshot(png)).collect();
+    let mut first_of: std::collections::HashMap<u128, usize> = std::collections::HashMap::new();
+    let same_as: Vec<Option<usize>> = hashes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| match first_of.entry(*h) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i);
+                None
+            }
+        })
+        .collect();
+    let earlier: std::collections::HashMap<u128, std::path::PathBuf> = {
+        let known = written.0.lock().expect("lock");
+        first_of.keys().filter_map(|h| known.get(h).map(|p| (*h, p.clone()))).collect()
+    };
+    // Whether each first tile was written here (rather than linked to an earlier file).
+    let own: Vec<bool> = (0..tiles.len())
+        .into_par_iter()
+        .map(|i| {
+            if same_as[i].is_some() {
+                return Ok(false);
+            }
+            let path = tmp.join(rel(&tiles[i].0));
+            if earlier.get(&hashes[i]).is_some_and(|from| std::fs::hard_link(from, &path).is_ok()) {
+                return Ok(false);
+            }
+            write(&path, &tiles[i].1).map(|_| true)
+        })
+        .collect::<Result<_>>()?;
+    (0..tiles.len()).into_par_iter().try_for_each(|i| {
+        let Some(j) = same_as[i] else { return Ok(()) };
+        let path = tmp.join(rel(&tiles[i].0));
+        if std::fs::hard_link(tmp.join(rel(&tiles[j].0)), &path).is_ok() {
+            return Ok(());
+        }
+        write(&path, &tiles[i].1)
+    })?;
+    if !finish_fresh(dir, &mut guard)? {
+        return Ok(false);
+    }
+    let mut known = written.0.lock().expect("lock");
+    for (i, (t, _)) in tiles.iter().enumerate() {
+        if own[i] {
+            known.entry(hashes[i]).or_insert_with(|| dir.join(rel(t)));
+        }
+    }
+    Ok(true)
+}
+
+/// Rename a finished temporary folder into place; false when `dir` appeared meanwhile
+/// (the temporary folder is then removed).
+fn finish_fresh(dir: &Path, guard: &mut TempFolder) -> Result<bool> {
+    let Some(tmp) = guard.0.as_ref() else { return Ok(false) };
+    match std::fs::rename(tmp, dir) {
+        Ok(()) => {
+            guard.0 = None;
+            Ok(true)
+        }
+        Err(_) if std::fs::symlink_metadata(dir).is_ok() => Ok(false),
+        Err(e) => Err(io(dir)(e)),
+    }
+}
+
+/// [`write_xyz`] into a folder that exists: each file through a temporary file and a
+/// rename, or a hard link.
+fn write_xyz_in_place(dir: &Path, tiles: &[Tile], suffix: &str, written: Option<&Written>) -> Result<()> {
     use rayon::prelude::*;
     let ext = image_format(tiles).ext();
     tiles.par_iter().try_for_each(|(t, png)| {
