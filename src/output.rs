@@ -457,9 +457,12 @@ fn scan_runs(pixmap: &tiny_skia::Pixmap, runs: &mut Vec<(u32, u32)>) -> (Vec<u32
 #[inline(never)]
 fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoice> {
     // Slots by use, most used first (ties by colour, so the palette is deterministic).
-    let mut by_use: Vec<(u32, u32)> = (0..colours.len() as u32).map(|s| (s, uses[s as usize])).collect();
-    by_use.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(colours[a.0 as usize].cmp(&colours[b.0 as usize])));
-    let by_use: Vec<(u32, u32, u32)> = by_use.into_iter().map(|(s, u)| (colours[s as usize], u, s)).collect();
+    // One integer key per colour (use descending, then colour), unique as colours are.
+    let mut by_use: Vec<(u64, u32)> =
+        (0..colours.len()).map(|s| ((u64::from(u32::MAX - uses[s]) << 32) | u64::from(colours[s]), s as u32)).collect();
+    by_use.sort_unstable_by_key(|e| e.0);
+    let by_use: Vec<(u32, u32, u32)> =
+        by_use.into_iter().map(|(_, s)| (colours[s as usize], uses[s as usize], s)).collect();
     let straight = |c: u32| {
         let [r, g, b, a] = c.to_le_bytes();
         let un = |v: u8| {

@@ -35,6 +35,10 @@ struct Cells {
     width: i32,
     height: i32,
     cells: Vec<Cell>,
+    /// The cover of the edges wholly left of the image, by row (empty until one comes):
+    /// summed here, and pushed as one cell per row at the end, rather than a cell per
+    /// edge and row (a tile often lies beside long coasts and borders).
+    left: Vec<f32>,
 }
 
 impl Cells {
@@ -59,11 +63,30 @@ impl Cells {
         if q.y <= 0.0 || p.y >= h {
             return;
         }
+        // Right of the image an edge leaves nothing.
+        if p.x.min(q.x) >= self.width as f32 {
+            return;
+        }
         let slope = (q.x - p.x) / (q.y - p.y);
         let x_at = |y: f32| p.x + (y - p.y) * slope;
         let (y0, y1) = (p.y.max(0.0), q.y.min(h));
         // In range: clamped to 0..=height above.
         let (r0, r1) = (y0.floor() as i32, (y1.ceil() as i32).min(self.height));
+        // Left of it, only its cover in each row.
+        if p.x.max(q.x) <= 0.0 {
+            if self.left.is_empty() {
+                self.left = vec![0.0; self.height as usize];
+            }
+            for row in r0..r1 {
+                let ya = y0.max(row as f32);
+                let yb = y1.min(row as f32 + 1.0);
+                if yb > ya {
+                    // In range: 0 <= row < height.
+                    self.left[row as usize] += dir * (yb - ya);
+                }
+            }
+            return;
+        }
         for row in r0..r1 {
             let ya = y0.max(row as f32);
             let yb = y1.min(row as f32 + 1.0);
@@ -164,7 +187,7 @@ fn pieces(dd: f32) -> usize {
 
 /// The cells of a path mapped by `ts`, every contour closed.
 fn cells_of(path: &Path, ts: &Transform, width: u32, height: u32) -> Vec<Cell> {
-    let mut c = Cells { width: width as i32, height: height as i32, cells: Vec::new() };
+    let mut c = Cells { width: width as i32, height: height as i32, cells: Vec::new(), left: Vec::new() };
     let mut start = Point::zero();
     let mut last = Point::zero();
     let mut open = false;
@@ -229,6 +252,9 @@ fn cells_of(path: &Path, ts: &Transform, width: u32, height: u32) -> Vec<Cell> {
     }
     if open {
         c.line(last, start);
+    }
+    for (row, cover) in std::mem::take(&mut c.left).into_iter().enumerate() {
+        c.push(-1, row as i32, cover, 0.0);
     }
     c.cells
 }
