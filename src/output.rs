@@ -293,6 +293,23 @@ pub fn new_pixmap(width: u32, height: u32, fill: tiny_skia::Color) -> Option<tin
     tiny_skia::Pixmap::from_vec(buf, size)
 }
 
+/// The `width`×`height` px part of `pixmap` with its top left at (x, y), copied a row at a
+/// time into memory that is not zeroed first (tiny-skia's `clone_rect` zeroes a new
+/// pixmap, then copies pixel by pixel). None when the part does not lie wholly inside.
+pub fn crop_pixmap(pixmap: &tiny_skia::Pixmap, x: u32, y: u32, width: u32, height: u32) -> Option<tiny_skia::Pixmap> {
+    let size = tiny_skia::IntSize::from_wh(width, height)?;
+    if x.checked_add(width)? > pixmap.width() || y.checked_add(height)? > pixmap.height() {
+        return None;
+    }
+    let stride = pixmap.width() as usize * 4;
+    let (from, len) = (x as usize * 4, width as usize * 4);
+    let mut buf: Vec<u8> = Vec::with_capacity(len * height as usize);
+    for row in pixmap.data().chunks_exact(stride).skip(y as usize).take(height as usize) {
+        buf.extend_from_slice(&row[from..from + len]);
+    }
+    tiny_skia::Pixmap::from_vec(buf, size)
+}
+
 /// Encode a tiny-skia pixmap (premultiplied RGBA) as a PNG carrying its dpi in pHYs.
 /// Opaque images are written as RGB (a third smaller and faster to encode). Rows are
 /// converted and streamed one at a time, so no second full-size buffer is needed.
@@ -727,6 +744,21 @@ mod tests {
         assert_eq!(kind, png::ColorType::Rgba);
         assert_eq!(&px[n - 4..], &[199, 0, 0, 128]);
         assert_eq!(&px[..4], &[10, 120, 230, 255]);
+    }
+
+    #[test]
+    fn crop_equals_tiny_skias_clone_rect() {
+        let mut pm = tiny_skia::Pixmap::new(13, 9).expect("pixmap");
+        for (i, b) in pm.data_mut().iter_mut().enumerate() {
+            *b = (i * 7 % 251) as u8;
+        }
+        let ours = crop_pixmap(&pm, 3, 2, 8, 6).expect("inside");
+        let theirs = pm.clone_rect(tiny_skia::IntRect::from_xywh(3, 2, 8, 6).expect("rect")).expect("inside");
+        assert_eq!((ours.width(), ours.height()), (8, 6));
+        assert_eq!(ours.data(), theirs.data());
+        assert!(crop_pixmap(&pm, 6, 0, 8, 6).is_none());
+        assert!(crop_pixmap(&pm, 0, 4, 8, 6).is_none());
+        assert!(crop_pixmap(&pm, 0, 0, 0, 6).is_none());
     }
 
     #[test]
