@@ -435,7 +435,9 @@ struct PaletteChoice {
 fn scan_runs(pixmap: &tiny_skia::Pixmap, runs: &mut Vec<(u32, u32)>) -> (Vec<u32>, Vec<u32>) {
     let mut colours: Vec<u32> = Vec::new();
     let mut uses: Vec<u32> = Vec::new();
-    let mut map: HashMap<u32, u32, BuildHasherDefault<PixelHasher>> = HashMap::default();
+    // Sized for a typical tile (a few hundred colours), so that it rarely grows.
+    let mut map: HashMap<u32, u32, BuildHasherDefault<PixelHasher>> =
+        HashMap::with_capacity_and_hasher(1024, BuildHasherDefault::default());
     // (colour, slot + 1); 0 marks an empty entry (every colour is a valid key).
     let mut cache = [(0u32, 0u32); 256];
     let (words, _) = pixmap.data().as_chunks::<4>();
