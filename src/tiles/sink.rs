@@ -52,7 +52,8 @@ pub struct Written(std::sync::Mutex<std::collections::HashMap<u128, std::path::P
 /// (`.{name}.tmp{pid}`, files under their own names) and renamed into place at the end:
 /// no half-written tile is ever visible, and each tile costs one file creation instead of
 /// a temporary file, a check and a rename. A `dir` that exists is updated file by file,
-/// each through a temporary file and a rename.
+/// each through a temporary file and a rename, and a file that already holds a tile's
+/// bytes is left as it is.
 pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, written: Option<&Written>) -> Result<()> {
     let fresh = matches!(std::fs::symlink_metadata(dir), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
     if fresh && !tiles.is_empty() && write_xyz_fresh(dir, tiles, suffix, written)? {
@@ -171,16 +172,35 @@ fn finish_fresh(dir: &Path, guard: &mut TempFolder) -> Result<bool> {
     }
 }
 
-/// [`write_xyz`] into a folder that exists: each file through a temporary file and a
-/// rename, or a hard link.
+/// Does the regular file at `path` (or the one a symlink there points to) hold exactly
+/// `bytes`? A file with the right size is read and compared.
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => std::fs::read(path).is_ok_and(|b| b == bytes),
+        _ => false,
+    }
+}
+
+/// [`write_xyz`] into a folder that exists: a tile whose file already holds its bytes (an
+/// earlier run of the same map) is left as it is, untouched (its time stamp too, which
+/// spares syncing tools and caches); any other through a temporary file and a rename,
+/// or a hard link. Files are only ever replaced, never written into, so a file that
+/// another path shares through a hard link is never changed under it.
 fn write_xyz_in_place(dir: &Path, tiles: &[Tile], suffix: &str, written: Option<&Written>) -> Result<()> {
     use rayon::prelude::*;
     let ext = image_format(tiles).ext();
     tiles.par_iter().try_for_each(|(t, png)| {
         let rel = format!("{}/{}/{}{suffix}.{ext}", t.z, t.x, t.y);
         let path = dir.join(&rel);
-        let Some(written) = written else { return crate::output::write_atomic(&path, png) };
+        let unchanged = holds(&path, png);
+        let Some(written) = written else {
+            return if unchanged { Ok(()) } else { crate::output::write_atomic(&path, png) };
+        };
         let hash = twox_hash::XxHash3_128::oneshot(png);
+        if unchanged {
+            written.0.lock().expect("lock").entry(hash).or_insert(path);
+            return Ok(());
+        }
         let from = written.0.lock().expect("lock").get(&hash).cloned();
         if let Some(from) = from {
             if from == path {
@@ -397,4 +417,70 @@ pub fn write_tilejson(path: &Path, tiles_url: &str, info: &PyramidInfo) -> Resul
     });
     let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Encode(e.to_string()))?;
     crate::output::write_atomic(path, crate::output::json_safe(text).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn tile(z: u8, x: u32, y: u32, bytes: &[u8]) -> Tile {
+        (TileId { z, x, y }, Arc::new(bytes.to_vec()))
+    }
+
+    /// Names in a folder (hidden ones too).
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_folder_is_built_whole_and_a_rerun_replaces_only_what_changed() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("1700");
+        let ino = |rel: &str| std::fs::metadata(dir.join(rel)).expect("tile").ino();
+        let first = [tile(1, 0, 0, b"A"), tile(1, 1, 0, b"B"), tile(1, 0, 1, b"A"), tile(0, 0, 0, b"Z")];
+        let written = Written::default();
+        write_xyz(&dir, &first, "", Some(&written)).expect("write");
+        assert_eq!(names(tmp.path()), ["1700"], "no temporary folder is left");
+        assert_eq!(std::fs::read(dir.join("1/0/0.png")).expect("tile"), b"A");
+        assert_eq!(std::fs::read(dir.join("1/1/0.png")).expect("tile"), b"B");
+        assert_eq!(std::fs::read(dir.join("0/0/0.png")).expect("tile"), b"Z");
+        // The same bytes twice are one file.
+        assert_eq!(ino("1/0/0.png"), ino("1/0/1.png"));
+        // The next year links to this one's files by their final paths.
+        let next = tmp.path().join("1701");
+        write_xyz(&next, &[tile(1, 0, 0, b"B")], "", Some(&written)).expect("write");
+        assert_eq!(std::fs::metadata(next.join("1/0/0.png")).expect("tile").ino(), ino("1/1/0.png"));
+
+        // A second run: unchanged tiles keep their files; a changed one gets a new file,
+        // and the file it shared with 1701 is not touched.
+        let (a, b) = (ino("1/0/0.png"), ino("1/1/0.png"));
+        let second = [tile(1, 0, 0, b"A"), tile(1, 1, 0, b"C"), tile(1, 0, 1, b"A"), tile(0, 0, 0, b"Z")];
+        write_xyz(&dir, &second, "", Some(&Written::default())).expect("rewrite");
+        assert_eq!(ino("1/0/0.png"), a);
+        assert_ne!(ino("1/1/0.png"), b);
+        assert_eq!(std::fs::read(dir.join("1/1/0.png")).expect("tile"), b"C");
+        assert_eq!(std::fs::read(next.join("1/0/0.png")).expect("tile"), b"B");
+        assert!(names(&dir.join("1/1")).iter().all(|n| !n.starts_with('.')), "no temporary file is left");
+    }
+
+    #[test]
+    fn a_killed_runs_folder_does_not_block_the_next() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        // What a killed run left: its temporary folder (a PID that is never alive).
+        let stale = tmp.path().join(".1700.tmp4294969");
+        std::fs::create_dir_all(stale.join("0/0")).expect("mkdir");
+        std::fs::write(stale.join("0/0/0.png"), b"half").expect("write");
+        let dir = tmp.path().join("1700");
+        write_xyz(&dir, &[tile(0, 0, 0, b"Z")], "", None).expect("write");
+        assert_eq!(names(tmp.path()), ["1700"]);
+        assert_eq!(std::fs::read(dir.join("0/0/0.png")).expect("tile"), b"Z");
+    }
 }
