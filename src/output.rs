@@ -118,8 +118,8 @@ fn temp_pid(name: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
-/// Remove the temporary files (`.NAME.tmpPID`) that runs which are no longer alive left in
-/// `dir` when they were killed; returns how many were removed. Files of live runs, and
+/// Remove the temporary files and folders (`.NAME.tmpPID`) that runs which are no longer
+/// alive left in `dir` when they were killed; returns how many were removed. Files of live runs, and
 /// anything not named like ours, are left alone.
 pub fn clean_stale_temps(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
@@ -128,10 +128,17 @@ pub fn clean_stale_temps(dir: &Path) -> usize {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(pid) = name.to_str().and_then(temp_pid) else { continue };
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if is_file && pid != me && !pid_alive(pid) && std::fs::remove_file(entry.path()).is_ok() {
-            removed += 1;
+        if pid == me || pid_alive(pid) {
+            continue;
         }
+        // A folder is a tile folder that was being built whole (see `tiles::sink`); a
+        // symlink is never followed.
+        let gone = match entry.file_type() {
+            Ok(t) if t.is_file() => std::fs::remove_file(entry.path()).is_ok(),
+            Ok(t) if t.is_dir() => std::fs::remove_dir_all(entry.path()).is_ok(),
+            _ => false,
+        };
+        removed += usize::from(gone);
     }
     removed
 }
@@ -286,6 +293,23 @@ pub fn new_pixmap(width: u32, height: u32, fill: tiny_skia::Color) -> Option<tin
     tiny_skia::Pixmap::from_vec(buf, size)
 }
 
+/// The `width`×`height` px part of `pixmap` with its top left at (x, y), copied a row at a
+/// time into memory that is not zeroed first (tiny-skia's `clone_rect` zeroes a new
+/// pixmap, then copies pixel by pixel). None when the part does not lie wholly inside.
+pub fn crop_pixmap(pixmap: &tiny_skia::Pixmap, x: u32, y: u32, width: u32, height: u32) -> Option<tiny_skia::Pixmap> {
+    let size = tiny_skia::IntSize::from_wh(width, height)?;
+    if x.checked_add(width)? > pixmap.width() || y.checked_add(height)? > pixmap.height() {
+        return None;
+    }
+    let stride = pixmap.width() as usize * 4;
+    let (from, len) = (x as usize * 4, width as usize * 4);
+    let mut buf: Vec<u8> = Vec::with_capacity(len * height as usize);
+    for row in pixmap.data().chunks_exact(stride).skip(y as usize).take(height as usize) {
+        buf.extend_from_slice(&row[from..from + len]);
+    }
+    tiny_skia::Pixmap::from_vec(buf, size)
+}
+
 /// Encode a tiny-skia pixmap (premultiplied RGBA) as a PNG carrying its dpi in pHYs.
 /// Opaque images are written as RGB (a third smaller and faster to encode). Rows are
 /// converted and streamed one at a time, so no second full-size buffer is needed.
@@ -379,10 +403,6 @@ pub const QUANTISE_MAX_ERROR: u32 = 24;
 /// [`QUANTISE_MAX_ERROR`] at every pixel; else truecolour as [`encode_png`]. Carries the dpi (pHYs).
 pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>, TileEncoding)> {
     let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);
-    // One pass: the runs of one colour (a map tile is mostly flat fills), each with its
-    // colour slot (colours numbered as first met), and each slot's use. A small
-    // direct-mapped cache in front of the map catches the colours that alternate
-    // (hatching, anti-aliased edges).
     let n = w * h;
     // The runs buffer is kept per thread from tile to tile.
     thread_local! {
@@ -390,9 +410,34 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
     }
     let mut runs = RUNS.with(|s| std::mem::take(&mut *s.borrow_mut()));
     runs.clear();
+    let (colours, uses) = scan_runs(pixmap, &mut runs);
+    let Some(choice) = choose_palette(&colours, &uses, n) else {
+        RUNS.with(|s| *s.borrow_mut() = runs);
+        return Ok((encode_png(pixmap, dpi)?, TileEncoding::Truecolour));
+    };
+    let indices = expand_runs(&runs, &choice.lut, n);
+    RUNS.with(|s| *s.borrow_mut() = runs);
+    Ok((write_indexed(w, h, &choice.palette, &indices, dpi)?, choice.kind))
+}
+
+/// A tile's palette: its colours, the palette index of every colour slot, and how exact.
+struct PaletteChoice {
+    palette: Vec<[u8; 4]>,
+    lut: Vec<u8>,
+    kind: TileEncoding,
+}
+
+/// The runs of one colour of a tile (a map tile is mostly flat fills), each with its
+/// colour slot (colours numbered as first met), pushed to `runs`; returns the colours by
+/// slot (premultiplied pixel words) and each slot's use. A small direct-mapped cache in
+/// front of the map catches the colours that alternate (hatching, anti-aliased edges).
+#[inline(never)]
+fn scan_runs(pixmap: &tiny_skia::Pixmap, runs: &mut Vec<(u32, u32)>) -> (Vec<u32>, Vec<u32>) {
     let mut colours: Vec<u32> = Vec::new();
     let mut uses: Vec<u32> = Vec::new();
-    let mut map: HashMap<u32, u32, BuildHasherDefault<PixelHasher>> = HashMap::default();
+    // Sized for a typical tile (a few hundred colours), so that it rarely grows.
+    let mut map: HashMap<u32, u32, BuildHasherDefault<PixelHasher>> =
+        HashMap::with_capacity_and_hasher(1024, BuildHasherDefault::default());
     // (colour, slot + 1); 0 marks an empty entry (every colour is a valid key).
     let mut cache = [(0u32, 0u32); 256];
     let (words, _) = pixmap.data().as_chunks::<4>();
@@ -423,10 +468,20 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
         runs.push((slot, run as u32));
         k += run;
     }
+    (colours, uses)
+}
+
+/// The palette of a tile with these colours (by slot) and uses, or None when quantising
+/// it would cost more than [`QUANTISE_MIN_PSNR`] / [`QUANTISE_MAX_ERROR`] allow.
+#[inline(never)]
+fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoice> {
     // Slots by use, most used first (ties by colour, so the palette is deterministic).
-    let mut by_use: Vec<(u32, u32)> = (0..colours.len() as u32).map(|s| (s, uses[s as usize])).collect();
-    by_use.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(colours[a.0 as usize].cmp(&colours[b.0 as usize])));
-    let by_use: Vec<(u32, u32, u32)> = by_use.into_iter().map(|(s, u)| (colours[s as usize], u, s)).collect();
+    // One integer key per colour (use descending, then colour), unique as colours are.
+    let mut by_use: Vec<(u64, u32)> =
+        (0..colours.len()).map(|s| ((u64::from(u32::MAX - uses[s]) << 32) | u64::from(colours[s]), s as u32)).collect();
+    by_use.sort_unstable_by_key(|e| e.0);
+    let by_use: Vec<(u32, u32, u32)> =
+        by_use.into_iter().map(|(_, s)| (colours[s as usize], uses[s as usize], s)).collect();
     let straight = |c: u32| {
         let [r, g, b, a] = c.to_le_bytes();
         let un = |v: u8| {
@@ -492,42 +547,45 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
         }
         (best, at)
     };
-    // Indices as 32-bit words, as wide as the distances, so that the passes below vectorise.
-    let (mut dist, mut idx): (Vec<u32>, Vec<u32>) =
-        rest.iter().map(|r| nearest_of(&r.2)).map(|(d, i)| (d, u32::from(i))).unzip();
-    // The other colours' channels apart (structure of arrays), for the farthest-colour
-    // passes, which run eight lanes at a time.
-    let rc: [Vec<i32>; 4] = std::array::from_fn(|k| rest.iter().map(|r| i32::from(r.2[k])).collect());
-    // The farthest colour from every kept one (the last of equals): the largest distance
-    // (a reduction the compiler vectorises), then the last colour at it.
-    let farthest = |dist: &[u32]| {
-        let most = dist.iter().copied().max().unwrap_or(0);
-        if most == 0 {
-            None
-        } else {
-            dist.iter().rposition(|&d| d == most)
-        }
-    };
-    let mut far = farthest(&dist);
-    while palette.len() < 256 {
-        let Some(f_at) = far else { break };
+    // Distances as f32 and indices as 32-bit words, so that the passes below vectorise
+    // with x86-64's baseline (SSE2 has 4-lane f32 multiply, min and max, but no 32-bit
+    // integer multiply, min or max). Squared distances are integers below 2^18, exact in
+    // f32, so every comparison is the integer one.
+    let (mut dist, mut idx): (Vec<f32>, Vec<u32>) =
+        rest.iter().map(|r| nearest_of(&r.2)).map(|(d, i)| (d as f32, u32::from(i))).unzip();
+    // The other colours' channels apart (structure of arrays).
+    let rc: [Vec<f32>; 4] = std::array::from_fn(|k| rest.iter().map(|r| f32::from(r.2[k])).collect());
+    // The farthest colour from every kept one is the last of the colours at the largest
+    // distance. The largest is taken over the distances' bits as i32 (they order as the
+    // non-negative floats do, and an integer max reduction vectorises where a float one
+    // does not).
+    let largest = |dist: &[f32]| f32::from_bits(dist.iter().map(|d| d.to_bits() as i32).max().unwrap_or(0) as u32);
+    let mut most = largest(&dist);
+    while palette.len() < 256 && most > 0.0 {
+        let Some(f_at) = dist.iter().rposition(|&d| d == most) else { break };
         let i = palette.len() as u32;
-        let f = rest[f_at].2.map(i32::from);
+        let f = rest[f_at].2.map(f32::from);
         palette.push(rest[f_at].2);
-        let channels = rc[0].iter().zip(&rc[1]).zip(&rc[2]).zip(&rc[3]);
-        for ((((r, g), b), a), (d, x)) in channels.zip(dist.iter_mut().zip(idx.iter_mut())) {
-            let e = ((r - f[0]).pow(2) + (g - f[1]).pow(2) + (b - f[2]).pow(2) + (a - f[3]).pow(2)) as u32;
-            // Selects, not a branch, so that the loop vectorises.
-            *x = if e < *d { i } else { *x };
-            *d = (*d).min(e);
+        let len = dist.len();
+        let (d, x) = (&mut dist[..len], &mut idx[..len]);
+        let (r, g, b, a) = (&rc[0][..len], &rc[1][..len], &rc[2][..len], &rc[3][..len]);
+        for j in 0..len {
+            let (dr, dg, db, da) = (r[j] - f[0], g[j] - f[1], b[j] - f[2], a[j] - f[3]);
+            let e = dr * dr + dg * dg + db * db + da * da;
+            // Selects, not branches, so that the loop vectorises.
+            let closer = e < d[j];
+            x[j] = if closer { i } else { x[j] };
+            d[j] = if closer { e } else { d[j] };
         }
-        far = farthest(&dist);
+        most = largest(&dist);
     }
     let mut squared_error = 0u64;
     let mut worst = 0u32;
     for (j, r) in rest.iter().enumerate() {
-        squared_error += u64::from(dist[j]) * u64::from(r.1);
-        worst = worst.max(dist[j]);
+        // Exact: an integer below 2^18.
+        let dj = dist[j] as u32;
+        squared_error += u64::from(dj) * u64::from(r.1);
+        worst = worst.max(dj);
         // Below 256: the palette never grows past it.
         lut[r.0 as usize] = idx[j] as u8;
     }
@@ -536,15 +594,19 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
     } else if psnr(squared_error, n * 4) >= QUANTISE_MIN_PSNR && worst <= QUANTISE_MAX_ERROR.pow(2) {
         TileEncoding::Quantised
     } else {
-        RUNS.with(|s| *s.borrow_mut() = runs);
-        return Ok((encode_png(pixmap, dpi)?, TileEncoding::Truecolour));
+        return None;
     };
+    Some(PaletteChoice { palette, lut, kind })
+}
+
+/// The palette index of every pixel, from the runs of colour slots.
+#[inline(never)]
+fn expand_runs(runs: &[(u32, u32)], lut: &[u8], n: usize) -> Vec<u8> {
     let mut indices: Vec<u8> = Vec::with_capacity(n);
-    for &(slot, run) in &runs {
+    for &(slot, run) in runs {
         indices.extend(std::iter::repeat_n(lut[slot as usize], run as usize));
     }
-    RUNS.with(|s| *s.borrow_mut() = runs);
-    Ok((write_indexed(w, h, &palette, &indices, dpi)?, kind))
+    indices
 }
 
 /// A fast hasher for premultiplied pixel words (Fibonacci hashing).
@@ -687,6 +749,21 @@ mod tests {
     }
 
     #[test]
+    fn crop_equals_tiny_skias_clone_rect() {
+        let mut pm = tiny_skia::Pixmap::new(13, 9).expect("pixmap");
+        for (i, b) in pm.data_mut().iter_mut().enumerate() {
+            *b = (i * 7 % 251) as u8;
+        }
+        let ours = crop_pixmap(&pm, 3, 2, 8, 6).expect("inside");
+        let theirs = pm.clone_rect(tiny_skia::IntRect::from_xywh(3, 2, 8, 6).expect("rect")).expect("inside");
+        assert_eq!((ours.width(), ours.height()), (8, 6));
+        assert_eq!(ours.data(), theirs.data());
+        assert!(crop_pixmap(&pm, 6, 0, 8, 6).is_none());
+        assert!(crop_pixmap(&pm, 0, 4, 8, 6).is_none());
+        assert!(crop_pixmap(&pm, 0, 0, 0, 6).is_none());
+    }
+
+    #[test]
     fn temp_names_are_ours_only_in_our_pattern() {
         assert_eq!(temp_pid(".1723.png.tmp4242"), Some(4242));
         assert_eq!(temp_pid(".animation.gif.tmp7"), Some(7));
@@ -706,8 +783,16 @@ mod tests {
         for p in [&dead, &mine, &other] {
             std::fs::write(p, b"x").expect("write");
         }
-        assert_eq!(clean_stale_temps(dir.path()), 1);
+        // A tile folder a killed run was building, and one of a live run.
+        let dead_dir = dir.path().join(".1700.tmp4294968");
+        let live_dir = dir.path().join(format!(".1701.tmp{}", std::process::id()));
+        for d in [&dead_dir, &live_dir] {
+            std::fs::create_dir_all(d.join("3/5")).expect("mkdir");
+            std::fs::write(d.join("3/5/2.png"), b"x").expect("write");
+        }
+        assert_eq!(clean_stale_temps(dir.path()), 2);
         assert!(!dead.exists() && mine.exists() && other.exists());
+        assert!(!dead_dir.exists() && live_dir.join("3/5/2.png").exists());
     }
 
     #[test]

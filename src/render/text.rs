@@ -947,24 +947,23 @@ fn blend_mask(pixmap: &mut Pixmap, mask: &GlyphMask, coverage: &[u8], ax: i64, a
     let src = [u32::from(color.red()), u32::from(color.green()), u32::from(color.blue()), u32::from(color.alpha())];
     let opaque = color.alpha() == 255;
     let stride = pw as usize;
-    let data = pixmap.data_mut();
+    let (pixels, _) = pixmap.data_mut().as_chunks_mut::<4>();
+    let solid = src.map(|s| s as u8);
+    let n = (x1 - x0) as usize;
     for y in y0..y1 {
         // All in range: clipped to the mask and the pixmap above.
-        let mask_row = (y - top) as usize * mask.width;
-        let pix_row = y as usize * stride;
-        for x in x0..x1 {
-            let m = u32::from(coverage[mask_row + (x - left) as usize]);
+        let mask_at = (y - top) as usize * mask.width + (x0 - left) as usize;
+        let pix_at = y as usize * stride + x0 as usize;
+        let row = coverage[mask_at..mask_at + n].iter().zip(&mut pixels[pix_at..pix_at + n]);
+        for (&m, px) in row {
             if m == 0 {
                 continue;
             }
-            let i = (pix_row + x as usize) * 4;
-            let px = &mut data[i..i + 4];
             if m == 255 && opaque {
-                for (d, s) in px.iter_mut().zip(src) {
-                    *d = s as u8;
-                }
+                *px = solid;
                 continue;
             }
+            let m = u32::from(m);
             let sa = div255(src[3] * m);
             let inv = 255 - sa;
             for (d, s) in px.iter_mut().zip(src) {

@@ -47,14 +47,160 @@ pub struct Written(std::sync::Mutex<std::collections::HashMap<u128, std::path::P
 /// Write tiles as `{dir}/{z}/{x}/{y}{suffix}.png` (`.webp` for WebP tiles). With `written`, a tile whose bytes were
 /// written before in this run (another year, another place) is hard-linked to that file
 /// instead of written again (or written, where the file system cannot link).
+///
+/// A `dir` that does not exist yet is built whole in a hidden temporary folder beside it
+/// (`.{name}.tmp{pid}`, files under their own names) and renamed into place at the end:
+/// no half-written tile is ever visible, and each tile costs one file creation instead of
+/// a temporary file, a check and a rename. A `dir` that exists is updated file by file,
+/// each through a temporary file and a rename, and a file that already holds a tile's
+/// bytes is left as it is.
 pub fn write_xyz(dir: &Path, tiles: &[Tile], suffix: &str, written: Option<&Written>) -> Result<()> {
+    let fresh = matches!(std::fs::symlink_metadata(dir), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+    if fresh && !tiles.is_empty() && write_xyz_fresh(dir, tiles, suffix, written)? {
+        return Ok(());
+    }
+    write_xyz_in_place(dir, tiles, suffix, written)
+}
+
+/// A temporary folder removed with everything in it when dropped, unless kept.
+struct TempFolder(Option<std::path::PathBuf>);
+
+impl Drop for TempFolder {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            std::fs::remove_dir_all(path).ok();
+        }
+    }
+}
+
+/// [`write_xyz`] into a folder that does not exist yet: built in a temporary folder and
+/// renamed into place. Returns false (having written nothing) when the folder appeared
+/// meanwhile (another run), so that the caller updates it file by file.
+fn write_xyz_fresh(dir: &Path, tiles: &[Tile], suffix: &str, written: Option<&Written>) -> Result<bool> {
+    use rayon::prelude::*;
+    let ext = image_format(tiles).ext();
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let Some(name) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else { return Ok(false) };
+    // Creates the parent and removes temporary files and folders that killed runs left.
+    crate::output::prepare_dir_once(parent).map_err(io(parent))?;
+    let tmp = parent.join(format!(".{name}.tmp{}", std::process::id()));
+    // One of ours from an earlier call that failed; nothing else uses this name.
+    std::fs::remove_dir_all(&tmp).ok();
+    std::fs::create_dir(&tmp).map_err(io(&tmp))?;
+    let mut guard = TempFolder(Some(tmp.clone()));
+    let columns: std::collections::BTreeSet<(u8, u32)> = tiles.iter().map(|(t, _)| (t.z, t.x)).collect();
+    let mut zooms: HashSet<u8> = HashSet::new();
+    for &(z, x) in &columns {
+        if zooms.insert(z) {
+            let zdir = tmp.join(z.to_string());
+            std::fs::create_dir(&zdir).map_err(io(&zdir))?;
+        }
+        let xdir = tmp.join(format!("{z}/{x}"));
+        std::fs::create_dir(&xdir).map_err(io(&xdir))?;
+    }
+    let rel = |t: &TileId| format!("{}/{}/{}{suffix}.{ext}", t.z, t.x, t.y);
+    let write = |path: &Path, bytes: &[u8]| std::fs::write(path, bytes).map_err(io(path));
+    // Without `written`, every tile is its own file.
+    let Some(written) = written else {
+        tiles.par_iter().try_for_each(|(t, png)| write(&tmp.join(rel(t)), png))?;
+        return finish_fresh(dir, &mut guard);
+    };
+    // Each distinct image is written once (or linked to its file from an earlier call);
+    // the other tiles with the same bytes are linked to it.
+    let hashes: Vec<u128> = tiles.par_iter().map(|(_, png)| twox_hash::XxHash3_128::oneshot(png)).collect();
+    let mut first_of: std::collections::HashMap<u128, usize> = std::collections::HashMap::new();
+    let same_as: Vec<Option<usize>> = hashes
+        .iter()
+        .enumerate()
+        .map(|(i, h)| match first_of.entry(*h) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i);
+                None
+            }
+        })
+        .collect();
+    let earlier: std::collections::HashMap<u128, std::path::PathBuf> = {
+        let known = written.0.lock().expect("lock");
+        first_of.keys().filter_map(|h| known.get(h).map(|p| (*h, p.clone()))).collect()
+    };
+    // Whether each first tile was written here (rather than linked to an earlier file).
+    let own: Vec<bool> = (0..tiles.len())
+        .into_par_iter()
+        .map(|i| {
+            if same_as[i].is_some() {
+                return Ok(false);
+            }
+            let path = tmp.join(rel(&tiles[i].0));
+            if earlier.get(&hashes[i]).is_some_and(|from| std::fs::hard_link(from, &path).is_ok()) {
+                return Ok(false);
+            }
+            write(&path, &tiles[i].1).map(|_| true)
+        })
+        .collect::<Result<_>>()?;
+    (0..tiles.len()).into_par_iter().try_for_each(|i| {
+        let Some(j) = same_as[i] else { return Ok(()) };
+        let path = tmp.join(rel(&tiles[i].0));
+        if std::fs::hard_link(tmp.join(rel(&tiles[j].0)), &path).is_ok() {
+            return Ok(());
+        }
+        write(&path, &tiles[i].1)
+    })?;
+    if !finish_fresh(dir, &mut guard)? {
+        return Ok(false);
+    }
+    let mut known = written.0.lock().expect("lock");
+    for (i, (t, _)) in tiles.iter().enumerate() {
+        if own[i] {
+            known.entry(hashes[i]).or_insert_with(|| dir.join(rel(t)));
+        }
+    }
+    Ok(true)
+}
+
+/// Rename a finished temporary folder into place; false when `dir` appeared meanwhile
+/// (the temporary folder is then removed).
+fn finish_fresh(dir: &Path, guard: &mut TempFolder) -> Result<bool> {
+    let Some(tmp) = guard.0.as_ref() else { return Ok(false) };
+    match std::fs::rename(tmp, dir) {
+        Ok(()) => {
+            guard.0 = None;
+            Ok(true)
+        }
+        Err(_) if std::fs::symlink_metadata(dir).is_ok() => Ok(false),
+        Err(e) => Err(io(dir)(e)),
+    }
+}
+
+/// Does the regular file at `path` (or the one a symlink there points to) hold exactly
+/// `bytes`? A file with the right size is read and compared.
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() == bytes.len() as u64 => std::fs::read(path).is_ok_and(|b| b == bytes),
+        _ => false,
+    }
+}
+
+/// [`write_xyz`] into a folder that exists: a tile whose file already holds its bytes (an
+/// earlier run of the same map) is left as it is, untouched (its time stamp too, which
+/// spares syncing tools and caches); any other through a temporary file and a rename,
+/// or a hard link. Files are only ever replaced, never written into, so a file that
+/// another path shares through a hard link is never changed under it.
+fn write_xyz_in_place(dir: &Path, tiles: &[Tile], suffix: &str, written: Option<&Written>) -> Result<()> {
     use rayon::prelude::*;
     let ext = image_format(tiles).ext();
     tiles.par_iter().try_for_each(|(t, png)| {
         let rel = format!("{}/{}/{}{suffix}.{ext}", t.z, t.x, t.y);
         let path = dir.join(&rel);
-        let Some(written) = written else { return crate::output::write_atomic(&path, png) };
+        let unchanged = holds(&path, png);
+        let Some(written) = written else {
+            return if unchanged { Ok(()) } else { crate::output::write_atomic(&path, png) };
+        };
         let hash = twox_hash::XxHash3_128::oneshot(png);
+        if unchanged {
+            written.0.lock().expect("lock").entry(hash).or_insert(path);
+            return Ok(());
+        }
         let from = written.0.lock().expect("lock").get(&hash).cloned();
         if let Some(from) = from {
             if from == path {
@@ -271,4 +417,70 @@ pub fn write_tilejson(path: &Path, tiles_url: &str, info: &PyramidInfo) -> Resul
     });
     let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Encode(e.to_string()))?;
     crate::output::write_atomic(path, crate::output::json_safe(text).as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn tile(z: u8, x: u32, y: u32, bytes: &[u8]) -> Tile {
+        (TileId { z, x, y }, Arc::new(bytes.to_vec()))
+    }
+
+    /// Names in a folder (hidden ones too).
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_folder_is_built_whole_and_a_rerun_replaces_only_what_changed() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().join("1700");
+        let ino = |rel: &str| std::fs::metadata(dir.join(rel)).expect("tile").ino();
+        let first = [tile(1, 0, 0, b"A"), tile(1, 1, 0, b"B"), tile(1, 0, 1, b"A"), tile(0, 0, 0, b"Z")];
+        let written = Written::default();
+        write_xyz(&dir, &first, "", Some(&written)).expect("write");
+        assert_eq!(names(tmp.path()), ["1700"], "no temporary folder is left");
+        assert_eq!(std::fs::read(dir.join("1/0/0.png")).expect("tile"), b"A");
+        assert_eq!(std::fs::read(dir.join("1/1/0.png")).expect("tile"), b"B");
+        assert_eq!(std::fs::read(dir.join("0/0/0.png")).expect("tile"), b"Z");
+        // The same bytes twice are one file.
+        assert_eq!(ino("1/0/0.png"), ino("1/0/1.png"));
+        // The next year links to this one's files by their final paths.
+        let next = tmp.path().join("1701");
+        write_xyz(&next, &[tile(1, 0, 0, b"B")], "", Some(&written)).expect("write");
+        assert_eq!(std::fs::metadata(next.join("1/0/0.png")).expect("tile").ino(), ino("1/1/0.png"));
+
+        // A second run: unchanged tiles keep their files; a changed one gets a new file,
+        // and the file it shared with 1701 is not touched.
+        let (a, b) = (ino("1/0/0.png"), ino("1/1/0.png"));
+        let second = [tile(1, 0, 0, b"A"), tile(1, 1, 0, b"C"), tile(1, 0, 1, b"A"), tile(0, 0, 0, b"Z")];
+        write_xyz(&dir, &second, "", Some(&Written::default())).expect("rewrite");
+        assert_eq!(ino("1/0/0.png"), a);
+        assert_ne!(ino("1/1/0.png"), b);
+        assert_eq!(std::fs::read(dir.join("1/1/0.png")).expect("tile"), b"C");
+        assert_eq!(std::fs::read(next.join("1/0/0.png")).expect("tile"), b"B");
+        assert!(names(&dir.join("1/1")).iter().all(|n| !n.starts_with('.')), "no temporary file is left");
+    }
+
+    #[test]
+    fn a_killed_runs_folder_does_not_block_the_next() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        // What a killed run left: its temporary folder (a PID that is never alive).
+        let stale = tmp.path().join(".1700.tmp4294969");
+        std::fs::create_dir_all(stale.join("0/0")).expect("mkdir");
+        std::fs::write(stale.join("0/0/0.png"), b"half").expect("write");
+        let dir = tmp.path().join("1700");
+        write_xyz(&dir, &[tile(0, 0, 0, b"Z")], "", None).expect("write");
+        assert_eq!(names(tmp.path()), ["1700"]);
+        assert_eq!(std::fs::read(dir.join("0/0/0.png")).expect("tile"), b"Z");
+    }
 }
