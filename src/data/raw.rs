@@ -15,7 +15,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// One feature as read, before it is typed.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(super) enum RawFeature {
     /// A JSON value that is not an object.
     NotObject,
@@ -24,7 +24,7 @@ pub(super) enum RawFeature {
 }
 
 /// The members of a feature object that steppe-atlas reads.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(super) struct RawObject {
     /// `type`, if a string.
     pub type_name: Option<String>,
@@ -37,7 +37,7 @@ pub(super) struct RawObject {
 }
 
 /// The `properties` member.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(super) enum Props {
     /// Absent.
     #[default]
@@ -51,7 +51,7 @@ pub(super) enum Props {
 }
 
 /// The `geometry` member.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(super) enum Geom {
     /// Absent.
     #[default]
@@ -138,8 +138,17 @@ pub(super) struct Root {
 }
 
 /// Read a root value (a FeatureCollection, a Feature or anything else) from JSON text.
-/// Property keys are shared through `keys`.
+/// Property keys are shared through `keys`. The fast reader reads the usual text; what it
+/// leaves (and malformed JSON, whose error serde_json words) is read with serde.
 pub(super) fn parse_root(text: &str, keys: &mut KeyTexts) -> serde_json::Result<Root> {
+    if let Some(root) = super::fast::parse_root(text, keys) {
+        return Ok(root);
+    }
+    parse_root_serde(text, keys)
+}
+
+/// [`parse_root`] with serde's visitors only.
+pub(super) fn parse_root_serde(text: &str, keys: &mut KeyTexts) -> serde_json::Result<Root> {
     let mut de = serde_json::Deserializer::from_str(text);
     let root = RootSeed { keys }.deserialize(&mut de)?;
     de.end()?;
@@ -466,7 +475,7 @@ impl<'de> DeserializeSeed<'de> for GeomSeed {
 
 struct GeomVisitor;
 
-fn not_a_geometry() -> Geom {
+pub(super) fn not_a_geometry() -> Geom {
     Geom::Invalid("not a geometry object".into())
 }
 
@@ -508,16 +517,21 @@ impl<'de> Visitor<'de> for GeomVisitor {
                 }
             }
         }
-        Ok(match type_name {
-            None => Geom::Invalid("the geometry has no `type`".into()),
-            Some(None) => Geom::Invalid("the geometry's `type` is not a string".into()),
-            Some(Some(t)) => match GeomType::from_name(&t) {
-                None => Geom::Invalid(format!("unknown geometry type {t:?}")),
-                Some(GeomType::GeometryCollection) => Geom::Parsed(GeomType::GeometryCollection, None),
-                Some(_) if coords.is_none() => Geom::Invalid(format!("the {t} has no `coordinates`")),
-                Some(gt) => Geom::Parsed(gt, coords),
-            },
-        })
+        Ok(geometry_of(type_name, coords))
+    }
+}
+
+/// A geometry object from its `type` (absent, not a string, or a name) and `coordinates`.
+pub(super) fn geometry_of(type_name: Option<Option<String>>, coords: Option<Nested>) -> Geom {
+    match type_name {
+        None => Geom::Invalid("the geometry has no `type`".into()),
+        Some(None) => Geom::Invalid("the geometry's `type` is not a string".into()),
+        Some(Some(t)) => match GeomType::from_name(&t) {
+            None => Geom::Invalid(format!("unknown geometry type {t:?}")),
+            Some(GeomType::GeometryCollection) => Geom::Parsed(GeomType::GeometryCollection, None),
+            Some(_) if coords.is_none() => Geom::Invalid(format!("the {t} has no `coordinates`")),
+            Some(gt) => Geom::Parsed(gt, coords),
+        },
     }
 }
 
