@@ -25,10 +25,17 @@ type Res<T> = Result<T, GiveUp>;
 
 /// Read a root value as [`raw::parse_root`] does, or `None` if the fast reader gives up.
 pub(super) fn parse_root(text: &str, keys: &mut KeyTexts) -> Option<Root> {
-    let mut s = Scan { text, b: text.as_bytes(), pos: 0, scratch: Vec::new() };
+    let mut s = Scan { text, b: text.as_bytes(), pos: 0, scratch: Vec::new(), members: Vec::new(), key_order: Vec::new() };
     let root = s.root(keys).ok()?;
     s.ws();
     (s.pos == s.b.len()).then_some(root)
+}
+
+/// A quoted string with escapes, decoded by serde_json.
+#[cold]
+#[inline(never)]
+fn unescape(quoted: &str) -> Res<String> {
+    serde_json::from_str::<String>(quoted).map_err(|_| GiveUp)
 }
 
 /// Exact powers of ten (as serde_json's table holds them: every one up to 1e22 is exact).
@@ -82,6 +89,10 @@ struct Scan<'a> {
     pos: usize,
     /// Positions of the line being read.
     scratch: Vec<Coord<f64>>,
+    /// Members of the properties being read.
+    members: Vec<(Arc<str>, Value)>,
+    /// The shared key texts of the last feature's properties, in sorted order.
+    key_order: Vec<*const u8>,
 }
 
 impl<'a> Scan<'a> {
@@ -143,16 +154,16 @@ impl<'a> Scan<'a> {
         }
         self.pos = i + 1;
         if escaped {
-            serde_json::from_str::<String>(&self.text[start - 1..=i]).map(Cow::Owned).map_err(|_| GiveUp)
+            unescape(&self.text[start - 1..=i]).map(Cow::Owned)
         } else {
             Ok(Cow::Borrowed(&self.text[start..i]))
         }
     }
 
     /// A string value, or `None` for any other value (read and ignored).
-    fn maybe_string(&mut self) -> Res<Option<String>> {
+    fn maybe_str(&mut self) -> Res<Option<Cow<'a, str>>> {
         if self.peek() == Some(b'"') {
-            Ok(Some(self.string()?.into_owned()))
+            Ok(Some(self.string()?))
         } else {
             self.skip().map(|_| None)
         }
@@ -307,7 +318,7 @@ impl<'a> Scan<'a> {
     /// A member of a feature object (as `raw`'s `object_member` reads it).
     fn member(&mut self, key: &str, obj: &mut RawObject, keys: &mut KeyTexts) -> Res<()> {
         match key {
-            "type" => obj.type_name = self.maybe_string()?,
+            "type" => obj.type_name = self.maybe_str()?.map(|t| raw::type_name(&t)),
             "id" => {
                 let v = self.value()?;
                 obj.id = matches!(v, Value::String(_) | Value::Number(_)).then_some(v);
@@ -332,21 +343,64 @@ impl<'a> Scan<'a> {
     }
 
     fn properties(&mut self, keys: &mut KeyTexts) -> Res<Properties> {
-        let mut members: Vec<(Arc<str>, Value)> = Vec::with_capacity(8);
-        self.object(|s, key| {
+        let mut members = std::mem::take(&mut self.members);
+        members.clear();
+        let read = self.object(|s, key| {
             let k = keys.share(&key);
             members.push((k, s.value()?));
             Ok(())
-        })?;
-        Ok(Properties::from_members(members))
+        });
+        let props = read.map(|_| self.sorted_properties(&mut members));
+        self.members = members;
+        props
+    }
+
+    /// The members as [`Properties`]. Features of a file mostly give the same keys in the
+    /// same order: when they are the last feature's keys (the same shared texts, each
+    /// once), their order is known and they are sorted by it without comparing texts.
+    fn sorted_properties(&mut self, members: &mut Vec<(Arc<str>, Value)>) -> Properties {
+        let order = &self.key_order;
+        if members.len() == order.len() && order.len() <= 64 {
+            let rank = |k: &Arc<str>| order.iter().position(|o| std::ptr::eq(Arc::as_ptr(k) as *const u8, *o));
+            let mut seen = 0u64;
+            let mut ranks = [0u8; 64];
+            let mut known = true;
+            for ((k, _), slot) in members.iter().zip(&mut ranks) {
+                match rank(k) {
+                    Some(r) if seen & (1 << r) == 0 => {
+                        seen |= 1 << r;
+                        *slot = r as u8;
+                    }
+                    _ => {
+                        known = false;
+                        break;
+                    }
+                }
+            }
+            if known {
+                // Put each member at its rank (a permutation: each swap places one).
+                for i in 0..members.len() {
+                    while ranks[i] as usize != i {
+                        let r = ranks[i] as usize;
+                        members.swap(i, r);
+                        ranks.swap(i, r);
+                    }
+                }
+                return Properties::from_sorted(members);
+            }
+        }
+        let props = Properties::from_scratch(members);
+        self.key_order.clear();
+        self.key_order.extend(props.keys().map(|k| k.as_ptr()));
+        props
     }
 
     fn geometry(&mut self) -> Res<Geom> {
-        let mut type_name: Option<Option<String>> = None;
+        let mut type_name: Option<Option<Cow<'a, str>>> = None;
         let mut coords: Option<Nested> = None;
         self.object(|s, key| {
             match &*key {
-                "type" => type_name = Some(s.maybe_string()?),
+                "type" => type_name = Some(s.maybe_str()?),
                 "coordinates" => {
                     if s.peek() != Some(b'[') {
                         return Err(GiveUp);
@@ -357,7 +411,7 @@ impl<'a> Scan<'a> {
             }
             Ok(())
         })?;
-        Ok(raw::geometry_of(type_name, coords))
+        Ok(raw::geometry_of(type_name.as_ref().map(Option::as_deref), coords))
     }
 
     /// A coordinates array (at its `[`): a position, a line of positions, or a list of
@@ -468,6 +522,7 @@ mod tests {
             r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"x","id":"y","name":"caf\u00e9 \"q\"","n":-9223372036854775808,"m":9999999999999999999,"z":0.1}}]}"#,
             r#"{"type":"Feature","id":"f","properties":{"a":1},"geometry":{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],[[[2,2],[3,2],[3,3],[2,2]],[[2.1,2.1],[2.2,2.1],[2.2,2.2],[2.1,2.1]]]]}}"#,
             r#"{"type":"Feature","geometry":{"type":"GeometryCollection","geometries":[]}}"#,
+            r#"{"type":"FeatureCollection","features":[{"properties":{"b":1,"a":2,"c":3}},{"properties":{"c":1,"a":2,"b":3}},{"properties":{"a":1,"a":2,"b":3}},{"properties":{"b":1,"a":2}},{"properties":{"a":5,"c":6}},{"properties":{"c":1,"c":2}},{"properties":{"a":1,"b":2}}]}"#,
             r#"{"type":"Feature","geometry":{"type":"MultiLineString","coordinates":[[],[[1,2],[3,4]]]}}"#,
         ] {
             assert!(check(text), "the fast reader gave up on {text}");

@@ -219,10 +219,22 @@ impl Properties {
     /// Members as read, in any order: sorted by key, and of a key given twice the last
     /// is kept (as a JSON object read into a map keeps it).
     pub(super) fn from_members(mut members: Vec<(Arc<str>, Value)>) -> Properties {
+        Properties::from_scratch(&mut members)
+    }
+
+    /// [`Properties::from_members`] from a buffer that is left empty (its capacity kept for
+    /// the next feature): one allocation of the exact size per feature.
+    pub(super) fn from_scratch(members: &mut Vec<(Arc<str>, Value)>) -> Properties {
         members.reverse();
         members.sort_by(|a, b| a.0.cmp(&b.0)); // stable: the last given comes first
         members.dedup_by(|later, first| later.0 == first.0);
-        Properties(members.into_boxed_slice())
+        Properties(members.drain(..).collect())
+    }
+
+    /// Members already sorted by key, each key once (the buffer is left empty).
+    pub(super) fn from_sorted(members: &mut Vec<(Arc<str>, Value)>) -> Properties {
+        debug_assert!(members.windows(2).all(|w| w[0].0 < w[1].0));
+        Properties(members.drain(..).collect())
     }
 
     /// Rename `from` to `to` (unless `to` is there already).

@@ -27,13 +27,25 @@ pub(super) enum RawFeature {
 #[derive(Debug, Default, PartialEq)]
 pub(super) struct RawObject {
     /// `type`, if a string.
-    pub type_name: Option<String>,
+    pub type_name: Option<TypeName>,
     /// The feature's own `id` (outside `properties`), if a string or number.
     pub id: Option<Value>,
     /// `properties`.
     pub properties: Props,
     /// `geometry`.
     pub geometry: Geom,
+}
+
+/// A `type` member's text: the usual names are not allocated.
+pub(super) type TypeName = std::borrow::Cow<'static, str>;
+
+/// The text of a `type` member.
+pub(super) fn type_name(s: &str) -> TypeName {
+    match s {
+        "Feature" => TypeName::Borrowed("Feature"),
+        "FeatureCollection" => TypeName::Borrowed("FeatureCollection"),
+        other => TypeName::Owned(other.to_string()),
+    }
 }
 
 /// The `properties` member.
@@ -130,7 +142,7 @@ pub(super) enum Nested {
 /// What a root JSON value of a `.geojson` file or of a `.geojsonseq` record held.
 pub(super) struct Root {
     /// `type`, if a string.
-    pub type_name: Option<String>,
+    pub type_name: Option<TypeName>,
     /// The `features` member: `Some` if it was an array.
     pub features: Option<Vec<RawFeature>>,
     /// The root as a feature (when it is one, or a record that is not a collection).
@@ -322,7 +334,7 @@ fn object_member<'de, A: MapAccess<'de>>(
     keys: &mut KeyTexts,
 ) -> Result<(), A::Error> {
     match key {
-        Key::Type => obj.type_name = map.next_value_seed(MaybeStr)?,
+        Key::Type => obj.type_name = map.next_value_seed(MaybeStr)?.map(|t| type_name(&t)),
         Key::Id => {
             let v: Value = map.next_value()?;
             obj.id = matches!(v, Value::String(_) | Value::Number(_)).then_some(v);
@@ -517,16 +529,16 @@ impl<'de> Visitor<'de> for GeomVisitor {
                 }
             }
         }
-        Ok(geometry_of(type_name, coords))
+        Ok(geometry_of(type_name.as_ref().map(Option::as_deref), coords))
     }
 }
 
 /// A geometry object from its `type` (absent, not a string, or a name) and `coordinates`.
-pub(super) fn geometry_of(type_name: Option<Option<String>>, coords: Option<Nested>) -> Geom {
+pub(super) fn geometry_of(type_name: Option<Option<&str>>, coords: Option<Nested>) -> Geom {
     match type_name {
         None => Geom::Invalid("the geometry has no `type`".into()),
         Some(None) => Geom::Invalid("the geometry's `type` is not a string".into()),
-        Some(Some(t)) => match GeomType::from_name(&t) {
+        Some(Some(t)) => match GeomType::from_name(t) {
             None => Geom::Invalid(format!("unknown geometry type {t:?}")),
             Some(GeomType::GeometryCollection) => Geom::Parsed(GeomType::GeometryCollection, None),
             Some(_) if coords.is_none() => Geom::Invalid(format!("the {t} has no `coordinates`")),
