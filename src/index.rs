@@ -83,9 +83,11 @@ impl PackedTree {
                 .step_by(NODE)
                 .map(|first| {
                     let last = (first + NODE).min(end);
-                    let b = boxes[first..last].iter().fold([f64::INFINITY, f64::INFINITY, -f64::INFINITY, -f64::INFINITY], |a, b| {
-                        [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
-                    });
+                    let b = boxes[first..last]
+                        .iter()
+                        .fold([f64::INFINITY, f64::INFINITY, -f64::INFINITY, -f64::INFINITY], |a, b| {
+                            [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+                        });
                     (b, first as u32)
                 })
                 .collect();

@@ -25,7 +25,8 @@ type Res<T> = Result<T, GiveUp>;
 
 /// Read a root value as [`raw::parse_root`] does, or `None` if the fast reader gives up.
 pub(super) fn parse_root(text: &str, keys: &mut KeyTexts) -> Option<Root> {
-    let mut s = Scan { text, b: text.as_bytes(), pos: 0, scratch: Vec::new(), members: Vec::new(), key_order: Vec::new() };
+    let mut s =
+        Scan { text, b: text.as_bytes(), pos: 0, scratch: Vec::new(), members: Vec::new(), key_order: Vec::new() };
     let root = s.root(keys).ok()?;
     s.ws();
     (s.pos == s.b.len()).then_some(root)
@@ -39,9 +40,8 @@ fn unescape(quoted: &str) -> Res<String> {
 }
 
 /// Exact powers of ten (as serde_json's table holds them: every one up to 1e22 is exact).
-const POW10: [f64; 20] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
-];
+const POW10: [f64; 20] =
+    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19];
 
 /// A JSON number as written: sign, decimal digits (at most 19, so no overflow) and how
 /// many of them follow the decimal point (`None`: no point).
