@@ -219,10 +219,22 @@ impl Properties {
     /// Members as read, in any order: sorted by key, and of a key given twice the last
     /// is kept (as a JSON object read into a map keeps it).
     pub(super) fn from_members(mut members: Vec<(Arc<str>, Value)>) -> Properties {
+        Properties::from_scratch(&mut members)
+    }
+
+    /// [`Properties::from_members`] from a buffer that is left empty (its capacity kept for
+    /// the next feature): one allocation of the exact size per feature.
+    pub(super) fn from_scratch(members: &mut Vec<(Arc<str>, Value)>) -> Properties {
         members.reverse();
         members.sort_by(|a, b| a.0.cmp(&b.0)); // stable: the last given comes first
         members.dedup_by(|later, first| later.0 == first.0);
-        Properties(members.into_boxed_slice())
+        Properties(members.drain(..).collect())
+    }
+
+    /// Members already sorted by key, each key once (the buffer is left empty).
+    pub(super) fn from_sorted(members: &mut Vec<(Arc<str>, Value)>) -> Properties {
+        debug_assert!(members.windows(2).all(|w| w[0].0 < w[1].0));
+        Properties(members.drain(..).collect())
     }
 
     /// Rename `from` to `to` (unless `to` is there already).
@@ -253,18 +265,32 @@ impl From<&Properties> for Value {
     }
 }
 
-/// Key texts shared by the features read together.
+/// Key texts shared by the features read together. A file has a few distinct keys: they
+/// are found by a scan that compares lengths first (hashing each key cost more than the
+/// scan); past [`KeyTexts::FEW`] keys a hash set takes the rest.
 #[derive(Default)]
-pub(super) struct KeyTexts(std::collections::HashSet<Arc<str>>);
+pub(super) struct KeyTexts {
+    few: Vec<Arc<str>>,
+    many: std::collections::HashSet<Arc<str>>,
+}
 
 impl KeyTexts {
+    const FEW: usize = 48;
+
     /// The shared text of `key`.
     pub(super) fn share(&mut self, key: &str) -> Arc<str> {
-        if let Some(k) = self.0.get(key) {
+        if let Some(k) = self.few.iter().find(|k| k.len() == key.len() && ***k == *key) {
+            return k.clone();
+        }
+        if let Some(k) = self.many.get(key) {
             return k.clone();
         }
         let k: Arc<str> = Arc::from(key);
-        self.0.insert(k.clone());
+        if self.few.len() < Self::FEW {
+            self.few.push(k.clone());
+        } else {
+            self.many.insert(k.clone());
+        }
         k
     }
 }
@@ -440,7 +466,116 @@ impl Ctx<'_> {
     }
 }
 
-fn str_prop<'a>(props: &'a Properties, key: &str, ctx: &mut Ctx) -> Option<&'a str> {
+/// The properties that typing a feature reads, found in one pass over its properties: each
+/// of the ~30 lookups of [`parse_feature`] is then one load (a scan of the properties per
+/// lookup was a tenth of a large dataset's load). Other keys fall back to a scan.
+struct Known<'p> {
+    props: &'p Properties,
+    slots: [Option<&'p Value>; Known::KEYS.len()],
+}
+
+impl<'p> Known<'p> {
+    const KEYS: [&'static str; 29] = [
+        "id",
+        "@id",
+        "osm_id",
+        "name",
+        "name:kk",
+        "name:ru",
+        "name:en",
+        "date",
+        "start_date",
+        "end_date",
+        "start_date:edtf",
+        "end_date:edtf",
+        "certainty",
+        "control",
+        "polity",
+        "source",
+        "kind",
+        "place",
+        "capital",
+        "historic",
+        "rank",
+        "strength",
+        "victor",
+        "side",
+        "belligerents",
+        "commanders",
+        "commander",
+        "caption",
+        "boundary",
+    ];
+
+    /// The slot of a key (a match that folds away for a literal key).
+    #[inline(always)]
+    fn slot(key: &str) -> Option<usize> {
+        Some(match key {
+            "id" => 0,
+            "@id" => 1,
+            "osm_id" => 2,
+            "name" => 3,
+            "name:kk" => 4,
+            "name:ru" => 5,
+            "name:en" => 6,
+            "date" => 7,
+            "start_date" => 8,
+            "end_date" => 9,
+            "start_date:edtf" => 10,
+            "end_date:edtf" => 11,
+            "certainty" => 12,
+            "control" => 13,
+            "polity" => 14,
+            "source" => 15,
+            "kind" => 16,
+            "place" => 17,
+            "capital" => 18,
+            "historic" => 19,
+            "rank" => 20,
+            "strength" => 21,
+            "victor" => 22,
+            "side" => 23,
+            "belligerents" => 24,
+            "commanders" => 25,
+            "commander" => 26,
+            "caption" => 27,
+            "boundary" => 28,
+            _ => return None,
+        })
+    }
+
+    fn new(props: &'p Properties) -> Known<'p> {
+        let mut slots = [None; Known::KEYS.len()];
+        for (k, v) in props.iter() {
+            if let Some(i) = Known::slot(k) {
+                slots[i] = Some(v);
+            }
+        }
+        Known { props, slots }
+    }
+
+    /// The value of `key`.
+    #[inline(always)]
+    fn get(&self, key: &str) -> Option<&'p Value> {
+        match Known::slot(key) {
+            Some(i) => self.slots[i],
+            None => self.props.get(key),
+        }
+    }
+
+    /// Is `key` there?
+    #[inline(always)]
+    fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The keys and values, in key order.
+    fn iter(&self) -> impl Iterator<Item = (&'p str, &'p Value)> {
+        self.props.iter()
+    }
+}
+
+fn str_prop<'a>(props: &Known<'a>, key: &str, ctx: &mut Ctx) -> Option<&'a str> {
     match props.get(key) {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.as_str()),
@@ -472,7 +607,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
             return None;
         }
     };
-    let props = &owned_props;
+    let props = &Known::new(&owned_props);
     let id = match props.get("id").or(obj.id.as_ref()).or_else(|| props.get("@id")).or_else(|| props.get("osm_id")) {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -761,7 +896,7 @@ fn date_prop(raw: Option<&Value>, key: impl std::fmt::Display, ctx: &mut Ctx) ->
 /// OpenHistoricalMap keeps a date's full EDTF form in `start_date:edtf` / `end_date:edtf`
 /// when `start_date` / `end_date` are simplified to plain dates: read the EDTF form when it
 /// is one we read (so its uncertainty is kept), else the plain date.
-fn edtf_or_plain(props: &Properties, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
+fn edtf_or_plain(props: &Known, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
     let edtf_key = match key {
         "start_date" => "start_date:edtf",
         "end_date" => "end_date:edtf",
@@ -776,7 +911,7 @@ fn edtf_or_plain(props: &Properties, key: &str, ctx: &mut Ctx) -> Option<DateVal
 
 /// Is a territory without `control` held by itself? Dated areas are (OpenHistoricalMap's
 /// boundaries), and so are areas that name their `polity` or are tagged `boundary`.
-fn self_held(props: &Properties, span: &Span) -> bool {
+fn self_held(props: &Known, span: &Span) -> bool {
     span.start.is_some() || span.end.is_some() || props.contains_key("polity") || props.contains_key("boundary")
 }
 
@@ -798,7 +933,7 @@ fn fmt_year(y: Option<i32>) -> String {
     y.map(|y| y.to_string()).unwrap_or_else(|| "…".into())
 }
 
-fn string_list(props: &Properties, key: &str, ctx: &mut Ctx) -> Vec<String> {
+fn string_list(props: &Known, key: &str, ctx: &mut Ctx) -> Vec<String> {
     match props.get(key) {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(s)) => vec![s.clone()],

@@ -5,6 +5,7 @@
 //! atlas is embedded in the binary. Loading never panics: every problem is returned as
 //! a [`Problem`] naming the file and feature.
 
+mod fast;
 mod feature;
 mod polity;
 mod raw;
@@ -762,18 +763,25 @@ fn file_label(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
 }
 
+/// An error for each feature whose id an earlier feature (in layer order) has, naming the
+/// layer of the last such feature. Equal ids sit together in the id index (in layer
+/// order), so no map of every id is built; the errors come in layer order.
 fn check_unique_ids(ds: &Dataset, problems: &mut Vec<Problem>) {
-    let mut seen: HashMap<&str, Layer> = HashMap::new();
-    for layer in Layer::ALL {
-        for f in ds.layer(layer) {
-            if let Some(first) = seen.insert(f.id.as_str(), layer) {
-                problems.push(Problem::error(
-                    &layer.file_name(),
-                    Some(&f.id),
-                    format!("duplicate id (also in {})", first.file_name()),
-                ));
-            }
-        }
+    let at = |&(l, i): &(u8, u32)| &ds.layers[l as usize][i as usize];
+    let mut dups: Vec<((u8, u32), Layer)> = ds
+        .by_id
+        .windows(2)
+        .filter(|w| at(&w[0]).id == at(&w[1]).id)
+        .map(|w| (w[1], Layer::ALL[w[0].0 as usize]))
+        .collect();
+    dups.sort_unstable_by_key(|d| d.0);
+    for ((l, i), first) in dups {
+        let layer = Layer::ALL[l as usize];
+        problems.push(Problem::error(
+            &layer.file_name(),
+            Some(&ds.layers[l as usize][i as usize].id),
+            format!("duplicate id (also in {})", first.file_name()),
+        ));
     }
 }
 

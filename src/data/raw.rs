@@ -15,7 +15,7 @@ use std::fmt;
 use std::sync::Arc;
 
 /// One feature as read, before it is typed.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(super) enum RawFeature {
     /// A JSON value that is not an object.
     NotObject,
@@ -24,10 +24,10 @@ pub(super) enum RawFeature {
 }
 
 /// The members of a feature object that steppe-atlas reads.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(super) struct RawObject {
     /// `type`, if a string.
-    pub type_name: Option<String>,
+    pub type_name: Option<TypeName>,
     /// The feature's own `id` (outside `properties`), if a string or number.
     pub id: Option<Value>,
     /// `properties`.
@@ -36,8 +36,20 @@ pub(super) struct RawObject {
     pub geometry: Geom,
 }
 
+/// A `type` member's text: the usual names are not allocated.
+pub(super) type TypeName = std::borrow::Cow<'static, str>;
+
+/// The text of a `type` member.
+pub(super) fn type_name(s: &str) -> TypeName {
+    match s {
+        "Feature" => TypeName::Borrowed("Feature"),
+        "FeatureCollection" => TypeName::Borrowed("FeatureCollection"),
+        other => TypeName::Owned(other.to_string()),
+    }
+}
+
 /// The `properties` member.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(super) enum Props {
     /// Absent.
     #[default]
@@ -51,7 +63,7 @@ pub(super) enum Props {
 }
 
 /// The `geometry` member.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(super) enum Geom {
     /// Absent.
     #[default]
@@ -130,7 +142,7 @@ pub(super) enum Nested {
 /// What a root JSON value of a `.geojson` file or of a `.geojsonseq` record held.
 pub(super) struct Root {
     /// `type`, if a string.
-    pub type_name: Option<String>,
+    pub type_name: Option<TypeName>,
     /// The `features` member: `Some` if it was an array.
     pub features: Option<Vec<RawFeature>>,
     /// The root as a feature (when it is one, or a record that is not a collection).
@@ -138,8 +150,17 @@ pub(super) struct Root {
 }
 
 /// Read a root value (a FeatureCollection, a Feature or anything else) from JSON text.
-/// Property keys are shared through `keys`.
+/// Property keys are shared through `keys`. The fast reader reads the usual text; what it
+/// leaves (and malformed JSON, whose error serde_json words) is read with serde.
 pub(super) fn parse_root(text: &str, keys: &mut KeyTexts) -> serde_json::Result<Root> {
+    if let Some(root) = super::fast::parse_root(text, keys) {
+        return Ok(root);
+    }
+    parse_root_serde(text, keys)
+}
+
+/// [`parse_root`] with serde's visitors only.
+pub(super) fn parse_root_serde(text: &str, keys: &mut KeyTexts) -> serde_json::Result<Root> {
     let mut de = serde_json::Deserializer::from_str(text);
     let root = RootSeed { keys }.deserialize(&mut de)?;
     de.end()?;
@@ -313,7 +334,7 @@ fn object_member<'de, A: MapAccess<'de>>(
     keys: &mut KeyTexts,
 ) -> Result<(), A::Error> {
     match key {
-        Key::Type => obj.type_name = map.next_value_seed(MaybeStr)?,
+        Key::Type => obj.type_name = map.next_value_seed(MaybeStr)?.map(|t| type_name(&t)),
         Key::Id => {
             let v: Value = map.next_value()?;
             obj.id = matches!(v, Value::String(_) | Value::Number(_)).then_some(v);
@@ -466,7 +487,7 @@ impl<'de> DeserializeSeed<'de> for GeomSeed {
 
 struct GeomVisitor;
 
-fn not_a_geometry() -> Geom {
+pub(super) fn not_a_geometry() -> Geom {
     Geom::Invalid("not a geometry object".into())
 }
 
@@ -508,16 +529,21 @@ impl<'de> Visitor<'de> for GeomVisitor {
                 }
             }
         }
-        Ok(match type_name {
-            None => Geom::Invalid("the geometry has no `type`".into()),
-            Some(None) => Geom::Invalid("the geometry's `type` is not a string".into()),
-            Some(Some(t)) => match GeomType::from_name(&t) {
-                None => Geom::Invalid(format!("unknown geometry type {t:?}")),
-                Some(GeomType::GeometryCollection) => Geom::Parsed(GeomType::GeometryCollection, None),
-                Some(_) if coords.is_none() => Geom::Invalid(format!("the {t} has no `coordinates`")),
-                Some(gt) => Geom::Parsed(gt, coords),
-            },
-        })
+        Ok(geometry_of(type_name.as_ref().map(Option::as_deref), coords))
+    }
+}
+
+/// A geometry object from its `type` (absent, not a string, or a name) and `coordinates`.
+pub(super) fn geometry_of(type_name: Option<Option<&str>>, coords: Option<Nested>) -> Geom {
+    match type_name {
+        None => Geom::Invalid("the geometry has no `type`".into()),
+        Some(None) => Geom::Invalid("the geometry's `type` is not a string".into()),
+        Some(Some(t)) => match GeomType::from_name(t) {
+            None => Geom::Invalid(format!("unknown geometry type {t:?}")),
+            Some(GeomType::GeometryCollection) => Geom::Parsed(GeomType::GeometryCollection, None),
+            Some(_) if coords.is_none() => Geom::Invalid(format!("the {t} has no `coordinates`")),
+            Some(gt) => Geom::Parsed(gt, coords),
+        },
     }
 }
 
