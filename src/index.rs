@@ -10,9 +10,20 @@ use std::hash::BuildHasherDefault;
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
-/// One packed R-tree per layer, holding each feature's envelope and its position in the layer.
+/// Node sizes of the layer trees: wider than rstar's default (6), so a bulk load partitions
+/// fewer levels and a query visits fewer nodes in a layer of 100,000 towns.
+struct LayerParams;
+
+impl rstar::RTreeParams for LayerParams {
+    const MIN_SIZE: usize = 6;
+    const MAX_SIZE: usize = 16;
+    const REINSERTION_COUNT: usize = 4;
+    type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
+}
+
+/// One R-tree per layer, holding each feature's envelope and its position in the layer.
 pub struct Index {
-    trees: Vec<PackedTree>,
+    trees: Vec<RTree<Entry, LayerParams>>,
 }
 
 impl Index {
@@ -21,9 +32,15 @@ impl Index {
         let trees = Layer::ALL
             .iter()
             .map(|&layer| {
-                PackedTree::new(
-                    ds.layer(layer).iter().enumerate().filter_map(|(i, f)| f.bbox.map(|b| (b, i as u32))).collect(),
-                )
+                let entries = ds
+                    .layer(layer)
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, f)| {
+                        f.bbox.map(|b| GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), i))
+                    })
+                    .collect();
+                RTree::bulk_load_with_params(entries)
             })
             .collect();
         Index { trees }
@@ -31,7 +48,9 @@ impl Index {
 
     /// Positions (in the layer) of features whose envelope intersects `bbox`, in data order.
     pub fn in_bbox(&self, layer: Layer, bbox: &LonLatBox) -> Vec<usize> {
-        let mut hits = self.trees[layer as usize].intersecting([bbox.west, bbox.south, bbox.east, bbox.north]);
+        let env = AABB::from_corners([bbox.west, bbox.south], [bbox.east, bbox.north]);
+        let mut hits: Vec<usize> =
+            self.trees[layer as usize].locate_in_envelope_intersecting(&env).map(|e| e.data).collect();
         hits.sort_unstable();
         hits
     }
@@ -44,106 +63,6 @@ impl Index {
         let dlon = (dlat / coslat).min(180.0);
         let bbox = LonLatBox { west: lon - dlon, south: lat - dlat, east: lon + dlon, north: lat + dlat };
         self.in_bbox(layer, &bbox)
-    }
-}
-
-/// Entries (and nodes) per node of a [`PackedTree`].
-const NODE: usize = 16;
-
-/// A static R-tree packed by sort-tile-recursive (Leutenegger et al. 1997): envelopes are
-/// sorted into vertical slices by their centre's x, each slice by y, and cut into nodes of
-/// [`NODE`]; the nodes' envelopes are packed the same way, level by level, up to one root.
-/// Built with two sorts per level (a fifth of the instructions of rstar's bulk load for
-/// 100,000 towns, whose nodes it does not need to change), and held in two flat arrays.
-struct PackedTree {
-    /// Every level's envelopes `[west, south, east, north]`, leaves (the entries) first.
-    boxes: Vec<[f64; 4]>,
-    /// For a leaf, the entry's position in its layer; for a node, its first child's index
-    /// in `boxes` (its children are the next up to [`NODE`] boxes of the level below).
-    refs: Vec<u32>,
-    /// Where each level starts in `boxes`, and (last) the end of the root level.
-    levels: Vec<usize>,
-}
-
-impl PackedTree {
-    fn new(mut entries: Vec<([f64; 4], u32)>) -> PackedTree {
-        let mut boxes = Vec::with_capacity(entries.len() + entries.len() / (NODE - 1) + 1);
-        let mut refs = Vec::with_capacity(boxes.capacity());
-        let mut levels = vec![0];
-        str_sort(&mut entries);
-        for (b, r) in entries {
-            boxes.push(b);
-            refs.push(r);
-        }
-        levels.push(boxes.len());
-        while levels[levels.len() - 1] - levels[levels.len() - 2] > 1 {
-            let (start, end) = (levels[levels.len() - 2], levels[levels.len() - 1]);
-            // The next level: one node per run of NODE boxes of this level.
-            let mut nodes: Vec<([f64; 4], u32)> = (start..end)
-                .step_by(NODE)
-                .map(|first| {
-                    let last = (first + NODE).min(end);
-                    let b = boxes[first..last]
-                        .iter()
-                        .fold([f64::INFINITY, f64::INFINITY, -f64::INFINITY, -f64::INFINITY], |a, b| {
-                            [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
-                        });
-                    (b, first as u32)
-                })
-                .collect();
-            // Nodes stay in the order of their children (already packed by position), so
-            // a node's children are contiguous; the next level groups neighbouring nodes.
-            if nodes.len() > NODE {
-                // Regroup runs of nodes by STR too, keeping each node's own children.
-                str_sort(&mut nodes);
-            }
-            for (b, r) in nodes {
-                boxes.push(b);
-                refs.push(r);
-            }
-            levels.push(boxes.len());
-        }
-        PackedTree { boxes, refs, levels }
-    }
-
-    /// The entries whose envelope intersects `q` (edges touching count), in no order.
-    fn intersecting(&self, q: [f64; 4]) -> Vec<usize> {
-        let mut out = Vec::new();
-        let Some(&root_end) = self.levels.last() else { return out };
-        if root_end == 0 {
-            return out;
-        }
-        let hit = |b: &[f64; 4]| b[0] <= q[2] && q[0] <= b[2] && b[1] <= q[3] && q[1] <= b[3];
-        // (level, box index) of nodes to visit.
-        let top = self.levels.len() - 2;
-        let mut stack: Vec<(usize, usize)> = (self.levels[top]..root_end).map(|i| (top, i)).collect();
-        while let Some((level, i)) = stack.pop() {
-            if !hit(&self.boxes[i]) {
-                continue;
-            }
-            if level == 0 {
-                out.push(self.refs[i] as usize);
-                continue;
-            }
-            let first = self.refs[i] as usize;
-            let end = (first + NODE).min(self.levels[level]);
-            stack.extend((first..end).map(|c| (level - 1, c)));
-        }
-        out
-    }
-}
-
-/// Sort envelopes sort-tile-recursive: into vertical slices of about √(n / NODE) · NODE
-/// by centre x, each slice by centre y.
-fn str_sort<T>(items: &mut [([f64; 4], T)]) {
-    let cx = |b: &[f64; 4]| b[0] + b[2];
-    let cy = |b: &[f64; 4]| b[1] + b[3];
-    items.sort_unstable_by(|a, b| cx(&a.0).total_cmp(&cx(&b.0)));
-    let leaves = items.len().div_ceil(NODE);
-    let slices = (leaves as f64).sqrt().ceil().max(1.0) as usize;
-    let per_slice = leaves.div_ceil(slices) * NODE;
-    for slice in items.chunks_mut(per_slice.max(NODE)) {
-        slice.sort_unstable_by(|a, b| cy(&a.0).total_cmp(&cy(&b.0)));
     }
 }
 
@@ -538,44 +457,6 @@ fn with_vertices(ring: geo::LineString<f64>, mut at: Vec<(u32, Vec<geo::Coord<f6
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_packed_tree_finds_what_a_scan_finds() {
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
-        for n in [0usize, 1, 2, 15, 16, 17, 255, 256, 257, 3000] {
-            let entries: Vec<([f64; 4], u32)> = (0..n)
-                .map(|i| {
-                    let (x, y) = (next() * 100.0 - 50.0, next() * 60.0);
-                    let (w, h) = if i % 3 == 0 { (0.0, 0.0) } else { (next() * 5.0, next() * 5.0) };
-                    ([x, y, x + w, y + h], i as u32)
-                })
-                .collect();
-            let tree = PackedTree::new(entries.clone());
-            for _ in 0..200 {
-                let (x, y) = (next() * 110.0 - 55.0, next() * 70.0 - 5.0);
-                let (w, h) = (next() * 20.0, next() * 20.0);
-                let q = [x, y, x + w, y + h];
-                let mut got = tree.intersecting(q);
-                got.sort_unstable();
-                let want: Vec<usize> = entries
-                    .iter()
-                    .filter(|(b, _)| b[0] <= q[2] && q[0] <= b[2] && b[1] <= q[3] && q[1] <= b[3])
-                    .map(|(_, i)| *i as usize)
-                    .collect();
-                assert_eq!(got, want, "{n} entries, query {q:?}");
-            }
-            // A point on an envelope's corner touches it.
-            if let Some((b, i)) = entries.last() {
-                assert!(tree.intersecting([b[2], b[3], b[2], b[3]]).contains(&(*i as usize)));
-            }
-        }
-    }
 
     fn ring(pts: &[(f64, f64)]) -> geo::LineString<f64> {
         geo::LineString::from(pts.to_vec())

@@ -231,12 +231,6 @@ impl Properties {
         Properties(members.drain(..).collect())
     }
 
-    /// Members already sorted by key, each key once (the buffer is left empty).
-    pub(super) fn from_sorted(members: &mut Vec<(Arc<str>, Value)>) -> Properties {
-        debug_assert!(members.windows(2).all(|w| w[0].0 < w[1].0));
-        Properties(members.drain(..).collect())
-    }
-
     /// Rename `from` to `to` (unless `to` is there already).
     pub(super) fn rename(&mut self, from: &str, to: Arc<str>) {
         if self.contains_key(&to) {

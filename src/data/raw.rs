@@ -150,17 +150,8 @@ pub(super) struct Root {
 }
 
 /// Read a root value (a FeatureCollection, a Feature or anything else) from JSON text.
-/// Property keys are shared through `keys`. The fast reader reads the usual text; what it
-/// leaves (and malformed JSON, whose error serde_json words) is read with serde.
+/// Property keys are shared through `keys`.
 pub(super) fn parse_root(text: &str, keys: &mut KeyTexts) -> serde_json::Result<Root> {
-    if let Some(root) = super::fast::parse_root(text, keys) {
-        return Ok(root);
-    }
-    parse_root_serde(text, keys)
-}
-
-/// [`parse_root`] with serde's visitors only.
-pub(super) fn parse_root_serde(text: &str, keys: &mut KeyTexts) -> serde_json::Result<Root> {
     let mut de = serde_json::Deserializer::from_str(text);
     let root = RootSeed { keys }.deserialize(&mut de)?;
     de.end()?;
@@ -487,7 +478,7 @@ impl<'de> DeserializeSeed<'de> for GeomSeed {
 
 struct GeomVisitor;
 
-pub(super) fn not_a_geometry() -> Geom {
+fn not_a_geometry() -> Geom {
     Geom::Invalid("not a geometry object".into())
 }
 
@@ -534,7 +525,7 @@ impl<'de> Visitor<'de> for GeomVisitor {
 }
 
 /// A geometry object from its `type` (absent, not a string, or a name) and `coordinates`.
-pub(super) fn geometry_of(type_name: Option<Option<&str>>, coords: Option<Nested>) -> Geom {
+fn geometry_of(type_name: Option<Option<&str>>, coords: Option<Nested>) -> Geom {
     match type_name {
         None => Geom::Invalid("the geometry has no `type`".into()),
         Some(None) => Geom::Invalid("the geometry's `type` is not a string".into()),

@@ -374,7 +374,7 @@ impl Recording {
     pub fn draw_window(&self, x: i32, y: i32, size: (u32, u32)) -> Option<Pixmap> {
         let m = WINDOW_MARGIN;
         let wide = self.draw_window_exact(x - m as i32, y - m as i32, (size.0 + 2 * m, size.1 + 2 * m))?;
-        wide.clone_rect(tiny_skia::IntRect::from_xywh(m as i32, m as i32, size.0, size.1)?)
+        crate::output::crop_pixmap(&wide, m, m, size.0, size.1)
     }
 
     fn draw_window_exact(&self, x: i32, y: i32, size: (u32, u32)) -> Option<Pixmap> {

@@ -170,6 +170,14 @@ impl YearStates {
                 years.push(y);
             }
         };
+        // Polities begin, end and change names.
+        for p in &atlas.data.meta.polities {
+            let spans = std::iter::once((p.from, p.to)).chain(p.names.iter().map(|n| (n.from, n.to)));
+            for (from, to) in spans {
+                add(from);
+                add(to.map(|y| y.saturating_add(1)));
+            }
+        }
         for layer in Layer::ALL {
             if layer == Layer::Events {
                 continue;
