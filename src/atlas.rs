@@ -142,6 +142,56 @@ impl MapState {
     }
 }
 
+/// The years within `span` (first and last, inclusive) in which the map state
+/// ([`MapState`]) can change, in order, the first year of `span` first: a feature or
+/// polity begins or ends, a holder or a capital's span begins or ends (a town that changed
+/// hands is marked the year after too), a polity's name changes. Between two of them
+/// every year has the state of the one before.
+pub fn state_change_years(atlas: &Atlas, span: (i32, i32)) -> Vec<i32> {
+    let (lo, hi) = span;
+    let mut years = vec![lo];
+    let mut add = |y: Option<i32>| {
+        if let Some(y) = y.filter(|y| (lo + 1..=hi).contains(y)) {
+            years.push(y);
+        }
+    };
+    // Polities begin, end and change names.
+    for p in &atlas.data.meta.polities {
+        let spans = std::iter::once((p.from, p.to)).chain(p.names.iter().map(|n| (n.from, n.to)));
+        for (from, to) in spans {
+            add(from);
+            add(to.map(|y| y.saturating_add(1)));
+        }
+    }
+    for layer in Layer::ALL {
+        if layer == Layer::Events {
+            continue;
+        }
+        for f in atlas.data.layer(layer) {
+            // Alive from its first year, gone the year after its last.
+            add(f.span.start_year());
+            add(f.span.end_year().map(|y| y.saturating_add(1)));
+            for c in &f.capital {
+                add(c.span.start_year());
+                add(c.span.end_year().map(|y| y.saturating_add(1)));
+            }
+            for c in &f.control {
+                let (s, e) = (c.span.start_year(), c.span.end_year().map(|y| y.saturating_add(1)));
+                add(s);
+                add(e);
+                if layer == Layer::Cities {
+                    // A town that changed hands is marked in the year after, too.
+                    add(s.map(|y| y.saturating_add(1)));
+                    add(e.map(|y| y.saturating_add(1)));
+                }
+            }
+        }
+    }
+    years.sort_unstable();
+    years.dedup();
+    years
+}
+
 /// The signature of one feature's state in `y` (0 when it is not alive): who holds it and
 /// how (and who held it before), whether a town changed hands that year, and a capital's
 /// dated symbol.

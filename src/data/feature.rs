@@ -371,6 +371,12 @@ impl Feature {
             .map(|c| c.polity.as_str())
     }
 
+    /// The line of forts a town belongs to (its `line` property), drawn through all the
+    /// line's towns.
+    pub fn fort_line(&self) -> Option<&str> {
+        self.properties.get("line").and_then(|v| v.as_str())
+    }
+
     /// What the place is in year `y`: a capital only in the years of its `capital` spans
     /// (if it has any); a town before and after. Other kinds do not change.
     pub fn kind_in(&self, y: Year) -> CityKind {

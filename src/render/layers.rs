@@ -1062,7 +1062,7 @@ fn fortified_lines(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: 
     let year = f.opts.year;
     let mut lines: std::collections::BTreeMap<&str, Vec<(i64, &Feature)>> = std::collections::BTreeMap::new();
     for feat in f.atlas.data.layer(Layer::Cities).iter().filter(|c| c.alive(year)) {
-        let Some(name) = feat.properties.get("line").and_then(|v| v.as_str()) else { continue };
+        let Some(name) = feat.fort_line() else { continue };
         let order = feat.properties.get("line_order").and_then(|v| v.as_i64()).unwrap_or(0);
         lines.entry(name).or_default().push((order, feat));
     }

@@ -209,9 +209,9 @@ impl Recorded {
         }
     }
 
-    /// A digest of what this operation draws in a window it reaches with contours `near`.
-    fn window_digest(&self, near: &[bool]) -> u64 {
-        let mut h = XxHash3_128::with_seed(0x6365);
+    /// Hash what this operation draws in a window it reaches with contours `near`: its
+    /// digest and those of the contours drawn.
+    fn hash_in_window(&self, near: &[bool], h: &mut XxHash3_128) {
         h.write(&self.digest.to_le_bytes());
         if let Op::Fill { pieces, .. } | Op::Stroke { pieces, .. } = &self.op {
             for (k, piece) in pieces.iter().enumerate().filter(|(k, _)| near.get(*k) == Some(&true)) {
@@ -219,7 +219,6 @@ impl Recorded {
                 h.write(&piece.digest.to_le_bytes());
             }
         }
-        h.finish_128() as u64
     }
 
     /// Call `hit` with every cell of `grid` whose pixels this operation (its contours
@@ -249,6 +248,13 @@ impl Recorded {
             _ => grid.each(&self.bounds, &mut hit),
         }
     }
+}
+
+/// The window drawn for the `size` window at (x, y): grown by [`WINDOW_MARGIN`] px on
+/// every side (its top left and size).
+fn widened(x: i32, y: i32, size: (u32, u32)) -> (i32, i32, (u32, u32)) {
+    let m = WINDOW_MARGIN;
+    (x - m as i32, y - m as i32, (size.0 + 2 * m, size.1 + 2 * m))
 }
 
 /// Cell edge, px, of the partial redraws of a window ([`Recording::redraw_window`]).
@@ -352,17 +358,10 @@ impl Recording {
         let b = self.background;
         h.write(&[b.0, b.1, b.2, b.3]);
         // What reaches the window's margin counts too (it is drawn with it).
-        let m = WINDOW_MARGIN;
-        let (fx, fy, size) = ((x - m as i32) as f32, (y - m as i32) as f32, (size.0 + 2 * m, size.1 + 2 * m));
+        let (wx, wy, wide) = widened(x, y, size);
         for r in &self.ops {
-            let Some(near) = r.reach(fx, fy, size) else { continue };
-            h.write(&r.digest.to_le_bytes());
-            if let Op::Fill { pieces, .. } | Op::Stroke { pieces, .. } = &r.op {
-                for (k, piece) in pieces.iter().enumerate().filter(|(k, _)| near.get(*k) == Some(&true)) {
-                    h.write(&(k as u32).to_le_bytes());
-                    h.write(&piece.digest.to_le_bytes());
-                }
-            }
+            let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };
+            r.hash_in_window(&near, &mut h);
         }
         h.finish_128()
     }
@@ -372,9 +371,9 @@ impl Recording {
     /// with a margin of [`WINDOW_MARGIN`] px that is then cut off, so that no line ends or
     /// clipped edge falls on its border (windows side by side meet without a seam).
     pub fn draw_window(&self, x: i32, y: i32, size: (u32, u32)) -> Option<Pixmap> {
+        let (wx, wy, wide) = widened(x, y, size);
         let m = WINDOW_MARGIN;
-        let wide = self.draw_window_exact(x - m as i32, y - m as i32, (size.0 + 2 * m, size.1 + 2 * m))?;
-        crate::output::crop_pixmap(&wide, m, m, size.0, size.1)
+        crate::output::crop_pixmap(&self.draw_window_exact(wx, wy, wide)?, m, m, size.0, size.1)
     }
 
     fn draw_window_exact(&self, x: i32, y: i32, size: (u32, u32)) -> Option<Pixmap> {
@@ -399,11 +398,12 @@ impl Recording {
         let b = self.background;
         let seed = u64::from_le_bytes([b.0, b.1, b.2, b.3, 0x63, 0x65, 0x6c, 0x6c]);
         let mut keys = vec![seed; grid.len()];
-        let m = WINDOW_MARGIN;
-        let (fx, fy, wide) = ((x - m as i32) as f32, (y - m as i32) as f32, (size.0 + 2 * m, size.1 + 2 * m));
+        let (wx, wy, wide) = widened(x, y, size);
         for r in &self.ops {
-            let Some(near) = r.reach(fx, fy, wide) else { continue };
-            let key = r.window_digest(&near);
+            let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };
+            let mut h = XxHash3_128::with_seed(0x6365);
+            r.hash_in_window(&near, &mut h);
+            let key = h.finish_128() as u64;
             r.cells(&near, &grid, |c| keys[c] = (keys[c].rotate_left(23) ^ key).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         }
         keys
@@ -419,7 +419,7 @@ impl Recording {
             return self.draw_window(x, y, size);
         }
         let m = WINDOW_MARGIN;
-        let (wx, wy, wide) = (x - m as i32, y - m as i32, (size.0 + 2 * m, size.1 + 2 * m));
+        let (wx, wy, wide) = widened(x, y, size);
         let mut px = crate::output::new_pixmap(wide.0, wide.1, self.background.skia(1.0))?;
         for r in &self.ops {
             let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };

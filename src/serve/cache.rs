@@ -3,8 +3,8 @@
 //! map state built once at start, so that a cached tile is found by lookups alone —
 //! no lock held across requests, no pass over the data, no render thread.
 
-use crate::atlas::{map_state, Atlas};
-use crate::data::{Layer, META_YEARS};
+use crate::atlas::{map_state, state_change_years, Atlas};
+use crate::data::META_YEARS;
 use crate::tiles::grid::TileId;
 use axum::http::HeaderValue;
 use bytes::Bytes;
@@ -163,47 +163,7 @@ pub struct YearStates {
 impl YearStates {
     /// Compute the state of every year in which the map may change (in parallel).
     pub fn build(atlas: &Atlas) -> YearStates {
-        let (lo, hi) = (*META_YEARS.start(), *META_YEARS.end());
-        let mut years = vec![lo];
-        let mut add = |y: Option<i32>| {
-            if let Some(y) = y.filter(|y| (lo + 1..=hi).contains(y)) {
-                years.push(y);
-            }
-        };
-        // Polities begin, end and change names.
-        for p in &atlas.data.meta.polities {
-            let spans = std::iter::once((p.from, p.to)).chain(p.names.iter().map(|n| (n.from, n.to)));
-            for (from, to) in spans {
-                add(from);
-                add(to.map(|y| y.saturating_add(1)));
-            }
-        }
-        for layer in Layer::ALL {
-            if layer == Layer::Events {
-                continue;
-            }
-            for f in atlas.data.layer(layer) {
-                // Alive from its first year, gone the year after its last.
-                add(f.span.start_year());
-                add(f.span.end_year().map(|y| y.saturating_add(1)));
-                for c in &f.capital {
-                    add(c.span.start_year());
-                    add(c.span.end_year().map(|y| y.saturating_add(1)));
-                }
-                for c in &f.control {
-                    let (s, e) = (c.span.start_year(), c.span.end_year().map(|y| y.saturating_add(1)));
-                    add(s);
-                    add(e);
-                    if layer == Layer::Cities {
-                        // A town that changed hands is marked in the year after, too.
-                        add(s.map(|y| y.saturating_add(1)));
-                        add(e.map(|y| y.saturating_add(1)));
-                    }
-                }
-            }
-        }
-        years.sort_unstable();
-        years.dedup();
+        let years = state_change_years(atlas, (*META_YEARS.start(), *META_YEARS.end()));
         let runs = years.par_iter().map(|&y| (y, map_state(atlas, y))).collect();
         YearStates { runs }
     }

@@ -37,7 +37,7 @@ pub fn changed_boxes(atlas: &Atlas, a: &MapState, b: &MapState) -> Option<Vec<[f
                     boxes.extend(ring.iter().flatten().filter_map(|&j| areas[j].bbox));
                 }
             }
-            Layer::Cities => lines.extend(f.properties.get("line").and_then(|v| v.as_str())),
+            Layer::Cities => lines.extend(f.fort_line()),
             _ => {}
         }
     }
@@ -51,7 +51,7 @@ pub fn changed_boxes(atlas: &Atlas, a: &MapState, b: &MapState) -> Option<Vec<[f
     }
     if !lines.is_empty() {
         for city in atlas.data.layer(Layer::Cities) {
-            if city.properties.get("line").and_then(|v| v.as_str()).is_some_and(|l| lines.contains(l)) {
+            if city.fort_line().is_some_and(|l| lines.contains(l)) {
                 boxes.extend(city.bbox);
             }
         }

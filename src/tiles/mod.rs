@@ -204,7 +204,7 @@ fn metatile_view(mt: &MetaTile, year: i32, o: &TileLook) -> (View, RenderOptions
 
 /// The lon/lat box whose features a metatile's drawing reads (see [`query_box`]).
 fn metatile_query(mt: &MetaTile, o: &TileLook) -> LonLatBox {
-    let (view, opts) = metatile_view(mt, YEARS.start().to_owned(), o);
+    let (view, opts) = metatile_view(mt, *YEARS.start(), o);
     query_box(&view, &opts)
 }
 
@@ -278,10 +278,14 @@ impl DrawnBefore {
         kept: &std::sync::atomic::AtomicUsize,
     ) -> Result<tiny_skia::Pixmap> {
         use std::sync::atomic::Ordering::Relaxed;
+        let mut slot = self.0.lock().expect("tile lock");
+        if slot.is_none() && kept.load(Relaxed) >= KEEP_PIXELS {
+            // No room to keep this place's pixels: no cell keys either.
+            return render_tile(rec, mt, t, o);
+        }
         let (x, y) = tile_origin(mt, t, o);
         let side = TILE_PX * o.scale;
         let keys = rec.cell_keys(x, y, (side, side));
-        let mut slot = self.0.lock().expect("tile lock");
         let drawn = match slot.as_ref() {
             Some((old, pixels)) => {
                 let dirty: Vec<bool> = old.iter().zip(&keys).map(|(a, b)| a != b).collect();
