@@ -426,6 +426,85 @@ pub fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     2.0 * EARTH_RADIUS / 1000.0 * h.sqrt().asin()
 }
 
+/// Lines of one view projected to pixels, kept from drawing to drawing of the same view
+/// (a metatile in each map state of a tile run draws the same rivers, coasts and areas):
+/// by the address, length and ends of their coordinates, which stay put while the data
+/// lives (only the data's own coordinates may be projected through it).
+/// Used by the thread that [`with_line_cache`] sets it for; a line of another view, or
+/// past [`LINE_CACHE_POINTS`], is projected afresh.
+pub struct LineCache {
+    view: View,
+    lines: std::sync::Mutex<LineMap>,
+}
+
+/// Projected lines by (coordinates' address, length, decimated, first and last
+/// coordinates' bits: a line must lie at the same address with the same ends).
+type LineMap = std::collections::HashMap<(usize, usize, bool, [u64; 4]), std::sync::Arc<[(f32, f32)]>>;
+
+/// The most points all line caches of a process keep (8 bytes each).
+pub const LINE_CACHE_POINTS: usize = 4 << 20;
+
+static LINE_CACHE_USED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+thread_local! {
+    static LINE_CACHE: std::cell::RefCell<Option<std::sync::Arc<LineCache>>> = const { std::cell::RefCell::new(None) };
+}
+
+impl LineCache {
+    /// An empty cache for drawings of `view`.
+    pub fn new(view: View) -> LineCache {
+        LineCache { view, lines: std::sync::Mutex::new(LineMap::new()) }
+    }
+}
+
+impl Drop for LineCache {
+    fn drop(&mut self) {
+        let n: usize = self.lines.get_mut().map(|m| m.values().map(|l| l.len()).sum()).unwrap_or(0);
+        LINE_CACHE_USED.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Run `f` (a drawing on this thread) with `cache` serving [`cached_line`].
+pub fn with_line_cache<R>(cache: &std::sync::Arc<LineCache>, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<std::sync::Arc<LineCache>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let before = self.0.take();
+            LINE_CACHE.with(|c| *c.borrow_mut() = before);
+        }
+    }
+    let _restore = Restore(LINE_CACHE.with(|c| c.borrow_mut().replace(cache.clone())));
+    f()
+}
+
+/// The pixels of a line of `view` (`decimated` tells which of two projections `project`
+/// makes): from this thread's line cache when it holds it, else `project`'s, kept.
+pub fn cached_line(
+    view: &View,
+    coords: &[geo::Coord<f64>],
+    decimated: bool,
+    project: impl FnOnce() -> Vec<(f32, f32)>,
+) -> Vec<(f32, f32)> {
+    let Some(cache) = LINE_CACHE.with(|c| c.borrow().clone()) else { return project() };
+    if cache.view != *view {
+        return project();
+    }
+    let (Some(a), Some(b)) = (coords.first(), coords.last()) else { return project() };
+    let ends = [a.x.to_bits(), a.y.to_bits(), b.x.to_bits(), b.y.to_bits()];
+    let key = (coords.as_ptr() as usize, coords.len(), decimated, ends);
+    if let Some(line) = cache.lines.lock().expect("line cache").get(&key) {
+        return line.to_vec();
+    }
+    let line = project();
+    use std::sync::atomic::Ordering::Relaxed;
+    if LINE_CACHE_USED.fetch_add(line.len(), Relaxed) + line.len() <= LINE_CACHE_POINTS {
+        cache.lines.lock().expect("line cache").insert(key, line.as_slice().into());
+    } else {
+        LINE_CACHE_USED.fetch_sub(line.len(), Relaxed);
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -353,6 +353,7 @@ impl Labeller<'_, '_> {
                 continue;
             }
             let wanted = if repeat && len > m.width * 5.0 { 2 } else { 1 };
+            let along = f.fonts.text_on_path(&job.text, line, &job.style);
             for &offset in &offsets {
                 for &t in &tries {
                     if placed_at.len() >= wanted {
@@ -362,7 +363,7 @@ impl Labeller<'_, '_> {
                     if placed_at.iter().any(|p| (p - start).abs() < m.width * 2.5) {
                         continue;
                     }
-                    let Some(glyphs) = f.fonts.layout_on_path_offset(&job.text, line, start, offset, &job.style) else {
+                    let Some(glyphs) = along.as_ref().and_then(|a| a.place(start, offset)) else {
                         continue;
                     };
                     let boxes = f.fonts.placed_boxes(&glyphs, &job.style);

@@ -28,6 +28,11 @@ pub fn stroke(width: f32, dash: &[f32]) -> Pen {
 
 /// Project a polyline to pixels.
 pub fn project_line(view: &View, coords: &[Coord<f64>]) -> Vec<(f32, f32)> {
+    crate::project::cached_line(view, coords, false, || project_line_now(view, coords))
+}
+
+/// [`project_line`] without the line cache.
+fn project_line_now(view: &View, coords: &[Coord<f64>]) -> Vec<(f32, f32)> {
     coords
         .iter()
         .map(|c| {
@@ -55,7 +60,7 @@ pub fn decimate(pts: &[(f32, f32)], tol: f32) -> Vec<(f32, f32)> {
 
 /// Project a polyline to pixels and drop sub-pixel detail.
 pub fn project_drawn(view: &View, coords: &[Coord<f64>]) -> Vec<(f32, f32)> {
-    decimate(&project_line(view, coords), 0.6)
+    crate::project::cached_line(view, coords, true, || decimate(&project_line_now(view, coords), 0.6))
 }
 
 /// A pixel polyline as an open path.

@@ -517,10 +517,24 @@ fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
     }
     let fresh =
         || Open { b: [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY], line: Some(Vec::new()) };
-    let mut out = Vec::new();
+    // Each contour's points (and a stroked one's closing point), so that its line is
+    // allocated once: growing them was a third of the cost of recording a path.
+    let mut sizes: Vec<usize> = Vec::new();
+    for seg in path.segments() {
+        match seg {
+            S::MoveTo(_) => sizes.push(1),
+            _ => {
+                if let Some(n) = sizes.last_mut() {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    let mut sizes = sizes.into_iter();
+    let mut out = Vec::with_capacity(sizes.len());
     let mut cur = fresh();
     // One buffer of the contour's verbs and points, hashed at its end.
-    let mut bytes: Vec<u8> = Vec::new();
+    let mut bytes: Vec<u8> = Vec::with_capacity(if digests { path.verbs().len() + 8 * path.points().len() } else { 0 });
     let flush = |out: &mut Vec<Piece>, cur: &mut Open, bytes: &mut Vec<u8>| {
         let c = std::mem::replace(cur, fresh());
         if c.b[0] <= c.b[2] {
@@ -540,6 +554,7 @@ fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
         let (tag, pts): (u8, [Option<tiny_skia::Point>; 3]) = match seg {
             S::MoveTo(p) => {
                 flush(&mut out, &mut cur, &mut bytes);
+                cur.line = Some(Vec::with_capacity(sizes.next().unwrap_or(1)));
                 (0, [Some(p), None, None])
             }
             S::LineTo(p) => (1, [Some(p), None, None]),

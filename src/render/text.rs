@@ -222,6 +222,22 @@ struct FaceSlot {
     outlines: RwLock<HashMap<GlyphId, Option<Arc<Outline>>>>,
     /// Masks of unrotated glyphs.
     masks: RwLock<HashMap<MaskKey, Arc<GlyphMask>>>,
+    /// Glyph ids of the characters below [`GLYPH_TABLE`] (Latin, Greek, Cyrillic), looked
+    /// up once: a cmap search per character was a tenth of a tile run's layout time.
+    ids: Box<[GlyphId]>,
+}
+
+/// The characters whose glyph ids each face keeps in a table.
+const GLYPH_TABLE: u32 = 0x530;
+
+impl FaceSlot {
+    /// The glyph of a character (`.notdef` when the face lacks it).
+    fn glyph(&self, ch: char) -> GlyphId {
+        match self.ids.get(ch as usize) {
+            Some(&id) => id,
+            None => self.font.glyph_id(ch),
+        }
+    }
 }
 
 /// The embedded fonts with a glyph-outline cache; Send + Sync, shared by all threads.
@@ -289,7 +305,15 @@ impl Fonts {
                     .map(|o| o.bounds.min.y.max(o.bounds.max.y))
                     .filter(|h| *h > 0.0)
                     .unwrap_or_else(|| 0.5 * font.ascent_unscaled());
-                FaceSlot { font, x_height, outlines: RwLock::new(HashMap::new()), masks: RwLock::new(HashMap::new()) }
+                let ids =
+                    (0..GLYPH_TABLE).map(|c| char::from_u32(c).map_or(GlyphId(0), |ch| font.glyph_id(ch))).collect();
+                FaceSlot {
+                    font,
+                    x_height,
+                    outlines: RwLock::new(HashMap::new()),
+                    masks: RwLock::new(HashMap::new()),
+                    ids,
+                }
             })
             .collect();
         Fonts { faces }
@@ -303,7 +327,7 @@ impl Fonts {
 
     /// Whether `face` has a real glyph (not `.notdef`) for `ch`.
     pub fn has_glyph(&self, face: Face, ch: char) -> bool {
-        self.slot(face).font.glyph_id(ch).0 != 0
+        self.slot(face).glyph(ch).0 != 0
     }
 
     /// The em size of a style, px: what CSS and SVG call the font size (`size_px` is the
@@ -404,7 +428,14 @@ impl Fonts {
         offset_px: f32,
         style: &TextStyle,
     ) -> Option<Vec<PlacedGlyph>> {
-        if !style.is_drawable() || text.is_empty() || !start.is_finite() || start < 0.0 {
+        self.text_on_path(text, path, style)?.place(start, offset_px)
+    }
+
+    /// `text` laid out once for [`PathText::place`] at many starts and offsets along
+    /// `path` (a label tried at several places along a river). `None` when nothing can
+    /// be placed.
+    pub fn text_on_path(&self, text: &str, path: &[(f32, f32)], style: &TextStyle) -> Option<PathText> {
+        if !style.is_drawable() || text.is_empty() {
             return None;
         }
         let (glyphs, width) = self.layout_line(text, style);
@@ -412,63 +443,8 @@ impl Fonts {
             return None;
         }
         let line = Polyline::new(path)?;
-        let end = start + width;
-        if end > line.length() {
-            return None;
-        }
-        let a = line.point_at(start);
-        let b = line.point_at(end);
-        let reversed = b.0 < a.0;
-        // Point of the path `d` px along the text.
-        let at = |d: f32| {
-            if reversed {
-                line.point_at(end - d)
-            } else {
-                line.point_at(start + d)
-            }
-        };
-        let slot = self.slot(style.face);
-        let scale = self.scale(style);
-        let shift = 0.5 * slot.x_height * scale.sy - offset_px;
-
-        let mut placed = Vec::with_capacity(glyphs.len());
-        let mut prev_angle: Option<f32> = None;
-        for g in &glyphs {
-            let p0 = at(g.x);
-            let p1 = at(g.x + g.advance);
-            let (dx, dy) = (p1.0 - p0.0, p1.1 - p0.1);
-            let chord = dx.hypot(dy);
-            let angle = if chord > 1e-3 {
-                if g.advance > 1.0 && chord < MIN_CHORD_RATIO * g.advance {
-                    return None;
-                }
-                dy.atan2(dx)
-            } else {
-                // Zero-width glyph: use the direction of the path around it.
-                let q1 = at(g.x + 0.5);
-                let q0 = at((g.x - 0.5).max(0.0));
-                (q1.1 - q0.1).atan2(q1.0 - q0.0)
-            };
-            if angle.abs() > MAX_TILT {
-                return None;
-            }
-            if let Some(prev) = prev_angle {
-                if wrap_angle(angle - prev).abs() > MAX_BEND {
-                    return None;
-                }
-            }
-            prev_angle = Some(angle);
-            let (sin, cos) = angle.sin_cos();
-            // Move the origin along the glyph's "down" normal (-sin, cos).
-            placed.push(PlacedGlyph {
-                ch: g.ch,
-                x: p0.0 - sin * shift,
-                y: p0.1 + cos * shift,
-                angle,
-                advance: g.advance,
-            });
-        }
-        Some(placed)
+        let shift = 0.5 * self.slot(style.face).x_height * self.scale(style).sy;
+        Some(PathText { glyphs, width, line, shift })
     }
 
     /// The glyph outlines of one line of text (left end at x, baseline at y) as one
@@ -499,7 +475,7 @@ impl Fonts {
         let mut pb = PathBuilder::new();
         for g in glyphs.iter().filter(|g| g.angle.is_finite()) {
             let ts = rotation(g.angle, g.x, g.y).pre_scale(scale.sx, -scale.sy);
-            if let Some(p) = self.outline(style.face, slot.font.glyph_id(g.ch)).and_then(|o| outline_path(&o, &ts)) {
+            if let Some(p) = self.outline(style.face, slot.glyph(g.ch)).and_then(|o| outline_path(&o, &ts)) {
                 pb.push_path(&p);
             }
         }
@@ -522,7 +498,7 @@ impl Fonts {
             .map(|g| {
                 // Local box: x right along the baseline, y down.
                 let (mut x0, mut y0, mut x1, mut y1) = (0.0f32, -scale.ascent, g.advance.max(0.0), scale.descent);
-                if let Some(outline) = self.outline(style.face, slot.font.glyph_id(g.ch)) {
+                if let Some(outline) = self.outline(style.face, slot.glyph(g.ch)) {
                     let b = outline.bounds;
                     x0 = x0.min(b.min.x.min(b.max.x) * scale.sx);
                     x1 = x1.max(b.min.x.max(b.max.x) * scale.sx);
@@ -557,7 +533,7 @@ impl Fonts {
                 continue;
             }
             let ts = rotation(g.angle, g.x, g.y).pre_scale(scale.sx, -scale.sy);
-            self.prepare(pixmap, style, slot.font.glyph_id(g.ch), ts, &mut prepared);
+            self.prepare(pixmap, style, slot.glyph(g.ch), ts, &mut prepared);
         }
         composite(pixmap, &prepared, style);
     }
@@ -581,13 +557,13 @@ impl Fonts {
 
     /// Glyphs of one line with pen positions; returns them and the total width.
     fn layout_line(&self, text: &str, style: &TextStyle) -> (Vec<LineGlyph>, f32) {
-        let font = &self.slot(style.face).font;
-        let scaled = font.as_scaled(PxScale::from(style.size_px));
+        let slot = self.slot(style.face);
+        let scaled = slot.font.as_scaled(PxScale::from(style.size_px));
         let spacing = if style.letter_spacing_px.is_finite() { style.letter_spacing_px } else { 0.0 };
         let mut glyphs: Vec<LineGlyph> = Vec::with_capacity(text.len());
         let mut pen = 0.0f32;
         for ch in text.chars() {
-            let id = font.glyph_id(ch);
+            let id = slot.glyph(ch);
             if let Some(prev) = glyphs.last_mut() {
                 let kern = scaled.kern(prev.id, id);
                 prev.advance += kern;
@@ -985,6 +961,80 @@ fn wrap_angle(a: f32) -> f32 {
     }
 }
 
+/// A text laid out for one path ([`Fonts::text_on_path`]).
+pub struct PathText {
+    glyphs: Vec<LineGlyph>,
+    width: f32,
+    line: Polyline,
+    /// Half the x-height, px: the baseline's drop below the path when centred on it.
+    shift: f32,
+}
+
+impl PathText {
+    /// The glyphs placed from `start` px along the path, lifted `offset_px` ([`Fonts::layout_on_path_offset`]).
+    pub fn place(&self, start: f32, offset_px: f32) -> Option<Vec<PlacedGlyph>> {
+        if !start.is_finite() || start < 0.0 {
+            return None;
+        }
+        let (glyphs, width, line) = (&self.glyphs, self.width, &self.line);
+        let end = start + width;
+        if end > line.length() {
+            return None;
+        }
+        let a = line.point_at(start);
+        let b = line.point_at(end);
+        let reversed = b.0 < a.0;
+        // Point of the path `d` px along the text.
+        let at = |d: f32| {
+            if reversed {
+                line.point_at(end - d)
+            } else {
+                line.point_at(start + d)
+            }
+        };
+        let shift = self.shift - offset_px;
+
+        let mut placed = Vec::with_capacity(glyphs.len());
+        let mut prev_angle: Option<f32> = None;
+        for g in glyphs {
+            let p0 = at(g.x);
+            let p1 = at(g.x + g.advance);
+            let (dx, dy) = (p1.0 - p0.0, p1.1 - p0.1);
+            let chord = dx.hypot(dy);
+            let angle = if chord > 1e-3 {
+                if g.advance > 1.0 && chord < MIN_CHORD_RATIO * g.advance {
+                    return None;
+                }
+                dy.atan2(dx)
+            } else {
+                // Zero-width glyph: use the direction of the path around it.
+                let q1 = at(g.x + 0.5);
+                let q0 = at((g.x - 0.5).max(0.0));
+                (q1.1 - q0.1).atan2(q1.0 - q0.0)
+            };
+            if angle.abs() > MAX_TILT {
+                return None;
+            }
+            if let Some(prev) = prev_angle {
+                if wrap_angle(angle - prev).abs() > MAX_BEND {
+                    return None;
+                }
+            }
+            prev_angle = Some(angle);
+            let (sin, cos) = angle.sin_cos();
+            // Move the origin along the glyph's "down" normal (-sin, cos).
+            placed.push(PlacedGlyph {
+                ch: g.ch,
+                x: p0.0 - sin * shift,
+                y: p0.1 + cos * shift,
+                angle,
+                advance: g.advance,
+            });
+        }
+        Some(placed)
+    }
+}
+
 /// A polyline with cumulative lengths, for sampling points by distance.
 struct Polyline {
     /// Vertices without non-finite points or repeated vertices.
@@ -1081,7 +1131,7 @@ mod tests {
         for face in [Face::Sans, Face::SansBold, Face::SansItalic, Face::Serif, Face::SerifItalic] {
             for ch in text.chars() {
                 assert!(fonts.has_glyph(face, ch), "{face:?} lacks {ch}");
-                let id = fonts.slot(face).font.glyph_id(ch);
+                let id = fonts.slot(face).glyph(ch);
                 assert!(fonts.outline(face, id).is_some(), "{face:?} {ch} has no outline");
             }
         }

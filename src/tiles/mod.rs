@@ -15,7 +15,7 @@ mod sink;
 use crate::atlas::{map_state, Atlas, MapState};
 use crate::error::{Error, Result};
 use crate::imageformat::{encode_tile, ImageFormat};
-use crate::project::{LonLatBox, Projection, View};
+use crate::project::{with_line_cache, LineCache, LonLatBox, Projection, View};
 use crate::render::record::Recording;
 use crate::render::{draw_map, query_box, render_map, RenderOptions};
 use crate::style::Style;
@@ -424,6 +424,11 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     let drawn_before: Vec<Vec<DrawnBefore>> =
         metatiles.iter().map(|(_, wanted)| wanted.iter().map(|_| DrawnBefore::default()).collect()).collect();
     let pixels_kept = std::sync::atomic::AtomicUsize::new(0);
+    // Each metatile's projected lines, kept from state to state (keyed runs only).
+    let line_caches: Vec<Option<Arc<LineCache>>> = metatiles
+        .iter()
+        .map(|(mt, _)| keyed.then(|| Arc::new(LineCache::new(metatile_view(mt, o.years.0, &o.look).0))))
+        .collect();
     for (_, years) in &groups {
         let year = years[0];
         // Where the map changed since the last state (None: anywhere; with `full`,
@@ -438,7 +443,8 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
             .zip(&queries)
             .zip(&last)
             .zip(&drawn_before)
-            .map(|((((mt, wanted), query), kept), before)| {
+            .zip(&line_caches)
+            .map(|(((((mt, wanted), query), kept), before), lines)| {
                 if let (Some(boxes), Some(_)) = (&dirty, kept) {
                     if !change::touches(query, boxes) {
                         if let Some(b) = &bar {
@@ -448,7 +454,11 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                     }
                 }
                 let t0 = std::time::Instant::now();
-                let rec = record_metatile(atlas, style, mt, year, &o.look, keyed);
+                let record = || record_metatile(atlas, style, mt, year, &o.look, keyed);
+                let rec = match lines {
+                    Some(lines) => with_line_cache(lines, record),
+                    None => record(),
+                };
                 phase_time(&RECORD_NS, t0);
                 let tiles = wanted
                     .par_iter()
