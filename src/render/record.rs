@@ -510,87 +510,66 @@ fn reaching<'a>(whole: &'a Path, near: &[bool]) -> Option<std::borrow::Cow<'a, P
 /// when it is made of lines, and, with `digests`, a digest of its points. `area`: the
 /// path is filled (else stroked).
 fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
-    use tiny_skia::PathSegment as S;
-    struct Open {
-        b: [f32; 4],
-        line: Option<Vec<(f32, f32)>>,
-    }
-    let fresh =
-        || Open { b: [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY], line: Some(Vec::new()) };
-    // Each contour's points (and a stroked one's closing point), so that its line is
-    // allocated once: growing them was a third of the cost of recording a path.
-    let mut sizes: Vec<usize> = Vec::new();
-    for seg in path.segments() {
-        match seg {
-            S::MoveTo(_) => sizes.push(1),
-            _ => {
-                if let Some(n) = sizes.last_mut() {
-                    *n += 1;
-                }
-            }
-        }
-    }
-    let mut sizes = sizes.into_iter();
-    let mut out = Vec::with_capacity(sizes.len());
-    let mut cur = fresh();
+    use tiny_skia_path::PathVerb as V;
+    let (verbs, points) = (path.verbs(), path.points());
+    let mut out = Vec::new();
     // One buffer of the contour's verbs and points, hashed at its end.
-    let mut bytes: Vec<u8> = Vec::with_capacity(if digests { path.verbs().len() + 8 * path.points().len() } else { 0 });
-    let flush = |out: &mut Vec<Piece>, cur: &mut Open, bytes: &mut Vec<u8>| {
-        let c = std::mem::replace(cur, fresh());
-        if c.b[0] <= c.b[2] {
-            let digest = if digests { twox_hash::XxHash3_128::oneshot_with_seed(0x7063, bytes) } else { 0 };
-            let b = c.b;
-            out.push(Piece {
-                bounds: [b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin],
-                digest,
-                line: c.line,
-                area,
-                margin,
-            });
-        }
-        bytes.clear();
-    };
-    for seg in path.segments() {
-        let (tag, pts): (u8, [Option<tiny_skia::Point>; 3]) = match seg {
-            S::MoveTo(p) => {
-                flush(&mut out, &mut cur, &mut bytes);
-                cur.line = Some(Vec::with_capacity(sizes.next().unwrap_or(1)));
-                (0, [Some(p), None, None])
+    let mut bytes: Vec<u8> = Vec::with_capacity(if digests { verbs.len() + 8 * points.len() } else { 0 });
+    let (mut v, mut p) = (0, 0);
+    while v < verbs.len() {
+        // One contour: its verbs from a move to the next, and its points.
+        let (v0, p0) = (v, p);
+        let (mut lines_only, mut closes) = (true, 0);
+        loop {
+            match verbs[v] {
+                V::Move | V::Line => p += 1,
+                V::Quad => (p, lines_only) = (p + 2, false),
+                V::Cubic => (p, lines_only) = (p + 3, false),
+                V::Close => closes += 1,
             }
-            S::LineTo(p) => (1, [Some(p), None, None]),
-            S::QuadTo(a, p) => (2, [Some(a), Some(p), None]),
-            S::CubicTo(a, c, p) => (3, [Some(a), Some(c), Some(p)]),
-            S::Close => (4, [None, None, None]),
-        };
-        if digests {
-            bytes.push(tag);
-        }
-        match tag {
-            0 | 1 => {
-                if let (Some(line), Some(p)) = (cur.line.as_mut(), pts[0]) {
-                    line.push((p.x, p.y));
-                }
+            v += 1;
+            if v == verbs.len() || verbs[v] == V::Move {
+                break;
             }
+        }
+        let pts = &points[p0..p.min(points.len())];
+        let mut b = [f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY];
+        for q in pts {
+            b = [b[0].min(q.x), b[1].min(q.y), b[2].max(q.x), b[3].max(q.y)];
+        }
+        if b[0] > b[2] || b[0].is_nan() {
+            continue;
+        }
+        let line = lines_only.then(|| {
+            let mut line: Vec<(f32, f32)> = Vec::with_capacity(pts.len() + closes);
+            line.extend(pts.iter().map(|q| (q.x, q.y)));
             // A closed stroked contour also draws its closing segment.
-            4 if !area => {
-                if let Some(line) = cur.line.as_mut() {
-                    if let Some(&first) = line.first() {
-                        line.push(first);
-                    }
+            if !area {
+                for _ in 0..closes {
+                    line.push(line[0]);
                 }
             }
-            4 => {}
-            _ => cur.line = None,
-        }
-        for p in pts.into_iter().flatten() {
-            cur.b = [cur.b[0].min(p.x), cur.b[1].min(p.y), cur.b[2].max(p.x), cur.b[3].max(p.y)];
-            if digests {
-                bytes.extend_from_slice(&p.x.to_bits().to_le_bytes());
-                bytes.extend_from_slice(&p.y.to_bits().to_le_bytes());
+            line
+        });
+        let digest = if digests {
+            bytes.clear();
+            bytes.extend(verbs[v0..v].iter().map(|&verb| verb as u8));
+            for q in pts {
+                bytes.extend_from_slice(&q.x.to_bits().to_le_bytes());
+                bytes.extend_from_slice(&q.y.to_bits().to_le_bytes());
             }
-        }
+            twox_hash::XxHash3_128::oneshot_with_seed(0x7063, &bytes)
+        } else {
+            0
+        };
+        out.push(Piece {
+            bounds: [b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin],
+            digest,
+            line,
+            area,
+            margin,
+        });
     }
-    flush(&mut out, &mut cur, &mut bytes);
     out
 }
 
