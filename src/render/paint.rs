@@ -65,7 +65,7 @@ pub fn project_drawn(view: &View, coords: &[Coord<f64>]) -> Vec<(f32, f32)> {
 
 /// A pixel polyline as an open path.
 pub fn polyline_path(pts: &[(f32, f32)]) -> Option<Path> {
-    let mut pb = PathBuilder::new();
+    let mut pb = PathBuilder::with_capacity(pts.len(), pts.len());
     let mut it = pts.iter();
     let first = it.next()?;
     pb.move_to(first.0, first.1);
@@ -86,7 +86,8 @@ pub fn area_rings_px(view: &View, mp: &MultiPolygon<f64>) -> Vec<Vec<(f32, f32)>
 
 /// Closed pixel rings as one path (fill with even-odd for holes).
 pub fn rings_path(rings: &[Vec<(f32, f32)>]) -> Option<Path> {
-    let mut pb = PathBuilder::new();
+    let points: usize = rings.iter().map(Vec::len).sum();
+    let mut pb = PathBuilder::with_capacity(points + rings.len(), points);
     for ring in rings {
         let Some(first) = ring.first() else { continue };
         pb.move_to(first.0, first.1);
