@@ -253,6 +253,7 @@ impl std::fmt::Debug for Fonts {
 }
 
 /// A glyph of a laid-out line.
+#[derive(Clone, Copy)]
 struct LineGlyph {
     /// Character.
     ch: char,
@@ -555,8 +556,36 @@ impl Fonts {
         }
     }
 
-    /// Glyphs of one line with pen positions; returns them and the total width.
+    /// Glyphs of one line with pen positions; returns them and the total width. The
+    /// lines laid out last on this thread are kept: a tile run lays out the same names
+    /// in every metatile and map state, and a label measures its text at every try.
     fn layout_line(&self, text: &str, style: &TextStyle) -> (Vec<LineGlyph>, f32) {
+        type Key = (String, Face, u32, u32);
+        thread_local! {
+            static LINES: std::cell::RefCell<HashMap<Key, (Vec<LineGlyph>, f32)>> =
+                std::cell::RefCell::new(HashMap::new());
+        }
+        // Only the process-wide fonts: another `Fonts` could hold other faces.
+        if !std::ptr::eq(self, Fonts::embedded()) || text.len() > 256 {
+            return self.layout_line_now(text, style);
+        }
+        let key = (text.to_string(), style.face, style.size_px.to_bits(), style.letter_spacing_px.to_bits());
+        if let Some((glyphs, width)) = LINES.with(|l| l.borrow().get(&key).cloned()) {
+            return (glyphs, width);
+        }
+        let (glyphs, width) = self.layout_line_now(text, style);
+        LINES.with(|l| {
+            let mut l = l.borrow_mut();
+            if l.len() >= 4096 {
+                l.clear();
+            }
+            l.insert(key, (glyphs.clone(), width));
+        });
+        (glyphs, width)
+    }
+
+    /// [`Fonts::layout_line`] without the cache.
+    fn layout_line_now(&self, text: &str, style: &TextStyle) -> (Vec<LineGlyph>, f32) {
         let slot = self.slot(style.face);
         let scaled = slot.font.as_scaled(PxScale::from(style.size_px));
         let spacing = if style.letter_spacing_px.is_finite() { style.letter_spacing_px } else { 0.0 };
