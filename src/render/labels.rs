@@ -29,7 +29,7 @@ struct PlacerParams;
 
 impl rstar::RTreeParams for PlacerParams {
     const MIN_SIZE: usize = 3;
-    const MAX_SIZE: usize = 8;
+    const MAX_SIZE: usize = 6;
     const REINSERTION_COUNT: usize = 0;
     type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
 }
