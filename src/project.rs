@@ -658,4 +658,37 @@ mod tests {
         assert!(LonLatBox::parse("47,36.5,93,x").is_err());
         assert!(LonLatBox::parse("47,-100,93,56").is_err());
     }
+
+    #[test]
+    fn the_line_cache_serves_its_own_view_and_the_same_line_only() {
+        let view = View::fit(Projection::Mercator, &KZ, 800, 600);
+        let other = View::fit(Projection::Mercator, &KZ, 400, 300);
+        let project = |v: &View, cs: &[geo::Coord<f64>]| {
+            cs.iter().map(|c| v.to_px(c.x, c.y)).map(|(x, y)| (x as f32, y as f32)).collect::<Vec<_>>()
+        };
+        let mut line: Vec<geo::Coord<f64>> = vec![(50.0, 40.0).into(), (60.0, 45.0).into(), (70.0, 50.0).into()];
+        let cache = std::sync::Arc::new(LineCache::new(view));
+        let calls = std::cell::Cell::new(0);
+        let through = |v: &View, cs: &[geo::Coord<f64>]| {
+            cached_line(v, cs, false, || {
+                calls.set(calls.get() + 1);
+                project(v, cs)
+            })
+        };
+        with_line_cache(&cache, || {
+            assert_eq!(through(&view, &line), project(&view, &line));
+            assert_eq!(through(&view, &line), project(&view, &line));
+            assert_eq!(calls.get(), 1, "the second drawing of a line is served from the cache");
+            // Another view is projected afresh, never served another view's pixels.
+            assert_eq!(through(&other, &line), project(&other, &line));
+            assert_eq!(calls.get(), 2);
+            // The same address and length with other ends is another line.
+            line[2] = (80.0, 52.0).into();
+            assert_eq!(through(&view, &line), project(&view, &line));
+            assert_eq!(calls.get(), 3);
+        });
+        // Outside `with_line_cache` nothing is kept or served.
+        assert_eq!(through(&view, &line), project(&view, &line));
+        assert_eq!(calls.get(), 4);
+    }
 }
