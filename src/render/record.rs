@@ -448,7 +448,7 @@ impl Recording {
         let pieces = pieces(&path, 1.0, true, self.digests);
         let bounds = path_bounds(&path, 1.0);
         let whole = pieces.is_empty();
-        let mut d = Digest(XxHash3_128::with_seed(0x6f70));
+        let mut d = Digest::default();
         if self.digests {
             d.bytes(b"F");
             d.ink(ink);
@@ -457,15 +457,15 @@ impl Recording {
                 d.path(&path);
             }
         }
-        let digest = d.0.finish_128();
+        let digest = d.finish();
         self.push(Op::Fill { path, ink, rule, pieces }, bounds, |d| d.bytes(&digest.to_le_bytes()));
     }
 
     fn push(&mut self, op: Op, bounds: [f32; 4], digest: impl FnOnce(&mut Digest)) {
         let digest = if self.digests {
-            let mut d = Digest(XxHash3_128::with_seed(0x6f70));
+            let mut d = Digest::default();
             digest(&mut d);
-            d.0.finish_128()
+            d.finish()
         } else {
             0
         };
@@ -554,10 +554,7 @@ fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
         let digest = if digests {
             bytes.clear();
             bytes.extend(verbs[v0..v].iter().map(|&verb| verb as u8));
-            for q in pts {
-                bytes.extend_from_slice(&q.x.to_bits().to_le_bytes());
-                bytes.extend_from_slice(&q.y.to_bits().to_le_bytes());
-            }
+            points_bytes(&mut bytes, pts);
             twox_hash::XxHash3_128::oneshot_with_seed(0x7063, &bytes)
         } else {
             0
@@ -573,25 +570,40 @@ fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
     out
 }
 
+/// Append points' coordinates (x then y, little-endian f32 bits) to `out`.
+fn points_bytes(out: &mut Vec<u8>, pts: &[tiny_skia::Point]) {
+    let start = out.len();
+    out.resize(start + 8 * pts.len(), 0);
+    for (b, q) in out[start..].chunks_exact_mut(8).zip(pts) {
+        b[..4].copy_from_slice(&q.x.to_bits().to_le_bytes());
+        b[4..].copy_from_slice(&q.y.to_bits().to_le_bytes());
+    }
+}
+
 /// Bounds of a path grown by `margin` px.
 pub(crate) fn path_bounds(path: &Path, margin: f32) -> [f32; 4] {
     let b = path.bounds();
     [b.left() - margin, b.top() - margin, b.right() + margin, b.bottom() + margin]
 }
 
-/// A digest of one operation.
-struct Digest(XxHash3_128);
+/// A digest of one operation: its bytes gathered, then hashed in one go (a streaming
+/// hasher allocates and derives its secret for every operation).
+#[derive(Default)]
+struct Digest(Vec<u8>);
 
 impl Digest {
+    fn finish(&self) -> u128 {
+        XxHash3_128::oneshot_with_seed(0x6f70, &self.0)
+    }
     fn bytes(&mut self, b: &[u8]) {
-        self.0.write(b);
+        self.0.extend_from_slice(b);
     }
     fn u32(&mut self, v: u32) {
-        self.0.write(&v.to_le_bytes());
+        self.bytes(&v.to_le_bytes());
     }
     fn f32s(&mut self, vs: &[f32]) {
         for v in vs {
-            self.0.write(&v.to_bits().to_le_bytes());
+            self.bytes(&v.to_bits().to_le_bytes());
         }
     }
     fn str(&mut self, s: &str) {
@@ -617,15 +629,8 @@ impl Digest {
     }
     fn path(&mut self, p: &Path) {
         self.u32(p.len() as u32);
-        let verbs: Vec<u8> = p.verbs().iter().map(|v| *v as u8).collect();
-        self.bytes(&verbs);
-        // Points as raw bytes in one write.
-        let mut pts = Vec::with_capacity(p.points().len() * 8);
-        for q in p.points() {
-            pts.extend_from_slice(&q.x.to_bits().to_le_bytes());
-            pts.extend_from_slice(&q.y.to_bits().to_le_bytes());
-        }
-        self.bytes(&pts);
+        self.0.extend(p.verbs().iter().map(|v| *v as u8));
+        points_bytes(&mut self.0, p.points());
     }
     fn text_style(&mut self, s: &TextStyle) {
         self.bytes(&[s.face as u8]);
@@ -692,13 +697,13 @@ impl Canvas for Recording {
         let margin = stroke_margin(pen);
         let pieces = pieces(path, margin, false, self.digests);
         let bounds = path_bounds(path, margin);
-        let mut d = Digest(XxHash3_128::with_seed(0x6f70));
+        let mut d = Digest::default();
         if self.digests {
             d.bytes(b"S");
             d.ink(ink);
             d.pen(pen);
         }
-        let digest = d.0.finish_128();
+        let digest = d.finish();
         self.push(Op::Stroke { path: path.clone(), ink, pen: pen.clone(), pieces }, bounds, |d| {
             d.bytes(&digest.to_le_bytes())
         });
@@ -790,9 +795,9 @@ impl Canvas for Recording {
             d.u32(panel.height());
             d.bytes(panel.data());
         };
-        let mut d = Digest(XxHash3_128::with_seed(0x6f70));
+        let mut d = Digest::default();
         digest(&mut d);
-        let digest = d.0.finish_128();
+        let digest = d.finish();
         self.push(Op::Image { layer: panel, x: px, y: py }, bounds, |d| d.bytes(&digest.to_le_bytes()));
     }
 }
