@@ -171,7 +171,7 @@ pub fn state_change_years(atlas: &Atlas, span: (i32, i32)) -> Vec<i32> {
             // Alive from its first year, gone the year after its last.
             add(f.span.start_year());
             add(f.span.end_year().map(|y| y.saturating_add(1)));
-            for c in &f.capital {
+            for c in f.capital() {
                 add(c.span.start_year());
                 add(c.span.end_year().map(|y| y.saturating_add(1)));
             }
@@ -208,7 +208,7 @@ fn feature_state(layer: Layer, i: usize, f: &Feature, y: Year) -> u64 {
     }
     let mut h = DefaultHasher::new();
     (layer as u8, i).hash(&mut h);
-    if layer == Layer::Cities && !f.capital.is_empty() {
+    if layer == Layer::Cities && !f.capital().is_empty() {
         // A capital's symbol is dated: the year it became one changes the map.
         f.kind_in(y).hash(&mut h);
     }

@@ -14,21 +14,47 @@ use std::sync::Arc;
 pub struct Names {
     /// `name` (English).
     pub en: String,
-    /// `name:kk` (Kazakh).
-    pub kk: Option<String>,
-    /// `name:ru` (Russian).
-    pub ru: Option<String>,
-    /// `name:*` in any other language, keyed by its code (`name:de` → `de`).
-    pub other: Vec<(String, String)>,
+    /// The names in other languages, boxed: most features of a large dataset have none,
+    /// and a feature without them stays small.
+    more: Option<Box<MoreNames>>,
+}
+
+/// The names of a feature besides the English one.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct MoreNames {
+    kk: Option<String>,
+    ru: Option<String>,
+    other: Vec<(String, String)>,
 }
 
 impl Names {
+    /// Names from the English one, `name:kk`, `name:ru` and any other `name:*` (code, name).
+    pub fn new(en: String, kk: Option<String>, ru: Option<String>, other: Vec<(String, String)>) -> Names {
+        let more = (kk.is_some() || ru.is_some() || !other.is_empty()).then(|| Box::new(MoreNames { kk, ru, other }));
+        Names { en, more }
+    }
+
+    /// `name:kk` (Kazakh).
+    pub fn kk(&self) -> &Option<String> {
+        self.more.as_ref().map_or(&None, |m| &m.kk)
+    }
+
+    /// `name:ru` (Russian).
+    pub fn ru(&self) -> &Option<String> {
+        self.more.as_ref().map_or(&None, |m| &m.ru)
+    }
+
+    /// `name:*` in any other language, keyed by its code (`name:de` → `de`).
+    pub fn other(&self) -> &[(String, String)] {
+        self.more.as_ref().map_or(&[], |m| &m.other)
+    }
+
     /// The name in `lang` (`en`, `kk`, `ru` or any `name:*` code), falling back to English.
     pub fn get(&self, lang: &str) -> &str {
         let other = match lang {
-            "kk" => self.kk.as_deref(),
-            "ru" => self.ru.as_deref(),
-            code => self.other.iter().find(|(c, _)| c == code).map(|(_, n)| n.as_str()),
+            "kk" => self.kk().as_deref(),
+            "ru" => self.ru().as_deref(),
+            code => self.other().iter().find(|(c, _)| c == code).map(|(_, n)| n.as_str()),
         };
         other.filter(|n| !n.is_empty()).unwrap_or(&self.en)
     }
@@ -303,6 +329,10 @@ pub enum Geometry {
 }
 
 /// A feature of any layer. Layer-specific attributes are `None`/empty where they do not apply.
+///
+/// Attributes that few features have (a battle's victor, a route's side, dates written
+/// for display, capital spans, …) are boxed together and read through methods, so that a
+/// town of a large dataset costs a few hundred bytes, not twice that.
 #[derive(Clone, Debug)]
 pub struct Feature {
     /// The layer it belongs to.
@@ -315,8 +345,6 @@ pub struct Feature {
     pub names: Names,
     /// When it existed (`start_date`/`end_date`, or `date`).
     pub span: Span,
-    /// The original date string(s) for display (`"1729"`, `"1681–1683"`).
-    pub date_label: Option<String>,
     /// Uncertainty flag.
     pub certainty: Option<Certainty>,
     /// Geometry.
@@ -328,29 +356,76 @@ pub struct Feature {
     /// `kind` for cities: the kind the place has at any time of its life; a capital's
     /// years as capital are in [`Feature::capital`] (see [`Feature::kind_in`]).
     pub city_kind: CityKind,
-    /// When a capital was a capital (empty: all its life).
-    pub capital: Vec<CapitalSpan>,
     /// `kind` for campaigns.
     pub campaign_kind: CampaignKind,
-    /// `kind` free text (water, landforms).
-    pub kind: Option<String>,
     /// River rank 1 (major) … 3 (minor); city rank 1 … 5 (5 most important).
     pub rank: u8,
-    /// Battle victor / campaign side (polity ids).
-    pub victor: Option<String>,
-    /// Campaign side.
-    pub side: Option<String>,
-    /// Battle belligerents.
-    pub belligerents: Vec<String>,
-    /// Commander(s).
-    pub commanders: Vec<String>,
-    /// Army size.
-    pub strength: Option<Strength>,
+    /// The attributes few features have (`None`: none of them).
+    rare: Option<Box<Rare>>,
     /// All GeoJSON properties as given (for `query` output).
     pub properties: Properties,
 }
 
+/// The attributes of a feature that few features have.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Rare {
+    date_label: Option<String>,
+    capital: Vec<CapitalSpan>,
+    victor: Option<String>,
+    side: Option<String>,
+    belligerents: Vec<String>,
+    commanders: Vec<String>,
+    strength: Option<Strength>,
+}
+
+impl Rare {
+    /// `None` when it holds nothing: the feature then carries no box.
+    fn boxed(self) -> Option<Box<Rare>> {
+        (self != Rare::default()).then(|| Box::new(self))
+    }
+}
+
 impl Feature {
+    /// The original date string(s) for display (`"1729"`, `"1681–1683"`).
+    pub fn date_label(&self) -> &Option<String> {
+        self.rare.as_ref().map_or(&None, |r| &r.date_label)
+    }
+
+    /// When a capital was a capital (empty: all its life).
+    pub fn capital(&self) -> &[CapitalSpan] {
+        self.rare.as_ref().map_or(&[], |r| &r.capital)
+    }
+
+    /// `kind` free text (water, landforms; a city's as given).
+    pub fn kind(&self) -> Option<&str> {
+        self.properties.get("kind").and_then(Value::as_str)
+    }
+
+    /// Battle victor (a polity id).
+    pub fn victor(&self) -> &Option<String> {
+        self.rare.as_ref().map_or(&None, |r| &r.victor)
+    }
+
+    /// Campaign side (a polity id).
+    pub fn side(&self) -> &Option<String> {
+        self.rare.as_ref().map_or(&None, |r| &r.side)
+    }
+
+    /// Battle belligerents (polity ids).
+    pub fn belligerents(&self) -> &[String] {
+        self.rare.as_ref().map_or(&[], |r| &r.belligerents)
+    }
+
+    /// Commander(s).
+    pub fn commanders(&self) -> &[String] {
+        self.rare.as_ref().map_or(&[], |r| &r.commanders)
+    }
+
+    /// Army size.
+    pub fn strength(&self) -> &Option<Strength> {
+        self.rare.as_ref().map_or(&None, |r| &r.strength)
+    }
+
     /// Is the feature alive in year `y`?
     pub fn alive(&self, y: Year) -> bool {
         self.span.overlaps_year(y)
@@ -381,8 +456,8 @@ impl Feature {
     /// (if it has any); a town before and after. Other kinds do not change.
     pub fn kind_in(&self, y: Year) -> CityKind {
         if self.city_kind == CityKind::Capital
-            && !self.capital.is_empty()
-            && !self.capital.iter().any(|c| c.span.overlaps_year(y))
+            && !self.capital().is_empty()
+            && !self.capital().iter().any(|c| c.span.overlaps_year(y))
         {
             CityKind::City
         } else {
@@ -404,10 +479,10 @@ impl Feature {
                 ids.push(o);
             }
         }
-        ids.extend(self.capital.iter().filter_map(|c| c.polity.as_deref()));
-        ids.extend(self.victor.as_deref());
-        ids.extend(self.side.as_deref());
-        ids.extend(self.belligerents.iter().map(String::as_str));
+        ids.extend(self.capital().iter().filter_map(|c| c.polity.as_deref()));
+        ids.extend(self.victor().as_deref());
+        ids.extend(self.side().as_deref());
+        ids.extend(self.belligerents().iter().map(String::as_str));
         ids
     }
 }
@@ -616,28 +691,28 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
             return None;
         }
     };
-    ctx.id = id.clone();
+    // The id is kept where messages name the feature, and moved into it at the end.
+    ctx.id = id;
 
     let geometry = parse_geometry(layer, obj.geometry, ctx)?;
-    let mut names = Names {
-        en: str_prop(props, "name", ctx).unwrap_or("").to_string(),
-        kk: str_prop(props, "name:kk", ctx).map(str::to_string),
-        ru: str_prop(props, "name:ru", ctx).map(str::to_string),
-        other: Vec::new(),
-    };
+    let mut en = str_prop(props, "name", ctx).unwrap_or("");
+    let kk = str_prop(props, "name:kk", ctx).map(str::to_string);
+    let ru = str_prop(props, "name:ru", ctx).map(str::to_string);
+    let mut other = Vec::new();
     for (key, value) in props.iter() {
         if let (Some(code), Some(v)) = (key.strip_prefix("name:"), value.as_str()) {
             if !code.is_empty() && code != "kk" && code != "ru" && code != "en" {
-                names.other.push((code.to_string(), v.to_string()));
+                other.push((code.to_string(), v.to_string()));
             }
         }
     }
-    if names.en.is_empty() {
+    if en.is_empty() {
         // OpenHistoricalMap puts the English name in `name:en` when `name` is local.
-        if let Some(en) = props.get("name:en").and_then(Value::as_str) {
-            names.en = en.to_string();
+        if let Some(name_en) = props.get("name:en").and_then(Value::as_str) {
+            en = name_en;
         }
     }
+    let names = Names::new(en.to_string(), kk, ru, other);
 
     // Time: `date` is a point event (or an interval such as `1718/1720`); otherwise
     // start_date/end_date.
@@ -692,7 +767,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         // OpenHistoricalMap's boundaries: a dated area without `control` is held by itself.
         let polity = match props.get("polity").and_then(Value::as_str).filter(|p| !p.trim().is_empty()) {
             Some(p) => p.trim().to_string(),
-            None => polity_id_for(if names.en.is_empty() { &id } else { &names.en }),
+            None => polity_id_for(if names.en.is_empty() { &ctx.id } else { &names.en }),
         };
         control.push(ControlSpan {
             span,
@@ -718,7 +793,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         }
     }
 
-    let kind = str_prop(props, "kind", ctx).map(str::to_string);
+    let kind = str_prop(props, "kind", ctx);
     let place = props.get("place").and_then(Value::as_str);
     // OSM/OHM `capital=yes` (or an admin level) marks a capital.
     let capital_tag = match props.get("capital") {
@@ -734,7 +809,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
             (_, Some(_)) => Some("city"),
             _ => None,
         };
-        match kind.as_deref().or(ohm_kind) {
+        match kind.or(ohm_kind) {
             _ if capital_tag => CityKind::Capital,
             None | Some("city") | Some("town") => CityKind::City,
             Some("capital") => CityKind::Capital,
@@ -773,7 +848,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         }
     }
     let campaign_kind = if layer == Layer::Campaigns {
-        match kind.as_deref() {
+        match kind {
             None | Some("advance") => CampaignKind::Advance,
             Some("retreat") => CampaignKind::Retreat,
             Some("raid") => CampaignKind::Raid,
@@ -837,27 +912,21 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         ctx.warn("event has no `caption`");
     }
     let bbox = envelope(&geometry);
+    let rare = Rare { date_label, capital, victor, side, belligerents, commanders, strength }.boxed();
     Some(Feature {
         layer,
         file: ctx.file.clone(),
-        id,
+        id: std::mem::take(&mut ctx.id),
         names,
         span,
-        date_label,
         certainty,
         geometry,
         bbox,
         control,
         city_kind,
-        capital,
         campaign_kind,
-        kind,
         rank,
-        victor,
-        side,
-        belligerents,
-        commanders,
-        strength,
+        rare,
         properties: owned_props,
     })
 }
