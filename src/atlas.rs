@@ -39,14 +39,18 @@ impl Atlas {
     /// Prepare a dataset that has already been checked. Territory areas that meet at
     /// T-junctions get the missing vertices, so shared borders match segment for segment.
     pub fn new(mut data: Dataset) -> Atlas {
-        let mut areas = data.layer(Layer::Territories).to_vec();
-        if close_t_junctions(&mut areas).iter().any(|n| *n > 0) {
-            data.set_layer(Layer::Territories, areas);
-        }
+        close_t_junctions(data.layer_mut(Layer::Territories));
         let index = Index::build(&data);
         let adjacency = Adjacency::build(&data);
-        let interior =
-            Layer::ALL.iter().map(|&l| (0..data.layer(l).len()).map(|_| OnceLock::new()).collect()).collect();
+        // Cells only for the layers that have areas (others have no interior point).
+        let interior = Layer::ALL
+            .iter()
+            .map(|&l| {
+                let fs = data.layer(l);
+                let areas = fs.iter().any(|f| matches!(f.geometry, crate::data::Geometry::Areas(_)));
+                (0..if areas { fs.len() } else { 0 }).map(|_| OnceLock::new()).collect()
+            })
+            .collect();
         Atlas { data, index, adjacency, derived: Derived { interior, anchors: Mutex::default() } }
     }
 

@@ -191,55 +191,124 @@ fn thousands(n: f64) -> String {
     out
 }
 
+/// The members of a properties object: sorted by key, each key's text shared.
+type Members = Box<[(Arc<str>, Value)]>;
+
 /// A feature's GeoJSON properties as given: a compact map, in key order, with the lookups
-/// of `serde_json::Map`. One allocation per feature, and each key's text is shared by the
-/// features of a file (a `BTreeMap` per feature cost ~600 bytes before its first key).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Properties(Box<[(Arc<str>, Value)]>);
+/// of `serde_json::Map`.
+///
+/// Most properties are typed when a feature is read (id, names, dates, control, …) and
+/// are looked up again only for `query` output and a few rare keys. So a feature read from
+/// a file keeps the properties object's JSON text (one allocation, the size of the text)
+/// and a 64-bit mask of its keys' hashes; the members are read from the text the first
+/// time a key the mask may hold is asked for, and kept. A lookup of a key that is not
+/// there costs a hash. (At 100,000 towns, members held as JSON values were ~300 bytes a
+/// town in five allocations.)
+#[derive(Clone, Debug, Default)]
+pub struct Properties {
+    /// The object's JSON text, when the members are read from it on demand.
+    text: Option<Box<str>>,
+    /// A bit per key of the text ([`key_bit`]): a key whose bit is clear is not there.
+    mask: u64,
+    /// The members, once read.
+    members: std::sync::OnceLock<Members>,
+}
+
+/// The bit of `key` in [`Properties`]'s mask (FNV-1a).
+fn key_bit(key: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    1 << (h >> 58)
+}
+
+impl PartialEq for Properties {
+    fn eq(&self, other: &Properties) -> bool {
+        self.members() == other.members()
+    }
+}
 
 impl Properties {
+    fn with_members(members: Members) -> Properties {
+        Properties { text: None, mask: 0, members: std::sync::OnceLock::from(members) }
+    }
+
+    /// The members, read from the text the first time.
+    fn members(&self) -> &[(Arc<str>, Value)] {
+        self.members.get_or_init(|| {
+            // The text was read once already, as these members: it cannot fail now.
+            let text = self.text.as_deref().unwrap_or("{}");
+            members_of(text).unwrap_or_default()
+        })
+    }
+
+    /// Keep the members as their JSON `text` (which must read back as these members) and
+    /// read them again when asked for.
+    pub(super) fn into_text(self, text: Box<str>) -> Properties {
+        let mask = self.members().iter().fold(0, |m, (k, _)| m | key_bit(k));
+        Properties { text: Some(text), mask, members: std::sync::OnceLock::new() }
+    }
+
+    /// Might `key` be there? (`false`: it is not.)
+    #[inline]
+    fn may_hold(&self, key: &str) -> bool {
+        self.text.is_none() || self.mask & key_bit(key) != 0
+    }
+
     fn find(&self, key: &str) -> Option<usize> {
-        if self.0.len() <= 16 {
+        let members = self.members();
+        if members.len() <= 16 {
             // A feature's few properties: a scan that compares lengths first beats a
             // binary search that compares text at every step.
-            return self.0.iter().position(|(k, _)| k.len() == key.len() && **k == *key);
+            return members.iter().position(|(k, _)| k.len() == key.len() && **k == *key);
         }
-        self.0.binary_search_by(|(k, _)| (**k).cmp(key)).ok()
+        members.binary_search_by(|(k, _)| (**k).cmp(key)).ok()
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.find(key).map(|i| &self.0[i].1)
+        if !self.may_hold(key) {
+            return None;
+        }
+        self.find(key).map(|i| &self.members()[i].1)
     }
 
-    /// Is `key` there?
+    /// Is `key` there? (Answered from the text, without reading the members, when they
+    /// have not been read.)
     pub fn contains_key(&self, key: &str) -> bool {
-        self.find(key).is_some()
+        if !self.may_hold(key) {
+            return false;
+        }
+        match (&self.text, self.members.get()) {
+            (Some(text), None) => super::raw::has_key(text, key),
+            _ => self.find(key).is_some(),
+        }
     }
 
     /// The keys, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| &**k)
+        self.members().iter().map(|(k, _)| &**k)
     }
 
     /// The keys and values, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (&**k, v))
+        self.members().iter().map(|(k, v)| (&**k, v))
     }
 
     /// How many properties.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.members().len()
     }
 
     /// No properties?
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.members().is_empty()
     }
 
     /// The properties as a JSON object (for output).
     pub fn to_map(&self) -> Map<String, Value> {
-        self.0.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        self.members().iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
     }
 
     /// Members as read, in any order: sorted by key, and of a key given twice the last
@@ -251,18 +320,16 @@ impl Properties {
     /// [`Properties::from_members`] from a buffer that is left empty (its capacity kept for
     /// the next feature): one allocation of the exact size per feature.
     pub(super) fn from_scratch(members: &mut Vec<(Arc<str>, Value)>) -> Properties {
-        members.reverse();
-        members.sort_by(|a, b| a.0.cmp(&b.0)); // stable: the last given comes first
-        members.dedup_by(|later, first| later.0 == first.0);
-        Properties(members.drain(..).collect())
+        Properties::with_members(sorted_members(members))
     }
 
-    /// Rename `from` to `to` (unless `to` is there already).
+    /// Rename `from` to `to` (unless `to` is there already). Members kept as text are
+    /// read first, and kept as members.
     pub(super) fn rename(&mut self, from: &str, to: Arc<str>) {
         if self.contains_key(&to) {
             return;
         }
-        let mut members = std::mem::take(&mut self.0).into_vec();
+        let mut members = self.members().to_vec();
         for m in &mut members {
             if &*m.0 == from {
                 m.0 = to.clone();
@@ -270,6 +337,22 @@ impl Properties {
         }
         *self = Properties::from_members(members);
     }
+}
+
+/// The members of a JSON object's text.
+fn members_of(text: &str) -> Option<Members> {
+    match super::raw::parse_props(text, &mut KeyTexts::default()) {
+        Ok(Props::Object(p)) => p.members.into_inner(),
+        _ => None,
+    }
+}
+
+/// Members sorted by key, the last of a key given twice kept; `members` is left empty.
+fn sorted_members(members: &mut Vec<(Arc<str>, Value)>) -> Members {
+    members.reverse();
+    members.sort_by(|a, b| a.0.cmp(&b.0)); // stable: the last given comes first
+    members.dedup_by(|later, first| later.0 == first.0);
+    members.drain(..).collect()
 }
 
 impl From<Map<String, Value>> for Properties {
@@ -493,7 +576,7 @@ impl Feature {
 pub(super) fn parse_features(
     layer: Layer,
     file: &str,
-    items: Vec<(usize, RawFeature)>,
+    items: impl ExactSizeIterator<Item = (usize, RawFeature)>,
     mode: EndDates,
     problems: &mut Vec<Problem>,
 ) -> Vec<Feature> {
@@ -927,7 +1010,10 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         campaign_kind,
         rank,
         rare,
-        properties: owned_props,
+        properties: match obj.properties_text {
+            Some(text) => owned_props.into_text(text),
+            None => owned_props,
+        },
     })
 }
 

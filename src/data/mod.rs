@@ -344,6 +344,12 @@ impl Dataset {
         &self.layers[layer.index()]
     }
 
+    /// The features of one layer, to change in place: their geometry (closing T-junctions),
+    /// not their ids or order, which the id index keeps.
+    pub(crate) fn layer_mut(&mut self, layer: Layer) -> &mut [Feature] {
+        &mut self.layers[layer.index()]
+    }
+
     /// Replace a layer's features (for building datasets in code).
     pub fn set_layer(&mut self, layer: Layer, features: Vec<Feature>) {
         self.layers[layer.index()] = features;
@@ -635,22 +641,42 @@ fn read_file_features(name: &str, features: Vec<raw::RawFeature>, mode: EndDates
     let mut layers: [Vec<Feature>; 8] = Default::default();
     let file_layer = read::layer_of_file(name);
     let total = features.len();
-    let mut by_layer: Vec<Vec<(usize, raw::RawFeature)>> = Layer::ALL.iter().map(|_| Vec::new()).collect();
     let mut unplaced: Vec<String> = Vec::new();
-    for (i, f) in features.into_iter().enumerate() {
-        match read::layer_of_feature(&f, file_layer) {
-            Ok(Some(layer)) => by_layer[layer.index()].push((i, f)),
-            Ok(None) => unplaced.push(read::feature_label(&f, i)),
-            Err(msg) => problems.push(Problem::error(name, Some(&read::feature_label(&f, i)), msg)),
-        }
+    let placed: Vec<Option<Layer>> = features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match read::layer_of_feature(f, file_layer) {
+            Ok(Some(layer)) => Some(layer),
+            Ok(None) => {
+                unplaced.push(read::feature_label(f, i));
+                None
+            }
+            Err(msg) => {
+                problems.push(Problem::error(name, Some(&read::feature_label(f, i)), msg));
+                None
+            }
+        })
+        .collect();
+    let mut counts = vec![0usize; Layer::ALL.len()];
+    for l in placed.iter().flatten() {
+        counts[l.index()] += 1;
     }
-    let counts: Vec<usize> = by_layer.iter().map(Vec::len).collect();
-    for (layer, items) in Layer::ALL.into_iter().zip(by_layer) {
-        if items.is_empty() {
-            continue;
+    if let Some(layer) = Layer::ALL.into_iter().find(|l| counts[l.index()] == total && total > 0) {
+        // A file of one layer (the usual case): its features are typed as they come.
+        layers[layer.index()] =
+            feature::parse_features(layer, name, features.into_iter().enumerate(), mode, &mut problems);
+    } else {
+        let mut by_layer: Vec<Vec<(usize, raw::RawFeature)>> = counts.iter().map(|&n| Vec::with_capacity(n)).collect();
+        for ((i, f), l) in features.into_iter().enumerate().zip(placed) {
+            if let Some(l) = l {
+                by_layer[l.index()].push((i, f));
+            }
         }
-        let mut read = feature::parse_features(layer, name, items, mode, &mut problems);
-        layers[layer.index()].append(&mut read);
+        for (layer, items) in Layer::ALL.into_iter().zip(by_layer) {
+            if !items.is_empty() {
+                layers[layer.index()] = feature::parse_features(layer, name, items.into_iter(), mode, &mut problems);
+            }
+        }
     }
     if file_layer.is_none() || counts.iter().enumerate().any(|(l, n)| *n > 0 && Some(l) != file_layer.map(Layer::index))
     {

@@ -52,7 +52,10 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
     for f in &mut out {
         if let RawFeature::Object(o) = f {
             if let Props::Object(props) = &mut o.properties {
-                unshorten(props, keys);
+                if unshorten(props, keys) {
+                    // The text no longer reads as these members.
+                    o.properties_text = None;
+                }
             }
         }
     }
@@ -61,8 +64,8 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
 
 /// Map names that Shapefile's 10-character, colon-free field names made (`name_ru`,
 /// `caption_kk`, `admin_leve`, `start_dat`) back to OpenHistoricalMap's, unless the
-/// proper key is also there.
-pub(super) fn unshorten(props: &mut Properties, keys: &mut KeyTexts) {
+/// proper key is also there. Returns whether any was renamed.
+pub(super) fn unshorten(props: &mut Properties, keys: &mut KeyTexts) -> bool {
     let mut renames: Vec<(String, String)> = Vec::new();
     for key in props.keys() {
         let proper = match key {
@@ -81,9 +84,11 @@ pub(super) fn unshorten(props: &mut Properties, keys: &mut KeyTexts) {
             }
         }
     }
+    let renamed = !renames.is_empty();
     for (from, to) in renames {
         props.rename(&from, keys.share(&to));
     }
+    renamed
 }
 
 /// The properties of a raw feature, if they are an object.
