@@ -1371,3 +1371,46 @@ fn envelope(g: &Geometry) -> Option<[f64; 4]> {
     }?;
     Some([r.min().x, r.min().y, r.max().x, r.max().y])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Properties read from a feature's text, and the same read into members at once.
+    fn both(text: &str) -> (Properties, Properties) {
+        let parsed = match super::super::raw::parse_props(text, &mut KeyTexts::default()) {
+            Ok(Props::Object(p)) => p,
+            _ => panic!("not an object: {text}"),
+        };
+        (parsed.clone().into_text(text.into()), parsed)
+    }
+
+    #[test]
+    fn properties_kept_as_text_answer_as_members() {
+        let text = r#"{"id": "a", "name": "Ak", "rank": 3, "l\u0061bel": "always", "control": [{"from": "1700"}],
+                       "x": 1.0000000000000002, "x": 2.5, "name:kk": null}"#;
+        let (lazy, parsed) = both(text);
+        for key in ["id", "name", "rank", "label", "control", "x", "name:kk", "kind", "line", "", "l\\u0061bel"] {
+            assert_eq!(lazy.contains_key(key), parsed.contains_key(key), "{key}");
+        }
+        assert!(lazy.members.get().is_none(), "contains_key reads keys only");
+        for key in ["id", "name", "rank", "label", "control", "x", "name:kk", "kind", "line", ""] {
+            assert_eq!(lazy.get(key), parsed.get(key), "{key}");
+        }
+        assert_eq!(lazy.get("x"), Some(&json!(2.5)), "the last of a key given twice");
+        assert_eq!(lazy.to_map(), parsed.to_map());
+        assert_eq!(lazy.keys().collect::<Vec<_>>(), parsed.keys().collect::<Vec<_>>());
+        assert_eq!((lazy.len(), lazy.is_empty()), (parsed.len(), false));
+        assert_eq!(lazy, parsed);
+        let (empty, _) = both("{}");
+        assert!(empty.is_empty() && empty.get("id").is_none() && !empty.contains_key("id"));
+    }
+
+    #[test]
+    fn a_town_is_a_few_hundred_bytes() {
+        // Rare attributes and other languages' names are boxed; properties are text.
+        assert!(std::mem::size_of::<Feature>() <= 280, "{}", std::mem::size_of::<Feature>());
+        assert!(std::mem::size_of::<Names>() <= 32);
+    }
+}

@@ -239,6 +239,18 @@ mod tests {
     }
 
     #[test]
+    fn renamed_properties_are_not_kept_as_their_text() {
+        let text = r#"{"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"id": "a", "name_ru": "А"}, "geometry": null},
+            {"type": "Feature", "properties": {"id": "b", "name:ru": "Б"}, "geometry": null}]}"#;
+        let fs = features_of("x.geojson", text, &mut Vec::new()).unwrap();
+        let texts: Vec<bool> =
+            fs.iter().map(|f| matches!(f, RawFeature::Object(o) if o.properties_text.is_some())).collect();
+        assert_eq!(texts, [false, true], "the text of renamed keys no longer reads as the members");
+        assert_eq!(props_of(&fs[0]).and_then(|p| p.get("name:ru")), Some(&Value::from("А")));
+    }
+
+    #[test]
     fn geojson_text_sequences_are_read() {
         let mut problems = Vec::new();
         let text = "\u{1e}{\"type\":\"Feature\",\"properties\":{\"id\":\"a\"},\"geometry\":null}\n\n\
