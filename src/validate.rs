@@ -322,7 +322,7 @@ pub fn town_land_problems(ds: &Dataset) -> Vec<Problem> {
         }
         let under: Vec<&Feature> = areas
             .iter()
-            .filter(|a| a.bbox.is_some_and(|b| b[0] <= p.x() && p.x() <= b[2] && b[1] <= p.y() && p.y() <= b[3]))
+            .filter(|a| a.bbox().is_some_and(|b| b[0] <= p.x() && p.x() <= b[2] && b[1] <= p.y() && p.y() <= b[3]))
             .filter(|a| match &a.geometry {
                 Geometry::Areas(mp) => mp.intersects(p),
                 _ => false,

@@ -210,8 +210,8 @@ pub struct Properties {
     text: Option<Box<str>>,
     /// A bit per key of the text ([`key_bit`]): a key whose bit is clear is not there.
     mask: u64,
-    /// The members, once read.
-    members: std::sync::OnceLock<Members>,
+    /// The members, once read (boxed: a pointer's room in every feature).
+    members: std::sync::OnceLock<Box<Members>>,
 }
 
 /// The bit of `key` in [`Properties`]'s mask (FNV-1a).
@@ -231,7 +231,7 @@ impl PartialEq for Properties {
 
 impl Properties {
     fn with_members(members: Members) -> Properties {
-        Properties { text: None, mask: 0, members: std::sync::OnceLock::from(members) }
+        Properties { text: None, mask: 0, members: std::sync::OnceLock::from(Box::new(members)) }
     }
 
     /// The members, read from the text the first time.
@@ -239,7 +239,7 @@ impl Properties {
         self.members.get_or_init(|| {
             // The text was read once already, as these members: it cannot fail now.
             let text = self.text.as_deref().unwrap_or("{}");
-            members_of(text).unwrap_or_default()
+            Box::new(members_of(text).unwrap_or_default())
         })
     }
 
@@ -342,7 +342,7 @@ impl Properties {
 /// The members of a JSON object's text.
 fn members_of(text: &str) -> Option<Members> {
     match super::raw::parse_props(text, &mut KeyTexts::default()) {
-        Ok(Props::Object(p)) => p.members.into_inner(),
+        Ok(Props::Object(p)) => p.members.into_inner().map(|m| *m),
         _ => None,
     }
 }
@@ -432,8 +432,8 @@ pub struct Feature {
     pub certainty: Option<Certainty>,
     /// Geometry.
     pub geometry: Geometry,
-    /// Envelope `[west, south, east, north]`.
-    pub bbox: Option<[f64; 4]>,
+    /// The envelope of a line or area (a point's is the point: see [`Feature::bbox`]).
+    extent: Option<Box<[f64; 4]>>,
     /// Control timeline (cities, territories).
     pub control: Vec<ControlSpan>,
     /// `kind` for cities: the kind the place has at any time of its life; a capital's
@@ -469,6 +469,14 @@ impl Rare {
 }
 
 impl Feature {
+    /// Envelope `[west, south, east, north]` (`None` for an event without a place).
+    pub fn bbox(&self) -> Option<[f64; 4]> {
+        match &self.geometry {
+            Geometry::Point(p) => Some([p.x(), p.y(), p.x(), p.y()]),
+            _ => self.extent.as_deref().copied(),
+        }
+    }
+
     /// The original date string(s) for display (`"1729"`, `"1681–1683"`).
     pub fn date_label(&self) -> &Option<String> {
         self.rare.as_ref().map_or(&None, |r| &r.date_label)
@@ -994,7 +1002,11 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
     if layer == Layer::Events && !props.contains_key("caption") {
         ctx.warn("event has no `caption`");
     }
-    let bbox = envelope(&geometry);
+    // A point's envelope is the point: only lines and areas keep one.
+    let extent = match geometry {
+        Geometry::Point(_) => None,
+        _ => envelope(&geometry).map(Box::new),
+    };
     let rare = Rare { date_label, capital, victor, side, belligerents, commanders, strength }.boxed();
     Some(Feature {
         layer,
@@ -1004,7 +1016,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         span,
         certainty,
         geometry,
-        bbox,
+        extent,
         control,
         city_kind,
         campaign_kind,
@@ -1410,7 +1422,7 @@ mod tests {
     #[test]
     fn a_town_is_a_few_hundred_bytes() {
         // Rare attributes and other languages' names are boxed; properties are text.
-        assert!(std::mem::size_of::<Feature>() <= 280, "{}", std::mem::size_of::<Feature>());
+        assert!(std::mem::size_of::<Feature>() <= 240, "{}", std::mem::size_of::<Feature>());
         assert!(std::mem::size_of::<Names>() <= 32);
     }
 }

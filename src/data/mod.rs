@@ -383,7 +383,7 @@ impl Dataset {
     pub fn extent(&self) -> Option<[f64; 4]> {
         let mut acc: Option<[f64; 4]> = None;
         for f in self.all() {
-            if let Some(b) = f.bbox {
+            if let Some(b) = f.bbox() {
                 acc = Some(match acc {
                     None => b,
                     Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
@@ -545,7 +545,7 @@ fn towns_follow_their_land(ds: &mut Dataset) {
         let Geometry::Point(pt) = &town.geometry else { continue };
         let mut spans: Vec<ControlSpan> = areas
             .iter()
-            .filter(|a| a.bbox.is_some_and(|b| b[0] <= pt.x() && pt.x() <= b[2] && b[1] <= pt.y() && pt.y() <= b[3]))
+            .filter(|a| a.bbox().is_some_and(|b| b[0] <= pt.x() && pt.x() <= b[2] && b[1] <= pt.y() && pt.y() <= b[3]))
             .filter(|a| matches!(&a.geometry, Geometry::Areas(mp) if mp.intersects(pt)))
             .flat_map(|a| a.control.iter().filter(|c| c.span.overlaps(&town.span)).cloned())
             .collect();
@@ -566,7 +566,7 @@ fn towns_follow_their_land(ds: &mut Dataset) {
 /// Do two areas share land (not only a border)?
 fn overlap(a: &Feature, b: &Feature) -> bool {
     use geo::Relate;
-    let boxes = match (a.bbox, b.bbox) {
+    let boxes = match (a.bbox(), b.bbox()) {
         (Some(p), Some(q)) => p[0] < q[2] && q[0] < p[2] && p[1] < q[3] && q[1] < p[3],
         _ => false,
     };
