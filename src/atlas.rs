@@ -39,14 +39,18 @@ impl Atlas {
     /// Prepare a dataset that has already been checked. Territory areas that meet at
     /// T-junctions get the missing vertices, so shared borders match segment for segment.
     pub fn new(mut data: Dataset) -> Atlas {
-        let mut areas = data.layer(Layer::Territories).to_vec();
-        if close_t_junctions(&mut areas).iter().any(|n| *n > 0) {
-            data.set_layer(Layer::Territories, areas);
-        }
+        close_t_junctions(data.layer_mut(Layer::Territories));
         let index = Index::build(&data);
         let adjacency = Adjacency::build(&data);
-        let interior =
-            Layer::ALL.iter().map(|&l| (0..data.layer(l).len()).map(|_| OnceLock::new()).collect()).collect();
+        // Cells only for the layers that have areas (others have no interior point).
+        let interior = Layer::ALL
+            .iter()
+            .map(|&l| {
+                let fs = data.layer(l);
+                let areas = fs.iter().any(|f| matches!(f.geometry, crate::data::Geometry::Areas(_)));
+                (0..if areas { fs.len() } else { 0 }).map(|_| OnceLock::new()).collect()
+            })
+            .collect();
         Atlas { data, index, adjacency, derived: Derived { interior, anchors: Mutex::default() } }
     }
 
@@ -171,7 +175,7 @@ pub fn state_change_years(atlas: &Atlas, span: (i32, i32)) -> Vec<i32> {
             // Alive from its first year, gone the year after its last.
             add(f.span.start_year());
             add(f.span.end_year().map(|y| y.saturating_add(1)));
-            for c in &f.capital {
+            for c in f.capital() {
                 add(c.span.start_year());
                 add(c.span.end_year().map(|y| y.saturating_add(1)));
             }
@@ -208,7 +212,7 @@ fn feature_state(layer: Layer, i: usize, f: &Feature, y: Year) -> u64 {
     }
     let mut h = DefaultHasher::new();
     (layer as u8, i).hash(&mut h);
-    if layer == Layer::Cities && !f.capital.is_empty() {
+    if layer == Layer::Cities && !f.capital().is_empty() {
         // A capital's symbol is dated: the year it became one changes the map.
         f.kind_in(y).hash(&mut h);
     }

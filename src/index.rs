@@ -37,7 +37,7 @@ impl Index {
                     .iter()
                     .enumerate()
                     .filter_map(|(i, f)| {
-                        f.bbox.map(|b| GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), i))
+                        f.bbox().map(|b| GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), i))
                     })
                     .collect();
                 RTree::bulk_load_with_params(entries)

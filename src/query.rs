@@ -124,10 +124,10 @@ pub fn to_json(hits: &[Hit], year: Year, lon: f64, lat: f64, lang: &str) -> Valu
                     o.insert("overlord".into(), json!(holder.and_then(|c| c.overlord.as_deref())));
                 }
                 Layer::Campaigns => {
-                    o.insert("side".into(), json!(f.side));
+                    o.insert("side".into(), json!(f.side()));
                 }
                 Layer::Battles => {
-                    o.insert("victor".into(), json!(f.victor));
+                    o.insert("victor".into(), json!(f.victor()));
                 }
                 _ => {}
             }

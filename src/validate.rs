@@ -85,8 +85,8 @@ pub fn polities_named(ds: &Dataset) -> Vec<AutoPolity> {
                 Some(f) => AutoPolity {
                     id: id.to_string(),
                     name: f.names.en.clone(),
-                    name_kk: f.names.kk.clone(),
-                    name_ru: f.names.ru.clone(),
+                    name_kk: f.names.kk().clone(),
+                    name_ru: f.names.ru().clone(),
                 },
                 None => AutoPolity { id: id.to_string(), name: title_case(id), name_kk: None, name_ru: None },
             }
@@ -322,7 +322,7 @@ pub fn town_land_problems(ds: &Dataset) -> Vec<Problem> {
         }
         let under: Vec<&Feature> = areas
             .iter()
-            .filter(|a| a.bbox.is_some_and(|b| b[0] <= p.x() && p.x() <= b[2] && b[1] <= p.y() && p.y() <= b[3]))
+            .filter(|a| a.bbox().is_some_and(|b| b[0] <= p.x() && p.x() <= b[2] && b[1] <= p.y() && p.y() <= b[3]))
             .filter(|a| match &a.geometry {
                 Geometry::Areas(mp) => mp.intersects(p),
                 _ => false,
@@ -408,18 +408,18 @@ pub fn lifespan_problems(ds: &Dataset) -> Vec<Problem> {
                     check("under the overlordship of", o, years);
                 }
             }
-            for c in &f.capital {
+            for c in f.capital() {
                 if let Some(p) = &c.polity {
                     check("capital of", p, span_years(&c.span, range));
                 }
             }
-            if let Some(v) = &f.victor {
+            if let Some(v) = f.victor() {
                 check("won by", v, life.clone());
             }
-            if let Some(s) = &f.side {
+            if let Some(s) = f.side() {
                 check("marched for", s, life.clone());
             }
-            for b in &f.belligerents {
+            for b in f.belligerents() {
                 check("fought by", b, life.clone());
             }
             for (years, msg) in grouped(dead) {

@@ -755,15 +755,15 @@ fn check(fact: &Fact) -> Result<(), String> {
             for b in battles {
                 let mut bad = Vec::new();
                 if let Some(v) = victor {
-                    if b.victor.as_deref() != Some(*v) {
-                        bad.push(format!("victor {:?}", b.victor));
+                    if b.victor().as_deref() != Some(*v) {
+                        bad.push(format!("victor {:?}", b.victor()));
                     }
                 }
                 if certainty.is_some() && b.certainty != *certainty {
                     bad.push(format!("certainty {:?}", b.certainty));
                 }
-                if strength.is_some() && b.strength != *strength {
-                    bad.push(format!("strength {:?}", b.strength));
+                if strength.is_some() && *b.strength() != *strength {
+                    bad.push(format!("strength {:?}", b.strength()));
                 }
                 if let Some((other, lo, hi)) = from {
                     let d = distance_km(&feature(other).geometry, battle_point(b));
@@ -790,7 +790,9 @@ fn check(fact: &Fact) -> Result<(), String> {
             let routes: Vec<&Feature> = hits
                 .iter()
                 .map(|h| h.feature)
-                .filter(|f| f.layer == Layer::Campaigns && f.side.as_deref() == Some(*side) && f.campaign_kind == *kind)
+                .filter(|f| {
+                    f.layer == Layer::Campaigns && f.side().as_deref() == Some(*side) && f.campaign_kind == *kind
+                })
                 .collect();
             if routes.is_empty() {
                 return Err(format!("no {kind:?} route of {side} within {km} km"));
@@ -798,8 +800,8 @@ fn check(fact: &Fact) -> Result<(), String> {
             let mut why = Vec::new();
             for r in routes {
                 match route_fits(r, fact.at, *how) {
-                    Ok(()) if strength.is_none() || r.strength == *strength => return Ok(()),
-                    Ok(()) => why.push(format!("`{}`: strength {:?}", r.id, r.strength)),
+                    Ok(()) if strength.is_none() || *r.strength() == *strength => return Ok(()),
+                    Ok(()) => why.push(format!("`{}`: strength {:?}", r.id, r.strength())),
                     Err(e) => why.push(format!("`{}`: {e}", r.id)),
                 }
             }

@@ -89,12 +89,12 @@ fn dates_as_historians_write_them_are_kept_with_their_uncertainty() {
     assert_eq!(gamma.span.start_year(), Some(1901));
     // OHM's `start_date:edtf` keeps the uncertainty a plain `start_date` drops.
     let delta = ds.get("relation/13").expect("delta read");
-    assert!(delta.span.uncertain() && delta.date_label.as_deref() == Some("1905?"), "{:?}", delta.date_label);
+    assert!(delta.span.uncertain() && delta.date_label().as_deref() == Some("1905?"), "{:?}", delta.date_label());
     let epsilon = ds.get("relation/14").expect("epsilon read");
     assert_eq!((epsilon.span.start_year(), epsilon.span.end_year()), (Some(1890), Some(1902)), "1890s … [1901..1902]");
     assert!(epsilon.span.uncertain() && epsilon.span.approximate());
     let event = ds.get("event-1").expect("event placed by its caption");
-    assert_eq!(event.date_label.as_deref(), Some("1900?"));
+    assert_eq!(event.date_label().as_deref(), Some("1900?"));
     assert!(event.span.uncertain() && event.alive(Year(1900)) && !event.alive(Year(1901)));
     // Integer and empty dates.
     let town = ds.get("node/30").expect("town from a .geojsonseq");

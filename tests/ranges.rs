@@ -15,7 +15,7 @@ fn ranges(atlas: &Atlas) -> Vec<(String, MultiPolygon<f64>)> {
         .data
         .layer(Layer::Landforms)
         .iter()
-        .filter(|f| f.kind.as_deref() == Some("mountains"))
+        .filter(|f| f.kind() == Some("mountains"))
         .map(|f| match &f.geometry {
             Geometry::Areas(mp) => (f.id.clone(), mp.clone()),
             other => panic!("{}: a mountain range must be an area, not {other:?}", f.id),
@@ -101,7 +101,7 @@ fn peaks_lie_in_their_range_and_label_points_in_their_outline() {
             assert!(other == id || !mp.contains(&Point::new(lon, lat)), "{name} is also in {other}");
         }
     }
-    for f in atlas.data.layer(Layer::Landforms).iter().filter(|f| f.kind.as_deref() == Some("mountains")) {
+    for f in atlas.data.layer(Layer::Landforms).iter().filter(|f| f.kind() == Some("mountains")) {
         let lp = f.properties.get("label_point").and_then(|v| v.as_array()).expect("label_point");
         let (x, y) = (lp[0].as_f64().unwrap(), lp[1].as_f64().unwrap());
         assert!(outline(&all, &f.id).contains(&Point::new(x, y)), "{}: label_point off its outline", f.id);

@@ -14,21 +14,47 @@ use std::sync::Arc;
 pub struct Names {
     /// `name` (English).
     pub en: String,
-    /// `name:kk` (Kazakh).
-    pub kk: Option<String>,
-    /// `name:ru` (Russian).
-    pub ru: Option<String>,
-    /// `name:*` in any other language, keyed by its code (`name:de` → `de`).
-    pub other: Vec<(String, String)>,
+    /// The names in other languages, boxed: most features of a large dataset have none,
+    /// and a feature without them stays small.
+    more: Option<Box<MoreNames>>,
+}
+
+/// The names of a feature besides the English one.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct MoreNames {
+    kk: Option<String>,
+    ru: Option<String>,
+    other: Vec<(String, String)>,
 }
 
 impl Names {
+    /// Names from the English one, `name:kk`, `name:ru` and any other `name:*` (code, name).
+    pub fn new(en: String, kk: Option<String>, ru: Option<String>, other: Vec<(String, String)>) -> Names {
+        let more = (kk.is_some() || ru.is_some() || !other.is_empty()).then(|| Box::new(MoreNames { kk, ru, other }));
+        Names { en, more }
+    }
+
+    /// `name:kk` (Kazakh).
+    pub fn kk(&self) -> &Option<String> {
+        self.more.as_ref().map_or(&None, |m| &m.kk)
+    }
+
+    /// `name:ru` (Russian).
+    pub fn ru(&self) -> &Option<String> {
+        self.more.as_ref().map_or(&None, |m| &m.ru)
+    }
+
+    /// `name:*` in any other language, keyed by its code (`name:de` → `de`).
+    pub fn other(&self) -> &[(String, String)] {
+        self.more.as_ref().map_or(&[], |m| &m.other)
+    }
+
     /// The name in `lang` (`en`, `kk`, `ru` or any `name:*` code), falling back to English.
     pub fn get(&self, lang: &str) -> &str {
         let other = match lang {
-            "kk" => self.kk.as_deref(),
-            "ru" => self.ru.as_deref(),
-            code => self.other.iter().find(|(c, _)| c == code).map(|(_, n)| n.as_str()),
+            "kk" => self.kk().as_deref(),
+            "ru" => self.ru().as_deref(),
+            code => self.other().iter().find(|(c, _)| c == code).map(|(_, n)| n.as_str()),
         };
         other.filter(|n| !n.is_empty()).unwrap_or(&self.en)
     }
@@ -165,55 +191,124 @@ fn thousands(n: f64) -> String {
     out
 }
 
+/// The members of a properties object: sorted by key, each key's text shared.
+type Members = Box<[(Arc<str>, Value)]>;
+
 /// A feature's GeoJSON properties as given: a compact map, in key order, with the lookups
-/// of `serde_json::Map`. One allocation per feature, and each key's text is shared by the
-/// features of a file (a `BTreeMap` per feature cost ~600 bytes before its first key).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Properties(Box<[(Arc<str>, Value)]>);
+/// of `serde_json::Map`.
+///
+/// Most properties are typed when a feature is read (id, names, dates, control, …) and
+/// are looked up again only for `query` output and a few rare keys. So a feature read from
+/// a file keeps the properties object's JSON text (one allocation, the size of the text)
+/// and a 64-bit mask of its keys' hashes; the members are read from the text the first
+/// time a key the mask may hold is asked for, and kept. A lookup of a key that is not
+/// there costs a hash. (At 100,000 towns, members held as JSON values were ~300 bytes a
+/// town in five allocations.)
+#[derive(Clone, Debug, Default)]
+pub struct Properties {
+    /// The object's JSON text, when the members are read from it on demand.
+    text: Option<Box<str>>,
+    /// A bit per key of the text ([`key_bit`]): a key whose bit is clear is not there.
+    mask: u64,
+    /// The members, once read (boxed: a pointer's room in every feature).
+    members: std::sync::OnceLock<Box<Members>>,
+}
+
+/// The bit of `key` in [`Properties`]'s mask (FNV-1a).
+fn key_bit(key: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    1 << (h >> 58)
+}
+
+impl PartialEq for Properties {
+    fn eq(&self, other: &Properties) -> bool {
+        self.members() == other.members()
+    }
+}
 
 impl Properties {
+    fn with_members(members: Members) -> Properties {
+        Properties { text: None, mask: 0, members: std::sync::OnceLock::from(Box::new(members)) }
+    }
+
+    /// The members, read from the text the first time.
+    fn members(&self) -> &[(Arc<str>, Value)] {
+        self.members.get_or_init(|| {
+            // The text was read once already, as these members: it cannot fail now.
+            let text = self.text.as_deref().unwrap_or("{}");
+            Box::new(members_of(text).unwrap_or_default())
+        })
+    }
+
+    /// Keep the members as their JSON `text` (which must read back as these members) and
+    /// read them again when asked for.
+    pub(super) fn into_text(self, text: Box<str>) -> Properties {
+        let mask = self.members().iter().fold(0, |m, (k, _)| m | key_bit(k));
+        Properties { text: Some(text), mask, members: std::sync::OnceLock::new() }
+    }
+
+    /// Might `key` be there? (`false`: it is not.)
+    #[inline]
+    fn may_hold(&self, key: &str) -> bool {
+        self.text.is_none() || self.mask & key_bit(key) != 0
+    }
+
     fn find(&self, key: &str) -> Option<usize> {
-        if self.0.len() <= 16 {
+        let members = self.members();
+        if members.len() <= 16 {
             // A feature's few properties: a scan that compares lengths first beats a
             // binary search that compares text at every step.
-            return self.0.iter().position(|(k, _)| k.len() == key.len() && **k == *key);
+            return members.iter().position(|(k, _)| k.len() == key.len() && **k == *key);
         }
-        self.0.binary_search_by(|(k, _)| (**k).cmp(key)).ok()
+        members.binary_search_by(|(k, _)| (**k).cmp(key)).ok()
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.find(key).map(|i| &self.0[i].1)
+        if !self.may_hold(key) {
+            return None;
+        }
+        self.find(key).map(|i| &self.members()[i].1)
     }
 
-    /// Is `key` there?
+    /// Is `key` there? (Answered from the text, without reading the members, when they
+    /// have not been read.)
     pub fn contains_key(&self, key: &str) -> bool {
-        self.find(key).is_some()
+        if !self.may_hold(key) {
+            return false;
+        }
+        match (&self.text, self.members.get()) {
+            (Some(text), None) => super::raw::has_key(text, key),
+            _ => self.find(key).is_some(),
+        }
     }
 
     /// The keys, in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| &**k)
+        self.members().iter().map(|(k, _)| &**k)
     }
 
     /// The keys and values, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (&**k, v))
+        self.members().iter().map(|(k, v)| (&**k, v))
     }
 
     /// How many properties.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.members().len()
     }
 
     /// No properties?
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.members().is_empty()
     }
 
     /// The properties as a JSON object (for output).
     pub fn to_map(&self) -> Map<String, Value> {
-        self.0.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        self.members().iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
     }
 
     /// Members as read, in any order: sorted by key, and of a key given twice the last
@@ -225,18 +320,16 @@ impl Properties {
     /// [`Properties::from_members`] from a buffer that is left empty (its capacity kept for
     /// the next feature): one allocation of the exact size per feature.
     pub(super) fn from_scratch(members: &mut Vec<(Arc<str>, Value)>) -> Properties {
-        members.reverse();
-        members.sort_by(|a, b| a.0.cmp(&b.0)); // stable: the last given comes first
-        members.dedup_by(|later, first| later.0 == first.0);
-        Properties(members.drain(..).collect())
+        Properties::with_members(sorted_members(members))
     }
 
-    /// Rename `from` to `to` (unless `to` is there already).
+    /// Rename `from` to `to` (unless `to` is there already). Members kept as text are
+    /// read first, and kept as members.
     pub(super) fn rename(&mut self, from: &str, to: Arc<str>) {
         if self.contains_key(&to) {
             return;
         }
-        let mut members = std::mem::take(&mut self.0).into_vec();
+        let mut members = self.members().to_vec();
         for m in &mut members {
             if &*m.0 == from {
                 m.0 = to.clone();
@@ -244,6 +337,22 @@ impl Properties {
         }
         *self = Properties::from_members(members);
     }
+}
+
+/// The members of a JSON object's text.
+fn members_of(text: &str) -> Option<Members> {
+    match super::raw::parse_props(text, &mut KeyTexts::default()) {
+        Ok(Props::Object(p)) => p.members.into_inner().map(|m| *m),
+        _ => None,
+    }
+}
+
+/// Members sorted by key, the last of a key given twice kept; `members` is left empty.
+fn sorted_members(members: &mut Vec<(Arc<str>, Value)>) -> Members {
+    members.reverse();
+    members.sort_by(|a, b| a.0.cmp(&b.0)); // stable: the last given comes first
+    members.dedup_by(|later, first| later.0 == first.0);
+    members.drain(..).collect()
 }
 
 impl From<Map<String, Value>> for Properties {
@@ -303,6 +412,10 @@ pub enum Geometry {
 }
 
 /// A feature of any layer. Layer-specific attributes are `None`/empty where they do not apply.
+///
+/// Attributes that few features have (a battle's victor, a route's side, dates written
+/// for display, capital spans, …) are boxed together and read through methods, so that a
+/// town of a large dataset costs a few hundred bytes, not twice that.
 #[derive(Clone, Debug)]
 pub struct Feature {
     /// The layer it belongs to.
@@ -315,42 +428,95 @@ pub struct Feature {
     pub names: Names,
     /// When it existed (`start_date`/`end_date`, or `date`).
     pub span: Span,
-    /// The original date string(s) for display (`"1729"`, `"1681–1683"`).
-    pub date_label: Option<String>,
     /// Uncertainty flag.
     pub certainty: Option<Certainty>,
     /// Geometry.
     pub geometry: Geometry,
-    /// Envelope `[west, south, east, north]`.
-    pub bbox: Option<[f64; 4]>,
+    /// The envelope of a line or area (a point's is the point: see [`Feature::bbox`]).
+    extent: Option<Box<[f64; 4]>>,
     /// Control timeline (cities, territories).
     pub control: Vec<ControlSpan>,
     /// `kind` for cities: the kind the place has at any time of its life; a capital's
     /// years as capital are in [`Feature::capital`] (see [`Feature::kind_in`]).
     pub city_kind: CityKind,
-    /// When a capital was a capital (empty: all its life).
-    pub capital: Vec<CapitalSpan>,
     /// `kind` for campaigns.
     pub campaign_kind: CampaignKind,
-    /// `kind` free text (water, landforms).
-    pub kind: Option<String>,
     /// River rank 1 (major) … 3 (minor); city rank 1 … 5 (5 most important).
     pub rank: u8,
-    /// Battle victor / campaign side (polity ids).
-    pub victor: Option<String>,
-    /// Campaign side.
-    pub side: Option<String>,
-    /// Battle belligerents.
-    pub belligerents: Vec<String>,
-    /// Commander(s).
-    pub commanders: Vec<String>,
-    /// Army size.
-    pub strength: Option<Strength>,
+    /// The attributes few features have (`None`: none of them).
+    rare: Option<Box<Rare>>,
     /// All GeoJSON properties as given (for `query` output).
     pub properties: Properties,
 }
 
+/// The attributes of a feature that few features have.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Rare {
+    date_label: Option<String>,
+    capital: Vec<CapitalSpan>,
+    victor: Option<String>,
+    side: Option<String>,
+    belligerents: Vec<String>,
+    commanders: Vec<String>,
+    strength: Option<Strength>,
+}
+
+impl Rare {
+    /// `None` when it holds nothing: the feature then carries no box.
+    fn boxed(self) -> Option<Box<Rare>> {
+        (self != Rare::default()).then(|| Box::new(self))
+    }
+}
+
 impl Feature {
+    /// Envelope `[west, south, east, north]` (`None` for an event without a place).
+    pub fn bbox(&self) -> Option<[f64; 4]> {
+        match &self.geometry {
+            Geometry::Point(p) => Some([p.x(), p.y(), p.x(), p.y()]),
+            _ => self.extent.as_deref().copied(),
+        }
+    }
+
+    /// The original date string(s) for display (`"1729"`, `"1681–1683"`).
+    pub fn date_label(&self) -> &Option<String> {
+        self.rare.as_ref().map_or(&None, |r| &r.date_label)
+    }
+
+    /// When a capital was a capital (empty: all its life).
+    pub fn capital(&self) -> &[CapitalSpan] {
+        self.rare.as_ref().map_or(&[], |r| &r.capital)
+    }
+
+    /// `kind` free text (water, landforms; a city's as given).
+    pub fn kind(&self) -> Option<&str> {
+        self.properties.get("kind").and_then(Value::as_str)
+    }
+
+    /// Battle victor (a polity id).
+    pub fn victor(&self) -> &Option<String> {
+        self.rare.as_ref().map_or(&None, |r| &r.victor)
+    }
+
+    /// Campaign side (a polity id).
+    pub fn side(&self) -> &Option<String> {
+        self.rare.as_ref().map_or(&None, |r| &r.side)
+    }
+
+    /// Battle belligerents (polity ids).
+    pub fn belligerents(&self) -> &[String] {
+        self.rare.as_ref().map_or(&[], |r| &r.belligerents)
+    }
+
+    /// Commander(s).
+    pub fn commanders(&self) -> &[String] {
+        self.rare.as_ref().map_or(&[], |r| &r.commanders)
+    }
+
+    /// Army size.
+    pub fn strength(&self) -> &Option<Strength> {
+        self.rare.as_ref().map_or(&None, |r| &r.strength)
+    }
+
     /// Is the feature alive in year `y`?
     pub fn alive(&self, y: Year) -> bool {
         self.span.overlaps_year(y)
@@ -381,8 +547,8 @@ impl Feature {
     /// (if it has any); a town before and after. Other kinds do not change.
     pub fn kind_in(&self, y: Year) -> CityKind {
         if self.city_kind == CityKind::Capital
-            && !self.capital.is_empty()
-            && !self.capital.iter().any(|c| c.span.overlaps_year(y))
+            && !self.capital().is_empty()
+            && !self.capital().iter().any(|c| c.span.overlaps_year(y))
         {
             CityKind::City
         } else {
@@ -404,10 +570,10 @@ impl Feature {
                 ids.push(o);
             }
         }
-        ids.extend(self.capital.iter().filter_map(|c| c.polity.as_deref()));
-        ids.extend(self.victor.as_deref());
-        ids.extend(self.side.as_deref());
-        ids.extend(self.belligerents.iter().map(String::as_str));
+        ids.extend(self.capital().iter().filter_map(|c| c.polity.as_deref()));
+        ids.extend(self.victor().as_deref());
+        ids.extend(self.side().as_deref());
+        ids.extend(self.belligerents().iter().map(String::as_str));
         ids
     }
 }
@@ -418,7 +584,7 @@ impl Feature {
 pub(super) fn parse_features(
     layer: Layer,
     file: &str,
-    items: Vec<(usize, RawFeature)>,
+    items: impl ExactSizeIterator<Item = (usize, RawFeature)>,
     mode: EndDates,
     problems: &mut Vec<Problem>,
 ) -> Vec<Feature> {
@@ -616,28 +782,28 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
             return None;
         }
     };
-    ctx.id = id.clone();
+    // The id is kept where messages name the feature, and moved into it at the end.
+    ctx.id = id;
 
     let geometry = parse_geometry(layer, obj.geometry, ctx)?;
-    let mut names = Names {
-        en: str_prop(props, "name", ctx).unwrap_or("").to_string(),
-        kk: str_prop(props, "name:kk", ctx).map(str::to_string),
-        ru: str_prop(props, "name:ru", ctx).map(str::to_string),
-        other: Vec::new(),
-    };
+    let mut en = str_prop(props, "name", ctx).unwrap_or("");
+    let kk = str_prop(props, "name:kk", ctx).map(str::to_string);
+    let ru = str_prop(props, "name:ru", ctx).map(str::to_string);
+    let mut other = Vec::new();
     for (key, value) in props.iter() {
         if let (Some(code), Some(v)) = (key.strip_prefix("name:"), value.as_str()) {
             if !code.is_empty() && code != "kk" && code != "ru" && code != "en" {
-                names.other.push((code.to_string(), v.to_string()));
+                other.push((code.to_string(), v.to_string()));
             }
         }
     }
-    if names.en.is_empty() {
+    if en.is_empty() {
         // OpenHistoricalMap puts the English name in `name:en` when `name` is local.
-        if let Some(en) = props.get("name:en").and_then(Value::as_str) {
-            names.en = en.to_string();
+        if let Some(name_en) = props.get("name:en").and_then(Value::as_str) {
+            en = name_en;
         }
     }
+    let names = Names::new(en.to_string(), kk, ru, other);
 
     // Time: `date` is a point event (or an interval such as `1718/1720`); otherwise
     // start_date/end_date.
@@ -692,7 +858,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         // OpenHistoricalMap's boundaries: a dated area without `control` is held by itself.
         let polity = match props.get("polity").and_then(Value::as_str).filter(|p| !p.trim().is_empty()) {
             Some(p) => p.trim().to_string(),
-            None => polity_id_for(if names.en.is_empty() { &id } else { &names.en }),
+            None => polity_id_for(if names.en.is_empty() { &ctx.id } else { &names.en }),
         };
         control.push(ControlSpan {
             span,
@@ -718,7 +884,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         }
     }
 
-    let kind = str_prop(props, "kind", ctx).map(str::to_string);
+    let kind = str_prop(props, "kind", ctx);
     let place = props.get("place").and_then(Value::as_str);
     // OSM/OHM `capital=yes` (or an admin level) marks a capital.
     let capital_tag = match props.get("capital") {
@@ -734,7 +900,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
             (_, Some(_)) => Some("city"),
             _ => None,
         };
-        match kind.as_deref().or(ohm_kind) {
+        match kind.or(ohm_kind) {
             _ if capital_tag => CityKind::Capital,
             None | Some("city") | Some("town") => CityKind::City,
             Some("capital") => CityKind::Capital,
@@ -773,7 +939,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         }
     }
     let campaign_kind = if layer == Layer::Campaigns {
-        match kind.as_deref() {
+        match kind {
             None | Some("advance") => CampaignKind::Advance,
             Some("retreat") => CampaignKind::Retreat,
             Some("raid") => CampaignKind::Raid,
@@ -836,29 +1002,30 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
     if layer == Layer::Events && !props.contains_key("caption") {
         ctx.warn("event has no `caption`");
     }
-    let bbox = envelope(&geometry);
+    // A point's envelope is the point: only lines and areas keep one.
+    let extent = match geometry {
+        Geometry::Point(_) => None,
+        _ => envelope(&geometry).map(Box::new),
+    };
+    let rare = Rare { date_label, capital, victor, side, belligerents, commanders, strength }.boxed();
     Some(Feature {
         layer,
         file: ctx.file.clone(),
-        id,
+        id: std::mem::take(&mut ctx.id),
         names,
         span,
-        date_label,
         certainty,
         geometry,
-        bbox,
+        extent,
         control,
         city_kind,
-        capital,
         campaign_kind,
-        kind,
         rank,
-        victor,
-        side,
-        belligerents,
-        commanders,
-        strength,
-        properties: owned_props,
+        rare,
+        properties: match obj.properties_text {
+            Some(text) => owned_props.into_text(text),
+            None => owned_props,
+        },
     })
 }
 
@@ -1215,4 +1382,47 @@ fn envelope(g: &Geometry) -> Option<[f64; 4]> {
         Geometry::Areas(a) => a.bounding_rect(),
     }?;
     Some([r.min().x, r.min().y, r.max().x, r.max().y])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Properties read from a feature's text, and the same read into members at once.
+    fn both(text: &str) -> (Properties, Properties) {
+        let parsed = match super::super::raw::parse_props(text, &mut KeyTexts::default()) {
+            Ok(Props::Object(p)) => p,
+            _ => panic!("not an object: {text}"),
+        };
+        (parsed.clone().into_text(text.into()), parsed)
+    }
+
+    #[test]
+    fn properties_kept_as_text_answer_as_members() {
+        let text = r#"{"id": "a", "name": "Ak", "rank": 3, "l\u0061bel": "always", "control": [{"from": "1700"}],
+                       "x": 1.0000000000000002, "x": 2.5, "name:kk": null}"#;
+        let (lazy, parsed) = both(text);
+        for key in ["id", "name", "rank", "label", "control", "x", "name:kk", "kind", "line", "", "l\\u0061bel"] {
+            assert_eq!(lazy.contains_key(key), parsed.contains_key(key), "{key}");
+        }
+        assert!(lazy.members.get().is_none(), "contains_key reads keys only");
+        for key in ["id", "name", "rank", "label", "control", "x", "name:kk", "kind", "line", ""] {
+            assert_eq!(lazy.get(key), parsed.get(key), "{key}");
+        }
+        assert_eq!(lazy.get("x"), Some(&json!(2.5)), "the last of a key given twice");
+        assert_eq!(lazy.to_map(), parsed.to_map());
+        assert_eq!(lazy.keys().collect::<Vec<_>>(), parsed.keys().collect::<Vec<_>>());
+        assert_eq!((lazy.len(), lazy.is_empty()), (parsed.len(), false));
+        assert_eq!(lazy, parsed);
+        let (empty, _) = both("{}");
+        assert!(empty.is_empty() && empty.get("id").is_none() && !empty.contains_key("id"));
+    }
+
+    #[test]
+    fn a_town_is_a_few_hundred_bytes() {
+        // Rare attributes and other languages' names are boxed; properties are text.
+        assert!(std::mem::size_of::<Feature>() <= 240, "{}", std::mem::size_of::<Feature>());
+        assert!(std::mem::size_of::<Names>() <= 32);
+    }
 }

@@ -344,6 +344,12 @@ impl Dataset {
         &self.layers[layer.index()]
     }
 
+    /// The features of one layer, to change in place: their geometry (closing T-junctions),
+    /// not their ids or order, which the id index keeps.
+    pub(crate) fn layer_mut(&mut self, layer: Layer) -> &mut [Feature] {
+        &mut self.layers[layer.index()]
+    }
+
     /// Replace a layer's features (for building datasets in code).
     pub fn set_layer(&mut self, layer: Layer, features: Vec<Feature>) {
         self.layers[layer.index()] = features;
@@ -377,7 +383,7 @@ impl Dataset {
     pub fn extent(&self) -> Option<[f64; 4]> {
         let mut acc: Option<[f64; 4]> = None;
         for f in self.all() {
-            if let Some(b) = f.bbox {
+            if let Some(b) = f.bbox() {
                 acc = Some(match acc {
                     None => b,
                     Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
@@ -539,7 +545,7 @@ fn towns_follow_their_land(ds: &mut Dataset) {
         let Geometry::Point(pt) = &town.geometry else { continue };
         let mut spans: Vec<ControlSpan> = areas
             .iter()
-            .filter(|a| a.bbox.is_some_and(|b| b[0] <= pt.x() && pt.x() <= b[2] && b[1] <= pt.y() && pt.y() <= b[3]))
+            .filter(|a| a.bbox().is_some_and(|b| b[0] <= pt.x() && pt.x() <= b[2] && b[1] <= pt.y() && pt.y() <= b[3]))
             .filter(|a| matches!(&a.geometry, Geometry::Areas(mp) if mp.intersects(pt)))
             .flat_map(|a| a.control.iter().filter(|c| c.span.overlaps(&town.span)).cloned())
             .collect();
@@ -560,7 +566,7 @@ fn towns_follow_their_land(ds: &mut Dataset) {
 /// Do two areas share land (not only a border)?
 fn overlap(a: &Feature, b: &Feature) -> bool {
     use geo::Relate;
-    let boxes = match (a.bbox, b.bbox) {
+    let boxes = match (a.bbox(), b.bbox()) {
         (Some(p), Some(q)) => p[0] < q[2] && q[0] < p[2] && p[1] < q[3] && q[1] < p[3],
         _ => false,
     };
@@ -635,22 +641,42 @@ fn read_file_features(name: &str, features: Vec<raw::RawFeature>, mode: EndDates
     let mut layers: [Vec<Feature>; 8] = Default::default();
     let file_layer = read::layer_of_file(name);
     let total = features.len();
-    let mut by_layer: Vec<Vec<(usize, raw::RawFeature)>> = Layer::ALL.iter().map(|_| Vec::new()).collect();
     let mut unplaced: Vec<String> = Vec::new();
-    for (i, f) in features.into_iter().enumerate() {
-        match read::layer_of_feature(&f, file_layer) {
-            Ok(Some(layer)) => by_layer[layer.index()].push((i, f)),
-            Ok(None) => unplaced.push(read::feature_label(&f, i)),
-            Err(msg) => problems.push(Problem::error(name, Some(&read::feature_label(&f, i)), msg)),
-        }
+    let placed: Vec<Option<Layer>> = features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match read::layer_of_feature(f, file_layer) {
+            Ok(Some(layer)) => Some(layer),
+            Ok(None) => {
+                unplaced.push(read::feature_label(f, i));
+                None
+            }
+            Err(msg) => {
+                problems.push(Problem::error(name, Some(&read::feature_label(f, i)), msg));
+                None
+            }
+        })
+        .collect();
+    let mut counts = vec![0usize; Layer::ALL.len()];
+    for l in placed.iter().flatten() {
+        counts[l.index()] += 1;
     }
-    let counts: Vec<usize> = by_layer.iter().map(Vec::len).collect();
-    for (layer, items) in Layer::ALL.into_iter().zip(by_layer) {
-        if items.is_empty() {
-            continue;
+    if let Some(layer) = Layer::ALL.into_iter().find(|l| counts[l.index()] == total && total > 0) {
+        // A file of one layer (the usual case): its features are typed as they come.
+        layers[layer.index()] =
+            feature::parse_features(layer, name, features.into_iter().enumerate(), mode, &mut problems);
+    } else {
+        let mut by_layer: Vec<Vec<(usize, raw::RawFeature)>> = counts.iter().map(|&n| Vec::with_capacity(n)).collect();
+        for ((i, f), l) in features.into_iter().enumerate().zip(placed) {
+            if let Some(l) = l {
+                by_layer[l.index()].push((i, f));
+            }
         }
-        let mut read = feature::parse_features(layer, name, items, mode, &mut problems);
-        layers[layer.index()].append(&mut read);
+        for (layer, items) in Layer::ALL.into_iter().zip(by_layer) {
+            if !items.is_empty() {
+                layers[layer.index()] = feature::parse_features(layer, name, items.into_iter(), mode, &mut problems);
+            }
+        }
     }
     if file_layer.is_none() || counts.iter().enumerate().any(|(l, n)| *n > 0 && Some(l) != file_layer.map(Layer::index))
     {

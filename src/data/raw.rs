@@ -32,6 +32,9 @@ pub(super) struct RawObject {
     pub id: Option<Value>,
     /// `properties`.
     pub properties: Props,
+    /// The `properties` object's JSON text (kept by the typed feature, see
+    /// [`Properties::into_text`]), if it is an object.
+    pub properties_text: Option<Box<str>>,
     /// `geometry`.
     pub geometry: Geom,
 }
@@ -330,7 +333,7 @@ fn object_member<'de, A: MapAccess<'de>>(
             let v: Value = map.next_value()?;
             obj.id = matches!(v, Value::String(_) | Value::Number(_)).then_some(v);
         }
-        Key::Properties => obj.properties = map.next_value_seed(PropsSeed { keys })?,
+        Key::Properties => (obj.properties, obj.properties_text) = map.next_value_seed(PropsSeed { keys })?,
         Key::Geometry => obj.geometry = map.next_value_seed(GeomSeed)?,
         _ => {
             map.next_value::<IgnoredAny>()?;
@@ -424,45 +427,106 @@ impl Visitor<'_> for SharedKey<'_> {
 }
 
 impl<'de> DeserializeSeed<'de> for PropsSeed<'_> {
+    type Value = (Props, Option<Box<str>>);
+    /// The members, and the object's text (read again from the text: skipping a value to
+    /// find its end costs less than a copy of what it holds).
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        let raw = <&'de serde_json::value::RawValue as serde::Deserialize<'de>>::deserialize(d)?;
+        let text = raw.get();
+        let props = parse_props(text, self.keys).map_err(serde::de::Error::custom)?;
+        let text = matches!(props, Props::Object(_)).then(|| Box::from(text));
+        Ok((props, text))
+    }
+}
+
+/// Read a `properties` value from its JSON text.
+pub(super) fn parse_props(text: &str, keys: &mut KeyTexts) -> serde_json::Result<Props> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let props = PropsValue(keys).deserialize(&mut de)?;
+    de.end()?;
+    Ok(props)
+}
+
+/// A `properties` value.
+struct PropsValue<'k>(&'k mut KeyTexts);
+
+impl<'de> DeserializeSeed<'de> for PropsValue<'_> {
     type Value = Props;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Props, D::Error> {
-        struct V<'k>(&'k mut KeyTexts);
-        impl<'de> Visitor<'de> for V<'_> {
-            type Value = Props;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Props, E> {
-                Ok(Props::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Props, E> {
-                Ok(Props::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Props, E> {
-                Ok(Props::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Props, E> {
-                Ok(Props::Other)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Props, E> {
-                Ok(Props::Other)
-            }
-            fn visit_unit<E>(self) -> Result<Props, E> {
-                Ok(Props::Null)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Props, A::Error> {
-                skip_seq(seq).map(|_| Props::Other)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Props, A::Error> {
-                let mut members: Vec<(Arc<str>, Value)> = Vec::with_capacity(8);
-                while let Some(k) = map.next_key_seed(SharedKey(&mut *self.0))? {
-                    members.push((k, map.next_value()?));
-                }
-                Ok(Props::Object(Properties::from_members(members)))
-            }
-        }
-        d.deserialize_any(V(self.keys))
+        d.deserialize_any(self)
     }
+}
+
+impl<'de> Visitor<'de> for PropsValue<'_> {
+    type Value = Props;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Props, E> {
+        Ok(Props::Other)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Props, E> {
+        Ok(Props::Other)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Props, E> {
+        Ok(Props::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Props, E> {
+        Ok(Props::Other)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Props, E> {
+        Ok(Props::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Props, E> {
+        Ok(Props::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Props, A::Error> {
+        skip_seq(seq).map(|_| Props::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Props, A::Error> {
+        let mut members: Vec<(Arc<str>, Value)> = Vec::with_capacity(8);
+        while let Some(k) = map.next_key_seed(SharedKey(&mut *self.0))? {
+            members.push((k, map.next_value()?));
+        }
+        Ok(Props::Object(Properties::from_members(members)))
+    }
+}
+
+/// Does the JSON object `text` have the member `key`? (Its values are skipped, not read.)
+pub(super) fn has_key(text: &str, key: &str) -> bool {
+    struct IsKey<'k>(&'k str);
+    impl<'de> DeserializeSeed<'de> for IsKey<'_> {
+        type Value = bool;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+    impl Visitor<'_> for IsKey<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_str<E>(self, s: &str) -> Result<bool, E> {
+            Ok(s == self.0)
+        }
+    }
+    struct Keys<'k>(&'k str);
+    impl<'de> Visitor<'de> for Keys<'_> {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            let mut found = false;
+            while let Some(is) = map.next_key_seed(IsKey(self.0))? {
+                found |= is;
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(found)
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde::Deserializer::deserialize_map(&mut de, Keys(key)).unwrap_or(false)
 }
 
 // ---------------------------------------------------------------- geometry

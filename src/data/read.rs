@@ -52,7 +52,10 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
     for f in &mut out {
         if let RawFeature::Object(o) = f {
             if let Props::Object(props) = &mut o.properties {
-                unshorten(props, keys);
+                if unshorten(props, keys) {
+                    // The text no longer reads as these members.
+                    o.properties_text = None;
+                }
             }
         }
     }
@@ -61,8 +64,8 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
 
 /// Map names that Shapefile's 10-character, colon-free field names made (`name_ru`,
 /// `caption_kk`, `admin_leve`, `start_dat`) back to OpenHistoricalMap's, unless the
-/// proper key is also there.
-pub(super) fn unshorten(props: &mut Properties, keys: &mut KeyTexts) {
+/// proper key is also there. Returns whether any was renamed.
+pub(super) fn unshorten(props: &mut Properties, keys: &mut KeyTexts) -> bool {
     let mut renames: Vec<(String, String)> = Vec::new();
     for key in props.keys() {
         let proper = match key {
@@ -81,9 +84,11 @@ pub(super) fn unshorten(props: &mut Properties, keys: &mut KeyTexts) {
             }
         }
     }
+    let renamed = !renames.is_empty();
     for (from, to) in renames {
         props.rename(&from, keys.share(&to));
     }
+    renamed
 }
 
 /// The properties of a raw feature, if they are an object.
@@ -231,6 +236,18 @@ mod tests {
         assert!(layer_of_feature(&raw(bad), None).unwrap_err().contains("roads"));
         assert_eq!(layer_of_file("export.geojson"), None);
         assert_eq!(layer_of_file("Territories.geojson"), Some(Layer::Territories));
+    }
+
+    #[test]
+    fn renamed_properties_are_not_kept_as_their_text() {
+        let text = r#"{"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {"id": "a", "name_ru": "А"}, "geometry": null},
+            {"type": "Feature", "properties": {"id": "b", "name:ru": "Б"}, "geometry": null}]}"#;
+        let fs = features_of("x.geojson", text, &mut Vec::new()).unwrap();
+        let texts: Vec<bool> =
+            fs.iter().map(|f| matches!(f, RawFeature::Object(o) if o.properties_text.is_some())).collect();
+        assert_eq!(texts, [false, true], "the text of renamed keys no longer reads as the members");
+        assert_eq!(props_of(&fs[0]).and_then(|p| p.get("name:ru")), Some(&Value::from("А")));
     }
 
     #[test]

@@ -445,9 +445,7 @@ pub(crate) fn landforms(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
         if !feat.alive(f.opts.year) {
             continue;
         }
-        if let (Geometry::Areas(mp), Some("mountains"), true) =
-            (&feat.geometry, feat.kind.as_deref(), relief.opacity > 0.0)
-        {
+        if let (Geometry::Areas(mp), Some("mountains"), true) = (&feat.geometry, feat.kind(), relief.opacity > 0.0) {
             if let Some(path) = area_path(f.view, mp) {
                 canvas.fill_path(&path, Ink::new(relief.fill, relief.opacity), FillRule::EvenOdd);
                 shown.relief = true;
@@ -459,7 +457,7 @@ pub(crate) fn landforms(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
         });
         if let Some(p) = p {
             let (x, y) = f.view.to_px(p.x(), p.y());
-            let big = matches!(feat.kind.as_deref(), Some("region") | Some("steppe"));
+            let big = matches!(feat.kind(), Some("region") | Some("steppe"));
             jobs.push(LabelJob {
                 priority: priority::LANDFORM + i32::from(big),
                 text: cased(spec, feat.name(&f.opts.lang)),
@@ -498,10 +496,10 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
         }
         let Geometry::Lines(ml) = &feat.geometry else { continue };
         let Some(line) = ml.0.first() else { continue };
-        let side = feat.side.as_deref().and_then(|s| f.style.polity(s));
+        let side = feat.side().as_deref().and_then(|s| f.style.polity(s));
         let color = side.map(|p| p.border).unwrap_or(Rgba(80, 80, 80, 255));
         let ink = RouteInk { color, core: f.style.halo, mark: side.map(|p| p.mark).unwrap_or_default() };
-        if let Some(s) = &feat.side {
+        if let Some(s) = feat.side() {
             if side.is_some() {
                 shown.fighter(s);
             }
@@ -526,15 +524,15 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
         if f.opts.route_progress >= 1.0 {
             let mut parts: Vec<String> = Vec::new();
             let short = short_route_name(feat.name(&f.opts.lang));
-            if let Some(c) = feat.commanders.first() {
+            if let Some(c) = feat.commanders().first() {
                 parts.push(c.clone());
             } else if short.chars().count() < 44 && !short.is_empty() {
                 parts.push(short.to_string());
             }
-            if let Some(s) = &feat.strength {
+            if let Some(s) = feat.strength() {
                 parts.push(s.label());
             }
-            if let Some(d) = &feat.date_label {
+            if let Some(d) = feat.date_label() {
                 parts.push(d.clone());
             }
             let mut style = f.text_style(&cs.label, 1.0);
@@ -843,8 +841,8 @@ pub(crate) fn battles(
             continue;
         }
         let r = f.px(bs.size_pt) / 2.0;
-        let victor = feat.victor.as_deref().and_then(|v| f.style.polity(v));
-        if let Some(v) = &feat.victor {
+        let victor = feat.victor().as_deref().and_then(|v| f.style.polity(v));
+        if let Some(v) = feat.victor() {
             if victor.is_some() {
                 shown.fighter(v);
             }
@@ -863,7 +861,7 @@ pub(crate) fn battles(
         }
         shown.battles = true;
         placer.add_obstacle([x - r, y - r, x + r, y + r]);
-        let date = match (&feat.date_label, feat.certainty) {
+        let date = match (feat.date_label(), feat.certainty) {
             (Some(d), Some(Certainty::Disputed)) => format!("{d}?"),
             (Some(d), _) => d.clone(),
             (None, _) => String::new(),
@@ -895,9 +893,14 @@ pub(crate) fn cities(
     let cs = &f.style.cities;
     let year = f.opts.year;
     let prev_year = Year(year.0 - 1);
-    let mut markers = Vec::new();
+    let visible = f.visible_in(Layer::Cities);
+    // Room for a label job per town at once (grown by doubling, the buffer was up to twice that).
+    let mut markers = Vec::with_capacity(visible.len());
     fortified_lines(f, canvas, shown, jobs);
-    for i in f.visible_in(Layer::Cities) {
+    if jobs.capacity() - jobs.len() < visible.len() {
+        jobs.reserve_exact(visible.len() + 64);
+    }
+    for i in visible {
         let feat = &f.atlas.data.layer(Layer::Cities)[i];
         if !feat.alive(year) {
             continue;

@@ -629,13 +629,13 @@ fn languages(atlas: &Atlas, style: &Style) -> Vec<String> {
     let mut langs: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     langs.insert("en".into());
     for f in data.all() {
-        if f.names.kk.as_deref().is_some_and(|n| !n.is_empty()) {
+        if f.names.kk().as_deref().is_some_and(|n| !n.is_empty()) {
             langs.insert("kk".into());
         }
-        if f.names.ru.as_deref().is_some_and(|n| !n.is_empty()) {
+        if f.names.ru().as_deref().is_some_and(|n| !n.is_empty()) {
             langs.insert("ru".into());
         }
-        langs.extend(f.names.other.iter().map(|(c, _)| c.clone()));
+        langs.extend(f.names.other().iter().map(|(c, _)| c.clone()));
         langs.extend(f.properties.keys().filter_map(|k| k.strip_prefix("caption:")).map(str::to_string));
     }
     langs.extend(data.meta.title_i18n.keys().cloned());

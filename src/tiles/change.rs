@@ -27,14 +27,14 @@ pub fn changed_boxes(atlas: &Atlas, a: &MapState, b: &MapState) -> Option<Vec<[f
     let mut lines: BTreeSet<&str> = BTreeSet::new();
     for (layer, i) in changed {
         let f = &atlas.data.layer(layer)[i];
-        boxes.extend(f.bbox);
+        boxes.extend(f.bbox());
         match layer {
             Layer::Territories => {
                 for y in years {
                     polities.extend(f.holder(y).filter(|_| f.alive(y)).map(|h| h.polity.as_str()));
                 }
                 for ring in atlas.adjacency.of(i) {
-                    boxes.extend(ring.iter().flatten().filter_map(|&j| areas[j].bbox));
+                    boxes.extend(ring.iter().flatten().filter_map(|&j| areas[j].bbox()));
                 }
             }
             Layer::Cities => lines.extend(f.fort_line()),
@@ -45,14 +45,14 @@ pub fn changed_boxes(atlas: &Atlas, a: &MapState, b: &MapState) -> Option<Vec<[f
         for area in areas {
             let held = |y: Year| area.alive(y) && area.holder(y).is_some_and(|h| polities.contains(h.polity.as_str()));
             if years.into_iter().any(held) {
-                boxes.extend(area.bbox);
+                boxes.extend(area.bbox());
             }
         }
     }
     if !lines.is_empty() {
         for city in atlas.data.layer(Layer::Cities) {
             if city.fort_line().is_some_and(|l| lines.contains(l)) {
-                boxes.extend(city.bbox);
+                boxes.extend(city.bbox());
             }
         }
     }

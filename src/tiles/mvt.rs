@@ -276,13 +276,13 @@ fn s(v: &str) -> Value {
 
 fn name_props(f: &Feature) -> Vec<(String, Value)> {
     let mut out = vec![("id".into(), s(&f.id)), ("name".into(), s(&f.names.en))];
-    if let Some(kk) = &f.names.kk {
+    if let Some(kk) = f.names.kk() {
         out.push(("name:kk".into(), s(kk)));
     }
-    if let Some(ru) = &f.names.ru {
+    if let Some(ru) = f.names.ru() {
         out.push(("name:ru".into(), s(ru)));
     }
-    for (code, n) in &f.names.other {
+    for (code, n) in f.names.other() {
         out.push((format!("name:{code}"), s(n)));
     }
     out
@@ -365,14 +365,14 @@ impl VectorSource {
             put("borders", Some(piece.0), piece.1);
         }
         for f in data.layer(Layer::Water) {
-            let extra = f.kind.iter().map(|k| ("kind".to_string(), s(k))).collect();
+            let extra = f.kind().iter().map(|k| ("kind".to_string(), s(k))).collect();
             put("water", merc_geom(&f.geometry), plain(f, extra));
         }
         for f in data.layer(Layer::Rivers) {
             put("rivers", merc_geom(&f.geometry), plain(f, vec![("rank".into(), Value::Int(i64::from(f.rank)))]));
         }
         for f in data.layer(Layer::Landforms) {
-            let extra: Vec<(String, Value)> = f.kind.iter().map(|k| ("kind".to_string(), s(k))).collect();
+            let extra: Vec<(String, Value)> = f.kind().iter().map(|k| ("kind".to_string(), s(k))).collect();
             put("landforms", merc_geom(&f.geometry), plain(f, extra.clone()));
             // An area's name goes once, at its label point (as in print), not once per
             // polygon and tile: a point feature beside the area carries it.
@@ -385,23 +385,23 @@ impl VectorSource {
         }
         for f in data.layer(Layer::Campaigns) {
             let mut extra = vec![("kind".to_string(), s(campaign_kind(f)))];
-            extra.extend(f.side.iter().map(|p| ("side".to_string(), s(p))));
-            if !f.commanders.is_empty() {
-                extra.push(("commander".into(), Value::Str(f.commanders.join(", "))));
+            extra.extend(f.side().iter().map(|p| ("side".to_string(), s(p))));
+            if !f.commanders().is_empty() {
+                extra.push(("commander".into(), Value::Str(f.commanders().join(", "))));
             }
-            extra.extend(f.strength.iter().map(|st| ("strength".to_string(), Value::Str(st.label()))));
+            extra.extend(f.strength().iter().map(|st| ("strength".to_string(), Value::Str(st.label()))));
             put("campaigns", merc_geom(&f.geometry), plain(f, extra));
         }
         for f in data.layer(Layer::Battles) {
-            let mut extra: Vec<(String, Value)> = f.victor.iter().map(|p| ("victor".to_string(), s(p))).collect();
-            if !f.belligerents.is_empty() {
-                extra.push(("belligerents".into(), Value::Str(f.belligerents.join(", "))));
+            let mut extra: Vec<(String, Value)> = f.victor().iter().map(|p| ("victor".to_string(), s(p))).collect();
+            if !f.belligerents().is_empty() {
+                extra.push(("belligerents".into(), Value::Str(f.belligerents().join(", "))));
             }
-            if !f.commanders.is_empty() {
-                extra.push(("commanders".into(), Value::Str(f.commanders.join(", "))));
+            if !f.commanders().is_empty() {
+                extra.push(("commanders".into(), Value::Str(f.commanders().join(", "))));
             }
-            extra.extend(f.strength.iter().map(|st| ("strength".to_string(), Value::Str(st.label()))));
-            extra.extend(f.date_label.iter().map(|d| ("date".to_string(), s(d))));
+            extra.extend(f.strength().iter().map(|st| ("strength".to_string(), Value::Str(st.label()))));
+            extra.extend(f.date_label().iter().map(|d| ("date".to_string(), s(d))));
             put("battles", merc_geom(&f.geometry), plain(f, extra));
         }
         // Cities: control spans flattened to runs of years with one holder and kind.
