@@ -67,4 +67,3 @@ if a.phases:
             ratio = century[k] / one[k] if one[k] else float("inf")
             print(f"{k:9} one {one[k]:6.0f} ms  century {century[k]:6.0f} ms  ({ratio:.1f}x, one thread)")
 shutil.rmtree(tmp, ignore_errors=True)
-shutil.rmtree(tmp, ignore_errors=True)
