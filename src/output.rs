@@ -504,33 +504,76 @@ fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoi
         lut[s as usize] = i as u8;
     }
     let rest: Vec<(u32, u32, [u8; 4])> = by_use[popular..].iter().map(|&(c, u, s)| (s, u, straight(c))).collect();
-    // The nearest kept entry of every other colour (the first of equals), then, while room
-    // is left, the farthest colour (the last of equals) joins the palette and every colour
-    // nearer to it than to its entry so far moves to it. Both passes run over the
-    // channels apart (structure of arrays) as f32 in blocks of eight lanes, which
-    // vectorise (with AVX2 where the CPU has it): squared distances are integers below
-    // 2^18, exact in f32, so every comparison is the integer one.
-    let blocks = rest.len().div_ceil(LANES);
-    // The other colours' channels, padded to whole blocks with colours that are never
-    // the farthest (their distance is 0 and only ever falls).
-    let rc: [Vec<f32>; 4] = std::array::from_fn(|k| {
-        let mut v: Vec<f32> = rest.iter().map(|r| f32::from(r.2[k])).collect();
-        v.resize(blocks * LANES, 0.0);
-        v
-    });
-    // The kept entries' channels, padded with entries farther than any colour.
-    let pc: [Vec<f32>; 4] = std::array::from_fn(|k| {
-        let mut v: Vec<f32> = palette.iter().map(|p| f32::from(p[k])).collect();
-        v.resize(palette.len().next_multiple_of(LANES), FAR_CHANNEL);
-        v
-    });
-    let mut dist = vec![0.0f32; blocks * LANES];
-    let mut idx = vec![0u32; blocks * LANES];
-    let (mut most, mut f_at) = quantise::nearest(&pc, &rc, rest.len(), &mut dist, &mut idx);
+    // Distances as f32 and indices as 32-bit words, so that the passes below vectorise
+    // (x86-64's baseline SSE2 has 4-lane f32 multiply, min and max, but no 32-bit integer
+    // multiply, min or max; AVX2, where the CPU has it, doubles the lanes). Squared
+    // distances are integers below 2^18, exact in f32, so every comparison is the
+    // integer one.
+    // The other colours' channels apart (structure of arrays).
+    let rc: [Vec<f32>; 4] = std::array::from_fn(|k| rest.iter().map(|r| f32::from(r.2[k])).collect());
+    let (mut dist, mut idx): (Vec<f32>, Vec<u32>) = if quantise::wide() {
+        // One vectorised pass over the colours per kept entry, in index order (a colour
+        // moves only to a strictly nearer entry: the first of equals stays).
+        let mut dist = vec![f32::INFINITY; rest.len()];
+        let mut idx = vec![0u32; rest.len()];
+        let kept: Vec<[f32; 4]> = palette.iter().map(|p| p.map(f32::from)).collect();
+        quantise::nearest(&rc, &kept, &mut dist, &mut idx);
+        (dist, idx)
+    } else {
+        // Without wide lanes, a search of the kept entries by their channel sums.
+        let sq =
+            |p: &[u8; 4], c: &[u8; 4]| -> u32 { p.iter().zip(c).map(|(&x, &y)| u32::from(x.abs_diff(y)).pow(2)).sum() };
+        // The nearest palette entry of every other colour (the first of equals). The entries
+        // are searched in order of their channel sum outwards from the colour's own: the
+        // squared distance is at least a quarter of the squared difference of the sums
+        // (Cauchy–Schwarz), so the search stops once that bound passes the best found.
+        let sum = |c: &[u8; 4]| c.iter().map(|&v| i32::from(v)).sum::<i32>();
+        let mut by_sum: Vec<(i32, u8)> = palette.iter().enumerate().map(|(i, p)| (sum(p), i as u8)).collect();
+        by_sum.sort_unstable();
+        let nearest_of = |c: &[u8; 4]| {
+            let s = sum(c);
+            let mid = by_sum.partition_point(|&(ps, _)| ps < s);
+            let (mut best, mut at) = (u32::MAX, 0u8);
+            let (mut lo, mut hi) = (mid, mid);
+            loop {
+                // The next candidate on each side and its bound; the nearer bound goes first.
+                let below = lo.checked_sub(1).map(|j| ((s - by_sum[j].0).pow(2) as u32, j));
+                let above = by_sum.get(hi).map(|&(ps, _)| ((ps - s).pow(2) as u32, hi));
+                let next = match (below, above) {
+                    (Some(b), Some(a)) => Some(if b.0 <= a.0 { (b, true) } else { (a, false) }),
+                    (Some(b), None) => Some((b, true)),
+                    (None, Some(a)) => Some((a, false)),
+                    (None, None) => None,
+                };
+                let Some(((bound, j), down)) = next else { break };
+                // Every entry left is at least `bound / 4` away: none can be nearer than the best.
+                if bound > best.saturating_mul(4) {
+                    break;
+                }
+                let i = by_sum[j].1;
+                let d = sq(&palette[i as usize], c);
+                if d < best || (d == best && i < at) {
+                    best = d;
+                    at = i;
+                }
+                if down {
+                    lo -= 1;
+                } else {
+                    hi += 1;
+                }
+            }
+            (best, at)
+        };
+        rest.iter().map(|r| nearest_of(&r.2)).map(|(d, i)| (d as f32, u32::from(i))).unzip()
+    };
+    // The farthest colour from every kept one is the last of the colours at the largest
+    // distance; it joins the palette, and every colour nearer to it moves to it.
+    let mut most = quantise::largest(&dist);
     while palette.len() < 256 && most > 0.0 {
+        let Some(f_at) = dist.iter().rposition(|&d| d == most) else { break };
         let i = palette.len() as u32;
         palette.push(rest[f_at].2);
-        (most, f_at) = quantise::add_entry(&rc, rest[f_at].2.map(f32::from), i, &mut dist, &mut idx);
+        most = quantise::add_entry(&rc, rest[f_at].2.map(f32::from), i, &mut dist, &mut idx);
     }
     let mut squared_error = 0u64;
     let mut worst = 0u32;
@@ -552,41 +595,33 @@ fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoi
     Some(PaletteChoice { palette, lut, kind })
 }
 
-/// Lanes of the quantiser's passes (one AVX2 register of f32).
-const LANES: usize = 8;
-
-/// A channel value of the padding entries of a palette: farther from every colour than any
-/// real entry (its squared distance is above 4 · 255², yet exact in f32).
-const FAR_CHANNEL: f32 = 2048.0;
-
-/// The two passes of [`choose_palette`]'s search, compiled for the baseline and, on
-/// x86-64, for AVX2 (chosen at run time): the same exact arithmetic either way.
+/// The vectorised passes of [`choose_palette`], compiled for the baseline and, on x86-64,
+/// for AVX2 (chosen at run time): the same exact arithmetic either way.
 mod quantise {
-    use super::LANES;
+    /// Whether the CPU has wide (AVX2) lanes, where a pass over the colours for every kept
+    /// entry costs less than a search per colour.
+    pub(super) fn wide() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return true;
+        }
+        false
+    }
 
-    /// For each of the first `n` colours `rc` (channels apart, padded to whole blocks),
-    /// the squared distance to its nearest entry of `pc` (channels apart, padded) and that
-    /// entry's index, the first of equals; returns the largest distance and the last
-    /// colour at it (as [`add_entry`]).
-    pub(super) fn nearest(
-        pc: &[Vec<f32>; 4],
-        rc: &[Vec<f32>; 4],
-        n: usize,
-        dist: &mut [f32],
-        idx: &mut [u32],
-    ) -> (f32, usize) {
+    /// Each colour's nearest entry of `kept` (first of equals) and its squared distance,
+    /// from `dist` and `idx` as they stand (∞ and 0 for a first search).
+    pub(super) fn nearest(rc: &[Vec<f32>; 4], kept: &[[f32; 4]], dist: &mut [f32], idx: &mut [u32]) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { nearest_avx2(pc, rc, n, dist, idx) };
+            return unsafe { nearest_avx2(rc, kept, dist, idx) };
         }
-        nearest_in(pc, rc, n, dist, idx)
+        nearest_in(rc, kept, dist, idx)
     }
 
     /// A new palette entry `f` with index `i`: every colour nearer to it than to its entry
-    /// so far moves to it (ties stay). Returns the largest distance left and the last
-    /// colour at it.
-    pub(super) fn add_entry(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) -> (f32, usize) {
+    /// so far moves to it (ties stay). Returns the largest distance left.
+    pub(super) fn add_entry(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) -> f32 {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
@@ -595,113 +630,69 @@ mod quantise {
         add_entry_in(rc, f, i, dist, idx)
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn nearest_avx2(pc: &[Vec<f32>; 4], rc: &[Vec<f32>; 4], n: usize, dist: &mut [f32], idx: &mut [u32]) -> (f32, usize) {
-        nearest_in(pc, rc, n, dist, idx)
+    /// The largest of the distances (0 for none).
+    pub(super) fn largest(dist: &[f32]) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { largest_avx2(dist) };
+        }
+        largest_in(dist)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn add_entry_avx2(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) -> (f32, usize) {
+    fn nearest_avx2(rc: &[Vec<f32>; 4], kept: &[[f32; 4]], dist: &mut [f32], idx: &mut [u32]) {
+        nearest_in(rc, kept, dist, idx)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn add_entry_avx2(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) -> f32 {
         add_entry_in(rc, f, i, dist, idx)
     }
 
-    #[inline(always)]
-    pub(super) fn nearest_in(pc: &[Vec<f32>; 4], rc: &[Vec<f32>; 4], n: usize, dist: &mut [f32], idx: &mut [u32]) -> (f32, usize) {
-        let (pr, _) = pc[0].as_chunks::<LANES>();
-        let (pg, _) = pc[1].as_chunks::<LANES>();
-        let (pb, _) = pc[2].as_chunks::<LANES>();
-        let (pa, _) = pc[3].as_chunks::<LANES>();
-        let lane: [u32; LANES] = std::array::from_fn(|l| l as u32);
-        for j in 0..n {
-            let (cr, cg, cb, ca) = (rc[0][j], rc[1][j], rc[2][j], rc[3][j]);
-            // Each lane keeps its nearest entry, the first of equals (entries come in
-            // increasing index); then the lanes' nearest, the lowest index of equals.
-            let mut bd = [f32::INFINITY; LANES];
-            let mut bi = [0u32; LANES];
-            for k in 0..pr.len() {
-                let base = (k * LANES) as u32;
-                for l in 0..LANES {
-                    let (dr, dg, db, da) = (pr[k][l] - cr, pg[k][l] - cg, pb[k][l] - cb, pa[k][l] - ca);
-                    let e = dr * dr + dg * dg + db * db + da * da;
-                    let closer = e < bd[l];
-                    bi[l] = if closer { base + lane[l] } else { bi[l] };
-                    bd[l] = if closer { e } else { bd[l] };
-                }
-            }
-            let (mut best, mut at) = (bd[0], bi[0]);
-            for l in 1..LANES {
-                if bd[l] < best || (bd[l] == best && bi[l] < at) {
-                    best = bd[l];
-                    at = bi[l];
-                }
-            }
-            dist[j] = best;
-            idx[j] = at;
-        }
-        farthest(dist)
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn largest_avx2(dist: &[f32]) -> f32 {
+        largest_in(dist)
     }
 
     #[inline(always)]
-    pub(super) fn add_entry_in(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) -> (f32, usize) {
-        let (r, _) = rc[0].as_chunks::<LANES>();
-        let (g, _) = rc[1].as_chunks::<LANES>();
-        let (b, _) = rc[2].as_chunks::<LANES>();
-        let (a, _) = rc[3].as_chunks::<LANES>();
-        let (d, _) = dist.as_chunks_mut::<LANES>();
-        let (x, _) = idx.as_chunks_mut::<LANES>();
-        let lane: [u32; LANES] = std::array::from_fn(|l| l as u32);
-        // The largest distance per lane and its last colour, taken in the same pass.
-        let mut most = [-1.0f32; LANES];
-        let mut at = [0u32; LANES];
-        for k in 0..d.len() {
-            let base = (k * LANES) as u32;
-            for l in 0..LANES {
-                let (dr, dg, db, da) = (r[k][l] - f[0], g[k][l] - f[1], b[k][l] - f[2], a[k][l] - f[3]);
-                let e = dr * dr + dg * dg + db * db + da * da;
-                // Selects, not branches, so that the loop vectorises.
-                let closer = e < d[k][l];
-                x[k][l] = if closer { i } else { x[k][l] };
-                let dk = if closer { e } else { d[k][l] };
-                d[k][l] = dk;
-                let far = dk >= most[l];
-                most[l] = if far { dk } else { most[l] };
-                at[l] = if far { base + lane[l] } else { at[l] };
-            }
+    pub(super) fn nearest_in(rc: &[Vec<f32>; 4], kept: &[[f32; 4]], dist: &mut [f32], idx: &mut [u32]) {
+        for (i, &f) in kept.iter().enumerate() {
+            update(rc, f, i as u32, dist, idx);
         }
-        reduce_farthest(most, at)
     }
 
-    /// The largest of `dist` and the last position at it.
     #[inline(always)]
-    fn farthest(dist: &[f32]) -> (f32, usize) {
-        let (d, _) = dist.as_chunks::<LANES>();
-        let lane: [u32; LANES] = std::array::from_fn(|l| l as u32);
-        let mut most = [-1.0f32; LANES];
-        let mut at = [0u32; LANES];
-        for (k, block) in d.iter().enumerate() {
-            let base = (k * LANES) as u32;
-            for l in 0..LANES {
-                let far = block[l] >= most[l];
-                most[l] = if far { block[l] } else { most[l] };
-                at[l] = if far { base + lane[l] } else { at[l] };
-            }
-        }
-        reduce_farthest(most, at)
+    pub(super) fn add_entry_in(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) -> f32 {
+        update(rc, f, i, dist, idx);
+        largest_in(dist)
     }
 
-    /// The lanes' largest distance, the last position of equals.
+    /// Move every colour strictly nearer to `f` than to its entry so far to entry `i`.
     #[inline(always)]
-    fn reduce_farthest(most: [f32; LANES], at: [u32; LANES]) -> (f32, usize) {
-        let (mut m, mut p) = (most[0], at[0]);
-        for l in 1..LANES {
-            if most[l] > m || (most[l] == m && at[l] > p) {
-                m = most[l];
-                p = at[l];
-            }
+    fn update(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) {
+        let len = dist.len().min(idx.len());
+        let (d, x) = (&mut dist[..len], &mut idx[..len]);
+        let (r, g, b, a) = (&rc[0][..len], &rc[1][..len], &rc[2][..len], &rc[3][..len]);
+        for j in 0..len {
+            let (dr, dg, db, da) = (r[j] - f[0], g[j] - f[1], b[j] - f[2], a[j] - f[3]);
+            let e = dr * dr + dg * dg + db * db + da * da;
+            // Selects, not branches, so that the loop vectorises.
+            let closer = e < d[j];
+            x[j] = if closer { i } else { x[j] };
+            d[j] = if closer { e } else { d[j] };
         }
-        (m.max(0.0), p as usize)
+    }
+
+    /// The largest distance, taken over the distances' bits as i32 (they order as the
+    /// non-negative floats do, and an integer max reduction vectorises where a float one
+    /// does not).
+    #[inline(always)]
+    pub(super) fn largest_in(dist: &[f32]) -> f32 {
+        f32::from_bits(dist.iter().map(|d| d.to_bits() as i32).max().unwrap_or(0) as u32)
     }
 }
 
@@ -1040,20 +1031,15 @@ mod tests {
     fn the_baseline_and_avx2_passes_agree() {
         let (colours, _) = random_colours(99, 1500, 12, true);
         let px = |c: u32| c.to_le_bytes().map(f32::from);
-        let soa = |cs: &[u32], pad: f32| -> [Vec<f32>; 4] {
-            std::array::from_fn(|k| {
-                let mut v: Vec<f32> = cs.iter().map(|&c| px(c)[k]).collect();
-                v.resize(cs.len().next_multiple_of(LANES), pad);
-                v
-            })
-        };
-        let (pal, rest) = colours.split_at(192);
-        let (pc, rc) = (soa(pal, FAR_CHANNEL), soa(rest, 0.0));
-        let len = rest.len().next_multiple_of(LANES);
-        let run = |nearest: fn(&[Vec<f32>; 4], &[Vec<f32>; 4], usize, &mut [f32], &mut [u32]) -> (f32, usize),
-                   add: fn(&[Vec<f32>; 4], [f32; 4], u32, &mut [f32], &mut [u32]) -> (f32, usize)| {
-            let (mut d, mut x) = (vec![0.0; len], vec![0; len]);
-            let mut out = vec![nearest(&pc, &rc, rest.len(), &mut d, &mut x)];
+        let (kept, rest) = colours.split_at(192);
+        let rc: [Vec<f32>; 4] = std::array::from_fn(|k| rest.iter().map(|&c| px(c)[k]).collect());
+        let kept: Vec<[f32; 4]> = kept.iter().map(|&c| px(c)).collect();
+        type Nearest = fn(&[Vec<f32>; 4], &[[f32; 4]], &mut [f32], &mut [u32]);
+        type Add = fn(&[Vec<f32>; 4], [f32; 4], u32, &mut [f32], &mut [u32]) -> f32;
+        let run = |nearest: Nearest, add: Add| {
+            let (mut d, mut x) = (vec![f32::INFINITY; rest.len()], vec![0; rest.len()]);
+            nearest(&rc, &kept, &mut d, &mut x);
+            let mut out = vec![quantise::largest(&d)];
             for (i, &c) in rest.iter().step_by(97).enumerate() {
                 out.push(add(&rc, px(c), 192 + i as u32, &mut d, &mut x));
             }
@@ -1061,6 +1047,7 @@ mod tests {
         };
         let baseline = run(quantise::nearest_in, quantise::add_entry_in);
         assert_eq!(baseline, run(quantise::nearest, quantise::add_entry));
+        assert!(baseline.0.windows(2).all(|w| w[1] <= w[0]), "the largest distance only falls");
     }
 
     #[test]
