@@ -570,7 +570,7 @@ fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoi
     // distance; it joins the palette, and every colour nearer to it moves to it.
     let mut most = quantise::largest(&dist);
     while palette.len() < 256 && most > 0.0 {
-        let Some(f_at) = dist.iter().rposition(|&d| d == most) else { break };
+        let Some(f_at) = quantise::last_at(&dist, most) else { break };
         let i = palette.len() as u32;
         palette.push(rest[f_at].2);
         most = quantise::add_entry(&rc, rest[f_at].2.map(f32::from), i, &mut dist, &mut idx);
@@ -685,6 +685,41 @@ mod quantise {
             x[j] = if closer { i } else { x[j] };
             d[j] = if closer { e } else { d[j] };
         }
+    }
+
+    /// The last position of `most` in `dist`.
+    pub(super) fn last_at(dist: &[f32], most: f32) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { last_at_avx2(dist, most) };
+        }
+        last_at_in(dist, most)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn last_at_avx2(dist: &[f32], most: f32) -> Option<usize> {
+        last_at_in(dist, most)
+    }
+
+    /// [`last_at`] a block at a time from the end: whether a block holds `most` is a
+    /// compare and an OR over all its lanes (vectorised, with no exit inside the block);
+    /// the position is then found inside that block alone.
+    #[inline(always)]
+    pub(super) fn last_at_in(dist: &[f32], most: f32) -> Option<usize> {
+        const BLOCK: usize = 32;
+        let whole = dist.len() / BLOCK * BLOCK;
+        if let Some(j) = dist[whole..].iter().rposition(|&d| d == most) {
+            return Some(whole + j);
+        }
+        let (blocks, _) = dist[..whole].as_chunks::<BLOCK>();
+        for (k, block) in blocks.iter().enumerate().rev() {
+            if block.iter().fold(false, |hit, &d| hit | (d == most)) {
+                return block.iter().rposition(|&d| d == most).map(|j| k * BLOCK + j);
+            }
+        }
+        None
     }
 
     /// The largest distance, taken over the distances' bits as i32 (they order as the
@@ -838,8 +873,9 @@ mod tests {
     fn choose_palette_reference(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoice> {
         // Slots by use, most used first (ties by colour, so the palette is deterministic).
         // One integer key per colour (use descending, then colour), unique as colours are.
-        let mut by_use: Vec<(u64, u32)> =
-            (0..colours.len()).map(|s| ((u64::from(u32::MAX - uses[s]) << 32) | u64::from(colours[s]), s as u32)).collect();
+        let mut by_use: Vec<(u64, u32)> = (0..colours.len())
+            .map(|s| ((u64::from(u32::MAX - uses[s]) << 32) | u64::from(colours[s]), s as u32))
+            .collect();
         by_use.sort_unstable_by_key(|e| e.0);
         let by_use: Vec<(u32, u32, u32)> =
             by_use.into_iter().map(|(_, s)| (colours[s as usize], uses[s as usize], s)).collect();
@@ -963,6 +999,7 @@ mod tests {
     /// Random colours (premultiplied, unique) and uses; `levels` channel values make
     /// ties in distance common.
     fn random_colours(seed: u64, count: usize, levels: u32, translucent: bool) -> (Vec<u32>, Vec<u32>) {
+        assert!(translucent || (levels as usize).pow(3) >= count, "{count} opaque colours of {levels} levels");
         let mut s = seed | 1;
         let mut next = move || {
             s ^= s << 13;
@@ -985,9 +1022,51 @@ mod tests {
         (colours, uses)
     }
 
+    /// Opaque colours (unique) around `centres` random colours, each channel within
+    /// `spread` of its centre, as anti-aliased edges between flat fills are: tiles that
+    /// quantise within the limits.
+    fn clustered_colours(seed: u64, count: usize, centres: usize, spread: u32) -> (Vec<u32>, Vec<u32>) {
+        let (base, _) = random_colours(seed, centres, 256, false);
+        let (jitter, uses) = random_colours(seed + 1, count, 2 * spread + 1, false);
+        let mut seen = std::collections::HashSet::new();
+        let (mut colours, mut kept_uses) = (Vec::new(), Vec::new());
+        for (k, (j, u)) in jitter.iter().zip(uses).enumerate() {
+            let b = base[k % centres].to_le_bytes();
+            let d = j.to_le_bytes();
+            // The jitter's channels are 0..=255 scaled from 0..=2·spread: back to ±spread.
+            let ch = |i: usize| {
+                let off = i32::from(d[i]) * (2 * spread as i32) / 255 - spread as i32;
+                (i32::from(b[i]) + off).clamp(0, 255) as u32
+            };
+            let c = ch(0) | (ch(1) << 8) | (ch(2) << 16) | (255 << 24);
+            if seen.insert(c) {
+                colours.push(c);
+                // The centres themselves are the most used (the flat fills).
+                kept_uses.push(if k < centres { 10_000 } else { u });
+            }
+        }
+        (colours, kept_uses)
+    }
+
     #[test]
     fn the_vectorised_palette_search_equals_the_reference_exactly() {
         let mut quantised = 0;
+        let mut cases: Vec<(u64, (Vec<u32>, Vec<u32>))> = Vec::new();
+        for seed in 0..4u64 {
+            for (count, centres, spread) in [(1000, 150, 6), (3000, 180, 10), (600, 100, 4), (2500, 192, 12)] {
+                cases.push((seed, clustered_colours(seed * 31 + count as u64, count, centres, spread)));
+            }
+        }
+        for (case, (seed, (colours, uses))) in cases.into_iter().enumerate() {
+            let n: usize = uses.iter().map(|&u| u as usize).sum();
+            let new = choose_palette(&colours, &uses, n).expect("a clustered tile quantises");
+            let old = choose_palette_reference(&colours, &uses, n).expect("a clustered tile quantises");
+            assert_eq!(new.palette, old.palette, "clustered case {case} seed {seed}");
+            assert_eq!(new.lut, old.lut, "clustered case {case} seed {seed}");
+            assert_eq!(new.kind, old.kind, "clustered case {case} seed {seed}");
+            quantised += usize::from(new.kind == TileEncoding::Quantised);
+        }
+        assert!(quantised >= 12, "the quantised path was taken {quantised} times");
         for (case, &(count, levels, translucent)) in [
             (300, 256, false),
             (257, 7, false),
@@ -1017,14 +1096,12 @@ mod tests {
                             assert_eq!(a.palette, b.palette, "case {case} seed {seed}");
                             assert_eq!(a.lut, b.lut, "case {case} seed {seed}");
                             assert_eq!(a.kind, b.kind, "case {case} seed {seed}");
-                            quantised += usize::from(a.kind == TileEncoding::Quantised);
                         }
                         (a, b) => panic!("case {case} seed {seed}: {:?} vs {:?}", a.is_some(), b.is_some()),
                     }
                 }
             }
         }
-        assert!(quantised > 10, "the quantised path was taken {quantised} times");
     }
 
     #[test]
@@ -1047,6 +1124,17 @@ mod tests {
         };
         let baseline = run(quantise::nearest_in, quantise::add_entry_in);
         assert_eq!(baseline, run(quantise::nearest, quantise::add_entry));
+        // The last position of a value, against a plain search from the end.
+        let d = &baseline.1;
+        for v in d.iter().step_by(13).chain([&d[0], &d[d.len() - 1], &-1.0]) {
+            let want = d.iter().rposition(|x| x == v);
+            assert_eq!(quantise::last_at(d, *v), want);
+            assert_eq!(quantise::last_at_in(d, *v), want);
+            assert_eq!(
+                quantise::last_at_in(&d[..d.len() % 32 + 64], *v),
+                d[..d.len() % 32 + 64].iter().rposition(|x| x == v)
+            );
+        }
         assert!(baseline.0.windows(2).all(|w| w[1] <= w[0]), "the largest distance only falls");
     }
 
