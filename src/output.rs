@@ -1022,9 +1022,9 @@ mod tests {
         (colours, uses)
     }
 
-    /// Opaque colours (unique) around `centres` random colours, each channel within
-    /// `spread` of its centre, as anti-aliased edges between flat fills are: tiles that
-    /// quantise within the limits.
+    /// Opaque colours (unique): `centres` random colours, the most used, and colours around
+    /// them, each channel within `spread` of its centre, as anti-aliased edges between flat
+    /// fills are: tiles that quantise within the limits.
     fn clustered_colours(seed: u64, count: usize, centres: usize, spread: u32) -> (Vec<u32>, Vec<u32>) {
         let (base, _) = random_colours(seed, centres, 256, false);
         let (jitter, uses) = random_colours(seed + 1, count, 2 * spread + 1, false);
@@ -1035,7 +1035,8 @@ mod tests {
             let d = j.to_le_bytes();
             // The jitter's channels are 0..=255 scaled from 0..=2·spread: back to ±spread.
             let ch = |i: usize| {
-                let off = i32::from(d[i]) * (2 * spread as i32) / 255 - spread as i32;
+                // The first of each centre's colours is the centre itself.
+                let off = if k < centres { 0 } else { i32::from(d[i]) * (2 * spread as i32) / 255 - spread as i32 };
                 (i32::from(b[i]) + off).clamp(0, 255) as u32
             };
             let c = ch(0) | (ch(1) << 8) | (ch(2) << 16) | (255 << 24);

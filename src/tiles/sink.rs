@@ -48,7 +48,8 @@ pub struct Written(std::sync::Mutex<std::collections::HashMap<u128, std::path::P
 /// shared buffer. A run hands the same tiles (the same `Arc`s) to the archive of every
 /// year, and each distinct tile is hashed once instead of once a year. Each entry holds a
 /// `Weak` of its tile, which keeps the address from being reused while the entry exists;
-/// entries whose tile is gone are dropped as the memo grows.
+/// entries whose tile is gone are dropped as the memo grows. A tile's bytes are never
+/// changed in place (nothing takes `Arc::get_mut` of a tile), so an address keeps its hash.
 struct HashMemo {
     hash: fn(&[u8]) -> u128,
     memo: std::sync::Mutex<Option<(Memo, usize)>>,
