@@ -1052,7 +1052,8 @@ mod tests {
     #[test]
     fn the_vectorised_palette_search_equals_the_reference_exactly() {
         let mut quantised = 0;
-        let mut cases: Vec<(u64, (Vec<u32>, Vec<u32>))> = Vec::new();
+        // (seed, (colours, uses)) of each case.
+        let mut cases = Vec::new();
         for seed in 0..4u64 {
             for (count, centres, spread) in [(1000, 150, 6), (3000, 180, 10), (600, 100, 4), (2500, 192, 12)] {
                 cases.push((seed, clustered_colours(seed * 31 + count as u64, count, centres, spread)));
