@@ -504,80 +504,76 @@ fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoi
         lut[s as usize] = i as u8;
     }
     let rest: Vec<(u32, u32, [u8; 4])> = by_use[popular..].iter().map(|&(c, u, s)| (s, u, straight(c))).collect();
-    let sq =
-        |p: &[u8; 4], c: &[u8; 4]| -> u32 { p.iter().zip(c).map(|(&x, &y)| u32::from(x.abs_diff(y)).pow(2)).sum() };
-    // The nearest palette entry of every other colour (the first of equals). The entries
-    // are searched in order of their channel sum outwards from the colour's own: the
-    // squared distance is at least a quarter of the squared difference of the sums
-    // (Cauchy–Schwarz), so the search stops once that bound passes the best found.
-    let sum = |c: &[u8; 4]| c.iter().map(|&v| i32::from(v)).sum::<i32>();
-    let mut by_sum: Vec<(i32, u8)> = palette.iter().enumerate().map(|(i, p)| (sum(p), i as u8)).collect();
-    by_sum.sort_unstable();
-    let nearest_of = |c: &[u8; 4]| {
-        let s = sum(c);
-        let mid = by_sum.partition_point(|&(ps, _)| ps < s);
-        let (mut best, mut at) = (u32::MAX, 0u8);
-        let (mut lo, mut hi) = (mid, mid);
-        loop {
-            // The next candidate on each side and its bound; the nearer bound goes first.
-            let below = lo.checked_sub(1).map(|j| ((s - by_sum[j].0).pow(2) as u32, j));
-            let above = by_sum.get(hi).map(|&(ps, _)| ((ps - s).pow(2) as u32, hi));
-            let next = match (below, above) {
-                (Some(b), Some(a)) => Some(if b.0 <= a.0 { (b, true) } else { (a, false) }),
-                (Some(b), None) => Some((b, true)),
-                (None, Some(a)) => Some((a, false)),
-                (None, None) => None,
-            };
-            let Some(((bound, j), down)) = next else { break };
-            // Every entry left is at least `bound / 4` away: none can be nearer than the best.
-            if bound > best.saturating_mul(4) {
-                break;
-            }
-            let i = by_sum[j].1;
-            let d = sq(&palette[i as usize], c);
-            if d < best || (d == best && i < at) {
-                best = d;
-                at = i;
-            }
-            if down {
-                lo -= 1;
-            } else {
-                hi += 1;
-            }
-        }
-        (best, at)
-    };
     // Distances as f32 and indices as 32-bit words, so that the passes below vectorise
-    // with x86-64's baseline (SSE2 has 4-lane f32 multiply, min and max, but no 32-bit
-    // integer multiply, min or max). Squared distances are integers below 2^18, exact in
-    // f32, so every comparison is the integer one.
-    let (mut dist, mut idx): (Vec<f32>, Vec<u32>) =
-        rest.iter().map(|r| nearest_of(&r.2)).map(|(d, i)| (d as f32, u32::from(i))).unzip();
+    // (x86-64's baseline SSE2 has 4-lane f32 multiply, min and max, but no 32-bit integer
+    // multiply, min or max; AVX2, where the CPU has it, doubles the lanes). Squared
+    // distances are integers below 2^18, exact in f32, so every comparison is the
+    // integer one.
     // The other colours' channels apart (structure of arrays).
     let rc: [Vec<f32>; 4] = std::array::from_fn(|k| rest.iter().map(|r| f32::from(r.2[k])).collect());
+    let (mut dist, mut idx): (Vec<f32>, Vec<u32>) = if quantise::wide() {
+        // One vectorised pass over the colours per kept entry, in index order (a colour
+        // moves only to a strictly nearer entry: the first of equals stays).
+        let mut dist = vec![f32::INFINITY; rest.len()];
+        let mut idx = vec![0u32; rest.len()];
+        let kept: Vec<[f32; 4]> = palette.iter().map(|p| p.map(f32::from)).collect();
+        quantise::nearest(&rc, &kept, &mut dist, &mut idx);
+        (dist, idx)
+    } else {
+        // Without wide lanes, a search of the kept entries by their channel sums.
+        let sq =
+            |p: &[u8; 4], c: &[u8; 4]| -> u32 { p.iter().zip(c).map(|(&x, &y)| u32::from(x.abs_diff(y)).pow(2)).sum() };
+        // The nearest palette entry of every other colour (the first of equals). The entries
+        // are searched in order of their channel sum outwards from the colour's own: the
+        // squared distance is at least a quarter of the squared difference of the sums
+        // (Cauchy–Schwarz), so the search stops once that bound passes the best found.
+        let sum = |c: &[u8; 4]| c.iter().map(|&v| i32::from(v)).sum::<i32>();
+        let mut by_sum: Vec<(i32, u8)> = palette.iter().enumerate().map(|(i, p)| (sum(p), i as u8)).collect();
+        by_sum.sort_unstable();
+        let nearest_of = |c: &[u8; 4]| {
+            let s = sum(c);
+            let mid = by_sum.partition_point(|&(ps, _)| ps < s);
+            let (mut best, mut at) = (u32::MAX, 0u8);
+            let (mut lo, mut hi) = (mid, mid);
+            loop {
+                // The next candidate on each side and its bound; the nearer bound goes first.
+                let below = lo.checked_sub(1).map(|j| ((s - by_sum[j].0).pow(2) as u32, j));
+                let above = by_sum.get(hi).map(|&(ps, _)| ((ps - s).pow(2) as u32, hi));
+                let next = match (below, above) {
+                    (Some(b), Some(a)) => Some(if b.0 <= a.0 { (b, true) } else { (a, false) }),
+                    (Some(b), None) => Some((b, true)),
+                    (None, Some(a)) => Some((a, false)),
+                    (None, None) => None,
+                };
+                let Some(((bound, j), down)) = next else { break };
+                // Every entry left is at least `bound / 4` away: none can be nearer than the best.
+                if bound > best.saturating_mul(4) {
+                    break;
+                }
+                let i = by_sum[j].1;
+                let d = sq(&palette[i as usize], c);
+                if d < best || (d == best && i < at) {
+                    best = d;
+                    at = i;
+                }
+                if down {
+                    lo -= 1;
+                } else {
+                    hi += 1;
+                }
+            }
+            (best, at)
+        };
+        rest.iter().map(|r| nearest_of(&r.2)).map(|(d, i)| (d as f32, u32::from(i))).unzip()
+    };
     // The farthest colour from every kept one is the last of the colours at the largest
-    // distance. The largest is taken over the distances' bits as i32 (they order as the
-    // non-negative floats do, and an integer max reduction vectorises where a float one
-    // does not).
-    let largest = |dist: &[f32]| f32::from_bits(dist.iter().map(|d| d.to_bits() as i32).max().unwrap_or(0) as u32);
-    let mut most = largest(&dist);
+    // distance; it joins the palette, and every colour nearer to it moves to it.
+    let mut most = quantise::largest(&dist);
     while palette.len() < 256 && most > 0.0 {
-        let Some(f_at) = dist.iter().rposition(|&d| d == most) else { break };
+        let Some(f_at) = quantise::last_at(&dist, most) else { break };
         let i = palette.len() as u32;
-        let f = rest[f_at].2.map(f32::from);
         palette.push(rest[f_at].2);
-        let len = dist.len();
-        let (d, x) = (&mut dist[..len], &mut idx[..len]);
-        let (r, g, b, a) = (&rc[0][..len], &rc[1][..len], &rc[2][..len], &rc[3][..len]);
-        for j in 0..len {
-            let (dr, dg, db, da) = (r[j] - f[0], g[j] - f[1], b[j] - f[2], a[j] - f[3]);
-            let e = dr * dr + dg * dg + db * db + da * da;
-            // Selects, not branches, so that the loop vectorises.
-            let closer = e < d[j];
-            x[j] = if closer { i } else { x[j] };
-            d[j] = if closer { e } else { d[j] };
-        }
-        most = largest(&dist);
+        most = quantise::add_entry(&rc, rest[f_at].2.map(f32::from), i, &mut dist, &mut idx);
     }
     let mut squared_error = 0u64;
     let mut worst = 0u32;
@@ -597,6 +593,142 @@ fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoi
         return None;
     };
     Some(PaletteChoice { palette, lut, kind })
+}
+
+/// The vectorised passes of [`choose_palette`], compiled for the baseline and, on x86-64,
+/// for AVX2 (chosen at run time): the same exact arithmetic either way.
+mod quantise {
+    /// Whether the CPU has wide (AVX2) lanes, where a pass over the colours for every kept
+    /// entry costs less than a search per colour.
+    pub(super) fn wide() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return true;
+        }
+        false
+    }
+
+    /// Each colour's nearest entry of `kept` (first of equals) and its squared distance,
+    /// from `dist` and `idx` as they stand (∞ and 0 for a first search).
+    pub(super) fn nearest(rc: &[Vec<f32>; 4], kept: &[[f32; 4]], dist: &mut [f32], idx: &mut [u32]) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { nearest_avx2(rc, kept, dist, idx) };
+        }
+        nearest_in(rc, kept, dist, idx)
+    }
+
+    /// A new palette entry `f` with index `i`: every colour nearer to it than to its entry
+    /// so far moves to it (ties stay). Returns the largest distance left.
+    pub(super) fn add_entry(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { add_entry_avx2(rc, f, i, dist, idx) };
+        }
+        add_entry_in(rc, f, i, dist, idx)
+    }
+
+    /// The largest of the distances (0 for none).
+    pub(super) fn largest(dist: &[f32]) -> f32 {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { largest_avx2(dist) };
+        }
+        largest_in(dist)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn nearest_avx2(rc: &[Vec<f32>; 4], kept: &[[f32; 4]], dist: &mut [f32], idx: &mut [u32]) {
+        nearest_in(rc, kept, dist, idx)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn add_entry_avx2(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) -> f32 {
+        add_entry_in(rc, f, i, dist, idx)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn largest_avx2(dist: &[f32]) -> f32 {
+        largest_in(dist)
+    }
+
+    #[inline(always)]
+    pub(super) fn nearest_in(rc: &[Vec<f32>; 4], kept: &[[f32; 4]], dist: &mut [f32], idx: &mut [u32]) {
+        for (i, &f) in kept.iter().enumerate() {
+            update(rc, f, i as u32, dist, idx);
+        }
+    }
+
+    #[inline(always)]
+    pub(super) fn add_entry_in(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) -> f32 {
+        update(rc, f, i, dist, idx);
+        largest_in(dist)
+    }
+
+    /// Move every colour strictly nearer to `f` than to its entry so far to entry `i`.
+    #[inline(always)]
+    fn update(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) {
+        let len = dist.len().min(idx.len());
+        let (d, x) = (&mut dist[..len], &mut idx[..len]);
+        let (r, g, b, a) = (&rc[0][..len], &rc[1][..len], &rc[2][..len], &rc[3][..len]);
+        for j in 0..len {
+            let (dr, dg, db, da) = (r[j] - f[0], g[j] - f[1], b[j] - f[2], a[j] - f[3]);
+            let e = dr * dr + dg * dg + db * db + da * da;
+            // Selects, not branches, so that the loop vectorises.
+            let closer = e < d[j];
+            x[j] = if closer { i } else { x[j] };
+            d[j] = if closer { e } else { d[j] };
+        }
+    }
+
+    /// The last position of `most` in `dist`.
+    pub(super) fn last_at(dist: &[f32], most: f32) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { last_at_avx2(dist, most) };
+        }
+        last_at_in(dist, most)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn last_at_avx2(dist: &[f32], most: f32) -> Option<usize> {
+        last_at_in(dist, most)
+    }
+
+    /// [`last_at`] a block at a time from the end: whether a block holds `most` is a
+    /// compare and an OR over all its lanes (vectorised, with no exit inside the block);
+    /// the position is then found inside that block alone.
+    #[inline(always)]
+    pub(super) fn last_at_in(dist: &[f32], most: f32) -> Option<usize> {
+        const BLOCK: usize = 32;
+        let whole = dist.len() / BLOCK * BLOCK;
+        if let Some(j) = dist[whole..].iter().rposition(|&d| d == most) {
+            return Some(whole + j);
+        }
+        let (blocks, _) = dist[..whole].as_chunks::<BLOCK>();
+        for (k, block) in blocks.iter().enumerate().rev() {
+            if block.iter().fold(false, |hit, &d| hit | (d == most)) {
+                return block.iter().rposition(|&d| d == most).map(|j| k * BLOCK + j);
+            }
+        }
+        None
+    }
+
+    /// The largest distance, taken over the distances' bits as i32 (they order as the
+    /// non-negative floats do, and an integer max reduction vectorises where a float one
+    /// does not).
+    #[inline(always)]
+    pub(super) fn largest_in(dist: &[f32]) -> f32 {
+        f32::from_bits(dist.iter().map(|d| d.to_bits() as i32).max().unwrap_or(0) as u32)
+    }
 }
 
 /// The palette index of every pixel, from the runs of colour slots.
@@ -731,6 +863,281 @@ mod tests {
             _ => buf.to_vec(),
         };
         (info.color_type, rgba)
+    }
+
+    /// [`choose_palette`] as it was first written (a search of the kept entries by their
+    /// channel sums, one pass over the colours per added entry): the reference the
+    /// vectorised passes must match exactly.
+    /// The palette of a tile with these colours (by slot) and uses, or None when quantising
+    /// it would cost more than [`QUANTISE_MIN_PSNR`] / [`QUANTISE_MAX_ERROR`] allow.
+    fn choose_palette_reference(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoice> {
+        // Slots by use, most used first (ties by colour, so the palette is deterministic).
+        // One integer key per colour (use descending, then colour), unique as colours are.
+        let mut by_use: Vec<(u64, u32)> = (0..colours.len())
+            .map(|s| ((u64::from(u32::MAX - uses[s]) << 32) | u64::from(colours[s]), s as u32))
+            .collect();
+        by_use.sort_unstable_by_key(|e| e.0);
+        let by_use: Vec<(u32, u32, u32)> =
+            by_use.into_iter().map(|(_, s)| (colours[s as usize], uses[s as usize], s)).collect();
+        let straight = |c: u32| {
+            let [r, g, b, a] = c.to_le_bytes();
+            let un = |v: u8| {
+                if a == 0 || a == 255 {
+                    v
+                } else {
+                    ((u16::from(v) * 255 + u16::from(a) / 2) / u16::from(a)).min(255) as u8
+                }
+            };
+            [un(r), un(g), un(b), a]
+        };
+        // The most used colours first (the flat fills, kept exact), then, while room is left,
+        // the colour farthest from every kept one (a small white dot must not vanish), then
+        // every other colour to its nearest kept colour.
+        let popular = if by_use.len() <= 256 { by_use.len() } else { 192 };
+        let mut palette: Vec<[u8; 4]> = by_use[..popular].iter().map(|&(c, _, _)| straight(c)).collect();
+        // Palette index per slot.
+        let mut lut: Vec<u8> = vec![0; colours.len()];
+        for (i, &(_, _, s)) in by_use[..popular].iter().enumerate() {
+            lut[s as usize] = i as u8;
+        }
+        let rest: Vec<(u32, u32, [u8; 4])> = by_use[popular..].iter().map(|&(c, u, s)| (s, u, straight(c))).collect();
+        let sq =
+            |p: &[u8; 4], c: &[u8; 4]| -> u32 { p.iter().zip(c).map(|(&x, &y)| u32::from(x.abs_diff(y)).pow(2)).sum() };
+        // The nearest palette entry of every other colour (the first of equals). The entries
+        // are searched in order of their channel sum outwards from the colour's own: the
+        // squared distance is at least a quarter of the squared difference of the sums
+        // (Cauchy–Schwarz), so the search stops once that bound passes the best found.
+        let sum = |c: &[u8; 4]| c.iter().map(|&v| i32::from(v)).sum::<i32>();
+        let mut by_sum: Vec<(i32, u8)> = palette.iter().enumerate().map(|(i, p)| (sum(p), i as u8)).collect();
+        by_sum.sort_unstable();
+        let nearest_of = |c: &[u8; 4]| {
+            let s = sum(c);
+            let mid = by_sum.partition_point(|&(ps, _)| ps < s);
+            let (mut best, mut at) = (u32::MAX, 0u8);
+            let (mut lo, mut hi) = (mid, mid);
+            loop {
+                // The next candidate on each side and its bound; the nearer bound goes first.
+                let below = lo.checked_sub(1).map(|j| ((s - by_sum[j].0).pow(2) as u32, j));
+                let above = by_sum.get(hi).map(|&(ps, _)| ((ps - s).pow(2) as u32, hi));
+                let next = match (below, above) {
+                    (Some(b), Some(a)) => Some(if b.0 <= a.0 { (b, true) } else { (a, false) }),
+                    (Some(b), None) => Some((b, true)),
+                    (None, Some(a)) => Some((a, false)),
+                    (None, None) => None,
+                };
+                let Some(((bound, j), down)) = next else { break };
+                // Every entry left is at least `bound / 4` away: none can be nearer than the best.
+                if bound > best.saturating_mul(4) {
+                    break;
+                }
+                let i = by_sum[j].1;
+                let d = sq(&palette[i as usize], c);
+                if d < best || (d == best && i < at) {
+                    best = d;
+                    at = i;
+                }
+                if down {
+                    lo -= 1;
+                } else {
+                    hi += 1;
+                }
+            }
+            (best, at)
+        };
+        // Distances as f32 and indices as 32-bit words, so that the passes below vectorise
+        // with x86-64's baseline (SSE2 has 4-lane f32 multiply, min and max, but no 32-bit
+        // integer multiply, min or max). Squared distances are integers below 2^18, exact in
+        // f32, so every comparison is the integer one.
+        let (mut dist, mut idx): (Vec<f32>, Vec<u32>) =
+            rest.iter().map(|r| nearest_of(&r.2)).map(|(d, i)| (d as f32, u32::from(i))).unzip();
+        // The other colours' channels apart (structure of arrays).
+        let rc: [Vec<f32>; 4] = std::array::from_fn(|k| rest.iter().map(|r| f32::from(r.2[k])).collect());
+        // The farthest colour from every kept one is the last of the colours at the largest
+        // distance. The largest is taken over the distances' bits as i32 (they order as the
+        // non-negative floats do, and an integer max reduction vectorises where a float one
+        // does not).
+        let largest = |dist: &[f32]| f32::from_bits(dist.iter().map(|d| d.to_bits() as i32).max().unwrap_or(0) as u32);
+        let mut most = largest(&dist);
+        while palette.len() < 256 && most > 0.0 {
+            let Some(f_at) = dist.iter().rposition(|&d| d == most) else { break };
+            let i = palette.len() as u32;
+            let f = rest[f_at].2.map(f32::from);
+            palette.push(rest[f_at].2);
+            let len = dist.len();
+            let (d, x) = (&mut dist[..len], &mut idx[..len]);
+            let (r, g, b, a) = (&rc[0][..len], &rc[1][..len], &rc[2][..len], &rc[3][..len]);
+            for j in 0..len {
+                let (dr, dg, db, da) = (r[j] - f[0], g[j] - f[1], b[j] - f[2], a[j] - f[3]);
+                let e = dr * dr + dg * dg + db * db + da * da;
+                // Selects, not branches, so that the loop vectorises.
+                let closer = e < d[j];
+                x[j] = if closer { i } else { x[j] };
+                d[j] = if closer { e } else { d[j] };
+            }
+            most = largest(&dist);
+        }
+        let mut squared_error = 0u64;
+        let mut worst = 0u32;
+        for (j, r) in rest.iter().enumerate() {
+            // Exact: an integer below 2^18.
+            let dj = dist[j] as u32;
+            squared_error += u64::from(dj) * u64::from(r.1);
+            worst = worst.max(dj);
+            // Below 256: the palette never grows past it.
+            lut[r.0 as usize] = idx[j] as u8;
+        }
+        let kind = if rest.is_empty() {
+            TileEncoding::Indexed
+        } else if psnr(squared_error, n * 4) >= QUANTISE_MIN_PSNR && worst <= QUANTISE_MAX_ERROR.pow(2) {
+            TileEncoding::Quantised
+        } else {
+            return None;
+        };
+        Some(PaletteChoice { palette, lut, kind })
+    }
+
+    /// Random colours (premultiplied, unique) and uses; `levels` channel values make
+    /// ties in distance common.
+    fn random_colours(seed: u64, count: usize, levels: u32, translucent: bool) -> (Vec<u32>, Vec<u32>) {
+        assert!(translucent || (levels as usize).pow(3) >= count, "{count} opaque colours of {levels} levels");
+        let mut s = seed | 1;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        let mut seen = std::collections::HashSet::new();
+        let (mut colours, mut uses) = (Vec::new(), Vec::new());
+        while colours.len() < count {
+            let a = if translucent && next() % 3 == 0 { (next() % 256) as u32 } else { 255 };
+            let ch = |v: u64| ((v % u64::from(levels)) as u32 * 255 / (levels - 1).max(1)) * a / 255;
+            let c = ch(next()) | (ch(next()) << 8) | (ch(next()) << 16) | (a << 24);
+            if seen.insert(c) {
+                colours.push(c);
+                // Few distinct uses: ties in the order by use too.
+                uses.push(1 + (next() % 7) as u32 * (1 + (next() % 40) as u32));
+            }
+        }
+        (colours, uses)
+    }
+
+    /// Opaque colours (unique): `centres` random colours, the most used, and colours around
+    /// them, each channel within `spread` of its centre, as anti-aliased edges between flat
+    /// fills are: tiles that quantise within the limits.
+    fn clustered_colours(seed: u64, count: usize, centres: usize, spread: u32) -> (Vec<u32>, Vec<u32>) {
+        let (base, _) = random_colours(seed, centres, 256, false);
+        let (jitter, uses) = random_colours(seed + 1, count, 2 * spread + 1, false);
+        let mut seen = std::collections::HashSet::new();
+        let (mut colours, mut kept_uses) = (Vec::new(), Vec::new());
+        for (k, (j, u)) in jitter.iter().zip(uses).enumerate() {
+            let b = base[k % centres].to_le_bytes();
+            let d = j.to_le_bytes();
+            // The jitter's channels are 0..=255 scaled from 0..=2·spread: back to ±spread.
+            let ch = |i: usize| {
+                // The first of each centre's colours is the centre itself.
+                let off = if k < centres { 0 } else { i32::from(d[i]) * (2 * spread as i32) / 255 - spread as i32 };
+                (i32::from(b[i]) + off).clamp(0, 255) as u32
+            };
+            let c = ch(0) | (ch(1) << 8) | (ch(2) << 16) | (255 << 24);
+            if seen.insert(c) {
+                colours.push(c);
+                // The centres themselves are the most used (the flat fills).
+                kept_uses.push(if k < centres { 10_000 } else { u });
+            }
+        }
+        (colours, kept_uses)
+    }
+
+    #[test]
+    fn the_vectorised_palette_search_equals_the_reference_exactly() {
+        let mut quantised = 0;
+        // (seed, (colours, uses)) of each case.
+        let mut cases = Vec::new();
+        for seed in 0..4u64 {
+            for (count, centres, spread) in [(1000, 150, 6), (3000, 180, 10), (600, 100, 4), (2500, 192, 12)] {
+                cases.push((seed, clustered_colours(seed * 31 + count as u64, count, centres, spread)));
+            }
+        }
+        for (case, (seed, (colours, uses))) in cases.into_iter().enumerate() {
+            let n: usize = uses.iter().map(|&u| u as usize).sum();
+            let new = choose_palette(&colours, &uses, n).expect("a clustered tile quantises");
+            let old = choose_palette_reference(&colours, &uses, n).expect("a clustered tile quantises");
+            assert_eq!(new.palette, old.palette, "clustered case {case} seed {seed}");
+            assert_eq!(new.lut, old.lut, "clustered case {case} seed {seed}");
+            assert_eq!(new.kind, old.kind, "clustered case {case} seed {seed}");
+            quantised += usize::from(new.kind == TileEncoding::Quantised);
+        }
+        assert!(quantised >= 12, "the quantised path was taken {quantised} times");
+        for (case, &(count, levels, translucent)) in [
+            (300, 256, false),
+            (257, 7, false),
+            (1200, 16, false),
+            (3000, 256, false),
+            (2000, 9, true),
+            (700, 256, true),
+            (5000, 32, false),
+            (400, 4, true),
+            (256, 256, false),
+            (100, 256, true),
+        ]
+        .iter()
+        .enumerate()
+        {
+            for seed in 0..4u64 {
+                let (colours, uses) = random_colours(seed * 1000 + case as u64 + 7, count, levels, translucent);
+                let n: usize = uses.iter().map(|&u| u as usize).sum();
+                // The PSNR and error limits turn most random tiles down: also compare with a
+                // pixel count that lets them through (their search is what is checked).
+                for n in [n, n * 1_000_000] {
+                    let new = choose_palette(&colours, &uses, n);
+                    let old = choose_palette_reference(&colours, &uses, n);
+                    match (new, old) {
+                        (None, None) => {}
+                        (Some(a), Some(b)) => {
+                            assert_eq!(a.palette, b.palette, "case {case} seed {seed}");
+                            assert_eq!(a.lut, b.lut, "case {case} seed {seed}");
+                            assert_eq!(a.kind, b.kind, "case {case} seed {seed}");
+                        }
+                        (a, b) => panic!("case {case} seed {seed}: {:?} vs {:?}", a.is_some(), b.is_some()),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_baseline_and_avx2_passes_agree() {
+        let (colours, _) = random_colours(99, 1500, 12, true);
+        let px = |c: u32| c.to_le_bytes().map(f32::from);
+        let (kept, rest) = colours.split_at(192);
+        let rc: [Vec<f32>; 4] = std::array::from_fn(|k| rest.iter().map(|&c| px(c)[k]).collect());
+        let kept: Vec<[f32; 4]> = kept.iter().map(|&c| px(c)).collect();
+        type Nearest = fn(&[Vec<f32>; 4], &[[f32; 4]], &mut [f32], &mut [u32]);
+        type Add = fn(&[Vec<f32>; 4], [f32; 4], u32, &mut [f32], &mut [u32]) -> f32;
+        let run = |nearest: Nearest, add: Add| {
+            let (mut d, mut x) = (vec![f32::INFINITY; rest.len()], vec![0; rest.len()]);
+            nearest(&rc, &kept, &mut d, &mut x);
+            let mut out = vec![quantise::largest(&d)];
+            for (i, &c) in rest.iter().step_by(97).enumerate() {
+                out.push(add(&rc, px(c), 192 + i as u32, &mut d, &mut x));
+            }
+            (out, d, x)
+        };
+        let baseline = run(quantise::nearest_in, quantise::add_entry_in);
+        assert_eq!(baseline, run(quantise::nearest, quantise::add_entry));
+        // The last position of a value, against a plain search from the end.
+        let d = &baseline.1;
+        for v in d.iter().step_by(13).chain([&d[0], &d[d.len() - 1], &-1.0]) {
+            let want = d.iter().rposition(|x| x == v);
+            assert_eq!(quantise::last_at(d, *v), want);
+            assert_eq!(quantise::last_at_in(d, *v), want);
+            assert_eq!(
+                quantise::last_at_in(&d[..d.len() % 32 + 64], *v),
+                d[..d.len() % 32 + 64].iter().rposition(|x| x == v)
+            );
+        }
+        assert!(baseline.0.windows(2).all(|w| w[1] <= w[0]), "the largest distance only falls");
     }
 
     #[test]

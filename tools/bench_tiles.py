@@ -4,7 +4,11 @@
 machine noise hits both; wall and CPU (user + system) seconds, and the run's own report
 (tiles written, tiles drawn).
 
-    python3 tools/bench_tiles.py [--bin target/release/steppe-atlas] [--runs 3] [--zoom 0..6]
+    python3 tools/bench_tiles.py [--bin target/release/steppe-atlas] [--runs 3] [--zoom 0..6] [--phases]
+
+With --phases, one more run of each on one thread (RAYON_NUM_THREADS=1) with
+STEPPE_ATLAS_TIMING=1 prints the thread time of each phase (record, rasterise, encode,
+write) and the century's ratio to one year for each.
 """
 import argparse, os, re, resource, shutil, statistics, subprocess, tempfile, time
 
@@ -14,6 +18,7 @@ ap.add_argument("--bin", default=os.path.join(HERE, "..", "target", "release", "
 ap.add_argument("--runs", type=int, default=3)
 ap.add_argument("--zoom", default="0..6")
 ap.add_argument("--format", default="mbtiles")
+ap.add_argument("--phases", action="store_true", help="also print each phase's thread time on one thread")
 a = ap.parse_args()
 tmp = tempfile.mkdtemp(prefix="bench-tiles-")
 
@@ -42,4 +47,23 @@ med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v
 for k in ("one", "century"):
     print(f"{k:8} wall {med[k][0]:.3f} s  cpu {med[k][1]:.3f} s  ({said[k]})")
 print(f"ratio    wall {med['century'][0] / med['one'][0]:.1f}x  cpu {med['century'][1] / med['one'][1]:.1f}x")
+
+
+def phases(years):
+    out = os.path.join(tmp, "out")
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [a.bin, "tiles", "--zoom", a.zoom, "--format", a.format, "--out", out]
+    if years:
+        cmd += ["--years", years]
+    env = dict(os.environ, STEPPE_ATLAS_TIMING="1", RAYON_NUM_THREADS="1")
+    p = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    return {k: float(v) for k, v in re.findall(r"(record|rasterise|encode|write) (\d+) ms", p.stderr)}
+
+
+if a.phases:
+    one, century = phases("1700"), phases(None)
+    for k in ("record", "rasterise", "encode", "write"):
+        if k in one and k in century:
+            ratio = century[k] / one[k] if one[k] else float("inf")
+            print(f"{k:9} one {one[k]:6.0f} ms  century {century[k]:6.0f} ms  ({ratio:.1f}x, one thread)")
 shutil.rmtree(tmp, ignore_errors=True)

@@ -44,6 +44,62 @@ fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> Error + '_ {
 #[derive(Default)]
 pub struct Written(std::sync::Mutex<std::collections::HashMap<u128, std::path::PathBuf>>);
 
+/// The content hashes of tiles already hashed in this process, by the address of their
+/// shared buffer. A run hands the same tiles (the same `Arc`s) to the archive of every
+/// year, and each distinct tile is hashed once instead of once a year. Each entry holds a
+/// `Weak` of its tile, which keeps the address from being reused while the entry exists;
+/// entries whose tile is gone are dropped as the memo grows. A tile's bytes are never
+/// changed in place (nothing takes `Arc::get_mut` of a tile), so an address keeps its hash.
+struct HashMemo {
+    hash: fn(&[u8]) -> u128,
+    memo: std::sync::Mutex<Option<(Memo, usize)>>,
+}
+
+/// Hashes by tile address, and how many entries were live when it was last pruned.
+type Memo = std::collections::HashMap<usize, (std::sync::Weak<Vec<u8>>, u128)>;
+
+impl HashMemo {
+    const fn new(hash: fn(&[u8]) -> u128) -> HashMemo {
+        HashMemo { hash, memo: std::sync::Mutex::new(None) }
+    }
+
+    /// The hash of every tile's bytes, in order (each distinct buffer hashed once a process).
+    fn of(&self, tiles: &[&Tile]) -> Vec<u128> {
+        use std::sync::Arc;
+        let Ok(mut guard) = self.memo.lock() else {
+            return tiles.iter().map(|(_, png)| (self.hash)(png)).collect();
+        };
+        let (memo, live) = guard.get_or_insert_with(Default::default);
+        // Drop the entries of tiles no longer held, once the memo has doubled since the last time.
+        if memo.len() > 4096 && memo.len() > 2 * *live {
+            memo.retain(|_, (tile, _)| tile.strong_count() > 0);
+            *live = memo.len();
+        }
+        tiles
+            .iter()
+            .map(|(_, png)| {
+                let at = Arc::as_ptr(png) as usize;
+                match memo.get(&at) {
+                    // The address is this tile's while the entry's `Weak` lives.
+                    Some((_, h)) => *h,
+                    None => {
+                        let h = (self.hash)(png);
+                        memo.insert(at, (Arc::downgrade(png), h));
+                        h
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+/// MBTiles image ids ([`content_hash`]) of tiles hashed before.
+static MBTILES_IDS: HashMemo = HashMemo::new(content_hash);
+
+/// PMTiles content keys (the 128-bit XXH3 the `pmtiles` writer itself uses), and the
+/// XYZ folder's, of tiles hashed before.
+static XXH3_KEYS: HashMemo = HashMemo::new(twox_hash::XxHash3_128::oneshot);
+
 /// Write tiles as `{dir}/{z}/{x}/{y}{suffix}.png` (`.webp` for WebP tiles). With `written`, a tile whose bytes were
 /// written before in this run (another year, another place) is hard-linked to that file
 /// instead of written again (or written, where the file system cannot link).
@@ -107,7 +163,7 @@ fn write_xyz_fresh(dir: &Path, tiles: &[Tile], suffix: &str, written: Option<&Wr
     };
     // Each distinct image is written once (or linked to its file from an earlier call);
     // the other tiles with the same bytes are linked to it.
-    let hashes: Vec<u128> = tiles.par_iter().map(|(_, png)| twox_hash::XxHash3_128::oneshot(png)).collect();
+    let hashes: Vec<u128> = XXH3_KEYS.of(&tiles.iter().collect::<Vec<_>>());
     let mut first_of: std::collections::HashMap<u128, usize> = std::collections::HashMap::new();
     let same_as: Vec<Option<usize>> = hashes
         .iter()
@@ -267,8 +323,10 @@ pub fn write_mbtiles_rows(path: &Path, tiles: &[Tile], meta: &[(String, String)]
     {
         let e = sql(path);
         let mut db = rusqlite::Connection::open(out.temp_path()).map_err(&e)?;
+        // One process writes the file, once: the exclusive lock is taken once instead of
+        // a lock and an unlock call around every statement (the file's bytes are the same).
         db.execute_batch(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+            "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
              CREATE TABLE metadata (name TEXT, value TEXT);
              CREATE TABLE map (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_id TEXT);
              CREATE TABLE images (tile_data BLOB, tile_id TEXT);
@@ -291,8 +349,8 @@ pub fn write_mbtiles_rows(path: &Path, tiles: &[Tile], meta: &[(String, String)]
                 .map_err(&e)?;
             let mut img = tx.prepare("INSERT INTO images (tile_data, tile_id) VALUES (?1, ?2)").map_err(&e)?;
             let mut stored: HashSet<u128> = HashSet::new();
-            for (t, png) in tiles {
-                let hash = content_hash(png);
+            let hashes = MBTILES_IDS.of(&tiles);
+            for ((t, png), hash) in tiles.into_iter().zip(hashes) {
                 let id = format!("{hash:032x}");
                 if stored.insert(hash) {
                     img.execute((png.as_slice(), &id)).map_err(&e)?;
@@ -389,10 +447,13 @@ pub fn write_pmtiles_with(path: &Path, tiles: &[Tile], head: &PmHeader) -> Resul
             .center(head.center.0, head.center.1)
             .center_zoom(head.center_zoom)
             .metadata(head.metadata.clone())
-            .create(std::io::BufWriter::new(file))
+            // The keys the writer would compute itself, hashed once a process per tile.
+            .dedup_by_key::<u128>()
+            .create(std::io::BufWriter::with_capacity(1 << 20, file))
             .map_err(pm)?;
-        for (_, (t, png)) in ordered {
-            w.add_tile(TileCoord::new(t.z, t.x, t.y).map_err(pm)?, png).map_err(pm)?;
+        let keys = XXH3_KEYS.of(&ordered.iter().map(|(_, t)| *t).collect::<Vec<_>>());
+        for ((_, (t, png)), key) in ordered.into_iter().zip(keys) {
+            w.add_tile(TileCoord::new(t.z, t.x, t.y).map_err(pm)?, png, Some(key)).map_err(pm)?;
         }
         w.finalize().map_err(pm)?;
     }
@@ -469,6 +530,23 @@ mod tests {
         assert_eq!(std::fs::read(dir.join("1/1/0.png")).expect("tile"), b"C");
         assert_eq!(std::fs::read(next.join("1/0/0.png")).expect("tile"), b"B");
         assert!(names(&dir.join("1/1")).iter().all(|n| !n.starts_with('.')), "no temporary file is left");
+    }
+
+    #[test]
+    fn hashes_are_kept_per_tile_and_never_taken_for_a_new_tile_at_a_freed_address() {
+        let xxh3 = |b: &[u8]| twox_hash::XxHash3_128::oneshot(b);
+        let memo = HashMemo::new(content_hash);
+        let kept = tile(0, 0, 0, b"kept");
+        for i in 0..20_000u32 {
+            // A new tile each time, dropped after: the allocator hands its address out again.
+            let fresh = tile(1, 0, 0, &i.to_le_bytes());
+            let got = memo.of(&[&fresh, &kept]);
+            assert_eq!(got, [content_hash(&fresh.1), content_hash(b"kept")], "tile {i}");
+        }
+        // Pruned as it grows: only tiles still held (and those of the last few) remain.
+        assert!(memo.memo.lock().expect("lock").as_ref().expect("memo").0.len() < 10_000);
+        let keys = HashMemo::new(xxh3);
+        assert_eq!(keys.of(&[&kept, &kept]), [xxh3(b"kept"); 2]);
     }
 
     #[test]
