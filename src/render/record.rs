@@ -46,9 +46,13 @@ enum Op {
 struct Piece {
     bounds: [f32; 4],
     digest: u128,
-    /// The contour's points when it is made of straight lines (else only its bounds
-    /// count): a window it neither crosses nor lies inside of is not reached.
-    line: Option<Vec<(f32, f32)>>,
+    /// Where the contour's points lie among its path's points, when it is made of
+    /// straight lines (else only its bounds count): a window it neither crosses nor lies
+    /// inside of is not reached. (A range, not a copy: a metatile records hundreds of
+    /// thousands of contours.)
+    line: Option<(u32, u32)>,
+    /// A stroked contour that is closed (it also draws its closing segment).
+    closed: bool,
     /// Filled (an area, closed) rather than stroked.
     area: bool,
     /// How far from its line it can change pixels, px.
@@ -57,29 +61,48 @@ struct Piece {
 
 impl Piece {
     /// Can this contour change pixels of the window at (x, y) of `size`?
-    fn reaches(&self, x: f32, y: f32, size: (u32, u32)) -> bool {
+    /// `points`: its path's.
+    fn reaches(&self, points: &[tiny_skia::Point], x: f32, y: f32, size: (u32, u32)) -> bool {
         if !Recording::touches(&self.bounds, x, y, size) {
             return false;
         }
-        match &self.line {
-            Some(pts) => line_reaches(pts, self.area, self.margin, x, y, size),
+        match self.points(points) {
+            Some(pts) => {
+                line_reaches(pts.len(), |i| (pts[i].x, pts[i].y), self.area, self.closed, self.margin, x, y, size)
+            }
             None => true,
         }
     }
+
+    /// The contour's points among its path's `points`, when it is made of lines.
+    fn points<'p>(&self, points: &'p [tiny_skia::Point]) -> Option<&'p [tiny_skia::Point]> {
+        self.line.and_then(|(s, e)| points.get(s as usize..e as usize))
+    }
 }
 
-/// Does a line of points (closed when it bounds an `area`) come within `margin` px of the
-/// window at (x, y) of `size`, or (an area) enclose it? With no edge near the window, an
-/// area's winding is the same all over it, so the centre tells.
-fn line_reaches(pts: &[(f32, f32)], area: bool, margin: f32, x: f32, y: f32, size: (u32, u32)) -> bool {
+/// Does a line of `n` points (point `i` is `pt(i)`; closed when it bounds an `area` or is
+/// `closed`) come within `margin` px of the window at (x, y) of `size`, or (an area)
+/// enclose it? With no edge near the window, an area's winding is the same all over it,
+/// so the centre tells.
+#[allow(clippy::too_many_arguments)]
+fn line_reaches(
+    n: usize,
+    pt: impl Fn(usize) -> (f32, f32),
+    area: bool,
+    closed: bool,
+    margin: f32,
+    x: f32,
+    y: f32,
+    size: (u32, u32),
+) -> bool {
     let r = [x - margin, y - margin, x + size.0 as f32 + margin, y + size.1 as f32 + margin];
-    let n = pts.len();
     if n == 0 {
         return false;
     }
-    let segments = if area { n } else { n - 1 };
-    if n == 1 || (0..segments).any(|i| segment_hits(pts[i], pts[(i + 1) % n], r)) {
-        return n > 1 || (r[0]..=r[2]).contains(&pts[0].0) && (r[1]..=r[3]).contains(&pts[0].1);
+    let segments = if area || closed { n } else { n - 1 };
+    if n == 1 || (0..segments).any(|i| segment_hits(pt(i), pt((i + 1) % n), r)) {
+        let p = pt(0);
+        return n > 1 || (r[0]..=r[2]).contains(&p.0) && (r[1]..=r[3]).contains(&p.1);
     }
     if !area {
         return false;
@@ -87,7 +110,7 @@ fn line_reaches(pts: &[(f32, f32)], area: bool, margin: f32, x: f32, y: f32, siz
     let c = (x + size.0 as f32 / 2.0, y + size.1 as f32 / 2.0);
     let mut winding = 0;
     for i in 0..n {
-        let (a, b) = (pts[i], pts[(i + 1) % n]);
+        let (a, b) = (pt(i), pt((i + 1) % n));
         let side = (b.0 - a.0) * (c.1 - a.1) - (c.0 - a.0) * (b.1 - a.1);
         if a.1 <= c.1 {
             if b.1 > c.1 && side > 0.0 {
@@ -153,12 +176,12 @@ impl Recorded {
             return None;
         }
         match &self.op {
-            Op::Fill { pieces, .. } | Op::Stroke { pieces, .. } if !pieces.is_empty() => {
-                let near: Vec<bool> = pieces.iter().map(|p| p.reaches(x, y, size)).collect();
+            Op::Fill { pieces, path, .. } | Op::Stroke { pieces, path, .. } if !pieces.is_empty() => {
+                let near: Vec<bool> = pieces.iter().map(|p| p.reaches(path.points(), x, y, size)).collect();
                 near.contains(&true).then_some(near)
             }
             Op::Pattern { rings, width, .. } => {
-                rings.iter().any(|r| line_reaches(r, true, width + 2.0, x, y, size)).then(Vec::new)
+                rings.iter().any(|r| line_reaches(r.len(), |i| r[i], true, false, width + 2.0, x, y, size)).then(Vec::new)
             }
             _ => Some(Vec::new()),
         }
@@ -226,18 +249,20 @@ impl Recorded {
     /// segments, anything else in its bounds.
     fn cells(&self, near: &[bool], grid: &CellGrid, mut hit: impl FnMut(usize)) {
         match &self.op {
-            Op::Fill { pieces, .. } | Op::Stroke { pieces, .. } if !pieces.is_empty() => {
+            Op::Fill { pieces, path, .. } | Op::Stroke { pieces, path, .. } if !pieces.is_empty() => {
                 let stroke = matches!(self.op, Op::Stroke { .. });
                 for (k, piece) in pieces.iter().enumerate() {
                     if !(near.is_empty() || near.get(k) == Some(&true)) {
                         continue;
                     }
-                    match (&piece.line, stroke) {
-                        (Some(pts), true) if pts.len() >= 2 => {
+                    match (piece.points(path.points()), stroke) {
+                        (Some(pts), true) if pts.len() >= 2 || (piece.closed && !pts.is_empty()) => {
                             let m = piece.margin;
-                            for w in pts.windows(2) {
-                                let (a, b) = (w[0], w[1]);
-                                let seg = [a.0.min(b.0) - m, a.1.min(b.1) - m, a.0.max(b.0) + m, a.1.max(b.1) + m];
+                            let n = pts.len();
+                            let segments = if piece.closed { n } else { n - 1 };
+                            for i in 0..segments {
+                                let (a, b) = (pts[i], pts[(i + 1) % n]);
+                                let seg = [a.x.min(b.x) - m, a.y.min(b.y) - m, a.x.max(b.x) + m, a.y.max(b.y) + m];
                                 grid.each(&seg, &mut hit);
                             }
                         }
@@ -540,17 +565,7 @@ fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
         if b[0] > b[2] || b[0].is_nan() {
             continue;
         }
-        let line = lines_only.then(|| {
-            let mut line: Vec<(f32, f32)> = Vec::with_capacity(pts.len() + closes);
-            line.extend(pts.iter().map(|q| (q.x, q.y)));
-            // A closed stroked contour also draws its closing segment.
-            if !area {
-                for _ in 0..closes {
-                    line.push(line[0]);
-                }
-            }
-            line
-        });
+        let line = lines_only.then_some((p0 as u32, (p0 + pts.len()) as u32));
         let digest = if digests {
             bytes.clear();
             bytes.extend(verbs[v0..v].iter().map(|&verb| verb as u8));
@@ -559,10 +574,13 @@ fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
         } else {
             0
         };
+        // A closed stroked contour also draws its closing segment.
+        let closed = closes > 0 && !area;
         out.push(Piece {
             bounds: [b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin],
             digest,
             line,
+            closed,
             area,
             margin,
         });
