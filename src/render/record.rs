@@ -537,7 +537,8 @@ fn reaching<'a>(whole: &'a Path, near: &[bool]) -> Option<std::borrow::Cow<'a, P
 fn pieces(path: &Path, margin: f32, area: bool, digests: bool) -> Vec<Piece> {
     use tiny_skia_path::PathVerb as V;
     let (verbs, points) = (path.verbs(), path.points());
-    let mut out = Vec::new();
+    // Sized exactly: most paths have one contour, and a metatile records many thousands.
+    let mut out = Vec::with_capacity(verbs.iter().filter(|v| **v == V::Move).count());
     // One buffer of the contour's verbs and points, hashed at its end.
     let mut bytes: Vec<u8> = Vec::with_capacity(if digests { verbs.len() + 8 * points.len() } else { 0 });
     let (mut v, mut p) = (0, 0);
