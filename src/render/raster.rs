@@ -376,9 +376,7 @@ fn sort_cells(cells: &[Cell], scratch: &mut Scratch) -> Vec<Cell> {
 pub fn fill_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform) {
     let color = ink.color.skia(ink.opacity).premultiply().to_color_u8();
     if !ink.anti_alias {
-        let mut paint = super::paint::solid(ink.color, ink.opacity);
-        paint.anti_alias = false;
-        pixmap.fill_path(path, &paint, rule, ts, None);
+        fill_aliased(pixmap, path, ink.color.skia(ink.opacity), rule, ts);
         return;
     }
     if color.alpha() == 0 || !ts.is_finite() {
@@ -490,8 +488,85 @@ fn stroke_aliased(pixmap: &mut Pixmap, path: &Path, paint: &tiny_skia::Paint, pe
         return;
     }
     if let Some(outline) = stroke_outline(path, pen, scale) {
-        pixmap.fill_path(&outline, paint, FillRule::Winding, ts, None);
+        match &paint.shader {
+            tiny_skia::Shader::SolidColor(color) => fill_aliased(pixmap, &outline, *color, FillRule::Winding, ts),
+            _ => pixmap.fill_path(&outline, paint, FillRule::Winding, ts, None),
+        }
     }
+}
+
+/// Fill `path`, mapped by `ts`, with a solid colour without anti-aliasing: tiny-skia's
+/// pixels byte for byte, faster. tiny-skia runs its raster pipeline once per span of
+/// every row (a wide faint band costs thousands of runs); here its own scan converter
+/// marks the pixels in a reused mask (the same pixels, by the same code) and they are
+/// blended in one pass with the arithmetic of its low-precision source-over stage.
+fn fill_aliased(pixmap: &mut Pixmap, path: &Path, color: tiny_skia::Color, rule: FillRule, ts: Transform) {
+    let (w, h) = (pixmap.width(), pixmap.height());
+    let b = path.bounds();
+    let corners = [(b.left(), b.top()), (b.right(), b.top()), (b.left(), b.bottom()), (b.right(), b.bottom())];
+    let (mut lo, mut hi) = (Point::from_xy(f32::INFINITY, f32::INFINITY), Point::from_xy(f32::NEG_INFINITY, f32::NEG_INFINITY));
+    for (x, y) in corners {
+        let p = map(&ts, Point::from_xy(x, y));
+        lo = Point::from_xy(lo.x.min(p.x), lo.y.min(p.y));
+        hi = Point::from_xy(hi.x.max(p.x), hi.y.max(p.y));
+    }
+    if !(lo.x.is_finite() && lo.y.is_finite() && hi.x.is_finite() && hi.y.is_finite()) {
+        let mut paint = tiny_skia::Paint { anti_alias: false, ..Default::default() };
+        paint.set_color(color);
+        pixmap.fill_path(path, &paint, rule, ts, None);
+        return;
+    }
+    // The pixels the scan can mark lie within the rounded-out bounds; two more for safety.
+    let clip = |v: f32, max: u32| (v.clamp(-1.0, max as f32 + 1.0) as i64).clamp(0, i64::from(max)) as usize;
+    let (x0, x1) = (clip(lo.x - 2.0, w), clip(hi.x + 3.0, w));
+    let (y0, y1) = (clip(lo.y - 2.0, h), clip(hi.y + 3.0, h));
+    if x0 >= x1 || y0 >= y1 {
+        return;
+    }
+    let mut mask = MASK.with(|m| m.borrow_mut().take()).filter(|m| m.width() == w && m.height() == h);
+    if mask.is_none() {
+        mask = tiny_skia::Mask::new(w, h);
+    }
+    let Some(mut mask) = mask else { return };
+    mask.fill_path(path, rule, false, ts);
+    let stride = w as usize;
+    let (pixels, _) = pixmap.data_mut().as_chunks_mut::<4>();
+    let marks = mask.data_mut();
+    if color.is_opaque() {
+        let c = color.premultiply().to_color_u8();
+        let word = [c.red(), c.green(), c.blue(), c.alpha()];
+        for y in y0..y1 {
+            let row = y * stride;
+            for (m, px) in marks[row + x0..row + x1].iter_mut().zip(&mut pixels[row + x0..row + x1]) {
+                if *m != 0 {
+                    *px = word;
+                    *m = 0;
+                }
+            }
+        }
+    } else {
+        let p = color.premultiply();
+        let src = [p.red(), p.green(), p.blue(), p.alpha()].map(|c| (c * 255.0 + 0.5) as u16);
+        let inv = 255 - src[3];
+        for y in y0..y1 {
+            let row = y * stride;
+            for (m, px) in marks[row + x0..row + x1].iter_mut().zip(&mut pixels[row + x0..row + x1]) {
+                if *m != 0 {
+                    for (d, s) in px.iter_mut().zip(src) {
+                        // tiny-skia's lowp source-over: div255 as (v + 255) >> 8, stored as u8.
+                        *d = (s + ((u16::from(*d) * inv + 255) >> 8)) as u8;
+                    }
+                    *m = 0;
+                }
+            }
+        }
+    }
+    MASK.with(|m| *m.borrow_mut() = Some(mask));
+}
+
+thread_local! {
+    /// The mask of [`fill_aliased`], all zero between uses.
+    static MASK: std::cell::RefCell<Option<tiny_skia::Mask>> = const { std::cell::RefCell::new(None) };
 }
 
 /// The outline of `path` stroked (and dashed) by `pen` at resolution `scale`, as
