@@ -504,7 +504,8 @@ fn fill_aliased(pixmap: &mut Pixmap, path: &Path, color: tiny_skia::Color, rule:
     let (w, h) = (pixmap.width(), pixmap.height());
     let b = path.bounds();
     let corners = [(b.left(), b.top()), (b.right(), b.top()), (b.left(), b.bottom()), (b.right(), b.bottom())];
-    let (mut lo, mut hi) = (Point::from_xy(f32::INFINITY, f32::INFINITY), Point::from_xy(f32::NEG_INFINITY, f32::NEG_INFINITY));
+    let (mut lo, mut hi) =
+        (Point::from_xy(f32::INFINITY, f32::INFINITY), Point::from_xy(f32::NEG_INFINITY, f32::NEG_INFINITY));
     for (x, y) in corners {
         let p = map(&ts, Point::from_xy(x, y));
         lo = Point::from_xy(lo.x.min(p.x), lo.y.min(p.y));
@@ -640,9 +641,12 @@ impl Outline {
             && self.dash.iter().zip(&pen.dash).all(|(a, b)| *a == b.to_bits())
             && self.path.verbs() == path.verbs()
             && self.path.points().len() == path.points().len()
-            && self.path.points().iter().zip(path.points()).all(|(a, b)| {
-                a.x.to_bits() == b.x.to_bits() && a.y.to_bits() == b.y.to_bits()
-            })
+            && self
+                .path
+                .points()
+                .iter()
+                .zip(path.points())
+                .all(|(a, b)| a.x.to_bits() == b.x.to_bits() && a.y.to_bits() == b.y.to_bits())
     }
 }
 
@@ -776,6 +780,106 @@ mod tests {
             let big = diffs.iter().filter(|&&d| d > 64).count();
             assert!(mean < 1.5 && big < 20, "width {width}: mean {mean}, {big} channels off by more than 64");
         }
+    }
+
+    /// A wobbly closed path and an open one, partly outside a 90 × 70 canvas.
+    fn test_paths() -> Vec<Path> {
+        let mut out = Vec::new();
+        let mut pb = PathBuilder::new();
+        for k in 0..40 {
+            let a = std::f32::consts::TAU * k as f32 / 40.0;
+            let r = 30.0 + 9.0 * (3.0 * a).sin();
+            let (x, y) = (45.3 + r * a.cos(), 33.7 + r * 1.3 * a.sin());
+            if k == 0 {
+                pb.move_to(x, y);
+            } else {
+                pb.line_to(x, y);
+            }
+        }
+        pb.close();
+        pb.push_circle(20.0, 20.0, 7.3);
+        out.push(pb.finish().expect("path"));
+        let mut pb = PathBuilder::new();
+        pb.move_to(-30.0, 12.5);
+        pb.line_to(40.2, 60.7);
+        pb.quad_to(70.0, 5.0, 120.0, 40.0);
+        pb.move_to(10.0, 65.0);
+        pb.line_to(85.5, 66.0);
+        out.push(pb.finish().expect("path"));
+        out
+    }
+
+    #[test]
+    fn aliased_fills_and_strokes_are_tiny_skias_byte_for_byte() {
+        let paths = test_paths();
+        let moves =
+            [Transform::identity(), Transform::from_translate(-13.25, 7.5), Transform::from_translate(40.0, -50.0)];
+        for color in [Rgba(200, 90, 30, 255), Rgba(40, 50, 160, 255)] {
+            for opacity in [1.0, 0.16, 0.55] {
+                let ink = Ink::new(color, opacity).aliased();
+                let mut paint = super::super::paint::solid(color, opacity);
+                paint.anti_alias = false;
+                for ts in moves {
+                    for rule in [FillRule::Winding, FillRule::EvenOdd] {
+                        let mut ours = canvas(90, 70);
+                        fill_path(&mut ours, &paths[0], ink, rule, ts);
+                        let mut theirs = canvas(90, 70);
+                        theirs.fill_path(&paths[0], &paint, rule, ts, None);
+                        assert!(ours.data() == theirs.data(), "fill {opacity} {ts:?} {rule:?}");
+                    }
+                    for path in &paths {
+                        for pen in
+                            [super::super::paint::stroke(5.5, &[]), super::super::paint::stroke(7.0, &[9.0, 4.0])]
+                        {
+                            // Twice: the second stroke takes its outline from the cache.
+                            for _ in 0..2 {
+                                let mut ours = canvas(90, 70);
+                                stroke_path(&mut ours, path, ink, &pen, ts);
+                                let mut theirs = canvas(90, 70);
+                                theirs.stroke_path(path, &paint, &pen.skia(), ts, None);
+                                assert!(ours.data() == theirs.data(), "stroke {opacity} {ts:?} {pen:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cached_outlines_draw_what_fresh_ones_do_and_tell_paths_apart() {
+        let paths = test_paths();
+        let ink = Ink::new(Rgba(10, 120, 60, 255), 0.8);
+        let pen = super::super::paint::stroke(2.5, &[6.0, 3.0]);
+        let fresh = |path: &Path| {
+            let stroke = pen.skia();
+            let dashed = path.dash(stroke.dash.as_ref().expect("dash"), 1.0).expect("dashed");
+            let outline = dashed.stroke(&stroke, 1.0).expect("outline");
+            let mut pm = canvas(90, 70);
+            fill_path(&mut pm, &outline, ink, FillRule::Winding, Transform::from_translate(-3.0, 2.0));
+            pm
+        };
+        for round in 0..3 {
+            for path in &paths {
+                let mut pm = canvas(90, 70);
+                stroke_path(&mut pm, path, ink, &pen, Transform::from_translate(-3.0, 2.0));
+                assert!(pm.data() == fresh(path).data(), "round {round}");
+            }
+        }
+        // A path that differs in one point's last bit gets its own outline.
+        let (a, b) = (&paths[1], {
+            let mut pb = PathBuilder::new();
+            pb.move_to(-30.0, 12.5);
+            pb.line_to(40.2, f32::from_bits(60.7f32.to_bits() + 1));
+            pb.quad_to(70.0, 5.0, 120.0, 40.0);
+            pb.move_to(10.0, 65.0);
+            pb.line_to(85.5, 66.0);
+            pb.finish().expect("path")
+        });
+        let one = stroke_outline(a, &pen, 1.0).expect("outline");
+        let two = stroke_outline(&b, &pen, 1.0).expect("outline");
+        assert!(one.points() != two.points());
+        assert!(*stroke_outline(a, &pen, 1.0).expect("outline") == *one);
     }
 
     #[test]
