@@ -529,7 +529,15 @@ fn fill_aliased(pixmap: &mut Pixmap, path: &Path, color: tiny_skia::Color, rule:
         mask = tiny_skia::Mask::new(w, h);
     }
     let Some(mut mask) = mask else { return };
-    mask.fill_path(path, rule, false, ts);
+    if lo.x.abs().max(lo.y.abs()).max(hi.x.abs()).max(hi.y.abs()) < 1e15 {
+        match rows_only(path, &ts, h as f32) {
+            Some(Some(culled)) => mask.fill_path(&culled, rule, false, ts),
+            Some(None) => {}
+            None => mask.fill_path(path, rule, false, ts),
+        }
+    } else {
+        mask.fill_path(path, rule, false, ts);
+    }
     let stride = w as usize;
     let (pixels, _) = pixmap.data_mut().as_chunks_mut::<4>();
     let marks = mask.data_mut();
@@ -563,6 +571,110 @@ fn fill_aliased(pixmap: &mut Pixmap, path: &Path, color: tiny_skia::Color, rule:
         }
     }
     MASK.with(|m| *m.borrow_mut() = Some(mask));
+}
+
+/// `path` with every run of segments that lies wholly above the image's rows (or wholly
+/// below them), once mapped by `ts`, replaced by one line from the run's start to its end:
+/// None when no run was, Some(None) when nothing is left. The line lies in the same
+/// half-plane as the run, so the winding of every point of the image is unchanged, and
+/// tiny-skia's scan (which drops edges above and below its clip before building them)
+/// marks the same pixels, building only the edges of the rows drawn.
+fn rows_only(path: &Path, ts: &Transform, height: f32) -> Option<Option<Path>> {
+    // Two pixels of margin: edges are rounded to 1/64 px before the scan.
+    let (top, bottom) = (-2.0, height + 2.0);
+    let side = |p: Point| {
+        let y = ts.ky * p.x + ts.sy * p.y + ts.ty;
+        if y < top {
+            1u8
+        } else if y > bottom {
+            2
+        } else {
+            0
+        }
+    };
+    // The points of a segment after its start, and the side they all lie on (0: none).
+    let parts = |seg: PathSegment, last: Point| -> ([Point; 3], usize) {
+        match seg {
+            PathSegment::LineTo(p) => ([p, p, p], 1),
+            PathSegment::QuadTo(a, p) => ([a, p, p], 2),
+            PathSegment::CubicTo(a, b, p) => ([a, b, p], 3),
+            _ => ([last; 3], 0),
+        }
+    };
+    let outside = |last: Point, pts: &[Point]| {
+        let s0 = side(last);
+        if s0 != 0 && pts.iter().all(|p| side(*p) == s0) {
+            s0
+        } else {
+            0
+        }
+    };
+    // Quick pass: is there a segment to drop at all?
+    let mut last = Point::zero();
+    let mut any = false;
+    for seg in path.segments() {
+        if let PathSegment::MoveTo(p) = seg {
+            last = p;
+            continue;
+        }
+        let (pts, n) = parts(seg, last);
+        if n > 0 {
+            if outside(last, &pts[..n]) != 0 {
+                any = true;
+                break;
+            }
+            last = pts[n - 1];
+        }
+    }
+    if !any {
+        return None;
+    }
+    let mut pb = tiny_skia::PathBuilder::with_capacity(path.len(), path.points().len());
+    // The side of the run of dropped segments (0: none) and where it ends.
+    let (mut run, mut run_end) = (0u8, Point::zero());
+    let flush = |pb: &mut tiny_skia::PathBuilder, run: &mut u8, end: Point| {
+        if *run != 0 {
+            pb.line_to(end.x, end.y);
+            *run = 0;
+        }
+    };
+    let mut last = Point::zero();
+    for seg in path.segments() {
+        match seg {
+            PathSegment::MoveTo(p) => {
+                flush(&mut pb, &mut run, run_end);
+                last = p;
+                pb.move_to(p.x, p.y);
+            }
+            PathSegment::Close => {
+                flush(&mut pb, &mut run, run_end);
+                pb.close();
+            }
+            _ => {
+                let (pts, n) = parts(seg, last);
+                let out = outside(last, &pts[..n]);
+                if out != 0 && (run == 0 || run == out) {
+                    run = out;
+                    run_end = pts[n - 1];
+                } else {
+                    flush(&mut pb, &mut run, run_end);
+                    if out != 0 {
+                        run = out;
+                        run_end = pts[n - 1];
+                    } else {
+                        match n {
+                            1 => pb.line_to(pts[0].x, pts[0].y),
+                            2 => pb.quad_to(pts[0].x, pts[0].y, pts[1].x, pts[1].y),
+                            _ => pb.cubic_to(pts[0].x, pts[0].y, pts[1].x, pts[1].y, pts[2].x, pts[2].y),
+                        }
+                    }
+                }
+                last = pts[n - 1];
+            }
+        }
+    }
+    flush(&mut pb, &mut run, run_end);
+    Some(pb.finish())
 }
 
 thread_local! {
@@ -842,6 +954,51 @@ mod tests {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn aliased_bands_seen_through_small_windows_are_tiny_skias() {
+        // Long wiggly lines over a large drawing, seen through windows at many offsets
+        // (most of each outline lies above or below a window and is dropped before the scan).
+        let mut seed = 0x2545_f491_u32;
+        let mut rnd = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1 << 24) as f32
+        };
+        for round in 0..12 {
+            let mut pb = PathBuilder::new();
+            pb.move_to(rnd() * 600.0, rnd() * 600.0);
+            for k in 0..60 {
+                let (x, y) = (rnd() * 600.0, rnd() * 600.0);
+                if k % 7 == 3 {
+                    pb.quad_to(rnd() * 600.0, rnd() * 600.0, x, y);
+                } else {
+                    pb.line_to(x, y);
+                }
+                if k % 23 == 22 {
+                    pb.move_to(rnd() * 600.0, rnd() * 600.0);
+                }
+            }
+            let path = pb.finish().expect("path");
+            let color = Rgba(90, 40, 150, 255);
+            let pen = super::super::paint::stroke(3.0 + 6.0 * rnd(), &[]);
+            for w in 0..8 {
+                let ts = Transform::from_translate(-(rnd() * 560.0).floor() - 0.5 * (w % 2) as f32, -(rnd() * 560.0));
+                let opacity = if w % 3 == 0 { 1.0 } else { 0.16 };
+                let mut paint = super::super::paint::solid(color, opacity);
+                paint.anti_alias = false;
+                let mut ours = canvas(40, 36);
+                stroke_path(&mut ours, &path, Ink::new(color, opacity).aliased(), &pen, ts);
+                let mut theirs = canvas(40, 36);
+                theirs.stroke_path(&path, &paint, &pen.skia(), ts, None);
+                assert!(ours.data() == theirs.data(), "round {round}, window {w}");
+                let mut ours = canvas(40, 36);
+                fill_path(&mut ours, &path, Ink::new(color, opacity).aliased(), FillRule::EvenOdd, ts);
+                let mut theirs = canvas(40, 36);
+                theirs.fill_path(&path, &paint, FillRule::EvenOdd, ts, None);
+                assert!(ours.data() == theirs.data(), "fill: round {round}, window {w}");
             }
         }
     }
