@@ -13,6 +13,7 @@
 //! where their edges cross).
 
 use super::canvas::{Ink, Pen};
+use std::ops::Range;
 use tiny_skia::{FillRule, Path, PathSegment, Pixmap, Point, Transform};
 
 /// Largest distance, px, between a curve and the lines that stand for it.
@@ -39,6 +40,9 @@ struct Cells {
     /// summed here, and pushed as one cell per row at the end, rather than a cell per
     /// edge and row (a tile often lies beside long coasts and borders).
     left: Vec<f32>,
+    /// The rows drawn, `top..bottom` (within 0..height): edges leave cells only there.
+    top: i32,
+    bottom: i32,
 }
 
 impl Cells {
@@ -59,8 +63,8 @@ impl Cells {
             return;
         }
         let (dir, p, q) = if a.y < b.y { (1.0, a, b) } else { (-1.0, b, a) };
-        let h = self.height as f32;
-        if q.y <= 0.0 || p.y >= h {
+        let (top, h) = (self.top as f32, self.bottom as f32);
+        if q.y <= top || p.y >= h {
             return;
         }
         // Right of the image an edge leaves nothing.
@@ -69,9 +73,11 @@ impl Cells {
         }
         let slope = (q.x - p.x) / (q.y - p.y);
         let x_at = |y: f32| p.x + (y - p.y) * slope;
-        let (y0, y1) = (p.y.max(0.0), q.y.min(h));
-        // In range: clamped to 0..=height above.
-        let (r0, r1) = (floor(y0) as i32, (ceil(y1) as i32).min(self.height));
+        // For a row in top..bottom, max(p.y, top, row) is max(p.y, 0, row): the cells of
+        // the rows drawn are those of the whole image.
+        let (y0, y1) = (p.y.max(top), q.y.min(h));
+        // In range: clamped to top..=bottom above.
+        let (r0, r1) = (floor(y0) as i32, (ceil(y1) as i32).min(self.bottom));
         // Left of it, only its cover in each row.
         if p.x.max(q.x) <= 0.0 {
             if self.left.is_empty() {
@@ -197,11 +203,19 @@ fn pieces(dd: f32) -> usize {
 }
 
 /// The cells of a path mapped by `ts`, every contour closed.
-fn cells_of(path: &Path, ts: &Transform, width: u32, height: u32, scratch: &mut Scratch) -> Vec<Cell> {
+fn cells_of(
+    path: &Path,
+    ts: &Transform,
+    width: u32,
+    rows: (u32, u32),
+    height: u32,
+    scratch: &mut Scratch,
+) -> Vec<Cell> {
     let (mut cells, mut left) = (std::mem::take(&mut scratch.cells), std::mem::take(&mut scratch.left));
     cells.clear();
     left.clear();
-    let mut c = Cells { width: width as i32, height: height as i32, cells, left };
+    let mut c =
+        Cells { width: width as i32, height: height as i32, cells, left, top: rows.0 as i32, bottom: rows.1 as i32 };
     let mut start = Point::zero();
     let mut last = Point::zero();
     let mut open = false;
@@ -374,9 +388,21 @@ fn sort_cells(cells: &[Cell], scratch: &mut Scratch) -> Vec<Cell> {
 /// Fill `path`, mapped by `ts`, on `pixmap` with a solid ink, anti-aliased by exact area
 /// coverage under `rule`. Inks without anti-aliasing go to tiny-skia.
 pub fn fill_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform) {
+    let rows = 0..pixmap.height();
+    fill_path_rows(pixmap, path, ink, rule, ts, rows);
+}
+
+/// [`fill_path`] for the pixel rows `rows` only: their pixels are those [`fill_path`]
+/// gives, byte for byte; other rows may be left as they were or drawn. A partial redraw
+/// of a few cells of a window costs the rows of those cells, not the whole window.
+pub fn fill_path_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform, rows: Range<u32>) {
+    let rows = (rows.start.min(pixmap.height()), rows.end.min(pixmap.height()));
+    if rows.0 >= rows.1 {
+        return;
+    }
     let color = ink.color.skia(ink.opacity).premultiply().to_color_u8();
     if !ink.anti_alias {
-        fill_aliased(pixmap, path, ink.color.skia(ink.opacity), rule, ts);
+        fill_aliased(pixmap, path, ink.color.skia(ink.opacity), rule, ts, rows);
         return;
     }
     if color.alpha() == 0 || !ts.is_finite() {
@@ -384,7 +410,7 @@ pub fn fill_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts:
     }
     let (w, h) = (pixmap.width(), pixmap.height());
     let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    let unsorted = cells_of(path, &ts, w, h, &mut scratch);
+    let unsorted = cells_of(path, &ts, w, rows, h, &mut scratch);
     if unsorted.is_empty() {
         let sorted = std::mem::take(&mut scratch.sorted);
         SCRATCH.with(|s| *s.borrow_mut() = scratch.keep(unsorted, sorted));
@@ -458,11 +484,17 @@ fn sweep(pixmap: &mut Pixmap, cells: &[Cell], color: tiny_skia::PremultipliedCol
 /// dashes) and [`fill_path`] fills the outline. A pen thinner than a pixel draws a
 /// one-pixel line with its ink thinned in proportion, as tiny-skia's hairlines do.
 pub fn stroke_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform) {
+    let rows = 0..pixmap.height();
+    stroke_path_rows(pixmap, path, ink, pen, ts, rows);
+}
+
+/// [`stroke_path`] for the pixel rows `rows` only (as [`fill_path_rows`]).
+pub fn stroke_path_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform, rows: Range<u32>) {
     let scale = (ts.sx * ts.sy - ts.kx * ts.ky).abs().sqrt();
     if !ink.anti_alias || !scale.is_finite() || scale <= 0.0 {
         let mut paint = super::paint::solid(ink.color, ink.opacity);
         paint.anti_alias = ink.anti_alias;
-        stroke_aliased(pixmap, path, &paint, pen, ts);
+        stroke_aliased(pixmap, path, &paint, pen, ts, rows);
         return;
     }
     let px = pen.width * scale;
@@ -474,13 +506,20 @@ pub fn stroke_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Tr
         (ink, pen)
     };
     let Some(outline) = stroke_outline(path, pen, scale) else { return };
-    fill_path(pixmap, &outline, ink, FillRule::Winding, ts);
+    fill_path_rows(pixmap, &outline, ink, FillRule::Winding, ts, rows);
 }
 
 /// Stroke `path` with a pen like tiny-skia's `Pixmap::stroke_path` for an ink without
 /// anti-aliasing (its pixels, byte for byte), with the outline taken from the cache of
 /// [`stroke_outline`].
-fn stroke_aliased(pixmap: &mut Pixmap, path: &Path, paint: &tiny_skia::Paint, pen: &Pen, ts: Transform) {
+fn stroke_aliased(
+    pixmap: &mut Pixmap,
+    path: &Path,
+    paint: &tiny_skia::Paint,
+    pen: &Pen,
+    ts: Transform,
+    rows: Range<u32>,
+) {
     let scale = tiny_skia::PathStroker::compute_resolution_scale(&ts);
     // Hairlines (and widths that are no number) take tiny-skia's own way.
     if !(pen.width > 0.0) || paint.anti_alias {
@@ -489,7 +528,10 @@ fn stroke_aliased(pixmap: &mut Pixmap, path: &Path, paint: &tiny_skia::Paint, pe
     }
     if let Some(outline) = stroke_outline(path, pen, scale) {
         match &paint.shader {
-            tiny_skia::Shader::SolidColor(color) => fill_aliased(pixmap, &outline, *color, FillRule::Winding, ts),
+            tiny_skia::Shader::SolidColor(color) => {
+                let rows = (rows.start.min(pixmap.height()), rows.end.min(pixmap.height()));
+                fill_aliased(pixmap, &outline, *color, FillRule::Winding, ts, rows)
+            }
             _ => pixmap.fill_path(&outline, paint, FillRule::Winding, ts, None),
         }
     }
@@ -500,7 +542,14 @@ fn stroke_aliased(pixmap: &mut Pixmap, path: &Path, paint: &tiny_skia::Paint, pe
 /// every row (a wide faint band costs thousands of runs); here its own scan converter
 /// marks the pixels in a reused mask (the same pixels, by the same code) and they are
 /// blended in one pass with the arithmetic of its low-precision source-over stage.
-fn fill_aliased(pixmap: &mut Pixmap, path: &Path, color: tiny_skia::Color, rule: FillRule, ts: Transform) {
+fn fill_aliased(
+    pixmap: &mut Pixmap,
+    path: &Path,
+    color: tiny_skia::Color,
+    rule: FillRule,
+    ts: Transform,
+    rows: (u32, u32),
+) {
     let (w, h) = (pixmap.width(), pixmap.height());
     let b = path.bounds();
     let corners = [(b.left(), b.top()), (b.right(), b.top()), (b.left(), b.bottom()), (b.right(), b.bottom())];
@@ -530,7 +579,7 @@ fn fill_aliased(pixmap: &mut Pixmap, path: &Path, color: tiny_skia::Color, rule:
     }
     let Some(mut mask) = mask else { return };
     if lo.x.abs().max(lo.y.abs()).max(hi.x.abs()).max(hi.y.abs()) < 1e15 {
-        match rows_only(path, &ts, h as f32) {
+        match rows_only(path, &ts, rows) {
             Some(Some(culled)) => mask.fill_path(&culled, rule, false, ts),
             Some(None) => {}
             None => mask.fill_path(path, rule, false, ts),
@@ -546,9 +595,12 @@ fn fill_aliased(pixmap: &mut Pixmap, path: &Path, color: tiny_skia::Color, rule:
         let word = [c.red(), c.green(), c.blue(), c.alpha()];
         for y in y0..y1 {
             let row = y * stride;
+            let drawn = (rows.0 as usize..rows.1 as usize).contains(&y);
             for (m, px) in marks[row + x0..row + x1].iter_mut().zip(&mut pixels[row + x0..row + x1]) {
                 if *m != 0 {
-                    *px = word;
+                    if drawn {
+                        *px = word;
+                    }
                     *m = 0;
                 }
             }
@@ -559,8 +611,11 @@ fn fill_aliased(pixmap: &mut Pixmap, path: &Path, color: tiny_skia::Color, rule:
         let inv = 255 - src[3];
         for y in y0..y1 {
             let row = y * stride;
+            let drawn = (rows.0 as usize..rows.1 as usize).contains(&y);
             for (m, px) in marks[row + x0..row + x1].iter_mut().zip(&mut pixels[row + x0..row + x1]) {
-                if *m != 0 {
+                if *m != 0 && !drawn {
+                    *m = 0;
+                } else if *m != 0 {
                     for (d, s) in px.iter_mut().zip(src) {
                         // tiny-skia's lowp source-over: div255 as (v + 255) >> 8, stored as u8.
                         *d = (s + ((u16::from(*d) * inv + 255) >> 8)) as u8;
@@ -579,9 +634,9 @@ fn fill_aliased(pixmap: &mut Pixmap, path: &Path, color: tiny_skia::Color, rule:
 /// half-plane as the run, so the winding of every point of the image is unchanged, and
 /// tiny-skia's scan (which drops edges above and below its clip before building them)
 /// marks the same pixels, building only the edges of the rows drawn.
-fn rows_only(path: &Path, ts: &Transform, height: f32) -> Option<Option<Path>> {
+fn rows_only(path: &Path, ts: &Transform, rows: (u32, u32)) -> Option<Option<Path>> {
     // Two pixels of margin: edges are rounded to 1/64 px before the scan.
-    let (top, bottom) = (-2.0, height + 2.0);
+    let (top, bottom) = (rows.0 as f32 - 2.0, rows.1 as f32 + 2.0);
     let side = |p: Point| {
         let y = ts.ky * p.x + ts.sy * p.y + ts.ty;
         if y < top {
@@ -999,6 +1054,30 @@ mod tests {
                 let mut theirs = canvas(40, 36);
                 theirs.fill_path(&path, &paint, FillRule::EvenOdd, ts, None);
                 assert!(ours.data() == theirs.data(), "fill: round {round}, window {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn rows_drawn_alone_are_the_rows_of_the_whole_drawing() {
+        let paths = test_paths();
+        let (w, h) = (90u32, 70u32);
+        for ink in [Ink::new(Rgba(200, 30, 60, 255), 0.7), Ink::new(Rgba(20, 30, 160, 255), 0.16).aliased()] {
+            for ts in [Transform::identity(), Transform::from_translate(-7.5, 11.25)] {
+                for rows in [0..h, 0..16, 16..32, 33..34, 48..70, 60..200] {
+                    let pen = super::super::paint::stroke(3.5, &[5.0, 2.0]);
+                    let mut whole = canvas(w, h);
+                    let mut part = canvas(w, h);
+                    fill_path(&mut whole, &paths[0], ink, FillRule::EvenOdd, ts);
+                    fill_path_rows(&mut part, &paths[0], ink, FillRule::EvenOdd, ts, rows.clone());
+                    stroke_path(&mut whole, &paths[1], ink, &pen, ts);
+                    stroke_path_rows(&mut part, &paths[1], ink, &pen, ts, rows.clone());
+                    let row_bytes = 4 * w as usize;
+                    for y in rows.start.min(h)..rows.end.min(h) {
+                        let r = y as usize * row_bytes..(y as usize + 1) * row_bytes;
+                        assert!(whole.data()[r.clone()] == part.data()[r], "{ink:?} {ts:?} rows {rows:?}: row {y}");
+                    }
+                }
             }
         }
     }
