@@ -522,7 +522,7 @@ fn stroke_aliased(
 ) {
     let scale = tiny_skia::PathStroker::compute_resolution_scale(&ts);
     // Hairlines (and widths that are no number) take tiny-skia's own way.
-    if !(pen.width > 0.0) || paint.anti_alias {
+    if pen.width.is_nan() || pen.width <= 0.0 || paint.anti_alias {
         pixmap.stroke_path(path, paint, &pen.skia(), ts, None);
         return;
     }
