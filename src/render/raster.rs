@@ -783,8 +783,9 @@ fn stroke_outline(path: &Path, pen: &Pen, scale: f32) -> Option<std::rc::Rc<Path
 }
 
 /// Points (of paths and outlines) a thread's outline cache holds before it starts
-/// afresh: about 16 MB.
-const OUTLINE_POINTS: usize = 1 << 21;
+/// afresh: about 4 MB (8 bytes a point, paths and their outlines together), so that
+/// the many blocking threads of `serve` hold little.
+const OUTLINE_POINTS: usize = 1 << 19;
 
 /// A stroked outline and exactly what it was made from.
 struct Outline {
