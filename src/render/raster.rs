@@ -13,6 +13,7 @@
 //! where their edges cross).
 
 use super::canvas::{Ink, Pen};
+use std::ops::Range;
 use tiny_skia::{FillRule, Path, PathSegment, Pixmap, Point, Transform};
 
 /// Largest distance, px, between a curve and the lines that stand for it.
@@ -39,6 +40,9 @@ struct Cells {
     /// summed here, and pushed as one cell per row at the end, rather than a cell per
     /// edge and row (a tile often lies beside long coasts and borders).
     left: Vec<f32>,
+    /// The rows drawn, `top..bottom` (within 0..height): edges leave cells only there.
+    top: i32,
+    bottom: i32,
 }
 
 impl Cells {
@@ -59,8 +63,8 @@ impl Cells {
             return;
         }
         let (dir, p, q) = if a.y < b.y { (1.0, a, b) } else { (-1.0, b, a) };
-        let h = self.height as f32;
-        if q.y <= 0.0 || p.y >= h {
+        let (top, h) = (self.top as f32, self.bottom as f32);
+        if q.y <= top || p.y >= h {
             return;
         }
         // Right of the image an edge leaves nothing.
@@ -69,9 +73,11 @@ impl Cells {
         }
         let slope = (q.x - p.x) / (q.y - p.y);
         let x_at = |y: f32| p.x + (y - p.y) * slope;
-        let (y0, y1) = (p.y.max(0.0), q.y.min(h));
-        // In range: clamped to 0..=height above.
-        let (r0, r1) = (y0.floor() as i32, (y1.ceil() as i32).min(self.height));
+        // For a row in top..bottom, max(p.y, top, row) is max(p.y, 0, row): the cells of
+        // the rows drawn are those of the whole image.
+        let (y0, y1) = (p.y.max(top), q.y.min(h));
+        // In range: clamped to top..=bottom above.
+        let (r0, r1) = (floor(y0) as i32, (ceil(y1) as i32).min(self.bottom));
         // Left of it, only its cover in each row.
         if p.x.max(q.x) <= 0.0 {
             if self.left.is_empty() {
@@ -171,6 +177,17 @@ fn floor(v: f32) -> f32 {
     }
 }
 
+/// `v.ceil()` for |v| < 2^31, without a call into libm (as [`floor`]).
+#[inline(always)]
+fn ceil(v: f32) -> f32 {
+    let t = v as i32 as f32;
+    if t < v {
+        t + 1.0
+    } else {
+        t
+    }
+}
+
 /// A point of a path mapped by `ts`.
 fn map(ts: &Transform, p: Point) -> Point {
     Point::from_xy(ts.sx * p.x + ts.kx * p.y + ts.tx, ts.ky * p.x + ts.sy * p.y + ts.ty)
@@ -186,11 +203,19 @@ fn pieces(dd: f32) -> usize {
 }
 
 /// The cells of a path mapped by `ts`, every contour closed.
-fn cells_of(path: &Path, ts: &Transform, width: u32, height: u32, scratch: &mut Scratch) -> Vec<Cell> {
+fn cells_of(
+    path: &Path,
+    ts: &Transform,
+    width: u32,
+    rows: (u32, u32),
+    height: u32,
+    scratch: &mut Scratch,
+) -> Vec<Cell> {
     let (mut cells, mut left) = (std::mem::take(&mut scratch.cells), std::mem::take(&mut scratch.left));
     cells.clear();
     left.clear();
-    let mut c = Cells { width: width as i32, height: height as i32, cells, left };
+    let mut c =
+        Cells { width: width as i32, height: height as i32, cells, left, top: rows.0 as i32, bottom: rows.1 as i32 };
     let mut start = Point::zero();
     let mut last = Point::zero();
     let mut open = false;
@@ -311,9 +336,19 @@ fn blend_run(run: &mut [[u8; 4]], color: [u8; 4], m: u8) {
     }
     let src = color.map(|c| div255(u16::from(c) * u16::from(m)));
     let inv = 255 - src[3];
-    for px in run {
-        for (d, s) in px.iter_mut().zip(src) {
+    // Four pixels at a time as sixteen lanes of one multiplier, which the compiler turns
+    // into vector arithmetic; the same integer steps per channel as one at a time.
+    let src16: [u16; 16] = std::array::from_fn(|i| src[i % 4]);
+    let (quads, rest) = run.as_chunks_mut::<4>();
+    for quad in quads {
+        let bytes = quad.as_flattened_mut();
+        for (d, s) in bytes.iter_mut().zip(src16) {
             // Premultiplied source-over; at most 255.
+            *d = (s + div255(u16::from(*d) * inv)).min(255) as u8;
+        }
+    }
+    for px in rest {
+        for (d, s) in px.iter_mut().zip(src) {
             *d = (s + div255(u16::from(*d) * inv)).min(255) as u8;
         }
     }
@@ -353,11 +388,21 @@ fn sort_cells(cells: &[Cell], scratch: &mut Scratch) -> Vec<Cell> {
 /// Fill `path`, mapped by `ts`, on `pixmap` with a solid ink, anti-aliased by exact area
 /// coverage under `rule`. Inks without anti-aliasing go to tiny-skia.
 pub fn fill_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform) {
+    let rows = 0..pixmap.height();
+    fill_path_rows(pixmap, path, ink, rule, ts, rows);
+}
+
+/// [`fill_path`] for the pixel rows `rows` only: their pixels are those [`fill_path`]
+/// gives, byte for byte; other rows may be left as they were or drawn. A partial redraw
+/// of a few cells of a window costs the rows of those cells, not the whole window.
+pub fn fill_path_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform, rows: Range<u32>) {
+    let rows = (rows.start.min(pixmap.height()), rows.end.min(pixmap.height()));
+    if rows.0 >= rows.1 {
+        return;
+    }
     let color = ink.color.skia(ink.opacity).premultiply().to_color_u8();
     if !ink.anti_alias {
-        let mut paint = super::paint::solid(ink.color, ink.opacity);
-        paint.anti_alias = false;
-        pixmap.fill_path(path, &paint, rule, ts, None);
+        fill_aliased(pixmap, path, ink.color.skia(ink.opacity), rule, ts, rows);
         return;
     }
     if color.alpha() == 0 || !ts.is_finite() {
@@ -365,7 +410,7 @@ pub fn fill_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts:
     }
     let (w, h) = (pixmap.width(), pixmap.height());
     let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    let unsorted = cells_of(path, &ts, w, h, &mut scratch);
+    let unsorted = cells_of(path, &ts, w, rows, h, &mut scratch);
     if unsorted.is_empty() {
         let sorted = std::mem::take(&mut scratch.sorted);
         SCRATCH.with(|s| *s.borrow_mut() = scratch.keep(unsorted, sorted));
@@ -439,11 +484,17 @@ fn sweep(pixmap: &mut Pixmap, cells: &[Cell], color: tiny_skia::PremultipliedCol
 /// dashes) and [`fill_path`] fills the outline. A pen thinner than a pixel draws a
 /// one-pixel line with its ink thinned in proportion, as tiny-skia's hairlines do.
 pub fn stroke_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform) {
+    let rows = 0..pixmap.height();
+    stroke_path_rows(pixmap, path, ink, pen, ts, rows);
+}
+
+/// [`stroke_path`] for the pixel rows `rows` only (as [`fill_path_rows`]).
+pub fn stroke_path_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform, rows: Range<u32>) {
     let scale = (ts.sx * ts.sy - ts.kx * ts.ky).abs().sqrt();
     if !ink.anti_alias || !scale.is_finite() || scale <= 0.0 {
         let mut paint = super::paint::solid(ink.color, ink.opacity);
         paint.anti_alias = ink.anti_alias;
-        pixmap.stroke_path(path, &paint, &pen.skia(), ts, None);
+        stroke_aliased(pixmap, path, &paint, pen, ts, rows);
         return;
     }
     let px = pen.width * scale;
@@ -454,20 +505,347 @@ pub fn stroke_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Tr
     } else {
         (ink, pen)
     };
-    let stroke = pen.skia();
-    let dashed;
-    let path = match &stroke.dash {
-        Some(dash) => match path.dash(dash, scale) {
-            Some(p) => {
-                dashed = p;
-                &dashed
+    let Some(outline) = stroke_outline(path, pen, scale) else { return };
+    fill_path_rows(pixmap, &outline, ink, FillRule::Winding, ts, rows);
+}
+
+/// Stroke `path` with a pen like tiny-skia's `Pixmap::stroke_path` for an ink without
+/// anti-aliasing (its pixels, byte for byte), with the outline taken from the cache of
+/// [`stroke_outline`].
+fn stroke_aliased(
+    pixmap: &mut Pixmap,
+    path: &Path,
+    paint: &tiny_skia::Paint,
+    pen: &Pen,
+    ts: Transform,
+    rows: Range<u32>,
+) {
+    let scale = tiny_skia::PathStroker::compute_resolution_scale(&ts);
+    // Hairlines (and widths that are no number) take tiny-skia's own way.
+    if pen.width.is_nan() || pen.width <= 0.0 || paint.anti_alias {
+        pixmap.stroke_path(path, paint, &pen.skia(), ts, None);
+        return;
+    }
+    if let Some(outline) = stroke_outline(path, pen, scale) {
+        match &paint.shader {
+            tiny_skia::Shader::SolidColor(color) => {
+                let rows = (rows.start.min(pixmap.height()), rows.end.min(pixmap.height()));
+                fill_aliased(pixmap, &outline, *color, FillRule::Winding, ts, rows)
             }
-            None => return,
-        },
-        None => path,
+            _ => pixmap.fill_path(&outline, paint, FillRule::Winding, ts, None),
+        }
+    }
+}
+
+/// Fill `path`, mapped by `ts`, with a solid colour without anti-aliasing: tiny-skia's
+/// pixels byte for byte, faster. tiny-skia runs its raster pipeline once per span of
+/// every row (a wide faint band costs thousands of runs); here its own scan converter
+/// marks the pixels in a reused mask (the same pixels, by the same code) and they are
+/// blended in one pass with the arithmetic of its low-precision source-over stage.
+fn fill_aliased(
+    pixmap: &mut Pixmap,
+    path: &Path,
+    color: tiny_skia::Color,
+    rule: FillRule,
+    ts: Transform,
+    rows: (u32, u32),
+) {
+    let (w, h) = (pixmap.width(), pixmap.height());
+    let b = path.bounds();
+    let corners = [(b.left(), b.top()), (b.right(), b.top()), (b.left(), b.bottom()), (b.right(), b.bottom())];
+    let (mut lo, mut hi) =
+        (Point::from_xy(f32::INFINITY, f32::INFINITY), Point::from_xy(f32::NEG_INFINITY, f32::NEG_INFINITY));
+    for (x, y) in corners {
+        let p = map(&ts, Point::from_xy(x, y));
+        lo = Point::from_xy(lo.x.min(p.x), lo.y.min(p.y));
+        hi = Point::from_xy(hi.x.max(p.x), hi.y.max(p.y));
+    }
+    if !(lo.x.is_finite() && lo.y.is_finite() && hi.x.is_finite() && hi.y.is_finite()) {
+        let mut paint = tiny_skia::Paint { anti_alias: false, ..Default::default() };
+        paint.set_color(color);
+        pixmap.fill_path(path, &paint, rule, ts, None);
+        return;
+    }
+    // The pixels the scan can mark lie within the rounded-out bounds; two more for safety.
+    let clip = |v: f32, max: u32| (v.clamp(-1.0, max as f32 + 1.0) as i64).clamp(0, i64::from(max)) as usize;
+    let (x0, x1) = (clip(lo.x - 2.0, w), clip(hi.x + 3.0, w));
+    let (y0, y1) = (clip(lo.y - 2.0, h), clip(hi.y + 3.0, h));
+    if x0 >= x1 || y0 >= y1 {
+        return;
+    }
+    let mut mask = MASK.with(|m| m.borrow_mut().take()).filter(|m| m.width() == w && m.height() == h);
+    if mask.is_none() {
+        mask = tiny_skia::Mask::new(w, h);
+    }
+    let Some(mut mask) = mask else { return };
+    if lo.x.abs().max(lo.y.abs()).max(hi.x.abs()).max(hi.y.abs()) < 1e15 {
+        match rows_only(path, &ts, rows) {
+            Some(Some(culled)) => mask.fill_path(&culled, rule, false, ts),
+            Some(None) => {}
+            None => mask.fill_path(path, rule, false, ts),
+        }
+    } else {
+        mask.fill_path(path, rule, false, ts);
+    }
+    let stride = w as usize;
+    let (pixels, _) = pixmap.data_mut().as_chunks_mut::<4>();
+    let marks = mask.data_mut();
+    if color.is_opaque() {
+        let c = color.premultiply().to_color_u8();
+        let word = [c.red(), c.green(), c.blue(), c.alpha()];
+        for y in y0..y1 {
+            let row = y * stride;
+            let drawn = (rows.0 as usize..rows.1 as usize).contains(&y);
+            for (m, px) in marks[row + x0..row + x1].iter_mut().zip(&mut pixels[row + x0..row + x1]) {
+                if *m != 0 {
+                    if drawn {
+                        *px = word;
+                    }
+                    *m = 0;
+                }
+            }
+        }
+    } else {
+        let p = color.premultiply();
+        let src = [p.red(), p.green(), p.blue(), p.alpha()].map(|c| (c * 255.0 + 0.5) as u16);
+        let inv = 255 - src[3];
+        for y in y0..y1 {
+            let row = y * stride;
+            let drawn = (rows.0 as usize..rows.1 as usize).contains(&y);
+            for (m, px) in marks[row + x0..row + x1].iter_mut().zip(&mut pixels[row + x0..row + x1]) {
+                if *m != 0 && !drawn {
+                    *m = 0;
+                } else if *m != 0 {
+                    for (d, s) in px.iter_mut().zip(src) {
+                        // tiny-skia's lowp source-over: div255 as (v + 255) >> 8, stored as u8.
+                        *d = (s + ((u16::from(*d) * inv + 255) >> 8)) as u8;
+                    }
+                    *m = 0;
+                }
+            }
+        }
+    }
+    MASK.with(|m| *m.borrow_mut() = Some(mask));
+}
+
+/// `path` with every run of segments that lies wholly above the image's rows (or wholly
+/// below them), once mapped by `ts`, replaced by one line from the run's start to its end:
+/// None when no run was, Some(None) when nothing is left. The line lies in the same
+/// half-plane as the run, so the winding of every point of the image is unchanged, and
+/// tiny-skia's scan (which drops edges above and below its clip before building them)
+/// marks the same pixels, building only the edges of the rows drawn.
+fn rows_only(path: &Path, ts: &Transform, rows: (u32, u32)) -> Option<Option<Path>> {
+    // Two pixels of margin: edges are rounded to 1/64 px before the scan.
+    let (top, bottom) = (rows.0 as f32 - 2.0, rows.1 as f32 + 2.0);
+    let side = |p: Point| {
+        let y = ts.ky * p.x + ts.sy * p.y + ts.ty;
+        if y < top {
+            1u8
+        } else if y > bottom {
+            2
+        } else {
+            0
+        }
     };
-    let Some(outline) = path.stroke(&stroke, scale) else { return };
-    fill_path(pixmap, &outline, ink, FillRule::Winding, ts);
+    // The points of a segment after its start, and the side they all lie on (0: none).
+    let parts = |seg: PathSegment, last: Point| -> ([Point; 3], usize) {
+        match seg {
+            PathSegment::LineTo(p) => ([p, p, p], 1),
+            PathSegment::QuadTo(a, p) => ([a, p, p], 2),
+            PathSegment::CubicTo(a, b, p) => ([a, b, p], 3),
+            _ => ([last; 3], 0),
+        }
+    };
+    let outside = |last: Point, pts: &[Point]| {
+        let s0 = side(last);
+        if s0 != 0 && pts.iter().all(|p| side(*p) == s0) {
+            s0
+        } else {
+            0
+        }
+    };
+    // Quick pass: is there a segment to drop at all?
+    let mut last = Point::zero();
+    let mut any = false;
+    for seg in path.segments() {
+        if let PathSegment::MoveTo(p) = seg {
+            last = p;
+            continue;
+        }
+        let (pts, n) = parts(seg, last);
+        if n > 0 {
+            if outside(last, &pts[..n]) != 0 {
+                any = true;
+                break;
+            }
+            last = pts[n - 1];
+        }
+    }
+    if !any {
+        return None;
+    }
+    let mut pb = tiny_skia::PathBuilder::with_capacity(path.len(), path.points().len());
+    // The side of the run of dropped segments (0: none) and where it ends.
+    let (mut run, mut run_end) = (0u8, Point::zero());
+    let flush = |pb: &mut tiny_skia::PathBuilder, run: &mut u8, end: Point| {
+        if *run != 0 {
+            pb.line_to(end.x, end.y);
+            *run = 0;
+        }
+    };
+    let mut last = Point::zero();
+    for seg in path.segments() {
+        match seg {
+            PathSegment::MoveTo(p) => {
+                flush(&mut pb, &mut run, run_end);
+                last = p;
+                pb.move_to(p.x, p.y);
+            }
+            PathSegment::Close => {
+                flush(&mut pb, &mut run, run_end);
+                pb.close();
+            }
+            _ => {
+                let (pts, n) = parts(seg, last);
+                let out = outside(last, &pts[..n]);
+                if out != 0 && (run == 0 || run == out) {
+                    run = out;
+                    run_end = pts[n - 1];
+                } else {
+                    flush(&mut pb, &mut run, run_end);
+                    if out != 0 {
+                        run = out;
+                        run_end = pts[n - 1];
+                    } else {
+                        match n {
+                            1 => pb.line_to(pts[0].x, pts[0].y),
+                            2 => pb.quad_to(pts[0].x, pts[0].y, pts[1].x, pts[1].y),
+                            _ => pb.cubic_to(pts[0].x, pts[0].y, pts[1].x, pts[1].y, pts[2].x, pts[2].y),
+                        }
+                    }
+                }
+                last = pts[n - 1];
+            }
+        }
+    }
+    flush(&mut pb, &mut run, run_end);
+    Some(pb.finish())
+}
+
+thread_local! {
+    /// The mask of [`fill_aliased`], all zero between uses.
+    static MASK: std::cell::RefCell<Option<tiny_skia::Mask>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The outline of `path` stroked (and dashed) by `pen` at resolution `scale`, as
+/// tiny-skia makes it: from a per-thread cache when the same path was stroked with the
+/// same pen before. A recorded map replays each stroke in every window and cell it
+/// touches, and a border stays the same through many years, so most strokes are drawn
+/// many times; stroking was a fifth of the time of drawing them.
+fn stroke_outline(path: &Path, pen: &Pen, scale: f32) -> Option<std::rc::Rc<Path>> {
+    let key = outline_key(path, pen, scale);
+    let found = OUTLINES.with(|c| {
+        let c = c.borrow();
+        c.map.get(&key).and_then(|e| e.same(path, pen, scale).then(|| e.outline.clone()))
+    });
+    if let Some(outline) = found {
+        return outline;
+    }
+    let stroke = pen.skia();
+    let outline = match &stroke.dash {
+        Some(dash) => path.dash(dash, scale).and_then(|p| p.stroke(&stroke, scale)),
+        None => path.stroke(&stroke, scale),
+    }
+    .map(std::rc::Rc::new);
+    OUTLINES.with(|c| {
+        let mut c = c.borrow_mut();
+        let cost = path.points().len() + outline.as_ref().map_or(0, |o| o.points().len()) + 8;
+        if cost > OUTLINE_POINTS / 4 {
+            return;
+        }
+        if c.points + cost > OUTLINE_POINTS {
+            c.map.clear();
+            c.points = 0;
+        }
+        c.points += cost;
+        let entry = Outline {
+            path: path.clone(),
+            width: pen.width.to_bits(),
+            dash: pen.dash.iter().map(|d| d.to_bits()).collect(),
+            cap: pen.cap,
+            join: pen.join,
+            scale: scale.to_bits(),
+            outline: outline.clone(),
+        };
+        c.map.insert(key, entry);
+    });
+    outline
+}
+
+/// Points (of paths and outlines) a thread's outline cache holds before it starts
+/// afresh: about 4 MB (8 bytes a point, paths and their outlines together), so that
+/// the many blocking threads of `serve` hold little.
+const OUTLINE_POINTS: usize = 1 << 19;
+
+/// A stroked outline and exactly what it was made from.
+struct Outline {
+    path: Path,
+    width: u32,
+    dash: Vec<u32>,
+    cap: tiny_skia::LineCap,
+    join: tiny_skia::LineJoin,
+    scale: u32,
+    outline: Option<std::rc::Rc<Path>>,
+}
+
+impl Outline {
+    /// Was this outline made from these, bit for bit?
+    fn same(&self, path: &Path, pen: &Pen, scale: f32) -> bool {
+        self.width == pen.width.to_bits()
+            && self.scale == scale.to_bits()
+            && self.cap == pen.cap
+            && self.join == pen.join
+            && self.dash.len() == pen.dash.len()
+            && self.dash.iter().zip(&pen.dash).all(|(a, b)| *a == b.to_bits())
+            && self.path.verbs() == path.verbs()
+            && self.path.points().len() == path.points().len()
+            && self
+                .path
+                .points()
+                .iter()
+                .zip(path.points())
+                .all(|(a, b)| a.x.to_bits() == b.x.to_bits() && a.y.to_bits() == b.y.to_bits())
+    }
+}
+
+/// The per-thread cache of stroked outlines, by [`outline_key`].
+#[derive(Default)]
+struct Outlines {
+    map: std::collections::HashMap<u64, Outline>,
+    points: usize,
+}
+
+thread_local! {
+    static OUTLINES: std::cell::RefCell<Outlines> = std::cell::RefCell::new(Outlines::default());
+}
+
+/// A hash of a path's verbs and point bits and a pen (entries are checked bit for bit
+/// on a hit, so this only has to spread).
+fn outline_key(path: &Path, pen: &Pen, scale: f32) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mix = |h: u64, v: u64| (h.rotate_left(26) ^ v).wrapping_mul(K);
+    let mut h = mix(u64::from(pen.width.to_bits()), u64::from(scale.to_bits()));
+    h = mix(h, pen.cap as u64 | (pen.join as u64) << 8 | (pen.dash.len() as u64) << 16);
+    for d in &pen.dash {
+        h = mix(h, u64::from(d.to_bits()));
+    }
+    for v in path.verbs() {
+        h = mix(h, *v as u64);
+    }
+    for p in path.points() {
+        h = mix(h, u64::from(p.x.to_bits()) | u64::from(p.y.to_bits()) << 32);
+    }
+    h
 }
 
 #[cfg(test)]
@@ -570,6 +948,175 @@ mod tests {
             let big = diffs.iter().filter(|&&d| d > 64).count();
             assert!(mean < 1.5 && big < 20, "width {width}: mean {mean}, {big} channels off by more than 64");
         }
+    }
+
+    /// A wobbly closed path and an open one, partly outside a 90 × 70 canvas.
+    fn test_paths() -> Vec<Path> {
+        let mut out = Vec::new();
+        let mut pb = PathBuilder::new();
+        for k in 0..40 {
+            let a = std::f32::consts::TAU * k as f32 / 40.0;
+            let r = 30.0 + 9.0 * (3.0 * a).sin();
+            let (x, y) = (45.3 + r * a.cos(), 33.7 + r * 1.3 * a.sin());
+            if k == 0 {
+                pb.move_to(x, y);
+            } else {
+                pb.line_to(x, y);
+            }
+        }
+        pb.close();
+        pb.push_circle(20.0, 20.0, 7.3);
+        out.push(pb.finish().expect("path"));
+        let mut pb = PathBuilder::new();
+        pb.move_to(-30.0, 12.5);
+        pb.line_to(40.2, 60.7);
+        pb.quad_to(70.0, 5.0, 120.0, 40.0);
+        pb.move_to(10.0, 65.0);
+        pb.line_to(85.5, 66.0);
+        out.push(pb.finish().expect("path"));
+        out
+    }
+
+    #[test]
+    fn aliased_fills_and_strokes_are_tiny_skias_byte_for_byte() {
+        let paths = test_paths();
+        let moves =
+            [Transform::identity(), Transform::from_translate(-13.25, 7.5), Transform::from_translate(40.0, -50.0)];
+        for color in [Rgba(200, 90, 30, 255), Rgba(40, 50, 160, 255)] {
+            for opacity in [1.0, 0.16, 0.55] {
+                let ink = Ink::new(color, opacity).aliased();
+                let mut paint = super::super::paint::solid(color, opacity);
+                paint.anti_alias = false;
+                for ts in moves {
+                    for rule in [FillRule::Winding, FillRule::EvenOdd] {
+                        let mut ours = canvas(90, 70);
+                        fill_path(&mut ours, &paths[0], ink, rule, ts);
+                        let mut theirs = canvas(90, 70);
+                        theirs.fill_path(&paths[0], &paint, rule, ts, None);
+                        assert!(ours.data() == theirs.data(), "fill {opacity} {ts:?} {rule:?}");
+                    }
+                    for path in &paths {
+                        for pen in
+                            [super::super::paint::stroke(5.5, &[]), super::super::paint::stroke(7.0, &[9.0, 4.0])]
+                        {
+                            // Twice: the second stroke takes its outline from the cache.
+                            for _ in 0..2 {
+                                let mut ours = canvas(90, 70);
+                                stroke_path(&mut ours, path, ink, &pen, ts);
+                                let mut theirs = canvas(90, 70);
+                                theirs.stroke_path(path, &paint, &pen.skia(), ts, None);
+                                assert!(ours.data() == theirs.data(), "stroke {opacity} {ts:?} {pen:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn aliased_bands_seen_through_small_windows_are_tiny_skias() {
+        // Long wiggly lines over a large drawing, seen through windows at many offsets
+        // (most of each outline lies above or below a window and is dropped before the scan).
+        let mut seed = 0x2545_f491_u32;
+        let mut rnd = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1 << 24) as f32
+        };
+        for round in 0..12 {
+            let mut pb = PathBuilder::new();
+            pb.move_to(rnd() * 600.0, rnd() * 600.0);
+            for k in 0..60 {
+                let (x, y) = (rnd() * 600.0, rnd() * 600.0);
+                if k % 7 == 3 {
+                    pb.quad_to(rnd() * 600.0, rnd() * 600.0, x, y);
+                } else {
+                    pb.line_to(x, y);
+                }
+                if k % 23 == 22 {
+                    pb.move_to(rnd() * 600.0, rnd() * 600.0);
+                }
+            }
+            let path = pb.finish().expect("path");
+            let color = Rgba(90, 40, 150, 255);
+            let pen = super::super::paint::stroke(3.0 + 6.0 * rnd(), &[]);
+            for w in 0..8 {
+                let ts = Transform::from_translate(-(rnd() * 560.0).floor() - 0.5 * (w % 2) as f32, -(rnd() * 560.0));
+                let opacity = if w % 3 == 0 { 1.0 } else { 0.16 };
+                let mut paint = super::super::paint::solid(color, opacity);
+                paint.anti_alias = false;
+                let mut ours = canvas(40, 36);
+                stroke_path(&mut ours, &path, Ink::new(color, opacity).aliased(), &pen, ts);
+                let mut theirs = canvas(40, 36);
+                theirs.stroke_path(&path, &paint, &pen.skia(), ts, None);
+                assert!(ours.data() == theirs.data(), "round {round}, window {w}");
+                let mut ours = canvas(40, 36);
+                fill_path(&mut ours, &path, Ink::new(color, opacity).aliased(), FillRule::EvenOdd, ts);
+                let mut theirs = canvas(40, 36);
+                theirs.fill_path(&path, &paint, FillRule::EvenOdd, ts, None);
+                assert!(ours.data() == theirs.data(), "fill: round {round}, window {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn rows_drawn_alone_are_the_rows_of_the_whole_drawing() {
+        let paths = test_paths();
+        let (w, h) = (90u32, 70u32);
+        for ink in [Ink::new(Rgba(200, 30, 60, 255), 0.7), Ink::new(Rgba(20, 30, 160, 255), 0.16).aliased()] {
+            for ts in [Transform::identity(), Transform::from_translate(-7.5, 11.25)] {
+                for rows in [0..h, 0..16, 16..32, 33..34, 48..70, 60..200] {
+                    let pen = super::super::paint::stroke(3.5, &[5.0, 2.0]);
+                    let mut whole = canvas(w, h);
+                    let mut part = canvas(w, h);
+                    fill_path(&mut whole, &paths[0], ink, FillRule::EvenOdd, ts);
+                    fill_path_rows(&mut part, &paths[0], ink, FillRule::EvenOdd, ts, rows.clone());
+                    stroke_path(&mut whole, &paths[1], ink, &pen, ts);
+                    stroke_path_rows(&mut part, &paths[1], ink, &pen, ts, rows.clone());
+                    let row_bytes = 4 * w as usize;
+                    for y in rows.start.min(h)..rows.end.min(h) {
+                        let r = y as usize * row_bytes..(y as usize + 1) * row_bytes;
+                        assert!(whole.data()[r.clone()] == part.data()[r], "{ink:?} {ts:?} rows {rows:?}: row {y}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cached_outlines_draw_what_fresh_ones_do_and_tell_paths_apart() {
+        let paths = test_paths();
+        let ink = Ink::new(Rgba(10, 120, 60, 255), 0.8);
+        let pen = super::super::paint::stroke(2.5, &[6.0, 3.0]);
+        let fresh = |path: &Path| {
+            let stroke = pen.skia();
+            let dashed = path.dash(stroke.dash.as_ref().expect("dash"), 1.0).expect("dashed");
+            let outline = dashed.stroke(&stroke, 1.0).expect("outline");
+            let mut pm = canvas(90, 70);
+            fill_path(&mut pm, &outline, ink, FillRule::Winding, Transform::from_translate(-3.0, 2.0));
+            pm
+        };
+        for round in 0..3 {
+            for path in &paths {
+                let mut pm = canvas(90, 70);
+                stroke_path(&mut pm, path, ink, &pen, Transform::from_translate(-3.0, 2.0));
+                assert!(pm.data() == fresh(path).data(), "round {round}");
+            }
+        }
+        // A path that differs in one point's last bit gets its own outline.
+        let (a, b) = (&paths[1], {
+            let mut pb = PathBuilder::new();
+            pb.move_to(-30.0, 12.5);
+            pb.line_to(40.2, f32::from_bits(60.7f32.to_bits() + 1));
+            pb.quad_to(70.0, 5.0, 120.0, 40.0);
+            pb.move_to(10.0, 65.0);
+            pb.line_to(85.5, 66.0);
+            pb.finish().expect("path")
+        });
+        let one = stroke_outline(a, &pen, 1.0).expect("outline");
+        let two = stroke_outline(&b, &pen, 1.0).expect("outline");
+        assert!(one.points() != two.points());
+        assert!(*stroke_outline(a, &pen, 1.0).expect("outline") == *one);
     }
 
     #[test]
