@@ -191,17 +191,23 @@ impl Recorded {
 impl Recorded {
     /// Draw this operation (its contours `near`) onto a window whose top left is `at`.
     fn draw(&self, px: &mut Pixmap, near: &[bool], at: (i32, i32)) {
+        let rows = 0..px.height();
+        self.draw_rows(px, near, at, rows)
+    }
+
+    /// [`Recorded::draw`] whose pixels need be right only in the pixel rows `rows`.
+    fn draw_rows(&self, px: &mut Pixmap, near: &[bool], at: (i32, i32), rows: std::ops::Range<u32>) {
         let (fx, fy) = (at.0 as f32, at.1 as f32);
         let ts = Transform::from_translate(-fx, -fy);
         match &self.op {
             Op::Fill { path, ink, rule, .. } => {
                 if let Some(path) = reaching(path, near).as_ref() {
-                    super::raster::fill_path(px, path, *ink, *rule, ts)
+                    super::raster::fill_path_rows(px, path, *ink, *rule, ts, rows)
                 }
             }
             Op::Stroke { path, ink, pen, .. } => {
                 if let Some(path) = reaching(path, near).as_ref() {
-                    super::raster::stroke_path(px, path, *ink, pen, ts)
+                    super::raster::stroke_path_rows(px, path, *ink, pen, ts, rows)
                 }
             }
             Op::Rect { rect, ink } => {
@@ -448,10 +454,16 @@ impl Recording {
         let mut px = crate::output::new_pixmap(wide.0, wide.1, self.background.skia(1.0))?;
         for r in &self.ops {
             let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };
-            let mut hit = false;
-            r.cells(&near, &grid, |c| hit |= dirty[c]);
-            if hit {
-                r.draw(&mut px, &near, (wx, wy));
+            // Only the rows of the dirty cells this operation reaches need its pixels.
+            let (mut lo, mut hi) = (usize::MAX, 0);
+            r.cells(&near, &grid, |c| {
+                if dirty[c] {
+                    let [_, y0, _, y1] = grid.cell_px(c);
+                    (lo, hi) = (lo.min(y0), hi.max(y1));
+                }
+            });
+            if lo < hi {
+                r.draw_rows(&mut px, &near, (wx, wy), (lo + m as usize) as u32..(hi + m as usize) as u32);
             }
         }
         let mut out = before.clone();
