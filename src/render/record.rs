@@ -180,9 +180,10 @@ impl Recorded {
                 let near: Vec<bool> = pieces.iter().map(|p| p.reaches(path.points(), x, y, size)).collect();
                 near.contains(&true).then_some(near)
             }
-            Op::Pattern { rings, width, .. } => {
-                rings.iter().any(|r| line_reaches(r.len(), |i| r[i], true, false, width + 2.0, x, y, size)).then(Vec::new)
-            }
+            Op::Pattern { rings, width, .. } => rings
+                .iter()
+                .any(|r| line_reaches(r.len(), |i| r[i], true, false, width + 2.0, x, y, size))
+                .then(Vec::new),
             _ => Some(Vec::new()),
         }
     }
