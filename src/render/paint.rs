@@ -145,6 +145,28 @@ pub fn draw_pattern_at(
     width: f32,
     origin: (f32, f32),
 ) {
+    let rows = 0..pixmap.height();
+    draw_pattern_rows(pixmap, rings, kind, color, spacing, width, origin, rows);
+}
+
+/// [`draw_pattern_at`] whose pixels need be right only in the pixel rows `rows` (a
+/// partial redraw): lines that pass wholly above or below them are left out. Each line
+/// is stroked as a contour of its own, and a row's coverage comes only from the edges
+/// that cross it, so the rows asked for are those of the whole drawing, byte for byte.
+#[allow(clippy::too_many_arguments)]
+pub fn draw_pattern_rows(
+    pixmap: &mut Pixmap,
+    rings: &[Vec<(f32, f32)>],
+    kind: Pattern,
+    color: Rgba,
+    spacing: f32,
+    width: f32,
+    origin: (f32, f32),
+    rows: std::ops::Range<u32>,
+) {
+    // How far a line's ink (half its width, a dot's radius, anti-aliasing) reaches.
+    let reach = width.abs().max(0.6) + 2.0;
+    let (top, bottom) = (origin.1 + rows.start as f32 - reach, origin.1 + rows.end as f32 + reach);
     let s = spacing.max(2.0);
     let mut pb = PathBuilder::new();
     // Each family of parallel lines: f(p) = const picks a line, g(p) orders points on it.
@@ -192,7 +214,8 @@ pub fn draw_pattern_at(
             let (p, q) = (pair[0].2, pair[1].2);
             let outside =
                 (p.0 < ox && q.0 < ox) || (p.1 < oy && q.1 < oy) || (p.0 > w && q.0 > w) || (p.1 > h && q.1 > h);
-            if outside {
+            let off_rows = (p.1 < top && q.1 < top) || (p.1 > bottom && q.1 > bottom);
+            if outside || off_rows {
                 continue;
             }
             if kind == Pattern::Dots {

@@ -14,7 +14,7 @@
 //! incremental run are those of a full run, byte for byte.
 
 use super::canvas::{Canvas, Ink, Pen};
-use super::paint::draw_pattern_at;
+use super::paint::draw_pattern_rows;
 use super::text::{Fonts, PlacedGlyph, TextStyle};
 use crate::style::{Pattern, Rgba};
 use tiny_skia::{Color, FillRule, Path, Pixmap, PixmapPaint, Rect, Transform};
@@ -220,7 +220,7 @@ impl Recorded {
                 }
             }
             Op::Pattern { rings, kind, color, spacing, width } => {
-                draw_pattern_at(px, rings, *kind, *color, *spacing, *width, (fx, fy))
+                draw_pattern_rows(px, rings, *kind, *color, *spacing, *width, (fx, fy), rows)
             }
             Op::Text { text, x: tx, y: ty, style } => Fonts::embedded().draw(px, text, tx - fx, ty - fy, style),
             Op::Glyphs { glyphs, style } => {

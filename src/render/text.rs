@@ -222,9 +222,10 @@ struct FaceSlot {
     outlines: RwLock<HashMap<GlyphId, Option<Arc<Outline>>>>,
     /// Masks of unrotated glyphs.
     masks: RwLock<HashMap<MaskKey, Arc<GlyphMask>>>,
-    /// Glyph ids of the characters below [`GLYPH_TABLE`] (Latin, Greek, Cyrillic), looked
-    /// up once: a cmap search per character was a tenth of a tile run's layout time.
-    ids: Box<[GlyphId]>,
+    /// Glyph ids of the characters below [`GLYPH_TABLE`] (Latin, Greek, Cyrillic), each
+    /// looked up once, when first met (`u32::MAX`: not yet): a cmap search per character
+    /// was a tenth of a tile run's layout time.
+    ids: Box<[std::sync::atomic::AtomicU32]>,
 }
 
 /// The characters whose glyph ids each face keeps in a table.
@@ -233,9 +234,15 @@ const GLYPH_TABLE: u32 = 0x530;
 impl FaceSlot {
     /// The glyph of a character (`.notdef` when the face lacks it).
     fn glyph(&self, ch: char) -> GlyphId {
-        match self.ids.get(ch as usize) {
-            Some(&id) => id,
-            None => self.font.glyph_id(ch),
+        use std::sync::atomic::Ordering::Relaxed;
+        let Some(slot) = self.ids.get(ch as usize) else { return self.font.glyph_id(ch) };
+        match slot.load(Relaxed) {
+            u32::MAX => {
+                let id = self.font.glyph_id(ch);
+                slot.store(u32::from(id.0), Relaxed);
+                id
+            }
+            id => GlyphId(id as u16),
         }
     }
 }
@@ -306,8 +313,7 @@ impl Fonts {
                     .map(|o| o.bounds.min.y.max(o.bounds.max.y))
                     .filter(|h| *h > 0.0)
                     .unwrap_or_else(|| 0.5 * font.ascent_unscaled());
-                let ids =
-                    (0..GLYPH_TABLE).map(|c| char::from_u32(c).map_or(GlyphId(0), |ch| font.glyph_id(ch))).collect();
+                let ids = (0..GLYPH_TABLE).map(|_| std::sync::atomic::AtomicU32::new(u32::MAX)).collect();
                 FaceSlot {
                     font,
                     x_height,
