@@ -485,16 +485,23 @@ fn sweep(pixmap: &mut Pixmap, cells: &[Cell], color: tiny_skia::PremultipliedCol
 /// one-pixel line with its ink thinned in proportion, as tiny-skia's hairlines do.
 pub fn stroke_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform) {
     let rows = 0..pixmap.height();
-    stroke_path_rows(pixmap, path, ink, pen, ts, rows);
+    stroke_rows(pixmap, path, ink, pen, ts, rows, false);
 }
 
-/// [`stroke_path`] for the pixel rows `rows` only (as [`fill_path_rows`]).
+/// [`stroke_path`] for the pixel rows `rows` only (as [`fill_path_rows`]), for a drawing
+/// replayed many times (a recording, window by window): the outline is kept in the
+/// thread's cache. (A drawing made once, as [`stroke_path`] makes it, keeps nothing.)
 pub fn stroke_path_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform, rows: Range<u32>) {
+    stroke_rows(pixmap, path, ink, pen, ts, rows, true);
+}
+
+/// [`stroke_path_rows`]; `keep`: keep the outline for the next stroke of the same path.
+fn stroke_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform, rows: Range<u32>, keep: bool) {
     let scale = (ts.sx * ts.sy - ts.kx * ts.ky).abs().sqrt();
     if !ink.anti_alias || !scale.is_finite() || scale <= 0.0 {
         let mut paint = super::paint::solid(ink.color, ink.opacity);
         paint.anti_alias = ink.anti_alias;
-        stroke_aliased(pixmap, path, &paint, pen, ts, rows);
+        stroke_aliased(pixmap, path, &paint, pen, ts, rows, keep);
         return;
     }
     let px = pen.width * scale;
@@ -505,7 +512,7 @@ pub fn stroke_path_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, t
     } else {
         (ink, pen)
     };
-    let Some(outline) = stroke_outline(path, pen, scale) else { return };
+    let Some(outline) = stroke_outline(path, pen, scale, keep) else { return };
     fill_path_rows(pixmap, &outline, ink, FillRule::Winding, ts, rows);
 }
 
@@ -519,6 +526,7 @@ fn stroke_aliased(
     pen: &Pen,
     ts: Transform,
     rows: Range<u32>,
+    keep: bool,
 ) {
     let scale = tiny_skia::PathStroker::compute_resolution_scale(&ts);
     // Hairlines (and widths that are no number) take tiny-skia's own way.
@@ -526,7 +534,7 @@ fn stroke_aliased(
         pixmap.stroke_path(path, paint, &pen.skia(), ts, None);
         return;
     }
-    if let Some(outline) = stroke_outline(path, pen, scale) {
+    if let Some(outline) = stroke_outline(path, pen, scale, keep) {
         match &paint.shader {
             tiny_skia::Shader::SolidColor(color) => {
                 let rows = (rows.start.min(pixmap.height()), rows.end.min(pixmap.height()));
@@ -741,8 +749,20 @@ thread_local! {
 /// tiny-skia makes it: from a per-thread cache when the same path was stroked with the
 /// same pen before. A recorded map replays each stroke in every window and cell it
 /// touches, and a border stays the same through many years, so most strokes are drawn
-/// many times; stroking was a fifth of the time of drawing them.
-fn stroke_outline(path: &Path, pen: &Pen, scale: f32) -> Option<std::rc::Rc<Path>> {
+/// many times; stroking was a fifth of the time of drawing them. Without `keep` the
+/// cache is neither read nor filled.
+fn stroke_outline(path: &Path, pen: &Pen, scale: f32, keep: bool) -> Option<std::rc::Rc<Path>> {
+    let make = || {
+        let stroke = pen.skia();
+        match &stroke.dash {
+            Some(dash) => path.dash(dash, scale).and_then(|p| p.stroke(&stroke, scale)),
+            None => path.stroke(&stroke, scale),
+        }
+        .map(std::rc::Rc::new)
+    };
+    if !keep {
+        return make();
+    }
     let key = outline_key(path, pen, scale);
     let found = OUTLINES.with(|c| {
         let c = c.borrow();
@@ -751,12 +771,7 @@ fn stroke_outline(path: &Path, pen: &Pen, scale: f32) -> Option<std::rc::Rc<Path
     if let Some(outline) = found {
         return outline;
     }
-    let stroke = pen.skia();
-    let outline = match &stroke.dash {
-        Some(dash) => path.dash(dash, scale).and_then(|p| p.stroke(&stroke, scale)),
-        None => path.stroke(&stroke, scale),
-    }
-    .map(std::rc::Rc::new);
+    let outline = make();
     OUTLINES.with(|c| {
         let mut c = c.borrow_mut();
         let cost = path.points().len() + outline.as_ref().map_or(0, |o| o.points().len()) + 8;
@@ -1113,10 +1128,10 @@ mod tests {
             pb.line_to(85.5, 66.0);
             pb.finish().expect("path")
         });
-        let one = stroke_outline(a, &pen, 1.0).expect("outline");
-        let two = stroke_outline(&b, &pen, 1.0).expect("outline");
+        let one = stroke_outline(a, &pen, 1.0, true).expect("outline");
+        let two = stroke_outline(&b, &pen, 1.0, true).expect("outline");
         assert!(one.points() != two.points());
-        assert!(*stroke_outline(a, &pen, 1.0).expect("outline") == *one);
+        assert!(*stroke_outline(a, &pen, 1.0, true).expect("outline") == *one);
     }
 
     #[test]
