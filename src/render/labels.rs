@@ -115,7 +115,7 @@ pub(crate) struct LabelJob {
     /// The feature labelled (None for polity names).
     pub id: Option<String>,
     /// For an area's name: the territory areas (indices) it must stay on.
-    pub land: Vec<usize>,
+    pub land: Box<[usize]>,
 }
 
 /// Priority added to labels the map promises (see [`super::promised`]): they are placed

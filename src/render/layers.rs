@@ -245,7 +245,7 @@ pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown,
                     style,
                     anchor: Anchor::Centre { x, y },
                     id: None,
-                    land: everywhere.clone(),
+                    land: everywhere.clone().into_boxed_slice(),
                 });
             }
         }
@@ -385,7 +385,7 @@ pub(crate) fn water(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob>
                 style: f.text_style(&ws.label, 1.0),
                 anchor: Anchor::Centre { x: x as f32, y: y as f32 },
                 id: Some(feat.id.clone()),
-                land: Vec::new(),
+                land: Box::default(),
             });
         }
     }
@@ -429,7 +429,7 @@ pub(crate) fn rivers(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob
                 style: f.text_style(&rs.label, 1.0),
                 anchor: Anchor::Path { pts: longest, repeat: true },
                 id: Some(feat.id.clone()),
-                land: Vec::new(),
+                land: Box::default(),
             });
         }
     }
@@ -464,7 +464,7 @@ pub(crate) fn landforms(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
                 style: f.text_style(spec, 1.0),
                 anchor: Anchor::Centre { x: x as f32, y: y as f32 },
                 id: Some(feat.id.clone()),
-                land: Vec::new(),
+                land: Box::default(),
             });
         }
     }
@@ -543,7 +543,7 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
                 style,
                 anchor: Anchor::Path { pts: body, repeat: false },
                 id: Some(feat.id.clone()),
-                land: Vec::new(),
+                land: Box::default(),
             });
         }
     }
@@ -876,7 +876,7 @@ pub(crate) fn battles(
             style: f.text_style(&bs.label, 1.0),
             anchor: Anchor::Point { x, y, r },
             id: Some(feat.id.clone()),
-            land: Vec::new(),
+            land: Box::default(),
         });
     }
 }
@@ -981,7 +981,7 @@ pub(crate) fn cities(
             style: f.text_style(spec, 1.0),
             anchor: Anchor::Point { x, y, r: extent },
             id: Some(feat.id.clone()),
-            land: Vec::new(),
+            land: Box::default(),
         });
     }
     markers
@@ -1048,7 +1048,7 @@ pub(crate) fn edge_pointers(f: &Frame, canvas: &mut dyn Canvas, furniture: &[[f3
             style: f.text_style(spec, 1.0),
             anchor: Anchor::Point { x, y, r: size },
             id: Some(feat.id.clone()),
-            land: Vec::new(),
+            land: Box::default(),
         });
     }
 }
@@ -1099,7 +1099,7 @@ fn fortified_lines(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: 
             style,
             anchor: Anchor::Path { pts, repeat: false },
             id: None,
-            land: Vec::new(),
+            land: Box::default(),
         });
     }
 }

@@ -389,20 +389,26 @@ fn sort_cells(cells: &[Cell], scratch: &mut Scratch) -> Vec<Cell> {
 /// coverage under `rule`. Inks without anti-aliasing go to tiny-skia.
 pub fn fill_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform) {
     let rows = 0..pixmap.height();
-    fill_path_rows(pixmap, path, ink, rule, ts, rows);
+    fill_rows(pixmap, path, ink, rule, ts, rows, false);
 }
 
 /// [`fill_path`] for the pixel rows `rows` only: their pixels are those [`fill_path`]
 /// gives, byte for byte; other rows may be left as they were or drawn. A partial redraw
 /// of a few cells of a window costs the rows of those cells, not the whole window.
 pub fn fill_path_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform, rows: Range<u32>) {
+    fill_rows(pixmap, path, ink, rule, ts, rows, true);
+}
+
+/// [`fill_path_rows`]; `keep`: keep the scratch mask of an aliased fill for the next one
+/// (a drawing replayed many times), else free it at once.
+fn fill_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform, rows: Range<u32>, keep: bool) {
     let rows = (rows.start.min(pixmap.height()), rows.end.min(pixmap.height()));
     if rows.0 >= rows.1 {
         return;
     }
     let color = ink.color.skia(ink.opacity).premultiply().to_color_u8();
     if !ink.anti_alias {
-        fill_aliased(pixmap, path, ink.color.skia(ink.opacity), rule, ts, rows);
+        fill_aliased(pixmap, path, ink.color.skia(ink.opacity), rule, ts, rows, keep);
         return;
     }
     if color.alpha() == 0 || !ts.is_finite() {
@@ -513,7 +519,7 @@ fn stroke_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transf
         (ink, pen)
     };
     let Some(outline) = stroke_outline(path, pen, scale, keep) else { return };
-    fill_path_rows(pixmap, &outline, ink, FillRule::Winding, ts, rows);
+    fill_rows(pixmap, &outline, ink, FillRule::Winding, ts, rows, keep);
 }
 
 /// Stroke `path` with a pen like tiny-skia's `Pixmap::stroke_path` for an ink without
@@ -538,7 +544,7 @@ fn stroke_aliased(
         match &paint.shader {
             tiny_skia::Shader::SolidColor(color) => {
                 let rows = (rows.start.min(pixmap.height()), rows.end.min(pixmap.height()));
-                fill_aliased(pixmap, &outline, *color, FillRule::Winding, ts, rows)
+                fill_aliased(pixmap, &outline, *color, FillRule::Winding, ts, rows, keep)
             }
             _ => pixmap.fill_path(&outline, paint, FillRule::Winding, ts, None),
         }
@@ -557,6 +563,7 @@ fn fill_aliased(
     rule: FillRule,
     ts: Transform,
     rows: (u32, u32),
+    keep: bool,
 ) {
     let (w, h) = (pixmap.width(), pixmap.height());
     let b = path.bounds();
@@ -633,7 +640,9 @@ fn fill_aliased(
             }
         }
     }
-    MASK.with(|m| *m.borrow_mut() = Some(mask));
+    if keep {
+        MASK.with(|m| *m.borrow_mut() = Some(mask));
+    }
 }
 
 /// `path` with every run of segments that lies wholly above the image's rows (or wholly
