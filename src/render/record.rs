@@ -99,8 +99,7 @@ fn line_reaches(
     if n == 0 {
         return false;
     }
-    let segments = if area || closed { n } else { n - 1 };
-    if n == 1 || (0..segments).any(|i| segment_hits(pt(i), pt((i + 1) % n), r)) {
+    if n == 1 || segment_ends(n, area || closed).any(|(i, j)| segment_hits(pt(i), pt(j), r)) {
         let p = pt(0);
         return n > 1 || (r[0]..=r[2]).contains(&p.0) && (r[1]..=r[3]).contains(&p.1);
     }
@@ -109,8 +108,8 @@ fn line_reaches(
     }
     let c = (x + size.0 as f32 / 2.0, y + size.1 as f32 / 2.0);
     let mut winding = 0;
-    for i in 0..n {
-        let (a, b) = (pt(i), pt((i + 1) % n));
+    for (i, j) in segment_ends(n, true) {
+        let (a, b) = (pt(i), pt(j));
         let side = (b.0 - a.0) * (c.1 - a.1) - (c.0 - a.0) * (b.1 - a.1);
         if a.1 <= c.1 {
             if b.1 > c.1 && side > 0.0 {
@@ -121,6 +120,13 @@ fn line_reaches(
         }
     }
     winding != 0
+}
+
+/// The (start, end) point indices of the segments of a line of `n > 0` points, with the
+/// closing segment back to the first point when `closed`.
+fn segment_ends(n: usize, closed: bool) -> impl Iterator<Item = (usize, usize)> {
+    let segments = if closed { n } else { n - 1 };
+    (0..segments).map(move |i| (i, (i + 1) % n))
 }
 
 /// Does the segment a–b meet the rectangle (left, top, right, bottom)? (Liang–Barsky.)
@@ -266,9 +272,8 @@ impl Recorded {
                         (Some(pts), true) if pts.len() >= 2 || (piece.closed && !pts.is_empty()) => {
                             let m = piece.margin;
                             let n = pts.len();
-                            let segments = if piece.closed { n } else { n - 1 };
-                            for i in 0..segments {
-                                let (a, b) = (pts[i], pts[(i + 1) % n]);
+                            for (i, j) in segment_ends(n, piece.closed) {
+                                let (a, b) = (pts[i], pts[j]);
                                 let seg = [a.x.min(b.x) - m, a.y.min(b.y) - m, a.x.max(b.x) + m, a.y.max(b.y) + m];
                                 grid.each(&seg, &mut hit);
                             }
