@@ -206,6 +206,45 @@ fn a_failed_animation_leaves_no_gif_or_apng() {
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
 }
 
+/// `tiles` writes each year's archive while it draws the next map state: a year whose
+/// archive cannot be written fails the run with one line naming the file, no panic, and
+/// no temporary file left, for MBTiles and PMTiles alike.
+#[test]
+fn a_failed_archive_fails_the_tile_run_cleanly() {
+    for format in ["mbtiles", "pmtiles"] {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let out = tmp.path().join("t");
+        // A folder where the archive of 1725 goes (the map changes in 1723 and 1730).
+        std::fs::create_dir_all(out.join(format!("1725.{format}"))).expect("mkdir");
+        let args: Vec<String> = [
+            "tiles",
+            "--years",
+            "1720..1735",
+            "--zoom",
+            "0..2",
+            "--format",
+            format,
+            "--out",
+            &out.display().to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let r = run(&args, 120);
+        check_no_panic("failed archive", &r);
+        assert_eq!(r.code, Some(1), "{format}: {}", r.stderr);
+        let first = r.stderr.lines().next().unwrap_or("");
+        assert!(first.contains(&format!("1725.{format}")), "{format}: {}", r.stderr);
+        let leftovers: Vec<String> = std::fs::read_dir(&out)
+            .expect("read")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{format}: temporary files left: {leftovers:?}");
+    }
+}
+
 /// Temporary files of killed runs (`.NAME.tmpPID`, PID gone) are removed by the next run
 /// that writes into their folder; those of live runs and other files stay.
 #[test]

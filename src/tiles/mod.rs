@@ -429,117 +429,141 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
         .iter()
         .map(|(mt, _)| keyed.then(|| Arc::new(LineCache::new(metatile_view(mt, o.years.0, &o.look).0))))
         .collect();
-    for (_, years) in &groups {
-        let year = years[0];
-        // Where the map changed since the last state (None: anywhere; with `full`,
-        // every metatile is laid out in every year).
-        let state = (!o.full).then(|| MapState::of(atlas, year));
-        let dirty = match (&last_state, &state) {
-            (Some(a), Some(b)) => change::changed_boxes(atlas, a, b),
-            _ => None,
-        };
-        let per_meta: Vec<Option<Vec<(Tile, bool)>>> = metatiles
-            .par_iter()
-            .zip(&queries)
-            .zip(&last)
-            .zip(&drawn_before)
-            .zip(&line_caches)
-            .map(|(((((mt, wanted), query), kept), before), lines)| {
-                if let (Some(boxes), Some(_)) = (&dirty, kept) {
-                    if !change::touches(query, boxes) {
-                        if let Some(b) = &bar {
-                            b.inc(1);
+    // The first error of an archive written in the background.
+    let failed: Mutex<Option<Error>> = Mutex::new(None);
+    rayon::scope(|scope| -> Result<()> {
+        for (_, years) in &groups {
+            if failed.lock().expect("write error lock").is_some() {
+                break;
+            }
+            let year = years[0];
+            // Where the map changed since the last state (None: anywhere; with `full`,
+            // every metatile is laid out in every year).
+            let state = (!o.full).then(|| MapState::of(atlas, year));
+            let dirty = match (&last_state, &state) {
+                (Some(a), Some(b)) => change::changed_boxes(atlas, a, b),
+                _ => None,
+            };
+            let per_meta: Vec<Option<Vec<(Tile, bool)>>> = metatiles
+                .par_iter()
+                .zip(&queries)
+                .zip(&last)
+                .zip(&drawn_before)
+                .zip(&line_caches)
+                .map(|(((((mt, wanted), query), kept), before), lines)| {
+                    if let (Some(boxes), Some(_)) = (&dirty, kept) {
+                        if !change::touches(query, boxes) {
+                            if let Some(b) = &bar {
+                                b.inc(1);
+                            }
+                            return Ok(None);
                         }
-                        return Ok(None);
                     }
-                }
-                let t0 = std::time::Instant::now();
-                let record = || record_metatile(atlas, style, mt, year, &o.look, keyed);
-                let rec = match lines {
-                    Some(lines) => with_line_cache(lines, record),
-                    None => record(),
+                    let t0 = std::time::Instant::now();
+                    let record = || record_metatile(atlas, style, mt, year, &o.look, keyed);
+                    let rec = match lines {
+                        Some(lines) => with_line_cache(lines, record),
+                        None => record(),
+                    };
+                    phase_time(&RECORD_NS, t0);
+                    let tiles = wanted
+                        .par_iter()
+                        .zip(before)
+                        .map(|(t, before)| {
+                            let key = keyed.then(|| tile_key(&rec, mt, *t, &o.look));
+                            if let Some(png) = key.and_then(|k| by_key.get(k)) {
+                                return Ok(((*t, png), false));
+                            }
+                            let t0 = std::time::Instant::now();
+                            let pixels = match keyed {
+                                true => before.redraw(&rec, (mt, *t), &o.look, &pixels_kept)?,
+                                false => render_tile(&rec, mt, *t, &o.look)?,
+                            };
+                            phase_time(&RASTER_NS, t0);
+                            let t0 = std::time::Instant::now();
+                            let png = match encoded {
+                                Some(cache) => cache.encode(&pixels, dpi, o.look.image)?,
+                                None => Arc::new(encode_tile(&pixels, dpi, o.look.image)?),
+                            };
+                            phase_time(&ENCODE_NS, t0);
+                            if let Some(k) = key {
+                                by_key.put(k, png.clone());
+                            }
+                            Ok(((*t, png), true))
+                        })
+                        .collect::<Result<Vec<_>>>();
+                    if let Some(b) = &bar {
+                        b.inc(1);
+                    }
+                    tiles.map(Some)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut tiles: Vec<Tile> = Vec::new();
+            for (meta, kept) in per_meta.into_iter().zip(last.iter_mut()) {
+                let Some(meta) = meta else {
+                    report.metatiles_kept += 1;
+                    report.metatiles_reused += 1;
+                    tiles.extend(kept.iter().flatten().cloned());
+                    continue;
                 };
-                phase_time(&RECORD_NS, t0);
-                let tiles = wanted
-                    .par_iter()
-                    .zip(before)
-                    .map(|(t, before)| {
-                        let key = keyed.then(|| tile_key(&rec, mt, *t, &o.look));
-                        if let Some(png) = key.and_then(|k| by_key.get(k)) {
-                            return Ok(((*t, png), false));
-                        }
-                        let t0 = std::time::Instant::now();
-                        let pixels = match keyed {
-                            true => before.redraw(&rec, (mt, *t), &o.look, &pixels_kept)?,
-                            false => render_tile(&rec, mt, *t, &o.look)?,
-                        };
-                        phase_time(&RASTER_NS, t0);
-                        let t0 = std::time::Instant::now();
-                        let png = match encoded {
-                            Some(cache) => cache.encode(&pixels, dpi, o.look.image)?,
-                            None => Arc::new(encode_tile(&pixels, dpi, o.look.image)?),
-                        };
-                        phase_time(&ENCODE_NS, t0);
-                        if let Some(k) = key {
-                            by_key.put(k, png.clone());
-                        }
-                        Ok(((*t, png), true))
-                    })
-                    .collect::<Result<Vec<_>>>();
-                if let Some(b) = &bar {
-                    b.inc(1);
+                report.metatiles += 1;
+                let drawn = meta.iter().filter(|(_, fresh)| *fresh).count();
+                report.tiles_drawn += drawn;
+                report.metatiles_reused += usize::from(drawn == 0);
+                let meta: Vec<Tile> = meta.into_iter().map(|(t, _)| t).collect();
+                tiles.extend(meta.iter().cloned());
+                if state.is_some() {
+                    *kept = Some(meta);
                 }
-                tiles.map(Some)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let t_write = std::time::Instant::now();
-        let mut tiles: Vec<Tile> = Vec::new();
-        for (meta, kept) in per_meta.into_iter().zip(last.iter_mut()) {
-            let Some(meta) = meta else {
-                report.metatiles_kept += 1;
-                report.metatiles_reused += 1;
-                tiles.extend(kept.iter().flatten().cloned());
-                continue;
-            };
-            report.metatiles += 1;
-            let drawn = meta.iter().filter(|(_, fresh)| *fresh).count();
-            report.tiles_drawn += drawn;
-            report.metatiles_reused += usize::from(drawn == 0);
-            let meta: Vec<Tile> = meta.into_iter().map(|(t, _)| t).collect();
-            tiles.extend(meta.iter().cloned());
-            if state.is_some() {
-                *kept = Some(meta);
+            }
+            last_state = state;
+            // The archives of a state's years are written while the next state is drawn (each
+            // is its own file); XYZ folders are written in order (they link to the files of
+            // earlier years).
+            let tiles = Arc::new(tiles);
+            for &year in years {
+                let info = PyramidInfo {
+                    name: format!("{} {year}", atlas.data.title(&o.look.lang)).trim().to_string(),
+                    attribution: atlas.data.meta.credit.clone(),
+                    bounds: [bbox.west, bbox.south, bbox.east, bbox.north],
+                    zooms,
+                };
+                report.tiles += tiles.len();
+                report.years += 1;
+                let path = |ext: &str| o.out.join(format!("{year}{suffix}{shard_tag}.{ext}"));
+                type Write = fn(&std::path::Path, &[Tile], &PyramidInfo) -> Result<()>;
+                let (archive, ext): (Write, &str) = match o.format {
+                    TileFormat::Xyz => {
+                        let t_write = std::time::Instant::now();
+                        let dir = o.out.join(year.to_string());
+                        sink::write_xyz(&dir, &tiles, suffix, written)?;
+                        let base =
+                            o.base_url.as_deref().map(|b| format!("{}/", b.trim_end_matches('/'))).unwrap_or_default();
+                        let url = format!("{base}{year}/{{z}}/{{x}}/{{y}}{suffix}.{}", o.look.image.ext());
+                        sink::write_tilejson(&o.out.join(format!("{year}{suffix}.json")), &url, &info)?;
+                        phase_time(&WRITE_NS, t_write);
+                        continue;
+                    }
+                    TileFormat::Mbtiles => (sink::write_mbtiles, "mbtiles"),
+                    TileFormat::Pmtiles => (sink::write_pmtiles, "pmtiles"),
+                    TileFormat::Mvt => {
+                        return Err(Error::Usage("--format mvt is written by tiles::mvt::generate".into()))
+                    }
+                };
+                let (tiles, path, failed) = (tiles.clone(), path(ext), &failed);
+                scope.spawn(move |_| {
+                    let t_write = std::time::Instant::now();
+                    if let Err(e) = archive(&path, &tiles, &info) {
+                        failed.lock().expect("write error lock").get_or_insert(e);
+                    }
+                    phase_time(&WRITE_NS, t_write);
+                });
             }
         }
-        last_state = state;
-        for &year in years {
-            let info = PyramidInfo {
-                name: format!("{} {year}", atlas.data.title(&o.look.lang)).trim().to_string(),
-                attribution: atlas.data.meta.credit.clone(),
-                bounds: [bbox.west, bbox.south, bbox.east, bbox.north],
-                zooms,
-            };
-            match o.format {
-                TileFormat::Xyz => {
-                    let dir = o.out.join(year.to_string());
-                    sink::write_xyz(&dir, &tiles, suffix, written)?;
-                    let base =
-                        o.base_url.as_deref().map(|b| format!("{}/", b.trim_end_matches('/'))).unwrap_or_default();
-                    let url = format!("{base}{year}/{{z}}/{{x}}/{{y}}{suffix}.{}", o.look.image.ext());
-                    sink::write_tilejson(&o.out.join(format!("{year}{suffix}.json")), &url, &info)?;
-                }
-                TileFormat::Mbtiles => {
-                    sink::write_mbtiles(&o.out.join(format!("{year}{suffix}{shard_tag}.mbtiles")), &tiles, &info)?
-                }
-                TileFormat::Pmtiles => {
-                    sink::write_pmtiles(&o.out.join(format!("{year}{suffix}{shard_tag}.pmtiles")), &tiles, &info)?
-                }
-                TileFormat::Mvt => return Err(Error::Usage("--format mvt is written by tiles::mvt::generate".into())),
-            }
-            report.tiles += tiles.len();
-            report.years += 1;
-        }
-        phase_time(&WRITE_NS, t_write);
+        Ok(())
+    })?;
+    if let Some(e) = failed.into_inner().expect("write error lock") {
+        return Err(e);
     }
     if std::env::var_os("STEPPE_ATLAS_TIMING").is_some() {
         let ms = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6;
