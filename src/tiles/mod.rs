@@ -268,20 +268,25 @@ struct DrawnBefore(Mutex<Option<(Vec<u64>, tiny_skia::Pixmap)>>);
 
 impl DrawnBefore {
     /// Draw tile `t` of a metatile recorded with digests: only the cells whose keys
-    /// changed since this place was last drawn, or all of it. The pixels are those of
-    /// [`render_tile`], byte for byte. `kept` counts the bytes of pixels the run keeps.
-    fn redraw(
+    /// changed since this place was last drawn, or all of it, and hand the pixels to
+    /// `then` (the encoder) before keeping them. The pixels are those of [`render_tile`],
+    /// byte for byte. `kept` counts the bytes of pixels the run keeps.
+    fn redraw<T>(
         &self,
         rec: &Recording,
         (mt, t): (&MetaTile, TileId),
         o: &TileLook,
         kept: &std::sync::atomic::AtomicUsize,
-    ) -> Result<tiny_skia::Pixmap> {
+        then: impl FnOnce(&tiny_skia::Pixmap) -> Result<T>,
+    ) -> Result<T> {
         use std::sync::atomic::Ordering::Relaxed;
+        let t0 = std::time::Instant::now();
         let mut slot = self.0.lock().expect("tile lock");
         if slot.is_none() && kept.load(Relaxed) >= KEEP_PIXELS {
             // No room to keep this place's pixels: no cell keys either.
-            return render_tile(rec, mt, t, o);
+            let pixels = render_tile(rec, mt, t, o)?;
+            phase_time(&RASTER_NS, t0);
+            return then(&pixels);
         }
         let (x, y) = tile_origin(mt, t, o);
         let side = TILE_PX * o.scale;
@@ -297,13 +302,15 @@ impl DrawnBefore {
             None => rec.draw_window(x, y, (side, side)),
         };
         let pixels = drawn.ok_or_else(|| Error::Encode(format!("no memory for tile {}/{}/{}", t.z, t.x, t.y)))?;
+        phase_time(&RASTER_NS, t0);
+        let out = then(&pixels)?;
         let bytes = pixels.data().len();
         if slot.is_some() || kept.fetch_add(bytes, Relaxed) + bytes <= KEEP_PIXELS {
-            *slot = Some((keys, pixels.clone()));
+            *slot = Some((keys, pixels));
         } else {
             kept.fetch_sub(bytes, Relaxed);
         }
-        Ok(pixels)
+        Ok(out)
     }
 }
 
@@ -474,18 +481,24 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                             if let Some(png) = key.and_then(|k| by_key.get(k)) {
                                 return Ok(((*t, png), false));
                             }
-                            let t0 = std::time::Instant::now();
-                            let pixels = match keyed {
-                                true => before.redraw(&rec, (mt, *t), &o.look, &pixels_kept)?,
-                                false => render_tile(&rec, mt, *t, &o.look)?,
+                            let encode = |pixels: &tiny_skia::Pixmap| {
+                                let t0 = std::time::Instant::now();
+                                let png = match encoded {
+                                    Some(cache) => cache.encode(pixels, dpi, o.look.image),
+                                    None => encode_tile(pixels, dpi, o.look.image).map(Arc::new),
+                                };
+                                phase_time(&ENCODE_NS, t0);
+                                png
                             };
-                            phase_time(&RASTER_NS, t0);
-                            let t0 = std::time::Instant::now();
-                            let png = match encoded {
-                                Some(cache) => cache.encode(&pixels, dpi, o.look.image)?,
-                                None => Arc::new(encode_tile(&pixels, dpi, o.look.image)?),
+                            let png = match keyed {
+                                true => before.redraw(&rec, (mt, *t), &o.look, &pixels_kept, encode)?,
+                                false => {
+                                    let t0 = std::time::Instant::now();
+                                    let pixels = render_tile(&rec, mt, *t, &o.look)?;
+                                    phase_time(&RASTER_NS, t0);
+                                    encode(&pixels)?
+                                }
                             };
-                            phase_time(&ENCODE_NS, t0);
                             if let Some(k) = key {
                                 by_key.put(k, png.clone());
                             }
