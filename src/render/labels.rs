@@ -105,15 +105,16 @@ pub(crate) enum Anchor {
     Path { pts: Vec<(f32, f32)>, repeat: bool },
 }
 
-/// A label waiting to be placed.
-pub(crate) struct LabelJob {
+/// A label waiting to be placed (borrowing the id of the feature it names).
+pub(crate) struct LabelJob<'a> {
     /// Higher goes first.
     pub priority: i32,
-    pub text: String,
+    /// Borrowed from the feature where the name is drawn as it is.
+    pub text: std::borrow::Cow<'a, str>,
     pub style: TextStyle,
     pub anchor: Anchor,
     /// The feature labelled (None for polity names).
-    pub id: Option<String>,
+    pub id: Option<&'a str>,
     /// For an area's name: the territory areas (indices) it must stay on.
     pub land: Box<[usize]>,
 }
@@ -167,7 +168,7 @@ pub(crate) fn place_and_draw(
     f: &Frame,
     canvas: &mut dyn Canvas,
     placer: &mut LabelPlacer,
-    jobs: Vec<LabelJob>,
+    jobs: Vec<LabelJob<'_>>,
 ) -> Vec<PlacedLabel> {
     // Highest priority first, and in the order given among equals: an order of indices
     // (sorting the jobs themselves took a scratch buffer of half of them, 8 MB at 100 k towns).
@@ -222,7 +223,7 @@ struct Labeller<'a, 'c> {
     canvas: &'c mut dyn Canvas,
     placer: &'c mut LabelPlacer,
     placed: &'c mut Vec<PlacedLabel>,
-    job: &'a LabelJob,
+    job: &'a LabelJob<'a>,
     /// The job's text measured once (every candidate position needs it).
     measured: std::cell::Cell<Option<super::text::TextMetrics>>,
 }
@@ -247,7 +248,12 @@ impl Labeller<'_, '_> {
         for r in boxes {
             b = [b[0].min(r[0]), b[1].min(r[1]), b[2].max(r[2]), b[3].max(r[3])];
         }
-        self.placed.push(PlacedLabel { id: self.job.id.clone(), text: self.job.text.clone(), bbox: b, leader });
+        self.placed.push(PlacedLabel {
+            id: self.job.id.map(str::to_string),
+            text: self.job.text.to_string(),
+            bbox: b,
+            leader,
+        });
     }
 
     /// The box of the text with its left end at `x` and baseline at `base`, halo included.

@@ -52,7 +52,7 @@ fn previous_holder<'a>(f: &Frame, area: &'a Feature, h: &ControlSpan) -> Option<
 
 /// Territories: areas coloured by holder, patterns for status, borders only between
 /// different holders (each side stroked in its own colour, clipped to its own land).
-pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
+pub(crate) fn territories<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob<'a>>) {
     let areas = f.atlas.data.layer(Layer::Territories);
     if areas.is_empty() {
         return;
@@ -234,14 +234,14 @@ pub(crate) fn territories(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown,
         if let Some((x, y, px_area)) = polity_anchor(f, &everywhere) {
             let mut style = f.text_style(&f.style.territories.label, 1.0);
             style.color = ps.border.skia(1.0);
-            let text = cased(&f.style.territories.label, &f.polity_name(polity, ps));
+            let text = cased(&f.style.territories.label, &f.polity_name(polity, ps)).into_owned();
             let m = f.fonts.measure(&text, &style);
             if px_area > m.width * (m.ascent + m.descent) * 3.0 {
                 // Who held the land is the map's first message: the name ranks with the
                 // promised labels, after the year's towns and battles, before the rivers.
                 jobs.push(LabelJob {
                     priority: super::labels::PROMISED + priority::POLITY - 40,
-                    text,
+                    text: text.into(),
                     style,
                     anchor: Anchor::Centre { x, y },
                     id: None,
@@ -364,7 +364,7 @@ pub(crate) fn polity_anchor_lonlat(
 }
 
 /// Seas and lakes: fill, shore line, italic name.
-pub(crate) fn water(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob>) {
+pub(crate) fn water<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob<'a>>) {
     let ws = &f.style.water;
     for i in f.visible_in(Layer::Water) {
         let feat = &f.atlas.data.layer(Layer::Water)[i];
@@ -384,7 +384,7 @@ pub(crate) fn water(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob>
                 text: cased(&ws.label, feat.name(&f.opts.lang)),
                 style: f.text_style(&ws.label, 1.0),
                 anchor: Anchor::Centre { x: x as f32, y: y as f32 },
-                id: Some(feat.id.clone()),
+                id: Some(feat.id.as_str()),
                 land: Box::default(),
             });
         }
@@ -392,7 +392,7 @@ pub(crate) fn water(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob>
 }
 
 /// Rivers by rank (minor ones only when zoomed in), names along their course.
-pub(crate) fn rivers(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob>) {
+pub(crate) fn rivers<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob<'a>>) {
     let rs = &f.style.rivers;
     let kmpp = f.view.km_per_px_at(f64::from(f.view.width) / 2.0, f64::from(f.view.height) / 2.0);
     let max_rank = if kmpp > 8.0 { 2 } else { 3 };
@@ -428,7 +428,7 @@ pub(crate) fn rivers(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob
                 text: cased(&rs.label, feat.name(&f.opts.lang)),
                 style: f.text_style(&rs.label, 1.0),
                 anchor: Anchor::Path { pts: longest, repeat: true },
-                id: Some(feat.id.clone()),
+                id: Some(feat.id.as_str()),
                 land: Box::default(),
             });
         }
@@ -437,7 +437,7 @@ pub(crate) fn rivers(f: &Frame, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob
 
 /// Landforms: mountain areas get a tint (the style's `relief`); every landform gets its
 /// name, at its `label_point` when it gives one, else at its point or inside its area.
-pub(crate) fn landforms(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
+pub(crate) fn landforms<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob<'a>>) {
     let spec = &f.style.landforms;
     let relief = &f.style.relief;
     for i in f.visible_in(Layer::Landforms) {
@@ -463,7 +463,7 @@ pub(crate) fn landforms(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
                 text: cased(spec, feat.name(&f.opts.lang)),
                 style: f.text_style(spec, 1.0),
                 anchor: Anchor::Centre { x: x as f32, y: y as f32 },
-                id: Some(feat.id.clone()),
+                id: Some(feat.id.as_str()),
                 land: Box::default(),
             });
         }
@@ -483,7 +483,7 @@ pub(crate) fn label_point(feat: &Feature) -> Option<geo::Point<f64>> {
 
 /// Campaign routes: arrows in the side's colour, tapered advances, dashed retreats,
 /// dotted raids, broad pale bands for flights.
-pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
+pub(crate) fn campaigns<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob<'a>>) {
     let cs = &f.style.campaigns;
     let feats = f.atlas.data.layer(Layer::Campaigns);
     let mut visible = f.visible_in(Layer::Campaigns);
@@ -539,10 +539,10 @@ pub(crate) fn campaigns(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, j
             style.color = color.skia(1.0);
             jobs.push(LabelJob {
                 priority: priority::CAMPAIGN,
-                text: cased(&cs.label, &parts.join(" · ")),
+                text: cased(&cs.label, &parts.join(" · ")).into_owned().into(),
                 style,
                 anchor: Anchor::Path { pts: body, repeat: false },
-                id: Some(feat.id.clone()),
+                id: Some(feat.id.as_str()),
                 land: Box::default(),
             });
         }
@@ -819,12 +819,12 @@ fn star(cx: f32, cy: f32, r_out: f32, r_in: f32, points: usize) -> Option<tiny_s
 }
 
 /// Battles of the year: a starburst in the victor's colour, with name and year.
-pub(crate) fn battles(
-    f: &Frame,
+pub(crate) fn battles<'a>(
+    f: &Frame<'a>,
     canvas: &mut dyn Canvas,
     shown: &mut Shown,
     placer: &mut LabelPlacer,
-    jobs: &mut Vec<LabelJob>,
+    jobs: &mut Vec<LabelJob<'a>>,
 ) {
     let bs = &f.style.battles;
     for i in f.visible_in(Layer::Battles) {
@@ -872,24 +872,24 @@ pub(crate) fn battles(
             if date.is_empty() || name.contains(date.trim_end_matches('?')) { name } else { format!("{name} {date}") };
         jobs.push(LabelJob {
             priority: priority::BATTLE,
-            text: cased(&bs.label, &text),
+            text: cased(&bs.label, &text).into_owned().into(),
             style: f.text_style(&bs.label, 1.0),
             anchor: Anchor::Point { x, y, r },
-            id: Some(feat.id.clone()),
+            id: Some(feat.id.as_str()),
             land: Box::default(),
         });
     }
 }
 
 /// Cities by kind, coloured by their holder this year; captures, sieges and ruins marked.
-/// Returns the marker positions by id.
-pub(crate) fn cities(
-    f: &Frame,
+/// Returns the marker positions by index in the cities layer.
+pub(crate) fn cities<'a>(
+    f: &Frame<'a>,
     canvas: &mut dyn Canvas,
     shown: &mut Shown,
     placer: &mut LabelPlacer,
-    jobs: &mut Vec<LabelJob>,
-) -> Vec<(String, f32, f32)> {
+    jobs: &mut Vec<LabelJob<'a>>,
+) -> Vec<(usize, f32, f32)> {
     let cs = &f.style.cities;
     let year = f.opts.year;
     let prev_year = Year(year.0 - 1);
@@ -965,7 +965,7 @@ pub(crate) fn cities(
         }
         let extent = if captured || status == Status::Besieged { r * 2.3 } else { r * 1.2 };
         placer.add_obstacle([x - extent, y - extent, x + extent, y + extent]);
-        markers.push((feat.id.clone(), x, y));
+        markers.push((i, x, y));
         let (spec, prio) = match (kind, captured) {
             (_, true) => (&cs.capital_label, priority::CAPTURED),
             (CityKind::Capital, _) => (&cs.capital_label, priority::CAPITAL),
@@ -974,13 +974,16 @@ pub(crate) fn cities(
             (CityKind::Site, _) => (&cs.label, priority::CITY + i32::from(feat.rank) * 2 - 2),
         };
         let name = feat.name(&f.opts.lang);
-        let name = if approx { format!("{name} (?)") } else { name.to_string() };
+        let text = match approx {
+            true => cased(spec, &format!("{name} (?)")).into_owned().into(),
+            false => cased(spec, name),
+        };
         jobs.push(LabelJob {
             priority: prio,
-            text: cased(spec, &name),
+            text,
             style: f.text_style(spec, 1.0),
             anchor: Anchor::Point { x, y, r: extent },
-            id: Some(feat.id.clone()),
+            id: Some(feat.id.as_str()),
             land: Box::default(),
         });
     }
@@ -990,7 +993,12 @@ pub(crate) fn cities(
 /// Named places of the year (see [`super::promised`]) that lie off the image: a small
 /// arrow at the frame's edge, on the line from the map's centre towards the place and
 /// clear of the furniture, with the place's name beside it.
-pub(crate) fn edge_pointers(f: &Frame, canvas: &mut dyn Canvas, furniture: &[[f32; 4]], jobs: &mut Vec<LabelJob>) {
+pub(crate) fn edge_pointers<'a>(
+    f: &Frame<'a>,
+    canvas: &mut dyn Canvas,
+    furniture: &[[f32; 4]],
+    jobs: &mut Vec<LabelJob<'a>>,
+) {
     let (w, h) = (f.view.width as f32, f.view.height as f32);
     let margin = 0.03 * w.min(h);
     let (cx, cy) = (w / 2.0, h / 2.0);
@@ -1044,10 +1052,12 @@ pub(crate) fn edge_pointers(f: &Frame, canvas: &mut dyn Canvas, furniture: &[[f3
             text: cased(
                 spec,
                 &format!("{} ({:.0} km)", feat.name(&f.opts.lang), distance_km(f, (x, y), (p.x(), p.y()))),
-            ),
+            )
+            .into_owned()
+            .into(),
             style: f.text_style(spec, 1.0),
             anchor: Anchor::Point { x, y, r: size },
-            id: Some(feat.id.clone()),
+            id: Some(feat.id.as_str()),
             land: Box::default(),
         });
     }
@@ -1061,7 +1071,7 @@ fn distance_km(f: &Frame, px: (f32, f32), lonlat: (f64, f64)) -> f64 {
 
 /// Fortified lines: the forts of each `line` standing this year, joined in their
 /// `line_order` by a dashed line in their holder's colour, named along it.
-fn fortified_lines(f: &Frame, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob>) {
+fn fortified_lines<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob<'a>>) {
     let year = f.opts.year;
     let mut lines: std::collections::BTreeMap<&str, Vec<(i64, &Feature)>> = std::collections::BTreeMap::new();
     for feat in f.atlas.data.layer(Layer::Cities).iter().filter(|c| c.alive(year)) {

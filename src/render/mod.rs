@@ -254,11 +254,11 @@ impl Laps {
 }
 
 /// Apply a font spec's case rule.
-pub(crate) fn cased(f: &FontSpec, s: &str) -> String {
+pub(crate) fn cased<'s>(f: &FontSpec, s: &'s str) -> std::borrow::Cow<'s, str> {
     if f.uppercase {
-        s.to_uppercase()
+        s.to_uppercase().into()
     } else {
-        s.to_string()
+        s.into()
     }
 }
 
@@ -274,13 +274,13 @@ pub fn render(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions) -
 
 /// Render one complete image as an SVG document: the same drawing as [`render`], with
 /// text as text, patterns as patterns and one group per layer (see [`vector`]).
-pub fn render_svg(
-    atlas: &Atlas,
+pub fn render_svg<'a>(
+    atlas: &'a Atlas,
     style: &Style,
     view: &View,
     opts: &RenderOptions,
     svg: &vector::SvgOptions,
-) -> (String, Drawn) {
+) -> (String, Drawn<'a>) {
     let mut canvas = vector::SvgCanvas::new(view.width.max(1), view.height.max(1), opts.dpi, style.land, svg.clone());
     let mut opts = opts.clone();
     opts.base_layer = None;
@@ -404,7 +404,7 @@ pub fn render_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOption
         missing: drawn.missing,
         label_boxes: drawn.label_boxes,
         labels: drawn.labels,
-        markers: drawn.markers,
+        markers: drawn.markers.into_iter().map(|(id, x, y)| (id.to_string(), x, y)).collect(),
         shown: drawn.shown,
     }
 }
@@ -446,8 +446,8 @@ impl LabelReport {
     }
 }
 
-/// What a map drawing placed, whatever the surface.
-pub struct Drawn {
+/// What a map drawing placed, whatever the surface (borrowing the ids of the atlas).
+pub struct Drawn<'a> {
     /// Boxes `[x0, y0, x1, y1]` of every placed label, px.
     pub label_boxes: Vec<[f32; 4]>,
     /// Promised labels (see [`promised`]) of places on this map that found no room.
@@ -455,14 +455,20 @@ pub struct Drawn {
     /// Every placed label with its text.
     pub labels: Vec<labels::PlacedLabel>,
     /// Pixel positions of drawn city markers by id.
-    pub markers: Vec<(String, f32, f32)>,
+    pub markers: Vec<(&'a str, f32, f32)>,
     /// What the legend lists.
     pub shown: Shown,
 }
 
 /// Draw the map state of a year on any canvas whose background is already the land
 /// colour (see [`render_map`]): the one drawing code behind PNG, tiles, SVG and PDF.
-pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, canvas: &mut dyn Canvas) -> Drawn {
+pub fn draw_map<'a>(
+    atlas: &'a Atlas,
+    style: &Style,
+    view: &View,
+    opts: &RenderOptions,
+    canvas: &mut dyn Canvas,
+) -> Drawn<'a> {
     let frame = frame(atlas, style, view, opts);
     let mut shown = Shown::default();
     let frame_box = if opts.seamless_labels {
@@ -538,7 +544,7 @@ pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions,
         }
         canvas.group(group::LABELS);
         for job in &mut jobs {
-            if job.id.as_ref().is_some_and(|id| frame.promised.contains(id)) {
+            if job.id.is_some_and(|id| frame.promised.contains(id)) {
                 job.priority += labels::PROMISED;
             }
         }
@@ -555,6 +561,8 @@ pub fn draw_map(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions,
     }
     laps.lap("furniture");
     let missing = missing_labels(&frame, &placed);
+    let cities = atlas.data.layer(Layer::Cities);
+    let markers = markers.into_iter().map(|(i, x, y)| (cities[i].id.as_str(), x, y)).collect();
     Drawn { label_boxes: placer.placed().to_vec(), missing, labels: placed, markers, shown }
 }
 
@@ -571,7 +579,7 @@ struct Inset {
 /// Find the densest cluster of promised places (at least six town markers within five
 /// label heights of one of them) and plan an inset that shows it at least twice as
 /// large, in the free corner that hides the least. Publication frames only.
-fn plan_inset(f: &Frame, layout: &furniture::Layout, markers: &[(String, f32, f32)]) -> Option<Inset> {
+fn plan_inset(f: &Frame, layout: &furniture::Layout, markers: &[(usize, f32, f32)]) -> Option<Inset> {
     if !f.opts.furniture || f.opts.fixed_title || f.opts.timeline.is_some() || f.opts.seamless_labels {
         return None;
     }
@@ -580,7 +588,7 @@ fn plan_inset(f: &Frame, layout: &furniture::Layout, markers: &[(String, f32, f3
     let near = |x: f32, y: f32, d: f32| markers.iter().filter(move |n| (n.1 - x).hypot(n.2 - y) <= d);
     let (count, cx, cy) = markers
         .iter()
-        .filter(|m| f.promised.contains(&m.0))
+        .filter(|m| f.promised.contains(&f.atlas.data.layer(Layer::Cities)[m.0].id))
         .map(|m| (near(m.1, m.2, r).count(), m.1, m.2))
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))?;
     if count < 6 {
