@@ -114,12 +114,30 @@ pub fn polygon_problem(p: &geo::Polygon<f64>) -> Option<String> {
         return None;
     }
     // Holes against the exterior and each other, as geo does it: with relate, which
-    // indexes its edges.
-    use geo::coordinate_position::CoordPos;
+    // indexes its edges. A hole whose ring meets no edge of the exterior and whose first
+    // vertex lies inside it lies wholly inside, touching nothing: relate could find neither
+    // problem there, so it is asked only about the other holes.
+    use geo::coordinate_position::{CoordPos, CoordinatePosition};
     use geo::dimensions::Dimensions;
     use geo::{PreparedGeometry, Relate};
     let exterior = geo::Polygon::new(p.exterior().clone(), vec![]);
-    let prepared_exterior = PreparedGeometry::from(&exterior);
+    let mut prepared_exterior = None;
+    let edges: Vec<Entry> = p
+        .exterior()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| GeomWithData::new(Rectangle::from_corners([l.start.x, l.start.y], [l.end.x, l.end.y]), i))
+        .collect();
+    let edges = RTree::bulk_load(edges);
+    let exterior_lines: Vec<geo::Line<f64>> = p.exterior().lines().collect();
+    let clear_inside = |ring: &geo::LineString<f64>| {
+        use geo::Intersects;
+        let meets = ring.lines().any(|l| {
+            let env = AABB::from_corners([l.start.x, l.start.y], [l.end.x, l.end.y]);
+            edges.locate_in_envelope_intersecting(&env).any(|e| exterior_lines[e.data].intersects(&l))
+        });
+        !meets && exterior.coordinate_position(&ring.0[0]) == CoordPos::Inside
+    };
     let holes: Vec<(usize, geo::Polygon<f64>)> = p
         .interiors()
         .iter()
@@ -128,20 +146,23 @@ pub fn polygon_problem(p: &geo::Polygon<f64>) -> Option<String> {
         .map(|(i, r)| (i, geo::Polygon::new(r.clone(), vec![])))
         .collect();
     for (k, (i, hole)) in holes.iter().enumerate() {
-        let prepared_hole = PreparedGeometry::from(hole);
-        let m = prepared_exterior.relate(&prepared_hole);
-        if !m.is_contains() {
-            return Some(format!("interior ring at index {i} is not contained within the polygon's exterior"));
-        }
-        if m.get(CoordPos::OnBoundary, CoordPos::OnBoundary) == Dimensions::OneDimensional {
-            return Some(format!("exterior ring and interior ring at index {i} intersect on a line"));
+        let mut prepared_hole = None;
+        if !clear_inside(hole.exterior()) {
+            let prepared_hole = prepared_hole.insert(PreparedGeometry::from(hole));
+            let m = prepared_exterior.get_or_insert_with(|| PreparedGeometry::from(&exterior)).relate(&*prepared_hole);
+            if !m.is_contains() {
+                return Some(format!("interior ring at index {i} is not contained within the polygon's exterior"));
+            }
+            if m.get(CoordPos::OnBoundary, CoordPos::OnBoundary) == Dimensions::OneDimensional {
+                return Some(format!("exterior ring and interior ring at index {i} intersect on a line"));
+            }
         }
         for (j, other) in &holes[k + 1..] {
             // Holes whose boxes are apart share no point: neither finding can hold.
             if apart(hole, other) {
                 continue;
             }
-            let m = prepared_hole.relate(other);
+            let m = prepared_hole.get_or_insert_with(|| PreparedGeometry::from(hole)).relate(other);
             if m.get(CoordPos::Inside, CoordPos::Inside) == Dimensions::TwoDimensional {
                 return Some(format!("interior ring at index {i} and interior ring at index {j} intersect on an area"));
             }
@@ -560,6 +581,25 @@ mod tests {
         let geo_says = with_hole.validation_errors().into_iter().next().map(|e| e.to_string());
         assert!(geo_says.is_some());
         assert_eq!(polygon_problem(&with_hole), geo_says);
+        // Holes inside, touching, crossing, outside, and meeting each other.
+        let square = |x0: f64, y0: f64, x1: f64, y1: f64| ring(&[(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]);
+        let outer = square(0.0, 0.0, 10.0, 10.0);
+        let hole_sets = [
+            vec![square(2.0, 2.0, 4.0, 4.0)],                              // clear inside
+            vec![square(2.0, 2.0, 4.0, 4.0), square(6.0, 6.0, 8.0, 8.0)],  // two apart
+            vec![ring(&[(0.0, 5.0), (2.0, 4.0), (2.0, 6.0), (0.0, 5.0)])], // touches at a point
+            vec![square(0.0, 2.0, 2.0, 4.0)],                              // shares an edge
+            vec![square(8.0, 2.0, 12.0, 4.0)],                             // crosses the exterior
+            vec![square(20.0, 20.0, 22.0, 22.0)],                          // outside
+            vec![square(2.0, 2.0, 5.0, 5.0), square(4.0, 4.0, 6.0, 6.0)],  // holes overlap
+            vec![square(2.0, 2.0, 4.0, 4.0), square(4.0, 2.0, 6.0, 4.0)],  // holes share an edge
+            vec![square(2.0, 2.0, 4.0, 4.0), square(4.0, 4.0, 6.0, 6.0)],  // holes meet at a point
+        ];
+        for holes in hole_sets {
+            let poly = geo::Polygon::new(outer.clone(), holes.clone());
+            let geo_says = poly.validation_errors().into_iter().next().map(|e| e.to_string());
+            assert_eq!(polygon_problem(&poly), geo_says, "{holes:?}");
+        }
     }
 
     #[test]
