@@ -2,7 +2,7 @@
 
 use crate::data::{Dataset, Feature, Layer, Loaded, Source};
 use crate::error::Result;
-use crate::index::{close_t_junctions, Adjacency, Index};
+use crate::index::{Adjacency, Index};
 use crate::time::{EndDates, Year};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -39,9 +39,10 @@ impl Atlas {
     /// Prepare a dataset that has already been checked. Territory areas that meet at
     /// T-junctions get the missing vertices, so shared borders match segment for segment.
     pub fn new(mut data: Dataset) -> Atlas {
-        close_t_junctions(data.layer_mut(Layer::Territories));
+        // The index reads the envelopes found when the features were read, which closing
+        // T-junctions does not change.
         let index = Index::build(&data);
-        let adjacency = Adjacency::build(&data);
+        let adjacency = Adjacency::close_and_build(data.layer_mut(Layer::Territories));
         // Cells only for the layers that have areas (others have no interior point).
         let interior = Layer::ALL
             .iter()

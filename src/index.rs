@@ -1,7 +1,7 @@
 //! R-trees over each layer's feature envelopes: a frame or tile draws only what its
 //! bounds touch, and `query` finds what lies near a point.
 
-use crate::data::{Dataset, Layer};
+use crate::data::{Dataset, Geometry, Layer};
 use crate::project::{LonLatBox, EARTH_RADIUS};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
@@ -21,9 +21,20 @@ impl rstar::RTreeParams for LayerParams {
     type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
 }
 
+/// The point layers' entries: a point and its position in the layer.
+type PointEntry = GeomWithData<[f64; 2], usize>;
+
 /// One R-tree per layer, holding each feature's envelope and its position in the layer.
 pub struct Index {
-    trees: Vec<RTree<Entry, LayerParams>>,
+    trees: Vec<LayerTree>,
+}
+
+/// A layer's tree: of points where every feature of the layer is a point (towns, battles:
+/// a point is its own envelope, half the bytes of a box and quicker to sort), else of
+/// envelopes.
+enum LayerTree {
+    Points(RTree<PointEntry, LayerParams>),
+    Boxes(RTree<Entry, LayerParams>),
 }
 
 impl Index {
@@ -32,15 +43,26 @@ impl Index {
         let trees = Layer::ALL
             .iter()
             .map(|&layer| {
-                let entries = ds
-                    .layer(layer)
+                let fs = ds.layer(layer);
+                if fs.iter().all(|f| matches!(f.geometry, Geometry::Point(_) | Geometry::None)) {
+                    let entries = fs
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, f)| match &f.geometry {
+                            Geometry::Point(p) => Some(GeomWithData::new([p.x(), p.y()], i)),
+                            _ => None,
+                        })
+                        .collect();
+                    return LayerTree::Points(RTree::bulk_load_with_params(entries));
+                }
+                let entries = fs
                     .iter()
                     .enumerate()
                     .filter_map(|(i, f)| {
                         f.bbox().map(|b| GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), i))
                     })
                     .collect();
-                RTree::bulk_load_with_params(entries)
+                LayerTree::Boxes(RTree::bulk_load_with_params(entries))
             })
             .collect();
         Index { trees }
@@ -49,8 +71,10 @@ impl Index {
     /// Positions (in the layer) of features whose envelope intersects `bbox`, in data order.
     pub fn in_bbox(&self, layer: Layer, bbox: &LonLatBox) -> Vec<usize> {
         let env = AABB::from_corners([bbox.west, bbox.south], [bbox.east, bbox.north]);
-        let mut hits: Vec<usize> =
-            self.trees[layer as usize].locate_in_envelope_intersecting(&env).map(|e| e.data).collect();
+        let mut hits: Vec<usize> = match &self.trees[layer as usize] {
+            LayerTree::Points(t) => t.locate_in_envelope_intersecting(&env).map(|e| e.data).collect(),
+            LayerTree::Boxes(t) => t.locate_in_envelope_intersecting(&env).map(|e| e.data).collect(),
+        };
         hits.sort_unstable();
         hits
     }
@@ -90,12 +114,30 @@ pub fn polygon_problem(p: &geo::Polygon<f64>) -> Option<String> {
         return None;
     }
     // Holes against the exterior and each other, as geo does it: with relate, which
-    // indexes its edges.
-    use geo::coordinate_position::CoordPos;
+    // indexes its edges. A hole whose ring meets no edge of the exterior and whose first
+    // vertex lies inside it lies wholly inside, touching nothing: relate could find neither
+    // problem there, so it is asked only about the other holes.
+    use geo::coordinate_position::{CoordPos, CoordinatePosition};
     use geo::dimensions::Dimensions;
     use geo::{PreparedGeometry, Relate};
     let exterior = geo::Polygon::new(p.exterior().clone(), vec![]);
-    let prepared_exterior = PreparedGeometry::from(&exterior);
+    let mut prepared_exterior = None;
+    let edges: Vec<Entry> = p
+        .exterior()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| GeomWithData::new(Rectangle::from_corners([l.start.x, l.start.y], [l.end.x, l.end.y]), i))
+        .collect();
+    let edges = RTree::bulk_load(edges);
+    let exterior_lines: Vec<geo::Line<f64>> = p.exterior().lines().collect();
+    let clear_inside = |ring: &geo::LineString<f64>| {
+        use geo::Intersects;
+        let meets = ring.lines().any(|l| {
+            let env = AABB::from_corners([l.start.x, l.start.y], [l.end.x, l.end.y]);
+            edges.locate_in_envelope_intersecting(&env).any(|e| exterior_lines[e.data].intersects(&l))
+        });
+        !meets && exterior.coordinate_position(&ring.0[0]) == CoordPos::Inside
+    };
     let holes: Vec<(usize, geo::Polygon<f64>)> = p
         .interiors()
         .iter()
@@ -104,16 +146,23 @@ pub fn polygon_problem(p: &geo::Polygon<f64>) -> Option<String> {
         .map(|(i, r)| (i, geo::Polygon::new(r.clone(), vec![])))
         .collect();
     for (k, (i, hole)) in holes.iter().enumerate() {
-        let prepared_hole = PreparedGeometry::from(hole);
-        let m = prepared_exterior.relate(&prepared_hole);
-        if !m.is_contains() {
-            return Some(format!("interior ring at index {i} is not contained within the polygon's exterior"));
-        }
-        if m.get(CoordPos::OnBoundary, CoordPos::OnBoundary) == Dimensions::OneDimensional {
-            return Some(format!("exterior ring and interior ring at index {i} intersect on a line"));
+        let mut prepared_hole = None;
+        if !clear_inside(hole.exterior()) {
+            let prepared_hole = prepared_hole.insert(PreparedGeometry::from(hole));
+            let m = prepared_exterior.get_or_insert_with(|| PreparedGeometry::from(&exterior)).relate(&*prepared_hole);
+            if !m.is_contains() {
+                return Some(format!("interior ring at index {i} is not contained within the polygon's exterior"));
+            }
+            if m.get(CoordPos::OnBoundary, CoordPos::OnBoundary) == Dimensions::OneDimensional {
+                return Some(format!("exterior ring and interior ring at index {i} intersect on a line"));
+            }
         }
         for (j, other) in &holes[k + 1..] {
-            let m = prepared_hole.relate(other);
+            // Holes whose boxes are apart share no point: neither finding can hold.
+            if apart(hole, other) {
+                continue;
+            }
+            let m = prepared_hole.get_or_insert_with(|| PreparedGeometry::from(hole)).relate(other);
             if m.get(CoordPos::Inside, CoordPos::Inside) == Dimensions::TwoDimensional {
                 return Some(format!("interior ring at index {i} and interior ring at index {j} intersect on an area"));
             }
@@ -123,6 +172,17 @@ pub fn polygon_problem(p: &geo::Polygon<f64>) -> Option<String> {
         }
     }
     None
+}
+
+/// Are the bounding boxes of two polygons apart (no point in common)?
+fn apart(a: &geo::Polygon<f64>, b: &geo::Polygon<f64>) -> bool {
+    use geo::BoundingRect;
+    match (a.bounding_rect(), b.bounding_rect()) {
+        (Some(p), Some(q)) => {
+            p.max().x < q.min().x || q.max().x < p.min().x || p.max().y < q.min().y || q.max().y < p.min().y
+        }
+        _ => false,
+    }
 }
 
 /// The number of points left when consecutive repeated points are dropped (as geo's
@@ -155,16 +215,18 @@ pub fn ring_self_intersects(ring: &geo::LineString<f64>) -> bool {
     }
     let meets = |a: &geo::Line<f64>, b: &geo::Line<f64>| a.start != b.end && a.end != b.start && a.intersects(b);
     let west = |l: &geo::Line<f64>| l.start.x.min(l.end.x);
-    let mut order: Vec<u32> = (0..segs.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| west(&segs[a as usize]).total_cmp(&west(&segs[b as usize])));
+    // (west end, segment), sorted by the west end: the key sits beside the index, so the
+    // sort reads no segment.
+    let mut order: Vec<(f64, u32)> = segs.iter().enumerate().map(|(i, l)| (west(l), i as u32)).collect();
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     let mut budget = 64 * segs.len() + 4096;
-    for (k, &i) in order.iter().enumerate() {
+    for (k, &(_, i)) in order.iter().enumerate() {
         let a = &segs[i as usize];
         let east = a.start.x.max(a.end.x);
         let (south, north) = (a.start.y.min(a.end.y), a.start.y.max(a.end.y));
-        for &j in &order[k + 1..] {
+        for &(b_west, j) in &order[k + 1..] {
             let b = &segs[j as usize];
-            if west(b) > east {
+            if b_west > east {
                 break;
             }
             if budget == 0 {
@@ -258,12 +320,14 @@ impl std::hash::Hasher for GridHasher {
 /// No area.
 const NOBODY: u32 = u32::MAX;
 
+/// Segments (by their grid endpoints) and the first two areas that have each.
+type SegmentOwners = HashMap<SegmentKey, [u32; 2], BuildHasherDefault<GridHasher>>;
+
 /// For each segment (by its grid endpoints, either direction), the first two areas (in
 /// layer order) whose rings have it.
-fn segment_owners(areas: &[crate::data::Feature]) -> HashMap<SegmentKey, [u32; 2], BuildHasherDefault<GridHasher>> {
+fn segment_owners(areas: &[crate::data::Feature]) -> SegmentOwners {
     let n: usize = areas.iter().flat_map(area_rings).map(|r| r.0.len()).sum();
-    let mut owners: HashMap<SegmentKey, [u32; 2], BuildHasherDefault<GridHasher>> =
-        HashMap::with_capacity_and_hasher(n / 2 + 16, Default::default());
+    let mut owners: SegmentOwners = HashMap::with_capacity_and_hasher(n / 2 + 16, Default::default());
     for (a, f) in areas.iter().enumerate() {
         let a = a as u32;
         for ring in area_rings(f) {
@@ -303,7 +367,10 @@ impl Adjacency {
     /// first other area (in layer order) that has it.
     pub fn build(ds: &Dataset) -> Adjacency {
         let areas = ds.layer(Layer::Territories);
-        let owners = segment_owners(areas);
+        Adjacency::of_owners(areas, &segment_owners(areas))
+    }
+
+    fn of_owners(areas: &[crate::data::Feature], owners: &SegmentOwners) -> Adjacency {
         let neighbours = areas
             .iter()
             .enumerate()
@@ -327,6 +394,27 @@ impl Adjacency {
         Adjacency { neighbours }
     }
 
+    /// [`close_t_junctions`] on `areas` (the territories), then [`Adjacency::build`] of the
+    /// result, matching the segments once: the unshared segments that T-junctions are
+    /// sought on are those with no neighbour, and unless a vertex is inserted the
+    /// neighbours found first stand.
+    pub fn close_and_build(areas: &mut [crate::data::Feature]) -> Adjacency {
+        let found = Adjacency::of_owners(areas, &segment_owners(areas));
+        let mut lonely: Vec<(u32, u32, u32)> = Vec::new();
+        for (a, rings) in found.neighbours.iter().enumerate() {
+            for (r, ring) in rings.iter().enumerate() {
+                lonely.extend(
+                    ring.iter().enumerate().filter(|(_, n)| n.is_none()).map(|(s, _)| (a as u32, r as u32, s as u32)),
+                );
+            }
+        }
+        if insert_t_junction_vertices(areas, lonely).iter().all(|&n| n == 0) {
+            return found;
+        }
+        drop(found);
+        Adjacency::of_owners(areas, &segment_owners(areas))
+    }
+
     /// Neighbours of area `a`, per ring, per segment.
     pub fn of(&self, a: usize) -> &[Vec<Option<usize>>] {
         self.neighbours.get(a).map(Vec::as_slice).unwrap_or(&[])
@@ -343,11 +431,8 @@ impl Adjacency {
 /// it): so only those segments are searched, in an R-tree of those ends. In a partition
 /// whose neighbours already share their vertices that is the partition's outer edge.
 pub fn close_t_junctions(areas: &mut [crate::data::Feature]) -> Vec<usize> {
-    use geo::Coord;
-    use std::collections::BTreeMap;
-    const EPS: f64 = 1e-7;
     let owners = segment_owners(areas);
-    // Unshared segments (area, ring, segment), and their ends.
+    // Unshared segments (area, ring, segment).
     let mut lonely: Vec<(u32, u32, u32)> = Vec::new();
     for (a, f) in areas.iter().enumerate() {
         for (r, ring) in area_rings(f).into_iter().enumerate() {
@@ -359,6 +444,16 @@ pub fn close_t_junctions(areas: &mut [crate::data::Feature]) -> Vec<usize> {
         }
     }
     drop(owners);
+    insert_t_junction_vertices(areas, lonely)
+}
+
+/// Insert into the unshared segments `lonely` (area, ring, segment) of `areas` the ends of
+/// other unshared segments that lie inside them. Returns, per area, how many vertices were
+/// inserted.
+fn insert_t_junction_vertices(areas: &mut [crate::data::Feature], lonely: Vec<(u32, u32, u32)>) -> Vec<usize> {
+    use geo::Coord;
+    use std::collections::BTreeMap;
+    const EPS: f64 = 1e-7;
     let mut added = vec![0; areas.len()];
     if lonely.is_empty() {
         return added;
@@ -486,6 +581,25 @@ mod tests {
         let geo_says = with_hole.validation_errors().into_iter().next().map(|e| e.to_string());
         assert!(geo_says.is_some());
         assert_eq!(polygon_problem(&with_hole), geo_says);
+        // Holes inside, touching, crossing, outside, and meeting each other.
+        let square = |x0: f64, y0: f64, x1: f64, y1: f64| ring(&[(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]);
+        let outer = square(0.0, 0.0, 10.0, 10.0);
+        let hole_sets = [
+            vec![square(2.0, 2.0, 4.0, 4.0)],                              // clear inside
+            vec![square(2.0, 2.0, 4.0, 4.0), square(6.0, 6.0, 8.0, 8.0)],  // two apart
+            vec![ring(&[(0.0, 5.0), (2.0, 4.0), (2.0, 6.0), (0.0, 5.0)])], // touches at a point
+            vec![square(0.0, 2.0, 2.0, 4.0)],                              // shares an edge
+            vec![square(8.0, 2.0, 12.0, 4.0)],                             // crosses the exterior
+            vec![square(20.0, 20.0, 22.0, 22.0)],                          // outside
+            vec![square(2.0, 2.0, 5.0, 5.0), square(4.0, 4.0, 6.0, 6.0)],  // holes overlap
+            vec![square(2.0, 2.0, 4.0, 4.0), square(4.0, 2.0, 6.0, 4.0)],  // holes share an edge
+            vec![square(2.0, 2.0, 4.0, 4.0), square(4.0, 4.0, 6.0, 6.0)],  // holes meet at a point
+        ];
+        for holes in hole_sets {
+            let poly = geo::Polygon::new(outer.clone(), holes.clone());
+            let geo_says = poly.validation_errors().into_iter().next().map(|e| e.to_string());
+            assert_eq!(polygon_problem(&poly), geo_says, "{holes:?}");
+        }
     }
 
     #[test]
@@ -647,6 +761,27 @@ mod tests {
     }
 
     #[test]
+    fn in_bbox_finds_what_a_scan_finds() {
+        let ds = Dataset::load(&Source::Embedded, EndDates::Inclusive).into_result().expect("the built-in atlas");
+        let index = Index::build(&ds);
+        let boxes =
+            [(60.0, 40.0, 70.0, 45.0), (68.0, 43.0, 68.5, 43.5), (40.0, 30.0, 100.0, 60.0), (0.0, 0.0, 1.0, 1.0)];
+        for (west, south, east, north) in boxes {
+            let bbox = LonLatBox { west, south, east, north };
+            for layer in Layer::ALL {
+                let scan: Vec<usize> = (0..ds.layer(layer).len())
+                    .filter(|&i| {
+                        ds.layer(layer)[i]
+                            .bbox()
+                            .is_some_and(|b| b[0] <= east && west <= b[2] && b[1] <= north && south <= b[3])
+                    })
+                    .collect();
+                assert_eq!(index.in_bbox(layer, &bbox), scan, "{layer:?} in {bbox:?}");
+            }
+        }
+    }
+
+    #[test]
     fn the_built_in_partition_closes_and_matches_as_the_reference_does() {
         let ds = Dataset::load(&Source::Embedded, EndDates::Inclusive).into_result().expect("the built-in atlas");
         // A copy in which every third area gains the midpoint of each edge of its outer
@@ -669,12 +804,21 @@ mod tests {
         }
         let mut inserted = Vec::new();
         for start in [ds.layer(Layer::Territories).to_vec(), areas] {
-            let (mut ours, mut theirs) = (start.clone(), start);
+            let (mut ours, mut theirs, start_copy) = (start.clone(), start.clone(), start);
             let added = close_t_junctions(&mut ours);
             let expected = reference_close(&mut theirs);
             assert_eq!(added, expected);
             inserted.push(added.iter().sum::<usize>());
             let neighbours = reference_neighbours(&theirs);
+            // Closing and matching in one go gives the same geometry and neighbours.
+            let mut both = start_copy;
+            let joint = Adjacency::close_and_build(&mut both);
+            for (a, rings) in neighbours.iter().enumerate() {
+                assert_eq!(joint.of(a), rings.as_slice(), "area {a}, closed and matched together");
+            }
+            for (f, g) in both.iter().zip(&theirs) {
+                assert_eq!(f.geometry, g.geometry, "{}", f.id);
+            }
             let mut ds = ds.clone();
             ds.set_layer(Layer::Territories, ours);
             let adjacency = Adjacency::build(&ds);

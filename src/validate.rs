@@ -52,17 +52,22 @@ pub fn polity_problems(ds: &Dataset, style: &Style) -> Vec<Problem> {
 /// holders first, then the others), each with its name: from `atlas.json`, else from the
 /// territory it holds by itself (OpenHistoricalMap boundaries), else from its id.
 pub fn polities_named(ds: &Dataset) -> Vec<AutoPolity> {
+    let refs = ds.polity_refs();
     let mut ids: Vec<&str> = Vec::new();
-    for (layer, _, polity) in ds.polity_refs() {
+    for &(layer, _, polity) in &refs {
         if layer == Layer::Territories && !ids.contains(&polity) {
             ids.push(polity);
         }
     }
-    for (_, _, polity) in ds.polity_refs() {
+    for &(_, _, polity) in &refs {
         if !ids.contains(&polity) {
             ids.push(polity);
         }
     }
+    // Whether each territory lacks a `control` property, asked once per territory (it reads
+    // the properties' text) and only for those that hold the polity by name.
+    let territories = ds.layer(Layer::Territories);
+    let mut without_control: Vec<Option<bool>> = vec![None; territories.len()];
     ids.into_iter()
         .map(|id| {
             if let Some(p) = ds.polity(id) {
@@ -76,10 +81,10 @@ pub fn polities_named(ds: &Dataset) -> Vec<AutoPolity> {
                     };
                 }
             }
-            let own = ds.layer(Layer::Territories).iter().find(|f| {
-                !f.properties.contains_key("control")
-                    && f.control.iter().any(|c| c.polity == id)
-                    && !f.names.en.is_empty()
+            let own = territories.iter().enumerate().find_map(|(i, f)| {
+                let named = !f.names.en.is_empty() && f.control.iter().any(|c| c.polity == id);
+                let own = named && *without_control[i].get_or_insert_with(|| !f.properties.contains_key("control"));
+                own.then_some(f)
             });
             match own {
                 Some(f) => AutoPolity {

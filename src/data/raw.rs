@@ -233,23 +233,21 @@ fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
     Ok(())
 }
 
-/// A string value, or `None` for any other (consumed).
-struct MaybeStr;
+/// A string value given to a function (no copy of the text is made), or `None` for any
+/// other value (consumed).
+struct MaybeStrWith<F>(F);
 
-impl<'de> DeserializeSeed<'de> for MaybeStr {
-    type Value = Option<String>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Option<String>;
+impl<'de, T, F: FnOnce(&str) -> T> DeserializeSeed<'de> for MaybeStrWith<F> {
+    type Value = Option<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+        struct V<F>(F);
+        impl<'de, T, F: FnOnce(&str) -> T> Visitor<'de> for V<F> {
+            type Value = Option<T>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("any value")
             }
             fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
-                Ok(Some(s.to_string()))
-            }
-            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
-                Ok(Some(s))
+                Ok(Some((self.0)(s)))
             }
             fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
                 Ok(None)
@@ -273,7 +271,7 @@ impl<'de> DeserializeSeed<'de> for MaybeStr {
                 skip_map(map).map(|_| None)
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_any(V(self.0))
     }
 }
 
@@ -328,7 +326,7 @@ fn object_member<'de, A: MapAccess<'de>>(
     keys: &mut KeyTexts,
 ) -> Result<(), A::Error> {
     match key {
-        Key::Type => obj.type_name = map.next_value_seed(MaybeStr)?.map(|t| type_name(&t)),
+        Key::Type => obj.type_name = map.next_value_seed(MaybeStrWith(type_name))?,
         Key::Id => {
             let v: Value = map.next_value()?;
             obj.id = matches!(v, Value::String(_) | Value::Number(_)).then_some(v);
@@ -573,31 +571,34 @@ impl<'de> Visitor<'de> for GeomVisitor {
         skip_seq(seq).map(|_| not_a_geometry())
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Geom, A::Error> {
-        let mut type_name: Option<Option<String>> = None;
+        // The type: a known one, or the text of another (an error to report).
+        let mut type_name: Option<Option<Result<GeomType, String>>> = None;
+        let known = |t: &str| GeomType::from_name(t).ok_or_else(|| t.to_string());
         let mut coords: Option<Nested> = None;
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::Type => type_name = Some(map.next_value_seed(MaybeStr)?),
+                Key::Type => type_name = Some(map.next_value_seed(MaybeStrWith(known))?),
                 Key::Coordinates => coords = Some(map.next_value_seed(CoordSeed { scratch: &mut Vec::new() })?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(geometry_of(type_name.as_ref().map(Option::as_deref), coords))
+        Ok(geometry_of(type_name, coords))
     }
 }
 
-/// A geometry object from its `type` (absent, not a string, or a name) and `coordinates`.
-fn geometry_of(type_name: Option<Option<&str>>, coords: Option<Nested>) -> Geom {
+/// A geometry object from its `type` (absent, not a string, a known type or the name of
+/// another) and `coordinates`.
+fn geometry_of(type_name: Option<Option<Result<GeomType, String>>>, coords: Option<Nested>) -> Geom {
     match type_name {
         None => Geom::Invalid("the geometry has no `type`".into()),
         Some(None) => Geom::Invalid("the geometry's `type` is not a string".into()),
-        Some(Some(t)) => match GeomType::from_name(t) {
-            None => Geom::Invalid(format!("unknown geometry type {t:?}")),
-            Some(GeomType::GeometryCollection) => Geom::Parsed(GeomType::GeometryCollection, None),
-            Some(_) if coords.is_none() => Geom::Invalid(format!("the {t} has no `coordinates`")),
-            Some(gt) => Geom::Parsed(gt, coords),
+        Some(Some(t)) => match t {
+            Err(t) => Geom::Invalid(format!("unknown geometry type {t:?}")),
+            Ok(GeomType::GeometryCollection) => Geom::Parsed(GeomType::GeometryCollection, None),
+            Ok(gt) if coords.is_none() => Geom::Invalid(format!("the {} has no `coordinates`", gt.name())),
+            Ok(gt) => Geom::Parsed(gt, coords),
         },
     }
 }
