@@ -559,13 +559,120 @@ mod quantise {
             // SAFETY: the CPU has AVX2, checked just above.
             return unsafe { complete_avx2(palette, rest) };
         }
-        complete_in(palette, rest)
+        complete_in::<false>(palette, rest)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn complete_avx2(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]]) -> (Vec<u32>, Vec<u32>) {
-        complete_in(palette, rest)
+        complete_in::<true>(palette, rest)
+    }
+
+    /// A kept entry: its channel sum, index and channels.
+    type Kept = (f32, u32, [f32; 4]);
+
+    /// The next kept entry to try for a block of colours with sums `lo_s..=hi_s`, searching
+    /// outwards (`down` and `up` bracket the entries tried so far), with the bound of its
+    /// squared distance times 4 to every colour of the block (0 for entries with sums
+    /// inside the block's); None when both sides are done.
+    #[inline(always)]
+    fn next_entry(kept: &[Kept], lo_s: f32, hi_s: f32, down: &mut usize, up: &mut usize) -> Option<(f32, usize)> {
+        let below = if *down > 0 { (lo_s - kept[*down - 1].0).powi(2) } else { f32::INFINITY };
+        let above = if *up < kept.len() { (kept[*up].0 - hi_s).max(0.0).powi(2) } else { f32::INFINITY };
+        if below == f32::INFINITY && above == f32::INFINITY {
+            None
+        } else if below <= above {
+            *down -= 1;
+            Some((below, *down))
+        } else {
+            *up += 1;
+            Some((above, *up - 1))
+        }
+    }
+
+    /// The nearest kept entry (first of equals) of each of a block of colours (channels
+    /// apart) with sums `lo_s..=hi_s`, and its squared distance. Entries are tried
+    /// outwards in sum until the bound passes the largest best of the block (4 · best, as
+    /// the bound is 4 · a lower bound): no entry left can then be nearer, nor as near, for
+    /// any colour of the block.
+    #[inline(always)]
+    pub(super) fn search_block(
+        c: [&[f32; LANES]; 4],
+        lo_s: f32,
+        hi_s: f32,
+        kept: &[Kept],
+    ) -> ([f32; LANES], [u32; LANES]) {
+        let mut best = [f32::INFINITY; LANES];
+        let mut at = [0u32; LANES];
+        let mut up = kept.partition_point(|k| k.0 < lo_s);
+        let mut down = up;
+        while let Some((bound, k)) = next_entry(kept, lo_s, hi_s, &mut down, &mut up) {
+            if bound > 4.0 * largest(&best) {
+                break;
+            }
+            let (_, i, f) = kept[k];
+            for l in 0..LANES {
+                let (dr, dg, db, da) = (c[0][l] - f[0], c[1][l] - f[1], c[2][l] - f[2], c[3][l] - f[3]);
+                let e = dr * dr + dg * dg + db * db + da * da;
+                // The first of equals: entries come out of index order here.
+                if e < best[l] || (e == best[l] && i < at[l]) {
+                    at[l] = i;
+                    best[l] = e;
+                }
+            }
+        }
+        (best, at)
+    }
+
+    /// [`search_block`] in AVX2 registers (one colour per lane).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn search_block_avx2(
+        c: [&[f32; LANES]; 4],
+        lo_s: f32,
+        hi_s: f32,
+        kept: &[Kept],
+    ) -> ([f32; LANES], [u32; LANES]) {
+        use std::arch::x86_64::*;
+        // SAFETY: each `c[k]` holds 8 f32, what one unaligned load reads.
+        let [r, g, b, a] = c.map(|ch| unsafe { _mm256_loadu_ps(ch.as_ptr()) });
+        let mut best = _mm256_set1_ps(f32::INFINITY);
+        let mut at = _mm256_setzero_si256();
+        let mut worst = f32::INFINITY;
+        let mut up = kept.partition_point(|k| k.0 < lo_s);
+        let mut down = up;
+        while let Some((bound, k)) = next_entry(kept, lo_s, hi_s, &mut down, &mut up) {
+            if bound > 4.0 * worst {
+                break;
+            }
+            let (_, i, f) = kept[k];
+            let sq = |v: __m256, f: f32| {
+                let d = _mm256_sub_ps(v, _mm256_set1_ps(f));
+                _mm256_mul_ps(d, d)
+            };
+            let e = _mm256_add_ps(_mm256_add_ps(sq(r, f[0]), sq(g, f[1])), _mm256_add_ps(sq(b, f[2]), sq(a, f[3])));
+            let iv = _mm256_set1_epi32(i as i32);
+            // Indices are below 256: the signed compare is the unsigned one.
+            let later = _mm256_castsi256_ps(_mm256_cmpgt_epi32(at, iv));
+            let closer = _mm256_or_ps(
+                _mm256_cmp_ps::<_CMP_LT_OQ>(e, best),
+                _mm256_and_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(e, best), later),
+            );
+            best = _mm256_blendv_ps(best, e, closer);
+            at = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(at), _mm256_castsi256_ps(iv), closer));
+            // The largest best: the halves, then pairs, then neighbours.
+            let m = _mm256_max_ps(best, _mm256_permute2f128_ps::<1>(best, best));
+            let m = _mm256_max_ps(m, _mm256_shuffle_ps::<0b0100_1110>(m, m));
+            let m = _mm256_max_ps(m, _mm256_shuffle_ps::<0b1011_0001>(m, m));
+            worst = _mm256_cvtss_f32(m);
+        }
+        let (mut d, mut x) = ([0f32; LANES], [0u32; LANES]);
+        // SAFETY: 8 f32 and 8 u32, what one unaligned store writes.
+        unsafe {
+            _mm256_storeu_ps(d.as_mut_ptr(), best);
+            _mm256_storeu_si256(x.as_mut_ptr().cast(), at);
+        }
+        (d, x)
     }
 
     fn sum(c: &[u8; 4]) -> usize {
@@ -581,7 +688,7 @@ mod quantise {
     }
 
     #[inline(always)]
-    pub(super) fn complete_in(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]]) -> (Vec<u32>, Vec<u32>) {
+    pub(super) fn complete_in<const WIDE: bool>(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]]) -> (Vec<u32>, Vec<u32>) {
         let m = rest.len();
         if m == 0 {
             return (Vec::new(), Vec::new());
@@ -614,40 +721,18 @@ mod quantise {
             palette.iter().enumerate().map(|(i, p)| (sum(p) as f32, i as u32, p.map(f32::from))).collect();
         kept.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         for j0 in (0..padded).step_by(LANES) {
-            let lanes = |k: usize| -> &[f32; LANES] { ch[k][j0..j0 + LANES].try_into().expect("a whole block") };
-            let (r, g, b, a) = (lanes(0), lanes(1), lanes(2), lanes(3));
+            let block: [&[f32; LANES]; 4] =
+                std::array::from_fn(|k| ch[k][j0..j0 + LANES].try_into().expect("a whole block"));
             let (lo_s, hi_s) = (sums[j0], sums[j0 + LANES - 1]);
-            let mut best = [f32::INFINITY; LANES];
-            let mut at = [0u32; LANES];
-            let mut up = kept.partition_point(|k| k.0 < lo_s);
-            let mut down = up;
-            loop {
-                // The nearer side's next entry and the bound of its distance to every colour
-                // of the block; entries with sums inside the block's have bound 0.
-                let below = if down > 0 { (lo_s - kept[down - 1].0).powi(2) } else { f32::INFINITY };
-                let above = if up < kept.len() { (kept[up].0 - hi_s).max(0.0).powi(2) } else { f32::INFINITY };
-                let (bound, k) = if below <= above { (below, down.wrapping_sub(1)) } else { (above, up) };
-                // Past the largest best of the block (4 · best, as the bound is 4 · a
-                // lower bound), no entry left can be nearer, nor as near, for any colour.
-                if bound == f32::INFINITY || bound > 4.0 * largest(&best) {
-                    break;
-                }
-                if below <= above {
-                    down -= 1;
-                } else {
-                    up += 1;
-                }
-                let (_, i, f) = kept[k];
-                for l in 0..LANES {
-                    let (dr, dg, db, da) = (r[l] - f[0], g[l] - f[1], b[l] - f[2], a[l] - f[3]);
-                    let e = dr * dr + dg * dg + db * db + da * da;
-                    // The first of equals: entries come out of index order here. Selects,
-                    // not branches, so that the loop vectorises.
-                    let closer = e < best[l] || (e == best[l] && i < at[l]);
-                    at[l] = if closer { i } else { at[l] };
-                    best[l] = if closer { e } else { best[l] };
-                }
-            }
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: WIDE only from `complete_avx2`, called when the CPU has AVX2.
+            let (best, at) = if WIDE {
+                unsafe { search_block_avx2(block, lo_s, hi_s, &kept) }
+            } else {
+                search_block(block, lo_s, hi_s, &kept)
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let (best, at) = search_block(block, lo_s, hi_s, &kept);
             dist[j0..j0 + LANES].copy_from_slice(&best);
             idx[j0..j0 + LANES].copy_from_slice(&at);
         }
@@ -1099,7 +1184,7 @@ mod tests {
             let kept: Vec<[u8; 4]> = kept.iter().map(|&c| px(c)).collect();
             let rest: Vec<[u8; 4]> = rest.iter().map(|&c| px(c)).collect();
             let (mut p1, mut p2) = (kept.clone(), kept.clone());
-            let baseline = quantise::complete_in(&mut p1, &rest);
+            let baseline = quantise::complete_in::<false>(&mut p1, &rest);
             assert_eq!(baseline, quantise::complete(&mut p2, &rest));
             assert_eq!(p1, p2);
             // Against a plain search of every entry (the first of equals) once the palette
