@@ -795,10 +795,21 @@ mod quantise {
 /// The palette index of every pixel, from the runs of colour slots.
 #[inline(never)]
 fn expand_runs(runs: &[(u32, u32)], lut: &[u8], n: usize) -> Vec<u8> {
-    let mut indices: Vec<u8> = Vec::with_capacity(n);
+    // A run of up to 8 pixels (most, on anti-aliased edges) is one unaligned 8-byte store
+    // that may write past it (the next run writes over the excess, and 8 bytes of room
+    // are kept at the end); a longer one is a fill.
+    let mut indices: Vec<u8> = vec![0; n + 8];
+    let mut k = 0;
     for &(slot, run) in runs {
-        indices.extend(std::iter::repeat_n(lut[slot as usize], run as usize));
+        let (v, run) = (lut[slot as usize], run as usize);
+        if run <= 8 && k + 8 <= indices.len() {
+            indices[k..k + 8].copy_from_slice(&[v; 8]);
+        } else if let Some(dst) = indices.get_mut(k..k + run) {
+            dst.fill(v);
+        }
+        k += run;
     }
+    indices.truncate(n.min(k));
     indices
 }
 
