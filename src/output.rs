@@ -711,7 +711,8 @@ mod quantise {
         }
         let last = order[m - 1];
         order[m..].fill(last);
-        let ch: [Vec<f32>; 4] = std::array::from_fn(|k| order.iter().map(|&j| f32::from(rest[j as usize][k])).collect());
+        let ch: [Vec<f32>; 4] =
+            std::array::from_fn(|k| order.iter().map(|&j| f32::from(rest[j as usize][k])).collect());
         let sums: Vec<f32> = order.iter().map(|&j| sum(&rest[j as usize]) as f32).collect();
         let mut dist = vec![f32::INFINITY; padded];
         let mut idx = vec![0u32; padded];
