@@ -504,82 +504,14 @@ fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoi
         lut[s as usize] = i as u8;
     }
     let rest: Vec<(u32, u32, [u8; 4])> = by_use[popular..].iter().map(|&(c, u, s)| (s, u, straight(c))).collect();
-    // Distances as f32 and indices as 32-bit words, so that the passes below vectorise
-    // (x86-64's baseline SSE2 has 4-lane f32 multiply, min and max, but no 32-bit integer
-    // multiply, min or max; AVX2, where the CPU has it, doubles the lanes). Squared
-    // distances are integers below 2^18, exact in f32, so every comparison is the
-    // integer one.
-    // The other colours' channels apart (structure of arrays).
-    let rc: [Vec<f32>; 4] = std::array::from_fn(|k| rest.iter().map(|r| f32::from(r.2[k])).collect());
-    let (mut dist, mut idx): (Vec<f32>, Vec<u32>) = if quantise::wide() {
-        // One vectorised pass over the colours per kept entry, in index order (a colour
-        // moves only to a strictly nearer entry: the first of equals stays).
-        let mut dist = vec![f32::INFINITY; rest.len()];
-        let mut idx = vec![0u32; rest.len()];
-        let kept: Vec<[f32; 4]> = palette.iter().map(|p| p.map(f32::from)).collect();
-        quantise::nearest(&rc, &kept, &mut dist, &mut idx);
-        (dist, idx)
-    } else {
-        // Without wide lanes, a search of the kept entries by their channel sums.
-        let sq =
-            |p: &[u8; 4], c: &[u8; 4]| -> u32 { p.iter().zip(c).map(|(&x, &y)| u32::from(x.abs_diff(y)).pow(2)).sum() };
-        // The nearest palette entry of every other colour (the first of equals). The entries
-        // are searched in order of their channel sum outwards from the colour's own: the
-        // squared distance is at least a quarter of the squared difference of the sums
-        // (Cauchy–Schwarz), so the search stops once that bound passes the best found.
-        let sum = |c: &[u8; 4]| c.iter().map(|&v| i32::from(v)).sum::<i32>();
-        let mut by_sum: Vec<(i32, u8)> = palette.iter().enumerate().map(|(i, p)| (sum(p), i as u8)).collect();
-        by_sum.sort_unstable();
-        let nearest_of = |c: &[u8; 4]| {
-            let s = sum(c);
-            let mid = by_sum.partition_point(|&(ps, _)| ps < s);
-            let (mut best, mut at) = (u32::MAX, 0u8);
-            let (mut lo, mut hi) = (mid, mid);
-            loop {
-                // The next candidate on each side and its bound; the nearer bound goes first.
-                let below = lo.checked_sub(1).map(|j| ((s - by_sum[j].0).pow(2) as u32, j));
-                let above = by_sum.get(hi).map(|&(ps, _)| ((ps - s).pow(2) as u32, hi));
-                let next = match (below, above) {
-                    (Some(b), Some(a)) => Some(if b.0 <= a.0 { (b, true) } else { (a, false) }),
-                    (Some(b), None) => Some((b, true)),
-                    (None, Some(a)) => Some((a, false)),
-                    (None, None) => None,
-                };
-                let Some(((bound, j), down)) = next else { break };
-                // Every entry left is at least `bound / 4` away: none can be nearer than the best.
-                if bound > best.saturating_mul(4) {
-                    break;
-                }
-                let i = by_sum[j].1;
-                let d = sq(&palette[i as usize], c);
-                if d < best || (d == best && i < at) {
-                    best = d;
-                    at = i;
-                }
-                if down {
-                    lo -= 1;
-                } else {
-                    hi += 1;
-                }
-            }
-            (best, at)
-        };
-        rest.iter().map(|r| nearest_of(&r.2)).map(|(d, i)| (d as f32, u32::from(i))).unzip()
-    };
-    // The farthest colour from every kept one is the last of the colours at the largest
-    // distance; it joins the palette, and every colour nearer to it moves to it.
-    let mut most = quantise::largest(&dist);
-    while palette.len() < 256 && most > 0.0 {
-        let Some(f_at) = quantise::last_at(&dist, most) else { break };
-        let i = palette.len() as u32;
-        palette.push(rest[f_at].2);
-        most = quantise::add_entry(&rc, rest[f_at].2.map(f32::from), i, &mut dist, &mut idx);
-    }
+    // Every other colour's nearest entry, the farthest-first entries added while room is
+    // left, and every colour's nearest entry once they are in.
+    let colours_left: Vec<[u8; 4]> = rest.iter().map(|r| r.2).collect();
+    let (dist, idx) = quantise::complete(&mut palette, &colours_left);
     let mut squared_error = 0u64;
     let mut worst = 0u32;
     for (j, r) in rest.iter().enumerate() {
-        // Exact: an integer below 2^18.
-        let dj = dist[j] as u32;
+        let dj = dist[j];
         squared_error += u64::from(dj) * u64::from(r.1);
         worst = worst.max(dj);
         // Below 256: the palette never grows past it.
@@ -595,149 +527,290 @@ fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoi
     Some(PaletteChoice { palette, lut, kind })
 }
 
-/// The vectorised passes of [`choose_palette`], compiled for the baseline and, on x86-64,
-/// for AVX2 (chosen at run time): the same exact arithmetic either way.
+/// The searches of [`choose_palette`], compiled for the baseline and, on x86-64, for AVX2
+/// (chosen at run time): the same exact arithmetic either way.
+///
+/// The colours are put in order of their channel sum (a counting sort). A colour's squared
+/// distance to an entry is at least a quarter of the squared difference of their sums
+/// (Cauchy–Schwarz over 4 channels), so:
+/// - the nearest kept entry of a block of 8 colours (neighbours in sum) is searched among
+///   the kept entries in order of sum, outwards from the block's sums, until the bound
+///   passes the largest best distance of the block's colours;
+/// - a farthest-first entry can only take colours whose sum lies within twice the root of
+///   the largest distance of its own, a contiguous range of the sorted colours.
+///
+/// Distances are f32 and indices 32-bit words so that the lanes vectorise with x86-64's
+/// baseline (SSE2 has 4-lane f32 multiply, min and max, but no 32-bit integer multiply);
+/// squared distances are integers below 2^18 and sums below 2^10, exact in f32, so every
+/// comparison is the integer one.
 mod quantise {
-    /// Whether the CPU has wide (AVX2) lanes, where a pass over the colours for every kept
-    /// entry costs less than a search per colour.
-    pub(super) fn wide() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            return true;
-        }
-        false
-    }
+    /// Colours per block of the nearest search (one AVX2 register of f32).
+    const LANES: usize = 8;
+    /// Colours per chunk whose largest distance is kept (a multiple of `LANES`).
+    const CHUNK: usize = 64;
 
-    /// Each colour's nearest entry of `kept` (first of equals) and its squared distance,
-    /// from `dist` and `idx` as they stand (∞ and 0 for a first search).
-    pub(super) fn nearest(rc: &[Vec<f32>; 4], kept: &[[f32; 4]], dist: &mut [f32], idx: &mut [u32]) {
+    /// Complete `palette` (the kept entries) with the colours of `rest` farthest from every
+    /// entry, while room is left, each the last in `rest` of those at the largest
+    /// distance; returns each colour's squared distance to its nearest entry and that
+    /// entry (the first of equals).
+    pub(super) fn complete(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]]) -> (Vec<u32>, Vec<u32>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { nearest_avx2(rc, kept, dist, idx) };
+            return unsafe { complete_avx2(palette, rest) };
         }
-        nearest_in(rc, kept, dist, idx)
-    }
-
-    /// A new palette entry `f` with index `i`: every colour nearer to it than to its entry
-    /// so far moves to it (ties stay). Returns the largest distance left.
-    pub(super) fn add_entry(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) -> f32 {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { add_entry_avx2(rc, f, i, dist, idx) };
-        }
-        add_entry_in(rc, f, i, dist, idx)
-    }
-
-    /// The largest of the distances (0 for none).
-    pub(super) fn largest(dist: &[f32]) -> f32 {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { largest_avx2(dist) };
-        }
-        largest_in(dist)
+        complete_in::<false>(palette, rest)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn nearest_avx2(rc: &[Vec<f32>; 4], kept: &[[f32; 4]], dist: &mut [f32], idx: &mut [u32]) {
-        nearest_in(rc, kept, dist, idx)
+    fn complete_avx2(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]]) -> (Vec<u32>, Vec<u32>) {
+        complete_in::<true>(palette, rest)
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn add_entry_avx2(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) -> f32 {
-        add_entry_in(rc, f, i, dist, idx)
-    }
+    /// A kept entry: its channel sum, index and channels.
+    type Kept = (f32, u32, [f32; 4]);
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn largest_avx2(dist: &[f32]) -> f32 {
-        largest_in(dist)
-    }
-
+    /// The next kept entry to try for a block of colours with sums `lo_s..=hi_s`, searching
+    /// outwards (`down` and `up` bracket the entries tried so far), with the bound of its
+    /// squared distance times 4 to every colour of the block (0 for entries with sums
+    /// inside the block's); None when both sides are done.
     #[inline(always)]
-    pub(super) fn nearest_in(rc: &[Vec<f32>; 4], kept: &[[f32; 4]], dist: &mut [f32], idx: &mut [u32]) {
-        for (i, &f) in kept.iter().enumerate() {
-            update(rc, f, i as u32, dist, idx);
+    fn next_entry(kept: &[Kept], lo_s: f32, hi_s: f32, down: &mut usize, up: &mut usize) -> Option<(f32, usize)> {
+        let below = if *down > 0 { (lo_s - kept[*down - 1].0).powi(2) } else { f32::INFINITY };
+        let above = if *up < kept.len() { (kept[*up].0 - hi_s).max(0.0).powi(2) } else { f32::INFINITY };
+        if below == f32::INFINITY && above == f32::INFINITY {
+            None
+        } else if below <= above {
+            *down -= 1;
+            Some((below, *down))
+        } else {
+            *up += 1;
+            Some((above, *up - 1))
         }
     }
 
+    /// The nearest kept entry (first of equals) of each of a block of colours (channels
+    /// apart) with sums `lo_s..=hi_s`, and its squared distance. Entries are tried
+    /// outwards in sum until the bound passes the largest best of the block (4 · best, as
+    /// the bound is 4 · a lower bound): no entry left can then be nearer, nor as near, for
+    /// any colour of the block.
     #[inline(always)]
-    pub(super) fn add_entry_in(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) -> f32 {
-        update(rc, f, i, dist, idx);
-        largest_in(dist)
-    }
-
-    /// Move every colour strictly nearer to `f` than to its entry so far to entry `i`.
-    #[inline(always)]
-    fn update(rc: &[Vec<f32>; 4], f: [f32; 4], i: u32, dist: &mut [f32], idx: &mut [u32]) {
-        let len = dist.len().min(idx.len());
-        let (d, x) = (&mut dist[..len], &mut idx[..len]);
-        let (r, g, b, a) = (&rc[0][..len], &rc[1][..len], &rc[2][..len], &rc[3][..len]);
-        for j in 0..len {
-            let (dr, dg, db, da) = (r[j] - f[0], g[j] - f[1], b[j] - f[2], a[j] - f[3]);
-            let e = dr * dr + dg * dg + db * db + da * da;
-            // Selects, not branches, so that the loop vectorises.
-            let closer = e < d[j];
-            x[j] = if closer { i } else { x[j] };
-            d[j] = if closer { e } else { d[j] };
-        }
-    }
-
-    /// The last position of `most` in `dist`.
-    pub(super) fn last_at(dist: &[f32], most: f32) -> Option<usize> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { last_at_avx2(dist, most) };
-        }
-        last_at_in(dist, most)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn last_at_avx2(dist: &[f32], most: f32) -> Option<usize> {
-        last_at_in(dist, most)
-    }
-
-    /// [`last_at`] a block at a time from the end: whether a block holds `most` is a
-    /// compare and an OR over all its lanes (vectorised, with no exit inside the block);
-    /// the position is then found inside that block alone.
-    #[inline(always)]
-    pub(super) fn last_at_in(dist: &[f32], most: f32) -> Option<usize> {
-        const BLOCK: usize = 32;
-        let whole = dist.len() / BLOCK * BLOCK;
-        if let Some(j) = dist[whole..].iter().rposition(|&d| d == most) {
-            return Some(whole + j);
-        }
-        let (blocks, _) = dist[..whole].as_chunks::<BLOCK>();
-        for (k, block) in blocks.iter().enumerate().rev() {
-            if block.iter().fold(false, |hit, &d| hit | (d == most)) {
-                return block.iter().rposition(|&d| d == most).map(|j| k * BLOCK + j);
+    pub(super) fn search_block(
+        c: [&[f32; LANES]; 4],
+        lo_s: f32,
+        hi_s: f32,
+        kept: &[Kept],
+    ) -> ([f32; LANES], [u32; LANES]) {
+        let mut best = [f32::INFINITY; LANES];
+        let mut at = [0u32; LANES];
+        let mut up = kept.partition_point(|k| k.0 < lo_s);
+        let mut down = up;
+        while let Some((bound, k)) = next_entry(kept, lo_s, hi_s, &mut down, &mut up) {
+            if bound > 4.0 * largest(&best) {
+                break;
+            }
+            let (_, i, f) = kept[k];
+            for l in 0..LANES {
+                let (dr, dg, db, da) = (c[0][l] - f[0], c[1][l] - f[1], c[2][l] - f[2], c[3][l] - f[3]);
+                let e = dr * dr + dg * dg + db * db + da * da;
+                // The first of equals: entries come out of index order here.
+                if e < best[l] || (e == best[l] && i < at[l]) {
+                    at[l] = i;
+                    best[l] = e;
+                }
             }
         }
-        None
+        (best, at)
     }
 
-    /// The largest distance, taken over the distances' bits as i32 (they order as the
+    /// [`search_block`] in AVX2 registers (one colour per lane).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn search_block_avx2(
+        c: [&[f32; LANES]; 4],
+        lo_s: f32,
+        hi_s: f32,
+        kept: &[Kept],
+    ) -> ([f32; LANES], [u32; LANES]) {
+        use std::arch::x86_64::*;
+        // SAFETY: each `c[k]` holds 8 f32, what one unaligned load reads.
+        let [r, g, b, a] = c.map(|ch| unsafe { _mm256_loadu_ps(ch.as_ptr()) });
+        let mut best = _mm256_set1_ps(f32::INFINITY);
+        let mut at = _mm256_setzero_si256();
+        let mut worst = f32::INFINITY;
+        let mut up = kept.partition_point(|k| k.0 < lo_s);
+        let mut down = up;
+        while let Some((bound, k)) = next_entry(kept, lo_s, hi_s, &mut down, &mut up) {
+            if bound > 4.0 * worst {
+                break;
+            }
+            let (_, i, f) = kept[k];
+            let sq = |v: __m256, f: f32| {
+                let d = _mm256_sub_ps(v, _mm256_set1_ps(f));
+                _mm256_mul_ps(d, d)
+            };
+            let e = _mm256_add_ps(_mm256_add_ps(sq(r, f[0]), sq(g, f[1])), _mm256_add_ps(sq(b, f[2]), sq(a, f[3])));
+            let iv = _mm256_set1_epi32(i as i32);
+            // Indices are below 256: the signed compare is the unsigned one.
+            let later = _mm256_castsi256_ps(_mm256_cmpgt_epi32(at, iv));
+            let closer = _mm256_or_ps(
+                _mm256_cmp_ps::<_CMP_LT_OQ>(e, best),
+                _mm256_and_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(e, best), later),
+            );
+            best = _mm256_blendv_ps(best, e, closer);
+            at = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(at), _mm256_castsi256_ps(iv), closer));
+            // The largest best: the halves, then pairs, then neighbours.
+            let m = _mm256_max_ps(best, _mm256_permute2f128_ps::<1>(best, best));
+            let m = _mm256_max_ps(m, _mm256_shuffle_ps::<0b0100_1110>(m, m));
+            let m = _mm256_max_ps(m, _mm256_shuffle_ps::<0b1011_0001>(m, m));
+            worst = _mm256_cvtss_f32(m);
+        }
+        let (mut d, mut x) = ([0f32; LANES], [0u32; LANES]);
+        // SAFETY: 8 f32 and 8 u32, what one unaligned store writes.
+        unsafe {
+            _mm256_storeu_ps(d.as_mut_ptr(), best);
+            _mm256_storeu_si256(x.as_mut_ptr().cast(), at);
+        }
+        (d, x)
+    }
+
+    fn sum(c: &[u8; 4]) -> usize {
+        c.iter().map(|&v| usize::from(v)).sum()
+    }
+
+    /// The largest of some distances, over their bits as i32 (they order as the
     /// non-negative floats do, and an integer max reduction vectorises where a float one
-    /// does not).
+    /// does not); 0 for none.
     #[inline(always)]
-    pub(super) fn largest_in(dist: &[f32]) -> f32 {
+    fn largest(dist: &[f32]) -> f32 {
         f32::from_bits(dist.iter().map(|d| d.to_bits() as i32).max().unwrap_or(0) as u32)
+    }
+
+    #[inline(always)]
+    pub(super) fn complete_in<const WIDE: bool>(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]]) -> (Vec<u32>, Vec<u32>) {
+        let m = rest.len();
+        if m == 0 {
+            return (Vec::new(), Vec::new());
+        }
+        // The colours in order of sum (stable: equal sums stay in `rest` order), padded to
+        // whole chunks with copies of the last.
+        let mut start = vec![0u32; 4 * 255 + 2];
+        for c in rest {
+            start[sum(c) + 1] += 1;
+        }
+        for k in 1..start.len() {
+            start[k] += start[k - 1];
+        }
+        let padded = m.div_ceil(CHUNK) * CHUNK;
+        let mut order = vec![0u32; padded];
+        for (j, c) in rest.iter().enumerate() {
+            let s = sum(c);
+            order[start[s] as usize] = j as u32;
+            start[s] += 1;
+        }
+        let last = order[m - 1];
+        order[m..].fill(last);
+        let ch: [Vec<f32>; 4] =
+            std::array::from_fn(|k| order.iter().map(|&j| f32::from(rest[j as usize][k])).collect());
+        let sums: Vec<f32> = order.iter().map(|&j| sum(&rest[j as usize]) as f32).collect();
+        let mut dist = vec![f32::INFINITY; padded];
+        let mut idx = vec![0u32; padded];
+
+        // The kept entries by sum (then index).
+        let mut kept: Vec<(f32, u32, [f32; 4])> =
+            palette.iter().enumerate().map(|(i, p)| (sum(p) as f32, i as u32, p.map(f32::from))).collect();
+        kept.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for j0 in (0..padded).step_by(LANES) {
+            let block: [&[f32; LANES]; 4] =
+                std::array::from_fn(|k| ch[k][j0..j0 + LANES].try_into().expect("a whole block"));
+            let (lo_s, hi_s) = (sums[j0], sums[j0 + LANES - 1]);
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: WIDE only from `complete_avx2`, called when the CPU has AVX2.
+            let (best, at) = if WIDE {
+                unsafe { search_block_avx2(block, lo_s, hi_s, &kept) }
+            } else {
+                search_block(block, lo_s, hi_s, &kept)
+            };
+            #[cfg(not(target_arch = "x86_64"))]
+            let (best, at) = search_block(block, lo_s, hi_s, &kept);
+            dist[j0..j0 + LANES].copy_from_slice(&best);
+            idx[j0..j0 + LANES].copy_from_slice(&at);
+        }
+
+        // Farthest first: the largest distance of each chunk of colours, and overall.
+        let mut tops: Vec<f32> = dist.chunks_exact(CHUNK).map(largest).collect();
+        let mut most = largest(&tops);
+        while palette.len() < 256 && most > 0.0 {
+            // The colour at the largest distance that comes last in `rest`.
+            let mut f_at = 0u32;
+            for (t, &top) in tops.iter().enumerate() {
+                if top == most {
+                    for j in t * CHUNK..(t + 1) * CHUNK {
+                        if dist[j] == most {
+                            f_at = f_at.max(order[j]);
+                        }
+                    }
+                }
+            }
+            let i = palette.len() as u32;
+            let fc = rest[f_at as usize];
+            palette.push(fc);
+            let f = fc.map(f32::from);
+            let sf = sum(&fc) as f32;
+            // Only colours nearer to it than `most` can move, and their sums lie within
+            // 2·√most of its own: (s − sf)² ≤ 4·most.
+            let reach = 4.0 * most;
+            let lo = sums.partition_point(|&s| s < sf && (sf - s) * (sf - s) > reach);
+            let hi = sums.partition_point(|&s| s <= sf || (s - sf) * (s - sf) <= reach);
+            let (t0, t1) = (lo / CHUNK, hi.div_ceil(CHUNK));
+            let range = t0 * CHUNK..t1 * CHUNK;
+            let (d, x) = (&mut dist[range.clone()], &mut idx[range.clone()]);
+            let (r, g, b, a) = (&ch[0][range.clone()], &ch[1][range.clone()], &ch[2][range.clone()], &ch[3][range]);
+            let len = d.len().min(x.len()).min(r.len()).min(g.len()).min(b.len()).min(a.len());
+            for j in 0..len {
+                let (dr, dg, db, da) = (r[j] - f[0], g[j] - f[1], b[j] - f[2], a[j] - f[3]);
+                let e = dr * dr + dg * dg + db * db + da * da;
+                // A colour moves only to a strictly nearer entry. Selects, not branches.
+                let closer = e < d[j];
+                x[j] = if closer { i } else { x[j] };
+                d[j] = if closer { e } else { d[j] };
+            }
+            for (top, chunk) in tops[t0..t1].iter_mut().zip(d.chunks_exact(CHUNK)) {
+                *top = largest(chunk);
+            }
+            most = largest(&tops);
+        }
+
+        // Back to the order of `rest`.
+        let (mut d, mut x) = (vec![0u32; m], vec![0u32; m]);
+        for (j, &o) in order[..m].iter().enumerate() {
+            // Exact: an integer below 2^18.
+            d[o as usize] = dist[j] as u32;
+            x[o as usize] = idx[j];
+        }
+        (d, x)
     }
 }
 
 /// The palette index of every pixel, from the runs of colour slots.
 #[inline(never)]
 fn expand_runs(runs: &[(u32, u32)], lut: &[u8], n: usize) -> Vec<u8> {
-    let mut indices: Vec<u8> = Vec::with_capacity(n);
+    // A run of up to 8 pixels (most, on anti-aliased edges) is one unaligned 8-byte store
+    // that may write past it (the next run writes over the excess, and 8 bytes of room
+    // are kept at the end); a longer one is a fill.
+    let mut indices: Vec<u8> = vec![0; n + 8];
+    let mut k = 0;
     for &(slot, run) in runs {
-        indices.extend(std::iter::repeat_n(lut[slot as usize], run as usize));
+        let (v, run) = (lut[slot as usize], run as usize);
+        if run <= 8 && k + 8 <= indices.len() {
+            indices[k..k + 8].copy_from_slice(&[v; 8]);
+        } else if let Some(dst) = indices.get_mut(k..k + run) {
+            dst.fill(v);
+        }
+        k += run;
     }
+    indices.truncate(n.min(k));
     indices
 }
 
@@ -1107,39 +1180,34 @@ mod tests {
     }
 
     #[test]
-    fn the_baseline_and_avx2_passes_agree() {
-        let (colours, _) = random_colours(99, 1500, 12, true);
-        let px = |c: u32| c.to_le_bytes().map(f32::from);
-        let (kept, rest) = colours.split_at(192);
-        let rc: [Vec<f32>; 4] = std::array::from_fn(|k| rest.iter().map(|&c| px(c)[k]).collect());
-        let kept: Vec<[f32; 4]> = kept.iter().map(|&c| px(c)).collect();
-        type Nearest = fn(&[Vec<f32>; 4], &[[f32; 4]], &mut [f32], &mut [u32]);
-        type Add = fn(&[Vec<f32>; 4], [f32; 4], u32, &mut [f32], &mut [u32]) -> f32;
-        let run = |nearest: Nearest, add: Add| {
-            let (mut d, mut x) = (vec![f32::INFINITY; rest.len()], vec![0; rest.len()]);
-            nearest(&rc, &kept, &mut d, &mut x);
-            let mut out = vec![quantise::largest(&d)];
-            for (i, &c) in rest.iter().step_by(97).enumerate() {
-                out.push(add(&rc, px(c), 192 + i as u32, &mut d, &mut x));
-            }
-            (out, d, x)
-        };
-        let baseline = run(quantise::nearest_in, quantise::add_entry_in);
-        assert_eq!(baseline, run(quantise::nearest, quantise::add_entry));
-        // The last position of a value, against a plain search from the end.
-        let d = &baseline.1;
-        for v in d.iter().step_by(13).chain([&d[0], &d[d.len() - 1], &-1.0]) {
-            let want = d.iter().rposition(|x| x == v);
-            assert_eq!(quantise::last_at(d, *v), want);
-            assert_eq!(quantise::last_at_in(d, *v), want);
-            assert_eq!(
-                quantise::last_at_in(&d[..d.len() % 32 + 64], *v),
-                d[..d.len() % 32 + 64].iter().rposition(|x| x == v)
-            );
+    fn the_baseline_and_avx2_searches_agree() {
+        // Translucent random colours, clustered opaque ones, and counts that leave partial
+        // blocks and chunks.
+        let mut cases: Vec<Vec<u32>> = Vec::new();
+        for (seed, count, levels) in [(99u64, 1500, 12), (5, 193, 256), (6, 260, 3), (7, 4000, 40)] {
+            cases.push(random_colours(seed, count, levels, true).0);
         }
-        assert!(baseline.0.windows(2).all(|w| w[1] <= w[0]), "the largest distance only falls");
+        for seed in 0..3u64 {
+            cases.push(clustered_colours(seed + 40, 2000 + seed as usize * 333, 170, 9).0);
+        }
+        for colours in cases {
+            let px = |c: u32| c.to_le_bytes();
+            let (kept, rest) = colours.split_at(192);
+            let kept: Vec<[u8; 4]> = kept.iter().map(|&c| px(c)).collect();
+            let rest: Vec<[u8; 4]> = rest.iter().map(|&c| px(c)).collect();
+            let (mut p1, mut p2) = (kept.clone(), kept.clone());
+            let baseline = quantise::complete_in::<false>(&mut p1, &rest);
+            assert_eq!(baseline, quantise::complete(&mut p2, &rest));
+            assert_eq!(p1, p2);
+            // Against a plain search of every entry (the first of equals) once the palette
+            // is complete.
+            for (j, c) in rest.iter().enumerate() {
+                let d = |p: &[u8; 4]| -> u32 { p.iter().zip(c).map(|(&x, &y)| u32::from(x.abs_diff(y)).pow(2)).sum() };
+                let (i, best) = p1.iter().enumerate().map(|(i, p)| (i, d(p))).min_by_key(|&(i, d)| (d, i)).unwrap();
+                assert_eq!((baseline.0[j], baseline.1[j]), (best, i as u32), "colour {j}");
+            }
+        }
     }
-
     #[test]
     fn opaque_images_are_rgb_and_a_late_translucent_pixel_makes_rgba() {
         let mut pm = new_pixmap(37, 23, tiny_skia::Color::from_rgba8(10, 120, 230, 255)).expect("pixmap");
