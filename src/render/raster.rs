@@ -388,27 +388,48 @@ fn sort_cells(cells: &[Cell], scratch: &mut Scratch) -> Vec<Cell> {
 /// Fill `path`, mapped by `ts`, on `pixmap` with a solid ink, anti-aliased by exact area
 /// coverage under `rule`. Inks without anti-aliasing go to tiny-skia.
 pub fn fill_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform) {
-    let rows = 0..pixmap.height();
-    fill_rows(pixmap, path, ink, rule, ts, rows, false);
+    let area = (0..pixmap.width(), 0..pixmap.height());
+    fill_rows(pixmap, path, ink, rule, ts, area, false);
 }
 
 /// [`fill_path`] for the pixel rows `rows` only: their pixels are those [`fill_path`]
 /// gives, byte for byte; other rows may be left as they were or drawn. A partial redraw
 /// of a few cells of a window costs the rows of those cells, not the whole window.
 pub fn fill_path_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform, rows: Range<u32>) {
-    fill_rows(pixmap, path, ink, rule, ts, rows, true);
+    fill_rows(pixmap, path, ink, rule, ts, (0..pixmap.width(), rows), true);
 }
 
-/// [`fill_path_rows`]; `keep`: keep the scratch mask of an aliased fill for the next one
+/// [`fill_path`] for the pixels of the columns `cols` in the rows `rows` only: those
+/// pixels are the ones [`fill_path`] gives, byte for byte; others may be left as they
+/// were or drawn. A partial redraw of a few cells of a window blends the pixels of those
+/// cells, not whole rows of the window.
+pub fn fill_path_rect(
+    pixmap: &mut Pixmap,
+    path: &Path,
+    ink: Ink,
+    rule: FillRule,
+    ts: Transform,
+    cols: Range<u32>,
+    rows: Range<u32>,
+) {
+    fill_rows(pixmap, path, ink, rule, ts, (cols, rows), true);
+}
+
+/// The pixels that must come out right: columns and rows (the rest may be drawn or not).
+type Area = (Range<u32>, Range<u32>);
+
+/// [`fill_path_rect`]; `keep`: keep the scratch mask of an aliased fill for the next one
 /// (a drawing replayed many times), else free it at once.
-fn fill_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform, rows: Range<u32>, keep: bool) {
+fn fill_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform, area: Area, keep: bool) {
+    let (cols, rows) = area;
     let rows = (rows.start.min(pixmap.height()), rows.end.min(pixmap.height()));
-    if rows.0 >= rows.1 {
+    let cols = (cols.start.min(pixmap.width()), cols.end.min(pixmap.width()));
+    if rows.0 >= rows.1 || cols.0 >= cols.1 {
         return;
     }
     let color = ink.color.skia(ink.opacity).premultiply().to_color_u8();
     if !ink.anti_alias {
-        fill_aliased(pixmap, path, ink.color.skia(ink.opacity), rule, ts, rows, keep);
+        fill_aliased(pixmap, path, ink.color.skia(ink.opacity), rule, ts, (cols.0..cols.1, rows.0..rows.1), keep);
         return;
     }
     if color.alpha() == 0 || !ts.is_finite() {
@@ -423,12 +444,14 @@ fn fill_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Tra
         return;
     }
     let cells = sort_cells(&unsorted, &mut scratch);
-    sweep(pixmap, &cells, color, rule);
+    sweep(pixmap, &cells, color, rule, cols);
     SCRATCH.with(|s| *s.borrow_mut() = scratch.keep(unsorted, cells));
 }
 
-/// Blend the sorted cells of a path: each row's cells and the spans between them.
-fn sweep(pixmap: &mut Pixmap, cells: &[Cell], color: tiny_skia::PremultipliedColorU8, rule: FillRule) {
+/// Blend the sorted cells of a path: each row's cells and the spans between them, in the
+/// columns `cols` (the coverage is summed from the row's start all the same).
+fn sweep(pixmap: &mut Pixmap, cells: &[Cell], color: tiny_skia::PremultipliedColorU8, rule: FillRule, cols: (u32, u32)) {
+    let (c0, c1) = (cols.0 as usize, cols.1 as usize);
     let w = pixmap.width();
     let color = [color.red(), color.green(), color.blue(), color.alpha()];
     let stride = w as usize;
@@ -467,7 +490,11 @@ fn sweep(pixmap: &mut Pixmap, cells: &[Cell], color: tiny_skia::PremultipliedCol
             }
             // Column x - 1; x = 0 stands for everything left of the image.
             let from = x as usize;
-            if x > 0 {
+            if from > c1 {
+                // This cell and the rest of the row lie right of the columns drawn.
+                break;
+            }
+            if x > 0 && from > c0 {
                 let m = to_alpha(acc + area);
                 if m > 0 {
                     blend_run(&mut line[from - 1..from], color, m);
@@ -476,10 +503,11 @@ fn sweep(pixmap: &mut Pixmap, cells: &[Cell], color: tiny_skia::PremultipliedCol
             acc += cover;
             // The span up to the next cell of this row (or the row's end) at one coverage.
             let to = row_cells.get(i).map_or(stride, |c| c.x as usize - 1);
-            if to > from {
+            let (f, t) = (from.max(c0), to.min(c1));
+            if t > f {
                 let m = to_alpha(acc);
                 if m > 0 {
-                    blend_run(&mut line[from..to], color, m);
+                    blend_run(&mut line[f..t], color, m);
                 }
             }
         }
@@ -490,24 +518,39 @@ fn sweep(pixmap: &mut Pixmap, cells: &[Cell], color: tiny_skia::PremultipliedCol
 /// dashes) and [`fill_path`] fills the outline. A pen thinner than a pixel draws a
 /// one-pixel line with its ink thinned in proportion, as tiny-skia's hairlines do.
 pub fn stroke_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform) {
-    let rows = 0..pixmap.height();
-    stroke_rows(pixmap, path, ink, pen, ts, rows, false);
+    let area = (0..pixmap.width(), 0..pixmap.height());
+    stroke_rows(pixmap, path, ink, pen, ts, area, false);
 }
 
 /// [`stroke_path`] for the pixel rows `rows` only (as [`fill_path_rows`]), for a drawing
 /// replayed many times (a recording, window by window): the outline is kept in the
 /// thread's cache. (A drawing made once, as [`stroke_path`] makes it, keeps nothing.)
 pub fn stroke_path_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform, rows: Range<u32>) {
-    stroke_rows(pixmap, path, ink, pen, ts, rows, true);
+    stroke_rows(pixmap, path, ink, pen, ts, (0..pixmap.width(), rows), true);
+}
+
+/// [`stroke_path`] for the pixels of the columns `cols` in the rows `rows` only (as
+/// [`fill_path_rect`]), with the outline kept in the thread's cache (as
+/// [`stroke_path_rows`]).
+pub fn stroke_path_rect(
+    pixmap: &mut Pixmap,
+    path: &Path,
+    ink: Ink,
+    pen: &Pen,
+    ts: Transform,
+    cols: Range<u32>,
+    rows: Range<u32>,
+) {
+    stroke_rows(pixmap, path, ink, pen, ts, (cols, rows), true);
 }
 
 /// [`stroke_path_rows`]; `keep`: keep the outline for the next stroke of the same path.
-fn stroke_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform, rows: Range<u32>, keep: bool) {
+fn stroke_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform, area: Area, keep: bool) {
     let scale = (ts.sx * ts.sy - ts.kx * ts.ky).abs().sqrt();
     if !ink.anti_alias || !scale.is_finite() || scale <= 0.0 {
         let mut paint = super::paint::solid(ink.color, ink.opacity);
         paint.anti_alias = ink.anti_alias;
-        stroke_aliased(pixmap, path, &paint, pen, ts, rows, keep);
+        stroke_aliased(pixmap, path, &paint, pen, ts, area, keep);
         return;
     }
     let px = pen.width * scale;
@@ -519,7 +562,7 @@ fn stroke_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transf
         (ink, pen)
     };
     let Some(outline) = stroke_outline(path, pen, scale, keep) else { return };
-    fill_rows(pixmap, &outline, ink, FillRule::Winding, ts, rows, keep);
+    fill_rows(pixmap, &outline, ink, FillRule::Winding, ts, area, keep);
 }
 
 /// Stroke `path` with a pen like tiny-skia's `Pixmap::stroke_path` for an ink without
@@ -531,7 +574,7 @@ fn stroke_aliased(
     paint: &tiny_skia::Paint,
     pen: &Pen,
     ts: Transform,
-    rows: Range<u32>,
+    area: Area,
     keep: bool,
 ) {
     let scale = tiny_skia::PathStroker::compute_resolution_scale(&ts);
@@ -543,8 +586,7 @@ fn stroke_aliased(
     if let Some(outline) = stroke_outline(path, pen, scale, keep) {
         match &paint.shader {
             tiny_skia::Shader::SolidColor(color) => {
-                let rows = (rows.start.min(pixmap.height()), rows.end.min(pixmap.height()));
-                fill_aliased(pixmap, &outline, *color, FillRule::Winding, ts, rows, keep)
+                fill_aliased(pixmap, &outline, *color, FillRule::Winding, ts, area, keep)
             }
             _ => pixmap.fill_path(&outline, paint, FillRule::Winding, ts, None),
         }
@@ -562,10 +604,12 @@ fn fill_aliased(
     color: tiny_skia::Color,
     rule: FillRule,
     ts: Transform,
-    rows: (u32, u32),
+    area: Area,
     keep: bool,
 ) {
     let (w, h) = (pixmap.width(), pixmap.height());
+    let rows = (area.1.start.min(h), area.1.end.min(h));
+    let cols = (area.0.start.min(w) as usize, area.0.end.min(w) as usize);
     let b = path.bounds();
     let corners = [(b.left(), b.top()), (b.right(), b.top()), (b.left(), b.bottom()), (b.right(), b.bottom())];
     let (mut lo, mut hi) =
@@ -605,32 +649,34 @@ fn fill_aliased(
     let stride = w as usize;
     let (pixels, _) = pixmap.data_mut().as_chunks_mut::<4>();
     let marks = mask.data_mut();
-    if color.is_opaque() {
-        let c = color.premultiply().to_color_u8();
-        let word = [c.red(), c.green(), c.blue(), c.alpha()];
-        for y in y0..y1 {
-            let row = y * stride;
-            let drawn = (rows.0 as usize..rows.1 as usize).contains(&y);
-            for (m, px) in marks[row + x0..row + x1].iter_mut().zip(&mut pixels[row + x0..row + x1]) {
+    // The marked pixels are blended in the rows and columns drawn; every mark is cleared.
+    let b0 = cols.0.clamp(x0, x1);
+    let b1 = cols.1.clamp(b0, x1);
+    let opaque = color.is_opaque();
+    let p = color.premultiply();
+    let src = [p.red(), p.green(), p.blue(), p.alpha()].map(|c| (c * 255.0 + 0.5) as u16);
+    let inv = 255 - src[3];
+    let c = p.to_color_u8();
+    let word = [c.red(), c.green(), c.blue(), c.alpha()];
+    for y in y0..y1 {
+        let row = y * stride;
+        if !(rows.0 as usize..rows.1 as usize).contains(&y) {
+            marks[row + x0..row + x1].fill(0);
+            continue;
+        }
+        marks[row + x0..row + b0].fill(0);
+        marks[row + b1..row + x1].fill(0);
+        let (marks, pixels) = (&mut marks[row + b0..row + b1], &mut pixels[row + b0..row + b1]);
+        if opaque {
+            for (m, px) in marks.iter_mut().zip(pixels) {
                 if *m != 0 {
-                    if drawn {
-                        *px = word;
-                    }
+                    *px = word;
                     *m = 0;
                 }
             }
-        }
-    } else {
-        let p = color.premultiply();
-        let src = [p.red(), p.green(), p.blue(), p.alpha()].map(|c| (c * 255.0 + 0.5) as u16);
-        let inv = 255 - src[3];
-        for y in y0..y1 {
-            let row = y * stride;
-            let drawn = (rows.0 as usize..rows.1 as usize).contains(&y);
-            for (m, px) in marks[row + x0..row + x1].iter_mut().zip(&mut pixels[row + x0..row + x1]) {
-                if *m != 0 && !drawn {
-                    *m = 0;
-                } else if *m != 0 {
+        } else {
+            for (m, px) in marks.iter_mut().zip(pixels) {
+                if *m != 0 {
                     for (d, s) in px.iter_mut().zip(src) {
                         // tiny-skia's lowp source-over: div255 as (v + 255) >> 8, stored as u8.
                         *d = (s + ((u16::from(*d) * inv + 255) >> 8)) as u8;

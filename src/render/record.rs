@@ -198,23 +198,31 @@ impl Recorded {
 impl Recorded {
     /// Draw this operation (its contours `near`) onto a window whose top left is `at`.
     fn draw(&self, px: &mut Pixmap, near: &[bool], at: (i32, i32)) {
-        let rows = 0..px.height();
-        self.draw_rows(px, near, at, rows)
+        let (cols, rows) = (0..px.width(), 0..px.height());
+        self.draw_rect(px, near, at, cols, rows)
     }
 
-    /// [`Recorded::draw`] whose pixels need be right only in the pixel rows `rows`.
-    fn draw_rows(&self, px: &mut Pixmap, near: &[bool], at: (i32, i32), rows: std::ops::Range<u32>) {
+    /// [`Recorded::draw`] whose pixels need be right only in the columns `cols` of the
+    /// pixel rows `rows`.
+    fn draw_rect(
+        &self,
+        px: &mut Pixmap,
+        near: &[bool],
+        at: (i32, i32),
+        cols: std::ops::Range<u32>,
+        rows: std::ops::Range<u32>,
+    ) {
         let (fx, fy) = (at.0 as f32, at.1 as f32);
         let ts = Transform::from_translate(-fx, -fy);
         match &self.op {
             Op::Fill { path, ink, rule, .. } => {
                 if let Some(path) = reaching(path, near).as_ref() {
-                    super::raster::fill_path_rows(px, path, *ink, *rule, ts, rows)
+                    super::raster::fill_path_rect(px, path, *ink, *rule, ts, cols, rows)
                 }
             }
             Op::Stroke { path, ink, pen, .. } => {
                 if let Some(path) = reaching(path, near).as_ref() {
-                    super::raster::stroke_path_rows(px, path, *ink, pen, ts, rows)
+                    super::raster::stroke_path_rect(px, path, *ink, pen, ts, cols, rows)
                 }
             }
             Op::Rect { rect, ink } => {
@@ -460,16 +468,17 @@ impl Recording {
         let mut px = crate::output::new_pixmap(wide.0, wide.1, self.background.skia(1.0))?;
         for r in &self.ops {
             let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };
-            // Only the rows of the dirty cells this operation reaches need its pixels.
-            let (mut lo, mut hi) = (usize::MAX, 0);
+            // Only the dirty cells this operation reaches need its pixels: the box of them.
+            let [mut left, mut lo, mut right, mut hi] = [usize::MAX, usize::MAX, 0, 0];
             r.cells(&near, &grid, |c| {
                 if dirty[c] {
-                    let [_, y0, _, y1] = grid.cell_px(c);
-                    (lo, hi) = (lo.min(y0), hi.max(y1));
+                    let [x0, y0, x1, y1] = grid.cell_px(c);
+                    [left, lo, right, hi] = [left.min(x0), lo.min(y0), right.max(x1), hi.max(y1)];
                 }
             });
             if lo < hi {
-                r.draw_rows(&mut px, &near, (wx, wy), (lo + m as usize) as u32..(hi + m as usize) as u32);
+                let shift = |v: usize| (v + m as usize) as u32;
+                r.draw_rect(&mut px, &near, (wx, wy), shift(left)..shift(right), shift(lo)..shift(hi));
             }
         }
         let mut out = before.clone();
