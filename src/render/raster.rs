@@ -216,70 +216,114 @@ fn cells_of(
     left.clear();
     let mut c =
         Cells { width: width as i32, height: height as i32, cells, left, top: rows.0 as i32, bottom: rows.1 as i32 };
-    let mut start = Point::zero();
-    let mut last = Point::zero();
-    let mut open = false;
-    for seg in path.segments() {
-        match seg {
-            PathSegment::MoveTo(p) => {
-                if open {
-                    c.line(last, start);
-                }
-                start = map(ts, p);
-                last = start;
-                open = true;
-            }
-            PathSegment::LineTo(p) => {
-                let p = map(ts, p);
-                c.line(last, p);
-                last = p;
-            }
-            PathSegment::QuadTo(p1, p2) => {
-                let (p0, p1, p2) = (last, map(ts, p1), map(ts, p2));
-                let dd = (p0.x - 2.0 * p1.x + p2.x).hypot(p0.y - 2.0 * p1.y + p2.y);
-                let n = pieces(dd);
-                let mut prev = p0;
-                for k in 1..=n {
-                    let t = k as f32 / n as f32;
-                    let u = 1.0 - t;
-                    let q = Point::from_xy(
-                        u * u * p0.x + 2.0 * u * t * p1.x + t * t * p2.x,
-                        u * u * p0.y + 2.0 * u * t * p1.y + t * t * p2.y,
-                    );
-                    c.line(prev, q);
-                    prev = q;
-                }
-                last = p2;
-            }
-            PathSegment::CubicTo(p1, p2, p3) => {
-                let (p0, p1, p2, p3) = (last, map(ts, p1), map(ts, p2), map(ts, p3));
-                let d1 = (p0.x - 2.0 * p1.x + p2.x).hypot(p0.y - 2.0 * p1.y + p2.y);
-                let d2 = (p1.x - 2.0 * p2.x + p3.x).hypot(p1.y - 2.0 * p2.y + p3.y);
-                let n = pieces(1.5 * d1.max(d2));
-                let mut prev = p0;
-                for k in 1..=n {
-                    let t = k as f32 / n as f32;
-                    let u = 1.0 - t;
-                    let (a, b, cc, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
-                    let q = Point::from_xy(
-                        a * p0.x + b * p1.x + cc * p2.x + d * p3.x,
-                        a * p0.y + b * p1.y + cc * p2.y + d * p3.y,
-                    );
-                    c.line(prev, q);
-                    prev = q;
-                }
-                last = p3;
-            }
-            PathSegment::Close => {
-                if open {
-                    c.line(last, start);
-                }
-                last = start;
-            }
+    use tiny_skia_path::PathVerb as V;
+    let (verbs, points) = (path.verbs(), path.points());
+    // An edge wholly above or below the rows drawn leaves nothing (as `Cells::line` finds
+    // first): such edges are passed over here, and so are whole contours whose points
+    // all lie a pixel or more beyond the rows (curves are flattened within their control
+    // points, give or take rounding, hence the pixel).
+    let (top, bottom) = (rows.0 as f32, rows.1 as f32);
+    let line = |c: &mut Cells, a: Point, b: Point| {
+        if !((a.y <= top && b.y <= top) || (a.y >= bottom && b.y >= bottom)) {
+            c.line(a, b);
         }
-    }
-    if open {
-        c.line(last, start);
+    };
+    let (mut v, mut p) = (0, 0);
+    while v < verbs.len() {
+        // One contour: its verbs v..v_end and points p..p_end.
+        let (mut v_end, mut p_end) = (v, p);
+        while v_end < verbs.len() && (v_end == v || verbs[v_end] != V::Move) {
+            p_end += match verbs[v_end] {
+                V::Move | V::Line => 1,
+                V::Quad => 2,
+                V::Cubic => 3,
+                V::Close => 0,
+            };
+            v_end += 1;
+        }
+        let p_end = p_end.min(points.len());
+        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+        for q in &points[p..p_end] {
+            let y = map(ts, *q).y;
+            (lo, hi) = (lo.min(y), hi.max(y));
+        }
+        // NaN never passes over (lo and hi then miss it, and the test below fails).
+        if hi + 1.0 < top || lo - 1.0 > bottom {
+            (v, p) = (v_end, p_end);
+            continue;
+        }
+        let mut start = Point::zero();
+        let mut last = Point::zero();
+        let mut open = false;
+        while v < v_end {
+            let at = |k: usize| points.get(p + k).map_or(Point::zero(), |q| map(ts, *q));
+            match verbs[v] {
+                V::Move => {
+                    if open {
+                        line(&mut c, last, start);
+                    }
+                    start = at(0);
+                    last = start;
+                    open = true;
+                    p += 1;
+                }
+                V::Line => {
+                    let q = at(0);
+                    line(&mut c, last, q);
+                    last = q;
+                    p += 1;
+                }
+                V::Quad => {
+                    let (p0, p1, p2) = (last, at(0), at(1));
+                    let dd = (p0.x - 2.0 * p1.x + p2.x).hypot(p0.y - 2.0 * p1.y + p2.y);
+                    let n = pieces(dd);
+                    let mut prev = p0;
+                    for k in 1..=n {
+                        let t = k as f32 / n as f32;
+                        let u = 1.0 - t;
+                        let q = Point::from_xy(
+                            u * u * p0.x + 2.0 * u * t * p1.x + t * t * p2.x,
+                            u * u * p0.y + 2.0 * u * t * p1.y + t * t * p2.y,
+                        );
+                        line(&mut c, prev, q);
+                        prev = q;
+                    }
+                    last = p2;
+                    p += 2;
+                }
+                V::Cubic => {
+                    let (p0, p1, p2, p3) = (last, at(0), at(1), at(2));
+                    let d1 = (p0.x - 2.0 * p1.x + p2.x).hypot(p0.y - 2.0 * p1.y + p2.y);
+                    let d2 = (p1.x - 2.0 * p2.x + p3.x).hypot(p1.y - 2.0 * p2.y + p3.y);
+                    let n = pieces(1.5 * d1.max(d2));
+                    let mut prev = p0;
+                    for k in 1..=n {
+                        let t = k as f32 / n as f32;
+                        let u = 1.0 - t;
+                        let (a, b, cc, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
+                        let q = Point::from_xy(
+                            a * p0.x + b * p1.x + cc * p2.x + d * p3.x,
+                            a * p0.y + b * p1.y + cc * p2.y + d * p3.y,
+                        );
+                        line(&mut c, prev, q);
+                        prev = q;
+                    }
+                    last = p3;
+                    p += 3;
+                }
+                V::Close => {
+                    if open {
+                        line(&mut c, last, start);
+                    }
+                    last = start;
+                }
+            }
+            v += 1;
+        }
+        if open {
+            line(&mut c, last, start);
+        }
+        p = p_end;
     }
     let left = std::mem::take(&mut c.left);
     for (row, &cover) in left.iter().enumerate() {
@@ -336,15 +380,17 @@ fn blend_run(run: &mut [[u8; 4]], color: [u8; 4], m: u8) {
     }
     let src = color.map(|c| div255(u16::from(c) * u16::from(m)));
     let inv = 255 - src[3];
-    // Four pixels at a time as sixteen lanes of one multiplier, which the compiler turns
-    // into vector arithmetic; the same integer steps per channel as one at a time.
-    let src16: [u16; 16] = std::array::from_fn(|i| src[i % 4]);
     let (quads, rest) = run.as_chunks_mut::<4>();
-    for quad in quads {
-        let bytes = quad.as_flattened_mut();
-        for (d, s) in bytes.iter_mut().zip(src16) {
-            // Premultiplied source-over; at most 255.
-            *d = (s + div255(u16::from(*d) * inv)).min(255) as u8;
+    if !quads.is_empty() {
+        // Four pixels at a time as sixteen lanes of one multiplier, which the compiler
+        // turns into vector arithmetic; the same integer steps per channel as one at a time.
+        let src16: [u16; 16] = std::array::from_fn(|i| src[i % 4]);
+        for quad in quads {
+            let bytes = quad.as_flattened_mut();
+            for (d, s) in bytes.iter_mut().zip(src16) {
+                // Premultiplied source-over; at most 255.
+                *d = (s + div255(u16::from(*d) * inv)).min(255) as u8;
+            }
         }
     }
     for px in rest {
@@ -354,11 +400,11 @@ fn blend_run(run: &mut [[u8; 4]], color: [u8; 4], m: u8) {
     }
 }
 
-/// The cells ordered by row, then column: counted into rows (a pass over the cells),
-/// then each row's few cells sorted.
-fn sort_cells(cells: &[Cell], scratch: &mut Scratch) -> Vec<Cell> {
-    let (lo, hi) = cells.iter().fold((u32::MAX, 0), |(lo, hi), c| (lo.min(c.y), hi.max(c.y)));
-    let rows = (hi - lo) as usize + 1;
+/// The cells, all in the rows `rows`, ordered by row, then column: counted into rows (a
+/// pass over the cells), then each row's few cells sorted.
+fn sort_cells(cells: &[Cell], rows: (u32, u32), scratch: &mut Scratch) -> Vec<Cell> {
+    let lo = rows.0;
+    let rows = (rows.1 - rows.0) as usize;
     let start = &mut scratch.start;
     start.clear();
     start.resize(rows + 1, 0);
@@ -443,7 +489,7 @@ fn fill_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Tra
         SCRATCH.with(|s| *s.borrow_mut() = scratch.keep(unsorted, sorted));
         return;
     }
-    let cells = sort_cells(&unsorted, &mut scratch);
+    let cells = sort_cells(&unsorted, rows, &mut scratch);
     sweep(pixmap, &cells, color, rule, cols);
     SCRATCH.with(|s| *s.borrow_mut() = scratch.keep(unsorted, cells));
 }
@@ -638,7 +684,7 @@ fn fill_aliased(
     }
     let Some(mut mask) = mask else { return };
     if lo.x.abs().max(lo.y.abs()).max(hi.x.abs()).max(hi.y.abs()) < 1e15 {
-        match rows_only(path, &ts, rows) {
+        match rows_only(path, &ts, rows, cols.1 as u32) {
             Some(Some(culled)) => mask.fill_path(&culled, rule, false, ts),
             Some(None) => {}
             None => mask.fill_path(path, rule, false, ts),
@@ -697,15 +743,21 @@ fn fill_aliased(
 /// half-plane as the run, so the winding of every point of the image is unchanged, and
 /// tiny-skia's scan (which drops edges above and below its clip before building them)
 /// marks the same pixels, building only the edges of the rows drawn.
-fn rows_only(path: &Path, ts: &Transform, rows: (u32, u32)) -> Option<Option<Path>> {
+///
+/// Runs wholly right of the column `right` (in the rows) are replaced likewise: the scan
+/// sums the winding of a row from its left end, so nothing right of a pixel changes it.
+fn rows_only(path: &Path, ts: &Transform, rows: (u32, u32), right: u32) -> Option<Option<Path>> {
     // Two pixels of margin: edges are rounded to 1/64 px before the scan.
     let (top, bottom) = (rows.0 as f32 - 2.0, rows.1 as f32 + 2.0);
+    let right = right as f32 + 2.0;
     let side = |p: Point| {
         let y = ts.ky * p.x + ts.sy * p.y + ts.ty;
         if y < top {
             1u8
         } else if y > bottom {
             2
+        } else if ts.sx * p.x + ts.kx * p.y + ts.tx > right {
+            3
         } else {
             0
         }
@@ -1147,6 +1199,35 @@ mod tests {
                     for y in rows.start.min(h)..rows.end.min(h) {
                         let r = y as usize * row_bytes..(y as usize + 1) * row_bytes;
                         assert!(whole.data()[r.clone()] == part.data()[r], "{ink:?} {ts:?} rows {rows:?}: row {y}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn boxes_drawn_alone_are_the_boxes_of_the_whole_drawing() {
+        let paths = test_paths();
+        let (w, h) = (90u32, 70u32);
+        for ink in [Ink::new(Rgba(200, 30, 60, 255), 0.7), Ink::new(Rgba(20, 30, 160, 255), 0.16).aliased()] {
+            for ts in [Transform::identity(), Transform::from_translate(-7.5, 11.25)] {
+                for (cols, rows) in [(0..w, 0..h), (16..32, 0..16), (0..7, 33..34), (40..200, 48..70), (89..90, 5..60)] {
+                    let pen = super::super::paint::stroke(3.5, &[5.0, 2.0]);
+                    let mut whole = canvas(w, h);
+                    let mut part = canvas(w, h);
+                    for rule in [FillRule::EvenOdd, FillRule::Winding] {
+                        fill_path(&mut whole, &paths[0], ink, rule, ts);
+                        fill_path_rect(&mut part, &paths[0], ink, rule, ts, cols.clone(), rows.clone());
+                    }
+                    stroke_path(&mut whole, &paths[1], ink, &pen, ts);
+                    stroke_path_rect(&mut part, &paths[1], ink, &pen, ts, cols.clone(), rows.clone());
+                    let at = |y: u32, x: u32| (y * w + x) as usize * 4;
+                    for y in rows.start.min(h)..rows.end.min(h) {
+                        let (a, b) = (at(y, cols.start.min(w)), at(y, cols.end.min(w)));
+                        assert!(
+                            whole.data()[a..b] == part.data()[a..b],
+                            "{ink:?} {ts:?} box {cols:?} x {rows:?}: row {y}"
+                        );
                     }
                 }
             }

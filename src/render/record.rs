@@ -14,7 +14,7 @@
 //! incremental run are those of a full run, byte for byte.
 
 use super::canvas::{Canvas, Ink, Pen};
-use super::paint::draw_pattern_rows;
+use super::paint::draw_pattern_rect;
 use super::text::{Fonts, PlacedGlyph, TextStyle};
 use crate::style::{Pattern, Rgba};
 use tiny_skia::{Color, FillRule, Path, Pixmap, PixmapPaint, Rect, Transform};
@@ -234,13 +234,17 @@ impl Recorded {
                 }
             }
             Op::Pattern { rings, kind, color, spacing, width } => {
-                draw_pattern_rows(px, rings, *kind, *color, *spacing, *width, (fx, fy), rows)
+                draw_pattern_rect(px, rings, *kind, *color, *spacing, *width, (fx, fy), cols, rows)
             }
-            Op::Text { text, x: tx, y: ty, style } => Fonts::embedded().draw(px, text, tx - fx, ty - fy, style),
+            Op::Text { text, x: tx, y: ty, style } => {
+                let clip = [cols.start, rows.start, cols.end, rows.end];
+                Fonts::embedded().draw_clipped(px, text, tx - fx, ty - fy, style, clip)
+            }
             Op::Glyphs { glyphs, style } => {
                 let moved: Vec<PlacedGlyph> =
                     glyphs.iter().map(|g| PlacedGlyph { x: g.x - fx, y: g.y - fy, ..g.clone() }).collect();
-                Fonts::embedded().draw_placed(px, &moved, style);
+                let clip = [cols.start, rows.start, cols.end, rows.end];
+                Fonts::embedded().draw_placed_clipped(px, &moved, style, clip);
             }
             Op::Image { layer, x: lx, y: ly } => px.draw_pixmap(
                 lx - at.0,
@@ -483,12 +487,25 @@ impl Recording {
         }
         let mut out = before.clone();
         let (w, row) = (size.0 as usize, wide.0 as usize);
-        for (c, _) in dirty.iter().enumerate().filter(|(_, d)| **d) {
-            let [x0, y0, x1, y1] = grid.cell_px(c);
-            for yy in y0..y1 {
-                let src = ((yy + m as usize) * row + x0 + m as usize) * 4;
-                let dst = (yy * w + x0) * 4;
-                out.data_mut()[dst..dst + (x1 - x0) * 4].copy_from_slice(&px.data()[src..src + (x1 - x0) * 4]);
+        // Each run of dirty cells side by side in a row of cells, a pixel row at a time.
+        for (r, cells) in dirty.chunks(grid.cols).enumerate() {
+            let mut c = 0;
+            while c < cells.len() {
+                if !cells[c] {
+                    c += 1;
+                    continue;
+                }
+                let first = c;
+                while c < cells.len() && cells[c] {
+                    c += 1;
+                }
+                let [x0, y0, _, y1] = grid.cell_px(r * grid.cols + first);
+                let x1 = grid.cell_px(r * grid.cols + c - 1)[2];
+                for yy in y0..y1 {
+                    let src = ((yy + m as usize) * row + x0 + m as usize) * 4;
+                    let dst = (yy * w + x0) * 4;
+                    out.data_mut()[dst..dst + (x1 - x0) * 4].copy_from_slice(&px.data()[src..src + (x1 - x0) * 4]);
+                }
             }
         }
         Some(out)
