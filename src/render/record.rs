@@ -339,27 +339,64 @@ impl CellGrid {
     /// Call `hit` with the cells a box (recording px, inclusive) meets; a box that is not
     /// a number meets them all.
     fn each(&self, b: &[f32; 4], hit: &mut impl FnMut(usize)) {
-        let e = CELL as f32;
-        let (w, h) = (self.size.0 as f32, self.size.1 as f32);
-        let (x0, y0, x1, y1) = (b[0] - self.x, b[1] - self.y, b[2] - self.x, b[3] - self.y);
-        if x1 < 0.0 || y1 < 0.0 || x0 > w || y0 > h {
-            return;
-        }
-        let all = !(x0.is_finite() && y0.is_finite() && x1.is_finite() && y1.is_finite());
-        let span = |lo: f32, hi: f32, n: usize| {
-            if all {
-                (0, n - 1)
-            } else {
-                ((lo / e).floor().max(0.0) as usize, ((hi / e).floor().max(0.0) as usize).min(n - 1))
-            }
-        };
-        let (c0, c1) = span(x0, x1, self.cols);
-        let (r0, r1) = span(y0, y1, self.rows);
+        let Some([c0, r0, c1, r1]) = self.span(b) else { return };
         for r in r0..=r1 {
             for c in c0..=c1 {
                 hit(r * self.cols + c);
             }
         }
+    }
+
+    /// The cells a box meets, as [`CellGrid::each`] calls them: first and last column
+    /// and row (None: none).
+    fn span(&self, b: &[f32; 4]) -> Option<[usize; 4]> {
+        let e = CELL as f32;
+        let (w, h) = (self.size.0 as f32, self.size.1 as f32);
+        let (x0, y0, x1, y1) = (b[0] - self.x, b[1] - self.y, b[2] - self.x, b[3] - self.y);
+        if x1 < 0.0 || y1 < 0.0 || x0 > w || y0 > h {
+            return None;
+        }
+        let all = !(x0.is_finite() && y0.is_finite() && x1.is_finite() && y1.is_finite());
+        // The cell of a coordinate: its floor, clamped to the cells (clamped first, to
+        // -1..=n, which gives the same cells and keeps the cast in range: the floor by a
+        // cast needs no call into libm on the x86-64 baseline).
+        let cell = |v: f32, n: usize| {
+            let v = (v / e).clamp(-1.0, n as f32);
+            let t = v as i32;
+            (if t as f32 > v { t - 1 } else { t }).max(0) as usize
+        };
+        let span = |lo: f32, hi: f32, n: usize| if all { (0, n - 1) } else { (cell(lo, n), cell(hi, n).min(n - 1)) };
+        let (c0, c1) = span(x0, x1, self.cols);
+        let (r0, r1) = span(y0, y1, self.rows);
+        (c0 <= c1 && r0 <= r1).then_some([c0, r0, c1, r1])
+    }
+}
+
+/// How many cells are flagged in any box of cells of a grid, in constant time (sums of
+/// the flags above and left of every corner).
+struct FlagSums {
+    cols: usize,
+    sums: Vec<u32>,
+}
+
+impl FlagSums {
+    fn new(flags: &[bool], cols: usize) -> FlagSums {
+        let rows = flags.len() / cols.max(1);
+        let w = cols + 1;
+        let mut sums = vec![0u32; w * (rows + 1)];
+        for r in 0..rows {
+            for c in 0..cols {
+                sums[(r + 1) * w + c + 1] =
+                    u32::from(flags[r * cols + c]) + sums[r * w + c + 1] + sums[(r + 1) * w + c] - sums[r * w + c];
+            }
+        }
+        FlagSums { cols, sums }
+    }
+
+    /// Flags in the cells of columns c0..=c1 and rows r0..=r1.
+    fn count(&self, [c0, r0, c1, r1]: [usize; 4]) -> u32 {
+        let w = self.cols + 1;
+        self.sums[(r1 + 1) * w + c1 + 1] + self.sums[r0 * w + c0] - self.sums[r0 * w + c1 + 1] - self.sums[(r1 + 1) * w + c0]
     }
 }
 
@@ -470,7 +507,12 @@ impl Recording {
         let m = WINDOW_MARGIN;
         let (wx, wy, wide) = widened(x, y, size);
         let mut px = crate::output::new_pixmap(wide.0, wide.1, self.background.skia(1.0))?;
+        let flagged = FlagSums::new(dirty, grid.cols);
         for r in &self.ops {
+            // An operation whose bounds meet no dirty cell draws nothing that is kept.
+            if grid.span(&r.bounds).is_none_or(|s| flagged.count(s) == 0) {
+                continue;
+            }
             let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };
             // Only the dirty cells this operation reaches need its pixels: the box of them.
             let [mut left, mut lo, mut right, mut hi] = [usize::MAX, usize::MAX, 0, 0];

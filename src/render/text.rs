@@ -1469,7 +1469,7 @@ mod tests {
         let id = fonts.slot(Face::Sans).font.glyph_id('I');
         let scale = fonts.scale(&st);
         let ts = Transform::from_translate(-440.0, 2000.0).pre_scale(scale.sx, -scale.sy);
-        fonts.prepare(&pm, &st, id, ts, &mut prepared);
+        fonts.prepare(&pm, &st, id, ts, whole(&pm), &mut prepared);
         assert!(matches!(prepared.as_slice(), [Prepared::Path(_)]));
     }
 
@@ -1682,15 +1682,17 @@ mod tests {
         let mut pm_mask = pixmap(200, 120);
         for g in &glyphs {
             let ts = line.pre_translate(g.x, 0.0).pre_scale(scale.sx, -scale.sy);
-            fonts.prepare(&pm_mask, st, g.id, ts, &mut masks);
+            fonts.prepare(&pm_mask, st, g.id, ts, whole(&pm_mask), &mut masks);
             if let Some(outline) = fonts.outline(st.face, g.id) {
                 paths.extend(outline_path(&outline, &ts).map(Prepared::Path));
             }
         }
         assert!(masks.iter().all(|m| matches!(m, Prepared::Mask { .. })));
-        composite(&mut pm_mask, &masks, st, whole(&pm_mask));
+        let clip = whole(&pm_mask);
+        composite(&mut pm_mask, &masks, st, clip);
         let mut pm_path = pixmap(200, 120);
-        composite(&mut pm_path, &paths, st, whole(&pm_path));
+        let clip = whole(&pm_path);
+        composite(&mut pm_path, &paths, st, clip);
         let (mut diff, mut inked) = (0.0f64, 0.0f64);
         for (a, b) in pm_mask.pixels().iter().zip(pm_path.pixels()) {
             if a.alpha() > 0 || b.alpha() > 0 {
