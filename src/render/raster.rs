@@ -233,16 +233,15 @@ fn cells_of(
     let (mut cells, mut left) = (std::mem::take(&mut scratch.cells), std::mem::take(&mut scratch.left));
     cells.clear();
     left.clear();
-    let mut c =
-        Cells {
-            width: width as i32,
-            height: height as i32,
-            cells,
-            left,
-            top: rows.0 as i32,
-            bottom: rows.1 as i32,
-            right: right.min(width) as i32,
-        };
+    let mut c = Cells {
+        width: width as i32,
+        height: height as i32,
+        cells,
+        left,
+        top: rows.0 as i32,
+        bottom: rows.1 as i32,
+        right: right.min(width) as i32,
+    };
     use tiny_skia_path::PathVerb as V;
     let (verbs, points) = (path.verbs(), path.points());
     // An edge wholly above or below the rows drawn leaves nothing (as `Cells::line` finds
@@ -1267,7 +1266,8 @@ mod tests {
         let (w, h) = (90u32, 70u32);
         for ink in [Ink::new(Rgba(200, 30, 60, 255), 0.7), Ink::new(Rgba(20, 30, 160, 255), 0.16).aliased()] {
             for ts in [Transform::identity(), Transform::from_translate(-7.5, 11.25)] {
-                for (cols, rows) in [(0..w, 0..h), (16..32, 0..16), (0..7, 33..34), (40..200, 48..70), (89..90, 5..60)] {
+                for (cols, rows) in [(0..w, 0..h), (16..32, 0..16), (0..7, 33..34), (40..200, 48..70), (89..90, 5..60)]
+                {
                     let pen = super::super::paint::stroke(3.5, &[5.0, 2.0]);
                     let mut whole = canvas(w, h);
                     let mut part = canvas(w, h);
@@ -1336,7 +1336,10 @@ mod tests {
                 stroke_path_rect(&mut part, &path, ink, &pen, ts, x0..x1, y0..y1);
                 for y in y0..y1.min(h) {
                     let (a, b) = (((y * w + x0) * 4) as usize, ((y * w + x1.min(w)) * 4) as usize);
-                    assert!(whole.data()[a..b] == part.data()[a..b], "round {round}: box {x0}..{x1} x {y0}..{y1}, row {y}");
+                    assert!(
+                        whole.data()[a..b] == part.data()[a..b],
+                        "round {round}: box {x0}..{x1} x {y0}..{y1}, row {y}"
+                    );
                 }
             }
         }

@@ -396,7 +396,9 @@ impl FlagSums {
     /// Flags in the cells of columns c0..=c1 and rows r0..=r1.
     fn count(&self, [c0, r0, c1, r1]: [usize; 4]) -> u32 {
         let w = self.cols + 1;
-        self.sums[(r1 + 1) * w + c1 + 1] + self.sums[r0 * w + c0] - self.sums[r0 * w + c1 + 1] - self.sums[(r1 + 1) * w + c0]
+        self.sums[(r1 + 1) * w + c1 + 1] + self.sums[r0 * w + c0]
+            - self.sums[r0 * w + c1 + 1]
+            - self.sums[(r1 + 1) * w + c0]
     }
 }
 

@@ -702,7 +702,9 @@ impl Fonts {
             if let Some(mask) = mask.filter(|m| m.meets(ix, iy, clip)) {
                 out.push(Prepared::Mask { mask, x: ix, y: iy });
             }
-        } else if let Some(mask) = (!beyond(clip, (x0, y0, x1, y1), pad)).then(|| rasterize(&outline, &ts, halo)).flatten() {
+        } else if let Some(mask) =
+            (!beyond(clip, (x0, y0, x1, y1), pad)).then(|| rasterize(&outline, &ts, halo)).flatten()
+        {
             out.push(Prepared::Mask { mask: Arc::new(mask), x: 0, y: 0 });
         }
     }
@@ -1308,7 +1310,13 @@ mod tests {
         let placed: Vec<PlacedGlyph> = "Сарысу"
             .chars()
             .enumerate()
-            .map(|(i, ch)| PlacedGlyph { ch, x: 12.0 + 13.5 * i as f32, y: 70.0 - 4.0 * i as f32, angle: -0.3, advance: 13.0 })
+            .map(|(i, ch)| PlacedGlyph {
+                ch,
+                x: 12.0 + 13.5 * i as f32,
+                y: 70.0 - 4.0 * i as f32,
+                angle: -0.3,
+                advance: 13.0,
+            })
             .collect();
         let draw = |pm: &mut Pixmap, clip: Option<[u32; 4]>| {
             let whole = [0, 0, pm.width(), pm.height()];
