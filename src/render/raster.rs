@@ -43,9 +43,6 @@ struct Cells {
     /// The rows drawn, `top..bottom` (within 0..height): edges leave cells only there.
     top: i32,
     bottom: i32,
-    /// Cells of columns from `right` on (at most `width`) are left out: a partial redraw
-    /// that needs the pixels left of it only ([`fill_rows`] checks that this is exact).
-    right: i32,
 }
 
 impl Cells {
@@ -53,7 +50,7 @@ impl Cells {
         // Columns left of the image keep only their cover (as column -1); right of it,
         // nothing is visible.
         let x = x.max(-1);
-        if x >= self.right || cover == 0.0 && area == 0.0 {
+        if x >= self.width || cover == 0.0 && area == 0.0 {
             return;
         }
         // Both in range: 0 <= y < height and -1 <= x < width.
@@ -70,9 +67,8 @@ impl Cells {
         if q.y <= top || p.y >= h {
             return;
         }
-        // Right of the image an edge leaves nothing, nor right of the columns kept (a
-        // pixel more: a point on the edge may come out a little left of its ends).
-        if p.x.min(q.x) >= self.width as f32 || p.x.min(q.x) >= self.right as f32 + 1.0 {
+        // Right of the image an edge leaves nothing.
+        if p.x.min(q.x) >= self.width as f32 {
             return;
         }
         let slope = (q.x - p.x) / (q.y - p.y);
@@ -116,7 +112,7 @@ impl Cells {
             self.push(-1, row, dir * (yb - ya), 0.0);
             return;
         }
-        if xa.min(xb) >= w || xa.min(xb) >= self.right as f32 {
+        if xa.min(xb) >= w {
             return;
         }
         let (mut xa, mut ya, mut xb, mut yb) = (xa, ya, xb, yb);
@@ -152,25 +148,10 @@ impl Cells {
         let (mut x, mut y) = (xa, ya);
         // The first boundary crossed.
         let mut bound = if step > 0.0 { ca + 1.0 } else { ca };
-        let right = self.right as f32;
-        if step < 0.0 && ca >= right {
-            // Going left from columns left out: start where the walk enters the columns
-            // kept, with the point it computes there (each boundary's point is computed
-            // from the boundary alone, and the boundaries are whole numbers, exact).
-            if cb >= right {
-                return;
-            }
-            (x, y) = (right, ya + (right - xa) * dydx);
-            bound = right - 1.0;
-        }
         loop {
             let last = if step > 0.0 { bound >= xb } else { bound <= xb };
             let (nx, ny) = if last { (xb, yb) } else { (bound, ya + (bound - xa) * dydx) };
             let col = floor((x + nx) * 0.5);
-            if col >= right {
-                // Going right, into the columns left out.
-                return;
-            }
             let mid = (x + nx) * 0.5 - col;
             let dy = dir * (ny - y);
             // Within 0..=width after the cuts above, so the cast is in range.
@@ -225,7 +206,7 @@ fn pieces(dd: f32) -> usize {
 fn cells_of(
     path: &Path,
     ts: &Transform,
-    (width, right): (u32, u32),
+    width: u32,
     rows: (u32, u32),
     height: u32,
     scratch: &mut Scratch,
@@ -233,15 +214,8 @@ fn cells_of(
     let (mut cells, mut left) = (std::mem::take(&mut scratch.cells), std::mem::take(&mut scratch.left));
     cells.clear();
     left.clear();
-    let mut c = Cells {
-        width: width as i32,
-        height: height as i32,
-        cells,
-        left,
-        top: rows.0 as i32,
-        bottom: rows.1 as i32,
-        right: right.min(width) as i32,
-    };
+    let mut c =
+        Cells { width: width as i32, height: height as i32, cells, left, top: rows.0 as i32, bottom: rows.1 as i32 };
     use tiny_skia_path::PathVerb as V;
     let (verbs, points) = (path.verbs(), path.points());
     // An edge wholly above or below the rows drawn leaves nothing (as `Cells::line` finds
@@ -509,45 +483,25 @@ fn fill_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Tra
     }
     let (w, h) = (pixmap.width(), pixmap.height());
     let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    // Cells right of the columns drawn change none of their pixels, and are left out.
-    let unsorted = cells_of(path, &ts, (w, cols.1), rows, h, &mut scratch);
+    let unsorted = cells_of(path, &ts, w, rows, h, &mut scratch);
     if unsorted.is_empty() {
         let sorted = std::mem::take(&mut scratch.sorted);
         SCRATCH.with(|s| *s.borrow_mut() = scratch.keep(unsorted, sorted));
         return;
     }
     let cells = sort_cells(&unsorted, rows, &mut scratch);
-    // A pixel's cells are summed in the order the sort leaves them, which for cells of
-    // one column depends on all the cells of the row: the pixels of a row are those of
-    // all its cells (see `fill_path_rows`) when no pixel has more than two cells (a sum
-    // of two is the same either way round). Other rows are drawn again from all their
-    // cells.
-    let whole = |row: &[Cell]| cols.1 >= w || !row.windows(3).any(|c| c[0].x == c[2].x);
-    let again: Vec<u32> = cells.chunk_by(|a, b| a.y == b.y).filter(|r| !whole(r)).map(|r| r[0].y).collect();
-    sweep(pixmap, &cells, color, rule, cols, &again);
+    sweep(pixmap, &cells, color, rule, cols);
     SCRATCH.with(|s| *s.borrow_mut() = scratch.keep(unsorted, cells));
-    let mut scratch = Scratch::default();
-    for row in again {
-        let all = cells_of(path, &ts, (w, w), (row, row + 1), h, &mut scratch);
-        if !all.is_empty() {
-            let sorted = sort_cells(&all, (row, row + 1), &mut scratch);
-            sweep(pixmap, &sorted, color, rule, cols, &[]);
-            scratch.sorted = sorted;
-        }
-        scratch.cells = all;
-    }
 }
 
 /// Blend the sorted cells of a path: each row's cells and the spans between them, in the
 /// columns `cols` (the coverage is summed from the row's start all the same).
-/// Rows in `skip` are passed over.
 fn sweep(
     pixmap: &mut Pixmap,
     cells: &[Cell],
     color: tiny_skia::PremultipliedColorU8,
     rule: FillRule,
     cols: (u32, u32),
-    skip: &[u32],
 ) {
     let (c0, c1) = (cols.0 as usize, cols.1 as usize);
     let w = pixmap.width();
@@ -573,9 +527,6 @@ fn sweep(
         ((steps * 255 + 8) / 16) as u8
     };
     for row_cells in cells.chunk_by(|a, b| a.y == b.y) {
-        if skip.contains(&row_cells[0].y) {
-            continue;
-        }
         let row = row_cells[0].y as usize;
         let line = &mut pixels[row * stride..(row + 1) * stride];
         let mut acc = 0.0f32;
