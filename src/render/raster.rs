@@ -243,9 +243,15 @@ fn cells_of(
         }
         let p_end = p_end.min(points.len());
         let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-        for q in &points[p..p_end] {
-            let y = map(ts, *q).y;
-            (lo, hi) = (lo.min(y), hi.max(y));
+        // (Drawing all rows, only edges beyond the image would be passed over: not worth
+        // a pass over the points.)
+        if rows.0 > 0 || rows.1 < height {
+            for q in &points[p..p_end] {
+                let y = map(ts, *q).y;
+                (lo, hi) = (lo.min(y), hi.max(y));
+            }
+        } else {
+            (lo, hi) = (top, bottom);
         }
         // NaN never passes over (lo and hi then miss it, and the test below fails).
         if hi + 1.0 < top || lo - 1.0 > bottom {
