@@ -164,9 +164,34 @@ pub fn draw_pattern_rows(
     origin: (f32, f32),
     rows: std::ops::Range<u32>,
 ) {
+    let cols = 0..pixmap.width();
+    draw_pattern_rect(pixmap, rings, kind, color, spacing, width, origin, cols, rows);
+}
+
+/// [`draw_pattern_rows`] whose pixels need be right only in the columns `cols` of the
+/// pixel rows `rows`. Lines of a hairline pattern (as thin as a pixel, which tiny-skia
+/// draws segment by segment) that pass wholly left or right of the columns are left out
+/// too; thicker ones are filled as one outline and keep them.
+#[allow(clippy::too_many_arguments)]
+pub fn draw_pattern_rect(
+    pixmap: &mut Pixmap,
+    rings: &[Vec<(f32, f32)>],
+    kind: Pattern,
+    color: Rgba,
+    spacing: f32,
+    width: f32,
+    origin: (f32, f32),
+    cols: std::ops::Range<u32>,
+    rows: std::ops::Range<u32>,
+) {
     // How far a line's ink (half its width, a dot's radius, anti-aliasing) reaches.
     let reach = width.abs().max(0.6) + 2.0;
     let (top, bottom) = (origin.1 + rows.start as f32 - reach, origin.1 + rows.end as f32 + reach);
+    let hairline = kind != Pattern::Dots && (0.0..=1.0).contains(&width);
+    let (left, right) = match hairline {
+        true => (origin.0 + cols.start as f32 - reach, origin.0 + cols.end as f32 + reach),
+        false => (f32::NEG_INFINITY, f32::INFINITY),
+    };
     let s = spacing.max(2.0);
     let mut pb = PathBuilder::new();
     // Each family of parallel lines: f(p) = const picks a line, g(p) orders points on it.
@@ -215,7 +240,8 @@ pub fn draw_pattern_rows(
             let outside =
                 (p.0 < ox && q.0 < ox) || (p.1 < oy && q.1 < oy) || (p.0 > w && q.0 > w) || (p.1 > h && q.1 > h);
             let off_rows = (p.1 < top && q.1 < top) || (p.1 > bottom && q.1 > bottom);
-            if outside || off_rows {
+            let off_cols = (p.0 < left && q.0 < left) || (p.0 > right && q.0 > right);
+            if outside || off_rows || off_cols {
                 continue;
             }
             if kind == Pattern::Dots {

@@ -14,7 +14,7 @@
 //! incremental run are those of a full run, byte for byte.
 
 use super::canvas::{Canvas, Ink, Pen};
-use super::paint::draw_pattern_rows;
+use super::paint::draw_pattern_rect;
 use super::text::{Fonts, PlacedGlyph, TextStyle};
 use crate::style::{Pattern, Rgba};
 use tiny_skia::{Color, FillRule, Path, Pixmap, PixmapPaint, Rect, Transform};
@@ -198,23 +198,31 @@ impl Recorded {
 impl Recorded {
     /// Draw this operation (its contours `near`) onto a window whose top left is `at`.
     fn draw(&self, px: &mut Pixmap, near: &[bool], at: (i32, i32)) {
-        let rows = 0..px.height();
-        self.draw_rows(px, near, at, rows)
+        let (cols, rows) = (0..px.width(), 0..px.height());
+        self.draw_rect(px, near, at, cols, rows)
     }
 
-    /// [`Recorded::draw`] whose pixels need be right only in the pixel rows `rows`.
-    fn draw_rows(&self, px: &mut Pixmap, near: &[bool], at: (i32, i32), rows: std::ops::Range<u32>) {
+    /// [`Recorded::draw`] whose pixels need be right only in the columns `cols` of the
+    /// pixel rows `rows`.
+    fn draw_rect(
+        &self,
+        px: &mut Pixmap,
+        near: &[bool],
+        at: (i32, i32),
+        cols: std::ops::Range<u32>,
+        rows: std::ops::Range<u32>,
+    ) {
         let (fx, fy) = (at.0 as f32, at.1 as f32);
         let ts = Transform::from_translate(-fx, -fy);
         match &self.op {
             Op::Fill { path, ink, rule, .. } => {
                 if let Some(path) = reaching(path, near).as_ref() {
-                    super::raster::fill_path_rows(px, path, *ink, *rule, ts, rows)
+                    super::raster::fill_path_rect(px, path, *ink, *rule, ts, cols, rows)
                 }
             }
             Op::Stroke { path, ink, pen, .. } => {
                 if let Some(path) = reaching(path, near).as_ref() {
-                    super::raster::stroke_path_rows(px, path, *ink, pen, ts, rows)
+                    super::raster::stroke_path_rect(px, path, *ink, pen, ts, cols, rows)
                 }
             }
             Op::Rect { rect, ink } => {
@@ -226,13 +234,17 @@ impl Recorded {
                 }
             }
             Op::Pattern { rings, kind, color, spacing, width } => {
-                draw_pattern_rows(px, rings, *kind, *color, *spacing, *width, (fx, fy), rows)
+                draw_pattern_rect(px, rings, *kind, *color, *spacing, *width, (fx, fy), cols, rows)
             }
-            Op::Text { text, x: tx, y: ty, style } => Fonts::embedded().draw(px, text, tx - fx, ty - fy, style),
+            Op::Text { text, x: tx, y: ty, style } => {
+                let clip = [cols.start, rows.start, cols.end, rows.end];
+                Fonts::embedded().draw_clipped(px, text, tx - fx, ty - fy, style, clip)
+            }
             Op::Glyphs { glyphs, style } => {
                 let moved: Vec<PlacedGlyph> =
                     glyphs.iter().map(|g| PlacedGlyph { x: g.x - fx, y: g.y - fy, ..g.clone() }).collect();
-                Fonts::embedded().draw_placed(px, &moved, style);
+                let clip = [cols.start, rows.start, cols.end, rows.end];
+                Fonts::embedded().draw_placed_clipped(px, &moved, style, clip);
             }
             Op::Image { layer, x: lx, y: ly } => px.draw_pixmap(
                 lx - at.0,
@@ -327,27 +339,66 @@ impl CellGrid {
     /// Call `hit` with the cells a box (recording px, inclusive) meets; a box that is not
     /// a number meets them all.
     fn each(&self, b: &[f32; 4], hit: &mut impl FnMut(usize)) {
-        let e = CELL as f32;
-        let (w, h) = (self.size.0 as f32, self.size.1 as f32);
-        let (x0, y0, x1, y1) = (b[0] - self.x, b[1] - self.y, b[2] - self.x, b[3] - self.y);
-        if x1 < 0.0 || y1 < 0.0 || x0 > w || y0 > h {
-            return;
-        }
-        let all = !(x0.is_finite() && y0.is_finite() && x1.is_finite() && y1.is_finite());
-        let span = |lo: f32, hi: f32, n: usize| {
-            if all {
-                (0, n - 1)
-            } else {
-                ((lo / e).floor().max(0.0) as usize, ((hi / e).floor().max(0.0) as usize).min(n - 1))
-            }
-        };
-        let (c0, c1) = span(x0, x1, self.cols);
-        let (r0, r1) = span(y0, y1, self.rows);
+        let Some([c0, r0, c1, r1]) = self.span(b) else { return };
         for r in r0..=r1 {
             for c in c0..=c1 {
                 hit(r * self.cols + c);
             }
         }
+    }
+
+    /// The cells a box meets, as [`CellGrid::each`] calls them: first and last column
+    /// and row (None: none).
+    fn span(&self, b: &[f32; 4]) -> Option<[usize; 4]> {
+        let e = CELL as f32;
+        let (w, h) = (self.size.0 as f32, self.size.1 as f32);
+        let (x0, y0, x1, y1) = (b[0] - self.x, b[1] - self.y, b[2] - self.x, b[3] - self.y);
+        if x1 < 0.0 || y1 < 0.0 || x0 > w || y0 > h {
+            return None;
+        }
+        let all = !(x0.is_finite() && y0.is_finite() && x1.is_finite() && y1.is_finite());
+        // The cell of a coordinate: its floor, clamped to the cells (clamped first, to
+        // -1..=n, which gives the same cells and keeps the cast in range: the floor by a
+        // cast needs no call into libm on the x86-64 baseline).
+        let cell = |v: f32, n: usize| {
+            let v = (v / e).clamp(-1.0, n as f32);
+            let t = v as i32;
+            (if t as f32 > v { t - 1 } else { t }).max(0) as usize
+        };
+        let span = |lo: f32, hi: f32, n: usize| if all { (0, n - 1) } else { (cell(lo, n), cell(hi, n).min(n - 1)) };
+        let (c0, c1) = span(x0, x1, self.cols);
+        let (r0, r1) = span(y0, y1, self.rows);
+        (c0 <= c1 && r0 <= r1).then_some([c0, r0, c1, r1])
+    }
+}
+
+/// How many cells are flagged in any box of cells of a grid, in constant time (sums of
+/// the flags above and left of every corner).
+struct FlagSums {
+    cols: usize,
+    sums: Vec<u32>,
+}
+
+impl FlagSums {
+    fn new(flags: &[bool], cols: usize) -> FlagSums {
+        let rows = flags.len() / cols.max(1);
+        let w = cols + 1;
+        let mut sums = vec![0u32; w * (rows + 1)];
+        for r in 0..rows {
+            for c in 0..cols {
+                sums[(r + 1) * w + c + 1] =
+                    u32::from(flags[r * cols + c]) + sums[r * w + c + 1] + sums[(r + 1) * w + c] - sums[r * w + c];
+            }
+        }
+        FlagSums { cols, sums }
+    }
+
+    /// Flags in the cells of columns c0..=c1 and rows r0..=r1.
+    fn count(&self, [c0, r0, c1, r1]: [usize; 4]) -> u32 {
+        let w = self.cols + 1;
+        self.sums[(r1 + 1) * w + c1 + 1] + self.sums[r0 * w + c0]
+            - self.sums[r0 * w + c1 + 1]
+            - self.sums[(r1 + 1) * w + c0]
     }
 }
 
@@ -458,28 +509,47 @@ impl Recording {
         let m = WINDOW_MARGIN;
         let (wx, wy, wide) = widened(x, y, size);
         let mut px = crate::output::new_pixmap(wide.0, wide.1, self.background.skia(1.0))?;
+        let flagged = FlagSums::new(dirty, grid.cols);
         for r in &self.ops {
+            // An operation whose bounds meet no dirty cell draws nothing that is kept.
+            if grid.span(&r.bounds).is_none_or(|s| flagged.count(s) == 0) {
+                continue;
+            }
             let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };
-            // Only the rows of the dirty cells this operation reaches need its pixels.
-            let (mut lo, mut hi) = (usize::MAX, 0);
+            // Only the dirty cells this operation reaches need its pixels: the box of them.
+            let [mut left, mut lo, mut right, mut hi] = [usize::MAX, usize::MAX, 0, 0];
             r.cells(&near, &grid, |c| {
                 if dirty[c] {
-                    let [_, y0, _, y1] = grid.cell_px(c);
-                    (lo, hi) = (lo.min(y0), hi.max(y1));
+                    let [x0, y0, x1, y1] = grid.cell_px(c);
+                    [left, lo, right, hi] = [left.min(x0), lo.min(y0), right.max(x1), hi.max(y1)];
                 }
             });
             if lo < hi {
-                r.draw_rows(&mut px, &near, (wx, wy), (lo + m as usize) as u32..(hi + m as usize) as u32);
+                let shift = |v: usize| (v + m as usize) as u32;
+                r.draw_rect(&mut px, &near, (wx, wy), shift(left)..shift(right), shift(lo)..shift(hi));
             }
         }
         let mut out = before.clone();
         let (w, row) = (size.0 as usize, wide.0 as usize);
-        for (c, _) in dirty.iter().enumerate().filter(|(_, d)| **d) {
-            let [x0, y0, x1, y1] = grid.cell_px(c);
-            for yy in y0..y1 {
-                let src = ((yy + m as usize) * row + x0 + m as usize) * 4;
-                let dst = (yy * w + x0) * 4;
-                out.data_mut()[dst..dst + (x1 - x0) * 4].copy_from_slice(&px.data()[src..src + (x1 - x0) * 4]);
+        // Each run of dirty cells side by side in a row of cells, a pixel row at a time.
+        for (r, cells) in dirty.chunks(grid.cols).enumerate() {
+            let mut c = 0;
+            while c < cells.len() {
+                if !cells[c] {
+                    c += 1;
+                    continue;
+                }
+                let first = c;
+                while c < cells.len() && cells[c] {
+                    c += 1;
+                }
+                let [x0, y0, _, y1] = grid.cell_px(r * grid.cols + first);
+                let x1 = grid.cell_px(r * grid.cols + c - 1)[2];
+                for yy in y0..y1 {
+                    let src = ((yy + m as usize) * row + x0 + m as usize) * 4;
+                    let dst = (yy * w + x0) * 4;
+                    out.data_mut()[dst..dst + (x1 - x0) * 4].copy_from_slice(&px.data()[src..src + (x1 - x0) * 4]);
+                }
             }
         }
         Some(out)

@@ -196,6 +196,14 @@ struct MaskKey {
     sub_y: u8,
 }
 
+impl GlyphMask {
+    /// Does the mask, anchored at pixel (ax, ay), cover a pixel of `clip`?
+    fn meets(&self, ax: i64, ay: i64, clip: Clip) -> bool {
+        let (left, top) = (ax + self.left, ay + self.top);
+        left < clip[2] && top < clip[3] && left + self.width as i64 > clip[0] && top + self.height as i64 > clip[1]
+    }
+}
+
 /// Coverage masks of one glyph: fill and (optionally) halo over the same box.
 struct GlyphMask {
     /// Column of the mask's left edge relative to its anchor pixel.
@@ -371,7 +379,18 @@ impl Fonts {
         if !style.is_drawable() {
             return;
         }
-        self.draw_line(pixmap, text, Transform::from_translate(x, y), style);
+        self.draw_line(pixmap, text, Transform::from_translate(x, y), style, whole(pixmap));
+    }
+
+    /// [`Fonts::draw`] whose pixels need be right only inside `clip` (left, top, right,
+    /// bottom px; right and bottom exclusive): those pixels are the ones [`Fonts::draw`]
+    /// gives, byte for byte; glyphs that cannot reach them are left out, and the others
+    /// are blended only there (a partial redraw of a few cells of a tile).
+    pub fn draw_clipped(&self, pixmap: &mut Pixmap, text: &str, x: f32, y: f32, style: &TextStyle, clip: [u32; 4]) {
+        if !style.is_drawable() {
+            return;
+        }
+        self.draw_line(pixmap, text, Transform::from_translate(x, y), style, clip.map(i64::from));
     }
 
     /// Draw one line rotated by `angle` radians (clockwise positive in screen coordinates, y down) about its centre, centred on (cx, cy) (the centre of the box from -ascent to +descent).
@@ -387,7 +406,7 @@ impl Fonts {
         let half_w = 0.5 * (m.width - spacing);
         let mid_y = 0.5 * (m.descent - m.ascent);
         let ts = rotation(angle, cx, cy).pre_translate(-half_w, -mid_y);
-        self.draw_line(pixmap, text, ts, style);
+        self.draw_line(pixmap, text, ts, style, whole(pixmap));
     }
 
     /// Lay text along a polyline (pixel coordinates), starting `start` px along it, for river names.
@@ -529,6 +548,14 @@ impl Fonts {
 
     /// Draw glyphs placed by `layout_on_path` (all halos first, then all fills, so a halo never covers a neighbouring glyph).
     pub fn draw_placed(&self, pixmap: &mut Pixmap, glyphs: &[PlacedGlyph], style: &TextStyle) {
+        let clip = [0, 0, pixmap.width(), pixmap.height()];
+        self.draw_placed_clipped(pixmap, glyphs, style, clip);
+    }
+
+    /// [`Fonts::draw_placed`] whose pixels need be right only inside `clip` (as
+    /// [`Fonts::draw_clipped`]).
+    pub fn draw_placed_clipped(&self, pixmap: &mut Pixmap, glyphs: &[PlacedGlyph], style: &TextStyle, clip: [u32; 4]) {
+        let clip = clip.map(i64::from);
         if !style.is_drawable() {
             return;
         }
@@ -540,9 +567,9 @@ impl Fonts {
                 continue;
             }
             let ts = rotation(g.angle, g.x, g.y).pre_scale(scale.sx, -scale.sy);
-            self.prepare(pixmap, style, slot.glyph(g.ch), ts, &mut prepared);
+            self.prepare(pixmap, style, slot.glyph(g.ch), ts, clip, &mut prepared);
         }
-        composite(pixmap, &prepared, style);
+        composite(pixmap, &prepared, style, clip);
     }
 
     /// The slot of a face.
@@ -613,20 +640,29 @@ impl Fonts {
 
     /// Draw a line whose local coordinates (x right from its left end, y down
     /// from the baseline, px) are mapped to the pixmap by `line_ts`.
-    fn draw_line(&self, pixmap: &mut Pixmap, text: &str, line_ts: Transform, style: &TextStyle) {
+    fn draw_line(&self, pixmap: &mut Pixmap, text: &str, line_ts: Transform, style: &TextStyle, clip: Clip) {
         let scale = self.scale(style);
         let (glyphs, _) = self.layout_line(text, style);
         let mut prepared = Vec::with_capacity(glyphs.len());
         for g in &glyphs {
             let ts = line_ts.pre_translate(g.x, 0.0).pre_scale(scale.sx, -scale.sy);
-            self.prepare(pixmap, style, g.id, ts, &mut prepared);
+            self.prepare(pixmap, style, g.id, ts, clip, &mut prepared);
         }
-        composite(pixmap, &prepared, style);
+        composite(pixmap, &prepared, style, clip);
     }
 
     /// Rasterise (or fetch from the cache) one glyph mapped by `ts` (font
-    /// units → pixmap px) and push it to `out` unless it is invisible.
-    fn prepare(&self, pixmap: &Pixmap, style: &TextStyle, id: GlyphId, ts: Transform, out: &mut Vec<Prepared>) {
+    /// units → pixmap px) and push it to `out` unless it is invisible or its mask
+    /// cannot reach the pixels `clip`.
+    fn prepare(
+        &self,
+        pixmap: &Pixmap,
+        style: &TextStyle,
+        id: GlyphId,
+        ts: Transform,
+        clip: Clip,
+        out: &mut Vec<Prepared>,
+    ) {
         if !ts.is_finite() || ts.tx.abs() > MAX_COORD || ts.ty.abs() > MAX_COORD {
             return;
         }
@@ -663,10 +699,12 @@ impl Fonts {
                 f32::from(sub_y) / SUBPIXEL_STEPS,
             );
             let mask = self.cached_mask(style.face, key, || rasterize(&outline, &local, halo).map(Arc::new));
-            if let Some(mask) = mask {
+            if let Some(mask) = mask.filter(|m| m.meets(ix, iy, clip)) {
                 out.push(Prepared::Mask { mask, x: ix, y: iy });
             }
-        } else if let Some(mask) = rasterize(&outline, &ts, halo) {
+        } else if let Some(mask) =
+            (!beyond(clip, (x0, y0, x1, y1), pad)).then(|| rasterize(&outline, &ts, halo)).flatten()
+        {
             out.push(Prepared::Mask { mask: Arc::new(mask), x: 0, y: 0 });
         }
     }
@@ -897,15 +935,34 @@ fn outline_path(outline: &Outline, ts: &Transform) -> Option<Path> {
     pb.finish()
 }
 
+/// Pixels that must come out right: left, top, right, bottom (right and bottom exclusive).
+type Clip = [i64; 4];
+
+/// Can a glyph whose outline has the pixel bounds `b` (x0, y0, x1, y1), drawn with a
+/// mask padded by `pad`, not reach `clip`? The mask lies within its points' bounds and
+/// its pad; the outline's bounds hold its points, and half the glyph's size more is room
+/// to spare.
+fn beyond(clip: Clip, b: (f32, f32, f32, f32), pad: f32) -> bool {
+    let (x0, y0, x1, y1) = b;
+    let spare = pad + 2.0 + 0.5 * (x1 - x0).max(y1 - y0);
+    let [l, t, r, bottom] = clip.map(|v| v as f32);
+    x1 + spare < l || y1 + spare < t || x0 - spare > r || y0 - spare > bottom
+}
+
+/// The clip of a whole pixmap.
+fn whole(pixmap: &Pixmap) -> Clip {
+    [0, 0, i64::from(pixmap.width()), i64::from(pixmap.height())]
+}
+
 /// Composite prepared glyphs: every halo first, then every fill, so no halo
 /// covers a neighbouring glyph.
-fn composite(pixmap: &mut Pixmap, glyphs: &[Prepared], style: &TextStyle) {
+fn composite(pixmap: &mut Pixmap, glyphs: &[Prepared], style: &TextStyle, clip: Clip) {
     if let Some((halo_color, halo_width)) = style.visible_halo() {
         let premul = halo_color.premultiply().to_color_u8();
         for g in glyphs {
             match g {
                 Prepared::Mask { mask, x, y } => {
-                    blend_mask(pixmap, mask, &mask.halo, *x, *y, premul);
+                    blend_mask(pixmap, mask, &mask.halo, *x, *y, premul, clip);
                 }
                 Prepared::Path(path) => {
                     let paint = solid_paint(halo_color);
@@ -918,7 +975,7 @@ fn composite(pixmap: &mut Pixmap, glyphs: &[Prepared], style: &TextStyle) {
     let premul = style.color.premultiply().to_color_u8();
     for g in glyphs {
         match g {
-            Prepared::Mask { mask, x, y } => blend_mask(pixmap, mask, &mask.fill, *x, *y, premul),
+            Prepared::Mask { mask, x, y } => blend_mask(pixmap, mask, &mask.fill, *x, *y, premul, clip),
             Prepared::Path(path) => {
                 let paint = solid_paint(style.color);
                 pixmap.fill_path(path, &paint, FillRule::Winding, Transform::identity(), None);
@@ -940,18 +997,26 @@ fn div255(x: u32) -> u32 {
 }
 
 /// Source-over a colour through a coverage mask placed at the mask's offset
-/// from anchor pixel (ax, ay); clipped to the pixmap.
-fn blend_mask(pixmap: &mut Pixmap, mask: &GlyphMask, coverage: &[u8], ax: i64, ay: i64, color: PremultipliedColorU8) {
+/// from anchor pixel (ax, ay); clipped to the pixmap and to `clip`.
+fn blend_mask(
+    pixmap: &mut Pixmap,
+    mask: &GlyphMask,
+    coverage: &[u8],
+    ax: i64,
+    ay: i64,
+    color: PremultipliedColorU8,
+    clip: Clip,
+) {
     if coverage.len() != mask.width * mask.height || color.alpha() == 0 {
         return;
     }
     let (pw, ph) = (i64::from(pixmap.width()), i64::from(pixmap.height()));
     let left = ax + mask.left;
     let top = ay + mask.top;
-    let x0 = left.max(0);
-    let y0 = top.max(0);
-    let x1 = (left + mask.width as i64).min(pw);
-    let y1 = (top + mask.height as i64).min(ph);
+    let x0 = left.max(0).max(clip[0]);
+    let y0 = top.max(0).max(clip[1]);
+    let x1 = (left + mask.width as i64).min(pw).min(clip[2]);
+    let y1 = (top + mask.height as i64).min(ph).min(clip[3]);
     if x0 >= x1 || y0 >= y1 {
         return;
     }
@@ -1239,6 +1304,43 @@ mod tests {
     }
 
     #[test]
+    fn clipped_text_is_the_whole_text_inside_the_clip() {
+        let fonts = Fonts::embedded();
+        let st = TextStyle { halo: Some((Color::from_rgba8(250, 240, 220, 200), 2.0)), ..style(Face::Serif, 19.0) };
+        let placed: Vec<PlacedGlyph> = "Сарысу"
+            .chars()
+            .enumerate()
+            .map(|(i, ch)| PlacedGlyph {
+                ch,
+                x: 12.0 + 13.5 * i as f32,
+                y: 70.0 - 4.0 * i as f32,
+                angle: -0.3,
+                advance: 13.0,
+            })
+            .collect();
+        let draw = |pm: &mut Pixmap, clip: Option<[u32; 4]>| {
+            let whole = [0, 0, pm.width(), pm.height()];
+            fonts.draw_clipped(pm, "Туркестан", 3.25, 30.5, &st, clip.unwrap_or(whole));
+            fonts.draw_placed_clipped(pm, &placed, &st, clip.unwrap_or(whole));
+        };
+        let mut whole = pixmap(120, 90);
+        fonts.draw(&mut whole, "Туркестан", 3.25, 30.5, &st);
+        fonts.draw_placed(&mut whole, &placed, &st);
+        let mut unclipped = pixmap(120, 90);
+        draw(&mut unclipped, None);
+        assert!(whole.data() == unclipped.data());
+        for clip in [[0, 0, 16, 16], [16, 16, 48, 48], [100, 10, 120, 90], [30, 60, 31, 61], [0, 0, 5, 90]] {
+            let mut part = pixmap(120, 90);
+            draw(&mut part, Some(clip));
+            for y in clip[1]..clip[3] {
+                for x in clip[0]..clip[2] {
+                    assert_eq!(pixel(&part, x, y), pixel(&whole, x, y), "{clip:?} at {x},{y}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn drawn_box_matches_measure() {
         let fonts = Fonts::embedded();
         let st = style(Face::Sans, 20.0);
@@ -1375,7 +1477,7 @@ mod tests {
         let id = fonts.slot(Face::Sans).font.glyph_id('I');
         let scale = fonts.scale(&st);
         let ts = Transform::from_translate(-440.0, 2000.0).pre_scale(scale.sx, -scale.sy);
-        fonts.prepare(&pm, &st, id, ts, &mut prepared);
+        fonts.prepare(&pm, &st, id, ts, whole(&pm), &mut prepared);
         assert!(matches!(prepared.as_slice(), [Prepared::Path(_)]));
     }
 
@@ -1588,15 +1690,17 @@ mod tests {
         let mut pm_mask = pixmap(200, 120);
         for g in &glyphs {
             let ts = line.pre_translate(g.x, 0.0).pre_scale(scale.sx, -scale.sy);
-            fonts.prepare(&pm_mask, st, g.id, ts, &mut masks);
+            fonts.prepare(&pm_mask, st, g.id, ts, whole(&pm_mask), &mut masks);
             if let Some(outline) = fonts.outline(st.face, g.id) {
                 paths.extend(outline_path(&outline, &ts).map(Prepared::Path));
             }
         }
         assert!(masks.iter().all(|m| matches!(m, Prepared::Mask { .. })));
-        composite(&mut pm_mask, &masks, st);
+        let clip = whole(&pm_mask);
+        composite(&mut pm_mask, &masks, st, clip);
         let mut pm_path = pixmap(200, 120);
-        composite(&mut pm_path, &paths, st);
+        let clip = whole(&pm_path);
+        composite(&mut pm_path, &paths, st, clip);
         let (mut diff, mut inked) = (0.0f64, 0.0f64);
         for (a, b) in pm_mask.pixels().iter().zip(pm_path.pixels()) {
             if a.alpha() > 0 || b.alpha() > 0 {
