@@ -500,8 +500,9 @@ impl Recording {
     /// [`Recording::draw_window`] for a window whose earlier pixels `before` are right
     /// but in the cells flagged `dirty` (row by row, as [`Recording::cell_keys`]): only
     /// the operations that reach a dirty cell are drawn, and only those cells are taken
-    /// from the drawing. The pixels are those of `draw_window`, byte for byte.
-    pub fn redraw_window(&self, x: i32, y: i32, size: (u32, u32), before: &Pixmap, dirty: &[bool]) -> Option<Pixmap> {
+    /// from the drawing into `before` (taken, not copied). The pixels are those of
+    /// `draw_window`, byte for byte.
+    pub fn redraw_window(&self, x: i32, y: i32, size: (u32, u32), before: Pixmap, dirty: &[bool]) -> Option<Pixmap> {
         let grid = CellGrid::new(x, y, size);
         if before.width() != size.0 || before.height() != size.1 || dirty.len() != grid.len() {
             return self.draw_window(x, y, size);
@@ -529,7 +530,7 @@ impl Recording {
                 r.draw_rect(&mut px, &near, (wx, wy), shift(left)..shift(right), shift(lo)..shift(hi));
             }
         }
-        let mut out = before.clone();
+        let mut out = before;
         let (w, row) = (size.0 as usize, wide.0 as usize);
         // Each run of dirty cells side by side in a row of cells, a pixel row at a time.
         for (r, cells) in dirty.chunks(grid.cols).enumerate() {
@@ -1046,7 +1047,7 @@ mod tests {
                 let (k0, k1) = (before.cell_keys(x, y, size), after.cell_keys(x, y, size));
                 let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
                 let whole = after.draw_window(x, y, size).unwrap();
-                let part = after.redraw_window(x, y, size, &old, &dirty).unwrap();
+                let part = after.redraw_window(x, y, size, old, &dirty).unwrap();
                 assert!(part.data() == whole.data(), "window ({x}, {y}) after {shift}, {color}");
                 // Nothing changed, nothing dirty; a recoloured marker dirties the cells
                 // around it; a moved corner of one area redraws every cell of the

@@ -291,7 +291,9 @@ impl DrawnBefore {
         let (x, y) = tile_origin(mt, t, o);
         let side = TILE_PX * o.scale;
         let keys = rec.cell_keys(x, y, (side, side));
-        let drawn = match slot.as_ref() {
+        let had = slot.is_some();
+        // The pixels kept are redrawn in place (the slot is filled again below).
+        let drawn = match slot.take() {
             Some((old, pixels)) => {
                 let dirty: Vec<bool> = old.iter().zip(&keys).map(|(a, b)| a != b).collect();
                 match dirty.iter().filter(|d| **d).count() * 4 < dirty.len() * 3 {
@@ -305,7 +307,7 @@ impl DrawnBefore {
         phase_time(&RASTER_NS, t0);
         let out = then(&pixels)?;
         let bytes = pixels.data().len();
-        if slot.is_some() || kept.fetch_add(bytes, Relaxed) + bytes <= KEEP_PIXELS {
+        if had || kept.fetch_add(bytes, Relaxed) + bytes <= KEEP_PIXELS {
             *slot = Some((keys, pixels));
         } else {
             kept.fetch_sub(bytes, Relaxed);
