@@ -392,6 +392,9 @@ fn phase_time(total: &std::sync::atomic::AtomicU64, t0: std::time::Instant) {
 /// a store is emptied.
 const KEEP_BYTES: usize = 1 << 30;
 
+/// The most year archives written in the background at once ([`generate`]).
+const MAX_PENDING_ARCHIVES: usize = 4;
+
 /// Render and write the tiles of every year asked for.
 pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileReport> {
     if !(o.look.scale == 1 || o.look.scale == 2) {
@@ -440,6 +443,9 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
         .collect();
     // The first error of an archive written in the background.
     let failed: Mutex<Option<Error>> = Mutex::new(None);
+    // Archives waiting to be written or being written in the background.
+    let pending = std::sync::atomic::AtomicUsize::new(0);
+    use std::sync::atomic::Ordering::Relaxed;
     rayon::scope(|scope| -> Result<()> {
         for (_, years) in &groups {
             if failed.lock().expect("write error lock").is_some() {
@@ -565,14 +571,25 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                         return Err(Error::Usage("--format mvt is written by tiles::mvt::generate".into()))
                     }
                 };
-                let (tiles, path, failed) = (tiles.clone(), path(ext), &failed);
-                scope.spawn(move |_| {
+                let (tiles, path, failed, pending) = (tiles.clone(), path(ext), &failed, &pending);
+                let write = move || {
                     let t_write = std::time::Instant::now();
                     if let Err(e) = archive(&path, &tiles, &info) {
                         failed.lock().expect("write error lock").get_or_insert(e);
                     }
                     phase_time(&WRITE_NS, t_write);
-                });
+                };
+                // At most a few archives wait at once (with one thread none is written
+                // until the drawing ends), so a long run holds few states' tiles.
+                if pending.fetch_add(1, Relaxed) < MAX_PENDING_ARCHIVES {
+                    scope.spawn(move |_| {
+                        write();
+                        pending.fetch_sub(1, Relaxed);
+                    });
+                } else {
+                    pending.fetch_sub(1, Relaxed);
+                    write();
+                }
             }
         }
         Ok(())
