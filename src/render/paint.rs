@@ -145,31 +145,15 @@ pub fn draw_pattern_at(
     width: f32,
     origin: (f32, f32),
 ) {
-    let rows = 0..pixmap.height();
-    draw_pattern_rows(pixmap, rings, kind, color, spacing, width, origin, rows);
-}
-
-/// [`draw_pattern_at`] whose pixels need be right only in the pixel rows `rows` (a
-/// partial redraw): lines that pass wholly above or below them are left out. Each line
-/// is stroked as a contour of its own, and a row's coverage comes only from the edges
-/// that cross it, so the rows asked for are those of the whole drawing, byte for byte.
-#[allow(clippy::too_many_arguments)]
-pub fn draw_pattern_rows(
-    pixmap: &mut Pixmap,
-    rings: &[Vec<(f32, f32)>],
-    kind: Pattern,
-    color: Rgba,
-    spacing: f32,
-    width: f32,
-    origin: (f32, f32),
-    rows: std::ops::Range<u32>,
-) {
-    let cols = 0..pixmap.width();
+    let (cols, rows) = (0..pixmap.width(), 0..pixmap.height());
     draw_pattern_rect(pixmap, rings, kind, color, spacing, width, origin, cols, rows);
 }
 
-/// [`draw_pattern_rows`] whose pixels need be right only in the columns `cols` of the
-/// pixel rows `rows`. Lines of a hairline pattern (as thin as a pixel, which tiny-skia
+/// [`draw_pattern_at`] whose pixels need be right only in the columns `cols` of the
+/// pixel rows `rows` (a partial redraw): lines that pass wholly above or below them are
+/// left out. Each line is stroked as a contour of its own, and a row's coverage comes
+/// only from the edges that cross it, so the pixels asked for are those of the whole
+/// drawing, byte for byte. Lines of a hairline pattern (as thin as a pixel, which tiny-skia
 /// draws segment by segment) that pass wholly left or right of the columns are left out
 /// too; thicker ones are filled as one outline and keep them.
 #[allow(clippy::too_many_arguments)]

@@ -444,13 +444,6 @@ pub fn fill_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts:
     fill_rows(pixmap, path, ink, rule, ts, area, false);
 }
 
-/// [`fill_path`] for the pixel rows `rows` only: their pixels are those [`fill_path`]
-/// gives, byte for byte; other rows may be left as they were or drawn. A partial redraw
-/// of a few cells of a window costs the rows of those cells, not the whole window.
-pub fn fill_path_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform, rows: Range<u32>) {
-    fill_rows(pixmap, path, ink, rule, ts, (0..pixmap.width(), rows), true);
-}
-
 /// [`fill_path`] for the pixels of the columns `cols` in the rows `rows` only: those
 /// pixels are the ones [`fill_path`] gives, byte for byte; others may be left as they
 /// were or drawn. A partial redraw of a few cells of a window blends the pixels of those
@@ -580,16 +573,10 @@ pub fn stroke_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Tr
     stroke_rows(pixmap, path, ink, pen, ts, area, false);
 }
 
-/// [`stroke_path`] for the pixel rows `rows` only (as [`fill_path_rows`]), for a drawing
-/// replayed many times (a recording, window by window): the outline is kept in the
-/// thread's cache. (A drawing made once, as [`stroke_path`] makes it, keeps nothing.)
-pub fn stroke_path_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform, rows: Range<u32>) {
-    stroke_rows(pixmap, path, ink, pen, ts, (0..pixmap.width(), rows), true);
-}
-
 /// [`stroke_path`] for the pixels of the columns `cols` in the rows `rows` only (as
-/// [`fill_path_rect`]), with the outline kept in the thread's cache (as
-/// [`stroke_path_rows`]).
+/// [`fill_path_rect`]), for a drawing replayed many times (a recording, window by
+/// window): the outline is kept in the thread's cache. (A drawing made once, as
+/// [`stroke_path`] makes it, keeps nothing.)
 pub fn stroke_path_rect(
     pixmap: &mut Pixmap,
     path: &Path,
@@ -602,7 +589,7 @@ pub fn stroke_path_rect(
     stroke_rows(pixmap, path, ink, pen, ts, (cols, rows), true);
 }
 
-/// [`stroke_path_rows`]; `keep`: keep the outline for the next stroke of the same path.
+/// [`stroke_path_rect`]; `keep`: keep the outline for the next stroke of the same path.
 fn stroke_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform, area: Area, keep: bool) {
     let scale = (ts.sx * ts.sy - ts.kx * ts.ky).abs().sqrt();
     if !ink.anti_alias || !scale.is_finite() || scale <= 0.0 {
@@ -1204,9 +1191,9 @@ mod tests {
                     let mut whole = canvas(w, h);
                     let mut part = canvas(w, h);
                     fill_path(&mut whole, &paths[0], ink, FillRule::EvenOdd, ts);
-                    fill_path_rows(&mut part, &paths[0], ink, FillRule::EvenOdd, ts, rows.clone());
+                    fill_path_rect(&mut part, &paths[0], ink, FillRule::EvenOdd, ts, 0..w, rows.clone());
                     stroke_path(&mut whole, &paths[1], ink, &pen, ts);
-                    stroke_path_rows(&mut part, &paths[1], ink, &pen, ts, rows.clone());
+                    stroke_path_rect(&mut part, &paths[1], ink, &pen, ts, 0..w, rows.clone());
                     let row_bytes = 4 * w as usize;
                     for y in rows.start.min(h)..rows.end.min(h) {
                         let r = y as usize * row_bytes..(y as usize + 1) * row_bytes;

@@ -376,10 +376,8 @@ impl Fonts {
     ///
     /// Glyph positions are rounded to a quarter pixel (their masks are cached).
     pub fn draw(&self, pixmap: &mut Pixmap, text: &str, x: f32, y: f32, style: &TextStyle) {
-        if !style.is_drawable() {
-            return;
-        }
-        self.draw_line(pixmap, text, Transform::from_translate(x, y), style, whole(pixmap));
+        let clip = [0, 0, pixmap.width(), pixmap.height()];
+        self.draw_clipped(pixmap, text, x, y, style, clip);
     }
 
     /// [`Fonts::draw`] whose pixels need be right only inside `clip` (left, top, right,

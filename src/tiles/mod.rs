@@ -551,7 +551,6 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                 };
                 report.tiles += tiles.len();
                 report.years += 1;
-                let path = |ext: &str| o.out.join(format!("{year}{suffix}{shard_tag}.{ext}"));
                 type Write = fn(&std::path::Path, &[Tile], &PyramidInfo) -> Result<()>;
                 let (archive, ext): (Write, &str) = match o.format {
                     TileFormat::Xyz => {
@@ -571,7 +570,8 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                         return Err(Error::Usage("--format mvt is written by tiles::mvt::generate".into()))
                     }
                 };
-                let (tiles, path, failed, pending) = (tiles.clone(), path(ext), &failed, &pending);
+                let path = o.out.join(format!("{year}{suffix}{shard_tag}.{ext}"));
+                let (tiles, failed, pending) = (tiles.clone(), &failed, &pending);
                 let write = move || {
                     let t_write = std::time::Instant::now();
                     if let Err(e) = archive(&path, &tiles, &info) {
