@@ -114,6 +114,84 @@ pub trait Canvas {
     /// A `width`×`height` px panel at (x, y) with a background colour, drawn by `draw` in
     /// its own coordinates and clipped to itself (an enlargement inset).
     fn inset(&mut self, x: f32, y: f32, size: (u32, u32), background: Rgba, draw: &mut dyn FnMut(&mut dyn Canvas));
+    /// A town's marker outlined with `pen`: its shape filled, then stroked, then its dot
+    /// filled. A surface that keeps operations may keep it as one small record (a
+    /// metatile can hold a hundred thousand towns); the pixels are those of these calls.
+    fn marker(&mut self, m: &Marker, pen: &Pen) {
+        m.draw_with(pen, |path, ink, pen| match pen {
+            Some(pen) => self.stroke_path(path, ink, pen),
+            None => self.fill_path(path, ink, FillRule::EvenOdd),
+        });
+    }
+}
+
+/// The outline of a town's marker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkerShape {
+    /// A disc (a town, a capital).
+    Circle,
+    /// A square (a fortress).
+    Square,
+    /// A diamond, 1.2 × the radius tall.
+    Diamond,
+}
+
+/// A town's marker: a shape of radius `r` px centred at (x, y), filled with `fill` and
+/// outlined in `ink`, with a dot of `dot` at its centre when there is one.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Marker {
+    /// Its outline.
+    pub shape: MarkerShape,
+    /// Centre, px.
+    pub x: f32,
+    /// Centre, px.
+    pub y: f32,
+    /// Radius, px.
+    pub r: f32,
+    /// Fill colour.
+    pub fill: Rgba,
+    /// Outline colour.
+    pub ink: Rgba,
+    /// The colour of a dot at the centre (a capital's).
+    pub dot: Option<Rgba>,
+}
+
+impl Marker {
+    /// How far above and below its centre the marker's shape reaches, px (before its
+    /// outline; across, it reaches `r`).
+    pub fn reach(&self) -> f32 {
+        match self.shape {
+            MarkerShape::Diamond => self.r * 1.2,
+            MarkerShape::Circle | MarkerShape::Square => self.r,
+        }
+    }
+
+    /// The marker as paths in drawing order, each with its ink and, for a stroke, the pen.
+    pub fn draw_with(&self, pen: &Pen, mut draw: impl FnMut(&Path, Ink, Option<&Pen>)) {
+        let (x, y, r) = (self.x, self.y, self.r);
+        let path = match self.shape {
+            MarkerShape::Circle => PathBuilder::from_circle(x, y, r),
+            MarkerShape::Square => Rect::from_xywh(x - r, y - r, 2.0 * r, 2.0 * r).map(PathBuilder::from_rect),
+            MarkerShape::Diamond => {
+                let mut pb = PathBuilder::new();
+                pb.move_to(x, y - r * 1.2);
+                pb.line_to(x + r, y);
+                pb.line_to(x, y + r * 1.2);
+                pb.line_to(x - r, y);
+                pb.close();
+                pb.finish()
+            }
+        };
+        if let Some(path) = path {
+            draw(&path, Ink::new(self.fill, 1.0), None);
+            draw(&path, Ink::new(self.ink, 1.0), Some(pen));
+        }
+        if let Some(dot) = self.dot {
+            if let Some(p) = PathBuilder::from_circle(x, y, r * 0.38) {
+                draw(&p, Ink::new(dot, 1.0), None);
+            }
+        }
+    }
 }
 
 impl Canvas for Pixmap {

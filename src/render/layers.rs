@@ -1135,28 +1135,14 @@ pub(crate) fn city_marker(
     (ink, outline): (Rgba, &super::canvas::Pen),
     dot: Rgba,
 ) {
-    let path = match kind {
-        CityKind::Capital | CityKind::City => PathBuilder::from_circle(x, y, r),
-        CityKind::Fortress => tiny_skia::Rect::from_xywh(x - r, y - r, 2.0 * r, 2.0 * r).map(PathBuilder::from_rect),
-        CityKind::Site => {
-            let mut pb = PathBuilder::new();
-            pb.move_to(x, y - r * 1.2);
-            pb.line_to(x + r, y);
-            pb.line_to(x, y + r * 1.2);
-            pb.line_to(x - r, y);
-            pb.close();
-            pb.finish()
-        }
+    use super::canvas::{Marker, MarkerShape};
+    let shape = match kind {
+        CityKind::Capital | CityKind::City => MarkerShape::Circle,
+        CityKind::Fortress => MarkerShape::Square,
+        CityKind::Site => MarkerShape::Diamond,
     };
-    if let Some(path) = path {
-        fill(canvas, &path, color, 1.0);
-        stroke_path(canvas, &path, ink, 1.0, outline);
-    }
-    if kind == CityKind::Capital {
-        if let Some(p) = PathBuilder::from_circle(x, y, r * 0.38) {
-            fill(canvas, &p, dot, 1.0);
-        }
-    }
+    let dot = (kind == CityKind::Capital).then_some(dot);
+    canvas.marker(&Marker { shape, x, y, r, fill: color, ink, dot }, outline);
 }
 
 /// A destroyed town: a hollow marker struck through.

@@ -13,7 +13,7 @@
 //! Every window is drawn the same way whether or not its key was seen, so the tiles of an
 //! incremental run are those of a full run, byte for byte.
 
-use super::canvas::{Canvas, Ink, Pen};
+use super::canvas::{Canvas, Ink, Marker, Pen};
 use super::paint::draw_pattern_rect;
 use super::text::{Fonts, PlacedGlyph, TextStyle};
 use crate::style::{Pattern, Rgba};
@@ -36,6 +36,31 @@ enum Op {
     Glyphs { glyphs: Vec<PlacedGlyph>, style: TextStyle },
     /// A premultiplied raster with its top left at (x, y).
     Image { layer: Pixmap, x: i32, y: i32 },
+    /// Town markers drawn one after another with one pen, each as small as its numbers
+    /// (a metatile may hold a hundred thousand); each one reaches windows and cells on its
+    /// own, as if it were its own operations.
+    Markers { pen: Pen, marks: Vec<Marker> },
+}
+
+/// Where a marker drawn with `pen` can change pixels: its shape grown by its outline and
+/// anti-aliasing (the bounds its fill and stroke would have on their own).
+fn marker_bounds(m: &Marker, pen: &Pen) -> [f32; 4] {
+    let e = stroke_margin(pen).max(1.0);
+    let (rx, ry) = (m.r + e, m.reach() + e);
+    [m.x - rx, m.y - ry, m.x + rx, m.y + ry]
+}
+
+/// Everything that decides a marker's pixels besides its pen.
+fn hash_marker(m: &Marker, h: &mut XxHash3_128) {
+    let mut b = [0u8; 25];
+    b[0] = m.shape as u8 | u8::from(m.dot.is_some()) << 4;
+    for (k, v) in [m.x, m.y, m.r].into_iter().enumerate() {
+        b[1 + 4 * k..5 + 4 * k].copy_from_slice(&v.to_bits().to_le_bytes());
+    }
+    for (k, c) in [m.fill, m.ink, m.dot.unwrap_or(Rgba(0, 0, 0, 0))].into_iter().enumerate() {
+        b[13 + 4 * k..17 + 4 * k].copy_from_slice(&[c.0, c.1, c.2, c.3]);
+    }
+    h.write(&b);
 }
 
 /// One contour of a path with many: where it can change pixels and its digest. A contour
@@ -190,6 +215,11 @@ impl Recorded {
                 .iter()
                 .any(|r| line_reaches(r.len(), |i| r[i], true, false, width + 2.0, x, y, size))
                 .then(Vec::new),
+            Op::Markers { pen, marks } => {
+                let near: Vec<bool> =
+                    marks.iter().map(|m| Recording::touches(&marker_bounds(m, pen), x, y, size)).collect();
+                near.contains(&true).then_some(near)
+            }
             _ => Some(Vec::new()),
         }
     }
@@ -254,12 +284,55 @@ impl Recorded {
                 Transform::identity(),
                 None,
             ),
+            Op::Markers { pen, marks } => {
+                let (c0, r0, c1, r1) = (cols.start as f32, rows.start as f32, cols.end as f32, rows.end as f32);
+                for (k, m) in marks.iter().enumerate() {
+                    let b = marker_bounds(m, pen);
+                    let outside = b[2] - fx < c0 || b[0] - fx > c1 || b[3] - fy < r0 || b[1] - fy > r1;
+                    if outside || !(near.is_empty() || near.get(k) == Some(&true)) {
+                        continue;
+                    }
+                    m.draw_with(pen, |path, ink, stroke| match stroke {
+                        Some(pen) => {
+                            super::raster::stroke_path_rect(px, path, ink, pen, ts, cols.clone(), rows.clone())
+                        }
+                        None => super::raster::fill_path_rect(
+                            px,
+                            path,
+                            ink,
+                            FillRule::EvenOdd,
+                            ts,
+                            cols.clone(),
+                            rows.clone(),
+                        ),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Call `each` with every marker of a markers operation that reaches a window with
+    /// `near` (none for other operations).
+    fn markers_near(&self, near: &[bool], mut each: impl FnMut(&Marker, &Pen)) {
+        if let Op::Markers { pen, marks } = &self.op {
+            for (m, _) in marks.iter().zip(near).filter(|(_, n)| **n) {
+                each(m, pen);
+            }
         }
     }
 
     /// Hash what this operation draws in a window it reaches with contours `near`: its
     /// digest and those of the contours drawn.
     fn hash_in_window(&self, near: &[bool], h: &mut XxHash3_128) {
+        if let Op::Markers { .. } = self.op {
+            // Each marker as if it were its own operation: how markers fall into runs
+            // (split by whatever is drawn between them) changes no key.
+            self.markers_near(near, |m, _| {
+                h.write(&self.digest.to_le_bytes());
+                hash_marker(m, h);
+            });
+            return;
+        }
         h.write(&self.digest.to_le_bytes());
         if let Op::Fill { pieces, .. } | Op::Stroke { pieces, .. } = &self.op {
             for (k, piece) in pieces.iter().enumerate().filter(|(k, _)| near.get(*k) == Some(&true)) {
@@ -294,6 +367,7 @@ impl Recorded {
                     }
                 }
             }
+            Op::Markers { .. } => self.markers_near(near, |m, pen| grid.each(&marker_bounds(m, pen), &mut hit)),
             _ => grid.each(&self.bounds, &mut hit),
         }
     }
@@ -489,10 +563,24 @@ impl Recording {
         let (wx, wy, wide) = widened(x, y, size);
         for r in &self.ops {
             let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };
+            let mix = |keys: &mut [u64], c: usize, key: u64| {
+                keys[c] = (keys[c].rotate_left(23) ^ key).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            };
+            if let Op::Markers { .. } = r.op {
+                // Each marker keys only its own cells, as its own operations would.
+                r.markers_near(&near, |m, pen| {
+                    let mut h = XxHash3_128::with_seed(0x6365);
+                    h.write(&r.digest.to_le_bytes());
+                    hash_marker(m, &mut h);
+                    let key = h.finish_128() as u64;
+                    grid.each(&marker_bounds(m, pen), &mut |c| mix(&mut keys, c, key));
+                });
+                continue;
+            }
             let mut h = XxHash3_128::with_seed(0x6365);
             r.hash_in_window(&near, &mut h);
             let key = h.finish_128() as u64;
-            r.cells(&near, &grid, |c| keys[c] = (keys[c].rotate_left(23) ^ key).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            r.cells(&near, &grid, |c| mix(&mut keys, c, key));
         }
         keys
     }
@@ -817,6 +905,32 @@ impl Canvas for Recording {
         });
     }
 
+    fn marker(&mut self, m: &Marker, pen: &Pen) {
+        if !(m.x.is_finite() && m.y.is_finite() && m.r.is_finite() && pen.width >= 0.0) {
+            // Kept as the operations it stands for (which decide what such numbers draw).
+            m.draw_with(pen, |path, ink, stroke| match stroke {
+                Some(pen) => self.stroke_path(path, ink, pen),
+                None => self.fill_path(path, ink, FillRule::EvenOdd),
+            });
+            return;
+        }
+        let b = marker_bounds(m, pen);
+        if let Some(last) = self.ops.last_mut() {
+            if let Op::Markers { pen: p, marks } = &mut last.op {
+                if p == pen {
+                    marks.push(*m);
+                    let u = &mut last.bounds;
+                    *u = [u[0].min(b[0]), u[1].min(b[1]), u[2].max(b[2]), u[3].max(b[3])];
+                    return;
+                }
+            }
+        }
+        self.push(Op::Markers { pen: pen.clone(), marks: vec![*m] }, b, |d| {
+            d.bytes(b"M");
+            d.pen(pen);
+        });
+    }
+
     fn fill_rect(&mut self, rect: Rect, ink: Ink) {
         let bounds = [rect.left() - 1.0, rect.top() - 1.0, rect.right() + 1.0, rect.bottom() + 1.0];
         self.push(Op::Rect { rect, ink }, bounds, |d| {
@@ -1061,5 +1175,59 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Fifty town markers of every shape on a 200 px recording, as kept runs of markers
+    /// (split in two by a line drawn far off at `split`) or as the fills and strokes they
+    /// stand for; `recolour` changes one marker's fill.
+    fn towns(runs: bool, split: Option<usize>, recolour: bool) -> Recording {
+        use crate::render::canvas::{Marker, MarkerShape};
+        let mut r = Recording::new((200, 200), Rgba(240, 230, 210, 255), true);
+        let pen = Pen { width: 0.8, dash: vec![], cap: tiny_skia::LineCap::Butt, join: tiny_skia::LineJoin::Miter };
+        for k in 0..50 {
+            if split == Some(k) {
+                r.stroke_path(&line(12.0), Ink::new(Rgba(0, 0, 0, 255), 1.0), &pen);
+            }
+            let shape = [MarkerShape::Circle, MarkerShape::Square, MarkerShape::Diamond][k % 3];
+            let (x, y) = (20.0 + (k % 7) as f32 * 26.3, 30.0 + (k / 7) as f32 * 24.1);
+            let fill = if recolour && k == 24 { Rgba(10, 120, 10, 255) } else { Rgba(200, 30, 30, 255) };
+            let dot = (k % 5 == 0).then_some(Rgba(255, 255, 255, 255));
+            let m = Marker { shape, x, y, r: 3.5 + (k % 4) as f32, fill, ink: Rgba(20, 20, 20, 255), dot };
+            if runs {
+                r.marker(&m, &pen);
+            } else {
+                m.draw_with(&pen, |path, ink, stroke| match stroke {
+                    Some(p) => r.stroke_path(path, ink, p),
+                    None => r.fill_path(path, ink, FillRule::EvenOdd),
+                });
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn town_markers_kept_as_runs_draw_and_key_as_their_own_operations() {
+        let (runs, ops) = (towns(true, None, false), towns(false, None, false));
+        assert_eq!(runs.len(), 1, "fifty markers with one pen are one operation");
+        assert!(ops.len() > 100);
+        for (x, y, size) in [(0, 0, (200, 200)), (37, 61, (90, 70)), (150, 150, (50, 50))] {
+            assert!(runs.draw_window(x, y, size).unwrap().data() == ops.draw_window(x, y, size).unwrap().data());
+        }
+        // How the markers fall into runs changes no key of a window the split misses.
+        let split = towns(true, Some(20), false);
+        assert_eq!(split.len(), 3);
+        assert_eq!(runs.window_key(40, 40, (150, 150), b"t"), split.window_key(40, 40, (150, 150), b"t"));
+        assert_eq!(runs.cell_keys(40, 40, (150, 150)), split.cell_keys(40, 40, (150, 150)));
+        // A recoloured marker dirties only the cells around it, and redrawing them gives
+        // the whole drawing.
+        let after = towns(true, None, true);
+        let (x, y, size) = (0, 0, (200, 200));
+        let dirty: Vec<bool> =
+            runs.cell_keys(x, y, size).iter().zip(after.cell_keys(x, y, size)).map(|(a, b)| *a != b).collect();
+        let n = dirty.iter().filter(|d| **d).count();
+        assert!((1..=4).contains(&n), "{n} cells dirty");
+        let part = after.redraw_window(x, y, size, runs.draw_window(x, y, size).unwrap(), &dirty).unwrap();
+        assert!(part.data() == after.draw_window(x, y, size).unwrap().data());
+        assert!(part.data() != runs.draw_window(x, y, size).unwrap().data());
     }
 }
