@@ -316,6 +316,13 @@ impl DrawnBefore {
     }
 }
 
+/// An encoded tile as a run keeps it until its archive or folder is written: no spare
+/// capacity (an encoder's buffer grows by doubling; a run can hold tens of MB of tiles).
+fn without_spare(mut png: Vec<u8>) -> Arc<Vec<u8>> {
+    png.shrink_to_fit();
+    Arc::new(png)
+}
+
 /// PNGs already encoded, by a hash of their pixels: a tile whose pixels come out the same
 /// as one encoded before (in another year or another metatile) is not encoded again.
 #[derive(Default)]
@@ -323,11 +330,16 @@ pub struct EncodedTiles {
     by_pixels: Mutex<(PngsByPixels, usize)>,
 }
 
+/// The largest image kept for reuse by a run that keeps only plain tiles, bytes.
+const PLAIN_TILE_BYTES: usize = 4096;
+
 /// PNGs by a 128-bit hash (of their pixels, or a tile's content key).
 type PngsByPixels = HashMap<u128, Arc<Vec<u8>>>;
 
 impl EncodedTiles {
-    fn encode(&self, tile: &tiny_skia::Pixmap, dpi: f32, image: ImageFormat) -> Result<Arc<Vec<u8>>> {
+    /// The tile's image, encoded now or found. With `plain_only`, only small images (the
+    /// plain tiles that repeat: sea, empty land) are kept for later tiles.
+    fn encode(&self, tile: &tiny_skia::Pixmap, dpi: f32, image: ImageFormat, plain_only: bool) -> Result<Arc<Vec<u8>>> {
         let mut h = twox_hash::XxHash3_128::with_seed(u64::from(dpi.to_bits()) ^ ((image as u64) << 40));
         h.write(&tile.width().to_le_bytes());
         h.write(tile.data());
@@ -335,8 +347,10 @@ impl EncodedTiles {
         if let Some(png) = self.get(k) {
             return Ok(png);
         }
-        let png = Arc::new(encode_tile(tile, dpi, image)?);
-        self.put(k, png.clone());
+        let png = without_spare(encode_tile(tile, dpi, image)?);
+        if !plain_only || png.len() <= PLAIN_TILE_BYTES {
+            self.put(k, png.clone());
+        }
         Ok(png)
     }
 
@@ -375,7 +389,10 @@ pub fn render_metatile(
 ) -> Result<Vec<Tile>> {
     let rec = record_metatile(atlas, style, mt, year, o, false);
     let dpi = 96.0 * o.scale as f32;
-    wanted.par_iter().map(|t| Ok((*t, Arc::new(encode_tile(&render_tile(&rec, mt, *t, o)?, dpi, o.image)?)))).collect()
+    wanted
+        .par_iter()
+        .map(|t| Ok((*t, without_spare(encode_tile(&render_tile(&rec, mt, *t, o)?, dpi, o.image)?))))
+        .collect()
 }
 
 static RECORD_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -446,12 +463,20 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     // Archives waiting to be written or being written in the background.
     let pending = std::sync::atomic::AtomicUsize::new(0);
     use std::sync::atomic::Ordering::Relaxed;
+    // The stand-in for a tile already written.
+    let no_png: Arc<Vec<u8>> = Arc::default();
+    let no_png = &no_png;
     rayon::scope(|scope| -> Result<()> {
-        for (_, years) in &groups {
+        for (g, (_, years)) in groups.iter().enumerate() {
             if failed.lock().expect("write error lock").is_some() {
                 break;
             }
             let year = years[0];
+            // The last state of a run with one year: nothing reuses its tiles, so an XYZ
+            // folder is written metatile by metatile as they are drawn, and a run holds
+            // one metatile's tiles rather than the whole pyramid's.
+            let stream = o.format == TileFormat::Xyz && g + 1 == groups.len() && years.len() == 1;
+            let stream_dir = o.out.join(year.to_string());
             // Where the map changed since the last state (None: anywhere; with `full`,
             // every metatile is laid out in every year).
             let state = (!o.full).then(|| MapState::of(atlas, year));
@@ -466,10 +491,15 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                 .zip(&drawn_before)
                 .zip(&line_caches)
                 .map(|(((((mt, wanted), query), kept), before), lines)| {
-                    if let (Some(boxes), Some(_)) = (&dirty, kept) {
+                    if let (Some(boxes), Some(kept)) = (&dirty, kept) {
                         if !change::touches(query, boxes) {
                             if let Some(b) = &bar {
                                 b.inc(1);
+                            }
+                            if stream {
+                                let t_write = std::time::Instant::now();
+                                sink::write_xyz(&stream_dir, kept, suffix, written)?;
+                                phase_time(&WRITE_NS, t_write);
                             }
                             return Ok(None);
                         }
@@ -492,8 +522,8 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                             let encode = |pixels: &tiny_skia::Pixmap| {
                                 let t0 = std::time::Instant::now();
                                 let png = match encoded {
-                                    Some(cache) => cache.encode(pixels, dpi, o.look.image),
-                                    None => encode_tile(pixels, dpi, o.look.image).map(Arc::new),
+                                    Some(cache) => cache.encode(pixels, dpi, o.look.image, stream),
+                                    None => encode_tile(pixels, dpi, o.look.image).map(without_spare),
                                 };
                                 phase_time(&ENCODE_NS, t0);
                                 png
@@ -516,7 +546,16 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                     if let Some(b) = &bar {
                         b.inc(1);
                     }
-                    tiles.map(Some)
+                    let tiles = tiles?;
+                    if !stream {
+                        return Ok(Some(tiles));
+                    }
+                    let t_write = std::time::Instant::now();
+                    let pngs: Vec<Tile> = tiles.iter().map(|(t, _)| t.clone()).collect();
+                    sink::write_xyz(&stream_dir, &pngs, suffix, written)?;
+                    phase_time(&WRITE_NS, t_write);
+                    // Written: only where the tiles are counts from here on.
+                    Ok(Some(tiles.into_iter().map(|((t, _), fresh)| ((t, no_png.clone()), fresh)).collect()))
                 })
                 .collect::<Result<Vec<_>>>()?;
             let mut tiles: Vec<Tile> = Vec::new();
@@ -556,7 +595,9 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                     TileFormat::Xyz => {
                         let t_write = std::time::Instant::now();
                         let dir = o.out.join(year.to_string());
-                        sink::write_xyz(&dir, &tiles, suffix, written)?;
+                        if !stream {
+                            sink::write_xyz(&dir, &tiles, suffix, written)?;
+                        }
                         let base =
                             o.base_url.as_deref().map(|b| format!("{}/", b.trim_end_matches('/'))).unwrap_or_default();
                         let url = format!("{base}{year}/{{z}}/{{x}}/{{y}}{suffix}.{}", o.look.image.ext());
