@@ -18,9 +18,12 @@ const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 
 fn main() {
     // Give freed memory back to the system within 10 ms (mimalloc 3 waits a second), so
-    // the peak resident memory stays below the system allocator's.
-    // SAFETY: sets a plain option, before any thread is started.
-    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 10) };
+    // the peak resident memory stays below the system allocator's; unless the environment
+    // sets mimalloc's own option.
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets a plain option, before any thread is started.
+        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 10) };
+    }
     let cli = steppe_atlas::cli::Cli::parse();
     match steppe_atlas::cli::run(cli) {
         Ok(code) => std::process::exit(code),
