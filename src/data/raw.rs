@@ -895,6 +895,30 @@ mod tests {
     }
 
     #[test]
+    fn properties_are_kept_as_text_that_reads_back_as_the_object() {
+        let props = r#"{ "a" : 1 , "b\"q\u00e9": {"x": [1, 2.50, -0.0, 12345678901234567890123]}, "name_ru": "Ә\n", "a": "two", "c": null }"#;
+        let text = format!(r#"{{"type": "Feature", "properties": {props}, "geometry": null}}"#);
+        let RawFeature::Object(o) = parse_root(&text).unwrap().as_feature else { panic!("not an object") };
+        assert!(o.shortened, "name_ru is a Shapefile name");
+        let Props::Object(p) = o.properties else { panic!("{:?}", o.properties) };
+        // An independent reading of both texts: the same object (the last `a` wins).
+        let want: Value = serde_json::from_str(props).unwrap();
+        assert_eq!(Value::from(&p), want);
+        assert_eq!(p.get("a"), Some(&Value::from("two")));
+        assert_eq!(p.get("b\"qé"), want.get("b\"qé"));
+        assert!(p.contains_key("c") && !p.contains_key("d") && p.get("name_ru").is_some());
+        let mut members = Vec::new();
+        read_members(r#"{"k": 1, "k\u0031": [true]}"#, &mut members).unwrap();
+        assert!(matches!(members[0].0, Cow::Borrowed("k")) && matches!(&members[1].0, Cow::Owned(k) if k == "k1"));
+        for (props, keys) in [("{}", 0), ("{\"id\": \"x\"}", 1)] {
+            let text = format!(r#"{{"type": "Feature", "properties": {props}}}"#);
+            let RawFeature::Object(o) = parse_root(&text).unwrap().as_feature else { panic!() };
+            assert!(!o.shortened);
+            assert!(matches!(&o.properties, Props::Object(p) if p.len() == keys), "{props}");
+        }
+    }
+
+    #[test]
     fn features_stream_out_of_a_collection_in_any_member_order() {
         let text = r#"{"features": [
             {"geometry": {"coordinates": [70, 45], "type": "Point"}, "properties": {"id": "a"}, "type": "Feature"},
