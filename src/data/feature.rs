@@ -7,6 +7,7 @@ use crate::error::Problem;
 use crate::time::{DateError, DateValue, EndDates, Span, Year};
 use geo::{Coord, LineString, MultiLineString, MultiPolygon, Point, Polygon};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Names of a feature in several languages; `en` is the `name` property.
@@ -214,13 +215,17 @@ pub struct Properties {
     members: std::sync::OnceLock<Box<Members>>,
 }
 
-/// The bit of `key` in [`Properties`]'s mask (FNV-1a).
-fn key_bit(key: &str) -> u64 {
+/// The bits of `key` in [`Properties`]'s mask: two of 64, from its FNV-1a hash (with one,
+/// a town's four keys let a twelfth of look-ups for absent keys through).
+pub(super) const fn key_bit(key: &str) -> u64 {
+    let bytes = key.as_bytes();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in key.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    let mut i = 0;
+    while i < bytes.len() {
+        h = (h ^ bytes[i] as u64).wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
     }
-    1 << (h >> 58)
+    1 << (h >> 58) | 1 << ((h >> 52) & 63)
 }
 
 impl PartialEq for Properties {
@@ -245,15 +250,60 @@ impl Properties {
 
     /// Keep the members as their JSON `text` (which must read back as these members) and
     /// read them again when asked for.
+    #[cfg(test)]
     pub(super) fn into_text(self, text: Box<str>) -> Properties {
         let mask = self.members().iter().fold(0, |m, (k, _)| m | key_bit(k));
         Properties { text: Some(text), mask, members: std::sync::OnceLock::new() }
     }
 
+    /// Properties kept as the JSON text of an object whose keys have the mask `mask`
+    /// (each key's [`key_bit`]); the members are read from the text when asked for.
+    pub(super) fn from_text(text: Box<str>, mask: u64) -> Properties {
+        Properties { text: Some(text), mask, members: std::sync::OnceLock::new() }
+    }
+
+    /// Are the members kept as their JSON text?
+    #[cfg(test)]
+    pub(super) fn is_text(&self) -> bool {
+        self.text.is_some()
+    }
+
+    /// The same properties without the members read from the text so far (they are read
+    /// again when asked for).
+    fn unread(self) -> Properties {
+        match self.text {
+            Some(_) => Properties { members: std::sync::OnceLock::new(), ..self },
+            None => self,
+        }
+    }
+
+    /// Might the key of `bits` (its [`key_bit`]) be there? (`false`: it is not.)
+    #[inline]
+    pub(super) fn may_hold_bits(&self, bits: u64) -> bool {
+        self.text.is_none() || self.mask & bits == bits
+    }
+
+    /// The members into `out` (empty), sorted by key, the last of a key given twice kept:
+    /// read from the text (not kept), else copied.
+    fn members_into<'a>(&'a self, out: &mut Vec<(Cow<'a, str>, Value)>) {
+        match &self.text {
+            // The text was read once already, as an object: it cannot fail now.
+            Some(text) => {
+                if super::raw::read_members(text, out).is_err() {
+                    out.clear();
+                }
+                out.reverse();
+                out.sort_by(|a, b| a.0.cmp(&b.0)); // stable: the last given comes first
+                out.dedup_by(|later, first| later.0 == first.0);
+            }
+            None => out.extend(self.members().iter().map(|(k, v)| (Cow::Borrowed(&**k), v.clone()))),
+        }
+    }
+
     /// Might `key` be there? (`false`: it is not.)
     #[inline]
     fn may_hold(&self, key: &str) -> bool {
-        self.text.is_none() || self.mask & key_bit(key) != 0
+        self.may_hold_bits(key_bit(key))
     }
 
     fn find(&self, key: &str) -> Option<usize> {
@@ -636,7 +686,8 @@ impl Ctx<'_> {
 /// of the ~30 lookups of [`parse_feature`] is then one load (a scan of the properties per
 /// lookup was a tenth of a large dataset's load). Other keys fall back to a scan.
 struct Known<'p> {
-    props: &'p Properties,
+    /// The members, sorted by key.
+    members: &'p [(Cow<'p, str>, Value)],
     slots: [Option<&'p Value>; Known::KEYS.len()],
 }
 
@@ -710,14 +761,14 @@ impl<'p> Known<'p> {
         })
     }
 
-    fn new(props: &'p Properties) -> Known<'p> {
+    fn new(members: &'p [(Cow<'p, str>, Value)]) -> Known<'p> {
         let mut slots = [None; Known::KEYS.len()];
-        for (k, v) in props.iter() {
+        for (k, v) in members {
             if let Some(i) = Known::slot(k) {
                 slots[i] = Some(v);
             }
         }
-        Known { props, slots }
+        Known { members, slots }
     }
 
     /// The value of `key`.
@@ -725,7 +776,7 @@ impl<'p> Known<'p> {
     fn get(&self, key: &str) -> Option<&'p Value> {
         match Known::slot(key) {
             Some(i) => self.slots[i],
-            None => self.props.get(key),
+            None => self.members.iter().find(|(k, _)| k.len() == key.len() && *k == key).map(|(_, v)| v),
         }
     }
 
@@ -737,7 +788,7 @@ impl<'p> Known<'p> {
 
     /// The keys and values, in key order.
     fn iter(&self) -> impl Iterator<Item = (&'p str, &'p Value)> {
-        self.props.iter()
+        self.members.iter().map(|(k, v)| (&**k, v))
     }
 }
 
@@ -773,7 +824,10 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
             return None;
         }
     };
-    let props = &Known::new(&owned_props);
+    // The members are read (from the text, once) for typing, and not kept.
+    let mut members = Vec::with_capacity(8);
+    owned_props.members_into(&mut members);
+    let props = &Known::new(&members);
     let id = match props.get("id").or(obj.id.as_ref()).or_else(|| props.get("@id")).or_else(|| props.get("osm_id")) {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -1022,10 +1076,8 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         campaign_kind,
         rank,
         rare,
-        properties: match obj.properties_text {
-            Some(text) => owned_props.into_text(text),
-            None => owned_props,
-        },
+        // Members a look-up read before typing (placing a feature by its tags) are let go.
+        properties: owned_props.unread(),
     })
 }
 

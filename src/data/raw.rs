@@ -11,6 +11,7 @@ use super::feature::{KeyTexts, Properties};
 use geo::Coord;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -30,11 +31,11 @@ pub(super) struct RawObject {
     pub type_name: Option<TypeName>,
     /// The feature's own `id` (outside `properties`), if a string or number.
     pub id: Option<Value>,
-    /// `properties`.
+    /// `properties` (an object is kept as its JSON text, see [`Properties::from_text`]).
     pub properties: Props,
-    /// The `properties` object's JSON text (kept by the typed feature, see
-    /// [`Properties::into_text`]), if it is an object.
-    pub properties_text: Option<Box<str>>,
+    /// Does a key of `properties` look like a Shapefile-shortened name
+    /// ([`super::read::proper_key`])?
+    pub shortened: bool,
     /// `geometry`.
     pub geometry: Geom,
 }
@@ -153,10 +154,9 @@ pub(super) struct Root {
 }
 
 /// Read a root value (a FeatureCollection, a Feature or anything else) from JSON text.
-/// Property keys are shared through `keys`.
-pub(super) fn parse_root(text: &str, keys: &mut KeyTexts) -> serde_json::Result<Root> {
+pub(super) fn parse_root(text: &str) -> serde_json::Result<Root> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let root = RootSeed { keys }.deserialize(&mut de)?;
+    let root = RootSeed.deserialize(&mut de)?;
     de.end()?;
     Ok(root)
 }
@@ -277,26 +277,22 @@ impl<'de, T, F: FnOnce(&str) -> T> DeserializeSeed<'de> for MaybeStrWith<F> {
 
 // ---------------------------------------------------------------- root and features
 
-struct RootSeed<'k> {
-    keys: &'k mut KeyTexts,
-}
+struct RootSeed;
 
-impl<'de> DeserializeSeed<'de> for RootSeed<'_> {
+impl<'de> DeserializeSeed<'de> for RootSeed {
     type Value = Root;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Root, D::Error> {
-        d.deserialize_any(RootVisitor { keys: self.keys })
+        d.deserialize_any(RootVisitor)
     }
 }
 
-struct RootVisitor<'k> {
-    keys: &'k mut KeyTexts,
-}
+struct RootVisitor;
 
 fn not_object() -> Root {
     Root { type_name: None, features: None, as_feature: RawFeature::NotObject }
 }
 
-impl<'de> Visitor<'de> for RootVisitor<'_> {
+impl<'de> Visitor<'de> for RootVisitor {
     type Value = Root;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a GeoJSON object")
@@ -310,8 +306,8 @@ impl<'de> Visitor<'de> for RootVisitor<'_> {
         let mut features = None;
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::Features => features = map.next_value_seed(FeaturesSeed { keys: &mut *self.keys })?,
-                other => object_member(other, &mut map, &mut obj, &mut *self.keys)?,
+                Key::Features => features = map.next_value_seed(FeaturesSeed)?,
+                other => object_member(other, &mut map, &mut obj)?,
             }
         }
         Ok(Root { type_name: obj.type_name.clone(), features, as_feature: RawFeature::Object(obj) })
@@ -319,19 +315,14 @@ impl<'de> Visitor<'de> for RootVisitor<'_> {
 }
 
 /// Read the value of a feature object's member `key` into `obj`.
-fn object_member<'de, A: MapAccess<'de>>(
-    key: Key,
-    map: &mut A,
-    obj: &mut RawObject,
-    keys: &mut KeyTexts,
-) -> Result<(), A::Error> {
+fn object_member<'de, A: MapAccess<'de>>(key: Key, map: &mut A, obj: &mut RawObject) -> Result<(), A::Error> {
     match key {
         Key::Type => obj.type_name = map.next_value_seed(MaybeStrWith(type_name))?,
         Key::Id => {
             let v: Value = map.next_value()?;
             obj.id = matches!(v, Value::String(_) | Value::Number(_)).then_some(v);
         }
-        Key::Properties => (obj.properties, obj.properties_text) = map.next_value_seed(PropsSeed { keys })?,
+        Key::Properties => (obj.properties, obj.shortened) = map.next_value_seed(PropsSeed)?,
         Key::Geometry => obj.geometry = map.next_value_seed(GeomSeed)?,
         _ => {
             map.next_value::<IgnoredAny>()?;
@@ -341,15 +332,13 @@ fn object_member<'de, A: MapAccess<'de>>(
 }
 
 /// The `features` member: `Some(features)` if an array, else `None` (consumed).
-struct FeaturesSeed<'k> {
-    keys: &'k mut KeyTexts,
-}
+struct FeaturesSeed;
 
-impl<'de> DeserializeSeed<'de> for FeaturesSeed<'_> {
+impl<'de> DeserializeSeed<'de> for FeaturesSeed {
     type Value = Option<Vec<RawFeature>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        struct V<'k>(&'k mut KeyTexts);
-        impl<'de> Visitor<'de> for V<'_> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
             type Value = Option<Vec<RawFeature>>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a list of features")
@@ -360,26 +349,24 @@ impl<'de> DeserializeSeed<'de> for FeaturesSeed<'_> {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
-                while let Some(f) = seq.next_element_seed(FeatureSeed { keys: &mut *self.0 })? {
+                while let Some(f) = seq.next_element_seed(FeatureSeed)? {
                     out.push(f);
                 }
                 out.shrink_to_fit();
                 Ok(Some(out))
             }
         }
-        d.deserialize_any(V(self.keys))
+        d.deserialize_any(V)
     }
 }
 
-struct FeatureSeed<'k> {
-    keys: &'k mut KeyTexts,
-}
+struct FeatureSeed;
 
-impl<'de> DeserializeSeed<'de> for FeatureSeed<'_> {
+impl<'de> DeserializeSeed<'de> for FeatureSeed {
     type Value = RawFeature;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawFeature, D::Error> {
-        struct V<'k>(&'k mut KeyTexts);
-        impl<'de> Visitor<'de> for V<'_> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
             type Value = RawFeature;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a feature")
@@ -391,17 +378,110 @@ impl<'de> DeserializeSeed<'de> for FeatureSeed<'_> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFeature, A::Error> {
                 let mut obj = RawObject::default();
                 while let Some(key) = map.next_key::<Key>()? {
-                    object_member(key, &mut map, &mut obj, &mut *self.0)?;
+                    object_member(key, &mut map, &mut obj)?;
                 }
                 Ok(RawFeature::Object(obj))
             }
         }
-        d.deserialize_any(V(self.keys))
+        d.deserialize_any(V)
     }
 }
 
-struct PropsSeed<'k> {
-    keys: &'k mut KeyTexts,
+/// A feature's `properties`: an object is kept as JSON text (its members as given, without
+/// the spaces between them) and the mask of its keys, with whether a key looks shortened.
+/// Its values are not read, only skipped and copied: a feature is typed from the text
+/// later, one at a time, and the values it needs are not kept.
+struct PropsSeed;
+
+impl<'de> DeserializeSeed<'de> for PropsSeed {
+    type Value = (Props, bool);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(PropsText)
+    }
+}
+
+struct PropsText;
+
+thread_local! {
+    /// The text of the `properties` being read (its room kept from one to the next).
+    static PROPS_TEXT: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+impl<'de> Visitor<'de> for PropsText {
+    type Value = (Props, bool);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok((Props::Other, false))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok((Props::Other, false))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok((Props::Other, false))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok((Props::Other, false))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok((Props::Other, false))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok((Props::Null, false))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        skip_seq(seq).map(|_| (Props::Other, false))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        PROPS_TEXT.with_borrow_mut(|text| {
+            text.clear();
+            text.push('{');
+            let (mut mask, mut shortened) = (0, false);
+            while let Some((bit, short)) = map.next_key_seed(KeyText(&mut *text))? {
+                mask |= bit;
+                shortened |= short;
+                text.push(':');
+                let value: &'de serde_json::value::RawValue = map.next_value()?;
+                text.push_str(value.get());
+                text.push(',');
+            }
+            if text.ends_with(',') {
+                text.pop();
+            }
+            text.push('}');
+            Ok((Props::Object(Properties::from_text(Box::from(text.as_str()), mask)), shortened))
+        })
+    }
+}
+
+/// A property key: its JSON text is appended to the text being built; gives the key's bit
+/// in [`Properties`]'s mask, and whether it looks shortened.
+struct KeyText<'t>(&'t mut String);
+
+impl<'de> DeserializeSeed<'de> for KeyText<'_> {
+    type Value = (u64, bool);
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(u64, bool), D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeyText<'_> {
+    type Value = (u64, bool);
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a key")
+    }
+    /// A key read straight from the text holds no escapes: it is written as it was.
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<(u64, bool), E> {
+        self.0.push('"');
+        self.0.push_str(s);
+        self.0.push('"');
+        Ok(key_facts(s))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<(u64, bool), E> {
+        self.0.push_str(&Value::from(s).to_string());
+        Ok(key_facts(s))
+    }
 }
 
 /// A property key, its text shared.
@@ -424,17 +504,49 @@ impl Visitor<'_> for SharedKey<'_> {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for PropsSeed<'_> {
-    type Value = (Props, Option<Box<str>>);
-    /// The members, and the object's text (read again from the text: skipping a value to
-    /// find its end costs less than a copy of what it holds).
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        let raw = <&'de serde_json::value::RawValue as serde::Deserialize<'de>>::deserialize(d)?;
-        let text = raw.get();
-        let props = parse_props(text, self.keys).map_err(serde::de::Error::custom)?;
-        let text = matches!(props, Props::Object(_)).then(|| Box::from(text));
-        Ok((props, text))
+fn key_facts(key: &str) -> (u64, bool) {
+    // Every shortened name holds a `_`: most keys are answered by that.
+    (super::feature::key_bit(key), key.contains('_') && super::read::proper_key(key).is_some())
+}
+
+/// The members of the JSON object `text` into `out`, as given; keys are borrowed from the
+/// text where they hold no escapes.
+pub(super) fn read_members<'t>(text: &'t str, out: &mut Vec<(Cow<'t, str>, Value)>) -> serde_json::Result<()> {
+    struct Members<'o, 't>(&'o mut Vec<(Cow<'t, str>, Value)>);
+    impl<'t> Visitor<'t> for Members<'_, 't> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'t>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(k) = map.next_key_seed(BorrowedKey)? {
+                self.0.push((k, map.next_value()?));
+            }
+            Ok(())
+        }
     }
+    struct BorrowedKey;
+    impl<'t> DeserializeSeed<'t> for BorrowedKey {
+        type Value = Cow<'t, str>;
+        fn deserialize<D: Deserializer<'t>>(self, d: D) -> Result<Cow<'t, str>, D::Error> {
+            d.deserialize_str(self)
+        }
+    }
+    impl<'t> Visitor<'t> for BorrowedKey {
+        type Value = Cow<'t, str>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_borrowed_str<E>(self, s: &'t str) -> Result<Cow<'t, str>, E> {
+            Ok(Cow::Borrowed(s))
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Cow<'t, str>, E> {
+            Ok(Cow::Owned(s.to_string()))
+        }
+    }
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde::Deserializer::deserialize_map(&mut de, Members(out))?;
+    de.end()
 }
 
 /// Read a `properties` value from its JSON text.
@@ -783,6 +895,30 @@ mod tests {
     }
 
     #[test]
+    fn properties_are_kept_as_text_that_reads_back_as_the_object() {
+        let props = r#"{ "a" : 1 , "b\"q\u00e9": {"x": [1, 2.50, -0.0, 12345678901234567890123]}, "name_ru": "Ә\n", "a": "two", "c": null }"#;
+        let text = format!(r#"{{"type": "Feature", "properties": {props}, "geometry": null}}"#);
+        let RawFeature::Object(o) = parse_root(&text).unwrap().as_feature else { panic!("not an object") };
+        assert!(o.shortened, "name_ru is a Shapefile name");
+        let Props::Object(p) = o.properties else { panic!("{:?}", o.properties) };
+        // An independent reading of both texts: the same object (the last `a` wins).
+        let want: Value = serde_json::from_str(props).unwrap();
+        assert_eq!(Value::from(&p), want);
+        assert_eq!(p.get("a"), Some(&Value::from("two")));
+        assert_eq!(p.get("b\"qé"), want.get("b\"qé"));
+        assert!(p.contains_key("c") && !p.contains_key("d") && p.get("name_ru").is_some());
+        let mut members = Vec::new();
+        read_members(r#"{"k": 1, "k\u0031": [true]}"#, &mut members).unwrap();
+        assert!(matches!(members[0].0, Cow::Borrowed("k")) && matches!(&members[1].0, Cow::Owned(k) if k == "k1"));
+        for (props, keys) in [("{}", 0), ("{\"id\": \"x\"}", 1)] {
+            let text = format!(r#"{{"type": "Feature", "properties": {props}}}"#);
+            let RawFeature::Object(o) = parse_root(&text).unwrap().as_feature else { panic!() };
+            assert!(!o.shortened);
+            assert!(matches!(&o.properties, Props::Object(p) if p.len() == keys), "{props}");
+        }
+    }
+
+    #[test]
     fn features_stream_out_of_a_collection_in_any_member_order() {
         let text = r#"{"features": [
             {"geometry": {"coordinates": [70, 45], "type": "Point"}, "properties": {"id": "a"}, "type": "Feature"},
@@ -790,7 +926,7 @@ mod tests {
             {"type": "Feature", "id": 7, "properties": null, "geometry": null, "bbox": [0, 0, 1, 1]},
             {"type": "Feature", "properties": [], "geometry": {"type": "Bogus", "coordinates": []}}
           ], "type": "FeatureCollection", "name": "x"}"#;
-        let root = parse_root(text, &mut KeyTexts::default()).unwrap();
+        let root = parse_root(text).unwrap();
         assert_eq!(root.type_name.as_deref(), Some("FeatureCollection"));
         let fs = root.features.unwrap();
         assert_eq!(fs.len(), 4);
@@ -809,8 +945,7 @@ mod tests {
         assert!(
             matches!(&fs[3], RawFeature::Object(o) if matches!(o.properties, Props::Other) && matches!(&o.geometry, Geom::Invalid(m) if m.contains("Bogus")))
         );
-        let keys = &mut KeyTexts::default();
-        assert!(parse_root("{\"type\": \"FeatureCollection\", \"features\": [", keys).is_err());
-        assert!(parse_root("{} x", keys).is_err(), "trailing text is an error");
+        assert!(parse_root("{\"type\": \"FeatureCollection\", \"features\": [").is_err());
+        assert!(parse_root("{} x").is_err(), "trailing text is an error");
     }
 }

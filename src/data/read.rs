@@ -13,14 +13,13 @@ use serde_json::Value;
 /// Shapefile-shortened property names mapped back. `None` (and an error) if unreadable.
 pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Vec<RawFeature>> {
     let mut out = Vec::new();
-    let keys = &mut KeyTexts::default();
     if name.to_ascii_lowercase().ends_with(".geojsonseq") {
         for (n, line) in text.split(['\n', '\x1e']).enumerate() {
             let line = line.trim();
             if line.is_empty() {
                 continue;
             }
-            match raw::parse_root(line, keys) {
+            match raw::parse_root(line) {
                 Ok(root) => match root.features {
                     Some(fs) if root.type_name.as_deref() == Some("FeatureCollection") => out.extend(fs),
                     _ if root.type_name.as_deref() == Some("FeatureCollection") => {}
@@ -33,7 +32,7 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
             }
         }
     } else {
-        let root = match raw::parse_root(text, keys) {
+        let root = match raw::parse_root(text) {
             Ok(v) => v,
             Err(e) => {
                 problems.push(Problem::error(name, None, format!("invalid JSON: {e}")));
@@ -49,13 +48,12 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
             }
         }
     }
+    let keys = &mut KeyTexts::default();
     for f in &mut out {
         if let RawFeature::Object(o) = f {
-            if let Props::Object(props) = &mut o.properties {
-                if unshorten(props, keys) {
-                    // The text no longer reads as these members.
-                    o.properties_text = None;
-                }
+            if let (true, Props::Object(props)) = (o.shortened, &mut o.properties) {
+                // Renamed properties are kept as members (the text no longer reads as them).
+                unshorten(props, keys);
             }
         }
     }
@@ -68,17 +66,7 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
 pub(super) fn unshorten(props: &mut Properties, keys: &mut KeyTexts) -> bool {
     let mut renames: Vec<(String, String)> = Vec::new();
     for key in props.keys() {
-        let proper = match key {
-            "admin_leve" => Some("admin_level".to_string()),
-            "start_dat" | "start_dt" => Some("start_date".to_string()),
-            "end_dat" => Some("end_date".to_string()),
-            k => ["name_", "caption_", "alt_name_", "old_name_"].iter().find_map(|prefix| {
-                let code = k.strip_prefix(prefix)?;
-                let is_code = (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase());
-                is_code.then(|| format!("{}:{code}", prefix.trim_end_matches('_')))
-            }),
-        };
-        if let Some(p) = proper {
+        if let Some(p) = proper_key(key) {
             if !props.contains_key(&p) {
                 renames.push((key.to_string(), p));
             }
@@ -89,6 +77,21 @@ pub(super) fn unshorten(props: &mut Properties, keys: &mut KeyTexts) -> bool {
         props.rename(&from, keys.share(&to));
     }
     renamed
+}
+
+/// The OpenHistoricalMap name of a Shapefile-shortened property name (`name_ru` →
+/// `name:ru`), if `key` is one.
+pub(super) fn proper_key(key: &str) -> Option<String> {
+    match key {
+        "admin_leve" => Some("admin_level".to_string()),
+        "start_dat" | "start_dt" => Some("start_date".to_string()),
+        "end_dat" => Some("end_date".to_string()),
+        k => ["name_", "caption_", "alt_name_", "old_name_"].iter().find_map(|prefix| {
+            let code = k.strip_prefix(prefix)?;
+            let is_code = (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase());
+            is_code.then(|| format!("{}:{code}", prefix.trim_end_matches('_')))
+        }),
+    }
 }
 
 /// The properties of a raw feature, if they are an object.
@@ -103,8 +106,17 @@ pub(super) fn props_of(f: &RawFeature) -> Option<&Properties> {
 pub(super) fn has_ohm_tags(f: &RawFeature) -> bool {
     const TAGS: [&str; 8] =
         ["boundary", "admin_level", "place", "wikidata", "start_date:edtf", "end_date:edtf", "@id", "osm_id"];
-    // Features have a few properties: one pass over them beats eight lookups.
-    props_of(f).is_some_and(|p| p.keys().any(|k| TAGS.contains(&k)))
+    // The mask of the keys answers for most features without reading their members.
+    const BITS: [u64; 8] = {
+        let mut bits = [0; 8];
+        let mut i = 0;
+        while i < 8 {
+            bits[i] = super::feature::key_bit(TAGS[i]);
+            i += 1;
+        }
+        bits
+    };
+    props_of(f).is_some_and(|p| TAGS.iter().zip(BITS).any(|(t, b)| p.may_hold_bits(b) && p.contains_key(t)))
 }
 
 /// The layer a file's name says (`cities.geojson`, `towns.geojsonseq`, `boundaries.geojson`).
@@ -137,7 +149,9 @@ fn geometry_type(f: &RawFeature) -> Option<&'static str> {
 /// the file's layer, else its tags; `None` if nothing says.
 pub(super) fn layer_of_feature(f: &RawFeature, file_layer: Option<Layer>) -> Result<Option<Layer>, String> {
     let props = props_of(f);
-    if let Some(l) = props.and_then(|p| p.get("layer")).and_then(Value::as_str) {
+    // `contains_key` answers from the text (a `get` would read and keep the members).
+    let layer = props.filter(|p| p.contains_key("layer")).and_then(|p| p.get("layer"));
+    if let Some(l) = layer.and_then(Value::as_str) {
         return match Layer::from_name(l) {
             Some(layer) => Ok(Some(layer)),
             None => Err(format!(
@@ -215,7 +229,7 @@ mod tests {
     }
 
     fn raw(v: Value) -> RawFeature {
-        raw::parse_root(&v.to_string(), &mut KeyTexts::default()).unwrap().as_feature
+        raw::parse_root(&v.to_string()).unwrap().as_feature
     }
 
     #[test]
@@ -244,8 +258,7 @@ mod tests {
             {"type": "Feature", "properties": {"id": "a", "name_ru": "А"}, "geometry": null},
             {"type": "Feature", "properties": {"id": "b", "name:ru": "Б"}, "geometry": null}]}"#;
         let fs = features_of("x.geojson", text, &mut Vec::new()).unwrap();
-        let texts: Vec<bool> =
-            fs.iter().map(|f| matches!(f, RawFeature::Object(o) if o.properties_text.is_some())).collect();
+        let texts: Vec<bool> = fs.iter().map(|f| props_of(f).is_some_and(Properties::is_text)).collect();
         assert_eq!(texts, [false, true], "the text of renamed keys no longer reads as the members");
         assert_eq!(props_of(&fs[0]).and_then(|p| p.get("name:ru")), Some(&Value::from("А")));
     }
