@@ -80,25 +80,26 @@ impl Cells {
         self.cells.push(Cell { y, x, cover, area });
     }
 
-    /// An edge from `a` to `b`, px.
-    fn line(&mut self, a: Point, b: Point) {
+    /// An edge from `a` to `b`.
+    #[inline(always)]
+    fn line(&mut self, a: Vertex, b: Vertex) {
+        if a.near && b.near {
+            self.line_sub(a.x, a.y, b.x, b.y);
+        } else {
+            self.far_line(a.p, b.p);
+        }
+    }
+
+    /// An edge with an end beyond [`FAR`] (or none at all): cut at ±FAR in x and y, in f64.
+    #[cold]
+    fn far_line(&mut self, a: Point, b: Point) {
         if a.y == b.y || !(a.x.is_finite() && a.y.is_finite() && b.x.is_finite() && b.y.is_finite()) {
             return;
         }
-        // Wholly above or below the rows, or right of the columns: nothing (as the
-        // subpixel ends would tell, rounding being monotonic).
+        // Wholly above or below the rows, or right of the columns: nothing.
         if a.y.max(b.y) <= self.r0 as f32 || a.y.min(b.y) >= self.r1 as f32 || a.x.min(b.x) >= self.c1 as f32 {
             return;
         }
-        if a.x.abs().max(a.y.abs()).max(b.x.abs()).max(b.y.abs()) > FAR {
-            self.far_line(a, b);
-            return;
-        }
-        self.line_sub(sub(a.x), sub(a.y), sub(b.x), sub(b.y));
-    }
-
-    /// An edge with an end beyond [`FAR`]: cut at ±FAR in x and y, in f64.
-    fn far_line(&mut self, a: Point, b: Point) {
         let far = f64::from(FAR);
         let (mut ax, mut ay, mut bx, mut by) = (f64::from(a.x), f64::from(a.y), f64::from(b.x), f64::from(b.y));
         // Above and below ±FAR lie no rows.
@@ -253,21 +254,32 @@ impl Cells {
     }
 }
 
-/// A coordinate, px, in subpixel units, rounded to the nearest (|v| <= [`FAR`]).
+/// A coordinate, px, in subpixel units, rounded to the nearest (|v| <= [`FAR`]): in f64
+/// moved to positive numbers, where truncation is rounding down.
 #[inline(always)]
 fn sub(v: f32) -> i32 {
-    floor(v * ONE as f32 + 0.5) as i32
+    const SHIFT: i64 = 1 << 30;
+    ((f64::from(v) * f64::from(ONE) + (0.5 + SHIFT as f64)) as i64 - SHIFT) as i32
 }
 
-/// `v.floor()` for |v| < 2^31, without a call into libm (the x86-64 baseline has no
-/// rounding instruction, and this runs for every point).
+/// A point of a path, px, with its subpixel coordinates when it is `near` (finite and
+/// within [`FAR`]).
+#[derive(Clone, Copy)]
+struct Vertex {
+    p: Point,
+    x: i32,
+    y: i32,
+    near: bool,
+}
+
 #[inline(always)]
-fn floor(v: f32) -> f32 {
-    let t = v as i32 as f32;
-    if t > v {
-        t - 1.0
+fn vertex(p: Point) -> Vertex {
+    // False for NaN and infinities.
+    let near = p.x.abs() <= FAR && p.y.abs() <= FAR;
+    if near {
+        Vertex { p, x: sub(p.x), y: sub(p.y), near }
     } else {
-        t
+        Vertex { p, x: 0, y: 0, near }
     }
 }
 
@@ -279,10 +291,19 @@ fn map(ts: &Transform, p: Point) -> Point {
 /// How many lines stand for a curve whose control polygon bends by `dd` px.
 fn pieces(dd: f32) -> usize {
     if dd.is_finite() {
-        ((dd / (8.0 * FLATNESS)).sqrt().ceil() as usize).clamp(1, 64)
+        let n = (dd / (8.0 * FLATNESS)).sqrt().min(64.0);
+        // ceil, without a call into libm (as [`floor`]).
+        let t = n as usize;
+        (t + usize::from((t as f32) < n)).clamp(1, 64)
     } else {
         1
     }
+}
+
+/// The length of (x, y), without a call into libm.
+#[inline(always)]
+fn norm(x: f32, y: f32) -> f32 {
+    (x * x + y * y).sqrt()
 }
 
 /// The box drawn: columns `c0..c1`, rows `r0..r1` (within the image).
@@ -327,6 +348,7 @@ fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, s
             0
         }
     };
+    let mut mapped = std::mem::take(&mut scratch.mapped);
     let (mut v, mut p) = (0, 0);
     while v < verbs.len() {
         // One contour: its verbs v..v_end and points p..p_end.
@@ -341,92 +363,102 @@ fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, s
             v_end += 1;
         }
         let p_end = p_end.min(points.len());
+        mapped.clear();
+        mapped.extend(points[p..p_end].iter().map(|q| map(ts, *q)));
         if !whole {
             let (mut lo, mut hi) =
                 (Point::from_xy(f32::INFINITY, f32::INFINITY), Point::from_xy(f32::NEG_INFINITY, f32::NEG_INFINITY));
-            for q in &points[p..p_end] {
-                let q = map(ts, *q);
-                lo = Point::from_xy(lo.x.min(q.x), lo.y.min(q.y));
-                hi = Point::from_xy(hi.x.max(q.x), hi.y.max(q.y));
+            let mut finite = true;
+            for q in &mapped {
+                finite &= q.x.is_finite() && q.y.is_finite();
+                lo = Point::from_xy(if q.x < lo.x { q.x } else { lo.x }, if q.y < lo.y { q.y } else { lo.y });
+                hi = Point::from_xy(if q.x > hi.x { q.x } else { hi.x }, if q.y > hi.y { q.y } else { hi.y });
             }
-            // NaN never passes over (lo and hi then miss it, and the tests fail).
-            if hi.y + 1.0 < top || lo.y - 1.0 > bottom || lo.x - 1.0 > right_side || hi.x + 1.0 < left_side {
+            // A contour with a point that is no number is drawn as it comes (its edges
+            // there are dropped, so it may not close).
+            if finite
+                && (hi.y + 1.0 < top || lo.y - 1.0 > bottom || lo.x - 1.0 > right_side || hi.x + 1.0 < left_side)
+            {
                 (v, p) = (v_end, p_end);
                 continue;
             }
         }
-        let mut start = Point::zero();
-        let mut last = Point::zero();
+        let p_start = p;
+        let zero = vertex(Point::zero());
+        let mut start = zero;
+        let mut last = zero;
         let mut open = false;
         while v < v_end {
-            let at = |k: usize| points.get(p + k).map_or(Point::zero(), |q| map(ts, *q));
+            let at = |k: usize| mapped.get(p + k - p_start).copied().unwrap_or(Point::zero());
             match verbs[v] {
                 V::Move => {
                     if open {
                         c.line(last, start);
                     }
-                    start = at(0);
+                    start = vertex(at(0));
                     last = start;
                     open = true;
                     p += 1;
                 }
                 V::Line => {
-                    let q = at(0);
+                    let q = vertex(at(0));
                     c.line(last, q);
                     last = q;
                     p += 1;
                 }
                 V::Quad => {
-                    let (p0, p1, p2) = (last, at(0), at(1));
+                    let (p0, p1, p2) = (last.p, at(0), at(1));
+                    let end = vertex(p2);
                     match if whole { 0 } else { place(&[p0, p1, p2]) } {
                         // Left of the box a curve adds its covers, which its chord's equal.
-                        1 => c.line(p0, p2),
+                        1 => c.line(last, end),
                         2 => {}
                         _ => {
-                            let dd = (p0.x - 2.0 * p1.x + p2.x).hypot(p0.y - 2.0 * p1.y + p2.y);
+                            let dd = norm(p0.x - 2.0 * p1.x + p2.x, p0.y - 2.0 * p1.y + p2.y);
                             let n = pieces(dd);
-                            let mut prev = p0;
+                            let mut prev = last;
                             for k in 1..n {
                                 let t = k as f32 / n as f32;
                                 let u = 1.0 - t;
-                                let q = Point::from_xy(
+                                let q = vertex(Point::from_xy(
                                     u * u * p0.x + 2.0 * u * t * p1.x + t * t * p2.x,
                                     u * u * p0.y + 2.0 * u * t * p1.y + t * t * p2.y,
-                                );
+                                ));
                                 c.line(prev, q);
                                 prev = q;
                             }
-                            c.line(prev, p2);
+                            c.line(prev, end);
                         }
                     }
-                    last = p2;
+                    last = end;
                     p += 2;
                 }
                 V::Cubic => {
-                    let (p0, p1, p2, p3) = (last, at(0), at(1), at(2));
+                    let (p0, p1, p2, p3) = (last.p, at(0), at(1), at(2));
+                    let end = vertex(p3);
                     match if whole { 0 } else { place(&[p0, p1, p2, p3]) } {
-                        1 => c.line(p0, p3),
+                        1 => c.line(last, end),
                         2 => {}
                         _ => {
-                            let d1 = (p0.x - 2.0 * p1.x + p2.x).hypot(p0.y - 2.0 * p1.y + p2.y);
-                            let d2 = (p1.x - 2.0 * p2.x + p3.x).hypot(p1.y - 2.0 * p2.y + p3.y);
+                            let d1 = norm(p0.x - 2.0 * p1.x + p2.x, p0.y - 2.0 * p1.y + p2.y);
+                            let d2 = norm(p1.x - 2.0 * p2.x + p3.x, p1.y - 2.0 * p2.y + p3.y);
                             let n = pieces(1.5 * d1.max(d2));
-                            let mut prev = p0;
+                            let mut prev = last;
                             for k in 1..n {
                                 let t = k as f32 / n as f32;
                                 let u = 1.0 - t;
                                 let (a, b, cc, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
-                                let q = Point::from_xy(
+                                let q = vertex(Point::from_xy(
                                     a * p0.x + b * p1.x + cc * p2.x + d * p3.x,
                                     a * p0.y + b * p1.y + cc * p2.y + d * p3.y,
-                                );
+                                ));
                                 c.line(prev, q);
                                 prev = q;
                             }
-                            c.line(prev, p3);
+                            c.line(prev, end);
                         }
                     }
-                    last = p3;
+                    last = end;
                     p += 3;
                 }
                 V::Close => {
@@ -443,6 +475,7 @@ fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, s
         }
         p = p_end;
     }
+    scratch.mapped = mapped;
     c
 }
 
@@ -455,6 +488,8 @@ struct Scratch {
     sorted: Vec<Cell>,
     start: Vec<usize>,
     next: Vec<usize>,
+    /// The points of one contour, mapped.
+    mapped: Vec<Point>,
 }
 
 impl Scratch {
@@ -467,7 +502,7 @@ impl Scratch {
             self.sorted = sorted;
             self.left = left;
         }
-        if self.start.capacity() > MAX_CELLS {
+        if self.start.capacity() > MAX_CELLS || self.mapped.capacity() > MAX_CELLS {
             return Scratch::default();
         }
         self
