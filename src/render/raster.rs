@@ -335,7 +335,8 @@ fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, s
     // Where the control points of a curve lie: 0 in reach of the box, 1 left of it, 2
     // beyond it elsewhere (drawing nothing).
     let place = |pts: &[Point]| -> u8 {
-        let (mut lo, mut hi) = (Point::from_xy(f32::INFINITY, f32::INFINITY), Point::from_xy(f32::NEG_INFINITY, f32::NEG_INFINITY));
+        let (mut lo, mut hi) =
+            (Point::from_xy(f32::INFINITY, f32::INFINITY), Point::from_xy(f32::NEG_INFINITY, f32::NEG_INFINITY));
         for q in pts {
             lo = Point::from_xy(lo.x.min(q.x), lo.y.min(q.y));
             hi = Point::from_xy(hi.x.max(q.x), hi.y.max(q.y));
@@ -376,8 +377,7 @@ fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, s
             }
             // A contour with a point that is no number is drawn as it comes (its edges
             // there are dropped, so it may not close).
-            if finite
-                && (hi.y + 1.0 < top || lo.y - 1.0 > bottom || lo.x - 1.0 > right_side || hi.x + 1.0 < left_side)
+            if finite && (hi.y + 1.0 < top || lo.y - 1.0 > bottom || lo.x - 1.0 > right_side || hi.x + 1.0 < left_side)
             {
                 (v, p) = (v_end, p_end);
                 continue;
@@ -1434,6 +1434,88 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn boxes_of_curves_and_far_edges_are_the_boxes_of_the_whole_drawing() {
+        // Cubics and quads (culled or replaced by their chords when out of a box's reach),
+        // contours wholly left of a box (passed over: their covers sum to nothing), and
+        // edges from far beyond the image (cut at FAR), filled under both rules.
+        let mut seed = 0x9e37_79b9_u32;
+        let mut rnd = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1 << 24) as f32
+        };
+        let (w, h) = (110u32, 90u32);
+        for round in 0..30 {
+            let mut pb = PathBuilder::new();
+            for _ in 0..(2 + (rnd() * 5.0) as usize) {
+                let (cx, cy, r) = (rnd() * 130.0 - 10.0, rnd() * 110.0 - 10.0, 3.0 + rnd() * 30.0);
+                pb.move_to(cx + r, cy);
+                for k in 1..(3 + (rnd() * 6.0) as usize) {
+                    let a = k as f32 * 1.3;
+                    let (x, y) = (cx + r * a.cos(), cy + r * a.sin());
+                    if k % 2 == 0 {
+                        pb.cubic_to(x + rnd() * 20.0, y - 9.0, x - 7.0, y + rnd() * 15.0, x, y);
+                    } else {
+                        pb.quad_to(x + 11.0 * rnd(), y - 4.0, x, y);
+                    }
+                }
+                pb.close();
+            }
+            if round % 3 == 0 {
+                // A far point: a long edge to the left and one from above.
+                pb.move_to(-3.0e6 * rnd() - 2.0e6, 40.0 + rnd() * 20.0);
+                pb.line_to(60.0 + rnd() * 10.0, 70.0 + rnd() * 10.0);
+                pb.line_to(50.0 + rnd() * 20.0, -5.0e6);
+                pb.close();
+            }
+            let path = pb.finish().expect("path");
+            let ink = Ink::new(Rgba(30, 90, (round * 8) as u8, 255), 0.4 + 0.6 * rnd());
+            let ts = Transform::from_row(1.0 + rnd() * 0.3, rnd() * 0.2, -rnd() * 0.2, 1.0, rnd() * 6.0, -rnd() * 6.0);
+            let rule = if round % 2 == 0 { FillRule::Winding } else { FillRule::EvenOdd };
+            let pen = super::super::paint::stroke(0.8 + 4.0 * rnd(), &[]);
+            let mut whole = canvas(w, h);
+            fill_path(&mut whole, &path, ink, rule, ts);
+            stroke_path(&mut whole, &path, ink, &pen, ts);
+            for _ in 0..8 {
+                let (x0, y0) = ((rnd() * w as f32) as u32, (rnd() * h as f32) as u32);
+                let (x1, y1) = (x0 + 1 + (rnd() * 40.0) as u32, y0 + 1 + (rnd() * 20.0) as u32);
+                let mut part = canvas(w, h);
+                fill_path_rect(&mut part, &path, ink, rule, ts, x0..x1, y0..y1);
+                stroke_path_rect(&mut part, &path, ink, &pen, ts, x0..x1, y0..y1);
+                for y in y0..y1.min(h) {
+                    let (a, b) = (((y * w + x0) * 4) as usize, ((y * w + x1.min(w)) * 4) as usize);
+                    assert!(
+                        whole.data()[a..b] == part.data()[a..b],
+                        "round {round}: box {x0}..{x1} x {y0}..{y1}, row {y}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn far_edges_cover_what_near_ones_do() {
+        // A band from far left (beyond FAR) is the band from just left of the image.
+        let band = |x0: f32| {
+            let mut pb = PathBuilder::new();
+            pb.move_to(x0, 10.0);
+            pb.line_to(30.25, 10.0);
+            pb.line_to(30.25, 20.5);
+            pb.line_to(x0, 20.5);
+            pb.close();
+            let mut pm = canvas(40, 30);
+            fill_path(
+                &mut pm,
+                &pb.finish().expect("path"),
+                Ink::new(Rgba(9, 9, 9, 255), 0.8),
+                FillRule::Winding,
+                Transform::identity(),
+            );
+            pm
+        };
+        assert!(band(-5.0).data() == band(-4.0e7).data());
     }
 
     #[test]
