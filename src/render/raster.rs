@@ -189,6 +189,7 @@ impl Cells {
 
     /// The part of an edge within pixel row `r`, from (xa, ya) to (xb, yb), ya < yb, in
     /// subpixel units; `dir` is +1 for an edge going down, -1 going up.
+    #[inline(always)]
     fn row_piece(&mut self, r: i32, xa: i32, ya: i32, xb: i32, yb: i32, dir: i32) {
         let (c0, c1) = (self.c0 * ONE, self.c1 * ONE);
         let dy = yb - ya;
@@ -206,6 +207,16 @@ impl Cells {
             self.push(ca, r, d, d * (2 * ONE * (ca + 1) - xa - xb));
             return;
         }
+        self.walk(r, xa, ya, xb, yb, dir);
+    }
+
+    /// [`Cells::row_piece`] over more than one column: cut at every column side.
+    #[inline(never)]
+    fn walk(&mut self, r: i32, xa: i32, ya: i32, xb: i32, yb: i32, dir: i32) {
+        let (c0, c1) = (self.c0 * ONE, self.c1 * ONE);
+        let dy = yb - ya;
+        let rr = (r - self.r0) as usize;
+        let ca = xa >> BITS;
         // y where the piece crosses x (between xa and xb): rounded down, from the piece's
         // own ends, so the same whichever columns are drawn.
         let (span, dy64) = (i64::from((xb - xa).abs()), i64::from(dy));
