@@ -19,172 +19,278 @@ use tiny_skia::{FillRule, Path, PathSegment, Pixmap, Point, Transform};
 /// Largest distance, px, between a curve and the lines that stand for it.
 const FLATNESS: f32 = 0.1;
 
-/// One pixel's share of the edges: the signed height they cross in it (`cover`) and the
-/// part of that inside the pixel (`area`, the height times the distance to its right side).
+/// Bits of subpixel precision: edges are cut into cells with their ends at whole
+/// multiples of 1/256 px, as FreeType's smooth rasteriser does.
+const BITS: u32 = 8;
+/// One pixel, in subpixel units.
+const ONE: i32 = 1 << BITS;
+/// A whole pixel's coverage in the units of [`Cell::area`]: twice the square of [`ONE`].
+const FULL: i64 = 2 * (ONE as i64) * (ONE as i64);
+/// Coordinates, px, kept as they are: beyond, an edge is cut (its part left of the
+/// image becomes a vertical line at -FAR, which has the same cover; parts above or below
+/// every row are dropped), so that subpixel products fit in 64 bits.
+const FAR: f32 = (1 << 20) as f32;
+
+/// One pixel's share of the edges, in whole subpixel units: the signed height they cross
+/// in it (`cover`) and twice the part of that inside the pixel, times [`ONE`] (`area`).
+/// Integers: the sums of a pixel come out the same in any order and however the edges
+/// were gathered, so a box drawn alone is the box of the whole drawing.
 #[derive(Clone, Copy, Default)]
 struct Cell {
-    /// Row.
+    /// Row, from the box's top.
     y: u32,
-    /// Column + 1 (0 stands for everything left of the image).
+    /// Column, from the box's left side.
     x: u32,
-    cover: f32,
-    area: f32,
+    cover: i32,
+    area: i32,
 }
 
-/// The cells of one path, clipped to an image `width` × `height`.
+/// The cells of one path within a box of pixels: columns `c0..c1`, rows `r0..r1`.
+///
+/// Only the rows of the box are visited, and only its columns leave cells: everything
+/// left of the box adds only its cover to the row's `left` sum (the covers of an edge's
+/// pieces telescope, so a piece wholly left of the box adds the height it crosses), and
+/// nothing right of it counts.
 struct Cells {
-    width: i32,
-    height: i32,
+    c0: i32,
+    c1: i32,
+    r0: i32,
+    r1: i32,
     cells: Vec<Cell>,
-    /// The cover of the edges wholly left of the image, by row (empty until one comes):
-    /// summed here, and pushed as one cell per row at the end, rather than a cell per
-    /// edge and row (a tile often lies beside long coasts and borders).
-    left: Vec<f32>,
-    /// The rows drawn, `top..bottom` (within 0..height): edges leave cells only there.
-    top: i32,
-    bottom: i32,
+    /// The cover of everything left of column `c0`, by row of the box.
+    left: Vec<i32>,
 }
 
 impl Cells {
-    fn push(&mut self, x: i32, y: i32, cover: f32, area: f32) {
-        // Columns left of the image keep only their cover (as column -1); right of it,
-        // nothing is visible.
-        let x = x.max(-1);
-        if x >= self.width || cover == 0.0 && area == 0.0 {
+    /// Add a piece to the cell of column `x` and row `y` (both within the box).
+    #[inline(always)]
+    fn push(&mut self, x: i32, y: i32, cover: i32, area: i32) {
+        if cover == 0 && area == 0 {
             return;
         }
-        // Both in range: 0 <= y < height and -1 <= x < width.
-        self.cells.push(Cell { y: y as u32, x: (x + 1) as u32, cover, area });
+        let (x, y) = ((x - self.c0) as u32, (y - self.r0) as u32);
+        // Pieces of one edge in one pixel come one after another: one cell for them.
+        if let Some(last) = self.cells.last_mut() {
+            if last.x == x && last.y == y {
+                last.cover = last.cover.wrapping_add(cover);
+                last.area = last.area.wrapping_add(area);
+                return;
+            }
+        }
+        self.cells.push(Cell { y, x, cover, area });
     }
 
-    /// An edge from `a` to `b`, px.
-    fn line(&mut self, a: Point, b: Point) {
+    /// An edge from `a` to `b`.
+    #[inline(always)]
+    fn line(&mut self, a: Vertex, b: Vertex) {
+        if a.near && b.near {
+            self.line_sub(a.x, a.y, b.x, b.y);
+        } else {
+            self.far_line(a.p, b.p);
+        }
+    }
+
+    /// An edge with an end beyond [`FAR`] (or none at all): cut at ±FAR in x and y, in f64.
+    #[cold]
+    fn far_line(&mut self, a: Point, b: Point) {
         if a.y == b.y || !(a.x.is_finite() && a.y.is_finite() && b.x.is_finite() && b.y.is_finite()) {
             return;
         }
-        let (dir, p, q) = if a.y < b.y { (1.0, a, b) } else { (-1.0, b, a) };
-        let (top, h) = (self.top as f32, self.bottom as f32);
-        if q.y <= top || p.y >= h {
+        // Wholly above or below the rows, or right of the columns: nothing.
+        if a.y.max(b.y) <= self.r0 as f32 || a.y.min(b.y) >= self.r1 as f32 || a.x.min(b.x) >= self.c1 as f32 {
             return;
         }
-        // Right of the image an edge leaves nothing.
-        if p.x.min(q.x) >= self.width as f32 {
+        let far = f64::from(FAR);
+        let (mut ax, mut ay, mut bx, mut by) = (f64::from(a.x), f64::from(a.y), f64::from(b.x), f64::from(b.y));
+        // Above and below ±FAR lie no rows.
+        if ay.min(by) >= far || ay.max(by) <= -far {
             return;
         }
-        let slope = (q.x - p.x) / (q.y - p.y);
-        let x_at = |y: f32| p.x + (y - p.y) * slope;
-        // For a row in top..bottom, max(p.y, top, row) is max(p.y, 0, row): the cells of
-        // the rows drawn are those of the whole image.
-        let (y0, y1) = (p.y.max(top), q.y.min(h));
-        // In range: clamped to top..=bottom above.
-        let (r0, r1) = (floor(y0) as i32, (ceil(y1) as i32).min(self.bottom));
-        // Left of it, only its cover in each row.
-        if p.x.max(q.x) <= 0.0 {
-            if self.left.is_empty() {
-                self.left = vec![0.0; self.height as usize];
-            }
-            for row in r0..r1 {
-                let ya = y0.max(row as f32);
-                let yb = y1.min(row as f32 + 1.0);
-                if yb > ya {
-                    // In range: 0 <= row < height.
-                    self.left[row as usize] += dir * (yb - ya);
+        for lim in [-far, far] {
+            let at = |ax: f64, ay: f64, bx: f64, by: f64| ax + (lim - ay) * (bx - ax) / (by - ay);
+            if (ay - lim) * (by - lim) < 0.0 {
+                let x = at(ax, ay, bx, by);
+                if (ay - lim) * lim > 0.0 {
+                    (ax, ay) = (x, lim);
+                } else {
+                    (bx, by) = (x, lim);
                 }
             }
-            return;
         }
-        for row in r0..r1 {
-            let ya = y0.max(row as f32);
-            let yb = y1.min(row as f32 + 1.0);
-            if yb <= ya {
-                continue;
+        // Cut at x = ±FAR: the parts beyond become vertical lines at ±FAR.
+        let (mut ts, mut n) = ([0.0f64; 4], 1);
+        for lim in [-far, far] {
+            let t = (lim - ax) / (bx - ax);
+            if t > 0.0 && t < 1.0 {
+                ts[n] = t;
+                n += 1;
             }
-            self.row_piece(row, x_at(ya), ya, x_at(yb), yb, dir);
+        }
+        ts[n] = 1.0;
+        n += 1;
+        ts[..n].sort_by(f64::total_cmp);
+        let point = |t: f64| {
+            let (x, y) = if t == 0.0 {
+                (ax, ay)
+            } else if t == 1.0 {
+                (bx, by)
+            } else {
+                (ax + t * (bx - ax), ay + t * (by - ay))
+            };
+            (sub(x.clamp(-far, far) as f32), sub(y.clamp(-far, far) as f32))
+        };
+        for k in 0..n - 1 {
+            let (p, q) = (point(ts[k]), point(ts[k + 1]));
+            self.line_sub(p.0, p.1, q.0, q.1);
         }
     }
 
-    /// The part of an edge within one pixel row, from (xa, ya) to (xb, yb) with ya < yb;
-    /// `dir` is +1 for an edge going down, -1 going up.
-    fn row_piece(&mut self, row: i32, xa: f32, ya: f32, xb: f32, yb: f32, dir: f32) {
-        let w = self.width as f32;
-        // Left of the image only the cover counts (kept as column -1); right of it nothing.
-        if xa.max(xb) <= 0.0 {
-            self.push(-1, row, dir * (yb - ya), 0.0);
+    /// An edge between two points in subpixel units.
+    fn line_sub(&mut self, x0: i32, y0: i32, x1: i32, y1: i32) {
+        if y0 == y1 {
             return;
         }
-        if xa.min(xb) >= w {
+        let (dir, xa, ya, xb, yb) = if y0 < y1 { (1, x0, y0, x1, y1) } else { (-1, x1, y1, x0, y0) };
+        if yb <= self.r0 * ONE || ya >= self.r1 * ONE || xa.min(xb) >= self.c1 * ONE {
             return;
         }
-        let (mut xa, mut ya, mut xb, mut yb) = (xa, ya, xb, yb);
-        // Cut at the image's sides (xa != xb there, as one end is out and one in).
-        if xa.min(xb) < 0.0 {
-            let yc = ya + (0.0 - xa) * (yb - ya) / (xb - xa);
-            if xa < 0.0 {
-                self.push(-1, row, dir * (yc - ya), 0.0);
-                (xa, ya) = (0.0, yc);
-            } else {
-                self.push(-1, row, dir * (yb - yc), 0.0);
-                (xb, yb) = (0.0, yc);
+        // The rows it crosses within the box.
+        let first = (ya >> BITS).max(self.r0);
+        let last = ((yb - 1) >> BITS).min(self.r1 - 1);
+        if xa.max(xb) <= self.c0 * ONE {
+            // Wholly left of the box: only its cover, row by row.
+            for r in first..=last {
+                let (lo, hi) = (ya.max(r * ONE), yb.min((r + 1) * ONE));
+                let left = &mut self.left[(r - self.r0) as usize];
+                *left = left.wrapping_add(dir * (hi - lo));
             }
+            return;
         }
-        if xa.max(xb) > w {
-            let yc = ya + (w - xa) * (yb - ya) / (xb - xa);
-            if xa > w {
-                (xa, ya) = (w, yc);
-            } else {
-                (xb, yb) = (w, yc);
+        if xa == xb {
+            for r in first..=last {
+                let (lo, hi) = (ya.max(r * ONE), yb.min((r + 1) * ONE));
+                self.row_piece(r, xa, lo, xb, hi, dir);
             }
+            return;
         }
-        let (ca, cb) = (floor(xa), floor(xb));
+        // x where the edge crosses y: its own subpixel, rounded down, the same whichever
+        // rows are drawn.
+        let (dx, dy) = (i64::from(xb - xa), i64::from(yb - ya));
+        let x_at = |y: i32| xa + (i64::from(y - ya) * dx).div_euclid(dy) as i32;
+        let mut lo = ya.max(first * ONE);
+        let mut x_lo = if lo == ya { xa } else { x_at(lo) };
+        for r in first..=last {
+            let hi = yb.min((r + 1) * ONE);
+            let x_hi = if hi == yb { xb } else { x_at(hi) };
+            self.row_piece(r, x_lo, lo, x_hi, hi, dir);
+            (lo, x_lo) = (hi, x_hi);
+        }
+    }
+
+    /// The part of an edge within pixel row `r`, from (xa, ya) to (xb, yb), ya < yb, in
+    /// subpixel units; `dir` is +1 for an edge going down, -1 going up.
+    #[inline(always)]
+    fn row_piece(&mut self, r: i32, xa: i32, ya: i32, xb: i32, yb: i32, dir: i32) {
+        let (c0, c1) = (self.c0 * ONE, self.c1 * ONE);
+        let dy = yb - ya;
+        let rr = (r - self.r0) as usize;
+        if xa.max(xb) <= c0 {
+            self.left[rr] = self.left[rr].wrapping_add(dir * dy);
+            return;
+        }
+        if xa.min(xb) >= c1 {
+            return;
+        }
+        let (ca, cb) = (xa >> BITS, xb >> BITS);
         if ca == cb {
-            let mid = (xa + xb) * 0.5 - ca;
-            let dy = dir * (yb - ya);
-            self.push(ca as i32, row, dy, dy * (1.0 - mid));
+            let d = dir * dy;
+            self.push(ca, r, d, d * (2 * ONE * (ca + 1) - xa - xb));
             return;
         }
-        // Walk the columns between xa and xb, cutting at every column boundary.
-        let dydx = (yb - ya) / (xb - xa);
-        let step = if xb > xa { 1.0 } else { -1.0 };
+        self.walk(r, xa, ya, xb, yb, dir);
+    }
+
+    /// [`Cells::row_piece`] over more than one column: cut at every column side.
+    #[inline(never)]
+    fn walk(&mut self, r: i32, xa: i32, ya: i32, xb: i32, yb: i32, dir: i32) {
+        let (c0, c1) = (self.c0 * ONE, self.c1 * ONE);
+        let dy = yb - ya;
+        let rr = (r - self.r0) as usize;
+        let ca = xa >> BITS;
+        // y where the piece crosses x (between xa and xb): rounded down, from the piece's
+        // own ends, so the same whichever columns are drawn.
+        let (span, dy64) = (i64::from((xb - xa).abs()), i64::from(dy));
+        let y_at = |x: i32| ya + (i64::from((x - xa).abs()) * dy64 / span) as i32;
         let (mut x, mut y) = (xa, ya);
-        // The first boundary crossed.
-        let mut bound = if step > 0.0 { ca + 1.0 } else { ca };
-        loop {
-            let last = if step > 0.0 { bound >= xb } else { bound <= xb };
-            let (nx, ny) = if last { (xb, yb) } else { (bound, ya + (bound - xa) * dydx) };
-            let col = floor((x + nx) * 0.5);
-            let mid = (x + nx) * 0.5 - col;
-            let dy = dir * (ny - y);
-            // Within 0..=width after the cuts above, so the cast is in range.
-            self.push(col as i32, row, dy, dy * (1.0 - mid));
-            if last {
-                return;
+        if xb > xa {
+            let mut col = ca;
+            if col < self.c0 {
+                let ny = y_at(c0);
+                self.left[rr] = self.left[rr].wrapping_add(dir * (ny - y));
+                (x, y, col) = (c0, ny, self.c0);
             }
-            (x, y) = (nx, ny);
-            bound += step;
+            while col < self.c1 {
+                let bound = (col + 1) * ONE;
+                let (nx, ny) = if bound >= xb { (xb, yb) } else { (bound, y_at(bound)) };
+                let d = dir * (ny - y);
+                self.push(col, r, d, d * (2 * bound - x - nx));
+                if nx == xb {
+                    return;
+                }
+                (x, y, col) = (nx, ny, col + 1);
+            }
+        } else {
+            // Going left, the first piece lies in the column left of xa when xa is on a
+            // column's side.
+            let mut col = (xa - 1) >> BITS;
+            if col >= self.c1 {
+                let ny = y_at(c1);
+                (x, y, col) = (c1, ny, self.c1 - 1);
+            }
+            loop {
+                if col < self.c0 {
+                    self.left[rr] = self.left[rr].wrapping_add(dir * (yb - y));
+                    return;
+                }
+                let bound = col * ONE;
+                let (nx, ny) = if bound <= xb { (xb, yb) } else { (bound, y_at(bound)) };
+                let d = dir * (ny - y);
+                self.push(col, r, d, d * (2 * (bound + ONE) - x - nx));
+                if nx == xb {
+                    return;
+                }
+                (x, y, col) = (nx, ny, col - 1);
+            }
         }
     }
 }
 
-/// `v.floor()` for |v| < 2^31, without a call into libm (the x86-64 baseline has no
-/// rounding instruction, and this runs for every cell).
+/// A coordinate, px, in subpixel units, rounded to the nearest (|v| <= [`FAR`]): in f64
+/// moved to positive numbers, where truncation is rounding down.
 #[inline(always)]
-fn floor(v: f32) -> f32 {
-    let t = v as i32 as f32;
-    if t > v {
-        t - 1.0
-    } else {
-        t
-    }
+fn sub(v: f32) -> i32 {
+    const SHIFT: i64 = 1 << 30;
+    ((f64::from(v) * f64::from(ONE) + (0.5 + SHIFT as f64)) as i64 - SHIFT) as i32
 }
 
-/// `v.ceil()` for |v| < 2^31, without a call into libm (as [`floor`]).
+/// A point of a path, px, with its subpixel coordinates when it is `near` (finite and
+/// within [`FAR`]).
+#[derive(Clone, Copy)]
+struct Vertex {
+    p: Point,
+    x: i32,
+    y: i32,
+    near: bool,
+}
+
 #[inline(always)]
-fn ceil(v: f32) -> f32 {
-    let t = v as i32 as f32;
-    if t < v {
-        t + 1.0
+fn vertex(p: Point) -> Vertex {
+    // False for NaN and infinities.
+    let near = p.x.abs() <= FAR && p.y.abs() <= FAR;
+    if near {
+        Vertex { p, x: sub(p.x), y: sub(p.y), near }
     } else {
-        t
+        Vertex { p, x: 0, y: 0, near }
     }
 }
 
@@ -196,38 +302,65 @@ fn map(ts: &Transform, p: Point) -> Point {
 /// How many lines stand for a curve whose control polygon bends by `dd` px.
 fn pieces(dd: f32) -> usize {
     if dd.is_finite() {
-        ((dd / (8.0 * FLATNESS)).sqrt().ceil() as usize).clamp(1, 64)
+        let n = (dd / (8.0 * FLATNESS)).sqrt().min(64.0);
+        // ceil, without a call into libm (as [`floor`]).
+        let t = n as usize;
+        (t + usize::from((t as f32) < n)).clamp(1, 64)
     } else {
         1
     }
 }
 
-/// The cells of a path mapped by `ts`, every contour closed.
-fn cells_of(
-    path: &Path,
-    ts: &Transform,
-    width: u32,
-    rows: (u32, u32),
-    height: u32,
-    scratch: &mut Scratch,
-) -> Vec<Cell> {
+/// The length of (x, y), without a call into libm.
+#[inline(always)]
+fn norm(x: f32, y: f32) -> f32 {
+    (x * x + y * y).sqrt()
+}
+
+/// The box drawn: columns `c0..c1`, rows `r0..r1` (within the image).
+#[derive(Clone, Copy)]
+struct Window {
+    c0: u32,
+    c1: u32,
+    r0: u32,
+    r1: u32,
+}
+
+/// The cells of a path mapped by `ts`, every contour closed, within the box `win` of an
+/// image `width` × `height`; the left covers are in `c.left`.
+fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, scratch: &mut Scratch) -> Cells {
     let (mut cells, mut left) = (std::mem::take(&mut scratch.cells), std::mem::take(&mut scratch.left));
     cells.clear();
     left.clear();
-    let mut c =
-        Cells { width: width as i32, height: height as i32, cells, left, top: rows.0 as i32, bottom: rows.1 as i32 };
+    left.resize((win.r1 - win.r0) as usize, 0);
+    let mut c = Cells { c0: win.c0 as i32, c1: win.c1 as i32, r0: win.r0 as i32, r1: win.r1 as i32, cells, left };
     use tiny_skia_path::PathVerb as V;
     let (verbs, points) = (path.verbs(), path.points());
-    // An edge wholly above or below the rows drawn leaves nothing (as `Cells::line` finds
-    // first): such edges are passed over here, and so are whole contours whose points
-    // all lie a pixel or more beyond the rows (curves are flattened within their control
-    // points, give or take rounding, hence the pixel).
-    let (top, bottom) = (rows.0 as f32, rows.1 as f32);
-    let line = |c: &mut Cells, a: Point, b: Point| {
-        if !((a.y <= top && b.y <= top) || (a.y >= bottom && b.y >= bottom)) {
-            c.line(a, b);
+    // Whole contours whose points all lie a pixel or more above, below or right of the
+    // box are passed over (curves are flattened within their control points, give or take
+    // rounding, hence the pixel), and so are those wholly left of it: a closed contour
+    // crosses every row as often down as up, and its covers, whole subpixels, sum to
+    // nothing exactly. Curves are culled likewise, one by one.
+    let (top, bottom, left_side, right_side) = (win.r0 as f32, win.r1 as f32, win.c0 as f32, win.c1 as f32);
+    let whole = win.r0 == 0 && win.r1 >= height && win.c0 == 0 && win.c1 >= width;
+    // Where the control points of a curve lie: 0 in reach of the box, 1 left of it, 2
+    // beyond it elsewhere (drawing nothing).
+    let place = |pts: &[Point]| -> u8 {
+        let (mut lo, mut hi) =
+            (Point::from_xy(f32::INFINITY, f32::INFINITY), Point::from_xy(f32::NEG_INFINITY, f32::NEG_INFINITY));
+        for q in pts {
+            lo = Point::from_xy(lo.x.min(q.x), lo.y.min(q.y));
+            hi = Point::from_xy(hi.x.max(q.x), hi.y.max(q.y));
+        }
+        if hi.y + 1.0 < top || lo.y - 1.0 > bottom || lo.x - 1.0 > right_side {
+            2
+        } else if hi.x + 1.0 < left_side {
+            1
+        } else {
+            0
         }
     };
+    let mut mapped = std::mem::take(&mut scratch.mapped);
     let (mut v, mut p) = (0, 0);
     while v < verbs.len() {
         // One contour: its verbs v..v_end and points p..p_end.
@@ -242,84 +375,106 @@ fn cells_of(
             v_end += 1;
         }
         let p_end = p_end.min(points.len());
-        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-        // (Drawing all rows, only edges beyond the image would be passed over: not worth
-        // a pass over the points.)
-        if rows.0 > 0 || rows.1 < height {
-            for q in &points[p..p_end] {
-                let y = map(ts, *q).y;
-                (lo, hi) = (lo.min(y), hi.max(y));
+        mapped.clear();
+        mapped.extend(points[p..p_end].iter().map(|q| map(ts, *q)));
+        if !whole {
+            let (mut lo, mut hi) =
+                (Point::from_xy(f32::INFINITY, f32::INFINITY), Point::from_xy(f32::NEG_INFINITY, f32::NEG_INFINITY));
+            let mut finite = true;
+            for q in &mapped {
+                finite &= q.x.is_finite() && q.y.is_finite();
+                lo = Point::from_xy(if q.x < lo.x { q.x } else { lo.x }, if q.y < lo.y { q.y } else { lo.y });
+                hi = Point::from_xy(if q.x > hi.x { q.x } else { hi.x }, if q.y > hi.y { q.y } else { hi.y });
             }
-        } else {
-            (lo, hi) = (top, bottom);
+            // A contour with a point that is no number is drawn as it comes (its edges
+            // there are dropped, so it may not close).
+            if finite && (hi.y + 1.0 < top || lo.y - 1.0 > bottom || lo.x - 1.0 > right_side || hi.x + 1.0 < left_side)
+            {
+                (v, p) = (v_end, p_end);
+                continue;
+            }
         }
-        // NaN never passes over (lo and hi then miss it, and the test below fails).
-        if hi + 1.0 < top || lo - 1.0 > bottom {
-            (v, p) = (v_end, p_end);
-            continue;
-        }
-        let mut start = Point::zero();
-        let mut last = Point::zero();
+        let p_start = p;
+        let zero = vertex(Point::zero());
+        let mut start = zero;
+        let mut last = zero;
         let mut open = false;
         while v < v_end {
-            let at = |k: usize| points.get(p + k).map_or(Point::zero(), |q| map(ts, *q));
+            let at = |k: usize| mapped.get(p + k - p_start).copied().unwrap_or(Point::zero());
             match verbs[v] {
                 V::Move => {
                     if open {
-                        line(&mut c, last, start);
+                        c.line(last, start);
                     }
-                    start = at(0);
+                    start = vertex(at(0));
                     last = start;
                     open = true;
                     p += 1;
                 }
                 V::Line => {
-                    let q = at(0);
-                    line(&mut c, last, q);
+                    let q = vertex(at(0));
+                    c.line(last, q);
                     last = q;
                     p += 1;
                 }
                 V::Quad => {
-                    let (p0, p1, p2) = (last, at(0), at(1));
-                    let dd = (p0.x - 2.0 * p1.x + p2.x).hypot(p0.y - 2.0 * p1.y + p2.y);
-                    let n = pieces(dd);
-                    let mut prev = p0;
-                    for k in 1..=n {
-                        let t = k as f32 / n as f32;
-                        let u = 1.0 - t;
-                        let q = Point::from_xy(
-                            u * u * p0.x + 2.0 * u * t * p1.x + t * t * p2.x,
-                            u * u * p0.y + 2.0 * u * t * p1.y + t * t * p2.y,
-                        );
-                        line(&mut c, prev, q);
-                        prev = q;
+                    let (p0, p1, p2) = (last.p, at(0), at(1));
+                    let end = vertex(p2);
+                    match if whole { 0 } else { place(&[p0, p1, p2]) } {
+                        // Left of the box a curve adds its covers, which its chord's equal.
+                        1 => c.line(last, end),
+                        2 => {}
+                        _ => {
+                            let dd = norm(p0.x - 2.0 * p1.x + p2.x, p0.y - 2.0 * p1.y + p2.y);
+                            let n = pieces(dd);
+                            let mut prev = last;
+                            for k in 1..n {
+                                let t = k as f32 / n as f32;
+                                let u = 1.0 - t;
+                                let q = vertex(Point::from_xy(
+                                    u * u * p0.x + 2.0 * u * t * p1.x + t * t * p2.x,
+                                    u * u * p0.y + 2.0 * u * t * p1.y + t * t * p2.y,
+                                ));
+                                c.line(prev, q);
+                                prev = q;
+                            }
+                            c.line(prev, end);
+                        }
                     }
-                    last = p2;
+                    last = end;
                     p += 2;
                 }
                 V::Cubic => {
-                    let (p0, p1, p2, p3) = (last, at(0), at(1), at(2));
-                    let d1 = (p0.x - 2.0 * p1.x + p2.x).hypot(p0.y - 2.0 * p1.y + p2.y);
-                    let d2 = (p1.x - 2.0 * p2.x + p3.x).hypot(p1.y - 2.0 * p2.y + p3.y);
-                    let n = pieces(1.5 * d1.max(d2));
-                    let mut prev = p0;
-                    for k in 1..=n {
-                        let t = k as f32 / n as f32;
-                        let u = 1.0 - t;
-                        let (a, b, cc, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
-                        let q = Point::from_xy(
-                            a * p0.x + b * p1.x + cc * p2.x + d * p3.x,
-                            a * p0.y + b * p1.y + cc * p2.y + d * p3.y,
-                        );
-                        line(&mut c, prev, q);
-                        prev = q;
+                    let (p0, p1, p2, p3) = (last.p, at(0), at(1), at(2));
+                    let end = vertex(p3);
+                    match if whole { 0 } else { place(&[p0, p1, p2, p3]) } {
+                        1 => c.line(last, end),
+                        2 => {}
+                        _ => {
+                            let d1 = norm(p0.x - 2.0 * p1.x + p2.x, p0.y - 2.0 * p1.y + p2.y);
+                            let d2 = norm(p1.x - 2.0 * p2.x + p3.x, p1.y - 2.0 * p2.y + p3.y);
+                            let n = pieces(1.5 * d1.max(d2));
+                            let mut prev = last;
+                            for k in 1..n {
+                                let t = k as f32 / n as f32;
+                                let u = 1.0 - t;
+                                let (a, b, cc, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
+                                let q = vertex(Point::from_xy(
+                                    a * p0.x + b * p1.x + cc * p2.x + d * p3.x,
+                                    a * p0.y + b * p1.y + cc * p2.y + d * p3.y,
+                                ));
+                                c.line(prev, q);
+                                prev = q;
+                            }
+                            c.line(prev, end);
+                        }
                     }
-                    last = p3;
+                    last = end;
                     p += 3;
                 }
                 V::Close => {
                     if open {
-                        line(&mut c, last, start);
+                        c.line(last, start);
                     }
                     last = start;
                 }
@@ -327,16 +482,12 @@ fn cells_of(
             v += 1;
         }
         if open {
-            line(&mut c, last, start);
+            c.line(last, start);
         }
         p = p_end;
     }
-    let left = std::mem::take(&mut c.left);
-    for (row, &cover) in left.iter().enumerate() {
-        c.push(-1, row as i32, cover, 0.0);
-    }
-    scratch.left = left;
-    c.cells
+    scratch.mapped = mapped;
+    c
 }
 
 /// Buffers of [`fill_path`], kept per thread from path to path (a tile draws thousands
@@ -344,22 +495,25 @@ fn cells_of(
 #[derive(Default)]
 struct Scratch {
     cells: Vec<Cell>,
-    left: Vec<f32>,
+    left: Vec<i32>,
     sorted: Vec<Cell>,
     start: Vec<usize>,
     next: Vec<usize>,
+    /// The points of one contour, mapped.
+    mapped: Vec<Point>,
 }
 
 impl Scratch {
     /// Keep buffers for the next path unless they grew past a few megabytes (a whole
     /// map at print size), so that a thread does not hold them for good.
-    fn keep(mut self, cells: Vec<Cell>, sorted: Vec<Cell>) -> Scratch {
+    fn keep(mut self, cells: Vec<Cell>, left: Vec<i32>, sorted: Vec<Cell>) -> Scratch {
         const MAX_CELLS: usize = 1 << 18;
-        if cells.capacity() <= MAX_CELLS && sorted.capacity() <= MAX_CELLS {
+        if cells.capacity() <= MAX_CELLS && sorted.capacity() <= MAX_CELLS && left.capacity() <= MAX_CELLS {
             self.cells = cells;
             self.sorted = sorted;
+            self.left = left;
         }
-        if self.left.capacity() > MAX_CELLS || self.start.capacity() > MAX_CELLS {
+        if self.start.capacity() > MAX_CELLS || self.mapped.capacity() > MAX_CELLS {
             return Scratch::default();
         }
         self
@@ -406,16 +560,14 @@ fn blend_run(run: &mut [[u8; 4]], color: [u8; 4], m: u8) {
     }
 }
 
-/// The cells, all in the rows `rows`, ordered by row, then column: counted into rows (a
-/// pass over the cells), then each row's few cells sorted.
-fn sort_cells(cells: &[Cell], rows: (u32, u32), scratch: &mut Scratch) -> Vec<Cell> {
-    let lo = rows.0;
-    let rows = (rows.1 - rows.0) as usize;
+/// The cells, ordered by row, then column: counted into the box's `rows` (a pass over the
+/// cells), then each row's few cells sorted; with the start of each row's cells.
+fn sort_cells(cells: &[Cell], rows: usize, scratch: &mut Scratch) -> Vec<Cell> {
     let start = &mut scratch.start;
     start.clear();
     start.resize(rows + 1, 0);
     for c in cells {
-        start[(c.y - lo) as usize + 1] += 1;
+        start[c.y as usize + 1] += 1;
     }
     for r in 0..rows {
         start[r + 1] += start[r];
@@ -427,12 +579,15 @@ fn sort_cells(cells: &[Cell], rows: (u32, u32), scratch: &mut Scratch) -> Vec<Ce
     sorted.clear();
     sorted.resize(cells.len(), Cell::default());
     for c in cells {
-        let at = &mut next[(c.y - lo) as usize];
+        let at = &mut next[c.y as usize];
         sorted[*at] = *c;
         *at += 1;
     }
     for r in 0..rows {
-        sorted[start[r]..start[r + 1]].sort_unstable_by_key(|c| c.x);
+        let row = &mut sorted[start[r]..start[r + 1]];
+        if row.len() > 1 {
+            row.sort_unstable_by_key(|c| c.x);
+        }
     }
     sorted
 }
@@ -445,9 +600,9 @@ pub fn fill_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts:
 }
 
 /// [`fill_path`] for the pixels of the columns `cols` in the rows `rows` only: those
-/// pixels are the ones [`fill_path`] gives, byte for byte; others may be left as they
-/// were or drawn. A partial redraw of a few cells of a window blends the pixels of those
-/// cells, not whole rows of the window.
+/// pixels are the ones [`fill_path`] gives, byte for byte; others are left as they were.
+/// Its cost follows the box: only the box's rows are visited, only its columns leave
+/// cells, and edges and contours out of its reach are passed over.
 pub fn fill_path_rect(
     pixmap: &mut Pixmap,
     path: &Path,
@@ -467,8 +622,9 @@ type Area = (Range<u32>, Range<u32>);
 /// (a drawing replayed many times), else free it at once.
 fn fill_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform, area: Area, keep: bool) {
     let (cols, rows) = area;
-    let rows = (rows.start.min(pixmap.height()), rows.end.min(pixmap.height()));
-    let cols = (cols.start.min(pixmap.width()), cols.end.min(pixmap.width()));
+    let (w, h) = (pixmap.width(), pixmap.height());
+    let rows = (rows.start.min(h), rows.end.min(h));
+    let cols = (cols.start.min(w), cols.end.min(w));
     if rows.0 >= rows.1 || cols.0 >= cols.1 {
         return;
     }
@@ -480,86 +636,88 @@ fn fill_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Tra
     if color.alpha() == 0 || !ts.is_finite() {
         return;
     }
-    let (w, h) = (pixmap.width(), pixmap.height());
+    let win = Window { c0: cols.0, c1: cols.1, r0: rows.0, r1: rows.1 };
     let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    let unsorted = cells_of(path, &ts, w, rows, h, &mut scratch);
-    if unsorted.is_empty() {
-        let sorted = std::mem::take(&mut scratch.sorted);
-        SCRATCH.with(|s| *s.borrow_mut() = scratch.keep(unsorted, sorted));
-        return;
-    }
-    let cells = sort_cells(&unsorted, rows, &mut scratch);
-    sweep(pixmap, &cells, color, rule, cols);
-    SCRATCH.with(|s| *s.borrow_mut() = scratch.keep(unsorted, cells));
+    let c = cells_of(path, &ts, win, w, h, &mut scratch);
+    let sorted = sort_cells(&c.cells, (win.r1 - win.r0) as usize, &mut scratch);
+    sweep(pixmap, &sorted, &scratch.start, &c.left, color, rule, win);
+    SCRATCH.with(|s| *s.borrow_mut() = scratch.keep(c.cells, c.left, sorted));
 }
 
-/// Blend the sorted cells of a path: each row's cells and the spans between them, in the
-/// columns `cols` (the coverage is summed from the row's start all the same).
+/// Blend the sorted cells of a path over the box `win`: each row from its left cover,
+/// its cells and the spans between them.
 fn sweep(
     pixmap: &mut Pixmap,
     cells: &[Cell],
+    start: &[usize],
+    left: &[i32],
     color: tiny_skia::PremultipliedColorU8,
     rule: FillRule,
-    cols: (u32, u32),
+    win: Window,
 ) {
-    let (c0, c1) = (cols.0 as usize, cols.1 as usize);
-    let w = pixmap.width();
+    let (c0, c1) = (win.c0 as usize, win.c1 as usize);
+    let stride = pixmap.width() as usize;
     let color = [color.red(), color.green(), color.blue(), color.alpha()];
-    let stride = w as usize;
     let (pixels, _) = pixmap.data_mut().as_chunks_mut::<4>();
-    let to_alpha = |v: f32| -> u8 {
-        let v = v.abs();
+    // Coverage (in units of FULL) to alpha.
+    let to_alpha = |v: i64| -> u8 {
+        let v = v.unsigned_abs();
+        let full = FULL as u64;
         let c = match rule {
-            FillRule::Winding => v.min(1.0),
+            FillRule::Winding => v.min(full),
             FillRule::EvenOdd => {
-                let t = v - 2.0 * floor(v * 0.5);
-                if t > 1.0 {
-                    2.0 - t
+                let t = v % (2 * full);
+                if t > full {
+                    2 * full - t
                 } else {
                     t
                 }
             }
         };
         // Sixteen steps of coverage, as tiny-skia's supersampling gives: finer steps look
-        // the same and only add colours to a tile's palette. In 0..=16 before the cast.
-        let steps = (c * 16.0 + 0.5) as u32;
+        // the same and only add colours to a tile's palette. In 0..=16.
+        let steps = (c * 16 + full / 2) / full;
         ((steps * 255 + 8) / 16) as u8
     };
-    for row_cells in cells.chunk_by(|a, b| a.y == b.y) {
-        let row = row_cells[0].y as usize;
+    let one2 = 2 * i64::from(ONE);
+    for (rr, &l) in left.iter().enumerate() {
+        let row_cells = &cells[start[rr]..start[rr + 1]];
+        if row_cells.is_empty() && l == 0 {
+            continue;
+        }
+        let row = win.r0 as usize + rr;
         let line = &mut pixels[row * stride..(row + 1) * stride];
-        let mut acc = 0.0f32;
+        let mut acc = i64::from(l);
+        // The next column not yet blended.
+        let mut x = c0;
         let mut i = 0;
         while i < row_cells.len() {
             // Sum the cells of one pixel.
-            let x = row_cells[i].x;
-            let (mut cover, mut area) = (0.0, 0.0);
-            while i < row_cells.len() && row_cells[i].x == x {
-                cover += row_cells[i].cover;
-                area += row_cells[i].area;
+            let cx = row_cells[i].x;
+            let (mut cover, mut area) = (0i64, 0i64);
+            while i < row_cells.len() && row_cells[i].x == cx {
+                cover += i64::from(row_cells[i].cover);
+                area += i64::from(row_cells[i].area);
                 i += 1;
             }
-            // Column x - 1; x = 0 stands for everything left of the image.
-            let from = x as usize;
-            if from > c1 {
-                // This cell and the rest of the row lie right of the columns drawn.
-                break;
-            }
-            if x > 0 && from > c0 {
-                let m = to_alpha(acc + area);
+            let col = c0 + cx as usize;
+            if col > x && acc != 0 {
+                let m = to_alpha(acc * one2);
                 if m > 0 {
-                    blend_run(&mut line[from - 1..from], color, m);
+                    blend_run(&mut line[x..col], color, m);
                 }
+            }
+            let m = to_alpha(acc * one2 + area);
+            if m > 0 {
+                blend_run(&mut line[col..col + 1], color, m);
             }
             acc += cover;
-            // The span up to the next cell of this row (or the row's end) at one coverage.
-            let to = row_cells.get(i).map_or(stride, |c| c.x as usize - 1);
-            let (f, t) = (from.max(c0), to.min(c1));
-            if t > f {
-                let m = to_alpha(acc);
-                if m > 0 {
-                    blend_run(&mut line[f..t], color, m);
-                }
+            x = col + 1;
+        }
+        if x < c1 && acc != 0 {
+            let m = to_alpha(acc * one2);
+            if m > 0 {
+                blend_run(&mut line[x..c1], color, m);
             }
         }
     }
@@ -1287,6 +1445,88 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn boxes_of_curves_and_far_edges_are_the_boxes_of_the_whole_drawing() {
+        // Cubics and quads (culled or replaced by their chords when out of a box's reach),
+        // contours wholly left of a box (passed over: their covers sum to nothing), and
+        // edges from far beyond the image (cut at FAR), filled under both rules.
+        let mut seed = 0x9e37_79b9_u32;
+        let mut rnd = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1 << 24) as f32
+        };
+        let (w, h) = (110u32, 90u32);
+        for round in 0..30 {
+            let mut pb = PathBuilder::new();
+            for _ in 0..(2 + (rnd() * 5.0) as usize) {
+                let (cx, cy, r) = (rnd() * 130.0 - 10.0, rnd() * 110.0 - 10.0, 3.0 + rnd() * 30.0);
+                pb.move_to(cx + r, cy);
+                for k in 1..(3 + (rnd() * 6.0) as usize) {
+                    let a = k as f32 * 1.3;
+                    let (x, y) = (cx + r * a.cos(), cy + r * a.sin());
+                    if k % 2 == 0 {
+                        pb.cubic_to(x + rnd() * 20.0, y - 9.0, x - 7.0, y + rnd() * 15.0, x, y);
+                    } else {
+                        pb.quad_to(x + 11.0 * rnd(), y - 4.0, x, y);
+                    }
+                }
+                pb.close();
+            }
+            if round % 3 == 0 {
+                // A far point: a long edge to the left and one from above.
+                pb.move_to(-3.0e6 * rnd() - 2.0e6, 40.0 + rnd() * 20.0);
+                pb.line_to(60.0 + rnd() * 10.0, 70.0 + rnd() * 10.0);
+                pb.line_to(50.0 + rnd() * 20.0, -5.0e6);
+                pb.close();
+            }
+            let path = pb.finish().expect("path");
+            let ink = Ink::new(Rgba(30, 90, (round * 8) as u8, 255), 0.4 + 0.6 * rnd());
+            let ts = Transform::from_row(1.0 + rnd() * 0.3, rnd() * 0.2, -rnd() * 0.2, 1.0, rnd() * 6.0, -rnd() * 6.0);
+            let rule = if round % 2 == 0 { FillRule::Winding } else { FillRule::EvenOdd };
+            let pen = super::super::paint::stroke(0.8 + 4.0 * rnd(), &[]);
+            let mut whole = canvas(w, h);
+            fill_path(&mut whole, &path, ink, rule, ts);
+            stroke_path(&mut whole, &path, ink, &pen, ts);
+            for _ in 0..8 {
+                let (x0, y0) = ((rnd() * w as f32) as u32, (rnd() * h as f32) as u32);
+                let (x1, y1) = (x0 + 1 + (rnd() * 40.0) as u32, y0 + 1 + (rnd() * 20.0) as u32);
+                let mut part = canvas(w, h);
+                fill_path_rect(&mut part, &path, ink, rule, ts, x0..x1, y0..y1);
+                stroke_path_rect(&mut part, &path, ink, &pen, ts, x0..x1, y0..y1);
+                for y in y0..y1.min(h) {
+                    let (a, b) = (((y * w + x0) * 4) as usize, ((y * w + x1.min(w)) * 4) as usize);
+                    assert!(
+                        whole.data()[a..b] == part.data()[a..b],
+                        "round {round}: box {x0}..{x1} x {y0}..{y1}, row {y}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn far_edges_cover_what_near_ones_do() {
+        // A band from far left (beyond FAR) is the band from just left of the image.
+        let band = |x0: f32| {
+            let mut pb = PathBuilder::new();
+            pb.move_to(x0, 10.0);
+            pb.line_to(30.25, 10.0);
+            pb.line_to(30.25, 20.5);
+            pb.line_to(x0, 20.5);
+            pb.close();
+            let mut pm = canvas(40, 30);
+            fill_path(
+                &mut pm,
+                &pb.finish().expect("path"),
+                Ink::new(Rgba(9, 9, 9, 255), 0.8),
+                FillRule::Winding,
+                Transform::identity(),
+            );
+            pm
+        };
+        assert!(band(-5.0).data() == band(-4.0e7).data());
     }
 
     #[test]
