@@ -466,6 +466,17 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     // The stand-in for a tile already written.
     let no_png: Arc<Vec<u8>> = Arc::default();
     let no_png = &no_png;
+    // Metatiles written as they are drawn go into their folder one at a time (the first
+    // builds it in a temporary folder that is then renamed into place).
+    let one_writer = Mutex::new(());
+    let stream_write = |dir: &std::path::Path, tiles: &[Tile]| -> Result<()> {
+        let _one = one_writer.lock().expect("writer lock");
+        let t_write = std::time::Instant::now();
+        let done = sink::write_xyz(dir, tiles, suffix, written);
+        phase_time(&WRITE_NS, t_write);
+        done
+    };
+    let stream_write = &stream_write;
     rayon::scope(|scope| -> Result<()> {
         for (g, (_, years)) in groups.iter().enumerate() {
             if failed.lock().expect("write error lock").is_some() {
@@ -497,9 +508,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                                 b.inc(1);
                             }
                             if stream {
-                                let t_write = std::time::Instant::now();
-                                sink::write_xyz(&stream_dir, kept, suffix, written)?;
-                                phase_time(&WRITE_NS, t_write);
+                                stream_write(&stream_dir, kept)?;
                             }
                             return Ok(None);
                         }
@@ -550,10 +559,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                     if !stream {
                         return Ok(Some(tiles));
                     }
-                    let t_write = std::time::Instant::now();
-                    let pngs: Vec<Tile> = tiles.iter().map(|(t, _)| t.clone()).collect();
-                    sink::write_xyz(&stream_dir, &pngs, suffix, written)?;
-                    phase_time(&WRITE_NS, t_write);
+                    stream_write(&stream_dir, &tiles.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>())?;
                     // Written: only where the tiles are counts from here on.
                     Ok(Some(tiles.into_iter().map(|((t, _), fresh)| ((t, no_png.clone()), fresh)).collect()))
                 })
