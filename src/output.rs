@@ -420,6 +420,209 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
     Ok((write_indexed(w, h, &choice.palette, &indices, dpi)?, choice.kind))
 }
 
+/// What [`encode_tile_png_at`] keeps of the tile it last encoded at one tile place (a
+/// place whose map changed in a few cells is mostly the same image): its pixels, the
+/// runs of colour slots of each pixel row, the colours with their uses, and their order
+/// by use. Empty until the first encode; emptied when there is no room
+/// ([`KEEP_SCANS`]).
+#[derive(Default)]
+pub struct TileHistory(std::sync::Mutex<Option<Box<TileScan>>>);
+
+/// The most bytes of pixels all [`TileHistory`]s of a process keep at once (past it, a
+/// place without a history encodes as [`encode_tile_png`] does).
+const KEEP_SCANS: usize = 256 << 20;
+
+/// Bytes of pixels kept by every [`TileScan`] alive.
+static SCAN_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The scan of one tile: see [`TileHistory`].
+struct TileScan {
+    width: usize,
+    height: usize,
+    /// The pixels scanned (premultiplied RGBA).
+    pixels: Vec<u8>,
+    /// Each pixel row's runs: (colour slot, length).
+    rows: Vec<Vec<(u32, u32)>>,
+    /// Colours by slot (premultiplied pixel words), their uses (0: no longer in the tile)
+    /// and the slot of every colour.
+    colours: Vec<u32>,
+    uses: Vec<u32>,
+    slots: HashMap<u32, u32, BuildHasherDefault<PixelHasher>>,
+    /// The slots in use, in palette order ([`use_key`]) as last sorted.
+    order: Vec<u32>,
+}
+
+impl Drop for TileScan {
+    fn drop(&mut self) {
+        SCAN_BYTES.fetch_sub(self.pixels.len(), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl TileScan {
+    /// A scan of `pixmap`, or None when the pixels kept by all scans would pass [`KEEP_SCANS`].
+    fn new(pixmap: &tiny_skia::Pixmap) -> Option<Box<TileScan>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let bytes = pixmap.data().len();
+        if SCAN_BYTES.fetch_add(bytes, Relaxed) + bytes > KEEP_SCANS {
+            SCAN_BYTES.fetch_sub(bytes, Relaxed);
+            return None;
+        }
+        let (width, height) = (pixmap.width() as usize, pixmap.height() as usize);
+        let mut scan = Box::new(TileScan {
+            width,
+            height,
+            pixels: pixmap.data().to_vec(),
+            rows: vec![Vec::new(); height],
+            colours: Vec::new(),
+            uses: Vec::new(),
+            slots: HashMap::with_capacity_and_hasher(1024, BuildHasherDefault::default()),
+            order: Vec::new(),
+        });
+        let mut cache = [(0u32, 0u32); 256];
+        let (words, _) = pixmap.data().as_chunks::<4>();
+        for (y, row) in words.chunks_exact(width.max(1)).enumerate() {
+            let mut runs = std::mem::take(&mut scan.rows[y]);
+            scan.scan_row(row, &mut runs, &mut cache);
+            scan.rows[y] = runs;
+        }
+        Some(scan)
+    }
+
+    /// Bring the scan up to `pixmap` (the same size): each pixel row that differs from the
+    /// one scanned is scanned again, its old runs' uses taken back first.
+    fn update(&mut self, pixmap: &tiny_skia::Pixmap) {
+        let stride = self.width * 4;
+        let mut cache = [(0u32, 0u32); 256];
+        let (new_rows, old_rows) = (pixmap.data().chunks_exact(stride), self.pixels.chunks_exact(stride));
+        let mut changed: Vec<usize> = Vec::new();
+        for (y, (new, old)) in new_rows.zip(old_rows).enumerate() {
+            if new != old {
+                changed.push(y);
+            }
+        }
+        for y in changed {
+            let mut runs = std::mem::take(&mut self.rows[y]);
+            for &(slot, run) in &runs {
+                self.uses[slot as usize] -= run;
+            }
+            runs.clear();
+            let row = &pixmap.data()[y * stride..(y + 1) * stride];
+            self.pixels[y * stride..(y + 1) * stride].copy_from_slice(row);
+            let (words, _) = row.as_chunks::<4>();
+            self.scan_row(words, &mut runs, &mut cache);
+            self.rows[y] = runs;
+        }
+    }
+
+    /// Push the runs of one pixel row to `runs`, counting their uses ([`scan_runs`] for
+    /// one row; `cache` is its direct-mapped cache of slots).
+    #[inline(never)]
+    fn scan_row(&mut self, words: &[[u8; 4]], runs: &mut Vec<(u32, u32)>, cache: &mut [(u32, u32); 256]) {
+        let mut k = 0;
+        while k < words.len() {
+            let w4 = words[k];
+            let mut end = k + 1;
+            while words[end..].first_chunk::<4>() == Some(&[w4; 4]) {
+                end += 4;
+            }
+            end += words[end..].iter().take_while(|&&x| x == w4).count();
+            let run = end - k;
+            let c = u32::from_le_bytes(w4);
+            let h = (c.wrapping_mul(0x9E37_79B1) >> 24) as usize;
+            let slot = if cache[h].1 != 0 && cache[h].0 == c {
+                cache[h].1 - 1
+            } else {
+                let (colours, uses) = (&mut self.colours, &mut self.uses);
+                let s = *self.slots.entry(c).or_insert_with(|| {
+                    colours.push(c);
+                    uses.push(0);
+                    (colours.len() - 1) as u32
+                });
+                cache[h] = (c, s + 1);
+                s
+            };
+            self.uses[slot as usize] += run as u32;
+            runs.push((slot, run as u32));
+            k += run;
+        }
+    }
+
+    /// The colours in use in palette order, (colour, uses, slot): the order of the last
+    /// time brought up to date (a tile that changed a little is nearly in order, which the
+    /// merge sort takes in nearly one pass).
+    fn by_use(&mut self) -> Vec<(u32, u32, u32)> {
+        let mut seen = vec![false; self.colours.len()];
+        let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(self.colours.len());
+        for &s in &self.order {
+            seen[s as usize] = true;
+            let u = self.uses[s as usize];
+            if u > 0 {
+                keyed.push((use_key(self.colours[s as usize], u), s));
+            }
+        }
+        for (s, &u) in self.uses.iter().enumerate() {
+            if u > 0 && !seen[s] {
+                keyed.push((use_key(self.colours[s], u), s as u32));
+            }
+        }
+        // Keys are unique: the stable sort gives the order the unstable one gives.
+        keyed.sort_by_key(|e| e.0);
+        self.order.clear();
+        self.order.extend(keyed.iter().map(|e| e.1));
+        keyed.into_iter().map(|(_, s)| (self.colours[s as usize], self.uses[s as usize], s)).collect()
+    }
+
+    /// Too many slots no longer in use (the slot table and LUT would grow without end).
+    fn worn(&self) -> bool {
+        self.colours.len() > 4096 && self.colours.len() > 2 * self.order.len()
+    }
+}
+
+/// [`encode_tile_png`] of the tile at a place whose last tile `history` holds: only the
+/// pixel rows that changed since are scanned again, and the colours stay in order by use
+/// from tile to tile. The bytes are those of [`encode_tile_png`], byte for byte.
+pub fn encode_tile_png_at(pixmap: &tiny_skia::Pixmap, dpi: f32, history: &TileHistory) -> Result<(Vec<u8>, TileEncoding)> {
+    let Ok(mut slot) = history.0.lock() else { return encode_tile_png(pixmap, dpi) };
+    let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);
+    if w == 0 || h == 0 {
+        return encode_tile_png(pixmap, dpi);
+    }
+    match slot.as_mut() {
+        Some(scan) if scan.width == w && scan.height == h && !scan.worn() => scan.update(pixmap),
+        _ => {
+            // Drop the old scan first: its bytes count against the room for the new.
+            *slot = None;
+            *slot = TileScan::new(pixmap);
+        }
+    }
+    let Some(scan) = slot.as_mut() else { return encode_tile_png(pixmap, dpi) };
+    let by_use = scan.by_use();
+    let Some(choice) = palette_of(&by_use, scan.colours.len(), w * h) else {
+        return Ok((encode_png(pixmap, dpi)?, TileEncoding::Truecolour));
+    };
+    let indices = expand_rows(&scan.rows, &choice.lut, w * h);
+    Ok((write_indexed(w, h, &choice.palette, &indices, dpi)?, choice.kind))
+}
+
+/// [`expand_runs`] of runs kept row by row.
+fn expand_rows(rows: &[Vec<(u32, u32)>], lut: &[u8], n: usize) -> Vec<u8> {
+    let mut indices: Vec<u8> = vec![0; n + 8];
+    let mut k = 0;
+    for runs in rows {
+        for &(slot, run) in runs {
+            let (v, run) = (lut[slot as usize], run as usize);
+            if run <= 8 && k + 8 <= indices.len() {
+                indices[k..k + 8].copy_from_slice(&[v; 8]);
+            } else if let Some(dst) = indices.get_mut(k..k + run) {
+                dst.fill(v);
+            }
+            k += run;
+        }
+    }
+    indices.truncate(n.min(k));
+    indices
+}
+
 /// A tile's palette: its colours, the palette index of every colour slot, and how exact.
 struct PaletteChoice {
     palette: Vec<[u8; 4]>,
@@ -477,11 +680,22 @@ fn scan_runs(pixmap: &tiny_skia::Pixmap, runs: &mut Vec<(u32, u32)>) -> (Vec<u32
 fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoice> {
     // Slots by use, most used first (ties by colour, so the palette is deterministic).
     // One integer key per colour (use descending, then colour), unique as colours are.
-    let mut by_use: Vec<(u64, u32)> =
-        (0..colours.len()).map(|s| ((u64::from(u32::MAX - uses[s]) << 32) | u64::from(colours[s]), s as u32)).collect();
+    let mut by_use: Vec<(u64, u32)> = (0..colours.len()).map(|s| (use_key(colours[s], uses[s]), s as u32)).collect();
     by_use.sort_unstable_by_key(|e| e.0);
     let by_use: Vec<(u32, u32, u32)> =
         by_use.into_iter().map(|(_, s)| (colours[s as usize], uses[s as usize], s)).collect();
+    palette_of(&by_use, colours.len(), n)
+}
+
+/// The order of colours in a palette: use descending, then colour (unique per colour).
+#[inline(always)]
+fn use_key(colour: u32, uses: u32) -> u64 {
+    (u64::from(u32::MAX - uses) << 32) | u64::from(colour)
+}
+
+/// [`choose_palette`] of colours already in palette order ([`use_key`]): (colour, uses,
+/// slot) with `slots` slots in all (the LUT's length; slots left out map to 0).
+fn palette_of(by_use: &[(u32, u32, u32)], slots: usize, n: usize) -> Option<PaletteChoice> {
     let straight = |c: u32| {
         let [r, g, b, a] = c.to_le_bytes();
         let un = |v: u8| {
@@ -499,7 +713,7 @@ fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoi
     let popular = if by_use.len() <= 256 { by_use.len() } else { 192 };
     let mut palette: Vec<[u8; 4]> = by_use[..popular].iter().map(|&(c, _, _)| straight(c)).collect();
     // Palette index per slot.
-    let mut lut: Vec<u8> = vec![0; colours.len()];
+    let mut lut: Vec<u8> = vec![0; slots];
     for (i, &(_, _, s)) in by_use[..popular].iter().enumerate() {
         lut[s as usize] = i as u8;
     }

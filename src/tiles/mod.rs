@@ -262,9 +262,9 @@ pub fn render_tile(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> R
 const KEEP_PIXELS: usize = 128 << 20;
 
 /// The pixels last drawn at one tile place, with their cell keys
-/// ([`Recording::cell_keys`]).
+/// ([`Recording::cell_keys`]), and what the encoder kept of them.
 #[derive(Default)]
-struct DrawnBefore(Mutex<Option<(Vec<u64>, tiny_skia::Pixmap)>>);
+struct DrawnBefore(Mutex<Option<(Vec<u64>, tiny_skia::Pixmap)>>, crate::output::TileHistory);
 
 impl DrawnBefore {
     /// Draw tile `t` of a metatile recorded with digests: only the cells whose keys
@@ -327,7 +327,13 @@ pub struct EncodedTiles {
 type PngsByPixels = HashMap<u128, Arc<Vec<u8>>>;
 
 impl EncodedTiles {
-    fn encode(&self, tile: &tiny_skia::Pixmap, dpi: f32, image: ImageFormat) -> Result<Arc<Vec<u8>>> {
+    fn encode(
+        &self,
+        tile: &tiny_skia::Pixmap,
+        dpi: f32,
+        image: ImageFormat,
+        at: Option<&crate::output::TileHistory>,
+    ) -> Result<Arc<Vec<u8>>> {
         let mut h = twox_hash::XxHash3_128::with_seed(u64::from(dpi.to_bits()) ^ ((image as u64) << 40));
         h.write(&tile.width().to_le_bytes());
         h.write(tile.data());
@@ -335,7 +341,7 @@ impl EncodedTiles {
         if let Some(png) = self.get(k) {
             return Ok(png);
         }
-        let png = Arc::new(encode_tile(tile, dpi, image)?);
+        let png = Arc::new(crate::imageformat::encode_tile_at(tile, dpi, image, at)?);
         self.put(k, png.clone());
         Ok(png)
     }
@@ -492,7 +498,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                             let encode = |pixels: &tiny_skia::Pixmap| {
                                 let t0 = std::time::Instant::now();
                                 let png = match encoded {
-                                    Some(cache) => cache.encode(pixels, dpi, o.look.image),
+                                    Some(cache) => cache.encode(pixels, dpi, o.look.image, keyed.then_some(&before.1)),
                                     None => encode_tile(pixels, dpi, o.look.image).map(Arc::new),
                                 };
                                 phase_time(&ENCODE_NS, t0);
