@@ -448,8 +448,10 @@ struct TileScan {
     colours: Vec<u32>,
     uses: Vec<u32>,
     slots: HashMap<u32, u32, BuildHasherDefault<PixelHasher>>,
-    /// The slots in use, in palette order ([`use_key`]) as last sorted.
-    order: Vec<u32>,
+    /// Every slot, in order of colour.
+    by_colour: Vec<u32>,
+    /// The colours in use when last put in order.
+    live: usize,
 }
 
 impl Drop for TileScan {
@@ -476,7 +478,8 @@ impl TileScan {
             colours: Vec::new(),
             uses: Vec::new(),
             slots: HashMap::with_capacity_and_hasher(1024, BuildHasherDefault::default()),
-            order: Vec::new(),
+            by_colour: Vec::new(),
+            live: 0,
         });
         let mut cache = [(0u32, 0u32); 256];
         let (words, _) = pixmap.data().as_chunks::<4>();
@@ -547,34 +550,69 @@ impl TileScan {
         }
     }
 
-    /// The colours in use in palette order, (colour, uses, slot): the order of the last
-    /// time brought up to date (a tile that changed a little is nearly in order, which the
-    /// merge sort takes in nearly one pass).
+    /// The colours in use in palette order ([`use_key`]), as (colour, uses, slot): a
+    /// counting sort by use (most colours of a tile are anti-aliased edges used a few
+    /// times) over the slots kept in order of colour, so that equal uses stay in order of
+    /// colour; the few colours used 256 times or more are sorted by their keys.
     fn by_use(&mut self) -> Vec<(u32, u32, u32)> {
-        let mut seen = vec![false; self.colours.len()];
-        let mut keyed: Vec<(u64, u32)> = Vec::with_capacity(self.colours.len());
-        for &s in &self.order {
-            seen[s as usize] = true;
-            let u = self.uses[s as usize];
-            if u > 0 {
-                keyed.push((use_key(self.colours[s as usize], u), s));
+        const SMALL: usize = 256;
+        let (colours, uses) = (&self.colours, &self.uses);
+        // The slots added since the last time, merged in order of colour.
+        let known = self.by_colour.len();
+        if colours.len() > known {
+            let mut fresh: Vec<u32> = (known as u32..colours.len() as u32).collect();
+            fresh.sort_unstable_by_key(|&s| colours[s as usize]);
+            let mut merged = Vec::with_capacity(colours.len());
+            let (mut i, mut j) = (0, 0);
+            while i < known && j < fresh.len() {
+                if colours[self.by_colour[i] as usize] < colours[fresh[j] as usize] {
+                    merged.push(self.by_colour[i]);
+                    i += 1;
+                } else {
+                    merged.push(fresh[j]);
+                    j += 1;
+                }
+            }
+            merged.extend_from_slice(&self.by_colour[i..]);
+            merged.extend_from_slice(&fresh[j..]);
+            self.by_colour = merged;
+        }
+        let mut big: Vec<(u64, u32)> = Vec::new();
+        let mut count = [0u32; SMALL];
+        for &s in &self.by_colour {
+            let u = uses[s as usize];
+            if u as usize >= SMALL {
+                big.push((use_key(colours[s as usize], u), s));
+            } else {
+                count[u as usize] += 1;
             }
         }
-        for (s, &u) in self.uses.iter().enumerate() {
-            if u > 0 && !seen[s] {
-                keyed.push((use_key(self.colours[s], u), s as u32));
+        big.sort_unstable_by_key(|e| e.0);
+        // Where each use starts: the big ones first, then uses SMALL - 1 down to 1.
+        let mut start = [0usize; SMALL];
+        let mut at = big.len();
+        for u in (1..SMALL).rev() {
+            start[u] = at;
+            at += count[u] as usize;
+        }
+        self.live = at;
+        let mut out = vec![(0u32, 0u32, 0u32); at];
+        for (o, &(_, s)) in out.iter_mut().zip(&big) {
+            *o = (colours[s as usize], uses[s as usize], s);
+        }
+        for &s in &self.by_colour {
+            let u = uses[s as usize];
+            if u > 0 && (u as usize) < SMALL {
+                out[start[u as usize]] = (colours[s as usize], u, s);
+                start[u as usize] += 1;
             }
         }
-        // Keys are unique: the stable sort gives the order the unstable one gives.
-        keyed.sort_by_key(|e| e.0);
-        self.order.clear();
-        self.order.extend(keyed.iter().map(|e| e.1));
-        keyed.into_iter().map(|(_, s)| (self.colours[s as usize], self.uses[s as usize], s)).collect()
+        out
     }
 
     /// Too many slots no longer in use (the slot table and LUT would grow without end).
     fn worn(&self) -> bool {
-        self.colours.len() > 4096 && self.colours.len() > 2 * self.order.len()
+        self.colours.len() > 4096 && self.colours.len() > 2 * self.live
     }
 }
 
