@@ -1612,6 +1612,111 @@ mod tests {
         assert_eq!(&px[..4], &[10, 120, 230, 255]);
     }
 
+    /// A map-like tile: flat fills with anti-aliased edges and strokes (so hundreds to
+    /// thousands of colours), the shapes moved by `step`, and in some steps a patch of
+    /// noise (too many colours to quantise) or translucency.
+    fn map_like(side: u32, step: u64) -> tiny_skia::Pixmap {
+        let mut pm = new_pixmap(side, side, tiny_skia::Color::from_rgba8(242, 239, 233, 255)).expect("pixmap");
+        let f = side as f32;
+        let fills = [(200, 90, 60), (70, 130, 180), (120, 170, 90), (230, 200, 80), (150, 80, 160)];
+        for k in 0..5u64 {
+            // Most shapes stay; one moves a little each step (as a changed holder does).
+            let shift = if k == step % 5 { (step as f32 * 7.3) % 40.0 } else { 0.0 };
+            let (r, g, b) = fills[k as usize];
+            let mut paint = tiny_skia::Paint::default();
+            paint.set_color_rgba8(r, g, b, 255);
+            // Some steps are flat fills alone: few colours, kept exactly.
+            let flat = step % 6 == 5;
+            paint.anti_alias = !flat;
+            let mut pb = tiny_skia::PathBuilder::new();
+            let cx = f * (0.2 + 0.15 * k as f32) + shift;
+            pb.move_to(cx, f * 0.1);
+            pb.cubic_to(cx + f * 0.4, f * 0.3, cx - f * 0.3, f * 0.7, cx + f * 0.2, f * 0.95);
+            pb.line_to(cx - f * 0.25, f * 0.8);
+            pb.close();
+            let path = pb.finish().expect("path");
+            pm.fill_path(&path, &paint, tiny_skia::FillRule::Winding, tiny_skia::Transform::identity(), None);
+            if flat {
+                continue;
+            }
+            paint.set_color_rgba8(40, 40, 40, 200);
+            let stroke = tiny_skia::Stroke { width: 1.3 + k as f32 * 0.4, ..Default::default() };
+            pm.stroke_path(&path, &paint, &stroke, tiny_skia::Transform::identity(), None);
+        }
+        if step % 7 == 3 {
+            // Noise in one corner: thousands of colours.
+            let w = side as usize;
+            let mut x = step | 1;
+            for y in 0..w / 3 {
+                for px in pm.data_mut()[y * w * 4..(y * w + w / 3) * 4].chunks_exact_mut(4) {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    px.copy_from_slice(&[(x & 255) as u8, (x >> 8 & 255) as u8, (x >> 16 & 255) as u8, 255]);
+                }
+            }
+        }
+        if step % 5 == 4 {
+            // A translucent band (tRNS entries, or RGBA when truecolour).
+            let n = pm.data().len();
+            for px in pm.data_mut()[n / 2..n / 2 + 4 * side as usize].chunks_exact_mut(4) {
+                px.copy_from_slice(&[20, 10, 5, 100]);
+            }
+        }
+        pm
+    }
+
+    #[test]
+    fn a_place_encodes_each_tile_as_the_whole_encoder_does() {
+        let history = TileHistory::default();
+        let mut kinds = Vec::new();
+        // Tiles in a sequence at one place, a size change in the middle (a fresh scan).
+        for (step, side) in (0..24u64).map(|s| (s, if (10..13).contains(&s) { 128 } else { 256 })) {
+            let pm = map_like(side, step);
+            let whole = encode_tile_png(&pm, 96.0).expect("whole");
+            let at = encode_tile_png_at(&pm, 96.0, &history).expect("at a place");
+            assert!(whole == at, "step {step}: {:?} against {:?}", at.1, whole.1);
+            if !kinds.contains(&whole.1) {
+                kinds.push(whole.1);
+            }
+            // The same tile again: nothing changed.
+            assert!(encode_tile_png_at(&pm, 96.0, &history).expect("again") == whole, "step {step} again");
+        }
+        assert_eq!(kinds.len(), 3, "every kind of tile was met: {kinds:?}");
+    }
+
+    #[test]
+    fn reused_nearest_entries_equal_a_new_search() {
+        // Kept entries that change a little from tile to tile (some dropped, some new, the
+        // order kept or not), and colours that come and go.
+        let mut near = NearEntries::default();
+        // A colour's slot is its own for good, as in a tile scan.
+        let mut slots: HashMap<[u8; 4], u32> = HashMap::new();
+        for step in 0..40u64 {
+            let (colours, _) = clustered_colours(step / 3, 900, 12, 20);
+            let straight: Vec<[u8; 4]> = colours.iter().map(|c| c.to_le_bytes()).collect();
+            let mut kept: Vec<[u8; 4]> = straight[..60].to_vec();
+            if step % 4 == 1 {
+                kept.swap(3, 40);
+            }
+            if step % 3 == 2 {
+                kept.truncate(55);
+                kept.extend_from_slice(&straight[60..64]);
+            }
+            let rest: Vec<(u32, u32, [u8; 4])> = straight[64..]
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| (*j as u64 + step) % 11 != 0)
+                .map(|(_, c)| {
+                    let next = slots.len() as u32;
+                    (*slots.entry(*c).or_insert(next), 1, *c)
+                })
+                .collect();
+            let colours_left: Vec<[u8; 4]> = rest.iter().map(|r| r.2).collect();
+            assert_eq!(near.search(&kept, &rest), quantise::nearest(&kept, &colours_left), "step {step}");
+        }
+    }
+
     #[test]
     fn crop_equals_tiny_skias_clone_rect() {
         let mut pm = tiny_skia::Pixmap::new(13, 9).expect("pixmap");
