@@ -452,8 +452,6 @@ struct TileScan {
     by_colour: Vec<u32>,
     /// The colours in use when last put in order.
     live: usize,
-    /// The nearest kept palette entries of the colours that were not kept.
-    near: NearEntries,
 }
 
 impl Drop for TileScan {
@@ -482,7 +480,6 @@ impl TileScan {
             slots: HashMap::with_capacity_and_hasher(1024, BuildHasherDefault::default()),
             by_colour: Vec::new(),
             live: 0,
-            near: NearEntries::default(),
         });
         let mut cache = [(0u32, 0u32); 256];
         let (words, _) = pixmap.data().as_chunks::<4>();
@@ -638,7 +635,7 @@ pub fn encode_tile_png_at(pixmap: &tiny_skia::Pixmap, dpi: f32, history: &TileHi
     }
     let Some(scan) = slot.as_mut() else { return encode_tile_png(pixmap, dpi) };
     let by_use = scan.by_use();
-    let Some(choice) = palette_with(&by_use, scan.colours.len(), w * h, Some(&mut scan.near)) else {
+    let Some(choice) = palette_of(&by_use, scan.colours.len(), w * h) else {
         return Ok((encode_png(pixmap, dpi)?, TileEncoding::Truecolour));
     };
     let indices = expand_rows(&scan.rows, &choice.lut, w * h);
@@ -662,85 +659,6 @@ fn expand_rows(rows: &[Vec<(u32, u32)>], lut: &[u8], n: usize) -> Vec<u8> {
     }
     indices.truncate(n.min(k));
     indices
-}
-
-/// The nearest of a set of kept palette entries (the most used colours of a tile, in
-/// order) of the other colours of a tile place, by colour slot: what the search of
-/// [`quantise::nearest`] found for them, kept so that the next tile at the place, whose
-/// colours are mostly the same, searches only for what is new.
-#[derive(Default)]
-struct NearEntries {
-    /// The entries searched among.
-    kept: Vec<[u8; 4]>,
-    /// Each slot's squared distance to its nearest entry and that entry (the first of
-    /// equals), valid when the third value is `era`.
-    by_slot: Vec<(u32, u32, u32)>,
-    /// Counts the sets of entries searched among.
-    era: u32,
-}
-
-/// The most entries a tile's kept entries may gain, over those searched among before, for
-/// the earlier search to be brought up to date rather than done again.
-const MAX_NEW_ENTRIES: usize = 8;
-
-impl NearEntries {
-    /// The nearest entry of `kept` (the first of equals) and its squared distance for each
-    /// colour of `rest` ((slot, uses, straight colour)), as [`quantise::nearest`] finds them.
-    ///
-    /// An entry found before stays right when the entries kept before are still kept in the
-    /// same order between them: among those still kept, its entry is still the nearest and
-    /// the first of equals, and each new entry is compared with it.
-    fn search(&mut self, kept: &[[u8; 4]], rest: &[(u32, u32, [u8; 4])]) -> (Vec<u32>, Vec<u32>) {
-        let slots = rest.iter().map(|r| r.0 as usize + 1).max().unwrap_or(0);
-        if self.by_slot.len() < slots {
-            self.by_slot.resize(slots, (0, 0, u32::MAX));
-        }
-        // Where each entry searched before is now, and the entries that are new.
-        let now: HashMap<[u8; 4], u32> = kept.iter().enumerate().map(|(i, c)| (*c, i as u32)).collect();
-        let moved: Vec<Option<u32>> = self.kept.iter().map(|c| now.get(c).copied()).collect();
-        let in_order = moved.iter().flatten().is_sorted();
-        let before: std::collections::HashSet<[u8; 4]> = self.kept.iter().copied().collect();
-        let fresh: Vec<(u32, [u8; 4])> =
-            kept.iter().enumerate().filter(|(_, c)| !before.contains(*c)).map(|(i, c)| (i as u32, *c)).collect();
-        let reuse = !self.kept.is_empty() && in_order && fresh.len() <= MAX_NEW_ENTRIES;
-        let sq = |p: &[u8; 4], c: &[u8; 4]| -> u32 { p.iter().zip(c).map(|(&x, &y)| u32::from(x.abs_diff(y)).pow(2)).sum() };
-        let (mut dist, mut idx) = (vec![0u32; rest.len()], vec![0u32; rest.len()]);
-        let mut unknown: Vec<usize> = Vec::new();
-        for (j, &(slot, _, c)) in rest.iter().enumerate() {
-            let (d, at, era) = self.by_slot[slot as usize];
-            let at = if reuse && era == self.era { moved.get(at as usize).copied().flatten() } else { None };
-            let Some(mut at) = at else {
-                unknown.push(j);
-                continue;
-            };
-            let mut d = d;
-            for &(i, f) in &fresh {
-                let e = sq(&f, &c);
-                if e < d || (e == d && i < at) {
-                    d = e;
-                    at = i;
-                }
-            }
-            dist[j] = d;
-            idx[j] = at;
-        }
-        if !unknown.is_empty() {
-            let colours: Vec<[u8; 4]> = unknown.iter().map(|&j| rest[j].2).collect();
-            let (d, x) = quantise::nearest(kept, &colours);
-            for (k, &j) in unknown.iter().enumerate() {
-                dist[j] = d[k];
-                idx[j] = x[k];
-            }
-        }
-        if self.kept != kept {
-            self.kept = kept.to_vec();
-            self.era = self.era.wrapping_add(1);
-        }
-        for (j, r) in rest.iter().enumerate() {
-            self.by_slot[r.0 as usize] = (dist[j], idx[j], self.era);
-        }
-        (dist, idx)
-    }
 }
 
 /// A tile's palette: its colours, the palette index of every colour slot, and how exact.
@@ -816,12 +734,6 @@ fn use_key(colour: u32, uses: u32) -> u64 {
 /// [`choose_palette`] of colours already in palette order ([`use_key`]): (colour, uses,
 /// slot) with `slots` slots in all (the LUT's length; slots left out map to 0).
 fn palette_of(by_use: &[(u32, u32, u32)], slots: usize, n: usize) -> Option<PaletteChoice> {
-    palette_with(by_use, slots, n, None)
-}
-
-/// [`palette_of`], with the nearest kept entries of the colours found before at this
-/// place (`near`) reused where they are still right.
-fn palette_with(by_use: &[(u32, u32, u32)], slots: usize, n: usize, near: Option<&mut NearEntries>) -> Option<PaletteChoice> {
     let straight = |c: u32| {
         let [r, g, b, a] = c.to_le_bytes();
         let un = |v: u8| {
@@ -847,13 +759,7 @@ fn palette_with(by_use: &[(u32, u32, u32)], slots: usize, n: usize, near: Option
     // Every other colour's nearest entry, the farthest-first entries added while room is
     // left, and every colour's nearest entry once they are in.
     let colours_left: Vec<[u8; 4]> = rest.iter().map(|r| r.2).collect();
-    let (dist, idx) = match near {
-        Some(near) if !rest.is_empty() => {
-            let (d0, x0) = near.search(&palette, &rest);
-            quantise::complete_from(&mut palette, &colours_left, Some((&d0, &x0)), true)
-        }
-        _ => quantise::complete(&mut palette, &colours_left),
-    };
+    let (dist, idx) = quantise::complete(&mut palette, &colours_left);
     let mut squared_error = 0u64;
     let mut worst = 0u32;
     for (j, r) in rest.iter().enumerate() {
@@ -900,42 +806,18 @@ mod quantise {
     /// distance; returns each colour's squared distance to its nearest entry and that
     /// entry (the first of equals).
     pub(super) fn complete(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]]) -> (Vec<u32>, Vec<u32>) {
-        complete_from(palette, rest, None, true)
-    }
-
-    /// Each colour's squared distance to its nearest entry of `palette` and that entry (the
-    /// first of equals): the first step of [`complete`], which adds no entry.
-    pub(super) fn nearest(palette: &[[u8; 4]], colours: &[[u8; 4]]) -> (Vec<u32>, Vec<u32>) {
-        let mut kept = palette.to_vec();
-        complete_from(&mut kept, colours, None, false)
-    }
-
-    /// [`complete`] (`grow`) or [`nearest`] (not `grow`), where `start`, when given, holds
-    /// every colour's nearest entry of `palette` and its squared distance as [`nearest`]
-    /// gives them (so they are not searched again).
-    pub(super) fn complete_from(
-        palette: &mut Vec<[u8; 4]>,
-        rest: &[[u8; 4]],
-        start: Option<(&[u32], &[u32])>,
-        grow: bool,
-    ) -> (Vec<u32>, Vec<u32>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { complete_avx2(palette, rest, start, grow) };
+            return unsafe { complete_avx2(palette, rest) };
         }
-        complete_with::<false>(palette, rest, start, grow)
+        complete_in::<false>(palette, rest)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn complete_avx2(
-        palette: &mut Vec<[u8; 4]>,
-        rest: &[[u8; 4]],
-        start: Option<(&[u32], &[u32])>,
-        grow: bool,
-    ) -> (Vec<u32>, Vec<u32>) {
-        complete_with::<true>(palette, rest, start, grow)
+    fn complete_avx2(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]]) -> (Vec<u32>, Vec<u32>) {
+        complete_in::<true>(palette, rest)
     }
 
     /// A kept entry: its channel sum, index and channels.
@@ -1057,19 +939,8 @@ mod quantise {
         f32::from_bits(dist.iter().map(|d| d.to_bits() as i32).max().unwrap_or(0) as u32)
     }
 
-    #[cfg(test)]
     #[inline(always)]
     pub(super) fn complete_in<const WIDE: bool>(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]]) -> (Vec<u32>, Vec<u32>) {
-        complete_with::<WIDE>(palette, rest, None, true)
-    }
-
-    #[inline(always)]
-    fn complete_with<const WIDE: bool>(
-        palette: &mut Vec<[u8; 4]>,
-        rest: &[[u8; 4]],
-        given: Option<(&[u32], &[u32])>,
-        grow: bool,
-    ) -> (Vec<u32>, Vec<u32>) {
         let m = rest.len();
         if m == 0 {
             return (Vec::new(), Vec::new());
@@ -1099,18 +970,10 @@ mod quantise {
         let mut idx = vec![0u32; padded];
 
         // The kept entries by sum (then index).
-        let mut kept: Vec<(f32, u32, [f32; 4])> = Vec::new();
-        if let Some((d0, x0)) = given {
-            // Exact: integers below 2^18.
-            for (j, &o) in order.iter().enumerate() {
-                dist[j] = d0[o as usize] as f32;
-                idx[j] = x0[o as usize];
-            }
-        } else {
-            kept = palette.iter().enumerate().map(|(i, p)| (sum(p) as f32, i as u32, p.map(f32::from))).collect();
-            kept.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        }
-        for j0 in (0..padded).step_by(LANES).filter(|_| given.is_none()) {
+        let mut kept: Vec<(f32, u32, [f32; 4])> =
+            palette.iter().enumerate().map(|(i, p)| (sum(p) as f32, i as u32, p.map(f32::from))).collect();
+        kept.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        for j0 in (0..padded).step_by(LANES) {
             let block: [&[f32; LANES]; 4] =
                 std::array::from_fn(|k| ch[k][j0..j0 + LANES].try_into().expect("a whole block"));
             let (lo_s, hi_s) = (sums[j0], sums[j0 + LANES - 1]);
@@ -1130,7 +993,7 @@ mod quantise {
         // Farthest first: the largest distance of each chunk of colours, and overall.
         let mut tops: Vec<f32> = dist.chunks_exact(CHUNK).map(largest).collect();
         let mut most = largest(&tops);
-        while grow && palette.len() < 256 && most > 0.0 {
+        while palette.len() < 256 && most > 0.0 {
             // The colour at the largest distance that comes last in `rest`.
             let mut f_at = 0u32;
             for (t, &top) in tops.iter().enumerate() {
@@ -1683,38 +1546,6 @@ mod tests {
             assert!(encode_tile_png_at(&pm, 96.0, &history).expect("again") == whole, "step {step} again");
         }
         assert_eq!(kinds.len(), 3, "every kind of tile was met: {kinds:?}");
-    }
-
-    #[test]
-    fn reused_nearest_entries_equal_a_new_search() {
-        // Kept entries that change a little from tile to tile (some dropped, some new, the
-        // order kept or not), and colours that come and go.
-        let mut near = NearEntries::default();
-        // A colour's slot is its own for good, as in a tile scan.
-        let mut slots: HashMap<[u8; 4], u32> = HashMap::new();
-        for step in 0..40u64 {
-            let (colours, _) = clustered_colours(step / 3, 900, 12, 20);
-            let straight: Vec<[u8; 4]> = colours.iter().map(|c| c.to_le_bytes()).collect();
-            let mut kept: Vec<[u8; 4]> = straight[..60].to_vec();
-            if step % 4 == 1 {
-                kept.swap(3, 40);
-            }
-            if step % 3 == 2 {
-                kept.truncate(55);
-                kept.extend_from_slice(&straight[60..64]);
-            }
-            let rest: Vec<(u32, u32, [u8; 4])> = straight[64..]
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| (*j as u64 + step) % 11 != 0)
-                .map(|(_, c)| {
-                    let next = slots.len() as u32;
-                    (*slots.entry(*c).or_insert(next), 1, *c)
-                })
-                .collect();
-            let colours_left: Vec<[u8; 4]> = rest.iter().map(|r| r.2).collect();
-            assert_eq!(near.search(&kept, &rest), quantise::nearest(&kept, &colours_left), "step {step}");
-        }
     }
 
     #[test]
