@@ -619,7 +619,11 @@ impl TileScan {
 /// [`encode_tile_png`] of the tile at a place whose last tile `history` holds: only the
 /// pixel rows that changed since are scanned again, and the colours stay in order by use
 /// from tile to tile. The bytes are those of [`encode_tile_png`], byte for byte.
-pub fn encode_tile_png_at(pixmap: &tiny_skia::Pixmap, dpi: f32, history: &TileHistory) -> Result<(Vec<u8>, TileEncoding)> {
+pub fn encode_tile_png_at(
+    pixmap: &tiny_skia::Pixmap,
+    dpi: f32,
+    history: &TileHistory,
+) -> Result<(Vec<u8>, TileEncoding)> {
     let Ok(mut slot) = history.0.lock() else { return encode_tile_png(pixmap, dpi) };
     let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);
     if w == 0 || h == 0 {
