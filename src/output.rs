@@ -503,17 +503,49 @@ impl TileScan {
                 changed.push(y);
             }
         }
+        // Runs need not be the longest: a row's runs are kept before and after the pixels
+        // that changed, cut where those begin and end, and only those are scanned again.
+        let mut after: Vec<(u32, u32)> = Vec::new();
         for y in changed {
-            let mut runs = std::mem::take(&mut self.rows[y]);
-            for &(slot, run) in &runs {
-                self.uses[slot as usize] -= run;
-            }
-            runs.clear();
             let row = &pixmap.data()[y * stride..(y + 1) * stride];
-            self.pixels[y * stride..(y + 1) * stride].copy_from_slice(row);
             let (words, _) = row.as_chunks::<4>();
-            self.scan_row(words, &mut runs, &mut cache);
+            let (was, _) = self.pixels[y * stride..(y + 1) * stride].as_chunks::<4>();
+            let (x0, x1) = changed_span(words, was);
+            let old = std::mem::take(&mut self.rows[y]);
+            let mut runs = Vec::with_capacity(old.len() + 4);
+            after.clear();
+            let mut at = 0usize;
+            for &(slot, run) in &old {
+                let (a, b) = (at, at + run as usize);
+                if a < x0 {
+                    runs.push((slot, (b.min(x0) - a) as u32));
+                }
+                let (ca, cb) = (a.max(x0), b.min(x1));
+                if ca < cb {
+                    self.uses[slot as usize] -= (cb - ca) as u32;
+                }
+                if b > x1 {
+                    after.push((slot, (b - a.max(x1)) as u32));
+                }
+                at = b;
+            }
+            let before = runs.len();
+            self.scan_row(&words[x0..x1], &mut runs, &mut cache);
+            // Join the runs of one colour that meet where the scan begins and ends.
+            if before > 0 && before < runs.len() && runs[before - 1].0 == runs[before].0 {
+                runs[before - 1].1 += runs[before].1;
+                runs.remove(before);
+            }
+            let mut tail = after.iter().copied();
+            if let (Some(last), Some(first)) = (runs.last_mut(), after.first()) {
+                if last.0 == first.0 {
+                    last.1 += first.1;
+                    tail.next();
+                }
+            }
+            runs.extend(tail);
             self.rows[y] = runs;
+            self.pixels[y * stride..(y + 1) * stride].copy_from_slice(row);
         }
     }
 
@@ -614,6 +646,28 @@ impl TileScan {
     fn worn(&self) -> bool {
         self.colours.len() > 4096 && self.colours.len() > 2 * self.live
     }
+}
+
+/// The pixels from the first that differs to the last that does (exclusive) of two rows
+/// of pixels of one length; (0, 0) when none does. Compared 8 pixels at a time (one
+/// 32-byte compare), then one at a time.
+fn changed_span(row: &[[u8; 4]], was: &[[u8; 4]]) -> (usize, usize) {
+    let (a, _) = row.as_chunks::<8>();
+    let (b, _) = was.as_chunks::<8>();
+    let whole = a.len() * 8;
+    // The first block that differs (or the tail past the whole blocks), then its pixel.
+    let from = a.iter().zip(b).position(|(x, y)| x != y).map_or(whole, |k| k * 8);
+    let Some(x0) = row[from..].iter().zip(&was[from..]).position(|(x, y)| x != y).map(|k| from + k) else {
+        return (0, 0);
+    };
+    // The last pixel that differs: in the tail past the whole blocks, or the last block
+    // that differs.
+    let tail = row[whole..].iter().zip(&was[whole..]).rposition(|(x, y)| x != y).map(|k| whole + k);
+    let last = tail.or_else(|| {
+        let k = a.iter().zip(b).rposition(|(x, y)| x != y)?;
+        row[k * 8..k * 8 + 8].iter().zip(&was[k * 8..k * 8 + 8]).rposition(|(x, y)| x != y).map(|j| k * 8 + j)
+    });
+    (x0, last.map_or(x0, |l| l + 1))
 }
 
 /// [`encode_tile_png`] of the tile at a place whose last tile `history` holds: only the
@@ -1550,6 +1604,22 @@ mod tests {
             assert!(encode_tile_png_at(&pm, 96.0, &history).expect("again") == whole, "step {step} again");
         }
         assert_eq!(kinds.len(), 3, "every kind of tile was met: {kinds:?}");
+    }
+
+    #[test]
+    fn the_changed_span_of_a_row_is_from_its_first_to_its_last_changed_pixel() {
+        for len in [1usize, 7, 8, 9, 31, 256] {
+            let was: Vec<[u8; 4]> = (0..len).map(|i| [i as u8, 1, 2, 255]).collect();
+            assert_eq!(changed_span(&was, &was), (0, 0));
+            for x0 in 0..len {
+                for x1 in (x0 + 1..=len).step_by(3) {
+                    let mut row = was.clone();
+                    row[x0][1] = 9;
+                    row[x1 - 1][2] = 9;
+                    assert_eq!(changed_span(&row, &was), (x0, x1), "len {len}, {x0}..{x1}");
+                }
+            }
+        }
     }
 
     #[test]
