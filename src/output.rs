@@ -420,6 +420,305 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
     Ok((write_indexed(w, h, &choice.palette, &indices, dpi)?, choice.kind))
 }
 
+/// What [`encode_tile_png_at`] keeps of the tile it last encoded at one tile place (a
+/// place whose map changed in a few cells is mostly the same image): its pixels, the
+/// runs of colour slots of each pixel row, the colours with their uses, and their order
+/// by use. Empty until the first encode; emptied when there is no room
+/// ([`KEEP_SCANS`]).
+#[derive(Default)]
+pub struct TileHistory(std::sync::Mutex<Option<Box<TileScan>>>);
+
+/// The most bytes of pixels all [`TileHistory`]s of a process keep at once (past it, a
+/// place without a history encodes as [`encode_tile_png`] does).
+const KEEP_SCANS: usize = 256 << 20;
+
+/// Bytes of pixels kept by every [`TileScan`] alive.
+static SCAN_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The scan of one tile: see [`TileHistory`].
+struct TileScan {
+    width: usize,
+    height: usize,
+    /// The pixels scanned (premultiplied RGBA).
+    pixels: Vec<u8>,
+    /// Each pixel row's runs: (colour slot, length).
+    rows: Vec<Vec<(u32, u32)>>,
+    /// Colours by slot (premultiplied pixel words), their uses (0: no longer in the tile)
+    /// and the slot of every colour.
+    colours: Vec<u32>,
+    uses: Vec<u32>,
+    slots: HashMap<u32, u32, BuildHasherDefault<PixelHasher>>,
+    /// Every slot, in order of colour.
+    by_colour: Vec<u32>,
+    /// The colours in use when last put in order.
+    live: usize,
+}
+
+impl Drop for TileScan {
+    fn drop(&mut self) {
+        SCAN_BYTES.fetch_sub(self.pixels.len(), std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl TileScan {
+    /// A scan of `pixmap`, or None when the pixels kept by all scans would pass [`KEEP_SCANS`].
+    fn new(pixmap: &tiny_skia::Pixmap) -> Option<Box<TileScan>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let bytes = pixmap.data().len();
+        if SCAN_BYTES.fetch_add(bytes, Relaxed) + bytes > KEEP_SCANS {
+            SCAN_BYTES.fetch_sub(bytes, Relaxed);
+            return None;
+        }
+        let (width, height) = (pixmap.width() as usize, pixmap.height() as usize);
+        let mut scan = Box::new(TileScan {
+            width,
+            height,
+            pixels: pixmap.data().to_vec(),
+            rows: vec![Vec::new(); height],
+            colours: Vec::new(),
+            uses: Vec::new(),
+            slots: HashMap::with_capacity_and_hasher(1024, BuildHasherDefault::default()),
+            by_colour: Vec::new(),
+            live: 0,
+        });
+        let mut cache = [(0u32, 0u32); 256];
+        let (words, _) = pixmap.data().as_chunks::<4>();
+        for (y, row) in words.chunks_exact(width.max(1)).enumerate() {
+            let mut runs = std::mem::take(&mut scan.rows[y]);
+            scan.scan_row(row, &mut runs, &mut cache);
+            scan.rows[y] = runs;
+        }
+        Some(scan)
+    }
+
+    /// Bring the scan up to `pixmap` (the same size): each pixel row that differs from the
+    /// one scanned is scanned again, its old runs' uses taken back first.
+    fn update(&mut self, pixmap: &tiny_skia::Pixmap) {
+        let stride = self.width * 4;
+        let mut cache = [(0u32, 0u32); 256];
+        let (new_rows, old_rows) = (pixmap.data().chunks_exact(stride), self.pixels.chunks_exact(stride));
+        let mut changed: Vec<usize> = Vec::new();
+        for (y, (new, old)) in new_rows.zip(old_rows).enumerate() {
+            if new != old {
+                changed.push(y);
+            }
+        }
+        // Runs need not be the longest: a row's runs are kept before and after the pixels
+        // that changed, cut where those begin and end, and only those are scanned again.
+        let mut after: Vec<(u32, u32)> = Vec::new();
+        for y in changed {
+            let row = &pixmap.data()[y * stride..(y + 1) * stride];
+            let (words, _) = row.as_chunks::<4>();
+            let (was, _) = self.pixels[y * stride..(y + 1) * stride].as_chunks::<4>();
+            let (x0, x1) = changed_span(words, was);
+            let old = std::mem::take(&mut self.rows[y]);
+            let mut runs = Vec::with_capacity(old.len() + 4);
+            after.clear();
+            let mut at = 0usize;
+            for &(slot, run) in &old {
+                let (a, b) = (at, at + run as usize);
+                if a < x0 {
+                    runs.push((slot, (b.min(x0) - a) as u32));
+                }
+                let (ca, cb) = (a.max(x0), b.min(x1));
+                if ca < cb {
+                    self.uses[slot as usize] -= (cb - ca) as u32;
+                }
+                if b > x1 {
+                    after.push((slot, (b - a.max(x1)) as u32));
+                }
+                at = b;
+            }
+            let before = runs.len();
+            self.scan_row(&words[x0..x1], &mut runs, &mut cache);
+            // Join the runs of one colour that meet where the scan begins and ends.
+            if before > 0 && before < runs.len() && runs[before - 1].0 == runs[before].0 {
+                runs[before - 1].1 += runs[before].1;
+                runs.remove(before);
+            }
+            let mut tail = after.iter().copied();
+            if let (Some(last), Some(first)) = (runs.last_mut(), after.first()) {
+                if last.0 == first.0 {
+                    last.1 += first.1;
+                    tail.next();
+                }
+            }
+            runs.extend(tail);
+            self.rows[y] = runs;
+            self.pixels[y * stride..(y + 1) * stride].copy_from_slice(row);
+        }
+    }
+
+    /// Push the runs of one pixel row to `runs`, counting their uses ([`scan_runs`] for
+    /// one row; `cache` is its direct-mapped cache of slots).
+    #[inline(never)]
+    fn scan_row(&mut self, words: &[[u8; 4]], runs: &mut Vec<(u32, u32)>, cache: &mut [(u32, u32); 256]) {
+        let mut k = 0;
+        while k < words.len() {
+            let w4 = words[k];
+            let mut end = k + 1;
+            while words[end..].first_chunk::<4>() == Some(&[w4; 4]) {
+                end += 4;
+            }
+            end += words[end..].iter().take_while(|&&x| x == w4).count();
+            let run = end - k;
+            let c = u32::from_le_bytes(w4);
+            let h = (c.wrapping_mul(0x9E37_79B1) >> 24) as usize;
+            let slot = if cache[h].1 != 0 && cache[h].0 == c {
+                cache[h].1 - 1
+            } else {
+                let (colours, uses) = (&mut self.colours, &mut self.uses);
+                let s = *self.slots.entry(c).or_insert_with(|| {
+                    colours.push(c);
+                    uses.push(0);
+                    (colours.len() - 1) as u32
+                });
+                cache[h] = (c, s + 1);
+                s
+            };
+            self.uses[slot as usize] += run as u32;
+            runs.push((slot, run as u32));
+            k += run;
+        }
+    }
+
+    /// The colours in use in palette order ([`use_key`]), as (colour, uses, slot): a
+    /// counting sort by use (most colours of a tile are anti-aliased edges used a few
+    /// times) over the slots kept in order of colour, so that equal uses stay in order of
+    /// colour; the few colours used 256 times or more are sorted by their keys.
+    fn by_use(&mut self) -> Vec<(u32, u32, u32)> {
+        const SMALL: usize = 256;
+        let (colours, uses) = (&self.colours, &self.uses);
+        // The slots added since the last time, merged in order of colour.
+        let known = self.by_colour.len();
+        if colours.len() > known {
+            let mut fresh: Vec<u32> = (known as u32..colours.len() as u32).collect();
+            fresh.sort_unstable_by_key(|&s| colours[s as usize]);
+            let mut merged = Vec::with_capacity(colours.len());
+            let (mut i, mut j) = (0, 0);
+            while i < known && j < fresh.len() {
+                if colours[self.by_colour[i] as usize] < colours[fresh[j] as usize] {
+                    merged.push(self.by_colour[i]);
+                    i += 1;
+                } else {
+                    merged.push(fresh[j]);
+                    j += 1;
+                }
+            }
+            merged.extend_from_slice(&self.by_colour[i..]);
+            merged.extend_from_slice(&fresh[j..]);
+            self.by_colour = merged;
+        }
+        let mut big: Vec<(u64, u32)> = Vec::new();
+        let mut count = [0u32; SMALL];
+        for &s in &self.by_colour {
+            let u = uses[s as usize];
+            if u as usize >= SMALL {
+                big.push((use_key(colours[s as usize], u), s));
+            } else {
+                count[u as usize] += 1;
+            }
+        }
+        big.sort_unstable_by_key(|e| e.0);
+        // Where each use starts: the big ones first, then uses SMALL - 1 down to 1.
+        let mut start = [0usize; SMALL];
+        let mut at = big.len();
+        for u in (1..SMALL).rev() {
+            start[u] = at;
+            at += count[u] as usize;
+        }
+        self.live = at;
+        let mut out = vec![(0u32, 0u32, 0u32); at];
+        for (o, &(_, s)) in out.iter_mut().zip(&big) {
+            *o = (colours[s as usize], uses[s as usize], s);
+        }
+        for &s in &self.by_colour {
+            let u = uses[s as usize];
+            if u > 0 && (u as usize) < SMALL {
+                out[start[u as usize]] = (colours[s as usize], u, s);
+                start[u as usize] += 1;
+            }
+        }
+        out
+    }
+
+    /// Too many slots no longer in use (the slot table and LUT would grow without end).
+    fn worn(&self) -> bool {
+        self.colours.len() > 4096 && self.colours.len() > 2 * self.live
+    }
+}
+
+/// The pixels from the first that differs to the last that does (exclusive) of two rows
+/// of pixels of one length; (0, 0) when none does. Compared 8 pixels at a time (one
+/// 32-byte compare), then one at a time.
+fn changed_span(row: &[[u8; 4]], was: &[[u8; 4]]) -> (usize, usize) {
+    let (a, _) = row.as_chunks::<8>();
+    let (b, _) = was.as_chunks::<8>();
+    let whole = a.len() * 8;
+    // The first block that differs (or the tail past the whole blocks), then its pixel.
+    let from = a.iter().zip(b).position(|(x, y)| x != y).map_or(whole, |k| k * 8);
+    let Some(x0) = row[from..].iter().zip(&was[from..]).position(|(x, y)| x != y).map(|k| from + k) else {
+        return (0, 0);
+    };
+    // The last pixel that differs: in the tail past the whole blocks, or the last block
+    // that differs.
+    let tail = row[whole..].iter().zip(&was[whole..]).rposition(|(x, y)| x != y).map(|k| whole + k);
+    let last = tail.or_else(|| {
+        let k = a.iter().zip(b).rposition(|(x, y)| x != y)?;
+        row[k * 8..k * 8 + 8].iter().zip(&was[k * 8..k * 8 + 8]).rposition(|(x, y)| x != y).map(|j| k * 8 + j)
+    });
+    (x0, last.map_or(x0, |l| l + 1))
+}
+
+/// [`encode_tile_png`] of the tile at a place whose last tile `history` holds: only the
+/// pixel rows that changed since are scanned again, and the colours stay in order by use
+/// from tile to tile. The bytes are those of [`encode_tile_png`], byte for byte.
+pub fn encode_tile_png_at(
+    pixmap: &tiny_skia::Pixmap,
+    dpi: f32,
+    history: &TileHistory,
+) -> Result<(Vec<u8>, TileEncoding)> {
+    let Ok(mut slot) = history.0.lock() else { return encode_tile_png(pixmap, dpi) };
+    let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);
+    if w == 0 || h == 0 {
+        return encode_tile_png(pixmap, dpi);
+    }
+    match slot.as_mut() {
+        Some(scan) if scan.width == w && scan.height == h && !scan.worn() => scan.update(pixmap),
+        _ => {
+            // Drop the old scan first: its bytes count against the room for the new.
+            *slot = None;
+            *slot = TileScan::new(pixmap);
+        }
+    }
+    let Some(scan) = slot.as_mut() else { return encode_tile_png(pixmap, dpi) };
+    let by_use = scan.by_use();
+    let Some(choice) = palette_of(&by_use, scan.colours.len(), w * h) else {
+        return Ok((encode_png(pixmap, dpi)?, TileEncoding::Truecolour));
+    };
+    let indices = expand_rows(&scan.rows, &choice.lut, w * h);
+    Ok((write_indexed(w, h, &choice.palette, &indices, dpi)?, choice.kind))
+}
+
+/// [`expand_runs`] of runs kept row by row.
+fn expand_rows(rows: &[Vec<(u32, u32)>], lut: &[u8], n: usize) -> Vec<u8> {
+    let mut indices: Vec<u8> = vec![0; n + 8];
+    let mut k = 0;
+    for runs in rows {
+        for &(slot, run) in runs {
+            let (v, run) = (lut[slot as usize], run as usize);
+            if run <= 8 && k + 8 <= indices.len() {
+                indices[k..k + 8].copy_from_slice(&[v; 8]);
+            } else if let Some(dst) = indices.get_mut(k..k + run) {
+                dst.fill(v);
+            }
+            k += run;
+        }
+    }
+    indices.truncate(n.min(k));
+    indices
+}
+
 /// A tile's palette: its colours, the palette index of every colour slot, and how exact.
 struct PaletteChoice {
     palette: Vec<[u8; 4]>,
@@ -477,11 +776,22 @@ fn scan_runs(pixmap: &tiny_skia::Pixmap, runs: &mut Vec<(u32, u32)>) -> (Vec<u32
 fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoice> {
     // Slots by use, most used first (ties by colour, so the palette is deterministic).
     // One integer key per colour (use descending, then colour), unique as colours are.
-    let mut by_use: Vec<(u64, u32)> =
-        (0..colours.len()).map(|s| ((u64::from(u32::MAX - uses[s]) << 32) | u64::from(colours[s]), s as u32)).collect();
+    let mut by_use: Vec<(u64, u32)> = (0..colours.len()).map(|s| (use_key(colours[s], uses[s]), s as u32)).collect();
     by_use.sort_unstable_by_key(|e| e.0);
     let by_use: Vec<(u32, u32, u32)> =
         by_use.into_iter().map(|(_, s)| (colours[s as usize], uses[s as usize], s)).collect();
+    palette_of(&by_use, colours.len(), n)
+}
+
+/// The order of colours in a palette: use descending, then colour (unique per colour).
+#[inline(always)]
+fn use_key(colour: u32, uses: u32) -> u64 {
+    (u64::from(u32::MAX - uses) << 32) | u64::from(colour)
+}
+
+/// [`choose_palette`] of colours already in palette order ([`use_key`]): (colour, uses,
+/// slot) with `slots` slots in all (the LUT's length; slots left out map to 0).
+fn palette_of(by_use: &[(u32, u32, u32)], slots: usize, n: usize) -> Option<PaletteChoice> {
     let straight = |c: u32| {
         let [r, g, b, a] = c.to_le_bytes();
         let un = |v: u8| {
@@ -499,7 +809,7 @@ fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoi
     let popular = if by_use.len() <= 256 { by_use.len() } else { 192 };
     let mut palette: Vec<[u8; 4]> = by_use[..popular].iter().map(|&(c, _, _)| straight(c)).collect();
     // Palette index per slot.
-    let mut lut: Vec<u8> = vec![0; colours.len()];
+    let mut lut: Vec<u8> = vec![0; slots];
     for (i, &(_, _, s)) in by_use[..popular].iter().enumerate() {
         lut[s as usize] = i as u8;
     }
@@ -1221,6 +1531,95 @@ mod tests {
         assert_eq!(kind, png::ColorType::Rgba);
         assert_eq!(&px[n - 4..], &[199, 0, 0, 128]);
         assert_eq!(&px[..4], &[10, 120, 230, 255]);
+    }
+
+    /// A map-like tile: flat fills with anti-aliased edges and strokes (so hundreds to
+    /// thousands of colours), the shapes moved by `step`, and in some steps a patch of
+    /// noise (too many colours to quantise) or translucency.
+    fn map_like(side: u32, step: u64) -> tiny_skia::Pixmap {
+        let mut pm = new_pixmap(side, side, tiny_skia::Color::from_rgba8(242, 239, 233, 255)).expect("pixmap");
+        let f = side as f32;
+        let fills = [(200, 90, 60), (70, 130, 180), (120, 170, 90), (230, 200, 80), (150, 80, 160)];
+        for k in 0..5u64 {
+            // Most shapes stay; one moves a little each step (as a changed holder does).
+            let shift = if k == step % 5 { (step as f32 * 7.3) % 40.0 } else { 0.0 };
+            let (r, g, b) = fills[k as usize];
+            let mut paint = tiny_skia::Paint::default();
+            paint.set_color_rgba8(r, g, b, 255);
+            // Some steps are flat fills alone: few colours, kept exactly.
+            let flat = step % 6 == 5;
+            paint.anti_alias = !flat;
+            let mut pb = tiny_skia::PathBuilder::new();
+            let cx = f * (0.2 + 0.15 * k as f32) + shift;
+            pb.move_to(cx, f * 0.1);
+            pb.cubic_to(cx + f * 0.4, f * 0.3, cx - f * 0.3, f * 0.7, cx + f * 0.2, f * 0.95);
+            pb.line_to(cx - f * 0.25, f * 0.8);
+            pb.close();
+            let path = pb.finish().expect("path");
+            pm.fill_path(&path, &paint, tiny_skia::FillRule::Winding, tiny_skia::Transform::identity(), None);
+            if flat {
+                continue;
+            }
+            paint.set_color_rgba8(40, 40, 40, 200);
+            let stroke = tiny_skia::Stroke { width: 1.3 + k as f32 * 0.4, ..Default::default() };
+            pm.stroke_path(&path, &paint, &stroke, tiny_skia::Transform::identity(), None);
+        }
+        if step % 7 == 3 {
+            // Noise in one corner: thousands of colours.
+            let w = side as usize;
+            let mut x = step | 1;
+            for y in 0..w / 3 {
+                for px in pm.data_mut()[y * w * 4..(y * w + w / 3) * 4].chunks_exact_mut(4) {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    px.copy_from_slice(&[(x & 255) as u8, (x >> 8 & 255) as u8, (x >> 16 & 255) as u8, 255]);
+                }
+            }
+        }
+        if step % 5 == 4 {
+            // A translucent band (tRNS entries, or RGBA when truecolour).
+            let n = pm.data().len();
+            for px in pm.data_mut()[n / 2..n / 2 + 4 * side as usize].chunks_exact_mut(4) {
+                px.copy_from_slice(&[20, 10, 5, 100]);
+            }
+        }
+        pm
+    }
+
+    #[test]
+    fn a_place_encodes_each_tile_as_the_whole_encoder_does() {
+        let history = TileHistory::default();
+        let mut kinds = Vec::new();
+        // Tiles in a sequence at one place, a size change in the middle (a fresh scan).
+        for (step, side) in (0..24u64).map(|s| (s, if (10..13).contains(&s) { 128 } else { 256 })) {
+            let pm = map_like(side, step);
+            let whole = encode_tile_png(&pm, 96.0).expect("whole");
+            let at = encode_tile_png_at(&pm, 96.0, &history).expect("at a place");
+            assert!(whole == at, "step {step}: {:?} against {:?}", at.1, whole.1);
+            if !kinds.contains(&whole.1) {
+                kinds.push(whole.1);
+            }
+            // The same tile again: nothing changed.
+            assert!(encode_tile_png_at(&pm, 96.0, &history).expect("again") == whole, "step {step} again");
+        }
+        assert_eq!(kinds.len(), 3, "every kind of tile was met: {kinds:?}");
+    }
+
+    #[test]
+    fn the_changed_span_of_a_row_is_from_its_first_to_its_last_changed_pixel() {
+        for len in [1usize, 7, 8, 9, 31, 256] {
+            let was: Vec<[u8; 4]> = (0..len).map(|i| [i as u8, 1, 2, 255]).collect();
+            assert_eq!(changed_span(&was, &was), (0, 0));
+            for x0 in 0..len {
+                for x1 in (x0 + 1..=len).step_by(3) {
+                    let mut row = was.clone();
+                    row[x0][1] = 9;
+                    row[x1 - 1][2] = 9;
+                    assert_eq!(changed_span(&row, &was), (x0, x1), "len {len}, {x0}..{x1}");
+                }
+            }
+        }
     }
 
     #[test]
