@@ -70,20 +70,6 @@ pub fn encode_tile(pixmap: &tiny_skia::Pixmap, dpi: f32, format: ImageFormat) ->
     }
 }
 
-/// [`encode_tile`] of the tile at a place whose last tile `history` holds (PNG only:
-/// see [`crate::output::encode_tile_png_at`]); the same bytes.
-pub fn encode_tile_at(
-    pixmap: &tiny_skia::Pixmap,
-    dpi: f32,
-    format: ImageFormat,
-    history: Option<&crate::output::TileHistory>,
-) -> Result<Vec<u8>> {
-    match (format, history) {
-        (ImageFormat::Png, Some(history)) => Ok(crate::output::encode_tile_png_at(pixmap, dpi, history)?.0),
-        _ => encode_tile(pixmap, dpi, format),
-    }
-}
-
 /// Encode pixels (premultiplied RGBA, as rendered) as a lossless WebP: un-premultiplied
 /// (WebP stores straight alpha, rounded as the PNG encoder rounds). Decoding gives back
 /// exactly these straight-alpha pixels. Tiles are always encoded as RGBA, so the VP8L

@@ -262,9 +262,9 @@ pub fn render_tile(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> R
 const KEEP_PIXELS: usize = 128 << 20;
 
 /// The pixels last drawn at one tile place, with their cell keys
-/// ([`Recording::cell_keys`]), and what the encoder kept of them.
+/// ([`Recording::cell_keys`]).
 #[derive(Default)]
-struct DrawnBefore(Mutex<Option<(Vec<u64>, tiny_skia::Pixmap)>>, crate::output::TileHistory);
+struct DrawnBefore(Mutex<Option<(Vec<u64>, tiny_skia::Pixmap)>>);
 
 impl DrawnBefore {
     /// Draw tile `t` of a metatile recorded with digests: only the cells whose keys
@@ -337,17 +337,9 @@ const PLAIN_TILE_BYTES: usize = 4096;
 type PngsByPixels = HashMap<u128, Arc<Vec<u8>>>;
 
 impl EncodedTiles {
-    /// The tile's image, encoded now (from what its place `at` last held, when known) or
-    /// found. With `plain_only`, only small images (the plain tiles that repeat: sea,
-    /// empty land) are kept for later tiles.
-    fn encode(
-        &self,
-        tile: &tiny_skia::Pixmap,
-        dpi: f32,
-        image: ImageFormat,
-        at: Option<&crate::output::TileHistory>,
-        plain_only: bool,
-    ) -> Result<Arc<Vec<u8>>> {
+    /// The tile's image, encoded now or found. With `plain_only`, only small images (the
+    /// plain tiles that repeat: sea, empty land) are kept for later tiles.
+    fn encode(&self, tile: &tiny_skia::Pixmap, dpi: f32, image: ImageFormat, plain_only: bool) -> Result<Arc<Vec<u8>>> {
         let mut h = twox_hash::XxHash3_128::with_seed(u64::from(dpi.to_bits()) ^ ((image as u64) << 40));
         h.write(&tile.width().to_le_bytes());
         h.write(tile.data());
@@ -355,7 +347,7 @@ impl EncodedTiles {
         if let Some(png) = self.get(k) {
             return Ok(png);
         }
-        let png = without_spare(crate::imageformat::encode_tile_at(tile, dpi, image, at)?);
+        let png = without_spare(encode_tile(tile, dpi, image)?);
         if !plain_only || png.len() <= PLAIN_TILE_BYTES {
             self.put(k, png.clone());
         }
@@ -539,9 +531,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                             let encode = |pixels: &tiny_skia::Pixmap| {
                                 let t0 = std::time::Instant::now();
                                 let png = match encoded {
-                                    Some(cache) => {
-                                        cache.encode(pixels, dpi, o.look.image, keyed.then_some(&before.1), stream)
-                                    }
+                                    Some(cache) => cache.encode(pixels, dpi, o.look.image, stream),
                                     None => encode_tile(pixels, dpi, o.look.image).map(without_spare),
                                 };
                                 phase_time(&ENCODE_NS, t0);
