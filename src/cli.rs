@@ -179,32 +179,6 @@ impl DataArgs {
     }
 }
 
-/// Whether the batch commands run on one worker thread (`RAYON_NUM_THREADS=1`, or one
-/// processor), the case where [`one_heap`] saves memory and costs no time: with more,
-/// threads drawing at once would wait on the one heap (a century of tiles on two threads
-/// took 15 % longer).
-fn one_worker() -> bool {
-    let set = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<usize>().ok()).filter(|n| *n > 0);
-    match set("RAYON_NUM_THREADS").or_else(|| set("RAYON_RS_NUM_CPUS")) {
-        Some(n) => n == 1,
-        None => std::thread::available_parallelism().map_or(true, |n| n.get() == 1),
-    }
-}
-
-/// One heap for all threads in the batch commands. glibc gives each thread that
-/// allocates its own heap: the memory loading frees on the main thread stays with it,
-/// unused, while the drawing on worker threads grows heaps of their own (about 20 MB more
-/// at the peak of a large tile run). Small blocks still come from per-thread caches, so
-/// the drawing does not wait on the shared heap. The server keeps a heap per thread.
-fn one_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets a tuning parameter of the allocator; it is called before
-    // any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
-    }
-}
-
 /// Give the pages that loading used and freed (the files' text, parse buffers) back to
 /// the system: the holes they leave in the heap are too small or too scattered for much
 /// of what the drawing asks for next, so they would only add to the peak.
@@ -623,9 +597,6 @@ pub struct AllArgs {
 
 /// Run a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
-    if !matches!(cli.command, Command::Serve(_)) && one_worker() {
-        one_heap();
-    }
     match cli.command {
         Command::Render(a) => render_cmd(&a).map(|_| 0),
         Command::Query(a) => query_cmd(&a).map(|_| 0),

@@ -330,6 +330,10 @@ pub struct EncodedTiles {
     by_pixels: Mutex<(PngsByPixels, usize)>,
 }
 
+/// The most tiles of a map state whose XYZ folder is written at once, when it is drawn
+/// whole (past it, metatile by metatile as they are drawn).
+const STREAM_TILES: usize = 2000;
+
 /// The largest image kept for reuse by a run that keeps only plain tiles, bytes.
 const PLAIN_TILE_BYTES: usize = 4096;
 
@@ -433,6 +437,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
         }
     }
     let mut report = TileReport { distinct_states: groups.len(), ..TileReport::default() };
+    let planned: usize = metatiles.iter().map(|(_, wanted)| wanted.len()).sum();
     let zooms = (o.zooms.0, o.zooms.1);
     let bar = crate::output::progress_bar(o.progress, groups.len() * metatiles.len(), "metatiles");
     // Keys serve only to reuse a tile in another map state: one state needs none.
@@ -483,10 +488,12 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                 break;
             }
             let year = years[0];
-            // The last state of a run with one year: nothing reuses its tiles, so an XYZ
-            // folder is written metatile by metatile as they are drawn, and a run holds
-            // one metatile's tiles rather than the whole pyramid's.
-            let stream = o.format == TileFormat::Xyz && g + 1 == groups.len() && years.len() == 1;
+            // The last state of a run with one year: nothing reuses its tiles, so a large
+            // XYZ pyramid is written metatile by metatile as they are drawn, and a run
+            // holds one metatile's tiles rather than the whole pyramid's (a small one is
+            // written at once, faster: a new folder is filled and renamed into place).
+            let stream =
+                o.format == TileFormat::Xyz && g + 1 == groups.len() && years.len() == 1 && planned > STREAM_TILES;
             let stream_dir = o.out.join(year.to_string());
             // Where the map changed since the last state (None: anywhere; with `full`,
             // every metatile is laid out in every year).
