@@ -118,10 +118,7 @@ pub trait Canvas {
     /// filled. A surface that keeps operations may keep it as one small record (a
     /// metatile can hold a hundred thousand towns); the pixels are those of these calls.
     fn marker(&mut self, m: &Marker, pen: &Pen) {
-        m.draw_with(pen, |path, ink, pen| match pen {
-            Some(pen) => self.stroke_path(path, ink, pen),
-            None => self.fill_path(path, ink, FillRule::EvenOdd),
-        });
+        m.draw_on(self, pen);
     }
 }
 
@@ -164,6 +161,15 @@ impl Marker {
             MarkerShape::Diamond => self.r * 1.2,
             MarkerShape::Circle | MarkerShape::Square => self.r,
         }
+    }
+
+    /// Draw the marker on `canvas` as the fills and the stroke it stands for (what
+    /// [`Canvas::marker`] does unless a surface keeps markers its own way).
+    pub fn draw_on<C: Canvas + ?Sized>(&self, canvas: &mut C, pen: &Pen) {
+        self.draw_with(pen, |path, ink, stroke| match stroke {
+            Some(pen) => canvas.stroke_path(path, ink, pen),
+            None => canvas.fill_path(path, ink, FillRule::EvenOdd),
+        });
     }
 
     /// The marker as paths in drawing order, each with its ink and, for a stroke, the pen.

@@ -908,10 +908,7 @@ impl Canvas for Recording {
     fn marker(&mut self, m: &Marker, pen: &Pen) {
         if !(m.x.is_finite() && m.y.is_finite() && m.r.is_finite() && pen.width >= 0.0) {
             // Kept as the operations it stands for (which decide what such numbers draw).
-            m.draw_with(pen, |path, ink, stroke| match stroke {
-                Some(pen) => self.stroke_path(path, ink, pen),
-                None => self.fill_path(path, ink, FillRule::EvenOdd),
-            });
+            m.draw_on(self, pen);
             return;
         }
         let b = marker_bounds(m, pen);
@@ -1196,10 +1193,7 @@ mod tests {
             if runs {
                 r.marker(&m, &pen);
             } else {
-                m.draw_with(&pen, |path, ink, stroke| match stroke {
-                    Some(p) => r.stroke_path(path, ink, p),
-                    None => r.fill_path(path, ink, FillRule::EvenOdd),
-                });
+                m.draw_on(&mut r, &pen);
             }
         }
         r
