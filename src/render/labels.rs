@@ -17,6 +17,11 @@ pub struct LabelPlacer {
     tree: Boxes,
     unions: Boxes,
     placed: Vec<[f32; 4]>,
+    /// Centres of the symbols that labels name (towns, battles): a name must not stand
+    /// nearer another symbol than its own, or a reader takes it for that one's.
+    marks: Vec<[f32; 2]>,
+    /// `marks` indexed, built when first asked (all symbols are drawn before any label).
+    mark_tree: std::cell::OnceCell<RTree<[f32; 2]>>,
 }
 
 /// Boxes taken, in an R-tree built one box at a time. Without forced reinsertion (rstar's
@@ -50,7 +55,41 @@ fn hits(tree: &Boxes, b: &[f32; 4]) -> bool {
 impl LabelPlacer {
     /// A placer for labels inside `frame` `[x0, y0, x1, y1]`.
     pub fn new(frame: [f32; 4]) -> LabelPlacer {
-        LabelPlacer { frame, tree: Boxes::new_with_params(), unions: Boxes::new_with_params(), placed: Vec::new() }
+        LabelPlacer {
+            frame,
+            tree: Boxes::new_with_params(),
+            unions: Boxes::new_with_params(),
+            placed: Vec::new(),
+            marks: Vec::new(),
+            mark_tree: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Reserve the box `b` of a named symbol centred at (x, y): labels must not cover it,
+    /// and no other name may stand nearer to it than to its own symbol.
+    pub fn add_mark(&mut self, x: f32, y: f32, b: [f32; 4]) {
+        self.add_obstacle(b);
+        self.marks.push([x, y]);
+        self.mark_tree.take();
+    }
+
+    /// Does another symbol stand nearer the label box `b` than `own`, the centre of the
+    /// symbol it names? With `strict`, any nearer; else clearly nearer: by more than
+    /// `slack` px and at less than half the distance (a name on a leader line, which
+    /// the line ties to its symbol).
+    pub fn nearer_mark(&self, b: &[f32; 4], own: (f32, f32), strict: bool, slack: f32) -> bool {
+        if self.marks.len() < 2 {
+            return false;
+        }
+        let gap = |x: f32, y: f32| (b[0] - x).max(x - b[2]).max(0.0).hypot((b[1] - y).max(y - b[3]).max(0.0));
+        let mine = gap(own.0, own.1);
+        let tree = self.mark_tree.get_or_init(|| RTree::bulk_load(self.marks.clone()));
+        let env = AABB::from_corners([b[0] - mine, b[1] - mine], [b[2] + mine, b[3] + mine]);
+        tree.locate_in_envelope(&env).any(|p| {
+            let d = gap(p[0], p[1]);
+            let other = (p[0] - own.0).abs() + (p[1] - own.1).abs() > 0.5;
+            other && if strict { d < mine } else { d + slack < mine && d < mine / 2.0 }
+        })
     }
 
     /// Reserve a box that labels must not cover (a marker, the legend).
@@ -139,15 +178,18 @@ pub struct PlacedLabel {
 /// A pixel position.
 type Point = (f32, f32);
 
+/// Rings of candidate places off a marker, in label heights (see [`displaced`]).
+const RINGS: [f32; 5] = [1.2, 2.2, 3.4, 4.8, 6.5];
+
 /// Candidate places for a label whose box is `w`×`h` px beside a marker of radius `r`
-/// at (x, y), beyond the seven standard ones: rings of 16 directions at growing
-/// distances. Returns the box's top-left corner and the leader's two ends.
-fn displaced(x: f32, y: f32, r: f32, w: f32, h: f32) -> Vec<(Point, Point, Point)> {
+/// at (x, y), beyond the seven standard ones: rings of `dirs` directions at the
+/// distances `steps` (in label heights). Returns the box's top-left corner and the leader's two ends.
+fn displaced(x: f32, y: f32, r: f32, w: f32, h: f32, steps: &[f32], dirs: usize) -> Vec<(Point, Point, Point)> {
     let mut out = Vec::new();
-    for step in [1.2f32, 2.2, 3.4, 4.8, 6.5] {
+    for &step in steps {
         let d = r + h * step;
-        for k in 0..16 {
-            let a = std::f32::consts::PI * k as f32 / 8.0;
+        for k in 0..dirs {
+            let a = std::f32::consts::TAU * k as f32 / dirs as f32;
             let (cos, sin) = (a.cos(), a.sin());
             // The box's centre, so that its side facing the marker stands d away.
             let cx = x + cos * (d + w / 2.0 * cos.abs());
@@ -190,7 +232,7 @@ pub(crate) fn place_and_draw(
         };
         match &job.anchor {
             Anchor::Point { x, y, r } => {
-                labeller.beside(*x, *y, *r);
+                labeller.beside(*x, *y, *r, true, 5);
             }
             Anchor::Centre { x, y } => {
                 labeller.centred(*x, *y);
@@ -201,15 +243,22 @@ pub(crate) fn place_and_draw(
                 // fort line's) beside the first free point of its middle, thirds or ends.
                 if !labeller.along(pts, *repeat) && (job.priority >= PROMISED || !*repeat) {
                     let len = super::paint::polyline_length(pts);
-                    let spots: &[f32] = if *repeat { &[0.5] } else { &[0.5, 0.33, 0.67, 0.15, 0.85] };
-                    for &t in spots {
-                        let head = super::paint::polyline_prefix(pts, t);
-                        if let (true, Some(&(x, y))) = (len > 0.0, head.last()) {
-                            if labeller.beside(x, y, f.px(1.0)) {
-                                break;
-                            }
-                        }
-                    }
+                    let spots: Vec<(f32, f32)> = [0.5, 0.33, 0.67, 0.15, 0.85]
+                        .iter()
+                        .filter(|_| len > 0.0)
+                        .filter_map(|&t| super::paint::polyline_prefix(pts, t).last().copied())
+                        .collect();
+                    // Beside the line first, then a step off it on a leader, at each spot in
+                    // turn: a name farther off reads as another stream's. Only a promised
+                    // name goes farther, from the middle, rather than not at all.
+                    let r = f.px(1.0);
+                    let _ = (0..2).any(|rings| spots.iter().any(|&(x, y)| labeller.beside(x, y, r, false, rings)))
+                        || (job.priority >= PROMISED && {
+                            let spots: Vec<(f32, f32)> = (1..20)
+                                .filter_map(|k| super::paint::polyline_prefix(pts, k as f32 / 20.0).last().copied())
+                                .collect();
+                            labeller.off_line(pts, &spots, r)
+                        });
                 }
             }
         }
@@ -276,8 +325,12 @@ impl Labeller<'_, '_> {
     }
 
     /// Beside a marker of radius `r` at (x, y): right, upper-right, left, above, below,
-    /// and for a promised label farther out on a leader line.
-    fn beside(&mut self, x: f32, y: f32, r: f32) -> bool {
+    /// and for a promised label farther out on a leader line, up to `rings` rings out
+    /// (see [`displaced`]). For a named symbol (`mark`), a place nearer another symbol
+    /// than this one is passed over: beside it, when any other is nearer; on a leader,
+    /// when another is clearly nearer. A promised name takes such a place only when
+    /// there is no other.
+    fn beside(&mut self, x: f32, y: f32, r: f32, mark: bool, rings: usize) -> bool {
         let m = self.metrics();
         let gap = r + self.job.style.size_px * 0.25;
         let mid = (m.ascent - m.descent) / 2.0;
@@ -290,20 +343,60 @@ impl Labeller<'_, '_> {
             (x - gap * 0.8 - m.width, y - gap * 0.8 - m.descent),
             (x + gap * 0.8, y + gap * 0.8 + m.ascent),
         ];
-        if candidates.into_iter().any(|(cx, base)| self.try_at(cx, base)) {
-            return true;
-        }
-        if !self.promised() {
-            return false;
-        }
         let halo = self.job.style.halo.map(|h| h.1).unwrap_or(0.0);
         let (w, h) = (m.width + 2.0 * halo, m.ascent + m.descent + 2.0 * halo);
-        for ((bx, by), from, to) in displaced(x, y, r, w, h) {
-            let (cx, base) = (bx + halo, by + halo + m.ascent);
-            let b = self.boxed(cx, base);
+        let far = if self.promised() { displaced(x, y, r, w, h, &RINGS[..rings], 16) } else { Vec::new() };
+        let slack = self.f.px(2.0);
+        let passes: &[bool] = if mark { &[true, false] } else { &[false] };
+        for &careful in passes {
+            let clear =
+                |me: &Self, b: &[f32; 4], strict: bool| !careful || !me.placer.nearer_mark(b, (x, y), strict, slack);
+            for &(cx, base) in &candidates {
+                if clear(self, &self.boxed(cx, base), true) && self.try_at(cx, base) {
+                    return true;
+                }
+            }
+            // A careful place stands at most three rings out: farther, a leader is long
+            // enough to be read as pointing anywhere, so the nearest fitting place wins.
+            let reach = if careful { far.len().min(48) } else { far.len() };
+            for &((bx, by), from, to) in &far[..reach] {
+                let (cx, base) = (bx + halo, by + halo + m.ascent);
+                let b = self.boxed(cx, base);
+                if clear(self, &b, false) && self.placer.try_place(&[b]) {
+                    leader_line(self.f, self.canvas, from, to, &self.job.style);
+                    self.canvas.text(&self.job.text, cx, base, &self.job.style);
+                    self.keep(&[b], true);
+                    return true;
+                }
+            }
+            if !self.promised() {
+                return false;
+            }
+        }
+        false
+    }
+
+    /// A promised name that fits nowhere beside its line: on a leader from one of `spots`
+    /// on the line, at the free place nearest the line, so that it reads as this line's.
+    fn off_line(&mut self, pts: &[(f32, f32)], spots: &[(f32, f32)], r: f32) -> bool {
+        let m = self.metrics();
+        let halo = self.job.style.halo.map(|h| h.1).unwrap_or(0.0);
+        let (w, h) = (m.width + 2.0 * halo, m.ascent + m.descent + 2.0 * halo);
+        let mut far: Vec<(f32, [f32; 4], Point, Point)> = Vec::new();
+        for &(x, y) in spots {
+            // Finer rings than beside a marker: the nearest free place is wanted.
+            for ((bx, by), from, to) in
+                displaced(x, y, r, w, h, &[1.2, 1.4, 1.6, 1.8, 2.0, 2.2, 2.5, 2.8, 3.4, 4.8, 6.5], 32)
+            {
+                let b = self.boxed(bx + halo, by + halo + m.ascent);
+                far.push((line_gap(&b, pts), b, from, to));
+            }
+        }
+        far.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (_, b, from, to) in far {
             if self.placer.try_place(&[b]) {
                 leader_line(self.f, self.canvas, from, to, &self.job.style);
-                self.canvas.text(&self.job.text, cx, base, &self.job.style);
+                self.canvas.text(&self.job.text, b[0] + halo, b[1] + halo + m.ascent, &self.job.style);
                 self.keep(&[b], true);
                 return true;
             }
@@ -367,7 +460,7 @@ impl Labeller<'_, '_> {
         let mut tries = vec![0.5, 0.3, 0.7, 0.15, 0.85, 0.05, 0.95];
         if self.promised() {
             lines.push(smoothed(pts, job.style.size_px * 0.6));
-            offsets.extend([0.55 * job.style.size_px, -0.55 * job.style.size_px]);
+            offsets.extend([0.55, -0.55, 1.0, -1.0].map(|k| k * job.style.size_px));
             tries.extend((0..=20).map(|k| k as f32 / 20.0));
         }
         let mut placed_at: Vec<f32> = Vec::new();
@@ -427,6 +520,28 @@ fn smoothed(pts: &[(f32, f32)], tol: f32) -> Vec<(f32, f32)> {
         out = next;
     }
     out
+}
+
+/// How far box `b` stands from the polyline `pts`, px (0 where the line crosses it).
+fn line_gap(b: &[f32; 4], pts: &[(f32, f32)]) -> f32 {
+    let gap = |(x, y): Point| (b[0] - x).max(x - b[2]).max(0.0).hypot((b[1] - y).max(y - b[3]).max(0.0));
+    let corners = [(b[0], b[1]), (b[2], b[1]), (b[0], b[3]), (b[2], b[3])];
+    let mut best = f32::INFINITY;
+    for s in pts.windows(2) {
+        let (p, q) = (s[0], s[1]);
+        let (dx, dy) = (q.0 - p.0, q.1 - p.1);
+        let len2 = dx * dx + dy * dy;
+        // The segment's points nearest each corner, and its ends.
+        let mut d = gap(p).min(gap(q));
+        if len2 > 0.0 {
+            for c in corners {
+                let t = (((c.0 - p.0) * dx + (c.1 - p.1) * dy) / len2).clamp(0.0, 1.0);
+                d = d.min(gap((p.0 + t * dx, p.1 + t * dy)));
+            }
+        }
+        best = best.min(d);
+    }
+    best
 }
 
 /// A thin line from a marker to its displaced label, in the label's colour over a halo.

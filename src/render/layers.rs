@@ -860,7 +860,7 @@ pub(crate) fn battles<'a>(
             }
         }
         shown.battles = true;
-        placer.add_obstacle([x - r, y - r, x + r, y + r]);
+        placer.add_mark(x, y, [x - r, y - r, x + r, y + r]);
         let date = match (feat.date_label(), feat.certainty) {
             (Some(d), Some(Certainty::Disputed)) => format!("{d}?"),
             (Some(d), _) => d.clone(),
@@ -964,7 +964,7 @@ pub(crate) fn cities<'a>(
             }
         }
         let extent = if captured || status == Status::Besieged { r * 2.3 } else { r * 1.2 };
-        placer.add_obstacle([x - extent, y - extent, x + extent, y + extent]);
+        placer.add_mark(x, y, [x - extent, y - extent, x + extent, y + extent]);
         markers.push((i, x, y));
         let (spec, prio) = match (kind, captured) {
             (_, true) => (&cs.capital_label, priority::CAPTURED),
