@@ -42,6 +42,9 @@ const HAMI: LonLat = (93.51, 42.83);
 const GHULJA: LonLat = (81.32, 43.91);
 const OMSK: LonLat = (73.37, 54.98);
 const SEMIPALATINSK: LonLat = (80.23, 50.41);
+/// The fortress of 1718–1776, about 12 versts (13–18 km along the river) down the Irtysh from
+/// modern Semey, where it was moved in 1776–1778 after floods (approximate site).
+const SEMIPALATINSK_1718: LonLat = (80.08, 50.503);
 const UST_KAMENOGORSK: LonLat = (82.61, 49.95);
 /// The remains of Yamyshevsk fortress (ru.wikipedia: 51°53′23″N 77°22′41″E).
 const YAMYSHEVSK: LonLat = (77.378, 51.890);
@@ -411,7 +414,7 @@ fn facts() -> Vec<Fact> {
             },
         },
         absent("Semipalatinsk is not yet built in 1717", 1717, "semipalatinsk"),
-        present("Semipalatinsk exists from 1718", 1718, SEMIPALATINSK, "semipalatinsk"),
+        present("Semipalatinsk exists from 1718", 1718, SEMIPALATINSK_1718, "semipalatinsk"),
         battle("1718: the swift march to the Arys and Chayan", 1718, ARYS_CHAYAN, "Arys", 50.0, "dzungar"),
         absent("Ust-Kamenogorsk is not yet built in 1719", 1719, "ust-kamenogorsk"),
         present("Ust-Kamenogorsk exists from 1720", 1720, UST_KAMENOGORSK, "ust-kamenogorsk"),
@@ -1109,7 +1112,7 @@ fn towns_stand_where_they_really_are() {
         ("yarkent", YARKENT),
         ("hami", HAMI),
         ("omsk", OMSK),
-        ("semipalatinsk", SEMIPALATINSK),
+        ("semipalatinsk", SEMIPALATINSK_1718),
         ("ust-kamenogorsk", UST_KAMENOGORSK),
         ("yamyshevsk", YAMYSHEVSK),
         ("astrakhan", ASTRAKHAN),

@@ -235,11 +235,13 @@ CITIES = [
       span("1716", "1716", "russia", "besieged", S4),
       span("1717", "1756", "russia", "enclave", S7),
       span("1757", "1771", "russia", "core", S8)]),
-    ("semipalatinsk", "Semipalatinsk", "Семей", "Семипалатинск", "fortress", 3, 80.2300, 50.4100,
+    ("semipalatinsk", "Semipalatinsk", "Семей", "Семипалатинск", "fortress", 3, 80.0800, 50.5030,
      {"start_date": "1718", "certainty": "approximate", "line": "Irtysh line", "line_order": 4,
-      "note": "Fortress founded 1718 by the ruined 'seven chambers' monastery a little downstream; "
-              "moved to this site in 1776. A Russian enclave in Dzungar-held land until 1757. "
-              "Tsagan's embassy 1733 (seed)"},
+      "note": "The fortress of 1718-1776, on the right bank of the Irtysh by the ruined 'seven chambers' "
+              "monastery (Dorzhinkit), about 12 versts (13-18 km along the river) downstream of modern "
+              "Semey (50.41 N 80.23 E), to which it was moved in 1776-1778 after floods; here ~15 km "
+              "down the river, ~14 km from Semey's centre (site approximate). A Russian enclave in "
+              "Dzungar-held land until 1757. Tsagan's embassy 1733 (seed)"},
      [span("1718", "1756", "russia", "enclave", S6),
       span("1757", "1771", "russia", "core", S8)]),
     ("ust-kamenogorsk", "Ust-Kamenogorsk", "Өскемен", "Усть-Каменогорск", "fortress", 2, 82.6100, 49.9500,
