@@ -123,9 +123,10 @@ CITIES = [
       span("1728", "1734", "kazakh_senior", "core", S6),
       span("1735", "1755", "kazakh_senior", "tributary", S6, overlord="dzungar"),
       span("1756", "1771", "kazakh_senior", "core", S8)]),
-    ("taraz", "Taraz (Aulie-Ata)", "Тараз (Әулиеата)", "Тараз (Аулие-Ата)", "city", 3, 71.3700, 42.9000,
-     {"note": "Medieval Taraz lay in ruins; the settlement at the Aulie-Ata shrine on the Talas. "
-              "Talas valley overrun 1723 (seed)", "certainty": "approximate"},
+    ("taraz", "Taraz (Aulie-Ata)", "Тараз (Әулиеата)", "Тараз (Аулие-Ата)", "site", 3, 71.3700, 42.9000,
+     {"note": "Medieval Taraz lay in ruins from the Mongol conquest; in this period a site, the "
+              "Aulie-Ata shrine and its settlement on the Talas, not a town (the town revived around "
+              "Kokand's fort of 1856). Talas valley overrun 1723 (seed)", "certainty": "approximate"},
      [span("1635", "1722", "kazakh_senior", "core", S3),
       span("1723", "1733", "dzungar", "occupied", S5),
       span("1734", "1734", "kazakh_senior", "core", S6),

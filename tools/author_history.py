@@ -101,8 +101,12 @@ BATTLES = [
      "Лобсан-Шоно вновь берёт Туркестан", 68.27, 43.297, {"date": "1725"}, "dzungar", ["dzungar", "kazakh"],
      ["Lobsangsür"], None, None, "After a series of battles", S5),
     ("battle-bulanty-1726", "Battle of Bulanty", "Бұланты шайқасы", "Битва при Буланты", 66.0, 48.0,
-     {"date": "1726"}, "kazakh", ["kazakh", "dzungar"], ["Abul Khair Khan", "Bogenbay Batyr"], None, "approximate",
-     "Near Ulytau in the Karasyir area; 'Qalmaq qyrylgan'. First major Kazakh victory in many years", S5),
+     {"date": "1726"}, "kazakh", ["kazakh", "dzungar"], ["Abul Khair Khan", "Bogenbay Batyr"], None, "disputed",
+     "Near Ulytau in the Karasyir area, between the Bulanty (Baikonyr) and Beleuty (Kalmakkyrgan) "
+     "rivers, where the memorial stands ~20 km from Baikonyr village; 'Qalmaq qyrylgan'. First major "
+     "Kazakh victory in many years. Date disputed: the seed tells it right after the Ordabasy meeting "
+     "of 1726; Kazakh historiography mostly gives 1728 (1726 or 1728). The site is not confirmed by "
+     "excavation (Usmanova et al. 2024)", S5),
     ("battle-anrakai-1729", "Battle of Anrakai", "Аңырақай шайқасы", "Анракайская битва", 74.6, 44.0,
      {"date": "1729"}, "kazakh", ["kazakh", "dzungar"], ["Abul Khair Khan", "Abilmambet", "Barak", "Ablai"], None,
      "disputed", "1729 or spring 1730 (Kadyrbaev); Moiseev: 1729. About 120 km from Lake Balkhash", S5),
@@ -601,7 +605,6 @@ EXTRA = {
                                ch("turkistan", "kazakh_junior")]},
     "event-1725": {"places": ["turkistan"], "changes": [ch("turkistan", "dzungar", "occupied")]},
     "event-1726": {"places": ["ordabasy", "battle-bulanty-1726"]},
-    "event-1728": {"places": ["river-volga"]},
     "event-1729": {"places": ["battle-anrakai-1729"]},
     "event-1731": {"places": ["raid-1731", "landform-dzungaria"],
                    "changes": [ch(a, "kazakh_junior", "tributary", "russia") for a in JUNIOR_AREAS]},
@@ -614,7 +617,6 @@ EXTRA = {
                                ch("area-tashkent-oasis", "kazakh_senior", "tributary", "dzungar")]},
     "event-1735-orenburg": {"places": ["orsk"], "changes": [ch("orsk", "russia")]},
     "event-1737": {"places": ["river-irtysh", "landform-altai"]},
-    "event-1738": {"places": ["river-volga"]},
     "event-1739": {"places": ["campaign-1739-north", "campaign-1739-south"]},
     "event-1740": {"places": ["orsk"]},
     "event-1740-protectorate": {"changes": [ch(a, "kazakh_middle", "tributary", "russia") for a in MIDDLE_AREAS]},
