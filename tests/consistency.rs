@@ -374,6 +374,13 @@ fn every_place_a_caption_names_is_on_the_map_and_promised_a_label() {
                 }
             }
         }
+        // A town the caption says changes hands (`changes`) is a place it tells of: labelled too.
+        for c in e.properties.get("changes").and_then(|v| v.as_array()).into_iter().flatten() {
+            let Some(id) = c.get("id").and_then(|v| v.as_str()) else { continue };
+            if ds.get(id).is_some_and(|f| f.layer == Layer::Cities) && !listed.contains(&id) {
+                bad.push(format!("{}: the caption gives {id} a new holder but does not promise it a label", e.id));
+            }
+        }
         for layer in named_layers {
             for f in ds.layer(layer) {
                 // "the Volga Kalmyks" names a people, not the river.
