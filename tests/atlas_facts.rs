@@ -1315,3 +1315,40 @@ fn the_added_rivers_follow_their_real_courses() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+#[test]
+fn places_are_drawn_as_they_were_in_the_period() {
+    use steppe_atlas::data::CityKind;
+    let mut bad = Vec::new();
+    // The Semipalatinsk fortress of 1718–1776 stood 12 versts (13–18 km along the river) down
+    // the Irtysh from modern Semey, on the river.
+    let p = city_point("semipalatinsk");
+    let from_semey = km_between((p.x(), p.y()), SEMIPALATINSK);
+    if !(10.0..=20.0).contains(&from_semey) || p.x() > SEMIPALATINSK.0 {
+        bad.push(format!("semipalatinsk is {from_semey:.1} km from modern Semey, not 10–20 km downstream"));
+    }
+    let on_river = distance_km(&feature("river-irtysh").geometry, p);
+    if on_river > 2.0 {
+        bad.push(format!("semipalatinsk is {on_river:.1} km from the Irtysh"));
+    }
+    // Ruins in this period, not towns: medieval Taraz (the Aulie-Ata shrine) and Old Urgench.
+    for id in ["taraz", "urgench"] {
+        for y in [1635, 1700, 1771] {
+            if feature(id).kind_in(Year(y)) != CityKind::Site {
+                bad.push(format!("{id} is drawn as a town in {y}"));
+            }
+        }
+    }
+    // The first Orenburg (1735) at the Or mouth; the city on its final site from 1743.
+    if !feature("orsk").alive(Year(1735)) || feature("orenburg").alive(Year(1742)) {
+        bad.push("Orenburg's sites are not in their years".into());
+    }
+    if !feature("orenburg").alive(Year(1743)) {
+        bad.push("Orenburg stands on its final site from 1743".into());
+    }
+    // Bulanty: the seed tells it after the 1726 meeting, most works give 1728.
+    if feature("battle-bulanty-1726").certainty != Some(Certainty::Disputed) {
+        bad.push("Bulanty's date is not marked disputed".into());
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

@@ -160,8 +160,11 @@ CITIES = [
      [span("1635", "1771", "bukhara", "core", S1)]),
     ("khiva", "Khiva", "Хиуа", "Хива", "capital", 4, 60.3600, 41.3780, {},
      [span("1635", "1771", "khiva", "core", BG)]),
-    ("urgench", "Urgench (Kunya-Urgench)", "Үргеніш (Көнеүргеніш)", "Ургенч (Кёнеургенч)", "city", 3, 59.1500, 42.3300,
-     {"note": "Old Urgench, ravaged by Oirat raiders in the 1530s (seed: Background)"},
+    ("urgench", "Urgench (Kunya-Urgench)", "Үргеніш (Көнеүргеніш)", "Ургенч (Кёнеургенч)", "site", 3, 59.1500, 42.3300,
+     {"note": "Old Urgench, ravaged by Oirat raiders in the 1530s (seed: Background). In this period "
+              "a site, not a town: it was abandoned when the Amu Darya left its channel in the late "
+              "16th century (Khiva the capital from 1619, New Urgench founded 1646 to the south-east); "
+              "Kunya-Urgench was resettled only in the 19th century"},
      [span("1635", "1771", "khiva", "core", BG)]),
     ("andijan", "Andijan", "Әндіжан", "Андижан", "city", 3, 72.3440, 40.7830,
      {"note": "Captured 1723 with the Fergana Valley (seed)", "certainty": "approximate"},
