@@ -530,3 +530,50 @@ fn what_the_notes_call_uncertain_is_drawn_as_uncertain() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+/// A river's name stands by its river: a reader takes the nearest stream for the one named.
+/// Names hung on a leader line (the renderer's fallback for crowded places) are checked on
+/// the A4 150 dpi frame of every year.
+#[test]
+#[ignore = "renderer (src/render/labels.rs): river names hung on leader lines end far from their river \
+            (Arys 65-69 px off in 1684 and 1723, Chayan 51-62 px off in 1723-1756, e.g. south-east of Sayram in 1724 and 1732); for the lead"]
+fn river_names_stand_by_their_river() {
+    use steppe_atlas::project::{LonLatBox, Projection, ProjectionKind, View};
+    use steppe_atlas::render::vector::SvgOptions;
+    use steppe_atlas::render::{render_svg, RenderOptions};
+    use steppe_atlas::style::Style;
+    let atlas = atlas();
+    let style = Style::load("print").expect("the print style loads");
+    let bbox = LonLatBox::from_array(atlas.data.default_bbox().expect("a bbox"));
+    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 1754, 1240);
+    let mut bad = Vec::new();
+    for y in years() {
+        let (_, drawn) =
+            render_svg(atlas, &style, &view, &RenderOptions::frame(Year(y), 150.0), &SvgOptions::default());
+        for l in drawn.labels.iter().filter(|l| l.leader) {
+            let Some(river) = l.id.as_deref().and_then(|id| ds().get(id)).filter(|f| f.layer == Layer::Rivers) else {
+                continue;
+            };
+            let Geometry::Lines(ml) = &river.geometry else { continue };
+            let b = l.bbox;
+            let mut nearest = f32::INFINITY;
+            for line in &ml.0 {
+                for w in line.0.windows(2) {
+                    for k in 0..=10 {
+                        let t = f64::from(k) / 10.0;
+                        let (x, y) = view.to_px(w[0].x + t * (w[1].x - w[0].x), w[0].y + t * (w[1].y - w[0].y));
+                        let (x, y) = (x as f32, y as f32);
+                        let dx = (b[0] - x).max(x - b[2]).max(0.0);
+                        let dy = (b[1] - y).max(y - b[3]).max(0.0);
+                        nearest = nearest.min(dx.hypot(dy));
+                    }
+                }
+            }
+            // 40 px at 150 dpi is about 7 mm: beyond it the name reads as another stream's.
+            if nearest > 40.0 {
+                bad.push(format!("{y}: {:?} ({}) stands {nearest:.0} px from its river", l.text, river.id));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "river names away from their rivers at A4 150 dpi:\n{}", bad.join("\n"));
+}
