@@ -577,3 +577,49 @@ fn river_names_stand_by_their_river() {
     }
     assert!(bad.is_empty(), "river names away from their rivers at A4 150 dpi:\n{}", bad.join("\n"));
 }
+
+/// A town's name is read as the name of the marker nearest to it: on the A4 150 dpi frame of
+/// every year, no other town's marker stands clearly nearer a town's label than its own.
+#[test]
+#[ignore = "renderer (src/render/labels.rs): town labels end beside another town's marker at A4 150 dpi \
+            (1723: 'Sayram' 15 px from Turkistan's marker, 39 px from its own; 'Turkistan' beside Otrar's \
+            in 1723-1725 and 1734, beside Taraz's in 1728, 1732, 1756); for the lead"]
+fn town_names_stand_nearest_their_own_marker() {
+    use steppe_atlas::project::{LonLatBox, Projection, ProjectionKind, View};
+    use steppe_atlas::render::vector::SvgOptions;
+    use steppe_atlas::render::{render_svg, RenderOptions};
+    use steppe_atlas::style::Style;
+    let atlas = atlas();
+    let style = Style::load("print").expect("the print style loads");
+    let bbox = LonLatBox::from_array(atlas.data.default_bbox().expect("a bbox"));
+    let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 1754, 1240);
+    let mut bad = Vec::new();
+    for y in years() {
+        let (_, drawn) =
+            render_svg(atlas, &style, &view, &RenderOptions::frame(Year(y), 150.0), &SvgOptions::default());
+        let gap =
+            |b: [f32; 4], x: f32, y: f32| (b[0] - x).max(x - b[2]).max(0.0).hypot((b[1] - y).max(y - b[3]).max(0.0));
+        for l in &drawn.labels {
+            let Some(id) = l.id.as_deref() else { continue };
+            // Only labels of markers drawn on the main map (an inset draws its own).
+            let Some(&(_, ox, oy)) = drawn.markers.iter().find(|m| m.0 == id) else { continue };
+            let own = gap(l.bbox, ox, oy);
+            if own > 60.0 {
+                continue; // the inset's copy of the label, or a label at the frame's edge
+            }
+            if let Some((other, d)) = drawn
+                .markers
+                .iter()
+                .filter(|m| m.0 != id)
+                .map(|m| (&m.0, gap(l.bbox, m.1, m.2)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+            {
+                // Clearly nearer: by more than 6 px and less than half the distance to its own.
+                if d + 6.0 < own && d < own / 2.0 {
+                    bad.push(format!("{y}: {:?} is {own:.0} px from its marker but {d:.0} px from {other}'s", l.text));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "town names nearer another town:\n{}", bad.join("\n"));
+}
