@@ -325,7 +325,7 @@ fn has_word(text: &str, word: &str) -> bool {
 }
 
 /// The names a caption may call a feature by: its English name without a parenthesis, the
-/// names in parentheses ("Taraz (Aulie-Ata)", "Orsk (first Orenburg)" → Orenburg), and for a
+/// names in parentheses ("Taraz (Aulie-Ata)", "First Orenburg (Orsk)" → Orenburg, Orsk), and for a
 /// battle the place after "Battle of"/"Siege of" ("Battle of the Ayagoz River" → Ayagoz River).
 fn names_of(f: &Feature) -> Vec<String> {
     let en = f.names.en.as_str();
@@ -340,6 +340,10 @@ fn names_of(f: &Feature) -> Vec<String> {
         return out;
     }
     out.push(main.to_string());
+    // "First Orenburg (Orsk)" is also called Orenburg.
+    if let Some(rest) = main.strip_prefix("First ") {
+        out.push(rest.to_string());
+    }
     for alias in en.split('(').skip(1).filter_map(|s| s.split(')').next()) {
         let alias = alias.trim();
         out.push(alias.strip_prefix("first ").unwrap_or(alias).to_string());

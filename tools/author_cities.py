@@ -253,11 +253,13 @@ CITIES = [
       "note": "Fortress founded 1720 at the Ulba mouth, the last post of the Irtysh line; a Russian enclave at "
               "the foot of the Altai (Dzungar, then Qing)"},
      [span("1720", "1771", "russia", "enclave", S4)]),
-    ("orsk", "Orsk (first Orenburg)", "Орск (алғашқы Орынбор)", "Орск (первый Оренбург)", "fortress", 2,
+    ("orsk", "First Orenburg (Orsk)", "Алғашқы Орынбор (Орск)", "Первый Оренбург (Орск)", "fortress", 2,
      58.5700, 51.2000,
      {"start_date": "1735", "line": "Orenburg line", "line_order": 1,
       "note": "Orenburg was founded in August 1735 at the mouth of the Or; when the town was moved "
-              "(1741 Krasnogorsk, 1743 present site) this fortress became Orsk"},
+              "(1741 Krasnogorsk, 1743 present site) this fortress became Orsk. Named by its name of the war "
+              "years first (the Orenburg of 1735-1742 that the seed's 1740-1741 reports mean), the later "
+              "name in parentheses"},
      [span("1735", "1771", "russia", "core", S7)]),
     ("orenburg", "Orenburg", "Орынбор", "Оренбург", "fortress", 4, 55.1000, 51.7700,
      {"start_date": "1743", "line": "Orenburg line", "line_order": 2,
