@@ -136,6 +136,12 @@ CITIES = [
      {"start_date": "1726", "end_date": "1726", "certainty": "approximate",
       "note": "Hill near the Arys–Badam confluence where the jüzes met in 1726 (seed: 'in Ordabasy near Turkistan')",
       "source": S5}, None),
+    ("kan-1738", "Kan (Dzungar camp)", "Қан (жоңғар қосы)", "Кан (джунгарский лагерь)", "site", 3, 84.7600, 50.9300,
+     {"start_date": "1738", "end_date": "1738", "certainty": "approximate",
+      "note": "1738: Buturlin reports an 8,000-strong Dzungar detachment in the Altai 'in the area of the Kan "
+              "River' (seed: 1739–1741); shown at the Kan's mouth on the Charysh (Ust-Kan, 50.93 N 84.76 E), "
+              "the camp's exact place not given",
+      "source": S7}, None),
     ("karakum-kurultai", "Karakum kurultai", "Қарақұм құрылтайы", "Каракумский курултай", "site", 3, 62.8000, 46.5000,
      {"start_date": "1710", "end_date": "1710", "certainty": "approximate",
       "note": "First kurultai, summer 1710, 'in the Karakum' (seed); placed in the Aral Karakum north-east "
