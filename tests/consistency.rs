@@ -301,6 +301,12 @@ fn battles_stand_in_or_beside_land_of_one_of_their_sides() {
             bad.push(format!("{}: a battle without sides", b.id));
             continue;
         }
+        // The victor fought in it.
+        if let Some(v) = b.victor().as_deref() {
+            if !b.belligerents().iter().any(|s| ds().same_or_part(v, s)) {
+                bad.push(format!("{}: won by {v}, who is not among its belligerents {:?}", b.id, b.belligerents()));
+            }
+        }
         for y in years().filter(|y| b.alive(Year(*y))) {
             // In the land, or at its edge: a battle on a border river stands within 30 km of it.
             let lands = lands_near(p, y, 30.0);
