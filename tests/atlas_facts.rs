@@ -42,6 +42,9 @@ const HAMI: LonLat = (93.51, 42.83);
 const GHULJA: LonLat = (81.32, 43.91);
 const OMSK: LonLat = (73.37, 54.98);
 const SEMIPALATINSK: LonLat = (80.23, 50.41);
+/// The fortress of 1718–1776, about 12 versts (13–18 km along the river) down the Irtysh from
+/// modern Semey, where it was moved in 1776–1778 after floods (approximate site).
+const SEMIPALATINSK_1718: LonLat = (80.08, 50.503);
 const UST_KAMENOGORSK: LonLat = (82.61, 49.95);
 /// The remains of Yamyshevsk fortress (ru.wikipedia: 51°53′23″N 77°22′41″E).
 const YAMYSHEVSK: LonLat = (77.378, 51.890);
@@ -411,7 +414,7 @@ fn facts() -> Vec<Fact> {
             },
         },
         absent("Semipalatinsk is not yet built in 1717", 1717, "semipalatinsk"),
-        present("Semipalatinsk exists from 1718", 1718, SEMIPALATINSK, "semipalatinsk"),
+        present("Semipalatinsk exists from 1718", 1718, SEMIPALATINSK_1718, "semipalatinsk"),
         battle("1718: the swift march to the Arys and Chayan", 1718, ARYS_CHAYAN, "Arys", 50.0, "dzungar"),
         absent("Ust-Kamenogorsk is not yet built in 1719", 1719, "ust-kamenogorsk"),
         present("Ust-Kamenogorsk exists from 1720", 1720, UST_KAMENOGORSK, "ust-kamenogorsk"),
@@ -1109,7 +1112,7 @@ fn towns_stand_where_they_really_are() {
         ("yarkent", YARKENT),
         ("hami", HAMI),
         ("omsk", OMSK),
-        ("semipalatinsk", SEMIPALATINSK),
+        ("semipalatinsk", SEMIPALATINSK_1718),
         ("ust-kamenogorsk", UST_KAMENOGORSK),
         ("yamyshevsk", YAMYSHEVSK),
         ("astrakhan", ASTRAKHAN),
@@ -1309,6 +1312,43 @@ fn the_added_rivers_follow_their_real_courses() {
     let d = distance_km(&feature("river-chayan").geometry, battle_point(b));
     if d > 25.0 {
         bad.push(format!("the 1718 battle is {d:.1} km from the Chayan"));
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn places_are_drawn_as_they_were_in_the_period() {
+    use steppe_atlas::data::CityKind;
+    let mut bad = Vec::new();
+    // The Semipalatinsk fortress of 1718–1776 stood 12 versts (13–18 km along the river) down
+    // the Irtysh from modern Semey, on the river.
+    let p = city_point("semipalatinsk");
+    let from_semey = km_between((p.x(), p.y()), SEMIPALATINSK);
+    if !(10.0..=20.0).contains(&from_semey) || p.x() > SEMIPALATINSK.0 {
+        bad.push(format!("semipalatinsk is {from_semey:.1} km from modern Semey, not 10–20 km downstream"));
+    }
+    let on_river = distance_km(&feature("river-irtysh").geometry, p);
+    if on_river > 2.0 {
+        bad.push(format!("semipalatinsk is {on_river:.1} km from the Irtysh"));
+    }
+    // Ruins in this period, not towns: medieval Taraz (the Aulie-Ata shrine) and Old Urgench.
+    for id in ["taraz", "urgench"] {
+        for y in [1635, 1700, 1771] {
+            if feature(id).kind_in(Year(y)) != CityKind::Site {
+                bad.push(format!("{id} is drawn as a town in {y}"));
+            }
+        }
+    }
+    // The first Orenburg (1735) at the Or mouth; the city on its final site from 1743.
+    if !feature("orsk").alive(Year(1735)) || feature("orenburg").alive(Year(1742)) {
+        bad.push("Orenburg's sites are not in their years".into());
+    }
+    if !feature("orenburg").alive(Year(1743)) {
+        bad.push("Orenburg stands on its final site from 1743".into());
+    }
+    // Bulanty: the seed tells it after the 1726 meeting, most works give 1728.
+    if feature("battle-bulanty-1726").certainty != Some(Certainty::Disputed) {
+        bad.push("Bulanty's date is not marked disputed".into());
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }

@@ -123,9 +123,10 @@ CITIES = [
       span("1728", "1734", "kazakh_senior", "core", S6),
       span("1735", "1755", "kazakh_senior", "tributary", S6, overlord="dzungar"),
       span("1756", "1771", "kazakh_senior", "core", S8)]),
-    ("taraz", "Taraz (Aulie-Ata)", "Тараз (Әулиеата)", "Тараз (Аулие-Ата)", "city", 3, 71.3700, 42.9000,
-     {"note": "Medieval Taraz lay in ruins; the settlement at the Aulie-Ata shrine on the Talas. "
-              "Talas valley overrun 1723 (seed)", "certainty": "approximate"},
+    ("taraz", "Taraz (Aulie-Ata)", "Тараз (Әулиеата)", "Тараз (Аулие-Ата)", "site", 3, 71.3700, 42.9000,
+     {"note": "Medieval Taraz lay in ruins from the Mongol conquest; in this period a site, the "
+              "Aulie-Ata shrine and its settlement on the Talas, not a town (the town revived around "
+              "Kokand's fort of 1856). Talas valley overrun 1723 (seed)", "certainty": "approximate"},
      [span("1635", "1722", "kazakh_senior", "core", S3),
       span("1723", "1733", "dzungar", "occupied", S5),
       span("1734", "1734", "kazakh_senior", "core", S6),
@@ -135,6 +136,12 @@ CITIES = [
      {"start_date": "1726", "end_date": "1726", "certainty": "approximate",
       "note": "Hill near the Arys–Badam confluence where the jüzes met in 1726 (seed: 'in Ordabasy near Turkistan')",
       "source": S5}, None),
+    ("kan-1738", "Kan (Dzungar camp)", "Қан (жоңғар қосы)", "Кан (джунгарский лагерь)", "site", 3, 84.7600, 50.9300,
+     {"start_date": "1738", "end_date": "1738", "certainty": "approximate",
+      "note": "1738: Buturlin reports an 8,000-strong Dzungar detachment in the Altai 'in the area of the Kan "
+              "River' (seed: 1739–1741); shown at the Kan's mouth on the Charysh (Ust-Kan, 50.93 N 84.76 E), "
+              "the camp's exact place not given",
+      "source": S7}, None),
     ("karakum-kurultai", "Karakum kurultai", "Қарақұм құрылтайы", "Каракумский курултай", "site", 3, 62.8000, 46.5000,
      {"start_date": "1710", "end_date": "1710", "certainty": "approximate",
       "note": "First kurultai, summer 1710, 'in the Karakum' (seed); placed in the Aral Karakum north-east "
@@ -159,8 +166,11 @@ CITIES = [
      [span("1635", "1771", "bukhara", "core", S1)]),
     ("khiva", "Khiva", "Хиуа", "Хива", "capital", 4, 60.3600, 41.3780, {},
      [span("1635", "1771", "khiva", "core", BG)]),
-    ("urgench", "Urgench (Kunya-Urgench)", "Үргеніш (Көнеүргеніш)", "Ургенч (Кёнеургенч)", "city", 3, 59.1500, 42.3300,
-     {"note": "Old Urgench, ravaged by Oirat raiders in the 1530s (seed: Background)"},
+    ("urgench", "Urgench (Kunya-Urgench)", "Үргеніш (Көнеүргеніш)", "Ургенч (Кёнеургенч)", "site", 3, 59.1500, 42.3300,
+     {"note": "Old Urgench, ravaged by Oirat raiders in the 1530s (seed: Background). In this period "
+              "a site, not a town: it was abandoned when the Amu Darya left its channel in the late "
+              "16th century (Khiva the capital from 1619, New Urgench founded 1646 to the south-east); "
+              "Kunya-Urgench was resettled only in the 19th century"},
      [span("1635", "1771", "khiva", "core", BG)]),
     ("andijan", "Andijan", "Әндіжан", "Андижан", "city", 3, 72.3440, 40.7830,
      {"note": "Captured 1723 with the Fergana Valley (seed)", "certainty": "approximate"},
@@ -235,11 +245,13 @@ CITIES = [
       span("1716", "1716", "russia", "besieged", S4),
       span("1717", "1756", "russia", "enclave", S7),
       span("1757", "1771", "russia", "core", S8)]),
-    ("semipalatinsk", "Semipalatinsk", "Семей", "Семипалатинск", "fortress", 3, 80.2300, 50.4100,
+    ("semipalatinsk", "Semipalatinsk", "Семей", "Семипалатинск", "fortress", 3, 80.0800, 50.5030,
      {"start_date": "1718", "certainty": "approximate", "line": "Irtysh line", "line_order": 4,
-      "note": "Fortress founded 1718 by the ruined 'seven chambers' monastery a little downstream; "
-              "moved to this site in 1776. A Russian enclave in Dzungar-held land until 1757. "
-              "Tsagan's embassy 1733 (seed)"},
+      "note": "The fortress of 1718-1776, on the right bank of the Irtysh by the ruined 'seven chambers' "
+              "monastery (Dorzhinkit), about 12 versts (13-18 km along the river) downstream of modern "
+              "Semey (50.41 N 80.23 E), to which it was moved in 1776-1778 after floods; here ~15 km "
+              "down the river, ~14 km from Semey's centre (site approximate). A Russian enclave in "
+              "Dzungar-held land until 1757. Tsagan's embassy 1733 (seed)"},
      [span("1718", "1756", "russia", "enclave", S6),
       span("1757", "1771", "russia", "core", S8)]),
     ("ust-kamenogorsk", "Ust-Kamenogorsk", "Өскемен", "Усть-Каменогорск", "fortress", 2, 82.6100, 49.9500,
@@ -247,11 +259,13 @@ CITIES = [
       "note": "Fortress founded 1720 at the Ulba mouth, the last post of the Irtysh line; a Russian enclave at "
               "the foot of the Altai (Dzungar, then Qing)"},
      [span("1720", "1771", "russia", "enclave", S4)]),
-    ("orsk", "Orsk (first Orenburg)", "Орск (алғашқы Орынбор)", "Орск (первый Оренбург)", "fortress", 2,
+    ("orsk", "First Orenburg (Orsk)", "Алғашқы Орынбор (Орск)", "Первый Оренбург (Орск)", "fortress", 2,
      58.5700, 51.2000,
      {"start_date": "1735", "line": "Orenburg line", "line_order": 1,
       "note": "Orenburg was founded in August 1735 at the mouth of the Or; when the town was moved "
-              "(1741 Krasnogorsk, 1743 present site) this fortress became Orsk"},
+              "(1741 Krasnogorsk, 1743 present site) this fortress became Orsk. Named by its name of the war "
+              "years first (the Orenburg of 1735-1742 that the seed's 1740-1741 reports mean), the later "
+              "name in parentheses"},
      [span("1735", "1771", "russia", "core", S7)]),
     ("orenburg", "Orenburg", "Орынбор", "Оренбург", "fortress", 4, 55.1000, 51.7700,
      {"start_date": "1743", "line": "Orenburg line", "line_order": 2,
