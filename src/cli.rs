@@ -159,6 +159,9 @@ impl DataArgs {
     /// Polities the style does not know are added to it in automatic colours.
     pub fn load_checked(&self, style: &mut Style) -> Result<Atlas> {
         let t0 = std::time::Instant::now();
+        if let Some(dir) = &self.data {
+            crate::output::protect_inputs_in(dir);
+        }
         let loaded = Dataset::load(&self.source(), self.end_dates());
         timing("load.read", t0);
         let t0 = std::time::Instant::now();
