@@ -472,7 +472,9 @@ fn face_css(face: Face) -> (&'static str, &'static str, &'static str, &'static s
     }
 }
 
-/// Escape text for XML content and attributes; control characters are dropped.
+/// Escape text for XML content and attributes; control characters, and the
+/// non-characters U+FFFE and U+FFFF that XML 1.0 does not allow (its `Char` production),
+/// are dropped.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
@@ -481,7 +483,7 @@ pub fn escape(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            c if c.is_control() => {}
+            c if c.is_control() || c == '\u{fffe}' || c == '\u{ffff}' => {}
             c => out.push(c),
         }
     }
