@@ -141,3 +141,17 @@ async fn a_weak_etag_still_revalidates_a_tile() {
         assert_eq!(get(Some(inm.clone())).await.expect("response").status(), want, "If-None-Match: {inm}");
     }
 }
+
+/// A PDF of more than a million shapes (a dataset of a million cities) fails in usvg's
+/// fixed bound; the one-line error says so and what to do, not "nodes limit reached".
+#[test]
+fn a_pdf_past_the_writers_bound_says_why() {
+    let mut svg = String::from(r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">"#);
+    for _ in 0..1_000_001 {
+        svg.push_str(r#"<rect width="1" height="1"/>"#);
+    }
+    svg.push_str("</svg>");
+    let err = steppe_atlas::render::vector::svg_to_pdf(&svg).expect_err("past the bound");
+    assert!(err.starts_with("PDF: the map has more than a million shapes"), "{err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+}

@@ -503,7 +503,15 @@ pub fn svg_to_pdf(svg: &str) -> Result<Vec<u8>, String> {
     for face in Face::ALL {
         db.load_font_data(face.data().to_vec());
     }
-    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| format!("the SVG does not parse: {e}"))?;
+    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| match e {
+        // usvg's fixed bound: a million elements (a dataset of a million cities, say).
+        usvg::Error::ElementsLimitReached | usvg::Error::ParsingFailed(usvg::roxmltree::Error::NodesLimitReached) => {
+            "PDF: the map has more than a million shapes, more than the PDF writer takes; \
+             narrow --bbox or write PNG or SVG"
+                .to_string()
+        }
+        e => format!("PDF: the SVG does not parse: {e}"),
+    })?;
     svg2pdf::to_pdf(&tree, svg2pdf::ConversionOptions::default(), svg2pdf::PageOptions { dpi: 72.0 })
         .map_err(|e| format!("PDF conversion failed: {e}"))
 }
