@@ -155,3 +155,41 @@ fn a_pdf_past_the_writers_bound_says_why() {
     assert!(err.starts_with("PDF: the map has more than a million shapes"), "{err}");
     assert!(!err.contains('\n'), "one line: {err}");
 }
+
+/// A 1 MB title (atlas.json) was drawn whole: off the frame, and the PDF writer laid out
+/// a million glyphs for over a minute. It is cut to the frame with "…".
+#[test]
+fn a_megabyte_title_is_cut_to_the_frame() {
+    let data = data_copy();
+    let path = data.path().join("atlas.json");
+    let mut atlas: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("atlas.json")).expect("json");
+    atlas["title"] = serde_json::Value::from("Ж".repeat(1_000_000));
+    std::fs::write(&path, serde_json::to_vec(&atlas).expect("json")).expect("write");
+    for format in ["svg", "pdf", "png"] {
+        let out = data.path().join(format!("t.{format}"));
+        let o = bin()
+            .args(["render", "--year", "1723", "--width", "400", "--data"])
+            .arg(data.path())
+            .arg("--out")
+            .arg(&out)
+            .timeout(std::time::Duration::from_secs(30))
+            .output()
+            .expect("run");
+        assert!(o.status.success(), "{format}: {:?} {}", o.status.code(), String::from_utf8_lossy(&o.stderr));
+        if format == "svg" {
+            let svg = std::fs::read_to_string(&out).expect("svg");
+            let doc = roxmltree::Document::parse(&svg).expect("svg parses");
+            let longest = doc
+                .descendants()
+                .filter(|n| n.has_tag_name("text"))
+                .map(|n| n.text().unwrap_or("").chars().count())
+                .max()
+                .unwrap_or(0);
+            assert!(longest < 200, "the drawn title is cut: {longest} characters");
+            assert!(doc
+                .descendants()
+                .any(|n| n.has_tag_name("text") && n.text().is_some_and(|t| t.starts_with("ЖЖ") && t.ends_with('…'))));
+        }
+    }
+}
