@@ -193,3 +193,23 @@ fn a_megabyte_title_is_cut_to_the_frame() {
         }
     }
 }
+
+/// `render --year 1500` on an atlas of 1635–1771 drew an empty map and said nothing.
+#[test]
+fn years_outside_the_data_are_warned_about() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let warned = |args: &[&str]| {
+        let o = bin().args(args).output().expect("run");
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        err.lines().any(|l| l.contains("warning:") && l.contains("outside the data's years 1635..1771"))
+    };
+    let png = tmp.path().join("a.png");
+    let png = png.to_str().expect("utf-8 path");
+    let tiles = tmp.path().join("t");
+    let tiles = tiles.to_str().expect("utf-8 path");
+    assert!(warned(&["render", "--year", "1500", "--width", "100", "--out", png]));
+    assert!(warned(&["tiles", "--years", "1500..1501", "--zoom", "0", "--out", tiles]));
+    assert!(!warned(&["render", "--year", "1723", "--width", "100", "--out", png]));
+    assert!(!warned(&["tiles", "--years", "1600..1700", "--zoom", "0", "--out", tiles]));
+}
