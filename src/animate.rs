@@ -473,6 +473,11 @@ pub fn animate(atlas: &Atlas, style: &Style, view: &View, o: &AnimationOptions) 
     if o.tween > 60 {
         return Err(Error::Usage(format!("--tween {} is more than 60 frames", o.tween)));
     }
+    if let (Some(g), Some(a)) = (&o.gif, &o.apng) {
+        if crate::output::same_file_name(g, a) {
+            return Err(Error::Usage(format!("--gif and --apng name the same file {}", g.display())));
+        }
+    }
     check_job(o, view.width, view.height, available_memory())?;
     // Whole redraws of every frame instead of dirty tiles: for checking that both agree.
     let full_redraw = std::env::var_os("STEPPE_ATLAS_FULL_REDRAW").is_some_and(|v| v != "0");

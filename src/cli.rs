@@ -159,6 +159,9 @@ impl DataArgs {
     /// Polities the style does not know are added to it in automatic colours.
     pub fn load_checked(&self, style: &mut Style) -> Result<Atlas> {
         let t0 = std::time::Instant::now();
+        if let Some(dir) = &self.data {
+            crate::output::protect_inputs_in(dir);
+        }
         let loaded = Dataset::load(&self.source(), self.end_dates());
         timing("load.read", t0);
         let t0 = std::time::Instant::now();
@@ -644,6 +647,7 @@ pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
     if let Some(y) = a.compare {
         check_year("--compare", y)?;
     }
+    warn_outside_data("--year", (a.year, a.year), &atlas.data);
     // The canvas, the label and pattern masks and the base layers: about four copies.
     crate::output::check_image_memory(view.width, view.height, 4)?;
     let mut opts = RenderOptions::frame(Year(a.year), dpi);
@@ -658,6 +662,19 @@ pub fn render_cmd(a: &RenderArgs) -> Result<PathBuf> {
     }
     timing("total", t0);
     Ok(out)
+}
+
+/// Warn (on stderr; the run goes on) when the years asked for lie wholly outside the
+/// dataset's years: such a map shows only the undated features, which looks like a bug.
+fn warn_outside_data(flag: &str, (from, to): (i32, i32), ds: &Dataset) {
+    if let Some((a, b)) = ds.years() {
+        if to < a || from > b {
+            let asked = if from == to { from.to_string() } else { format!("{from}..{to}") };
+            crate::note!(
+                "steppe-atlas: warning: {flag} {asked} is outside the data's years {a}..{b}; the map shows only undated features"
+            );
+        }
+    }
 }
 
 /// Refuse a year outside the years every command handles (−9999…9999).
@@ -792,6 +809,7 @@ pub fn frames_cmd(a: &FramesArgs) -> Result<crate::animate::AnimationReport> {
     let bottom = crate::render::animation_bottom_px(&atlas, &style, &view, dpi, a.view.lang.code());
     let view = View::fit_above(view.projection, &view_args.bbox(&atlas.data)?, view.width, view.height, bottom);
     let (from, to) = (a.from.unwrap_or(from), a.to.unwrap_or(to));
+    warn_outside_data("--from/--to", (from, to), &atlas.data);
     // Sized before anything is written, whichever way the frames go.
     crate::animate::check_span(from, to, a.motion.tween, view.width, view.height, crate::output::available_memory())?;
     let vector = a.format != ImageFormat::Png;
@@ -871,6 +889,7 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
         Some(s) => crate::time::parse_year_range(s).map_err(|e| Error::Usage(format!("--years: {e}")))?,
         None => default_span(&a.data, &atlas.data)?,
     };
+    warn_outside_data("--years", years, &atlas.data);
     let zooms = crate::tiles::grid::parse_zoom_range(&a.zoom).map_err(|e| Error::Usage(format!("--zoom: {e}")))?;
     let shard = match &a.shard {
         Some(s) => crate::tiles::parse_shard(s).map_err(|e| Error::Usage(format!("--shard: {e}")))?,

@@ -96,7 +96,60 @@ fn output_target(path: &Path) -> Result<PathBuf> {
     if !meta.is_file() {
         return Err(refuse("a device, FIFO or socket"));
     }
+    if is_protected_input(&meta) {
+        return Err(refuse("an input of this run (a --data file)"));
+    }
     Ok(target)
+}
+
+/// The files this run reads its data from, as (device, inode): an output path that is one
+/// of them (by any name: a link, `./`, `..`) is refused instead of replacing the input.
+static INPUTS: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
+/// Mark the regular files in `dir` (a `--data` folder) as inputs that no output may
+/// replace; see [`check_output`].
+pub fn protect_inputs_in(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut inputs = INPUTS.lock().unwrap_or_else(|e| e.into_inner());
+    for entry in entries.flatten() {
+        if let Ok(meta) = std::fs::metadata(entry.path()) {
+            if meta.is_file() {
+                inputs.push(file_key(&meta));
+            }
+        }
+    }
+}
+
+#[cfg(unix)]
+fn file_key(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn file_key(_meta: &std::fs::Metadata) -> (u64, u64) {
+    (u64::MAX, u64::MAX)
+}
+
+fn is_protected_input(meta: &std::fs::Metadata) -> bool {
+    let key = file_key(meta);
+    key != (u64::MAX, u64::MAX) && INPUTS.lock().unwrap_or_else(|e| e.into_inner()).contains(&key)
+}
+
+/// Do two output paths name the same file (`a.gif` and `./a.gif`, or a link to it)?
+/// Two outputs of one run at one path would share a temporary file and overwrite each other.
+pub fn same_file_name(a: &Path, b: &Path) -> bool {
+    let resolve = |p: &Path| -> Option<PathBuf> {
+        let dir = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+    };
+    if a == b {
+        return true;
+    }
+    match (resolve(a), resolve(b)) {
+        (Some(x), Some(y)) => x == y || output_target(&x).ok() == output_target(&y).ok() && x.exists(),
+        _ => false,
+    }
 }
 
 /// Does the process with this id still run? (Linux `/proc`; elsewhere every process is

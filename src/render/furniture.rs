@@ -174,6 +174,37 @@ fn no_halo(mut s: TextStyle) -> TextStyle {
     s
 }
 
+/// `text` cut to fit `max_w` px, ending in "…" when cut. No glyph is narrower than a
+/// fifth of the font size (zero-width marks aside), so at most `max_w / (size / 5)`
+/// characters are ever measured, however long the text.
+fn elide(f: &Frame, text: &str, style: &TextStyle, max_w: f32) -> String {
+    let max_w = max_w.max(0.0);
+    let cap = (max_w / (style.size_px * 0.2).max(0.01)).ceil() as usize + 1;
+    let head: String = text.chars().take(cap).collect();
+    if head.len() == text.len() && f.fonts.measure(text, style).width <= max_w {
+        return text.to_string();
+    }
+    let chars: Vec<char> = head.chars().collect();
+    let fits = |n: usize| {
+        let t: String = chars[..n].iter().collect::<String>() + "…";
+        f.fonts.measure(&t, style).width <= max_w
+    };
+    // The longest prefix that fits with its ellipsis (binary search: fitting is monotone).
+    let (mut lo, mut hi) = (0, chars.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    if lo == 0 && !fits(0) {
+        return String::new();
+    }
+    chars[..lo].iter().collect::<String>().trim_end().to_string() + "…"
+}
+
 /// Greedy word wrap to `max_w` px.
 fn wrap(f: &Frame, text: &str, style: &TextStyle, max_w: f32) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
@@ -217,10 +248,12 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
     let mut y = margin + pad;
     let mut max_w: f32 = 0.0;
     let title = f.atlas.data.title(lang);
+    // A title wider than the frame is cut with "…" (and a huge one costs no more to draw).
+    let title = elide(f, title, &title_style, w - 2.0 * (margin + pad));
     if !title.is_empty() {
-        let m = f.fonts.measure(title, &title_style);
+        let m = f.fonts.measure(&title, &title_style);
         y += m.ascent;
-        title_lines.push((title.to_string(), title_style.clone(), margin + pad, y));
+        title_lines.push((title, title_style.clone(), margin + pad, y));
         y += m.descent + pad * 0.4;
         max_w = max_w.max(m.width);
     }
@@ -244,6 +277,8 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         let max_lines = if f.opts.fixed_title { FIXED_CAPTION_LINES } else { 5 };
         for (k, line) in lines.into_iter().take(max_lines).enumerate() {
             let line = if k + 1 == max_lines && total > max_lines { format!("{line} …") } else { line };
+            // One word wider than the block (a URL, a name without spaces) is cut too.
+            let line = elide(f, &line, &cap_style, w - 2.0 * (margin + pad));
             let m = f.fonts.measure(&line, &cap_style);
             y += m.ascent + pad * 0.25;
             title_lines.push((line, cap_style.clone(), margin + pad, y));

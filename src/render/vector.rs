@@ -472,7 +472,9 @@ fn face_css(face: Face) -> (&'static str, &'static str, &'static str, &'static s
     }
 }
 
-/// Escape text for XML content and attributes; control characters are dropped.
+/// Escape text for XML content and attributes; control characters, and the
+/// non-characters U+FFFE and U+FFFF that XML 1.0 does not allow (its `Char` production),
+/// are dropped.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
@@ -481,7 +483,7 @@ pub fn escape(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
-            c if c.is_control() => {}
+            c if c.is_control() || c == '\u{fffe}' || c == '\u{ffff}' => {}
             c => out.push(c),
         }
     }
@@ -501,7 +503,15 @@ pub fn svg_to_pdf(svg: &str) -> Result<Vec<u8>, String> {
     for face in Face::ALL {
         db.load_font_data(face.data().to_vec());
     }
-    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| format!("the SVG does not parse: {e}"))?;
+    let tree = usvg::Tree::from_str(svg, &opt).map_err(|e| match e {
+        // usvg's fixed bound: a million elements (a dataset of a million cities, say).
+        usvg::Error::ElementsLimitReached | usvg::Error::ParsingFailed(usvg::roxmltree::Error::NodesLimitReached) => {
+            "PDF: the map has more than a million shapes, more than the PDF writer takes; \
+             narrow --bbox or write PNG or SVG"
+                .to_string()
+        }
+        e => format!("PDF: the SVG does not parse: {e}"),
+    })?;
     svg2pdf::to_pdf(&tree, svg2pdf::ConversionOptions::default(), svg2pdf::PageOptions { dpi: 72.0 })
         .map_err(|e| format!("PDF conversion failed: {e}"))
 }

@@ -290,11 +290,13 @@ fn bad(status: StatusCode, msg: &str) -> Response {
 /// An image response with ETag and caching headers, or 304 when the client has it. The
 /// ETag was computed when the image was stored; the body shares the cache's bytes.
 fn image(img: CachedImage, req: &HeaderMap, content_type: &'static str) -> Response {
+    // If-None-Match compares weakly (RFC 9110 §13.1.2): `W/"x"` matches `"x"`.
     let fresh = req.get_all(header::IF_NONE_MATCH).iter().any(|v| {
-        let etag = img.etag.as_bytes();
+        let weak = |t: &[u8]| t.strip_prefix(b"W/").unwrap_or(t).to_vec();
+        let etag = weak(img.etag.as_bytes());
         v.as_bytes().split(|c| *c == b',').any(|t| {
             let t = t.trim_ascii();
-            t == etag || t == b"*"
+            weak(t) == etag || t == b"*"
         })
     });
     let mut headers = HeaderMap::with_capacity(4);
