@@ -193,10 +193,26 @@ pub fn polygon_problem(p: &geo::Polygon<f64>) -> Option<String> {
     use geo::{PreparedGeometry, Relate};
     let exterior = geo::Polygon::new(p.exterior().clone(), vec![]);
     let mut prepared_exterior = None;
+    // Only an edge that meets the box of some hole can meet that hole: a coastline of
+    // thousands of edges around a few islands indexes the few edges near them.
+    let hole_boxes: Vec<[f64; 4]> = p
+        .interiors()
+        .iter()
+        .filter_map(|r| {
+            use geo::BoundingRect;
+            r.bounding_rect().map(|b| [b.min().x, b.min().y, b.max().x, b.max().y])
+        })
+        .collect();
+    let near_a_hole = |l: &geo::Line<f64>| {
+        let (w, e) = (l.start.x.min(l.end.x), l.start.x.max(l.end.x));
+        let (s, n) = (l.start.y.min(l.end.y), l.start.y.max(l.end.y));
+        hole_boxes.iter().any(|b| w <= b[2] && b[0] <= e && s <= b[3] && b[1] <= n)
+    };
     let edges: Vec<Entry> = p
         .exterior()
         .lines()
         .enumerate()
+        .filter(|(_, l)| near_a_hole(l))
         .map(|(i, l)| GeomWithData::new(Rectangle::from_corners([l.start.x, l.start.y], [l.end.x, l.end.y]), i))
         .collect();
     let edges = RTree::bulk_load(edges);

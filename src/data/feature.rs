@@ -1140,6 +1140,8 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
 fn date_prop(raw: Option<R>, key: impl std::fmt::Display, ctx: &mut Ctx) -> Option<DateValue> {
     match raw {
         None | Some(R::Val(Value::Null)) => None,
+        // A plain year (`"1723"`), the usual date, read without the general parser.
+        Some(R::Str(s)) if plain_year(s).is_some() => plain_year(s).map(DateValue::year),
         Some(R::Str(s)) => match DateValue::parse(s) {
             Ok(v) => v,
             Err(DateError::Malformed(m)) => {
@@ -1163,6 +1165,13 @@ fn date_prop(raw: Option<R>, key: impl std::fmt::Display, ctx: &mut Ctx) -> Opti
             None
         }
     }
+}
+
+/// The year of a date written as one to four digits and nothing else (`"1723"`, `"0800"`),
+/// which [`DateValue::parse`] reads as [`DateValue::year`].
+fn plain_year(s: &str) -> Option<i32> {
+    ((1..=4).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.bytes().fold(0, |y, b| y * 10 + i32::from(b - b'0')))
 }
 
 /// OpenHistoricalMap keeps a date's full EDTF form in `start_date:edtf` / `end_date:edtf`
@@ -1493,6 +1502,16 @@ fn envelope(g: &Geometry) -> Option<[f64; 4]> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_plain_year_reads_as_the_general_parser_reads_it() {
+        for s in ["0", "7", "0800", "1600", "1723", "9999", "12"] {
+            assert_eq!(plain_year(s).map(DateValue::year), DateValue::parse(s).unwrap(), "{s}");
+        }
+        for s in ["", "17230", "-1723", " 1723", "1723 ", "172a", "1723-05", "1720s", "+172"] {
+            assert_eq!(plain_year(s), None, "{s:?}");
+        }
+    }
 
     /// Properties read from a feature's text, and the same read into members at once.
     fn both(text: &str) -> (Properties, Properties) {
