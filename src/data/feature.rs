@@ -262,11 +262,6 @@ impl Properties {
         Properties { text: Some(text), mask, members: std::sync::OnceLock::new() }
     }
 
-    /// The JSON text the members are kept as, if they are.
-    pub(super) fn take_text(self) -> Option<Box<str>> {
-        self.text
-    }
-
     /// Are the members kept as their JSON text?
     #[cfg(test)]
     pub(super) fn is_text(&self) -> bool {
@@ -636,110 +631,27 @@ impl Feature {
     }
 }
 
-/// What reading one feature of a file gave.
-pub(super) enum Read {
-    /// Placed in a layer: the feature, or `None` if it had errors (reported).
-    Typed(Layer, Option<Feature>),
-    /// No rule places it (its label: its id, else `#index`).
-    Unplaced(String),
-    /// Its `layer` property names no layer (its label and the message).
-    Misplaced(String, String),
-}
-
-/// Read feature `index` of `file`: its properties' members are read once, and serve to
-/// place it in a layer (its `layer` property, else the file's layer `file_layer`, else
-/// its tags; see [`super::read::layer_of_feature`]) and to type it. Problems of a feature
-/// placed in a layer go to that layer's list in `problems`; `ohm` is set if the feature
-/// carries OpenHistoricalMap tags ([`super::read::has_ohm_tags`]).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn read_feature(
-    raw: RawFeature,
-    index: usize,
-    file: &Arc<str>,
-    file_layer: Option<Layer>,
+/// Parse the features of one layer read from `file` (each with its index in that file),
+/// pushing a problem for every malformed feature (which is skipped). Each feature's
+/// properties and coordinates move into the typed feature: held once.
+pub(super) fn parse_features(
+    layer: Layer,
+    file: &str,
+    items: impl ExactSizeIterator<Item = (usize, RawFeature)>,
     mode: EndDates,
-    keys: &mut KeyTexts,
-    problems: &mut [Vec<Problem>; 8],
-    ohm: &mut bool,
-) -> Read {
-    let RawFeature::Object(mut obj) = raw else {
-        // No properties: the file's name alone places it.
-        return match file_layer {
-            Some(layer) => {
-                let mut ctx = Ctx::new(file, index, &mut problems[layer as usize]);
-                ctx.err("feature is not a JSON object");
-                Read::Typed(layer, None)
-            }
-            None => Read::Unplaced(format!("#{index}")),
-        };
-    };
-    // The properties, whether they are an object, and whether they were given but are
-    // not one.
-    let (owned_props, is_object, not_object) = match std::mem::take(&mut obj.properties) {
-        Props::Text(text) => {
-            // A Shapefile-shortened key (`name_ru`) is mapped back before anything reads
-            // the keys; most properties cannot hold one, and are read once, below.
-            let maybe_short = text.contains('_')
-                && ["name_", "caption_", "admin_leve", "start_d", "end_dat"].iter().any(|k| text.contains(k));
-            if maybe_short {
-                let mut p = Properties::from_text(text, !0);
-                p.mask = p.members().iter().fold(0, |m, (k, _)| m | key_bit(k));
-                super::read::unshorten(&mut p, keys);
-                (p.unread(), true, false)
-            } else {
-                (Properties::from_text(text, !0), true, false)
+    problems: &mut Vec<Problem>,
+) -> Vec<Feature> {
+    let mut out = Vec::with_capacity(items.len());
+    let file: Arc<str> = Arc::from(file);
+    for (i, raw) in items {
+        let mut ctx = Ctx { file: &file, index: i, id: String::new(), problems: &mut *problems, ok: true };
+        if let Some(f) = parse_feature(layer, raw, mode, &mut ctx) {
+            if ctx.ok {
+                out.push(f);
             }
         }
-        Props::Object(p) => (p, true, false),
-        Props::Null | Props::Missing => (Properties::default(), false, false),
-        Props::Other => (Properties::default(), false, true),
-    };
-    let mut members = Vec::with_capacity(8);
-    if is_object {
-        owned_props.members_into(&mut members);
     }
-    let props = &Known::new(&members);
-    let own_id = obj.id.as_ref().map(R::of);
-    let label = || match props.get("id").or(own_id) {
-        Some(R::Str(s)) if !s.is_empty() => s.to_string(),
-        Some(R::Val(Value::Number(n))) => n.to_string(),
-        _ => format!("#{index}"),
-    };
-    let geom = match &obj.geometry {
-        Geom::Parsed(t, _) => Some(t.name()),
-        _ => None,
-    };
-    let has = |k: &str| props.contains_key(k);
-    let tag = |k: &str| props.get(k).and_then(R::as_str);
-    // Placing reads the properties only where they are an object.
-    let placed = super::read::place(is_object.then_some((&has, &tag)), geom, file_layer);
-    *ohm |= is_object && super::read::OHM_TAGS.iter().any(|t| props.contains_key(t));
-    let layer = match placed {
-        Ok(Some(layer)) => layer,
-        Ok(None) => return Read::Unplaced(label()),
-        Err(msg) => return Read::Misplaced(label(), msg),
-    };
-    let mut ctx = Ctx::new(file, index, &mut problems[layer as usize]);
-    if obj.type_name.as_deref() != Some("Feature") {
-        ctx.err("`type` is not \"Feature\"");
-        return Read::Typed(layer, None);
-    }
-    if not_object {
-        ctx.err("`properties` is not an object");
-        return Read::Typed(layer, None);
-    }
-    let typed = parse_feature(layer, obj, props, mode, &mut ctx);
-    let ok = ctx.ok;
-    let mask = members.iter().fold(0, |m, (k, _)| m | key_bit(k));
-    drop(members);
-    Read::Typed(
-        layer,
-        typed.filter(|_| ok).map(|mut f| {
-            // Members a look-up read before typing (placing a feature by its tags) are let go.
-            f.properties = Properties { mask, ..owned_props }.unread();
-            f
-        }),
-    )
+    out
 }
 
 struct Ctx<'a> {
@@ -752,11 +664,7 @@ struct Ctx<'a> {
     ok: bool,
 }
 
-impl<'a> Ctx<'a> {
-    fn new(file: &'a Arc<str>, index: usize, problems: &'a mut Vec<Problem>) -> Ctx<'a> {
-        Ctx { file, index, id: String::new(), problems, ok: true }
-    }
-
+impl Ctx<'_> {
     fn name(&self) -> std::borrow::Cow<'_, str> {
         if self.id.is_empty() {
             format!("#{}", self.index).into()
@@ -946,15 +854,27 @@ fn str_prop<'a>(props: &Known<'a>, key: &str, ctx: &mut Ctx) -> Option<&'a str> 
     }
 }
 
-/// Type a feature of `layer` from its object and its properties' members (its properties
-/// are left empty: the caller keeps them).
-fn parse_feature(
-    layer: Layer,
-    obj: super::raw::RawObject,
-    props: &Known,
-    mode: EndDates,
-    ctx: &mut Ctx,
-) -> Option<Feature> {
+fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -> Option<Feature> {
+    let RawFeature::Object(obj) = raw else {
+        ctx.err("feature is not a JSON object");
+        return None;
+    };
+    if obj.type_name.as_deref() != Some("Feature") {
+        ctx.err("`type` is not \"Feature\"");
+        return None;
+    }
+    let owned_props = match obj.properties {
+        Props::Object(p) => p,
+        Props::Null | Props::Missing => Properties::default(),
+        Props::Other => {
+            ctx.err("`properties` is not an object");
+            return None;
+        }
+    };
+    // The members are read (from the text, once) for typing, and not kept.
+    let mut members = Vec::with_capacity(8);
+    owned_props.members_into(&mut members);
+    let props = &Known::new(&members);
     let id = match props
         .get("id")
         .or(obj.id.as_ref().map(R::of))
@@ -1209,7 +1129,8 @@ fn parse_feature(
         campaign_kind,
         rank,
         rare,
-        properties: Properties::default(),
+        // Members a look-up read before typing (placing a feature by its tags) are let go.
+        properties: owned_props.unread(),
     })
 }
 

@@ -289,13 +289,10 @@ impl Dataset {
                 done.push(None);
                 continue;
             };
-            let used = mode;
-            let read = read_file_features(name, features, used);
-            if end_dates == EndDates::Auto && read.ohm {
-                // A file read before this was known (this one too) is read again below.
+            if end_dates == EndDates::Auto && features.iter().any(read::has_ohm_tags) {
                 mode = EndDates::Ohm;
             }
-            done.push(Some((used, read)));
+            done.push(Some((mode, read_file_features(name, features, mode))));
         }
         for ((name, path, _), read) in files.iter().zip(done) {
             let Some((used, mut read)) = read else { continue };
@@ -636,40 +633,50 @@ fn supersede_versions(mut areas: Vec<Feature>, problems: &mut Vec<Problem>) -> V
 struct FileRead {
     layers: [Vec<Feature>; 8],
     problems: Vec<Problem>,
-    /// Did a feature carry OpenHistoricalMap tags?
-    ohm: bool,
 }
 
-/// Type the features of one file, placing each in its layer: each feature's properties
-/// are read once, for both.
+/// Type the features of one file, placing each in its layer.
 fn read_file_features(name: &str, features: Vec<raw::RawFeature>, mode: EndDates) -> FileRead {
     let mut problems = Vec::new();
     let mut layers: [Vec<Feature>; 8] = Default::default();
     let file_layer = read::layer_of_file(name);
     let total = features.len();
-    if let Some(l) = file_layer {
-        // A file of one layer (the usual case): its features, in room of their number.
-        layers[l.index()].reserve_exact(total);
-    }
-    let file: std::sync::Arc<str> = std::sync::Arc::from(name);
-    let keys = &mut feature::KeyTexts::default();
-    // The problems of typing, by layer: reported after those of placing, layer by layer.
-    let mut typing: [Vec<Problem>; 8] = Default::default();
     let mut unplaced: Vec<String> = Vec::new();
-    let mut counts = [0usize; 8];
-    let mut ohm = false;
-    for (i, f) in features.into_iter().enumerate() {
-        match feature::read_feature(f, i, &file, file_layer, mode, keys, &mut typing, &mut ohm) {
-            feature::Read::Typed(layer, f) => {
-                counts[layer.index()] += 1;
-                layers[layer.index()].extend(f);
+    let placed: Vec<Option<Layer>> = features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match read::layer_of_feature(f, file_layer) {
+            Ok(Some(layer)) => Some(layer),
+            Ok(None) => {
+                unplaced.push(read::feature_label(f, i));
+                None
             }
-            feature::Read::Unplaced(label) => unplaced.push(label),
-            feature::Read::Misplaced(label, msg) => problems.push(Problem::error(name, Some(&label), msg)),
-        }
+            Err(msg) => {
+                problems.push(Problem::error(name, Some(&read::feature_label(f, i)), msg));
+                None
+            }
+        })
+        .collect();
+    let mut counts = vec![0usize; Layer::ALL.len()];
+    for l in placed.iter().flatten() {
+        counts[l.index()] += 1;
     }
-    for p in &mut typing {
-        problems.append(p);
+    if let Some(layer) = Layer::ALL.into_iter().find(|l| counts[l.index()] == total && total > 0) {
+        // A file of one layer (the usual case): its features are typed as they come.
+        layers[layer.index()] =
+            feature::parse_features(layer, name, features.into_iter().enumerate(), mode, &mut problems);
+    } else {
+        let mut by_layer: Vec<Vec<(usize, raw::RawFeature)>> = counts.iter().map(|&n| Vec::with_capacity(n)).collect();
+        for ((i, f), l) in features.into_iter().enumerate().zip(placed) {
+            if let Some(l) = l {
+                by_layer[l.index()].push((i, f));
+            }
+        }
+        for (layer, items) in Layer::ALL.into_iter().zip(by_layer) {
+            if !items.is_empty() {
+                layers[layer.index()] = feature::parse_features(layer, name, items.into_iter(), mode, &mut problems);
+            }
+        }
     }
     if file_layer.is_none() || counts.iter().enumerate().any(|(l, n)| *n > 0 && Some(l) != file_layer.map(Layer::index))
     {
@@ -698,7 +705,7 @@ fn read_file_features(name: &str, features: Vec<raw::RawFeature>, mode: EndDates
             ),
         ));
     }
-    FileRead { layers, problems, ohm }
+    FileRead { layers, problems }
 }
 
 fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, PathBuf, String)> {

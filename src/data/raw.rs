@@ -62,9 +62,6 @@ pub(super) enum Props {
     Null,
     /// An object.
     Object(Properties),
-    /// An object, kept as its JSON text (without spaces between its members) to be read
-    /// once, when the feature is typed (see [`parse_root_lazy`]).
-    Text(Box<str>),
     /// Anything else.
     Other,
 }
@@ -157,20 +154,9 @@ pub(super) struct Root {
 }
 
 /// Read a root value (a FeatureCollection, a Feature or anything else) from JSON text.
-#[cfg(test)]
 pub(super) fn parse_root(text: &str) -> serde_json::Result<Root> {
-    parse_root_with(text, false)
-}
-
-/// [`parse_root`], each feature's `properties` object kept as [`Props::Text`]: its members
-/// are not read here (only skipped over), but once, when the feature is typed.
-pub(super) fn parse_root_lazy(text: &str) -> serde_json::Result<Root> {
-    parse_root_with(text, true)
-}
-
-fn parse_root_with(text: &str, lazy: bool) -> serde_json::Result<Root> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let root = RootSeed(lazy).deserialize(&mut de)?;
+    let root = RootSeed.deserialize(&mut de)?;
     de.end()?;
     Ok(root)
 }
@@ -291,17 +277,16 @@ impl<'de, T, F: FnOnce(&str) -> T> DeserializeSeed<'de> for MaybeStrWith<F> {
 
 // ---------------------------------------------------------------- root and features
 
-/// Whether `properties` are read lazily ([`Props::Text`]).
-struct RootSeed(bool);
+struct RootSeed;
 
 impl<'de> DeserializeSeed<'de> for RootSeed {
     type Value = Root;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Root, D::Error> {
-        d.deserialize_any(RootVisitor(self.0))
+        d.deserialize_any(RootVisitor)
     }
 }
 
-struct RootVisitor(bool);
+struct RootVisitor;
 
 fn not_object() -> Root {
     Root { type_name: None, features: None, as_feature: RawFeature::NotObject }
@@ -321,8 +306,8 @@ impl<'de> Visitor<'de> for RootVisitor {
         let mut features = None;
         while let Some(key) = map.next_key::<Key>()? {
             match key {
-                Key::Features => features = map.next_value_seed(FeaturesSeed(self.0))?,
-                other => object_member(other, &mut map, &mut obj, self.0)?,
+                Key::Features => features = map.next_value_seed(FeaturesSeed)?,
+                other => object_member(other, &mut map, &mut obj)?,
             }
         }
         Ok(Root { type_name: obj.type_name.clone(), features, as_feature: RawFeature::Object(obj) })
@@ -330,19 +315,13 @@ impl<'de> Visitor<'de> for RootVisitor {
 }
 
 /// Read the value of a feature object's member `key` into `obj`.
-fn object_member<'de, A: MapAccess<'de>>(
-    key: Key,
-    map: &mut A,
-    obj: &mut RawObject,
-    lazy: bool,
-) -> Result<(), A::Error> {
+fn object_member<'de, A: MapAccess<'de>>(key: Key, map: &mut A, obj: &mut RawObject) -> Result<(), A::Error> {
     match key {
         Key::Type => obj.type_name = map.next_value_seed(MaybeStrWith(type_name))?,
         Key::Id => {
             let v: Value = map.next_value()?;
             obj.id = matches!(v, Value::String(_) | Value::Number(_)).then_some(v);
         }
-        Key::Properties if lazy => obj.properties = map.next_value_seed(LazyPropsSeed)?,
         Key::Properties => (obj.properties, obj.shortened) = map.next_value_seed(PropsSeed)?,
         Key::Geometry => obj.geometry = map.next_value_seed(GeomSeed)?,
         _ => {
@@ -353,12 +332,12 @@ fn object_member<'de, A: MapAccess<'de>>(
 }
 
 /// The `features` member: `Some(features)` if an array, else `None` (consumed).
-struct FeaturesSeed(bool);
+struct FeaturesSeed;
 
 impl<'de> DeserializeSeed<'de> for FeaturesSeed {
     type Value = Option<Vec<RawFeature>>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        struct V(bool);
+        struct V;
         impl<'de> Visitor<'de> for V {
             type Value = Option<Vec<RawFeature>>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -370,23 +349,23 @@ impl<'de> DeserializeSeed<'de> for FeaturesSeed {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
-                while let Some(f) = seq.next_element_seed(FeatureSeed(self.0))? {
+                while let Some(f) = seq.next_element_seed(FeatureSeed)? {
                     out.push(f);
                 }
                 out.shrink_to_fit();
                 Ok(Some(out))
             }
         }
-        d.deserialize_any(V(self.0))
+        d.deserialize_any(V)
     }
 }
 
-struct FeatureSeed(bool);
+struct FeatureSeed;
 
 impl<'de> DeserializeSeed<'de> for FeatureSeed {
     type Value = RawFeature;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<RawFeature, D::Error> {
-        struct V(bool);
+        struct V;
         impl<'de> Visitor<'de> for V {
             type Value = RawFeature;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -399,48 +378,12 @@ impl<'de> DeserializeSeed<'de> for FeatureSeed {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawFeature, A::Error> {
                 let mut obj = RawObject::default();
                 while let Some(key) = map.next_key::<Key>()? {
-                    object_member(key, &mut map, &mut obj, self.0)?;
+                    object_member(key, &mut map, &mut obj)?;
                 }
                 Ok(RawFeature::Object(obj))
             }
         }
-        d.deserialize_any(V(self.0))
-    }
-}
-
-/// A feature's `properties`, an object kept as its text ([`Props::Text`]): skipped over
-/// as one value, its members not read.
-struct LazyPropsSeed;
-
-impl<'de> DeserializeSeed<'de> for LazyPropsSeed {
-    type Value = Props;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Props, D::Error> {
-        let raw: &'de serde_json::value::RawValue = serde::Deserialize::deserialize(d)?;
-        let text = raw.get();
-        Ok(match text.as_bytes().first() {
-            Some(b'{') => Props::Text(compact_object(text)),
-            Some(b'n') => Props::Null,
-            _ => Props::Other,
-        })
-    }
-}
-
-/// The JSON object `text` without the spaces between its tokens (spaces inside strings are
-/// kept): as it is when it has none (no copy is read), else its members rewritten.
-fn compact_object(text: &str) -> Box<str> {
-    let b = text.as_bytes();
-    let structural = |c: u8| matches!(c, b'{' | b'}' | b'[' | b']' | b':' | b',');
-    // A space between tokens has a structural character or another space beside it (a
-    // string holding such a pair is rewritten needlessly, not wrongly).
-    let spaced = b.contains(&b' ')
-        && b.windows(2).any(|w| (w[0] == b' ' && (structural(w[1]) || w[1] == b' ')) || (w[1] == b' ' && structural(w[0])));
-    if !spaced && !b.iter().any(|&c| matches!(c, b'\n' | b'\r' | b'\t')) {
-        return Box::from(text);
-    }
-    let mut de = serde_json::Deserializer::from_str(text);
-    match serde::Deserializer::deserialize_map(&mut de, PropsText) {
-        Ok((Props::Object(p), _)) => p.take_text().unwrap_or_else(|| Box::from(text)),
-        _ => Box::from(text),
+        d.deserialize_any(V)
     }
 }
 
@@ -1030,22 +973,6 @@ mod tests {
             let RawFeature::Object(o) = parse_root(&text).unwrap().as_feature else { panic!() };
             assert!(!o.shortened);
             assert!(matches!(&o.properties, Props::Object(p) if p.len() == keys), "{props}");
-        }
-    }
-
-    #[test]
-    fn lazy_properties_are_kept_as_compact_text() {
-        let text = r#"{"type": "Feature", "properties": {"id":"a","name":"Zylty Darya","n":[1, 2]}}"#;
-        let RawFeature::Object(o) = parse_root_lazy(text).unwrap().as_feature else { panic!() };
-        // Spaces between the members go; a value is kept as written.
-        assert_eq!(o.properties, Props::Text(r#"{"id":"a","name":"Zylty Darya","n":[1, 2]}"#.into()));
-        let text = "{\"type\": \"Feature\", \"properties\": {\n  \"id\" : \"a b\",\t\"x\": {\"y\": null} }}";
-        let RawFeature::Object(o) = parse_root_lazy(text).unwrap().as_feature else { panic!() };
-        assert_eq!(o.properties, Props::Text(r#"{"id":"a b","x":{"y": null}}"#.into()));
-        for (props, want) in [("null", Props::Null), ("[1]", Props::Other), ("\"x\"", Props::Other)] {
-            let text = format!(r#"{{"type": "Feature", "properties": {props}}}"#);
-            let RawFeature::Object(o) = parse_root_lazy(&text).unwrap().as_feature else { panic!() };
-            assert_eq!(o.properties, want, "{props}");
         }
     }
 

@@ -3,19 +3,14 @@
 //! OpenHistoricalMap tags). Shapefile-shortened property names are mapped back.
 
 use super::feature::{KeyTexts, Properties};
-use super::raw::{self, RawFeature};
-#[cfg(test)]
-use super::raw::{Geom, Props};
+use super::raw::{self, Geom, Props, RawFeature};
 use super::Layer;
 use crate::error::Problem;
-#[cfg(test)]
 use serde_json::Value;
 
 /// The raw features of a `.geojson` (a FeatureCollection or one Feature) or `.geojsonseq`
-/// (RFC 8142: one Feature per line, optionally after a record separator) file, each one's
-/// properties kept as text ([`raw::parse_root_lazy`]: Shapefile-shortened property names
-/// are mapped back when the feature is read, see [`super::feature::read_feature`]).
-/// `None` (and an error) if unreadable.
+/// (RFC 8142: one Feature per line, optionally after a record separator) file, with
+/// Shapefile-shortened property names mapped back. `None` (and an error) if unreadable.
 pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Vec<RawFeature>> {
     let mut out = Vec::new();
     if name.to_ascii_lowercase().ends_with(".geojsonseq") {
@@ -24,7 +19,7 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
             if line.is_empty() {
                 continue;
             }
-            match raw::parse_root_lazy(line) {
+            match raw::parse_root(line) {
                 Ok(root) => match root.features {
                     Some(fs) if root.type_name.as_deref() == Some("FeatureCollection") => out.extend(fs),
                     _ if root.type_name.as_deref() == Some("FeatureCollection") => {}
@@ -37,7 +32,7 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
             }
         }
     } else {
-        let root = match raw::parse_root_lazy(text) {
+        let root = match raw::parse_root(text) {
             Ok(v) => v,
             Err(e) => {
                 problems.push(Problem::error(name, None, format!("invalid JSON: {e}")));
@@ -50,6 +45,15 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
             _ => {
                 problems.push(Problem::error(name, None, "not a GeoJSON FeatureCollection with a `features` array"));
                 return None;
+            }
+        }
+    }
+    let keys = &mut KeyTexts::default();
+    for f in &mut out {
+        if let RawFeature::Object(o) = f {
+            if let (true, Props::Object(props)) = (o.shortened, &mut o.properties) {
+                // Renamed properties are kept as members (the text no longer reads as them).
+                unshorten(props, keys);
             }
         }
     }
@@ -90,8 +94,7 @@ pub(super) fn proper_key(key: &str) -> Option<String> {
     }
 }
 
-/// The properties of a raw feature, if they are an object (read at once).
-#[cfg(test)]
+/// The properties of a raw feature, if they are an object.
 pub(super) fn props_of(f: &RawFeature) -> Option<&Properties> {
     match f {
         RawFeature::Object(raw::RawObject { properties: Props::Object(p), .. }) => Some(p),
@@ -99,10 +102,22 @@ pub(super) fn props_of(f: &RawFeature) -> Option<&Properties> {
     }
 }
 
-/// The OpenHistoricalMap (or OpenStreetMap) tags: a dataset whose features carry any is
-/// read with OpenHistoricalMap's end dates (`--end-dates auto`).
-pub(super) const OHM_TAGS: [&str; 8] =
-    ["boundary", "admin_level", "place", "wikidata", "start_date:edtf", "end_date:edtf", "@id", "osm_id"];
+/// Does a feature carry OpenHistoricalMap (or OpenStreetMap) tags?
+pub(super) fn has_ohm_tags(f: &RawFeature) -> bool {
+    const TAGS: [&str; 8] =
+        ["boundary", "admin_level", "place", "wikidata", "start_date:edtf", "end_date:edtf", "@id", "osm_id"];
+    // The mask of the keys answers for most features without reading their members.
+    const BITS: [u64; 8] = {
+        let mut bits = [0; 8];
+        let mut i = 0;
+        while i < 8 {
+            bits[i] = super::feature::key_bit(TAGS[i]);
+            i += 1;
+        }
+        bits
+    };
+    props_of(f).is_some_and(|p| TAGS.iter().zip(BITS).any(|(t, b)| p.may_hold_bits(b) && p.contains_key(t)))
+}
 
 /// The layer a file's name says (`cities.geojson`, `towns.geojsonseq`, `boundaries.geojson`).
 pub(super) fn layer_of_file(name: &str) -> Option<Layer> {
@@ -123,7 +138,6 @@ pub(super) fn layer_of_file(name: &str) -> Option<Layer> {
     })
 }
 
-#[cfg(test)]
 fn geometry_type(f: &RawFeature) -> Option<&'static str> {
     match f {
         RawFeature::Object(raw::RawObject { geometry: Geom::Parsed(t, _), .. }) => Some(t.name()),
@@ -133,24 +147,11 @@ fn geometry_type(f: &RawFeature) -> Option<&'static str> {
 
 /// The layer of one feature: its `layer` property (an error if it names no layer), else
 /// the file's layer, else its tags; `None` if nothing says.
-#[cfg(test)]
 pub(super) fn layer_of_feature(f: &RawFeature, file_layer: Option<Layer>) -> Result<Option<Layer>, String> {
     let props = props_of(f);
-    let has = |k: &str| props.is_some_and(|p| p.contains_key(k));
-    let tag = |k: &str| props.and_then(|p| p.get(k)).and_then(Value::as_str);
-    place(props.is_some().then_some((&has, &tag)), geometry_type(f), file_layer)
-}
-
-/// The layer of a feature whose properties (if they are an object) have the keys `has`
-/// says and the string values `tag` gives, and whose geometry is of type `geom`: its
-/// `layer` property (an error if it names no layer), else the file's layer, else its
-/// tags; `None` if nothing says.
-pub(super) fn place<'a>(
-    props: Option<(&dyn Fn(&str) -> bool, &dyn Fn(&str) -> Option<&'a str>)>,
-    geom: Option<&str>,
-    file_layer: Option<Layer>,
-) -> Result<Option<Layer>, String> {
-    if let Some(l) = props.filter(|(has, _)| has("layer")).and_then(|(_, tag)| tag("layer")) {
+    // `contains_key` answers from the text (a `get` would read and keep the members).
+    let layer = props.filter(|p| p.contains_key("layer")).and_then(|p| p.get("layer"));
+    if let Some(l) = layer.and_then(Value::as_str) {
         return match Layer::from_name(l) {
             Some(layer) => Ok(Some(layer)),
             None => Err(format!(
@@ -162,32 +163,47 @@ pub(super) fn place<'a>(
     if file_layer.is_some() {
         return Ok(file_layer);
     }
-    let Some((has, tag)) = props else { return Ok(None) };
+    let Some(p) = props else { return Ok(None) };
+    let tag = |k: &str| p.get(k).and_then(Value::as_str);
+    let geom = geometry_type(f);
     let area = matches!(geom, Some("Polygon" | "MultiPolygon"));
     let point = geom == Some("Point");
     let line = matches!(geom, Some("LineString" | "MultiLineString"));
-    Ok(if (tag("boundary").is_some() || has("admin_level") || has("control")) && area {
+    Ok(if (tag("boundary").is_some() || p.contains_key("admin_level") || p.contains_key("control")) && area {
         Some(Layer::Territories)
     } else if point
         && (matches!(tag("place"), Some("city" | "town" | "village" | "hamlet" | "isolated_dwelling" | "locality"))
-            || has("control"))
+            || p.contains_key("control"))
     {
         Some(Layer::Cities)
-    } else if tag("historic") == Some("battlefield") || has("victor") && point {
+    } else if tag("historic") == Some("battlefield") || p.contains_key("victor") && point {
         Some(Layer::Battles)
     } else if tag("waterway").is_some() && line {
         Some(Layer::Rivers)
     } else if (tag("natural") == Some("water") || tag("water").is_some() || tag("place") == Some("sea")) && area {
         Some(Layer::Water)
-    } else if has("side") && line {
+    } else if p.contains_key("side") && line {
         Some(Layer::Campaigns)
-    } else if has("caption") && (point || geom.is_none()) {
+    } else if p.contains_key("caption") && (point || geom.is_none()) {
         Some(Layer::Events)
     } else if (tag("natural").is_some() || tag("place").is_some()) && (point || area) {
         Some(Layer::Landforms)
     } else {
         None
     })
+}
+
+/// How a feature is named in a report: its id, else `#index`.
+pub(super) fn feature_label(f: &RawFeature, i: usize) -> String {
+    let own_id = match f {
+        RawFeature::Object(o) => o.id.as_ref(),
+        RawFeature::NotObject => None,
+    };
+    match props_of(f).and_then(|p| p.get("id")).or(own_id) {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => format!("#{i}"),
+    }
 }
 
 #[cfg(test)]
@@ -241,14 +257,10 @@ mod tests {
         let text = r#"{"type": "FeatureCollection", "features": [
             {"type": "Feature", "properties": {"id": "a", "name_ru": "А"}, "geometry": null},
             {"type": "Feature", "properties": {"id": "b", "name:ru": "Б"}, "geometry": null}]}"#;
-        let fs = features_of("events.geojson", text, &mut Vec::new()).unwrap();
-        let read = super::super::read_file_features("events.geojson", fs, crate::time::EndDates::Inclusive);
-        let events = &read.layers[Layer::Events.index()];
-        let texts: Vec<bool> = events.iter().map(|f| f.properties.is_text()).collect();
+        let fs = features_of("x.geojson", text, &mut Vec::new()).unwrap();
+        let texts: Vec<bool> = fs.iter().map(|f| props_of(f).is_some_and(Properties::is_text)).collect();
         assert_eq!(texts, [false, true], "the text of renamed keys no longer reads as the members");
-        assert_eq!(events[0].properties.get("name:ru"), Some(&Value::from("А")));
-        assert_eq!(events[0].names.ru().as_deref(), Some("А"), "typed from the name mapped back");
-        assert_eq!(events[1].properties.get("name:ru"), Some(&Value::from("Б")));
+        assert_eq!(props_of(&fs[0]).and_then(|p| p.get("name:ru")), Some(&Value::from("А")));
     }
 
     #[test]
