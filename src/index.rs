@@ -851,8 +851,7 @@ mod tests {
     fn in_bbox_finds_what_a_scan_finds() {
         let ds = Dataset::load(&Source::Embedded, EndDates::Inclusive).into_result().expect("the built-in atlas");
         let index = Index::build(&ds);
-        let boxes =
-            [
+        let boxes = [
             (60.0, 40.0, 70.0, 45.0),
             (68.0, 43.0, 68.5, 43.5),
             (40.0, 30.0, 100.0, 60.0),

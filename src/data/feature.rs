@@ -816,9 +816,7 @@ impl<'p> Known<'p> {
     fn get(&self, key: &str) -> Option<R<'p>> {
         match Known::slot(key) {
             Some(i) => self.slots[i].map(R::of_p),
-            None => {
-                self.members.iter().rev().find(|(k, _)| k.len() == key.len() && *k == key).map(|(_, v)| R::of_p(v))
-            }
+            None => self.members.iter().rev().find(|(k, _)| k.len() == key.len() && *k == key).map(|(_, v)| R::of_p(v)),
         }
     }
 
