@@ -25,53 +25,124 @@ impl rstar::RTreeParams for LayerParams {
 type PointEntry = GeomWithData<[f64; 2], usize>;
 
 /// One R-tree per layer, holding each feature's envelope and its position in the layer.
+///
+/// A layer's tree is built the first time a query needs it: a query whose box holds the
+/// whole layer (a map of everything, a low-zoom tile) is answered from the layer's extent
+/// without one, so a command that draws the whole map never sorts 100,000 towns.
 pub struct Index {
-    trees: Vec<LayerTree>,
+    layers: Vec<LayerIndex>,
 }
 
-/// A layer's tree: of points where every feature of the layer is a point (towns, battles:
-/// a point is its own envelope, half the bytes of a box and quicker to sort), else of
+/// A layer's entries, their extent, and its tree once built.
+struct LayerIndex {
+    /// `[west, south, east, north]` over every entry (`None`: no entries).
+    extent: Option<[f64; 4]>,
+    /// The positions of the features that have an envelope, when some have none (`None`:
+    /// every feature of the layer has one).
+    with_envelope: Option<Vec<usize>>,
+    /// The entries, until the tree is built from them.
+    entries: std::sync::Mutex<Option<LayerEntries>>,
+    tree: std::sync::OnceLock<LayerTree>,
+    /// How many features the layer has.
+    len: usize,
+}
+
+/// A layer's entries: points where every feature of the layer is a point (towns, battles:
+/// a point is its own envelope, half the bytes of a box and quicker to sort), else
 /// envelopes.
+enum LayerEntries {
+    Points(Vec<PointEntry>),
+    Boxes(Vec<Entry>),
+}
+
+/// A layer's tree.
 enum LayerTree {
     Points(RTree<PointEntry, LayerParams>),
     Boxes(RTree<Entry, LayerParams>),
 }
 
+impl LayerIndex {
+    fn new(fs: &[crate::data::Feature]) -> LayerIndex {
+        let mut extent: Option<[f64; 4]> = None;
+        let mut grow = |b: [f64; 4]| {
+            let e = extent.get_or_insert(b);
+            *e = [e[0].min(b[0]), e[1].min(b[1]), e[2].max(b[2]), e[3].max(b[3])];
+        };
+        let entries = if fs.iter().all(|f| matches!(f.geometry, Geometry::Point(_) | Geometry::None)) {
+            LayerEntries::Points(
+                fs.iter()
+                    .enumerate()
+                    .filter_map(|(i, f)| match &f.geometry {
+                        Geometry::Point(p) => {
+                            grow([p.x(), p.y(), p.x(), p.y()]);
+                            Some(GeomWithData::new([p.x(), p.y()], i))
+                        }
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        } else {
+            LayerEntries::Boxes(
+                fs.iter()
+                    .enumerate()
+                    .filter_map(|(i, f)| {
+                        let b = f.bbox()?;
+                        grow(b);
+                        Some(GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), i))
+                    })
+                    .collect(),
+            )
+        };
+        let count = match &entries {
+            LayerEntries::Points(e) => e.len(),
+            LayerEntries::Boxes(e) => e.len(),
+        };
+        let with_envelope = (count != fs.len()).then(|| match &entries {
+            LayerEntries::Points(e) => e.iter().map(|e| e.data).collect(),
+            LayerEntries::Boxes(e) => e.iter().map(|e| e.data).collect(),
+        });
+        LayerIndex {
+            extent,
+            with_envelope,
+            entries: std::sync::Mutex::new(Some(entries)),
+            tree: std::sync::OnceLock::new(),
+            len: fs.len(),
+        }
+    }
+
+    /// The tree, built on first use.
+    fn tree(&self) -> &LayerTree {
+        self.tree.get_or_init(|| {
+            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner()).take();
+            match entries {
+                Some(LayerEntries::Points(e)) => LayerTree::Points(RTree::bulk_load_with_params(e)),
+                Some(LayerEntries::Boxes(e)) => LayerTree::Boxes(RTree::bulk_load_with_params(e)),
+                // Taken only here, inside the once-only initialiser.
+                None => LayerTree::Boxes(RTree::new_with_params()),
+            }
+        })
+    }
+}
+
 impl Index {
     /// Index every layer of a dataset (features without geometry are left out).
     pub fn build(ds: &Dataset) -> Index {
-        let trees = Layer::ALL
-            .iter()
-            .map(|&layer| {
-                let fs = ds.layer(layer);
-                if fs.iter().all(|f| matches!(f.geometry, Geometry::Point(_) | Geometry::None)) {
-                    let entries = fs
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, f)| match &f.geometry {
-                            Geometry::Point(p) => Some(GeomWithData::new([p.x(), p.y()], i)),
-                            _ => None,
-                        })
-                        .collect();
-                    return LayerTree::Points(RTree::bulk_load_with_params(entries));
-                }
-                let entries = fs
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, f)| {
-                        f.bbox().map(|b| GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), i))
-                    })
-                    .collect();
-                LayerTree::Boxes(RTree::bulk_load_with_params(entries))
-            })
-            .collect();
-        Index { trees }
+        Index { layers: Layer::ALL.iter().map(|&layer| LayerIndex::new(ds.layer(layer))).collect() }
     }
 
     /// Positions (in the layer) of features whose envelope intersects `bbox`, in data order.
     pub fn in_bbox(&self, layer: Layer, bbox: &LonLatBox) -> Vec<usize> {
+        let li = &self.layers[layer as usize];
+        let Some(ext) = li.extent else { return Vec::new() };
+        if bbox.west <= ext[0] && bbox.south <= ext[1] && bbox.east >= ext[2] && bbox.north >= ext[3] {
+            // The box holds every envelope: each one meets it.
+            return match &li.with_envelope {
+                Some(ids) => ids.clone(),
+                None => (0..li.len).collect(),
+            };
+        }
         let env = AABB::from_corners([bbox.west, bbox.south], [bbox.east, bbox.north]);
-        let mut hits: Vec<usize> = match &self.trees[layer as usize] {
+        let mut hits: Vec<usize> = match li.tree() {
             LayerTree::Points(t) => t.locate_in_envelope_intersecting(&env).map(|e| e.data).collect(),
             LayerTree::Boxes(t) => t.locate_in_envelope_intersecting(&env).map(|e| e.data).collect(),
         };
@@ -122,10 +193,26 @@ pub fn polygon_problem(p: &geo::Polygon<f64>) -> Option<String> {
     use geo::{PreparedGeometry, Relate};
     let exterior = geo::Polygon::new(p.exterior().clone(), vec![]);
     let mut prepared_exterior = None;
+    // Only an edge that meets the box of some hole can meet that hole: a coastline of
+    // thousands of edges around a few islands indexes the few edges near them.
+    let hole_boxes: Vec<[f64; 4]> = p
+        .interiors()
+        .iter()
+        .filter_map(|r| {
+            use geo::BoundingRect;
+            r.bounding_rect().map(|b| [b.min().x, b.min().y, b.max().x, b.max().y])
+        })
+        .collect();
+    let near_a_hole = |l: &geo::Line<f64>| {
+        let (w, e) = (l.start.x.min(l.end.x), l.start.x.max(l.end.x));
+        let (s, n) = (l.start.y.min(l.end.y), l.start.y.max(l.end.y));
+        hole_boxes.iter().any(|b| w <= b[2] && b[0] <= e && s <= b[3] && b[1] <= n)
+    };
     let edges: Vec<Entry> = p
         .exterior()
         .lines()
         .enumerate()
+        .filter(|(_, l)| near_a_hole(l))
         .map(|(i, l)| GeomWithData::new(Rectangle::from_corners([l.start.x, l.start.y], [l.end.x, l.end.y]), i))
         .collect();
     let edges = RTree::bulk_load(edges);
@@ -764,8 +851,13 @@ mod tests {
     fn in_bbox_finds_what_a_scan_finds() {
         let ds = Dataset::load(&Source::Embedded, EndDates::Inclusive).into_result().expect("the built-in atlas");
         let index = Index::build(&ds);
-        let boxes =
-            [(60.0, 40.0, 70.0, 45.0), (68.0, 43.0, 68.5, 43.5), (40.0, 30.0, 100.0, 60.0), (0.0, 0.0, 1.0, 1.0)];
+        let boxes = [
+            (60.0, 40.0, 70.0, 45.0),
+            (68.0, 43.0, 68.5, 43.5),
+            (40.0, 30.0, 100.0, 60.0),
+            (0.0, 0.0, 1.0, 1.0),
+            (-180.0, -90.0, 180.0, 90.0),
+        ];
         for (west, south, east, north) in boxes {
             let bbox = LonLatBox { west, south, east, north };
             for layer in Layer::ALL {

@@ -1,7 +1,7 @@
 //! One feature of a layer: geometry, names, time span and layer-specific attributes,
 //! parsed from GeoJSON with per-feature error messages.
 
-use super::raw::{Geom, GeomType, Nested, Props, RawFeature};
+use super::raw::{Geom, GeomType, Nested, PVal, Props, RawFeature};
 use super::Layer;
 use crate::error::Problem;
 use crate::time::{DateError, DateValue, EndDates, Span, Year};
@@ -283,20 +283,23 @@ impl Properties {
         self.text.is_none() || self.mask & bits == bits
     }
 
-    /// The members into `out` (empty), sorted by key, the last of a key given twice kept:
-    /// read from the text (not kept), else copied.
-    fn members_into<'a>(&'a self, out: &mut Vec<(Cow<'a, str>, Value)>) {
+    /// The members into `out` (empty), in the order given (a key given twice is there
+    /// twice): read from the text (not kept), else copied.
+    fn members_into<'a>(&'a self, out: &mut Vec<(Cow<'a, str>, PVal<'a>)>) {
         match &self.text {
             // The text was read once already, as an object: it cannot fail now.
             Some(text) => {
                 if super::raw::read_members(text, out).is_err() {
                     out.clear();
                 }
-                out.reverse();
-                out.sort_by(|a, b| a.0.cmp(&b.0)); // stable: the last given comes first
-                out.dedup_by(|later, first| later.0 == first.0);
             }
-            None => out.extend(self.members().iter().map(|(k, v)| (Cow::Borrowed(&**k), v.clone()))),
+            None => out.extend(self.members().iter().map(|(k, v)| {
+                let v = match v {
+                    Value::String(s) => PVal::Str(Cow::Borrowed(s.as_str())),
+                    v => PVal::Other(v.clone()),
+                };
+                (Cow::Borrowed(&**k), v)
+            })),
         }
     }
 
@@ -686,9 +689,44 @@ impl Ctx<'_> {
 /// of the ~30 lookups of [`parse_feature`] is then one load (a scan of the properties per
 /// lookup was a tenth of a large dataset's load). Other keys fall back to a scan.
 struct Known<'p> {
-    /// The members, sorted by key.
-    members: &'p [(Cow<'p, str>, Value)],
-    slots: [Option<&'p Value>; Known::KEYS.len()],
+    /// The members, in the order given.
+    members: &'p [(Cow<'p, str>, PVal<'p>)],
+    slots: [Option<&'p PVal<'p>>; Known::KEYS.len()],
+}
+
+/// A property value as typing looks at it: a string (read from the text, or a JSON
+/// string), or any other JSON value (never a string).
+#[derive(Clone, Copy, Debug)]
+enum R<'a> {
+    Str(&'a str),
+    Val(&'a Value),
+}
+
+impl<'a> R<'a> {
+    fn of(v: &'a Value) -> R<'a> {
+        match v {
+            Value::String(s) => R::Str(s),
+            v => R::Val(v),
+        }
+    }
+
+    fn of_p(v: &'a PVal<'a>) -> R<'a> {
+        match v {
+            PVal::Str(s) => R::Str(s),
+            PVal::Other(v) => R::of(v),
+        }
+    }
+
+    fn as_str(self) -> Option<&'a str> {
+        match self {
+            R::Str(s) => Some(s),
+            R::Val(_) => None,
+        }
+    }
+
+    fn is_null(self) -> bool {
+        matches!(self, R::Val(Value::Null))
+    }
 }
 
 impl<'p> Known<'p> {
@@ -761,8 +799,10 @@ impl<'p> Known<'p> {
         })
     }
 
-    fn new(members: &'p [(Cow<'p, str>, Value)]) -> Known<'p> {
+    fn new(members: &'p [(Cow<'p, str>, PVal<'p>)]) -> Known<'p> {
         let mut slots = [None; Known::KEYS.len()];
+        // In the order given: of a key given twice, the last is kept (as a JSON object
+        // read into a map keeps it).
         for (k, v) in members {
             if let Some(i) = Known::slot(k) {
                 slots[i] = Some(v);
@@ -773,10 +813,10 @@ impl<'p> Known<'p> {
 
     /// The value of `key`.
     #[inline(always)]
-    fn get(&self, key: &str) -> Option<&'p Value> {
+    fn get(&self, key: &str) -> Option<R<'p>> {
         match Known::slot(key) {
-            Some(i) => self.slots[i],
-            None => self.members.iter().find(|(k, _)| k.len() == key.len() && *k == key).map(|(_, v)| v),
+            Some(i) => self.slots[i].map(R::of_p),
+            None => self.members.iter().rev().find(|(k, _)| k.len() == key.len() && *k == key).map(|(_, v)| R::of_p(v)),
         }
     }
 
@@ -786,17 +826,22 @@ impl<'p> Known<'p> {
         self.get(key).is_some()
     }
 
-    /// The keys and values, in key order.
-    fn iter(&self) -> impl Iterator<Item = (&'p str, &'p Value)> {
-        self.members.iter().map(|(k, v)| (&**k, v))
+    /// The keys and values whose key passes `want`, in key order (of a key given twice,
+    /// the last).
+    fn iter_where(&self, want: impl Fn(&str) -> bool) -> Vec<(&'p str, R<'p>)> {
+        let mut out: Vec<(&'p str, R<'p>)> =
+            self.members.iter().rev().filter(|(k, _)| want(k)).map(|(k, v)| (&**k, R::of_p(v))).collect();
+        out.sort_by(|a, b| a.0.cmp(b.0)); // stable: the last given comes first
+        out.dedup_by(|later, first| later.0 == first.0);
+        out
     }
 }
 
 fn str_prop<'a>(props: &Known<'a>, key: &str, ctx: &mut Ctx) -> Option<&'a str> {
     match props.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.as_str()),
-        Some(Value::Number(_)) if key.ends_with("date") || key == "from" || key == "to" => {
+        None | Some(R::Val(Value::Null)) => None,
+        Some(R::Str(s)) => Some(s),
+        Some(R::Val(Value::Number(_))) if key.ends_with("date") || key == "from" || key == "to" => {
             ctx.err(format!("`{key}` must be a string like \"1723\", not a number"));
             None
         }
@@ -828,9 +873,14 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
     let mut members = Vec::with_capacity(8);
     owned_props.members_into(&mut members);
     let props = &Known::new(&members);
-    let id = match props.get("id").or(obj.id.as_ref()).or_else(|| props.get("@id")).or_else(|| props.get("osm_id")) {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
+    let id = match props
+        .get("id")
+        .or(obj.id.as_ref().map(R::of))
+        .or_else(|| props.get("@id"))
+        .or_else(|| props.get("osm_id"))
+    {
+        Some(R::Str(s)) if !s.trim().is_empty() => s.to_string(),
+        Some(R::Val(Value::Number(n))) => n.to_string(),
         _ => {
             ctx.err("missing `id` in properties");
             return None;
@@ -844,7 +894,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
     let kk = str_prop(props, "name:kk", ctx).map(str::to_string);
     let ru = str_prop(props, "name:ru", ctx).map(str::to_string);
     let mut other = Vec::new();
-    for (key, value) in props.iter() {
+    for (key, value) in props.iter_where(|k| k.starts_with("name:")) {
         if let (Some(code), Some(v)) = (key.strip_prefix("name:"), value.as_str()) {
             if !code.is_empty() && code != "kk" && code != "ru" && code != "en" {
                 other.push((code.to_string(), v.to_string()));
@@ -853,7 +903,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
     }
     if en.is_empty() {
         // OpenHistoricalMap puts the English name in `name:en` when `name` is local.
-        if let Some(name_en) = props.get("name:en").and_then(Value::as_str) {
+        if let Some(name_en) = props.get("name:en").and_then(R::as_str) {
             en = name_en;
         }
     }
@@ -899,8 +949,8 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
     };
 
     let mut control = match props.get("control") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => {
+        None | Some(R::Val(Value::Null)) => Vec::new(),
+        Some(R::Val(Value::Array(items))) => {
             items.iter().enumerate().filter_map(|(i, c)| parse_control(i, c, mode, ctx)).collect()
         }
         Some(_) => {
@@ -910,7 +960,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
     };
     if layer == Layer::Territories && control.is_empty() && self_held(props, &span) {
         // OpenHistoricalMap's boundaries: a dated area without `control` is held by itself.
-        let polity = match props.get("polity").and_then(Value::as_str).filter(|p| !p.trim().is_empty()) {
+        let polity = match props.get("polity").and_then(R::as_str).filter(|p| !p.trim().is_empty()) {
             Some(p) => p.trim().to_string(),
             None => polity_id_for(if names.en.is_empty() { &ctx.id } else { &names.en }),
         };
@@ -919,7 +969,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
             polity,
             status: Status::Core,
             overlord: None,
-            source: props.get("source").and_then(Value::as_str).map(str::to_string),
+            source: props.get("source").and_then(R::as_str).map(str::to_string),
         });
     }
     for (i, a) in control.iter().enumerate() {
@@ -939,16 +989,16 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
     }
 
     let kind = str_prop(props, "kind", ctx);
-    let place = props.get("place").and_then(Value::as_str);
+    let place = props.get("place").and_then(R::as_str);
     // OSM/OHM `capital=yes` (or an admin level) marks a capital.
     let capital_tag = match props.get("capital") {
-        Some(Value::String(c)) => !matches!(c.as_str(), "" | "no"),
+        Some(R::Str(c)) => !matches!(c, "" | "no"),
         _ => false,
     };
     let city_kind = if layer == Layer::Cities {
         // OpenHistoricalMap tags when `kind` is not given: a fort or castle is a fortress,
         // a hamlet or locality a site, any other `place` a town.
-        let ohm_kind = match (props.get("historic").and_then(Value::as_str), place) {
+        let ohm_kind = match (props.get("historic").and_then(R::as_str), place) {
             (Some("fort" | "castle"), _) => Some("fortress"),
             (_, Some("hamlet" | "isolated_dwelling" | "locality")) => Some("site"),
             (_, Some(_)) => Some("city"),
@@ -969,12 +1019,12 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         CityKind::City
     };
     let capital = match props.get("capital") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(_)) if layer == Layer::Cities => Vec::new(),
-        Some(Value::Array(items)) if layer == Layer::Cities && city_kind == CityKind::Capital => {
+        None | Some(R::Val(Value::Null)) => Vec::new(),
+        Some(R::Str(_)) if layer == Layer::Cities => Vec::new(),
+        Some(R::Val(Value::Array(items))) if layer == Layer::Cities && city_kind == CityKind::Capital => {
             items.iter().enumerate().filter_map(|(i, c)| parse_capital(i, c, mode, ctx)).collect()
         }
-        Some(Value::Array(_)) => {
+        Some(R::Val(Value::Array(_))) => {
             ctx.err("`capital` spans are only for cities of kind \"capital\"");
             Vec::new()
         }
@@ -1021,8 +1071,8 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         }
     }
     let rank = match props.get("rank") {
-        None | Some(Value::Null) => default_rank,
-        Some(Value::Number(n)) => match n.as_u64() {
+        None | Some(R::Val(Value::Null)) => default_rank,
+        Some(R::Val(Value::Number(n))) => match n.as_u64() {
             Some(r) if (1..=max_rank).contains(&r) => r as u8,
             _ => {
                 ctx.err(format!("rank {n} is not a whole number 1–{max_rank}"));
@@ -1035,8 +1085,9 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         }
     };
     let strength = match props.get("strength") {
-        None | Some(Value::Null) => None,
-        Some(v) => parse_strength(v, ctx),
+        None | Some(R::Val(Value::Null)) => None,
+        Some(R::Str(_)) => parse_strength(&Value::String(String::new()), ctx),
+        Some(R::Val(v)) => parse_strength(v, ctx),
     };
     let victor = str_prop(props, "victor", ctx).map(str::to_string);
     let side = str_prop(props, "side", ctx).map(str::to_string);
@@ -1048,8 +1099,8 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
     if layer == Layer::Campaigns && side.is_none() {
         ctx.err("campaign has no `side` (a polity id)");
     }
-    for (key, value) in props.iter().filter(|(k, _)| *k == "caption" || k.starts_with("caption:")) {
-        if !value.is_string() && !value.is_null() {
+    for (key, value) in props.iter_where(|k| k == "caption" || k.starts_with("caption:")) {
+        if value.as_str().is_none() && !value.is_null() {
             ctx.err(format!("`{key}` must be a string"));
         }
     }
@@ -1084,10 +1135,12 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
 /// Read a date property: a string in any form [`DateValue`] reads, an integer year, or
 /// empty/null (missing). A malformed date is an error; a form we do not read is a
 /// warning naming the feature, and the date counts as missing.
-fn date_prop(raw: Option<&Value>, key: impl std::fmt::Display, ctx: &mut Ctx) -> Option<DateValue> {
+fn date_prop(raw: Option<R>, key: impl std::fmt::Display, ctx: &mut Ctx) -> Option<DateValue> {
     match raw {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => match DateValue::parse(s) {
+        None | Some(R::Val(Value::Null)) => None,
+        // A plain year (`"1723"`), the usual date, read without the general parser.
+        Some(R::Str(s)) if plain_year(s).is_some() => plain_year(s).map(DateValue::year),
+        Some(R::Str(s)) => match DateValue::parse(s) {
             Ok(v) => v,
             Err(DateError::Malformed(m)) => {
                 ctx.err(m);
@@ -1098,7 +1151,7 @@ fn date_prop(raw: Option<&Value>, key: impl std::fmt::Display, ctx: &mut Ctx) ->
                 None
             }
         },
-        Some(Value::Number(n)) => match n.as_f64() {
+        Some(R::Val(Value::Number(n))) => match n.as_f64() {
             Some(y) if y.fract() == 0.0 && y.abs() < 1e6 => Some(DateValue::year(y as i32)),
             _ => {
                 ctx.err(format!("`{key}` {n} is not a whole year"));
@@ -1112,6 +1165,13 @@ fn date_prop(raw: Option<&Value>, key: impl std::fmt::Display, ctx: &mut Ctx) ->
     }
 }
 
+/// The year of a date written as one to four digits and nothing else (`"1723"`, `"0800"`),
+/// which [`DateValue::parse`] reads as [`DateValue::year`].
+fn plain_year(s: &str) -> Option<i32> {
+    ((1..=4).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.bytes().fold(0, |y, b| y * 10 + i32::from(b - b'0')))
+}
+
 /// OpenHistoricalMap keeps a date's full EDTF form in `start_date:edtf` / `end_date:edtf`
 /// when `start_date` / `end_date` are simplified to plain dates: read the EDTF form when it
 /// is one we read (so its uncertainty is kept), else the plain date.
@@ -1121,7 +1181,7 @@ fn edtf_or_plain(props: &Known, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
         "end_date" => "end_date:edtf",
         other => return date_prop(props.get(other), other, ctx),
     };
-    let edtf = props.get(edtf_key).and_then(Value::as_str).and_then(|s| DateValue::parse(s).ok().flatten());
+    let edtf = props.get(edtf_key).and_then(R::as_str).and_then(|s| DateValue::parse(s).ok().flatten());
     match edtf {
         Some(v) => Some(v),
         None => date_prop(props.get(key), key, ctx),
@@ -1154,9 +1214,9 @@ fn fmt_year(y: Option<i32>) -> String {
 
 fn string_list(props: &Known, key: &str, ctx: &mut Ctx) -> Vec<String> {
     match props.get(key) {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => {
+        None | Some(R::Val(Value::Null)) => Vec::new(),
+        Some(R::Str(s)) => vec![s.to_string()],
+        Some(R::Val(Value::Array(a))) => {
             let out: Vec<String> = a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
             if out.len() != a.len() {
                 ctx.err(format!("`{key}` must be a list of strings"));
@@ -1207,8 +1267,8 @@ fn parse_control(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option
         }
     };
     let get = |k: &str| obj.get(k).and_then(Value::as_str);
-    let from = date_prop(obj.get("from"), format_args!("control[{i}].from"), ctx);
-    let to = date_prop(obj.get("to"), format_args!("control[{i}].to"), ctx);
+    let from = date_prop(obj.get("from").map(R::of), format_args!("control[{i}].from"), ctx);
+    let to = date_prop(obj.get("to").map(R::of), format_args!("control[{i}].to"), ctx);
     let span = match Span::from_values(from.as_ref(), to.as_ref(), mode) {
         Ok(s) => s,
         Err(e) => {
@@ -1262,8 +1322,8 @@ fn parse_capital(i: usize, raw: &Value, mode: EndDates, ctx: &mut Ctx) -> Option
         }
     };
     let (polity, source) = (text("polity").ok()?, text("source").ok()?);
-    let from = date_prop(obj.get("from"), format_args!("capital[{i}].from"), ctx);
-    let to = date_prop(obj.get("to"), format_args!("capital[{i}].to"), ctx);
+    let from = date_prop(obj.get("from").map(R::of), format_args!("capital[{i}].from"), ctx);
+    let to = date_prop(obj.get("to").map(R::of), format_args!("capital[{i}].to"), ctx);
     match Span::from_values(from.as_ref(), to.as_ref(), mode) {
         Ok(span) => Some(CapitalSpan { span, polity: polity.map(str::to_string), source: source.map(str::to_string) }),
         Err(e) => {
@@ -1440,6 +1500,16 @@ fn envelope(g: &Geometry) -> Option<[f64; 4]> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_plain_year_reads_as_the_general_parser_reads_it() {
+        for s in ["0", "7", "0800", "1600", "1723", "9999", "12"] {
+            assert_eq!(plain_year(s).map(DateValue::year), DateValue::parse(s).unwrap(), "{s}");
+        }
+        for s in ["", "17230", "-1723", " 1723", "1723 ", "172a", "1723-05", "1720s", "+172"] {
+            assert_eq!(plain_year(s), None, "{s:?}");
+        }
+    }
 
     /// Properties read from a feature's text, and the same read into members at once.
     fn both(text: &str) -> (Properties, Properties) {

@@ -509,10 +509,68 @@ fn key_facts(key: &str) -> (u64, bool) {
     (super::feature::key_bit(key), key.contains('_') && super::read::proper_key(key).is_some())
 }
 
-/// The members of the JSON object `text` into `out`, as given; keys are borrowed from the
-/// text where they hold no escapes.
-pub(super) fn read_members<'t>(text: &'t str, out: &mut Vec<(Cow<'t, str>, Value)>) -> serde_json::Result<()> {
-    struct Members<'o, 't>(&'o mut Vec<(Cow<'t, str>, Value)>);
+/// A property's value as typing reads it: a string borrowed from the text where it holds no
+/// escapes (a town's id, name and kind cost no allocation), anything else as a JSON value.
+#[derive(Debug, PartialEq)]
+pub(super) enum PVal<'t> {
+    /// A string.
+    Str(Cow<'t, str>),
+    /// Any other value.
+    Other(Value),
+}
+
+/// Reads one [`PVal`].
+struct PValSeed;
+
+impl<'t> DeserializeSeed<'t> for PValSeed {
+    type Value = PVal<'t>;
+    fn deserialize<D: Deserializer<'t>>(self, d: D) -> Result<PVal<'t>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'t> Visitor<'t> for PValSeed {
+    type Value = PVal<'t>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any value")
+    }
+    fn visit_borrowed_str<E>(self, s: &'t str) -> Result<PVal<'t>, E> {
+        Ok(PVal::Str(Cow::Borrowed(s)))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<PVal<'t>, E> {
+        Ok(PVal::Str(Cow::Owned(s.to_string())))
+    }
+    fn visit_string<E>(self, s: String) -> Result<PVal<'t>, E> {
+        Ok(PVal::Str(Cow::Owned(s)))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<PVal<'t>, E> {
+        Ok(PVal::Other(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<PVal<'t>, E> {
+        Ok(PVal::Other(Value::Number(v.into())))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<PVal<'t>, E> {
+        Ok(PVal::Other(Value::Number(v.into())))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<PVal<'t>, E> {
+        // As serde_json's own `Value` reads a float.
+        Ok(PVal::Other(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)))
+    }
+    fn visit_unit<E>(self) -> Result<PVal<'t>, E> {
+        Ok(PVal::Other(Value::Null))
+    }
+    fn visit_seq<A: SeqAccess<'t>>(self, seq: A) -> Result<PVal<'t>, A::Error> {
+        serde::Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(PVal::Other)
+    }
+    fn visit_map<A: MapAccess<'t>>(self, map: A) -> Result<PVal<'t>, A::Error> {
+        serde::Deserialize::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(PVal::Other)
+    }
+}
+
+/// The members of the JSON object `text` into `out`, as given; keys and string values are
+/// borrowed from the text where they hold no escapes.
+pub(super) fn read_members<'t>(text: &'t str, out: &mut Vec<(Cow<'t, str>, PVal<'t>)>) -> serde_json::Result<()> {
+    struct Members<'o, 't>(&'o mut Vec<(Cow<'t, str>, PVal<'t>)>);
     impl<'t> Visitor<'t> for Members<'_, 't> {
         type Value = ();
         fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -520,7 +578,7 @@ pub(super) fn read_members<'t>(text: &'t str, out: &mut Vec<(Cow<'t, str>, Value
         }
         fn visit_map<A: MapAccess<'t>>(self, mut map: A) -> Result<(), A::Error> {
             while let Some(k) = map.next_key_seed(BorrowedKey)? {
-                self.0.push((k, map.next_value()?));
+                self.0.push((k, map.next_value_seed(PValSeed)?));
             }
             Ok(())
         }
