@@ -545,8 +545,6 @@ fn what_the_notes_call_uncertain_is_drawn_as_uncertain() {
 /// Names hung on a leader line (the renderer's fallback for crowded places) are checked on
 /// the A4 150 dpi frame of every year.
 #[test]
-#[ignore = "renderer (src/render/labels.rs): river names hung on leader lines end far from their river \
-            (Arys 65-69 px off in 1684 and 1723, Chayan 51-62 px off in 1723-1756, e.g. south-east of Sayram in 1724 and 1732); for the lead"]
 fn river_names_stand_by_their_river() {
     use steppe_atlas::project::{LonLatBox, Projection, ProjectionKind, View};
     use steppe_atlas::render::vector::SvgOptions;
@@ -591,9 +589,6 @@ fn river_names_stand_by_their_river() {
 /// A town's name is read as the name of the marker nearest to it: on the A4 150 dpi frame of
 /// every year, no other town's marker stands clearly nearer a town's label than its own.
 #[test]
-#[ignore = "renderer (src/render/labels.rs): town labels end beside another town's marker at A4 150 dpi \
-            (1723: 'Sayram' 15 px from Turkistan's marker, 39 px from its own; 'Turkistan' beside Otrar's \
-            in 1723-1725 and 1734, beside Taraz's in 1728, 1732, 1756); for the lead"]
 fn town_names_stand_nearest_their_own_marker() {
     use steppe_atlas::project::{LonLatBox, Projection, ProjectionKind, View};
     use steppe_atlas::render::vector::SvgOptions;

@@ -73,6 +73,22 @@ impl LabelPlacer {
         self.mark_tree.take();
     }
 
+    /// How far from box `b` the nearest other symbol stands, as a share of how far `own`
+    /// stands, at most 1 (no other symbol nearer than its own).
+    pub fn mark_ratio(&self, b: &[f32; 4], own: (f32, f32)) -> f32 {
+        let gap = |x: f32, y: f32| (b[0] - x).max(x - b[2]).max(0.0).hypot((b[1] - y).max(y - b[3]).max(0.0));
+        let mine = gap(own.0, own.1);
+        if self.marks.len() < 2 || mine <= 0.0 {
+            return 1.0;
+        }
+        let tree = self.mark_tree.get_or_init(|| RTree::bulk_load(self.marks.clone()));
+        let env = AABB::from_corners([b[0] - mine, b[1] - mine], [b[2] + mine, b[3] + mine]);
+        tree.locate_in_envelope(&env)
+            .filter(|p| (p[0] - own.0).abs() + (p[1] - own.1).abs() > 0.5)
+            .map(|p| gap(p[0], p[1]) / mine)
+            .fold(1.0, f32::min)
+    }
+
     /// Does another symbol stand nearer the label box `b` than `own`, the centre of the
     /// symbol it names? With `strict`, any nearer; else clearly nearer: by more than
     /// `slack` px and at less than half the distance (a name on a leader line, which
@@ -357,9 +373,22 @@ impl Labeller<'_, '_> {
                 }
             }
             // A careful place stands at most three rings out: farther, a leader is long
-            // enough to be read as pointing anywhere, so the nearest fitting place wins.
+            // enough to be read as pointing anywhere. Failing that, a symbol's name takes
+            // the nearest fitting place not clearly nearer another symbol, else the one
+            // least taken for another's.
             let reach = if careful { far.len().min(48) } else { far.len() };
-            for &((bx, by), from, to) in &far[..reach] {
+            let mut order: Vec<usize> = (0..reach).collect();
+            if mark && !careful {
+                let own = |k: usize| {
+                    let ((bx, by), _, _) = far[k];
+                    let b = self.boxed(bx + halo, by + halo + m.ascent);
+                    // Not clearly nearer another (half the distance) is as good as any.
+                    if self.placer.fits(&[b]) { self.placer.mark_ratio(&b, (x, y)).min(0.5) } else { -1.0 }
+                };
+                let score: Vec<f32> = (0..reach).map(own).collect();
+                order.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
+            }
+            for &((bx, by), from, to) in order.iter().map(|&k| &far[k]) {
                 let (cx, base) = (bx + halo, by + halo + m.ascent);
                 let b = self.boxed(cx, base);
                 if clear(self, &b, false) && self.placer.try_place(&[b]) {
