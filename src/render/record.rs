@@ -1174,6 +1174,106 @@ mod tests {
         }
     }
 
+    /// A fill of a star-shaped polygon of `n` points (radii from `seed`), with a square
+    /// hole, over a 400 px recording; `moved` shifts point `moved.0` by `moved.1`.
+    fn star(seed: u64, n: usize, rule: FillRule, moved: Option<(usize, (f32, f32))>) -> Recording {
+        let mut r = Recording::new((400, 400), Rgba(240, 230, 210, 255), true);
+        let mut state = seed;
+        let mut next = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as f32 / (1u64 << 31) as f32
+        };
+        let mut pb = PathBuilder::new();
+        for k in 0..n {
+            let t = k as f32 / n as f32 * std::f32::consts::TAU;
+            let rad = 60.0 + 130.0 * next();
+            let (mut x, mut y) = (200.0 + rad * t.cos(), 200.0 + rad * t.sin());
+            if let Some((at, (dx, dy))) = moved {
+                if at == k {
+                    (x, y) = (x + dx, y + dy);
+                }
+            }
+            if k == 0 {
+                pb.move_to(x, y);
+            } else {
+                pb.line_to(x, y);
+            }
+        }
+        pb.close();
+        for (x, y) in [(170.5, 170.25), (230.0, 170.25), (230.0, 229.75), (170.5, 229.75)] {
+            if x == 170.5 && y == 170.25 {
+                pb.move_to(x, y);
+            } else {
+                pb.line_to(x, y);
+            }
+        }
+        pb.close();
+        r.fill_path(&pb.finish().unwrap(), Ink::new(Rgba(200, 120, 90, 255), 0.8), rule);
+        r
+    }
+
+    /// [`star`] hatched and bordered, with three dots far apart, one in the hatching (`recolour`: in another
+    /// colour) and a label.
+    fn star_with_dots(seed: u64, recolour: bool) -> Recording {
+        let mut r = star(seed, 40, FillRule::EvenOdd, None);
+        let ring: Vec<(f32, f32)> = (0..24)
+            .map(|k| (k as f32 / 24.0 * std::f32::consts::TAU).sin_cos())
+            .map(|(s, c)| (200.0 + 150.0 * c, 200.0 + 120.0 * s))
+            .collect();
+        r.pattern(std::slice::from_ref(&ring), Pattern::Cross, Rgba(90, 20, 20, 200), 6.0, 0.9);
+        let pen =
+            Pen { width: 2.0, dash: vec![5.0, 3.0], cap: tiny_skia::LineCap::Butt, join: tiny_skia::LineJoin::Miter };
+        r.stroke_path(&line(190.0), Ink::new(Rgba(20, 20, 90, 255), 0.9), &pen);
+        let c = if recolour { Rgba(10, 120, 10, 255) } else { Rgba(200, 30, 30, 255) };
+        for (x, y) in [(40.0, 45.0), (350.0, 330.0), (300.0, 250.0)] {
+            r.fill_path(&PathBuilder::from_circle(x, y, 6.0).unwrap(), Ink::new(c, 1.0), FillRule::Winding);
+        }
+        let style = TextStyle::new(crate::render::text::Face::Sans, 13.0, Color::BLACK);
+        r.text("Turkistan", 150.0, 205.0, &style);
+        r
+    }
+
+    #[test]
+    fn changed_cells_far_apart_of_a_hatched_map_are_redrawn_as_the_whole_drawing() {
+        for seed in 1..=4u64 {
+            let (before, after) = (star_with_dots(seed, false), star_with_dots(seed, true));
+            for (x, y, size) in [(0, 0, (400u32, 400u32)), (20, 30, (380, 330)), (200, 0, (200, 400))] {
+                let old = before.draw_window(x, y, size).unwrap();
+                let (k0, k1) = (before.cell_keys(x, y, size), after.cell_keys(x, y, size));
+                let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
+                let n = dirty.iter().filter(|d| **d).count();
+                assert!(n > 0 && n * 4 < dirty.len(), "{n} of {} cells dirty", dirty.len());
+                let whole = after.draw_window(x, y, size).unwrap();
+                let part = after.redraw_window(x, y, size, old, &dirty).unwrap();
+                assert!(part.data() == whole.data(), "seed {seed}, window ({x}, {y})");
+            }
+        }
+    }
+
+    #[test]
+    fn redrawing_the_changed_cells_of_a_fill_gives_the_whole_drawing() {
+        let windows = [(0, 0, (400u32, 400u32)), (150, 150, (100, 100)), (300, 40, (96, 128)), (37, 261, (130, 77))];
+        for seed in 1..=6u64 {
+            for rule in [FillRule::EvenOdd, FillRule::Winding] {
+                let before = star(seed, 40, rule, None);
+                for (k, shift) in [(0, (3.3, -2.1)), (7, (-40.0, 25.0)), (21, (0.4, 0.0)), (33, (150.0, 150.0))] {
+                    let after = star(seed, 40, rule, Some((k, shift)));
+                    for &(x, y, size) in &windows {
+                        let old = before.draw_window(x, y, size).unwrap();
+                        let (k0, k1) = (before.cell_keys(x, y, size), after.cell_keys(x, y, size));
+                        let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
+                        let whole = after.draw_window(x, y, size).unwrap();
+                        let part = after.redraw_window(x, y, size, old, &dirty).unwrap();
+                        assert!(
+                            part.data() == whole.data(),
+                            "seed {seed} {rule:?}: point {k} moved, window ({x}, {y})"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     /// Fifty town markers of every shape on a 200 px recording, as kept runs of markers
     /// (split in two by a line drawn far off at `split`) or as the fills and strokes they
     /// stand for; `recolour` changes one marker's fill.
