@@ -165,9 +165,12 @@ impl DataArgs {
         let loaded = Dataset::load(&self.source(), self.end_dates());
         timing("load.read", t0);
         let t0 = std::time::Instant::now();
+        // Checked before the style adopts the data's polities: an id that atlas.json's
+        // list of polities leaves out is a typo, refused; others get automatic colours.
+        let unknown = validate::polity_problems(&loaded.dataset, style);
         style.adopt_polities(&validate::polities_named(&loaded.dataset));
         let mut problems = loaded.problems.clone();
-        problems.extend(validate::polity_problems(&loaded.dataset, style));
+        problems.extend(unknown.into_iter().filter(|p| p.severity == crate::error::Severity::Error));
         problems.extend(validate::geometry_problems(&loaded.dataset));
         if problems.iter().any(|p| p.severity == crate::error::Severity::Error) {
             problems.sort_by_key(|p| std::cmp::Reverse(p.severity));

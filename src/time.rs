@@ -104,6 +104,12 @@ impl Date {
         if !parts.iter().all(|p| digits(p)) || parts[0].len() > 6 {
             return Err(bad());
         }
+        // ISO 8601 writes a year of more than four digits only with its sign (expanded).
+        if parts[0].len() > 4 && body.len() == t.len() {
+            return Err(format!(
+                "date {s:?} has a year of more than four digits (an expanded year takes a sign: +{s})"
+            ));
+        }
         let mut year: i32 = parts[0].parse().map_err(|_| bad())?;
         if neg {
             year = -year;

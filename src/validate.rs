@@ -10,8 +10,8 @@ use crate::time::{Span, Year};
 use geo::{Area, BooleanOps, BoundingRect, Intersects};
 
 /// Polity ids the style does not know. They are drawn in automatic colours
-/// ([`Style::adopt_polities`]), so this is information; a warning when `atlas.json` lists
-/// polities but not this one (a typo?).
+/// ([`Style::adopt_polities`]), so this is information; an error when `atlas.json` lists
+/// the atlas's polities but not this one (a typo, refused as DESIGN.md asks).
 pub fn polity_problems(ds: &Dataset, style: &Style) -> Vec<Problem> {
     let mut out: Vec<Problem> = Vec::new();
     let declared = !ds.meta.polities.is_empty();
@@ -21,12 +21,11 @@ pub fn polity_problems(ds: &Dataset, style: &Style) -> Vec<Problem> {
         }
         let file = ds.get(id).map_or_else(|| layer.file_name(), |f| f.file.to_string());
         let p = if declared && ds.polity(polity).is_none() {
-            Problem::warning(
+            Problem::error(
                 &file,
                 Some(id),
                 format!(
-                    "unknown polity id {polity:?}: not in style {:?} nor in atlas.json's polities (a typo?); \
-                     drawn in an automatic colour",
+                    "unknown polity id {polity:?}: not in style {:?} nor in atlas.json's polities (a typo?)",
                     style.name
                 ),
             )

@@ -213,3 +213,70 @@ fn years_outside_the_data_are_warned_about() {
     assert!(!warned(&["render", "--year", "1723", "--width", "100", "--out", png]));
     assert!(!warned(&["tiles", "--years", "1600..1700", "--zoom", "0", "--out", tiles]));
 }
+
+/// A copy of the built-in atlas (which lists its polities in `atlas.json`).
+fn atlas_copy() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata");
+    for e in std::fs::read_dir(&src).expect("geodata").flatten() {
+        if e.path().is_file() {
+            std::fs::copy(e.path(), tmp.path().join(e.file_name())).expect("copy");
+        }
+    }
+    tmp
+}
+
+/// A bad flag is one line naming it, as a bad file is (clap's own report took four).
+#[test]
+fn a_bad_flag_is_one_line() {
+    for args in [&["render", "--width", "abc"][..], &["render", "--bogus"], &["nosuch"], &["tiles", "--format", "tga"]]
+    {
+        let out = bin().args(args).output().expect("run");
+        assert_clean_failure(&out, &args.join(" "));
+        let line = first_line(&out);
+        assert!(line.contains(args[args.len() - 1]) || line.contains("nosuch"), "{args:?}: {line}");
+    }
+    // --help still prints in full.
+    let help = bin().arg("--help").output().expect("run");
+    assert!(help.status.success() && String::from_utf8_lossy(&help.stdout).lines().count() > 5);
+}
+
+/// A polity id that neither the style nor atlas.json's list of polities knows is a typo:
+/// refused by validate and by render (before: a warning, and drawn in an automatic colour).
+#[test]
+fn a_polity_missing_from_the_atlas_list_is_refused() {
+    let data = atlas_copy();
+    let path = data.path().join("territories.geojson");
+    let text = std::fs::read_to_string(&path).expect("territories");
+    std::fs::write(&path, text.replacen("\"kazakh_senior\"", "\"atlantis\"", 1)).expect("write");
+    let v = bin().arg("validate").arg("--data").arg(data.path()).output().expect("run");
+    assert!(!v.status.success(), "validate accepted an unknown polity");
+    let report = String::from_utf8_lossy(&v.stdout).to_string() + &String::from_utf8_lossy(&v.stderr);
+    assert!(report.contains("territories.geojson:") && report.contains("\"atlantis\""), "{report}");
+    let png = data.path().join("out.png");
+    let r = bin()
+        .args(["render", "--year", "1700", "--width", "200", "--data"])
+        .arg(data.path())
+        .arg("--out")
+        .arg(&png)
+        .output()
+        .expect("run");
+    assert_clean_failure(&r, "render with an unknown polity");
+    assert!(first_line(&r).contains("atlantis"), "{}", first_line(&r));
+    assert!(!png.exists(), "a refused render wrote its output");
+}
+
+/// ISO 8601 writes a year of five or more digits only with its sign: `"99999"` is refused
+/// (before: accepted, and the battle never shown), `"+99999"` read.
+#[test]
+fn a_five_digit_year_needs_its_sign() {
+    let data = atlas_copy();
+    let path = data.path().join("battles.geojson");
+    let text = std::fs::read_to_string(&path).expect("battles");
+    std::fs::write(&path, text.replacen("\"date\":\"1643\"", "\"date\":\"99999\"", 1)).expect("write");
+    assert_ne!(std::fs::read_to_string(&path).expect("battles"), text, "the fixture holds a 1643 battle");
+    let v = bin().arg("validate").arg("--data").arg(data.path()).output().expect("run");
+    assert!(!v.status.success());
+    let report = String::from_utf8_lossy(&v.stdout).to_string() + &String::from_utf8_lossy(&v.stderr);
+    assert!(report.contains("battles.geojson:") && report.contains("99999"), "{report}");
+}

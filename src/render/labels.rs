@@ -383,7 +383,11 @@ impl Labeller<'_, '_> {
                     let ((bx, by), _, _) = far[k];
                     let b = self.boxed(bx + halo, by + halo + m.ascent);
                     // Not clearly nearer another (half the distance) is as good as any.
-                    if self.placer.fits(&[b]) { self.placer.mark_ratio(&b, (x, y)).min(0.5) } else { -1.0 }
+                    if self.placer.fits(&[b]) {
+                        self.placer.mark_ratio(&b, (x, y)).min(0.5)
+                    } else {
+                        -1.0
+                    }
                 };
                 let score: Vec<f32> = (0..reach).map(own).collect();
                 order.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
