@@ -368,7 +368,9 @@ impl Labeller<'_, '_> {
             let clear =
                 |me: &Self, b: &[f32; 4], strict: bool| !careful || !me.placer.nearer_mark(b, (x, y), strict, slack);
             for &(cx, base) in &candidates {
-                if clear(self, &self.boxed(cx, base), true) && self.try_at(cx, base) {
+                // Whether it fits first: the cheaper question, and most often no.
+                let b = self.boxed(cx, base);
+                if self.placer.fits(&[b]) && clear(self, &b, true) && self.try_at(cx, base) {
                     return true;
                 }
             }
@@ -395,7 +397,7 @@ impl Labeller<'_, '_> {
             for &((bx, by), from, to) in order.iter().map(|&k| &far[k]) {
                 let (cx, base) = (bx + halo, by + halo + m.ascent);
                 let b = self.boxed(cx, base);
-                if clear(self, &b, false) && self.placer.try_place(&[b]) {
+                if self.placer.fits(&[b]) && clear(self, &b, false) && self.placer.try_place(&[b]) {
                     leader_line(self.f, self.canvas, from, to, &self.job.style);
                     self.canvas.text(&self.job.text, cx, base, &self.job.style);
                     self.keep(&[b], true);
