@@ -752,7 +752,13 @@ pub fn query_cmd(a: &QueryArgs) -> Result<()> {
         return Err(Error::Usage(format!("--radius-km {} must be within 0–5000", a.radius_km)));
     }
     let loaded = Dataset::load(&a.data.source(), a.data.end_dates());
-    let atlas = Atlas::new(loaded.into_result()?);
+    // The geometry render refuses, query refuses too: one answer for one dataset.
+    let geometry = validate::geometry_problems(&loaded.dataset);
+    let dataset = loaded.into_result()?;
+    if !geometry.is_empty() {
+        return Err(Error::Data(geometry));
+    }
+    let atlas = Atlas::new(dataset);
     let hits = crate::query::query(&atlas, Year(a.year), a.lon, a.lat, a.radius_km);
     let doc = crate::query::to_json(&hits, Year(a.year), a.lon, a.lat, a.lang.code());
     let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Encode(e.to_string()))?;

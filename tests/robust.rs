@@ -280,3 +280,46 @@ fn a_five_digit_year_needs_its_sign() {
     let report = String::from_utf8_lossy(&v.stdout).to_string() + &String::from_utf8_lossy(&v.stderr);
     assert!(report.contains("battles.geojson:") && report.contains("99999"), "{report}");
 }
+
+/// Query refuses the geometry render refuses (before: it answered from a self-crossing sea).
+#[test]
+fn query_refuses_what_render_refuses() {
+    let data = atlas_copy();
+    let path = data.path().join("water.geojson");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("water")).expect("json");
+    let ring = doc["features"]
+        .as_array_mut()
+        .expect("features")
+        .iter_mut()
+        .find(|f| {
+            f["geometry"]["type"] == "Polygon"
+                && f["geometry"]["coordinates"][0].as_array().is_some_and(|r| r.len() > 6)
+        })
+        .expect("a polygon")["geometry"]["coordinates"][0]
+        .as_array_mut()
+        .expect("ring");
+    ring.swap(1, 3); // a bow-tie
+    std::fs::write(&path, doc.to_string()).expect("write");
+    let q = bin()
+        .args(["query", "--year", "1700", "--lon", "70", "--lat", "45", "--data"])
+        .arg(data.path())
+        .output()
+        .expect("run");
+    let png = data.path().join("out.png");
+    let r = bin()
+        .args(["render", "--year", "1700", "--width", "100", "--data"])
+        .arg(data.path())
+        .arg("--out")
+        .arg(&png)
+        .output()
+        .expect("run");
+    assert_clean_failure(&q, "query of a self-crossing ring");
+    assert_clean_failure(&r, "render of a self-crossing ring");
+    assert_eq!(first_line(&q), first_line(&r), "query and render give the same reason");
+    assert!(
+        first_line(&q).contains("water.geojson:") && first_line(&q).contains("self-intersection"),
+        "{}",
+        first_line(&q)
+    );
+}
