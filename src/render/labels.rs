@@ -76,17 +76,12 @@ impl LabelPlacer {
     /// How far from box `b` the nearest other symbol stands, as a share of how far `own`
     /// stands, at most 1 (no other symbol nearer than its own).
     pub fn mark_ratio(&self, b: &[f32; 4], own: (f32, f32)) -> f32 {
-        let gap = |x: f32, y: f32| (b[0] - x).max(x - b[2]).max(0.0).hypot((b[1] - y).max(y - b[3]).max(0.0));
-        let mine = gap(own.0, own.1);
-        if self.marks.len() < 2 || mine <= 0.0 {
-            return 1.0;
-        }
-        let tree = self.mark_tree.get_or_init(|| RTree::bulk_load(self.marks.clone()));
-        let env = AABB::from_corners([b[0] - mine, b[1] - mine], [b[2] + mine, b[3] + mine]);
-        tree.locate_in_envelope(&env)
-            .filter(|p| (p[0] - own.0).abs() + (p[1] - own.1).abs() > 0.5)
-            .map(|p| gap(p[0], p[1]) / mine)
-            .fold(1.0, f32::min)
+        self.other_marks(b, own, |mine, others| {
+            if mine <= 0.0 {
+                return 1.0;
+            }
+            others.map(|d| d / mine).fold(1.0, f32::min)
+        })
     }
 
     /// Does another symbol stand nearer the label box `b` than `own`, the centre of the
@@ -94,18 +89,30 @@ impl LabelPlacer {
     /// `slack` px and at less than half the distance (a name on a leader line, which
     /// the line ties to its symbol).
     pub fn nearer_mark(&self, b: &[f32; 4], own: (f32, f32), strict: bool, slack: f32) -> bool {
+        self.other_marks(b, own, |mine, mut others| {
+            Iterator::any(&mut others, |d| if strict { d < mine } else { d + slack < mine && d < mine / 2.0 })
+        })
+    }
+
+    /// `answer(mine, others)`: how far box `b` stands from `own`, and how far from each
+    /// other symbol within that distance of it.
+    fn other_marks<R>(
+        &self,
+        b: &[f32; 4],
+        own: (f32, f32),
+        answer: impl FnOnce(f32, &mut dyn Iterator<Item = f32>) -> R,
+    ) -> R {
+        let mine = box_gap(b, own);
         if self.marks.len() < 2 {
-            return false;
+            return answer(mine, &mut std::iter::empty());
         }
-        let gap = |x: f32, y: f32| (b[0] - x).max(x - b[2]).max(0.0).hypot((b[1] - y).max(y - b[3]).max(0.0));
-        let mine = gap(own.0, own.1);
         let tree = self.mark_tree.get_or_init(|| RTree::bulk_load(self.marks.clone()));
         let env = AABB::from_corners([b[0] - mine, b[1] - mine], [b[2] + mine, b[3] + mine]);
-        tree.locate_in_envelope(&env).any(|p| {
-            let d = gap(p[0], p[1]);
-            let other = (p[0] - own.0).abs() + (p[1] - own.1).abs() > 0.5;
-            other && if strict { d < mine } else { d + slack < mine && d < mine / 2.0 }
-        })
+        let mut others = tree
+            .locate_in_envelope(&env)
+            .filter(|p| (p[0] - own.0).abs() + (p[1] - own.1).abs() > 0.5)
+            .map(|p| box_gap(b, (p[0], p[1])));
+        answer(mine, &mut others)
     }
 
     /// Reserve a box that labels must not cover (a marker, the legend).
@@ -143,6 +150,11 @@ impl LabelPlacer {
     pub fn placed(&self) -> &[[f32; 4]] {
         &self.placed
     }
+}
+
+/// How far the point `p` stands from box `b`, px (0 inside it).
+fn box_gap(b: &[f32; 4], p: (f32, f32)) -> f32 {
+    (b[0] - p.0).max(p.0 - b[2]).max(0.0).hypot((b[1] - p.1).max(p.1 - b[3]).max(0.0))
 }
 
 /// Do two boxes overlap (more than touching)?
@@ -259,22 +271,20 @@ pub(crate) fn place_and_draw(
                 // fort line's) beside the first free point of its middle, thirds or ends.
                 if !labeller.along(pts, *repeat) && (job.priority >= PROMISED || !*repeat) {
                     let len = super::paint::polyline_length(pts);
-                    let spots: Vec<(f32, f32)> = [0.5, 0.33, 0.67, 0.15, 0.85]
-                        .iter()
-                        .filter(|_| len > 0.0)
-                        .filter_map(|&t| super::paint::polyline_prefix(pts, t).last().copied())
-                        .collect();
+                    // Points of the line at fractions of its length.
+                    let at = |ts: &mut dyn Iterator<Item = f32>| -> Vec<(f32, f32)> {
+                        ts.filter(|_| len > 0.0)
+                            .filter_map(|t| super::paint::polyline_prefix(pts, t).last().copied())
+                            .collect()
+                    };
+                    let spots = at(&mut [0.5, 0.33, 0.67, 0.15, 0.85].into_iter());
                     // Beside the line first, then a step off it on a leader, at each spot in
                     // turn: a name farther off reads as another stream's. Only a promised
                     // name goes farther, from the middle, rather than not at all.
                     let r = f.px(1.0);
                     let _ = (0..2).any(|rings| spots.iter().any(|&(x, y)| labeller.beside(x, y, r, false, rings)))
-                        || (job.priority >= PROMISED && {
-                            let spots: Vec<(f32, f32)> = (1..20)
-                                .filter_map(|k| super::paint::polyline_prefix(pts, k as f32 / 20.0).last().copied())
-                                .collect();
-                            labeller.off_line(pts, &spots, r)
-                        });
+                        || (job.priority >= PROMISED
+                            && labeller.off_line(pts, &at(&mut (1..20).map(|k| k as f32 / 20.0)), r));
                 }
             }
         }
@@ -381,7 +391,7 @@ impl Labeller<'_, '_> {
             let reach = if careful { far.len().min(48) } else { far.len() };
             let mut order: Vec<usize> = (0..reach).collect();
             if mark && !careful {
-                let own = |k: usize| {
+                let score_of = |k: usize| {
                     let ((bx, by), _, _) = far[k];
                     let b = self.boxed(bx + halo, by + halo + m.ascent);
                     // Not clearly nearer another (half the distance) is as good as any.
@@ -391,16 +401,13 @@ impl Labeller<'_, '_> {
                         -1.0
                     }
                 };
-                let score: Vec<f32> = (0..reach).map(own).collect();
+                let score: Vec<f32> = (0..reach).map(score_of).collect();
                 order.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
             }
             for &((bx, by), from, to) in order.iter().map(|&k| &far[k]) {
                 let (cx, base) = (bx + halo, by + halo + m.ascent);
                 let b = self.boxed(cx, base);
-                if self.placer.fits(&[b]) && clear(self, &b, false) && self.placer.try_place(&[b]) {
-                    leader_line(self.f, self.canvas, from, to, &self.job.style);
-                    self.canvas.text(&self.job.text, cx, base, &self.job.style);
-                    self.keep(&[b], true);
+                if self.placer.fits(&[b]) && clear(self, &b, false) && self.on_leader(b, from, to) {
                     return true;
                 }
             }
@@ -428,15 +435,20 @@ impl Labeller<'_, '_> {
             }
         }
         far.sort_by(|a, b| a.0.total_cmp(&b.0));
-        for (_, b, from, to) in far {
-            if self.placer.try_place(&[b]) {
-                leader_line(self.f, self.canvas, from, to, &self.job.style);
-                self.canvas.text(&self.job.text, b[0] + halo, b[1] + halo + m.ascent, &self.job.style);
-                self.keep(&[b], true);
-                return true;
-            }
+        far.into_iter().any(|(_, b, from, to)| self.on_leader(b, from, to))
+    }
+
+    /// Place the text in box `b` (halo included) if it fits, tied to its place by a
+    /// leader line from `from` to `to`.
+    fn on_leader(&mut self, b: [f32; 4], from: Point, to: Point) -> bool {
+        if !self.placer.try_place(&[b]) {
+            return false;
         }
-        false
+        let halo = self.job.style.halo.map(|h| h.1).unwrap_or(0.0);
+        leader_line(self.f, self.canvas, from, to, &self.job.style);
+        self.canvas.text(&self.job.text, b[0] + halo, b[1] + halo + self.metrics().ascent, &self.job.style);
+        self.keep(&[b], true);
+        true
     }
 
     /// Centred on (x, y), shifted a little if that is taken (farther for a promised label).
@@ -559,7 +571,7 @@ fn smoothed(pts: &[(f32, f32)], tol: f32) -> Vec<(f32, f32)> {
 
 /// How far box `b` stands from the polyline `pts`, px (0 where the line crosses it).
 fn line_gap(b: &[f32; 4], pts: &[(f32, f32)]) -> f32 {
-    let gap = |(x, y): Point| (b[0] - x).max(x - b[2]).max(0.0).hypot((b[1] - y).max(y - b[3]).max(0.0));
+    let gap = |p: Point| box_gap(b, p);
     let corners = [(b[0], b[1]), (b[2], b[1]), (b[0], b[3]), (b[2], b[3])];
     let mut best = f32::INFINITY;
     for s in pts.windows(2) {
