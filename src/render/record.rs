@@ -103,6 +103,93 @@ impl Piece {
     fn points<'p>(&self, points: &'p [tiny_skia::Point]) -> Option<&'p [tiny_skia::Point]> {
         self.line.and_then(|(s, e)| points.get(s as usize..e as usize))
     }
+
+    /// Does the contour lie wholly inside `window` (left, top, right, bottom, px)?
+    fn within(&self, window: [f32; 4]) -> bool {
+        let b = self.bounds;
+        b[0] >= window[0] && b[1] >= window[1] && b[2] <= window[2] && b[3] <= window[3]
+    }
+
+    /// Hash what of this contour of lines (its points `pts`) decides the pixels of
+    /// `window` (left, top, right, bottom, px), so that a contour changed only far away
+    /// keeps its key there:
+    /// - filled, the segments that come within its margin of the window, and its winding
+    ///   number at the window's centre: the rasteriser's cells in the window come from
+    ///   those segments alone, and what lies left of the window adds to each row only the
+    ///   height it crosses, which is the winding along the window's left edge, known from
+    ///   the winding at one point and the segments crossing the window;
+    /// - stroked (without dashes), the runs of points of the segments that come within
+    ///   its margin of the window, and whether the runs hold the contour's ends (caps):
+    ///   the outline in the window comes from those segments, their joins and caps
+    ///   alone, and away from its outline a stroke covers nothing.
+    fn hash_near(&self, pts: &[tiny_skia::Point], window: [f32; 4]) -> u128 {
+        let m = self.margin;
+        let r = [window[0] - m, window[1] - m, window[2] + m, window[3] + m];
+        let n = pts.len();
+        let closed = self.area || self.closed;
+        let at = |i: usize| (pts[i].x, pts[i].y);
+        NEAR_BYTES.with(|buf| {
+            let mut bytes = buf.borrow_mut();
+            bytes.clear();
+            let bytes = &mut *bytes;
+            let put = |bytes: &mut Vec<u8>, p: tiny_skia::Point| {
+                bytes.extend_from_slice(&p.x.to_bits().to_le_bytes());
+                bytes.extend_from_slice(&p.y.to_bits().to_le_bytes());
+            };
+            if n < 2 {
+                pts.iter().for_each(|&p| put(bytes, p));
+            } else if self.area {
+                let c = ((window[0] + window[2]) / 2.0, (window[1] + window[3]) / 2.0);
+                let mut winding = 0i32;
+                for (i, j) in segment_ends(n, true) {
+                    let (a, b) = (at(i), at(j));
+                    if segment_hits(a, b, r) {
+                        put(bytes, pts[i]);
+                        put(bytes, pts[j]);
+                    }
+                    winding += crossing(a, b, c);
+                }
+                bytes.extend_from_slice(&winding.to_le_bytes());
+            } else {
+                // Points kept, by index: the ends of every segment near the window. (A
+                // corner's join reaches the window only from a point within the margin,
+                // and then both its segments are near; a point repeated in place, which
+                // the stroker passes over, is near with it.)
+                let mut keep = vec![false; n];
+                for (i, j) in segment_ends(n, closed) {
+                    if segment_hits(at(i), at(j), r) {
+                        keep[i] = true;
+                        keep[j] = true;
+                    }
+                }
+                for (i, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
+                    // Each run starts with a mark (no point has these bits).
+                    if i == 0 || !keep[i - 1] {
+                        bytes.extend_from_slice(&[0xff; 8]);
+                    }
+                    put(bytes, pts[i]);
+                }
+                bytes.push(u8::from(keep[0]) | u8::from(keep[n - 1]) << 1 | u8::from(closed) << 2);
+            }
+            twox_hash::XxHash3_128::oneshot_with_seed(0x6e72, bytes)
+        })
+    }
+}
+
+thread_local! {
+    /// The bytes of [`Piece::hash_near`], kept per thread from contour to contour.
+    static NEAR_BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// How the segment a–b changes the winding number at `c` (a ray cast to the right):
+/// +1 or -1 when it crosses the ray upwards or downwards, else 0.
+fn crossing(a: (f32, f32), b: (f32, f32), c: (f32, f32)) -> i32 {
+    let side = (b.0 - a.0) * (c.1 - a.1) - (c.0 - a.0) * (b.1 - a.1);
+    if a.1 <= c.1 {
+        i32::from(b.1 > c.1 && side > 0.0)
+    } else {
+        -i32::from(b.1 <= c.1 && side < 0.0)
+    }
 }
 
 /// Does a line of `n` points (point `i` is `pt(i)`; closed when it bounds an `area` or is
@@ -132,18 +219,7 @@ fn line_reaches(
         return false;
     }
     let c = (x + size.0 as f32 / 2.0, y + size.1 as f32 / 2.0);
-    let mut winding = 0;
-    for (i, j) in segment_ends(n, true) {
-        let (a, b) = (pt(i), pt(j));
-        let side = (b.0 - a.0) * (c.1 - a.1) - (c.0 - a.0) * (b.1 - a.1);
-        if a.1 <= c.1 {
-            if b.1 > c.1 && side > 0.0 {
-                winding += 1;
-            }
-        } else if b.1 <= c.1 && side < 0.0 {
-            winding -= 1;
-        }
-    }
+    let winding: i32 = segment_ends(n, true).map(|(i, j)| crossing(pt(i), pt(j), c)).sum();
     winding != 0
 }
 
@@ -321,9 +397,10 @@ impl Recorded {
         }
     }
 
-    /// Hash what this operation draws in a window it reaches with contours `near`: its
-    /// digest and those of the contours drawn.
-    fn hash_in_window(&self, near: &[bool], h: &mut XxHash3_128) {
+    /// Hash what this operation draws in the window `window` (left, top, right, bottom,
+    /// px) that it reaches with contours `near`: its digest and, for each contour drawn,
+    /// what of it decides the window's pixels ([`Piece::hash_near`]), or its digest.
+    fn hash_in_window(&self, near: &[bool], window: [f32; 4], kept: Option<&NearDigests>, h: &mut XxHash3_128) {
         if let Op::Markers { .. } = self.op {
             // Each marker as if it were its own operation: how markers fall into runs
             // (split by whatever is drawn between them) changes no key.
@@ -334,11 +411,22 @@ impl Recorded {
             return;
         }
         h.write(&self.digest.to_le_bytes());
-        if let Op::Fill { pieces, .. } | Op::Stroke { pieces, .. } = &self.op {
-            for (k, piece) in pieces.iter().enumerate().filter(|(k, _)| near.get(*k) == Some(&true)) {
-                h.write(&(k as u32).to_le_bytes());
-                h.write(&piece.digest.to_le_bytes());
-            }
+        let (pieces, path, local) = match &self.op {
+            Op::Fill { pieces, path, .. } => (pieces, path, true),
+            // A dash depends on the length of the contour before it: a dashed contour
+            // counts whole.
+            Op::Stroke { pieces, path, pen, .. } => (pieces, path, pen.dash.is_empty()),
+            _ => return,
+        };
+        for (piece, _) in pieces.iter().zip(near).filter(|(_, n)| **n) {
+            let digest = match piece.points(path.points()).filter(|_| local && !piece.within(window)) {
+                Some(pts) => match kept {
+                    Some(kept) => kept.get_or(piece, window, || piece.hash_near(pts, window)),
+                    None => piece.hash_near(pts, window),
+                },
+                None => piece.digest,
+            };
+            h.write(&digest.to_le_bytes());
         }
     }
 
@@ -482,6 +570,44 @@ pub struct Recording {
     background: Rgba,
     ops: Vec<Recorded>,
     digests: bool,
+    /// Where the digests of contours in windows are kept for later recordings of the
+    /// same place, if anywhere.
+    near: Option<std::sync::Arc<NearDigests>>,
+}
+
+/// The digests of contours in windows ([`Piece::hash_near`]), kept from one recording of
+/// a place (a metatile in one map state) to the next: a contour that did not change has
+/// the same digest in the same window, found rather than computed (which walks all its
+/// segments). Bounded: emptied when full.
+#[derive(Default)]
+pub struct NearDigests(std::sync::Mutex<std::collections::HashMap<NearKey, u128>>);
+
+/// A contour (its digest, how far it reaches, filled or stroked, closed) in a window.
+type NearKey = (u128, u32, u8, [i32; 4]);
+
+/// The most digests a [`NearDigests`] keeps.
+const NEAR_DIGESTS: usize = 1 << 18;
+
+impl NearDigests {
+    /// The digest of `piece` in `window`, found, or made by `make` and kept.
+    fn get_or(&self, piece: &Piece, window: [f32; 4], make: impl FnOnce() -> u128) -> u128 {
+        let key: NearKey = (
+            piece.digest,
+            piece.margin.to_bits(),
+            u8::from(piece.area) | u8::from(piece.closed) << 1,
+            window.map(|v| v as i32),
+        );
+        if let Some(d) = self.0.lock().expect("digest lock").get(&key) {
+            return *d;
+        }
+        let d = make();
+        let mut kept = self.0.lock().expect("digest lock");
+        if kept.len() >= NEAR_DIGESTS {
+            kept.clear();
+        }
+        kept.insert(key, d);
+        d
+    }
 }
 
 impl Recording {
@@ -489,7 +615,13 @@ impl Recording {
     /// operation is hashed (a run with one map state needs no keys) and
     /// [`Recording::window_key`] must not be used.
     pub fn new(size: (u32, u32), background: Rgba, digests: bool) -> Recording {
-        Recording { size, background, ops: Vec::new(), digests }
+        Recording { size, background, ops: Vec::new(), digests, near: None }
+    }
+
+    /// Keep the digests of contours in windows in `kept`, and find them there: for
+    /// recordings of one place, one after another (see [`NearDigests`]).
+    pub fn keep_near_digests(&mut self, kept: std::sync::Arc<NearDigests>) {
+        self.near = Some(kept);
     }
 
     /// The operations recorded.
@@ -521,9 +653,10 @@ impl Recording {
         h.write(&[b.0, b.1, b.2, b.3]);
         // What reaches the window's margin counts too (it is drawn with it).
         let (wx, wy, wide) = widened(x, y, size);
+        let window = [wx as f32, wy as f32, (wx + wide.0 as i32) as f32, (wy + wide.1 as i32) as f32];
         for r in &self.ops {
             let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };
-            r.hash_in_window(&near, &mut h);
+            r.hash_in_window(&near, window, self.near.as_deref(), &mut h);
         }
         h.finish_128()
     }
@@ -561,6 +694,7 @@ impl Recording {
         let seed = u64::from_le_bytes([b.0, b.1, b.2, b.3, 0x63, 0x65, 0x6c, 0x6c]);
         let mut keys = vec![seed; grid.len()];
         let (wx, wy, wide) = widened(x, y, size);
+        let window = [wx as f32, wy as f32, (wx + wide.0 as i32) as f32, (wy + wide.1 as i32) as f32];
         for r in &self.ops {
             let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };
             let mix = |keys: &mut [u64], c: usize, key: u64| {
@@ -578,7 +712,7 @@ impl Recording {
                 continue;
             }
             let mut h = XxHash3_128::with_seed(0x6365);
-            r.hash_in_window(&near, &mut h);
+            r.hash_in_window(&near, window, self.near.as_deref(), &mut h);
             let key = h.finish_128() as u64;
             r.cells(&near, &grid, |c| mix(&mut keys, c, key));
         }
@@ -1323,5 +1457,63 @@ mod tests {
         let part = after.redraw_window(x, y, size, runs.draw_window(x, y, size).unwrap(), &dirty).unwrap();
         assert!(part.data() == after.draw_window(x, y, size).unwrap().data());
         assert!(part.data() != runs.draw_window(x, y, size).unwrap().data());
+    }
+
+    /// A path of one contour through `pts`, closed or not.
+    fn polyline(pts: &[(f32, f32)], close: bool) -> Path {
+        let mut pb = PathBuilder::new();
+        pb.move_to(pts[0].0, pts[0].1);
+        for p in &pts[1..] {
+            pb.line_to(p.0, p.1);
+        }
+        if close {
+            pb.close();
+        }
+        pb.finish().unwrap()
+    }
+
+    #[test]
+    fn a_contour_changed_only_far_from_a_window_keeps_its_key_and_pixels_there() {
+        // A border and a land area running through the window (0, 0, 256, 256) and far
+        // beyond it; then the same with a bend moved 300 px away from the window.
+        let pen = Pen { width: 2.0, dash: vec![], cap: tiny_skia::LineCap::Round, join: tiny_skia::LineJoin::Miter };
+        let ink = Ink::new(Rgba(90, 40, 20, 255), 1.0);
+        let land = Ink::new(Rgba(200, 180, 120, 255), 1.0);
+        let draw = |bend: f32, close: bool| {
+            let pts = [(-40.0, 60.0), (120.0, 140.0), (300.0, 200.0), (700.0, bend), (900.0, 900.0), (-40.0, 900.0)];
+            let mut r = Recording::new((1024, 1024), Rgba(1, 2, 3, 255), true);
+            r.fill_path(&polyline(&pts, true), land, FillRule::Winding);
+            r.stroke_path(&polyline(&pts, close), ink, &pen);
+            r
+        };
+        for close in [false, true] {
+            let (a, b) = (draw(500.0, close), draw(520.0, close));
+            let key = |r: &Recording, x: i32, y: i32| r.window_key(x, y, (256, 256), b"t");
+            assert_eq!(key(&a, 0, 0), key(&b, 0, 0), "closed {close}");
+            assert_eq!(
+                a.draw_window(0, 0, (256, 256)).unwrap().data(),
+                b.draw_window(0, 0, (256, 256)).unwrap().data()
+            );
+            assert_eq!(a.cell_keys(0, 0, (256, 256)), b.cell_keys(0, 0, (256, 256)));
+            // Where the bend is, the key changes.
+            assert_ne!(key(&a, 512, 384), key(&b, 512, 384));
+            // A window inside the land, with no edge in reach: keyed by its winding.
+            assert_eq!(key(&a, 100, 600), key(&b, 100, 600));
+            let inside = a.draw_window(100, 600, (256, 256)).unwrap();
+            assert_eq!(inside.pixel(128, 128).unwrap().red(), 200);
+        }
+        // A corner just outside the window changes a stroke's join inside it: the key
+        // changes with it.
+        let corner = |y: f32| {
+            let mut r = Recording::new((1024, 1024), Rgba(1, 2, 3, 255), true);
+            let wide = Pen { width: 12.0, ..pen.clone() };
+            r.stroke_path(&polyline(&[(10.0, 10.0), (250.0, 250.0), (262.0, y), (900.0, 900.0)], false), ink, &wide);
+            r
+        };
+        let (a, b) = (corner(20.0), corner(30.0));
+        let (ka, kb) = (a.window_key(0, 0, (256, 256), b"t"), b.window_key(0, 0, (256, 256), b"t"));
+        let same = a.draw_window(0, 0, (256, 256)).unwrap().data() == b.draw_window(0, 0, (256, 256)).unwrap().data();
+        assert!(ka != kb || same);
+        assert_ne!(ka, kb);
     }
 }

@@ -16,7 +16,7 @@ use crate::atlas::{map_state, Atlas, MapState};
 use crate::error::{Error, Result};
 use crate::imageformat::{encode_tile, ImageFormat};
 use crate::project::{with_line_cache, LineCache, LonLatBox, Projection, View};
-use crate::render::record::Recording;
+use crate::render::record::{NearDigests, Recording};
 use crate::render::{draw_map, query_box, render_map, RenderOptions};
 use crate::style::Style;
 use crate::time::Year;
@@ -463,6 +463,8 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
         .iter()
         .map(|(mt, _)| keyed.then(|| Arc::new(LineCache::new(metatile_view(mt, o.years.0, &o.look).0))))
         .collect();
+    // Each metatile's digests of contours in its tiles, kept from state to state.
+    let near_digests: Vec<Arc<NearDigests>> = metatiles.iter().map(|_| Arc::default()).collect();
     // The first error of an archive written in the background.
     let failed: Mutex<Option<Error>> = Mutex::new(None);
     // Archives waiting to be written or being written in the background.
@@ -508,7 +510,8 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                 .zip(&last)
                 .zip(&drawn_before)
                 .zip(&line_caches)
-                .map(|(((((mt, wanted), query), kept), before), lines)| {
+                .zip(&near_digests)
+                .map(|((((((mt, wanted), query), kept), before), lines), near)| {
                     if let (Some(boxes), Some(kept)) = (&dirty, kept) {
                         if !change::touches(query, boxes) {
                             if let Some(b) = &bar {
@@ -522,10 +525,13 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                     }
                     let t0 = std::time::Instant::now();
                     let record = || record_metatile(atlas, style, mt, year, &o.look, keyed);
-                    let rec = match lines {
+                    let mut rec = match lines {
                         Some(lines) => with_line_cache(lines, record),
                         None => record(),
                     };
+                    if keyed {
+                        rec.keep_near_digests(near.clone());
+                    }
                     phase_time(&RECORD_NS, t0);
                     let tiles = wanted
                         .par_iter()
