@@ -361,6 +361,9 @@ fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, s
         }
     };
     let mut mapped = std::mem::take(&mut scratch.mapped);
+    // Only moved, not scaled or turned: a box in the path's own coordinates is the box
+    // moved back.
+    let shifted = ts.sx == 1.0 && ts.sy == 1.0 && ts.kx == 0.0 && ts.ky == 0.0;
     let (mut v, mut p) = (0, 0);
     while v < verbs.len() {
         // One contour: its verbs v..v_end and points p..p_end.
@@ -375,6 +378,15 @@ fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, s
             v_end += 1;
         }
         let p_end = p_end.min(points.len());
+        // A long contour of lines drawn in part (a box of a replayed drawing): its
+        // stretches that lie wholly above, below or right of the box are passed over
+        // without mapping their points (their edges would add nothing).
+        if !whole && p_end - p > 2 * STRETCH && shifted && lines_only(&verbs[v..v_end]) {
+            let lim = [top - ts.ty - 1.0, bottom - ts.ty + 1.0, right_side - ts.tx + 1.0];
+            stretches(&points[p..p_end], ts, lim, &mut c);
+            (v, p) = (v_end, p_end);
+            continue;
+        }
         mapped.clear();
         mapped.extend(points[p..p_end].iter().map(|q| map(ts, *q)));
         if !whole {
@@ -488,6 +500,52 @@ fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, s
     }
     scratch.mapped = mapped;
     c
+}
+
+/// Points per stretch of a long contour that [`stretches`] passes over as one.
+const STRETCH: usize = 16;
+
+/// A contour's verbs: a move, then lines, and perhaps a close at the end?
+fn lines_only(verbs: &[tiny_skia_path::PathVerb]) -> bool {
+    use tiny_skia_path::PathVerb as V;
+    let n = verbs.len();
+    n >= 2
+        && verbs[0] == V::Move
+        && verbs[1..].iter().enumerate().all(|(k, v)| *v == V::Line || (*v == V::Close && k + 2 == n))
+}
+
+/// The edges of a closed contour of lines through `pts` (mapped by `ts`, which only
+/// moves them) into `c`, but for its stretches of [`STRETCH`] points whose numbers all lie
+/// above `lim[0]`, below `lim[1]` or right of `lim[2]` (the box's rows and right side,
+/// moved back by `ts` and grown by a pixel): their edges, wholly above, below or right
+/// of the box, add nothing. The cells are those of every edge, as [`cells_of`] adds them.
+fn stretches(pts: &[Point], ts: &Transform, lim: [f32; 3], c: &mut Cells) {
+    let n = pts.len();
+    let first = vertex(map(ts, pts[0]));
+    let mut last = first;
+    let mut k = 0;
+    while k + 1 < n {
+        let end = (k + STRETCH).min(n - 1);
+        let (mut lo_y, mut hi_y, mut lo_x) = (f32::INFINITY, f32::NEG_INFINITY, f32::INFINITY);
+        let mut finite = true;
+        for q in &pts[k..=end] {
+            finite &= q.x.is_finite() && q.y.is_finite();
+            lo_y = lo_y.min(q.y);
+            hi_y = hi_y.max(q.y);
+            lo_x = lo_x.min(q.x);
+        }
+        if finite && (hi_y < lim[0] || lo_y > lim[1] || lo_x > lim[2]) {
+            last = vertex(map(ts, pts[end]));
+        } else {
+            for q in &pts[k + 1..=end] {
+                let v = vertex(map(ts, *q));
+                c.line(last, v);
+                last = v;
+            }
+        }
+        k = end;
+    }
+    c.line(last, first);
 }
 
 /// Buffers of [`fill_path`], kept per thread from path to path (a tile draws thousands
