@@ -200,16 +200,16 @@ fn release_freed_memory() {
 #[derive(Args, Debug, Clone)]
 pub struct ViewArgs {
     /// Image width, px.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub width: Option<u32>,
     /// Image height, px.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub height: Option<u32>,
     /// Image size in millimetres `W,H` (with --dpi), e.g. 297,210 for A4 landscape.
     #[arg(long, value_name = "W,H", conflicts_with_all = ["width", "height"])]
     pub size_mm: Option<String>,
     /// Dots per inch: converts --size-mm and the style's points to pixels (96 for --width/--height alone).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub dpi: Option<f32>,
     /// The area to show `W,S,E,N` in degrees (default: the atlas's extent).
     #[arg(long, value_name = "W,S,E,N", allow_hyphen_values = true)]
@@ -413,7 +413,7 @@ pub struct QueryArgs {
     #[arg(long, allow_hyphen_values = true)]
     pub lat: f64,
     /// Search radius, km (territories: those containing the point).
-    #[arg(long, default_value_t = 25.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 25.0)]
     pub radius_km: f64,
     /// Name language.
     #[arg(long, default_value = "en")]
@@ -441,13 +441,13 @@ pub struct ValidateArgs {
 #[derive(Args, Debug, Clone)]
 pub struct MotionArgs {
     /// Frames per second of ordinary frames.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 5.0)]
     pub fps: f32,
     /// In-between frames where land or towns change hands (colours blend, arrows grow).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0)]
     pub tween: u32,
     /// Seconds to hold a year that has an event caption.
-    #[arg(long, default_value_t = 1.5)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1.5)]
     pub hold: f32,
 }
 
@@ -507,7 +507,7 @@ pub struct TilesArgs {
     #[arg(long, value_enum, default_value = "xyz")]
     pub format: crate::tiles::TileFormat,
     /// 1 for 256 px tiles, 2 for 512 px @2x tiles.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1)]
     pub scale: u32,
     /// Render shard I of N (from 0), for N workers sharing the job.
     #[arg(long, value_name = "I/N")]
@@ -554,7 +554,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "en")]
     pub lang: Lang,
     /// Memory for rendered tiles and frames, MB.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 256)]
     pub cache_mb: usize,
     /// CORS: the origin allowed to use the server from its own pages (`*` for any, the
     /// default), or `off`.
@@ -585,13 +585,13 @@ pub struct AllArgs {
     #[arg(long, default_value = "output")]
     pub out: PathBuf,
     /// Frames per second of ordinary frames.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 5.0)]
     pub fps: f32,
     /// In-between frames where land or towns change hands (the main job shows motion).
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 2)]
     pub tween: u32,
     /// Seconds to hold a year that has an event caption.
-    #[arg(long, default_value_t = 1.5)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 1.5)]
     pub hold: f32,
     /// Data source.
     #[command(flatten)]

@@ -11,9 +11,17 @@ fn main() {
         }
         Err(e) => {
             let text = e.to_string();
-            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad arguments");
-            let first = first.trim().strip_prefix("error: ").unwrap_or(first.trim());
-            steppe_atlas::note!("steppe-atlas: {} (see --help)", steppe_atlas::output::printable(first));
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or("bad arguments");
+            let mut line = first.strip_prefix("error: ").unwrap_or(first).to_string();
+            // A message that ends in a colon lists what it means on the lines below it
+            // (the arguments missing): they join it, up to the usage line.
+            if line.ends_with(':') {
+                let listed: Vec<&str> =
+                    lines.take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more")).collect();
+                line = format!("{line} {}", listed.join(", "));
+            }
+            steppe_atlas::note!("steppe-atlas: {} (see --help)", steppe_atlas::output::printable(line.trim_end()));
             std::process::exit(2);
         }
     };

@@ -236,6 +236,18 @@ fn a_bad_flag_is_one_line() {
         let line = first_line(&out);
         assert!(line.contains(args[args.len() - 1]) || line.contains("nosuch"), "{args:?}: {line}");
     }
+    // A negative number is the flag's bad value, not an unknown flag; a missing flag is
+    // named, not left off the line below.
+    for (args, says) in [
+        (&["render", "--year", "1700", "--width", "-5", "--out", "x.png"][..], "--width"),
+        (&["tiles", "--scale", "-1", "--out", "t"], "--scale"),
+        (&["render", "--width", "100", "--out", "x.png"], "--year"),
+    ] {
+        let out = bin().args(args).output().expect("run");
+        assert_clean_failure(&out, &args.join(" "));
+        let line = first_line(&out);
+        assert!(line.contains(says) && !line.contains("unexpected argument"), "{args:?}: {line}");
+    }
     // --help still prints in full.
     let help = bin().arg("--help").output().expect("run");
     assert!(help.status.success() && String::from_utf8_lossy(&help.stdout).lines().count() > 5);
