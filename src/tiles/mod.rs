@@ -600,6 +600,9 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
             // is its own file); XYZ folders are written in order (they link to the files of
             // earlier years).
             let tiles = Arc::new(tiles);
+            // The archives of the state's years, written together (one database built
+            // for all of them where the format allows).
+            let mut archives: Vec<(std::path::PathBuf, PyramidInfo)> = Vec::new();
             for &year in years {
                 let info = PyramidInfo {
                     name: format!("{} {year}", atlas.data.title(&o.look.lang)).trim().to_string(),
@@ -609,8 +612,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                 };
                 report.tiles += tiles.len();
                 report.years += 1;
-                type Write = fn(&std::path::Path, &[Tile], &PyramidInfo) -> Result<()>;
-                let (archive, ext): (Write, &str) = match o.format {
+                let ext = match o.format {
                     TileFormat::Xyz => {
                         let t_write = std::time::Instant::now();
                         let dir = o.out.join(year.to_string());
@@ -624,32 +626,39 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                         phase_time(&WRITE_NS, t_write);
                         continue;
                     }
-                    TileFormat::Mbtiles => (sink::write_mbtiles, "mbtiles"),
-                    TileFormat::Pmtiles => (sink::write_pmtiles, "pmtiles"),
+                    TileFormat::Mbtiles => "mbtiles",
+                    TileFormat::Pmtiles => "pmtiles",
                     TileFormat::Mvt => {
                         return Err(Error::Usage("--format mvt is written by tiles::mvt::generate".into()))
                     }
                 };
-                let path = o.out.join(format!("{year}{suffix}{shard_tag}.{ext}"));
-                let (tiles, failed, pending) = (tiles.clone(), &failed, &pending);
-                let write = move || {
-                    let t_write = std::time::Instant::now();
-                    if let Err(e) = archive(&path, &tiles, &info) {
-                        failed.lock().expect("write error lock").get_or_insert(e);
-                    }
-                    phase_time(&WRITE_NS, t_write);
+                archives.push((o.out.join(format!("{year}{suffix}{shard_tag}.{ext}")), info));
+            }
+            if archives.is_empty() {
+                continue;
+            }
+            let (tiles, failed, pending, format) = (tiles.clone(), &failed, &pending, o.format);
+            let write = move || {
+                let t_write = std::time::Instant::now();
+                let done = match format {
+                    TileFormat::Mbtiles => sink::write_mbtiles_years(&archives, &tiles),
+                    _ => archives.iter().try_for_each(|(path, info)| sink::write_pmtiles(path, &tiles, info)),
                 };
-                // At most a few archives wait at once (with one thread none is written
-                // until the drawing ends), so a long run holds few states' tiles.
-                if pending.fetch_add(1, Relaxed) < MAX_PENDING_ARCHIVES {
-                    scope.spawn(move |_| {
-                        write();
-                        pending.fetch_sub(1, Relaxed);
-                    });
-                } else {
-                    pending.fetch_sub(1, Relaxed);
-                    write();
+                if let Err(e) = done {
+                    failed.lock().expect("write error lock").get_or_insert(e);
                 }
+                phase_time(&WRITE_NS, t_write);
+            };
+            // At most a few states' archives wait at once (with one thread none is
+            // written until the drawing ends), so a long run holds few states' tiles.
+            if pending.fetch_add(1, Relaxed) < MAX_PENDING_ARCHIVES {
+                scope.spawn(move |_| {
+                    write();
+                    pending.fetch_sub(1, Relaxed);
+                });
+            } else {
+                pending.fetch_sub(1, Relaxed);
+                write();
             }
         }
         Ok(())

@@ -300,8 +300,8 @@ pub fn mbtiles_metadata(info: &PyramidInfo) -> Vec<(String, String)> {
     .collect()
 }
 
-/// Write an MBTiles 1.3 file: rows in TMS order, each distinct image stored once.
-pub fn write_mbtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<()> {
+/// The metadata rows of an MBTiles file of these tiles.
+fn mbtiles_metadata_of(tiles: &[Tile], info: &PyramidInfo) -> Vec<(String, String)> {
     let mut meta = mbtiles_metadata(info);
     let ext = image_format(tiles).ext();
     for (k, v) in &mut meta {
@@ -309,16 +309,97 @@ pub fn write_mbtiles(path: &Path, tiles: &[Tile], info: &PyramidInfo) -> Result<
             *v = ext.to_string();
         }
     }
-    write_mbtiles_rows(path, tiles, &meta)
+    meta
+}
+
+/// Write the MBTiles 1.3 files of several years with the same tiles (a map state's
+/// years): rows in TMS order, each distinct image stored once, each file the bytes
+/// [`write_mbtiles_rows`] writes for its year. The database is built once; a later
+/// year whose metadata differs only in values of the same length (its name, `… 1701`
+/// for `… 1700`) takes the first year's bytes with those values replaced, which are the
+/// bytes SQLite would write for it (a value's length, not its text, decides where
+/// everything lies).
+pub fn write_mbtiles_years(years: &[(std::path::PathBuf, PyramidInfo)], tiles: &[Tile]) -> Result<()> {
+    let Some(((first_path, first_info), rest)) = years.split_first() else { return Ok(()) };
+    let first_meta = mbtiles_metadata_of(tiles, first_info);
+    with_mbtiles_bytes(first_path, tiles, &first_meta, |first| {
+        write_bytes(first_path, first)?;
+        for (path, info) in rest {
+            let meta = mbtiles_metadata_of(tiles, info);
+            match renamed(first, &first_meta, &meta) {
+                Some(bytes) => write_bytes(path, &bytes)?,
+                None => write_mbtiles_rows(path, tiles, &meta)?,
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The bytes of an MBTiles database built with metadata `was`, made those of the same
+/// database built with `now`: None unless the two differ only in values of the same
+/// length, each found exactly where the metadata rows lie (the table's root page, the
+/// file's second) and nowhere else in the metadata.
+fn renamed(bytes: &[u8], was: &[(String, String)], now: &[(String, String)]) -> Option<Vec<u8>> {
+    if was.len() != now.len() || was.iter().zip(now).any(|(a, b)| a.0 != b.0 || a.1.len() != b.1.len()) {
+        return None;
+    }
+    let page = match u16::from_be_bytes([*bytes.get(16)?, *bytes.get(17)?]) {
+        1 => 65536,
+        n => usize::from(n),
+    };
+    let mut out = bytes.to_vec();
+    let rows = out.get_mut(page..2 * page)?;
+    let changed: Vec<(&str, &str)> =
+        was.iter().zip(now).filter(|(a, b)| a.1 != b.1).map(|(a, b)| (a.1.as_str(), b.1.as_str())).collect();
+    let mut done: Vec<&str> = Vec::new();
+    for (old, new) in &changed {
+        if done.contains(old) {
+            continue;
+        }
+        done.push(old);
+        // One old text, one new one (the name and the description are both the name).
+        if old.is_empty() || changed.iter().any(|(o, n)| o == old && n != new) {
+            return None;
+        }
+        let values = changed.iter().filter(|(o, _)| o == old).count();
+        // Nothing else in the metadata may hold the old text.
+        let elsewhere = was.iter().any(|(k, v)| k.contains(old) || (v != old && v.contains(old)));
+        let at: Vec<usize> =
+            (0..rows.len().saturating_sub(old.len()) + 1).filter(|&i| rows[i..].starts_with(old.as_bytes())).collect();
+        if elsewhere || at.len() != values || at.windows(2).any(|w| w[1] - w[0] < old.len()) {
+            return None;
+        }
+        for i in at {
+            rows[i..i + new.len()].copy_from_slice(new.as_bytes());
+        }
+    }
+    Some(out)
+}
+
+/// Write a file's bytes whole, through a temporary file.
+fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut out = crate::output::AtomicFile::create(path)?;
+    std::io::Write::write_all(&mut out.file()?, bytes).map_err(io(path))?;
+    out.commit()
 }
 
 /// Write an MBTiles file with these metadata rows. Tiles are stored in (z, x, y) order
 /// whatever their order in `tiles`, so the same tiles always give the same bytes (a merge
 /// of shards equals a single run).
 pub fn write_mbtiles_rows(path: &Path, tiles: &[Tile], meta: &[(String, String)]) -> Result<()> {
+    with_mbtiles_bytes(path, tiles, meta, |bytes| write_bytes(path, bytes))
+}
+
+/// Build an MBTiles database of these tiles and metadata rows in memory and hand its
+/// bytes to `then` (`path` names it in errors).
+fn with_mbtiles_bytes<T>(
+    path: &Path,
+    tiles: &[Tile],
+    meta: &[(String, String)],
+    then: impl FnOnce(&[u8]) -> Result<T>,
+) -> Result<T> {
     let mut tiles: Vec<&Tile> = tiles.iter().collect();
     tiles.sort_by_key(|t| t.0);
-    let mut out = crate::output::AtomicFile::create(path)?;
     let e = sql(path);
     // The database is built in memory and written to the file in one call: SQLite would
     // otherwise write it a 4 KiB page at a time (hundreds of system calls for a year's
@@ -359,10 +440,10 @@ pub fn write_mbtiles_rows(path: &Path, tiles: &[Tile], meta: &[(String, String)]
     }
     tx.commit().map_err(&e)?;
     let bytes = db.serialize(rusqlite::MAIN_DB).map_err(&e)?;
-    std::io::Write::write_all(&mut out.file()?, &bytes).map_err(io(path))?;
+    let out = then(&bytes)?;
     drop(bytes);
     db.close().map_err(|(_, err)| e(err))?;
-    out.commit()
+    Ok(out)
 }
 
 /// A 128-bit content hash for deduplicating tiles (two independent 64-bit SipHashes).
@@ -498,6 +579,36 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn the_years_of_a_state_are_the_bytes_each_would_have_alone() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let tiles = [tile(1, 0, 0, b"\x89PNG A"), tile(1, 1, 0, b"\x89PNG B 1700"), tile(0, 0, 0, b"\x89PNG A")];
+        let info = |name: &str| PyramidInfo {
+            name: name.to_string(),
+            attribution: "Atlas 1700 credits".to_string(),
+            bounds: [45.0, 35.0, 95.0, 56.0],
+            zooms: (0, 1),
+        };
+        // Same length (patched), another length and a name the credits hold (built).
+        let names = ["Steppe 1700", "Steppe 1701", "Steppe 999", "Atlas 1700"];
+        let years: Vec<(std::path::PathBuf, PyramidInfo)> =
+            names.iter().enumerate().map(|(k, n)| (tmp.path().join(format!("{k}.mbtiles")), info(n))).collect();
+        write_mbtiles_years(&years, &tiles).expect("write");
+        for (k, (path, info)) in years.iter().enumerate() {
+            let alone = tmp.path().join(format!("alone{k}.mbtiles"));
+            write_mbtiles_rows(&alone, &tiles, &mbtiles_metadata_of(&tiles, info)).expect("write");
+            assert_eq!(std::fs::read(path).expect("year"), std::fs::read(&alone).expect("alone"), "{}", info.name);
+            let db = rusqlite::Connection::open(path).expect("open");
+            let name: String =
+                db.query_row("SELECT value FROM metadata WHERE name = 'name'", [], |r| r.get(0)).unwrap();
+            assert_eq!(name, info.name);
+        }
+        let was = mbtiles_metadata_of(&tiles, &info("Steppe 1700"));
+        let bytes = std::fs::read(&years[0].0).expect("first");
+        assert!(renamed(&bytes, &was, &mbtiles_metadata_of(&tiles, &info("Steppe 1701"))).is_some());
+        assert!(renamed(&bytes, &was, &mbtiles_metadata_of(&tiles, &info("Steppe 999"))).is_none());
     }
 
     #[cfg(unix)]
