@@ -237,6 +237,39 @@ pub fn t_junction_problems(ds: &Dataset) -> Vec<Problem> {
         .collect()
 }
 
+/// What the schema asks that is only questionable when missed (warnings): ids in
+/// lowercase, and lines and rings that step across the antimeridian (a step of more than
+/// 180° in longitude, which a map draws the long way round the world).
+pub fn convention_problems(ds: &Dataset) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for f in ds.all() {
+        if f.id.chars().any(char::is_uppercase) {
+            let lower = f.id.to_lowercase();
+            out.push(Problem::warning(&f.file, Some(&f.id), format!("id is not lowercase (ids are, e.g. `{lower}`)")));
+        }
+        let lines: Vec<&geo::LineString<f64>> = match &f.geometry {
+            Geometry::Lines(ml) => ml.0.iter().collect(),
+            Geometry::Areas(mp) => {
+                mp.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors())).collect()
+            }
+            _ => Vec::new(),
+        };
+        let jump = lines.iter().find_map(|l| l.0.windows(2).find(|w| (w[1].x - w[0].x).abs() > 180.0));
+        if let Some(w) = jump {
+            out.push(Problem::warning(
+                &f.file,
+                Some(&f.id),
+                format!(
+                    "steps across the antimeridian from longitude {} to {}, which is drawn the long way round: \
+                     split it at 180°",
+                    w[0].x, w[1].x
+                ),
+            ));
+        }
+    }
+    out
+}
+
 /// Every problem of a loaded dataset against a style, errors first.
 pub fn validate(loaded: &Loaded, style: &Style) -> Vec<Problem> {
     let mut all = loaded.problems.clone();
@@ -247,6 +280,7 @@ pub fn validate(loaded: &Loaded, style: &Style) -> Vec<Problem> {
     all.extend(town_land_problems(&loaded.dataset));
     all.extend(lifespan_problems(&loaded.dataset));
     all.extend(caption_problems(&loaded.dataset));
+    all.extend(convention_problems(&loaded.dataset));
     all.sort_by_key(|p| std::cmp::Reverse(p.severity));
     all
 }

@@ -335,3 +335,24 @@ fn query_refuses_what_render_refuses() {
         first_line(&q)
     );
 }
+
+/// An id in capitals and a route that steps across the antimeridian are warned about by
+/// `validate` (the schema asks for lowercase ids; the step is drawn the long way round).
+#[test]
+fn capital_ids_and_antimeridian_steps_are_warned_about() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        tmp.path().join("campaigns.geojson"),
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"Route-East",
+        "name":"East","side":"qing","start_date":"1700","end_date":"1700"},"geometry":{"type":"LineString",
+        "coordinates":[[178,50],[179.5,50.5],[-179.5,51],[-178,52]]}}]}"#,
+    )
+    .expect("write");
+    let out = bin().args(["validate", "--data"]).arg(tmp.path()).output().expect("run");
+    assert!(out.status.success(), "warnings only");
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("Route-East: warning: id is not lowercase"), "{text}");
+    assert!(text.contains("antimeridian from longitude 179.5 to -179.5"), "{text}");
+    let strict = bin().args(["validate", "--strict", "--data"]).arg(tmp.path()).output().expect("run");
+    assert!(!strict.status.success());
+}
