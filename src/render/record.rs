@@ -123,6 +123,11 @@ impl Piece {
     ///   the outline in the window comes from those segments, their joins and caps
     ///   alone, and away from its outline a stroke covers nothing.
     fn hash_near(&self, pts: &[tiny_skia::Point], window: [f32; 4]) -> u128 {
+        // (tiny-skia's paths hold only numbers; a point that is not one would drop its
+        // edges and leave the contour open, its winding no longer known from one point.)
+        if !pts.iter().all(|p| p.x.is_finite() && p.y.is_finite()) {
+            return self.digest;
+        }
         let m = self.margin;
         let r = [window[0] - m, window[1] - m, window[2] + m, window[3] + m];
         let n = pts.len();
