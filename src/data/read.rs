@@ -6,15 +6,222 @@ use super::feature::{KeyTexts, Properties};
 use super::raw::{self, Geom, Props, RawFeature};
 use super::Layer;
 use crate::error::Problem;
+use rayon::prelude::*;
 use serde_json::Value;
 
 /// The raw features of a `.geojson` (a FeatureCollection or one Feature) or `.geojsonseq`
 /// (RFC 8142: one Feature per line, optionally after a record separator) file, with
 /// Shapefile-shortened property names mapped back. `None` (and an error) if unreadable.
+#[cfg(test)]
 pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Vec<RawFeature>> {
-    let mut out = Vec::new();
-    if name.to_ascii_lowercase().ends_with(".geojsonseq") {
-        for (n, line) in text.split(['\n', '\x1e']).enumerate() {
+    feature_runs(name, text, problems).map(|runs| runs.into_iter().flatten().collect())
+}
+
+/// A text longer than this is read in runs of about this many bytes, in parallel (a
+/// town of a large dataset is ~150 bytes, so a run holds thousands of features).
+pub(super) const RUN_BYTES: usize = 1 << 20;
+
+/// [`features_of`] in runs of consecutive features, in file order: a large text is cut
+/// between two features (of a collection) or two lines (of a sequence) into runs that are
+/// read in parallel. What is read, and every error, is as for the text read whole.
+pub(super) fn feature_runs(name: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Vec<Vec<RawFeature>>> {
+    let mut runs = if name.to_ascii_lowercase().ends_with(".geojsonseq") {
+        match sequence_runs(text, RUN_BYTES) {
+            Ok(runs) => runs,
+            Err((record, e)) => {
+                problems.push(Problem::error(name, None, format!("invalid JSON in record {record}: {e}")));
+                return None;
+            }
+        }
+    } else {
+        match collection_runs(text, RUN_BYTES) {
+            Some(runs) => runs,
+            None => vec![whole_collection(name, text, problems)?],
+        }
+    };
+    runs.par_iter_mut().for_each(|run| {
+        let keys = &mut KeyTexts::default();
+        for f in run {
+            if let RawFeature::Object(o) = f {
+                if let (true, Props::Object(props)) = (o.shortened, &mut o.properties) {
+                    // Renamed properties are kept as members (the text no longer reads as them).
+                    unshorten(props, keys);
+                }
+            }
+        }
+    });
+    Some(runs)
+}
+
+/// The features of a `.geojson` text read whole: a FeatureCollection's, or a Feature.
+fn whole_collection(name: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Vec<RawFeature>> {
+    let root = match raw::parse_root(text) {
+        Ok(v) => v,
+        Err(e) => {
+            problems.push(Problem::error(name, None, format!("invalid JSON: {e}")));
+            return None;
+        }
+    };
+    match (root.type_name.as_deref(), root.features) {
+        (Some("FeatureCollection"), Some(fs)) => Some(fs),
+        (Some("Feature"), _) => Some(vec![root.as_feature]),
+        _ => {
+            problems.push(Problem::error(name, None, "not a GeoJSON FeatureCollection with a `features` array"));
+            None
+        }
+    }
+}
+
+/// The features of a large FeatureCollection's text in runs read in parallel, or `None`
+/// if the text is small or anything about it is not plain (an error, a second `features`
+/// member, a key written with escapes): it is then read whole, which gives the error.
+///
+/// The runs are checked to make up the text: each run, read as the features of
+/// `{"features":[RUN]}` (at the depth the features have in the text), must be one or
+/// more whole values, and the text with the array emptied must read as a FeatureCollection
+/// with one `features` member. Then reading the whole text reads the same values in the
+/// same order.
+fn collection_runs(text: &str, run_bytes: usize) -> Option<Vec<Vec<RawFeature>>> {
+    if text.len() <= run_bytes {
+        return None;
+    }
+    let split = split_collection(text.as_bytes(), run_bytes)?;
+    let root_is_plain = || {
+        let mut rest = String::with_capacity(text.len() - split.array.len() + 2);
+        rest.push_str(&text[..split.array.start]);
+        rest.push_str("[]");
+        rest.push_str(&text[split.array.end..]);
+        raw::parse_root(&rest).is_ok_and(|root| {
+            root.type_name.as_deref() == Some("FeatureCollection")
+                && root.features_members == 1
+                && root.features.is_some_and(|fs| fs.is_empty())
+        })
+    };
+    let read_run = |run: &std::ops::Range<usize>| {
+        let mut wrapped = String::with_capacity(run.len() + 16);
+        wrapped.push_str("{\"features\":[");
+        wrapped.push_str(&text[run.clone()]);
+        wrapped.push_str("]}");
+        raw::parse_root(&wrapped).ok()?.features.filter(|fs| !fs.is_empty())
+    };
+    let (plain, runs) = rayon::join(root_is_plain, || split.runs.par_iter().map(read_run).collect::<Option<Vec<_>>>());
+    runs.filter(|_| plain)
+}
+
+/// Where a FeatureCollection's `features` array lies in its text, and the runs of its
+/// elements: each run but the last ends before a comma between two elements.
+#[derive(Debug, PartialEq)]
+struct Split {
+    /// From the array's `[` to just past its `]`.
+    array: std::ops::Range<usize>,
+    /// Two runs or more, in order.
+    runs: Vec<std::ops::Range<usize>>,
+}
+
+/// Cut the `features` array of the root object in `text` into runs of at least
+/// `run_bytes` (the last may be shorter), in one pass that follows strings and brackets;
+/// `None` if there is no such array, it is not closed, or it makes only one run. The text
+/// need not be valid JSON: [`collection_runs`] checks what is cut.
+fn split_collection(text: &[u8], run_bytes: usize) -> Option<Split> {
+    let open = features_array(text)?;
+    let mut runs = Vec::new();
+    let (mut start, mut depth, mut i) = (open + 1, 0usize, open + 1);
+    while i < text.len() {
+        match text[i] {
+            b'"' => {
+                i = string_end(text, i + 1)?;
+                continue;
+            }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' if depth > 0 => depth -= 1,
+            b']' => {
+                runs.push(start..i);
+                return (runs.len() > 1).then_some(Split { array: open..i + 1, runs });
+            }
+            b'}' => return None,
+            b',' if depth == 0 && i - start >= run_bytes => {
+                runs.push(start..i);
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Where the value of the root object's first `features` member (its key written without
+/// escapes) starts, if that value is an array.
+fn features_array(text: &[u8]) -> Option<usize> {
+    let (mut depth, mut key_next, mut i) = (0usize, false, 0);
+    while i < text.len() {
+        match text[i] {
+            b'"' => {
+                let end = string_end(text, i + 1)?;
+                if depth == 1 && key_next && &text[i + 1..end - 1] == b"features" {
+                    let colon = skip_space(text, end);
+                    let open = skip_space(text, colon + 1);
+                    return (text.get(colon) == Some(&b':') && text.get(open) == Some(&b'[')).then_some(open);
+                }
+                key_next = false;
+                i = end;
+                continue;
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                key_next = depth == 1 && text[i] == b'{';
+            }
+            b'}' | b']' => {
+                depth = depth.checked_sub(1)?;
+                key_next = false;
+            }
+            b',' => key_next = depth == 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Just past the closing quote of the JSON string whose text starts at `i`.
+fn string_end(text: &[u8], mut i: usize) -> Option<usize> {
+    while i < text.len() {
+        match text[i] {
+            b'"' => return Some(i + 1),
+            b'\\' => i += 2,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The first position at or after `i` that is not JSON whitespace.
+fn skip_space(text: &[u8], mut i: usize) -> usize {
+    while matches!(text.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The features of a GeoJSON text sequence in runs of whole lines, read in parallel; else
+/// the first bad record's number (from 1, counting every line and record separator) and
+/// its error.
+fn sequence_runs(text: &str, run_bytes: usize) -> Result<Vec<Vec<RawFeature>>, (usize, serde_json::Error)> {
+    // Runs of lines: each but the last ends before a line feed.
+    let mut cuts = Vec::new();
+    let mut start = 0;
+    while text.len() - start > run_bytes {
+        let Some(at) = text.as_bytes()[start + run_bytes..].iter().position(|&b| b == b'\n') else { break };
+        cuts.push(start..start + run_bytes + at);
+        start += run_bytes + at + 1;
+    }
+    cuts.push(start..text.len());
+    // Each run's features and how many records it has, or its first bad record.
+    let read = |run: &std::ops::Range<usize>| {
+        let mut out = Vec::new();
+        let mut records = 0;
+        for (n, line) in text[run.clone()].split(['\n', '\x1e']).enumerate() {
+            records = n + 1;
             let line = line.trim();
             if line.is_empty() {
                 continue;
@@ -25,39 +232,24 @@ pub(super) fn features_of(name: &str, text: &str, problems: &mut Vec<Problem>) -
                     _ if root.type_name.as_deref() == Some("FeatureCollection") => {}
                     _ => out.push(root.as_feature),
                 },
-                Err(e) => {
-                    problems.push(Problem::error(name, None, format!("invalid JSON in record {}: {e}", n + 1)));
-                    return None;
-                }
+                Err(e) => return Err((n, e)),
             }
         }
-    } else {
-        let root = match raw::parse_root(text) {
-            Ok(v) => v,
-            Err(e) => {
-                problems.push(Problem::error(name, None, format!("invalid JSON: {e}")));
-                return None;
+        Ok((out, records))
+    };
+    let read: Vec<_> = cuts.par_iter().map(read).collect();
+    let mut runs = Vec::with_capacity(read.len());
+    let mut before = 0;
+    for r in read {
+        match r {
+            Ok((fs, records)) => {
+                runs.push(fs);
+                before += records;
             }
-        };
-        match (root.type_name.as_deref(), root.features) {
-            (Some("FeatureCollection"), Some(fs)) => out = fs,
-            (Some("Feature"), _) => out.push(root.as_feature),
-            _ => {
-                problems.push(Problem::error(name, None, "not a GeoJSON FeatureCollection with a `features` array"));
-                return None;
-            }
+            Err((n, e)) => return Err((before + n + 1, e)),
         }
     }
-    let keys = &mut KeyTexts::default();
-    for f in &mut out {
-        if let RawFeature::Object(o) = f {
-            if let (true, Props::Object(props)) = (o.shortened, &mut o.properties) {
-                // Renamed properties are kept as members (the text no longer reads as them).
-                unshorten(props, keys);
-            }
-        }
-    }
-    Some(out)
+    Ok(runs)
 }
 
 /// Map names that Shapefile's 10-character, colon-free field names made (`name_ru`,
@@ -273,5 +465,94 @@ mod tests {
         assert!(problems.is_empty());
         assert!(features_of("y.geojson", "{\"type\": \"Topology\"}", &mut problems).is_none());
         assert!(problems[0].to_string().starts_with("y.geojson: "), "{}", problems[0]);
+    }
+
+    /// A FeatureCollection of `n` towns whose properties hold brackets, commas, quotes and
+    /// escapes in strings, and a `features` member inside a feature.
+    fn awkward_collection(n: usize) -> String {
+        let towns: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({"type": "Feature", "properties": {"id": format!("t{i}"), "name": format!("a \"}}, {{\" [ ] \\ , {i}"),
+                       "features": [{"x": [1, {"y": "]"}]}], "name_ru": "Ә"},
+                       "geometry": {"type": "Point", "coordinates": [i as f64 / 7.0, 45]}})
+            })
+            .collect();
+        format!(
+            "{{\"name\": \"x [\", \"bbox\": [1, 2, 3, 4], \"features\": {}, \"type\": \"FeatureCollection\"}}",
+            Value::from(towns)
+        )
+    }
+
+    #[test]
+    fn a_collection_is_cut_between_its_features_only() {
+        let text = awkward_collection(40);
+        let split = split_collection(text.as_bytes(), 300).expect("runs");
+        assert!(split.runs.len() > 5, "{}", split.runs.len());
+        assert_eq!(&text[split.array.start..split.array.start + 1], "[");
+        assert_eq!(&text[split.array.end - 1..split.array.end], "]");
+        // The runs and the commas between them make up the array's inside.
+        let joined: Vec<&str> = split.runs.iter().map(|r| &text[r.clone()]).collect();
+        assert_eq!(joined.join(","), text[split.array.start + 1..split.array.end - 1]);
+        for run in &split.runs {
+            let wrapped = format!("[{}]", &text[run.clone()]);
+            assert!(serde_json::from_str::<Value>(&wrapped).is_ok(), "{wrapped}");
+        }
+        assert_eq!(split_collection(text.as_bytes(), 1 << 20), None, "one run is not cut");
+    }
+
+    #[test]
+    fn a_collection_read_in_runs_is_the_collection_read_whole() {
+        let text = awkward_collection(40);
+        let whole = whole_collection("x.geojson", &text, &mut Vec::new()).unwrap();
+        let runs = collection_runs(&text, 300).expect("runs");
+        assert!(runs.len() > 5);
+        assert_eq!(runs.into_iter().flatten().collect::<Vec<_>>(), whole);
+        // Whatever is not plain is read whole: the error is the whole text's.
+        let body = text.split_once("\"features\": ").unwrap().1.rsplit_once(", \"type\"").unwrap().0;
+        let bad = [
+            text.replacen("\"Feature\"},{", "\"Feature\"},,{", 1),
+            text.replacen("\"features\": [", "\"features\": [,", 1),
+            text.replacen("\"Feature\"}], \"type\"", "\"Feature\"},], \"type\"", 1),
+            text.replacen("\"type\": \"FeatureCollection\"", "\"type\": \"FeatureCollection\", \"features\": []", 1),
+            text.replacen("\"type\": \"FeatureCollection\"", "\"type\": \"Topology\"", 1),
+            format!("{{\"type\": \"FeatureCollection\", \"feat\\u0075res\": [], \"features\": {body}}}"),
+            format!("{{\"type\": \"FeatureCollection\", \"features\": {body}, \"feat\\u0075res\": []}}"),
+            format!("{text} x"),
+        ];
+        for bad in &bad {
+            assert_ne!(bad, &text);
+            assert!(collection_runs(bad, 300).is_none(), "{}", &bad[..200]);
+        }
+        // A feature nested as deep as the parser allows in the text, but not deeper.
+        let deep = |n: usize| {
+            let nest = format!("{}1{}", "[".repeat(n), "]".repeat(n));
+            text.replacen("\"coordinates\": [", &format!("\"coordinates\": [{nest}, "), 1)
+        };
+        for n in [120, 123, 124, 125, 126] {
+            let text = deep(n);
+            let mut problems = Vec::new();
+            let whole = whole_collection("x.geojson", &text, &mut problems);
+            let runs = collection_runs(&text, 300);
+            assert!(runs.is_none() || runs.map(|r| r.into_iter().flatten().collect()) == whole, "{n}");
+        }
+    }
+
+    #[test]
+    fn a_text_sequence_read_in_runs_is_the_sequence_read_whole() {
+        let mut lines: Vec<String> = (0..50)
+            .map(|i| format!("\u{1e}{{\"type\":\"Feature\",\"properties\":{{\"id\":\"t{i}\"}},\"geometry\":null}}"))
+            .collect();
+        lines.insert(20, "   ".into());
+        let text = lines.join("\n");
+        let whole = sequence_runs(&text, usize::MAX).unwrap();
+        let runs = sequence_runs(&text, 200).unwrap();
+        assert_eq!(whole.len(), 1);
+        assert!(runs.len() > 5);
+        assert_eq!(runs.into_iter().flatten().collect::<Vec<_>>(), whole.into_iter().flatten().collect::<Vec<_>>());
+        lines[40] = "{\"type\": ".into();
+        let text = lines.join("\n");
+        let (whole, runs) = (sequence_runs(&text, usize::MAX).unwrap_err(), sequence_runs(&text, 200).unwrap_err());
+        assert_eq!((whole.0, whole.1.to_string()), (runs.0, runs.1.to_string()));
+        assert_eq!(whole.0, 80, "a record is counted at each line feed and record separator");
     }
 }
