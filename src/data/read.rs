@@ -76,16 +76,27 @@ fn whole_collection(name: &str, text: &str, problems: &mut Vec<Problem>) -> Opti
 /// if the text is small or anything about it is not plain (an error, a second `features`
 /// member, a key written with escapes): it is then read whole, which gives the error.
 ///
-/// The runs are checked to make up the text: each run, read as the features of
-/// `{"features":[RUN]}` (at the depth the features have in the text), must be one or
-/// more whole values, and the text with the array emptied must read as a FeatureCollection
-/// with one `features` member. Then reading the whole text reads the same values in the
-/// same order.
+/// The array is first cut where its elements seem to meet ([`guess_split`], which reads
+/// almost none of the text); if those runs do not check out, where a pass that follows
+/// strings and brackets finds they meet ([`scan_split`]).
 fn collection_runs(text: &str, run_bytes: usize) -> Option<Vec<Vec<RawFeature>>> {
     if text.len() <= run_bytes {
         return None;
     }
-    let split = split_collection(text.as_bytes(), run_bytes)?;
+    let open = features_array(text.as_bytes())?;
+    if let Some(runs) = guess_split(text.as_bytes(), open, run_bytes).and_then(|split| read_split(text, &split)) {
+        return Some(runs);
+    }
+    read_split(text, &scan_split(text.as_bytes(), open, run_bytes)?)
+}
+
+/// The features of the runs of `split` read in parallel, if they check out as making up
+/// the text: each run must read as `{"features":[RUN]}` with that one member and one
+/// feature or more (so the run is a list of whole values, read at the depth the features
+/// have in the text), and the text with the array emptied must read as a FeatureCollection
+/// with one `features` member. Then reading the whole text reads the same values in the
+/// same order.
+fn read_split(text: &str, split: &Split) -> Option<Vec<Vec<RawFeature>>> {
     let root_is_plain = || {
         let mut rest = String::with_capacity(text.len() - split.array.len() + 2);
         rest.push_str(&text[..split.array.start]);
@@ -102,7 +113,9 @@ fn collection_runs(text: &str, run_bytes: usize) -> Option<Vec<Vec<RawFeature>>>
         wrapped.push_str("{\"features\":[");
         wrapped.push_str(&text[run.clone()]);
         wrapped.push_str("]}");
-        raw::parse_root(&wrapped).ok()?.features.filter(|fs| !fs.is_empty())
+        let root = raw::parse_root(&wrapped).ok()?;
+        // A run that closes the array (`…], "x": [ …`) reads as more members.
+        (root.members == 1).then_some(root.features?).filter(|fs| !fs.is_empty())
     };
     let (plain, runs) = rayon::join(root_is_plain, || split.runs.par_iter().map(read_run).collect::<Option<Vec<_>>>());
     runs.filter(|_| plain)
@@ -118,12 +131,63 @@ struct Split {
     runs: Vec<std::ops::Range<usize>>,
 }
 
-/// Cut the `features` array of the root object in `text` into runs of at least
-/// `run_bytes` (the last may be shorter), in one pass that follows strings and brackets;
-/// `None` if there is no such array, it is not closed, or it makes only one run. The text
-/// need not be valid JSON: [`collection_runs`] checks what is cut.
-fn split_collection(text: &[u8], run_bytes: usize) -> Option<Split> {
-    let open = features_array(text)?;
+/// Cut the `features` array whose `[` is at `open` where its elements seem to meet,
+/// reading only the text near each cut: the array is taken to end where the text ends
+/// in `] }` (`features` is the last member, as GeoJSON writers put it), and a run ends at
+/// the first comma past `run_bytes` that has a `}` before it and, after it, the text the
+/// first element starts with (its first key, and its value if that key is `type`:
+/// `{"type":"Feature"`). A wrong guess fails [`read_split`]'s checks.
+fn guess_split(text: &[u8], open: usize, run_bytes: usize) -> Option<Split> {
+    let close = last_non_space(text, text.len()).filter(|&i| text[i] == b'}')?;
+    let end = last_non_space(text, close).filter(|&i| text[i] == b']' && i > open)?;
+    let lead = element_lead(text, skip_space(text, open + 1))?;
+    let mut runs = Vec::new();
+    let mut start = open + 1;
+    while end - start > run_bytes {
+        // A cut is looked for within `run_bytes` past the least run's end.
+        let (from, to) = (start + run_bytes, (start + 2 * run_bytes).min(end));
+        let comma = (from..to).find(|&i| {
+            text[i] == b'{'
+                && text[i..].starts_with(lead)
+                && last_non_space(text, i)
+                    .is_some_and(|c| text[c] == b',' && last_non_space(text, c).is_some_and(|b| text[b] == b'}'))
+        });
+        let Some(comma) = comma.and_then(|i| last_non_space(text, i)) else { break };
+        runs.push(start..comma);
+        start = comma + 1;
+    }
+    runs.push(start..end);
+    (runs.len() > 1).then_some(Split { array: open..end + 1, runs })
+}
+
+/// The text an array's element at `at` starts with: `{`, its first key and, if that key
+/// is `type` and its value a string, the value (`{"type": "Feature"`).
+fn element_lead(text: &[u8], at: usize) -> Option<&[u8]> {
+    if text.get(at) != Some(&b'{') {
+        return None;
+    }
+    let key = skip_space(text, at + 1);
+    if text.get(key) != Some(&b'"') {
+        return None;
+    }
+    let key_end = string_end(text, key + 1)?;
+    let colon = skip_space(text, key_end);
+    let value = skip_space(text, colon + 1);
+    let typed = &text[key..key_end] == b"\"type\"" && text.get(colon) == Some(&b':') && text.get(value) == Some(&b'"');
+    let lead_end = if typed { string_end(text, value + 1)? } else { key_end };
+    Some(&text[at..lead_end])
+}
+
+/// The position of the last byte before `i` that is not JSON whitespace.
+fn last_non_space(text: &[u8], i: usize) -> Option<usize> {
+    text[..i].iter().rposition(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// Cut the `features` array whose `[` is at `open` into runs of at least `run_bytes`
+/// (the last may be shorter), in one pass that follows strings and brackets; `None` if the
+/// array is not closed or makes only one run. The text need not be valid JSON:
+/// [`read_split`] checks what is cut.
+fn scan_split(text: &[u8], open: usize, run_bytes: usize) -> Option<Split> {
     let mut runs = Vec::new();
     let (mut start, mut depth, mut i) = (open + 1, 0usize, open + 1);
     while i < text.len() {
@@ -467,49 +531,84 @@ mod tests {
         assert!(problems[0].to_string().starts_with("y.geojson: "), "{}", problems[0]);
     }
 
-    /// A FeatureCollection of `n` towns whose properties hold brackets, commas, quotes and
-    /// escapes in strings, and a `features` member inside a feature.
-    fn awkward_collection(n: usize) -> String {
-        let towns: Vec<Value> = (0..n)
+    /// `n` towns whose properties hold brackets, commas, quotes and escapes in strings, a
+    /// `features` member, and (with `traps`) a list of objects that start as a town does.
+    fn awkward_towns(n: usize, traps: bool) -> Vec<Value> {
+        (0..n)
             .map(|i| {
-                json!({"type": "Feature", "properties": {"id": format!("t{i}"), "name": format!("a \"}}, {{\" [ ] \\ , {i}"),
-                       "features": [{"x": [1, {"y": "]"}]}], "name_ru": "Ә"},
-                       "geometry": {"type": "Point", "coordinates": [i as f64 / 7.0, 45]}})
+                let mut town = json!({"type": "Feature", "properties": {"id": format!("t{i}"),
+                       "name": format!("a \"}}, {{\" [ ] \\ , {i}"), "features": [{"x": [1, {"y": "]"}]}], "name_ru": "Ә"},
+                       "geometry": {"type": "Point", "coordinates": [i as f64 / 7.0, 45]}});
+                if traps {
+                    town["properties"]["parts"] = json!([{"geometry": 1}, {"geometry": [2]}]);
+                }
+                town
             })
-            .collect();
-        format!(
-            "{{\"name\": \"x [\", \"bbox\": [1, 2, 3, 4], \"features\": {}, \"type\": \"FeatureCollection\"}}",
-            Value::from(towns)
-        )
+            .collect()
+    }
+
+    /// The towns as a FeatureCollection: compact with `features` between other members,
+    /// compact with `features` last, and written out with `features` last.
+    fn collections(towns: Vec<Value>) -> [String; 3] {
+        let written: Vec<String> = towns.iter().map(|t| serde_json::to_string_pretty(t).unwrap()).collect();
+        let towns = Value::from(towns);
+        [
+            format!(
+                "{{\"name\": \"x [\", \"bbox\": [1, 2, 3, 4], \"features\": {towns}, \"type\": \"FeatureCollection\"}}"
+            ),
+            format!("{{\"type\":\"FeatureCollection\",\"features\":{towns}}}"),
+            format!("{{\n\"type\": \"FeatureCollection\",\n\"features\": [\n{}\n]\n}}\n", written.join(",\n")),
+        ]
     }
 
     #[test]
     fn a_collection_is_cut_between_its_features_only() {
-        let text = awkward_collection(40);
-        let split = split_collection(text.as_bytes(), 300).expect("runs");
-        assert!(split.runs.len() > 5, "{}", split.runs.len());
-        assert_eq!(&text[split.array.start..split.array.start + 1], "[");
-        assert_eq!(&text[split.array.end - 1..split.array.end], "]");
-        // The runs and the commas between them make up the array's inside.
-        let joined: Vec<&str> = split.runs.iter().map(|r| &text[r.clone()]).collect();
-        assert_eq!(joined.join(","), text[split.array.start + 1..split.array.end - 1]);
-        for run in &split.runs {
-            let wrapped = format!("[{}]", &text[run.clone()]);
-            assert!(serde_json::from_str::<Value>(&wrapped).is_ok(), "{wrapped}");
+        let [mid, last, written] = collections(awkward_towns(40, false));
+        let open = |text: &str| features_array(text.as_bytes()).unwrap();
+        assert_eq!(&mid[open(&mid) - 12..=open(&mid)], "\"features\": [");
+        assert_eq!(guess_split(mid.as_bytes(), open(&mid), 300), None, "the array is not the last member");
+        for (text, split) in [
+            (&mid, scan_split(mid.as_bytes(), open(&mid), 300)),
+            (&last, scan_split(last.as_bytes(), open(&last), 300)),
+            (&last, guess_split(last.as_bytes(), open(&last), 300)),
+            (&written, scan_split(written.as_bytes(), open(&written), 300)),
+            (&written, guess_split(written.as_bytes(), open(&written), 300)),
+        ] {
+            let split = split.expect("runs");
+            assert!(split.runs.len() > 5, "{}", split.runs.len());
+            assert_eq!(&text[split.array.start..split.array.start + 1], "[");
+            assert_eq!(&text[split.array.end - 1..split.array.end], "]");
+            // The runs and the commas between them make up the array's inside.
+            let joined: Vec<&str> = split.runs.iter().map(|r| &text[r.clone()]).collect();
+            assert_eq!(joined.join(","), text[split.array.start + 1..split.array.end - 1]);
+            for run in &split.runs {
+                let wrapped = format!("[{}]", &text[run.clone()]);
+                assert!(serde_json::from_str::<Value>(&wrapped).is_ok(), "{wrapped}");
+            }
         }
-        assert_eq!(split_collection(text.as_bytes(), 1 << 20), None, "one run is not cut");
+        assert_eq!(scan_split(mid.as_bytes(), open(&mid), 1 << 20), None, "one run is not cut");
     }
 
     #[test]
     fn a_collection_read_in_runs_is_the_collection_read_whole() {
-        let text = awkward_collection(40);
-        let whole = whole_collection("x.geojson", &text, &mut Vec::new()).unwrap();
-        let runs = collection_runs(&text, 300).expect("runs");
-        assert!(runs.len() > 5);
-        assert_eq!(runs.into_iter().flatten().collect::<Vec<_>>(), whole);
-        // Whatever is not plain is read whole: the error is the whole text's.
+        for traps in [false, true] {
+            for text in collections(awkward_towns(40, traps)) {
+                let whole = whole_collection("x.geojson", &text, &mut Vec::new()).unwrap();
+                let runs = collection_runs(&text, 300).expect("runs");
+                assert!(runs.len() > 5);
+                assert_eq!(runs.into_iter().flatten().collect::<Vec<_>>(), whole);
+            }
+        }
+        // A guess that cuts inside a feature (between two objects that start as a town
+        // does) does not check out.
+        let [_, last, _] = collections(awkward_towns(40, true));
+        let split = guess_split(last.as_bytes(), features_array(last.as_bytes()).unwrap(), 300).unwrap();
+        assert!(read_split(&last, &split).is_none());
+        let [text, ..] = collections(awkward_towns(40, false));
+        // Whatever is not plain is read whole (the error is the whole text's); a guess that
+        // does not hold is followed by a scan.
         let body = text.split_once("\"features\": ").unwrap().1.rsplit_once(", \"type\"").unwrap().0;
-        let bad = [
+        let odd = [
             text.replacen("\"Feature\"},{", "\"Feature\"},,{", 1),
             text.replacen("\"features\": [", "\"features\": [,", 1),
             text.replacen("\"Feature\"}], \"type\"", "\"Feature\"},], \"type\"", 1),
@@ -517,23 +616,30 @@ mod tests {
             text.replacen("\"type\": \"FeatureCollection\"", "\"type\": \"Topology\"", 1),
             format!("{{\"type\": \"FeatureCollection\", \"feat\\u0075res\": [], \"features\": {body}}}"),
             format!("{{\"type\": \"FeatureCollection\", \"features\": {body}, \"feat\\u0075res\": []}}"),
+            format!("{{\"type\": \"FeatureCollection\", \"features\": {body}, \"features\": [{{\"id\": 1}}]}}"),
+            format!("{{\"type\": \"FeatureCollection\", \"features\": {body}, \"x\": [{{\"id\": 1}}]}}"),
+            format!(
+                "{{\"type\": \"FeatureCollection\", \"features\": {body}, \"x\": [{{\"id\": 1}}], \"features\": []}}"
+            ),
+            format!("{{\"type\": \"FeatureCollection\", \"features\": {body}, \"x\": [[{{\"id\": 1}}]]}}"),
             format!("{text} x"),
         ];
-        for bad in &bad {
-            assert_ne!(bad, &text);
-            assert!(collection_runs(bad, 300).is_none(), "{}", &bad[..200]);
+        for odd in &odd {
+            assert_ne!(odd, &text);
+            let whole = whole_collection("x.geojson", odd, &mut Vec::new());
+            let runs = collection_runs(odd, 300).map(|runs| runs.into_iter().flatten().collect::<Vec<_>>());
+            assert!(runs.is_none() || runs == whole, "{}", &odd[odd.len() - 100..]);
         }
-        // A feature nested as deep as the parser allows in the text, but not deeper.
+        // A feature nested as deep as the parser allows in the text, and deeper.
         let deep = |n: usize| {
             let nest = format!("{}1{}", "[".repeat(n), "]".repeat(n));
             text.replacen("\"coordinates\": [", &format!("\"coordinates\": [{nest}, "), 1)
         };
         for n in [120, 123, 124, 125, 126] {
             let text = deep(n);
-            let mut problems = Vec::new();
-            let whole = whole_collection("x.geojson", &text, &mut problems);
-            let runs = collection_runs(&text, 300);
-            assert!(runs.is_none() || runs.map(|r| r.into_iter().flatten().collect()) == whole, "{n}");
+            let whole = whole_collection("x.geojson", &text, &mut Vec::new());
+            let runs = collection_runs(&text, 300).map(|runs| runs.into_iter().flatten().collect::<Vec<_>>());
+            assert!(runs.is_none() || runs == whole, "{n}");
         }
     }
 
