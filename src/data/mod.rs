@@ -417,7 +417,8 @@ impl Dataset {
             ids.extend((0..layer.len()).map(|i| (l as u8, i as u32)));
         }
         let layers = &self.layers;
-        ids.sort_by(|a, b| layers[a.0 as usize][a.1 as usize].id.cmp(&layers[b.0 as usize][b.1 as usize].id));
+        // Stable on every core: the first of equal ids stays first.
+        ids.par_sort_by(|a, b| layers[a.0 as usize][a.1 as usize].id.cmp(&layers[b.0 as usize][b.1 as usize].id));
         self.by_id = ids;
     }
 
