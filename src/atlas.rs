@@ -2,7 +2,7 @@
 
 use crate::data::{Dataset, Feature, Layer, Loaded, Source};
 use crate::error::Result;
-use crate::index::{Adjacency, Index};
+use crate::index::{Adjacency, Index, OpenAdjacency};
 use crate::time::{EndDates, Year};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
@@ -19,6 +19,12 @@ pub struct Atlas {
     pub adjacency: Adjacency,
     /// What is computed from the geometry alone, once, on first use.
     derived: Derived,
+}
+
+/// What [`Atlas::prepare`] finds in a dataset before [`Atlas::with_prepared`] changes it.
+pub(crate) struct Prepared {
+    index: Index,
+    adjacency: OpenAdjacency,
 }
 
 /// Results that depend only on the (static) geometry, kept so that the many drawings of
@@ -38,11 +44,25 @@ type Anchor = (geo::Point<f64>, f64);
 impl Atlas {
     /// Prepare a dataset that has already been checked. Territory areas that meet at
     /// T-junctions get the missing vertices, so shared borders match segment for segment.
-    pub fn new(mut data: Dataset) -> Atlas {
+    pub fn new(data: Dataset) -> Atlas {
+        let prepared = Atlas::prepare(&data);
+        Atlas::with_prepared(data, prepared)
+    }
+
+    /// What preparing `data` reads from it without changing it: the index and the
+    /// territories' adjacency as they stand (found on both cores, and alongside other
+    /// readers of the dataset, such as its checks).
+    pub(crate) fn prepare(data: &Dataset) -> Prepared {
         // The index reads the envelopes found when the features were read, which closing
         // T-junctions does not change.
-        let index = Index::build(&data);
-        let adjacency = Adjacency::close_and_build(data.layer_mut(Layer::Territories));
+        let (index, adjacency) = rayon::join(|| Index::build(data), || Adjacency::find(data.layer(Layer::Territories)));
+        Prepared { index, adjacency }
+    }
+
+    /// [`Atlas::new`] from what [`Atlas::prepare`] found on this same dataset.
+    pub(crate) fn with_prepared(mut data: Dataset, prepared: Prepared) -> Atlas {
+        let Prepared { index, adjacency } = prepared;
+        let adjacency = adjacency.close(data.layer_mut(Layer::Territories));
         // Cells only for the layers that have areas (others have no interior point).
         let interior = Layer::ALL
             .iter()

@@ -165,20 +165,26 @@ impl DataArgs {
         let loaded = Dataset::load(&self.source(), self.end_dates());
         timing("load.read", t0);
         let t0 = std::time::Instant::now();
-        // Checked before the style adopts the data's polities: an id that atlas.json's
-        // list of polities leaves out is a typo, refused; others get automatic colours.
-        let unknown = validate::polity_problems(&loaded.dataset, style);
-        style.adopt_polities(&validate::polities_named(&loaded.dataset));
+        // The checks, and what indexing reads from the dataset, side by side (indexing
+        // changes the dataset only once it has passed). Polities are checked before the
+        // style adopts the data's: an id that atlas.json's list of polities leaves out is
+        // a typo, refused; others get automatic colours.
+        let ds = &loaded.dataset;
+        let ((unknown, named), (geometry, prepared)) = rayon::join(
+            || (validate::polity_problems(ds, style), validate::polities_named(ds)),
+            || rayon::join(|| validate::geometry_problems(ds), || Atlas::prepare(ds)),
+        );
+        style.adopt_polities(&named);
         let mut problems = loaded.problems.clone();
         problems.extend(unknown.into_iter().filter(|p| p.severity == crate::error::Severity::Error));
-        problems.extend(validate::geometry_problems(&loaded.dataset));
+        problems.extend(geometry);
         if problems.iter().any(|p| p.severity == crate::error::Severity::Error) {
             problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
             return Err(Error::Data(problems));
         }
         timing("load.check", t0);
         let t0 = std::time::Instant::now();
-        let atlas = Atlas::new(loaded.dataset);
+        let atlas = Atlas::with_prepared(loaded.dataset, prepared);
         release_freed_memory();
         timing("load.index", t0);
         Ok(atlas)

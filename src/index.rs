@@ -458,8 +458,9 @@ impl Adjacency {
     }
 
     fn of_owners(areas: &[crate::data::Feature], owners: &SegmentOwners) -> Adjacency {
+        use rayon::prelude::*;
         let neighbours = areas
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(a, f)| {
                 let a = a as u32;
@@ -486,6 +487,13 @@ impl Adjacency {
     /// sought on are those with no neighbour, and unless a vertex is inserted the
     /// neighbours found first stand.
     pub fn close_and_build(areas: &mut [crate::data::Feature]) -> Adjacency {
+        Adjacency::find(areas).close(areas)
+    }
+
+    /// What [`Adjacency::close_and_build`] reads from `areas` before it changes them: the
+    /// neighbours as the areas stand, and the vertices that close their T-junctions.
+    /// Found without changing the areas, so alongside other readers of the dataset.
+    pub fn find(areas: &[crate::data::Feature]) -> OpenAdjacency {
         let found = Adjacency::of_owners(areas, &segment_owners(areas));
         let mut lonely: Vec<(u32, u32, u32)> = Vec::new();
         for (a, rings) in found.neighbours.iter().enumerate() {
@@ -495,16 +503,33 @@ impl Adjacency {
                 );
             }
         }
-        if insert_t_junction_vertices(areas, lonely).iter().all(|&n| n == 0) {
-            return found;
-        }
-        drop(found);
-        Adjacency::of_owners(areas, &segment_owners(areas))
+        let inserts = t_junction_inserts(areas, lonely);
+        OpenAdjacency { found, inserts }
     }
 
     /// Neighbours of area `a`, per ring, per segment.
     pub fn of(&self, a: usize) -> &[Vec<Option<usize>>] {
         self.neighbours.get(a).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// The territories' adjacency before their T-junctions are closed ([`Adjacency::find`]).
+pub struct OpenAdjacency {
+    /// The neighbours as the areas stand.
+    found: Adjacency,
+    /// The vertices to insert in unshared segments (see [`t_junction_inserts`]).
+    inserts: Inserts,
+}
+
+impl OpenAdjacency {
+    /// Insert the vertices found into `areas` (the areas this was found on), and the
+    /// adjacency of the result.
+    pub fn close(self, areas: &mut [crate::data::Feature]) -> Adjacency {
+        if insert_vertices(areas, self.inserts).iter().all(|&n| n == 0) {
+            return self.found;
+        }
+        drop(self.found);
+        Adjacency::of_owners(areas, &segment_owners(areas))
     }
 }
 
@@ -534,16 +559,25 @@ pub fn close_t_junctions(areas: &mut [crate::data::Feature]) -> Vec<usize> {
     insert_t_junction_vertices(areas, lonely)
 }
 
+/// Vertices to insert: per unshared segment (area, ring, segment), in order along it.
+type Inserts = std::collections::BTreeMap<(u32, u32, u32), Vec<geo::Coord<f64>>>;
+
 /// Insert into the unshared segments `lonely` (area, ring, segment) of `areas` the ends of
 /// other unshared segments that lie inside them. Returns, per area, how many vertices were
 /// inserted.
 fn insert_t_junction_vertices(areas: &mut [crate::data::Feature], lonely: Vec<(u32, u32, u32)>) -> Vec<usize> {
+    let inserts = t_junction_inserts(areas, lonely);
+    insert_vertices(areas, inserts)
+}
+
+/// The ends of unshared segments that lie inside the unshared segments `lonely` (area,
+/// ring, segment) of `areas`: the vertices that close T-junctions.
+fn t_junction_inserts(areas: &[crate::data::Feature], lonely: Vec<(u32, u32, u32)>) -> Inserts {
     use geo::Coord;
-    use std::collections::BTreeMap;
     const EPS: f64 = 1e-7;
-    let mut added = vec![0; areas.len()];
+    let mut inserts = Inserts::new();
     if lonely.is_empty() {
-        return added;
+        return inserts;
     }
     let seg_at = |areas: &[crate::data::Feature], (a, r, s): (u32, u32, u32)| -> (Coord<f64>, Coord<f64>) {
         let ring = area_rings(&areas[a as usize])[r as usize];
@@ -558,8 +592,6 @@ fn insert_t_junction_vertices(areas: &mut [crate::data::Feature], lonely: Vec<(u
     ends.sort_unstable_by_key(|e| e.data);
     ends.dedup_by(|a, b| a.data == b.data);
     let tree = RTree::bulk_load(ends);
-    // The vertices to insert in each unshared segment, in order along it.
-    let mut inserts: BTreeMap<(u32, u32, u32), Vec<Coord<f64>>> = BTreeMap::new();
     for &l in &lonely {
         let (p, q) = seg_at(areas, l);
         let (dx, dy) = (q.x - p.x, q.y - p.y);
@@ -589,6 +621,14 @@ fn insert_t_junction_vertices(areas: &mut [crate::data::Feature], lonely: Vec<(u
         inner.dedup_by(|a, b| grid_point(a.1) == grid_point(b.1));
         inserts.insert(l, inner.into_iter().map(|(_, c)| c).collect());
     }
+    inserts
+}
+
+/// Insert `inserts` into `areas`. Returns, per area, how many vertices were inserted.
+fn insert_vertices(areas: &mut [crate::data::Feature], inserts: Inserts) -> Vec<usize> {
+    use geo::Coord;
+    use std::collections::BTreeMap;
+    let mut added = vec![0; areas.len()];
     // Rebuild only the polygons whose rings gain vertices.
     // area → ring → (segment, vertices to insert after its start)
     type RingInserts = BTreeMap<u32, Vec<(u32, Vec<Coord<f64>>)>>;

@@ -631,27 +631,26 @@ impl Feature {
     }
 }
 
-/// Parse the features of one layer read from `file` (each with its index in that file),
-/// pushing a problem for every malformed feature (which is skipped). Each feature's
-/// properties and coordinates move into the typed feature: held once.
+/// Parse the features of one layer read from `file` (each with its index in that file)
+/// into `out` (a slot per feature, left empty where a feature is malformed), pushing a
+/// problem for every malformed feature. Each feature's properties and coordinates move
+/// into the typed feature: held once.
 pub(super) fn parse_features(
     layer: Layer,
-    file: &str,
-    items: impl ExactSizeIterator<Item = (usize, RawFeature)>,
+    file: &Arc<str>,
+    items: impl Iterator<Item = (usize, RawFeature)>,
     mode: EndDates,
     problems: &mut Vec<Problem>,
-) -> Vec<Feature> {
-    let mut out = Vec::with_capacity(items.len());
-    let file: Arc<str> = Arc::from(file);
-    for (i, raw) in items {
-        let mut ctx = Ctx { file: &file, index: i, id: String::new(), problems: &mut *problems, ok: true };
+    out: &mut [Option<Feature>],
+) {
+    for (slot, (i, raw)) in out.iter_mut().zip(items) {
+        let mut ctx = Ctx { file, index: i, id: String::new(), problems: &mut *problems, ok: true };
         if let Some(f) = parse_feature(layer, raw, mode, &mut ctx) {
             if ctx.ok {
-                out.push(f);
+                *slot = Some(f);
             }
         }
     }
-    out
 }
 
 struct Ctx<'a> {

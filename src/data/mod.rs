@@ -18,11 +18,13 @@ pub use polity::{DatedName, Polity};
 
 use crate::error::{Error, Problem, Result, Severity};
 use crate::time::{EndDates, Year};
+use rayon::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The layers of a dataset, in drawing order from bottom to top.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -252,70 +254,110 @@ impl Dataset {
     pub fn load(source: &Source, end_dates: EndDates) -> Loaded {
         let mut problems = Vec::new();
         let mut ds = Dataset::default();
-        // (file name, its path in a folder, its text)
-        let mut files: Vec<(String, Option<PathBuf>, Cow<'static, str>)> = match source {
+        let listed: Vec<Listed> = match source {
             Source::Embedded => {
-                EMBEDDED.iter().map(|(n, t)| (format!("{n}.geojson"), None, Cow::Borrowed(*t))).collect()
+                EMBEDDED.iter().map(|(n, t)| Listed::Layer(format!("{n}.geojson"), LayerText::Embedded(t))).collect()
             }
             Source::Dir(dir) => {
                 if !dir.is_dir() {
                     problems.push(Problem::error(&dir.display().to_string(), None, "not a folder"));
                     return Loaded { dataset: ds, problems };
                 }
-                let files = read_dir_files(dir, &mut problems);
-                if files.is_empty() {
-                    problems.push(Problem::warning(
-                        &dir.display().to_string(),
-                        None,
-                        "no *.geojson or *.geojsonseq files in this folder: nothing to draw",
-                    ));
+                match list_dir(dir) {
+                    Ok(listed) => listed,
+                    Err(p) => {
+                        problems.push(p);
+                        Vec::new()
+                    }
                 }
-                files.into_iter().map(|(n, p, t)| (n, Some(p), Cow::Owned(t))).collect()
             }
         };
-        // One file at a time, streamed into typed features (no JSON tree), its text dropped
-        // once read. `Auto` reads a dataset with OpenHistoricalMap tags in any file as
-        // `Ohm`: a file typed before such a file was met is read again (rare: datasets are
-        // of one kind).
-        let mut mode = match end_dates {
+        // Each file is read and parsed on a task of its own (a large one on several, in
+        // runs), its text held only until it is parsed. The problems are reported in the
+        // order of a reading file by file: the folder's (in name order), then parsing's,
+        // then typing's.
+        let listed: Vec<(Listed, Option<FileParse>)> = listed
+            .into_par_iter()
+            .map(|l| {
+                let parsed = match &l {
+                    Listed::Layer(name, text) => Some(parse_file(name, text)),
+                    Listed::Note(_) => None,
+                };
+                (l, parsed)
+            })
+            .collect();
+        let mut files: Vec<(Arc<str>, FileParse)> = Vec::new();
+        for (l, parsed) in listed {
+            match (l, parsed) {
+                (Listed::Note(p), _) => problems.push(p),
+                (Listed::Layer(name, _), Some(mut parsed)) => {
+                    problems.append(&mut parsed.read_problems);
+                    if parsed.read {
+                        files.push((Arc::from(name), parsed));
+                    }
+                }
+                (Listed::Layer(..), None) => {}
+            }
+        }
+        if let (Source::Dir(dir), true) = (source, files.is_empty()) {
+            problems.push(Problem::warning(
+                &dir.display().to_string(),
+                None,
+                "no *.geojson or *.geojsonseq files in this folder: nothing to draw",
+            ));
+        }
+        for (_, parsed) in &mut files {
+            problems.append(&mut parsed.parse_problems);
+        }
+        // `Auto` reads a dataset with OpenHistoricalMap tags in any file as `Ohm`.
+        let mode = match end_dates {
+            EndDates::Auto if files.iter().any(|(_, f)| f.ohm) => EndDates::Ohm,
             EndDates::Auto => EndDates::Inclusive,
             m => m,
         };
-        let mut done: Vec<Option<(EndDates, FileRead)>> = Vec::with_capacity(files.len());
-        for (name, _, text) in &mut files {
-            let features = read::features_of(name, text, &mut problems);
-            *text = Cow::Borrowed("");
-            let Some(features) = features else {
-                done.push(None);
-                continue;
-            };
-            if end_dates == EndDates::Auto && features.iter().any(read::has_ohm_tags) {
-                mode = EndDates::Ohm;
-            }
-            done.push(Some((mode, read_file_features(name, features, mode))));
+        // Each run of features is typed on a task of its own, into its place in its
+        // layer's slots (one per feature placed in the layer, in file order): a layer is
+        // then its typed slots, without a copy of the features.
+        let mut runs: Vec<(usize, PlacedRun)> = Vec::new();
+        for (f, (_, parsed)) in files.iter_mut().enumerate() {
+            runs.extend(parsed.runs.take().unwrap_or_default().into_iter().map(|run| (f, run)));
         }
-        for ((name, path, _), read) in files.iter().zip(done) {
-            let Some((used, mut read)) = read else { continue };
-            if used != mode {
-                let text = match path {
-                    Some(p) => read_optional(p, &mut Vec::new()).map(Cow::Owned),
-                    None => {
-                        EMBEDDED.iter().find(|(n, _)| format!("{n}.geojson") == *name).map(|(_, t)| Cow::Borrowed(*t))
-                    }
-                };
-                let features = text.and_then(|t| read::features_of(name, &t, &mut Vec::new())).unwrap_or_default();
-                read = read_file_features(name, features, mode);
+        let mut slots: [Vec<Option<Feature>>; 8] = Layer::ALL.map(|l| {
+            let n = runs.iter().map(|(_, run)| run.counts[l.index()]).sum();
+            let mut slots = Vec::new();
+            // Filled on both cores: a large layer's slots are fresh pages, each faulted in
+            // at its first write.
+            (0..n).into_par_iter().map(|_| None).collect_into_vec(&mut slots);
+            slots
+        });
+        let mut rest: [&mut [Option<Feature>]; 8] = slots.each_mut().map(Vec::as_mut_slice);
+        let mut units = Vec::with_capacity(runs.len());
+        for (f, run) in runs {
+            let mine: [&mut [Option<Feature>]; 8] = Layer::ALL.map(|l| {
+                let (mine, later) = std::mem::take(&mut rest[l.index()]).split_at_mut(run.counts[l.index()]);
+                rest[l.index()] = later;
+                mine
+            });
+            units.push((f, run, mine));
+        }
+        let typed: Vec<(usize, RunRead)> =
+            units.into_par_iter().map(|(f, run, mine)| (f, type_run(&files[f].0, run, mine, mode))).collect();
+        let mut typed = typed.into_iter().peekable();
+        for (f, (name, _)) in files.iter().enumerate() {
+            let mut of_file = Vec::new();
+            while let Some((_, run)) = typed.next_if(|(g, _)| *g == f) {
+                of_file.push(run);
             }
-            problems.append(&mut read.problems);
-            for (l, fs) in read.layers.iter_mut().enumerate() {
-                if ds.layers[l].is_empty() {
-                    std::mem::swap(&mut ds.layers[l], fs);
-                } else {
-                    ds.layers[l].append(fs);
-                }
-            }
+            problems.append(&mut file_problems(name, read::layer_of_file(name), of_file));
         }
         drop(files);
+        for (layer, slots) in ds.layers.iter_mut().zip(slots) {
+            // Collected in place (`flatten` would copy): a feature that could not be
+            // typed leaves an empty slot.
+            #[allow(clippy::filter_map_identity)]
+            let features = slots.into_iter().filter_map(|f| f).collect();
+            *layer = features;
+        }
         let territories = std::mem::take(&mut ds.layers[Layer::Territories.index()]);
         let territories = top_admin_level(territories, &mut problems);
         ds.layers[Layer::Territories.index()] = supersede_versions(territories, &mut problems);
@@ -375,7 +417,8 @@ impl Dataset {
             ids.extend((0..layer.len()).map(|i| (l as u8, i as u32)));
         }
         let layers = &self.layers;
-        ids.sort_by(|a, b| layers[a.0 as usize][a.1 as usize].id.cmp(&layers[b.0 as usize][b.1 as usize].id));
+        // Stable on every core: the first of equal ids stays first.
+        ids.par_sort_by(|a, b| layers[a.0 as usize][a.1 as usize].id.cmp(&layers[b.0 as usize][b.1 as usize].id));
         self.by_id = ids;
     }
 
@@ -627,57 +670,167 @@ fn supersede_versions(mut areas: Vec<Feature>, problems: &mut Vec<Problem>) -> V
     kept
 }
 
-/// The GeoJSON files of a folder (sorted by name), with warnings for files of formats we
-/// do not read.
-/// What one file gave: its features by layer and the problems met.
-struct FileRead {
-    layers: [Vec<Feature>; 8],
-    problems: Vec<Problem>,
+/// A layer file of a dataset: its text, or where to read it.
+enum LayerText {
+    /// Built into the binary.
+    Embedded(&'static str),
+    /// A file of a folder.
+    File(PathBuf),
 }
 
-/// Type the features of one file, placing each in its layer.
-fn read_file_features(name: &str, features: Vec<raw::RawFeature>, mode: EndDates) -> FileRead {
-    let mut problems = Vec::new();
-    let mut layers: [Vec<Feature>; 8] = Default::default();
+/// An entry of a dataset folder: a layer file to read (its name and text), or a note
+/// about a file that is not read.
+enum Listed {
+    Layer(String, LayerText),
+    Note(Problem),
+}
+
+/// What reading and parsing one file gave.
+#[derive(Default)]
+struct FileParse {
+    /// Problems met reading the file (not a regular file, too large, not UTF-8, …).
+    read_problems: Vec<Problem>,
+    /// Was its text read?
+    read: bool,
+    /// Problems met parsing its text (invalid JSON, not a FeatureCollection).
+    parse_problems: Vec<Problem>,
+    /// Its raw features in runs, in file order (`None` if the text could not be parsed).
+    runs: Option<Vec<PlacedRun>>,
+    /// Does any of its features carry OpenHistoricalMap tags?
+    ohm: bool,
+}
+
+/// Read and parse one layer file, and place each of its features in a layer.
+fn parse_file(name: &str, text: &LayerText) -> FileParse {
+    let mut parsed = FileParse::default();
+    let text: Cow<'static, str> = match text {
+        LayerText::Embedded(t) => Cow::Borrowed(t),
+        LayerText::File(path) => match read_optional(path, &mut parsed.read_problems) {
+            Some(t) => Cow::Owned(t),
+            None => return parsed,
+        },
+    };
+    parsed.read = true;
+    let Some(runs) = read::feature_runs(name, &text, &mut parsed.parse_problems) else { return parsed };
+    drop(text);
     let file_layer = read::layer_of_file(name);
-    let total = features.len();
-    let mut unplaced: Vec<String> = Vec::new();
-    let placed: Vec<Option<Layer>> = features
+    let mut first = 0;
+    let runs: Vec<(usize, Vec<raw::RawFeature>)> = runs
+        .into_iter()
+        .map(|run| {
+            first += run.len();
+            (first - run.len(), run)
+        })
+        .collect();
+    let runs: Vec<PlacedRun> =
+        runs.into_par_iter().map(|(first, run)| place_run(name, file_layer, run, first)).collect();
+    parsed.ohm = runs.iter().any(|run| run.ohm);
+    parsed.runs = Some(runs);
+    parsed
+}
+
+/// A run of a file's raw features, each placed in a layer.
+struct PlacedRun {
+    features: Vec<raw::RawFeature>,
+    /// Each feature's layer (`None`: it is not read).
+    placed: Vec<Option<Layer>>,
+    /// The position of its first feature in its file.
+    first: usize,
+    /// How many features are placed in each layer.
+    counts: [usize; 8],
+    /// Errors for features whose `layer` names no layer, in feature order.
+    misplaced: Vec<Problem>,
+    /// How each feature that no rule places is named in a report.
+    unplaced: Vec<String>,
+    /// Does any of its features carry OpenHistoricalMap tags?
+    ohm: bool,
+}
+
+/// Place each feature of a run of file `name` in its layer (the run's first feature is
+/// feature `first` of the file).
+fn place_run(name: &str, file_layer: Option<Layer>, features: Vec<raw::RawFeature>, first: usize) -> PlacedRun {
+    let (mut counts, mut misplaced, mut unplaced) = ([0; 8], Vec::new(), Vec::new());
+    let placed = features
         .iter()
         .enumerate()
         .map(|(i, f)| match read::layer_of_feature(f, file_layer) {
-            Ok(Some(layer)) => Some(layer),
+            Ok(Some(layer)) => {
+                counts[layer.index()] += 1;
+                Some(layer)
+            }
             Ok(None) => {
-                unplaced.push(read::feature_label(f, i));
+                unplaced.push(read::feature_label(f, first + i));
                 None
             }
             Err(msg) => {
-                problems.push(Problem::error(name, Some(&read::feature_label(f, i)), msg));
+                misplaced.push(Problem::error(name, Some(&read::feature_label(f, first + i)), msg));
                 None
             }
         })
         .collect();
-    let mut counts = vec![0usize; Layer::ALL.len()];
-    for l in placed.iter().flatten() {
-        counts[l.index()] += 1;
-    }
-    if let Some(layer) = Layer::ALL.into_iter().find(|l| counts[l.index()] == total && total > 0) {
-        // A file of one layer (the usual case): its features are typed as they come.
-        layers[layer.index()] =
-            feature::parse_features(layer, name, features.into_iter().enumerate(), mode, &mut problems);
+    let ohm = features.iter().any(read::has_ohm_tags);
+    PlacedRun { features, placed, first, counts, misplaced, unplaced, ohm }
+}
+
+/// What typing a run of a file's features gave, besides the features.
+struct RunRead {
+    /// Errors for features whose `layer` names no layer, in feature order.
+    misplaced: Vec<Problem>,
+    /// The problems met typing the features of each layer, in feature order.
+    typing: [Vec<Problem>; 8],
+    /// How each feature that no rule places is named in a report.
+    unplaced: Vec<String>,
+    /// How many features were placed in each layer.
+    counts: [usize; 8],
+    /// How many features the run has.
+    len: usize,
+}
+
+/// Type the features of a run of file `file` into `slots`, the slots of its features
+/// in each layer (as many as it places there).
+fn type_run(file: &Arc<str>, run: PlacedRun, slots: [&mut [Option<Feature>]; 8], mode: EndDates) -> RunRead {
+    let PlacedRun { features, placed, first, counts, misplaced, unplaced, .. } = run;
+    let len = features.len();
+    let mut typing: [Vec<Problem>; 8] = Default::default();
+    let items = features.into_iter().enumerate().map(|(i, f)| (first + i, f));
+    if let Some(layer) = Layer::ALL.into_iter().find(|l| counts[l.index()] == len && len > 0) {
+        // A run of one layer (the usual case): its features are typed as they come.
+        let l = layer.index();
+        feature::parse_features(layer, file, items, mode, &mut typing[l], slots[l]);
     } else {
         let mut by_layer: Vec<Vec<(usize, raw::RawFeature)>> = counts.iter().map(|&n| Vec::with_capacity(n)).collect();
-        for ((i, f), l) in features.into_iter().enumerate().zip(placed) {
+        for ((i, f), l) in items.zip(placed) {
             if let Some(l) = l {
                 by_layer[l.index()].push((i, f));
             }
         }
         for (layer, items) in Layer::ALL.into_iter().zip(by_layer) {
-            if !items.is_empty() {
-                layers[layer.index()] = feature::parse_features(layer, name, items.into_iter(), mode, &mut problems);
-            }
+            let l = layer.index();
+            feature::parse_features(layer, file, items.into_iter(), mode, &mut typing[l], &mut *slots[l]);
         }
     }
+    RunRead { misplaced, typing, unplaced, counts, len }
+}
+
+/// The problems of typing a file, from its runs, in the order of the file typed whole
+/// (features whose `layer` names no layer, then each layer's in layer order), with a note
+/// of the layers read where its name does not say its layer.
+fn file_problems(name: &str, file_layer: Option<Layer>, runs: Vec<RunRead>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut typing: [Vec<Problem>; 8] = Default::default();
+    let mut counts = [0usize; 8];
+    let mut total = 0;
+    let mut unplaced: Vec<String> = Vec::new();
+    for mut run in runs {
+        problems.append(&mut run.misplaced);
+        for l in 0..Layer::ALL.len() {
+            typing[l].append(&mut run.typing[l]);
+            counts[l] += run.counts[l];
+        }
+        unplaced.append(&mut run.unplaced);
+        total += run.len;
+    }
+    problems.extend(typing.into_iter().flatten());
     if file_layer.is_none() || counts.iter().enumerate().any(|(l, n)| *n > 0 && Some(l) != file_layer.map(Layer::index))
     {
         let parts: Vec<String> = Layer::ALL
@@ -705,17 +858,14 @@ fn read_file_features(name: &str, features: Vec<raw::RawFeature>, mode: EndDates
             ),
         ));
     }
-    FileRead { layers, problems }
+    problems
 }
 
-fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, PathBuf, String)> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) => {
-            problems.push(Problem::error(&dir.display().to_string(), None, format!("cannot read folder: {e}")));
-            return Vec::new();
-        }
-    };
+/// The files of a folder in name order: the GeoJSON files to read, and notes on files of
+/// formats that are not read.
+fn list_dir(dir: &Path) -> std::result::Result<Vec<Listed>, Problem> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Problem::error(&dir.display().to_string(), None, format!("cannot read folder: {e}")))?;
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
     paths.sort();
     let mut out = Vec::new();
@@ -723,30 +873,26 @@ fn read_dir_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<(String, PathB
         let name = file_label(&path);
         let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).unwrap_or_default();
         match ext.as_str() {
-            "geojson" | "geojsonseq" => {
-                if let Some(text) = read_optional(&path, problems) {
-                    out.push((name, path, text));
-                }
-            }
+            "geojson" | "geojsonseq" => out.push(Listed::Layer(name, LayerText::File(path))),
             "shp" | "gpkg" | "kml" | "gml" | "csv" | "fgb" | "sqlite" | "topojson" | "osm" | "pbf" => {
-                problems.push(Problem::warning(
+                out.push(Listed::Note(Problem::warning(
                     &name,
                     None,
                     "not read: steppe-atlas reads *.geojson and *.geojsonseq files; convert it with \
                      `ogr2ogr -f GeoJSON -t_srs EPSG:4326 OUT.geojson FILE` (see the README)",
-                ));
+                )));
             }
             "json" if name != "atlas.json" => {
-                problems.push(Problem::warning(
+                out.push(Listed::Note(Problem::warning(
                     &name,
                     None,
                     "not read: only atlas.json is read among *.json files; rename a GeoJSON layer to *.geojson",
-                ));
+                )));
             }
             _ => {}
         }
     }
-    out
+    Ok(out)
 }
 
 fn read_optional(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {

@@ -147,8 +147,12 @@ pub(super) enum Nested {
 pub(super) struct Root {
     /// `type`, if a string.
     pub type_name: Option<TypeName>,
-    /// The `features` member: `Some` if it was an array.
+    /// The `features` member: `Some` if it was an array (the last, if given twice).
     pub features: Option<Vec<RawFeature>>,
+    /// How many `features` members the root has.
+    pub features_members: usize,
+    /// How many members the root has.
+    pub members: usize,
     /// The root as a feature (when it is one, or a record that is not a collection).
     pub as_feature: RawFeature,
 }
@@ -289,7 +293,7 @@ impl<'de> DeserializeSeed<'de> for RootSeed {
 struct RootVisitor;
 
 fn not_object() -> Root {
-    Root { type_name: None, features: None, as_feature: RawFeature::NotObject }
+    Root { type_name: None, features: None, features_members: 0, members: 0, as_feature: RawFeature::NotObject }
 }
 
 impl<'de> Visitor<'de> for RootVisitor {
@@ -303,14 +307,24 @@ impl<'de> Visitor<'de> for RootVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Root, A::Error> {
         let mut obj = RawObject::default();
-        let mut features = None;
+        let (mut features, mut features_members, mut members) = (None, 0, 0);
         while let Some(key) = map.next_key::<Key>()? {
+            members += 1;
             match key {
-                Key::Features => features = map.next_value_seed(FeaturesSeed)?,
+                Key::Features => {
+                    features = map.next_value_seed(FeaturesSeed)?;
+                    features_members += 1;
+                }
                 other => object_member(other, &mut map, &mut obj)?,
             }
         }
-        Ok(Root { type_name: obj.type_name.clone(), features, as_feature: RawFeature::Object(obj) })
+        Ok(Root {
+            type_name: obj.type_name.clone(),
+            features,
+            features_members,
+            members,
+            as_feature: RawFeature::Object(obj),
+        })
     }
 }
 
