@@ -262,6 +262,12 @@ impl Properties {
         Properties { text: Some(text), mask, members: std::sync::OnceLock::new() }
     }
 
+    /// The JSON text the members are kept as, and the mask of its keys.
+    #[cfg(test)]
+    pub(super) fn text_and_mask(&self) -> (Option<&str>, u64) {
+        (self.text.as_deref(), self.mask)
+    }
+
     /// Are the members kept as their JSON text?
     #[cfg(test)]
     pub(super) fn is_text(&self) -> bool {

@@ -5,6 +5,7 @@
 //! atlas is embedded in the binary. Loading never panics: every problem is returned as
 //! a [`Problem`] naming the file and feature.
 
+mod fast;
 mod feature;
 mod polity;
 mod raw;

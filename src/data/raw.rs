@@ -113,7 +113,7 @@ impl GeomType {
         }
     }
 
-    fn from_name(s: &str) -> Option<GeomType> {
+    pub(super) fn from_name(s: &str) -> Option<GeomType> {
         Some(match s {
             "Point" => GeomType::Point,
             "MultiPoint" => GeomType::MultiPoint,
@@ -159,6 +159,14 @@ pub(super) struct Root {
 
 /// Read a root value (a FeatureCollection, a Feature or anything else) from JSON text.
 pub(super) fn parse_root(text: &str) -> serde_json::Result<Root> {
+    match super::fast::root(text) {
+        Some(root) => Ok(root),
+        None => parse_root_serde(text),
+    }
+}
+
+/// [`parse_root`] by serde_json alone (any form, and its error messages).
+pub(super) fn parse_root_serde(text: &str) -> serde_json::Result<Root> {
     let mut de = serde_json::Deserializer::from_str(text);
     let root = RootSeed.deserialize(&mut de)?;
     de.end()?;
@@ -518,7 +526,7 @@ impl Visitor<'_> for SharedKey<'_> {
     }
 }
 
-fn key_facts(key: &str) -> (u64, bool) {
+pub(super) fn key_facts(key: &str) -> (u64, bool) {
     // Every shortened name holds a `_`: most keys are answered by that.
     (super::feature::key_bit(key), key.contains('_') && super::read::proper_key(key).is_some())
 }
@@ -584,6 +592,15 @@ impl<'t> Visitor<'t> for PValSeed {
 /// The members of the JSON object `text` into `out`, as given; keys and string values are
 /// borrowed from the text where they hold no escapes.
 pub(super) fn read_members<'t>(text: &'t str, out: &mut Vec<(Cow<'t, str>, PVal<'t>)>) -> serde_json::Result<()> {
+    if super::fast::members(text, out).is_some() {
+        return Ok(());
+    }
+    out.clear();
+    read_members_serde(text, out)
+}
+
+/// [`read_members`] by serde_json alone.
+pub(super) fn read_members_serde<'t>(text: &'t str, out: &mut Vec<(Cow<'t, str>, PVal<'t>)>) -> serde_json::Result<()> {
     struct Members<'o, 't>(&'o mut Vec<(Cow<'t, str>, PVal<'t>)>);
     impl<'t> Visitor<'t> for Members<'_, 't> {
         type Value = ();
@@ -774,7 +791,7 @@ impl<'de> Visitor<'de> for GeomVisitor {
 
 /// A geometry object from its `type` (absent, not a string, a known type or the name of
 /// another) and `coordinates`.
-fn geometry_of(type_name: Option<Option<Result<GeomType, String>>>, coords: Option<Nested>) -> Geom {
+pub(super) fn geometry_of(type_name: Option<Option<Result<GeomType, String>>>, coords: Option<Nested>) -> Geom {
     match type_name {
         None => Geom::Invalid("the geometry has no `type`".into()),
         Some(None) => Geom::Invalid("the geometry's `type` is not a string".into()),

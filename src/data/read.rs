@@ -109,6 +109,9 @@ fn read_split(text: &str, split: &Split) -> Option<Vec<Vec<RawFeature>>> {
         })
     };
     let read_run = |run: &std::ops::Range<usize>| {
+        if let Some(features) = super::fast::features(&text[run.clone()]) {
+            return Some(features);
+        }
         let mut wrapped = String::with_capacity(run.len() + 16);
         wrapped.push_str("{\"features\":[");
         wrapped.push_str(&text[run.clone()]);
