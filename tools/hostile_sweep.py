@@ -328,8 +328,10 @@ def serve_check(binary, data, timeout):
                 return probs, p.returncode, (err.splitlines() or [""])[0]
             r, _, _ = select.select([p.stderr], [], [], 0.2)
             if r:
+                # Warnings about the data may come first: the address is on its own line.
                 line = p.stderr.readline()
-                break
+                if not line or b"serving on " in line:
+                    break
         if not line:
             try:
                 p.wait(5)
