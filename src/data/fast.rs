@@ -87,19 +87,46 @@ fn plain_u64(raw: &str) -> Option<u64> {
     plain.then(|| raw.parse().ok()).flatten()
 }
 
+/// The length of a string's text up to its closing quote, or `None` if an escape or a
+/// control character comes first (or no quote): eight bytes at a time, each tested for
+/// `"`, `\\` and a value below 0x20 with word arithmetic.
+#[inline(always)]
+fn string_len(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut k = 0;
+    while let Some(chunk) = b.get(k..k + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        // The high bit of each byte that is a quote, a backslash or below 0x20 (exact for
+        // the lowest such byte, which is the one wanted).
+        let hits = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        if hits != 0 {
+            let at = k + (hits.trailing_zeros() / 8) as usize;
+            return (b[at] == b'"').then_some(at);
+        }
+        k += 8;
+    }
+    let at = k + b[k..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    (b[at] == b'"').then_some(at)
+}
+
 struct Reader<'t> {
     text: &'t str,
     b: &'t [u8],
     i: usize,
-    /// The text of the `properties` being read (its room kept from one to the next).
-    props: String,
+    /// The members of the `properties` being read: each key, and where its value lies in
+    /// the text (the room kept from one feature to the next).
+    spans: Vec<(&'t str, std::ops::Range<usize>)>,
     /// The positions of the lines being read.
     scratch: Vec<Coord<f64>>,
 }
 
 impl<'t> Reader<'t> {
     fn new(text: &'t str) -> Reader<'t> {
-        Reader { text, b: text.as_bytes(), i: 0, props: String::new(), scratch: Vec::new() }
+        Reader { text, b: text.as_bytes(), i: 0, spans: Vec::new(), scratch: Vec::new() }
     }
 
     #[inline(always)]
@@ -148,7 +175,7 @@ impl<'t> Reader<'t> {
     fn string(&mut self) -> Option<&'t str> {
         self.eat(b'"')?;
         let start = self.i;
-        let len = self.b[start..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        let len = string_len(&self.b[start..])?;
         self.i = start + len + 1;
         // Cut at two ASCII quotes: at char boundaries.
         (self.b[start + len] == b'"').then(|| self.text.get(start..start + len)).flatten()
@@ -401,30 +428,43 @@ impl<'t> Reader<'t> {
             b'n' => return self.word(b"null").map(|_| (Props::Null, false)),
             _ => return self.value(0).map(|_| (Props::Other, false)),
         }
-        let mut text = std::mem::take(&mut self.props);
-        text.clear();
-        text.push('{');
+        let open = self.i;
+        let mut spans = std::mem::take(&mut self.spans);
+        spans.clear();
         let (mut mask, mut shortened) = (0, false);
         let read = self.object(|r, key| {
             let (bit, short) = raw::key_facts(key);
             mask |= bit;
             shortened |= short;
-            text.push('"');
-            text.push_str(key);
-            text.push_str("\":");
             let start = r.i;
             r.value(0)?;
-            text.push_str(&r.text[start..r.i]);
-            text.push(',');
+            spans.push((key, start..r.i));
             Some(())
         });
-        if text.ends_with(',') {
-            text.pop();
-        }
-        text.push('}');
-        let props = read.map(|_| (Props::Object(Properties::from_text(Box::from(text.as_str()), mask)), shortened));
-        self.props = text;
-        props
+        let raw = &self.text[open..self.i];
+        // `{"key":value,…}`: the members without the spaces between them.
+        let length =
+            2 + spans.iter().map(|(k, v)| k.len() + 4 + v.len()).sum::<usize>() - usize::from(!spans.is_empty());
+        let text: Box<str> = if length == raw.len() {
+            // Written without spaces: the text as it is.
+            Box::from(raw)
+        } else {
+            let mut text = String::with_capacity(length);
+            text.push('{');
+            for (i, (key, value)) in spans.iter().enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                text.push('"');
+                text.push_str(key);
+                text.push_str("\":");
+                text.push_str(&self.text[value.clone()]);
+            }
+            text.push('}');
+            text.into_boxed_str()
+        };
+        self.spans = spans;
+        read.map(|_| (Props::Object(Properties::from_text(text, mask)), shortened))
     }
 
     /// A feature's `geometry`: `null`, or an object with a `type` string.
@@ -609,6 +649,13 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn a_string_ends_where_a_byte_by_byte_scan_ends_it(text in "[a-z\"\\\\\u{1}\u{1f} Әé\u{7f}]{0,40}") {
+            let b = text.as_bytes();
+            let naive = b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20).filter(|&i| b[i] == b'"');
+            prop_assert_eq!(string_len(b), naive, "{:?}", text);
+        }
 
         #[test]
         fn any_feature_read_fast_is_read_as_serde_json_reads_it(

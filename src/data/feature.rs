@@ -649,9 +649,11 @@ pub(super) fn parse_features(
     problems: &mut Vec<Problem>,
     out: &mut [Option<Feature>],
 ) {
+    // The room for a feature's members, kept from one feature to the next.
+    let mut room: Vec<Member<'static>> = Vec::with_capacity(8);
     for (slot, (i, raw)) in out.iter_mut().zip(items) {
         let mut ctx = Ctx { file, index: i, id: String::new(), problems: &mut *problems, ok: true };
-        if let Some(f) = parse_feature(layer, raw, mode, &mut ctx) {
+        if let Some(f) = parse_feature(layer, raw, mode, &mut ctx, &mut room) {
             if ctx.ok {
                 *slot = Some(f);
             }
@@ -857,7 +859,24 @@ fn str_prop<'a>(props: &Known<'a>, key: &str, ctx: &mut Ctx) -> Option<&'a str> 
     }
 }
 
-fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -> Option<Feature> {
+/// A property as typing reads it.
+type Member<'t> = (Cow<'t, str>, PVal<'t>);
+
+/// An empty `Vec` of members of any lifetime in the room of `room` (its allocation, reused:
+/// collecting a `Vec`'s `into_iter` into items of the same size keeps its buffer).
+fn reuse<'a, 'b>(room: Vec<Member<'a>>) -> Vec<Member<'b>> {
+    let mut room = room;
+    room.clear();
+    room.into_iter().map(|_| unreachable!("the room is empty")).collect()
+}
+
+fn parse_feature(
+    layer: Layer,
+    raw: RawFeature,
+    mode: EndDates,
+    ctx: &mut Ctx,
+    room: &mut Vec<Member<'static>>,
+) -> Option<Feature> {
     let RawFeature::Object(obj) = raw else {
         ctx.err("feature is not a JSON object");
         return None;
@@ -875,12 +894,25 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         }
     };
     // The members are read (from the text, once) for typing, and not kept.
-    let mut members = Vec::with_capacity(8);
+    let mut members = reuse(std::mem::take(room));
     owned_props.members_into(&mut members);
-    let props = &Known::new(&members);
+    let feature = type_feature(layer, obj.id, obj.geometry, &Known::new(&members), mode, ctx);
+    *room = reuse(members);
+    feature.map(|f| Feature { properties: owned_props.unread(), ..f })
+}
+
+/// Type a feature from its `id` member (outside `properties`), geometry and properties.
+fn type_feature(
+    layer: Layer,
+    obj_id: Option<Value>,
+    geometry: Geom,
+    props: &Known,
+    mode: EndDates,
+    ctx: &mut Ctx,
+) -> Option<Feature> {
     let id = match props
         .get("id")
-        .or(obj.id.as_ref().map(R::of))
+        .or(obj_id.as_ref().map(R::of))
         .or_else(|| props.get("@id"))
         .or_else(|| props.get("osm_id"))
     {
@@ -894,7 +926,7 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
     // The id is kept where messages name the feature, and moved into it at the end.
     ctx.id = id;
 
-    let geometry = parse_geometry(layer, obj.geometry, ctx)?;
+    let geometry = parse_geometry(layer, geometry, ctx)?;
     let mut en = str_prop(props, "name", ctx).unwrap_or("");
     let kk = str_prop(props, "name:kk", ctx).map(str::to_string);
     let ru = str_prop(props, "name:ru", ctx).map(str::to_string);
@@ -1132,8 +1164,9 @@ fn parse_feature(layer: Layer, raw: RawFeature, mode: EndDates, ctx: &mut Ctx) -
         campaign_kind,
         rank,
         rare,
-        // Members a look-up read before typing (placing a feature by its tags) are let go.
-        properties: owned_props.unread(),
+        // Set by the caller: members a look-up read before typing (placing a feature by
+        // its tags) are let go.
+        properties: Properties::default(),
     })
 }
 
