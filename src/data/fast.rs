@@ -146,8 +146,16 @@ impl<'t> Reader<'t> {
         (self.next()? == c).then_some(())
     }
 
+    /// Pass over whitespace. (Most calls meet none: one test for a byte above a space.)
     #[inline(always)]
     fn ws(&mut self) {
+        if matches!(self.peek(), Some(c) if c <= b' ') {
+            self.spaces();
+        }
+    }
+
+    #[inline(never)]
+    fn spaces(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\n' | b'\t' | b'\r')) {
             self.i += 1;
         }
@@ -277,27 +285,30 @@ impl<'t> Reader<'t> {
     /// A coordinate: a decimal of at most [`MAX_DIGITS`] digits, without an exponent.
     #[inline(always)]
     fn coordinate(&mut self) -> Option<f64> {
-        let b = &self.b[self.i..];
-        let negative = b.first() == Some(&b'-');
-        let mut k = usize::from(negative);
+        let b = self.b;
+        let mut k = self.i;
+        let negative = b.get(k) == Some(&b'-');
+        k += usize::from(negative);
         let mut significand: u64 = 0;
-        let mut digits = |k: &mut usize| {
-            let start = *k;
-            while let Some(d) = b.get(*k).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9) {
-                significand = significand.wrapping_mul(10).wrapping_add(u64::from(d));
-                *k += 1;
-            }
-            *k - start
-        };
-        let whole = digits(&mut k);
+        let start = k;
+        while k < b.len() && b[k].is_ascii_digit() {
+            significand = significand.wrapping_mul(10).wrapping_add(u64::from(b[k] - b'0'));
+            k += 1;
+        }
+        let whole = k - start;
         // One digit or more, and no leading zero.
-        if whole == 0 || (whole > 1 && b[k - whole] == b'0') {
+        if whole == 0 || (whole > 1 && b[start] == b'0') {
             return None;
         }
         let mut fraction = 0;
-        if b.get(k) == Some(&b'.') {
+        if k < b.len() && b[k] == b'.' {
             k += 1;
-            fraction = digits(&mut k);
+            let from = k;
+            while k < b.len() && b[k].is_ascii_digit() {
+                significand = significand.wrapping_mul(10).wrapping_add(u64::from(b[k] - b'0'));
+                k += 1;
+            }
+            fraction = k - from;
             if fraction == 0 {
                 return None;
             }
@@ -305,7 +316,7 @@ impl<'t> Reader<'t> {
         if whole + fraction > MAX_DIGITS || matches!(b.get(k), Some(b'e' | b'E')) {
             return None;
         }
-        self.i += k;
+        self.i = k;
         let mut f = significand as f64;
         if fraction > 0 {
             f /= POW10[fraction];
