@@ -62,17 +62,7 @@ pub(super) fn members<'t>(text: &'t str, out: &mut Vec<(Cow<'t, str>, PVal<'t>)>
     let mut r = Reader::new(text);
     r.ws();
     r.object(|r, key| {
-        let value = if r.peek()? == b'"' {
-            PVal::Str(Cow::Borrowed(r.string()?))
-        } else {
-            let start = r.i;
-            r.value(0)?;
-            let raw = &r.text[start..r.i];
-            PVal::Other(match plain_u64(raw) {
-                Some(n) => Value::from(n),
-                None => serde_json::from_str(raw).ok()?,
-            })
-        };
+        let value = if r.peek()? == b'"' { PVal::Str(Cow::Borrowed(r.string()?)) } else { PVal::Other(r.json(0)?) };
         out.push((Cow::Borrowed(key), value));
         Some(())
     })?;
@@ -250,6 +240,45 @@ impl<'t> Reader<'t> {
             b'-' | b'0'..=b'9' => self.number(),
             _ => None,
         }
+    }
+
+    /// Any JSON value as serde_json's `Value` reads it (an object's members in a map, the
+    /// last of a key given twice kept), nested at most `MAX_DEPTH - depth` deep. A number
+    /// other than a plain non-negative integer is read by serde_json from its text.
+    fn json(&mut self, depth: u32) -> Option<Value> {
+        Some(match self.peek()? {
+            b'"' => Value::String(self.string()?.to_owned()),
+            b'{' if depth < MAX_DEPTH => {
+                let mut map = serde_json::Map::new();
+                self.object(|r, key| {
+                    let value = r.json(depth + 1)?;
+                    map.insert(key.to_owned(), value);
+                    Some(())
+                })?;
+                Value::Object(map)
+            }
+            b'[' if depth < MAX_DEPTH => {
+                let mut items = Vec::new();
+                self.array(|r| {
+                    items.push(r.json(depth + 1)?);
+                    Some(())
+                })?;
+                Value::Array(items)
+            }
+            b't' => self.word(b"true").map(|_| Value::Bool(true))?,
+            b'f' => self.word(b"false").map(|_| Value::Bool(false))?,
+            b'n' => self.word(b"null").map(|_| Value::Null)?,
+            b'-' | b'0'..=b'9' => {
+                let start = self.i;
+                self.number()?;
+                let raw = &self.text[start..self.i];
+                match plain_u64(raw) {
+                    Some(n) => Value::from(n),
+                    None => serde_json::from_str(raw).ok()?,
+                }
+            }
+            _ => return None,
+        })
     }
 
     /// A number as JSON writes it, passed over.
@@ -674,7 +703,10 @@ mod tests {
             nest in 0usize..4,
             ws in space(),
             key in prop::sample::select(vec!["id", "name", "name_ru", "rank", "a\\u0062", "type", ""]),
-            value in prop::sample::select(vec!["\"x\"", "1", "null", "[1,{\"a\":[]}]", "\"q\\\"\"", "01", "[1,]", "true"]),
+            value in prop::sample::select(vec![
+                "\"x\"", "1", "null", "[1,{\"a\":[]}]", "\"q\\\"\"", "01", "[1,]", "true",
+                "{\"a\":1,\"a\":-2.5e3,\"b\":[false]}", "[-0,0.5,1e2,{\"b\":null},\"Ә\"]", "{ \"k\" : [ ] }", "18446744073709551616",
+            ]),
         ) {
             let position = format!("[{}]", nums.join(&format!("{ws},{ws}")));
             let coords = (0..nest).fold(position, |c, _| format!("[{ws}{c}{ws},{ws}{c}{ws}]"));
