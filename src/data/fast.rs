@@ -176,7 +176,7 @@ impl<'t> Reader<'t> {
         let len = string_len(&self.b[start..])?;
         self.i = start + len + 1;
         // Cut at two ASCII quotes: at char boundaries.
-        (self.b[start + len] == b'"').then(|| self.text.get(start..start + len)).flatten()
+        self.text.get(start..start + len)
     }
 
     /// `word` (`true`, `false`, `null`).
@@ -318,13 +318,19 @@ impl<'t> Reader<'t> {
         let mut k = self.i;
         let negative = b.get(k) == Some(&b'-');
         k += usize::from(negative);
+        // The digits from `k` on, added to `significand`; how many.
+        #[inline(always)]
+        fn digits(b: &[u8], k: &mut usize, significand: &mut u64) -> usize {
+            let from = *k;
+            while *k < b.len() && b[*k].is_ascii_digit() {
+                *significand = significand.wrapping_mul(10).wrapping_add(u64::from(b[*k] - b'0'));
+                *k += 1;
+            }
+            *k - from
+        }
         let mut significand: u64 = 0;
         let start = k;
-        while k < b.len() && b[k].is_ascii_digit() {
-            significand = significand.wrapping_mul(10).wrapping_add(u64::from(b[k] - b'0'));
-            k += 1;
-        }
-        let whole = k - start;
+        let whole = digits(b, &mut k, &mut significand);
         // One digit or more, and no leading zero.
         if whole == 0 || (whole > 1 && b[start] == b'0') {
             return None;
@@ -332,12 +338,7 @@ impl<'t> Reader<'t> {
         let mut fraction = 0;
         if k < b.len() && b[k] == b'.' {
             k += 1;
-            let from = k;
-            while k < b.len() && b[k].is_ascii_digit() {
-                significand = significand.wrapping_mul(10).wrapping_add(u64::from(b[k] - b'0'));
-                k += 1;
-            }
-            fraction = k - from;
+            fraction = digits(b, &mut k, &mut significand);
             if fraction == 0 {
                 return None;
             }
