@@ -15,20 +15,32 @@ use steppe_atlas::Atlas;
 const SIZES: [(&str, u32, u32, f32); 3] =
     [("A4 150 dpi", 1754, 1240, 150.0), ("A4 300 dpi", 3508, 2480, 300.0), ("1280×720", 1280, 720, 96.0)];
 
-/// The ids a year's map must label: the places its captions name that have a label of
-/// their own (towns, battles, rivers, lakes, landforms), its battles, and the capitals in
-/// view. Read from the events' `places` lists, not from the renderer.
+/// The ids a year's map must label: the places its captions name (towns, battles, rivers,
+/// lakes, landforms, and areas unless a named landform bears the area's name), its
+/// battles, and the capitals in view. Read from the events' `places` lists, not from the
+/// renderer.
 fn expected(atlas: &Atlas, view: &View, year: Year) -> Vec<(String, &'static str)> {
     let mut out = Vec::new();
-    for e in atlas.data.layer(Layer::Events).iter().filter(|e| e.alive(year)) {
-        for id in e.properties.get("places").and_then(|v| v.as_array()).into_iter().flatten() {
-            let id = id.as_str().expect("place ids are strings");
-            let f = atlas.data.get(id).unwrap_or_else(|| panic!("{}: unknown place {id}", e.id));
-            let labelled =
-                matches!(f.layer, Layer::Cities | Layer::Battles | Layer::Rivers | Layer::Water | Layer::Landforms);
-            if labelled && f.alive(year) {
-                out.push((id.to_string(), "named by the caption"));
-            }
+    let named: Vec<&str> = atlas
+        .data
+        .layer(Layer::Events)
+        .iter()
+        .filter(|e| e.alive(year))
+        .flat_map(|e| e.properties.get("places").and_then(|v| v.as_array()).into_iter().flatten())
+        .map(|id| id.as_str().expect("place ids are strings"))
+        .collect();
+    for &id in &named {
+        let f = atlas.data.get(id).unwrap_or_else(|| panic!("unknown place {id}"));
+        let labelled =
+            matches!(f.layer, Layer::Cities | Layer::Battles | Layer::Rivers | Layer::Water | Layer::Landforms);
+        // An area is named by its own label, or by a named landform of the same name.
+        let area = f.layer == Layer::Territories
+            && !named.iter().any(|&o| {
+                o != id
+                    && atlas.data.get(o).is_some_and(|o| o.layer != Layer::Territories && o.name("en") == f.name("en"))
+            });
+        if (labelled || area) && f.alive(year) && !out.iter().any(|(o, _)| o == id) {
+            out.push((id.to_string(), if area { "an area named by the caption" } else { "named by the caption" }));
         }
     }
     for b in atlas.data.layer(Layer::Battles).iter().filter(|b| b.alive(year)) {
@@ -81,6 +93,9 @@ fn every_promised_label_is_placed_near_its_place_in_every_year_and_size() {
                         if on_map && dx.hypot(dy) > reach {
                             fails.push(format!("{year} {size}: {id} label is {:.0} px from its place", dx.hypot(dy)));
                         }
+                    }
+                    if feat.layer == Layer::Territories && label.text.to_lowercase() != feat.name("en").to_lowercase() {
+                        fails.push(format!("{year} {size}: area {id} labelled {:?}", label.text));
                     }
                     if feat.layer == Layer::Cities && !label.text.contains(feat.name("en")) {
                         fails.push(format!("{year} {size}: {id} labelled {:?}", label.text));

@@ -250,6 +250,54 @@ pub(crate) fn territories<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mu
             }
         }
     }
+    named_areas(f, jobs);
+}
+
+/// The names of the areas a caption names (its `places`), in the landforms' lettering,
+/// inside each area: "occupying Fergana" must show where Fergana is, although the map
+/// otherwise names the polities that hold land, not the areas. An area is left to any
+/// other place the map promises to name with the same words (a region's landform).
+fn named_areas<'a>(f: &Frame<'a>, jobs: &mut Vec<LabelJob<'a>>) {
+    if f.promised.is_empty() {
+        return;
+    }
+    let areas = f.atlas.data.layer(Layer::Territories);
+    let spec = &f.style.landforms;
+    for i in f.visible_in(Layer::Territories) {
+        let area = &areas[i];
+        if !area.alive(f.opts.year) || !f.promised.contains(&area.id) {
+            continue;
+        }
+        let name = area.name(&f.opts.lang);
+        if name.trim().is_empty() || !namesakes(f, &area.id, name).is_empty() {
+            continue;
+        }
+        let Some(p) = label_point(area).or_else(|| f.atlas.interior_point(Layer::Territories, i)) else { continue };
+        let (x, y) = f.view.to_px(p.x(), p.y());
+        jobs.push(LabelJob {
+            priority: priority::LANDFORM + 1,
+            text: cased(spec, name),
+            style: f.text_style(spec, 1.0),
+            anchor: Anchor::Centre { x: x as f32, y: y as f32 },
+            id: Some(area.id.as_str()),
+            land: Box::new([i]),
+        });
+    }
+}
+
+/// The other places (not `id`) the map promises to name with `name` (a landform with an
+/// area's name): their labels name the area too.
+pub(crate) fn namesakes<'s>(f: &'s Frame, id: &str, name: &str) -> Vec<&'s str> {
+    f.promised
+        .iter()
+        .filter(|other| {
+            other.as_str() != id
+                && f.atlas.data.get(other).is_some_and(|o| {
+                    o.layer != Layer::Territories && o.alive(f.opts.year) && o.name(&f.opts.lang) == name
+                })
+        })
+        .map(String::as_str)
+        .collect()
 }
 
 /// Is ring `r` (in [`area_rings`] order) an exterior ring rather than a hole?

@@ -648,8 +648,9 @@ fn draw_inset(f: &Frame, canvas: &mut dyn Canvas, inset: &Inset) {
     }
 }
 
-/// The promised labels of places on the map (towns, battles, rivers, water, landforms
-/// alive this year) that were not placed.
+/// The promised labels of places on the map (towns, battles, rivers, water, landforms and
+/// areas alive this year) that were not placed. An area named by another promised
+/// place's label (a landform of the same name) counts as named when that label is placed.
 fn missing_labels(f: &Frame, placed: &[labels::PlacedLabel]) -> Vec<String> {
     let labelled: BTreeSet<&str> = placed.iter().filter_map(|l| l.id.as_deref()).collect();
     f.promised
@@ -657,6 +658,12 @@ fn missing_labels(f: &Frame, placed: &[labels::PlacedLabel]) -> Vec<String> {
         .filter(|id| !labelled.contains(id.as_str()))
         .filter(|id| {
             f.atlas.data.get(id).is_some_and(|feat| {
+                if feat.layer == Layer::Territories {
+                    let others = layers::namesakes(f, id, feat.name(&f.opts.lang));
+                    if !others.is_empty() {
+                        return !others.iter().any(|o| labelled.contains(o));
+                    }
+                }
                 feat.alive(f.opts.year)
                     && f.style.layers.contains(&match feat.layer {
                         Layer::Cities => MapLayer::Cities,
@@ -664,6 +671,7 @@ fn missing_labels(f: &Frame, placed: &[labels::PlacedLabel]) -> Vec<String> {
                         Layer::Rivers => MapLayer::Rivers,
                         Layer::Water => MapLayer::Water,
                         Layer::Landforms => MapLayer::Landforms,
+                        Layer::Territories => MapLayer::Territories,
                         _ => return false,
                     })
             })
