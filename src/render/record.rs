@@ -469,8 +469,26 @@ impl Recorded {
 /// The window drawn for the `size` window at (x, y): grown by [`WINDOW_MARGIN`] px on
 /// every side (its top left and size).
 fn widened(x: i32, y: i32, size: (u32, u32)) -> (i32, i32, (u32, u32)) {
-    let m = WINDOW_MARGIN;
+    grown(x, y, size, WINDOW_MARGIN)
+}
+
+/// The `size` window at (x, y) grown by `m` px on every side (its top left and size).
+fn grown(x: i32, y: i32, size: (u32, u32), m: u32) -> (i32, i32, (u32, u32)) {
     (x - m as i32, y - m as i32, (size.0 + 2 * m, size.1 + 2 * m))
+}
+
+/// The margin, px, of the window whose operations make a window's keys
+/// ([`Recording::window_key`], [`Recording::cell_keys`]): what is drawn only in the rest
+/// of the drawn margin ([`WINDOW_MARGIN`]) is cut off with it, so it changes no pixel of
+/// the window (operations' bounds hold all they draw, anti-aliasing included; a pixel is
+/// kept for rounding).
+const KEY_MARGIN: u32 = 1;
+
+/// The window of a window's keys: grown by [`KEY_MARGIN`], as a rectangle (left, top,
+/// right, bottom, px) and as its top left and size.
+fn key_window(x: i32, y: i32, size: (u32, u32)) -> ([f32; 4], (i32, i32, (u32, u32))) {
+    let (kx, ky, ks) = grown(x, y, size, KEY_MARGIN);
+    ([kx as f32, ky as f32, (kx + ks.0 as i32) as f32, (ky + ks.1 as i32) as f32], (kx, ky, ks))
 }
 
 /// Cell edge, px, of the partial redraws of a window ([`Recording::redraw_window`]).
@@ -656,11 +674,9 @@ impl Recording {
         }
         let b = self.background;
         h.write(&[b.0, b.1, b.2, b.3]);
-        // What reaches the window's margin counts too (it is drawn with it).
-        let (wx, wy, wide) = widened(x, y, size);
-        let window = [wx as f32, wy as f32, (wx + wide.0 as i32) as f32, (wy + wide.1 as i32) as f32];
+        let (window, (kx, ky, ks)) = key_window(x, y, size);
         for r in &self.ops {
-            let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };
+            let Some(near) = r.reach(kx as f32, ky as f32, ks) else { continue };
             r.hash_in_window(&near, window, self.near.as_deref(), &mut h);
         }
         h.finish_128()
@@ -698,10 +714,9 @@ impl Recording {
         let b = self.background;
         let seed = u64::from_le_bytes([b.0, b.1, b.2, b.3, 0x63, 0x65, 0x6c, 0x6c]);
         let mut keys = vec![seed; grid.len()];
-        let (wx, wy, wide) = widened(x, y, size);
-        let window = [wx as f32, wy as f32, (wx + wide.0 as i32) as f32, (wy + wide.1 as i32) as f32];
+        let (window, (kx, ky, ks)) = key_window(x, y, size);
         for r in &self.ops {
-            let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };
+            let Some(near) = r.reach(kx as f32, ky as f32, ks) else { continue };
             let mix = |keys: &mut [u64], c: usize, key: u64| {
                 keys[c] = (keys[c].rotate_left(23) ^ key).wrapping_mul(0x9e37_79b9_7f4a_7c15)
             };
