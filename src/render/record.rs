@@ -122,7 +122,11 @@ impl Piece {
     ///   its margin of the window, and whether the runs hold the contour's ends (caps):
     ///   the outline in the window comes from those segments, their joins and caps
     ///   alone, and away from its outline a stroke covers nothing.
-    fn hash_near(&self, pts: &[tiny_skia::Point], window: [f32; 4]) -> u128 {
+    /// - stroked with dashes (an open contour), its points up to the end of its last
+    ///   segment that comes within its margin of the window, and whether that is the
+    ///   contour's end: a dash in the window depends on the length before it, and
+    ///   nothing after that segment reaches the window.
+    fn hash_near(&self, pts: &[tiny_skia::Point], window: [f32; 4], dashed: bool) -> u128 {
         // (tiny-skia's paths hold only numbers; a point that is not one would drop its
         // edges and leave the contour open, its winding no longer known from one point.)
         if !pts.iter().all(|p| p.x.is_finite() && p.y.is_finite()) {
@@ -143,6 +147,10 @@ impl Piece {
             };
             if n < 2 {
                 pts.iter().for_each(|&p| put(bytes, p));
+            } else if dashed {
+                let last = (0..n - 1).rev().find(|&i| segment_hits(at(i), at(i + 1), r)).map_or(n - 1, |i| i + 1);
+                pts[..=last].iter().for_each(|&p| put(bytes, p));
+                bytes.push(0xd0 | u8::from(last == n - 1));
             } else if self.area {
                 let c = ((window[0] + window[2]) / 2.0, (window[1] + window[3]) / 2.0);
                 let mut winding = 0i32;
@@ -416,18 +424,20 @@ impl Recorded {
             return;
         }
         h.write(&self.digest.to_le_bytes());
-        let (pieces, path, local) = match &self.op {
-            Op::Fill { pieces, path, .. } => (pieces, path, true),
-            // A dash depends on the length of the contour before it: a dashed contour
-            // counts whole.
-            Op::Stroke { pieces, path, pen, .. } => (pieces, path, pen.dash.is_empty()),
+        let (pieces, path, dashed) = match &self.op {
+            Op::Fill { pieces, path, .. } => (pieces, path, false),
+            Op::Stroke { pieces, path, pen, .. } => (pieces, path, !pen.dash.is_empty()),
             _ => return,
         };
         for (piece, _) in pieces.iter().zip(near).filter(|(_, n)| **n) {
-            let digest = match piece.points(path.points()).filter(|_| local && !piece.within(window)) {
+            // A dash depends on the length of the contour before it: a dashed contour
+            // counts up to its last segment near the window (whole when it is closed, as
+            // its last dash joins its first).
+            let digest = match piece.points(path.points()).filter(|_| !piece.within(window)) {
+                Some(_) if dashed && piece.closed => piece.digest,
                 Some(pts) => match kept {
-                    Some(kept) => kept.get_or(piece, window, || piece.hash_near(pts, window)),
-                    None => piece.hash_near(pts, window),
+                    Some(kept) => kept.get_or(piece, dashed, window, || piece.hash_near(pts, window, dashed)),
+                    None => piece.hash_near(pts, window, dashed),
                 },
                 None => piece.digest,
             };
@@ -613,11 +623,11 @@ const NEAR_DIGESTS: usize = 1 << 18;
 
 impl NearDigests {
     /// The digest of `piece` in `window`, found, or made by `make` and kept.
-    fn get_or(&self, piece: &Piece, window: [f32; 4], make: impl FnOnce() -> u128) -> u128 {
+    fn get_or(&self, piece: &Piece, dashed: bool, window: [f32; 4], make: impl FnOnce() -> u128) -> u128 {
         let key: NearKey = (
             piece.digest,
             piece.margin.to_bits(),
-            u8::from(piece.area) | u8::from(piece.closed) << 1,
+            u8::from(piece.area) | u8::from(piece.closed) << 1 | u8::from(dashed) << 2,
             window.map(|v| v as i32),
         );
         if let Some(d) = self.0.lock().expect("digest lock").get(&key) {
@@ -1535,5 +1545,33 @@ mod tests {
         let same = a.draw_window(0, 0, (256, 256)).unwrap().data() == b.draw_window(0, 0, (256, 256)).unwrap().data();
         assert!(ka != kb || same);
         assert_ne!(ka, kb);
+    }
+
+    #[test]
+    fn a_dashed_line_changed_after_a_window_keeps_its_key_there_and_before_it_does_not() {
+        // A dashed border through the window (0, 0, 256, 256), then far beyond it.
+        let pen =
+            Pen { width: 2.0, dash: vec![6.0, 4.0], cap: tiny_skia::LineCap::Butt, join: tiny_skia::LineJoin::Miter };
+        let ink = Ink::new(Rgba(90, 40, 20, 255), 1.0);
+        let draw = |start: f32, bend: f32, close: bool| {
+            let pts = [(-300.0, start), (-40.0, 60.0), (120.0, 140.0), (300.0, 200.0), (700.0, bend), (900.0, 900.0)];
+            let mut r = Recording::new((1024, 1024), Rgba(1, 2, 3, 255), true);
+            r.stroke_path(&polyline(&pts, close), ink, &pen);
+            r
+        };
+        let key = |r: &Recording| r.window_key(0, 0, (256, 256), b"t");
+        let pixels = |r: &Recording| r.draw_window(0, 0, (256, 256)).unwrap().data().to_vec();
+        // A bend moved after the window: the same dashes in it, the same key and cells.
+        let (a, b) = (draw(60.0, 500.0, false), draw(60.0, 520.0, false));
+        assert_eq!(key(&a), key(&b));
+        assert_eq!(pixels(&a), pixels(&b));
+        assert_eq!(a.cell_keys(0, 0, (256, 256)), b.cell_keys(0, 0, (256, 256)));
+        // The start moved before the window: the length before it changes, and so do the
+        // dashes in it and the key.
+        let c = draw(30.0, 500.0, false);
+        assert_ne!(pixels(&a), pixels(&c));
+        assert_ne!(key(&a), key(&c));
+        // A closed contour's last dash joins its first: a bend anywhere changes the key.
+        assert_ne!(key(&draw(60.0, 500.0, true)), key(&draw(60.0, 520.0, true)));
     }
 }
