@@ -274,10 +274,26 @@ fn named_areas<'a>(f: &Frame<'a>, jobs: &mut Vec<LabelJob<'a>>) {
         }
         let Some(p) = label_point(area).or_else(|| f.atlas.interior_point(Layer::Territories, i)) else { continue };
         let (x, y) = f.view.to_px(p.x(), p.y());
+        let style = f.text_style(spec, 1.0);
+        // A gloss in brackets ("Ili valley (Dzungar heartland)") is left out where the
+        // whole name would run far beyond the area.
+        let wide = area.bbox().map_or(f32::INFINITY, |b| {
+            let (x0, y0) = f.view.to_px(b[0], b[1]);
+            let (x1, y1) = f.view.to_px(b[2], b[3]);
+            (x1 - x0).abs().max((y1 - y0).abs()) as f32
+        });
+        let name = match name.split_once(" (") {
+            Some((short, _))
+                if !short.trim().is_empty() && f.fonts.measure(&cased(spec, name), &style).width > wide =>
+            {
+                short
+            }
+            _ => name,
+        };
         jobs.push(LabelJob {
             priority: priority::LANDFORM + 1,
             text: cased(spec, name),
-            style: f.text_style(spec, 1.0),
+            style,
             anchor: Anchor::Centre { x: x as f32, y: y as f32 },
             id: Some(area.id.as_str()),
             land: Box::new([i]),
