@@ -347,8 +347,11 @@ def main():
         from shapely.strtree import STRtree
         geoms = [g for _, g in terr]
         tree = STRtree(geoms)
+        # Shapely 2 answers a query with indices, shapely 1.8 (Debian's) with geometries.
+        index_of = {id(g): k for k, g in enumerate(geoms)}
         for i, (a, ga) in enumerate(terr):
             for j in tree.query(ga):
+                j = int(j) if hasattr(j, "__index__") else index_of[id(j)]
                 if j <= i:
                     continue
                 b, gb = terr[j]
