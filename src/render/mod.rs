@@ -472,7 +472,13 @@ pub fn draw_map<'a>(
     let frame = frame(atlas, style, view, opts);
     let mut shown = Shown::default();
     let frame_box = if opts.seamless_labels {
-        [f32::MIN, f32::MIN, f32::MAX, f32::MAX]
+        // Seamless labels run on into the next metatile, but not past the world's east or
+        // west edge on a Mercator map (there is no tile beyond it: a name would be cut).
+        let (west, east) = match view.projection {
+            crate::project::Projection::Mercator => (view.to_px(-180.0, 0.0).0 as f32, view.to_px(180.0, 0.0).0 as f32),
+            _ => (f32::MIN, f32::MAX),
+        };
+        [west, f32::MIN, east, f32::MAX]
     } else {
         [0.0, 0.0, view.width as f32, view.height as f32]
     };

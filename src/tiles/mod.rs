@@ -681,3 +681,29 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Source;
+    use crate::time::EndDates;
+
+    #[test]
+    fn no_name_runs_past_the_worlds_edge_at_zoom_0() {
+        // At zoom 0 the world is one tile and nothing lies east or west of it: a name that
+        // ran past its edge (Hami, near the east of the built-in atlas's view) would be cut.
+        let atlas = Atlas::load(&Source::Embedded, EndDates::default()).expect("built-in atlas loads");
+        let style = Style::load("print").expect("print style");
+        let look = TileLook { scale: 1, buffer_px: 128, lang: "en".into(), image: ImageFormat::Png };
+        let mt = MetaTile::of(TileId { z: 0, x: 0, y: 0 }, METATILE);
+        for year in [1640, 1700, 1723, 1741] {
+            let (view, opts) = metatile_view(&mt, year, &look);
+            let drawn = render_map(&atlas, &style, &view, &opts);
+            assert!(!drawn.labels.is_empty(), "{year}: names are placed");
+            let (west, east) = (look.buffer_px as f32, (look.buffer_px + TILE_PX) as f32);
+            for l in &drawn.labels {
+                assert!(l.bbox[0] >= west - 0.5 && l.bbox[2] <= east + 0.5, "{year}: {:?} at {:?}", l.text, l.bbox);
+            }
+        }
+    }
+}
