@@ -282,17 +282,16 @@ fn named_areas<'a>(f: &Frame<'a>, jobs: &mut Vec<LabelJob<'a>>) {
             let (x1, y1) = f.view.to_px(b[2], b[3]);
             (x1 - x0).abs().max((y1 - y0).abs()) as f32
         });
-        let name = match name.split_once(" (") {
-            Some((short, _))
-                if !short.trim().is_empty() && f.fonts.measure(&cased(spec, name), &style).width > wide =>
-            {
-                short
+        let whole = cased(spec, name);
+        let text = match name.split_once(" (") {
+            Some((short, _)) if !short.trim().is_empty() && f.fonts.measure(&whole, &style).width > wide => {
+                cased(spec, short)
             }
-            _ => name,
+            _ => whole,
         };
         jobs.push(LabelJob {
             priority: priority::LANDFORM + 1,
-            text: cased(spec, name),
+            text,
             style,
             anchor: Anchor::Centre { x: x as f32, y: y as f32 },
             id: Some(area.id.as_str()),
