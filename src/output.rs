@@ -530,11 +530,15 @@ fn scan_runs(pixmap: &tiny_skia::Pixmap, runs: &mut Vec<(u32, u32)>) -> (Vec<u32
 fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoice> {
     // Slots by use, most used first (ties by colour, so the palette is deterministic).
     // One integer key per colour (use descending, then colour), unique as colours are.
-    let mut by_use: Vec<(u64, u32)> =
-        (0..colours.len()).map(|s| ((u64::from(u32::MAX - uses[s]) << 32) | u64::from(colours[s]), s as u32)).collect();
-    by_use.sort_unstable_by_key(|e| e.0);
-    let by_use: Vec<(u32, u32, u32)> =
-        by_use.into_iter().map(|(_, s)| (colours[s as usize], uses[s as usize], s)).collect();
+    let key = |s: usize| (u64::from(u32::MAX - uses[s]) << 32) | u64::from(colours[s]);
+    let mut slots: Vec<u32> = (0..colours.len() as u32).collect();
+    // Only the kept colours need their order (the palette's): the rest are searched in
+    // any order, with ties broken by key (`quantise::complete`).
+    let popular = if slots.len() <= 256 { slots.len() } else { 192 };
+    if popular < slots.len() {
+        slots.select_nth_unstable_by_key(popular, |&s| key(s as usize));
+    }
+    slots[..popular].sort_unstable_by_key(|&s| key(s as usize));
     let straight = |c: u32| {
         let [r, g, b, a] = c.to_le_bytes();
         let un = |v: u8| {
@@ -549,26 +553,26 @@ fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoi
     // The most used colours first (the flat fills, kept exact), then, while room is left,
     // the colour farthest from every kept one (a small white dot must not vanish), then
     // every other colour to its nearest kept colour.
-    let popular = if by_use.len() <= 256 { by_use.len() } else { 192 };
-    let mut palette: Vec<[u8; 4]> = by_use[..popular].iter().map(|&(c, _, _)| straight(c)).collect();
+    let mut palette: Vec<[u8; 4]> = slots[..popular].iter().map(|&s| straight(colours[s as usize])).collect();
     // Palette index per slot.
     let mut lut: Vec<u8> = vec![0; colours.len()];
-    for (i, &(_, _, s)) in by_use[..popular].iter().enumerate() {
+    for (i, &s) in slots[..popular].iter().enumerate() {
         lut[s as usize] = i as u8;
     }
-    let rest: Vec<(u32, u32, [u8; 4])> = by_use[popular..].iter().map(|&(c, u, s)| (s, u, straight(c))).collect();
+    let rest = &slots[popular..];
+    let colours_left: Vec<[u8; 4]> = rest.iter().map(|&s| straight(colours[s as usize])).collect();
+    let ranks: Vec<u64> = rest.iter().map(|&s| key(s as usize)).collect();
     // Every other colour's nearest entry, the farthest-first entries added while room is
     // left, and every colour's nearest entry once they are in.
-    let colours_left: Vec<[u8; 4]> = rest.iter().map(|r| r.2).collect();
-    let (dist, idx) = quantise::complete(&mut palette, &colours_left);
+    let (dist, idx) = quantise::complete(&mut palette, &colours_left, &ranks);
     let mut squared_error = 0u64;
     let mut worst = 0u32;
-    for (j, r) in rest.iter().enumerate() {
+    for (j, &s) in rest.iter().enumerate() {
         let dj = dist[j];
-        squared_error += u64::from(dj) * u64::from(r.1);
+        squared_error += u64::from(dj) * u64::from(uses[s as usize]);
         worst = worst.max(dj);
         // Below 256: the palette never grows past it.
-        lut[r.0 as usize] = idx[j] as u8;
+        lut[s as usize] = idx[j] as u8;
     }
     let kind = if rest.is_empty() {
         TileEncoding::Indexed
@@ -603,22 +607,22 @@ mod quantise {
     const CHUNK: usize = 64;
 
     /// Complete `palette` (the kept entries) with the colours of `rest` farthest from every
-    /// entry, while room is left, each the last in `rest` of those at the largest
-    /// distance; returns each colour's squared distance to its nearest entry and that
+    /// entry, while room is left, each of those at the largest distance the one of largest
+    /// rank (`ranks`, one per colour of `rest`, all different); returns each colour's squared distance to its nearest entry and that
     /// entry (the first of equals).
-    pub(super) fn complete(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]]) -> (Vec<u32>, Vec<u32>) {
+    pub(super) fn complete(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]], ranks: &[u64]) -> (Vec<u32>, Vec<u32>) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { complete_avx2(palette, rest) };
+            return unsafe { complete_avx2(palette, rest, ranks) };
         }
-        complete_in::<false>(palette, rest)
+        complete_in::<false>(palette, rest, ranks)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn complete_avx2(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]]) -> (Vec<u32>, Vec<u32>) {
-        complete_in::<true>(palette, rest)
+    fn complete_avx2(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]], ranks: &[u64]) -> (Vec<u32>, Vec<u32>) {
+        complete_in::<true>(palette, rest, ranks)
     }
 
     /// A kept entry: its channel sum, index and channels.
@@ -741,7 +745,11 @@ mod quantise {
     }
 
     #[inline(always)]
-    pub(super) fn complete_in<const WIDE: bool>(palette: &mut Vec<[u8; 4]>, rest: &[[u8; 4]]) -> (Vec<u32>, Vec<u32>) {
+    pub(super) fn complete_in<const WIDE: bool>(
+        palette: &mut Vec<[u8; 4]>,
+        rest: &[[u8; 4]],
+        ranks: &[u64],
+    ) -> (Vec<u32>, Vec<u32>) {
         let m = rest.len();
         if m == 0 {
             return (Vec::new(), Vec::new());
@@ -795,19 +803,20 @@ mod quantise {
         let mut tops: Vec<f32> = dist.chunks_exact(CHUNK).map(largest).collect();
         let mut most = largest(&tops);
         while palette.len() < 256 && most > 0.0 {
-            // The colour at the largest distance that comes last in `rest`.
-            let mut f_at = 0u32;
+            // The colour at the largest distance with the largest rank.
+            let mut f_at = usize::MAX;
             for (t, &top) in tops.iter().enumerate() {
                 if top == most {
                     for j in t * CHUNK..(t + 1) * CHUNK {
-                        if dist[j] == most {
-                            f_at = f_at.max(order[j]);
+                        let o = order[j] as usize;
+                        if dist[j] == most && (f_at == usize::MAX || ranks[o] > ranks[f_at]) {
+                            f_at = o;
                         }
                     }
                 }
             }
             let i = palette.len() as u32;
-            let fc = rest[f_at as usize];
+            let fc = rest[f_at];
             palette.push(fc);
             let f = fc.map(f32::from);
             let sf = sum(&fc) as f32;
@@ -1249,8 +1258,9 @@ mod tests {
             let kept: Vec<[u8; 4]> = kept.iter().map(|&c| px(c)).collect();
             let rest: Vec<[u8; 4]> = rest.iter().map(|&c| px(c)).collect();
             let (mut p1, mut p2) = (kept.clone(), kept.clone());
-            let baseline = quantise::complete_in::<false>(&mut p1, &rest);
-            assert_eq!(baseline, quantise::complete(&mut p2, &rest));
+            let ranks: Vec<u64> = (0..rest.len() as u64).collect();
+            let baseline = quantise::complete_in::<false>(&mut p1, &rest, &ranks);
+            assert_eq!(baseline, quantise::complete(&mut p2, &rest, &ranks));
             assert_eq!(p1, p2);
             // Against a plain search of every entry (the first of equals) once the palette
             // is complete.

@@ -93,11 +93,8 @@ impl HashMemo {
     }
 }
 
-/// MBTiles image ids ([`content_hash`]) of tiles hashed before.
-static MBTILES_IDS: HashMemo = HashMemo::new(content_hash);
-
-/// PMTiles content keys (the 128-bit XXH3 the `pmtiles` writer itself uses), and the
-/// XYZ folder's, of tiles hashed before.
+/// PMTiles content keys (the 128-bit XXH3 the `pmtiles` writer itself uses), the XYZ
+/// folder's, and MBTiles image ids, of tiles hashed before.
 static XXH3_KEYS: HashMemo = HashMemo::new(twox_hash::XxHash3_128::oneshot);
 
 /// Write tiles as `{dir}/{z}/{x}/{y}{suffix}.png` (`.webp` for WebP tiles). With `written`, a tile whose bytes were
@@ -429,7 +426,7 @@ fn with_mbtiles_bytes<T>(
             .map_err(&e)?;
         let mut img = tx.prepare("INSERT INTO images (tile_data, tile_id) VALUES (?1, ?2)").map_err(&e)?;
         let mut stored: HashSet<u128> = HashSet::new();
-        let hashes = MBTILES_IDS.of(&tiles);
+        let hashes = XXH3_KEYS.of(&tiles);
         for ((t, png), hash) in tiles.into_iter().zip(hashes) {
             let id = format!("{hash:032x}");
             if stored.insert(hash) {
@@ -444,20 +441,6 @@ fn with_mbtiles_bytes<T>(
     drop(bytes);
     db.close().map_err(|(_, err)| e(err))?;
     Ok(out)
-}
-
-/// A 128-bit content hash for deduplicating tiles (two independent 64-bit SipHashes).
-fn content_hash(bytes: &[u8]) -> u128 {
-    use std::hash::{BuildHasher, Hasher};
-    let hash_with = |k0: u64, k1: u64| {
-        let mut h =
-            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher();
-        h.write_u64(k0);
-        h.write_u64(k1);
-        h.write(bytes);
-        h.finish()
-    };
-    (u128::from(hash_with(1, 2)) << 64) | u128::from(hash_with(3, 4))
 }
 
 /// The header values and metadata of a PMTiles archive (what a merge copies from shards).
@@ -647,18 +630,16 @@ mod tests {
     #[test]
     fn hashes_are_kept_per_tile_and_never_taken_for_a_new_tile_at_a_freed_address() {
         let xxh3 = |b: &[u8]| twox_hash::XxHash3_128::oneshot(b);
-        let memo = HashMemo::new(content_hash);
+        let memo = HashMemo::new(xxh3);
         let kept = tile(0, 0, 0, b"kept");
         for i in 0..20_000u32 {
             // A new tile each time, dropped after: the allocator hands its address out again.
             let fresh = tile(1, 0, 0, &i.to_le_bytes());
             let got = memo.of(&[&fresh, &kept]);
-            assert_eq!(got, [content_hash(&fresh.1), content_hash(b"kept")], "tile {i}");
+            assert_eq!(got, [xxh3(&fresh.1), xxh3(b"kept")], "tile {i}");
         }
         // Pruned as it grows: only tiles still held (and those of the last few) remain.
         assert!(memo.memo.lock().expect("lock").as_ref().expect("memo").0.len() < 10_000);
-        let keys = HashMemo::new(xxh3);
-        assert_eq!(keys.of(&[&kept, &kept]), [xxh3(b"kept"); 2]);
     }
 
     #[test]
