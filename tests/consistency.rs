@@ -628,3 +628,39 @@ fn town_names_stand_nearest_their_own_marker() {
     }
     assert!(bad.is_empty(), "town names nearer another town:\n{}", bad.join("\n"));
 }
+
+/// Every word of every name, caption and line name is in one script: a Latin letter in a
+/// Kazakh word ("Ерденi" with a Latin i) reads wrong and defeats search and OCR.
+#[test]
+fn no_word_mixes_latin_and_cyrillic_letters() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata");
+    let mut bad = Vec::new();
+    fn strings<'a>(v: &'a serde_json::Value, out: &mut Vec<&'a str>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    for entry in std::fs::read_dir(&dir).expect("geodata folder") {
+        let path = entry.expect("entry").path();
+        if !matches!(path.extension().and_then(|e| e.to_str()), Some("geojson" | "json")) {
+            continue;
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("valid JSON");
+        let mut all = Vec::new();
+        strings(&v, &mut all);
+        for s in all {
+            for word in s.split(|c: char| !c.is_alphabetic()) {
+                let latin = word.chars().any(|c| c.is_ascii_alphabetic());
+                let cyrillic = word.chars().any(|c| ('\u{400}'..='\u{4ff}').contains(&c));
+                if latin && cyrillic {
+                    bad.push(format!("{}: {word:?} in {s:?}", path.file_name().unwrap().to_string_lossy()));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "words mixing Latin and Cyrillic letters:\n{}", bad.join("\n"));
+}

@@ -173,19 +173,26 @@ pub enum Strength {
 impl Strength {
     /// Short text: `30,000` or `25,000–50,000`.
     pub fn label(&self) -> String {
+        self.label_in("en")
+    }
+
+    /// Short text as written in language `lang`: thousands set off by a comma in English,
+    /// by a (no-break) space in Kazakh, Russian and the rest: `30 000`.
+    pub fn label_in(&self, lang: &str) -> String {
+        let sep = if lang == "en" { ',' } else { '\u{a0}' };
         match self {
-            Strength::Exact(n) => thousands(*n),
-            Strength::Range(a, b) => format!("{}–{}", thousands(*a), thousands(*b)),
+            Strength::Exact(n) => thousands(*n, sep),
+            Strength::Range(a, b) => format!("{}–{}", thousands(*a, sep), thousands(*b, sep)),
         }
     }
 }
 
-fn thousands(n: f64) -> String {
+fn thousands(n: f64, sep: char) -> String {
     let s = format!("{}", n.round() as i64);
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
         if i > 0 && (s.len() - i) % 3 == 0 && ch != '-' {
-            out.push(',');
+            out.push(sep);
         }
         out.push(ch);
     }
@@ -600,6 +607,13 @@ impl Feature {
     /// line's towns.
     pub fn fort_line(&self) -> Option<&str> {
         self.properties.get("line").and_then(|v| v.as_str())
+    }
+
+    /// The name of the town's line of forts in language `lang` (`line:kk`, `line:ru`),
+    /// else as given.
+    pub fn fort_line_name(&self, lang: &str) -> Option<&str> {
+        let own = (lang != "en").then(|| self.properties.get(&format!("line:{lang}"))).flatten();
+        own.and_then(|v| v.as_str()).filter(|s| !s.trim().is_empty()).or_else(|| self.fort_line())
     }
 
     /// What the place is in year `y`: a capital only in the years of its `capital` spans

@@ -34,6 +34,7 @@ fn tr(lang: &str, en: &'static str) -> &'static str {
         ("Destroyed", "Қираған", "Разрушен"),
         ("Changed hands since", "Иесі ауысқан, бастап", "Сменили владельца с"),
         ("versts", "шақырым", "вёрст"),
+        ("km", "км", "км"),
         ("Route assumed", "Жол болжалды", "Маршрут предположительный"),
         ("Fortified line", "Бекініс шебі", "Укреплённая линия"),
         ("(?) Place not known exactly", "(?) Орны анық емес", "(?) Место точно не известно"),
@@ -121,16 +122,16 @@ impl Layout {
         self.band.map(|b| b[1]).or(self.timeline.map(|t| t[1])).unwrap_or(f32::MAX)
     }
 
-    /// Boxes labels must not cover.
     /// A `w`×`h` px place for one more panel (an enlargement inset) clear of the
-    /// furniture: the corner among top right, above the scale bar, bottom left and under
-    /// the title that hides the least of the story.
-    pub(crate) fn free_rect(&self, f: &Frame, w: f32, h: f32) -> Option<[f32; 4]> {
+    /// furniture: the corner or edge middle (above the scale bar, beside or above the
+    /// legend, under the title) that hides the least of the story, with what it hides.
+    pub(crate) fn free_rect(&self, f: &Frame, w: f32, h: f32) -> Option<(f32, [f32; 4])> {
         let (iw, ih) = (f.view.width as f32, f.view.height as f32);
         let m = 0.022 * iw.min(ih);
         let pad = f.px(5.0) * f.fs;
         let taken = self.obstacles();
-        let mut corners = vec![[iw - m - w, m], [m, ih - m - h - pad * 3.0], [m, m]];
+        let bottom = ih - m - h - pad * 3.0;
+        let mut corners = vec![[iw - m - w, m], [m, bottom], [m, m], [(iw - w) / 2.0, bottom], [(iw - w) / 2.0, m]];
         if let Some(sb) = &self.scale {
             corners.push([iw - m - w, sb.panel[1] - pad - h]);
         }
@@ -153,16 +154,29 @@ impl Layout {
             })
             .map(|r| (hidden(self.story.get_or_init(|| story_points(f)), r), r))
             .min_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, r)| r)
     }
 
-    pub(crate) fn obstacles(&self) -> Vec<[f32; 4]> {
+    /// Whether a panel that hides `cost` of the story (see [`Layout::free_rect`]) hides a
+    /// promised place.
+    pub(crate) fn hides_promised(cost: f32) -> bool {
+        cost >= PROMISED_WEIGHT
+    }
+
+    /// The panels drawn over the map (title block, timeline strip, caption band, legend,
+    /// scale bar): what is under them cannot be seen.
+    pub(crate) fn panels(&self) -> Vec<[f32; 4]> {
         let mut v: Vec<[f32; 4]> = Vec::new();
         v.extend(self.title_panel);
         v.extend(self.timeline.map(|t| [t[0], t[1], t[2], t[3]]));
         v.extend(self.band);
         v.extend(self.legend_panel);
         v.extend(self.scale.as_ref().map(|s| s.panel));
+        v
+    }
+
+    /// Boxes labels must not cover: the panels, the credit line and the graticule's degrees.
+    pub(crate) fn obstacles(&self) -> Vec<[f32; 4]> {
+        let mut v = self.panels();
         v.extend(self.credit.as_ref().map(|c| c.4));
         v.extend(self.grat_labels.iter().map(|g| g.4));
         v
@@ -495,7 +509,7 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
         let block_h = rows * (bar_h + text_h * 1.3) + text_h * 1.3;
         // The end label is centred on the bar's end: half of it sticks out past the bar.
         let overhang = |value: f64, unit: &str| f.fonts.measure(&format!("{value} {unit}"), &style).width;
-        let widest = (px + overhang(km, "km"))
+        let widest = (px + overhang(km, tr(lang, "km")))
             .max(verst_px.map(|(v, vpx)| vpx + overhang(v, tr(lang, "versts"))).unwrap_or(0.0));
         let x = w - margin - widest - pad;
         let top = match (band, timeline) {
@@ -634,27 +648,65 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
 /// A small scale bar in the bottom-left corner of an inset of `w`×`h` px whose scale is
 /// `km_per_px`, with its length in kilometres.
 pub(crate) fn inset_scale(f: &Frame, canvas: &mut dyn Canvas, w: f32, h: f32, km_per_px: f64) {
-    let km = nice_below(f64::from(w) * 0.3 * km_per_px);
-    if !(km > 0.0 && km_per_px.is_finite()) {
-        return;
-    }
-    let len = (km / km_per_px) as f32;
-    let style = f.text_style(&f.style.furniture.legend, f.fs);
-    let m = f.fonts.measure("0", &style);
-    let (x, y) = (f.px(6.0), h - f.px(6.0) - m.descent);
-    let bar = f.px(2.2);
-    if let Some(r) = Rect::from_xywh(x, y - m.ascent - bar * 1.6, len, bar) {
+    let Some(s) = InsetScale::of(f, w, h, km_per_px) else { return };
+    if let Some(r) = Rect::from_xywh(s.x, s.y - s.ascent - s.bar * 1.6, s.len, s.bar) {
         let p = PathBuilder::from_rect(r);
         fill(canvas, &p, f.style.furniture.frame, 1.0);
     }
-    let fmt = if km.fract() == 0.0 { format!("{km:.0} km") } else { format!("{km} km") };
-    canvas.text(&fmt, x, y, &style);
+    canvas.text(&s.text, s.x, s.y, &s.style);
 }
 
+/// The box an inset's scale bar (see [`inset_scale`]) covers, px: the inset's labels
+/// keep clear of it.
+pub(crate) fn inset_scale_box(f: &Frame, w: f32, h: f32, km_per_px: f64) -> Option<[f32; 4]> {
+    let s = InsetScale::of(f, w, h, km_per_px)?;
+    let text_w = f.fonts.measure(&s.text, &s.style).width;
+    Some([s.x, s.y - s.ascent - s.bar * 1.6, s.x + s.len.max(text_w), s.y + s.descent])
+}
+
+/// Where an inset's scale bar goes and what it says.
+struct InsetScale {
+    x: f32,
+    y: f32,
+    len: f32,
+    bar: f32,
+    ascent: f32,
+    descent: f32,
+    text: String,
+    style: TextStyle,
+}
+
+impl InsetScale {
+    fn of(f: &Frame, w: f32, h: f32, km_per_px: f64) -> Option<InsetScale> {
+        let km = nice_below(f64::from(w) * 0.3 * km_per_px);
+        if !(km > 0.0 && km_per_px.is_finite()) {
+            return None;
+        }
+        let style = f.text_style(&f.style.furniture.legend, f.fs);
+        let m = f.fonts.measure("0", &style);
+        let unit = tr(&f.opts.lang, "km");
+        let text = if km.fract() == 0.0 { format!("{km:.0} {unit}") } else { format!("{km} {unit}") };
+        Some(InsetScale {
+            x: f.px(6.0),
+            y: h - f.px(6.0) - m.descent,
+            len: (km / km_per_px) as f32,
+            bar: f.px(2.2),
+            ascent: m.ascent,
+            descent: m.descent,
+            text,
+            style,
+        })
+    }
+}
+
+/// What hiding a promised place (a caption's place, a battle, a capital) under a panel
+/// costs, in towns: a panel goes where it hides none if any place allows.
+const PROMISED_WEIGHT: f32 = 30.0;
+
 /// The places of the story a furniture panel could hide, as `(x, y, weight)` px: the
-/// year's towns, battles and route vertices, and the middles of held areas (where their
-/// names go), promised places weighing most. Found once per layout; [`hidden`] sums them
-/// under each candidate panel.
+/// year's towns, battles and route vertices, and the middles of held areas and of seas
+/// and lakes (where their names go), promised places weighing most. Found once per
+/// layout; [`hidden`] sums them under each candidate panel.
 pub(crate) fn story_points(f: &Frame) -> Vec<(f32, f32, f32)> {
     use crate::data::{Geometry, Layer};
     let year = f.opts.year;
@@ -663,21 +715,21 @@ pub(crate) fn story_points(f: &Frame) -> Vec<(f32, f32, f32)> {
         let (x, y) = f.view.to_px(x, y);
         (x as f32, y as f32)
     };
-    for layer in [Layer::Cities, Layer::Battles, Layer::Campaigns, Layer::Territories] {
+    for layer in [Layer::Cities, Layer::Battles, Layer::Campaigns, Layer::Territories, Layer::Water] {
         for i in f.visible_in(layer) {
             let feat = &f.atlas.data.layer(layer)[i];
             if !feat.alive(year) {
                 continue;
             }
-            if let (Layer::Territories, Geometry::Areas(_)) = (layer, &feat.geometry) {
-                let held = feat.holder(year).is_some();
-                if let (true, Some(p)) = (held, f.atlas.interior_point(layer, i)) {
+            let weight = if f.promised.contains(&feat.id) { PROMISED_WEIGHT } else { 1.0 };
+            if let (Layer::Territories | Layer::Water, Geometry::Areas(_)) = (layer, &feat.geometry) {
+                let named = layer == Layer::Water || feat.holder(year).is_some();
+                if let (true, Some(p)) = (named, f.atlas.interior_point(layer, i)) {
                     let (x, y) = px(p.x(), p.y());
-                    out.push((x, y, 2.0));
+                    out.push((x, y, weight.max(2.0)));
                 }
                 continue;
             }
-            let weight = if f.promised.contains(&feat.id) { 5.0 } else { 1.0 };
             match &feat.geometry {
                 Geometry::Point(p) => {
                     let (x, y) = px(p.x(), p.y());
@@ -1149,7 +1201,7 @@ fn scale_bar(f: &Frame, canvas: &mut dyn Canvas, s: &ScaleBar) {
             canvas.text(&label, lx, y - sm.descent - text_h * 0.2, &s.style);
         }
     };
-    bar(canvas, s.y, s.px, s.km, "km");
+    bar(canvas, s.y, s.px, s.km, tr(&f.opts.lang, "km"));
     let mut y = s.y + s.bar_h + text_h * 1.3;
     if let Some((v, px)) = s.verst_px {
         bar(canvas, y, px, v, tr(&f.opts.lang, "versts"));

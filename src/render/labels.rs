@@ -47,6 +47,33 @@ fn union(boxes: &[[f32; 4]]) -> [f32; 4] {
 }
 
 /// Does `tree` hold a box overlapping `b` (more than touching)?
+/// Whether the segment from `a` to `b` meets box `r` `[x0, y0, x1, y1]` (Liang–Barsky).
+fn segment_meets_box(a: (f32, f32), b: (f32, f32), r: [f32; 4]) -> bool {
+    if r[0] > r[2] || r[1] > r[3] {
+        return false;
+    }
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let (mut t0, mut t1) = (0.0f32, 1.0f32);
+    for (p, q) in [(-dx, a.0 - r[0]), (dx, r[2] - a.0), (-dy, a.1 - r[1]), (dy, r[3] - a.1)] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return false;
+            }
+        } else {
+            let t = q / p;
+            if p < 0.0 {
+                t0 = t0.max(t);
+            } else {
+                t1 = t1.min(t);
+            }
+            if t0 > t1 {
+                return false;
+            }
+        }
+    }
+    true
+}
+
 fn hits(tree: &Boxes, b: &[f32; 4]) -> bool {
     let env = AABB::from_corners([b[0] + 0.01, b[1] + 0.01], [b[2] - 0.01, b[3] - 0.01]);
     tree.locate_in_envelope_intersecting(&env).next().is_some()
@@ -120,6 +147,20 @@ impl LabelPlacer {
         self.tree.insert(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]));
     }
 
+    /// Whether a leader line from `from` to `to` crosses no label, marker or panel placed
+    /// so far, but for those at its ends (its own marker).
+    pub fn leader_clear(&self, from: (f32, f32), to: (f32, f32)) -> bool {
+        let env = AABB::from_corners([from.0.min(to.0), from.1.min(to.1)], [from.0.max(to.0), from.1.max(to.1)]);
+        !self.tree.locate_in_envelope_intersecting(&env).any(|r| {
+            let (lo, hi) = (r.lower(), r.upper());
+            // A pixel's grace: a leader may graze a box.
+            let b = [lo[0] + 1.0, lo[1] + 1.0, hi[0] - 1.0, hi[1] - 1.0];
+            let at_end =
+                |p: (f32, f32)| p.0 >= b[0] - 2.0 && p.0 <= b[2] + 2.0 && p.1 >= b[1] - 2.0 && p.1 <= b[3] + 2.0;
+            !at_end(from) && !at_end(to) && segment_meets_box(from, to, b)
+        })
+    }
+
     /// Would all `boxes` (one label) fit: inside the frame and clear of everything placed
     /// so far, and the box around them clear of the boxes around other labels?
     pub fn fits(&self, boxes: &[[f32; 4]]) -> bool {
@@ -189,6 +230,11 @@ pub(crate) struct LabelJob<'a> {
 /// Priority added to labels the map promises (see [`super::promised`]): they are placed
 /// before every other label, and may stand off their marker on a leader line.
 pub(crate) const PROMISED: i32 = 1000;
+
+/// Labels at or above this priority (a town that changed hands this year) may stand a
+/// little off their marker, on a short leader that crosses nothing, when there is no room
+/// beside it.
+pub(crate) const SHORT_LEADER: i32 = 90;
 
 /// A label the placer kept: its text and the box around all of it, px.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -371,7 +417,14 @@ impl Labeller<'_, '_> {
         ];
         let halo = self.job.style.halo.map(|h| h.1).unwrap_or(0.0);
         let (w, h) = (m.width + 2.0 * halo, m.ascent + m.descent + 2.0 * halo);
-        let far = if self.promised() { displaced(x, y, r, w, h, &RINGS[..rings], 16) } else { Vec::new() };
+        let rings = if self.promised() {
+            rings
+        } else if self.job.priority >= SHORT_LEADER {
+            rings.min(2)
+        } else {
+            0
+        };
+        let far = if rings > 0 { displaced(x, y, r, w, h, &RINGS[..rings], 16) } else { Vec::new() };
         let slack = self.f.px(2.0);
         let passes: &[bool] = if mark { &[true, false] } else { &[false] };
         for &careful in passes {
@@ -407,7 +460,9 @@ impl Labeller<'_, '_> {
             for &((bx, by), from, to) in order.iter().map(|&k| &far[k]) {
                 let (cx, base) = (bx + halo, by + halo + m.ascent);
                 let b = self.boxed(cx, base);
-                if self.placer.fits(&[b]) && clear(self, &b, false) && self.on_leader(b, from, to) {
+                // A careful place's leader crosses no other name or symbol.
+                let leader_ok = !careful || self.placer.leader_clear(from, to);
+                if self.placer.fits(&[b]) && clear(self, &b, false) && leader_ok && self.on_leader(b, from, to) {
                     return true;
                 }
             }
@@ -456,6 +511,16 @@ impl Labeller<'_, '_> {
         let m = self.metrics();
         let h = m.ascent + m.descent;
         let mut shifts = vec![(0.0, 0.0), (0.0, -h), (0.0, h), (-m.width / 4.0, 0.0), (m.width / 4.0, 0.0)];
+        // A landform's or a sea's name moved far stays over its own area: a range's name
+        // set beyond it names the wrong ground.
+        let own = self.job.id.and_then(|id| self.f.atlas.data.get(id)).and_then(|feat| match &feat.geometry {
+            crate::data::Geometry::Areas(mp)
+                if matches!(feat.layer, crate::data::Layer::Landforms | crate::data::Layer::Water) =>
+            {
+                Some(mp)
+            }
+            _ => None,
+        });
         // A promised name may move farther; an area's name only as far as its land goes.
         if self.promised() && (self.job.id.is_some() || !self.job.land.is_empty()) {
             for k in 1..=4 {
@@ -473,6 +538,26 @@ impl Labeller<'_, '_> {
                     shifts.push((dx * d * m.width, dy * d * h));
                 }
             }
+            // Then anywhere over its own area, nearest first (a long range's name can
+            // stand at another part of the range).
+            if let Some(mp) = own {
+                use geo::BoundingRect;
+                if let Some(b) = mp.bounding_rect() {
+                    let (x0, y0) = self.f.view.to_px(b.min().x, b.max().y);
+                    let (x1, y1) = self.f.view.to_px(b.max().x, b.min().y);
+                    let (x0, x1) = (x0.min(x1) as f32, x0.max(x1) as f32);
+                    let (y0, y1) = (y0.min(y1) as f32, y0.max(y1) as f32);
+                    let step = h.max(1.0);
+                    let (nx, ny) = (((x1 - x0) / step) as usize, ((y1 - y0) / step) as usize);
+                    if nx * ny <= 4096 {
+                        let mut grid: Vec<(f32, f32)> = (0..=nx)
+                            .flat_map(|i| (0..=ny).map(move |j| (x0 + i as f32 * step - x, y0 + j as f32 * step - y)))
+                            .collect();
+                        grid.sort_by(|a, b| a.0.hypot(a.1).total_cmp(&b.0.hypot(b.1)));
+                        shifts.extend(grid);
+                    }
+                }
+            }
         }
         let tries = if self.f.opts.seamless_labels { 1 } else { shifts.len() };
         let areas = self.f.atlas.data.layer(crate::data::Layer::Territories);
@@ -486,15 +571,45 @@ impl Labeller<'_, '_> {
                 .any(|&i| matches!(&areas[i].geometry, crate::data::Geometry::Areas(mp) if mp.contains(&p)))
         };
         let land_bound = !self.job.land.is_empty();
-        shifts.into_iter().take(tries).enumerate().any(|(k, (dx, dy))| {
-            // The first five positions are as before; farther ones keep the name on its land.
-            if k >= 5 && land_bound && !on_land(x + dx, y + dy) {
+        let on_own = |px: f32, py: f32| {
+            use geo::Contains;
+            let (lon, lat) = self.f.view.to_lonlat(f64::from(px), f64::from(py));
+            own.is_none_or(|mp| mp.contains(&geo::Point::new(lon, lat)))
+        };
+        let placed = shifts.into_iter().take(tries).enumerate().any(|(k, (dx, dy))| {
+            // The first five positions are as before; farther ones keep the name on its
+            // land, or over its own area.
+            if k >= 5 && ((land_bound && !on_land(x + dx, y + dy)) || !on_own(x + dx, y + dy)) {
                 return false;
             }
             let cx = x - m.width / 2.0 + dx;
             let base = y + (m.ascent - m.descent) / 2.0 + dy;
             self.try_at(cx, base)
-        })
+        });
+        // A promised range's or lake's name with no room level over it runs along its
+        // length (between its two farthest points), as a range's name often does.
+        placed || (self.promised() && tries > 1 && own.is_some_and(|mp| self.along(&self.axis(mp), false)))
+    }
+
+    /// The long axis of an area in px: the segment between its two farthest outline points,
+    /// west to east, in ten steps.
+    fn axis(&self, mp: &geo::MultiPolygon<f64>) -> Vec<(f32, f32)> {
+        let pts: Vec<(f64, f64)> =
+            mp.0.iter().flat_map(|p| p.exterior().0.iter().map(|c| self.f.view.to_px(c.x, c.y))).collect();
+        let mut best = (0.0, (0.0, 0.0), (0.0, 0.0));
+        for (i, a) in pts.iter().enumerate() {
+            for b in &pts[i + 1..] {
+                let d = (a.0 - b.0).hypot(a.1 - b.1);
+                if d > best.0 {
+                    best = (d, *a, *b);
+                }
+            }
+        }
+        let (a, b) = if best.1 .0 <= best.2 .0 { (best.1, best.2) } else { (best.2, best.1) };
+        (0..=10)
+            .map(|k| f64::from(k) / 10.0)
+            .map(|t| ((a.0 + (b.0 - a.0) * t) as f32, (a.1 + (b.1 - a.1) * t) as f32))
+            .collect()
     }
 
     /// Along a pixel polyline; a promised name also tries a smoothed line and positions

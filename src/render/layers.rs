@@ -19,7 +19,7 @@ use tiny_skia::{FillRule, PathBuilder};
 /// Label priorities: higher is placed first.
 mod priority {
     pub const BATTLE: i32 = 100;
-    pub const CAPTURED: i32 = 90;
+    pub const CAPTURED: i32 = super::super::labels::SHORT_LEADER;
     pub const CAPITAL: i32 = 80;
     pub const POLITY: i32 = 70;
     pub const CITY: i32 = 40;
@@ -587,13 +587,16 @@ pub(crate) fn campaigns<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mut 
         if f.opts.route_progress >= 1.0 {
             let mut parts: Vec<String> = Vec::new();
             let short = short_route_name(feat.name(&f.opts.lang));
-            if let Some(c) = feat.commanders().first() {
-                parts.push(c.clone());
-            } else if short.chars().count() < 44 && !short.is_empty() {
-                parts.push(short.to_string());
+            // In another language a commander's name (given in Latin letters) gives way to
+            // the route's translated name.
+            let translated = f.opts.lang != "en" && feat.name(&f.opts.lang) != feat.name("en");
+            match feat.commanders().first() {
+                Some(c) if !translated => parts.push(c.clone()),
+                _ if short.chars().count() < 44 && !short.is_empty() => parts.push(short.to_string()),
+                _ => {}
             }
             if let Some(s) = feat.strength() {
-                parts.push(s.label());
+                parts.push(s.label_in(&f.opts.lang));
             }
             if let Some(d) = feat.date_label() {
                 parts.push(d.clone());
@@ -1166,6 +1169,7 @@ fn fortified_lines<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mut Shown
         }
         let mut style = f.text_style(&f.style.campaigns.label, 1.0);
         style.color = color.skia(1.0);
+        let name = forts[0].1.fort_line_name(&f.opts.lang).unwrap_or(name);
         jobs.push(LabelJob {
             priority: priority::LANDFORM - 1,
             text: cased(&f.style.campaigns.label, name),

@@ -58,6 +58,9 @@ pub struct RenderOptions {
     /// Metatile mode: labels may run past the image edge (the buffer hides it) and area
     /// names keep their one position, so neighbouring metatiles place them alike.
     pub seamless_labels: bool,
+    /// Boxes (px) the labels keep clear of, for what is drawn over the map afterwards
+    /// (an inset's scale bar).
+    pub keep_clear: Vec<[f32; 4]>,
 }
 
 /// The timeline strip of an animation frame.
@@ -87,6 +90,7 @@ impl RenderOptions {
             fixed_title: false,
             base_layer: None,
             seamless_labels: false,
+            keep_clear: Vec::new(),
         }
     }
 }
@@ -483,6 +487,9 @@ pub fn draw_map<'a>(
         [0.0, 0.0, view.width as f32, view.height as f32]
     };
     let mut placer = LabelPlacer::new(frame_box);
+    for b in &opts.keep_clear {
+        placer.add_obstacle(*b);
+    }
     let mut jobs = Vec::new();
     let mut laps = Laps::new();
 
@@ -541,6 +548,15 @@ pub fn draw_map<'a>(
     if let Some(i) = &inset {
         placer.add_obstacle(i.rect);
     }
+    // A marker under a panel (title block, legend, scale bar, caption band or inset) is
+    // hidden: its name is not set beside the panel, pointing at nothing, and a promised
+    // one is reported missing.
+    let panels: Vec<[f32; 4]> =
+        layout.iter().flat_map(furniture::Layout::panels).chain(inset.as_ref().map(|i| i.rect)).collect();
+    jobs.retain(|j| match j.anchor {
+        labels::Anchor::Point { x, y, .. } => !panels.iter().any(|p| x >= p[0] && x <= p[2] && y >= p[1] && y <= p[3]),
+        _ => true,
+    });
     let mut placed = Vec::new();
     if opts.labels {
         canvas.group(group::CITIES);
@@ -582,8 +598,8 @@ struct Inset {
     view: View,
 }
 
-/// Find the densest cluster of promised places (at least six town markers within five
-/// label heights of one of them) and plan an inset that shows it at least twice as
+/// Find the densest cluster around a place the year's captions name (at least six town
+/// markers within five label heights of it) and plan an inset that shows it at least twice as
 /// large, in the free corner that hides the least. Publication frames only.
 fn plan_inset(f: &Frame, layout: &furniture::Layout, markers: &[(usize, f32, f32)]) -> Option<Inset> {
     if !f.opts.furniture || f.opts.fixed_title || f.opts.timeline.is_some() || f.opts.seamless_labels {
@@ -592,9 +608,12 @@ fn plan_inset(f: &Frame, layout: &furniture::Layout, markers: &[(usize, f32, f32
     let label_h = f.px(f.style.cities.label.size_pt) * 1.164;
     let r = label_h * 5.0;
     let near = |x: f32, y: f32, d: f32| markers.iter().filter(move |n| (n.1 - x).hypot(n.2 - y) <= d);
+    // Centred on a place the year's story names (a caption's place), not on a capital
+    // that is promised only for being one: an inset of a quiet cluster hides the story.
+    let (named, _) = promised_parts(f.atlas, f.opts.year);
     let (count, cx, cy) = markers
         .iter()
-        .filter(|m| f.promised.contains(&f.atlas.data.layer(Layer::Cities)[m.0].id))
+        .filter(|m| named.contains(&f.atlas.data.layer(Layer::Cities)[m.0].id))
         .map(|m| (near(m.1, m.2, r).count(), m.1, m.2))
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))?;
     if count < 6 {
@@ -607,15 +626,28 @@ fn plan_inset(f: &Frame, layout: &furniture::Layout, markers: &[(usize, f32, f32
     }
     let area = LonLatBox { west: b[0], south: b[1], east: b[2], north: b[3] }.buffered(0.3);
     let (w, h) = (f.view.width as f32, f.view.height as f32);
-    let iw = (w * 0.3).round();
-    let ih = (View::height_for_width(&f.view.projection, &area, iw as u32) as f32).clamp(h * 0.18, h * 0.4).round();
-    let rect = layout.free_rect(f, iw, ih)?;
-    let view = View::fit(f.view.projection, &area, iw as u32, ih as u32);
-    // Worth an inset only if it shows the cluster at least twice as large.
     let (mx, my) = f.view.to_px((area.west + area.east) / 2.0, (area.south + area.north) / 2.0);
     let main = f.view.km_per_px_at(mx, my);
-    let enlarged = view.km_per_px_at(f64::from(iw) / 2.0, f64::from(ih) / 2.0);
-    (main / enlarged >= 2.0).then_some(Inset { area, rect, view })
+    // The largest inset (from 30 % of the map's width down) whose place hides no promised
+    // place; failing that, the full size where it hides the least.
+    let mut fallback = None;
+    for share in [0.3, 0.26, 0.22] {
+        let iw = (w * share).round();
+        let ih = (View::height_for_width(&f.view.projection, &area, iw as u32) as f32).clamp(h * 0.18, h * 0.4).round();
+        let Some((cost, rect)) = layout.free_rect(f, iw, ih) else { continue };
+        let view = View::fit(f.view.projection, &area, iw as u32, ih as u32);
+        // Worth an inset only if it shows the cluster at least twice as large.
+        let enlarged = view.km_per_px_at(f64::from(iw) / 2.0, f64::from(ih) / 2.0);
+        if main / enlarged < 2.0 {
+            break;
+        }
+        let inset = Inset { area, rect, view };
+        if !furniture::Layout::hides_promised(cost) {
+            return Some(inset);
+        }
+        fallback = fallback.or(Some(inset));
+    }
+    fallback
 }
 
 /// Draw an inset: the map of its area with labels and a scale bar, framed, and the area's
@@ -644,10 +676,12 @@ fn draw_inset(f: &Frame, canvas: &mut dyn Canvas, inset: &Inset) {
     opts.furniture = false;
     opts.base_layer = None;
     let km_per_px = inset.view.km_per_px_at(f64::from(size.0) / 2.0, f64::from(size.1) / 2.0);
+    let (sw, sh) = (size.0 as f32, size.1 as f32);
+    opts.keep_clear.extend(furniture::inset_scale_box(&frame(f.atlas, f.style, &inset.view, &opts), sw, sh, km_per_px));
     canvas.inset(r[0], r[1], size, f.style.land, &mut |c| {
         draw_map(f.atlas, f.style, &inset.view, &opts, c);
         let inner = frame(f.atlas, f.style, &inset.view, &opts);
-        furniture::inset_scale(&inner, c, size.0 as f32, size.1 as f32, km_per_px);
+        furniture::inset_scale(&inner, c, sw, sh, km_per_px);
     });
     if let Some(rect) = tiny_skia::Rect::from_ltrb(r[0], r[1], r[0] + size.0 as f32, r[1] + size.1 as f32) {
         paint::stroke_path(canvas, &tiny_skia::PathBuilder::from_rect(rect), ink, 1.0, &pen);
@@ -664,6 +698,9 @@ fn missing_labels(f: &Frame, placed: &[labels::PlacedLabel]) -> Vec<String> {
         .filter(|id| !labelled.contains(id.as_str()))
         .filter(|id| {
             f.atlas.data.get(id).is_some_and(|feat| {
+                if named_over_its_area(f, feat, placed) {
+                    return false;
+                }
                 if feat.layer == Layer::Territories {
                     let others = layers::namesakes(f, id, feat.name(&f.opts.lang));
                     if !others.is_empty() {
@@ -684,6 +721,28 @@ fn missing_labels(f: &Frame, placed: &[labels::PlacedLabel]) -> Vec<String> {
         })
         .cloned()
         .collect()
+}
+
+/// Whether another placed label over a landform's or a lake's area says its name (a range
+/// too crowded for its own name: "Sack of the Karatau towns" set on the Karatau names it).
+fn named_over_its_area(f: &Frame, feat: &crate::data::Feature, placed: &[labels::PlacedLabel]) -> bool {
+    use geo::BoundingRect;
+    let (Layer::Landforms | Layer::Water, crate::data::Geometry::Areas(mp)) = (feat.layer, &feat.geometry) else {
+        return false;
+    };
+    let Some(b) = mp.bounding_rect() else { return false };
+    let (x0, y0) = f.view.to_px(b.min().x, b.max().y);
+    let (x1, y1) = f.view.to_px(b.max().x, b.min().y);
+    let area = [x0.min(x1) as f32, y0.min(y1) as f32, x0.max(x1) as f32, y0.max(y1) as f32];
+    let name = feat.name(&f.opts.lang).to_lowercase();
+    let name = name.split_once(" (").map_or(name.as_str(), |(n, _)| n).trim();
+    !name.is_empty()
+        && placed.iter().any(|l| {
+            let text = l.text.to_lowercase();
+            let words: Vec<&str> = text.split(|c: char| !c.is_alphanumeric() && c != '-').collect();
+            let said = if name.contains(' ') { text.contains(name) } else { words.contains(&name) };
+            said && labels::overlaps(&l.bbox, &area)
+        })
 }
 
 /// The height of an animation frame's bottom furniture (caption band and timeline strip),
