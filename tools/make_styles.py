@@ -29,7 +29,9 @@ POLITIES = {
 }
 
 # Black and white: polities take a texture from the orthogonal family (none, dots,
-# horizontal, vertical, grid) and one of four greys, each pair used once; the diagonal
+# horizontal, vertical, grid) and one of four greys, each pair used once, and polities
+# that share a border take different textures (but for the Bashkirs, whose dark grey
+# hatched would read alike in a grid); the diagonal
 # family (/, \\, x) is left to the statuses (tributary, occupied, contested), drawn over
 # any polity. The Dzungar Khanate is the one dark fill; the Kazakh polities are dark-bordered.
 L1, L2, L3, L4 = "#6e6e6e", "#9e9e9e", "#c4c4c4", "#e6e6e6"
@@ -40,17 +42,17 @@ GRAY = {
     "kazakh_senior": (L1, "#646464", "dots"),
     "kazakh_middle": (L2, "#646464", "horizontal"),
     "kazakh_junior": (L3, "#646464", "vertical"),
-    "qing": (L4, "#505050", "horizontal"),
-    "russia": (L4, "#505050", "vertical"),
-    "kalmyk": (L3, "#505050", "dots"),
+    "qing": (L4, "#505050", "grid"),
+    "russia": (L4, "#505050", "dots"),
+    "kalmyk": (L4, "#505050", "none"),
     "bukhara": (L3, "#505050", "grid"),
-    "khiva": (L3, "#606060", "none"),
-    "kyrgyz": (L2, "#606060", "none"),
-    "yarkent": (L4, "#606060", "dots"),
+    "khiva": (L3, "#606060", "dots"),
+    "kyrgyz": (L2, "#606060", "vertical"),
+    "yarkent": (L2, "#606060", "dots"),
     "kokand": (L3, "#606060", "horizontal"),
-    "khalkha": (L4, "#606060", "grid"),
-    "tibet": (L4, "#707070", "none"),
-    "karakalpak": (L2, "#606060", "vertical"),
+    "khalkha": (L4, "#606060", "vertical"),
+    "tibet": (L4, "#707070", "horizontal"),
+    "karakalpak": (L2, "#606060", "none"),
     "bashkir": (L1, "#606060", "horizontal"),
 }
 
