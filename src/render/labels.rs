@@ -233,7 +233,7 @@ pub(crate) const PROMISED: i32 = 1000;
 
 /// Labels at or above this priority (a town that changed hands this year) may stand a
 /// little off their marker, on a short leader that crosses nothing, when there is no room
-/// beside it.
+/// beside it (on a page; tiles, read zoomed in, keep such names beside their marker).
 pub(crate) const SHORT_LEADER: i32 = 90;
 
 /// A label the placer kept: its text and the box around all of it, px.
@@ -419,7 +419,7 @@ impl Labeller<'_, '_> {
         let (w, h) = (m.width + 2.0 * halo, m.ascent + m.descent + 2.0 * halo);
         let rings = if self.promised() {
             rings
-        } else if self.job.priority >= SHORT_LEADER {
+        } else if self.job.priority >= SHORT_LEADER && !self.f.opts.seamless_labels {
             rings.min(2)
         } else {
             0
