@@ -457,13 +457,19 @@ impl Labeller<'_, '_> {
                 let score: Vec<f32> = (0..reach).map(score_of).collect();
                 order.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
             }
-            for &((bx, by), from, to) in order.iter().map(|&k| &far[k]) {
-                let (cx, base) = (bx + halo, by + halo + m.ascent);
-                let b = self.boxed(cx, base);
-                // A careful place's leader crosses no other name or symbol.
-                let leader_ok = !careful || self.placer.leader_clear(from, to);
-                if self.placer.fits(&[b]) && clear(self, &b, false) && leader_ok && self.on_leader(b, from, to) {
-                    return true;
+            // A leader that crosses no other name or symbol first; a careful place takes
+            // no other.
+            for crossing in [false, true].into_iter().take(if careful { 1 } else { 2 }) {
+                for &((bx, by), from, to) in order.iter().map(|&k| &far[k]) {
+                    let (cx, base) = (bx + halo, by + halo + m.ascent);
+                    let b = self.boxed(cx, base);
+                    if self.placer.fits(&[b])
+                        && clear(self, &b, false)
+                        && (crossing || self.placer.leader_clear(from, to))
+                        && self.on_leader(b, from, to)
+                    {
+                        return true;
+                    }
                 }
             }
             if !self.promised() {
