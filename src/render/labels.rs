@@ -553,9 +553,10 @@ impl Labeller<'_, '_> {
                     let (x1, y1) = self.f.view.to_px(b.max().x, b.min().y);
                     let (x0, x1) = (x0.min(x1) as f32, x0.max(x1) as f32);
                     let (y0, y1) = (y0.min(y1) as f32, y0.max(y1) as f32);
-                    let step = h.max(1.0);
+                    // At most about 256 places (each is a point-in-area test).
+                    let step = h.max(1.0).max(((x1 - x0) * (y1 - y0) / 256.0).sqrt());
                     let (nx, ny) = (((x1 - x0) / step) as usize, ((y1 - y0) / step) as usize);
-                    if nx * ny <= 4096 {
+                    if step.is_finite() && nx * ny <= 1024 {
                         let mut grid: Vec<(f32, f32)> = (0..=nx)
                             .flat_map(|i| (0..=ny).map(move |j| (x0 + i as f32 * step - x, y0 + j as f32 * step - y)))
                             .collect();
@@ -600,8 +601,10 @@ impl Labeller<'_, '_> {
     /// The long axis of an area in px: the segment between its two farthest outline points,
     /// west to east, in ten steps.
     fn axis(&self, mp: &geo::MultiPolygon<f64>) -> Vec<(f32, f32)> {
-        let pts: Vec<(f64, f64)> =
-            mp.0.iter().flat_map(|p| p.exterior().0.iter().map(|c| self.f.view.to_px(c.x, c.y))).collect();
+        let all: Vec<&geo::Coord<f64>> = mp.0.iter().flat_map(|p| p.exterior().0.iter()).collect();
+        // The farthest pair among at most about 500 of the outline's points (a quadratic search).
+        let every = all.len().div_ceil(500).max(1);
+        let pts: Vec<(f64, f64)> = all.iter().step_by(every).map(|c| self.f.view.to_px(c.x, c.y)).collect();
         let mut best = (0.0, (0.0, 0.0), (0.0, 0.0));
         for (i, a) in pts.iter().enumerate() {
             for b in &pts[i + 1..] {
