@@ -14,7 +14,7 @@ use tiny_skia::{FillRule, PathBuilder, Rect};
 const FIXED_CAPTION_LINES: usize = 3;
 
 /// Words of the furniture in the label languages.
-fn tr(lang: &str, en: &'static str) -> &'static str {
+pub(crate) fn tr(lang: &str, en: &'static str) -> &'static str {
     let table: &[(&str, &str, &str)] = &[
         ("Capital", "Астана", "Столица"),
         ("Town", "Қала", "Город"),

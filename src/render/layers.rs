@@ -1117,7 +1117,12 @@ pub(crate) fn edge_pointers<'a>(
             priority: priority::CITY,
             text: cased(
                 spec,
-                &format!("{} ({:.0} km)", feat.name(&f.opts.lang), distance_km(f, (x, y), (p.x(), p.y()))),
+                &format!(
+                    "{} ({:.0} {})",
+                    feat.name(&f.opts.lang),
+                    distance_km(f, (x, y), (p.x(), p.y())),
+                    super::furniture::tr(&f.opts.lang, "km")
+                ),
             )
             .into_owned()
             .into(),
