@@ -46,7 +46,6 @@ fn union(boxes: &[[f32; 4]]) -> [f32; 4] {
     })
 }
 
-/// Does `tree` hold a box overlapping `b` (more than touching)?
 /// Whether the segment from `a` to `b` meets box `r` `[x0, y0, x1, y1]` (Liang–Barsky).
 fn segment_meets_box(a: (f32, f32), b: (f32, f32), r: [f32; 4]) -> bool {
     if r[0] > r[2] || r[1] > r[3] {
@@ -74,6 +73,7 @@ fn segment_meets_box(a: (f32, f32), b: (f32, f32), r: [f32; 4]) -> bool {
     true
 }
 
+/// Does `tree` hold a box overlapping `b` (more than touching)?
 fn hits(tree: &Boxes, b: &[f32; 4]) -> bool {
     let env = AABB::from_corners([b[0] + 0.01, b[1] + 0.01], [b[2] - 0.01, b[3] - 0.01]);
     tree.locate_in_envelope_intersecting(&env).next().is_some()
@@ -235,6 +235,18 @@ pub(crate) const PROMISED: i32 = 1000;
 /// little off their marker, on a short leader that crosses nothing, when there is no room
 /// beside it (on a page; tiles, read zoomed in, keep such names beside their marker).
 pub(crate) const SHORT_LEADER: i32 = 90;
+
+/// The area of a landform or a sea, lake or marsh (its name stands over it), if it has one.
+pub(crate) fn own_area(feat: &crate::data::Feature) -> Option<&geo::MultiPolygon<f64>> {
+    match &feat.geometry {
+        crate::data::Geometry::Areas(mp)
+            if matches!(feat.layer, crate::data::Layer::Landforms | crate::data::Layer::Water) =>
+        {
+            Some(mp)
+        }
+        _ => None,
+    }
+}
 
 /// A label the placer kept: its text and the box around all of it, px.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -519,14 +531,8 @@ impl Labeller<'_, '_> {
         let mut shifts = vec![(0.0, 0.0), (0.0, -h), (0.0, h), (-m.width / 4.0, 0.0), (m.width / 4.0, 0.0)];
         // A landform's or a sea's name moved far stays over its own area: a range's name
         // set beyond it names the wrong ground.
-        let own = self.job.id.and_then(|id| self.f.atlas.data.get(id)).and_then(|feat| match &feat.geometry {
-            crate::data::Geometry::Areas(mp)
-                if matches!(feat.layer, crate::data::Layer::Landforms | crate::data::Layer::Water) =>
-            {
-                Some(mp)
-            }
-            _ => None,
-        });
+        let own_feat = self.job.id.and_then(|id| self.f.atlas.data.get(id));
+        let own = own_feat.and_then(own_area);
         // A promised name may move farther; an area's name only as far as its land goes.
         if self.promised() && (self.job.id.is_some() || !self.job.land.is_empty()) {
             for k in 1..=4 {
@@ -546,23 +552,17 @@ impl Labeller<'_, '_> {
             }
             // Then anywhere over its own area, nearest first (a long range's name can
             // stand at another part of the range).
-            if let Some(mp) = own {
-                use geo::BoundingRect;
-                if let Some(b) = mp.bounding_rect() {
-                    let (x0, y0) = self.f.view.to_px(b.min().x, b.max().y);
-                    let (x1, y1) = self.f.view.to_px(b.max().x, b.min().y);
-                    let (x0, x1) = (x0.min(x1) as f32, x0.max(x1) as f32);
-                    let (y0, y1) = (y0.min(y1) as f32, y0.max(y1) as f32);
-                    // At most about 256 places (each is a point-in-area test).
-                    let step = h.max(1.0).max(((x1 - x0) * (y1 - y0) / 256.0).sqrt());
-                    let (nx, ny) = (((x1 - x0) / step) as usize, ((y1 - y0) / step) as usize);
-                    if step.is_finite() && nx * ny <= 1024 {
-                        let mut grid: Vec<(f32, f32)> = (0..=nx)
-                            .flat_map(|i| (0..=ny).map(move |j| (x0 + i as f32 * step - x, y0 + j as f32 * step - y)))
-                            .collect();
-                        grid.sort_by(|a, b| a.0.hypot(a.1).total_cmp(&b.0.hypot(b.1)));
-                        shifts.extend(grid);
-                    }
+            if let Some(b) = own.and(own_feat).and_then(|feat| feat.bbox()) {
+                let [x0, y0, x1, y1] = self.f.px_box(b);
+                // At most about 256 places (each is a point-in-area test).
+                let step = h.max(1.0).max(((x1 - x0) * (y1 - y0) / 256.0).sqrt());
+                let (nx, ny) = (((x1 - x0) / step) as usize, ((y1 - y0) / step) as usize);
+                if step.is_finite() && nx * ny <= 1024 {
+                    let mut grid: Vec<(f32, f32)> = (0..=nx)
+                        .flat_map(|i| (0..=ny).map(move |j| (x0 + i as f32 * step - x, y0 + j as f32 * step - y)))
+                        .collect();
+                    grid.sort_by(|a, b| a.0.hypot(a.1).total_cmp(&b.0.hypot(b.1)));
+                    shifts.extend(grid);
                 }
             }
         }

@@ -278,9 +278,8 @@ fn named_areas<'a>(f: &Frame<'a>, jobs: &mut Vec<LabelJob<'a>>) {
         // A gloss in brackets ("Ili valley (Dzungar heartland)") is left out where the
         // whole name would run far beyond the area.
         let wide = area.bbox().map_or(f32::INFINITY, |b| {
-            let (x0, y0) = f.view.to_px(b[0], b[1]);
-            let (x1, y1) = f.view.to_px(b[2], b[3]);
-            (x1 - x0).abs().max((y1 - y0).abs()) as f32
+            let [x0, y0, x1, y1] = f.px_box(b);
+            (x1 - x0).max(y1 - y0)
         });
         let whole = cased(spec, name);
         let text = match name.split_once(" (") {

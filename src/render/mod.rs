@@ -205,6 +205,14 @@ impl Frame<'_> {
         pt * self.pt
     }
 
+    /// A `[west, south, east, north]` box in degrees as `[x0, y0, x1, y1]` px (its corners
+    /// projected).
+    pub(crate) fn px_box(&self, b: [f64; 4]) -> [f32; 4] {
+        let (x0, y0) = self.view.to_px(b[0], b[3]);
+        let (x1, y1) = self.view.to_px(b[2], b[1]);
+        [x0.min(x1) as f32, y0.min(y1) as f32, x0.max(x1) as f32, y0.max(y1) as f32]
+    }
+
     /// A text style from a style-file font spec (sizes converted to px) with the map halo.
     pub fn text_style(&self, f: &FontSpec, scale: f32) -> TextStyle {
         TextStyle {
@@ -726,14 +734,8 @@ fn missing_labels(f: &Frame, placed: &[labels::PlacedLabel]) -> Vec<String> {
 /// Whether another placed label over a landform's or a lake's area says its name (a range
 /// too crowded for its own name: "Sack of the Karatau towns" set on the Karatau names it).
 fn named_over_its_area(f: &Frame, feat: &crate::data::Feature, placed: &[labels::PlacedLabel]) -> bool {
-    use geo::BoundingRect;
-    let (Layer::Landforms | Layer::Water, crate::data::Geometry::Areas(mp)) = (feat.layer, &feat.geometry) else {
-        return false;
-    };
-    let Some(b) = mp.bounding_rect() else { return false };
-    let (x0, y0) = f.view.to_px(b.min().x, b.max().y);
-    let (x1, y1) = f.view.to_px(b.max().x, b.min().y);
-    let area = [x0.min(x1) as f32, y0.min(y1) as f32, x0.max(x1) as f32, y0.max(y1) as f32];
+    let Some(b) = labels::own_area(feat).and(feat.bbox()) else { return false };
+    let area = f.px_box(b);
     let name = feat.name(&f.opts.lang).to_lowercase();
     let name = name.split_once(" (").map_or(name.as_str(), |(n, _)| n).trim();
     !name.is_empty()
