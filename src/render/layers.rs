@@ -439,10 +439,17 @@ pub(crate) fn water<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, jobs: &mut Vec<L
             fill(canvas, &path, ws.fill, 1.0);
             stroke_path(canvas, &path, ws.outline, 1.0, &stroke(f.px(ws.outline_pt), &[]));
         }
+        // The larger a water body on the map, the sooner its name is placed (a sea before
+        // a lake); a tile map names none smaller than its lettering.
+        let size = feat.bbox().map(|b| f.px_box(b)).map(|b| (b[2] - b[0], b[3] - b[1]));
+        let Some((w, h)) = size.filter(|s| s.0.is_finite() && s.1.is_finite()) else { continue };
+        if f.opts.seamless_labels && w.max(h) < f.px(ws.label.size_pt) {
+            continue;
+        }
         if let Some(p) = f.atlas.interior_point(Layer::Water, i) {
             let (x, y) = f.view.to_px(p.x(), p.y());
             jobs.push(LabelJob {
-                priority: priority::WATER,
+                priority: priority::WATER + ((w * h).max(1.0).log10() as i32).clamp(0, 4),
                 text: cased(&ws.label, feat.name(&f.opts.lang)),
                 style: f.text_style(&ws.label, 1.0),
                 anchor: Anchor::Centre { x: x as f32, y: y as f32 },
@@ -957,7 +964,6 @@ pub(crate) fn cities<'a>(
 ) -> Vec<(usize, f32, f32)> {
     let cs = &f.style.cities;
     let year = f.opts.year;
-    let prev_year = Year(year.0 - 1);
     let visible = f.visible_in(Layer::Cities);
     // Room for a label job per town at once (grown by doubling, the buffer was up to twice that).
     let mut markers = Vec::with_capacity(visible.len());
@@ -965,9 +971,10 @@ pub(crate) fn cities<'a>(
     if jobs.capacity() - jobs.len() < visible.len() {
         jobs.reserve_exact(visible.len() + 64);
     }
+    let crowded = if f.opts.seamless_labels { crowded_towns(f) } else { Vec::new() };
     for i in visible {
         let feat = &f.atlas.data.layer(Layer::Cities)[i];
-        if !feat.alive(year) {
+        if !feat.alive(year) || crowded.binary_search(&i).is_ok() {
             continue;
         }
         let Geometry::Point(p) = &feat.geometry else { continue };
@@ -989,8 +996,7 @@ pub(crate) fn cities<'a>(
             let old_color = old.and_then(|h| f.style.polity(&h.polity)).map(|p| p.border).unwrap_or(cs.unheld);
             color = old_color.mix(color, t);
         }
-        let prev = if feat.alive(prev_year) { feat.holder(prev_year) } else { None };
-        let captured = matches!((prev, holder), (Some(a), Some(b)) if a.polity != b.polity);
+        let captured = changed_hands(feat, year);
         let status = holder.map(|h| h.status).unwrap_or(Status::Core);
         let d = f.px(cs.marker_pt);
         let outline = stroke(f.px(0.45), &[]);
@@ -1024,7 +1030,7 @@ pub(crate) fn cities<'a>(
         }
         if captured {
             shown.captured = true;
-            if let Some(ring) = PathBuilder::from_circle(x, y, r * 1.9) {
+            if let Some(ring) = PathBuilder::from_circle(x, y, r * TAKEN_RING) {
                 stroke_path(canvas, &ring, cs.captured, 1.0, &stroke(f.px(0.8), &[]));
             }
         }
@@ -1053,6 +1059,77 @@ pub(crate) fn cities<'a>(
         });
     }
     markers
+}
+
+/// The ring around a town taken that year, in marker radii.
+const TAKEN_RING: f32 = 1.9;
+
+/// Did this town change hands in `year` (held by another polity the year before)?
+fn changed_hands(t: &Feature, year: Year) -> bool {
+    let prev = Year(year.0 - 1);
+    let before = if t.alive(prev) { t.holder(prev) } else { None };
+    matches!((before, t.holder(year)), (Some(a), Some(b)) if a.polity != b.polity)
+}
+
+/// A town's marker on a tile map, for [`crowded_towns`]: its importance, index, centre
+/// and radius, px.
+struct Disc {
+    rank: (bool, bool, u8),
+    index: usize,
+    x: f64,
+    y: f64,
+    r: f64,
+}
+
+/// The towns a tile map leaves out at its scale (sorted): a town whose marker would
+/// overlap the marker of a more important one (a town taken that year, then a capital,
+/// then the higher rank) is not drawn, so that the overview zooms show the main towns
+/// rather than a blot. Decided over every town alive in the year, in pixels of the map's
+/// scale, so that every metatile of a zoom decides alike and the tiles meet seamlessly.
+fn crowded_towns(f: &Frame) -> Vec<usize> {
+    let year = f.opts.year;
+    let d = f.px(f.style.cities.marker_pt);
+    let mut all: Vec<Disc> = f
+        .atlas
+        .data
+        .layer(Layer::Cities)
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.alive(year))
+        .filter_map(|(index, t)| {
+            let Geometry::Point(p) = &t.geometry else { return None };
+            let (x, y) = f.view.to_px(p.x(), p.y());
+            let taken = changed_hands(t, year);
+            let kind = t.kind_in(year);
+            // A town taken that year is ringed: the ring is its extent.
+            let r = f64::from(marker_radius(kind, d) * if taken { TAKEN_RING } else { 1.0 });
+            Some(Disc { rank: (taken, kind == CityKind::Capital, t.rank), index, x, y, r })
+        })
+        .filter(|t| t.x.is_finite() && t.y.is_finite())
+        .collect();
+    // Most important first; among equals, the order of the data.
+    all.sort_by(|a, b| b.rank.cmp(&a.rank).then(a.index.cmp(&b.index)));
+    // Kept towns by grid cell, a cell as wide as the farthest two markers can clash.
+    let reach = 2.4 * f64::from(marker_radius(CityKind::Capital, d) * TAKEN_RING).max(1e-3);
+    let cell = |v: f64| (v / reach).floor() as i64;
+    let mut kept: std::collections::HashMap<(i64, i64), Vec<Disc>> = std::collections::HashMap::new();
+    let mut left_out = Vec::new();
+    for t in all {
+        let (cx, cy) = (cell(t.x), cell(t.y));
+        let clash = (cx - 1..=cx + 1).any(|gx| {
+            (cy - 1..=cy + 1).any(|gy| {
+                kept.get(&(gx, gy))
+                    .is_some_and(|ks| ks.iter().any(|k| (k.x - t.x).hypot(k.y - t.y) < 1.2 * (k.r + t.r)))
+            })
+        });
+        if clash {
+            left_out.push(t.index);
+        } else {
+            kept.entry((cx, cy)).or_default().push(t);
+        }
+    }
+    left_out.sort_unstable();
+    left_out
 }
 
 /// Named places of the year (see [`super::promised`]) that lie off the image: a small
