@@ -135,6 +135,25 @@ pub fn geometry_problems(ds: &Dataset) -> Vec<Problem> {
     out
 }
 
+/// Every pair `(i, j)`, `i < j`, of boxes that meet, in that order: a sweep over the boxes
+/// by their west edge (a box can meet only those that start before its east edge), not
+/// every pair, as a dataset may have thousands of areas.
+fn meeting_boxes(boxes: &[Option<geo::Rect<f64>>]) -> Vec<(usize, usize)> {
+    let mut by_west: Vec<(usize, geo::Rect<f64>)> =
+        boxes.iter().enumerate().filter_map(|(i, b)| b.map(|b| (i, b))).collect();
+    by_west.sort_by(|a, b| a.1.min().x.total_cmp(&b.1.min().x).then(a.0.cmp(&b.0)));
+    let mut pairs = Vec::new();
+    for (k, (i, a)) in by_west.iter().enumerate() {
+        for (j, b) in by_west[k + 1..].iter().take_while(|(_, b)| b.min().x <= a.max().x) {
+            if a.intersects(b) {
+                pairs.push(((*i).min(*j), (*i).max(*j)));
+            }
+        }
+    }
+    pairs.sort_unstable();
+    pairs
+}
+
 /// Territory areas that overlap each other, and slivers between neighbouring areas (warnings).
 pub fn coverage_problems(ds: &Dataset) -> Vec<Problem> {
     let areas = ds.layer(Layer::Territories);
@@ -154,25 +173,21 @@ pub fn coverage_problems(ds: &Dataset) -> Vec<Problem> {
     let polys: Vec<Option<&geo::MultiPolygon<f64>>> = oriented.iter().map(Option::as_ref).collect();
     // Boolean operations on odd input must not take the validator down.
     let guarded = |f: &dyn Fn() -> f64| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(0.0);
-    for i in 0..areas.len() {
-        let Some(a) = polys[i] else { continue };
-        let Some(ra) = a.bounding_rect() else { continue };
-        for j in i + 1..areas.len() {
-            let Some(b) = polys[j] else { continue };
-            let Some(rb) = b.bounding_rect() else { continue };
-            // Successive versions of a boundary (OpenHistoricalMap) share land, not years.
-            if !ra.intersects(&rb) || !areas[i].span.overlaps(&areas[j].span) {
-                continue;
-            }
-            let overlap = guarded(&|| a.intersection(b).unsigned_area());
-            // ~1 km² at these latitudes.
-            if overlap > 1e-4 {
-                out.push(Problem::warning(
-                    &areas[i].file,
-                    Some(&areas[i].id),
-                    format!("overlaps area {} by about {:.0} km²", areas[j].id, overlap * 111.2 * 111.2 * 0.7),
-                ));
-            }
+    let boxes: Vec<Option<geo::Rect<f64>>> = polys.iter().map(|p| p.and_then(|p| p.bounding_rect())).collect();
+    for (i, j) in meeting_boxes(&boxes) {
+        let (Some(a), Some(b)) = (polys[i], polys[j]) else { continue };
+        // Successive versions of a boundary (OpenHistoricalMap) share land, not years.
+        if !areas[i].span.overlaps(&areas[j].span) {
+            continue;
+        }
+        let overlap = guarded(&|| a.intersection(b).unsigned_area());
+        // ~1 km² at these latitudes.
+        if overlap > 1e-4 {
+            out.push(Problem::warning(
+                &areas[i].file,
+                Some(&areas[i].id),
+                format!("overlaps area {} by about {:.0} km²", areas[j].id, overlap * 111.2 * 111.2 * 0.7),
+            ));
         }
     }
     let valid: Vec<&geo::MultiPolygon<f64>> = polys.iter().flatten().copied().collect();
@@ -694,6 +709,36 @@ mod tests {
         assert!(has_word("Orenburg founded", "Orenburg"));
         assert!(!has_word("the Orenburg Commission", "Orsk"));
         assert!(!has_word("Tarazi", "Taraz") && !has_word("Omsky", "Omsk") && !has_word("x", ""));
+    }
+
+    #[test]
+    fn the_sweep_finds_exactly_the_boxes_that_meet() {
+        // Boxes of every size, some touching at an edge, some missing, against every pair.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |m: f64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % 1000) as f64 / 1000.0 * m
+        };
+        let boxes: Vec<Option<geo::Rect<f64>>> = (0..300)
+            .map(|k| {
+                let (x, y, w, h) = (next(100.0).round(), next(100.0).round(), next(30.0).round(), next(8.0).round());
+                (k % 17 != 0).then(|| geo::Rect::new((x, y), (x + w, y + h)))
+            })
+            .collect();
+        let mut every = Vec::new();
+        for i in 0..boxes.len() {
+            for j in i + 1..boxes.len() {
+                if let (Some(a), Some(b)) = (boxes[i], boxes[j]) {
+                    if geo::Intersects::intersects(&a, &b) {
+                        every.push((i, j));
+                    }
+                }
+            }
+        }
+        assert!(every.len() > 100);
+        assert_eq!(meeting_boxes(&boxes), every);
     }
 
     #[test]
