@@ -216,7 +216,13 @@ RIVERS = [
       (57.0, 51.5), (55.10, 51.75), (53.0, 51.5), (51.37, 51.23), (51.6, 50.0), (51.5, 48.5),
       (51.92, 47.1), (51.8, 46.9)]),
     ("river-volga", "Volga", "Еділ", "Волга", 1,
-     [(44.58, 48.72), (45.5, 47.9), (46.5, 47.0), (47.8, 46.5), (48.03, 46.35), (48.4, 46.0), (48.7, 45.8)]),
+     [("raw", 47.25, 56.13), ("raw", 47.9, 55.95), ("raw", 48.52, 55.85), ("raw", 49.10, 55.76), ("raw", 49.28, 55.45),
+      ("raw", 49.30, 55.20), ("raw", 48.83, 54.94), ("raw", 48.55, 54.60), ("raw", 48.42, 54.32), ("raw", 48.80, 53.96),
+      ("raw", 49.15, 53.65), ("raw", 49.42, 53.47), ("raw", 49.70, 53.36), ("raw", 50.08, 53.20), ("raw", 49.98, 53.07),
+      ("raw", 49.55, 53.05), ("raw", 49.05, 53.10), ("raw", 48.68, 53.16), ("raw", 48.40, 52.85), ("raw", 48.10, 52.49),
+      ("raw", 47.78, 52.18), ("raw", 47.50, 52.03), ("raw", 46.80, 51.72), ("raw", 46.05, 51.53), ("raw", 45.92, 51.28),
+      ("raw", 45.70, 51.02), ("raw", 45.52, 50.55), ("raw", 45.40, 50.08), ("raw", 45.05, 49.58), ("raw", 44.83, 49.05),
+      (44.58, 48.72), (45.5, 47.9), (46.5, 47.0), (47.8, 46.5), (48.03, 46.35), (48.4, 46.0), (48.7, 45.8)]),
     ("river-tobol", "Tobol", "Тобыл", "Тобол", 2,
      [(61.3, 51.9), (62.5, 52.55), (63.62, 53.22), (64.5, 54.2), (65.34, 55.45), (66.35, 56.65),
       (67.4, 57.6), (68.25, 58.19)]),
@@ -276,6 +282,9 @@ RIVERS = [
 ]
 
 HAND_DRAWN = {
+    "river-volga": "Below Volgograd from WDBII; above it, where the modern reservoirs interrupt WDBII, drawn by hand "
+                   "through Cheboksary, Kazan, the Kama mouth, Ulyanovsk, the Samara bend, Syzran, Khvalynsk, Volsk, "
+                   "Saratov, Kamyshin and Dubovka",
     "river-emba": "not in WDBII at this resolution: drawn by hand through Emba town, Zharkamys and Kulsary",
     "river-zeravshan": "WDBII lacks the middle course: Samarkand-Navoi stretch drawn by hand (Kattakurgan)",
     "river-chayan": "not in WDBII: drawn straight from its source on the Karatau (43°13′15″N 69°51′14″E) "
