@@ -3,7 +3,7 @@
 //! nor leave slivers; and the world must hold together: towns agree with their land, no
 //! polity acts outside its lifespan, captions name what the map shows.
 
-use crate::data::{ControlSpan, Dataset, Feature, Geometry, Layer, Loaded, Status};
+use crate::data::{has_word, ControlSpan, Dataset, Feature, Geometry, Layer, Loaded, Status};
 use crate::error::{Problem, Severity};
 use crate::style::{AutoPolity, Style};
 use crate::time::{Span, Year};
@@ -486,18 +486,6 @@ pub fn lifespan_problems(ds: &Dataset) -> Vec<Problem> {
         }
     }
     out
-}
-
-/// Does `text` contain `word` as a whole word (not inside a longer word)?
-fn has_word(text: &str, word: &str) -> bool {
-    if word.is_empty() {
-        return false;
-    }
-    text.match_indices(word).any(|(i, _)| {
-        let before = text[..i].chars().next_back();
-        let after = text[i + word.len()..].chars().next();
-        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
-    })
 }
 
 /// Towns, forts and sites that a caption names by their English name (the part before

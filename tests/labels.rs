@@ -1,6 +1,7 @@
-//! Label guarantees, year by year: every place a caption names, every battle of the year
-//! and every capital in view gets a placed label near its place, at A4 150 dpi, A4 300
-//! dpi and 1280×720, over the whole atlas (1635–1771).
+//! Label guarantees, year by year: every place a caption names, every battle of the
+//! year, every town a route of the year names, and every capital or principal town (rank
+//! 5) in view gets a placed label near its place, at A4 150 dpi, A4 300 dpi and 1280×720,
+//! over the whole atlas (1635–1771).
 
 use rayon::prelude::*;
 use steppe_atlas::data::{CityKind, Geometry, Layer, Source};
@@ -17,8 +18,8 @@ const SIZES: [(&str, u32, u32, f32); 3] =
 
 /// The ids a year's map must label: the places its captions name (towns, battles, rivers,
 /// lakes, landforms, and areas unless a named landform bears the area's name), its
-/// battles, and the capitals in view. Read from the events' `places` lists, not from the
-/// renderer.
+/// battles, the towns its routes name, and the capitals and principal towns in view.
+/// Read from the events' `places` lists and the data, not from the renderer.
 fn expected(atlas: &Atlas, view: &View, year: Year) -> Vec<(String, &'static str)> {
     let mut out = Vec::new();
     let named: Vec<&str> = atlas
@@ -46,11 +47,36 @@ fn expected(atlas: &Atlas, view: &View, year: Year) -> Vec<(String, &'static str
     for b in atlas.data.layer(Layer::Battles).iter().filter(|b| b.alive(year)) {
         out.push((b.id.clone(), "a battle of the year"));
     }
-    for c in atlas.data.layer(Layer::Cities).iter().filter(|c| c.alive(year) && c.kind_in(year) == CityKind::Capital) {
+    // A town a route of the year names by its English name ("1741 invasion: from Tashkent").
+    let routes: Vec<String> = atlas
+        .data
+        .layer(Layer::Campaigns)
+        .iter()
+        .filter(|c| c.alive(year))
+        .map(|c| format!(" {} ", c.name("en")))
+        .collect();
+    for c in atlas.data.layer(Layer::Cities).iter().filter(|c| c.alive(year)) {
+        let name = c.name("en").split(" (").next().unwrap_or("").trim();
+        let named = routes.iter().any(|r| {
+            r.match_indices(name).any(|(i, _)| {
+                !r[..i].ends_with(char::is_alphanumeric) && !r[i + name.len()..].starts_with(char::is_alphanumeric)
+            })
+        });
+        if named && !out.iter().any(|(o, _)| o == &c.id) {
+            out.push((c.id.clone(), "named by a route of the year"));
+        }
+    }
+    for c in atlas
+        .data
+        .layer(Layer::Cities)
+        .iter()
+        .filter(|c| c.alive(year) && (c.kind_in(year) == CityKind::Capital || c.rank >= 5))
+    {
         if let Geometry::Point(p) = &c.geometry {
             let (x, y) = view.to_px(p.x(), p.y());
-            if (0.0..=f64::from(view.width)).contains(&x) && (0.0..=f64::from(view.height)).contains(&y) {
-                out.push((c.id.clone(), "a capital in view"));
+            let inside = (0.0..=f64::from(view.width)).contains(&x) && (0.0..=f64::from(view.height)).contains(&y);
+            if inside && !out.iter().any(|(o, _)| o == &c.id) {
+                out.push((c.id.clone(), "a capital or principal town in view"));
             }
         }
     }

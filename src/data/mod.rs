@@ -957,6 +957,18 @@ fn check_unique_ids(ds: &Dataset, problems: &mut Vec<Problem>) {
     }
 }
 
+/// Does `text` contain `word` as a whole word (not inside a longer word)?
+pub(crate) fn has_word(text: &str, word: &str) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

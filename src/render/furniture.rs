@@ -101,7 +101,7 @@ pub(crate) struct Layout {
     credit: Option<(String, TextStyle, f32, f32, [f32; 4])>,
     grat_labels: Vec<(String, TextStyle, f32, f32, [f32; 4])>,
     /// The story's places (see [`story_points`]), found when a choice first needs them.
-    story: std::cell::OnceCell<Vec<(f32, f32, f32)>>,
+    story: std::cell::OnceCell<Vec<StoryPoint>>,
 }
 
 struct ScaleBar {
@@ -703,11 +703,15 @@ impl InsetScale {
 /// costs, in towns: a panel goes where it hides none if any place allows.
 const PROMISED_WEIGHT: f32 = 30.0;
 
-/// The places of the story a furniture panel could hide, as `(x, y, weight)` px: the
+/// The places of the story a furniture panel could hide, as `(x, y, weight, reach)` px: the
 /// year's towns, battles and route vertices, and the middles of held areas and of seas
 /// and lakes (where their names go), promised places weighing most. Found once per
 /// layout; [`hidden`] sums them under each candidate panel.
-pub(crate) fn story_points(f: &Frame) -> Vec<(f32, f32, f32)> {
+pub(crate) fn story_points(f: &Frame) -> Vec<StoryPoint> {
+    // How far from a town or battle a panel still hides part of its symbol (a capital's
+    // disc with its outline; a battle's star).
+    let town = f.px(f.style.cities.marker_pt * 0.75);
+    let battle = f.px(f.style.battles.size_pt * 0.5);
     use crate::data::{Geometry, Layer};
     let year = f.opts.year;
     let mut out = Vec::new();
@@ -726,19 +730,24 @@ pub(crate) fn story_points(f: &Frame) -> Vec<(f32, f32, f32)> {
                 let named = layer == Layer::Water || feat.holder(year).is_some();
                 if let (true, Some(p)) = (named, f.atlas.interior_point(layer, i)) {
                     let (x, y) = px(p.x(), p.y());
-                    out.push((x, y, weight.max(2.0)));
+                    out.push((x, y, weight.max(2.0), 0.0));
                 }
                 continue;
             }
             match &feat.geometry {
                 Geometry::Point(p) => {
                     let (x, y) = px(p.x(), p.y());
-                    out.push((x, y, weight));
+                    let reach = match layer {
+                        Layer::Cities => town,
+                        Layer::Battles => battle,
+                        _ => 0.0,
+                    };
+                    out.push((x, y, weight, reach));
                 }
                 Geometry::Lines(ml) => {
                     for c in ml.0.iter().flat_map(|l| l.0.iter()) {
                         let (x, y) = px(c.x, c.y);
-                        out.push((x, y, 0.5));
+                        out.push((x, y, 0.5, 0.0));
                     }
                 }
                 _ => {}
@@ -748,9 +757,19 @@ pub(crate) fn story_points(f: &Frame) -> Vec<(f32, f32, f32)> {
     out
 }
 
-/// How much of the story (see [`story_points`]) a furniture panel at `r` would hide.
-fn hidden(points: &[(f32, f32, f32)], r: [f32; 4]) -> f32 {
-    points.iter().filter(|(x, y, _)| *x >= r[0] && *x <= r[2] && *y >= r[1] && *y <= r[3]).map(|p| p.2).sum()
+/// A place of the story: `(x, y, weight, reach)` px, where `reach` is how far from it a
+/// panel still hides part of it (a town's or battle's symbol: a marker half under the
+/// legend is not on the map).
+pub(crate) type StoryPoint = (f32, f32, f32, f32);
+
+/// How much of the story (see [`story_points`]) a furniture panel at `r` would hide: the
+/// points under it, a symbol also when any of it is.
+fn hidden(points: &[StoryPoint], r: [f32; 4]) -> f32 {
+    points
+        .iter()
+        .filter(|(x, y, _, e)| *x >= r[0] - e && *x <= r[2] + e && *y >= r[1] - e && *y <= r[3] + e)
+        .map(|p| p.2)
+        .sum()
 }
 
 /// Graticule lines every `step_deg`, curved as the projection bends them.

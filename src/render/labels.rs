@@ -22,6 +22,11 @@ pub struct LabelPlacer {
     marks: Vec<[f32; 2]>,
     /// `marks` indexed, built when first asked (all symbols are drawn before any label).
     mark_tree: std::cell::OnceCell<RTree<[f32; 2]>>,
+    /// The segments of the main rivers drawn, px: a town's name stands on its own bank
+    /// where it can.
+    banks: Vec<[(f32, f32); 2]>,
+    /// `banks` indexed by their boxes, built when first asked.
+    bank_tree: std::cell::OnceCell<RTree<rstar::primitives::GeomWithData<Rectangle<[f32; 2]>, usize>>>,
 }
 
 /// Boxes taken, in an R-tree built one box at a time. Without forced reinsertion (rstar's
@@ -47,6 +52,22 @@ fn union(boxes: &[[f32; 4]]) -> [f32; 4] {
 }
 
 /// Whether the segment from `a` to `b` meets box `r` `[x0, y0, x1, y1]` (Liang–Barsky).
+/// Do the segments p–q and a–b cross (each has an end strictly on either side of the
+/// other's line)?
+fn segments_cross(p: (f32, f32), q: (f32, f32), a: (f32, f32), b: (f32, f32)) -> bool {
+    let side = |o: (f32, f32), d: (f32, f32), t: (f32, f32)| {
+        let v = (d.0 - o.0) * (t.1 - o.1) - (d.1 - o.1) * (t.0 - o.0);
+        if v > 0.0 {
+            1
+        } else if v < 0.0 {
+            -1
+        } else {
+            0
+        }
+    };
+    side(p, q, a) * side(p, q, b) < 0 && side(a, b, p) * side(a, b, q) < 0
+}
+
 fn segment_meets_box(a: (f32, f32), b: (f32, f32), r: [f32; 4]) -> bool {
     if r[0] > r[2] || r[1] > r[3] {
         return false;
@@ -89,7 +110,41 @@ impl LabelPlacer {
             placed: Vec::new(),
             marks: Vec::new(),
             mark_tree: std::cell::OnceCell::new(),
+            banks: Vec::new(),
+            bank_tree: std::cell::OnceCell::new(),
         }
+    }
+
+    /// Note a main river's course (px): see [`LabelPlacer::across_river`].
+    pub fn add_river(&mut self, pts: &[(f32, f32)]) {
+        let finite = |p: &(f32, f32)| p.0.is_finite() && p.1.is_finite();
+        self.banks.extend(pts.windows(2).filter(|w| finite(&w[0]) && finite(&w[1])).map(|w| [w[0], w[1]]));
+        self.bank_tree.take();
+    }
+
+    /// Does the line from `from` to `to` cross a main river: would a name at `to` stand
+    /// across the river from its symbol at `from`?
+    pub fn across_river(&self, from: (f32, f32), to: (f32, f32)) -> bool {
+        if self.banks.is_empty() {
+            return false;
+        }
+        let tree = self.bank_tree.get_or_init(|| {
+            RTree::bulk_load(
+                self.banks
+                    .iter()
+                    .enumerate()
+                    .map(|(i, [a, b])| {
+                        let r = Rectangle::from_corners([a.0.min(b.0), a.1.min(b.1)], [a.0.max(b.0), a.1.max(b.1)]);
+                        rstar::primitives::GeomWithData::new(r, i)
+                    })
+                    .collect(),
+            )
+        });
+        let env = AABB::from_corners([from.0.min(to.0), from.1.min(to.1)], [from.0.max(to.0), from.1.max(to.1)]);
+        tree.locate_in_envelope_intersecting(&env).any(|g| {
+            let [a, b] = self.banks[g.data];
+            segments_cross(from, to, a, b)
+        })
     }
 
     /// Reserve the box `b` of a named symbol centred at (x, y): labels must not cover it,
@@ -438,10 +493,17 @@ impl Labeller<'_, '_> {
         };
         let far = if rings > 0 { displaced(x, y, r, w, h, &RINGS[..rings], 16) } else { Vec::new() };
         let slack = self.f.px(2.0);
-        let passes: &[bool] = if mark { &[true, false] } else { &[false] };
-        for &careful in passes {
-            let clear =
-                |me: &Self, b: &[f32; 4], strict: bool| !careful || !me.placer.nearer_mark(b, (x, y), strict, slack);
+        // (careful, on its own bank): a careful place is not nearer another symbol, and
+        // first also on the symbol's own bank of a main river.
+        let passes: &[(bool, bool)] =
+            if mark { &[(true, true), (true, false), (false, false)] } else { &[(false, false)] };
+        for &(careful, bank) in passes {
+            let clear = |me: &Self, b: &[f32; 4], strict: bool| {
+                let middle = ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+                !careful
+                    || !(me.placer.nearer_mark(b, (x, y), strict, slack)
+                        || (bank && me.placer.across_river((x, y), middle)))
+            };
             for &(cx, base) in &candidates {
                 // Whether it fits first: the cheaper question, and most often no.
                 let b = self.boxed(cx, base);

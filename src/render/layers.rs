@@ -461,7 +461,12 @@ pub(crate) fn water<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, jobs: &mut Vec<L
 }
 
 /// Rivers by rank (minor ones only when zoomed in), names along their course.
-pub(crate) fn rivers<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob<'a>>) {
+pub(crate) fn rivers<'a>(
+    f: &Frame<'a>,
+    canvas: &mut dyn Canvas,
+    placer: &mut LabelPlacer,
+    jobs: &mut Vec<LabelJob<'a>>,
+) {
     let rs = &f.style.rivers;
     let kmpp = f.view.km_per_px_at(f64::from(f.view.width) / 2.0, f64::from(f.view.height) / 2.0);
     let max_rank = if kmpp > 8.0 { 2 } else { 3 };
@@ -484,6 +489,10 @@ pub(crate) fn rivers<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, jobs: &mut Vec<
             let pts = project_drawn(f.view, &line.0);
             if let (true, Some(path)) = (f.draw_base, polyline_path(&pts)) {
                 stroke_path(canvas, &path, rs.color, 1.0, &stroke(width, &[]));
+            }
+            // A main river's banks: a town's name stays on its own side where it can.
+            if feat.rank <= 2 {
+                placer.add_river(&pts);
             }
             for run in runs_inside(&pts, frame_rect) {
                 if polyline_length(&run) > polyline_length(&longest) {

@@ -332,38 +332,47 @@ pub fn query_box(view: &View, opts: &RenderOptions) -> LonLatBox {
     view.visible_bbox(f64::from(64.0 * (opts.dpi / 72.0).max(1.0)))
 }
 
-/// The promised ids: those named for the year (captions, battles, `"label": "always"`),
-/// and the capitals.
+/// The promised ids: those named for the year (captions, battles, `"label": "always"`, the
+/// towns a route of the year names: "from Tashkent"), and the principal towns (capitals
+/// and towns of the highest rank, 5), promised when in view.
 fn promised_parts(atlas: &Atlas, year: Year) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut named = BTreeSet::new();
-    let mut capitals = BTreeSet::new();
+    let mut principal = BTreeSet::new();
     for e in atlas.data.layer(Layer::Events).iter().filter(|e| e.alive(year)) {
         if let Some(places) = e.properties.get("places").and_then(|v| v.as_array()) {
             named.extend(places.iter().filter_map(|v| v.as_str()).map(str::to_string));
         }
     }
+    let routes: Vec<&str> =
+        atlas.data.layer(Layer::Campaigns).iter().filter(|c| c.alive(year)).map(|c| c.name("en")).collect();
     for layer in Layer::ALL {
         for feat in atlas.data.layer(layer).iter().filter(|f| f.alive(year)) {
             let always = feat.properties.get("label").and_then(|v| v.as_str()) == Some("always");
             if always || layer == Layer::Battles {
                 named.insert(feat.id.clone());
-            } else if layer == Layer::Cities && feat.kind_in(year) == CityKind::Capital {
-                capitals.insert(feat.id.clone());
+            } else if layer == Layer::Cities {
+                // A town by its English name without a parenthesis ("Taraz (Aulie-Ata)").
+                let name = feat.name("en").split(" (").next().unwrap_or("").trim();
+                if routes.iter().any(|r| crate::data::has_word(r, name)) {
+                    named.insert(feat.id.clone());
+                } else if feat.kind_in(year) == CityKind::Capital || feat.rank >= 5 {
+                    principal.insert(feat.id.clone());
+                }
             }
         }
     }
-    (named, capitals)
+    (named, principal)
 }
 
 /// The features whose labels a map of `year` in `view` promises to place: every place the
-/// year's captions name (an event's `places`), the year's battles, the capitals in the
-/// image, and features marked `"label": "always"` in the data (the rivers the story
-/// follows). They are placed before every other label, on a leader line when their
+/// year's captions name (an event's `places`), the towns its routes name, the year's
+/// battles, the principal towns in the image (capitals, and towns of rank 5), and
+/// features marked `"label": "always"` in the data (the rivers the story follows). They are placed before every other label, on a leader line when their
 /// marker's neighbourhood is full, and at the frame's edge with a pointer when a named
 /// place lies off the map.
 pub fn promised(atlas: &Atlas, view: &View, year: Year) -> BTreeSet<String> {
-    let (mut named, capitals) = promised_parts(atlas, year);
-    for id in capitals {
+    let (mut named, principal) = promised_parts(atlas, year);
+    for id in principal {
         if let Some(crate::data::Geometry::Point(p)) = atlas.data.get(&id).map(|f| &f.geometry) {
             let (x, y) = view.to_px(p.x(), p.y());
             if (0.0..=f64::from(view.width)).contains(&x) && (0.0..=f64::from(view.height)).contains(&y) {
@@ -397,7 +406,7 @@ pub fn render_base(
     let frame = frame(atlas, style, view, &plain);
     let mut jobs = Vec::new();
     layers::water(&frame, &mut pixmap, &mut jobs);
-    layers::rivers(&frame, &mut pixmap, &mut jobs);
+    layers::rivers(&frame, &mut pixmap, &mut LabelPlacer::new([0.0; 4]), &mut jobs);
     if opts.furniture {
         furniture::graticule(&frame, &mut pixmap);
     }
@@ -514,7 +523,7 @@ pub fn draw_map<'a>(
             }
             MapLayer::Rivers => {
                 canvas.group(group::RIVERS);
-                layers::rivers(&frame, canvas, &mut jobs);
+                layers::rivers(&frame, canvas, &mut placer, &mut jobs);
                 if let Some(base) = base {
                     canvas.image(base);
                 }

@@ -36,6 +36,11 @@ use tiny_skia::{Color, FillRule, LineJoin, Paint, Path, PathBuilder, Pixmap, Pre
 /// along a path (radians, 28°).
 const MAX_BEND: f32 = 28.0 * std::f32::consts::PI / 180.0;
 
+/// Largest allowed turn of a whole name placed along a path, summed over its glyphs
+/// (radians, 50°): on a tighter bend, or a zigzag, the letters spread apart on the
+/// outside of the curve and the name no longer reads as one word ("C h u").
+const MAX_TURN: f32 = 50.0 * std::f32::consts::PI / 180.0;
+
 /// Largest allowed tilt of a single glyph placed along a path (radians, 110°);
 /// beyond it the glyph would read upside down.
 const MAX_TILT: f32 = 110.0 * std::f32::consts::PI / 180.0;
@@ -1094,6 +1099,7 @@ impl PathText {
 
         let mut placed = Vec::with_capacity(glyphs.len());
         let mut prev_angle: Option<f32> = None;
+        let mut turned = 0.0;
         for g in glyphs {
             let p0 = at(g.x);
             let p1 = at(g.x + g.advance);
@@ -1114,20 +1120,26 @@ impl PathText {
                 return None;
             }
             if let Some(prev) = prev_angle {
-                if wrap_angle(angle - prev).abs() > MAX_BEND {
+                let bend = wrap_angle(angle - prev).abs();
+                turned += bend;
+                if bend > MAX_BEND || turned > MAX_TURN {
                     return None;
                 }
             }
             prev_angle = Some(angle);
             let (sin, cos) = angle.sin_cos();
             // Move the origin along the glyph's "down" normal (-sin, cos).
-            placed.push(PlacedGlyph {
-                ch: g.ch,
-                x: p0.0 - sin * shift,
-                y: p0.1 + cos * shift,
-                angle,
-                advance: g.advance,
-            });
+            let (x, y) = (p0.0 - sin * shift, p0.1 + cos * shift);
+            // Lifted off a bend, the letters spread apart on its outside and crowd on its
+            // inside: each must follow the last at about its advance.
+            if let Some(last) = placed.last() {
+                let last: &PlacedGlyph = last;
+                let gap = (x - last.x).hypot(y - last.y);
+                if last.advance > 1.0 && !(MIN_CHORD_RATIO..=1.0 / MIN_CHORD_RATIO).contains(&(gap / last.advance)) {
+                    return None;
+                }
+            }
+            placed.push(PlacedGlyph { ch: g.ch, x, y, angle, advance: g.advance });
         }
         Some(placed)
     }
