@@ -681,7 +681,9 @@ fn town_names_stand_on_their_own_bank() {
     let style = Style::load("print").expect("the print style loads");
     let bbox = LonLatBox::from_array(atlas.data.default_bbox().expect("a bbox"));
     let view = View::fit(Projection::fitted(ProjectionKind::Lcc, &bbox), &bbox, 1754, 1240);
-    let banks: Vec<((f64, f64), (f64, f64), &str)> = ds()
+    // Each main river's segments, px, with the river's id.
+    type Bank<'a> = ((f64, f64), (f64, f64), &'a str);
+    let banks: Vec<Bank> = ds()
         .layer(Layer::Rivers)
         .iter()
         .filter(|r| r.rank <= 2)
