@@ -49,6 +49,7 @@ REGION = "-R44/100/28/60"
 GEOD = Geod(ellps="WGS84")
 SRC = "GSHHG 2.3.7 (LGPL-3) via GMT"
 SRC_R = "WDBII via GSHHG 2.3.7 (LGPL-3), GMT"
+SRC_HAND = "drawn by hand from the places in its note"
 
 
 def gmt(args, out):
@@ -422,7 +423,10 @@ def build_rivers(water):
         length = sum(GEOD.geometry_length(l) for l in lines) / 1000
         print(f"{rid:20s} rank {rank} parts {len(lines)} vertices {nv:5d} length {length:6.0f} km")
         geoms[rid] = geom
-        props = {"id": rid, "name": name, "name:kk": kk, "name:ru": ru, "rank": rank, "source": SRC_R}
+        # A river drawn wholly by hand (every waypoint "raw") owes nothing to WDBII.
+        by_hand = all(w is not None and w[0] == "raw" for w in wps)
+        props = {"id": rid, "name": name, "name:kk": kk, "name:ru": ru, "rank": rank,
+                 "source": SRC_HAND if by_hand else SRC_R}
         if rid in SEED_RIVERS:
             props["label"] = "always"
         if rid in HAND_DRAWN:
