@@ -25,8 +25,9 @@ pub struct LabelPlacer {
     /// The segments of the main rivers drawn, px: a town's name stands on its own bank
     /// where it can.
     banks: Vec<[(f32, f32); 2]>,
-    /// `banks` indexed by their boxes, built when first asked.
-    bank_tree: std::cell::OnceCell<RTree<rstar::primitives::GeomWithData<Rectangle<[f32; 2]>, usize>>>,
+    /// `banks` by the [`BANK_CELL`] px grid cells their boxes cover, as (cell, segment)
+    /// sorted, built when first asked.
+    bank_cells: std::cell::OnceCell<Vec<(u64, u32)>>,
 }
 
 /// Boxes taken, in an R-tree built one box at a time. Without forced reinsertion (rstar's
@@ -52,6 +53,9 @@ fn union(boxes: &[[f32; 4]]) -> [f32; 4] {
 }
 
 /// Whether the segment from `a` to `b` meets box `r` `[x0, y0, x1, y1]` (Liang–Barsky).
+/// The side of the grid cells that index river segments ([`LabelPlacer::across_river`]), px.
+const BANK_CELL: f32 = 48.0;
+
 /// Do the segments p–q and a–b cross (each has an end strictly on either side of the
 /// other's line)?
 fn segments_cross(p: (f32, f32), q: (f32, f32), a: (f32, f32), b: (f32, f32)) -> bool {
@@ -111,15 +115,35 @@ impl LabelPlacer {
             marks: Vec::new(),
             mark_tree: std::cell::OnceCell::new(),
             banks: Vec::new(),
-            bank_tree: std::cell::OnceCell::new(),
+            bank_cells: std::cell::OnceCell::new(),
         }
     }
 
-    /// Note a main river's course (px): see [`LabelPlacer::across_river`].
-    pub fn add_river(&mut self, pts: &[(f32, f32)]) {
-        let finite = |p: &(f32, f32)| p.0.is_finite() && p.1.is_finite();
-        self.banks.extend(pts.windows(2).filter(|w| finite(&w[0]) && finite(&w[1])).map(|w| [w[0], w[1]]));
-        self.bank_tree.take();
+    /// Note a main river's course (px): see [`LabelPlacer::across_river`]. Only its
+    /// segments within `near` (a box around the image: a name stands near its symbol)
+    /// are kept.
+    pub fn add_river(&mut self, pts: &[(f32, f32)], near: [f32; 4]) {
+        let inside = |a: &(f32, f32), b: &(f32, f32)| {
+            a.0.is_finite()
+                && a.1.is_finite()
+                && b.0.is_finite()
+                && b.1.is_finite()
+                && a.0.max(b.0) >= near[0]
+                && a.0.min(b.0) <= near[2]
+                && a.1.max(b.1) >= near[1]
+                && a.1.min(b.1) <= near[3]
+        };
+        // Which bank a name stands on needs no finer line than a pixel or two: the course
+        // thinned to points 2 px apart (at the overview zooms a river is a few pixels).
+        let mut thinned: Vec<(f32, f32)> = Vec::new();
+        for (k, p) in pts.iter().enumerate() {
+            let far = thinned.last().is_none_or(|q| (p.0 - q.0).abs() + (p.1 - q.1).abs() >= 2.0);
+            if far || k + 1 == pts.len() {
+                thinned.push(*p);
+            }
+        }
+        self.banks.extend(thinned.windows(2).filter(|w| inside(&w[0], &w[1])).map(|w| [w[0], w[1]]));
+        self.bank_cells.take();
     }
 
     /// Does the line from `from` to `to` cross a main river: would a name at `to` stand
@@ -128,22 +152,34 @@ impl LabelPlacer {
         if self.banks.is_empty() {
             return false;
         }
-        let tree = self.bank_tree.get_or_init(|| {
-            RTree::bulk_load(
-                self.banks
-                    .iter()
-                    .enumerate()
-                    .map(|(i, [a, b])| {
-                        let r = Rectangle::from_corners([a.0.min(b.0), a.1.min(b.1)], [a.0.max(b.0), a.1.max(b.1)]);
-                        rstar::primitives::GeomWithData::new(r, i)
-                    })
-                    .collect(),
-            )
+        // Grid cells (a sorted list: cheaper to build than a tree, and a river's segment
+        // meets one or two cells); a box far outside any image meets none.
+        let cells = |lo: (f32, f32), hi: (f32, f32)| {
+            let c = |v: f32| (v / BANK_CELL).floor().clamp(-1e6, 1e6) as i32;
+            let (x0, y0, x1, y1) = (c(lo.0), c(lo.1), c(hi.0), c(hi.1));
+            let many = (i64::from(x1) - i64::from(x0) + 1) * (i64::from(y1) - i64::from(y0) + 1) > 4096;
+            let key = |x: i32, y: i32| (u64::from(x as u32) << 32) | u64::from(y as u32);
+            (!many).then(move || (x0..=x1).flat_map(move |x| (y0..=y1).map(move |y| key(x, y))))
+        };
+        let index = self.bank_cells.get_or_init(|| {
+            let mut v = Vec::with_capacity(self.banks.len() * 2);
+            for (i, [a, b]) in self.banks.iter().enumerate() {
+                let lo = (a.0.min(b.0), a.1.min(b.1));
+                let hi = (a.0.max(b.0), a.1.max(b.1));
+                v.extend(cells(lo, hi).into_iter().flatten().map(|k| (k, i as u32)));
+            }
+            v.sort_unstable();
+            v
         });
-        let env = AABB::from_corners([from.0.min(to.0), from.1.min(to.1)], [from.0.max(to.0), from.1.max(to.1)]);
-        tree.locate_in_envelope_intersecting(&env).any(|g| {
-            let [a, b] = self.banks[g.data];
-            segments_cross(from, to, a, b)
+        let lo = (from.0.min(to.0), from.1.min(to.1));
+        let hi = (from.0.max(to.0), from.1.max(to.1));
+        let Some(wanted) = cells(lo, hi) else { return false };
+        wanted.into_iter().any(|k| {
+            let start = index.partition_point(|e| e.0 < k);
+            index[start..].iter().take_while(|e| e.0 == k).any(|&(_, i)| {
+                let [a, b] = self.banks[i as usize];
+                segments_cross(from, to, a, b)
+            })
         })
     }
 

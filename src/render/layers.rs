@@ -471,6 +471,9 @@ pub(crate) fn rivers<'a>(
     let kmpp = f.view.km_per_px_at(f64::from(f.view.width) / 2.0, f64::from(f.view.height) / 2.0);
     let max_rank = if kmpp > 8.0 { 2 } else { 3 };
     let frame_rect = [0.0, 0.0, f.view.width as f32, f.view.height as f32];
+    // Where a name can stand across a river from its symbol: the image and a margin.
+    let m = f.px(72.0);
+    let near = [-m, -m, frame_rect[2] + m, frame_rect[3] + m];
     let feats = f.atlas.data.layer(Layer::Rivers);
     let mut visible = f.visible_in(Layer::Rivers);
     // Minor rivers first, so major ones draw on top at confluences.
@@ -492,7 +495,7 @@ pub(crate) fn rivers<'a>(
             }
             // A main river's banks: a town's name stays on its own side where it can.
             if feat.rank <= 2 {
-                placer.add_river(&pts);
+                placer.add_river(&pts, near);
             }
             for run in runs_inside(&pts, frame_rect) {
                 if polyline_length(&run) > polyline_length(&longest) {
