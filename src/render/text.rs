@@ -1097,7 +1097,7 @@ impl PathText {
         };
         let shift = self.shift - offset_px;
 
-        let mut placed = Vec::with_capacity(glyphs.len());
+        let mut placed: Vec<PlacedGlyph> = Vec::with_capacity(glyphs.len());
         let mut prev_angle: Option<f32> = None;
         let mut turned = 0.0;
         for g in glyphs {
@@ -1133,7 +1133,6 @@ impl PathText {
             // Lifted off a bend, the letters spread apart on its outside and crowd on its
             // inside: each must follow the last at about its advance.
             if let Some(last) = placed.last() {
-                let last: &PlacedGlyph = last;
                 let gap = (x - last.x).hypot(y - last.y);
                 if last.advance > 1.0 && !(MIN_CHORD_RATIO..=1.0 / MIN_CHORD_RATIO).contains(&(gap / last.advance)) {
                     return None;
