@@ -932,11 +932,12 @@ pub fn tiles_cmd(a: &TilesArgs) -> Result<crate::tiles::TileReport> {
     }
     let report = crate::tiles::generate(&atlas, &style, &opts)?;
     crate::note!(
-        "{} tiles for {} years ({} distinct map states, {} metatiles laid out, {} kept, {} tiles drawn, {} shared) in {:.1} s",
+        "{} tiles for {} years ({} distinct map states, {} metatiles laid out ({} with nothing new), {} kept, {} tiles drawn, {} shared) in {:.1} s",
         report.tiles,
         report.years,
         report.distinct_states,
         report.metatiles,
+        report.metatiles_reused - report.metatiles_kept,
         report.metatiles_kept,
         report.tiles_drawn,
         report.tiles - report.tiles_drawn,

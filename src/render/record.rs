@@ -30,10 +30,10 @@ enum Op {
     Rect { rect: Rect, ink: Ink },
     /// A line or dot pattern inside rings.
     Pattern { rings: Vec<Vec<(f32, f32)>>, kind: Pattern, color: Rgba, spacing: f32, width: f32 },
-    /// A line of text.
-    Text { text: String, x: f32, y: f32, style: TextStyle },
-    /// Glyphs placed along a path.
-    Glyphs { glyphs: Vec<PlacedGlyph>, style: TextStyle },
+    /// A line of text, with the boxes its glyphs can ink (recorded with digests only).
+    Text { text: String, x: f32, y: f32, style: TextStyle, ink: Box<[[f32; 4]]> },
+    /// Glyphs placed along a path, with the boxes they can ink (likewise).
+    Glyphs { glyphs: Vec<PlacedGlyph>, style: TextStyle, ink: Box<[[f32; 4]]> },
     /// A premultiplied raster with its top left at (x, y).
     Image { layer: Pixmap, x: i32, y: i32 },
     /// Town markers drawn one after another with one pen, each as small as its numbers
@@ -309,6 +309,9 @@ impl Recorded {
                     marks.iter().map(|m| Recording::touches(&marker_bounds(m, pen), x, y, size)).collect();
                 near.contains(&true).then_some(near)
             }
+            Op::Text { ink, .. } | Op::Glyphs { ink, .. } if !ink.is_empty() => {
+                ink.iter().any(|b| Recording::touches(b, x, y, size)).then(Vec::new)
+            }
             _ => Some(Vec::new()),
         }
     }
@@ -355,11 +358,11 @@ impl Recorded {
             Op::Pattern { rings, kind, color, spacing, width } => {
                 draw_pattern_rect(px, rings, *kind, *color, *spacing, *width, (fx, fy), cols, rows)
             }
-            Op::Text { text, x: tx, y: ty, style } => {
+            Op::Text { text, x: tx, y: ty, style, .. } => {
                 let clip = [cols.start, rows.start, cols.end, rows.end];
                 Fonts::embedded().draw_clipped(px, text, tx - fx, ty - fy, style, clip)
             }
-            Op::Glyphs { glyphs, style } => {
+            Op::Glyphs { glyphs, style, .. } => {
                 let moved: Vec<PlacedGlyph> =
                     glyphs.iter().map(|g| PlacedGlyph { x: g.x - fx, y: g.y - fy, ..g.clone() }).collect();
                 let clip = [cols.start, rows.start, cols.end, rows.end];
@@ -445,6 +448,137 @@ impl Recorded {
         }
     }
 
+    /// Key the cells of `grid` by what of this operation (its contours `near`) decides
+    /// each cell's pixels, calling `hit` with each cell and key, when the operation is a
+    /// stroke or fill of contours of lines (else false, and nothing is keyed: the caller
+    /// keys it whole). A change far from a cell then leaves its key alone:
+    /// - stroked without dashes, each segment keys the cells within the margin of it
+    ///   with its two points and whether it starts or ends an open contour (a cap): near a
+    ///   point the outline comes from the segments near it, their joins and caps alone,
+    ///   and a stroke's winding is zero away from its outline;
+    /// - stroked with dashes (open contours), each segment likewise with every point of
+    ///   its contour before it too: a dash depends on the length before it;
+    /// - filled, each row of cells with every edge of its contours that crosses the row
+    ///   (with the margin), those wholly left of the window by their heights alone and
+    ///   those wholly right of it not at all: a pixel row's coverage comes only from the
+    ///   edges that cross it, an edge left of the window adds only the height it crosses
+    ///   (the cells of [`super::raster`]), and one right of it adds nothing. The row's
+    ///   cells from its leftmost edge to its rightmost are keyed.
+    fn local_cell_keys(&self, near: &[bool], grid: &CellGrid, hit: &mut impl FnMut(usize, u64)) -> bool {
+        let (pieces, path, dashed) = match &self.op {
+            Op::Stroke { pieces, path, pen, .. } => (pieces, path, !pen.dash.is_empty()),
+            Op::Fill { pieces, path, .. } => (pieces, path, false),
+            _ => return false,
+        };
+        let area = matches!(self.op, Op::Fill { .. });
+        let mut chosen: Vec<(&Piece, &[tiny_skia::Point])> = Vec::with_capacity(pieces.len());
+        for (k, piece) in pieces.iter().enumerate() {
+            if !(near.is_empty() || near.get(k) == Some(&true)) {
+                continue;
+            }
+            match piece.points(path.points()) {
+                Some(pts)
+                    if pts.len() >= 2
+                        && !(dashed && piece.closed)
+                        && pts.iter().all(|p| p.x.is_finite() && p.y.is_finite()) =>
+                {
+                    chosen.push((piece, pts))
+                }
+                _ => return false,
+            }
+        }
+        if pieces.is_empty() {
+            return false;
+        }
+        let seed = (self.digest as u64) ^ ((self.digest >> 64) as u64);
+        let key = |seed: u64, words: &[u32]| -> u64 {
+            let mut b = [0u8; 24];
+            for (k, w) in words.iter().enumerate() {
+                b[4 * k..4 * k + 4].copy_from_slice(&w.to_le_bytes());
+            }
+            XxHash3_128::oneshot_with_seed(seed, &b[..4 * words.len()]) as u64
+        };
+        if !area {
+            for (piece, pts) in chosen {
+                let (n, m) = (pts.len(), piece.margin);
+                // Dashed: a hash of the contour's points so far.
+                let mut run = seed;
+                for (i, j) in segment_ends(n, piece.closed) {
+                    let (a, b) = (pts[i], pts[j]);
+                    if dashed {
+                        run = key(run, &[a.x.to_bits(), a.y.to_bits()]);
+                    }
+                    let seg = [a.x.min(b.x) - m, a.y.min(b.y) - m, a.x.max(b.x) + m, a.y.max(b.y) + m];
+                    if grid.span(&seg).is_none() {
+                        continue;
+                    }
+                    let ends = u32::from(!piece.closed && i == 0)
+                        | u32::from(!piece.closed && j == n - 1) << 1
+                        | u32::from(piece.closed) << 2;
+                    let k = match dashed {
+                        true => key(run, &[b.x.to_bits(), b.y.to_bits(), ends]),
+                        false => key(seed, &[a.x.to_bits(), a.y.to_bits(), b.x.to_bits(), b.y.to_bits(), ends]),
+                    };
+                    grid.each(&seg, &mut |c| hit(c, k));
+                }
+            }
+            return true;
+        }
+        let rows = grid.rows;
+        let (left, right) = (grid.x, grid.x + grid.size.0 as f32);
+        let e = CELL as f32;
+        // Per row of cells: the hash of its edges, and the leftmost and rightmost of them.
+        let mut row_keys = vec![seed; rows];
+        let mut reach = vec![(f32::INFINITY, f32::NEG_INFINITY); rows];
+        let mix = |h: u64, v: u64| (h.rotate_left(23) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for (piece, pts) in chosen {
+            let m = piece.margin;
+            for (i, j) in segment_ends(pts.len(), true) {
+                let (a, b) = (pts[i], pts[j]);
+                if a.y == b.y {
+                    // Crosses no row: no cover and no area.
+                    continue;
+                }
+                let (y0, y1) = (a.y.min(b.y), a.y.max(b.y));
+                let first = ((y0 - m - grid.y) / e).floor().max(0.0);
+                let last = ((y1 + m - grid.y) / e).floor().min(rows as f32 - 1.0);
+                if first > last {
+                    continue;
+                }
+                let (first, last) = (first as usize, last as usize);
+                let (x0, x1) = (a.x.min(b.x), a.x.max(b.x));
+                if x0 > right + m {
+                    for r in &mut reach[first..=last] {
+                        r.1 = right;
+                    }
+                    continue;
+                }
+                let wholly_left = x1 < left - m;
+                for r in first..=last {
+                    let (top, bottom) = (grid.y + (r as f32) * e - m, grid.y + (r as f32 + 1.0) * e + m);
+                    let k = if !wholly_left {
+                        key(seed, &[1, a.x.to_bits(), a.y.to_bits(), b.x.to_bits(), b.y.to_bits()])
+                    } else if y0 < top && y1 > bottom {
+                        key(seed, &[2, u32::from(a.y < b.y)])
+                    } else {
+                        key(seed, &[3, a.y.to_bits(), b.y.to_bits()])
+                    };
+                    row_keys[r] = mix(row_keys[r], k);
+                    let (lo, hi) = &mut reach[r];
+                    *lo = lo.min(if wholly_left { left } else { x0 - m });
+                    *hi = hi.max(if wholly_left { f32::NEG_INFINITY } else { x1 + m });
+                }
+            }
+        }
+        for (r, (&k, &(lo, hi))) in row_keys.iter().zip(&reach).enumerate() {
+            if lo <= hi && hi >= left {
+                let mid = grid.y + (r as f32 + 0.5) * e;
+                grid.each(&[lo.max(left), mid, hi, mid], &mut |c| hit(c, k));
+            }
+        }
+        true
+    }
+
     /// Call `hit` with every cell of `grid` whose pixels this operation (its contours
     /// `near`) can change: a fill anywhere in a contour's bounds, a stroke near its
     /// segments, anything else in its bounds.
@@ -471,6 +605,10 @@ impl Recorded {
                 }
             }
             Op::Markers { .. } => self.markers_near(near, |m, pen| grid.each(&marker_bounds(m, pen), &mut hit)),
+            // Text keys the cells its glyphs can ink, not the whole box of its lettering.
+            Op::Text { ink, .. } | Op::Glyphs { ink, .. } if !ink.is_empty() => {
+                ink.iter().for_each(|b| grid.each(b, &mut hit))
+            }
             _ => grid.each(&self.bounds, &mut hit),
         }
     }
@@ -739,6 +877,9 @@ impl Recording {
                     let key = h.finish_128() as u64;
                     grid.each(&marker_bounds(m, pen), &mut |c| mix(&mut keys, c, key));
                 });
+                continue;
+            }
+            if r.local_cell_keys(&near, &grid, &mut |c, key| mix(&mut keys, c, key)) {
                 continue;
             }
             let mut h = XxHash3_128::with_seed(0x6365);
@@ -1102,6 +1243,10 @@ impl Canvas for Recording {
     }
 
     fn pattern(&mut self, rings: &[Vec<(f32, f32)>], kind: Pattern, color: Rgba, spacing: f32, width: f32) {
+        // No pattern draws nothing: kept out of every window's keys.
+        if kind == Pattern::None {
+            return;
+        }
         let Some(bounds) = rings_bounds(rings, width) else { return };
         self.push(Op::Pattern { rings: rings.to_vec(), kind, color, spacing, width }, bounds, |d| {
             d.bytes(b"P");
@@ -1122,7 +1267,11 @@ impl Canvas for Recording {
         let m = Fonts::embedded().measure(text, style);
         let pad = text_margin(style);
         let bounds = [x - pad, y - m.ascent - pad, x + m.width + pad, y + m.descent + pad];
-        self.push(Op::Text { text: text.to_string(), x, y, style: style.clone() }, bounds, |d| {
+        let ink = match self.digests {
+            true => Fonts::embedded().ink_boxes(text, x, y, style).into_boxed_slice(),
+            false => Box::default(),
+        };
+        self.push(Op::Text { text: text.to_string(), x, y, style: style.clone(), ink }, bounds, |d| {
             d.bytes(b"T");
             d.str(text);
             d.f32s(&[x, y]);
@@ -1140,7 +1289,11 @@ impl Canvas for Recording {
         if b[0] > b[2] {
             return;
         }
-        self.push(Op::Glyphs { glyphs: glyphs.to_vec(), style: style.clone() }, b, |d| {
+        let ink = match self.digests {
+            true => Fonts::embedded().placed_ink_boxes(glyphs, style).into_boxed_slice(),
+            false => Box::default(),
+        };
+        self.push(Op::Glyphs { glyphs: glyphs.to_vec(), style: style.clone(), ink }, b, |d| {
             d.bytes(b"G");
             d.str(text);
             d.u32(glyphs.len() as u32);
@@ -1325,8 +1478,8 @@ mod tests {
                 let part = after.redraw_window(x, y, size, old, &dirty).unwrap();
                 assert!(part.data() == whole.data(), "window ({x}, {y}) after {shift}, {color}");
                 // Nothing changed, nothing dirty; a recoloured marker dirties the cells
-                // around it; a moved corner of one area redraws every cell of the
-                // operations it is part of (the fill and the border of all areas).
+                // around it; a moved corner of one area dirties the rows of cells its
+                // edges cross (the fill) and the cells near them (the border).
                 let n = dirty.iter().filter(|d| **d).count();
                 match (shift, color, x) {
                     (0.0, 200, _) => assert_eq!(n, 0),
@@ -1434,6 +1587,58 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_moved_corner_dirties_only_the_cells_near_its_edges_or_in_their_rows() {
+        let grid = CellGrid::new(0, 0, (400, 400));
+        let dirty_of = |before: &Recording, after: &Recording| -> Vec<bool> {
+            let (k0, k1) = (before.cell_keys(0, 0, (400, 400)), after.cell_keys(0, 0, (400, 400)));
+            let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
+            let old = before.draw_window(0, 0, (400, 400)).unwrap();
+            let part = after.redraw_window(0, 0, (400, 400), old, &dirty).unwrap();
+            assert!(part.data() == after.draw_window(0, 0, (400, 400)).unwrap().data());
+            dirty
+        };
+        // A fill: point 10 of 40 (at the bottom) moved; its two edges span the rows
+        // below the middle, so no row of cells above the star's centre is dirty.
+        let dirty =
+            dirty_of(&star(3, 40, FillRule::EvenOdd, None), &star(3, 40, FillRule::EvenOdd, Some((10, (6.0, -4.0)))));
+        let rows: std::collections::BTreeSet<usize> =
+            dirty.iter().enumerate().filter(|(_, d)| **d).map(|(c, _)| c / grid.cols).collect();
+        assert!(!rows.is_empty() && *rows.first().unwrap() * CELL as usize >= 200, "dirty rows {rows:?}");
+        // A solid and a dashed line of 30 points across the image, point 20 moved: the
+        // solid line dirties only cells near the point's two segments; the dashed one also
+        // every cell after them (its dashes shift) but none before.
+        for dash in [vec![], vec![6.0, 4.0]] {
+            let pen = Pen {
+                width: 2.0,
+                dash: dash.clone(),
+                cap: tiny_skia::LineCap::Round,
+                join: tiny_skia::LineJoin::Miter,
+            };
+            let polyline = |moved: f32| {
+                let mut r = Recording::new((400, 400), Rgba(240, 230, 210, 255), true);
+                let mut pb = PathBuilder::new();
+                pb.move_to(5.0, 200.0);
+                for k in 1..30 {
+                    let dy = if k == 20 { moved } else { 0.0 };
+                    pb.line_to(5.0 + 13.0 * k as f32, 200.0 + 40.0 * (k as f32 * 0.7).sin() + dy);
+                }
+                r.stroke_path(&pb.finish().unwrap(), Ink::new(Rgba(20, 20, 90, 255), 1.0), &pen);
+                r
+            };
+            let dirty = dirty_of(&polyline(0.0), &polyline(9.0));
+            let columns: Vec<usize> =
+                dirty.iter().enumerate().filter(|(_, d)| **d).map(|(c, _)| c % grid.cols).collect();
+            let (first, last) = (*columns.iter().min().unwrap(), *columns.iter().max().unwrap());
+            // Point 20 lies at x = 265, its segments from 252 to 278.
+            assert!(first * CELL as usize >= 240, "{dash:?}: dirty from column {first}");
+            match dash.is_empty() {
+                true => assert!((last + 1) * CELL as usize <= 300, "solid: dirty to column {last}"),
+                false => assert!(last * CELL as usize >= 368, "dashed: dirty only to column {last}"),
             }
         }
     }

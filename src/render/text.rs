@@ -549,6 +549,53 @@ impl Fonts {
             .collect()
     }
 
+    /// The boxes (left, top, right, bottom, px) that [`Fonts::draw`] can ink drawing
+    /// `text` at (x, y), glyph by glyph (none for an undrawable style): each glyph's
+    /// outline bounds where the drawing puts them, grown by its halo and the mask's
+    /// padding, with a pixel to spare for subpixel rounding.
+    pub fn ink_boxes(&self, text: &str, x: f32, y: f32, style: &TextStyle) -> Vec<[f32; 4]> {
+        if !style.is_drawable() {
+            return Vec::new();
+        }
+        let scale = self.scale(style);
+        let line_ts = Transform::from_translate(x, y);
+        let (glyphs, _) = self.layout_line(text, style);
+        let ts = glyphs.iter().map(|g| (g.id, line_ts.pre_translate(g.x, 0.0).pre_scale(scale.sx, -scale.sy)));
+        self.glyph_ink(style, ts)
+    }
+
+    /// [`Fonts::ink_boxes`] of glyphs placed by `layout_on_path`, as
+    /// [`Fonts::draw_placed`] draws them.
+    pub fn placed_ink_boxes(&self, glyphs: &[PlacedGlyph], style: &TextStyle) -> Vec<[f32; 4]> {
+        if !style.is_drawable() {
+            return Vec::new();
+        }
+        let slot = self.slot(style.face);
+        let scale = self.scale(style);
+        let ts = glyphs
+            .iter()
+            .filter(|g| g.angle.is_finite())
+            .map(|g| (slot.glyph(g.ch), rotation(g.angle, g.x, g.y).pre_scale(scale.sx, -scale.sy)));
+        self.glyph_ink(style, ts)
+    }
+
+    /// The ink box of each glyph mapped by its transform (see [`Fonts::ink_boxes`]): a
+    /// mask ([`rasterize`]) lies within the bounds of the outline's points (which its
+    /// bounds hold) and a pad of at most the halo and 3 px; a glyph too large for a mask
+    /// is filled and haloed as a path, within its bounds, the halo and a pixel.
+    fn glyph_ink(&self, style: &TextStyle, glyphs: impl Iterator<Item = (GlyphId, Transform)>) -> Vec<[f32; 4]> {
+        let halo = style.visible_halo().map_or(0.0, |(_, w)| w);
+        let pad = halo + 4.0;
+        glyphs
+            .filter(|(_, ts)| ts.is_finite() && ts.tx.abs() <= MAX_COORD && ts.ty.abs() <= MAX_COORD)
+            .filter_map(|(id, ts)| {
+                let outline = self.outline(style.face, id)?;
+                let (x0, y0, x1, y1) = transformed_bounds(&outline.bounds, &ts);
+                Some([x0 - pad, y0 - pad, x1 + pad, y1 + pad])
+            })
+            .collect()
+    }
+
     /// Draw glyphs placed by `layout_on_path` (all halos first, then all fills, so a halo never covers a neighbouring glyph).
     pub fn draw_placed(&self, pixmap: &mut Pixmap, glyphs: &[PlacedGlyph], style: &TextStyle) {
         let clip = [0, 0, pixmap.width(), pixmap.height()];
@@ -1224,6 +1271,40 @@ mod tests {
 
     fn pixel(pm: &Pixmap, x: u32, y: u32) -> tiny_skia::PremultipliedColorU8 {
         pm.pixel(x, y).expect("pixel inside the pixmap")
+    }
+
+    #[test]
+    fn every_inked_pixel_lies_in_an_ink_box() {
+        // Tile runs key cells by these boxes: a pixel inked outside them would be left
+        // stale by a partial redraw.
+        let fonts = Fonts::embedded();
+        let inside = |boxes: &[[f32; 4]], x: usize, y: usize| {
+            let (x, y) = (x as f32 + 0.5, y as f32 + 0.5);
+            boxes.iter().any(|b| x >= b[0] && x <= b[2] && y >= b[1] && y <= b[3])
+        };
+        let check = |pm: &Pixmap, boxes: &[[f32; 4]], what: &str| {
+            let w = pm.width() as usize;
+            let stray = pm.pixels().iter().enumerate().filter(|(i, p)| p.alpha() > 0 && !inside(boxes, i % w, i / w));
+            assert_eq!(stray.count(), 0, "{what}: pixels inked outside the ink boxes");
+        };
+        for face in [Face::Sans, Face::SansBold, Face::Serif, Face::SerifItalic] {
+            for (size, halo) in [(9.0, None), (13.0, Some(2.0)), (31.0, Some(3.5))] {
+                let mut st = style(face, size);
+                st.halo = halo.map(|w| (Color::WHITE, w));
+                st.letter_spacing_px = 1.5;
+                for (x, y) in [(10.0, 60.0), (11.37, 60.81)] {
+                    let mut pm = pixmap(420, 120);
+                    fonts.draw(&mut pm, "Turkistan (Yasy) Qazaq", x, y, &st);
+                    check(&pm, &fonts.ink_boxes("Turkistan (Yasy) Qazaq", x, y, &st), &format!("{face:?} {size}"));
+                }
+                let path: Vec<(f32, f32)> =
+                    (0..40).map(|k| (10.0 + k as f32 * 10.0, 150.0 + 25.0 * (k as f32 * 0.08).sin())).collect();
+                let placed = fonts.layout_on_path("Syr Darya", &path, 30.0, &st).expect("the name fits its line");
+                let mut pm = pixmap(420, 260);
+                fonts.draw_placed(&mut pm, &placed, &st);
+                check(&pm, &fonts.placed_ink_boxes(&placed, &st), &format!("{face:?} {size} on a line"));
+            }
+        }
     }
 
     #[test]
