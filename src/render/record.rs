@@ -572,7 +572,7 @@ impl Recorded {
         }
         for (r, (&k, &(lo, hi))) in row_keys.iter().zip(&reach).enumerate() {
             if lo <= hi && hi >= left {
-                let mid = grid.y + (r as f32 + 0.5) * e;
+                let mid = grid.y + r as f32 * e + 0.5;
                 grid.each(&[lo.max(left), mid, hi, mid], &mut |c| hit(c, k));
             }
         }
@@ -580,8 +580,9 @@ impl Recorded {
     }
 
     /// Call `hit` with every cell of `grid` whose pixels this operation (its contours
-    /// `near`) can change: a fill anywhere in a contour's bounds, a stroke near its
-    /// segments, anything else in its bounds.
+    /// `near`) can change: a fill or a pattern within its rings' reach in each row of
+    /// cells ([`row_reach`]), a stroke near its segments, text near its glyphs, anything
+    /// else in its bounds.
     fn cells(&self, near: &[bool], grid: &CellGrid, mut hit: impl FnMut(usize)) {
         match &self.op {
             Op::Fill { pieces, path, .. } | Op::Stroke { pieces, path, .. } if !pieces.is_empty() => {
@@ -600,16 +601,68 @@ impl Recorded {
                                 grid.each(&seg, &mut hit);
                             }
                         }
+                        (Some(pts), false) if pts.len() >= 3 => row_reach(grid, piece.margin, &mut hit, |edge| {
+                            for (i, j) in segment_ends(pts.len(), true) {
+                                edge((pts[i].x, pts[i].y), (pts[j].x, pts[j].y));
+                            }
+                        }),
                         _ => grid.each(&piece.bounds, &mut hit),
                     }
                 }
             }
+            Op::Pattern { rings, width, .. } => row_reach(grid, width.abs() + 2.0, &mut hit, |edge| {
+                for r in rings.iter().filter(|r| !r.is_empty()) {
+                    for (i, j) in segment_ends(r.len(), true) {
+                        edge(r[i], r[j]);
+                    }
+                }
+            }),
             Op::Markers { .. } => self.markers_near(near, |m, pen| grid.each(&marker_bounds(m, pen), &mut hit)),
             // Text keys the cells its glyphs can ink, not the whole box of its lettering.
             Op::Text { ink, .. } | Op::Glyphs { ink, .. } if !ink.is_empty() => {
                 ink.iter().for_each(|b| grid.each(b, &mut hit))
             }
             _ => grid.each(&self.bounds, &mut hit),
+        }
+    }
+}
+
+/// Call `hit` with the cells of `grid` that closed rings (their edges, given to
+/// `edges`) can reach, grown by `margin` px: in each row of cells, those from the
+/// leftmost to the rightmost edge that crosses the row. A point inside the rings lies
+/// between two edges crossing its row. Rings with a point that is no number reach every
+/// cell.
+fn row_reach(
+    grid: &CellGrid,
+    margin: f32,
+    hit: &mut impl FnMut(usize),
+    edges: impl FnOnce(&mut dyn FnMut((f32, f32), (f32, f32))),
+) {
+    let e = CELL as f32;
+    let mut reach = vec![(f32::INFINITY, f32::NEG_INFINITY); grid.rows];
+    let mut finite = true;
+    edges(&mut |a, b| {
+        if !(a.0.is_finite() && a.1.is_finite() && b.0.is_finite() && b.1.is_finite()) {
+            finite = false;
+            return;
+        }
+        let first = ((a.1.min(b.1) - margin - grid.y) / e).floor().max(0.0);
+        let last = ((a.1.max(b.1) + margin - grid.y) / e).floor().min(grid.rows as f32 - 1.0);
+        if first > last {
+            return;
+        }
+        for r in &mut reach[first as usize..=last as usize] {
+            *r = (r.0.min(a.0.min(b.0) - margin), r.1.max(a.0.max(b.0) + margin));
+        }
+    });
+    if !finite {
+        let all = [f32::NEG_INFINITY, f32::NEG_INFINITY, f32::INFINITY, f32::INFINITY];
+        return grid.each(&all, hit);
+    }
+    for (r, &(lo, hi)) in reach.iter().enumerate() {
+        if lo <= hi {
+            let mid = grid.y + r as f32 * e + 0.5;
+            grid.each(&[lo, mid, hi, mid], hit);
         }
     }
 }
