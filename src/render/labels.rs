@@ -27,7 +27,7 @@ pub struct LabelPlacer {
     banks: Vec<[(f32, f32); 2]>,
     /// `banks` by the [`BANK_CELL`] px grid cells their boxes cover, as (cell, segment)
     /// sorted, built when first asked.
-    bank_cells: std::cell::OnceCell<Vec<(u64, u32)>>,
+    bank_cells: std::cell::OnceCell<std::sync::Arc<Vec<(u64, u32)>>>,
 }
 
 /// Boxes taken, in an R-tree built one box at a time. Without forced reinsertion (rstar's
@@ -52,9 +52,15 @@ fn union(boxes: &[[f32; 4]]) -> [f32; 4] {
     })
 }
 
-/// Whether the segment from `a` to `b` meets box `r` `[x0, y0, x1, y1]` (Liang–Barsky).
 /// The side of the grid cells that index river segments ([`LabelPlacer::across_river`]), px.
 const BANK_CELL: f32 = 48.0;
+
+/// Bank indexes of earlier placers, by a hash of their banks ([`LabelPlacer::across_river`]).
+type BankIndexes = std::collections::HashMap<u128, std::sync::Arc<Vec<(u64, u32)>>>;
+
+/// The most bank indexes kept at once (one per metatile of a run, or of a server's
+/// recent requests).
+const KEPT_BANK_INDEXES: usize = 256;
 
 /// Do the segments p–q and a–b cross (each has an end strictly on either side of the
 /// other's line)?
@@ -162,6 +168,19 @@ impl LabelPlacer {
             (!many).then(move || (x0..=x1).flat_map(move |x| (y0..=y1).map(move |y| key(x, y))))
         };
         let index = self.bank_cells.get_or_init(|| {
+            // The same banks come back in every map state of a metatile (rivers change
+            // little): their index is kept, by a hash of them, for the next placer.
+            static KEPT: std::sync::Mutex<Option<BankIndexes>> = std::sync::Mutex::new(None);
+            let mut bytes = Vec::with_capacity(self.banks.len() * 16);
+            for v in self.banks.iter().flatten() {
+                bytes.extend_from_slice(&v.0.to_bits().to_le_bytes());
+                bytes.extend_from_slice(&v.1.to_bits().to_le_bytes());
+            }
+            let key = twox_hash::XxHash3_128::oneshot(&bytes);
+            let found = KEPT.lock().ok().and_then(|k| k.as_ref().and_then(|m| m.get(&key).cloned()));
+            if let Some(index) = found {
+                return index;
+            }
             let mut v = Vec::with_capacity(self.banks.len() * 2);
             for (i, [a, b]) in self.banks.iter().enumerate() {
                 let lo = (a.0.min(b.0), a.1.min(b.1));
@@ -169,7 +188,15 @@ impl LabelPlacer {
                 v.extend(cells(lo, hi).into_iter().flatten().map(|k| (k, i as u32)));
             }
             v.sort_unstable();
-            v
+            let index = std::sync::Arc::new(v);
+            if let Ok(mut kept) = KEPT.lock() {
+                let kept = kept.get_or_insert_with(Default::default);
+                if kept.len() >= KEPT_BANK_INDEXES {
+                    kept.clear();
+                }
+                kept.insert(key, index.clone());
+            }
+            index
         });
         let lo = (from.0.min(to.0), from.1.min(to.1));
         let hi = (from.0.max(to.0), from.1.max(to.1));

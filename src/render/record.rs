@@ -1141,9 +1141,37 @@ pub(crate) fn path_bounds(path: &Path, margin: f32) -> [f32; 4] {
 }
 
 /// A digest of one operation: its bytes gathered, then hashed in one go (a streaming
-/// hasher allocates and derives its secret for every operation).
-#[derive(Default)]
+/// hasher allocates and derives its secret for every operation). The buffers are kept
+/// per thread from operation to operation (growing a new one for each was a tenth of a
+/// metatile's layout time in `realloc`).
 struct Digest(Vec<u8>);
+
+thread_local! {
+    /// Buffers of [`Digest`]s finished on this thread, for the next ones.
+    static DIGEST_BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Default for Digest {
+    fn default() -> Digest {
+        Digest(DIGEST_BUFFERS.with(|b| b.borrow_mut().pop()).unwrap_or_default())
+    }
+}
+
+impl Drop for Digest {
+    fn drop(&mut self) {
+        let mut bytes = std::mem::take(&mut self.0);
+        // A few buffers of a few hundred kB at most (a long river's points) are kept.
+        if bytes.capacity() <= 1 << 19 {
+            bytes.clear();
+            DIGEST_BUFFERS.with(|b| {
+                let mut b = b.borrow_mut();
+                if b.len() < 4 {
+                    b.push(bytes);
+                }
+            });
+        }
+    }
+}
 
 impl Digest {
     fn finish(&self) -> u128 {
