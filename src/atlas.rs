@@ -121,8 +121,8 @@ pub struct MapState {
     pub year: i32,
     /// The signature of the whole map ([`map_state`]).
     pub whole: u64,
-    /// Which polities exist and which of their dated names is in force.
-    polities: u64,
+    /// Which polities exist and which of their dated names is in force, by polity.
+    polities: Vec<(bool, Option<usize>)>,
     /// Per layer, per feature: the signature of its state, 0 when it is not drawn.
     features: Vec<Vec<u64>>,
 }
@@ -131,13 +131,10 @@ impl MapState {
     /// The state of `year`.
     pub fn of(atlas: &Atlas, year: i32) -> MapState {
         let y = Year(year);
-        let mut h = DefaultHasher::new();
         // Polities: whether each exists and which of its dated names is in force (a
         // renamed polity relabels its land although nobody's land changed hands).
-        for p in &atlas.data.meta.polities {
-            (p.alive(y), p.names.iter().position(|n| n.covers(y))).hash(&mut h);
-        }
-        let polities = h.finish();
+        let polities: Vec<(bool, Option<usize>)> =
+            atlas.data.meta.polities.iter().map(|p| (p.alive(y), p.names.iter().position(|n| n.covers(y)))).collect();
         let features: Vec<Vec<u64>> = Layer::ALL
             .iter()
             .map(|&layer| {
@@ -153,17 +150,22 @@ impl MapState {
         MapState { year, whole: h.finish(), polities, features }
     }
 
+    /// The polities that began, ended or changed their name between `self` and `other`
+    /// (positions in the atlas's list of polities).
+    pub fn changed_polities(&self, other: &MapState) -> Vec<usize> {
+        (0..self.polities.len().max(other.polities.len()))
+            .filter(|&i| self.polities.get(i) != other.polities.get(i))
+            .collect()
+    }
+
     /// The features whose state differs between `self` and `other` (layer, position in the
-    /// layer), or None when the polities differ (a name or a lifespan: anything may change).
-    pub fn changed(&self, other: &MapState) -> Option<Vec<(Layer, usize)>> {
-        if self.polities != other.polities {
-            return None;
-        }
+    /// layer).
+    pub fn changed(&self, other: &MapState) -> Vec<(Layer, usize)> {
         let mut out = Vec::new();
         for (&layer, (a, b)) in Layer::ALL.iter().zip(self.features.iter().zip(&other.features)) {
             out.extend(a.iter().zip(b).enumerate().filter(|(_, (x, y))| x != y).map(|(i, _)| (layer, i)));
         }
-        Some(out)
+        out
     }
 }
 

@@ -548,6 +548,17 @@ impl Feature {
         self.rare.as_ref().map_or(&None, |r| &r.date_label)
     }
 
+    /// Does the feature name polity `id` anywhere its drawing reads polities: as a holder
+    /// or overlord, whose capital it was, a battle's victor or side, a route's side?
+    pub fn mentions_polity(&self, id: &str) -> bool {
+        let is = |p: &Option<String>| p.as_deref() == Some(id);
+        self.control.iter().any(|c| c.polity == id || is(&c.overlord))
+            || self.capital().iter().any(|c| is(&c.polity))
+            || is(self.victor())
+            || is(self.side())
+            || self.belligerents().iter().any(|b| b == id)
+    }
+
     /// When a capital was a capital (empty: all its life).
     pub fn capital(&self) -> &[CapitalSpan] {
         self.rare.as_ref().map_or(&[], |r| &r.capital)

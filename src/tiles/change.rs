@@ -7,8 +7,10 @@
 //! forts, and a border is drawn along the edges a territory shares with its neighbours
 //! (its runs and dashes go on along the neighbour's ring). So a changed feature dirties its
 //! own envelope, the envelopes of its neighbours, all the land of the polities that held it
-//! in either state, and the whole of its line of forts. A metatile whose query box meets
-//! none of these boxes draws the same in both states.
+//! in either state, and the whole of its line of forts. A polity that begins, ends or is
+//! renamed dirties every feature that names it ([`crate::data::Feature::mentions_polity`])
+//! and its land. A metatile whose query box meets none of these boxes draws the same in
+//! both states.
 
 use crate::atlas::{Atlas, MapState};
 use crate::data::Layer;
@@ -17,14 +19,24 @@ use crate::time::Year;
 use std::collections::BTreeSet;
 
 /// The lon/lat boxes where the map of `b` may draw differently from the map of `a`; None
-/// when anything may differ (a polity was renamed, was born or ended).
+/// when anything may differ.
 pub fn changed_boxes(atlas: &Atlas, a: &MapState, b: &MapState) -> Option<Vec<[f64; 4]>> {
-    let changed = a.changed(b)?;
+    let changed = a.changed(b);
     let years = [Year(a.year), Year(b.year)];
     let areas = atlas.data.layer(Layer::Territories);
     let mut boxes = Vec::new();
     let mut polities: BTreeSet<&str> = BTreeSet::new();
     let mut lines: BTreeSet<&str> = BTreeSet::new();
+    // A polity that began, ended or was renamed changes what names it: its land (and
+    // its name on it), the land it once held or overlords, its capitals, its battles and
+    // routes.
+    for p in a.changed_polities(b) {
+        let id = atlas.data.meta.polities.get(p)?.id.as_str();
+        polities.insert(id);
+        for layer in Layer::ALL {
+            boxes.extend(atlas.data.layer(layer).iter().filter(|f| f.mentions_polity(id)).filter_map(|f| f.bbox()));
+        }
+    }
     for (layer, i) in changed {
         let f = &atlas.data.layer(layer)[i];
         boxes.extend(f.bbox());
@@ -101,5 +113,19 @@ mod tests {
         // Far from both areas nothing changed.
         assert!(!touches(&query(90.0, 55.0, 91.0, 56.0), &boxes));
         assert!(!touches(&query(62.0, 49.0, 63.0, 50.0), &boxes));
+    }
+
+    #[test]
+    fn a_renamed_polity_dirties_what_names_it_and_nothing_else() {
+        // 1721: the Tsardom of Russia becomes the Russian Empire; its land (Tobolsk) is
+        // relabelled, the Tarim basin (Yarkand) is not touched.
+        let atlas = Atlas::load(&Source::Embedded, EndDates::default()).expect("built-in atlas loads");
+        let (a, b) = (MapState::of(&atlas, 1720), MapState::of(&atlas, 1721));
+        let renamed: Vec<&str> =
+            a.changed_polities(&b).into_iter().map(|p| atlas.data.meta.polities[p].id.as_str()).collect();
+        assert_eq!(renamed, ["russia"]);
+        let boxes = changed_boxes(&atlas, &a, &b).expect("a rename is located");
+        assert!(touches(&query(68.0, 58.0, 68.5, 58.4), &boxes), "Tobolsk");
+        assert!(!touches(&query(77.0, 38.2, 77.5, 38.6), &boxes), "Yarkand");
     }
 }
