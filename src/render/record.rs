@@ -491,12 +491,19 @@ impl Recorded {
             return false;
         }
         let seed = (self.digest as u64) ^ ((self.digest >> 64) as u64);
+        // Words folded two at a time by multiplication and finished by a full-avalanche
+        // mix (MurmurHash3's): a key per segment, cheap beside the hash of whole contours.
         let key = |seed: u64, words: &[u32]| -> u64 {
-            let mut b = [0u8; 24];
-            for (k, w) in words.iter().enumerate() {
-                b[4 * k..4 * k + 4].copy_from_slice(&w.to_le_bytes());
+            let mut h = seed ^ (words.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            for pair in words.chunks(2) {
+                let v = u64::from(pair[0]) | pair.get(1).map_or(0, |w| u64::from(*w) << 32);
+                h = (h ^ v).wrapping_mul(0xbf58_476d_1ce4_e5b9).rotate_left(31);
             }
-            XxHash3_128::oneshot_with_seed(seed, &b[..4 * words.len()]) as u64
+            h ^= h >> 33;
+            h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+            h ^= h >> 33;
+            h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+            h ^ (h >> 33)
         };
         if !area {
             for (piece, pts) in chosen {
@@ -554,15 +561,16 @@ impl Recorded {
                     continue;
                 }
                 let wholly_left = x1 < left - m;
+                // The edge's key in a row: its points; left of the window, its heights, or
+                // only its direction where it crosses the whole row.
+                let own = match wholly_left {
+                    false => key(seed, &[1, a.x.to_bits(), a.y.to_bits(), b.x.to_bits(), b.y.to_bits()]),
+                    true => key(seed, &[3, a.y.to_bits(), b.y.to_bits()]),
+                };
+                let across = key(seed, &[2, u32::from(a.y < b.y)]);
                 for r in first..=last {
                     let (top, bottom) = (grid.y + (r as f32) * e - m, grid.y + (r as f32 + 1.0) * e + m);
-                    let k = if !wholly_left {
-                        key(seed, &[1, a.x.to_bits(), a.y.to_bits(), b.x.to_bits(), b.y.to_bits()])
-                    } else if y0 < top && y1 > bottom {
-                        key(seed, &[2, u32::from(a.y < b.y)])
-                    } else {
-                        key(seed, &[3, a.y.to_bits(), b.y.to_bits()])
-                    };
+                    let k = if wholly_left && y0 < top && y1 > bottom { across } else { own };
                     row_keys[r] = mix(row_keys[r], k);
                     let (lo, hi) = &mut reach[r];
                     *lo = lo.min(if wholly_left { left } else { x0 - m });
