@@ -448,6 +448,28 @@ impl Recorded {
         }
     }
 
+    /// The key under which this operation's cell keys ([`Recorded::local_cell_keys`]) in
+    /// the window at (x, y) of `size` are kept: its digest, its contours `near` and their
+    /// digests, and the window (None for other operations, whose keys are not kept).
+    fn cells_memo_key(&self, near: &[bool], (x, y, size): (i32, i32, (u32, u32))) -> Option<u128> {
+        let pieces = match &self.op {
+            Op::Stroke { pieces, .. } | Op::Fill { pieces, .. } if !pieces.is_empty() => pieces,
+            _ => return None,
+        };
+        let mut h = XxHash3_128::with_seed(0x6d65);
+        h.write(&self.digest.to_le_bytes());
+        for v in [x as u32, y as u32, size.0, size.1] {
+            h.write(&v.to_le_bytes());
+        }
+        for (k, p) in pieces.iter().enumerate() {
+            if near.is_empty() || near.get(k) == Some(&true) {
+                h.write(&(k as u32).to_le_bytes());
+                h.write(&p.digest.to_le_bytes());
+            }
+        }
+        Some(h.finish_128())
+    }
+
     /// Key the cells of `grid` by what of this operation (its contours `near`) decides
     /// each cell's pixels, calling `hit` with each cell and key, when the operation is a
     /// stroke or fill of contours of lines (else false, and nothing is keyed: the caller
@@ -810,9 +832,20 @@ pub struct Recording {
 /// The digests of contours in windows ([`Piece::hash_near`]), kept from one recording of
 /// a place (a metatile in one map state) to the next: a contour that did not change has
 /// the same digest in the same window, found rather than computed (which walks all its
-/// segments). Bounded: emptied when full.
+/// segments). Likewise the cell keys of a stroke or fill in a window
+/// ([`Recorded::local_cell_keys`]), by its digest and its contours'. Bounded: emptied
+/// when full.
 #[derive(Default)]
-pub struct NearDigests(std::sync::Mutex<std::collections::HashMap<NearKey, u128>>);
+pub struct NearDigests {
+    near: std::sync::Mutex<std::collections::HashMap<NearKey, u128>>,
+    cells: std::sync::Mutex<std::collections::HashMap<u128, CellKeys>>,
+}
+
+/// The keys an operation gives cells of a window: (cell, key), in the order given.
+type CellKeys = std::sync::Arc<[(u32, u64)]>;
+
+/// The most operations' cell keys a [`NearDigests`] keeps.
+const KEPT_CELL_KEYS: usize = 1 << 16;
 
 /// A contour (its digest, how far it reaches, filled or stroked, closed) in a window.
 type NearKey = (u128, u32, u8, [i32; 4]);
@@ -829,16 +862,30 @@ impl NearDigests {
             u8::from(piece.area) | u8::from(piece.closed) << 1 | u8::from(dashed) << 2,
             window.map(|v| v as i32),
         );
-        if let Some(d) = self.0.lock().expect("digest lock").get(&key) {
+        if let Some(d) = self.near.lock().expect("digest lock").get(&key) {
             return *d;
         }
         let d = make();
-        let mut kept = self.0.lock().expect("digest lock");
+        let mut kept = self.near.lock().expect("digest lock");
         if kept.len() >= NEAR_DIGESTS {
             kept.clear();
         }
         kept.insert(key, d);
         d
+    }
+
+    /// The cell keys kept under `key`.
+    fn cells(&self, key: u128) -> Option<CellKeys> {
+        self.cells.lock().expect("digest lock").get(&key).cloned()
+    }
+
+    /// Keep cell keys under `key`.
+    fn keep_cells(&self, key: u128, keys: CellKeys) {
+        let mut kept = self.cells.lock().expect("digest lock");
+        if kept.len() >= KEPT_CELL_KEYS {
+            kept.clear();
+        }
+        kept.insert(key, keys);
     }
 }
 
@@ -940,7 +987,19 @@ impl Recording {
                 });
                 continue;
             }
-            if r.local_cell_keys(&near, &grid, &mut |c, key| mix(&mut keys, c, key)) {
+            // A stroke or fill keyed cell by cell: its keys in this window are kept by its
+            // digest and its contours' for the next recording of the place.
+            let memo = r.cells_memo_key(&near, (x, y, size));
+            if let Some(kept) = memo.and_then(|k| self.near.as_ref()?.cells(k)) {
+                kept.iter().for_each(|&(c, key)| mix(&mut keys, c as usize, key));
+                continue;
+            }
+            let mut local = Vec::new();
+            if r.local_cell_keys(&near, &grid, &mut |c, key| local.push((c as u32, key))) {
+                local.iter().for_each(|&(c, key)| mix(&mut keys, c as usize, key));
+                if let (Some(k), Some(kept)) = (memo, &self.near) {
+                    kept.keep_cells(k, local.into());
+                }
                 continue;
             }
             let mut h = XxHash3_128::with_seed(0x6365);
