@@ -18,13 +18,40 @@ use crate::project::LonLatBox;
 use crate::time::Year;
 use std::collections::BTreeSet;
 
-/// The lon/lat boxes where the map of `b` may draw differently from the map of `a`; None
-/// when anything may differ.
-pub fn changed_boxes(atlas: &Atlas, a: &MapState, b: &MapState) -> Option<Vec<[f64; 4]>> {
-    let changed = a.changed(b);
+/// Where the map of one state may draw differently from the map of another
+/// ([`changed`]): lon/lat boxes, and the anchors of polity names that moved, each of
+/// which reaches [`NAME_REACH_PX`] px around it at a tile's zoom.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Changed {
+    /// `[west, south, east, north]` boxes.
+    pub boxes: Vec<[f64; 4]>,
+    /// (lon, lat) of polity names, where they stood and where they stand.
+    pub names: Vec<(f64, f64)>,
+}
+
+/// How far around its anchor a polity's name can change a tile, px at 96 dpi (times a
+/// tile's scale): half the widest name, and room for the names it pushes aside (a
+/// metatile's query box reaches another 64 pt beyond its image).
+pub const NAME_REACH_PX: f64 = 512.0;
+
+impl Changed {
+    /// Does a metatile of zoom `z` with query box `query` meet any of the changes?
+    pub fn touches(&self, query: &LonLatBox, z: u8) -> bool {
+        // Degrees of longitude per px at 256 px tiles; a degree of latitude is longer on
+        // the map, so the same number bounds it too.
+        let reach = NAME_REACH_PX * 360.0 / (256.0 * 2f64.powi(i32::from(z)));
+        self.boxes.iter().any(|b| query.intersects(b))
+            || self.names.iter().any(|&(x, y)| query.intersects(&[x - reach, y - reach, x + reach, y + reach]))
+    }
+}
+
+/// Where the map of `b` may draw differently from the map of `a`; None when anything may
+/// differ.
+pub fn changed(atlas: &Atlas, a: &MapState, b: &MapState) -> Option<Changed> {
     let years = [Year(a.year), Year(b.year)];
     let areas = atlas.data.layer(Layer::Territories);
-    let mut boxes = Vec::new();
+    let mut out = Changed::default();
+    let boxes = &mut out.boxes;
     let mut polities: BTreeSet<&str> = BTreeSet::new();
     let mut lines: BTreeSet<&str> = BTreeSet::new();
     // A polity that began, ended or was renamed changes what names it: its land (and
@@ -32,12 +59,11 @@ pub fn changed_boxes(atlas: &Atlas, a: &MapState, b: &MapState) -> Option<Vec<[f
     // routes.
     for p in a.changed_polities(b) {
         let id = atlas.data.meta.polities.get(p)?.id.as_str();
-        polities.insert(id);
         for layer in Layer::ALL {
             boxes.extend(atlas.data.layer(layer).iter().filter(|f| f.mentions_polity(id)).filter_map(|f| f.bbox()));
         }
     }
-    for (layer, i) in changed {
+    for (layer, i) in a.changed(b) {
         let f = &atlas.data.layer(layer)[i];
         boxes.extend(f.bbox());
         match layer {
@@ -53,27 +79,29 @@ pub fn changed_boxes(atlas: &Atlas, a: &MapState, b: &MapState) -> Option<Vec<[f
             _ => {}
         }
     }
-    if !polities.is_empty() {
-        for area in areas {
-            let held = |y: Year| area.alive(y) && area.holder(y).is_some_and(|h| polities.contains(h.polity.as_str()));
-            if years.into_iter().any(held) {
-                boxes.extend(area.bbox());
+    // The name of a polity whose land changed is anchored on all its land: where it stood
+    // and where it stands, unless its land is the same.
+    for polity in polities {
+        let land = |y: Year| -> Vec<usize> {
+            (0..areas.len())
+                .filter(|&i| areas[i].alive(y) && areas[i].holder(y).is_some_and(|h| h.polity == polity))
+                .collect()
+        };
+        let (before, after) = (land(years[0]), land(years[1]));
+        if before != after {
+            for members in [before, after] {
+                out.names.extend(atlas.polity_anchor(&members).map(|(p, _)| (p.x(), p.y())));
             }
         }
     }
     if !lines.is_empty() {
         for city in atlas.data.layer(Layer::Cities) {
             if city.fort_line().is_some_and(|l| lines.contains(l)) {
-                boxes.extend(city.bbox());
+                out.boxes.extend(city.bbox());
             }
         }
     }
-    Some(boxes)
-}
-
-/// Does a metatile with query box `query` meet any of `boxes`?
-pub fn touches(query: &LonLatBox, boxes: &[[f64; 4]]) -> bool {
-    boxes.iter().any(|b| query.intersects(b))
+    Some(out)
 }
 
 #[cfg(test)]
@@ -95,24 +123,33 @@ mod tests {
     fn quiet_years_change_nothing() {
         let atlas = mini();
         let (a, b) = (MapState::of(&atlas, 1710), MapState::of(&atlas, 1711));
-        assert_eq!(changed_boxes(&atlas, &a, &b), Some(Vec::new()));
+        assert_eq!(changed(&atlas, &a, &b), Some(Changed::default()));
     }
 
     #[test]
-    fn a_change_of_hands_dirties_the_land_its_neighbours_and_its_holders() {
+    fn a_change_of_hands_dirties_the_land_its_neighbours_and_its_holders_names() {
         // 1723: the Dzungars occupy the western area (and Turkistan in it).
         let atlas = mini();
         let (a, b) = (MapState::of(&atlas, 1722), MapState::of(&atlas, 1723));
-        let boxes = changed_boxes(&atlas, &a, &b).expect("no polity changed");
-        // The area itself and the town in it.
-        assert!(touches(&query(61.0, 41.0, 62.0, 42.0), &boxes));
-        assert!(touches(&query(68.2, 43.2, 68.3, 43.4), &boxes));
-        // The eastern area did not change, but its border with the west runs on along its
-        // ring, and its holder (the Dzungars) gained land, so its name may move.
-        assert!(touches(&query(75.0, 45.0, 76.0, 46.0), &boxes));
-        // Far from both areas nothing changed.
-        assert!(!touches(&query(90.0, 55.0, 91.0, 56.0), &boxes));
-        assert!(!touches(&query(62.0, 49.0, 63.0, 50.0), &boxes));
+        let changed = changed(&atlas, &a, &b).expect("no polity changed");
+        for z in [0, 4, 8] {
+            // The area itself and the town in it.
+            assert!(changed.touches(&query(61.0, 41.0, 62.0, 42.0), z));
+            assert!(changed.touches(&query(68.2, 43.2, 68.3, 43.4), z));
+        }
+        // Far from both areas nothing changed (but at the overview zooms, where the
+        // Dzungars' name reaches).
+        assert!(!changed.touches(&query(90.0, 55.0, 91.0, 56.0), 8));
+        // The Dzungars gained land and the Kazakhs lost it, so their names moved: where
+        // they stood and stand is dirty at any zoom; ten degrees east of the Dzungars'
+        // old anchor only at the overview zooms, where a name's reach is that wide.
+        assert!(changed.names.len() >= 2, "{changed:?}");
+        for &(x, y) in &changed.names {
+            assert!(changed.touches(&query(x - 0.01, y - 0.01, x + 0.01, y + 0.01), 12));
+        }
+        let beyond = query(85.0, 44.0, 85.5, 44.5);
+        assert!(changed.touches(&beyond, 2));
+        assert!(!changed.touches(&beyond, 10));
     }
 
     #[test]
@@ -124,8 +161,8 @@ mod tests {
         let renamed: Vec<&str> =
             a.changed_polities(&b).into_iter().map(|p| atlas.data.meta.polities[p].id.as_str()).collect();
         assert_eq!(renamed, ["russia"]);
-        let boxes = changed_boxes(&atlas, &a, &b).expect("a rename is located");
-        assert!(touches(&query(68.0, 58.0, 68.5, 58.4), &boxes), "Tobolsk");
-        assert!(!touches(&query(77.0, 38.2, 77.5, 38.6), &boxes), "Yarkand");
+        let changed = changed(&atlas, &a, &b).expect("a rename is located");
+        assert!(changed.touches(&query(68.0, 58.0, 68.5, 58.4), 6), "Tobolsk");
+        assert!(!changed.touches(&query(77.0, 38.2, 77.5, 38.6), 6), "Yarkand");
     }
 }

@@ -501,7 +501,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
             // every metatile is laid out in every year).
             let state = (!o.full).then(|| MapState::of(atlas, year));
             let dirty = match (&last_state, &state) {
-                (Some(a), Some(b)) => change::changed_boxes(atlas, a, b),
+                (Some(a), Some(b)) => change::changed(atlas, a, b),
                 _ => None,
             };
             let per_meta: Vec<Option<Vec<(Tile, bool)>>> = metatiles
@@ -512,8 +512,8 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                 .zip(&line_caches)
                 .zip(&near_digests)
                 .map(|((((((mt, wanted), query), kept), before), lines), near)| {
-                    if let (Some(boxes), Some(kept)) = (&dirty, kept) {
-                        if !change::touches(query, boxes) {
+                    if let (Some(changed), Some(kept)) = (&dirty, kept) {
+                        if !changed.touches(query, mt.z) {
                             if let Some(b) = &bar {
                                 b.inc(1);
                             }
