@@ -657,6 +657,33 @@ impl Recorded {
     }
 }
 
+thread_local! {
+    /// The image a thread's partial redraws draw on ([`Recording::redraw_window`]).
+    static REDRAW_SCRATCH: std::cell::RefCell<Option<Pixmap>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The runs of dirty cells side by side in each row of cells of `grid`, as the pixels
+/// they cover in the window: rows `y0..y1`, columns `x0..x1`.
+fn dirty_runs<'a>(dirty: &'a [bool], grid: &'a CellGrid) -> impl Iterator<Item = (usize, usize, usize, usize)> + 'a {
+    dirty.chunks(grid.cols).enumerate().flat_map(move |(r, cells)| {
+        let mut c = 0;
+        std::iter::from_fn(move || {
+            while c < cells.len() && !cells[c] {
+                c += 1;
+            }
+            if c == cells.len() {
+                return None;
+            }
+            let first = c;
+            while c < cells.len() && cells[c] {
+                c += 1;
+            }
+            let [x0, y0, _, y1] = grid.cell_px(r * grid.cols + first);
+            Some((y0, y1, x0, grid.cell_px(r * grid.cols + c - 1)[2]))
+        })
+    })
+}
+
 /// Call `hit` with the cells of `grid` that closed rings (their edges, given to
 /// `edges`) can reach, grown by `margin` px: in each row of cells, those from the
 /// leftmost to the rightmost edge that crosses the row. A point inside the rings lies
@@ -1020,9 +1047,24 @@ impl Recording {
         if before.width() != size.0 || before.height() != size.1 || dirty.len() != grid.len() {
             return self.draw_window(x, y, size);
         }
-        let m = WINDOW_MARGIN;
+        let m = WINDOW_MARGIN as usize;
         let (wx, wy, wide) = widened(x, y, size);
-        let mut px = crate::output::new_pixmap(wide.0, wide.1, self.background.skia(1.0))?;
+        // The drawing is made on the thread's scratch image, of which only the dirty cells
+        // are taken: they start as the background, and the rest holds whatever the last
+        // redraw left (every operation blends pixel by pixel, so none of it reaches them).
+        let mut px = match REDRAW_SCRATCH.with(|s| s.borrow_mut().take()) {
+            Some(px) if px.width() == wide.0 && px.height() == wide.1 => px,
+            _ => crate::output::new_pixmap(wide.0, wide.1, self.background.skia(1.0))?,
+        };
+        let bg = self.background.skia(1.0).premultiply().to_color_u8();
+        let bg = [bg.red(), bg.green(), bg.blue(), bg.alpha()];
+        let row = wide.0 as usize;
+        for (y0, y1, x0, x1) in dirty_runs(dirty, &grid) {
+            let (pixels, _) = px.data_mut().as_chunks_mut::<4>();
+            for yy in y0..y1 {
+                pixels[(yy + m) * row + x0 + m..(yy + m) * row + x1 + m].fill(bg);
+            }
+        }
         let flagged = FlagSums::new(dirty, grid.cols);
         for r in &self.ops {
             // An operation whose bounds meet no dirty cell draws nothing that is kept.
@@ -1039,33 +1081,20 @@ impl Recording {
                 }
             });
             if lo < hi {
-                let shift = |v: usize| (v + m as usize) as u32;
+                let shift = |v: usize| (v + m) as u32;
                 r.draw_rect(&mut px, &near, (wx, wy), shift(left)..shift(right), shift(lo)..shift(hi));
             }
         }
         let mut out = before;
-        let (w, row) = (size.0 as usize, wide.0 as usize);
-        // Each run of dirty cells side by side in a row of cells, a pixel row at a time.
-        for (r, cells) in dirty.chunks(grid.cols).enumerate() {
-            let mut c = 0;
-            while c < cells.len() {
-                if !cells[c] {
-                    c += 1;
-                    continue;
-                }
-                let first = c;
-                while c < cells.len() && cells[c] {
-                    c += 1;
-                }
-                let [x0, y0, _, y1] = grid.cell_px(r * grid.cols + first);
-                let x1 = grid.cell_px(r * grid.cols + c - 1)[2];
-                for yy in y0..y1 {
-                    let src = ((yy + m as usize) * row + x0 + m as usize) * 4;
-                    let dst = (yy * w + x0) * 4;
-                    out.data_mut()[dst..dst + (x1 - x0) * 4].copy_from_slice(&px.data()[src..src + (x1 - x0) * 4]);
-                }
+        let w = size.0 as usize;
+        for (y0, y1, x0, x1) in dirty_runs(dirty, &grid) {
+            for yy in y0..y1 {
+                let src = ((yy + m) * row + x0 + m) * 4;
+                let dst = (yy * w + x0) * 4;
+                out.data_mut()[dst..dst + (x1 - x0) * 4].copy_from_slice(&px.data()[src..src + (x1 - x0) * 4]);
             }
         }
+        REDRAW_SCRATCH.with(|s| *s.borrow_mut() = Some(px));
         Some(out)
     }
 
