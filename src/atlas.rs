@@ -151,10 +151,14 @@ impl MapState {
     }
 
     /// The polities that began, ended or changed their name between `self` and `other`
-    /// (positions in the atlas's list of polities).
-    pub fn changed_polities(&self, other: &MapState) -> Vec<usize> {
+    /// (positions in the atlas's list of polities), each with whether it was only renamed.
+    pub fn changed_polities(&self, other: &MapState) -> Vec<(usize, bool)> {
         (0..self.polities.len().max(other.polities.len()))
-            .filter(|&i| self.polities.get(i) != other.polities.get(i))
+            .filter_map(|i| match (self.polities.get(i), other.polities.get(i)) {
+                (a, b) if a == b => None,
+                (Some(a), Some(b)) => Some((i, a.0 == b.0)),
+                _ => Some((i, false)),
+            })
             .collect()
     }
 

@@ -6,11 +6,12 @@
 //! polity's name is anchored on all the land it holds, a line of forts runs through all its
 //! forts, and a border is drawn along the edges a territory shares with its neighbours
 //! (its runs and dashes go on along the neighbour's ring). So a changed feature dirties its
-//! own envelope, the envelopes of its neighbours, all the land of the polities that held it
-//! in either state, and the whole of its line of forts. A polity that begins, ends or is
-//! renamed dirties every feature that names it ([`crate::data::Feature::mentions_polity`])
-//! and its land. A metatile whose query box meets none of these boxes draws the same in
-//! both states.
+//! own envelope, the envelopes of its neighbours, the places where the names of the
+//! polities that held it in either state stood and stand ([`NAME_REACH_PX`] around each,
+//! at each zoom), and the whole of its line of forts. A polity that begins or ends dirties
+//! every feature that names it ([`crate::data::Feature::mentions_polity`]); one that is
+//! renamed, where its name stands. A metatile whose query box meets none of these draws
+//! the same in both states.
 
 use crate::atlas::{Atlas, MapState};
 use crate::data::Layer;
@@ -54,11 +55,16 @@ pub fn changed(atlas: &Atlas, a: &MapState, b: &MapState) -> Option<Changed> {
     let boxes = &mut out.boxes;
     let mut polities: BTreeSet<&str> = BTreeSet::new();
     let mut lines: BTreeSet<&str> = BTreeSet::new();
-    // A polity that began, ended or was renamed changes what names it: its land (and
-    // its name on it), the land it once held or overlords, its capitals, its battles and
-    // routes.
-    for p in a.changed_polities(b) {
+    // A polity that began or ended changes what names it: its land (and its name on it),
+    // the land it once held or overlords, its capitals, its battles and routes. One that
+    // was only renamed changes its name, where it stands (below).
+    let mut renamed: BTreeSet<&str> = BTreeSet::new();
+    for (p, only_renamed) in a.changed_polities(b) {
         let id = atlas.data.meta.polities.get(p)?.id.as_str();
+        if only_renamed {
+            renamed.insert(id);
+            continue;
+        }
         for layer in Layer::ALL {
             boxes.extend(atlas.data.layer(layer).iter().filter(|f| f.mentions_polity(id)).filter_map(|f| f.bbox()));
         }
@@ -80,15 +86,15 @@ pub fn changed(atlas: &Atlas, a: &MapState, b: &MapState) -> Option<Changed> {
         }
     }
     // The name of a polity whose land changed is anchored on all its land: where it stood
-    // and where it stands, unless its land is the same.
-    for polity in polities {
+    // and where it stands, unless its land and its name are the same.
+    for &polity in polities.union(&renamed) {
         let land = |y: Year| -> Vec<usize> {
             (0..areas.len())
                 .filter(|&i| areas[i].alive(y) && areas[i].holder(y).is_some_and(|h| h.polity == polity))
                 .collect()
         };
         let (before, after) = (land(years[0]), land(years[1]));
-        if before != after {
+        if before != after || renamed.contains(polity) {
             for members in [before, after] {
                 out.names.extend(atlas.polity_anchor(&members).map(|(p, _)| (p.x(), p.y())));
             }
@@ -153,16 +159,21 @@ mod tests {
     }
 
     #[test]
-    fn a_renamed_polity_dirties_what_names_it_and_nothing_else() {
-        // 1721: the Tsardom of Russia becomes the Russian Empire; its land (Tobolsk) is
-        // relabelled, the Tarim basin (Yarkand) is not touched.
+    fn a_renamed_polity_dirties_where_its_name_stands_and_nothing_else() {
+        // 1721: the Tsardom of Russia becomes the Russian Empire; its name is relabelled
+        // where it stands, the Tarim basin (Yarkand) is not touched.
         let atlas = Atlas::load(&Source::Embedded, EndDates::default()).expect("built-in atlas loads");
         let (a, b) = (MapState::of(&atlas, 1720), MapState::of(&atlas, 1721));
-        let renamed: Vec<&str> =
-            a.changed_polities(&b).into_iter().map(|p| atlas.data.meta.polities[p].id.as_str()).collect();
-        assert_eq!(renamed, ["russia"]);
+        let renamed: Vec<(&str, bool)> = a
+            .changed_polities(&b)
+            .into_iter()
+            .map(|(p, only_renamed)| (atlas.data.meta.polities[p].id.as_str(), only_renamed))
+            .collect();
+        assert_eq!(renamed, [("russia", true)]);
         let changed = changed(&atlas, &a, &b).expect("a rename is located");
-        assert!(changed.touches(&query(68.0, 58.0, 68.5, 58.4), 6), "Tobolsk");
+        // The name is anchored where Russia's land lies; at z8 it reaches a few degrees.
+        let &(x, y) = changed.names.first().expect("the renamed polity's name");
+        assert!(changed.touches(&query(x - 0.1, y - 0.1, x + 0.1, y + 0.1), 8));
         assert!(!changed.touches(&query(77.0, 38.2, 77.5, 38.6), 6), "Yarkand");
     }
 }
