@@ -1292,10 +1292,12 @@ mod tests {
                 let mut st = style(face, size);
                 st.halo = halo.map(|w| (Color::WHITE, w));
                 st.letter_spacing_px = 1.5;
-                for (x, y) in [(10.0, 60.0), (11.37, 60.81)] {
-                    let mut pm = pixmap(420, 120);
-                    fonts.draw(&mut pm, "Turkistan (Yasy) Qazaq", x, y, &st);
-                    check(&pm, &fonts.ink_boxes("Turkistan (Yasy) Qazaq", x, y, &st), &format!("{face:?} {size}"));
+                for (text, (x, y)) in
+                    [("Turkistan (Yasy) Qazaq", (10.0, 60.0)), ("Түркістан, Жоңғар қонтайшысы", (11.37, 60.81))]
+                {
+                    let mut pm = pixmap(520, 120);
+                    fonts.draw(&mut pm, text, x, y, &st);
+                    check(&pm, &fonts.ink_boxes(text, x, y, &st), &format!("{face:?} {size} {text}"));
                 }
                 let path: Vec<(f32, f32)> =
                     (0..40).map(|k| (10.0 + k as f32 * 10.0, 150.0 + 25.0 * (k as f32 * 0.08).sin())).collect();
