@@ -324,7 +324,8 @@ pub fn write_mbtiles_years(years: &[(std::path::PathBuf, PyramidInfo)], tiles: &
         for (path, info) in rest {
             let meta = mbtiles_metadata_of(tiles, info);
             match renamed(first, &first_meta, &meta) {
-                Some(bytes) => write_bytes(path, &bytes)?,
+                // The first year's bytes with its metadata page replaced (not copied whole).
+                Some((page, rows)) => write_parts(path, &[&first[..page], &rows, &first[page + rows.len()..]])?,
                 None => write_mbtiles_rows(path, tiles, &meta)?,
             }
         }
@@ -332,11 +333,12 @@ pub fn write_mbtiles_years(years: &[(std::path::PathBuf, PyramidInfo)], tiles: &
     })
 }
 
-/// The bytes of an MBTiles database built with metadata `was`, made those of the same
-/// database built with `now`: None unless the two differ only in values of the same
-/// length, each found exactly where the metadata rows lie (the table's root page, the
-/// file's second) and nowhere else in the metadata.
-fn renamed(bytes: &[u8], was: &[(String, String)], now: &[(String, String)]) -> Option<Vec<u8>> {
+/// What of the bytes of an MBTiles database built with metadata `was` changes to make
+/// them those of the same database built with `now`: the metadata rows' page (the table's
+/// root page, the file's second), as its offset and new bytes. None unless the two differ
+/// only in values of the same length, each found exactly in that page and nowhere else
+/// in the metadata.
+fn renamed(bytes: &[u8], was: &[(String, String)], now: &[(String, String)]) -> Option<(usize, Vec<u8>)> {
     if was.len() != now.len() || was.iter().zip(now).any(|(a, b)| a.0 != b.0 || a.1.len() != b.1.len()) {
         return None;
     }
@@ -344,8 +346,7 @@ fn renamed(bytes: &[u8], was: &[(String, String)], now: &[(String, String)]) -> 
         1 => 65536,
         n => usize::from(n),
     };
-    let mut out = bytes.to_vec();
-    let rows = out.get_mut(page..2 * page)?;
+    let mut rows = bytes.get(page..2 * page)?.to_vec();
     let changed: Vec<(&str, &str)> =
         was.iter().zip(now).filter(|(a, b)| a.1 != b.1).map(|(a, b)| (a.1.as_str(), b.1.as_str())).collect();
     let mut done: Vec<&str> = Vec::new();
@@ -370,13 +371,22 @@ fn renamed(bytes: &[u8], was: &[(String, String)], now: &[(String, String)]) -> 
             rows[i..i + new.len()].copy_from_slice(new.as_bytes());
         }
     }
-    Some(out)
+    Some((page, rows))
 }
 
 /// Write a file's bytes whole, through a temporary file.
 fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_parts(path, &[bytes])
+}
+
+/// Write a file made of `parts` one after another, through a temporary file.
+fn write_parts(path: &Path, parts: &[&[u8]]) -> Result<()> {
     let mut out = crate::output::AtomicFile::create(path)?;
-    std::io::Write::write_all(&mut out.file()?, bytes).map_err(io(path))?;
+    let mut file = out.file()?;
+    for part in parts {
+        std::io::Write::write_all(&mut file, part).map_err(io(path))?;
+    }
+    drop(file);
     out.commit()
 }
 
