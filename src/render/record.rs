@@ -492,6 +492,9 @@ impl Recorded {
             Op::Fill { pieces, path, .. } => (pieces, path, false),
             _ => return false,
         };
+        if pieces.is_empty() {
+            return false;
+        }
         let area = matches!(self.op, Op::Fill { .. });
         let mut chosen: Vec<(&Piece, &[tiny_skia::Point])> = Vec::with_capacity(pieces.len());
         for (k, piece) in pieces.iter().enumerate() {
@@ -508,9 +511,6 @@ impl Recorded {
                 }
                 _ => return false,
             }
-        }
-        if pieces.is_empty() {
-            return false;
         }
         let seed = (self.digest as u64) ^ ((self.digest >> 64) as u64);
         // Words folded two at a time by multiplication and finished by a full-avalanche
@@ -559,7 +559,6 @@ impl Recorded {
         // Per row of cells: the hash of its edges, and the leftmost and rightmost of them.
         let mut row_keys = vec![seed; rows];
         let mut reach = vec![(f32::INFINITY, f32::NEG_INFINITY); rows];
-        let mix = |h: u64, v: u64| (h.rotate_left(23) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         for (piece, pts) in chosen {
             let m = piece.margin;
             for (i, j) in segment_ends(pts.len(), true) {
@@ -569,12 +568,7 @@ impl Recorded {
                     continue;
                 }
                 let (y0, y1) = (a.y.min(b.y), a.y.max(b.y));
-                let first = ((y0 - m - grid.y) / e).floor().max(0.0);
-                let last = ((y1 + m - grid.y) / e).floor().min(rows as f32 - 1.0);
-                if first > last {
-                    continue;
-                }
-                let (first, last) = (first as usize, last as usize);
+                let Some((first, last)) = grid.rows_crossed(y0, y1, m) else { continue };
                 let (x0, x1) = (a.x.min(b.x), a.x.max(b.x));
                 if x0 > right + m {
                     for r in &mut reach[first..=last] {
@@ -593,7 +587,7 @@ impl Recorded {
                 for r in first..=last {
                     let (top, bottom) = (grid.y + (r as f32) * e - m, grid.y + (r as f32 + 1.0) * e + m);
                     let k = if wholly_left && y0 < top && y1 > bottom { across } else { own };
-                    row_keys[r] = mix(row_keys[r], k);
+                    row_keys[r] = chain_key(row_keys[r], k);
                     let (lo, hi) = &mut reach[r];
                     *lo = lo.min(if wholly_left { left } else { x0 - m });
                     *hi = hi.max(if wholly_left { f32::NEG_INFINITY } else { x1 + m });
@@ -601,9 +595,8 @@ impl Recorded {
             }
         }
         for (r, (&k, &(lo, hi))) in row_keys.iter().zip(&reach).enumerate() {
-            if lo <= hi && hi >= left {
-                let mid = grid.y + r as f32 * e + 0.5;
-                grid.each(&[lo.max(left), mid, hi, mid], &mut |c| hit(c, k));
+            if hi >= left {
+                grid.each_in_row(r, lo.max(left), hi, &mut |c| hit(c, k));
             }
         }
         true
@@ -695,7 +688,6 @@ fn row_reach(
     hit: &mut impl FnMut(usize),
     edges: impl FnOnce(&mut dyn FnMut((f32, f32), (f32, f32))),
 ) {
-    let e = CELL as f32;
     let mut reach = vec![(f32::INFINITY, f32::NEG_INFINITY); grid.rows];
     let mut finite = true;
     edges(&mut |a, b| {
@@ -703,12 +695,8 @@ fn row_reach(
             finite = false;
             return;
         }
-        let first = ((a.1.min(b.1) - margin - grid.y) / e).floor().max(0.0);
-        let last = ((a.1.max(b.1) + margin - grid.y) / e).floor().min(grid.rows as f32 - 1.0);
-        if first > last {
-            return;
-        }
-        for r in &mut reach[first as usize..=last as usize] {
+        let Some((first, last)) = grid.rows_crossed(a.1.min(b.1), a.1.max(b.1), margin) else { return };
+        for r in &mut reach[first..=last] {
             *r = (r.0.min(a.0.min(b.0) - margin), r.1.max(a.0.max(b.0) + margin));
         }
     });
@@ -717,11 +705,13 @@ fn row_reach(
         return grid.each(&all, hit);
     }
     for (r, &(lo, hi)) in reach.iter().enumerate() {
-        if lo <= hi {
-            let mid = grid.y + r as f32 * e + 0.5;
-            grid.each(&[lo, mid, hi, mid], hit);
-        }
+        grid.each_in_row(r, lo, hi, hit);
     }
+}
+
+/// Fold `v` into the running key `h` (a step of the keys of [`Recording::cell_keys`]).
+fn chain_key(h: u64, v: u64) -> u64 {
+    (h.rotate_left(23) ^ v).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 /// The window drawn for the `size` window at (x, y): grown by [`WINDOW_MARGIN`] px on
@@ -787,6 +777,25 @@ impl CellGrid {
             for c in c0..=c1 {
                 hit(r * self.cols + c);
             }
+        }
+    }
+
+    /// The rows of cells that a span of heights `y0..=y1` (recording px) grown by
+    /// `margin` crosses: first and last (None: none).
+    fn rows_crossed(&self, y0: f32, y1: f32, margin: f32) -> Option<(usize, usize)> {
+        let e = CELL as f32;
+        let first = ((y0 - margin - self.y) / e).floor().max(0.0);
+        let last = ((y1 + margin - self.y) / e).floor().min(self.rows as f32 - 1.0);
+        (first <= last).then_some((first as usize, last as usize))
+    }
+
+    /// Call `hit` with the cells of row `r` from column px `lo` to `hi` (recording px,
+    /// inclusive; none when `lo > hi`).
+    fn each_in_row(&self, r: usize, lo: f32, hi: f32, hit: &mut impl FnMut(usize)) {
+        if lo <= hi {
+            // A height inside the row, even the last and narrower one.
+            let y = self.y + (r * CELL as usize) as f32 + 0.5;
+            self.each(&[lo, y, hi, y], hit);
         }
     }
 
@@ -1000,9 +1009,7 @@ impl Recording {
         let (window, (kx, ky, ks)) = key_window(x, y, size);
         for r in &self.ops {
             let Some(near) = r.reach(kx as f32, ky as f32, ks) else { continue };
-            let mix = |keys: &mut [u64], c: usize, key: u64| {
-                keys[c] = (keys[c].rotate_left(23) ^ key).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            };
+            let mix = |keys: &mut [u64], c: usize, key: u64| keys[c] = chain_key(keys[c], key);
             if let Op::Markers { .. } = r.op {
                 // Each marker keys only its own cells, as its own operations would.
                 r.markers_near(&near, |m, pen| {
@@ -1016,7 +1023,7 @@ impl Recording {
             }
             // A stroke or fill keyed cell by cell: its keys in this window are kept by its
             // digest and its contours' for the next recording of the place.
-            let memo = r.cells_memo_key(&near, (x, y, size));
+            let memo = self.near.as_ref().and_then(|_| r.cells_memo_key(&near, (x, y, size)));
             if let Some(kept) = memo.and_then(|k| self.near.as_ref()?.cells(k)) {
                 kept.iter().for_each(|&(c, key)| mix(&mut keys, c as usize, key));
                 continue;

@@ -557,11 +557,7 @@ impl Fonts {
         if !style.is_drawable() {
             return Vec::new();
         }
-        let scale = self.scale(style);
-        let line_ts = Transform::from_translate(x, y);
-        let (glyphs, _) = self.layout_line(text, style);
-        let ts = glyphs.iter().map(|g| (g.id, line_ts.pre_translate(g.x, 0.0).pre_scale(scale.sx, -scale.sy)));
-        self.glyph_ink(style, ts)
+        self.glyph_ink(style, self.line_transforms(text, Transform::from_translate(x, y), style).into_iter())
     }
 
     /// [`Fonts::ink_boxes`] of glyphs placed by `layout_on_path`, as
@@ -570,13 +566,7 @@ impl Fonts {
         if !style.is_drawable() {
             return Vec::new();
         }
-        let slot = self.slot(style.face);
-        let scale = self.scale(style);
-        let ts = glyphs
-            .iter()
-            .filter(|g| g.angle.is_finite())
-            .map(|g| (slot.glyph(g.ch), rotation(g.angle, g.x, g.y).pre_scale(scale.sx, -scale.sy)));
-        self.glyph_ink(style, ts)
+        self.glyph_ink(style, self.placed_transforms(glyphs, style))
     }
 
     /// The ink box of each glyph mapped by its transform (see [`Fonts::ink_boxes`]): a
@@ -609,17 +599,35 @@ impl Fonts {
         if !style.is_drawable() {
             return;
         }
-        let slot = self.slot(style.face);
-        let scale = self.scale(style);
         let mut prepared = Vec::with_capacity(glyphs.len());
-        for g in glyphs {
-            if !g.angle.is_finite() {
-                continue;
-            }
-            let ts = rotation(g.angle, g.x, g.y).pre_scale(scale.sx, -scale.sy);
-            self.prepare(pixmap, style, slot.glyph(g.ch), ts, clip, &mut prepared);
+        for (id, ts) in self.placed_transforms(glyphs, style) {
+            self.prepare(pixmap, style, id, ts, clip, &mut prepared);
         }
         composite(pixmap, &prepared, style, clip);
+    }
+
+    /// Each placed glyph's id and its transform from font units to px (glyphs whose angle
+    /// is no number are left out): what [`Fonts::draw_placed`] draws.
+    fn placed_transforms<'g>(
+        &self,
+        glyphs: &'g [PlacedGlyph],
+        style: &TextStyle,
+    ) -> impl Iterator<Item = (GlyphId, Transform)> + use<'g, '_> {
+        let slot = self.slot(style.face);
+        let scale = self.scale(style);
+        glyphs
+            .iter()
+            .filter(|g| g.angle.is_finite())
+            .map(move |g| (slot.glyph(g.ch), rotation(g.angle, g.x, g.y).pre_scale(scale.sx, -scale.sy)))
+    }
+
+    /// Each glyph of a line's id and its transform from font units to px, the line's own
+    /// coordinates (x along the baseline from its left end) mapped by `line_ts`: what
+    /// [`Fonts::draw`] draws.
+    fn line_transforms(&self, text: &str, line_ts: Transform, style: &TextStyle) -> Vec<(GlyphId, Transform)> {
+        let scale = self.scale(style);
+        let (glyphs, _) = self.layout_line(text, style);
+        glyphs.iter().map(|g| (g.id, line_ts.pre_translate(g.x, 0.0).pre_scale(scale.sx, -scale.sy))).collect()
     }
 
     /// The slot of a face.
@@ -691,12 +699,10 @@ impl Fonts {
     /// Draw a line whose local coordinates (x right from its left end, y down
     /// from the baseline, px) are mapped to the pixmap by `line_ts`.
     fn draw_line(&self, pixmap: &mut Pixmap, text: &str, line_ts: Transform, style: &TextStyle, clip: Clip) {
-        let scale = self.scale(style);
-        let (glyphs, _) = self.layout_line(text, style);
+        let glyphs = self.line_transforms(text, line_ts, style);
         let mut prepared = Vec::with_capacity(glyphs.len());
-        for g in &glyphs {
-            let ts = line_ts.pre_translate(g.x, 0.0).pre_scale(scale.sx, -scale.sy);
-            self.prepare(pixmap, style, g.id, ts, clip, &mut prepared);
+        for (id, ts) in glyphs {
+            self.prepare(pixmap, style, id, ts, clip, &mut prepared);
         }
         composite(pixmap, &prepared, style, clip);
     }
