@@ -463,7 +463,8 @@ pub fn encode_tile_png(pixmap: &tiny_skia::Pixmap, dpi: f32) -> Result<(Vec<u8>,
     }
     let mut runs = RUNS.with(|s| std::mem::take(&mut *s.borrow_mut()));
     runs.clear();
-    let (colours, uses) = scan_runs(pixmap, &mut runs);
+    let (mut colours, mut uses) = (Vec::new(), Vec::new());
+    scan_runs(pixmap, &mut runs, &mut SlotMap::default(), &mut colours, &mut uses);
     let Some(choice) = choose_palette(&colours, &uses, n) else {
         RUNS.with(|s| *s.borrow_mut() = runs);
         return Ok((encode_png(pixmap, dpi)?, TileEncoding::Truecolour));
@@ -480,19 +481,51 @@ struct PaletteChoice {
     kind: TileEncoding,
 }
 
+/// Colour slots by colour (a premultiplied pixel word).
+type SlotMap = HashMap<u32, u32, BuildHasherDefault<PixelHasher>>;
+
+/// A small direct-mapped cache in front of a [`SlotMap`]: (colour, slot + 1), 0 marking
+/// an empty entry (every colour is a valid key). It catches the colours that alternate
+/// (hatching, anti-aliased edges).
+struct SlotCache([(u32, u32); 256]);
+
+impl SlotCache {
+    fn new() -> SlotCache {
+        SlotCache([(0, 0); 256])
+    }
+
+    /// The slot of colour `c`, a new one (numbered as met, with no use) if it has none.
+    #[inline(always)]
+    fn slot(&mut self, c: u32, map: &mut SlotMap, colours: &mut Vec<u32>, uses: &mut Vec<u32>) -> u32 {
+        let h = (c.wrapping_mul(0x9E37_79B1) >> 24) as usize;
+        if self.0[h].1 != 0 && self.0[h].0 == c {
+            return self.0[h].1 - 1;
+        }
+        let s = *map.entry(c).or_insert_with(|| {
+            colours.push(c);
+            uses.push(0);
+            (colours.len() - 1) as u32
+        });
+        self.0[h] = (c, s + 1);
+        s
+    }
+}
+
 /// The runs of one colour of a tile (a map tile is mostly flat fills), each with its
-/// colour slot (colours numbered as first met), pushed to `runs`; returns the colours by
-/// slot (premultiplied pixel words) and each slot's use. A small direct-mapped cache in
-/// front of the map catches the colours that alternate (hatching, anti-aliased edges).
+/// colour slot (colours numbered as first met, after those `map` holds), pushed to `runs`;
+/// each colour's slot goes to `map`, the colours by slot (premultiplied pixel words) to
+/// `colours` and each slot's use is added to `uses`.
 #[inline(never)]
-fn scan_runs(pixmap: &tiny_skia::Pixmap, runs: &mut Vec<(u32, u32)>) -> (Vec<u32>, Vec<u32>) {
-    let mut colours: Vec<u32> = Vec::new();
-    let mut uses: Vec<u32> = Vec::new();
+fn scan_runs(
+    pixmap: &tiny_skia::Pixmap,
+    runs: &mut Vec<(u32, u32)>,
+    map: &mut SlotMap,
+    colours: &mut Vec<u32>,
+    uses: &mut Vec<u32>,
+) {
     // Sized for a typical tile (a few hundred colours), so that it rarely grows.
-    let mut map: HashMap<u32, u32, BuildHasherDefault<PixelHasher>> =
-        HashMap::with_capacity_and_hasher(1024, BuildHasherDefault::default());
-    // (colour, slot + 1); 0 marks an empty entry (every colour is a valid key).
-    let mut cache = [(0u32, 0u32); 256];
+    map.reserve(1024);
+    let mut cache = SlotCache::new();
     let (words, _) = pixmap.data().as_chunks::<4>();
     let mut k = 0;
     while k < words.len() {
@@ -504,24 +537,156 @@ fn scan_runs(pixmap: &tiny_skia::Pixmap, runs: &mut Vec<(u32, u32)>) -> (Vec<u32
         }
         end += words[end..].iter().take_while(|&&x| x == w4).count();
         let run = end - k;
-        let c = u32::from_le_bytes(w4);
-        let h = (c.wrapping_mul(0x9E37_79B1) >> 24) as usize;
-        let slot = if cache[h].1 != 0 && cache[h].0 == c {
-            cache[h].1 - 1
-        } else {
-            let s = *map.entry(c).or_insert_with(|| {
-                colours.push(c);
-                uses.push(0);
-                (colours.len() - 1) as u32
-            });
-            cache[h] = (c, s + 1);
-            s
-        };
+        let slot = cache.slot(u32::from_le_bytes(w4), map, colours, uses);
         uses[slot as usize] += run as u32;
         runs.push((slot, run as u32));
         k += run;
     }
-    (colours, uses)
+}
+
+/// What a tile place keeps of the colours of its last tile, so that its next tile is
+/// encoded from the pixels that changed ([`TileColours::update`]) with no scan of the
+/// whole tile: each pixel's colour slot, each slot's colour (a premultiplied pixel word)
+/// and use. [`encode_counted_tile_png`] gives the bytes of [`encode_tile_png`].
+#[derive(Default)]
+pub struct TileColours {
+    size: (u32, u32),
+    /// The slot of each pixel, row by row (empty: nothing counted).
+    slots: Vec<u16>,
+    colours: Vec<u32>,
+    uses: Vec<u32>,
+    map: SlotMap,
+}
+
+impl TileColours {
+    /// Bring the counts up to the tile `pixmap`, which differs from the tile last counted
+    /// only within `changed` (pixel boxes: left, top, right, bottom, exclusive); None:
+    /// anywhere (every pixel is counted).
+    pub fn update(&mut self, pixmap: &tiny_skia::Pixmap, changed: Option<&[[usize; 4]]>) {
+        let size = (pixmap.width(), pixmap.height());
+        let counted = size == self.size && !self.slots.is_empty();
+        if let Some(boxes) = changed.filter(|_| counted) {
+            if self.recount(pixmap, boxes) {
+                return;
+            }
+        }
+        self.count_all(pixmap);
+    }
+
+    /// Bytes held (for a run's memory budget).
+    pub fn bytes(&self) -> usize {
+        self.slots.capacity() * 2 + (self.colours.capacity() + self.uses.capacity() + self.map.capacity() * 2) * 4
+    }
+
+    /// Count every pixel of `pixmap` afresh (nothing is counted when it has more colours
+    /// than slots can number).
+    fn count_all(&mut self, pixmap: &tiny_skia::Pixmap) {
+        self.size = (pixmap.width(), pixmap.height());
+        let (colours, uses, map) = (&mut self.colours, &mut self.uses, &mut self.map);
+        colours.clear();
+        uses.clear();
+        map.clear();
+        let mut runs = Vec::new();
+        scan_runs(pixmap, &mut runs, map, colours, uses);
+        self.slots.clear();
+        if colours.len() > usize::from(u16::MAX) + 1 {
+            return;
+        }
+        self.slots.reserve_exact(self.size.0 as usize * self.size.1 as usize);
+        for (slot, run) in runs {
+            self.slots.resize(self.slots.len() + run as usize, slot as u16);
+        }
+    }
+
+    /// Count again the pixels of `boxes`; false when slots ran out (nothing is then
+    /// counted right).
+    fn recount(&mut self, pixmap: &tiny_skia::Pixmap, boxes: &[[usize; 4]]) -> bool {
+        let w = self.size.0 as usize;
+        let (words, _) = pixmap.data().as_chunks::<4>();
+        let mut cache = SlotCache::new();
+        for &[x0, y0, x1, y1] in boxes {
+            for y in y0..y1.min(self.size.1 as usize) {
+                let span = y * w + x0.min(w)..y * w + x1.min(w);
+                for (word, slot) in words[span.clone()].iter().zip(&mut self.slots[span]) {
+                    let c = u32::from_le_bytes(*word);
+                    let old = usize::from(*slot);
+                    if self.colours[old] == c {
+                        continue;
+                    }
+                    self.uses[old] -= 1;
+                    let s = cache.slot(c, &mut self.map, &mut self.colours, &mut self.uses);
+                    if s > u32::from(u16::MAX) {
+                        self.slots.clear();
+                        return false;
+                    }
+                    self.uses[s as usize] += 1;
+                    *slot = s as u16;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// [`encode_tile_png`] of a tile whose colours are counted in `counted` (brought up to it
+/// by [`TileColours::update`]): the same bytes, from the counts.
+pub fn encode_counted_tile_png(
+    pixmap: &tiny_skia::Pixmap,
+    dpi: f32,
+    counted: &TileColours,
+) -> Result<(Vec<u8>, TileEncoding)> {
+    let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);
+    if counted.size != (pixmap.width(), pixmap.height()) || counted.slots.len() != w * h {
+        return encode_tile_png(pixmap, dpi);
+    }
+    // The colours in use, in slot order (the palette does not depend on their order).
+    let mut live: Vec<u32> = Vec::with_capacity(counted.colours.len());
+    let (mut colours, mut uses) = (Vec::new(), Vec::new());
+    for (&c, &u) in counted.colours.iter().zip(&counted.uses) {
+        live.push(colours.len() as u32);
+        if u > 0 {
+            colours.push(c);
+            uses.push(u);
+        }
+    }
+    let Some(choice) = choose_palette(&colours, &uses, w * h) else {
+        return Ok((encode_png(pixmap, dpi)?, TileEncoding::Truecolour));
+    };
+    // Each slot's palette index, in a table for every slot a u16 can number (no bounds to
+    // check; a slot out of use is no pixel's, so its entry is never read), and the
+    // pixels' indices: both kept per thread from tile to tile, every entry read written.
+    thread_local! {
+        static LUT: std::cell::RefCell<Box<[u8; 1 << 16]>> = std::cell::RefCell::new(Box::new([0; 1 << 16]));
+        static INDICES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let mut indices = INDICES.with(|v| std::mem::take(&mut *v.borrow_mut()));
+    indices.resize(w * h, 0);
+    LUT.with(|lut| {
+        let mut guard = lut.borrow_mut();
+        let lut: &mut [u8; 1 << 16] = &mut guard;
+        for (v, &l) in lut.iter_mut().zip(&live) {
+            *v = choice.lut.get(l as usize).copied().unwrap_or(0);
+        }
+        // Eight pixels at a time, one store when they share a slot (flat fills).
+        let lut: &[u8; 1 << 16] = lut;
+        let (slots, slots_left) = counted.slots.as_chunks::<8>();
+        let (out, out_left) = indices.as_chunks_mut::<8>();
+        for (o, s) in out.iter_mut().zip(slots) {
+            if *s == [s[0]; 8] {
+                *o = [lut[usize::from(s[0])]; 8];
+            } else {
+                for (d, &v) in o.iter_mut().zip(s) {
+                    *d = lut[usize::from(v)];
+                }
+            }
+        }
+        for (o, &s) in out_left.iter_mut().zip(slots_left) {
+            *o = lut[usize::from(s)];
+        }
+    });
+    let png = write_indexed(w, h, &choice.palette, &indices, dpi);
+    INDICES.with(|v| *v.borrow_mut() = indices);
+    Ok((png?, choice.kind))
 }
 
 /// The palette of a tile with these colours (by slot) and uses, or None when quantising
@@ -1239,6 +1404,66 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_tile_encoded_from_its_counted_colours_equals_the_whole_encoder() {
+        // Tiles of clustered colours (quantised), of few colours (indexed) and of random
+        // ones (truecolour), changed box by box over several steps; the changed boxes
+        // hold new colours, colours already there, and pixels left as they were.
+        let mut kinds = std::collections::HashSet::new();
+        for (seed, (palette, _)) in [
+            (1u64, clustered_colours(11, 3000, 180, 10)),
+            (2, random_colours(12, 40, 256, true)),
+            (3, random_colours(13, 9000, 256, false)),
+            (4, clustered_colours(14, 800, 120, 5)),
+        ] {
+            let mut s = seed;
+            let mut next = move || {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                s
+            };
+            let mut px = tiny_skia::Pixmap::new(256, 256).expect("pixmap");
+            let paint = |px: &mut tiny_skia::Pixmap, b: [usize; 4], next: &mut dyn FnMut() -> u64| {
+                let run = 1 + (next() % 9) as usize;
+                let mut c = palette[(next() % palette.len() as u64) as usize];
+                for y in b[1]..b[3] {
+                    for x in b[0]..b[2] {
+                        if (x + y) % run == 0 {
+                            c = palette[(next() % palette.len() as u64) as usize];
+                        }
+                        let k = (y * 256 + x) * 4;
+                        px.data_mut()[k..k + 4].copy_from_slice(&c.to_le_bytes());
+                    }
+                }
+            };
+            paint(&mut px, [0, 0, 256, 256], &mut next);
+            let mut counted = TileColours::default();
+            counted.update(&px, None);
+            for step in 0..6 {
+                let mut boxes = Vec::new();
+                for _ in 0..step * 3 {
+                    let (x0, y0) = ((next() % 250) as usize, (next() % 250) as usize);
+                    let b = [
+                        x0,
+                        y0,
+                        (x0 + 1 + (next() % 60) as usize).min(256),
+                        (y0 + 1 + (next() % 40) as usize).min(256),
+                    ];
+                    paint(&mut px, b, &mut next);
+                    boxes.push(b);
+                }
+                counted.update(&px, Some(&boxes));
+                let (whole, kind) = encode_tile_png(&px, 96.0).expect("encodes");
+                let (from_counts, kind_counted) = encode_counted_tile_png(&px, 96.0, &counted).expect("encodes");
+                assert_eq!(kind, kind_counted, "seed {seed} step {step}");
+                assert!(whole == from_counts, "seed {seed} step {step}: the bytes differ");
+                kinds.insert(format!("{kind:?}"));
+            }
+        }
+        assert_eq!(kinds.len(), 3, "every encoding was met: {kinds:?}");
     }
 
     #[test]

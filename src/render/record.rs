@@ -739,6 +739,15 @@ fn key_window(x: i32, y: i32, size: (u32, u32)) -> ([f32; 4], (i32, i32, (u32, u
     ([kx as f32, ky as f32, (kx + ks.0 as i32) as f32, (ky + ks.1 as i32) as f32], (kx, ky, ks))
 }
 
+/// A window redrawn ([`Recording::redraw_window`]): its pixels, and the boxes of those
+/// that changed (left, top, right, bottom, exclusive; one row each, in order).
+pub struct Redrawn {
+    /// The whole window's pixels.
+    pub pixels: Pixmap,
+    /// The changed pixels' boxes.
+    pub changed: Vec<[usize; 4]>,
+}
+
 /// Cell edge, px, of the partial redraws of a window ([`Recording::redraw_window`]).
 pub const CELL: u32 = 16;
 
@@ -1048,11 +1057,12 @@ impl Recording {
     /// but in the cells flagged `dirty` (row by row, as [`Recording::cell_keys`]): only
     /// the operations that reach a dirty cell are drawn, and only those cells are taken
     /// from the drawing into `before` (taken, not copied). The pixels are those of
-    /// `draw_window`, byte for byte.
-    pub fn redraw_window(&self, x: i32, y: i32, size: (u32, u32), before: Pixmap, dirty: &[bool]) -> Option<Pixmap> {
+    /// `draw_window`, byte for byte; with them come the pixels that changed.
+    pub fn redraw_window(&self, x: i32, y: i32, size: (u32, u32), before: Pixmap, dirty: &[bool]) -> Option<Redrawn> {
         let grid = CellGrid::new(x, y, size);
         if before.width() != size.0 || before.height() != size.1 || dirty.len() != grid.len() {
-            return self.draw_window(x, y, size);
+            let pixels = self.draw_window(x, y, size)?;
+            return Some(Redrawn { changed: vec![[0, 0, size.0 as usize, size.1 as usize]], pixels });
         }
         let m = WINDOW_MARGIN as usize;
         let (wx, wy, wide) = widened(x, y, size);
@@ -1093,16 +1103,27 @@ impl Recording {
             }
         }
         let mut out = before;
+        let mut changed = Vec::new();
         let w = size.0 as usize;
         for (y0, y1, x0, x1) in dirty_runs(dirty, &grid) {
             for yy in y0..y1 {
                 let src = ((yy + m) * row + x0 + m) * 4;
                 let dst = (yy * w + x0) * 4;
-                out.data_mut()[dst..dst + (x1 - x0) * 4].copy_from_slice(&px.data()[src..src + (x1 - x0) * 4]);
+                let (new, old) = (&px.data()[src..src + (x1 - x0) * 4], &mut out.data_mut()[dst..dst + (x1 - x0) * 4]);
+                if new == old {
+                    continue;
+                }
+                // The pixels from the first to the last that differ.
+                let (new_px, _) = new.as_chunks::<4>();
+                let (old_px, _) = old.as_chunks::<4>();
+                let first = new_px.iter().zip(old_px).position(|(a, b)| a != b).unwrap_or(0);
+                let last = new_px.iter().zip(old_px).rposition(|(a, b)| a != b).unwrap_or(0);
+                changed.push([x0 + first, yy, x0 + last + 1, yy + 1]);
+                old.copy_from_slice(new);
             }
         }
         REDRAW_SCRATCH.with(|s| *s.borrow_mut() = Some(px));
-        Some(out)
+        Some(Redrawn { pixels: out, changed })
     }
 
     /// A fill, with its contours as pieces: the op's own digest covers its ink and rule,
@@ -1659,7 +1680,7 @@ mod tests {
                 let (k0, k1) = (before.cell_keys(x, y, size), after.cell_keys(x, y, size));
                 let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
                 let whole = after.draw_window(x, y, size).unwrap();
-                let part = after.redraw_window(x, y, size, old, &dirty).unwrap();
+                let part = after.redraw_window(x, y, size, old, &dirty).unwrap().pixels;
                 assert!(part.data() == whole.data(), "window ({x}, {y}) after {shift}, {color}");
                 // Nothing changed, nothing dirty; a recoloured marker dirties the cells
                 // around it; a moved corner of one area dirties the rows of cells its
@@ -1745,7 +1766,7 @@ mod tests {
                 let n = dirty.iter().filter(|d| **d).count();
                 assert!(n > 0 && n * 4 < dirty.len(), "{n} of {} cells dirty", dirty.len());
                 let whole = after.draw_window(x, y, size).unwrap();
-                let part = after.redraw_window(x, y, size, old, &dirty).unwrap();
+                let part = after.redraw_window(x, y, size, old, &dirty).unwrap().pixels;
                 assert!(part.data() == whole.data(), "seed {seed}, window ({x}, {y})");
             }
         }
@@ -1764,7 +1785,7 @@ mod tests {
                         let (k0, k1) = (before.cell_keys(x, y, size), after.cell_keys(x, y, size));
                         let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
                         let whole = after.draw_window(x, y, size).unwrap();
-                        let part = after.redraw_window(x, y, size, old, &dirty).unwrap();
+                        let part = after.redraw_window(x, y, size, old, &dirty).unwrap().pixels;
                         assert!(
                             part.data() == whole.data(),
                             "seed {seed} {rule:?}: point {k} moved, window ({x}, {y})"
@@ -1782,7 +1803,7 @@ mod tests {
             let (k0, k1) = (before.cell_keys(0, 0, (400, 400)), after.cell_keys(0, 0, (400, 400)));
             let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
             let old = before.draw_window(0, 0, (400, 400)).unwrap();
-            let part = after.redraw_window(0, 0, (400, 400), old, &dirty).unwrap();
+            let part = after.redraw_window(0, 0, (400, 400), old, &dirty).unwrap().pixels;
             assert!(part.data() == after.draw_window(0, 0, (400, 400)).unwrap().data());
             dirty
         };
@@ -1873,7 +1894,7 @@ mod tests {
             runs.cell_keys(x, y, size).iter().zip(after.cell_keys(x, y, size)).map(|(a, b)| *a != b).collect();
         let n = dirty.iter().filter(|d| **d).count();
         assert!((1..=4).contains(&n), "{n} cells dirty");
-        let part = after.redraw_window(x, y, size, runs.draw_window(x, y, size).unwrap(), &dirty).unwrap();
+        let part = after.redraw_window(x, y, size, runs.draw_window(x, y, size).unwrap(), &dirty).unwrap().pixels;
         assert!(part.data() == after.draw_window(x, y, size).unwrap().data());
         assert!(part.data() != runs.draw_window(x, y, size).unwrap().data());
     }

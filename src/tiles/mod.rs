@@ -15,6 +15,7 @@ mod sink;
 use crate::atlas::{map_state, Atlas, MapState};
 use crate::error::{Error, Result};
 use crate::imageformat::{encode_tile, ImageFormat};
+use crate::output::TileColours;
 use crate::project::{with_line_cache, LineCache, LonLatBox, Projection, View};
 use crate::render::record::{NearDigests, Recording};
 use crate::render::{draw_map, query_box, render_map, RenderOptions};
@@ -255,29 +256,29 @@ pub fn render_tile(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> R
         .ok_or_else(|| Error::Encode(format!("no memory for tile {}/{}/{}", t.z, t.x, t.y)))
 }
 
-/// The most bytes of tile pixels a run keeps for redrawing only the changed cells of a
-/// tile place in a later map state (past it, tiles are drawn whole). Places keep pixels
-/// as they are first drawn, and the plan runs from the lowest zoom, whose tiles change
-/// with most map states.
-const KEEP_PIXELS: usize = 128 << 20;
+/// The most bytes of tile pixels (and their counted colours, half as many again) a run
+/// keeps for redrawing and encoding only the changed cells of a tile place in a later map
+/// state (past it, tiles are drawn whole). Places keep pixels as they are first drawn,
+/// and the plan runs from the lowest zoom, whose tiles change with most map states.
+const KEEP_PIXELS: usize = 192 << 20;
 
 /// The pixels last drawn at one tile place, with their cell keys
-/// ([`Recording::cell_keys`]).
+/// ([`Recording::cell_keys`]) and their colours counted.
 #[derive(Default)]
-struct DrawnBefore(Mutex<Option<(Vec<u64>, tiny_skia::Pixmap)>>);
+struct DrawnBefore(Mutex<Option<(Vec<u64>, tiny_skia::Pixmap, TileColours)>>);
 
 impl DrawnBefore {
     /// Draw tile `t` of a metatile recorded with digests: only the cells whose keys
-    /// changed since this place was last drawn, or all of it, and hand the pixels to
-    /// `then` (the encoder) before keeping them. The pixels are those of [`render_tile`],
-    /// byte for byte. `kept` counts the bytes of pixels the run keeps.
+    /// changed since this place was last drawn, or all of it, and hand the pixels, with
+    /// their colours counted, to `then` (the encoder) before keeping them. The pixels are
+    /// those of [`render_tile`], byte for byte. `kept` counts the bytes the run keeps.
     fn redraw<T>(
         &self,
         rec: &Recording,
         (mt, t): (&MetaTile, TileId),
         o: &TileLook,
         kept: &std::sync::atomic::AtomicUsize,
-        then: impl FnOnce(&tiny_skia::Pixmap) -> Result<T>,
+        then: impl FnOnce(&tiny_skia::Pixmap, Option<&TileColours>) -> Result<T>,
     ) -> Result<T> {
         use std::sync::atomic::Ordering::Relaxed;
         let t0 = std::time::Instant::now();
@@ -286,29 +287,36 @@ impl DrawnBefore {
             // No room to keep this place's pixels: no cell keys either.
             let pixels = render_tile(rec, mt, t, o)?;
             phase_time(&RASTER_NS, t0);
-            return then(&pixels);
+            return then(&pixels, None);
         }
         let (x, y) = tile_origin(mt, t, o);
         let side = TILE_PX * o.scale;
         let keys = rec.cell_keys(x, y, (side, side));
         let had = slot.is_some();
-        // The pixels kept are redrawn in place (the slot is filled again below).
-        let drawn = match slot.take() {
-            Some((old, pixels)) => {
+        // The pixels kept are redrawn in place (the slot is filled again below), and only
+        // the colours of the cells redrawn are counted again.
+        let (drawn, mut colours, changed) = match slot.take() {
+            Some((old, pixels, colours)) => {
                 let dirty: Vec<bool> = old.iter().zip(&keys).map(|(a, b)| a != b).collect();
                 match dirty.iter().filter(|d| **d).count() * 4 < dirty.len() * 3 {
-                    true => rec.redraw_window(x, y, (side, side), pixels, &dirty),
-                    false => rec.draw_window(x, y, (side, side)),
+                    true => match rec.redraw_window(x, y, (side, side), pixels, &dirty) {
+                        Some(r) => (Some(r.pixels), colours, Some(r.changed)),
+                        None => (None, colours, None),
+                    },
+                    false => (rec.draw_window(x, y, (side, side)), colours, None),
                 }
             }
-            None => rec.draw_window(x, y, (side, side)),
+            None => (rec.draw_window(x, y, (side, side)), TileColours::default(), None),
         };
         let pixels = drawn.ok_or_else(|| Error::Encode(format!("no memory for tile {}/{}/{}", t.z, t.x, t.y)))?;
         phase_time(&RASTER_NS, t0);
-        let out = then(&pixels)?;
-        let bytes = pixels.data().len();
+        let t1 = std::time::Instant::now();
+        colours.update(&pixels, changed.as_deref());
+        phase_time(&ENCODE_NS, t1);
+        let out = then(&pixels, Some(&colours))?;
+        let bytes = pixels.data().len() + colours.bytes();
         if had || kept.fetch_add(bytes, Relaxed) + bytes <= KEEP_PIXELS {
-            *slot = Some((keys, pixels));
+            *slot = Some((keys, pixels, colours));
         } else {
             kept.fetch_sub(bytes, Relaxed);
         }
@@ -343,7 +351,15 @@ type PngsByPixels = HashMap<u128, Arc<Vec<u8>>>;
 impl EncodedTiles {
     /// The tile's image, encoded now or found. With `plain_only`, only small images (the
     /// plain tiles that repeat: sea, empty land) are kept for later tiles.
-    fn encode(&self, tile: &tiny_skia::Pixmap, dpi: f32, image: ImageFormat, plain_only: bool) -> Result<Arc<Vec<u8>>> {
+    /// `counted`: the tile's colours, when counted (a PNG is then encoded from them).
+    fn encode(
+        &self,
+        tile: &tiny_skia::Pixmap,
+        dpi: f32,
+        image: ImageFormat,
+        plain_only: bool,
+        counted: Option<&TileColours>,
+    ) -> Result<Arc<Vec<u8>>> {
         let mut h = twox_hash::XxHash3_128::with_seed(u64::from(dpi.to_bits()) ^ ((image as u64) << 40));
         h.write(&tile.width().to_le_bytes());
         h.write(tile.data());
@@ -351,7 +367,10 @@ impl EncodedTiles {
         if let Some(png) = self.get(k) {
             return Ok(png);
         }
-        let png = without_spare(encode_tile(tile, dpi, image)?);
+        let png = without_spare(match (image, counted) {
+            (ImageFormat::Png, Some(counted)) => crate::output::encode_counted_tile_png(tile, dpi, counted)?.0,
+            _ => encode_tile(tile, dpi, image)?,
+        });
         if !plain_only || png.len() <= PLAIN_TILE_BYTES {
             self.put(k, png.clone());
         }
@@ -541,10 +560,10 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                             if let Some(png) = key.and_then(|k| by_key.get(k)) {
                                 return Ok(((*t, png), false));
                             }
-                            let encode = |pixels: &tiny_skia::Pixmap| {
+                            let encode = |pixels: &tiny_skia::Pixmap, counted: Option<&TileColours>| {
                                 let t0 = std::time::Instant::now();
                                 let png = match encoded {
-                                    Some(cache) => cache.encode(pixels, dpi, o.look.image, stream),
+                                    Some(cache) => cache.encode(pixels, dpi, o.look.image, stream, counted),
                                     None => encode_tile(pixels, dpi, o.look.image).map(without_spare),
                                 };
                                 phase_time(&ENCODE_NS, t0);
@@ -556,7 +575,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                                     let t0 = std::time::Instant::now();
                                     let pixels = render_tile(&rec, mt, *t, &o.look)?;
                                     phase_time(&RASTER_NS, t0);
-                                    encode(&pixels)?
+                                    encode(&pixels, None)?
                                 }
                             };
                             if let Some(k) = key {
