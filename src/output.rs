@@ -695,15 +695,22 @@ pub fn encode_counted_tile_png(
 fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoice> {
     // Slots by use, most used first (ties by colour, so the palette is deterministic).
     // One integer key per colour (use descending, then colour), unique as colours are.
-    let key = |s: usize| (u64::from(u32::MAX - uses[s]) << 32) | u64::from(colours[s]);
-    let mut slots: Vec<u32> = (0..colours.len() as u32).collect();
+    // Each slot with its key above it, so that slots order by key in plain compares.
+    let mut keyed: Vec<u128> = (0..colours.len())
+        .map(|s| {
+            let key = (u64::from(u32::MAX - uses[s]) << 32) | u64::from(colours[s]);
+            (u128::from(key) << 32) | s as u128
+        })
+        .collect();
     // Only the kept colours need their order (the palette's): the rest are searched in
     // any order, with ties broken by key (`quantise::complete`).
-    let popular = if slots.len() <= 256 { slots.len() } else { 192 };
-    if popular < slots.len() {
-        slots.select_nth_unstable_by_key(popular, |&s| key(s as usize));
+    let popular = if keyed.len() <= 256 { keyed.len() } else { 192 };
+    if popular < keyed.len() {
+        keyed.select_nth_unstable(popular);
     }
-    slots[..popular].sort_unstable_by_key(|&s| key(s as usize));
+    keyed[..popular].sort_unstable();
+    let key = |k: u128| (k >> 32) as u64;
+    let slots: Vec<u32> = keyed.iter().map(|&k| k as u32).collect();
     let straight = |c: u32| {
         let [r, g, b, a] = c.to_le_bytes();
         let un = |v: u8| {
@@ -726,7 +733,7 @@ fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoi
     }
     let rest = &slots[popular..];
     let colours_left: Vec<[u8; 4]> = rest.iter().map(|&s| straight(colours[s as usize])).collect();
-    let ranks: Vec<u64> = rest.iter().map(|&s| key(s as usize)).collect();
+    let ranks: Vec<u64> = keyed[popular..].iter().map(|&k| key(k)).collect();
     // Every other colour's nearest entry, the farthest-first entries added while room is
     // left, and every colour's nearest entry once they are in.
     let (dist, idx) = quantise::complete(&mut palette, &colours_left, &ranks);

@@ -293,17 +293,15 @@ impl DrawnBefore {
         let side = TILE_PX * o.scale;
         let keys = rec.cell_keys(x, y, (side, side));
         let had = slot.is_some();
-        // The pixels kept are redrawn in place (the slot is filled again below), and only
-        // the colours of the cells redrawn are counted again.
+        // The pixels kept are redrawn in place (the slot is filled again below), however
+        // many cells changed (a redraw of every cell costs what a whole drawing does), and
+        // only the colours of the pixels that changed are counted again.
         let (drawn, mut colours, changed) = match slot.take() {
             Some((old, pixels, colours)) => {
                 let dirty: Vec<bool> = old.iter().zip(&keys).map(|(a, b)| a != b).collect();
-                match dirty.iter().filter(|d| **d).count() * 4 < dirty.len() * 3 {
-                    true => match rec.redraw_window(x, y, (side, side), pixels, &dirty) {
-                        Some(r) => (Some(r.pixels), colours, Some(r.changed)),
-                        None => (None, colours, None),
-                    },
-                    false => (rec.draw_window(x, y, (side, side)), colours, None),
+                match rec.redraw_window(x, y, (side, side), pixels, &dirty) {
+                    Some(r) => (Some(r.pixels), colours, Some(r.changed)),
+                    None => (None, colours, None),
                 }
             }
             None => (rec.draw_window(x, y, (side, side)), TileColours::default(), None),
