@@ -5,7 +5,6 @@ use crate::error::Result;
 use crate::index::{Adjacency, Index, OpenAdjacency};
 use crate::time::{EndDates, Year};
 use std::collections::hash_map::DefaultHasher;
-use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, OnceLock};
 
@@ -35,7 +34,7 @@ struct Derived {
     interior: Vec<Vec<OnceLock<Option<geo::Point<f64>>>>>,
     /// Where a polity's name goes on a set of territory areas (see
     /// [`crate::render::polity_anchor_lonlat`]), by the set.
-    anchors: Mutex<HashMap<Vec<usize>, Option<Anchor>>>,
+    anchors: Mutex<rustc_hash::FxHashMap<Vec<usize>, Option<Anchor>>>,
 }
 
 /// A polity's name anchor (lon/lat) and its land's area in square degrees.

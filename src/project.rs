@@ -439,7 +439,7 @@ pub struct LineCache {
 
 /// Projected lines by (coordinates' address, length, decimated, first and last
 /// coordinates' bits: a line must lie at the same address with the same ends).
-type LineMap = std::collections::HashMap<(usize, usize, bool, [u64; 4]), std::sync::Arc<[(f32, f32)]>>;
+type LineMap = rustc_hash::FxHashMap<(usize, usize, bool, [u64; 4]), std::sync::Arc<[(f32, f32)]>>;
 
 /// The most points all line caches of a process keep (8 bytes each).
 pub const LINE_CACHE_POINTS: usize = 4 << 20;
@@ -453,7 +453,7 @@ thread_local! {
 impl LineCache {
     /// An empty cache for drawings of `view`.
     pub fn new(view: View) -> LineCache {
-        LineCache { view, lines: std::sync::Mutex::new(LineMap::new()) }
+        LineCache { view, lines: std::sync::Mutex::new(LineMap::default()) }
     }
 }
 

@@ -56,7 +56,7 @@ fn union(boxes: &[[f32; 4]]) -> [f32; 4] {
 const BANK_CELL: f32 = 48.0;
 
 /// Bank indexes of earlier placers, by a hash of their banks ([`LabelPlacer::across_river`]).
-type BankIndexes = std::collections::HashMap<u128, std::sync::Arc<Vec<(u64, u32)>>>;
+type BankIndexes = rustc_hash::FxHashMap<u128, std::sync::Arc<Vec<(u64, u32)>>>;
 
 /// The most bank indexes kept at once (one per metatile of a run, or of a server's
 /// recent requests).

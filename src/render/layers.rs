@@ -1124,7 +1124,7 @@ fn crowded_towns(f: &Frame) -> Vec<usize> {
     // Kept towns by grid cell, a cell as wide as the farthest two markers can clash.
     let reach = 2.4 * f64::from(marker_radius(CityKind::Capital, d) * TAKEN_RING).max(1e-3);
     let cell = |v: f64| (v / reach).floor() as i64;
-    let mut kept: std::collections::HashMap<(i64, i64), Vec<Disc>> = std::collections::HashMap::new();
+    let mut kept: rustc_hash::FxHashMap<(i64, i64), Vec<Disc>> = rustc_hash::FxHashMap::default();
     let mut left_out = Vec::new();
     for t in all {
         let (cx, cy) = (cell(t.x), cell(t.y));

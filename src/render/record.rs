@@ -882,8 +882,8 @@ pub struct Recording {
 /// when full.
 #[derive(Default)]
 pub struct NearDigests {
-    near: std::sync::Mutex<std::collections::HashMap<NearKey, u128>>,
-    cells: std::sync::Mutex<std::collections::HashMap<u128, CellKeys>>,
+    near: std::sync::Mutex<rustc_hash::FxHashMap<NearKey, u128>>,
+    cells: std::sync::Mutex<rustc_hash::FxHashMap<u128, CellKeys>>,
 }
 
 /// The keys an operation gives cells of a window: (cell, key), in the order given.

@@ -24,7 +24,7 @@
 //! the fonts' `kern` table and optional letter spacing. Characters missing
 //! from a face are drawn as its `.notdef` glyph.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use ab_glyph::{
@@ -232,9 +232,9 @@ struct FaceSlot {
     /// Height of the lower-case `x` in font units.
     x_height: f32,
     /// Glyph outlines in font units (y up); `None` for empty glyphs such as space.
-    outlines: RwLock<HashMap<GlyphId, Option<Arc<Outline>>>>,
+    outlines: RwLock<FxHashMap<GlyphId, Option<Arc<Outline>>>>,
     /// Masks of unrotated glyphs.
-    masks: RwLock<HashMap<MaskKey, Arc<GlyphMask>>>,
+    masks: RwLock<FxHashMap<MaskKey, Arc<GlyphMask>>>,
     /// Glyph ids of the characters below [`GLYPH_TABLE`] (Latin, Greek, Cyrillic), each
     /// looked up once, when first met (`u32::MAX`: not yet): a cmap search per character
     /// was a tenth of a tile run's layout time.
@@ -330,8 +330,8 @@ impl Fonts {
                 FaceSlot {
                     font,
                     x_height,
-                    outlines: RwLock::new(HashMap::new()),
-                    masks: RwLock::new(HashMap::new()),
+                    outlines: RwLock::default(),
+                    masks: RwLock::default(),
                     ids,
                 }
             })
@@ -653,8 +653,8 @@ impl Fonts {
     fn layout_line(&self, text: &str, style: &TextStyle) -> (Vec<LineGlyph>, f32) {
         type Key = (String, Face, u32, u32);
         thread_local! {
-            static LINES: std::cell::RefCell<HashMap<Key, (Vec<LineGlyph>, f32)>> =
-                std::cell::RefCell::new(HashMap::new());
+            static LINES: std::cell::RefCell<FxHashMap<Key, (Vec<LineGlyph>, f32)>> =
+                std::cell::RefCell::default();
         }
         // Only the process-wide fonts: another `Fonts` could hold other faces.
         if !std::ptr::eq(self, Fonts::embedded()) || text.len() > 256 {
