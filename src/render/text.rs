@@ -327,13 +327,7 @@ impl Fonts {
                     .filter(|h| *h > 0.0)
                     .unwrap_or_else(|| 0.5 * font.ascent_unscaled());
                 let ids = (0..GLYPH_TABLE).map(|_| std::sync::atomic::AtomicU32::new(u32::MAX)).collect();
-                FaceSlot {
-                    font,
-                    x_height,
-                    outlines: RwLock::default(),
-                    masks: RwLock::default(),
-                    ids,
-                }
+                FaceSlot { font, x_height, outlines: RwLock::default(), masks: RwLock::default(), ids }
             })
             .collect();
         Fonts { faces }

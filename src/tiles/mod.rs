@@ -260,7 +260,7 @@ pub fn render_tile(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> R
 /// keeps for redrawing and encoding only the changed cells of a tile place in a later map
 /// state (past it, tiles are drawn whole). Places keep pixels as they are first drawn,
 /// and the plan runs from the lowest zoom, whose tiles change with most map states.
-const KEEP_PIXELS: usize = 192 << 20;
+const KEEP_PIXELS: usize = 128 << 20;
 
 /// The pixels last drawn at one tile place, with their cell keys
 /// ([`Recording::cell_keys`]) and their colours counted.
@@ -308,10 +308,17 @@ impl DrawnBefore {
         };
         let pixels = drawn.ok_or_else(|| Error::Encode(format!("no memory for tile {}/{}/{}", t.z, t.x, t.y)))?;
         phase_time(&RASTER_NS, t0);
-        let t1 = std::time::Instant::now();
-        colours.update(&pixels, changed.as_deref());
-        phase_time(&ENCODE_NS, t1);
-        let out = then(&pixels, Some(&colours))?;
+        // A place drawn for the first time is encoded from a scan of its pixels, and keeps
+        // no counts (many places are drawn only once); from its first redraw on, its
+        // colours are counted and kept.
+        let out = if had {
+            let t1 = std::time::Instant::now();
+            colours.update(&pixels, changed.as_deref());
+            phase_time(&ENCODE_NS, t1);
+            then(&pixels, Some(&colours))?
+        } else {
+            then(&pixels, None)?
+        };
         let bytes = pixels.data().len() + colours.bytes();
         if had || kept.fetch_add(bytes, Relaxed) + bytes <= KEEP_PIXELS {
             *slot = Some((keys, pixels, colours));
