@@ -548,7 +548,7 @@ impl Recorded {
                         true => key(run, &[b.x.to_bits(), b.y.to_bits(), ends]),
                         false => key(seed, &[a.x.to_bits(), a.y.to_bits(), b.x.to_bits(), b.y.to_bits(), ends]),
                     };
-                    grid.each(&seg, &mut |c| hit(c, k));
+                    grid.each_near_segment((a.x, a.y), (b.x, b.y), m, &mut |c| hit(c, k));
                 }
             }
             return true;
@@ -805,6 +805,27 @@ impl CellGrid {
             // A height inside the row, even the last and narrower one.
             let y = self.y + (r * CELL as usize) as f32 + 0.5;
             self.each(&[lo, y, hi, y], hit);
+        }
+    }
+
+    /// Call `hit` with the cells within `m` px of the segment from `a` to `b` (recording
+    /// px), row by row: in each row of cells, those between the ends of the part of the
+    /// segment within `m` of the row's heights, grown by `m` and half a pixel more (a
+    /// diagonal segment meets far fewer cells than its box does).
+    fn each_near_segment(&self, a: (f32, f32), b: (f32, f32), m: f32, hit: &mut impl FnMut(usize)) {
+        let Some((r0, r1)) = self.rows_crossed(a.1.min(b.1), a.1.max(b.1), m) else { return };
+        let e = CELL as f32;
+        let grow = m + 0.5;
+        for r in r0..=r1 {
+            let (top, bottom) = (self.y + r as f32 * e - m, self.y + (r + 1) as f32 * e + m);
+            let (lo, hi) = if a.1 == b.1 {
+                (a.0.min(b.0), a.0.max(b.0))
+            } else {
+                let x_at = |y: f32| a.0 + (b.0 - a.0) * ((y - a.1) / (b.1 - a.1)).clamp(0.0, 1.0);
+                let (xa, xb) = (x_at(top), x_at(bottom));
+                (xa.min(xb), xa.max(xb))
+            };
+            self.each_in_row(r, lo - grow, hi + grow, hit);
         }
     }
 
@@ -1794,6 +1815,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_diagonal_segment_keys_the_cells_along_it_not_its_box() {
+        let grid = CellGrid::new(0, 0, (256, 256));
+        let (a, b, m) = ((3.0f32, 5.0f32), (250.0f32, 240.0f32), 2.5f32);
+        let mut hit = vec![false; grid.len()];
+        grid.each_near_segment(a, b, m, &mut |c| hit[c] = true);
+        // Every point within `m` of the segment lies in a cell it marks.
+        for i in 0..=2000 {
+            let t = i as f32 / 2000.0;
+            let (x, y) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+            for k in 0..16 {
+                let angle = k as f32 * std::f32::consts::PI / 8.0;
+                let (px, py) = (x + m * angle.cos(), y + m * angle.sin());
+                if !(0.0..256.0).contains(&px) || !(0.0..256.0).contains(&py) {
+                    continue;
+                }
+                let c = (py as usize / 16) * grid.cols + px as usize / 16;
+                assert!(hit[c], "({px}, {py}) is {m} px from the segment, in an unmarked cell");
+            }
+        }
+        let marked = hit.iter().filter(|h| **h).count();
+        assert!(marked < 256 / 3, "{marked} of 256 cells marked: the segment's box, not its band");
     }
 
     #[test]
