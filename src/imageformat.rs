@@ -62,11 +62,19 @@ impl ImageFormat {
 }
 
 /// Encode a map tile (premultiplied RGBA, as rendered) in `format`: PNG as
-/// [`crate::output::encode_tile_png`] (with the dpi), WebP as [`encode_webp`].
-pub fn encode_tile(pixmap: &tiny_skia::Pixmap, dpi: f32, format: ImageFormat) -> Result<Vec<u8>> {
-    match format {
-        ImageFormat::Png => Ok(crate::output::encode_tile_png(pixmap, dpi)?.0),
-        ImageFormat::Webp => encode_webp(pixmap),
+/// [`crate::output::encode_tile_png`] (with the dpi), from the tile's colours when they
+/// are `counted` ([`crate::output::encode_counted_tile_png`], the same bytes), WebP as
+/// [`encode_webp`].
+pub fn encode_tile(
+    pixmap: &tiny_skia::Pixmap,
+    dpi: f32,
+    format: ImageFormat,
+    counted: Option<&crate::output::TileColours>,
+) -> Result<Vec<u8>> {
+    match (format, counted) {
+        (ImageFormat::Png, Some(counted)) => Ok(crate::output::encode_counted_tile_png(pixmap, dpi, counted)?.0),
+        (ImageFormat::Png, None) => Ok(crate::output::encode_tile_png(pixmap, dpi)?.0),
+        (ImageFormat::Webp, _) => encode_webp(pixmap),
     }
 }
 

@@ -476,7 +476,7 @@ async fn tile(
                 }
             };
             let pixels = render_tile(&rec, &mt, id, &look)?;
-            let mut png = encode_tile(&pixels, 96.0 * f32::from(scale), format)?;
+            let mut png = encode_tile(&pixels, 96.0 * f32::from(scale), format, None)?;
             // Hold no spare capacity: what the cache counts is what it holds.
             png.shrink_to_fit();
             Ok(st2.cache.put(key(id), Bytes::from(png)))

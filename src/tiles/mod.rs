@@ -356,7 +356,7 @@ type PngsByPixels = HashMap<u128, Arc<Vec<u8>>>;
 impl EncodedTiles {
     /// The tile's image, encoded now or found. With `plain_only`, only small images (the
     /// plain tiles that repeat: sea, empty land) are kept for later tiles.
-    /// `counted`: the tile's colours, when counted (a PNG is then encoded from them).
+    /// `counted`: the tile's colours, when counted ([`encode_tile`]).
     fn encode(
         &self,
         tile: &tiny_skia::Pixmap,
@@ -372,10 +372,7 @@ impl EncodedTiles {
         if let Some(png) = self.get(k) {
             return Ok(png);
         }
-        let png = without_spare(match (image, counted) {
-            (ImageFormat::Png, Some(counted)) => crate::output::encode_counted_tile_png(tile, dpi, counted)?.0,
-            _ => encode_tile(tile, dpi, image)?,
-        });
+        let png = without_spare(encode_tile(tile, dpi, image, counted)?);
         if !plain_only || png.len() <= PLAIN_TILE_BYTES {
             self.put(k, png.clone());
         }
@@ -419,7 +416,7 @@ pub fn render_metatile(
     let dpi = 96.0 * o.scale as f32;
     wanted
         .par_iter()
-        .map(|t| Ok((*t, without_spare(encode_tile(&render_tile(&rec, mt, *t, o)?, dpi, o.image)?))))
+        .map(|t| Ok((*t, without_spare(encode_tile(&render_tile(&rec, mt, *t, o)?, dpi, o.image, None)?))))
         .collect()
 }
 
@@ -569,7 +566,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                                 let t0 = std::time::Instant::now();
                                 let png = match encoded {
                                     Some(cache) => cache.encode(pixels, dpi, o.look.image, stream, counted),
-                                    None => encode_tile(pixels, dpi, o.look.image).map(without_spare),
+                                    None => encode_tile(pixels, dpi, o.look.image, counted).map(without_spare),
                                 };
                                 phase_time(&ENCODE_NS, t0);
                                 png
