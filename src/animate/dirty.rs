@@ -204,6 +204,10 @@ impl Canvas for Recorder {
         }
     }
 
+    fn kept(&mut self, _layer: &'static str, _key: u128, draw: &mut dyn FnMut(&mut dyn Canvas)) {
+        draw(self)
+    }
+
     fn inset(&mut self, _x: f32, _y: f32, _size: (u32, u32), _bg: Rgba, _draw: &mut dyn FnMut(&mut dyn Canvas)) {
         self.unsupported = true;
     }

@@ -114,6 +114,12 @@ pub trait Canvas {
     /// A `width`×`height` px panel at (x, y) with a background colour, drawn by `draw` in
     /// its own coordinates and clipped to itself (an enlargement inset).
     fn inset(&mut self, x: f32, y: f32, size: (u32, u32), background: Rgba, draw: &mut dyn FnMut(&mut dyn Canvas));
+    /// What `draw` draws, which is all that a layer named `layer` draws under `key` (a
+    /// digest of everything it reads that can change from one drawing of the same view
+    /// and style to the next). A surface that keeps operations from one drawing of a
+    /// place to the next may take them from its last drawing with this layer and key
+    /// instead of calling `draw`.
+    fn kept(&mut self, layer: &'static str, key: u128, draw: &mut dyn FnMut(&mut dyn Canvas));
     /// A town's marker outlined with `pen`: its shape filled, then stroked, then its dot
     /// filled. A surface that keeps operations may keep it as one small record (a
     /// metatile can hold a hundred thousand towns); the pixels are those of these calls.
@@ -233,6 +239,10 @@ impl Canvas for Pixmap {
 
     fn image(&mut self, layer: &Pixmap) {
         super::paint::composite_over(self, layer);
+    }
+
+    fn kept(&mut self, _layer: &'static str, _key: u128, draw: &mut dyn FnMut(&mut dyn Canvas)) {
+        draw(self)
     }
 
     fn inset(&mut self, x: f32, y: f32, size: (u32, u32), background: Rgba, draw: &mut dyn FnMut(&mut dyn Canvas)) {

@@ -5,7 +5,7 @@
 use super::canvas::{group, Canvas, Ink};
 use super::labels::{Anchor, LabelJob, LabelPlacer};
 use super::paint::{
-    area_path, area_rings_px, decimate, fill, polyline_length, polyline_path, polyline_prefix, project_drawn,
+    area_drawable, area_path, area_rings_px, decimate, fill, polyline_length, polyline_path, polyline_prefix, project_drawn,
     project_line, rings_path, runs_inside, stroke, stroke_path, trim_end,
 };
 use super::{cased, Frame, Shown};
@@ -425,19 +425,55 @@ pub(crate) fn polity_anchor_lonlat(
     Some((p, sum.2))
 }
 
+/// The key of what a layer draws of the features `drawn` (by index, in drawing order)
+/// on a frame, for [`Canvas::kept`]: besides the features, only the view, the scale and
+/// whether the base is drawn can change between drawings with one style.
+fn layer_key(f: &Frame, drawn: &[usize]) -> u128 {
+    let v = f.view;
+    let mut h = twox_hash::XxHash3_128::with_seed(0x6c61_7972);
+    h.write(format!("{:?}", v.projection).as_bytes());
+    for n in [v.scale, v.x0, v.y0, f64::from(f.pt)] {
+        h.write(&n.to_bits().to_le_bytes());
+    }
+    h.write(&[v.width.to_le_bytes(), v.height.to_le_bytes()].concat());
+    h.write(&[u8::from(f.draw_base)]);
+    for &i in drawn {
+        h.write(&(i as u64).to_le_bytes());
+    }
+    h.finish_128()
+}
+
 /// Seas and lakes: fill, shore line, italic name.
 pub(crate) fn water<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, jobs: &mut Vec<LabelJob<'a>>) {
     let ws = &f.style.water;
-    for i in f.visible_in(Layer::Water) {
-        let feat = &f.atlas.data.layer(Layer::Water)[i];
-        if !feat.alive(f.opts.year) {
-            continue;
-        }
-        let Geometry::Areas(mp) = &feat.geometry else { continue };
-        if f.draw_base {
+    let feats = f.atlas.data.layer(Layer::Water);
+    let drawn: Vec<usize> = f
+        .visible_in(Layer::Water)
+        .into_iter()
+        .filter(|&i| feats[i].alive(f.opts.year) && matches!(feats[i].geometry, Geometry::Areas(_)))
+        .collect();
+    // Most map states draw the same water: a surface that keeps operations takes them
+    // from its last drawing of the place.
+    // Which of them have a path (when drawn here rather than taken).
+    let mut pathed: Option<Vec<bool>> = None;
+    canvas.kept("water", layer_key(f, &drawn), &mut |canvas| {
+        let mut has = vec![false; drawn.len()];
+        for (k, &i) in drawn.iter().enumerate().filter(|_| f.draw_base) {
+            let Geometry::Areas(mp) = &feats[i].geometry else { continue };
             let Some(path) = area_path(f.view, mp) else { continue };
+            has[k] = true;
             fill(canvas, &path, ws.fill, 1.0);
             stroke_path(canvas, &path, ws.outline, 1.0, &stroke(f.px(ws.outline_pt), &[]));
+        }
+        pathed = Some(has);
+    });
+    for (k, &i) in drawn.iter().enumerate() {
+        let feat = &feats[i];
+        // A water body drawn without a path (no ring of three points) is not named.
+        if let (true, Geometry::Areas(mp)) = (f.draw_base, &feat.geometry) {
+            if !pathed.as_ref().map_or_else(|| area_drawable(f.view, mp), |p| p[k]) {
+                continue;
+            }
         }
         // The larger a water body on the map, the sooner its name is placed (a sea before
         // a lake); a tile map names none smaller than its lettering.
@@ -478,21 +514,38 @@ pub(crate) fn rivers<'a>(
     let mut visible = f.visible_in(Layer::Rivers);
     // Minor rivers first, so major ones draw on top at confluences.
     visible.sort_by_key(|&i| std::cmp::Reverse(feats[i].rank));
-    for i in visible {
-        let feat = &feats[i];
-        // A river the map promises to name is drawn at any scale.
-        let promised = f.promised.contains(&feat.id);
-        if !feat.alive(f.opts.year) || (feat.rank > max_rank && !promised) {
-            continue;
-        }
-        let Geometry::Lines(ml) = &feat.geometry else { continue };
-        let width = f.px(rs.widths_pt[usize::from(feat.rank.clamp(1, 3) - 1)]);
-        let mut longest: Vec<(f32, f32)> = Vec::new();
-        for line in &ml.0 {
-            let pts = project_drawn(f.view, &line.0);
-            if let (true, Some(path)) = (f.draw_base, polyline_path(&pts)) {
+    // A river the map promises to name is drawn at any scale.
+    let drawn: Vec<usize> = visible
+        .into_iter()
+        .filter(|&i| {
+            let feat = &feats[i];
+            let promised = f.promised.contains(&feat.id);
+            feat.alive(f.opts.year) && (feat.rank <= max_rank || promised) && matches!(feat.geometry, Geometry::Lines(_))
+        })
+        .collect();
+    // Each river's lines in pixels.
+    let lines: Vec<Vec<Vec<(f32, f32)>>> = drawn
+        .iter()
+        .map(|&i| match &feats[i].geometry {
+            Geometry::Lines(ml) => ml.0.iter().map(|line| project_drawn(f.view, &line.0)).collect(),
+            _ => Vec::new(),
+        })
+        .collect();
+    // Most map states draw the same rivers: a surface that keeps operations takes them
+    // from its last drawing of the place.
+    canvas.kept("rivers", layer_key(f, &drawn), &mut |canvas| {
+        for (&i, river) in drawn.iter().zip(&lines).filter(|_| f.draw_base) {
+            let width = f.px(rs.widths_pt[usize::from(feats[i].rank.clamp(1, 3) - 1)]);
+            for path in river.iter().filter_map(|pts| polyline_path(pts)) {
                 stroke_path(canvas, &path, rs.color, 1.0, &stroke(width, &[]));
             }
+        }
+    });
+    for (&i, river) in drawn.iter().zip(lines) {
+        let feat = &feats[i];
+        let promised = f.promised.contains(&feat.id);
+        let mut longest: Vec<(f32, f32)> = Vec::new();
+        for pts in river {
             // A main river's banks: a town's name stays on its own side where it can.
             if feat.rank <= 2 {
                 placer.add_river(&pts, near);

@@ -21,6 +21,7 @@ use tiny_skia::{Color, FillRule, Path, Pixmap, PixmapPaint, Rect, Transform};
 use twox_hash::XxHash3_128;
 
 /// One drawing operation, in the recording's pixel coordinates.
+#[derive(Clone)]
 enum Op {
     /// A filled path, with its contours as pieces.
     Fill { path: Path, ink: Ink, rule: FillRule, pieces: Vec<Piece> },
@@ -68,6 +69,7 @@ fn hash_marker(m: &Marker, h: &mut XxHash3_128) {
 /// bounds, and each contour of a stroke is dashed and stroked on its own), so a window's key and
 /// drawing take only the contours that reach it, and a border or an area changed far away
 /// leaves the window's key alone.
+#[derive(Clone)]
 struct Piece {
     bounds: [f32; 4],
     digest: u128,
@@ -282,7 +284,8 @@ pub const WINDOW_MARGIN: u32 = 4;
 
 /// An operation with where it can change pixels (left, top, right, bottom; conservative)
 /// and a digest of everything that decides its pixels.
-struct Recorded {
+#[derive(Clone)]
+pub struct Recorded {
     op: Op,
     bounds: [f32; 4],
     digest: u128,
@@ -890,9 +893,12 @@ pub struct Recording {
     background: Rgba,
     ops: Vec<Recorded>,
     digests: bool,
-    /// Where the digests of contours in windows are kept for later recordings of the
-    /// same place, if anywhere.
+    /// Where the digests of contours in windows (and layers' operations) are kept for
+    /// later recordings of the same place, if anywhere.
     near: Option<std::sync::Arc<NearDigests>>,
+    /// Operations before this one are never changed by a later call (a town's marker
+    /// joins the markers of the operation before it only from here on).
+    sealed: usize,
 }
 
 /// The digests of contours in windows ([`Piece::hash_near`]), kept from one recording of
@@ -901,10 +907,47 @@ pub struct Recording {
 /// segments). Likewise the cell keys of a stroke or fill in a window
 /// ([`Recorded::local_cell_keys`]), by its digest and its contours'. Bounded: emptied
 /// when full.
+///
+/// It also keeps the operations of layers drawn through [`Canvas::kept`] (water and
+/// rivers, which most map states draw alike), by layer and key: a later recording with
+/// the same key takes them rather than drawing them again.
 #[derive(Default)]
 pub struct NearDigests {
     near: std::sync::Mutex<rustc_hash::FxHashMap<NearKey, u128>>,
     cells: std::sync::Mutex<rustc_hash::FxHashMap<u128, CellKeys>>,
+    layers: std::sync::Mutex<rustc_hash::FxHashMap<&'static str, KeptOps>>,
+}
+
+/// A layer's operations, with the key they were drawn under and the path points they hold.
+struct KeptOps {
+    key: u128,
+    ops: std::sync::Arc<[Recorded]>,
+    points: usize,
+}
+
+/// The most path points the kept layers of all places of a process hold (8 bytes each,
+/// with as much again in contours and digests).
+const KEPT_OPS_POINTS: usize = 4 << 20;
+
+static KEPT_OPS_USED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Drop for NearDigests {
+    fn drop(&mut self) {
+        let n: usize = self.layers.get_mut().map(|m| m.values().map(|k| k.points).sum()).unwrap_or(0);
+        KEPT_OPS_USED.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The path points an operation holds (what keeping it costs).
+fn op_points(r: &Recorded) -> usize {
+    match &r.op {
+        Op::Fill { path, .. } | Op::Stroke { path, .. } => path.points().len(),
+        Op::Pattern { rings, .. } => rings.iter().map(Vec::len).sum(),
+        Op::Glyphs { glyphs, .. } => glyphs.len(),
+        Op::Markers { marks, .. } => marks.len(),
+        Op::Image { layer, .. } => layer.data().len() / 8,
+        Op::Rect { .. } | Op::Text { .. } => 1,
+    }
 }
 
 /// The keys an operation gives cells of a window: (cell, key), in the order given.
@@ -945,6 +988,28 @@ impl NearDigests {
         self.cells.lock().expect("digest lock").get(&key).cloned()
     }
 
+    /// The operations of `layer` kept under `key`.
+    fn layer(&self, layer: &'static str, key: u128) -> Option<std::sync::Arc<[Recorded]>> {
+        let kept = self.layers.lock().expect("digest lock");
+        kept.get(layer).filter(|k| k.key == key).map(|k| k.ops.clone())
+    }
+
+    /// Keep `ops` as `layer`'s under `key` (in place of what it kept), while the process's
+    /// budget allows.
+    fn keep_layer(&self, layer: &'static str, key: u128, ops: &[Recorded]) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let points: usize = ops.iter().map(op_points).sum();
+        let mut kept = self.layers.lock().expect("digest lock");
+        if let Some(old) = kept.remove(layer) {
+            KEPT_OPS_USED.fetch_sub(old.points, Relaxed);
+        }
+        if KEPT_OPS_USED.fetch_add(points, Relaxed) + points > KEPT_OPS_POINTS {
+            KEPT_OPS_USED.fetch_sub(points, Relaxed);
+            return;
+        }
+        kept.insert(layer, KeptOps { key, ops: ops.into(), points });
+    }
+
     /// Keep cell keys under `key`.
     fn keep_cells(&self, key: u128, keys: CellKeys) {
         let mut kept = self.cells.lock().expect("digest lock");
@@ -960,7 +1025,7 @@ impl Recording {
     /// operation is hashed (a run with one map state needs no keys) and
     /// [`Recording::window_key`] must not be used.
     pub fn new(size: (u32, u32), background: Rgba, digests: bool) -> Recording {
-        Recording { size, background, ops: Vec::new(), digests, near: None }
+        Recording { size, background, ops: Vec::new(), digests, near: None, sealed: 0 }
     }
 
     /// Keep the digests of contours in windows in `kept`, and find them there: for
@@ -1443,7 +1508,8 @@ impl Canvas for Recording {
             return;
         }
         let b = marker_bounds(m, pen);
-        if let Some(last) = self.ops.last_mut() {
+        let open = self.ops.len() > self.sealed;
+        if let Some(last) = self.ops.last_mut().filter(|_| open) {
             if let Op::Markers { pen: p, marks } = &mut last.op {
                 if p == pen {
                     marks.push(*m);
@@ -1541,6 +1607,24 @@ impl Canvas for Recording {
         });
     }
 
+    fn kept(&mut self, layer: &'static str, key: u128, draw: &mut dyn FnMut(&mut dyn Canvas)) {
+        self.sealed = self.ops.len();
+        let Some(near) = self.near.clone().filter(|_| self.digests) else {
+            draw(self);
+            self.sealed = self.ops.len();
+            return;
+        };
+        match near.layer(layer, key) {
+            Some(ops) => self.ops.extend(ops.iter().cloned()),
+            None => {
+                let from = self.ops.len();
+                draw(self);
+                near.keep_layer(layer, key, &self.ops[from..]);
+            }
+        }
+        self.sealed = self.ops.len();
+    }
+
     fn inset(&mut self, x: f32, y: f32, size: (u32, u32), background: Rgba, draw: &mut dyn FnMut(&mut dyn Canvas)) {
         // An inset is drawn once, as a raster placed like the raster surface places it.
         let Some(mut panel) = crate::output::new_pixmap(size.0.max(1), size.1.max(1), background.skia(1.0)) else {
@@ -1608,6 +1692,51 @@ mod tests {
             c.text("Sighnaq", 258.0, 100.0, &style);
         });
         assert_ne!(base, near);
+    }
+
+    #[test]
+    fn a_layer_kept_under_its_key_is_taken_again_and_a_new_key_draws_it_anew() {
+        let kept = std::sync::Arc::new(NearDigests::default());
+        let pen = Pen { width: 3.0, dash: vec![], cap: tiny_skia::LineCap::Round, join: tiny_skia::LineJoin::Round };
+        let ink = Ink::new(Rgba(20, 60, 200, 255), 1.0);
+        let town = Marker {
+            x: 60.0,
+            y: 60.0,
+            r: 4.0,
+            shape: crate::render::canvas::MarkerShape::Circle,
+            fill: Rgba(255, 255, 255, 255),
+            ink: Rgba(0, 0, 0, 255),
+            dot: None,
+        };
+        // A river at `x` drawn as a kept layer under `key`, then a town.
+        let record = |kept: Option<&std::sync::Arc<NearDigests>>, key: u128, x: f32| {
+            let mut r = Recording::new((120, 120), Rgba(240, 230, 210, 255), true);
+            if let Some(k) = kept {
+                r.keep_near_digests(k.clone());
+            }
+            r.marker(&town, &pen);
+            r.kept("rivers", key, &mut |c| {
+                c.marker(&Marker { x, ..town }, &pen);
+                c.stroke_path(&line(x), ink, &pen);
+            });
+            r.marker(&Marker { x: 90.0, ..town }, &pen);
+            r
+        };
+        let pixels = |r: &Recording| r.draw_window(0, 0, (120, 120)).unwrap().data().to_vec();
+        let first = record(Some(&kept), 1, 40.0);
+        assert_eq!(pixels(&first), pixels(&record(None, 1, 40.0)));
+        // The same key: the kept river (at 40), not the one the drawing would make.
+        let again = record(Some(&kept), 1, 100.0);
+        assert_eq!(pixels(&again), pixels(&first));
+        assert_eq!(again.ops.len(), first.ops.len());
+        // A new key: drawn anew, and kept in place of the old.
+        let moved = record(Some(&kept), 2, 100.0);
+        assert_eq!(pixels(&moved), pixels(&record(None, 2, 100.0)));
+        assert_ne!(pixels(&moved), pixels(&first));
+        assert_eq!(pixels(&record(Some(&kept), 2, 10.0)), pixels(&moved));
+        // Towns before and after the layer stay operations of their own (none joins the
+        // layer's, nor the layer's town theirs).
+        assert_eq!(first.ops.len(), 4);
     }
 
     #[test]

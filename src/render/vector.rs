@@ -394,6 +394,10 @@ impl Canvas for SvgCanvas {
         let _ = writeln!(self.out(), r#"<text x="{xs}" y="{ys}" rotate="{rs}"{attrs}>{}</text>"#, escape(&chars));
     }
 
+    fn kept(&mut self, _layer: &'static str, _key: u128, draw: &mut dyn FnMut(&mut dyn Canvas)) {
+        draw(self)
+    }
+
     fn inset(&mut self, x: f32, y: f32, size: (u32, u32), background: Rgba, draw: &mut dyn FnMut(&mut dyn Canvas)) {
         let mut child = SvgCanvas::new(
             size.0,

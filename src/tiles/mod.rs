@@ -220,8 +220,25 @@ pub fn record_metatile(
     o: &TileLook,
     digests: bool,
 ) -> Recording {
+    record_metatile_kept(atlas, style, mt, year, o, digests, None)
+}
+
+/// [`record_metatile`] keeping what later recordings of the same metatile can reuse in
+/// `kept` (and taking what earlier ones kept there; see [`NearDigests`]).
+fn record_metatile_kept(
+    atlas: &Atlas,
+    style: &Style,
+    mt: &MetaTile,
+    year: i32,
+    o: &TileLook,
+    digests: bool,
+    kept: Option<Arc<NearDigests>>,
+) -> Recording {
     let (view, opts) = metatile_view(mt, year, o);
     let mut rec = Recording::new((view.width.max(1), view.height.max(1)), style.land, digests);
+    if let Some(kept) = kept {
+        rec.keep_near_digests(kept);
+    }
     draw_map(atlas, style, &view, &opts, &mut rec);
     rec
 }
@@ -545,14 +562,12 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                         }
                     }
                     let t0 = std::time::Instant::now();
-                    let record = || record_metatile(atlas, style, mt, year, &o.look, keyed);
-                    let mut rec = match lines {
+                    let kept = keyed.then(|| near.clone());
+                    let record = || record_metatile_kept(atlas, style, mt, year, &o.look, keyed, kept);
+                    let rec = match lines {
                         Some(lines) => with_line_cache(lines, record),
                         None => record(),
                     };
-                    if keyed {
-                        rec.keep_near_digests(near.clone());
-                    }
                     phase_time(&RECORD_NS, t0);
                     let tiles = wanted
                         .par_iter()
