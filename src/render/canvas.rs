@@ -114,12 +114,14 @@ pub trait Canvas {
     /// A `width`×`height` px panel at (x, y) with a background colour, drawn by `draw` in
     /// its own coordinates and clipped to itself (an enlargement inset).
     fn inset(&mut self, x: f32, y: f32, size: (u32, u32), background: Rgba, draw: &mut dyn FnMut(&mut dyn Canvas));
-    /// What `draw` draws, which is all that a layer named `layer` draws under `key` (a
-    /// digest of everything it reads that can change from one drawing of the same view
-    /// and style to the next). A surface that keeps operations from one drawing of a
-    /// place to the next may take them from its last drawing with this layer and key
-    /// instead of calling `draw`.
-    fn kept(&mut self, layer: &'static str, key: u128, draw: &mut dyn FnMut(&mut dyn Canvas));
+    /// What `draw` draws, which is all that a layer (a name, and a number for its parts)
+    /// draws under `key` (a digest of everything it reads that can change from one
+    /// drawing of the same view and style to the next), and the bytes `draw` returns
+    /// (what else the drawing found, such as which features it drew). A surface that
+    /// keeps operations from one drawing of a place to the next may take both from its
+    /// last drawing of this layer with this key instead of calling `draw`.
+    fn kept(&mut self, layer: (&'static str, u64), key: u128, draw: &mut dyn FnMut(&mut dyn Canvas) -> Vec<u8>)
+        -> Vec<u8>;
     /// A town's marker outlined with `pen`: its shape filled, then stroked, then its dot
     /// filled. A surface that keeps operations may keep it as one small record (a
     /// metatile can hold a hundred thousand towns); the pixels are those of these calls.
@@ -241,7 +243,7 @@ impl Canvas for Pixmap {
         super::paint::composite_over(self, layer);
     }
 
-    fn kept(&mut self, _layer: &'static str, _key: u128, draw: &mut dyn FnMut(&mut dyn Canvas)) {
+    fn kept(&mut self, _: (&'static str, u64), _: u128, draw: &mut dyn FnMut(&mut dyn Canvas) -> Vec<u8>) -> Vec<u8> {
         draw(self)
     }
 

@@ -1,10 +1,9 @@
-//! Label placement: candidates in priority order, collision through an R-tree of placed
+//! Label placement: candidates in priority order, collision through a grid of placed
 //! boxes and obstacles (markers, furniture), nothing outside the frame.
 
 use super::canvas::Canvas;
 use super::text::TextStyle;
 use super::Frame;
-use rstar::primitives::Rectangle;
 use rstar::{RTree, AABB};
 
 /// Places label boxes so that none overlaps another, an obstacle, or the frame's edge.
@@ -30,19 +29,79 @@ pub struct LabelPlacer {
     bank_cells: std::cell::OnceCell<std::sync::Arc<Vec<(u64, u32)>>>,
 }
 
-/// Boxes taken, in an R-tree built one box at a time. Without forced reinsertion (rstar's
-/// default moves boxes on overflow to tighten the tree, a third of the cost of placing
-/// labels): the answers are the same, the tree a little looser.
-type Boxes = RTree<Rectangle<[f32; 2]>, PlacerParams>;
+/// Boxes taken (left, top, right, bottom, px), by the [`BOX_CELL`] px grid cells they
+/// cover: a box meets only boxes that share a cell with it, so a question looks at the
+/// few in its own cells. A box over more than [`MANY_CELLS`] cells, or with a side that
+/// is no number, is kept apart and looked at for every question. Built a box at a time
+/// (an R-tree's insertions cost more than all the questions a placer asks).
+#[derive(Default)]
+struct Boxes {
+    boxes: Vec<[f32; 4]>,
+    cells: rustc_hash::FxHashMap<(i32, i32), Vec<u32>>,
+    apart: Vec<u32>,
+}
 
-/// R-tree parameters of [`Boxes`].
-struct PlacerParams;
+/// The side of the cells of [`Boxes`], px: a few labels' height.
+const BOX_CELL: f32 = 64.0;
 
-impl rstar::RTreeParams for PlacerParams {
-    const MIN_SIZE: usize = 3;
-    const MAX_SIZE: usize = 6;
-    const REINSERTION_COUNT: usize = 0;
-    type DefaultInsertionStrategy = rstar::RStarInsertionStrategy;
+/// The most cells a box of [`Boxes`] is filed under.
+const MANY_CELLS: i64 = 64;
+
+impl Boxes {
+    /// The cells a box covers (columns, rows), or None when they are too many to list
+    /// or its sides are not all numbers.
+    fn cells_of(b: &[f32; 4]) -> Option<(std::ops::RangeInclusive<i32>, std::ops::RangeInclusive<i32>)> {
+        if !b.iter().all(|v| v.is_finite() && v.abs() < 1e9) {
+            return None;
+        }
+        let c = |v: f32| (v / BOX_CELL).floor() as i32;
+        let (x0, y0, x1, y1) = (c(b[0]), c(b[1]), c(b[2]), c(b[3]));
+        let n = (i64::from(x1) - i64::from(x0) + 1) * (i64::from(y1) - i64::from(y0) + 1);
+        (n <= MANY_CELLS).then_some((x0..=x1, y0..=y1))
+    }
+
+    /// Keep a box (its corners in any order).
+    fn insert(&mut self, b: [f32; 4]) {
+        let b = corners(b);
+        let k = self.boxes.len() as u32;
+        self.boxes.push(b);
+        match Boxes::cells_of(&b) {
+            Some((cols, rows)) => {
+                for y in rows {
+                    for x in cols.clone() {
+                        self.cells.entry((x, y)).or_default().push(k);
+                    }
+                }
+            }
+            None => self.apart.push(k),
+        }
+    }
+
+    /// Does a box kept meet `q` (left, top, right, bottom; sides touching count) and
+    /// satisfy `test`?
+    fn any(&self, q: [f32; 4], mut test: impl FnMut(&[f32; 4]) -> bool) -> bool {
+        let meets = |b: &[f32; 4]| b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1];
+        let mut check = |k: &u32| {
+            let b = &self.boxes[*k as usize];
+            meets(b) && test(b)
+        };
+        if self.apart.iter().any(&mut check) {
+            return true;
+        }
+        match Boxes::cells_of(&q) {
+            Some((cols, rows)) => rows.into_iter().any(|y| {
+                cols.clone().any(|x| self.cells.get(&(x, y)).is_some_and(|ks| ks.iter().any(&mut check)))
+            }),
+            None => (0..self.boxes.len() as u32).any(|k| check(&k)),
+        }
+    }
+}
+
+/// A box from two corners: the smaller of each coordinate first.
+fn corners(b: [f32; 4]) -> [f32; 4] {
+    let lo_hi = |a: f32, c: f32| if a <= c { (a, c) } else { (c, a) };
+    let ((x0, x1), (y0, y1)) = (lo_hi(b[0], b[2]), lo_hi(b[1], b[3]));
+    [x0, y0, x1, y1]
 }
 
 /// The box around boxes.
@@ -106,8 +165,7 @@ fn segment_meets_box(a: (f32, f32), b: (f32, f32), r: [f32; 4]) -> bool {
 
 /// Does `tree` hold a box overlapping `b` (more than touching)?
 fn hits(tree: &Boxes, b: &[f32; 4]) -> bool {
-    let env = AABB::from_corners([b[0] + 0.01, b[1] + 0.01], [b[2] - 0.01, b[3] - 0.01]);
-    tree.locate_in_envelope_intersecting(&env).next().is_some()
+    tree.any(corners([b[0] + 0.01, b[1] + 0.01, b[2] - 0.01, b[3] - 0.01]), |_| true)
 }
 
 impl LabelPlacer {
@@ -115,8 +173,8 @@ impl LabelPlacer {
     pub fn new(frame: [f32; 4]) -> LabelPlacer {
         LabelPlacer {
             frame,
-            tree: Boxes::new_with_params(),
-            unions: Boxes::new_with_params(),
+            tree: Boxes::default(),
+            unions: Boxes::default(),
             placed: Vec::new(),
             marks: Vec::new(),
             mark_tree: std::cell::OnceCell::new(),
@@ -262,17 +320,16 @@ impl LabelPlacer {
 
     /// Reserve a box that labels must not cover (a marker, the legend).
     pub fn add_obstacle(&mut self, b: [f32; 4]) {
-        self.tree.insert(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]));
+        self.tree.insert(b);
     }
 
     /// Whether a leader line from `from` to `to` crosses no label, marker or panel placed
     /// so far, but for those at its ends (its own marker).
     pub fn leader_clear(&self, from: (f32, f32), to: (f32, f32)) -> bool {
-        let env = AABB::from_corners([from.0.min(to.0), from.1.min(to.1)], [from.0.max(to.0), from.1.max(to.1)]);
-        !self.tree.locate_in_envelope_intersecting(&env).any(|r| {
-            let (lo, hi) = (r.lower(), r.upper());
+        let env = [from.0.min(to.0), from.1.min(to.1), from.0.max(to.0), from.1.max(to.1)];
+        !self.tree.any(env, |r| {
             // A pixel's grace: a leader may graze a box.
-            let b = [lo[0] + 1.0, lo[1] + 1.0, hi[0] - 1.0, hi[1] - 1.0];
+            let b = [r[0] + 1.0, r[1] + 1.0, r[2] - 1.0, r[3] - 1.0];
             let at_end =
                 |p: (f32, f32)| p.0 >= b[0] - 2.0 && p.0 <= b[2] + 2.0 && p.1 >= b[1] - 2.0 && p.1 <= b[3] + 2.0;
             !at_end(from) && !at_end(to) && segment_meets_box(from, to, b)
@@ -296,11 +353,11 @@ impl LabelPlacer {
             return false;
         }
         for b in boxes {
-            self.tree.insert(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]));
+            self.tree.insert(*b);
         }
         // One label's glyph boxes count as one label box for callers.
         let u = union(boxes);
-        self.unions.insert(Rectangle::from_corners([u[0], u[1]], [u[2], u[3]]));
+        self.unions.insert(u);
         self.placed.push(u);
         true
     }
@@ -860,6 +917,43 @@ fn leader_line(f: &Frame, canvas: &mut dyn Canvas, from: (f32, f32), to: (f32, f
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_grid_of_boxes_answers_as_a_search_of_every_box() {
+        // Small and large boxes (some past the cells a box is filed under, some with a
+        // side that is no number), corners in either order, asked about by boxes and by
+        // lines: the grid finds a box meeting the question exactly when one of all does.
+        let mut seed = 0x2545_f491_u32;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            f32::from(seed as u16) / f32::from(u16::MAX)
+        };
+        let mut boxes = Boxes::default();
+        let mut all: Vec<[f32; 4]> = Vec::new();
+        for k in 0..400 {
+            let (x, y) = (rnd() * 1200.0 - 100.0, rnd() * 900.0 - 100.0);
+            let (w, h) = if k % 37 == 0 { (rnd() * 900.0, rnd() * 700.0) } else { (rnd() * 60.0, rnd() * 16.0) };
+            let mut b = if k % 2 == 0 { [x, y, x + w, y + h] } else { [x + w, y + h, x, y] };
+            if k % 101 == 0 {
+                b[1] = f32::NAN;
+            }
+            boxes.insert(b);
+            all.push(corners(b));
+            for _ in 0..10 {
+                let (qx, qy) = (rnd() * 1300.0 - 150.0, rnd() * 1000.0 - 150.0);
+                let q = corners([qx, qy, qx + rnd() * 90.0 - 20.0, qy + rnd() * 30.0 - 5.0]);
+                let meets = |b: &[f32; 4]| b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1];
+                assert_eq!(boxes.any(q, |_| true), all.iter().any(meets), "box {k}, question {q:?}");
+                let wide = |b: &[f32; 4]| b[2] - b[0] > 30.0;
+                assert_eq!(boxes.any(q, wide), all.iter().any(|b| meets(b) && wide(b)), "box {k}, question {q:?}");
+            }
+        }
+        // A question over more cells than a box is filed under looks at every box.
+        let huge = [-1e6, -1e6, 1e6, 1e6];
+        assert_eq!(boxes.any(huge, |_| true), all.iter().any(|b| b.iter().all(|v| !v.is_nan())));
+    }
 
     #[test]
     fn placer_refuses_overlaps_and_frame_edges() {

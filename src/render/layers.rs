@@ -5,7 +5,7 @@
 use super::canvas::{group, Canvas, Ink};
 use super::labels::{Anchor, LabelJob, LabelPlacer};
 use super::paint::{
-    area_drawable, area_path, area_rings_px, decimate, fill, polyline_length, polyline_path, polyline_prefix, project_drawn,
+    area_path, area_rings_px, decimate, fill, polyline_length, polyline_path, polyline_prefix, project_drawn,
     project_line, rings_path, runs_inside, stroke, stroke_path, trim_end,
 };
 use super::{cased, Frame, Shown};
@@ -48,6 +48,48 @@ fn hatch_polity<'a>(f: &Frame, area: &'a Feature, h: &'a ControlSpan) -> Option<
 /// the year shown (a destroyed khanate claims nothing).
 fn previous_holder<'a>(f: &Frame, area: &'a Feature, h: &ControlSpan) -> Option<&'a str> {
     area.former_holder(h).filter(|p| f.atlas.data.polity_alive(p, f.opts.year))
+}
+
+/// The key of what [`territories`] draws of one polity's land (`members`, by index),
+/// for [`Canvas::kept`]: with the view and scale ([`layer_key`]), the polity, and for each
+/// area how it is held (status, the second polity its hatching shows, the former holder
+/// its inset border shows, whether it changes hands while tweening) and who holds each
+/// area across its borders (and whether that one's border is approximate).
+fn group_key(
+    f: &Frame,
+    polity: &str,
+    members: &[usize],
+    held: &[Option<&ControlSpan>],
+    changing: &dyn Fn(usize) -> bool,
+) -> u128 {
+    let areas = f.atlas.data.layer(Layer::Territories);
+    let mut h = twox_hash::XxHash3_128::with_seed(0x7465_7272);
+    h.write(&layer_key(f, members).to_le_bytes());
+    h.write(&[u8::from(f.territories_first)]);
+    let text = |h: &mut twox_hash::XxHash3_128, t: Option<&str>| {
+        h.write(&[u8::from(t.is_some())]);
+        h.write(&(t.map_or(0, str::len) as u64).to_le_bytes());
+        h.write(t.unwrap_or("").as_bytes());
+    };
+    text(&mut h, Some(polity));
+    for &i in members {
+        let Some(span) = held[i] else { continue };
+        h.write(&[span.status as u8, u8::from(changing(i))]);
+        text(&mut h, hatch_polity(f, &areas[i], span));
+        text(&mut h, previous_holder(f, &areas[i], span));
+        for neigh in f.atlas.adjacency.of(i) {
+            for n in neigh {
+                match n {
+                    Some(j) => {
+                        text(&mut h, held[*j].map(|o| o.polity.as_str()));
+                        h.write(&[u8::from(areas[*j].certainty.is_some())]);
+                    }
+                    None => h.write(&[2]),
+                }
+            }
+        }
+    }
+    h.finish_128()
 }
 
 /// Territories: areas coloured by holder, patterns for status, borders only between
@@ -102,127 +144,143 @@ pub(crate) fn territories<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mu
     for (polity, members) in &groups {
         let Some(ps) = f.style.polity(polity) else { continue };
         shown.polity(polity);
-        canvas.group(group::TERRITORIES);
-        for &i in members {
-            let Geometry::Areas(mp) = &areas[i].geometry else { continue };
-            let rings = area_rings_px(f.view, mp);
-            let Some(path) = rings_path(&rings) else { continue };
-            // Areas partition the land and lie on nothing but land: paint the fill already
-            // blended with the land colour, as an opaque fill (several times faster).
-            if !f.territories_first {
-                fill(canvas, &path, ps.fill, ts.fill_opacity);
-            } else if !changing(i) {
-                fill(canvas, &path, f.style.land.mix(ps.fill, ts.fill_opacity), 1.0);
-            }
-            canvas.pattern(&rings, ps.pattern, ps.border, spacing, hatch_w);
-            let span = held[i].expect("grouped areas are held");
-            let overlay = match span.status {
-                Status::Tributary => {
-                    shown.tributary = true;
-                    hatch_polity(f, &areas[i], span)
-                        .and_then(|o| f.style.polity(o))
-                        .map(|o| (Pattern::Hatch, o.border, 0.75))
+        // Most map states draw a polity's land as the last did: a surface that keeps
+        // operations takes them from its last drawing of the place when nothing its land
+        // and borders depend on changed (who holds each area and how, and who holds
+        // the areas across its borders).
+        let key = group_key(f, polity, members, &held, &changing);
+        let slot = twox_hash::XxHash3_64::oneshot(polity.as_bytes());
+        let told = canvas.kept(("territories", slot), key, &mut |canvas| {
+            // Tributary, occupied, contested land and approximate borders drawn (bits).
+            let mut told = vec![0u8];
+            canvas.group(group::TERRITORIES);
+            for &i in members {
+                let Geometry::Areas(mp) = &areas[i].geometry else { continue };
+                let rings = area_rings_px(f.view, mp);
+                let Some(path) = rings_path(&rings) else { continue };
+                // Areas partition the land and lie on nothing but land: paint the fill already
+                // blended with the land colour, as an opaque fill (several times faster).
+                if !f.territories_first {
+                    fill(canvas, &path, ps.fill, ts.fill_opacity);
+                } else if !changing(i) {
+                    fill(canvas, &path, f.style.land.mix(ps.fill, ts.fill_opacity), 1.0);
                 }
-                Status::Occupied => {
-                    shown.occupied = true;
-                    // The former holder's border still faintly shown inside the land.
-                    if let Some(former) = previous_holder(f, &areas[i], span).and_then(|p| f.style.polity(p)) {
-                        let w = f.px(ts.border_pt) * 0.8;
-                        let inset: Vec<Vec<(f32, f32)>> = rings
-                            .iter()
-                            .map(|r| {
-                                let inward = if signed_area(r) > 0.0 { 1.0 } else { -1.0 };
-                                let mut closed = r.clone();
-                                closed.extend(r.first().copied());
-                                offset_polyline(&closed, w * 2.0 * inward)
-                            })
-                            .collect();
-                        if let Some(p) = rings_path(&inset) {
-                            canvas.group(group::BORDERS);
-                            stroke_path(canvas, &p, former.border, 0.45, &stroke(w, &[w * 1.5, w * 2.0]));
-                            canvas.group(group::TERRITORIES);
-                        }
+                canvas.pattern(&rings, ps.pattern, ps.border, spacing, hatch_w);
+                let span = held[i].expect("grouped areas are held");
+                let overlay = match span.status {
+                    Status::Tributary => {
+                        told[0] |= 1;
+                        hatch_polity(f, &areas[i], span)
+                            .and_then(|o| f.style.polity(o))
+                            .map(|o| (Pattern::Hatch, o.border, 0.75))
                     }
-                    Some((Pattern::BackHatch, ps.border, 0.55))
-                }
-                Status::Contested => {
-                    shown.contested = true;
-                    let other = hatch_polity(f, &areas[i], span).and_then(|o| f.style.polity(o));
-                    Some((Pattern::Cross, other.map(|o| o.border).unwrap_or(ps.border), 0.7))
-                }
-                _ => None,
-            };
-            if let Some((kind, color, alpha)) = overlay {
-                let c = Rgba(color.0, color.1, color.2, (alpha * 255.0) as u8);
-                canvas.pattern(&rings, kind, c, spacing * 1.2, hatch_w);
-            }
-        }
-        // Borders: runs of edges whose neighbour is held by someone else (or nobody), each
-        // side drawn just inside its own land in its own colour, so a border between two
-        // polities shows both colours and is never stroked twice.
-        canvas.group(group::BORDERS);
-        let half = f.px(ts.border_pt);
-        let mut solid_pb = PathBuilder::new();
-        let mut dashed_pb = PathBuilder::new();
-        let mut band_pb = PathBuilder::new();
-        for &i in members {
-            let approx_self = areas[i].certainty.is_some();
-            for (r, (ring, neigh)) in area_rings(&areas[i]).iter().zip(f.atlas.adjacency.of(i)).enumerate() {
-                let pts = project_line(f.view, &ring.0);
-                // Which side is inside: by the ring's orientation, flipped for holes.
-                let is_hole = !ring_is_exterior(&areas[i], r);
-                let inward = if (signed_area(&pts) > 0.0) != is_hole { 1.0 } else { -1.0 };
-                let mut run: Vec<(f32, f32)> = Vec::new();
-                let mut run_dashed = false;
-                let flush = |run: &mut Vec<(f32, f32)>,
-                             dashed: bool,
-                             solid_pb: &mut PathBuilder,
-                             dashed_pb: &mut PathBuilder,
-                             band_pb: &mut PathBuilder| {
-                    if run.len() >= 2 {
-                        let run = decimate(run, 0.6);
-                        if dashed {
-                            push_polyline(dashed_pb, &offset_polyline(&run, half / 2.0 * inward));
-                            push_polyline(band_pb, &offset_polyline(&run, half * 1.25 * inward));
-                        } else {
-                            push_polyline(solid_pb, &offset_polyline(&run, half / 2.0 * inward));
+                    Status::Occupied => {
+                        told[0] |= 2;
+                        // The former holder's border still faintly shown inside the land.
+                        if let Some(former) = previous_holder(f, &areas[i], span).and_then(|p| f.style.polity(p)) {
+                            let w = f.px(ts.border_pt) * 0.8;
+                            let inset: Vec<Vec<(f32, f32)>> = rings
+                                .iter()
+                                .map(|r| {
+                                    let inward = if signed_area(r) > 0.0 { 1.0 } else { -1.0 };
+                                    let mut closed = r.clone();
+                                    closed.extend(r.first().copied());
+                                    offset_polyline(&closed, w * 2.0 * inward)
+                                })
+                                .collect();
+                            if let Some(p) = rings_path(&inset) {
+                                canvas.group(group::BORDERS);
+                                stroke_path(canvas, &p, former.border, 0.45, &stroke(w, &[w * 1.5, w * 2.0]));
+                                canvas.group(group::TERRITORIES);
+                            }
                         }
+                        Some((Pattern::BackHatch, ps.border, 0.55))
                     }
-                    run.clear();
+                    Status::Contested => {
+                        told[0] |= 4;
+                        let other = hatch_polity(f, &areas[i], span).and_then(|o| f.style.polity(o));
+                        Some((Pattern::Cross, other.map(|o| o.border).unwrap_or(ps.border), 0.7))
+                    }
+                    _ => None,
                 };
-                for (k, n) in neigh.iter().enumerate() {
-                    // No border along the data's outer edge (or a coast): only where this
-                    // holder meets another area held by someone else, or by nobody.
-                    let other = n.and_then(|j| held[j]);
-                    let border = n.is_some() && other.is_none_or(|o| o.polity != *polity);
-                    let dashed = approx_self || n.is_some_and(|j| areas[j].certainty.is_some() && held[j].is_some());
-                    if !border || dashed != run_dashed {
-                        flush(&mut run, run_dashed, &mut solid_pb, &mut dashed_pb, &mut band_pb);
-                    }
-                    if border {
-                        if run.is_empty() {
-                            run.push(pts[k]);
-                        }
-                        run.push(pts[k + 1]);
-                        run_dashed = dashed;
-                    }
+                if let Some((kind, color, alpha)) = overlay {
+                    let c = Rgba(color.0, color.1, color.2, (alpha * 255.0) as u8);
+                    canvas.pattern(&rings, kind, c, spacing * 1.2, hatch_w);
                 }
-                flush(&mut run, run_dashed, &mut solid_pb, &mut dashed_pb, &mut band_pb);
             }
-        }
-        if let Some(p) = solid_pb.finish() {
-            stroke_path(canvas, &p, ps.border, 1.0, &stroke(half, &[]));
-        }
-        if let Some(p) = band_pb.finish() {
-            // A soft band inside a dashed line: the border was a zone, not a line. Faint and
-            // wide, it needs no anti-aliasing (which would cost more than all other borders).
-            canvas.stroke_path(&p, Ink::new(ps.border, 0.16).aliased(), &stroke(half * 2.5, &[]));
-        }
-        if let Some(p) = dashed_pb.finish() {
-            shown.approximate = true;
-            let dash: Vec<f32> = ts.approximate_dash_pt.iter().map(|d| f.px(*d)).collect();
-            stroke_path(canvas, &p, ps.border, 0.9, &stroke(half, &dash));
-        }
+            // Borders: runs of edges whose neighbour is held by someone else (or nobody), each
+            // side drawn just inside its own land in its own colour, so a border between two
+            // polities shows both colours and is never stroked twice.
+            canvas.group(group::BORDERS);
+            let half = f.px(ts.border_pt);
+            let mut solid_pb = PathBuilder::new();
+            let mut dashed_pb = PathBuilder::new();
+            let mut band_pb = PathBuilder::new();
+            for &i in members {
+                let approx_self = areas[i].certainty.is_some();
+                for (r, (ring, neigh)) in area_rings(&areas[i]).iter().zip(f.atlas.adjacency.of(i)).enumerate() {
+                    let pts = project_line(f.view, &ring.0);
+                    // Which side is inside: by the ring's orientation, flipped for holes.
+                    let is_hole = !ring_is_exterior(&areas[i], r);
+                    let inward = if (signed_area(&pts) > 0.0) != is_hole { 1.0 } else { -1.0 };
+                    let mut run: Vec<(f32, f32)> = Vec::new();
+                    let mut run_dashed = false;
+                    let flush = |run: &mut Vec<(f32, f32)>,
+                                 dashed: bool,
+                                 solid_pb: &mut PathBuilder,
+                                 dashed_pb: &mut PathBuilder,
+                                 band_pb: &mut PathBuilder| {
+                        if run.len() >= 2 {
+                            let run = decimate(run, 0.6);
+                            if dashed {
+                                push_polyline(dashed_pb, &offset_polyline(&run, half / 2.0 * inward));
+                                push_polyline(band_pb, &offset_polyline(&run, half * 1.25 * inward));
+                            } else {
+                                push_polyline(solid_pb, &offset_polyline(&run, half / 2.0 * inward));
+                            }
+                        }
+                        run.clear();
+                    };
+                    for (k, n) in neigh.iter().enumerate() {
+                        // No border along the data's outer edge (or a coast): only where this
+                        // holder meets another area held by someone else, or by nobody.
+                        let other = n.and_then(|j| held[j]);
+                        let border = n.is_some() && other.is_none_or(|o| o.polity != *polity);
+                        let dashed = approx_self || n.is_some_and(|j| areas[j].certainty.is_some() && held[j].is_some());
+                        if !border || dashed != run_dashed {
+                            flush(&mut run, run_dashed, &mut solid_pb, &mut dashed_pb, &mut band_pb);
+                        }
+                        if border {
+                            if run.is_empty() {
+                                run.push(pts[k]);
+                            }
+                            run.push(pts[k + 1]);
+                            run_dashed = dashed;
+                        }
+                    }
+                    flush(&mut run, run_dashed, &mut solid_pb, &mut dashed_pb, &mut band_pb);
+                }
+            }
+            if let Some(p) = solid_pb.finish() {
+                stroke_path(canvas, &p, ps.border, 1.0, &stroke(half, &[]));
+            }
+            if let Some(p) = band_pb.finish() {
+                // A soft band inside a dashed line: the border was a zone, not a line. Faint and
+                // wide, it needs no anti-aliasing (which would cost more than all other borders).
+                canvas.stroke_path(&p, Ink::new(ps.border, 0.16).aliased(), &stroke(half * 2.5, &[]));
+            }
+            if let Some(p) = dashed_pb.finish() {
+                told[0] |= 8;
+                let dash: Vec<f32> = ts.approximate_dash_pt.iter().map(|d| f.px(*d)).collect();
+                stroke_path(canvas, &p, ps.border, 0.9, &stroke(half, &dash));
+            }
+            told
+        });
+        let bits = told.first().copied().unwrap_or(0);
+        shown.tributary |= bits & 1 != 0;
+        shown.occupied |= bits & 2 != 0;
+        shown.contested |= bits & 4 != 0;
+        shown.approximate |= bits & 8 != 0;
         // The polity's name inside its land.
         // For metatiles the anchor comes from all the polity's land, not only what this
         // view shows, so neighbouring metatiles put the name in the same place.
@@ -454,26 +512,23 @@ pub(crate) fn water<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, jobs: &mut Vec<L
         .collect();
     // Most map states draw the same water: a surface that keeps operations takes them
     // from its last drawing of the place.
-    // Which of them have a path (when drawn here rather than taken).
-    let mut pathed: Option<Vec<bool>> = None;
-    canvas.kept("water", layer_key(f, &drawn), &mut |canvas| {
-        let mut has = vec![false; drawn.len()];
+    // With which of them have a path (1) or not (0).
+    let pathed = canvas.kept(("water", 0), layer_key(f, &drawn), &mut |canvas| {
+        let mut has = vec![0u8; drawn.len()];
         for (k, &i) in drawn.iter().enumerate().filter(|_| f.draw_base) {
             let Geometry::Areas(mp) = &feats[i].geometry else { continue };
             let Some(path) = area_path(f.view, mp) else { continue };
-            has[k] = true;
+            has[k] = 1;
             fill(canvas, &path, ws.fill, 1.0);
             stroke_path(canvas, &path, ws.outline, 1.0, &stroke(f.px(ws.outline_pt), &[]));
         }
-        pathed = Some(has);
+        has
     });
-    for (k, &i) in drawn.iter().enumerate() {
+    for (&i, &pathed) in drawn.iter().zip(&pathed) {
         let feat = &feats[i];
         // A water body drawn without a path (no ring of three points) is not named.
-        if let (true, Geometry::Areas(mp)) = (f.draw_base, &feat.geometry) {
-            if !pathed.as_ref().map_or_else(|| area_drawable(f.view, mp), |p| p[k]) {
-                continue;
-            }
+        if f.draw_base && pathed == 0 {
+            continue;
         }
         // The larger a water body on the map, the sooner its name is placed (a sea before
         // a lake); a tile map names none smaller than its lettering.
@@ -533,13 +588,14 @@ pub(crate) fn rivers<'a>(
         .collect();
     // Most map states draw the same rivers: a surface that keeps operations takes them
     // from its last drawing of the place.
-    canvas.kept("rivers", layer_key(f, &drawn), &mut |canvas| {
+    canvas.kept(("rivers", 0), layer_key(f, &drawn), &mut |canvas| {
         for (&i, river) in drawn.iter().zip(&lines).filter(|_| f.draw_base) {
             let width = f.px(rs.widths_pt[usize::from(feats[i].rank.clamp(1, 3) - 1)]);
             for path in river.iter().filter_map(|pts| polyline_path(pts)) {
                 stroke_path(canvas, &path, rs.color, 1.0, &stroke(width, &[]));
             }
         }
+        Vec::new()
     });
     for (&i, river) in drawn.iter().zip(lines) {
         let feat = &feats[i];

@@ -104,20 +104,6 @@ pub fn area_path(view: &View, mp: &MultiPolygon<f64>) -> Option<Path> {
     rings_path(&area_rings_px(view, mp))
 }
 
-/// Does [`area_path`] give a path for this multipolygon (some ring of three points or
-/// more, every point a number, and bounds whose sides are numbers), without building it?
-pub fn area_drawable(view: &View, mp: &MultiPolygon<f64>) -> bool {
-    let rings = area_rings_px(view, mp);
-    let (mut lo, mut hi) = ((f32::INFINITY, f32::INFINITY), (f32::NEG_INFINITY, f32::NEG_INFINITY));
-    for p in rings.iter().flatten() {
-        if !(p.0.is_finite() && p.1.is_finite()) {
-            return false;
-        }
-        (lo, hi) = ((lo.0.min(p.0), lo.1.min(p.1)), (hi.0.max(p.0), hi.1.max(p.1)));
-    }
-    !rings.is_empty() && (hi.0 - lo.0).is_finite() && (hi.1 - lo.1).is_finite()
-}
-
 /// Fill `path` with a colour (even-odd, so holes stay open).
 pub fn fill(canvas: &mut dyn Canvas, path: &Path, c: Rgba, opacity: f32) {
     canvas.fill_path(path, Ink::new(c, opacity), FillRule::EvenOdd);

@@ -915,13 +915,15 @@ pub struct Recording {
 pub struct NearDigests {
     near: std::sync::Mutex<rustc_hash::FxHashMap<NearKey, u128>>,
     cells: std::sync::Mutex<rustc_hash::FxHashMap<u128, CellKeys>>,
-    layers: std::sync::Mutex<rustc_hash::FxHashMap<&'static str, KeptOps>>,
+    layers: std::sync::Mutex<rustc_hash::FxHashMap<(&'static str, u64), KeptOps>>,
 }
 
-/// A layer's operations, with the key they were drawn under and the path points they hold.
+/// A layer's operations, with the key they were drawn under, what its drawing told
+/// besides, and the path points they hold.
 struct KeptOps {
     key: u128,
     ops: std::sync::Arc<[Recorded]>,
+    told: Box<[u8]>,
     points: usize,
 }
 
@@ -988,26 +990,26 @@ impl NearDigests {
         self.cells.lock().expect("digest lock").get(&key).cloned()
     }
 
-    /// The operations of `layer` kept under `key`.
-    fn layer(&self, layer: &'static str, key: u128) -> Option<std::sync::Arc<[Recorded]>> {
+    /// The operations of `layer` kept under `key`, and what their drawing told.
+    fn layer(&self, layer: (&'static str, u64), key: u128) -> Option<(std::sync::Arc<[Recorded]>, Box<[u8]>)> {
         let kept = self.layers.lock().expect("digest lock");
-        kept.get(layer).filter(|k| k.key == key).map(|k| k.ops.clone())
+        kept.get(&layer).filter(|k| k.key == key).map(|k| (k.ops.clone(), k.told.clone()))
     }
 
-    /// Keep `ops` as `layer`'s under `key` (in place of what it kept), while the process's
-    /// budget allows.
-    fn keep_layer(&self, layer: &'static str, key: u128, ops: &[Recorded]) {
+    /// Keep `ops` as `layer`'s under `key` (in place of what it kept), with what their
+    /// drawing told, while the process's budget allows.
+    fn keep_layer(&self, layer: (&'static str, u64), key: u128, ops: &[Recorded], told: &[u8]) {
         use std::sync::atomic::Ordering::Relaxed;
         let points: usize = ops.iter().map(op_points).sum();
         let mut kept = self.layers.lock().expect("digest lock");
-        if let Some(old) = kept.remove(layer) {
+        if let Some(old) = kept.remove(&layer) {
             KEPT_OPS_USED.fetch_sub(old.points, Relaxed);
         }
         if KEPT_OPS_USED.fetch_add(points, Relaxed) + points > KEPT_OPS_POINTS {
             KEPT_OPS_USED.fetch_sub(points, Relaxed);
             return;
         }
-        kept.insert(layer, KeptOps { key, ops: ops.into(), points });
+        kept.insert(layer, KeptOps { key, ops: ops.into(), told: told.into(), points });
     }
 
     /// Keep cell keys under `key`.
@@ -1607,22 +1609,27 @@ impl Canvas for Recording {
         });
     }
 
-    fn kept(&mut self, layer: &'static str, key: u128, draw: &mut dyn FnMut(&mut dyn Canvas)) {
+    fn kept(&mut self, layer: (&'static str, u64), key: u128, draw: &mut dyn FnMut(&mut dyn Canvas) -> Vec<u8>) -> Vec<u8> {
         self.sealed = self.ops.len();
         let Some(near) = self.near.clone().filter(|_| self.digests) else {
-            draw(self);
+            let told = draw(self);
             self.sealed = self.ops.len();
-            return;
+            return told;
         };
-        match near.layer(layer, key) {
-            Some(ops) => self.ops.extend(ops.iter().cloned()),
+        let told = match near.layer(layer, key) {
+            Some((ops, told)) => {
+                self.ops.extend(ops.iter().cloned());
+                told.into_vec()
+            }
             None => {
                 let from = self.ops.len();
-                draw(self);
-                near.keep_layer(layer, key, &self.ops[from..]);
+                let told = draw(self);
+                near.keep_layer(layer, key, &self.ops[from..], &told);
+                told
             }
-        }
+        };
         self.sealed = self.ops.len();
+        told
     }
 
     fn inset(&mut self, x: f32, y: f32, size: (u32, u32), background: Rgba, draw: &mut dyn FnMut(&mut dyn Canvas)) {
@@ -1715,28 +1722,31 @@ mod tests {
                 r.keep_near_digests(k.clone());
             }
             r.marker(&town, &pen);
-            r.kept("rivers", key, &mut |c| {
+            let told = r.kept(("rivers", 0), key, &mut |c| {
                 c.marker(&Marker { x, ..town }, &pen);
                 c.stroke_path(&line(x), ink, &pen);
+                vec![x as u8]
             });
             r.marker(&Marker { x: 90.0, ..town }, &pen);
-            r
+            (r, told)
         };
-        let pixels = |r: &Recording| r.draw_window(0, 0, (120, 120)).unwrap().data().to_vec();
+        let pixels = |r: &(Recording, Vec<u8>)| r.0.draw_window(0, 0, (120, 120)).unwrap().data().to_vec();
         let first = record(Some(&kept), 1, 40.0);
         assert_eq!(pixels(&first), pixels(&record(None, 1, 40.0)));
-        // The same key: the kept river (at 40), not the one the drawing would make.
+        // The same key: the kept river (at 40) and what its drawing told, not the river
+        // the drawing would make.
         let again = record(Some(&kept), 1, 100.0);
         assert_eq!(pixels(&again), pixels(&first));
-        assert_eq!(again.ops.len(), first.ops.len());
+        assert_eq!((again.0.ops.len(), &again.1), (first.0.ops.len(), &vec![40]));
         // A new key: drawn anew, and kept in place of the old.
         let moved = record(Some(&kept), 2, 100.0);
         assert_eq!(pixels(&moved), pixels(&record(None, 2, 100.0)));
         assert_ne!(pixels(&moved), pixels(&first));
-        assert_eq!(pixels(&record(Some(&kept), 2, 10.0)), pixels(&moved));
+        let taken = record(Some(&kept), 2, 10.0);
+        assert_eq!((pixels(&taken), taken.1), (pixels(&moved), vec![100]));
         // Towns before and after the layer stay operations of their own (none joins the
         // layer's, nor the layer's town theirs).
-        assert_eq!(first.ops.len(), 4);
+        assert_eq!(first.0.ops.len(), 4);
     }
 
     #[test]

@@ -394,7 +394,7 @@ impl Canvas for SvgCanvas {
         let _ = writeln!(self.out(), r#"<text x="{xs}" y="{ys}" rotate="{rs}"{attrs}>{}</text>"#, escape(&chars));
     }
 
-    fn kept(&mut self, _layer: &'static str, _key: u128, draw: &mut dyn FnMut(&mut dyn Canvas)) {
+    fn kept(&mut self, _: (&'static str, u64), _: u128, draw: &mut dyn FnMut(&mut dyn Canvas) -> Vec<u8>) -> Vec<u8> {
         draw(self)
     }
 
