@@ -104,6 +104,31 @@ fn corners(b: [f32; 4]) -> [f32; 4] {
     [x0, y0, x1, y1]
 }
 
+/// The segments of a main river's course (px) that [`LabelPlacer::add_river`] notes:
+/// the course thinned to points 2 px apart, its segments within `near`.
+pub fn river_banks(pts: &[(f32, f32)], near: [f32; 4]) -> Vec<[(f32, f32); 2]> {
+    let inside = |a: &(f32, f32), b: &(f32, f32)| {
+        a.0.is_finite()
+            && a.1.is_finite()
+            && b.0.is_finite()
+            && b.1.is_finite()
+            && a.0.max(b.0) >= near[0]
+            && a.0.min(b.0) <= near[2]
+            && a.1.max(b.1) >= near[1]
+            && a.1.min(b.1) <= near[3]
+    };
+    // Which bank a name stands on needs no finer line than a pixel or two: the course
+    // thinned to points 2 px apart (at the overview zooms a river is a few pixels).
+    let mut thinned: Vec<(f32, f32)> = Vec::new();
+    for (k, p) in pts.iter().enumerate() {
+        let far = thinned.last().is_none_or(|q| (p.0 - q.0).abs() + (p.1 - q.1).abs() >= 2.0);
+        if far || k + 1 == pts.len() {
+            thinned.push(*p);
+        }
+    }
+    thinned.windows(2).filter(|w| inside(&w[0], &w[1])).map(|w| [w[0], w[1]]).collect()
+}
+
 /// The box around boxes.
 fn union(boxes: &[[f32; 4]]) -> [f32; 4] {
     boxes.iter().fold([f32::INFINITY, f32::INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY], |u, b| {
@@ -187,26 +212,12 @@ impl LabelPlacer {
     /// segments within `near` (a box around the image: a name stands near its symbol)
     /// are kept.
     pub fn add_river(&mut self, pts: &[(f32, f32)], near: [f32; 4]) {
-        let inside = |a: &(f32, f32), b: &(f32, f32)| {
-            a.0.is_finite()
-                && a.1.is_finite()
-                && b.0.is_finite()
-                && b.1.is_finite()
-                && a.0.max(b.0) >= near[0]
-                && a.0.min(b.0) <= near[2]
-                && a.1.max(b.1) >= near[1]
-                && a.1.min(b.1) <= near[3]
-        };
-        // Which bank a name stands on needs no finer line than a pixel or two: the course
-        // thinned to points 2 px apart (at the overview zooms a river is a few pixels).
-        let mut thinned: Vec<(f32, f32)> = Vec::new();
-        for (k, p) in pts.iter().enumerate() {
-            let far = thinned.last().is_none_or(|q| (p.0 - q.0).abs() + (p.1 - q.1).abs() >= 2.0);
-            if far || k + 1 == pts.len() {
-                thinned.push(*p);
-            }
-        }
-        self.banks.extend(thinned.windows(2).filter(|w| inside(&w[0], &w[1])).map(|w| [w[0], w[1]]));
+        self.add_banks(&river_banks(pts, near));
+    }
+
+    /// Note segments of main rivers' courses, as [`river_banks`] gives them.
+    pub fn add_banks(&mut self, banks: &[[(f32, f32); 2]]) {
+        self.banks.extend_from_slice(banks);
         self.bank_cells.take();
     }
 

@@ -3,7 +3,7 @@
 //! queues its labels for the placer.
 
 use super::canvas::{group, Canvas, Ink};
-use super::labels::{Anchor, LabelJob, LabelPlacer};
+use super::labels::{river_banks, Anchor, LabelJob, LabelPlacer};
 use super::paint::{
     area_path, area_rings_px, decimate, fill, polyline_length, polyline_path, polyline_prefix, project_drawn,
     project_line, rings_path, runs_inside, stroke, stroke_path, trim_end,
@@ -578,40 +578,43 @@ pub(crate) fn rivers<'a>(
             feat.alive(f.opts.year) && (feat.rank <= max_rank || promised) && matches!(feat.geometry, Geometry::Lines(_))
         })
         .collect();
-    // Each river's lines in pixels.
-    let lines: Vec<Vec<Vec<(f32, f32)>>> = drawn
-        .iter()
-        .map(|&i| match &feats[i].geometry {
-            Geometry::Lines(ml) => ml.0.iter().map(|line| project_drawn(f.view, &line.0)).collect(),
-            _ => Vec::new(),
-        })
-        .collect();
     // Most map states draw the same rivers: a surface that keeps operations takes them
-    // from its last drawing of the place.
-    canvas.kept(("rivers", 0), layer_key(f, &drawn), &mut |canvas| {
-        for (&i, river) in drawn.iter().zip(&lines).filter(|_| f.draw_base) {
-            let width = f.px(rs.widths_pt[usize::from(feats[i].rank.clamp(1, 3) - 1)]);
-            for path in river.iter().filter_map(|pts| polyline_path(pts)) {
-                stroke_path(canvas, &path, rs.color, 1.0, &stroke(width, &[]));
-            }
-        }
-        Vec::new()
-    });
-    for (&i, river) in drawn.iter().zip(lines) {
-        let feat = &feats[i];
-        let promised = f.promised.contains(&feat.id);
-        let mut longest: Vec<(f32, f32)> = Vec::new();
-        for pts in river {
-            // A main river's banks: a town's name stays on its own side where it can.
-            if feat.rank <= 2 {
-                placer.add_river(&pts, near);
-            }
-            for run in runs_inside(&pts, frame_rect) {
-                if polyline_length(&run) > polyline_length(&longest) {
-                    longest = run;
+    // from its last drawing of the place, with what the drawing found for the labels:
+    // each river's banks (main rivers) and its longest run inside the image.
+    let told = canvas.kept(("rivers", 0), layer_key(f, &drawn), &mut |canvas| {
+        let mut told = Vec::new();
+        for &i in &drawn {
+            let feat = &feats[i];
+            let Geometry::Lines(ml) = &feat.geometry else { continue };
+            let width = f.px(rs.widths_pt[usize::from(feat.rank.clamp(1, 3) - 1)]);
+            let (mut banks, mut longest) = (Vec::new(), Vec::new());
+            for line in &ml.0 {
+                let pts = project_drawn(f.view, &line.0);
+                if let (true, Some(path)) = (f.draw_base, polyline_path(&pts)) {
+                    stroke_path(canvas, &path, rs.color, 1.0, &stroke(width, &[]));
+                }
+                // A main river's banks: a town's name stays on its own side where it can.
+                if feat.rank <= 2 {
+                    banks.extend(river_banks(&pts, near).into_iter().flatten());
+                }
+                for run in runs_inside(&pts, frame_rect) {
+                    if polyline_length(&run) > polyline_length(&longest) {
+                        longest = run;
+                    }
                 }
             }
+            put_points(&mut told, &banks);
+            put_points(&mut told, &longest);
         }
+        told
+    });
+    let mut told = told.as_slice();
+    for &i in &drawn {
+        let feat = &feats[i];
+        let banks = take_points(&mut told);
+        placer.add_banks(banks.as_chunks::<2>().0);
+        let longest = take_points(&mut told);
+        let promised = f.promised.contains(&feat.id);
         if (feat.rank <= rs.label_max_rank || promised) && longest.len() >= 2 {
             jobs.push(LabelJob {
                 priority: priority::RIVER + 3 - i32::from(feat.rank),
@@ -623,6 +626,28 @@ pub(crate) fn rivers<'a>(
             });
         }
     }
+}
+
+/// Append points to bytes: their count, then each x and y (little-endian f32 bits).
+fn put_points(out: &mut Vec<u8>, pts: &[(f32, f32)]) {
+    out.extend_from_slice(&(pts.len() as u32).to_le_bytes());
+    for p in pts {
+        out.extend_from_slice(&p.0.to_bits().to_le_bytes());
+        out.extend_from_slice(&p.1.to_bits().to_le_bytes());
+    }
+}
+
+/// The points [`put_points`] wrote at the start of `bytes`, which move past them (none
+/// when the bytes run out).
+fn take_points(bytes: &mut &[u8]) -> Vec<(f32, f32)> {
+    let word = |b: &[u8], k: usize| b.get(4 * k..4 * k + 4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+    let Some(n) = word(bytes, 0) else { return Vec::new() };
+    let n = (n as usize).min(bytes.len().saturating_sub(4) / 8);
+    let pts = (0..n)
+        .filter_map(|k| Some((f32::from_bits(word(bytes, 1 + 2 * k)?), f32::from_bits(word(bytes, 2 + 2 * k)?))))
+        .collect();
+    *bytes = &bytes[4 + 8 * n..];
+    pts
 }
 
 /// Landforms: mountain areas get a tint (the style's `relief`); every landform gets its
