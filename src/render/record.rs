@@ -916,6 +916,8 @@ pub struct NearDigests {
     near: std::sync::Mutex<rustc_hash::FxHashMap<NearKey, u128>>,
     cells: std::sync::Mutex<rustc_hash::FxHashMap<u128, CellKeys>>,
     layers: std::sync::Mutex<rustc_hash::FxHashMap<(&'static str, u64), KeptOps>>,
+    /// Layers taken rather than drawn.
+    taken: std::sync::atomic::AtomicUsize,
 }
 
 /// A layer's operations, with the key they were drawn under, what its drawing told
@@ -993,7 +995,16 @@ impl NearDigests {
     /// The operations of `layer` kept under `key`, and what their drawing told.
     fn layer(&self, layer: (&'static str, u64), key: u128) -> Option<(std::sync::Arc<[Recorded]>, Box<[u8]>)> {
         let kept = self.layers.lock().expect("digest lock");
-        kept.get(&layer).filter(|k| k.key == key).map(|k| (k.ops.clone(), k.told.clone()))
+        let found = kept.get(&layer).filter(|k| k.key == key).map(|k| (k.ops.clone(), k.told.clone()));
+        if found.is_some() {
+            self.taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// How many layers recordings took from here rather than drew.
+    pub fn layers_taken(&self) -> usize {
+        self.taken.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Keep `ops` as `layer`'s under `key` (in place of what it kept), with what their

@@ -725,6 +725,42 @@ mod tests {
     use crate::time::EndDates;
 
     #[test]
+    fn a_metatile_drawn_with_what_earlier_states_kept_is_the_drawing_made_afresh() {
+        // Over the Syr Darya at zoom 5, state after state (and back): the water, rivers and
+        // each polity's land taken from an earlier drawing of the metatile give the pixels,
+        // labels and legend of a drawing made afresh.
+        let atlas = Atlas::load(&Source::Embedded, EndDates::default()).expect("built-in atlas loads");
+        let style = Style::load("print").expect("print style");
+        let look = TileLook { scale: 1, buffer_px: 128, lang: "en".into(), image: ImageFormat::Png };
+        let mt = MetaTile::of(TileId { z: 5, x: 22, y: 11 }, METATILE);
+        let kept = Arc::new(NearDigests::default());
+        let mut taken = 0;
+        for year in [1723, 1723, 1724, 1730, 1741, 1723] {
+            let (view, opts) = metatile_view(&mt, year, &look);
+            let size = (view.width, view.height);
+            let mut fresh = Recording::new(size, style.land, true);
+            let a = draw_map(&atlas, &style, &view, &opts, &mut fresh);
+            let mut again = Recording::new(size, style.land, true);
+            again.keep_near_digests(kept.clone());
+            let b = draw_map(&atlas, &style, &view, &opts, &mut again);
+            let labels = |d: &crate::render::Drawn| -> Vec<(String, [f32; 4])> {
+                d.labels.iter().map(|l| (l.text.clone(), l.bbox)).collect()
+            };
+            assert!(!a.labels.is_empty(), "{year}: names are placed");
+            assert_eq!(labels(&a), labels(&b), "{year}");
+            assert_eq!((&a.label_boxes, &a.missing, &a.shown), (&b.label_boxes, &b.missing, &b.shown), "{year}");
+            let (x, y) = (look.buffer_px as i32, look.buffer_px as i32);
+            let side = (TILE_PX * 2, TILE_PX * 2);
+            let (p, q) = (fresh.draw_window(x, y, side).expect("pixels"), again.draw_window(x, y, side).expect("pixels"));
+            assert!(p.data() == q.data(), "{year}: pixels");
+            assert_eq!(fresh.window_key(x, y, side, b""), again.window_key(x, y, side, b""), "{year}: key");
+            taken = kept.layers_taken();
+        }
+        // The repeated states took the layers kept (water, rivers, lands).
+        assert!(taken >= 8, "{taken} layers taken");
+    }
+
+    #[test]
     fn no_name_runs_past_the_worlds_edge_at_zoom_0() {
         // At zoom 0 the world is one tile and nothing lies east or west of it: a name that
         // ran past its edge (Hami, near the east of the built-in atlas's view) would be cut.
