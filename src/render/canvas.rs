@@ -120,8 +120,12 @@ pub trait Canvas {
     /// (what else the drawing found, such as which features it drew). A surface that
     /// keeps operations from one drawing of a place to the next may take both from its
     /// last drawing of this layer with this key instead of calling `draw`.
-    fn kept(&mut self, layer: (&'static str, u64), key: u128, draw: &mut dyn FnMut(&mut dyn Canvas) -> Vec<u8>)
-        -> Vec<u8>;
+    fn kept(
+        &mut self,
+        layer: (&'static str, u64),
+        key: u128,
+        draw: &mut dyn FnMut(&mut dyn Canvas) -> Vec<u8>,
+    ) -> Vec<u8>;
     /// A town's marker outlined with `pen`: its shape filled, then stroked, then its dot
     /// filled. A surface that keeps operations may keep it as one small record (a
     /// metatile can hold a hundred thousand towns); the pixels are those of these calls.

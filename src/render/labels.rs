@@ -89,9 +89,9 @@ impl Boxes {
             return true;
         }
         match Boxes::cells_of(&q) {
-            Some((cols, rows)) => rows.into_iter().any(|y| {
-                cols.clone().any(|x| self.cells.get(&(x, y)).is_some_and(|ks| ks.iter().any(&mut check)))
-            }),
+            Some((cols, rows)) => rows
+                .into_iter()
+                .any(|y| cols.clone().any(|x| self.cells.get(&(x, y)).is_some_and(|ks| ks.iter().any(&mut check)))),
             None => (0..self.boxes.len() as u32).any(|k| check(&k)),
         }
     }

@@ -246,7 +246,8 @@ pub(crate) fn territories<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mu
                         // holder meets another area held by someone else, or by nobody.
                         let other = n.and_then(|j| held[j]);
                         let border = n.is_some() && other.is_none_or(|o| o.polity != *polity);
-                        let dashed = approx_self || n.is_some_and(|j| areas[j].certainty.is_some() && held[j].is_some());
+                        let dashed =
+                            approx_self || n.is_some_and(|j| areas[j].certainty.is_some() && held[j].is_some());
                         if !border || dashed != run_dashed {
                             flush(&mut run, run_dashed, &mut solid_pb, &mut dashed_pb, &mut band_pb);
                         }
@@ -575,7 +576,9 @@ pub(crate) fn rivers<'a>(
         .filter(|&i| {
             let feat = &feats[i];
             let promised = f.promised.contains(&feat.id);
-            feat.alive(f.opts.year) && (feat.rank <= max_rank || promised) && matches!(feat.geometry, Geometry::Lines(_))
+            feat.alive(f.opts.year)
+                && (feat.rank <= max_rank || promised)
+                && matches!(feat.geometry, Geometry::Lines(_))
         })
         .collect();
     // Most map states draw the same rivers: a surface that keeps operations takes them

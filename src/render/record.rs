@@ -285,7 +285,7 @@ pub const WINDOW_MARGIN: u32 = 4;
 /// An operation with where it can change pixels (left, top, right, bottom; conservative)
 /// and a digest of everything that decides its pixels.
 #[derive(Clone)]
-pub struct Recorded {
+struct Recorded {
     op: Op,
     bounds: [f32; 4],
     digest: u128,
@@ -929,6 +929,9 @@ struct KeptOps {
     points: usize,
 }
 
+/// A kept layer's operations and what their drawing told.
+type TakenLayer = (std::sync::Arc<[Recorded]>, Box<[u8]>);
+
 /// The most path points the kept layers of all places of a process hold (8 bytes each,
 /// with as much again in contours and digests).
 const KEPT_OPS_POINTS: usize = 4 << 20;
@@ -993,7 +996,7 @@ impl NearDigests {
     }
 
     /// The operations of `layer` kept under `key`, and what their drawing told.
-    fn layer(&self, layer: (&'static str, u64), key: u128) -> Option<(std::sync::Arc<[Recorded]>, Box<[u8]>)> {
+    fn layer(&self, layer: (&'static str, u64), key: u128) -> Option<TakenLayer> {
         let kept = self.layers.lock().expect("digest lock");
         let found = kept.get(&layer).filter(|k| k.key == key).map(|k| (k.ops.clone(), k.told.clone()));
         if found.is_some() {
@@ -1620,7 +1623,12 @@ impl Canvas for Recording {
         });
     }
 
-    fn kept(&mut self, layer: (&'static str, u64), key: u128, draw: &mut dyn FnMut(&mut dyn Canvas) -> Vec<u8>) -> Vec<u8> {
+    fn kept(
+        &mut self,
+        layer: (&'static str, u64),
+        key: u128,
+        draw: &mut dyn FnMut(&mut dyn Canvas) -> Vec<u8>,
+    ) -> Vec<u8> {
         self.sealed = self.ops.len();
         let Some(near) = self.near.clone().filter(|_| self.digests) else {
             let told = draw(self);

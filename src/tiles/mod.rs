@@ -751,7 +751,8 @@ mod tests {
             assert_eq!((&a.label_boxes, &a.missing, &a.shown), (&b.label_boxes, &b.missing, &b.shown), "{year}");
             let (x, y) = (look.buffer_px as i32, look.buffer_px as i32);
             let side = (TILE_PX * 2, TILE_PX * 2);
-            let (p, q) = (fresh.draw_window(x, y, side).expect("pixels"), again.draw_window(x, y, side).expect("pixels"));
+            let (p, q) =
+                (fresh.draw_window(x, y, side).expect("pixels"), again.draw_window(x, y, side).expect("pixels"));
             assert!(p.data() == q.data(), "{year}: pixels");
             assert_eq!(fresh.window_key(x, y, side, b""), again.window_key(x, y, side, b""), "{year}: key");
             taken = kept.layers_taken();
