@@ -286,7 +286,8 @@ pub const WINDOW_MARGIN: u32 = 4;
 /// and a digest of everything that decides its pixels.
 #[derive(Clone)]
 struct Recorded {
-    op: Op,
+    /// Shared, so that operations a later recording takes from a kept layer are not copied.
+    op: std::sync::Arc<Op>,
     bounds: [f32; 4],
     digest: u128,
 }
@@ -295,12 +296,26 @@ impl Recorded {
     /// Does this operation reach the window at (x, y) of `size`, and which of its
     /// contours do (empty: all; None: it does not reach the window)?
     fn reach(&self, x: f32, y: f32, size: (u32, u32)) -> Option<Vec<bool>> {
+        self.reach_kept(x, y, size, None)
+    }
+
+    /// [`Recorded::reach`], with the answers for contours whose bounds touch the window
+    /// found in (or kept in) `kept`, by the contour's digest and the window.
+    fn reach_kept(&self, x: f32, y: f32, size: (u32, u32), kept: Option<&NearDigests>) -> Option<Vec<bool>> {
         if !Recording::touches(&self.bounds, x, y, size) {
             return None;
         }
-        match &self.op {
+        match &*self.op {
             Op::Fill { pieces, path, .. } | Op::Stroke { pieces, path, .. } if !pieces.is_empty() => {
-                let near: Vec<bool> = pieces.iter().map(|p| p.reaches(path.points(), x, y, size)).collect();
+                let reaches = |p: &Piece| match kept {
+                    Some(kept) if p.line.is_some() && Recording::touches(&p.bounds, x, y, size) => {
+                        kept.reaches(p, [x as i32, y as i32, size.0 as i32, size.1 as i32], || {
+                            p.reaches(path.points(), x, y, size)
+                        })
+                    }
+                    _ => p.reaches(path.points(), x, y, size),
+                };
+                let near: Vec<bool> = pieces.iter().map(reaches).collect();
                 near.contains(&true).then_some(near)
             }
             Op::Pattern { rings, width, .. } => rings
@@ -339,7 +354,7 @@ impl Recorded {
     ) {
         let (fx, fy) = (at.0 as f32, at.1 as f32);
         let ts = Transform::from_translate(-fx, -fy);
-        match &self.op {
+        match &*self.op {
             Op::Fill { path, ink, rule, .. } => {
                 if let Some(path) = reaching(path, near).as_ref() {
                     super::raster::fill_path_rect(px, path, *ink, *rule, ts, cols, rows)
@@ -409,7 +424,7 @@ impl Recorded {
     /// Call `each` with every marker of a markers operation that reaches a window with
     /// `near` (none for other operations).
     fn markers_near(&self, near: &[bool], mut each: impl FnMut(&Marker, &Pen)) {
-        if let Op::Markers { pen, marks } = &self.op {
+        if let Op::Markers { pen, marks } = &*self.op {
             for (m, _) in marks.iter().zip(near).filter(|(_, n)| **n) {
                 each(m, pen);
             }
@@ -420,7 +435,7 @@ impl Recorded {
     /// px) that it reaches with contours `near`: its digest and, for each contour drawn,
     /// what of it decides the window's pixels ([`Piece::hash_near`]), or its digest.
     fn hash_in_window(&self, near: &[bool], window: [f32; 4], kept: Option<&NearDigests>, h: &mut XxHash3_128) {
-        if let Op::Markers { .. } = self.op {
+        if let Op::Markers { .. } = *self.op {
             // Each marker as if it were its own operation: how markers fall into runs
             // (split by whatever is drawn between them) changes no key.
             self.markers_near(near, |m, _| {
@@ -430,7 +445,7 @@ impl Recorded {
             return;
         }
         h.write(&self.digest.to_le_bytes());
-        let (pieces, path, dashed) = match &self.op {
+        let (pieces, path, dashed) = match &*self.op {
             Op::Fill { pieces, path, .. } => (pieces, path, false),
             Op::Stroke { pieces, path, pen, .. } => (pieces, path, !pen.dash.is_empty()),
             _ => return,
@@ -455,7 +470,7 @@ impl Recorded {
     /// the window at (x, y) of `size` are kept: its digest, its contours `near` and their
     /// digests, and the window (None for other operations, whose keys are not kept).
     fn cells_memo_key(&self, near: &[bool], (x, y, size): (i32, i32, (u32, u32))) -> Option<u128> {
-        let pieces = match &self.op {
+        let pieces = match &*self.op {
             Op::Stroke { pieces, .. } | Op::Fill { pieces, .. } if !pieces.is_empty() => pieces,
             _ => return None,
         };
@@ -490,7 +505,7 @@ impl Recorded {
     ///   (the cells of [`super::raster`]), and one right of it adds nothing. The row's
     ///   cells from its leftmost edge to its rightmost are keyed.
     fn local_cell_keys(&self, near: &[bool], grid: &CellGrid, hit: &mut impl FnMut(usize, u64)) -> bool {
-        let (pieces, path, dashed) = match &self.op {
+        let (pieces, path, dashed) = match &*self.op {
             Op::Stroke { pieces, path, pen, .. } => (pieces, path, !pen.dash.is_empty()),
             Op::Fill { pieces, path, .. } => (pieces, path, false),
             _ => return false,
@@ -498,7 +513,7 @@ impl Recorded {
         if pieces.is_empty() {
             return false;
         }
-        let area = matches!(self.op, Op::Fill { .. });
+        let area = matches!(*self.op, Op::Fill { .. });
         let mut chosen: Vec<(&Piece, &[tiny_skia::Point])> = Vec::with_capacity(pieces.len());
         for (k, piece) in pieces.iter().enumerate() {
             if !(near.is_empty() || near.get(k) == Some(&true)) {
@@ -610,9 +625,9 @@ impl Recorded {
     /// cells ([`row_reach`]), a stroke near its segments, text near its glyphs, anything
     /// else in its bounds.
     fn cells(&self, near: &[bool], grid: &CellGrid, mut hit: impl FnMut(usize)) {
-        match &self.op {
+        match &*self.op {
             Op::Fill { pieces, path, .. } | Op::Stroke { pieces, path, .. } if !pieces.is_empty() => {
-                let stroke = matches!(self.op, Op::Stroke { .. });
+                let stroke = matches!(*self.op, Op::Stroke { .. });
                 for (k, piece) in pieces.iter().enumerate() {
                     if !(near.is_empty() || near.get(k) == Some(&true)) {
                         continue;
@@ -908,9 +923,10 @@ pub struct Recording {
 /// ([`Recorded::local_cell_keys`]), by its digest and its contours'. Bounded: emptied
 /// when full.
 ///
-/// It also keeps the operations of layers drawn through [`Canvas::kept`] (water and
-/// rivers, which most map states draw alike), by layer and key: a later recording with
-/// the same key takes them rather than drawing them again.
+/// It also keeps the operations of layers drawn through [`Canvas::kept`] (water, rivers
+/// and each polity's land, which most map states draw alike), by layer and key: a later
+/// recording with the same key takes them rather than drawing them again; and the bounds
+/// and ink boxes of lines of text by their digest (a town's name stands where it stood).
 #[derive(Default)]
 pub struct NearDigests {
     near: std::sync::Mutex<rustc_hash::FxHashMap<NearKey, u128>>,
@@ -918,7 +934,15 @@ pub struct NearDigests {
     layers: std::sync::Mutex<rustc_hash::FxHashMap<(&'static str, u64), KeptOps>>,
     /// Layers taken rather than drawn.
     taken: std::sync::atomic::AtomicUsize,
+    /// Lines of text laid out (their bounds and ink boxes), by digest.
+    texts: std::sync::Mutex<rustc_hash::FxHashMap<u128, LaidOut>>,
 }
+
+/// A line of text laid out: its bounds and the boxes its glyphs can ink.
+type LaidOut = ([f32; 4], std::sync::Arc<[[f32; 4]]>);
+
+/// The most lines of text a [`NearDigests`] keeps laid out.
+const KEPT_TEXTS: usize = 1 << 14;
 
 /// A layer's operations, with the key they were drawn under, what its drawing told
 /// besides, and the path points they hold.
@@ -947,7 +971,7 @@ impl Drop for NearDigests {
 
 /// The path points an operation holds (what keeping it costs).
 fn op_points(r: &Recorded) -> usize {
-    match &r.op {
+    match &*r.op {
         Op::Fill { path, .. } | Op::Stroke { path, .. } => path.points().len(),
         Op::Pattern { rings, .. } => rings.iter().map(Vec::len).sum(),
         Op::Glyphs { glyphs, .. } => glyphs.len(),
@@ -1003,6 +1027,38 @@ impl NearDigests {
             self.taken.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         found
+    }
+
+    /// Whether `piece` reaches `window` (left, top, width, height, px), found, or told by
+    /// `make` and kept.
+    fn reaches(&self, piece: &Piece, window: [i32; 4], make: impl FnOnce() -> bool) -> bool {
+        let key: NearKey =
+            (piece.digest, piece.margin.to_bits(), 0x80 | u8::from(piece.area) | u8::from(piece.closed) << 1, window);
+        if let Some(d) = self.near.lock().expect("digest lock").get(&key) {
+            return *d != 0;
+        }
+        let d = make();
+        let mut kept = self.near.lock().expect("digest lock");
+        if kept.len() >= NEAR_DIGESTS {
+            kept.clear();
+        }
+        kept.insert(key, u128::from(d));
+        d
+    }
+
+    /// The bounds and ink boxes of a line of text with this digest, found, or laid out by
+    /// `make` and kept.
+    fn text_ink(&self, digest: u128, make: impl FnOnce() -> LaidOut) -> LaidOut {
+        if let Some(found) = self.texts.lock().expect("digest lock").get(&digest) {
+            return found.clone();
+        }
+        let made = make();
+        let mut kept = self.texts.lock().expect("digest lock");
+        if kept.len() >= KEPT_TEXTS {
+            kept.clear();
+        }
+        kept.insert(digest, made.clone());
+        made
     }
 
     /// How many layers recordings took from here rather than drew.
@@ -1079,7 +1135,7 @@ impl Recording {
         h.write(&[b.0, b.1, b.2, b.3]);
         let (window, (kx, ky, ks)) = key_window(x, y, size);
         for r in &self.ops {
-            let Some(near) = r.reach(kx as f32, ky as f32, ks) else { continue };
+            let Some(near) = r.reach_kept(kx as f32, ky as f32, ks, self.near.as_deref()) else { continue };
             r.hash_in_window(&near, window, self.near.as_deref(), &mut h);
         }
         h.finish_128()
@@ -1119,9 +1175,9 @@ impl Recording {
         let mut keys = vec![seed; grid.len()];
         let (window, (kx, ky, ks)) = key_window(x, y, size);
         for r in &self.ops {
-            let Some(near) = r.reach(kx as f32, ky as f32, ks) else { continue };
+            let Some(near) = r.reach_kept(kx as f32, ky as f32, ks, self.near.as_deref()) else { continue };
             let mix = |keys: &mut [u64], c: usize, key: u64| keys[c] = chain_key(keys[c], key);
-            if let Op::Markers { .. } = r.op {
+            if let Op::Markers { .. } = *r.op {
                 // Each marker keys only its own cells, as its own operations would.
                 r.markers_near(&near, |m, pen| {
                     let mut h = XxHash3_128::with_seed(0x6365);
@@ -1261,7 +1317,7 @@ impl Recording {
         } else {
             [f32::NEG_INFINITY, f32::NEG_INFINITY, f32::INFINITY, f32::INFINITY]
         };
-        self.ops.push(Recorded { op, bounds, digest });
+        self.ops.push(Recorded { op: std::sync::Arc::new(op), bounds, digest });
     }
 }
 
@@ -1526,7 +1582,7 @@ impl Canvas for Recording {
         let b = marker_bounds(m, pen);
         let open = self.ops.len() > self.sealed;
         if let Some(last) = self.ops.last_mut().filter(|_| open) {
-            if let Op::Markers { pen: p, marks } = &mut last.op {
+            if let Op::Markers { pen: p, marks } = std::sync::Arc::make_mut(&mut last.op) {
                 if p == pen {
                     marks.push(*m);
                     let u = &mut last.bounds;
@@ -1572,19 +1628,34 @@ impl Canvas for Recording {
     }
 
     fn text(&mut self, text: &str, x: f32, y: f32, style: &TextStyle) {
-        let m = Fonts::embedded().measure(text, style);
-        let pad = text_margin(style);
-        let bounds = [x - pad, y - m.ascent - pad, x + m.width + pad, y + m.descent + pad];
-        let ink = match self.digests {
-            true => Fonts::embedded().ink_boxes(text, x, y, style).into_boxed_slice(),
-            false => Box::default(),
-        };
-        self.push(Op::Text { text: text.to_string(), x, y, style: style.clone(), ink }, bounds, |d| {
+        let digest = |d: &mut Digest| {
             d.bytes(b"T");
             d.str(text);
             d.f32s(&[x, y]);
             d.text_style(style);
-        });
+        };
+        // Its bounds and the boxes its glyphs can ink: the same line at the same place was
+        // most likely laid out by the last recording of this place (a town's name).
+        let lay_out = || {
+            let m = Fonts::embedded().measure(text, style);
+            let pad = text_margin(style);
+            let bounds = [x - pad, y - m.ascent - pad, x + m.width + pad, y + m.descent + pad];
+            let ink: std::sync::Arc<[[f32; 4]]> = match self.digests {
+                true => Fonts::embedded().ink_boxes(text, x, y, style).into(),
+                false => std::sync::Arc::new([]),
+            };
+            (bounds, ink)
+        };
+        let (bounds, ink) = match self.near.as_ref().filter(|_| self.digests) {
+            Some(near) => {
+                let mut d = Digest::default();
+                digest(&mut d);
+                near.text_ink(d.finish(), lay_out)
+            }
+            None => lay_out(),
+        };
+        let ink: Box<[[f32; 4]]> = ink.iter().copied().collect();
+        self.push(Op::Text { text: text.to_string(), x, y, style: style.clone(), ink }, bounds, digest);
     }
 
     fn glyphs(&mut self, text: &str, glyphs: &[PlacedGlyph], style: &TextStyle) {

@@ -727,8 +727,9 @@ mod tests {
     #[test]
     fn a_metatile_drawn_with_what_earlier_states_kept_is_the_drawing_made_afresh() {
         // Over the Syr Darya at zoom 5, state after state (and back): the water, rivers and
-        // each polity's land taken from an earlier drawing of the metatile give the pixels,
-        // labels and legend of a drawing made afresh.
+        // each polity's land taken from an earlier drawing of the metatile (and the lines of
+        // text and which contours reach the window, found where it kept them) give the
+        // pixels, keys, labels and legend of a drawing made afresh.
         let atlas = Atlas::load(&Source::Embedded, EndDates::default()).expect("built-in atlas loads");
         let style = Style::load("print").expect("print style");
         let look = TileLook { scale: 1, buffer_px: 128, lang: "en".into(), image: ImageFormat::Png };
@@ -755,6 +756,7 @@ mod tests {
                 (fresh.draw_window(x, y, side).expect("pixels"), again.draw_window(x, y, side).expect("pixels"));
             assert!(p.data() == q.data(), "{year}: pixels");
             assert_eq!(fresh.window_key(x, y, side, b""), again.window_key(x, y, side, b""), "{year}: key");
+            assert!(fresh.cell_keys(x, y, side) == again.cell_keys(x, y, side), "{year}: cell keys");
             taken = kept.layers_taken();
         }
         // The repeated states took the layers kept (water, rivers, lands).
