@@ -92,6 +92,147 @@ fn group_key(
     h.finish_128()
 }
 
+/// Draw one polity's land (`members`, by index, held as `held` says): each area's fill,
+/// its pattern and its status's hatching (and an occupied area's former border), then its
+/// borders, each side just inside its own land. Returns what it drew for the legend, as
+/// bits: tributary (1), occupied (2) and contested (4) land, approximate borders (8).
+fn polity_land(
+    f: &Frame,
+    canvas: &mut dyn Canvas,
+    polity: &str,
+    ps: &crate::style::PolityStyle,
+    members: &[usize],
+    held: &[Option<&ControlSpan>],
+    changing: &dyn Fn(usize) -> bool,
+) -> u8 {
+    let areas = f.atlas.data.layer(Layer::Territories);
+    let ts = &f.style.territories;
+    let (spacing, hatch_w) = (f.px(ts.hatch_spacing_pt), f.px(ts.hatch_pt));
+    let mut told = 0u8;
+    canvas.group(group::TERRITORIES);
+    for &i in members {
+        let Geometry::Areas(mp) = &areas[i].geometry else { continue };
+        let rings = area_rings_px(f.view, mp);
+        let Some(path) = rings_path(&rings) else { continue };
+        // Areas partition the land and lie on nothing but land: paint the fill already
+        // blended with the land colour, as an opaque fill (several times faster).
+        if !f.territories_first {
+            fill(canvas, &path, ps.fill, ts.fill_opacity);
+        } else if !changing(i) {
+            fill(canvas, &path, f.style.land.mix(ps.fill, ts.fill_opacity), 1.0);
+        }
+        canvas.pattern(&rings, ps.pattern, ps.border, spacing, hatch_w);
+        let span = held[i].expect("grouped areas are held");
+        let overlay = match span.status {
+            Status::Tributary => {
+                told |= 1;
+                hatch_polity(f, &areas[i], span)
+                    .and_then(|o| f.style.polity(o))
+                    .map(|o| (Pattern::Hatch, o.border, 0.75))
+            }
+            Status::Occupied => {
+                told |= 2;
+                // The former holder's border still faintly shown inside the land.
+                if let Some(former) = previous_holder(f, &areas[i], span).and_then(|p| f.style.polity(p)) {
+                    let w = f.px(ts.border_pt) * 0.8;
+                    let inset: Vec<Vec<(f32, f32)>> = rings
+                        .iter()
+                        .map(|r| {
+                            let inward = if signed_area(r) > 0.0 { 1.0 } else { -1.0 };
+                            let mut closed = r.clone();
+                            closed.extend(r.first().copied());
+                            offset_polyline(&closed, w * 2.0 * inward)
+                        })
+                        .collect();
+                    if let Some(p) = rings_path(&inset) {
+                        canvas.group(group::BORDERS);
+                        stroke_path(canvas, &p, former.border, 0.45, &stroke(w, &[w * 1.5, w * 2.0]));
+                        canvas.group(group::TERRITORIES);
+                    }
+                }
+                Some((Pattern::BackHatch, ps.border, 0.55))
+            }
+            Status::Contested => {
+                told |= 4;
+                let other = hatch_polity(f, &areas[i], span).and_then(|o| f.style.polity(o));
+                Some((Pattern::Cross, other.map(|o| o.border).unwrap_or(ps.border), 0.7))
+            }
+            _ => None,
+        };
+        if let Some((kind, color, alpha)) = overlay {
+            let c = Rgba(color.0, color.1, color.2, (alpha * 255.0) as u8);
+            canvas.pattern(&rings, kind, c, spacing * 1.2, hatch_w);
+        }
+    }
+    // Borders: runs of edges whose neighbour is held by someone else (or nobody), each
+    // side drawn just inside its own land in its own colour, so a border between two
+    // polities shows both colours and is never stroked twice.
+    canvas.group(group::BORDERS);
+    let half = f.px(ts.border_pt);
+    let mut solid_pb = PathBuilder::new();
+    let mut dashed_pb = PathBuilder::new();
+    let mut band_pb = PathBuilder::new();
+    for &i in members {
+        let approx_self = areas[i].certainty.is_some();
+        for (r, (ring, neigh)) in area_rings(&areas[i]).iter().zip(f.atlas.adjacency.of(i)).enumerate() {
+            let pts = project_line(f.view, &ring.0);
+            // Which side is inside: by the ring's orientation, flipped for holes.
+            let is_hole = !ring_is_exterior(&areas[i], r);
+            let inward = if (signed_area(&pts) > 0.0) != is_hole { 1.0 } else { -1.0 };
+            let mut run: Vec<(f32, f32)> = Vec::new();
+            let mut run_dashed = false;
+            let flush = |run: &mut Vec<(f32, f32)>,
+                         dashed: bool,
+                         solid_pb: &mut PathBuilder,
+                         dashed_pb: &mut PathBuilder,
+                         band_pb: &mut PathBuilder| {
+                if run.len() >= 2 {
+                    let run = decimate(run, 0.6);
+                    if dashed {
+                        push_polyline(dashed_pb, &offset_polyline(&run, half / 2.0 * inward));
+                        push_polyline(band_pb, &offset_polyline(&run, half * 1.25 * inward));
+                    } else {
+                        push_polyline(solid_pb, &offset_polyline(&run, half / 2.0 * inward));
+                    }
+                }
+                run.clear();
+            };
+            for (k, n) in neigh.iter().enumerate() {
+                // No border along the data's outer edge (or a coast): only where this
+                // holder meets another area held by someone else, or by nobody.
+                let other = n.and_then(|j| held[j]);
+                let border = n.is_some() && other.is_none_or(|o| o.polity != *polity);
+                let dashed = approx_self || n.is_some_and(|j| areas[j].certainty.is_some() && held[j].is_some());
+                if !border || dashed != run_dashed {
+                    flush(&mut run, run_dashed, &mut solid_pb, &mut dashed_pb, &mut band_pb);
+                }
+                if border {
+                    if run.is_empty() {
+                        run.push(pts[k]);
+                    }
+                    run.push(pts[k + 1]);
+                    run_dashed = dashed;
+                }
+            }
+            flush(&mut run, run_dashed, &mut solid_pb, &mut dashed_pb, &mut band_pb);
+        }
+    }
+    if let Some(p) = solid_pb.finish() {
+        stroke_path(canvas, &p, ps.border, 1.0, &stroke(half, &[]));
+    }
+    if let Some(p) = band_pb.finish() {
+        // A soft band inside a dashed line: the border was a zone, not a line. Faint and
+        // wide, it needs no anti-aliasing (which would cost more than all other borders).
+        canvas.stroke_path(&p, Ink::new(ps.border, 0.16).aliased(), &stroke(half * 2.5, &[]));
+    }
+    if let Some(p) = dashed_pb.finish() {
+        told |= 8;
+        let dash: Vec<f32> = ts.approximate_dash_pt.iter().map(|d| f.px(*d)).collect();
+        stroke_path(canvas, &p, ps.border, 0.9, &stroke(half, &dash));
+    }
+    told
+}
+
 /// Territories: areas coloured by holder, patterns for status, borders only between
 /// different holders (each side stroked in its own colour, clipped to its own land).
 pub(crate) fn territories<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mut Shown, jobs: &mut Vec<LabelJob<'a>>) {
@@ -111,8 +252,6 @@ pub(crate) fn territories<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mu
             }
         }
     }
-    let spacing = f.px(ts.hatch_spacing_pt);
-    let hatch_w = f.px(ts.hatch_pt);
     // While tweening, areas that change hands fade from the old holder's colour to the
     // new one (or from and to bare land).
     let area_fill = |span: Option<&ControlSpan>| {
@@ -151,131 +290,7 @@ pub(crate) fn territories<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mu
         let key = group_key(f, polity, members, &held, &changing);
         let slot = twox_hash::XxHash3_64::oneshot(polity.as_bytes());
         let told = canvas.kept(("territories", slot), key, &mut |canvas| {
-            // Tributary, occupied, contested land and approximate borders drawn (bits).
-            let mut told = vec![0u8];
-            canvas.group(group::TERRITORIES);
-            for &i in members {
-                let Geometry::Areas(mp) = &areas[i].geometry else { continue };
-                let rings = area_rings_px(f.view, mp);
-                let Some(path) = rings_path(&rings) else { continue };
-                // Areas partition the land and lie on nothing but land: paint the fill already
-                // blended with the land colour, as an opaque fill (several times faster).
-                if !f.territories_first {
-                    fill(canvas, &path, ps.fill, ts.fill_opacity);
-                } else if !changing(i) {
-                    fill(canvas, &path, f.style.land.mix(ps.fill, ts.fill_opacity), 1.0);
-                }
-                canvas.pattern(&rings, ps.pattern, ps.border, spacing, hatch_w);
-                let span = held[i].expect("grouped areas are held");
-                let overlay = match span.status {
-                    Status::Tributary => {
-                        told[0] |= 1;
-                        hatch_polity(f, &areas[i], span)
-                            .and_then(|o| f.style.polity(o))
-                            .map(|o| (Pattern::Hatch, o.border, 0.75))
-                    }
-                    Status::Occupied => {
-                        told[0] |= 2;
-                        // The former holder's border still faintly shown inside the land.
-                        if let Some(former) = previous_holder(f, &areas[i], span).and_then(|p| f.style.polity(p)) {
-                            let w = f.px(ts.border_pt) * 0.8;
-                            let inset: Vec<Vec<(f32, f32)>> = rings
-                                .iter()
-                                .map(|r| {
-                                    let inward = if signed_area(r) > 0.0 { 1.0 } else { -1.0 };
-                                    let mut closed = r.clone();
-                                    closed.extend(r.first().copied());
-                                    offset_polyline(&closed, w * 2.0 * inward)
-                                })
-                                .collect();
-                            if let Some(p) = rings_path(&inset) {
-                                canvas.group(group::BORDERS);
-                                stroke_path(canvas, &p, former.border, 0.45, &stroke(w, &[w * 1.5, w * 2.0]));
-                                canvas.group(group::TERRITORIES);
-                            }
-                        }
-                        Some((Pattern::BackHatch, ps.border, 0.55))
-                    }
-                    Status::Contested => {
-                        told[0] |= 4;
-                        let other = hatch_polity(f, &areas[i], span).and_then(|o| f.style.polity(o));
-                        Some((Pattern::Cross, other.map(|o| o.border).unwrap_or(ps.border), 0.7))
-                    }
-                    _ => None,
-                };
-                if let Some((kind, color, alpha)) = overlay {
-                    let c = Rgba(color.0, color.1, color.2, (alpha * 255.0) as u8);
-                    canvas.pattern(&rings, kind, c, spacing * 1.2, hatch_w);
-                }
-            }
-            // Borders: runs of edges whose neighbour is held by someone else (or nobody), each
-            // side drawn just inside its own land in its own colour, so a border between two
-            // polities shows both colours and is never stroked twice.
-            canvas.group(group::BORDERS);
-            let half = f.px(ts.border_pt);
-            let mut solid_pb = PathBuilder::new();
-            let mut dashed_pb = PathBuilder::new();
-            let mut band_pb = PathBuilder::new();
-            for &i in members {
-                let approx_self = areas[i].certainty.is_some();
-                for (r, (ring, neigh)) in area_rings(&areas[i]).iter().zip(f.atlas.adjacency.of(i)).enumerate() {
-                    let pts = project_line(f.view, &ring.0);
-                    // Which side is inside: by the ring's orientation, flipped for holes.
-                    let is_hole = !ring_is_exterior(&areas[i], r);
-                    let inward = if (signed_area(&pts) > 0.0) != is_hole { 1.0 } else { -1.0 };
-                    let mut run: Vec<(f32, f32)> = Vec::new();
-                    let mut run_dashed = false;
-                    let flush = |run: &mut Vec<(f32, f32)>,
-                                 dashed: bool,
-                                 solid_pb: &mut PathBuilder,
-                                 dashed_pb: &mut PathBuilder,
-                                 band_pb: &mut PathBuilder| {
-                        if run.len() >= 2 {
-                            let run = decimate(run, 0.6);
-                            if dashed {
-                                push_polyline(dashed_pb, &offset_polyline(&run, half / 2.0 * inward));
-                                push_polyline(band_pb, &offset_polyline(&run, half * 1.25 * inward));
-                            } else {
-                                push_polyline(solid_pb, &offset_polyline(&run, half / 2.0 * inward));
-                            }
-                        }
-                        run.clear();
-                    };
-                    for (k, n) in neigh.iter().enumerate() {
-                        // No border along the data's outer edge (or a coast): only where this
-                        // holder meets another area held by someone else, or by nobody.
-                        let other = n.and_then(|j| held[j]);
-                        let border = n.is_some() && other.is_none_or(|o| o.polity != *polity);
-                        let dashed =
-                            approx_self || n.is_some_and(|j| areas[j].certainty.is_some() && held[j].is_some());
-                        if !border || dashed != run_dashed {
-                            flush(&mut run, run_dashed, &mut solid_pb, &mut dashed_pb, &mut band_pb);
-                        }
-                        if border {
-                            if run.is_empty() {
-                                run.push(pts[k]);
-                            }
-                            run.push(pts[k + 1]);
-                            run_dashed = dashed;
-                        }
-                    }
-                    flush(&mut run, run_dashed, &mut solid_pb, &mut dashed_pb, &mut band_pb);
-                }
-            }
-            if let Some(p) = solid_pb.finish() {
-                stroke_path(canvas, &p, ps.border, 1.0, &stroke(half, &[]));
-            }
-            if let Some(p) = band_pb.finish() {
-                // A soft band inside a dashed line: the border was a zone, not a line. Faint and
-                // wide, it needs no anti-aliasing (which would cost more than all other borders).
-                canvas.stroke_path(&p, Ink::new(ps.border, 0.16).aliased(), &stroke(half * 2.5, &[]));
-            }
-            if let Some(p) = dashed_pb.finish() {
-                told[0] |= 8;
-                let dash: Vec<f32> = ts.approximate_dash_pt.iter().map(|d| f.px(*d)).collect();
-                stroke_path(canvas, &p, ps.border, 0.9, &stroke(half, &dash));
-            }
-            told
+            vec![polity_land(f, canvas, polity, ps, members, &held, &changing)]
         });
         let bits = told.first().copied().unwrap_or(0);
         shown.tributary |= bits & 1 != 0;
@@ -511,9 +526,8 @@ pub(crate) fn water<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, jobs: &mut Vec<L
         .into_iter()
         .filter(|&i| feats[i].alive(f.opts.year) && matches!(feats[i].geometry, Geometry::Areas(_)))
         .collect();
-    // Most map states draw the same water: a surface that keeps operations takes them
-    // from its last drawing of the place.
-    // With which of them have a path (1) or not (0).
+    // Most map states draw the same water: a surface that keeps operations takes it from
+    // its last drawing of the place, with which water bodies had a path (1) or not (0).
     let pathed = canvas.kept(("water", 0), layer_key(f, &drawn), &mut |canvas| {
         let mut has = vec![0u8; drawn.len()];
         for (k, &i) in drawn.iter().enumerate().filter(|_| f.draw_base) {

@@ -1002,16 +1002,7 @@ impl NearDigests {
             u8::from(piece.area) | u8::from(piece.closed) << 1 | u8::from(dashed) << 2,
             window.map(|v| v as i32),
         );
-        if let Some(d) = self.near.lock().expect("digest lock").get(&key) {
-            return *d;
-        }
-        let d = make();
-        let mut kept = self.near.lock().expect("digest lock");
-        if kept.len() >= NEAR_DIGESTS {
-            kept.clear();
-        }
-        kept.insert(key, d);
-        d
+        found_or_kept(&self.near, key, NEAR_DIGESTS, make)
     }
 
     /// The cell keys kept under `key`.
@@ -1034,31 +1025,13 @@ impl NearDigests {
     fn reaches(&self, piece: &Piece, window: [i32; 4], make: impl FnOnce() -> bool) -> bool {
         let key: NearKey =
             (piece.digest, piece.margin.to_bits(), 0x80 | u8::from(piece.area) | u8::from(piece.closed) << 1, window);
-        if let Some(d) = self.near.lock().expect("digest lock").get(&key) {
-            return *d != 0;
-        }
-        let d = make();
-        let mut kept = self.near.lock().expect("digest lock");
-        if kept.len() >= NEAR_DIGESTS {
-            kept.clear();
-        }
-        kept.insert(key, u128::from(d));
-        d
+        found_or_kept(&self.near, key, NEAR_DIGESTS, || u128::from(make())) != 0
     }
 
     /// The bounds and ink boxes of a line of text with this digest, found, or laid out by
     /// `make` and kept.
     fn text_ink(&self, digest: u128, make: impl FnOnce() -> LaidOut) -> LaidOut {
-        if let Some(found) = self.texts.lock().expect("digest lock").get(&digest) {
-            return found.clone();
-        }
-        let made = make();
-        let mut kept = self.texts.lock().expect("digest lock");
-        if kept.len() >= KEPT_TEXTS {
-            kept.clear();
-        }
-        kept.insert(digest, made.clone());
-        made
+        found_or_kept(&self.texts, digest, KEPT_TEXTS, make)
     }
 
     /// How many layers recordings took from here rather than drew.
@@ -1084,12 +1057,32 @@ impl NearDigests {
 
     /// Keep cell keys under `key`.
     fn keep_cells(&self, key: u128, keys: CellKeys) {
-        let mut kept = self.cells.lock().expect("digest lock");
-        if kept.len() >= KEPT_CELL_KEYS {
-            kept.clear();
-        }
-        kept.insert(key, keys);
+        keep_bounded(&mut self.cells.lock().expect("digest lock"), key, keys, KEPT_CELL_KEYS);
     }
+}
+
+/// The value `map` holds under `key`, or the one `make` gives, kept (the map is emptied
+/// when it holds `most`). The lock is not held while `make` runs.
+fn found_or_kept<K: std::hash::Hash + Eq, V: Clone>(
+    map: &std::sync::Mutex<rustc_hash::FxHashMap<K, V>>,
+    key: K,
+    most: usize,
+    make: impl FnOnce() -> V,
+) -> V {
+    if let Some(found) = map.lock().expect("digest lock").get(&key) {
+        return found.clone();
+    }
+    let made = make();
+    keep_bounded(&mut map.lock().expect("digest lock"), key, made.clone(), most);
+    made
+}
+
+/// Keep `value` under `key` in `map`, emptied first when it holds `most`.
+fn keep_bounded<K: std::hash::Hash + Eq, V>(map: &mut rustc_hash::FxHashMap<K, V>, key: K, value: V, most: usize) {
+    if map.len() >= most {
+        map.clear();
+    }
+    map.insert(key, value);
 }
 
 impl Recording {
