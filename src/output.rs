@@ -395,7 +395,9 @@ fn encode_png_as(pixmap: &tiny_skia::Pixmap, dpi: f32, opaque: bool) -> Result<O
         let mut writer = enc.write_header().map_err(enc_err)?;
         let mut stream = writer.stream_writer().map_err(enc_err)?;
         let channels = if opaque { 3 } else { 4 };
-        let mut row = vec![0u8; w as usize * channels];
+        // Room for one 16-byte store past the row's end ([`rgb_of`]).
+        let mut row = vec![0u8; w as usize * channels + 16];
+        let row_len = w as usize * channels;
         for src_row in words.chunks_exact(w as usize) {
             if opaque {
                 // Alpha is the top byte of each little-endian pixel word: AND the row's
@@ -404,10 +406,7 @@ fn encode_png_as(pixmap: &tiny_skia::Pixmap, dpi: f32, opaque: bool) -> Result<O
                 if alpha != 0xFF {
                     return Ok(None);
                 }
-                let (dst, _) = row.as_chunks_mut::<3>();
-                for (d, p) in dst.iter_mut().zip(src_row) {
-                    *d = [p[0], p[1], p[2]];
-                }
+                rgb_of(&mut row, src_row);
             } else {
                 // Un-premultiply: PNG stores straight alpha.
                 for (d, p) in row.chunks_exact_mut(4).zip(src_row) {
@@ -422,11 +421,48 @@ fn encode_png_as(pixmap: &tiny_skia::Pixmap, dpi: f32, opaque: bool) -> Result<O
                     d.copy_from_slice(&[un(p[0]), un(p[1]), un(p[2]), a]);
                 }
             }
-            std::io::Write::write_all(&mut stream, &row).map_err(|e| Error::Encode(e.to_string()))?;
+            std::io::Write::write_all(&mut stream, &row[..row_len]).map_err(|e| Error::Encode(e.to_string()))?;
         }
         stream.finish().map_err(enc_err)?;
     }
     Ok(Some(out))
+}
+
+/// The red, green and blue bytes of opaque pixels (premultiplied is straight at full
+/// alpha), packed: `rgb` holds 3 bytes per pixel of `pixels` and 16 more.
+fn rgb_of(rgb: &mut [u8], pixels: &[[u8; 4]]) {
+    assert!(rgb.len() >= pixels.len() * 3 + 16, "room for the last 16-byte store");
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("ssse3") {
+        // SAFETY: the CPU has SSSE3, checked just above; `rgb` has the room asserted.
+        unsafe { rgb_of_ssse3(rgb, pixels) };
+        return;
+    }
+    for (d, p) in rgb.chunks_exact_mut(3).zip(pixels) {
+        d.copy_from_slice(&p[..3]);
+    }
+}
+
+/// [`rgb_of`] four pixels at a time: one byte shuffle of 16 bytes to 12, stored as 16
+/// (the next store writes over the 4 extra bytes).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "ssse3")]
+unsafe fn rgb_of_ssse3(rgb: &mut [u8], pixels: &[[u8; 4]]) {
+    use std::arch::x86_64::*;
+    let pick = _mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1);
+    let (fours, left) = pixels.as_chunks::<4>();
+    for (k, four) in fours.iter().enumerate() {
+        // SAFETY: a group of 4 pixels is 16 bytes to load; the store at 12·k writes 16
+        // bytes, within `rgb` as 12·k + 16 ≤ 3·len + 16 (asserted by `rgb_of`).
+        unsafe {
+            let v = _mm_loadu_si128(four.as_ptr().cast());
+            _mm_storeu_si128(rgb.as_mut_ptr().add(12 * k).cast(), _mm_shuffle_epi8(v, pick));
+        }
+    }
+    let done = fours.len() * 12;
+    for (d, p) in rgb[done..].chunks_exact_mut(3).zip(left) {
+        d.copy_from_slice(&p[..3]);
+    }
 }
 
 /// How [`encode_tile_png`] stored a tile.
@@ -944,9 +980,19 @@ mod quantise {
         }
         let last = order[m - 1];
         order[m..].fill(last);
-        let ch: [Vec<f32>; 4] =
-            std::array::from_fn(|k| order.iter().map(|&j| f32::from(rest[j as usize][k])).collect());
-        let sums: Vec<f32> = order.iter().map(|&j| sum(&rest[j as usize]) as f32).collect();
+        // The channels apart and the sums, in that order (one pass over it).
+        let mut ch: [Vec<f32>; 4] = std::array::from_fn(|_| vec![0.0; padded]);
+        let mut sums = vec![0.0; padded];
+        {
+            let [r, g, b, a] = &mut ch;
+            let lanes = r.iter_mut().zip(g.iter_mut()).zip(b.iter_mut()).zip(a.iter_mut()).zip(sums.iter_mut());
+            for (((((r, g), b), a), s), &j) in lanes.zip(&order) {
+                let c = rest[j as usize].map(f32::from);
+                (*r, *g, *b, *a) = (c[0], c[1], c[2], c[3]);
+                // Exact: integers below 2^10.
+                *s = c[0] + c[1] + c[2] + c[3];
+            }
+        }
         let mut dist = vec![f32::INFINITY; padded];
         let mut idx = vec![0u32; padded];
 
@@ -1503,6 +1549,17 @@ mod tests {
             }
         }
     }
+    #[test]
+    fn the_rgb_bytes_of_a_row_are_its_pixels_without_alpha_at_every_length() {
+        for n in [0usize, 1, 2, 3, 4, 5, 7, 8, 9, 31, 2001] {
+            let pixels: Vec<[u8; 4]> = (0..n).map(|i| [i as u8, (i * 7) as u8, (i * 13 + 5) as u8, 255]).collect();
+            let mut rgb = vec![0xAB; n * 3 + 16];
+            rgb_of(&mut rgb, &pixels);
+            let want: Vec<u8> = pixels.iter().flat_map(|p| [p[0], p[1], p[2]]).collect();
+            assert_eq!(&rgb[..n * 3], &want[..], "{n} pixels");
+        }
+    }
+
     #[test]
     fn opaque_images_are_rgb_and_a_late_translucent_pixel_makes_rgba() {
         let mut pm = new_pixmap(37, 23, tiny_skia::Color::from_rgba8(10, 120, 230, 255)).expect("pixmap");
