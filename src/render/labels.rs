@@ -845,13 +845,14 @@ impl Labeller<'_, '_> {
                     if placed_at.iter().any(|p| (p - start).abs() < m.width * 2.5) {
                         continue;
                     }
-                    let Some(glyphs) = along.as_ref().and_then(|a| a.place(start, offset)) else {
+                    let boxed = |g: &[super::text::PlacedGlyph]| f.fonts.placed_boxes(g, &job.style);
+                    let Some(placed) = along.as_ref().and_then(|a| a.place_boxed(start, offset, boxed)) else {
                         continue;
                     };
-                    let boxes = f.fonts.placed_boxes(&glyphs, &job.style);
-                    if self.placer.try_place(&boxes) {
-                        self.canvas.glyphs(&job.text, &glyphs, &job.style);
-                        self.keep(&boxes, false);
+                    let (glyphs, boxes) = &*placed;
+                    if self.placer.try_place(boxes) {
+                        self.canvas.glyphs(&job.text, glyphs, &job.style);
+                        self.keep(boxes, false);
                         placed_at.push(start);
                     }
                 }

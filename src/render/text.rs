@@ -55,6 +55,9 @@ const MAX_MASK_PIXELS: usize = 1 << 20;
 /// Cached masks per face before the cache is flushed.
 const MAX_CACHED_MASKS: usize = 16_384;
 
+/// Texts laid out along paths kept per face ([`Fonts::text_on_path`]).
+const MAX_CACHED_PATH_TEXTS: usize = 4096;
+
 /// Subpixel positions per pixel for cached masks.
 const SUBPIXEL_STEPS: f32 = 4.0;
 
@@ -235,6 +238,10 @@ struct FaceSlot {
     outlines: RwLock<FxHashMap<GlyphId, Option<Arc<Outline>>>>,
     /// Masks of unrotated glyphs.
     masks: RwLock<FxHashMap<MaskKey, Arc<GlyphMask>>>,
+    /// Texts laid out along paths ([`Fonts::text_on_path`]), by a hash of the text, its
+    /// size and spacing and the path: a river's name in a metatile is laid out once for
+    /// all the map states that draw it.
+    path_texts: RwLock<FxHashMap<u128, Option<Arc<PathText>>>>,
     /// Glyph ids of the characters below [`GLYPH_TABLE`] (Latin, Greek, Cyrillic), each
     /// looked up once, when first met (`u32::MAX`: not yet): a cmap search per character
     /// was a tenth of a tile run's layout time.
@@ -327,7 +334,14 @@ impl Fonts {
                     .filter(|h| *h > 0.0)
                     .unwrap_or_else(|| 0.5 * font.ascent_unscaled());
                 let ids = (0..GLYPH_TABLE).map(|_| std::sync::atomic::AtomicU32::new(u32::MAX)).collect();
-                FaceSlot { font, x_height, outlines: RwLock::default(), masks: RwLock::default(), ids }
+                FaceSlot {
+                    font,
+                    x_height,
+                    outlines: RwLock::default(),
+                    masks: RwLock::default(),
+                    path_texts: RwLock::default(),
+                    ids,
+                }
             })
             .collect();
         Fonts { faces }
@@ -457,17 +471,38 @@ impl Fonts {
     /// `text` laid out once for [`PathText::place`] at many starts and offsets along
     /// `path` (a label tried at several places along a river). `None` when nothing can
     /// be placed.
-    pub fn text_on_path(&self, text: &str, path: &[(f32, f32)], style: &TextStyle) -> Option<PathText> {
+    pub fn text_on_path(&self, text: &str, path: &[(f32, f32)], style: &TextStyle) -> Option<Arc<PathText>> {
         if !style.is_drawable() || text.is_empty() {
             return None;
         }
-        let (glyphs, width) = self.layout_line(text, style);
-        if !width.is_finite() || width <= 0.0 {
-            return None;
+        // What the layout reads: the text, its size and spacing, and the path.
+        let mut h = twox_hash::XxHash3_128::new();
+        for v in [style.size_px, style.letter_spacing_px] {
+            h.write(&v.to_bits().to_le_bytes());
         }
-        let line = Polyline::new(path)?;
-        let shift = 0.5 * self.slot(style.face).x_height * self.scale(style).sy;
-        Some(PathText { glyphs, width, line, shift })
+        h.write(&(text.len() as u64).to_le_bytes());
+        h.write(text.as_bytes());
+        let points: Vec<u32> = path.iter().flat_map(|p| [p.0.to_bits(), p.1.to_bits()]).collect();
+        h.write(&points.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
+        let key = h.finish_128();
+        let slot = self.slot(style.face);
+        if let Some(found) = slot.path_texts.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            return found.clone();
+        }
+        let laid = (|| {
+            let (glyphs, width) = self.layout_line(text, style);
+            if !width.is_finite() || width <= 0.0 {
+                return None;
+            }
+            let line = Polyline::new(path)?;
+            let shift = 0.5 * slot.x_height * self.scale(style).sy;
+            Some(Arc::new(PathText { glyphs, width, line, shift, placed: Default::default() }))
+        })();
+        let mut kept = slot.path_texts.write().unwrap_or_else(PoisonError::into_inner);
+        if kept.len() >= MAX_CACHED_PATH_TEXTS {
+            kept.clear();
+        }
+        kept.entry(key).or_insert(laid).clone()
     }
 
     /// The glyph outlines of one line of text (left end at x, baseline at y) as one
@@ -1118,9 +1153,37 @@ pub struct PathText {
     line: Polyline,
     /// Half the x-height, px: the baseline's drop below the path when centred on it.
     shift: f32,
+    /// What [`PathText::place_boxed`] found, by start and offset (their bits).
+    placed: std::sync::Mutex<PlacedByStart>,
 }
 
+/// Glyphs placed along a path and their boxes ([`PathText::place_boxed`]).
+pub type PlacedText = (Vec<PlacedGlyph>, Vec<[f32; 4]>);
+
+/// [`PlacedText`]s by the bits of their start and offset.
+type PlacedByStart = FxHashMap<(u32, u32), Option<Arc<PlacedText>>>;
+
 impl PathText {
+    /// [`PathText::place`] with the boxes of the glyphs placed (`boxes`, as
+    /// [`Fonts::placed_boxes`] gives them for the text's style), found once for each
+    /// start and offset: a name tried at the same places in many map states.
+    pub fn place_boxed(
+        &self,
+        start: f32,
+        offset_px: f32,
+        boxes: impl FnOnce(&[PlacedGlyph]) -> Vec<[f32; 4]>,
+    ) -> Option<Arc<PlacedText>> {
+        let key = (start.to_bits(), offset_px.to_bits());
+        if let Some(found) = self.placed.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            return found.clone();
+        }
+        let placed = self.place(start, offset_px).map(|glyphs| {
+            let b = boxes(&glyphs);
+            Arc::new((glyphs, b))
+        });
+        self.placed.lock().unwrap_or_else(PoisonError::into_inner).entry(key).or_insert(placed).clone()
+    }
+
     /// The glyphs placed from `start` px along the path, lifted `offset_px` ([`Fonts::layout_on_path_offset`]).
     pub fn place(&self, start: f32, offset_px: f32) -> Option<Vec<PlacedGlyph>> {
         if !start.is_finite() || start < 0.0 {
@@ -1305,6 +1368,41 @@ mod tests {
                 let mut pm = pixmap(420, 260);
                 fonts.draw_placed(&mut pm, &placed, &st);
                 check(&pm, &fonts.placed_ink_boxes(&placed, &st), &format!("{face:?} {size} on a line"));
+            }
+        }
+    }
+
+    #[test]
+    fn a_text_laid_on_a_path_is_kept_for_the_same_text_size_and_path_only() {
+        let fonts = Fonts::embedded();
+        let st = style(Face::SerifItalic, 13.0);
+        let path: Vec<(f32, f32)> = (0..30).map(|k| (k as f32 * 12.0, 40.0 + 9.0 * (k as f32 * 0.3).sin())).collect();
+        let a = fonts.text_on_path("Ili", &path, &st).expect("fits");
+        let again = fonts.text_on_path("Ili", &path, &st).expect("fits");
+        assert!(Arc::ptr_eq(&a, &again), "the same text, size and path: the same layout");
+        let mut moved = path.clone();
+        moved[7].1 += 0.25;
+        for other in [
+            fonts.text_on_path("Ili", &moved, &st),
+            fonts.text_on_path("Ilek", &path, &st),
+            fonts.text_on_path("Ili", &path, &style(Face::SerifItalic, 14.0)),
+            fonts.text_on_path("Ili", &path, &TextStyle { letter_spacing_px: 2.0, ..st.clone() }),
+        ] {
+            assert!(!Arc::ptr_eq(&a, &other.expect("fits")), "another input: another layout");
+        }
+        // Placed with boxes: what placing and measuring afresh give, found once.
+        for (start, offset) in [(10.0, 0.0), (55.5, 7.15), (10.0, -7.15), (400.0, 0.0)] {
+            let fresh = fonts.layout_on_path_offset("Ili", &path, start, offset, &st);
+            let boxed = a.place_boxed(start, offset, |g| fonts.placed_boxes(g, &st));
+            match (fresh, &boxed) {
+                (Some(g), Some(p)) => assert_eq!((&g, &fonts.placed_boxes(&g, &st)), (&p.0, &p.1)),
+                (None, None) => {}
+                (f, b) => panic!("at {start}: {:?} against {:?}", f.is_some(), b.is_some()),
+            }
+            let kept = a.place_boxed(start, offset, |_| panic!("found again, not measured"));
+            assert_eq!(boxed.is_some(), kept.is_some());
+            if let (Some(b), Some(k)) = (&boxed, &kept) {
+                assert!(Arc::ptr_eq(b, k));
             }
         }
     }
