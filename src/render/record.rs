@@ -52,7 +52,29 @@ fn marker_bounds(m: &Marker, pen: &Pen) -> [f32; 4] {
 }
 
 /// Everything that decides a marker's pixels besides its pen.
-fn hash_marker(m: &Marker, h: &mut XxHash3_128) {
+/// A 128-bit XXH3 of bytes written a few at a time: they are gathered and hashed at
+/// once ([`XxHash3_128::oneshot_with_seed`]), as a streaming hash costs more per small
+/// write than per byte.
+pub(crate) struct Gathered {
+    seed: u64,
+    bytes: Vec<u8>,
+}
+
+impl Gathered {
+    pub(crate) fn with_seed(seed: u64) -> Gathered {
+        Gathered { seed, bytes: Vec::with_capacity(256) }
+    }
+
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+    }
+
+    pub(crate) fn finish_128(&self) -> u128 {
+        XxHash3_128::oneshot_with_seed(self.seed, &self.bytes)
+    }
+}
+
+fn hash_marker(m: &Marker, h: &mut Gathered) {
     let mut b = [0u8; 25];
     b[0] = m.shape as u8 | u8::from(m.dot.is_some()) << 4;
     for (k, v) in [m.x, m.y, m.r].into_iter().enumerate() {
@@ -434,7 +456,7 @@ impl Recorded {
     /// Hash what this operation draws in the window `window` (left, top, right, bottom,
     /// px) that it reaches with contours `near`: its digest and, for each contour drawn,
     /// what of it decides the window's pixels ([`Piece::hash_near`]), or its digest.
-    fn hash_in_window(&self, near: &[bool], window: [f32; 4], kept: Option<&NearDigests>, h: &mut XxHash3_128) {
+    fn hash_in_window(&self, near: &[bool], window: [f32; 4], kept: Option<&NearDigests>, h: &mut Gathered) {
         if let Op::Markers { .. } = *self.op {
             // Each marker as if it were its own operation: how markers fall into runs
             // (split by whatever is drawn between them) changes no key.
@@ -1119,7 +1141,7 @@ impl Recording {
     /// must never share (e.g. a tile's address and scale).
     pub fn window_key(&self, x: i32, y: i32, size: (u32, u32), salt: &[u8]) -> u128 {
         debug_assert!(self.digests, "a recording made without digests has no keys");
-        let mut h = XxHash3_128::with_seed(0x7769_6e64);
+        let mut h = Gathered::with_seed(0x7769_6e64);
         h.write(salt);
         for v in [x as u32, y as u32, size.0, size.1] {
             h.write(&v.to_le_bytes());
@@ -1173,7 +1195,7 @@ impl Recording {
             if let Op::Markers { .. } = *r.op {
                 // Each marker keys only its own cells, as its own operations would.
                 r.markers_near(&near, |m, pen| {
-                    let mut h = XxHash3_128::with_seed(0x6365);
+                    let mut h = Gathered::with_seed(0x6365);
                     h.write(&r.digest.to_le_bytes());
                     hash_marker(m, &mut h);
                     let key = h.finish_128() as u64;
@@ -1196,7 +1218,7 @@ impl Recording {
                 }
                 continue;
             }
-            let mut h = XxHash3_128::with_seed(0x6365);
+            let mut h = Gathered::with_seed(0x6365);
             r.hash_in_window(&near, window, self.near.as_deref(), &mut h);
             let key = h.finish_128() as u64;
             r.cells(&near, &grid, |c| mix(&mut keys, c, key));
