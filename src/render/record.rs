@@ -316,16 +316,18 @@ struct Recorded {
 
 impl Recorded {
     /// Does this operation reach the window at (x, y) of `size`, and which of its
-    /// contours do (empty: all; None: it does not reach the window)?
-    fn reach(&self, x: f32, y: f32, size: (u32, u32)) -> Option<Vec<bool>> {
-        self.reach_kept(x, y, size, None)
+    /// contours do (`near`, filled afresh: empty, all)?
+    fn reach(&self, x: f32, y: f32, size: (u32, u32), near: &mut Vec<bool>) -> bool {
+        self.reach_kept(x, y, size, None, near)
     }
 
     /// [`Recorded::reach`], with the answers for contours whose bounds touch the window
-    /// found in (or kept in) `kept`, by the contour's digest and the window.
-    fn reach_kept(&self, x: f32, y: f32, size: (u32, u32), kept: Option<&NearDigests>) -> Option<Vec<bool>> {
+    /// found in (or kept in) `kept`, by the contour's digest and the window. `near` is the
+    /// caller's, reused from operation to operation.
+    fn reach_kept(&self, x: f32, y: f32, size: (u32, u32), kept: Option<&NearDigests>, near: &mut Vec<bool>) -> bool {
+        near.clear();
         if !Recording::touches(&self.bounds, x, y, size) {
-            return None;
+            return false;
         }
         match &*self.op {
             Op::Fill { pieces, path, .. } | Op::Stroke { pieces, path, .. } if !pieces.is_empty() => {
@@ -337,22 +339,20 @@ impl Recorded {
                     }
                     _ => p.reaches(path.points(), x, y, size),
                 };
-                let near: Vec<bool> = pieces.iter().map(reaches).collect();
-                near.contains(&true).then_some(near)
+                near.extend(pieces.iter().map(reaches));
+                near.contains(&true)
             }
-            Op::Pattern { rings, width, .. } => rings
-                .iter()
-                .any(|r| line_reaches(r.len(), |i| r[i], true, false, width + 2.0, x, y, size))
-                .then(Vec::new),
+            Op::Pattern { rings, width, .. } => {
+                rings.iter().any(|r| line_reaches(r.len(), |i| r[i], true, false, width + 2.0, x, y, size))
+            }
             Op::Markers { pen, marks } => {
-                let near: Vec<bool> =
-                    marks.iter().map(|m| Recording::touches(&marker_bounds(m, pen), x, y, size)).collect();
-                near.contains(&true).then_some(near)
+                near.extend(marks.iter().map(|m| Recording::touches(&marker_bounds(m, pen), x, y, size)));
+                near.contains(&true)
             }
             Op::Text { ink, .. } | Op::Glyphs { ink, .. } if !ink.is_empty() => {
-                ink.iter().any(|b| Recording::touches(b, x, y, size)).then(Vec::new)
+                ink.iter().any(|b| Recording::touches(b, x, y, size))
             }
-            _ => Some(Vec::new()),
+            _ => true,
         }
     }
 }
@@ -1149,8 +1149,11 @@ impl Recording {
         let b = self.background;
         h.write(&[b.0, b.1, b.2, b.3]);
         let (window, (kx, ky, ks)) = key_window(x, y, size);
+        let mut near = Vec::new();
         for r in &self.ops {
-            let Some(near) = r.reach_kept(kx as f32, ky as f32, ks, self.near.as_deref()) else { continue };
+            if !r.reach_kept(kx as f32, ky as f32, ks, self.near.as_deref(), &mut near) {
+                continue;
+            }
             r.hash_in_window(&near, window, self.near.as_deref(), &mut h);
         }
         h.finish_128()
@@ -1169,8 +1172,11 @@ impl Recording {
     fn draw_window_exact(&self, x: i32, y: i32, size: (u32, u32)) -> Option<Pixmap> {
         let mut px = crate::output::new_pixmap(size.0, size.1, self.background.skia(1.0))?;
         let (fx, fy) = (x as f32, y as f32);
+        let mut near = Vec::new();
         for r in &self.ops {
-            let Some(near) = r.reach(fx, fy, size) else { continue };
+            if !r.reach(fx, fy, size, &mut near) {
+                continue;
+            }
             r.draw(&mut px, &near, (x, y));
         }
         Some(px)
@@ -1189,8 +1195,11 @@ impl Recording {
         let seed = u64::from_le_bytes([b.0, b.1, b.2, b.3, 0x63, 0x65, 0x6c, 0x6c]);
         let mut keys = vec![seed; grid.len()];
         let (window, (kx, ky, ks)) = key_window(x, y, size);
+        let mut near = Vec::new();
         for r in &self.ops {
-            let Some(near) = r.reach_kept(kx as f32, ky as f32, ks, self.near.as_deref()) else { continue };
+            if !r.reach_kept(kx as f32, ky as f32, ks, self.near.as_deref(), &mut near) {
+                continue;
+            }
             let mix = |keys: &mut [u64], c: usize, key: u64| keys[c] = chain_key(keys[c], key);
             if let Op::Markers { .. } = *r.op {
                 // Each marker keys only its own cells, as its own operations would.
@@ -1256,12 +1265,15 @@ impl Recording {
             }
         }
         let flagged = FlagSums::new(dirty, grid.cols);
+        let mut near = Vec::new();
         for r in &self.ops {
             // An operation whose bounds meet no dirty cell draws nothing that is kept.
             if grid.span(&r.bounds).is_none_or(|s| flagged.count(s) == 0) {
                 continue;
             }
-            let Some(near) = r.reach(wx as f32, wy as f32, wide) else { continue };
+            if !r.reach(wx as f32, wy as f32, wide, &mut near) {
+                continue;
+            }
             // Only the dirty cells this operation reaches need its pixels: the box of them.
             let [mut left, mut lo, mut right, mut hi] = [usize::MAX, usize::MAX, 0, 0];
             r.cells(&near, &grid, |c| {
