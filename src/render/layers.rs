@@ -63,20 +63,19 @@ fn group_key(
     changing: &dyn Fn(usize) -> bool,
 ) -> u128 {
     let areas = f.atlas.data.layer(Layer::Territories);
-    // The bytes are gathered, then hashed at once: a streaming hash costs more per small
-    // write than per byte, and a polity writes a few bytes for each edge of its land.
-    let mut h: Vec<u8> = Vec::with_capacity(1024);
-    h.extend_from_slice(&layer_key(f, members).to_le_bytes());
-    h.push(u8::from(f.territories_first));
-    let text = |h: &mut Vec<u8>, t: Option<&str>| {
-        h.push(u8::from(t.is_some()));
-        h.extend_from_slice(&(t.map_or(0, str::len) as u64).to_le_bytes());
-        h.extend_from_slice(t.unwrap_or("").as_bytes());
+    // A polity writes a few bytes for each edge of its land: gathered, hashed at once.
+    let mut h = super::Gathered::with_seed(0x7465_7272);
+    h.write(&layer_key(f, members).to_le_bytes());
+    h.write(&[u8::from(f.territories_first)]);
+    let text = |h: &mut super::Gathered, t: Option<&str>| {
+        h.write(&[u8::from(t.is_some())]);
+        h.write(&(t.map_or(0, str::len) as u64).to_le_bytes());
+        h.write(t.unwrap_or("").as_bytes());
     };
     text(&mut h, Some(polity));
     for &i in members {
         let Some(span) = held[i] else { continue };
-        h.extend_from_slice(&[span.status as u8, u8::from(changing(i))]);
+        h.write(&[span.status as u8, u8::from(changing(i))]);
         text(&mut h, hatch_polity(f, &areas[i], span));
         text(&mut h, previous_holder(f, &areas[i], span));
         for neigh in f.atlas.adjacency.of(i) {
@@ -84,14 +83,14 @@ fn group_key(
                 match n {
                     Some(j) => {
                         text(&mut h, held[*j].map(|o| o.polity.as_str()));
-                        h.push(u8::from(areas[*j].certainty.is_some()));
+                        h.write(&[u8::from(areas[*j].certainty.is_some())]);
                     }
-                    None => h.push(2),
+                    None => h.write(&[2]),
                 }
             }
         }
     }
-    twox_hash::XxHash3_128::oneshot_with_seed(0x7465_7272, &h)
+    h.finish_128()
 }
 
 /// Draw one polity's land (`members`, by index, held as `held` says): each area's fill,

@@ -27,6 +27,57 @@ use std::collections::BTreeSet;
 use text::{Fonts, TextStyle};
 use tiny_skia::Pixmap;
 
+/// A 128-bit XXH3 of bytes written a few at a time: they are gathered and hashed in one
+/// go (`XxHash3_128::oneshot_with_seed`), as a streaming hasher costs more per small
+/// write than per byte (and allocates and derives its secret for every hash). The
+/// buffers are kept per thread from hash to hash (growing a new one for each was a tenth
+/// of a metatile's layout time in `realloc`). Digests of recorded operations and the
+/// keys of layers, windows and laid-out texts are made with it.
+pub(crate) struct Gathered {
+    seed: u64,
+    bytes: Vec<u8>,
+}
+
+thread_local! {
+    /// Buffers of [`Gathered`] hashes finished on this thread, for the next ones.
+    static GATHERED_BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Gathered {
+    pub(crate) fn with_seed(seed: u64) -> Gathered {
+        Gathered { seed, bytes: GATHERED_BUFFERS.with(|b| b.borrow_mut().pop()).unwrap_or_default() }
+    }
+
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
+        self.bytes.extend_from_slice(bytes);
+    }
+
+    /// The bytes gathered so far, to write to in place.
+    pub(crate) fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.bytes
+    }
+
+    pub(crate) fn finish_128(&self) -> u128 {
+        twox_hash::XxHash3_128::oneshot_with_seed(self.seed, &self.bytes)
+    }
+}
+
+impl Drop for Gathered {
+    fn drop(&mut self) {
+        let mut bytes = std::mem::take(&mut self.bytes);
+        // A few buffers of a few hundred kB at most (a long river's points) are kept.
+        if bytes.capacity() <= 1 << 19 {
+            bytes.clear();
+            GATHERED_BUFFERS.with(|b| {
+                let mut b = b.borrow_mut();
+                if b.len() < 4 {
+                    b.push(bytes);
+                }
+            });
+        }
+    }
+}
+
 /// What to draw for one image.
 #[derive(Clone, Debug)]
 pub struct RenderOptions {

@@ -52,29 +52,7 @@ fn marker_bounds(m: &Marker, pen: &Pen) -> [f32; 4] {
 }
 
 /// Everything that decides a marker's pixels besides its pen.
-/// A 128-bit XXH3 of bytes written a few at a time: they are gathered and hashed at
-/// once ([`XxHash3_128::oneshot_with_seed`]), as a streaming hash costs more per small
-/// write than per byte.
-pub(crate) struct Gathered {
-    seed: u64,
-    bytes: Vec<u8>,
-}
-
-impl Gathered {
-    pub(crate) fn with_seed(seed: u64) -> Gathered {
-        Gathered { seed, bytes: Vec::with_capacity(256) }
-    }
-
-    pub(crate) fn write(&mut self, bytes: &[u8]) {
-        self.bytes.extend_from_slice(bytes);
-    }
-
-    pub(crate) fn finish_128(&self) -> u128 {
-        XxHash3_128::oneshot_with_seed(self.seed, &self.bytes)
-    }
-}
-
-fn hash_marker(m: &Marker, h: &mut Gathered) {
+fn hash_marker(m: &Marker, h: &mut super::Gathered) {
     let mut b = [0u8; 25];
     b[0] = m.shape as u8 | u8::from(m.dot.is_some()) << 4;
     for (k, v) in [m.x, m.y, m.r].into_iter().enumerate() {
@@ -456,7 +434,7 @@ impl Recorded {
     /// Hash what this operation draws in the window `window` (left, top, right, bottom,
     /// px) that it reaches with contours `near`: its digest and, for each contour drawn,
     /// what of it decides the window's pixels ([`Piece::hash_near`]), or its digest.
-    fn hash_in_window(&self, near: &[bool], window: [f32; 4], kept: Option<&NearDigests>, h: &mut Gathered) {
+    fn hash_in_window(&self, near: &[bool], window: [f32; 4], kept: Option<&NearDigests>, h: &mut super::Gathered) {
         if let Op::Markers { .. } = *self.op {
             // Each marker as if it were its own operation: how markers fall into runs
             // (split by whatever is drawn between them) changes no key.
@@ -1141,7 +1119,7 @@ impl Recording {
     /// must never share (e.g. a tile's address and scale).
     pub fn window_key(&self, x: i32, y: i32, size: (u32, u32), salt: &[u8]) -> u128 {
         debug_assert!(self.digests, "a recording made without digests has no keys");
-        let mut h = Gathered::with_seed(0x7769_6e64);
+        let mut h = super::Gathered::with_seed(0x7769_6e64);
         h.write(salt);
         for v in [x as u32, y as u32, size.0, size.1] {
             h.write(&v.to_le_bytes());
@@ -1204,7 +1182,7 @@ impl Recording {
             if let Op::Markers { .. } = *r.op {
                 // Each marker keys only its own cells, as its own operations would.
                 r.markers_near(&near, |m, pen| {
-                    let mut h = Gathered::with_seed(0x6365);
+                    let mut h = super::Gathered::with_seed(0x6365);
                     h.write(&r.digest.to_le_bytes());
                     hash_marker(m, &mut h);
                     let key = h.finish_128() as u64;
@@ -1227,7 +1205,7 @@ impl Recording {
                 }
                 continue;
             }
-            let mut h = Gathered::with_seed(0x6365);
+            let mut h = super::Gathered::with_seed(0x6365);
             r.hash_in_window(&near, window, self.near.as_deref(), &mut h);
             let key = h.finish_128() as u64;
             r.cells(&near, &grid, |c| mix(&mut keys, c, key));
@@ -1449,45 +1427,21 @@ pub(crate) fn path_bounds(path: &Path, margin: f32) -> [f32; 4] {
     [b.left() - margin, b.top() - margin, b.right() + margin, b.bottom() + margin]
 }
 
-/// A digest of one operation: its bytes gathered, then hashed in one go (a streaming
-/// hasher allocates and derives its secret for every operation). The buffers are kept
-/// per thread from operation to operation (growing a new one for each was a tenth of a
-/// metatile's layout time in `realloc`).
-struct Digest(Vec<u8>);
-
-thread_local! {
-    /// Buffers of [`Digest`]s finished on this thread, for the next ones.
-    static DIGEST_BUFFERS: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
-}
+/// A digest of one operation ([`super::Gathered`]).
+struct Digest(super::Gathered);
 
 impl Default for Digest {
     fn default() -> Digest {
-        Digest(DIGEST_BUFFERS.with(|b| b.borrow_mut().pop()).unwrap_or_default())
-    }
-}
-
-impl Drop for Digest {
-    fn drop(&mut self) {
-        let mut bytes = std::mem::take(&mut self.0);
-        // A few buffers of a few hundred kB at most (a long river's points) are kept.
-        if bytes.capacity() <= 1 << 19 {
-            bytes.clear();
-            DIGEST_BUFFERS.with(|b| {
-                let mut b = b.borrow_mut();
-                if b.len() < 4 {
-                    b.push(bytes);
-                }
-            });
-        }
+        Digest(super::Gathered::with_seed(0x6f70))
     }
 }
 
 impl Digest {
     fn finish(&self) -> u128 {
-        XxHash3_128::oneshot_with_seed(0x6f70, &self.0)
+        self.0.finish_128()
     }
     fn bytes(&mut self, b: &[u8]) {
-        self.0.extend_from_slice(b);
+        self.0.write(b);
     }
     fn u32(&mut self, v: u32) {
         self.bytes(&v.to_le_bytes());
@@ -1520,8 +1474,9 @@ impl Digest {
     }
     fn path(&mut self, p: &Path) {
         self.u32(p.len() as u32);
-        self.0.extend(p.verbs().iter().map(|v| *v as u8));
-        points_bytes(&mut self.0, p.points());
+        let buffer = self.0.buffer();
+        buffer.extend(p.verbs().iter().map(|v| *v as u8));
+        points_bytes(buffer, p.points());
     }
     fn text_style(&mut self, s: &TextStyle) {
         self.bytes(&[s.face as u8]);

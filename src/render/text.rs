@@ -476,14 +476,16 @@ impl Fonts {
             return None;
         }
         // What the layout reads: the text, its size and spacing, and the path.
-        let mut h = twox_hash::XxHash3_128::new();
+        let mut h = super::Gathered::with_seed(0);
         for v in [style.size_px, style.letter_spacing_px] {
             h.write(&v.to_bits().to_le_bytes());
         }
         h.write(&(text.len() as u64).to_le_bytes());
         h.write(text.as_bytes());
-        let points: Vec<u32> = path.iter().flat_map(|p| [p.0.to_bits(), p.1.to_bits()]).collect();
-        h.write(&points.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>());
+        for p in path {
+            h.write(&p.0.to_bits().to_le_bytes());
+            h.write(&p.1.to_bits().to_le_bytes());
+        }
         let key = h.finish_128();
         let slot = self.slot(style.face);
         if let Some(found) = slot.path_texts.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
