@@ -807,7 +807,8 @@ fn choose_palette(colours: &[u32], uses: &[u32], n: usize) -> Option<PaletteChoi
 /// Distances are f32 and indices 32-bit words so that the lanes vectorise with x86-64's
 /// baseline (SSE2 has 4-lane f32 multiply, min and max, but no 32-bit integer multiply);
 /// squared distances are integers below 2^18 and sums below 2^10, exact in f32, so every
-/// comparison is the integer one.
+/// comparison is the integer one. The AVX2 nearest search works in integers (16-bit
+/// multiply-adds, and one word per best: distance above index).
 mod quantise {
     /// Colours per block of the nearest search (one AVX2 register of f32).
     const LANES: usize = 8;
@@ -889,7 +890,15 @@ mod quantise {
         (best, at)
     }
 
-    /// [`search_block`] in AVX2 registers (one colour per lane).
+    /// [`search_block`] in AVX2 registers (one colour per lane), in integers: a colour's
+    /// channels as two pairs of 16-bit words, whose squared differences one multiply-add
+    /// sums, and each lane's best as one word, squared distance above index, so that the
+    /// unsigned minimum keeps the nearest entry and, among equals, the first. The entries
+    /// are taken eight at a time on either side: a run of eight is tried whole when the
+    /// nearest of them (its first, outwards) is within the bound, and the largest best is
+    /// found once per run. Entries past the bound can be tried without harm: each is
+    /// farther than every lane's best, so none is taken. `pairs`: each kept entry's
+    /// channels as [`pairs`] gives them.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     pub(super) fn search_block_avx2(
@@ -897,47 +906,59 @@ mod quantise {
         lo_s: f32,
         hi_s: f32,
         kept: &[Kept],
+        pairs: &[[i32; 2]],
     ) -> ([f32; LANES], [u32; LANES]) {
         use std::arch::x86_64::*;
         // SAFETY: each `c[k]` holds 8 f32, what one unaligned load reads.
-        let [r, g, b, a] = c.map(|ch| unsafe { _mm256_loadu_ps(ch.as_ptr()) });
-        let mut best = _mm256_set1_ps(f32::INFINITY);
-        let mut at = _mm256_setzero_si256();
+        let [r, g, b, a] = c.map(|ch| unsafe { _mm256_cvttps_epi32(_mm256_loadu_ps(ch.as_ptr())) });
+        let rg = _mm256_or_si256(r, _mm256_slli_epi32::<16>(g));
+        let ba = _mm256_or_si256(b, _mm256_slli_epi32::<16>(a));
+        let mut best = _mm256_set1_epi32(-1);
         let mut worst = f32::INFINITY;
         let mut up = kept.partition_point(|k| k.0 < lo_s);
         let mut down = up;
-        while let Some((bound, k)) = next_entry(kept, lo_s, hi_s, &mut down, &mut up) {
-            if bound > 4.0 * worst {
+        loop {
+            // The bound of the nearest untried entry on each side.
+            let below = if down > 0 { (lo_s - kept[down - 1].0).powi(2) } else { f32::INFINITY };
+            let above = if up < kept.len() { (kept[up].0 - hi_s).max(0.0).powi(2) } else { f32::INFINITY };
+            let run = if below <= above && below <= 4.0 * worst {
+                let from = down.saturating_sub(LANES);
+                let run = from..down;
+                down = from;
+                run
+            } else if above < below && above <= 4.0 * worst {
+                let to = (up + LANES).min(kept.len());
+                let run = up..to;
+                up = to;
+                run
+            } else {
                 break;
-            }
-            let (_, i, f) = kept[k];
-            let sq = |v: __m256, f: f32| {
-                let d = _mm256_sub_ps(v, _mm256_set1_ps(f));
-                _mm256_mul_ps(d, d)
             };
-            let e = _mm256_add_ps(_mm256_add_ps(sq(r, f[0]), sq(g, f[1])), _mm256_add_ps(sq(b, f[2]), sq(a, f[3])));
-            let iv = _mm256_set1_epi32(i as i32);
-            // Indices are below 256: the signed compare is the unsigned one.
-            let later = _mm256_castsi256_ps(_mm256_cmpgt_epi32(at, iv));
-            let closer = _mm256_or_ps(
-                _mm256_cmp_ps::<_CMP_LT_OQ>(e, best),
-                _mm256_and_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(e, best), later),
-            );
-            best = _mm256_blendv_ps(best, e, closer);
-            at = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(at), _mm256_castsi256_ps(iv), closer));
+            for (&(_, i, _), &[erg, eba]) in kept[run.clone()].iter().zip(&pairs[run]) {
+                let d_rg = _mm256_sub_epi16(rg, _mm256_set1_epi32(erg));
+                let d_ba = _mm256_sub_epi16(ba, _mm256_set1_epi32(eba));
+                let e = _mm256_add_epi32(_mm256_madd_epi16(d_rg, d_rg), _mm256_madd_epi16(d_ba, d_ba));
+                let key = _mm256_or_si256(_mm256_slli_epi32::<8>(e), _mm256_set1_epi32(i as i32));
+                best = _mm256_min_epu32(best, key);
+            }
             // The largest best: the halves, then pairs, then neighbours.
-            let m = _mm256_max_ps(best, _mm256_permute2f128_ps::<1>(best, best));
-            let m = _mm256_max_ps(m, _mm256_shuffle_ps::<0b0100_1110>(m, m));
-            let m = _mm256_max_ps(m, _mm256_shuffle_ps::<0b1011_0001>(m, m));
-            worst = _mm256_cvtss_f32(m);
+            let m = _mm256_max_epu32(best, _mm256_permute2x128_si256::<1>(best, best));
+            let m = _mm256_max_epu32(m, _mm256_shuffle_epi32::<0b0100_1110>(m));
+            let m = _mm256_max_epu32(m, _mm256_shuffle_epi32::<0b1011_0001>(m));
+            worst = ((_mm256_cvtsi256_si32(m) as u32) >> 8) as f32;
         }
-        let (mut d, mut x) = ([0f32; LANES], [0u32; LANES]);
-        // SAFETY: 8 f32 and 8 u32, what one unaligned store writes.
-        unsafe {
-            _mm256_storeu_ps(d.as_mut_ptr(), best);
-            _mm256_storeu_si256(x.as_mut_ptr().cast(), at);
-        }
-        (d, x)
+        let mut keys = [0u32; LANES];
+        // SAFETY: 8 u32, what one unaligned store writes.
+        unsafe { _mm256_storeu_si256(keys.as_mut_ptr().cast(), best) };
+        (keys.map(|k| (k >> 8) as f32), keys.map(|k| k & 0xff))
+    }
+
+    /// A colour's channels as the two words [`search_block_avx2`] reads: red and green,
+    /// blue and alpha, each pair as two 16-bit halves.
+    #[cfg(target_arch = "x86_64")]
+    fn pairs(c: &[f32; 4]) -> [i32; 2] {
+        let v = c.map(|v| v as i32);
+        [v[0] | (v[1] << 16), v[2] | (v[3] << 16)]
     }
 
     fn sum(c: &[u8; 4]) -> usize {
@@ -1000,6 +1021,8 @@ mod quantise {
         let mut kept: Vec<(f32, u32, [f32; 4])> =
             palette.iter().enumerate().map(|(i, p)| (sum(p) as f32, i as u32, p.map(f32::from))).collect();
         kept.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        #[cfg(target_arch = "x86_64")]
+        let pairs: Vec<[i32; 2]> = if WIDE { kept.iter().map(|k| pairs(&k.2)).collect() } else { Vec::new() };
         for j0 in (0..padded).step_by(LANES) {
             let block: [&[f32; LANES]; 4] =
                 std::array::from_fn(|k| ch[k][j0..j0 + LANES].try_into().expect("a whole block"));
@@ -1007,7 +1030,7 @@ mod quantise {
             #[cfg(target_arch = "x86_64")]
             // SAFETY: WIDE only from `complete_avx2`, called when the CPU has AVX2.
             let (best, at) = if WIDE {
-                unsafe { search_block_avx2(block, lo_s, hi_s, &kept) }
+                unsafe { search_block_avx2(block, lo_s, hi_s, &kept, &pairs) }
             } else {
                 search_block(block, lo_s, hi_s, &kept)
             };
