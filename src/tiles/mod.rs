@@ -280,22 +280,60 @@ pub fn render_tile(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> R
 const KEEP_PIXELS: usize = 128 << 20;
 
 /// The pixels last drawn at one tile place, with their cell keys
-/// ([`Recording::cell_keys`]) and their colours counted.
+/// ([`Recording::cell_keys`]), their colours counted and the hashes of their rows
+/// ([`row_hashes`]).
 #[derive(Default)]
-struct DrawnBefore(Mutex<Option<(Vec<u64>, tiny_skia::Pixmap, TileColours)>>);
+struct DrawnBefore(Mutex<Option<Kept>>);
+
+/// What a tile place keeps of its last drawing ([`DrawnBefore`]).
+struct Kept {
+    keys: Vec<u64>,
+    pixels: tiny_skia::Pixmap,
+    colours: TileColours,
+    rows: Vec<u128>,
+}
+
+/// The hash of each row of an image's pixels, or, with `rows`, `rows` with only the
+/// rows `changed` hashed again: a tile's [`pixel_key`] is built from them, so a place
+/// redrawn in a few rows is not read whole again to find its key.
+fn row_hashes(pixels: &tiny_skia::Pixmap, rows: Option<Vec<u128>>, changed: &[[usize; 4]]) -> Vec<u128> {
+    let stride = pixels.width() as usize * 4;
+    let hash = |y: usize| twox_hash::XxHash3_128::oneshot(&pixels.data()[y * stride..(y + 1) * stride]);
+    match rows {
+        Some(mut rows) if rows.len() == pixels.height() as usize => {
+            for &[_, y0, _, y1] in changed {
+                for y in y0..y1.min(rows.len()) {
+                    rows[y] = hash(y);
+                }
+            }
+            rows
+        }
+        _ => (0..pixels.height() as usize).map(hash).collect(),
+    }
+}
+
+/// The key of a tile's pixels (of width `width`, with these [`row_hashes`]) encoded at
+/// `dpi` as `image`: equal keys, equal PNGs.
+fn pixel_key(width: u32, rows: &[u128], dpi: f32, image: ImageFormat) -> u128 {
+    let mut bytes = Vec::with_capacity(4 + rows.len() * 16);
+    bytes.extend_from_slice(&width.to_le_bytes());
+    rows.iter().for_each(|r| bytes.extend_from_slice(&r.to_le_bytes()));
+    twox_hash::XxHash3_128::oneshot_with_seed(u64::from(dpi.to_bits()) ^ ((image as u64) << 40), &bytes)
+}
 
 impl DrawnBefore {
     /// Draw tile `t` of a metatile recorded with digests: only the cells whose keys
     /// changed since this place was last drawn, or all of it, and hand the pixels, with
-    /// their colours counted, to `then` (the encoder) before keeping them. The pixels are
-    /// those of [`render_tile`], byte for byte. `kept` counts the bytes the run keeps.
+    /// their colours counted and their rows' hashes, to `then` (the encoder) before
+    /// keeping them. The pixels are those of [`render_tile`], byte for byte. `kept`
+    /// counts the bytes the run keeps.
     fn redraw<T>(
         &self,
         rec: &Recording,
         (mt, t): (&MetaTile, TileId),
         o: &TileLook,
         kept: &std::sync::atomic::AtomicUsize,
-        then: impl FnOnce(&tiny_skia::Pixmap, Option<&TileColours>) -> Result<T>,
+        then: impl FnOnce(&tiny_skia::Pixmap, Option<&TileColours>, Option<&[u128]>) -> Result<T>,
     ) -> Result<T> {
         use std::sync::atomic::Ordering::Relaxed;
         let t0 = std::time::Instant::now();
@@ -304,7 +342,7 @@ impl DrawnBefore {
             // No room to keep this place's pixels: no cell keys either.
             let pixels = render_tile(rec, mt, t, o)?;
             phase_time(&RASTER_NS, t0);
-            return then(&pixels, None);
+            return then(&pixels, None, None);
         }
         let (x, y) = tile_origin(mt, t, o);
         let side = TILE_PX * o.scale;
@@ -313,17 +351,18 @@ impl DrawnBefore {
         // The pixels kept are redrawn in place (the slot is filled again below), however
         // many cells changed (a redraw of every cell costs what a whole drawing does), and
         // only the colours of the pixels that changed are counted again.
-        let (drawn, mut colours, changed) = match slot.take() {
-            Some((old, pixels, colours)) => {
+        let (drawn, mut colours, changed, rows) = match slot.take() {
+            Some(Kept { keys: old, pixels, colours, rows }) => {
                 let dirty: Vec<bool> = old.iter().zip(&keys).map(|(a, b)| a != b).collect();
                 match rec.redraw_window(x, y, (side, side), pixels, &dirty) {
-                    Some(r) => (Some(r.pixels), colours, Some(r.changed)),
-                    None => (None, colours, None),
+                    Some(r) => (Some(r.pixels), colours, Some(r.changed), Some(rows)),
+                    None => (None, colours, None, None),
                 }
             }
-            None => (rec.draw_window(x, y, (side, side)), TileColours::default(), None),
+            None => (rec.draw_window(x, y, (side, side)), TileColours::default(), None, None),
         };
         let pixels = drawn.ok_or_else(|| Error::Encode(format!("no memory for tile {}/{}/{}", t.z, t.x, t.y)))?;
+        let rows = row_hashes(&pixels, rows, changed.as_deref().unwrap_or_default());
         phase_time(&RASTER_NS, t0);
         // A place drawn for the first time is encoded from a scan of its pixels, and keeps
         // no counts (many places are drawn only once); from its first redraw on, its
@@ -332,13 +371,13 @@ impl DrawnBefore {
             let t1 = std::time::Instant::now();
             colours.update(&pixels, changed.as_deref());
             phase_time(&ENCODE_NS, t1);
-            then(&pixels, Some(&colours))?
+            then(&pixels, Some(&colours), Some(&rows))?
         } else {
-            then(&pixels, None)?
+            then(&pixels, None, Some(&rows))?
         };
-        let bytes = pixels.data().len() + colours.bytes();
+        let bytes = pixels.data().len() + colours.bytes() + rows.len() * 16;
         if had || kept.fetch_add(bytes, Relaxed) + bytes <= KEEP_PIXELS {
-            *slot = Some((keys, pixels, colours));
+            *slot = Some(Kept { keys, pixels, colours, rows });
         } else {
             kept.fetch_sub(bytes, Relaxed);
         }
@@ -373,19 +412,20 @@ type PngsByPixels = HashMap<u128, Arc<Vec<u8>>>;
 impl EncodedTiles {
     /// The tile's image, encoded now or found. With `plain_only`, only small images (the
     /// plain tiles that repeat: sea, empty land) are kept for later tiles.
-    /// `counted`: the tile's colours, when counted ([`encode_tile`]).
+    /// `counted`: the tile's colours, when counted ([`encode_tile`]); `rows`: its rows'
+    /// hashes, when known ([`row_hashes`]).
     fn encode(
         &self,
         tile: &tiny_skia::Pixmap,
-        dpi: f32,
-        image: ImageFormat,
+        (dpi, image): (f32, ImageFormat),
         plain_only: bool,
         counted: Option<&TileColours>,
+        rows: Option<&[u128]>,
     ) -> Result<Arc<Vec<u8>>> {
-        let mut h = twox_hash::XxHash3_128::with_seed(u64::from(dpi.to_bits()) ^ ((image as u64) << 40));
-        h.write(&tile.width().to_le_bytes());
-        h.write(tile.data());
-        let k = h.finish_128();
+        let k = match rows {
+            Some(rows) => pixel_key(tile.width(), rows, dpi, image),
+            None => pixel_key(tile.width(), &row_hashes(tile, None, &[]), dpi, image),
+        };
         if let Some(png) = self.get(k) {
             return Ok(png);
         }
@@ -577,10 +617,12 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                             if let Some(png) = key.and_then(|k| by_key.get(k)) {
                                 return Ok(((*t, png), false));
                             }
-                            let encode = |pixels: &tiny_skia::Pixmap, counted: Option<&TileColours>| {
+                            let encode = |pixels: &tiny_skia::Pixmap,
+                                          counted: Option<&TileColours>,
+                                          rows: Option<&[u128]>| {
                                 let t0 = std::time::Instant::now();
                                 let png = match encoded {
-                                    Some(cache) => cache.encode(pixels, dpi, o.look.image, stream, counted),
+                                    Some(cache) => cache.encode(pixels, (dpi, o.look.image), stream, counted, rows),
                                     None => encode_tile(pixels, dpi, o.look.image, counted).map(without_spare),
                                 };
                                 phase_time(&ENCODE_NS, t0);
@@ -592,7 +634,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                                     let t0 = std::time::Instant::now();
                                     let pixels = render_tile(&rec, mt, *t, &o.look)?;
                                     phase_time(&RASTER_NS, t0);
-                                    encode(&pixels, None)?
+                                    encode(&pixels, None, None)?
                                 }
                             };
                             if let Some(k) = key {
