@@ -617,17 +617,16 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
                             if let Some(png) = key.and_then(|k| by_key.get(k)) {
                                 return Ok(((*t, png), false));
                             }
-                            let encode = |pixels: &tiny_skia::Pixmap,
-                                          counted: Option<&TileColours>,
-                                          rows: Option<&[u128]>| {
-                                let t0 = std::time::Instant::now();
-                                let png = match encoded {
-                                    Some(cache) => cache.encode(pixels, (dpi, o.look.image), stream, counted, rows),
-                                    None => encode_tile(pixels, dpi, o.look.image, counted).map(without_spare),
+                            let encode =
+                                |pixels: &tiny_skia::Pixmap, counted: Option<&TileColours>, rows: Option<&[u128]>| {
+                                    let t0 = std::time::Instant::now();
+                                    let png = match encoded {
+                                        Some(cache) => cache.encode(pixels, (dpi, o.look.image), stream, counted, rows),
+                                        None => encode_tile(pixels, dpi, o.look.image, counted).map(without_spare),
+                                    };
+                                    phase_time(&ENCODE_NS, t0);
+                                    png
                                 };
-                                phase_time(&ENCODE_NS, t0);
-                                png
-                            };
                             let png = match keyed {
                                 true => before.redraw(&rec, (mt, *t), &o.look, &pixels_kept, encode)?,
                                 false => {
@@ -803,6 +802,35 @@ mod tests {
         }
         // The repeated states took the layers kept (water, rivers, lands).
         assert!(taken >= 8, "{taken} layers taken");
+    }
+
+    #[test]
+    fn a_tiles_rows_hashed_again_where_they_changed_give_its_key_afresh() {
+        // A tile, changed box by box: its rows hashed again only in the changed boxes give
+        // the hashes, and so the key, of its rows hashed afresh; another pixel, another key.
+        let mut px = tiny_skia::Pixmap::new(256, 256).expect("pixmap");
+        let mut rows = row_hashes(&px, None, &[]);
+        let key = |rows: &[u128]| pixel_key(256, rows, 96.0, ImageFormat::Png);
+        let mut keys = vec![key(&rows)];
+        for (k, b) in
+            [[3usize, 0, 40, 1], [0, 17, 256, 30], [250, 255, 256, 256], [100, 100, 101, 101]].iter().enumerate()
+        {
+            for y in b[1]..b[3] {
+                for x in b[0]..b[2] {
+                    px.pixels_mut()[y * 256 + x] =
+                        tiny_skia::PremultipliedColorU8::from_rgba(k as u8 * 40, 7, 9, 255).expect("colour");
+                }
+            }
+            // Row by row, as a redraw reports what it changed.
+            let changed: Vec<[usize; 4]> = (b[1]..b[3]).map(|y| [b[0], y, b[2], y + 1]).collect();
+            rows = row_hashes(&px, Some(rows), &changed);
+            assert!(rows == row_hashes(&px, None, &[]), "box {k}");
+            keys.push(key(&rows));
+        }
+        let distinct: std::collections::HashSet<u128> = keys.iter().copied().collect();
+        assert_eq!(distinct.len(), keys.len(), "every change gives a new key");
+        // The key covers the encoding: the same pixels at another resolution differ.
+        assert_ne!(key(&rows), pixel_key(256, &rows, 192.0, ImageFormat::Png));
     }
 
     #[test]
