@@ -703,17 +703,16 @@ pub fn encode_counted_tile_png(
         for (v, &l) in lut.iter_mut().zip(&live) {
             *v = choice.lut.get(l as usize).copied().unwrap_or(0);
         }
-        // Eight pixels at a time, one store when they share a slot (flat fills).
+        // Sixteen pixels at a time, one store when they share a slot (flat fills).
         let lut: &[u8; 1 << 16] = lut;
-        let (slots, slots_left) = counted.slots.as_chunks::<8>();
-        let (out, out_left) = indices.as_chunks_mut::<8>();
+        let (slots, slots_left) = counted.slots.as_chunks::<16>();
+        let (out, out_left) = indices.as_chunks_mut::<16>();
         for (o, s) in out.iter_mut().zip(slots) {
-            if *s == [s[0]; 8] {
-                *o = [lut[usize::from(s[0])]; 8];
+            let first = s[0];
+            if s.iter().fold(true, |same, &v| same & (v == first)) {
+                *o = [lut[usize::from(first)]; 16];
             } else {
-                for (d, &v) in o.iter_mut().zip(s) {
-                    *d = lut[usize::from(v)];
-                }
+                *o = s.map(|v| lut[usize::from(v)]);
             }
         }
         for (o, &s) in out_left.iter_mut().zip(slots_left) {
