@@ -412,9 +412,19 @@ fn with_mbtiles_bytes<T>(
     // otherwise write it a 4 KiB page at a time (hundreds of system calls for a year's
     // archive), and reading nothing back, it gains nothing from the file.
     let mut db = rusqlite::Connection::open_in_memory().map_err(&e)?;
-    let schema = mbtiles_schema().map_err(&e)?;
-    db.deserialize_read_exact(rusqlite::MAIN_DB, schema.as_slice(), schema.len(), false).map_err(&e)?;
-    db.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;").map_err(&e)?;
+    db.execute_batch(
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+         CREATE TABLE metadata (name TEXT, value TEXT);
+         CREATE TABLE map (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_id TEXT);
+         CREATE TABLE images (tile_data BLOB, tile_id TEXT);
+         CREATE UNIQUE INDEX name ON metadata (name);
+         CREATE UNIQUE INDEX map_index ON map (zoom_level, tile_column, tile_row);
+         CREATE UNIQUE INDEX images_id ON images (tile_id);
+         CREATE VIEW tiles AS SELECT map.zoom_level AS zoom_level, map.tile_column AS tile_column,
+             map.tile_row AS tile_row, images.tile_data AS tile_data
+             FROM map JOIN images ON images.tile_id = map.tile_id;",
+    )
+    .map_err(&e)?;
     let tx = db.transaction().map_err(&e)?;
     {
         let mut put = tx.prepare("INSERT INTO metadata (name, value) VALUES (?1, ?2)").map_err(&e)?;
@@ -441,30 +451,6 @@ fn with_mbtiles_bytes<T>(
     drop(bytes);
     db.close().map_err(|(_, err)| e(err))?;
     Ok(out)
-}
-
-/// The bytes of an empty MBTiles database (its tables, indexes and view), built once: a
-/// database is started from them rather than from its schema's SQL.
-fn mbtiles_schema() -> rusqlite::Result<&'static Vec<u8>> {
-    static SCHEMA: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    if let Some(s) = SCHEMA.get() {
-        return Ok(s);
-    }
-    let mut db = rusqlite::Connection::open_in_memory()?;
-    db.execute_batch(
-        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
-         CREATE TABLE metadata (name TEXT, value TEXT);
-         CREATE TABLE map (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_id TEXT);
-         CREATE TABLE images (tile_data BLOB, tile_id TEXT);
-         CREATE UNIQUE INDEX name ON metadata (name);
-         CREATE UNIQUE INDEX map_index ON map (zoom_level, tile_column, tile_row);
-         CREATE UNIQUE INDEX images_id ON images (tile_id);
-         CREATE VIEW tiles AS SELECT map.zoom_level AS zoom_level, map.tile_column AS tile_column,
-             map.tile_row AS tile_row, images.tile_data AS tile_data
-             FROM map JOIN images ON images.tile_id = map.tile_id;",
-    )?;
-    let bytes = db.serialize(rusqlite::MAIN_DB)?.to_vec();
-    Ok(SCHEMA.get_or_init(|| bytes))
 }
 
 /// The header values and metadata of a PMTiles archive (what a merge copies from shards).
