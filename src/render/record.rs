@@ -310,7 +310,12 @@ impl Recorded {
         match &*self.op {
             Op::Fill { pieces, path, .. } | Op::Stroke { pieces, path, .. } if !pieces.is_empty() => {
                 let reaches = |p: &Piece| match kept {
-                    Some(kept) if p.line.is_some() && Recording::touches(&p.bounds, x, y, size) => {
+                    // A short contour is looked at again rather than looked up (a lookup in
+                    // a large table costs more than a few segments).
+                    Some(kept)
+                        if p.line.is_some_and(|(s, e)| e - s > KEPT_REACH_POINTS)
+                            && Recording::touches(&p.bounds, x, y, size) =>
+                    {
                         kept.reaches(p, [x as i32, y as i32, size.0 as i32, size.1 as i32], || {
                             p.reaches(path.points(), x, y, size)
                         })
@@ -940,6 +945,10 @@ pub struct NearDigests {
 
 /// A line of text laid out: its bounds and the boxes its glyphs can ink.
 type LaidOut = ([f32; 4], std::sync::Arc<[[f32; 4]]>);
+
+/// Points of a contour above which whether it reaches a window is kept
+/// ([`NearDigests::reaches`]) rather than found again.
+const KEPT_REACH_POINTS: u32 = 48;
 
 /// The most lines of text a [`NearDigests`] keeps laid out.
 const KEPT_TEXTS: usize = 1 << 14;
