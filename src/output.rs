@@ -836,22 +836,33 @@ mod quantise {
     /// A kept entry: its channel sum, index and channels.
     type Kept = (f32, u32, [f32; 4]);
 
-    /// The next kept entry to try for a block of colours with sums `lo_s..=hi_s`, searching
-    /// outwards (`down` and `up` bracket the entries tried so far), with the bound of its
-    /// squared distance times 4 to every colour of the block (0 for entries with sums
-    /// inside the block's); None when both sides are done.
+    /// The next run of up to `step` kept entries to try for a block of colours with sums
+    /// `lo_s..=hi_s`, searching outwards (`down` and `up` bracket the entries tried so
+    /// far): the side whose nearest entry has the smaller bound of its squared distance
+    /// times 4 to every colour of the block (0 for entries with sums inside the block's);
+    /// None when both sides are done or their bounds pass `limit`.
     #[inline(always)]
-    fn next_entry(kept: &[Kept], lo_s: f32, hi_s: f32, down: &mut usize, up: &mut usize) -> Option<(f32, usize)> {
+    fn next_run(
+        kept: &[Kept],
+        (lo_s, hi_s): (f32, f32),
+        (down, up): (&mut usize, &mut usize),
+        step: usize,
+        limit: f32,
+    ) -> Option<std::ops::Range<usize>> {
         let below = if *down > 0 { (lo_s - kept[*down - 1].0).powi(2) } else { f32::INFINITY };
         let above = if *up < kept.len() { (kept[*up].0 - hi_s).max(0.0).powi(2) } else { f32::INFINITY };
-        if below == f32::INFINITY && above == f32::INFINITY {
+        if below.min(above) > limit || (below == f32::INFINITY && above == f32::INFINITY) {
             None
         } else if below <= above {
-            *down -= 1;
-            Some((below, *down))
+            let from = down.saturating_sub(step);
+            let run = from..*down;
+            *down = from;
+            Some(run)
         } else {
-            *up += 1;
-            Some((above, *up - 1))
+            let to = (*up + step).min(kept.len());
+            let run = *up..to;
+            *up = to;
+            Some(run)
         }
     }
 
@@ -871,11 +882,8 @@ mod quantise {
         let mut at = [0u32; LANES];
         let mut up = kept.partition_point(|k| k.0 < lo_s);
         let mut down = up;
-        while let Some((bound, k)) = next_entry(kept, lo_s, hi_s, &mut down, &mut up) {
-            if bound > 4.0 * largest(&best) {
-                break;
-            }
-            let (_, i, f) = kept[k];
+        while let Some(run) = next_run(kept, (lo_s, hi_s), (&mut down, &mut up), 1, 4.0 * largest(&best)) {
+            let (_, i, f) = kept[run.start];
             for l in 0..LANES {
                 let (dr, dg, db, da) = (c[0][l] - f[0], c[1][l] - f[1], c[2][l] - f[2], c[3][l] - f[3]);
                 let e = dr * dr + dg * dg + db * db + da * da;
@@ -916,23 +924,7 @@ mod quantise {
         let mut worst = f32::INFINITY;
         let mut up = kept.partition_point(|k| k.0 < lo_s);
         let mut down = up;
-        loop {
-            // The bound of the nearest untried entry on each side.
-            let below = if down > 0 { (lo_s - kept[down - 1].0).powi(2) } else { f32::INFINITY };
-            let above = if up < kept.len() { (kept[up].0 - hi_s).max(0.0).powi(2) } else { f32::INFINITY };
-            let run = if below <= above && below <= 4.0 * worst {
-                let from = down.saturating_sub(LANES);
-                let run = from..down;
-                down = from;
-                run
-            } else if above < below && above <= 4.0 * worst {
-                let to = (up + LANES).min(kept.len());
-                let run = up..to;
-                up = to;
-                run
-            } else {
-                break;
-            };
+        while let Some(run) = next_run(kept, (lo_s, hi_s), (&mut down, &mut up), LANES, 4.0 * worst) {
             for (&(_, i, _), &[erg, eba]) in kept[run.clone()].iter().zip(&pairs[run]) {
                 let d_rg = _mm256_sub_epi16(rg, _mm256_set1_epi32(erg));
                 let d_ba = _mm256_sub_epi16(ba, _mm256_set1_epi32(eba));

@@ -315,10 +315,10 @@ fn row_hashes(pixels: &tiny_skia::Pixmap, rows: Option<Vec<u128>>, changed: &[[u
 /// The key of a tile's pixels (of width `width`, with these [`row_hashes`]) encoded at
 /// `dpi` as `image`: equal keys, equal PNGs.
 fn pixel_key(width: u32, rows: &[u128], dpi: f32, image: ImageFormat) -> u128 {
-    let mut bytes = Vec::with_capacity(4 + rows.len() * 16);
-    bytes.extend_from_slice(&width.to_le_bytes());
-    rows.iter().for_each(|r| bytes.extend_from_slice(&r.to_le_bytes()));
-    twox_hash::XxHash3_128::oneshot_with_seed(u64::from(dpi.to_bits()) ^ ((image as u64) << 40), &bytes)
+    let mut h = crate::render::Gathered::with_seed(u64::from(dpi.to_bits()) ^ ((image as u64) << 40));
+    h.write(&width.to_le_bytes());
+    rows.iter().for_each(|r| h.write(&r.to_le_bytes()));
+    h.finish_128()
 }
 
 impl DrawnBefore {
