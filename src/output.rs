@@ -1182,8 +1182,10 @@ fn write_indexed(w: usize, h: usize, palette: &[[u8; 4]], indices: &[u8], dpi: f
                 }
             }
         }
-        let data = match bits {
-            8 => indices.to_vec(),
+        // At 8 bits the indices are the rows as they are (no copy).
+        let packed;
+        let data: &[u8] = match bits {
+            8 => indices,
             _ => {
                 let mut data = vec![0u8; stride * h];
                 match bits {
@@ -1191,10 +1193,11 @@ fn write_indexed(w: usize, h: usize, palette: &[[u8; 4]], indices: &[u8], dpi: f
                     2 => pack::<2>(&mut data, indices, w, stride),
                     _ => pack::<4>(&mut data, indices, w, stride),
                 }
-                data
+                packed = data;
+                &packed
             }
         };
-        writer.write_image_data(&data).map_err(enc_err)?;
+        writer.write_image_data(data).map_err(enc_err)?;
         writer.finish().map_err(enc_err)?;
     }
     Ok(out)
