@@ -1183,6 +1183,8 @@ impl Recording {
         let mut keys = vec![seed; grid.len()];
         let (window, (kx, ky, ks)) = key_window(x, y, size);
         let mut near = Vec::new();
+        // One operation's keys in the window, reused from operation to operation.
+        let mut local = Vec::new();
         for r in &self.ops {
             if !r.reach_kept(kx as f32, ky as f32, ks, self.near.as_deref(), &mut near) {
                 continue;
@@ -1206,11 +1208,11 @@ impl Recording {
                 kept.iter().for_each(|&(c, key)| mix(&mut keys, c as usize, key));
                 continue;
             }
-            let mut local = Vec::new();
+            local.clear();
             if r.local_cell_keys(&near, &grid, &mut |c, key| local.push((c as u32, key))) {
                 local.iter().for_each(|&(c, key)| mix(&mut keys, c as usize, key));
                 if let (Some(k), Some(kept)) = (memo, &self.near) {
-                    kept.keep_cells(k, local.into());
+                    kept.keep_cells(k, local.as_slice().into());
                 }
                 continue;
             }

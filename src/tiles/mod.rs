@@ -256,7 +256,8 @@ fn tile_origin(mt: &MetaTile, t: TileId, o: &TileLook) -> (i32, i32) {
 pub fn tile_key(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> u128 {
     let (x, y) = tile_origin(mt, t, o);
     let side = TILE_PX * o.scale;
-    let mut salt = vec![t.z];
+    let mut salt = Vec::with_capacity(22 + o.lang.len());
+    salt.push(t.z);
     for v in [t.x, t.y, mt.size, o.scale, o.buffer_px] {
         salt.extend_from_slice(&v.to_le_bytes());
     }
