@@ -343,23 +343,7 @@ fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, s
     // nothing exactly. Curves are culled likewise, one by one.
     let (top, bottom, left_side, right_side) = (win.r0 as f32, win.r1 as f32, win.c0 as f32, win.c1 as f32);
     let whole = win.r0 == 0 && win.r1 >= height && win.c0 == 0 && win.c1 >= width;
-    // Where the control points of a curve lie: 0 in reach of the box, 1 left of it, 2
-    // beyond it elsewhere (drawing nothing).
-    let place = |pts: &[Point]| -> u8 {
-        let (mut lo, mut hi) =
-            (Point::from_xy(f32::INFINITY, f32::INFINITY), Point::from_xy(f32::NEG_INFINITY, f32::NEG_INFINITY));
-        for q in pts {
-            lo = Point::from_xy(lo.x.min(q.x), lo.y.min(q.y));
-            hi = Point::from_xy(hi.x.max(q.x), hi.y.max(q.y));
-        }
-        if hi.y + 1.0 < top || lo.y - 1.0 > bottom || lo.x - 1.0 > right_side {
-            2
-        } else if hi.x + 1.0 < left_side {
-            1
-        } else {
-            0
-        }
-    };
+    let reach = (!whole).then_some([top, bottom, left_side, right_side]);
     let mut mapped = std::mem::take(&mut scratch.mapped);
     // Only moved, not scaled or turned: a box in the path's own coordinates is the box
     // moved back.
@@ -381,9 +365,9 @@ fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, s
         // A long contour of lines drawn in part (a box of a replayed drawing): its
         // stretches that lie wholly above, below or right of the box are passed over
         // without mapping their points (their edges would add nothing).
-        if !whole && p_end - p > 2 * STRETCH && shifted && lines_only(&verbs[v..v_end]) {
+        if let Some(reach) = reach.filter(|_| p_end - p > 2 * STRETCH && shifted && closed_run(&verbs[v..v_end])) {
             let lim = [top - ts.ty - 1.0, bottom - ts.ty + 1.0, right_side - ts.tx + 1.0];
-            stretches(&points[p..p_end], ts, lim, &mut c);
+            stretches((&verbs[v..v_end], &points[p..p_end]), ts, lim, reach, &mut c);
             (v, p) = (v_end, p_end);
             continue;
         }
@@ -430,58 +414,11 @@ fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, s
                     p += 1;
                 }
                 V::Quad => {
-                    let (p0, p1, p2) = (last.p, at(0), at(1));
-                    let end = vertex(p2);
-                    match if whole { 0 } else { place(&[p0, p1, p2]) } {
-                        // Left of the box a curve adds its covers, which its chord's equal.
-                        1 => c.line(last, end),
-                        2 => {}
-                        _ => {
-                            let dd = norm(p0.x - 2.0 * p1.x + p2.x, p0.y - 2.0 * p1.y + p2.y);
-                            let n = pieces(dd);
-                            let mut prev = last;
-                            for k in 1..n {
-                                let t = k as f32 / n as f32;
-                                let u = 1.0 - t;
-                                let q = vertex(Point::from_xy(
-                                    u * u * p0.x + 2.0 * u * t * p1.x + t * t * p2.x,
-                                    u * u * p0.y + 2.0 * u * t * p1.y + t * t * p2.y,
-                                ));
-                                c.line(prev, q);
-                                prev = q;
-                            }
-                            c.line(prev, end);
-                        }
-                    }
-                    last = end;
+                    last = quad(&mut c, last, (at(0), at(1)), reach);
                     p += 2;
                 }
                 V::Cubic => {
-                    let (p0, p1, p2, p3) = (last.p, at(0), at(1), at(2));
-                    let end = vertex(p3);
-                    match if whole { 0 } else { place(&[p0, p1, p2, p3]) } {
-                        1 => c.line(last, end),
-                        2 => {}
-                        _ => {
-                            let d1 = norm(p0.x - 2.0 * p1.x + p2.x, p0.y - 2.0 * p1.y + p2.y);
-                            let d2 = norm(p1.x - 2.0 * p2.x + p3.x, p1.y - 2.0 * p2.y + p3.y);
-                            let n = pieces(1.5 * d1.max(d2));
-                            let mut prev = last;
-                            for k in 1..n {
-                                let t = k as f32 / n as f32;
-                                let u = 1.0 - t;
-                                let (a, b, cc, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
-                                let q = vertex(Point::from_xy(
-                                    a * p0.x + b * p1.x + cc * p2.x + d * p3.x,
-                                    a * p0.y + b * p1.y + cc * p2.y + d * p3.y,
-                                ));
-                                c.line(prev, q);
-                                prev = q;
-                            }
-                            c.line(prev, end);
-                        }
-                    }
-                    last = end;
+                    last = cubic(&mut c, last, (at(0), at(1), at(2)), reach);
                     p += 3;
                 }
                 V::Close => {
@@ -505,27 +442,132 @@ fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, s
 /// Points per stretch of a long contour that [`stretches`] passes over as one.
 const STRETCH: usize = 16;
 
-/// A contour's verbs: a move, then lines, and perhaps a close at the end?
-fn lines_only(verbs: &[tiny_skia_path::PathVerb]) -> bool {
+/// Where the control points of a curve lie against the box `reach` (top, bottom, left
+/// and right sides; None: the whole image is drawn): 0 in reach of it, 1 left of it, 2
+/// beyond it elsewhere (drawing nothing). A pixel of margin: curves are flattened within
+/// their control points, give or take rounding.
+#[inline(always)]
+fn place(pts: &[Point], reach: Option<[f32; 4]>) -> u8 {
+    let Some([top, bottom, left_side, right_side]) = reach else { return 0 };
+    let (mut lo, mut hi) =
+        (Point::from_xy(f32::INFINITY, f32::INFINITY), Point::from_xy(f32::NEG_INFINITY, f32::NEG_INFINITY));
+    for q in pts {
+        lo = Point::from_xy(lo.x.min(q.x), lo.y.min(q.y));
+        hi = Point::from_xy(hi.x.max(q.x), hi.y.max(q.y));
+    }
+    if hi.y + 1.0 < top || lo.y - 1.0 > bottom || lo.x - 1.0 > right_side {
+        2
+    } else if hi.x + 1.0 < left_side {
+        1
+    } else {
+        0
+    }
+}
+
+/// The edges of a quadratic curve from `last` through the control point and end `p`
+/// (mapped) into `c`, flattened; its end. Left of the box `reach` a curve adds its
+/// covers, which its chord's equal; beyond it elsewhere, nothing.
+#[inline(always)]
+fn quad(c: &mut Cells, last: Vertex, (p1, p2): (Point, Point), reach: Option<[f32; 4]>) -> Vertex {
+    let p0 = last.p;
+    let end = vertex(p2);
+    match place(&[p0, p1, p2], reach) {
+        1 => c.line(last, end),
+        2 => {}
+        _ => {
+            let dd = norm(p0.x - 2.0 * p1.x + p2.x, p0.y - 2.0 * p1.y + p2.y);
+            let n = pieces(dd);
+            let mut prev = last;
+            for k in 1..n {
+                let t = k as f32 / n as f32;
+                let u = 1.0 - t;
+                let q = vertex(Point::from_xy(
+                    u * u * p0.x + 2.0 * u * t * p1.x + t * t * p2.x,
+                    u * u * p0.y + 2.0 * u * t * p1.y + t * t * p2.y,
+                ));
+                c.line(prev, q);
+                prev = q;
+            }
+            c.line(prev, end);
+        }
+    }
+    end
+}
+
+/// [`quad`] for a cubic curve.
+#[inline(always)]
+fn cubic(c: &mut Cells, last: Vertex, (p1, p2, p3): (Point, Point, Point), reach: Option<[f32; 4]>) -> Vertex {
+    let p0 = last.p;
+    let end = vertex(p3);
+    match place(&[p0, p1, p2, p3], reach) {
+        1 => c.line(last, end),
+        2 => {}
+        _ => {
+            let d1 = norm(p0.x - 2.0 * p1.x + p2.x, p0.y - 2.0 * p1.y + p2.y);
+            let d2 = norm(p1.x - 2.0 * p2.x + p3.x, p1.y - 2.0 * p2.y + p3.y);
+            let n = pieces(1.5 * d1.max(d2));
+            let mut prev = last;
+            for k in 1..n {
+                let t = k as f32 / n as f32;
+                let u = 1.0 - t;
+                let (a, b, cc, d) = (u * u * u, 3.0 * u * u * t, 3.0 * u * t * t, t * t * t);
+                let q = vertex(Point::from_xy(
+                    a * p0.x + b * p1.x + cc * p2.x + d * p3.x,
+                    a * p0.y + b * p1.y + cc * p2.y + d * p3.y,
+                ));
+                c.line(prev, q);
+                prev = q;
+            }
+            c.line(prev, end);
+        }
+    }
+    end
+}
+
+/// A contour's verbs: a move, then lines and curves, and perhaps a close at the end?
+fn closed_run(verbs: &[tiny_skia_path::PathVerb]) -> bool {
     use tiny_skia_path::PathVerb as V;
     let n = verbs.len();
     n >= 2
         && verbs[0] == V::Move
-        && verbs[1..].iter().enumerate().all(|(k, v)| *v == V::Line || (*v == V::Close && k + 2 == n))
+        && verbs[1..]
+            .iter()
+            .enumerate()
+            .all(|(k, v)| matches!(v, V::Line | V::Quad | V::Cubic) || (*v == V::Close && k + 2 == n))
 }
 
-/// The edges of a closed contour of lines through `pts` (mapped by `ts`, which only
-/// moves them) into `c`, but for its stretches of [`STRETCH`] points whose numbers all lie
-/// above `lim[0]`, below `lim[1]` or right of `lim[2]` (the box's rows and right side,
-/// moved back by `ts` and grown by a pixel): their edges, wholly above, below or right
-/// of the box, add nothing. The cells are those of every edge, as [`cells_of`] adds them.
-fn stretches(pts: &[Point], ts: &Transform, lim: [f32; 3], c: &mut Cells) {
+/// The edges of a closed contour (`verbs` and the points `pts`, mapped by `ts`, which only
+/// moves them) into `c`, but for its stretches of [`STRETCH`] points or so whose numbers
+/// all lie above `lim[0]`, below `lim[1]` or right of `lim[2]` (the box's rows and right
+/// side, moved back by `ts` and grown by a pixel): their edges, wholly above, below or
+/// right of the box (a curve lies within its control points), add nothing. Every other
+/// edge and curve is added as [`cells_of`] adds it (`reach`: the box, for its curves).
+fn stretches(
+    (verbs, pts): (&[tiny_skia_path::PathVerb], &[Point]),
+    ts: &Transform,
+    lim: [f32; 3],
+    reach: [f32; 4],
+    c: &mut Cells,
+) {
+    use tiny_skia_path::PathVerb as V;
     let n = pts.len();
     let first = vertex(map(ts, pts[0]));
     let mut last = first;
-    let mut k = 0;
-    while k + 1 < n {
-        let end = (k + STRETCH).min(n - 1);
+    // The points each verb takes, after the move.
+    let takes = |v: V| match v {
+        V::Line => 1,
+        V::Quad => 2,
+        V::Cubic => 3,
+        V::Move | V::Close => 0,
+    };
+    let (mut v, mut k) = (1, 0);
+    while v < verbs.len() && k + 1 < n {
+        // A stretch: whole segments, from point k to point `end`.
+        let (mut v_end, mut end) = (v, k);
+        while v_end < verbs.len() && end - k < STRETCH && end + 1 < n {
+            end = (end + takes(verbs[v_end])).min(n - 1);
+            v_end += 1;
+        }
         let (mut lo_y, mut hi_y, mut lo_x) = (f32::INFINITY, f32::NEG_INFINITY, f32::INFINITY);
         let mut finite = true;
         for q in &pts[k..=end] {
@@ -537,13 +579,23 @@ fn stretches(pts: &[Point], ts: &Transform, lim: [f32; 3], c: &mut Cells) {
         if finite && (hi_y < lim[0] || lo_y > lim[1] || lo_x > lim[2]) {
             last = vertex(map(ts, pts[end]));
         } else {
-            for q in &pts[k + 1..=end] {
-                let v = vertex(map(ts, *q));
-                c.line(last, v);
-                last = v;
+            let mut at = k + 1;
+            let point = |i: usize| map(ts, pts[i.min(n - 1)]);
+            for &verb in &verbs[v..v_end] {
+                match verb {
+                    V::Line => {
+                        let q = vertex(point(at));
+                        c.line(last, q);
+                        last = q;
+                    }
+                    V::Quad => last = quad(c, last, (point(at), point(at + 1)), Some(reach)),
+                    V::Cubic => last = cubic(c, last, (point(at), point(at + 1), point(at + 2)), Some(reach)),
+                    V::Move | V::Close => {}
+                }
+                at += takes(verb);
             }
         }
-        k = end;
+        (v, k) = (v_end, end);
     }
     c.line(last, first);
 }
@@ -1509,7 +1561,9 @@ mod tests {
     fn boxes_of_curves_and_far_edges_are_the_boxes_of_the_whole_drawing() {
         // Cubics and quads (culled or replaced by their chords when out of a box's reach),
         // contours wholly left of a box (passed over: their covers sum to nothing), and
-        // edges from far beyond the image (cut at FAR), filled under both rules.
+        // edges from far beyond the image (cut at FAR), filled under both rules. Moved
+        // only (every other round), a long contour's stretches out of a box's reach are
+        // passed over whole, curves and all.
         let mut seed = 0x9e37_79b9_u32;
         let mut rnd = move || {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
@@ -1521,7 +1575,7 @@ mod tests {
             for _ in 0..(2 + (rnd() * 5.0) as usize) {
                 let (cx, cy, r) = (rnd() * 130.0 - 10.0, rnd() * 110.0 - 10.0, 3.0 + rnd() * 30.0);
                 pb.move_to(cx + r, cy);
-                for k in 1..(3 + (rnd() * 6.0) as usize) {
+                for k in 1..(3 + (rnd() * 24.0) as usize) {
                     let a = k as f32 * 1.3;
                     let (x, y) = (cx + r * a.cos(), cy + r * a.sin());
                     if k % 2 == 0 {
@@ -1542,6 +1596,7 @@ mod tests {
             let path = pb.finish().expect("path");
             let ink = Ink::new(Rgba(30, 90, (round * 8) as u8, 255), 0.4 + 0.6 * rnd());
             let ts = Transform::from_row(1.0 + rnd() * 0.3, rnd() * 0.2, -rnd() * 0.2, 1.0, rnd() * 6.0, -rnd() * 6.0);
+            let ts = if round % 2 == 1 { Transform::from_translate(ts.tx, ts.ty) } else { ts };
             let rule = if round % 2 == 0 { FillRule::Winding } else { FillRule::EvenOdd };
             let pen = super::super::paint::stroke(0.8 + 4.0 * rnd(), &[]);
             let mut whole = canvas(w, h);
