@@ -868,20 +868,19 @@ mod quantise {
     }
 
     /// The nearest kept entry (first of equals) of each of a block of colours (channels
-    /// apart) with sums `lo_s..=hi_s`, and its squared distance. Entries are tried
-    /// outwards in sum until the bound passes the largest best of the block (4 · best, as
-    /// the bound is 4 · a lower bound): no entry left can then be nearer, nor as near, for
-    /// any colour of the block.
+    /// apart) with sums `lo_s..=hi_s`, and its squared distance; `from` is the first kept
+    /// entry whose sum is not below `lo_s`. Entries are tried outwards in sum until the
+    /// bound passes the largest best of the block (4 · best, as the bound is 4 · a lower
+    /// bound): no entry left can then be nearer, nor as near, for any colour of the block.
     #[inline(always)]
     pub(super) fn search_block(
         c: [&[f32; LANES]; 4],
-        lo_s: f32,
-        hi_s: f32,
+        (lo_s, hi_s, from): (f32, f32, usize),
         kept: &[Kept],
     ) -> ([f32; LANES], [u32; LANES]) {
         let mut best = [f32::INFINITY; LANES];
         let mut at = [0u32; LANES];
-        let mut up = kept.partition_point(|k| k.0 < lo_s);
+        let mut up = from;
         let mut down = up;
         while let Some(run) = next_run(kept, (lo_s, hi_s), (&mut down, &mut up), 1, 4.0 * largest(&best)) {
             let (_, i, f) = kept[run.start];
@@ -911,8 +910,7 @@ mod quantise {
     #[target_feature(enable = "avx2")]
     pub(super) fn search_block_avx2(
         c: [&[f32; LANES]; 4],
-        lo_s: f32,
-        hi_s: f32,
+        (lo_s, hi_s, from): (f32, f32, usize),
         kept: &[Kept],
         pairs: &[[i32; 2]],
     ) -> ([f32; LANES], [u32; LANES]) {
@@ -923,7 +921,7 @@ mod quantise {
         let ba = _mm256_or_si256(b, _mm256_slli_epi32::<16>(a));
         let mut best = _mm256_set1_epi32(-1);
         let mut worst = f32::INFINITY;
-        let mut up = kept.partition_point(|k| k.0 < lo_s);
+        let mut up = from;
         let mut down = up;
         while let Some(run) = next_run(kept, (lo_s, hi_s), (&mut down, &mut up), LANES, 4.0 * worst) {
             for (&(_, i, _), &[erg, eba]) in kept[run.clone()].iter().zip(&pairs[run]) {
@@ -1015,19 +1013,25 @@ mod quantise {
         kept.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         #[cfg(target_arch = "x86_64")]
         let pairs: Vec<[i32; 2]> = if WIDE { kept.iter().map(|k| pairs(&k.2)).collect() } else { Vec::new() };
+        // The first kept entry whose sum is not below a block's: the blocks come in order
+        // of sum, so it only moves on.
+        let mut from = 0;
         for j0 in (0..padded).step_by(LANES) {
             let block: [&[f32; LANES]; 4] =
                 std::array::from_fn(|k| ch[k][j0..j0 + LANES].try_into().expect("a whole block"));
             let (lo_s, hi_s) = (sums[j0], sums[j0 + LANES - 1]);
+            while from < kept.len() && kept[from].0 < lo_s {
+                from += 1;
+            }
             #[cfg(target_arch = "x86_64")]
             // SAFETY: WIDE only from `complete_avx2`, called when the CPU has AVX2.
             let (best, at) = if WIDE {
-                unsafe { search_block_avx2(block, lo_s, hi_s, &kept, &pairs) }
+                unsafe { search_block_avx2(block, (lo_s, hi_s, from), &kept, &pairs) }
             } else {
-                search_block(block, lo_s, hi_s, &kept)
+                search_block(block, (lo_s, hi_s, from), &kept)
             };
             #[cfg(not(target_arch = "x86_64"))]
-            let (best, at) = search_block(block, lo_s, hi_s, &kept);
+            let (best, at) = search_block(block, (lo_s, hi_s, from), &kept);
             dist[j0..j0 + LANES].copy_from_slice(&best);
             idx[j0..j0 + LANES].copy_from_slice(&at);
         }
