@@ -362,9 +362,9 @@ fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, s
             v_end += 1;
         }
         let p_end = p_end.min(points.len());
-        // A long contour of lines drawn in part (a box of a replayed drawing): its
-        // stretches that lie wholly above, below or right of the box are passed over
-        // without mapping their points (their edges would add nothing).
+        // A long contour drawn in part (a box of a replayed drawing): its stretches of
+        // lines and curves that lie wholly above, below or right of the box are passed
+        // over without mapping their points (their edges would add nothing).
         if let Some(reach) = reach.filter(|_| p_end - p > 2 * STRETCH && shifted && closed_run(&verbs[v..v_end])) {
             let lim = [top - ts.ty - 1.0, bottom - ts.ty + 1.0, right_side - ts.tx + 1.0];
             stretches((&verbs[v..v_end], &points[p..p_end]), ts, lim, reach, &mut c);
@@ -464,8 +464,8 @@ fn place(pts: &[Point], reach: Option<[f32; 4]>) -> u8 {
     }
 }
 
-/// The edges of a quadratic curve from `last` through the control point and end `p`
-/// (mapped) into `c`, flattened; its end. Left of the box `reach` a curve adds its
+/// The edges of a quadratic curve from `last` by the control point `p1` to `p2` (both
+/// mapped) into `c`, flattened; its end. Left of the box `reach` a curve adds its
 /// covers, which its chord's equal; beyond it elsewhere, nothing.
 #[inline(always)]
 fn quad(c: &mut Cells, last: Vertex, (p1, p2): (Point, Point), reach: Option<[f32; 4]>) -> Vertex {
