@@ -676,9 +676,9 @@ pub fn encode_counted_tile_png(
         return encode_tile_png(pixmap, dpi);
     }
     // The colours in use, in slot order (the palette does not depend on their order).
-    let slots = counted.colours.len();
-    let mut live: Vec<u32> = Vec::with_capacity(slots);
-    let (mut colours, mut uses) = (Vec::with_capacity(slots), Vec::with_capacity(slots));
+    let n_slots = counted.colours.len();
+    let mut live: Vec<u32> = Vec::with_capacity(n_slots);
+    let (mut colours, mut uses) = (Vec::with_capacity(n_slots), Vec::with_capacity(n_slots));
     for (&c, &u) in counted.colours.iter().zip(&counted.uses) {
         live.push(colours.len() as u32);
         if u > 0 {

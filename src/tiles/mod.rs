@@ -256,9 +256,10 @@ fn tile_origin(mt: &MetaTile, t: TileId, o: &TileLook) -> (i32, i32) {
 pub fn tile_key(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> u128 {
     let (x, y) = tile_origin(mt, t, o);
     let side = TILE_PX * o.scale;
-    let mut salt = Vec::with_capacity(22 + o.lang.len());
+    let numbers = [t.x, t.y, mt.size, o.scale, o.buffer_px];
+    let mut salt = Vec::with_capacity(1 + 4 * numbers.len() + o.lang.len() + 1);
     salt.push(t.z);
-    for v in [t.x, t.y, mt.size, o.scale, o.buffer_px] {
+    for v in numbers {
         salt.extend_from_slice(&v.to_le_bytes());
     }
     salt.extend_from_slice(o.lang.as_bytes());
