@@ -7,6 +7,7 @@
 
 pub mod canvas;
 mod furniture;
+pub mod hairline;
 pub mod labels;
 mod layers;
 pub(crate) use layers::{label_point, polity_anchor_lonlat};

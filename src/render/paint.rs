@@ -178,6 +178,18 @@ pub fn draw_pattern_rect(
     };
     let s = spacing.max(2.0);
     let mut pb = PathBuilder::new();
+    // Hairlines are drawn as tiny-skia draws them, but only within the columns and rows
+    // asked for ([`hairline`]); the same pixels there. (An image past tiny-skia's tiling
+    // size, 8191 px, takes tiny-skia's own way.)
+    let small = pixmap.width() < 8192 && pixmap.height() < 8192;
+    let hair = match hairline && small {
+        true => match solid(color, 1.0).shader {
+            tiny_skia::Shader::SolidColor(c) => super::hairline::HairInk::new(c, width),
+            _ => None,
+        },
+        false => None,
+    };
+    let mut segments: Vec<[(f32, f32); 2]> = Vec::new();
     // Each family of parallel lines: f(p) = const picks a line, g(p) orders points on it.
     let families: &[LineFamily] = match kind {
         Pattern::None => return,
@@ -237,11 +249,18 @@ pub fn draw_pattern_rect(
                     pb.push_circle(x, p.1, width.max(0.6));
                     x += s;
                 }
+            } else if hair.is_some() {
+                // Moved as tiny-skia moves a path's points (a translation adds).
+                segments.push([(p.0 + -ox, p.1 + -oy), (q.0 + -ox, q.1 + -oy)]);
             } else {
                 pb.move_to(p.0, p.1);
                 pb.line_to(q.0, q.1);
             }
         }
+    }
+    if let Some(ink) = hair {
+        super::hairline::hairlines(pixmap, &segments, ink, cols, rows);
+        return;
     }
     let Some(path) = pb.finish() else { return };
     let at = Transform::from_translate(-ox, -oy);
