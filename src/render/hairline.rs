@@ -77,8 +77,8 @@ fn div255(v: u16) -> u16 {
     (v + 255) >> 8
 }
 
-/// The pixels a hairline is blended into: the image, the box whose pixels are wanted and
-/// the ink.
+/// The pixels a hairline is blended into: the image, the box of those it may change (the
+/// wanted ones, within tiny-skia's clip of the line) and the ink.
 struct Target<'a> {
     data: &'a mut [[u8; 4]],
     width: i32,
@@ -87,10 +87,11 @@ struct Target<'a> {
 }
 
 impl Target<'_> {
-    /// Blend the ink at coverage `m` into pixel (x, y), if it lies in `clip`.
+    /// Blend the ink at coverage `m` into pixel (x, y), if it lies in the clip.
     #[inline(always)]
-    fn put(&mut self, x: i32, y: i32, m: u8, clip: &IRect) {
-        if x < clip.l || x >= clip.r || y < clip.t || y >= clip.b {
+    fn put(&mut self, x: i32, y: i32, m: u8) {
+        let c = self.clip;
+        if x < c.l || x >= c.r || y < c.t || y >= c.b {
             return;
         }
         let px = &mut self.data[(y * self.width + x) as usize];
@@ -322,31 +323,31 @@ fn anti_hairline(mut x0: FDot6, mut y0: FDot6, mut x1: FDot6, mut y1: FDot6, cli
                 let y = whole as i32;
                 let (lo, hi) = (scaled(a), scaled(255 - a));
                 if lo != 0 {
-                    t.put(at, y, lo, &c);
+                    t.put(at, y, lo);
                 }
                 if hi != 0 && y >= 1 {
-                    t.put(at, y - 1, hi, &c);
+                    t.put(at, y - 1, hi);
                 }
             }
             Kind::Horish => {
                 let y = whole.max(1) as i32 - 1;
-                t.put(at, y, scaled(255 - a), &c);
-                t.put(at, y + 1, scaled(a), &c);
+                t.put(at, y, scaled(255 - a));
+                t.put(at, y + 1, scaled(a));
             }
             Kind::VLine => {
                 let x = whole as i32;
                 let (right, left) = (scaled(a), scaled(255 - a));
                 if right != 0 {
-                    t.put(x, at, right, &c);
+                    t.put(x, at, right);
                 }
                 if left != 0 {
-                    t.put(whole.max(1) as i32 - 1, at, left, &c);
+                    t.put(whole.max(1) as i32 - 1, at, left);
                 }
             }
             Kind::Vertish => {
                 let x = whole.max(1) as i32 - 1;
-                t.put(x, at, scaled(255 - a), &c);
-                t.put(x + 1, at, scaled(a), &c);
+                t.put(x, at, scaled(255 - a));
+                t.put(x + 1, at, scaled(a));
             }
         }
     };
