@@ -159,18 +159,9 @@ fn fast_div(a: FDot6, b: FDot6) -> FDot16 {
     ((a as u32) << 16) as i32 / b
 }
 
-/// Which way a line runs, and so how its pixels are blitted.
-#[derive(Clone, Copy, PartialEq)]
-enum Kind {
-    HLine,
-    Horish,
-    VLine,
-    Vertish,
-}
-
 /// Skia's `do_anti_hairline`: the line from (x0, y0) to (x1, y1), 26.6 fixed point, clipped
 /// to `clip` (None: it lies inside the image).
-fn anti_hairline(mut x0: FDot6, mut y0: FDot6, mut x1: FDot6, mut y1: FDot6, clip: Option<IRect>, t: &mut Target) {
+fn anti_hairline(x0: FDot6, y0: FDot6, x1: FDot6, y1: FDot6, clip: Option<IRect>, t: &mut Target) {
     if [x0, y0, x1, y1].contains(&i32::MIN) {
         return;
     }
@@ -180,185 +171,89 @@ fn anti_hairline(mut x0: FDot6, mut y0: FDot6, mut x1: FDot6, mut y1: FDot6, cli
         anti_hairline(hx, hy, x1, y1, clip, t);
         return;
     }
-    let (mut scale_start, mut scale_stop);
-    let (mut istart, mut istop);
-    let mut fstart: FDot16;
-    let slope: FDot16;
-    let kind;
-    if (x1 - x0).abs() > (y1 - y0).abs() {
-        // Mostly horizontal, left to right.
-        if x0 > x1 {
-            std::mem::swap(&mut x0, &mut x1);
-            std::mem::swap(&mut y0, &mut y1);
+    // Along the line's major axis (left to right or top to bottom) and across it.
+    let horizontal = (x1 - x0).abs() > (y1 - y0).abs();
+    let (mut a0, mut b0, mut a1, mut b1) = if horizontal { (x0, y0, x1, y1) } else { (y0, x0, y1, x1) };
+    let axes = |r: IRect| if horizontal { ((r.l, r.r), (r.t, r.b)) } else { ((r.t, r.b), (r.l, r.r)) };
+    if a0 > a1 {
+        std::mem::swap(&mut a0, &mut a1);
+        std::mem::swap(&mut b0, &mut b1);
+    }
+    if a0 == a1 {
+        return;
+    }
+    let mut istart = a0 >> 6;
+    let mut istop = (a1 + 63) >> 6;
+    let mut fstart: FDot16 = ((b0 as u32) << 10) as i32;
+    // A straight line (flat or upright) keeps one ordinate.
+    let straight = b0 == b1;
+    let slope: FDot16 = if straight { 0 } else { fast_div(b1 - b0, a1 - a0) };
+    if !straight {
+        fstart += (slope * (32 - (a0 & 63)) + 32) >> 6;
+    }
+    let (mut scale_start, mut scale_stop) = if istop - istart == 1 { (a1 - a0, 0) } else { (64 - (a0 & 63), a1 & 63) };
+    if let Some(c) = clip {
+        let ((lo, hi), (across_lo, across_hi)) = axes(c);
+        if istart >= hi || istop <= lo {
+            return;
         }
-        istart = x0 >> 6;
-        istop = (x1 + 63) >> 6;
-        fstart = ((y0 as u32) << 10) as i32;
-        if y0 == y1 {
-            slope = 0;
-            kind = Kind::HLine;
-        } else {
-            slope = fast_div(y1 - y0, x1 - x0);
-            fstart += (slope * (32 - (x0 & 63)) + 32) >> 6;
-            kind = Kind::Horish;
-        }
-        if istop - istart == 1 {
-            scale_start = x1 - x0;
-            scale_stop = 0;
-        } else {
-            scale_start = 64 - (x0 & 63);
-            scale_stop = x1 & 63;
-        }
-        if let Some(c) = clip {
-            if istart >= c.r || istop <= c.l {
-                return;
-            }
-            if istart < c.l {
-                fstart += slope * (c.l - istart);
-                istart = c.l;
-                scale_start = 64;
-                if istop - istart == 1 {
-                    scale_start = contribution_64(x1);
-                    scale_stop = 0;
-                }
-            }
-            if istop > c.r {
-                istop = c.r;
+        if istart < lo {
+            fstart += slope * (lo - istart);
+            istart = lo;
+            scale_start = 64;
+            if istop - istart == 1 {
+                scale_start = contribution_64(a1);
                 scale_stop = 0;
             }
-            if istart == istop {
-                return;
-            }
-            let (mut top, mut bottom) = if slope >= 0 {
-                (
-                    (fstart - FDOT16_HALF) >> 16,
-                    (fstart + (istop - istart - 1) * slope + FDOT16_HALF + FDOT16_ONE - 1) >> 16,
-                )
-            } else {
-                (
-                    (fstart + (istop - istart - 1) * slope - FDOT16_HALF) >> 16,
-                    (fstart + FDOT16_HALF + FDOT16_ONE - 1) >> 16,
-                )
-            };
-            top -= 1;
-            bottom += 1;
-            if top >= c.b || bottom <= c.t {
-                return;
-            }
         }
-    } else {
-        // Mostly vertical, top to bottom.
-        if y0 > y1 {
-            std::mem::swap(&mut x0, &mut x1);
-            std::mem::swap(&mut y0, &mut y1);
-        }
-        istart = y0 >> 6;
-        istop = (y1 + 63) >> 6;
-        fstart = ((x0 as u32) << 10) as i32;
-        if x0 == x1 {
-            if y0 == y1 {
-                return;
-            }
-            slope = 0;
-            kind = Kind::VLine;
-        } else {
-            slope = fast_div(x1 - x0, y1 - y0);
-            fstart += (slope * (32 - (y0 & 63)) + 32) >> 6;
-            kind = Kind::Vertish;
-        }
-        if istop - istart == 1 {
-            scale_start = y1 - y0;
+        if istop > hi {
+            istop = hi;
             scale_stop = 0;
-        } else {
-            scale_start = 64 - (y0 & 63);
-            scale_stop = y1 & 63;
         }
-        if let Some(c) = clip {
-            if istart >= c.b || istop <= c.t {
-                return;
-            }
-            if istart < c.t {
-                fstart += slope * (c.t - istart);
-                istart = c.t;
-                scale_start = 64;
-                if istop - istart == 1 {
-                    scale_start = contribution_64(y1);
-                    scale_stop = 0;
-                }
-            }
-            if istop > c.b {
-                istop = c.b;
-                scale_stop = 0;
-            }
-            if istart == istop {
-                return;
-            }
-            let (mut left, mut right) = if slope >= 0 {
-                (
-                    (fstart - FDOT16_HALF) >> 16,
-                    (fstart + (istop - istart - 1) * slope + FDOT16_HALF + FDOT16_ONE - 1) >> 16,
-                )
-            } else {
-                (
-                    (fstart + (istop - istart - 1) * slope - FDOT16_HALF) >> 16,
-                    (fstart + FDOT16_HALF + FDOT16_ONE - 1) >> 16,
-                )
-            };
-            left -= 1;
-            right += 1;
-            if left >= c.r || right <= c.l {
-                return;
-            }
+        if istart == istop {
+            return;
+        }
+        // The line's reach across: it misses the clip when a pixel past either end does.
+        let (near, far) = if slope >= 0 {
+            ((fstart - FDOT16_HALF) >> 16, (fstart + (istop - istart - 1) * slope + FDOT16_HALF + FDOT16_ONE - 1) >> 16)
+        } else {
+            ((fstart + (istop - istart - 1) * slope - FDOT16_HALF) >> 16, (fstart + FDOT16_HALF + FDOT16_ONE - 1) >> 16)
+        };
+        if near > across_hi || far < across_lo {
+            return;
         }
     }
     // Past the clip tests, each pixel is checked against the target's clip (tiny-skia
     // checks only lines that leave the image, as the others lie in it whole).
-    let c = t.clip;
+    let put = |t: &mut Target, at: i32, across: i32, m: u8| match horizontal {
+        true => t.put(at, across, m),
+        false => t.put(across, at, m),
+    };
     let pixel = |t: &mut Target, at: i32, f2: FDot16, mod64: Option<i32>| {
         let a = ((f2 >> 8) & 0xff) as u8;
         let whole = (f2 >> 16) as u32;
         let scaled = |v: u8| mod64.map_or(v, |m| ((i32::from(v) * m) >> 6) as u8);
-        match kind {
-            Kind::HLine => {
-                let y = whole as i32;
-                let (lo, hi) = (scaled(a), scaled(255 - a));
-                if lo != 0 {
-                    t.put(at, y, lo);
-                }
-                if hi != 0 && y >= 1 {
-                    t.put(at, y - 1, hi);
-                }
+        if straight {
+            // The pixel the line is in, then the one before it across (tiny-skia skips
+            // it at row 0 of a flat line, and takes column 0 again for an upright one).
+            let (here, before) = (scaled(a), scaled(255 - a));
+            if here != 0 {
+                put(t, at, whole as i32, here);
             }
-            Kind::Horish => {
-                let y = whole.max(1) as i32 - 1;
-                t.put(at, y, scaled(255 - a));
-                t.put(at, y + 1, scaled(a));
+            if before != 0 && (whole >= 1 || !horizontal) {
+                put(t, at, whole.max(1) as i32 - 1, before);
             }
-            Kind::VLine => {
-                let x = whole as i32;
-                let (right, left) = (scaled(a), scaled(255 - a));
-                if right != 0 {
-                    t.put(x, at, right);
-                }
-                if left != 0 {
-                    t.put(whole.max(1) as i32 - 1, at, left);
-                }
-            }
-            Kind::Vertish => {
-                let x = whole.max(1) as i32 - 1;
-                t.put(x, at, scaled(255 - a));
-                t.put(x + 1, at, scaled(a));
-            }
+        } else {
+            let across = whole.max(1) as i32 - 1;
+            put(t, at, across, scaled(255 - a));
+            put(t, at, across + 1, scaled(a));
         }
     };
     // Pixel `at` of the line (the first a cap of `scale_start`, the last one of
     // `scale_stop` when that is partial) takes its coverage from the running ordinate `f`,
     // which moves by the slope from pixel to pixel and is held at -1/2 px or more (so it
     // is followed from the line's first pixel even where those are not drawn).
-    let (want_lo, want_hi) = match kind {
-        Kind::HLine | Kind::Horish => (c.l, c.r),
-        Kind::VLine | Kind::Vertish => (c.t, c.b),
-    };
+    let ((want_lo, want_hi), _) = axes(t.clip);
     let last = istop - 1;
     let mut f = fstart;
     let mut at = istart;

@@ -182,13 +182,7 @@ pub fn draw_pattern_rect(
     // asked for ([`hairline`]); the same pixels there. (An image past tiny-skia's tiling
     // size, 8191 px, takes tiny-skia's own way.)
     let small = pixmap.width() < 8192 && pixmap.height() < 8192;
-    let hair = match hairline && small {
-        true => match solid(color, 1.0).shader {
-            tiny_skia::Shader::SolidColor(c) => super::hairline::HairInk::new(c, width),
-            _ => None,
-        },
-        false => None,
-    };
+    let hair = (hairline && small).then(|| super::hairline::HairInk::new(color.skia(1.0), width)).flatten();
     let mut segments: Vec<[(f32, f32); 2]> = Vec::new();
     // Each family of parallel lines: f(p) = const picks a line, g(p) orders points on it.
     let families: &[LineFamily] = match kind {
