@@ -222,9 +222,8 @@ fn polity_land(
         stroke_path(canvas, &p, ps.border, 1.0, &stroke(half, &[]));
     }
     if let Some(p) = band_pb.finish() {
-        // A soft band inside a dashed line: the border was a zone, not a line. Faint and
-        // wide, it needs no anti-aliasing (which would cost more than all other borders).
-        canvas.stroke_path(&p, Ink::new(ps.border, 0.16).aliased(), &stroke(half * 2.5, &[]));
+        // A soft band inside a dashed line: the border was a zone, not a line.
+        canvas.stroke_path(&p, Ink::new(ps.border, 0.16), &stroke(half * 2.5, &[]));
     }
     if let Some(p) = dashed_pb.finish() {
         told |= 8;
