@@ -33,13 +33,27 @@ pub struct LabelPlacer {
 /// cover: a box meets only boxes that share a cell with it, so a question looks at the
 /// few in its own cells. A box over more than [`MANY_CELLS`] cells, or with a side that
 /// is no number, is kept apart and looked at for every question. Built a box at a time
-/// (an R-tree's insertions cost more than all the questions a placer asks).
+/// (an R-tree's insertions cost more than all the questions a placer asks), but for a
+/// crowded map: every [`DENSE_BOXES`] boxes filed in the grid go into an R-tree loaded in
+/// bulk, trees of like size are merged (so a few trees hold them all), and the grid starts
+/// again empty. A million towns' markers would otherwise fill cells with tens of thousands
+/// each, and a question in a cell's empty part would look at all of them.
 #[derive(Default)]
 struct Boxes {
     boxes: Vec<[f32; 4]>,
     cells: rustc_hash::FxHashMap<(i32, i32), Vec<u32>>,
     apart: Vec<u32>,
+    /// Boxes filed in `cells`, and the first box that may be.
+    gridded: (usize, usize),
+    /// Boxes filed before, in trees of decreasing size.
+    trees: Vec<RTree<BoxEntry>>,
 }
+
+/// A box filed in a tree of [`Boxes`], with its number.
+type BoxEntry = rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f32; 2]>, u32>;
+
+/// Boxes filed in the grid of [`Boxes`] that go into a tree together.
+const DENSE_BOXES: usize = 4096;
 
 /// The side of the cells of [`Boxes`], px: a few labels' height.
 const BOX_CELL: f32 = 64.0;
@@ -72,9 +86,34 @@ impl Boxes {
                         self.cells.entry((x, y)).or_default().push(k);
                     }
                 }
+                self.gridded.0 += 1;
             }
             None => self.apart.push(k),
         }
+        if self.gridded.0 >= DENSE_BOXES {
+            self.file_in_trees();
+        }
+    }
+
+    /// Move the boxes of the grid into a tree of their own, merging it with the trees
+    /// before it while they are no more than twice its size.
+    fn file_in_trees(&mut self) {
+        use rstar::primitives::{GeomWithData, Rectangle};
+        let from = self.gridded.1;
+        let mut entries: Vec<BoxEntry> = (from..self.boxes.len())
+            .filter(|&k| Boxes::cells_of(&self.boxes[k]).is_some())
+            .map(|k| {
+                let b = self.boxes[k];
+                GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), k as u32)
+            })
+            .collect();
+        while self.trees.last().is_some_and(|t| t.size() <= 2 * entries.len()) {
+            let t = self.trees.pop().expect("a last tree");
+            entries.extend(t.iter().cloned());
+        }
+        self.trees.push(RTree::bulk_load(entries));
+        self.cells.clear();
+        self.gridded = (0, self.boxes.len());
     }
 
     /// Does a box kept meet `q` (left, top, right, bottom; sides touching count) and
@@ -89,9 +128,13 @@ impl Boxes {
             return true;
         }
         match Boxes::cells_of(&q) {
-            Some((cols, rows)) => rows
-                .into_iter()
-                .any(|y| cols.clone().any(|x| self.cells.get(&(x, y)).is_some_and(|ks| ks.iter().any(&mut check)))),
+            Some((cols, rows)) => {
+                let env = AABB::from_corners([q[0], q[1]], [q[2], q[3]]);
+                self.trees.iter().any(|t| t.locate_in_envelope_intersecting(&env).any(|e| check(&e.data)))
+                    || rows.into_iter().any(|y| {
+                        cols.clone().any(|x| self.cells.get(&(x, y)).is_some_and(|ks| ks.iter().any(&mut check)))
+                    })
+            }
             None => (0..self.boxes.len() as u32).any(|k| check(&k)),
         }
     }
@@ -932,9 +975,22 @@ mod tests {
 
     #[test]
     fn the_grid_of_boxes_answers_as_a_search_of_every_box() {
-        // Small and large boxes (some past the cells a box is filed under, some with a
-        // side that is no number), corners in either order, asked about by boxes and by
-        // lines: the grid finds a box meeting the question exactly when one of all does.
+        check_boxes(400, 1);
+    }
+
+    #[test]
+    fn boxes_filed_in_trees_answer_as_a_search_of_every_box() {
+        // Past DENSE_BOXES the boxes go into R-trees, merged as they grow: 20,000 boxes
+        // make several filings and merges, with questions asked between them.
+        let boxes = check_boxes(20_000, 97);
+        assert!(!boxes.trees.is_empty() && boxes.trees.len() < 6, "{} trees", boxes.trees.len());
+    }
+
+    /// Insert `n` boxes (small and large ones, some past the cells a box is filed under,
+    /// some with a side that is no number, corners in either order), asking ten questions
+    /// after every `every`-th: [`Boxes::any`] finds a box meeting the question exactly
+    /// when one of all does.
+    fn check_boxes(n: usize, every: usize) -> Boxes {
         let mut seed = 0x2545_f491_u32;
         let mut rnd = move || {
             seed ^= seed << 13;
@@ -944,7 +1000,7 @@ mod tests {
         };
         let mut boxes = Boxes::default();
         let mut all: Vec<[f32; 4]> = Vec::new();
-        for k in 0..400 {
+        for k in 0..n {
             let (x, y) = (rnd() * 1200.0 - 100.0, rnd() * 900.0 - 100.0);
             let (w, h) = if k % 37 == 0 { (rnd() * 900.0, rnd() * 700.0) } else { (rnd() * 60.0, rnd() * 16.0) };
             let mut b = if k % 2 == 0 { [x, y, x + w, y + h] } else { [x + w, y + h, x, y] };
@@ -953,6 +1009,9 @@ mod tests {
             }
             boxes.insert(b);
             all.push(corners(b));
+            if k % every != 0 {
+                continue;
+            }
             for _ in 0..10 {
                 let (qx, qy) = (rnd() * 1300.0 - 150.0, rnd() * 1000.0 - 150.0);
                 let q = corners([qx, qy, qx + rnd() * 90.0 - 20.0, qy + rnd() * 30.0 - 5.0]);
@@ -965,6 +1024,7 @@ mod tests {
         // A question over more cells than a box is filed under looks at every box.
         let huge = [-1e6, -1e6, 1e6, 1e6];
         assert_eq!(boxes.any(huge, |_| true), all.iter().any(|b| b.iter().all(|v| !v.is_nan())));
+        boxes
     }
 
     #[test]
