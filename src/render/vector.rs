@@ -9,7 +9,7 @@
 //! restyle. [`svg_to_pdf`] turns the document into a PDF page of the same size with the
 //! fonts embedded and subset, and the text searchable.
 
-use super::canvas::{Canvas, Ink, Pen};
+use super::canvas::{Canvas, Ink, Marker, MarkerShape, Pen};
 use super::text::{Face, Fonts, PlacedGlyph, TextStyle};
 use crate::style::{Pattern, Rgba};
 use std::collections::{BTreeSet, HashMap};
@@ -339,6 +339,26 @@ impl Canvas for SvgCanvas {
         let _ = writeln!(self.out(), r#"<path d="{d}" fill="none"{paint}{pen}/>"#);
     }
 
+    /// A round marker as one `<circle>`, filled and outlined (SVG paints the fill, then
+    /// the outline, as the two paths of other markers do), and its dot as another: an
+    /// element a fifth the size of its paths, and a circle to whoever edits the map.
+    fn marker(&mut self, m: &Marker, pen: &Pen) {
+        let round = m.shape == MarkerShape::Circle && [m.x, m.y, m.r].iter().all(|v| v.is_finite()) && m.r > 0.0;
+        if !round || !pen.dash.is_empty() {
+            return m.draw_on(self, pen);
+        }
+        let (cx, cy) = (self.n(m.x), self.n(m.y));
+        let mut attrs = self.paint_attrs("fill", Ink::new(m.fill, 1.0));
+        attrs.push_str(&self.paint_attrs("stroke", Ink::new(m.ink, 1.0)));
+        attrs.push_str(&self.pen_attrs(pen));
+        let r = self.n(m.r);
+        let _ = writeln!(self.out(), r#"<circle cx="{cx}" cy="{cy}" r="{r}"{attrs}/>"#);
+        if let Some(dot) = m.dot {
+            let (r, fill) = (self.n(m.r * 0.38), self.paint_attrs("fill", Ink::new(dot, 1.0)));
+            let _ = writeln!(self.out(), r#"<circle cx="{cx}" cy="{cy}" r="{r}"{fill}/>"#);
+        }
+    }
+
     fn pattern(&mut self, rings: &[Vec<(f32, f32)>], kind: Pattern, color: Rgba, spacing: f32, width: f32) {
         if kind == Pattern::None || rings.is_empty() {
             return;
@@ -518,4 +538,55 @@ pub fn svg_to_pdf(svg: &str) -> Result<Vec<u8>, String> {
     })?;
     svg2pdf::to_pdf(&tree, svg2pdf::ConversionOptions::default(), svg2pdf::PageOptions { dpi: 72.0 })
         .map_err(|e| format!("PDF conversion failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page with markers drawn by `draw`, rendered by resvg at 96 dpi: its SVG and
+    /// straight RGBA pixels.
+    fn page(draw: impl Fn(&mut dyn Canvas)) -> (String, Vec<u8>) {
+        let mut c = SvgCanvas::new(60, 40, 96.0, Rgba(246, 241, 227, 255), SvgOptions::default());
+        c.group("cities");
+        draw(&mut c);
+        let svg = c.finish("markers");
+        let tree =
+            usvg::Tree::from_str(&svg, &usvg::Options { dpi: 72.0, ..Default::default() }).expect("usvg reads it");
+        let mut pm = resvg::tiny_skia::Pixmap::new(60, 40).expect("pixmap");
+        resvg::render(&tree, resvg::tiny_skia::Transform::from_scale(96.0 / 72.0, 96.0 / 72.0), &mut pm.as_mut());
+        (svg, pm.data().to_vec())
+    }
+
+    #[test]
+    fn a_round_marker_is_one_circle_drawn_as_its_paths_are() {
+        let pen = crate::render::paint::stroke(1.2, &[]);
+        let m = Marker {
+            shape: MarkerShape::Circle,
+            x: 20.3,
+            y: 17.8,
+            r: 7.5,
+            fill: Rgba(255, 255, 255, 255),
+            ink: Rgba(43, 38, 32, 255),
+            dot: Some(Rgba(150, 30, 30, 255)),
+        };
+        let (svg, circles) = page(|c| c.marker(&m, &pen));
+        // One element for the disc and its outline, one for the dot; no path.
+        assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
+        assert!(!svg.contains("<path"), "{svg}");
+        // x, y and r in points (0.75 per px at 96 dpi).
+        assert!(svg.contains(r#"cx="15.22" cy="13.35" r="5.62""#), "{svg}");
+        // The same pixels as the fills and stroke of the marker's paths, within
+        // anti-aliasing (a circle against its four-curve approximation).
+        let (_, paths) = page(|c| m.draw_on(c, &pen));
+        let worst = circles.iter().zip(&paths).map(|(a, b)| a.abs_diff(*b)).max().unwrap_or(0);
+        assert!(worst <= 40, "largest channel difference {worst}");
+        let differ = circles.chunks(4).zip(paths.chunks(4)).filter(|(a, b)| a != b).count();
+        assert!(differ < 60, "{differ} pixels differ");
+        // A square keeps its paths: fill, outline and dot.
+        let square = Marker { shape: MarkerShape::Square, ..m };
+        let (svg, _) = page(|c| c.marker(&square, &pen));
+        assert_eq!(svg.matches("<circle").count(), 0, "{svg}");
+        assert_eq!(svg.matches("<path").count(), 3, "{svg}");
+    }
 }
