@@ -166,6 +166,9 @@ pub struct Marker {
 }
 
 impl Marker {
+    /// The radius of a capital's dot, as a share of its marker's.
+    pub const DOT: f32 = 0.38;
+
     /// How far above and below its centre the marker's shape reaches, px (before its
     /// outline; across, it reaches `r`).
     pub fn reach(&self) -> f32 {
@@ -205,7 +208,7 @@ impl Marker {
             draw(&path, Ink::new(self.ink, 1.0), Some(pen));
         }
         if let Some(dot) = self.dot {
-            if let Some(p) = PathBuilder::from_circle(x, y, r * 0.38) {
+            if let Some(p) = PathBuilder::from_circle(x, y, r * Marker::DOT) {
                 draw(&p, Ink::new(dot, 1.0), None);
             }
         }

@@ -43,8 +43,10 @@ struct Boxes {
     boxes: Vec<[f32; 4]>,
     cells: rustc_hash::FxHashMap<(i32, i32), Vec<u32>>,
     apart: Vec<u32>,
-    /// Boxes filed in `cells`, and the first box that may be.
-    gridded: (usize, usize),
+    /// How many boxes are filed in `cells`.
+    in_grid: usize,
+    /// The first box that may be filed in `cells` (those before are in `trees` or apart).
+    grid_from: usize,
     /// Boxes filed before, in trees of decreasing size.
     trees: Vec<RTree<BoxEntry>>,
 }
@@ -86,11 +88,11 @@ impl Boxes {
                         self.cells.entry((x, y)).or_default().push(k);
                     }
                 }
-                self.gridded.0 += 1;
+                self.in_grid += 1;
             }
             None => self.apart.push(k),
         }
-        if self.gridded.0 >= DENSE_BOXES {
+        if self.in_grid >= DENSE_BOXES {
             self.file_in_trees();
         }
     }
@@ -99,8 +101,7 @@ impl Boxes {
     /// before it while they are no more than twice its size.
     fn file_in_trees(&mut self) {
         use rstar::primitives::{GeomWithData, Rectangle};
-        let from = self.gridded.1;
-        let mut entries: Vec<BoxEntry> = (from..self.boxes.len())
+        let mut entries: Vec<BoxEntry> = (self.grid_from..self.boxes.len())
             .filter(|&k| Boxes::cells_of(&self.boxes[k]).is_some())
             .map(|k| {
                 let b = self.boxes[k];
@@ -113,7 +114,7 @@ impl Boxes {
         }
         self.trees.push(RTree::bulk_load(entries));
         self.cells.clear();
-        self.gridded = (0, self.boxes.len());
+        (self.in_grid, self.grid_from) = (0, self.boxes.len());
     }
 
     /// Does a box kept meet `q` (left, top, right, bottom; sides touching count) and

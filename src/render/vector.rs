@@ -354,7 +354,7 @@ impl Canvas for SvgCanvas {
         let r = self.n(m.r);
         let _ = writeln!(self.out(), r#"<circle cx="{cx}" cy="{cy}" r="{r}"{attrs}/>"#);
         if let Some(dot) = m.dot {
-            let (r, fill) = (self.n(m.r * 0.38), self.paint_attrs("fill", Ink::new(dot, 1.0)));
+            let (r, fill) = (self.n(m.r * Marker::DOT), self.paint_attrs("fill", Ink::new(dot, 1.0)));
             let _ = writeln!(self.out(), r#"<circle cx="{cx}" cy="{cy}" r="{r}"{fill}/>"#);
         }
     }
@@ -545,7 +545,7 @@ mod tests {
     use super::*;
 
     /// A page with markers drawn by `draw`, rendered by resvg at 96 dpi: its SVG and
-    /// straight RGBA pixels.
+    /// premultiplied RGBA pixels.
     fn page(draw: impl Fn(&mut dyn Canvas)) -> (String, Vec<u8>) {
         let mut c = SvgCanvas::new(60, 40, 96.0, Rgba(246, 241, 227, 255), SvgOptions::default());
         c.group("cities");
