@@ -10,8 +10,8 @@
 //! at full-image coordinates (the very same tiny-skia calls as a whole render, so the
 //! pixels are identical) and copying those tiles over the previous frame.
 
-use crate::render::canvas::{Canvas, Ink, Pen};
-use crate::render::record::{path_bounds, rings_bounds, stroke_margin, text_margin};
+use crate::render::canvas::{Canvas, Ink, Marker, Pen};
+use crate::render::record::{marker_bounds, path_bounds, rings_bounds, stroke_margin, text_margin};
 use crate::render::text::{PlacedGlyph, TextStyle};
 use crate::style::{Pattern, Rgba};
 use std::collections::hash_map::DefaultHasher;
@@ -30,6 +30,7 @@ enum Op {
     Pattern(Vec<Vec<(f32, f32)>>, Pattern, Rgba, f32, f32),
     Text(String, f32, f32, TextStyle),
     Glyphs(String, Vec<PlacedGlyph>, TextStyle),
+    Marker(Marker, Pen),
     /// The animation's cached base layer (water, rivers, graticule), composited whole.
     Base,
 }
@@ -195,6 +196,18 @@ impl Canvas for Recorder {
         self.push(Op::Glyphs(text.to_string(), glyphs.to_vec(), style.clone()), b, h.finish());
     }
 
+    fn marker(&mut self, m: &Marker, pen: &Pen) {
+        let mut h = hasher(8);
+        (m.shape as u8, m.dot.is_some()).hash(&mut h);
+        hash_f32s(&mut h, [m.x, m.y, m.r, pen.width]);
+        hash_f32s(&mut h, pen.dash.iter().copied());
+        (pen.cap as u8, pen.join as u8).hash(&mut h);
+        for c in [m.fill, m.ink, m.dot.unwrap_or(Rgba(0, 0, 0, 0))] {
+            c.hash(&mut h);
+        }
+        self.push(Op::Marker(*m, pen.clone()), marker_bounds(m, pen), h.finish());
+    }
+
     fn image(&mut self, layer: &Pixmap) {
         if self.base.as_deref().is_some_and(|b| std::ptr::eq(b, layer)) && layer.width() == self.size.0 {
             let (w, h) = (self.size.0 as f32, self.size.1 as f32);
@@ -327,6 +340,7 @@ pub fn redraw(
             }
             Op::Text(t, x, y, s) => Canvas::text(scratch, t, *x, *y, s),
             Op::Glyphs(t, g, s) => Canvas::glyphs(scratch, t, g, s),
+            Op::Marker(m, pen) => Canvas::marker(scratch, m, pen),
             Op::Base => {
                 if let Some(base) = base {
                     for r in &rects {

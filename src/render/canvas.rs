@@ -250,6 +250,13 @@ impl Canvas for Pixmap {
         super::paint::composite_over(self, layer);
     }
 
+    fn marker(&mut self, m: &Marker, pen: &Pen) {
+        let (w, h) = (self.width(), self.height());
+        if !super::stamp::marker(self, m, pen, (0, 0), 0..w, 0..h) {
+            m.draw_on(self, pen);
+        }
+    }
+
     fn kept(&mut self, _: (&'static str, u64), _: u128, draw: &mut dyn FnMut(&mut dyn Canvas) -> Vec<u8>) -> Vec<u8> {
         draw(self)
     }

@@ -14,6 +14,7 @@ pub(crate) use layers::{label_point, polity_anchor_lonlat};
 pub mod paint;
 pub mod raster;
 pub mod record;
+mod stamp;
 pub mod text;
 pub mod vector;
 
@@ -397,6 +398,11 @@ fn promised_parts(atlas: &Atlas, year: Year) -> (BTreeSet<String>, BTreeSet<Stri
     }
     let routes: Vec<&str> =
         atlas.data.layer(Layer::Campaigns).iter().filter(|c| c.alive(year)).map(|c| c.name("en")).collect();
+    // The whole words of the routes' names: a town's name can stand in one only if its
+    // first word is among them (a quick test before the search, for layers of many towns).
+    let not_word = |c: char| !c.is_alphanumeric();
+    let words: std::collections::HashSet<&str> = routes.iter().flat_map(|r| r.split(not_word)).collect();
+    let may_name = |name: &str| name.starts_with(not_word) || words.contains(name.split(not_word).next().unwrap_or(""));
     for layer in Layer::ALL {
         for feat in atlas.data.layer(layer).iter().filter(|f| f.alive(year)) {
             let always = feat.properties.get("label").and_then(|v| v.as_str()) == Some("always");
@@ -405,7 +411,7 @@ fn promised_parts(atlas: &Atlas, year: Year) -> (BTreeSet<String>, BTreeSet<Stri
             } else if layer == Layer::Cities {
                 // A town by its English name without a parenthesis ("Taraz (Aulie-Ata)").
                 let name = feat.name("en").split(" (").next().unwrap_or("").trim();
-                if routes.iter().any(|r| crate::data::has_word(r, name)) {
+                if may_name(name) && routes.iter().any(|r| crate::data::has_word(r, name)) {
                     named.insert(feat.id.clone());
                 } else if feat.kind_in(year) == CityKind::Capital || feat.rank >= 5 {
                     principal.insert(feat.id.clone());

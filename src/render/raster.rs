@@ -643,7 +643,7 @@ fn div255(x: u16) -> u16 {
 
 /// Blend a premultiplied colour at coverage `m` (1–255) over a run of pixels.
 #[inline(always)]
-fn blend_run(run: &mut [[u8; 4]], color: [u8; 4], m: u8) {
+pub(super) fn blend_run(run: &mut [[u8; 4]], color: [u8; 4], m: u8) {
     if m == 255 && color[3] == 255 {
         run.fill(color);
         return;
@@ -866,16 +866,21 @@ fn stroke_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transf
         stroke_aliased(pixmap, path, &paint, pen, ts, area, keep);
         return;
     }
-    let px = pen.width * scale;
-    let thin;
-    let (ink, pen) = if px < 1.0 {
-        thin = Pen { width: 1.0 / scale, ..pen.clone() };
-        (Ink { opacity: ink.opacity * px.max(0.0), ..ink }, &thin)
-    } else {
-        (ink, pen)
-    };
-    let Some(outline) = stroke_outline(path, pen, scale, keep) else { return };
+    let (ink, pen) = thin_pen(ink, pen, scale);
+    let Some(outline) = stroke_outline(path, &pen, scale, keep) else { return };
     fill_rows(pixmap, &outline, ink, FillRule::Winding, ts, area, keep);
+}
+
+/// The ink and pen a stroke is drawn with at resolution `scale`: a pen thinner than a
+/// pixel becomes one pixel wide, its ink thinned in proportion.
+pub(super) fn thin_pen(ink: Ink, pen: &Pen, scale: f32) -> (Ink, std::borrow::Cow<'_, Pen>) {
+    let px = pen.width * scale;
+    if px < 1.0 {
+        let thin = Pen { width: 1.0 / scale, ..pen.clone() };
+        (Ink { opacity: ink.opacity * px.max(0.0), ..ink }, std::borrow::Cow::Owned(thin))
+    } else {
+        (ink, std::borrow::Cow::Borrowed(pen))
+    }
 }
 
 /// Stroke `path` with a pen like tiny-skia's `Pixmap::stroke_path` for an ink without

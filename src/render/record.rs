@@ -45,7 +45,7 @@ enum Op {
 
 /// Where a marker drawn with `pen` can change pixels: its shape grown by its outline and
 /// anti-aliasing (the bounds its fill and stroke would have on their own).
-fn marker_bounds(m: &Marker, pen: &Pen) -> [f32; 4] {
+pub fn marker_bounds(m: &Marker, pen: &Pen) -> [f32; 4] {
     let e = stroke_margin(pen).max(1.0);
     let (rx, ry) = (m.r + e, m.reach() + e);
     [m.x - rx, m.y - ry, m.x + rx, m.y + ry]
@@ -405,6 +405,9 @@ impl Recorded {
                     let b = marker_bounds(m, pen);
                     let outside = b[2] - fx < c0 || b[0] - fx > c1 || b[3] - fy < r0 || b[1] - fy > r1;
                     if outside || !(near.is_empty() || near.get(k) == Some(&true)) {
+                        continue;
+                    }
+                    if super::stamp::marker(px, m, pen, at, cols.clone(), rows.clone()) {
                         continue;
                     }
                     m.draw_with(pen, |path, ink, stroke| match stroke {
@@ -2127,7 +2130,8 @@ mod tests {
                 r.stroke_path(&line(12.0), Ink::new(Rgba(0, 0, 0, 255), 1.0), &pen);
             }
             let shape = [MarkerShape::Circle, MarkerShape::Square, MarkerShape::Diamond][k % 3];
-            let (x, y) = (20.0 + (k % 7) as f32 * 26.3, 30.0 + (k / 7) as f32 * 24.1);
+            // Centres on the sixteenths of a pixel that stamped markers are put on.
+            let (x, y) = (20.0 + (k % 7) as f32 * 26.3125, 30.0 + (k / 7) as f32 * 24.0625);
             let fill = if recolour && k == 24 { Rgba(10, 120, 10, 255) } else { Rgba(200, 30, 30, 255) };
             let dot = (k % 5 == 0).then_some(Rgba(255, 255, 255, 255));
             let m = Marker { shape, x, y, r: 3.5 + (k % 4) as f32, fill, ink: Rgba(20, 20, 20, 255), dot };
