@@ -102,7 +102,6 @@ fn hash_f32s(h: &mut DefaultHasher, v: impl IntoIterator<Item = f32>) {
 fn hash_ink(h: &mut DefaultHasher, ink: &Ink) {
     ink.color.hash(h);
     ink.opacity.to_bits().hash(h);
-    ink.anti_alias.hash(h);
 }
 
 fn hash_path(h: &mut DefaultHasher, p: &Path) {

@@ -11,26 +11,19 @@ use super::text::{Fonts, PlacedGlyph, TextStyle};
 use crate::style::{Pattern, Rgba};
 use tiny_skia::{FillRule, LineCap, LineJoin, Path, PathBuilder, Pixmap, Rect, Stroke, StrokeDash, Transform};
 
-/// A colour with an extra opacity, and whether edges are anti-aliased.
+/// A colour with an extra opacity (every ink is drawn anti-aliased).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Ink {
     /// The colour (its own alpha is multiplied by `opacity`).
     pub color: Rgba,
     /// Opacity, 0–1.
     pub opacity: f32,
-    /// Anti-aliased edges (off only for faint wide bands where it costs more than it shows).
-    pub anti_alias: bool,
 }
 
 impl Ink {
-    /// An anti-aliased ink.
+    /// An ink of `color` at `opacity`.
     pub fn new(color: Rgba, opacity: f32) -> Ink {
-        Ink { color, opacity, anti_alias: true }
-    }
-
-    /// The same ink without anti-aliasing.
-    pub fn aliased(self) -> Ink {
-        Ink { anti_alias: false, ..self }
+        Ink { color, opacity }
     }
 
     /// The effective alpha, 0–1.

@@ -368,14 +368,8 @@ fn span_cover(i: i64, lo: f32, hi: f32) -> f32 {
 /// area each pixel has inside it. tiny-skia's own anti-aliased rectangle fill runs its
 /// raster pipeline once per pixel row of each partly covered column, which makes a long
 /// thin line (a graticule line) cost a hundred times its area; this is one pass over the
-/// covered pixels. Non-anti-aliased inks go to tiny-skia.
+/// covered pixels.
 pub fn fill_rect_px(pixmap: &mut Pixmap, rect: tiny_skia::Rect, ink: Ink) {
-    if !ink.anti_alias {
-        let mut paint = solid(ink.color, ink.opacity);
-        paint.anti_alias = false;
-        pixmap.fill_rect(rect, &paint, Transform::identity(), None);
-        return;
-    }
     let color = ink.color.skia(ink.opacity).premultiply().to_color_u8();
     if color.alpha() == 0 {
         return;

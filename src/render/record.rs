@@ -1478,7 +1478,6 @@ impl Digest {
     fn ink(&mut self, ink: Ink) {
         self.rgba(ink.color);
         self.f32s(&[ink.opacity]);
-        self.bytes(&[u8::from(ink.anti_alias)]);
     }
     fn pen(&mut self, pen: &Pen) {
         self.f32s(&[pen.width]);

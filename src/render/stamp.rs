@@ -120,7 +120,7 @@ fn draw_stamp(m: &Marker, pen: &Pen, phase: (u8, u8)) -> Stamp {
     local.draw_with(pen, |path, ink, stroke| {
         let Some(mut mask) = Pixmap::new(side as u32, side as u32) else { return };
         // Opaque white over nothing leaves each pixel's coverage in its alpha.
-        let white = super::canvas::Ink { color: Rgba(255, 255, 255, 255), opacity: 1.0, ..ink };
+        let white = super::canvas::Ink::new(Rgba(255, 255, 255, 255), 1.0);
         let ink = match stroke {
             Some(pen) => {
                 let (ink, pen) = raster::thin_pen(ink, pen, 1.0);

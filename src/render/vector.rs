@@ -174,9 +174,6 @@ impl SvgCanvas {
         if alpha < 1.0 {
             let _ = write!(a, r#" {what}-opacity="{}""#, num(alpha));
         }
-        if !ink.anti_alias {
-            a.push_str(r#" shape-rendering="crispEdges""#);
-        }
         a
     }
 
