@@ -50,7 +50,7 @@ struct Stamp {
 }
 
 /// One path of a marker: its premultiplied colour and its coverage of each pixel of the
-/// part of the stamp's box it covers (`w` × `h` px from `(x, y)`).
+/// part of the stamp's box it covers, rows of `w` px from `(x, y)`.
 struct Layer {
     color: [u8; 4],
     x: i64,
@@ -111,8 +111,9 @@ pub fn marker(px: &mut Pixmap, m: &Marker, pen: &Pen, at: (i32, i32), cols: Rang
 /// The masks of `m` with its centre at `phase` sixteenths of a pixel right of and below a
 /// whole pixel, as the path filler draws its fill, outline and dot.
 fn draw_stamp(m: &Marker, pen: &Pen, phase: (u8, u8)) -> Stamp {
-    let reach = m.r * if m.shape == MarkerShape::Diamond { 1.2 } else { 1.0 };
-    let origin = (reach + pen.width + 2.0).ceil() as i64;
+    // The marker's bounds as a recording takes them (its outline's joins and
+    // anti-aliasing included), and a pixel for the rounding of its centre.
+    let origin = (m.reach().max(m.r) + super::record::stroke_margin(pen).max(1.0)).ceil() as i64 + 1;
     let side = 2 * origin as usize + 2;
     let centre = |p: u8| origin as f32 + f32::from(p) / PHASES as f32;
     let local = Marker { x: centre(phase.0), y: centre(phase.1), ..*m };
@@ -215,6 +216,8 @@ mod tests {
         let pens = [
             Pen { width: 0.9, dash: vec![], cap: tiny_skia::LineCap::Butt, join: tiny_skia::LineJoin::Miter },
             Pen { width: 1.6, dash: vec![1.5, 1.0], cap: tiny_skia::LineCap::Round, join: tiny_skia::LineJoin::Round },
+            // Wide mitred corners reach past the pen's width.
+            Pen { width: 3.0, dash: vec![], cap: tiny_skia::LineCap::Square, join: tiny_skia::LineJoin::Miter },
         ];
         let mut compared = 0;
         for (k, shape) in [MarkerShape::Circle, MarkerShape::Square, MarkerShape::Diamond].into_iter().enumerate() {
@@ -234,7 +237,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(compared, 240);
+        assert_eq!(compared, 360);
     }
 
     #[test]
