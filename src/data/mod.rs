@@ -170,7 +170,7 @@ pub struct Phase {
     pub name: String,
     /// Names in other languages, keyed by language code.
     #[serde(default)]
-    pub name_i18n: HashMap<String, String>,
+    pub name_i18n: std::collections::BTreeMap<String, String>,
 }
 
 impl Phase {

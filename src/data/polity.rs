@@ -16,7 +16,7 @@
 use crate::error::Problem;
 use crate::time::Year;
 use serde::Deserialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// A polity: when it existed, what it was called when, and what it was part of.
 #[derive(Clone, Debug, Deserialize)]
@@ -57,9 +57,9 @@ pub struct DatedName {
     pub to: Option<i32>,
     /// English name.
     pub name: String,
-    /// Names in other languages, keyed by language code (`kk`, `ru`).
+    /// Names in other languages, keyed by language code (`kk`, `ru`), in order of code.
     #[serde(default)]
-    pub name_i18n: HashMap<String, String>,
+    pub name_i18n: std::collections::BTreeMap<String, String>,
 }
 
 fn covers(from: Option<i32>, to: Option<i32>, y: i32) -> bool {

@@ -76,11 +76,14 @@ pub enum Value {
     Int(i64),
 }
 
+/// A property's name: most are fixed words, kept without a copy per feature.
+pub type Key = std::borrow::Cow<'static, str>;
+
 /// One dated version of a feature: its properties for a run of years.
 #[derive(Clone, Debug)]
 pub struct Dated {
     /// Properties, in a fixed order.
-    pub props: Vec<(String, Value)>,
+    pub props: Vec<(Key, Value)>,
 }
 
 /// Geometry in Web Mercator metres.
@@ -236,7 +239,7 @@ fn bbox_of(g: &MercGeom) -> Option<Rect<f64>> {
 
 /// The date properties of a run of years `a..=b` (OpenHistoricalMap's names; the decimal
 /// end is exclusive). `None` ends are unbounded and left out.
-pub fn date_props(a: Option<i32>, b: Option<i32>) -> Vec<(String, Value)> {
+pub fn date_props(a: Option<i32>, b: Option<i32>) -> Vec<(Key, Value)> {
     let mut out = Vec::new();
     if let Some(a) = a {
         out.push(("start_date".into(), Value::Str(format!("{a:04}"))));
@@ -274,7 +277,7 @@ fn s(v: &str) -> Value {
     Value::Str(v.to_string())
 }
 
-fn name_props(f: &Feature) -> Vec<(String, Value)> {
+fn name_props(f: &Feature) -> Vec<(Key, Value)> {
     let mut out = vec![("id".into(), s(&f.id)), ("name".into(), s(&f.names.en))];
     if let Some(kk) = f.names.kk() {
         out.push(("name:kk".into(), s(kk)));
@@ -283,7 +286,7 @@ fn name_props(f: &Feature) -> Vec<(String, Value)> {
         out.push(("name:ru".into(), s(ru)));
     }
     for (code, n) in f.names.other() {
-        out.push((format!("name:{code}"), s(n)));
+        out.push((format!("name:{code}").into(), s(n)));
     }
     out
 }
@@ -314,7 +317,7 @@ impl VectorSource {
                 list.push(Prepared { geom, bbox, versions });
             }
         };
-        let plain = |f: &Feature, extra: Vec<(String, Value)>| -> Vec<Dated> {
+        let plain = |f: &Feature, extra: Vec<(Key, Value)>| -> Vec<Dated> {
             match alive_years(f, years) {
                 Some((a, b)) => {
                     let mut props = name_props(f);
@@ -365,14 +368,14 @@ impl VectorSource {
             put("borders", Some(piece.0), piece.1);
         }
         for f in data.layer(Layer::Water) {
-            let extra = f.kind().iter().map(|k| ("kind".to_string(), s(k))).collect();
+            let extra = f.kind().iter().map(|k| ("kind".into(), s(k))).collect();
             put("water", merc_geom(&f.geometry), plain(f, extra));
         }
         for f in data.layer(Layer::Rivers) {
             put("rivers", merc_geom(&f.geometry), plain(f, vec![("rank".into(), Value::Int(i64::from(f.rank)))]));
         }
         for f in data.layer(Layer::Landforms) {
-            let extra: Vec<(String, Value)> = f.kind().iter().map(|k| ("kind".to_string(), s(k))).collect();
+            let extra: Vec<(Key, Value)> = f.kind().iter().map(|k| ("kind".into(), s(k))).collect();
             put("landforms", merc_geom(&f.geometry), plain(f, extra.clone()));
             // An area's name goes once, at its label point (as in print), not once per
             // polygon and tile: a point feature beside the area carries it.
@@ -384,24 +387,24 @@ impl VectorSource {
             }
         }
         for f in data.layer(Layer::Campaigns) {
-            let mut extra = vec![("kind".to_string(), s(campaign_kind(f)))];
-            extra.extend(f.side().iter().map(|p| ("side".to_string(), s(p))));
+            let mut extra = vec![("kind".into(), s(campaign_kind(f)))];
+            extra.extend(f.side().iter().map(|p| ("side".into(), s(p))));
             if !f.commanders().is_empty() {
                 extra.push(("commander".into(), Value::Str(f.commanders().join(", "))));
             }
-            extra.extend(f.strength().iter().map(|st| ("strength".to_string(), Value::Str(st.label()))));
+            extra.extend(f.strength().iter().map(|st| ("strength".into(), Value::Str(st.label()))));
             put("campaigns", merc_geom(&f.geometry), plain(f, extra));
         }
         for f in data.layer(Layer::Battles) {
-            let mut extra: Vec<(String, Value)> = f.victor().iter().map(|p| ("victor".to_string(), s(p))).collect();
+            let mut extra: Vec<(Key, Value)> = f.victor().iter().map(|p| ("victor".into(), s(p))).collect();
             if !f.belligerents().is_empty() {
                 extra.push(("belligerents".into(), Value::Str(f.belligerents().join(", "))));
             }
             if !f.commanders().is_empty() {
                 extra.push(("commanders".into(), Value::Str(f.commanders().join(", "))));
             }
-            extra.extend(f.strength().iter().map(|st| ("strength".to_string(), Value::Str(st.label()))));
-            extra.extend(f.date_label().iter().map(|d| ("date".to_string(), s(d))));
+            extra.extend(f.strength().iter().map(|st| ("strength".into(), Value::Str(st.label()))));
+            extra.extend(f.date_label().iter().map(|d| ("date".into(), s(d))));
             put("battles", merc_geom(&f.geometry), plain(f, extra));
         }
         // Cities: control spans flattened to runs of years with one holder and kind.
@@ -456,7 +459,7 @@ impl VectorSource {
                 let mut names: Vec<(String, String)> = Vec::new();
                 if let Some(q) = data.polity(p) {
                     let en = q.name(y, "en");
-                    names.extend(en.map(|n| ("en".to_string(), n.to_string())));
+                    names.extend(en.map(|n| ("en".into(), n.to_string())));
                     for n in &q.names {
                         for l in n.name_i18n.keys() {
                             if let Some(v) = q.name(y, l).filter(|v| Some(*v) != en) {
@@ -472,11 +475,11 @@ impl VectorSource {
             });
             for (a, b, ((x, y), km2, names)) in versions {
                 let at = Coord { x: x as f64 / 1e5, y: y as f64 / 1e5 };
-                let mut props = vec![("polity".to_string(), s(p)), ("area_km2".to_string(), Value::Int(km2))];
+                let mut props: Vec<(Key, Value)> = vec![("polity".into(), s(p)), ("area_km2".into(), Value::Int(km2))];
                 let en = names.iter().find(|(l, _)| l == "en").map_or(p, |(_, n)| n.as_str());
                 props.push(("name".into(), s(en)));
                 for (l, n) in names.iter().filter(|(l, _)| l != "en") {
-                    props.push((format!("name:{l}"), s(n)));
+                    props.push((format!("name:{l}").into(), s(n)));
                 }
                 props.extend(date_props(Some(a), Some(b)));
                 put("polity_labels", Some(MercGeom::Point(merc(at))), vec![Dated { props }]);
@@ -814,10 +817,10 @@ fn borders(atlas: &Atlas, years: (i32, i32)) -> Vec<(MercGeom, Vec<Dated>)> {
             let (left, right) = if a_left { (ha, hb) } else { (hb, ha) };
             let mut props = Vec::new();
             if let Some(l) = left {
-                props.push(("left".to_string(), Value::Str(l)));
+                props.push(("left".into(), Value::Str(l)));
             }
             if let Some(r) = right {
-                props.push(("right".to_string(), Value::Str(r)));
+                props.push(("right".into(), Value::Str(r)));
             }
             props.push(("areas".into(), Value::Str(format!("{} {}", areas[a].id, areas[b].id))));
             props.push(("approximate".into(), Value::Int(i64::from(approximate))));
