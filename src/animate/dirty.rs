@@ -104,6 +104,11 @@ fn hash_ink(h: &mut DefaultHasher, ink: &Ink) {
     ink.opacity.to_bits().hash(h);
 }
 
+fn hash_pen(h: &mut DefaultHasher, pen: &Pen) {
+    hash_f32s(h, std::iter::once(pen.width).chain(pen.dash.iter().copied()));
+    (pen.cap as u8, pen.join as u8).hash(h);
+}
+
 fn hash_path(h: &mut DefaultHasher, p: &Path) {
     for v in p.verbs() {
         (*v as u8).hash(h);
@@ -139,8 +144,7 @@ impl Canvas for Recorder {
         let mut h = hasher(2);
         hash_path(&mut h, path);
         hash_ink(&mut h, &ink);
-        hash_f32s(&mut h, std::iter::once(pen.width).chain(pen.dash.iter().copied()));
-        (pen.cap as u8, pen.join as u8).hash(&mut h);
+        hash_pen(&mut h, pen);
         self.push(Op::Stroke(path.clone(), ink, pen.clone()), path_bounds(path, stroke_margin(pen)), h.finish());
     }
 
@@ -197,13 +201,8 @@ impl Canvas for Recorder {
 
     fn marker(&mut self, m: &Marker, pen: &Pen) {
         let mut h = hasher(8);
-        (m.shape as u8, m.dot.is_some()).hash(&mut h);
-        hash_f32s(&mut h, [m.x, m.y, m.r, pen.width]);
-        hash_f32s(&mut h, pen.dash.iter().copied());
-        (pen.cap as u8, pen.join as u8).hash(&mut h);
-        for c in [m.fill, m.ink, m.dot.unwrap_or(Rgba(0, 0, 0, 0))] {
-            c.hash(&mut h);
-        }
+        m.bytes().hash(&mut h);
+        hash_pen(&mut h, pen);
         self.push(Op::Marker(*m, pen.clone()), marker_bounds(m, pen), h.finish());
     }
 

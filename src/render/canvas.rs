@@ -162,6 +162,20 @@ impl Marker {
     /// The radius of a capital's dot, as a share of its marker's.
     pub const DOT: f32 = 0.38;
 
+    /// Everything that decides the marker's pixels besides its pen, as bytes to hash: its
+    /// shape, whether it has a dot, its centre and radius, and its colours.
+    pub fn bytes(&self) -> [u8; 25] {
+        let mut b = [0u8; 25];
+        b[0] = self.shape as u8 | u8::from(self.dot.is_some()) << 4;
+        for (k, v) in [self.x, self.y, self.r].into_iter().enumerate() {
+            b[1 + 4 * k..5 + 4 * k].copy_from_slice(&v.to_bits().to_le_bytes());
+        }
+        for (k, c) in [self.fill, self.ink, self.dot.unwrap_or(Rgba(0, 0, 0, 0))].into_iter().enumerate() {
+            b[13 + 4 * k..17 + 4 * k].copy_from_slice(&[c.0, c.1, c.2, c.3]);
+        }
+        b
+    }
+
     /// How far above and below its centre the marker's shape reaches, px (before its
     /// outline; across, it reaches `r`).
     pub fn reach(&self) -> f32 {

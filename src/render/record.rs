@@ -53,15 +53,7 @@ pub fn marker_bounds(m: &Marker, pen: &Pen) -> [f32; 4] {
 
 /// Everything that decides a marker's pixels besides its pen.
 fn hash_marker(m: &Marker, h: &mut super::Gathered) {
-    let mut b = [0u8; 25];
-    b[0] = m.shape as u8 | u8::from(m.dot.is_some()) << 4;
-    for (k, v) in [m.x, m.y, m.r].into_iter().enumerate() {
-        b[1 + 4 * k..5 + 4 * k].copy_from_slice(&v.to_bits().to_le_bytes());
-    }
-    for (k, c) in [m.fill, m.ink, m.dot.unwrap_or(Rgba(0, 0, 0, 0))].into_iter().enumerate() {
-        b[13 + 4 * k..17 + 4 * k].copy_from_slice(&[c.0, c.1, c.2, c.3]);
-    }
-    h.write(&b);
+    h.write(&m.bytes());
 }
 
 /// One contour of a path with many: where it can change pixels and its digest. A contour
