@@ -398,11 +398,7 @@ fn promised_parts(atlas: &Atlas, year: Year) -> (BTreeSet<String>, BTreeSet<Stri
     }
     let routes: Vec<&str> =
         atlas.data.layer(Layer::Campaigns).iter().filter(|c| c.alive(year)).map(|c| c.name("en")).collect();
-    // The whole words of the routes' names: a town's name can stand in one only if its
-    // first word is among them (a quick test before the search, for layers of many towns).
-    let not_word = |c: char| !c.is_alphanumeric();
-    let words: std::collections::HashSet<&str> = routes.iter().flat_map(|r| r.split(not_word)).collect();
-    let may_name = |name: &str| name.starts_with(not_word) || words.contains(name.split(not_word).next().unwrap_or(""));
+    let names = RouteWords::new(&routes);
     for layer in Layer::ALL {
         for feat in atlas.data.layer(layer).iter().filter(|f| f.alive(year)) {
             let always = feat.properties.get("label").and_then(|v| v.as_str()) == Some("always");
@@ -411,7 +407,7 @@ fn promised_parts(atlas: &Atlas, year: Year) -> (BTreeSet<String>, BTreeSet<Stri
             } else if layer == Layer::Cities {
                 // A town by its English name without a parenthesis ("Taraz (Aulie-Ata)").
                 let name = feat.name("en").split(" (").next().unwrap_or("").trim();
-                if may_name(name) && routes.iter().any(|r| crate::data::has_word(r, name)) {
+                if names.name(name) {
                     named.insert(feat.id.clone());
                 } else if feat.kind_in(year) == CityKind::Capital || feat.rank >= 5 {
                     principal.insert(feat.id.clone());
@@ -420,6 +416,38 @@ fn promised_parts(atlas: &Atlas, year: Year) -> (BTreeSet<String>, BTreeSet<Stri
         }
     }
     (named, principal)
+}
+
+/// The names of a year's routes, to ask which town names stand in them as whole words
+/// ([`crate::data::has_word`]) without searching every route for every town.
+struct RouteWords<'a> {
+    routes: &'a [&'a str],
+    /// The whole words of the routes' names: their longest runs of letters and digits.
+    words: std::collections::HashSet<&'a str>,
+}
+
+impl<'a> RouteWords<'a> {
+    fn new(routes: &'a [&'a str]) -> RouteWords<'a> {
+        RouteWords { routes, words: routes.iter().flat_map(|r| r.split(Self::not_word)).collect() }
+    }
+
+    fn not_word(c: char) -> bool {
+        !c.is_alphanumeric()
+    }
+
+    /// Does some route's name hold `name` as whole words? A name of one word does exactly
+    /// when it is one of the words; a name of several only if its first word is (the
+    /// quick test before the search).
+    fn name(&self, name: &str) -> bool {
+        if name.is_empty() {
+            return false;
+        }
+        if !name.contains(Self::not_word) {
+            return self.words.contains(name);
+        }
+        (name.starts_with(Self::not_word) || self.words.contains(name.split(Self::not_word).next().unwrap_or("")))
+            && self.routes.iter().any(|r| crate::data::has_word(r, name))
+    }
 }
 
 /// The features whose labels a map of `year` in `view` promises to place: every place the
@@ -682,20 +710,20 @@ fn plan_inset(f: &Frame, layout: &furniture::Layout, markers: &[(usize, f32, f32
     }
     let label_h = f.px(f.style.cities.label.size_pt) * 1.164;
     let r = label_h * 5.0;
-    let near = |x: f32, y: f32, d: f32| markers.iter().filter(move |n| (n.1 - x).hypot(n.2 - y) <= d);
+    let grid = MarkerGrid::new(markers, r / 4.0);
     // Centred on a place the year's story names (a caption's place), not on a capital
     // that is promised only for being one: an inset of a quiet cluster hides the story.
     let (named, _) = promised_parts(f.atlas, f.opts.year);
     let (count, cx, cy) = markers
         .iter()
         .filter(|m| named.contains(&f.atlas.data.layer(Layer::Cities)[m.0].id))
-        .map(|m| (near(m.1, m.2, r).count(), m.1, m.2))
+        .map(|m| (grid.count_near(m.1, m.2, r), m.1, m.2))
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))?;
     if count < 6 {
         return None;
     }
     let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    for m in near(cx, cy, r * 1.6) {
+    for m in grid.near(cx, cy, r * 1.6) {
         let (lon, lat) = f.view.to_lonlat(f64::from(m.1), f64::from(m.2));
         b = [b[0].min(lon), b[1].min(lat), b[2].max(lon), b[3].max(lat)];
     }
@@ -723,6 +751,72 @@ fn plan_inset(f: &Frame, layout: &furniture::Layout, markers: &[(usize, f32, f32
         fallback = fallback.or(Some(inset));
     }
     fallback
+}
+
+/// Town markers `(index, x, y)` (px) in square cells, to find those near a place without
+/// a scan of all of them (a map of many towns has many named ones to test).
+struct MarkerGrid<'a> {
+    markers: &'a [(usize, f32, f32)],
+    cell: f32,
+    /// The markers of each cell, by index into `markers`, in their order.
+    cells: std::collections::HashMap<(i32, i32), Vec<u32>>,
+}
+
+impl<'a> MarkerGrid<'a> {
+    fn new(markers: &'a [(usize, f32, f32)], cell: f32) -> MarkerGrid<'a> {
+        let cell = if cell.is_finite() && cell > 0.0 { cell } else { 1.0 };
+        let mut cells: std::collections::HashMap<(i32, i32), Vec<u32>> = std::collections::HashMap::new();
+        for (i, m) in markers.iter().enumerate() {
+            // A marker off any finite place is near nothing.
+            if m.1.is_finite() && m.2.is_finite() {
+                cells.entry(Self::at(m.1, m.2, cell)).or_default().push(i as u32);
+            }
+        }
+        MarkerGrid { markers, cell, cells }
+    }
+
+    fn at(x: f32, y: f32, cell: f32) -> (i32, i32) {
+        ((x / cell).floor() as i32, (y / cell).floor() as i32)
+    }
+
+    /// The cells that can hold markers within `d` of (x, y), with whether all of a cell
+    /// lies within `d` (with room for rounding).
+    fn cells_near(&self, x: f32, y: f32, d: f32) -> impl Iterator<Item = (&Vec<u32>, bool)> + '_ {
+        let ((x0, y0), (x1, y1)) = (Self::at(x - d, y - d, self.cell), Self::at(x + d, y + d, self.cell));
+        let c = f64::from(self.cell);
+        let (fx, fy, fd) = (f64::from(x), f64::from(y), f64::from(d) * (1.0 - 1e-4));
+        (x0..=x1).flat_map(move |cx| (y0..=y1).map(move |cy| (cx, cy))).filter_map(move |(cx, cy)| {
+            let cell = self.cells.get(&(cx, cy))?;
+            // The cell's corner farthest from (x, y).
+            let dx = (fx - f64::from(cx) * c).abs().max((fx - f64::from(cx + 1) * c).abs());
+            let dy = (fy - f64::from(cy) * c).abs().max((fy - f64::from(cy + 1) * c).abs());
+            Some((cell, dx.hypot(dy) <= fd))
+        })
+    }
+
+    /// The markers within `d` of (x, y), by the test a scan would make.
+    fn near(&self, x: f32, y: f32, d: f32) -> impl Iterator<Item = &(usize, f32, f32)> + '_ {
+        self.cells_near(x, y, d)
+            .flat_map(|(cell, _)| cell.iter().map(|&i| &self.markers[i as usize]))
+            .filter(move |n| (n.1 - x).hypot(n.2 - y) <= d)
+    }
+
+    /// How many markers lie within `d` of (x, y): [`MarkerGrid::near`]'s count, with the
+    /// cells wholly within `d` counted whole.
+    fn count_near(&self, x: f32, y: f32, d: f32) -> usize {
+        self.cells_near(x, y, d)
+            .map(|(cell, inside)| match inside {
+                true => cell.len(),
+                false => cell
+                    .iter()
+                    .filter(|&&i| {
+                        let n = &self.markers[i as usize];
+                        (n.1 - x).hypot(n.2 - y) <= d
+                    })
+                    .count(),
+            })
+            .sum()
+    }
 }
 
 /// Draw an inset: the map of its area with labels and a scale bar, framed, and the area's
@@ -838,4 +932,82 @@ fn overlay(atlas: &Atlas, style: &Style, view: &View, opts: &RenderOptions, show
     let layout = furniture::layout(&frame, shown);
     canvas.group(group::FURNITURE);
     furniture::draw_overlay(&frame, canvas, &layout);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_words_name_what_a_search_of_every_route_finds() {
+        let routes = ["Tauke's campaign to Sayram", "Raid on Ust-Kamenogorsk and Khara Murut", "Ögödei – Kül"];
+        let words = RouteWords::new(&routes);
+        let names = [
+            "Sayram",
+            "Say",
+            "Sayr",
+            "campaign",
+            "Tauke",
+            "Tauke's",
+            "Ust",
+            "Kamenogorsk",
+            "Ust-Kamenogorsk",
+            "Khara Murut",
+            "Khara",
+            "Murut Khara",
+            "Ögödei",
+            "Kül",
+            "Ögödei – Kül",
+            "-Kamenogorsk",
+            "",
+            " ",
+            "to",
+            "Raid on",
+            "on Ust",
+            "s",
+        ];
+        for name in names {
+            let search = !name.is_empty() && routes.iter().any(|r| crate::data::has_word(r, name));
+            assert_eq!(words.name(name), search, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn a_marker_grid_counts_what_a_scan_counts() {
+        // A dense cluster (whole cells inside a radius) and scattered markers.
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 40) as f32 / (1u64 << 24) as f32
+        };
+        let mut markers: Vec<(usize, f32, f32)> = Vec::new();
+        for i in 0..3000 {
+            let (x, y) = if i % 2 == 0 {
+                (500.0 + 40.0 * next(), 300.0 + 40.0 * next())
+            } else {
+                (1000.0 * next(), 700.0 * next())
+            };
+            markers.push((i, x, y));
+        }
+        markers.push((3000, f32::NAN, 10.0));
+        let r = 60.0;
+        let grid = MarkerGrid::new(&markers, r / 4.0);
+        let mut whole = 0;
+        for k in 0..400 {
+            let (x, y) = if k % 2 == 0 {
+                (480.0 + 80.0 * next(), 280.0 + 80.0 * next())
+            } else {
+                (1000.0 * next(), 700.0 * next())
+            };
+            for d in [r, r * 1.6, 3.0] {
+                let scan: Vec<usize> = markers.iter().filter(|n| (n.1 - x).hypot(n.2 - y) <= d).map(|n| n.0).collect();
+                assert_eq!(grid.count_near(x, y, d), scan.len(), "({x}, {y}) within {d}");
+                let mut near: Vec<usize> = grid.near(x, y, d).map(|n| n.0).collect();
+                near.sort_unstable();
+                assert_eq!(near, scan, "({x}, {y}) within {d}");
+                whole += grid.cells_near(x, y, d).filter(|(_, inside)| *inside).count();
+            }
+        }
+        assert!(whole > 1000, "whole cells counted: {whole}");
+    }
 }
