@@ -397,6 +397,28 @@ pub fn write_mbtiles_rows(path: &Path, tiles: &[Tile], meta: &[(String, String)]
     with_mbtiles_bytes(path, tiles, meta, |bytes| write_bytes(path, bytes))
 }
 
+/// The bytes of an empty MBTiles database (its tables, indexes and view), built once a
+/// process: each archive starts from a copy of them rather than from its schema's text.
+static MBTILES_SCHEMA: std::sync::OnceLock<std::result::Result<Vec<u8>, String>> = std::sync::OnceLock::new();
+
+fn empty_mbtiles() -> rusqlite::Result<Vec<u8>> {
+    let mut db = rusqlite::Connection::open_in_memory()?;
+    db.execute_batch(
+        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
+         CREATE TABLE metadata (name TEXT, value TEXT);
+         CREATE TABLE map (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_id TEXT);
+         CREATE TABLE images (tile_data BLOB, tile_id TEXT);
+         CREATE UNIQUE INDEX name ON metadata (name);
+         CREATE UNIQUE INDEX map_index ON map (zoom_level, tile_column, tile_row);
+         CREATE UNIQUE INDEX images_id ON images (tile_id);
+         CREATE VIEW tiles AS SELECT map.zoom_level AS zoom_level, map.tile_column AS tile_column,
+             map.tile_row AS tile_row, images.tile_data AS tile_data
+             FROM map JOIN images ON images.tile_id = map.tile_id;",
+    )?;
+    let bytes = db.serialize(rusqlite::MAIN_DB)?.to_vec();
+    Ok(bytes)
+}
+
 /// Build an MBTiles database of these tiles and metadata rows in memory and hand its
 /// bytes to `then` (`path` names it in errors).
 fn with_mbtiles_bytes<T>(
@@ -412,19 +434,10 @@ fn with_mbtiles_bytes<T>(
     // otherwise write it a 4 KiB page at a time (hundreds of system calls for a year's
     // archive), and reading nothing back, it gains nothing from the file.
     let mut db = rusqlite::Connection::open_in_memory().map_err(&e)?;
-    db.execute_batch(
-        "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;
-         CREATE TABLE metadata (name TEXT, value TEXT);
-         CREATE TABLE map (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_id TEXT);
-         CREATE TABLE images (tile_data BLOB, tile_id TEXT);
-         CREATE UNIQUE INDEX name ON metadata (name);
-         CREATE UNIQUE INDEX map_index ON map (zoom_level, tile_column, tile_row);
-         CREATE UNIQUE INDEX images_id ON images (tile_id);
-         CREATE VIEW tiles AS SELECT map.zoom_level AS zoom_level, map.tile_column AS tile_column,
-             map.tile_row AS tile_row, images.tile_data AS tile_data
-             FROM map JOIN images ON images.tile_id = map.tile_id;",
-    )
-    .map_err(&e)?;
+    let schema = MBTILES_SCHEMA.get_or_init(|| empty_mbtiles().map_err(|err| err.to_string()));
+    let schema = schema.as_ref().map_err(|err| Error::Encode(format!("{}: {err}", path.display())))?;
+    db.deserialize_read_exact(rusqlite::MAIN_DB, schema.as_slice(), schema.len(), false).map_err(&e)?;
+    db.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;").map_err(&e)?;
     let tx = db.transaction().map_err(&e)?;
     {
         let mut put = tx.prepare("INSERT INTO metadata (name, value) VALUES (?1, ?2)").map_err(&e)?;
