@@ -1088,6 +1088,14 @@ fn vector_tiles_cmd(
         r.bytes,
         t0.elapsed().as_secs_f64()
     );
+    if r.thinned > 0 {
+        crate::note!(
+            "{} of them hold too many points to show: each keeps the foremost point (highest rank) of every {}-px cell, at most {} points a layer",
+            r.thinned,
+            256 / crate::tiles::mvt::THIN_GRID,
+            crate::tiles::mvt::MAX_TILE_POINTS
+        );
+    }
     let years = usize::try_from(o.years.1 - o.years.0 + 1).unwrap_or(0);
     Ok(crate::tiles::TileReport { years, distinct_states: 0, tiles: r.tiles, ..Default::default() })
 }

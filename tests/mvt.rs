@@ -481,3 +481,118 @@ fn a_second_export_is_the_same_bytes() {
     let again = std::fs::read(dir.join("atlas.pmtiles")).unwrap();
     assert!(first == again, "{} and {} bytes differ", first.len(), again.len());
 }
+
+/// A dataset of the built-in atlas with its towns replaced by `n` towns scattered over
+/// ten degrees (every 97th of rank 5, the rest of rank 2), exported as MVT MBTiles at
+/// zooms 0..=1: the towns, and the tiles by (z, x, y) with the run's notes.
+/// Towns (id, lon, lat, rank), the gunzipped tiles by (z, x, y), and the run's notes.
+type DenseExport = (Vec<(String, f64, f64, i64)>, BTreeMap<(u8, u32, u32), Vec<u8>>, String);
+
+fn dense_export(n: usize, name: &str) -> DenseExport {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&root);
+    let data = root.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let geodata = Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata");
+    for e in std::fs::read_dir(&geodata).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), data.join(e.file_name())).unwrap();
+    }
+    let mut seed = 11u64;
+    let mut next = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let towns: Vec<(String, f64, f64, i64)> = (0..n)
+        .map(|i| (format!("t{i}"), 60.0 + 10.0 * next(), 42.0 + 6.0 * next(), if i % 97 == 0 { 5 } else { 2 }))
+        .collect();
+    let features: Vec<serde_json::Value> = towns
+        .iter()
+        .map(|(id, lon, lat, rank)| {
+            serde_json::json!({"type": "Feature", "properties": {"id": id, "name": id, "kind": "town", "rank": rank},
+                "geometry": {"type": "Point", "coordinates": [lon, lat]}})
+        })
+        .collect();
+    let doc = serde_json::json!({"type": "FeatureCollection", "features": features});
+    std::fs::write(data.join("cities.geojson"), doc.to_string()).unwrap();
+    let out = bin()
+        .args(["tiles", "--format", "mvt", "--archive", "mbtiles", "--zoom", "0..1", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(root.join("out"))
+        .output()
+        .unwrap();
+    let notes = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{notes}");
+    let db = rusqlite::Connection::open(root.join("out/atlas.mbtiles")).unwrap();
+    let mut q = db.prepare("SELECT zoom_level, tile_column, tile_row, tile_data FROM tiles").unwrap();
+    let tiles = q
+        .query_map([], |r| Ok((r.get::<_, u8>(0)?, r.get::<_, u32>(1)?, r.get::<_, u32>(2)?, r.get::<_, Vec<u8>>(3)?)))
+        .unwrap()
+        .map(|row| {
+            let (z, x, row, gz) = row.unwrap();
+            let mut raw = Vec::new();
+            flate2::read::GzDecoder::new(gz.as_slice()).read_to_end(&mut raw).unwrap();
+            ((z, x, (1u32 << z) - 1 - row), raw)
+        })
+        .collect();
+    (towns, tiles, notes)
+}
+
+/// The towns of a tile's `cities` layer: id and position in tile units.
+fn tile_towns(raw: &[u8]) -> Vec<(String, f32, f32)> {
+    let r = mvt_reader::Reader::new(raw.to_vec()).unwrap();
+    let Some((li, _)) = layer(&r, "cities") else { return Vec::new() };
+    r.get_features(li)
+        .unwrap()
+        .into_iter()
+        .map(|f| {
+            let id = f.properties.as_ref().and_then(|p| text(p, "id")).unwrap();
+            let p = match f.geometry {
+                geo::Geometry::Point(p) => p,
+                geo::Geometry::MultiPoint(mp) => mp.0[0],
+                g => panic!("{id} is not a point: {g:?}"),
+            };
+            (id, p.x(), p.y())
+        })
+        .collect()
+}
+
+#[test]
+fn a_dense_point_layer_keeps_the_foremost_town_of_each_cell() {
+    // Past 16,384 points a tile keeps one town per cell of a 128 × 128 grid over the tile
+    // and its buffer of 64 units (4,224 units across): the highest rank in the cell.
+    let (towns, tiles, notes) = dense_export(20_000, "mvt-dense");
+    assert!(notes.contains("too many points"), "{notes}");
+    let cell =
+        |x: f64, y: f64| (((x + 64.0) / 4224.0 * 128.0).floor() as i64, ((y + 64.0) / 4224.0 * 128.0).floor() as i64);
+    for ((z, tx, ty), raw) in &tiles {
+        let kept = tile_towns(raw);
+        assert!(!kept.is_empty() && kept.len() <= 128 * 128, "z{z}: {} towns", kept.len());
+        // Every input town of the tile, by cell (from the XYZ formulas), and its rank.
+        let mut by_cell: HashMap<(i64, i64), Vec<(&str, i64)>> = HashMap::new();
+        for (id, lon, lat, rank) in &towns {
+            let (x, y, fx, fy) = xyz(*lon, *lat, *z);
+            if (x, y) == (*tx, *ty) {
+                by_cell.entry(cell(fx * 4096.0, fy * 4096.0)).or_default().push((id, *rank));
+            }
+        }
+        let mut cells_kept = std::collections::HashSet::new();
+        for (id, x, y) in &kept {
+            let c = cell(f64::from(*x), f64::from(*y));
+            // A point near a cell's edge may round into the next one: its input cell.
+            let (_, lon, lat, rank) = towns.iter().find(|t| &t.0 == id).unwrap();
+            let (_, _, fx, fy) = xyz(*lon, *lat, *z);
+            let home = cell(fx * 4096.0, fy * 4096.0);
+            assert!(cells_kept.insert(home), "z{z}: two towns kept in cell {home:?} (at {c:?})");
+            let best = by_cell[&home].iter().map(|t| t.1).max().unwrap();
+            assert_eq!(*rank, best, "z{z}: {id} kept in {home:?} where a town of rank {best} stands");
+        }
+        assert_eq!(cells_kept.len(), by_cell.len(), "z{z}: a town kept in every cell that has one");
+    }
+    // Under the limit, every town is in every tile it falls in.
+    let (towns, tiles, notes) = dense_export(5_000, "mvt-sparse");
+    assert!(!notes.contains("too many points"), "{notes}");
+    let z0 = tile_towns(&tiles[&(0, 0, 0)]);
+    assert_eq!(z0.len(), towns.len());
+}

@@ -25,6 +25,14 @@ pub const EXTENT: u32 = 4096;
 pub const BUFFER: u32 = 64;
 /// A year for unbounded dates in a filter (`coalesce` default): before any year.
 pub const FOREVER: f64 = 1.0e6;
+/// The most point features (over their versions) one layer of a tile holds as they are.
+/// A layer with more keeps, in each cell of a [`THIN_GRID`]² grid over the tile and its
+/// buffer, the foremost point (highest `rank`, then first in the data), so that a tile
+/// of a dense layer stays small enough for a browser (16,384 points are about 400 KB).
+pub const MAX_TILE_POINTS: usize = 16_384;
+/// Cells per side of the grid a dense point layer is thinned on: two pixels of a 256 px
+/// tile, closer than two markers can be told apart.
+pub const THIN_GRID: u32 = 128;
 
 /// Where the tileset is stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -63,6 +71,8 @@ pub struct VectorReport {
     pub bytes: u64,
     /// Dated features prepared (over all layers).
     pub features: usize,
+    /// Tiles whose point layers were thinned to [`MAX_TILE_POINTS`] or fewer points.
+    pub thinned: usize,
 }
 
 /// A property value of a tile feature.
@@ -200,6 +210,8 @@ pub const LAYERS: [(&str, &[(&str, &str)]); 9] = [
 /// cut into any tile (by `tiles --format mvt` and by the server's `/vector` tiles).
 pub struct VectorSource {
     layers: Vec<(&'static str, Vec<Prepared>)>,
+    /// Tiles cut so far whose point layers were thinned ([`MAX_TILE_POINTS`]).
+    thinned: std::sync::atomic::AtomicUsize,
     /// Years covered (inclusive).
     pub years: (i32, i32),
     /// `[west, south, east, north]` of the data.
@@ -485,7 +497,7 @@ impl VectorSource {
                 put("polity_labels", Some(MercGeom::Point(merc(at))), vec![Dated { props }]);
             }
         }
-        VectorSource { layers, years, bounds }
+        VectorSource { layers, thinned: Default::default(), years, bounds }
     }
 
     /// How many dated features were prepared.
@@ -512,8 +524,12 @@ impl VectorSource {
         for (name, features) in &self.layers {
             let mut layer = tile.create_layer(name);
             let mut next_id = 1u64;
-            for p in features {
-                if !intersects(&p.bbox, &clip) {
+            let kept = thinned_points(features, &clip);
+            if kept.is_some() {
+                self.thinned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            for (i, p) in features.iter().enumerate() {
+                if !intersects(&p.bbox, &clip) || kept.as_ref().is_some_and(|k| !k[i]) {
                     continue;
                 }
                 let Some(geom) = encode_geom(&p.geom, &p.bbox, &clip, tolerance, &to_tile) else { continue };
@@ -541,6 +557,11 @@ impl VectorSource {
             return Ok(None);
         }
         tile.to_bytes().map(Some).map_err(|e| Error::Encode(format!("tile {}/{}/{}: {e}", t.z, t.x, t.y)))
+    }
+
+    /// How many tiles cut so far had a point layer thinned ([`MAX_TILE_POINTS`]).
+    pub fn thinned_tiles(&self) -> usize {
+        self.thinned.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `vector_layers` for TileJSON and PMTiles metadata.
@@ -572,6 +593,55 @@ fn campaign_kind(f: &Feature) -> &'static str {
         K::Raid => "raid",
         K::Flight => "flight",
     }
+}
+
+/// Which points of a layer a tile with box `clip` keeps, by index into `features`, when
+/// their versions in it pass [`MAX_TILE_POINTS`]: the foremost point of each cell of a
+/// [`THIN_GRID`]² grid over `clip` (the highest `rank`, then the first in the data). None
+/// when the tile keeps every feature (few points, or a layer of lines and areas).
+fn thinned_points(features: &[Prepared], clip: &Rect<f64>) -> Option<Vec<bool>> {
+    let point = |p: &Prepared| match p.geom {
+        MercGeom::Point(c) => Some(c),
+        _ => None,
+    };
+    let inside = || features.iter().enumerate().filter(|(_, p)| intersects(&p.bbox, clip));
+    let mut count = 0usize;
+    for (_, p) in inside() {
+        point(p)?;
+        count += p.versions.len();
+    }
+    if count <= MAX_TILE_POINTS {
+        return None;
+    }
+    let rank = |p: &Prepared| {
+        let r = p.versions.iter().flat_map(|v| &v.props).find(|(k, _)| k == "rank");
+        match r {
+            Some((_, Value::Int(r))) => *r,
+            _ => 0,
+        }
+    };
+    let n = f64::from(THIN_GRID);
+    let cell = |c: Coord<f64>| -> usize {
+        let at = |v: f64, lo: f64, hi: f64| (((v - lo) / (hi - lo) * n).floor().clamp(0.0, n - 1.0)) as usize;
+        at(c.y, clip.min().y, clip.max().y) * THIN_GRID as usize + at(c.x, clip.min().x, clip.max().x)
+    };
+    // The foremost point of each cell: (rank, index), the higher rank and then the lower index.
+    let mut best: std::collections::HashMap<usize, (i64, usize)> = std::collections::HashMap::new();
+    for (i, p) in inside() {
+        let (Some(c), r) = (point(p), rank(p)) else { continue };
+        best.entry(cell(c))
+            .and_modify(|b| {
+                if r > b.0 {
+                    *b = (r, i)
+                }
+            })
+            .or_insert((r, i));
+    }
+    let mut kept = vec![false; features.len()];
+    for (_, i) in best.into_values() {
+        kept[i] = true;
+    }
+    Some(kept)
 }
 
 fn city_kind(k: CityKind) -> &'static str {
@@ -958,7 +1028,7 @@ pub fn generate(atlas: &Atlas, style: &crate::style::Style, o: &VectorOptions) -
     super::mapstyle::write_sprites(style, &o.out)?;
     super::mapstyle::write_glyphs(style, &o.out.join("fonts"))?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    Ok(VectorReport { tiles: tiles.len(), bytes, features: src.feature_count() })
+    Ok(VectorReport { tiles: tiles.len(), bytes, features: src.feature_count(), thinned: src.thinned_tiles() })
 }
 
 /// Write a PMTiles v3 archive of gzip MVT tiles.
