@@ -1090,10 +1090,10 @@ fn vector_tiles_cmd(
     );
     if r.thinned > 0 {
         crate::note!(
-            "{} of them hold too many points to show: each keeps the foremost point (highest rank) of every {}-px cell, at most {} points a layer",
+            "{} of them hold more than {} points in a layer: each keeps, in every {}-px cell, the foremost point (highest rank) of each year that has one",
             r.thinned,
-            256 / crate::tiles::mvt::THIN_GRID,
-            crate::tiles::mvt::MAX_TILE_POINTS
+            crate::tiles::mvt::MAX_TILE_POINTS,
+            256 / crate::tiles::mvt::THIN_GRID
         );
     }
     let years = usize::try_from(o.years.1 - o.years.0 + 1).unwrap_or(0);

@@ -483,8 +483,9 @@ fn a_second_export_is_the_same_bytes() {
 }
 
 /// A dataset of the built-in atlas with its towns replaced by `n` towns scattered over
-/// ten degrees (every 97th of rank 5, the rest of rank 2), exported as MVT MBTiles at
-/// zooms 0..=1: the towns, and the tiles by (z, x, y) with the run's notes.
+/// ten degrees (every 97th of rank 5 and standing until 1650, the rest of rank 2 and
+/// undated), exported as MVT MBTiles at zooms 0..=1: the towns, and the tiles by (z, x, y)
+/// with the run's notes.
 /// Towns (id, lon, lat, rank), the gunzipped tiles by (z, x, y), and the run's notes.
 type DenseExport = (Vec<(String, f64, f64, i64)>, BTreeMap<(u8, u32, u32), Vec<u8>>, String);
 
@@ -509,8 +510,11 @@ fn dense_export(n: usize, name: &str) -> DenseExport {
     let features: Vec<serde_json::Value> = towns
         .iter()
         .map(|(id, lon, lat, rank)| {
-            serde_json::json!({"type": "Feature", "properties": {"id": id, "name": id, "kind": "town", "rank": rank},
-                "geometry": {"type": "Point", "coordinates": [lon, lat]}})
+            let mut props = serde_json::json!({"id": id, "name": id, "kind": "town", "rank": rank});
+            if *rank == 5 {
+                props["end_date"] = "1650".into();
+            }
+            serde_json::json!({"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": [lon, lat]}})
         })
         .collect();
     let doc = serde_json::json!({"type": "FeatureCollection", "features": features});
@@ -539,60 +543,75 @@ fn dense_export(n: usize, name: &str) -> DenseExport {
     (towns, tiles, notes)
 }
 
-/// The towns of a tile's `cities` layer: id and position in tile units.
-fn tile_towns(raw: &[u8]) -> Vec<(String, f32, f32)> {
+/// A tile feature's properties.
+type Props = HashMap<String, Value>;
+
+/// The towns of a tile's `cities` layer: id, position in tile units and properties.
+fn tile_towns(raw: &[u8]) -> Vec<(String, f32, f32, Props)> {
     let r = mvt_reader::Reader::new(raw.to_vec()).unwrap();
     let Some((li, _)) = layer(&r, "cities") else { return Vec::new() };
     r.get_features(li)
         .unwrap()
         .into_iter()
         .map(|f| {
-            let id = f.properties.as_ref().and_then(|p| text(p, "id")).unwrap();
+            let props = f.properties.unwrap_or_default();
+            let id = text(&props, "id").unwrap();
             let p = match f.geometry {
                 geo::Geometry::Point(p) => p,
                 geo::Geometry::MultiPoint(mp) => mp.0[0],
                 g => panic!("{id} is not a point: {g:?}"),
             };
-            (id, p.x(), p.y())
+            (id, p.x(), p.y(), props)
         })
         .collect()
 }
 
 #[test]
-fn a_dense_point_layer_keeps_the_foremost_town_of_each_cell() {
-    // Past 16,384 points a tile keeps one town per cell of a 128 × 128 grid over the tile
-    // and its buffer of 64 units (4,224 units across): the highest rank in the cell.
+fn a_dense_point_layer_keeps_the_foremost_town_of_each_cell_in_every_year() {
+    // Past 16,384 points a tile keeps, in each cell of a 128 × 128 grid over the tile and
+    // its buffer of 64 units (4,224 units across), the foremost towns until every year
+    // with a town in the cell has one: in any year, the highest rank kept in a cell is
+    // the highest rank standing there.
     let (towns, tiles, notes) = dense_export(20_000, "mvt-dense");
-    assert!(notes.contains("too many points"), "{notes}");
+    assert!(notes.contains("points in a layer: each keeps"), "{notes}");
     let cell =
         |x: f64, y: f64| (((x + 64.0) / 4224.0 * 128.0).floor() as i64, ((y + 64.0) / 4224.0 * 128.0).floor() as i64);
+    let stands = |rank: i64, year: i32| rank != 5 || year <= 1650;
     for ((z, tx, ty), raw) in &tiles {
         let kept = tile_towns(raw);
-        assert!(!kept.is_empty() && kept.len() <= 128 * 128, "z{z}: {} towns", kept.len());
-        // Every input town of the tile, by cell (from the XYZ formulas), and its rank.
-        let mut by_cell: HashMap<(i64, i64), Vec<(&str, i64)>> = HashMap::new();
-        for (id, lon, lat, rank) in &towns {
-            let (x, y, fx, fy) = xyz(*lon, *lat, *z);
+        assert!(!kept.is_empty() && kept.len() <= 2 * 128 * 128, "z{z}: {} towns", kept.len());
+        assert!(kept.len() < towns.len() / 4, "z{z}: {} towns kept of {}", kept.len(), towns.len());
+        // Each input town of the tile by cell (from the XYZ formulas), and its rank.
+        let home = |lon: f64, lat: f64| {
+            let (_, _, fx, fy) = xyz(lon, lat, *z);
+            cell(fx * 4096.0, fy * 4096.0)
+        };
+        let mut by_cell: HashMap<(i64, i64), Vec<i64>> = HashMap::new();
+        for (_, lon, lat, rank) in &towns {
+            let (x, y, _, _) = xyz(*lon, *lat, *z);
             if (x, y) == (*tx, *ty) {
-                by_cell.entry(cell(fx * 4096.0, fy * 4096.0)).or_default().push((id, *rank));
+                by_cell.entry(home(*lon, *lat)).or_default().push(*rank);
             }
         }
-        let mut cells_kept = std::collections::HashSet::new();
-        for (id, x, y) in &kept {
-            let c = cell(f64::from(*x), f64::from(*y));
-            // A point near a cell's edge may round into the next one: its input cell.
+        // The kept towns by cell (a point near a cell's edge may round into the next one:
+        // its input cell), with their rank and properties.
+        let mut kept_by_cell: HashMap<(i64, i64), Vec<(i64, &Props)>> = HashMap::new();
+        for (id, _, _, props) in &kept {
             let (_, lon, lat, rank) = towns.iter().find(|t| &t.0 == id).unwrap();
-            let (_, _, fx, fy) = xyz(*lon, *lat, *z);
-            let home = cell(fx * 4096.0, fy * 4096.0);
-            assert!(cells_kept.insert(home), "z{z}: two towns kept in cell {home:?} (at {c:?})");
-            let best = by_cell[&home].iter().map(|t| t.1).max().unwrap();
-            assert_eq!(*rank, best, "z{z}: {id} kept in {home:?} where a town of rank {best} stands");
+            kept_by_cell.entry(home(*lon, *lat)).or_default().push((*rank, props));
         }
-        assert_eq!(cells_kept.len(), by_cell.len(), "z{z}: a town kept in every cell that has one");
+        assert_eq!(kept_by_cell.len(), by_cell.len(), "z{z}: a town kept in every cell that has one");
+        for year in [1640, 1700] {
+            for (c, ranks) in &by_cell {
+                let best = ranks.iter().filter(|r| stands(**r, year)).max();
+                let kept_best = kept_by_cell[c].iter().filter(|(_, p)| alive(p, year)).map(|(r, _)| r).max();
+                assert_eq!(kept_best, best, "z{z} {year}: cell {c:?}");
+            }
+        }
     }
     // Under the limit, every town is in every tile it falls in.
     let (towns, tiles, notes) = dense_export(5_000, "mvt-sparse");
-    assert!(!notes.contains("too many points"), "{notes}");
+    assert!(!notes.contains("points in a layer: each keeps"), "{notes}");
     let z0 = tile_towns(&tiles[&(0, 0, 0)]);
     assert_eq!(z0.len(), towns.len());
 }

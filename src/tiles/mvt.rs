@@ -27,8 +27,9 @@ pub const BUFFER: u32 = 64;
 pub const FOREVER: f64 = 1.0e6;
 /// The most point features (over their versions) one layer of a tile holds as they are.
 /// A layer with more keeps, in each cell of a [`THIN_GRID`]² grid over the tile and its
-/// buffer, the foremost point (highest `rank`, then first in the data), so that a tile
-/// of a dense layer stays small enough for a browser (16,384 points are about 400 KB).
+/// buffer, the foremost point (highest `rank`, then first in the data) of every year that
+/// has one ([`thinned_points`]), so that a tile of a dense layer stays small enough for
+/// a browser (16,384 points are about 400 KB).
 pub const MAX_TILE_POINTS: usize = 16_384;
 /// Cells per side of the grid a dense point layer is thinned on: two pixels of a 256 px
 /// tile, closer than two markers can be told apart.
@@ -596,9 +597,11 @@ fn campaign_kind(f: &Feature) -> &'static str {
 }
 
 /// Which points of a layer a tile with box `clip` keeps, by index into `features`, when
-/// their versions in it pass [`MAX_TILE_POINTS`]: the foremost point of each cell of a
-/// [`THIN_GRID`]² grid over `clip` (the highest `rank`, then the first in the data). None
-/// when the tile keeps every feature (few points, or a layer of lines and areas).
+/// their versions in it pass [`MAX_TILE_POINTS`]: in each cell of a [`THIN_GRID`]² grid
+/// over `clip`, the foremost points (the highest `rank`, then the first in the data) until
+/// every year in which a point of the cell stands has one, so that a map of any year
+/// shows the foremost town of each cell that has a town that year. None when the tile
+/// keeps every feature (few points, or a layer of lines and areas).
 fn thinned_points(features: &[Prepared], clip: &Rect<f64>) -> Option<Vec<bool>> {
     let point = |p: &Prepared| match p.geom {
         MercGeom::Point(c) => Some(c),
@@ -613,33 +616,63 @@ fn thinned_points(features: &[Prepared], clip: &Rect<f64>) -> Option<Vec<bool>> 
     if count <= MAX_TILE_POINTS {
         return None;
     }
-    let rank = |p: &Prepared| {
-        let r = p.versions.iter().flat_map(|v| &v.props).find(|(k, _)| k == "rank");
-        match r {
-            Some((_, Value::Int(r))) => *r,
-            _ => 0,
-        }
-    };
     let n = f64::from(THIN_GRID);
     let cell = |c: Coord<f64>| -> usize {
         let at = |v: f64, lo: f64, hi: f64| (((v - lo) / (hi - lo) * n).floor().clamp(0.0, n - 1.0)) as usize;
         at(c.y, clip.min().y, clip.max().y) * THIN_GRID as usize + at(c.x, clip.min().x, clip.max().x)
     };
-    // The foremost point of each cell: (rank, index), the higher rank and then the lower index.
-    let mut best: std::collections::HashMap<usize, (i64, usize)> = std::collections::HashMap::new();
-    for (i, p) in inside() {
-        let (Some(c), r) = (point(p), rank(p)) else { continue };
-        best.entry(cell(c))
-            .and_modify(|b| {
-                if r > b.0 {
-                    *b = (r, i)
-                }
-            })
-            .or_insert((r, i));
-    }
+    // Each point's cell, rank, index and the span of decimal years it stands (its
+    // versions' first start and last end; open ends are infinite).
+    let mut points: Vec<(usize, i64, usize, f64, f64)> = inside()
+        .filter_map(|(i, p)| {
+            let c = point(p)?;
+            let props = || p.versions.iter().flat_map(|v| &v.props);
+            let num = |key: &str, open: f64, pick: fn(f64, f64) -> f64| {
+                p.versions.iter().fold(None, |acc: Option<f64>, v| {
+                    let x = v.props.iter().find(|(k, _)| k == key).map_or(open, |(_, val)| match val {
+                        Value::Num(x) => *x,
+                        _ => open,
+                    });
+                    Some(acc.map_or(x, |a| pick(a, x)))
+                })
+            };
+            let rank =
+                props().find(|(k, _)| k == "rank").map_or(0, |(_, v)| if let Value::Int(r) = v { *r } else { 0 });
+            let from = num("start_decdate", f64::NEG_INFINITY, f64::min)?;
+            let to = num("end_decdate", f64::INFINITY, f64::max)?;
+            Some((cell(c), rank, i, from, to))
+        })
+        .collect();
+    // By cell, then the foremost first.
+    points.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
     let mut kept = vec![false; features.len()];
-    for (_, i) in best.into_values() {
-        kept[i] = true;
+    for group in points.chunk_by(|a, b| a.0 == b.0) {
+        // The spans of years the cell's kept points stand, apart and in order.
+        let mut covered: Vec<(f64, f64)> = Vec::new();
+        for &(_, _, i, from, to) in group {
+            let mut gap = from;
+            for &(a, b) in &covered {
+                if a > gap {
+                    break;
+                }
+                gap = gap.max(b);
+            }
+            if gap >= to {
+                continue;
+            }
+            kept[i] = true;
+            covered.push((from, to));
+            covered.sort_by(|a, b| a.0.total_cmp(&b.0));
+            // Join the spans that meet.
+            let mut joined: Vec<(f64, f64)> = Vec::with_capacity(covered.len());
+            for (a, b) in covered.drain(..) {
+                match joined.last_mut() {
+                    Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                    _ => joined.push((a, b)),
+                }
+            }
+            covered = joined;
+        }
     }
     Some(kept)
 }
