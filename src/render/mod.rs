@@ -794,27 +794,21 @@ impl<'a> MarkerGrid<'a> {
         })
     }
 
-    /// The markers within `d` of (x, y), by the test a scan would make.
+    /// The markers of a cell within `d` of (x, y), by the test a scan would make.
+    fn within<'c>(&'c self, cell: &'c [u32], x: f32, y: f32, d: f32) -> impl Iterator<Item = &'c (usize, f32, f32)> {
+        cell.iter().map(|&i| &self.markers[i as usize]).filter(move |n| (n.1 - x).hypot(n.2 - y) <= d)
+    }
+
+    /// The markers within `d` of (x, y).
     fn near(&self, x: f32, y: f32, d: f32) -> impl Iterator<Item = &(usize, f32, f32)> + '_ {
-        self.cells_near(x, y, d)
-            .flat_map(|(cell, _)| cell.iter().map(|&i| &self.markers[i as usize]))
-            .filter(move |n| (n.1 - x).hypot(n.2 - y) <= d)
+        self.cells_near(x, y, d).flat_map(move |(cell, _)| self.within(cell, x, y, d))
     }
 
     /// How many markers lie within `d` of (x, y): [`MarkerGrid::near`]'s count, with the
     /// cells wholly within `d` counted whole.
     fn count_near(&self, x: f32, y: f32, d: f32) -> usize {
         self.cells_near(x, y, d)
-            .map(|(cell, inside)| match inside {
-                true => cell.len(),
-                false => cell
-                    .iter()
-                    .filter(|&&i| {
-                        let n = &self.markers[i as usize];
-                        (n.1 - x).hypot(n.2 - y) <= d
-                    })
-                    .count(),
-            })
+            .map(|(cell, inside)| if inside { cell.len() } else { self.within(cell, x, y, d).count() })
             .sum()
     }
 }

@@ -97,6 +97,13 @@ pub struct Dated {
     pub props: Vec<(Key, Value)>,
 }
 
+impl Dated {
+    /// The value of property `key`, if the version has it.
+    fn get(&self, key: &str) -> Option<&Value> {
+        self.props.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
 /// Geometry in Web Mercator metres.
 #[derive(Clone, Debug)]
 enum MercGeom {
@@ -625,22 +632,16 @@ fn thinned_points(features: &[Prepared], clip: &Rect<f64>) -> Option<Vec<bool>> 
     // versions' first start and last end; open ends are infinite).
     let mut points: Vec<(usize, i64, usize, f64, f64)> = inside()
         .filter_map(|(i, p)| {
-            let c = point(p)?;
-            let props = || p.versions.iter().flat_map(|v| &v.props);
-            let num = |key: &str, open: f64, pick: fn(f64, f64) -> f64| {
-                p.versions.iter().fold(None, |acc: Option<f64>, v| {
-                    let x = v.props.iter().find(|(k, _)| k == key).map_or(open, |(_, val)| match val {
-                        Value::Num(x) => *x,
-                        _ => open,
-                    });
-                    Some(acc.map_or(x, |a| pick(a, x)))
-                })
+            let year = |key: &'static str, open: f64| {
+                p.versions.iter().map(move |v| if let Some(Value::Num(x)) = v.get(key) { *x } else { open })
             };
-            let rank =
-                props().find(|(k, _)| k == "rank").map_or(0, |(_, v)| if let Value::Int(r) = v { *r } else { 0 });
-            let from = num("start_decdate", f64::NEG_INFINITY, f64::min)?;
-            let to = num("end_decdate", f64::INFINITY, f64::max)?;
-            Some((cell(c), rank, i, from, to))
+            let rank = match p.versions.iter().find_map(|v| v.get("rank")) {
+                Some(Value::Int(r)) => *r,
+                _ => 0,
+            };
+            let from = year("start_decdate", f64::NEG_INFINITY).fold(f64::INFINITY, f64::min);
+            let to = year("end_decdate", f64::INFINITY).fold(f64::NEG_INFINITY, f64::max);
+            Some((cell(point(p)?), rank, i, from, to))
         })
         .collect();
     // By cell, then the foremost first.
