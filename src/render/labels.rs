@@ -49,6 +49,95 @@ struct Boxes {
     grid_from: usize,
     /// Boxes filed before, in trees of decreasing size.
     trees: Vec<RTree<BoxEntry>>,
+    /// Where a [`Cover`] may stand (the placer's frame); None once it cannot.
+    frame: Option<[f32; 4]>,
+    /// The pixels wholly inside a box, once there are [`DENSE_BOXES`] boxes.
+    cover: Option<Cover>,
+}
+
+/// The pixels of a frame wholly inside one of the boxes kept, a bit each: a question that
+/// meets such a pixel meets its box, with no search. On a crowded map most names find
+/// their place taken, and the trees of [`Boxes`] answer that only after walking down to
+/// a box (a cache miss at each level); the bits answer it from a row or two of words.
+struct Cover {
+    /// The frame's top left pixel.
+    x0: i64,
+    y0: i64,
+    /// Its size, px.
+    w: i64,
+    h: i64,
+    /// Words of bits a row.
+    words: usize,
+    bits: Vec<u64>,
+}
+
+/// The most pixels a [`Cover`] spans (8 MB of bits); a larger frame has none.
+const MAX_COVER_PX: i64 = 1 << 26;
+
+impl Cover {
+    fn new(frame: &[f32; 4]) -> Option<Cover> {
+        if !frame.iter().all(|v| v.is_finite() && v.abs() < 1e9) {
+            return None;
+        }
+        let (x0, y0) = (frame[0].floor() as i64, frame[1].floor() as i64);
+        let (w, h) = (frame[2].ceil() as i64 - x0, frame[3].ceil() as i64 - y0);
+        if w <= 0 || h <= 0 || w * h > MAX_COVER_PX {
+            return None;
+        }
+        let words = (w as usize).div_ceil(64);
+        Some(Cover { x0, y0, w, h, words, bits: vec![0; words * h as usize] })
+    }
+
+    /// Columns `lo..hi` and rows of pixels (from the frame's corner), clipped to the frame.
+    fn clip(&self, (c0, c1): (f32, f32), (r0, r1): (f32, f32)) -> (usize, usize, usize, usize) {
+        // Saturating casts: a side far outside the frame is clipped to it.
+        let col = |v: f32| (v as i64).clamp(self.x0, self.x0 + self.w) - self.x0;
+        let row = |v: f32| (v as i64).clamp(self.y0, self.y0 + self.h) - self.y0;
+        (col(c0) as usize, col(c1) as usize, row(r0) as usize, row(r1) as usize)
+    }
+
+    /// Mark the pixels wholly inside box `b` (corners in order): `[px, px + 1]` within
+    /// `[b[0], b[2]]`, and so for rows.
+    fn add(&mut self, b: &[f32; 4]) {
+        if !b.iter().all(|v| v.is_finite()) {
+            return;
+        }
+        let (c0, c1, r0, r1) = self.clip((b[0].ceil(), b[2].floor()), (b[1].ceil(), b[3].floor()));
+        for r in r0..r1 {
+            let row = &mut self.bits[r * self.words..(r + 1) * self.words];
+            for_words(c0, c1, |w, mask| row[w] |= mask);
+        }
+    }
+
+    /// Does `q` (corners in order, sides touching count) meet a marked pixel? A pixel
+    /// `[px, px + 1]` meets `[q[0], q[2]]` when `px` lies in `floor(q[0])..=floor(q[2])`.
+    fn meets(&self, q: &[f32; 4]) -> bool {
+        if !q.iter().all(|v| v.is_finite()) || q[0] > q[2] || q[1] > q[3] {
+            return false;
+        }
+        let (c0, c1, r0, r1) = self.clip((q[0].floor(), q[2].floor() + 1.0), (q[1].floor(), q[3].floor() + 1.0));
+        (r0..r1).any(|r| {
+            let row = &self.bits[r * self.words..(r + 1) * self.words];
+            let mut any = false;
+            for_words(c0, c1, |w, mask| any |= row[w] & mask != 0);
+            any
+        })
+    }
+}
+
+/// Call `each(word, mask)` for the words of a row of bits that columns `c0..c1` fall in,
+/// with the mask of those columns in each.
+fn for_words(c0: usize, c1: usize, mut each: impl FnMut(usize, u64)) {
+    if c0 >= c1 {
+        return;
+    }
+    let (first, last) = (c0 / 64, (c1 - 1) / 64);
+    for w in first..=last {
+        let lo = if w == first { c0 % 64 } else { 0 };
+        let hi = if w == last { (c1 - 1) % 64 + 1 } else { 64 };
+        let upto = if hi == 64 { u64::MAX } else { (1u64 << hi) - 1 };
+        each(w, upto & !((1u64 << lo) - 1));
+    }
 }
 
 /// A box filed in a tree of [`Boxes`], with its number.
@@ -95,6 +184,28 @@ impl Boxes {
         if self.in_grid >= DENSE_BOXES {
             self.file_in_trees();
         }
+        match &mut self.cover {
+            Some(cover) => cover.add(&b),
+            None if self.boxes.len() >= DENSE_BOXES => {
+                self.cover = self.frame.take().and_then(|f| Cover::new(&f));
+                if let Some(cover) = &mut self.cover {
+                    self.boxes.iter().for_each(|b| cover.add(b));
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Boxes within `frame`: past [`DENSE_BOXES`] of them, [`Boxes::hits`] reads the
+    /// pixels they cover in it first.
+    fn within(frame: [f32; 4]) -> Boxes {
+        Boxes { frame: Some(frame), ..Boxes::default() }
+    }
+
+    /// Does a box kept meet `q` (left, top, right, bottom; sides touching count)? As
+    /// [`Boxes::any`] with no test.
+    fn hits(&self, q: [f32; 4]) -> bool {
+        self.cover.as_ref().is_some_and(|c| c.meets(&q)) || self.any(q, |_| true)
     }
 
     /// Move the boxes of the grid into a tree of their own, merging it with the trees
@@ -234,7 +345,7 @@ fn segment_meets_box(a: (f32, f32), b: (f32, f32), r: [f32; 4]) -> bool {
 
 /// Does `tree` hold a box overlapping `b` (more than touching)?
 fn hits(tree: &Boxes, b: &[f32; 4]) -> bool {
-    tree.any(corners([b[0] + 0.01, b[1] + 0.01, b[2] - 0.01, b[3] - 0.01]), |_| true)
+    tree.hits(corners([b[0] + 0.01, b[1] + 0.01, b[2] - 0.01, b[3] - 0.01]))
 }
 
 impl LabelPlacer {
@@ -242,8 +353,8 @@ impl LabelPlacer {
     pub fn new(frame: [f32; 4]) -> LabelPlacer {
         LabelPlacer {
             frame,
-            tree: Boxes::default(),
-            unions: Boxes::default(),
+            tree: Boxes::within(frame),
+            unions: Boxes::within(frame),
             placed: Vec::new(),
             marks: Vec::new(),
             mark_tree: std::cell::OnceCell::new(),
@@ -985,6 +1096,38 @@ mod tests {
         // make several filings and merges, with questions asked between them.
         let boxes = check_boxes(20_000, 97);
         assert!(!boxes.trees.is_empty() && boxes.trees.len() < 6, "{} trees", boxes.trees.len());
+        assert!(boxes.cover.is_some(), "a crowded frame has its pixels covered");
+    }
+
+    #[test]
+    fn a_covered_pixel_answers_only_for_a_box_that_meets_the_question() {
+        // Boxes on and off whole pixels; questions that touch a side, stop short of it by
+        // a hair, or fall in a box's edge pixels that are not wholly inside it.
+        let mut cover = Cover::new(&[0.0, 0.0, 100.0, 50.0]).expect("a cover");
+        let boxes =
+            [[10.0, 10.0, 20.0, 12.0], [30.4, 5.2, 32.6, 9.9], [63.0, 0.0, 129.0, 1.0], [-5.0, 40.0, 2.0, 80.0]];
+        boxes.iter().for_each(|b| cover.add(b));
+        let meets = |q: &[f32; 4]| boxes.iter().any(|b| b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1]);
+        let questions = [
+            [12.0, 10.5, 14.0, 11.0],  // inside the first box
+            [20.0, 11.0, 25.0, 11.5],  // touches its right side (left to the search)
+            [20.01, 11.0, 25.0, 11.5], // just past it
+            [0.0, 0.0, 9.99, 30.0],    // just short of its left side
+            [30.0, 6.0, 30.5, 7.0],    // in the second box's edge pixel only
+            [31.0, 6.0, 31.2, 9.0],    // in one of its whole pixels
+            [64.5, 0.2, 64.6, 0.3],    // a box one pixel high across words of bits
+            [120.0, 0.0, 130.0, 1.0],  // beyond the frame
+            [0.0, 45.0, 1.5, 46.0],    // a box from outside the frame
+            [f32::NAN, 0.0, 5.0, 5.0],
+        ];
+        for q in &questions {
+            // Sure hits only: a pixel met is inside a box met.
+            assert!(!cover.meets(q) || meets(q), "{q:?}");
+        }
+        let met: Vec<bool> = questions.iter().map(|q| cover.meets(q)).collect();
+        assert_eq!(met, [true, false, false, false, false, true, true, false, true, false]);
+        // A frame too large for its bits, or that is no number, has no cover.
+        assert!(Cover::new(&[0.0, 0.0, 1e5, 1e5]).is_none() && Cover::new(&[f32::NAN, 0.0, 1.0, 1.0]).is_none());
     }
 
     /// Insert `n` boxes (small and large ones, some past the cells a box is filed under,
@@ -999,7 +1142,8 @@ mod tests {
             seed ^= seed << 5;
             f32::from(seed as u16) / f32::from(u16::MAX)
         };
-        let mut boxes = Boxes::default();
+        // Boxes fall inside, across and outside the frame of its cover.
+        let mut boxes = Boxes::within([-50.0, -40.0, 1000.5, 700.0]);
         let mut all: Vec<[f32; 4]> = Vec::new();
         for k in 0..n {
             let (x, y) = (rnd() * 1200.0 - 100.0, rnd() * 900.0 - 100.0);
@@ -1018,6 +1162,7 @@ mod tests {
                 let q = corners([qx, qy, qx + rnd() * 90.0 - 20.0, qy + rnd() * 30.0 - 5.0]);
                 let meets = |b: &[f32; 4]| b[0] <= q[2] && b[2] >= q[0] && b[1] <= q[3] && b[3] >= q[1];
                 assert_eq!(boxes.any(q, |_| true), all.iter().any(meets), "box {k}, question {q:?}");
+                assert_eq!(boxes.hits(q), all.iter().any(meets), "box {k}, question {q:?}");
                 let wide = |b: &[f32; 4]| b[2] - b[0] > 30.0;
                 assert_eq!(boxes.any(q, wide), all.iter().any(|b| meets(b) && wide(b)), "box {k}, question {q:?}");
             }
