@@ -796,7 +796,7 @@ impl<'a> MarkerGrid<'a> {
 
     /// The markers of a cell within `d` of (x, y), by the test a scan would make.
     fn within<'c>(&'c self, cell: &'c [u32], x: f32, y: f32, d: f32) -> impl Iterator<Item = &'c (usize, f32, f32)> {
-        cell.iter().map(|&i| &self.markers[i as usize]).filter(move |n| (n.1 - x).hypot(n.2 - y) <= d)
+        cell.iter().map(|&i| &self.markers[i as usize]).filter(move |n| within_reach(n.1 - x, n.2 - y, d))
     }
 
     /// The markers within `d` of (x, y).
@@ -811,6 +811,18 @@ impl<'a> MarkerGrid<'a> {
             .map(|(cell, inside)| if inside { cell.len() } else { self.within(cell, x, y, d).count() })
             .sum()
     }
+}
+
+/// `dx.hypot(dy) <= d`, bit for bit, inline: the C library's `hypotf` is the float
+/// nearest the root of `dx² + dy²` summed in f64 (where the squares of f32 are exact),
+/// which this computes without a call per marker (a map of many towns asks it millions
+/// of times). With a side that is no number or no finite number it asks `hypot` itself.
+fn within_reach(dx: f32, dy: f32, d: f32) -> bool {
+    if !(dx.is_finite() && dy.is_finite()) {
+        return dx.hypot(dy) <= d;
+    }
+    let (x, y) = (f64::from(dx), f64::from(dy));
+    ((x * x + y * y).sqrt() as f32) <= d
 }
 
 /// Draw an inset: the map of its area with labels and a scale bar, framed, and the area's
@@ -964,6 +976,30 @@ mod tests {
             let search = !name.is_empty() && routes.iter().any(|r| crate::data::has_word(r, name));
             assert_eq!(words.name(name), search, "{name:?}");
         }
+    }
+
+    #[test]
+    fn within_reach_is_hypot_bit_for_bit() {
+        // At the distance itself and a float either side, for offsets small and large,
+        // of either sign, subnormal, zero and not finite.
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            f32::from_bits((seed >> 32) as u32)
+        };
+        let mut offsets: Vec<(f32, f32)> = (0..200_000).map(|_| (next(), next())).collect();
+        offsets.extend((0..200_000).map(|k| ((k % 977) as f32 * 0.37 - 90.0, (k / 977) as f32 * 0.61 - 60.0)));
+        let odd = [0.0, -0.0, 1e-45, 3.0, -4.0, f32::MAX, f32::INFINITY, f32::NEG_INFINITY, f32::NAN];
+        offsets.extend(odd.iter().flat_map(|&a| odd.iter().map(move |&b| (a, b))));
+        let mut tried = 0;
+        for (dx, dy) in offsets {
+            let h = dx.hypot(dy);
+            for d in [h, h.next_down(), h.next_up(), 60.0, f32::INFINITY, f32::NAN] {
+                assert_eq!(within_reach(dx, dy, d), h <= d, "({dx:e}, {dy:e}) within {d:e}");
+                tried += 1;
+            }
+        }
+        assert!(tried > 2_000_000);
     }
 
     #[test]
