@@ -318,7 +318,7 @@ fn norm(x: f32, y: f32) -> f32 {
 }
 
 /// The box drawn: columns `c0..c1`, rows `r0..r1` (within the image).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Window {
     c0: u32,
     c1: u32,
@@ -607,8 +607,8 @@ struct Scratch {
     cells: Vec<Cell>,
     left: Vec<i32>,
     sorted: Vec<Cell>,
-    start: Vec<usize>,
-    next: Vec<usize>,
+    start: Vec<u32>,
+    next: Vec<u32>,
     /// The points of one contour, mapped.
     mapped: Vec<Point>,
 }
@@ -690,11 +690,11 @@ fn sort_cells(cells: &[Cell], rows: usize, scratch: &mut Scratch) -> Vec<Cell> {
     sorted.resize(cells.len(), Cell::default());
     for c in cells {
         let at = &mut next[c.y as usize];
-        sorted[*at] = *c;
+        sorted[*at as usize] = *c;
         *at += 1;
     }
     for r in 0..rows {
-        let row = &mut sorted[start[r]..start[r + 1]];
+        let row = &mut sorted[start[r] as usize..start[r + 1] as usize];
         if row.len() > 1 {
             row.sort_unstable_by_key(|c| c.x);
         }
@@ -706,7 +706,7 @@ fn sort_cells(cells: &[Cell], rows: usize, scratch: &mut Scratch) -> Vec<Cell> {
 /// coverage under `rule`.
 pub fn fill_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform) {
     let area = (0..pixmap.width(), 0..pixmap.height());
-    fill_rows(pixmap, path, ink, rule, ts, area);
+    fill_rows(pixmap, path, ink, rule, ts, area, None);
 }
 
 /// [`fill_path`] for the pixels of the columns `cols` in the rows `rows` only: those
@@ -722,47 +722,202 @@ pub fn fill_path_rect(
     cols: Range<u32>,
     rows: Range<u32>,
 ) {
-    fill_rows(pixmap, path, ink, rule, ts, (cols, rows));
+    fill_rows(pixmap, path, ink, rule, ts, (cols, rows), None);
+}
+
+/// [`fill_path_rect`] with the path's cells kept in `keep` under its key, or taken from
+/// there when kept before over a box that holds this one: the same pixels.
+/// The path is asked for only when its cells are not kept.
+pub fn fill_path_rect_kept<'p>(
+    pixmap: &mut Pixmap,
+    path: impl FnOnce() -> Option<std::borrow::Cow<'p, Path>>,
+    ink: Ink,
+    rule: FillRule,
+    ts: Transform,
+    area: Area,
+    keep: Keep<'_>,
+) {
+    let Some((win, color)) = fill_box(pixmap, ink, &ts, &area) else { return };
+    if let Some(found) = keep.cache.get(keep.key, win) {
+        return sweep(pixmap, found.as_ref(), color, rule, win);
+    }
+    if let Some(path) = path() {
+        fill_rows(pixmap, &path, ink, rule, ts, area, Some(keep));
+    }
 }
 
 /// The pixels that must come out right: columns and rows (the rest may be drawn or not).
-type Area = (Range<u32>, Range<u32>);
+pub type Area = (Range<u32>, Range<u32>);
 
-/// [`fill_path_rect`].
-fn fill_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, rule: FillRule, ts: Transform, area: Area) {
+/// The box of `area` on `pixmap` and the premultiplied colour of `ink`, when a fill
+/// mapped by `ts` can draw anything there.
+fn fill_box(pixmap: &Pixmap, ink: Ink, ts: &Transform, area: &Area) -> Option<(Window, [u8; 4])> {
     let (cols, rows) = area;
     let (w, h) = (pixmap.width(), pixmap.height());
     let rows = (rows.start.min(h), rows.end.min(h));
     let cols = (cols.start.min(w), cols.end.min(w));
     if rows.0 >= rows.1 || cols.0 >= cols.1 {
-        return;
+        return None;
     }
     let color = ink.color.skia(ink.opacity).premultiply().to_color_u8();
     if color.alpha() == 0 || !ts.is_finite() {
-        return;
+        return None;
     }
     let win = Window { c0: cols.0, c1: cols.1, r0: rows.0, r1: rows.1 };
+    Some((win, [color.red(), color.green(), color.blue(), color.alpha()]))
+}
+
+/// [`fill_path_rect`], with the path's cells kept in (or taken from) `keep`.
+fn fill_rows(
+    pixmap: &mut Pixmap,
+    path: &Path,
+    ink: Ink,
+    rule: FillRule,
+    ts: Transform,
+    area: Area,
+    keep: Option<Keep<'_>>,
+) {
+    let Some((win, color)) = fill_box(pixmap, ink, &ts, &area) else { return };
+    let mut keep = keep;
+    if let Some(found) = keep.as_mut().and_then(|k| k.cache.get(k.key, win)) {
+        sweep(pixmap, found.as_ref(), color, rule, win);
+        return;
+    }
+    let (w, h) = (pixmap.width(), pixmap.height());
     let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
     let c = cells_of(path, &ts, win, w, h, &mut scratch);
     let sorted = sort_cells(&c.cells, (win.r1 - win.r0) as usize, &mut scratch);
-    sweep(pixmap, &sorted, &scratch.start, &c.left, color, rule, win);
+    let cover = CoverageRef { win, start: &scratch.start, cells: &sorted, left: &c.left };
+    sweep(pixmap, cover, color, rule, win);
+    if let Some(k) = keep {
+        k.cache.put(k.key, cover.to_owned());
+    }
     SCRATCH.with(|s| *s.borrow_mut() = scratch.keep(c.cells, c.left, sorted));
 }
 
-/// Blend the sorted cells of a path over the box `win`: each row from its left cover,
-/// its cells and the spans between them.
-fn sweep(
-    pixmap: &mut Pixmap,
-    cells: &[Cell],
-    start: &[usize],
-    left: &[i32],
-    color: tiny_skia::PremultipliedColorU8,
-    rule: FillRule,
+/// The cells of a path over a box of pixels, sorted by row and column (each row's from
+/// `start`), with the cover left of the box in each row: what a fill sweeps. A fill of
+/// the same path, mapped by the same transform, over a box inside this one sweeps them
+/// again and draws the pixels its own cells would give (an edge's cells and covers come
+/// out the same whatever box is drawn, and the covers of the cells left of the smaller
+/// box sum to what its rows' left covers would be), without walking or stroking the path.
+pub struct Coverage {
     win: Window,
-) {
+    start: Vec<u32>,
+    cells: Vec<Cell>,
+    left: Vec<i32>,
+}
+
+/// A [`Coverage`] borrowed (as a fill makes it, or as kept).
+#[derive(Clone, Copy)]
+struct CoverageRef<'a> {
+    win: Window,
+    start: &'a [u32],
+    cells: &'a [Cell],
+    left: &'a [i32],
+}
+
+impl CoverageRef<'_> {
+    fn to_owned(self) -> Coverage {
+        Coverage { win: self.win, start: self.start.to_vec(), cells: self.cells.to_vec(), left: self.left.to_vec() }
+    }
+}
+
+impl Coverage {
+    fn as_ref(&self) -> CoverageRef<'_> {
+        CoverageRef { win: self.win, start: &self.start, cells: &self.cells, left: &self.left }
+    }
+
+    fn bytes(&self) -> usize {
+        std::mem::size_of::<Coverage>()
+            + self.start.len() * 4
+            + self.cells.len() * std::mem::size_of::<Cell>()
+            + self.left.len() * 4
+    }
+}
+
+/// Coverages kept from drawing to drawing of one place (a tile's), each under a key
+/// that names its path, pen and transform exactly (the caller's: equal keys, equal
+/// cells), with the round of the drawing that last used it.
+#[derive(Default)]
+pub struct Coverages {
+    map: std::collections::HashMap<u64, (Coverage, u32), rustc_hash::FxBuildHasher>,
+    bytes: usize,
+    round: u32,
+    hits: u64,
+}
+
+impl Coverages {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// How many fills were drawn from kept cells.
+    pub fn hits(&self) -> u64 {
+        self.hits
+    }
+
+    /// How many coverages are kept.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Is nothing kept?
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Begin another drawing of the place: past `most` bytes, what the last drawing did
+    /// not use is let go (paths that changed since), and past it still, everything.
+    pub fn next_round(&mut self, most: usize) {
+        if self.bytes > most {
+            let round = self.round;
+            self.map.retain(|_, (_, used)| *used == round);
+            self.bytes = self.map.values().map(|(c, _)| c.bytes()).sum();
+            if self.bytes > most {
+                *self = Coverages { round, hits: self.hits, ..Coverages::default() };
+            }
+        }
+        self.round = self.round.wrapping_add(1);
+    }
+
+    /// The coverage kept under `key`, if it holds the box `win`.
+    fn get(&mut self, key: u64, win: Window) -> Option<&Coverage> {
+        let round = self.round;
+        let (c, used) = self.map.get_mut(&key)?;
+        let holds = c.win.c0 <= win.c0 && c.win.c1 >= win.c1 && c.win.r0 <= win.r0 && c.win.r1 >= win.r1;
+        self.hits += u64::from(holds);
+        holds.then(|| {
+            *used = round;
+            &*c
+        })
+    }
+
+    fn put(&mut self, key: u64, c: Coverage) {
+        self.bytes += c.bytes();
+        if let Some((old, _)) = self.map.insert(key, (c, self.round)) {
+            self.bytes -= old.bytes();
+        }
+    }
+}
+
+/// Where a fill keeps its cells: the place's coverages and the key of this path, pen
+/// and transform.
+pub struct Keep<'a> {
+    /// The place's coverages.
+    pub cache: &'a mut Coverages,
+    /// The key of the path, pen and transform.
+    pub key: u64,
+}
+
+/// Blend the sorted cells of a path (`cover`) over the box `win`, which lies within the
+/// cells' box: each row from its left cover and the covers of its cells left of `win`,
+/// its cells and the spans between them.
+fn sweep(pixmap: &mut Pixmap, cover: CoverageRef<'_>, color: [u8; 4], rule: FillRule, win: Window) {
     let (c0, c1) = (win.c0 as usize, win.c1 as usize);
+    let at = cover.win.c0 as usize;
     let stride = pixmap.width() as usize;
-    let color = [color.red(), color.green(), color.blue(), color.alpha()];
     let (pixels, _) = pixmap.data_mut().as_chunks_mut::<4>();
     // Coverage (in units of FULL) to alpha.
     let to_alpha = |v: i64| -> u8 {
@@ -785,27 +940,35 @@ fn sweep(
         ((steps * 255 + 8) / 16) as u8
     };
     let one2 = 2 * i64::from(ONE);
-    for (rr, &l) in left.iter().enumerate() {
-        let row_cells = &cells[start[rr]..start[rr + 1]];
+    for row in win.r0 as usize..win.r1 as usize {
+        let rr = row - cover.win.r0 as usize;
+        let (row_cells, l) = (&cover.cells[cover.start[rr] as usize..cover.start[rr + 1] as usize], cover.left[rr]);
         if row_cells.is_empty() && l == 0 {
             continue;
         }
-        let row = win.r0 as usize + rr;
         let line = &mut pixels[row * stride..(row + 1) * stride];
         let mut acc = i64::from(l);
         // The next column not yet blended.
         let mut x = c0;
         let mut i = 0;
+        // Cells left of the box add their covers.
+        while i < row_cells.len() && at + (row_cells[i].x as usize) < c0 {
+            acc += i64::from(row_cells[i].cover);
+            i += 1;
+        }
         while i < row_cells.len() {
             // Sum the cells of one pixel.
             let cx = row_cells[i].x;
+            let col = at + cx as usize;
+            if col >= c1 {
+                break;
+            }
             let (mut cover, mut area) = (0i64, 0i64);
             while i < row_cells.len() && row_cells[i].x == cx {
                 cover += i64::from(row_cells[i].cover);
                 area += i64::from(row_cells[i].area);
                 i += 1;
             }
-            let col = c0 + cx as usize;
             if col > x && acc != 0 {
                 let m = to_alpha(acc * one2);
                 if m > 0 {
@@ -833,7 +996,7 @@ fn sweep(
 /// one-pixel line with its ink thinned in proportion, as tiny-skia's hairlines do.
 pub fn stroke_path(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform) {
     let area = (0..pixmap.width(), 0..pixmap.height());
-    stroke_rows(pixmap, path, ink, pen, ts, area, false);
+    stroke_rows(pixmap, path, ink, pen, ts, area, false, None);
 }
 
 /// [`stroke_path`] for the pixels of the columns `cols` in the rows `rows` only (as
@@ -849,11 +1012,48 @@ pub fn stroke_path_rect(
     cols: Range<u32>,
     rows: Range<u32>,
 ) {
-    stroke_rows(pixmap, path, ink, pen, ts, (cols, rows), true);
+    stroke_rows(pixmap, path, ink, pen, ts, (cols, rows), true, None);
 }
 
-/// [`stroke_path_rect`]; `keep`: keep the outline for the next stroke of the same path.
-fn stroke_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transform, area: Area, keep: bool) {
+/// [`stroke_path_rect`] with the outline's cells kept in `keep` under its key, or taken
+/// from there (the stroke then neither stroked nor walked) when kept before over a box
+/// that holds this one: the same pixels.
+/// The path is asked for only when its cells are not kept.
+pub fn stroke_path_rect_kept<'p>(
+    pixmap: &mut Pixmap,
+    path: impl FnOnce() -> Option<std::borrow::Cow<'p, Path>>,
+    ink: Ink,
+    pen: &Pen,
+    ts: Transform,
+    area: Area,
+    keep: Keep<'_>,
+) {
+    let scale = (ts.sx * ts.sy - ts.kx * ts.ky).abs().sqrt();
+    if scale.is_finite() && scale > 0.0 {
+        let (thin, _) = thin_pen(ink, pen, scale);
+        let Some((win, color)) = fill_box(pixmap, thin, &ts, &area) else { return };
+        if let Some(found) = keep.cache.get(keep.key, win) {
+            return sweep(pixmap, found.as_ref(), color, FillRule::Winding, win);
+        }
+    }
+    if let Some(path) = path() {
+        stroke_rows(pixmap, &path, ink, pen, ts, area, true, Some(keep));
+    }
+}
+
+/// [`stroke_path_rect`]; `keep`: keep the outline for the next stroke of the same path;
+/// `cells`: where the outline's cells are kept (see [`stroke_path_rect_kept`]).
+#[allow(clippy::too_many_arguments)]
+fn stroke_rows(
+    pixmap: &mut Pixmap,
+    path: &Path,
+    ink: Ink,
+    pen: &Pen,
+    ts: Transform,
+    area: Area,
+    keep: bool,
+    cells: Option<Keep<'_>>,
+) {
     let scale = (ts.sx * ts.sy - ts.kx * ts.ky).abs().sqrt();
     // A transform that collapses or is not a number leaves no area to fill.
     if !scale.is_finite() || scale <= 0.0 {
@@ -861,7 +1061,7 @@ fn stroke_rows(pixmap: &mut Pixmap, path: &Path, ink: Ink, pen: &Pen, ts: Transf
     }
     let (ink, pen) = thin_pen(ink, pen, scale);
     let Some(outline) = stroke_outline(path, &pen, scale, keep) else { return };
-    fill_rows(pixmap, &outline, ink, FillRule::Winding, ts, area);
+    fill_rows(pixmap, &outline, ink, FillRule::Winding, ts, area, cells);
 }
 
 /// The ink and pen a stroke is drawn with at resolution `scale`: a pen thinner than a
@@ -1188,6 +1388,7 @@ mod tests {
             (seed >> 8) as f32 / (1 << 24) as f32
         };
         let (w, h) = (120u32, 100u32);
+        let mut hits = 0;
         for round in 0..40 {
             let mut pb = PathBuilder::new();
             let (cx, cy) = (rnd() * 160.0 - 20.0, rnd() * 140.0 - 20.0);
@@ -1215,21 +1416,49 @@ mod tests {
             let mut whole = canvas(w, h);
             fill_path(&mut whole, &path, ink, rule, ts);
             stroke_path(&mut whole, &path, ink, &pen, ts);
+            let mut cells = Coverages::default();
+            if round % 2 == 0 {
+                // Kept first over the whole window, as a first drawing of a tile keeps it.
+                draw_kept(&mut canvas(w, h), (&path, ink, rule, &pen, ts), (0..w, 0..h), &mut cells);
+            }
             for _ in 0..6 {
                 let (x0, y0) = ((rnd() * w as f32) as u32, (rnd() * h as f32) as u32);
                 let (x1, y1) = (x0 + 1 + (rnd() * 60.0) as u32, y0 + 1 + (rnd() * 40.0) as u32);
                 let mut part = canvas(w, h);
                 fill_path_rect(&mut part, &path, ink, rule, ts, x0..x1, y0..y1);
                 stroke_path_rect(&mut part, &path, ink, &pen, ts, x0..x1, y0..y1);
+                // Through kept cells (of the whole window, or of an earlier box when it
+                // holds this one; else made now and kept in its place).
+                let mut kept = canvas(w, h);
+                draw_kept(&mut kept, (&path, ink, rule, &pen, ts), (x0..x1, y0..y1), &mut cells);
                 for y in y0..y1.min(h) {
                     let (a, b) = (((y * w + x0) * 4) as usize, ((y * w + x1.min(w)) * 4) as usize);
                     assert!(
                         whole.data()[a..b] == part.data()[a..b],
                         "round {round}: box {x0}..{x1} x {y0}..{y1}, row {y}"
                     );
+                    assert!(
+                        whole.data()[a..b] == kept.data()[a..b],
+                        "round {round}: box {x0}..{x1} x {y0}..{y1}, row {y}, from kept cells"
+                    );
                 }
             }
+            hits += cells.hits();
         }
+        assert!(hits >= 40 * 6, "{hits} fills and strokes drawn from kept cells");
+    }
+
+    /// Fill and stroke `path` over the box `area` through the kept cells of `cells`
+    /// (keys 1 and 2).
+    fn draw_kept(
+        px: &mut Pixmap,
+        (path, ink, rule, pen, ts): (&Path, Ink, FillRule, &Pen, Transform),
+        area: Area,
+        cells: &mut Coverages,
+    ) {
+        let path = || Some(std::borrow::Cow::Borrowed(path));
+        fill_path_rect_kept(px, path, ink, rule, ts, area.clone(), Keep { cache: &mut *cells, key: 1 });
+        stroke_path_rect_kept(px, path, ink, pen, ts, area, Keep { cache: cells, key: 2 });
     }
 
     #[test]
@@ -1277,17 +1506,27 @@ mod tests {
             let mut whole = canvas(w, h);
             fill_path(&mut whole, &path, ink, rule, ts);
             stroke_path(&mut whole, &path, ink, &pen, ts);
+            let mut cells = Coverages::default();
+            if round % 3 != 1 {
+                draw_kept(&mut canvas(w, h), (&path, ink, rule, &pen, ts), (0..w, 0..h), &mut cells);
+            }
             for _ in 0..8 {
                 let (x0, y0) = ((rnd() * w as f32) as u32, (rnd() * h as f32) as u32);
                 let (x1, y1) = (x0 + 1 + (rnd() * 40.0) as u32, y0 + 1 + (rnd() * 20.0) as u32);
                 let mut part = canvas(w, h);
                 fill_path_rect(&mut part, &path, ink, rule, ts, x0..x1, y0..y1);
                 stroke_path_rect(&mut part, &path, ink, &pen, ts, x0..x1, y0..y1);
+                let mut kept = canvas(w, h);
+                draw_kept(&mut kept, (&path, ink, rule, &pen, ts), (x0..x1, y0..y1), &mut cells);
                 for y in y0..y1.min(h) {
                     let (a, b) = (((y * w + x0) * 4) as usize, ((y * w + x1.min(w)) * 4) as usize);
                     assert!(
                         whole.data()[a..b] == part.data()[a..b],
                         "round {round}: box {x0}..{x1} x {y0}..{y1}, row {y}"
+                    );
+                    assert!(
+                        whole.data()[a..b] == kept.data()[a..b],
+                        "round {round}: box {x0}..{x1} x {y0}..{y1}, row {y}, from kept cells"
                     );
                 }
             }

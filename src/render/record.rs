@@ -15,6 +15,7 @@
 
 use super::canvas::{Canvas, Ink, Marker, Pen};
 use super::paint::draw_pattern_rect;
+use super::raster::{Coverages, Keep};
 use super::text::{Fonts, PlacedGlyph, TextStyle};
 use crate::style::{Pattern, Rgba};
 use tiny_skia::{Color, FillRule, Path, Pixmap, PixmapPaint, Rect, Transform};
@@ -334,13 +335,38 @@ impl Recorded {
 
 impl Recorded {
     /// Draw this operation (its contours `near`) onto a window whose top left is `at`.
-    fn draw(&self, px: &mut Pixmap, near: &[bool], at: (i32, i32)) {
+    fn draw(&self, px: &mut Pixmap, near: &[bool], at: (i32, i32), cells: Option<&mut Coverages>) {
         let (cols, rows) = (0..px.width(), 0..px.height());
-        self.draw_rect(px, near, at, cols, rows)
+        self.draw_rect(px, near, at, cols, rows, cells)
+    }
+
+    /// The key of the cells of this fill or stroke (its contours `near`) drawn on a
+    /// window of `size` whose top left is `at` ([`Coverages`]): its digest (ink, rule or
+    /// pen, and its path when it has no pieces) and its contours' digests. None for
+    /// other operations.
+    fn cells_key(&self, near: &[bool], at: (i32, i32), size: (u32, u32)) -> Option<u64> {
+        let pieces = match &*self.op {
+            Op::Fill { pieces, .. } | Op::Stroke { pieces, .. } => pieces,
+            _ => return None,
+        };
+        let mut h = super::Gathered::with_seed(0x636f_7665);
+        h.write(&self.digest.to_le_bytes());
+        for v in [at.0 as u32, at.1 as u32, size.0, size.1, near.len() as u32] {
+            h.write(&v.to_le_bytes());
+        }
+        for (k, piece) in pieces.iter().enumerate() {
+            if near.is_empty() || near.get(k) == Some(&true) {
+                h.write(&piece.digest.to_le_bytes());
+            } else {
+                h.write(&[0]);
+            }
+        }
+        Some(h.finish_128() as u64)
     }
 
     /// [`Recorded::draw`] whose pixels need be right only in the columns `cols` of the
-    /// pixel rows `rows`.
+    /// pixel rows `rows`; a fill's or stroke's cells are kept in `cells` (or taken from
+    /// there when kept before).
     fn draw_rect(
         &self,
         px: &mut Pixmap,
@@ -348,20 +374,37 @@ impl Recorded {
         at: (i32, i32),
         cols: std::ops::Range<u32>,
         rows: std::ops::Range<u32>,
+        cells: Option<&mut Coverages>,
     ) {
         let (fx, fy) = (at.0 as f32, at.1 as f32);
         let ts = Transform::from_translate(-fx, -fy);
+        let key = cells.is_some().then(|| self.cells_key(near, at, (px.width(), px.height()))).flatten();
+        let keep = |cache| Keep { cache, key: key.unwrap_or_default() };
         match &*self.op {
-            Op::Fill { path, ink, rule, .. } => {
-                if let Some(path) = reaching(path, near).as_ref() {
-                    super::raster::fill_path_rect(px, path, *ink, *rule, ts, cols, rows)
+            Op::Fill { path, ink, rule, .. } => match cells {
+                Some(cache) => {
+                    let keep = keep(cache);
+                    let path = || reaching(path, near);
+                    super::raster::fill_path_rect_kept(px, path, *ink, *rule, ts, (cols, rows), keep)
                 }
-            }
-            Op::Stroke { path, ink, pen, .. } => {
-                if let Some(path) = reaching(path, near).as_ref() {
-                    super::raster::stroke_path_rect(px, path, *ink, pen, ts, cols, rows)
+                None => {
+                    if let Some(path) = reaching(path, near).as_ref() {
+                        super::raster::fill_path_rect(px, path, *ink, *rule, ts, cols, rows)
+                    }
                 }
-            }
+            },
+            Op::Stroke { path, ink, pen, .. } => match cells {
+                Some(cache) => {
+                    let keep = keep(cache);
+                    let path = || reaching(path, near);
+                    super::raster::stroke_path_rect_kept(px, path, *ink, pen, ts, (cols, rows), keep)
+                }
+                None => {
+                    if let Some(path) = reaching(path, near).as_ref() {
+                        super::raster::stroke_path_rect(px, path, *ink, pen, ts, cols, rows)
+                    }
+                }
+            },
             Op::Rect { rect, ink } => {
                 // Moved, not transformed, to keep tiny-skia's rectangle fast path.
                 if let Some(moved) =
@@ -757,6 +800,10 @@ fn key_window(x: i32, y: i32, size: (u32, u32)) -> ([f32; 4], (i32, i32, (u32, u
     ([kx as f32, ky as f32, (kx + ks.0 as i32) as f32, (ky + ks.1 as i32) as f32], (kx, ky, ks))
 }
 
+/// Bytes of kept cells ([`Coverages`]) a redrawn window holds per pixel of it before it
+/// lets go of those its last drawing did not use.
+const KEPT_CELLS_PER_PX: usize = 48;
+
 /// A window redrawn ([`Recording::redraw_window`]): its pixels, and the boxes of those
 /// that changed (left, top, right, bottom, exclusive; one row each, in order).
 pub struct Redrawn {
@@ -1148,10 +1195,19 @@ impl Recording {
     pub fn draw_window(&self, x: i32, y: i32, size: (u32, u32)) -> Option<Pixmap> {
         let (wx, wy, wide) = widened(x, y, size);
         let m = WINDOW_MARGIN;
-        crate::output::crop_pixmap(&self.draw_window_exact(wx, wy, wide)?, m, m, size.0, size.1)
+        crate::output::crop_pixmap(&self.draw_window_exact(wx, wy, wide, None)?, m, m, size.0, size.1)
     }
 
-    fn draw_window_exact(&self, x: i32, y: i32, size: (u32, u32)) -> Option<Pixmap> {
+    /// [`Recording::draw_window`], keeping the cells of its fills and strokes in `cells`
+    /// for later redraws of the same window ([`Recording::redraw_window`]).
+    pub fn draw_window_keeping(&self, x: i32, y: i32, size: (u32, u32), cells: &mut Coverages) -> Option<Pixmap> {
+        let (wx, wy, wide) = widened(x, y, size);
+        let m = WINDOW_MARGIN;
+        cells.next_round(usize::MAX);
+        crate::output::crop_pixmap(&self.draw_window_exact(wx, wy, wide, Some(cells))?, m, m, size.0, size.1)
+    }
+
+    fn draw_window_exact(&self, x: i32, y: i32, size: (u32, u32), mut cells: Option<&mut Coverages>) -> Option<Pixmap> {
         let mut px = crate::output::new_pixmap(size.0, size.1, self.background.skia(1.0))?;
         let (fx, fy) = (x as f32, y as f32);
         let mut near = Vec::new();
@@ -1159,7 +1215,7 @@ impl Recording {
             if !r.reach(fx, fy, size, &mut near) {
                 continue;
             }
-            r.draw(&mut px, &near, (x, y));
+            r.draw(&mut px, &near, (x, y), cells.as_deref_mut());
         }
         Some(px)
     }
@@ -1223,13 +1279,27 @@ impl Recording {
     /// but in the cells flagged `dirty` (row by row, as [`Recording::cell_keys`]): only
     /// the operations that reach a dirty cell are drawn, and only those cells are taken
     /// from the drawing into `before` (taken, not copied). The pixels are those of
-    /// `draw_window`, byte for byte; with them come the pixels that changed.
-    pub fn redraw_window(&self, x: i32, y: i32, size: (u32, u32), before: Pixmap, dirty: &[bool]) -> Option<Redrawn> {
+    /// `draw_window`, byte for byte; with them come the pixels that changed. The cells
+    /// of fills and strokes drawn are kept in `cells` (or taken from there, when kept by
+    /// an earlier drawing of the window: a border or a river that did not change is
+    /// neither stroked nor walked again).
+    pub fn redraw_window(
+        &self,
+        x: i32,
+        y: i32,
+        size: (u32, u32),
+        before: Pixmap,
+        dirty: &[bool],
+        cells: &mut Coverages,
+    ) -> Option<Redrawn> {
         let grid = CellGrid::new(x, y, size);
         if before.width() != size.0 || before.height() != size.1 || dirty.len() != grid.len() {
-            let pixels = self.draw_window(x, y, size)?;
+            let pixels = self.draw_window_keeping(x, y, size, cells)?;
             return Some(Redrawn { changed: vec![[0, 0, size.0 as usize, size.1 as usize]], pixels });
         }
+        // The cells kept for the window: about what its first drawing keeps, and room for
+        // as much again of changed paths before those unused are let go.
+        cells.next_round(KEPT_CELLS_PER_PX * size.0 as usize * size.1 as usize);
         let m = WINDOW_MARGIN as usize;
         let (wx, wy, wide) = widened(x, y, size);
         // The drawing is made on the thread's scratch image, of which only the dirty cells
@@ -1268,7 +1338,7 @@ impl Recording {
             });
             if lo < hi {
                 let shift = |v: usize| (v + m) as u32;
-                r.draw_rect(&mut px, &near, (wx, wy), shift(left)..shift(right), shift(lo)..shift(hi));
+                r.draw_rect(&mut px, &near, (wx, wy), shift(left)..shift(right), shift(lo)..shift(hi), Some(cells));
             }
         }
         let mut out = before;
@@ -1908,6 +1978,32 @@ mod tests {
     }
 
     #[test]
+    fn a_window_redrawn_state_after_state_with_its_kept_cells_is_the_whole_drawing() {
+        // One window drawn once, keeping its fills' and strokes' cells, then brought from
+        // state to state (and back) by redraws that take what they can from those cells:
+        // every redraw gives the drawing made afresh, and unchanged paths are taken.
+        let states = [(0.0, 200), (7.5, 200), (7.5, 10), (0.0, 10), (3.25, 200), (0.0, 200), (7.5, 10)];
+        for (x, y, size) in [(0, 0, (300, 300)), (20, 140, (200, 150)), (133, 61, (97, 130))] {
+            let mut cells = Coverages::default();
+            let first = scene(states[0].0, states[0].1);
+            let mut pixels = first.draw_window_keeping(x, y, size, &mut cells).unwrap();
+            assert!(pixels.data() == first.draw_window(x, y, size).unwrap().data());
+            assert!(!cells.is_empty(), "the first drawing keeps cells");
+            let mut keys = first.cell_keys(x, y, size);
+            for &(shift, color) in &states[1..] {
+                let now = scene(shift, color);
+                let new_keys = now.cell_keys(x, y, size);
+                let dirty: Vec<bool> = keys.iter().zip(&new_keys).map(|(a, b)| a != b).collect();
+                pixels = now.redraw_window(x, y, size, pixels, &dirty, &mut cells).unwrap().pixels;
+                let whole = now.draw_window(x, y, size).unwrap();
+                assert!(pixels.data() == whole.data(), "window ({x}, {y}) in state {shift}, {color}");
+                keys = new_keys;
+            }
+            assert!(cells.hits() > 0, "window ({x}, {y}): no kept cells were taken");
+        }
+    }
+
+    #[test]
     fn redrawing_the_changed_cells_gives_the_whole_drawing() {
         let before = scene(0.0, 200);
         for (shift, color) in [(0.0, 200), (0.0, 10), (7.5, 200), (7.5, 10)] {
@@ -1917,7 +2013,7 @@ mod tests {
                 let (k0, k1) = (before.cell_keys(x, y, size), after.cell_keys(x, y, size));
                 let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
                 let whole = after.draw_window(x, y, size).unwrap();
-                let part = after.redraw_window(x, y, size, old, &dirty).unwrap().pixels;
+                let part = after.redraw_window(x, y, size, old, &dirty, &mut Coverages::default()).unwrap().pixels;
                 assert!(part.data() == whole.data(), "window ({x}, {y}) after {shift}, {color}");
                 // Nothing changed, nothing dirty; a recoloured marker dirties the cells
                 // around it; a moved corner of one area dirties the rows of cells its
@@ -2003,7 +2099,7 @@ mod tests {
                 let n = dirty.iter().filter(|d| **d).count();
                 assert!(n > 0 && n * 4 < dirty.len(), "{n} of {} cells dirty", dirty.len());
                 let whole = after.draw_window(x, y, size).unwrap();
-                let part = after.redraw_window(x, y, size, old, &dirty).unwrap().pixels;
+                let part = after.redraw_window(x, y, size, old, &dirty, &mut Coverages::default()).unwrap().pixels;
                 assert!(part.data() == whole.data(), "seed {seed}, window ({x}, {y})");
             }
         }
@@ -2022,7 +2118,8 @@ mod tests {
                         let (k0, k1) = (before.cell_keys(x, y, size), after.cell_keys(x, y, size));
                         let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
                         let whole = after.draw_window(x, y, size).unwrap();
-                        let part = after.redraw_window(x, y, size, old, &dirty).unwrap().pixels;
+                        let part =
+                            after.redraw_window(x, y, size, old, &dirty, &mut Coverages::default()).unwrap().pixels;
                         assert!(
                             part.data() == whole.data(),
                             "seed {seed} {rule:?}: point {k} moved, window ({x}, {y})"
@@ -2064,7 +2161,7 @@ mod tests {
             let (k0, k1) = (before.cell_keys(0, 0, (400, 400)), after.cell_keys(0, 0, (400, 400)));
             let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
             let old = before.draw_window(0, 0, (400, 400)).unwrap();
-            let part = after.redraw_window(0, 0, (400, 400), old, &dirty).unwrap().pixels;
+            let part = after.redraw_window(0, 0, (400, 400), old, &dirty, &mut Coverages::default()).unwrap().pixels;
             assert!(part.data() == after.draw_window(0, 0, (400, 400)).unwrap().data());
             dirty
         };
@@ -2156,7 +2253,10 @@ mod tests {
             runs.cell_keys(x, y, size).iter().zip(after.cell_keys(x, y, size)).map(|(a, b)| *a != b).collect();
         let n = dirty.iter().filter(|d| **d).count();
         assert!((1..=4).contains(&n), "{n} cells dirty");
-        let part = after.redraw_window(x, y, size, runs.draw_window(x, y, size).unwrap(), &dirty).unwrap().pixels;
+        let part = after
+            .redraw_window(x, y, size, runs.draw_window(x, y, size).unwrap(), &dirty, &mut Coverages::default())
+            .unwrap()
+            .pixels;
         assert!(part.data() == after.draw_window(x, y, size).unwrap().data());
         assert!(part.data() != runs.draw_window(x, y, size).unwrap().data());
     }

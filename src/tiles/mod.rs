@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::imageformat::{encode_tile, ImageFormat};
 use crate::output::TileColours;
 use crate::project::{with_line_cache, LineCache, LonLatBox, Projection, View};
+use crate::render::raster::Coverages;
 use crate::render::record::{NearDigests, Recording};
 use crate::render::{draw_map, query_box, render_map, RenderOptions};
 use crate::style::Style;
@@ -281,6 +282,18 @@ pub fn render_tile(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> R
 /// and the plan runs from the lowest zoom, whose tiles change with most map states.
 const KEEP_PIXELS: usize = 128 << 20;
 
+/// Bytes of fills' and strokes' cells ([`Coverages`]) a run keeps across its tile places
+/// (past it, a place redrawn lets go of its own).
+const KEEP_CELLS: usize = 96 << 20;
+
+/// What a run keeps of its tile places, bytes: pixels (with their colours and rows'
+/// hashes) and cells.
+#[derive(Default)]
+struct KeptBytes {
+    pixels: std::sync::atomic::AtomicUsize,
+    cells: std::sync::atomic::AtomicUsize,
+}
+
 /// The pixels last drawn at one tile place, with their cell keys
 /// ([`Recording::cell_keys`]), their colours counted and the hashes of their rows
 /// ([`row_hashes`]).
@@ -293,6 +306,7 @@ struct Kept {
     pixels: tiny_skia::Pixmap,
     colours: TileColours,
     rows: Vec<u128>,
+    cells: Coverages,
 }
 
 /// The hash of each row of an image's pixels, or, with `rows`, `rows` with only the
@@ -334,13 +348,13 @@ impl DrawnBefore {
         rec: &Recording,
         (mt, t): (&MetaTile, TileId),
         o: &TileLook,
-        kept: &std::sync::atomic::AtomicUsize,
+        kept: &KeptBytes,
         then: impl FnOnce(&tiny_skia::Pixmap, Option<&TileColours>, Option<&[u128]>) -> Result<T>,
     ) -> Result<T> {
         use std::sync::atomic::Ordering::Relaxed;
         let t0 = std::time::Instant::now();
         let mut slot = self.0.lock().expect("tile lock");
-        if slot.is_none() && kept.load(Relaxed) >= KEEP_PIXELS {
+        if slot.is_none() && kept.pixels.load(Relaxed) >= KEEP_PIXELS {
             // No room to keep this place's pixels: no cell keys either.
             let pixels = render_tile(rec, mt, t, o)?;
             phase_time(&RASTER_NS, t0);
@@ -353,15 +367,21 @@ impl DrawnBefore {
         // The pixels kept are redrawn in place (the slot is filled again below), however
         // many cells changed (a redraw of every cell costs what a whole drawing does), and
         // only the colours of the pixels that changed are counted again.
-        let (drawn, mut colours, changed, rows) = match slot.take() {
-            Some(Kept { keys: old, pixels, colours, rows }) => {
+        let mut cells_had = 0;
+        let (drawn, mut colours, changed, rows, mut cells) = match slot.take() {
+            Some(Kept { keys: old, pixels, colours, rows, mut cells }) => {
+                cells_had = cells.bytes();
                 let dirty: Vec<bool> = old.iter().zip(&keys).map(|(a, b)| a != b).collect();
-                match rec.redraw_window(x, y, (side, side), pixels, &dirty) {
-                    Some(r) => (Some(r.pixels), colours, Some(r.changed), Some(rows)),
-                    None => (None, colours, None, None),
+                match rec.redraw_window(x, y, (side, side), pixels, &dirty, &mut cells) {
+                    Some(r) => (Some(r.pixels), colours, Some(r.changed), Some(rows), cells),
+                    None => (None, colours, None, None, cells),
                 }
             }
-            None => (rec.draw_window(x, y, (side, side)), TileColours::default(), None, None),
+            None => {
+                let mut cells = Coverages::default();
+                let drawn = rec.draw_window_keeping(x, y, (side, side), &mut cells);
+                (drawn, TileColours::default(), None, None, cells)
+            }
         };
         let pixels = drawn.ok_or_else(|| Error::Encode(format!("no memory for tile {}/{}/{}", t.z, t.x, t.y)))?;
         let rows = row_hashes(&pixels, rows, changed.as_deref().unwrap_or_default());
@@ -378,10 +398,18 @@ impl DrawnBefore {
             then(&pixels, None, Some(&rows))?
         };
         let bytes = pixels.data().len() + colours.bytes() + rows.len() * 16;
-        if had || kept.fetch_add(bytes, Relaxed) + bytes <= KEEP_PIXELS {
-            *slot = Some(Kept { keys, pixels, colours, rows });
+        if had || kept.pixels.fetch_add(bytes, Relaxed) + bytes <= KEEP_PIXELS {
+            // The place's cells, in the run's budget for them (let go of past it).
+            let now = cells.bytes();
+            kept.cells.fetch_sub(cells_had, Relaxed);
+            if kept.cells.fetch_add(now, Relaxed) + now > KEEP_CELLS {
+                kept.cells.fetch_sub(now, Relaxed);
+                cells = Coverages::default();
+            }
+            *slot = Some(Kept { keys, pixels, colours, rows, cells });
         } else {
-            kept.fetch_sub(bytes, Relaxed);
+            kept.pixels.fetch_sub(bytes, Relaxed);
+            kept.cells.fetch_sub(cells_had, Relaxed);
         }
         Ok(out)
     }
@@ -537,7 +565,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     // The pixels last drawn at each tile place, to redraw only what changed in them.
     let drawn_before: Vec<Vec<DrawnBefore>> =
         metatiles.iter().map(|(_, wanted)| wanted.iter().map(|_| DrawnBefore::default()).collect()).collect();
-    let pixels_kept = std::sync::atomic::AtomicUsize::new(0);
+    let pixels_kept = KeptBytes::default();
     // Each metatile's projected lines, kept from state to state (keyed runs only).
     let line_caches: Vec<Option<Arc<LineCache>>> = metatiles
         .iter()
