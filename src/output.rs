@@ -643,34 +643,20 @@ impl TileColours {
         for &[x0, y0, x1, y1] in boxes {
             for y in y0..y1.min(self.size.1 as usize) {
                 let span = y * w + x0.min(w)..y * w + x1.min(w);
-                let (words, slots) = (&words[span.clone()], &mut self.slots[span]);
-                // Run by run of one colour (a redrawn row is mostly flat fills): the
-                // colour's slot is found once, and each pixel of the run is moved to it
-                // unless it is there already (a colour has one slot).
-                let mut k = 0;
-                while k < words.len() {
-                    let word = words[k];
-                    let end = k + 1 + words[k + 1..].iter().take_while(|&&x| x == word).count();
-                    let c = u32::from_le_bytes(word);
-                    let first = slots[k];
-                    let s = if self.colours[usize::from(first)] == c {
-                        first
-                    } else {
-                        let s = cache.slot(c, &mut self.map, &mut self.colours, &mut self.uses);
-                        if s > u32::from(u16::MAX) {
-                            self.slots.clear();
-                            return false;
-                        }
-                        s as u16
-                    };
-                    for slot in &mut slots[k..end] {
-                        if *slot != s {
-                            self.uses[usize::from(*slot)] -= 1;
-                            self.uses[usize::from(s)] += 1;
-                            *slot = s;
-                        }
+                for (word, slot) in words[span.clone()].iter().zip(&mut self.slots[span]) {
+                    let c = u32::from_le_bytes(*word);
+                    let old = usize::from(*slot);
+                    if self.colours[old] == c {
+                        continue;
                     }
-                    k = end;
+                    self.uses[old] -= 1;
+                    let s = cache.slot(c, &mut self.map, &mut self.colours, &mut self.uses);
+                    if s > u32::from(u16::MAX) {
+                        self.slots.clear();
+                        return false;
+                    }
+                    self.uses[s as usize] += 1;
+                    *slot = s as u16;
                 }
             }
         }
