@@ -16,7 +16,7 @@
 use super::canvas::{Canvas, Ink, Marker, Pen};
 use super::paint::draw_pattern_rect;
 use super::raster::{Coverages, Keep};
-use super::text::{Fonts, PlacedGlyph, TextStyle};
+use super::text::{Fonts, PlacedGlyph, PreparedText, TextStyle};
 use crate::style::{Pattern, Rgba};
 use tiny_skia::{Color, FillRule, Path, Pixmap, PixmapPaint, Rect, Transform};
 use twox_hash::XxHash3_128;
@@ -335,19 +335,19 @@ impl Recorded {
 
 impl Recorded {
     /// Draw this operation (its contours `near`) onto a window whose top left is `at`.
-    fn draw(&self, px: &mut Pixmap, near: &[bool], at: (i32, i32), cells: Option<&mut Coverages>) {
+    fn draw(&self, px: &mut Pixmap, near: &[bool], at: (i32, i32), kept: Option<&mut WindowCache>) {
         let (cols, rows) = (0..px.width(), 0..px.height());
-        self.draw_rect(px, near, at, cols, rows, cells)
+        self.draw_rect(px, near, at, cols, rows, kept)
     }
 
-    /// The key of the cells of this fill or stroke (its contours `near`) drawn on a
-    /// window of `size` whose top left is `at` ([`Coverages`]): its digest (ink, rule or
-    /// pen, and its path when it has no pieces) and its contours' digests. None for
-    /// other operations.
-    fn cells_key(&self, near: &[bool], at: (i32, i32), size: (u32, u32)) -> Option<u64> {
-        let pieces = match &*self.op {
+    /// The key of what a window keeps of this operation ([`WindowCache`]) drawn with its
+    /// contours `near` on a window of `size` whose top left is `at`: its digest (a fill's
+    /// or stroke's ink, rule or pen, and its path when it has no pieces; a text's
+    /// lettering, place and style) and its contours' digests.
+    fn cells_key(&self, near: &[bool], at: (i32, i32), size: (u32, u32)) -> u64 {
+        let pieces: &[Piece] = match &*self.op {
             Op::Fill { pieces, .. } | Op::Stroke { pieces, .. } => pieces,
-            _ => return None,
+            _ => &[],
         };
         let mut h = super::Gathered::with_seed(0x636f_7665);
         h.write(&self.digest.to_le_bytes());
@@ -361,7 +361,7 @@ impl Recorded {
                 h.write(&[0]);
             }
         }
-        Some(h.finish_128() as u64)
+        h.finish_128() as u64
     }
 
     /// [`Recorded::draw`] whose pixels need be right only in the columns `cols` of the
@@ -374,14 +374,15 @@ impl Recorded {
         at: (i32, i32),
         cols: std::ops::Range<u32>,
         rows: std::ops::Range<u32>,
-        cells: Option<&mut Coverages>,
+        kept: Option<&mut WindowCache>,
     ) {
         let (fx, fy) = (at.0 as f32, at.1 as f32);
         let ts = Transform::from_translate(-fx, -fy);
-        let key = cells.is_some().then(|| self.cells_key(near, at, (px.width(), px.height()))).flatten();
-        let keep = |cache| Keep { cache, key: key.unwrap_or_default() };
+        let key = if kept.is_some() { self.cells_key(near, at, (px.width(), px.height())) } else { 0 };
+        let keep = |cache| Keep { cache, key };
+        let cells = kept;
         match &*self.op {
-            Op::Fill { path, ink, rule, .. } => match cells {
+            Op::Fill { path, ink, rule, .. } => match cells.map(|k| &mut k.cells) {
                 Some(cache) => {
                     let keep = keep(cache);
                     let path = || reaching(path, near);
@@ -393,7 +394,7 @@ impl Recorded {
                     }
                 }
             },
-            Op::Stroke { path, ink, pen, .. } => match cells {
+            Op::Stroke { path, ink, pen, .. } => match cells.map(|k| &mut k.cells) {
                 Some(cache) => {
                     let keep = keep(cache);
                     let path = || reaching(path, near);
@@ -418,13 +419,31 @@ impl Recorded {
             }
             Op::Text { text, x: tx, y: ty, style, .. } => {
                 let clip = [cols.start, rows.start, cols.end, rows.end];
-                Fonts::embedded().draw_clipped(px, text, tx - fx, ty - fy, style, clip)
+                let fonts = Fonts::embedded();
+                match cells {
+                    Some(kept) => {
+                        let made = kept.text(key, || fonts.prepare_line(px, text, tx - fx, ty - fy, style));
+                        if let Some(made) = made {
+                            fonts.composite_prepared(px, &made, style, clip);
+                        }
+                    }
+                    None => fonts.draw_clipped(px, text, tx - fx, ty - fy, style, clip),
+                }
             }
             Op::Glyphs { glyphs, style, .. } => {
-                let moved: Vec<PlacedGlyph> =
-                    glyphs.iter().map(|g| PlacedGlyph { x: g.x - fx, y: g.y - fy, ..g.clone() }).collect();
+                let moved = || -> Vec<PlacedGlyph> {
+                    glyphs.iter().map(|g| PlacedGlyph { x: g.x - fx, y: g.y - fy, ..g.clone() }).collect()
+                };
                 let clip = [cols.start, rows.start, cols.end, rows.end];
-                Fonts::embedded().draw_placed_clipped(px, &moved, style, clip);
+                let fonts = Fonts::embedded();
+                match cells {
+                    Some(kept) => {
+                        if let Some(made) = kept.text(key, || fonts.prepare_placed(px, &moved(), style)) {
+                            fonts.composite_prepared(px, &made, style, clip);
+                        }
+                    }
+                    None => fonts.draw_placed_clipped(px, &moved(), style, clip),
+                }
             }
             Op::Image { layer, x: lx, y: ly } => px.draw_pixmap(
                 lx - at.0,
@@ -800,9 +819,65 @@ fn key_window(x: i32, y: i32, size: (u32, u32)) -> ([f32; 4], (i32, i32, (u32, u
     ([kx as f32, ky as f32, (kx + ks.0 as i32) as f32, (ky + ks.1 as i32) as f32], (kx, ky, ks))
 }
 
-/// Bytes of kept cells ([`Coverages`]) a redrawn window holds per pixel of it before it
-/// lets go of those its last drawing did not use.
+/// Bytes of kept cells and text ([`WindowCache`]) a redrawn window holds per pixel of it
+/// before it lets go of those its last drawing did not use.
 const KEPT_CELLS_PER_PX: usize = 48;
+
+/// What a window drawn again and again (a tile place, state after state) keeps from one
+/// drawing to the next: the cells of its fills and strokes, and its lines of text made
+/// ready to composite, each under a key that names it and the window exactly. A drawing
+/// takes what it finds and gives the same pixels.
+#[derive(Default)]
+pub struct WindowCache {
+    cells: Coverages,
+    texts: rustc_hash::FxHashMap<u64, (std::sync::Arc<PreparedText>, u32)>,
+    text_bytes: usize,
+    round: u32,
+    text_hits: u64,
+}
+
+impl WindowCache {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.cells.bytes() + self.text_bytes
+    }
+
+    /// How many fills, strokes and lines of text were drawn from what was kept.
+    pub fn hits(&self) -> u64 {
+        self.cells.hits() + self.text_hits
+    }
+
+    /// Is nothing kept?
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty() && self.texts.is_empty()
+    }
+
+    /// Begin another drawing (see [`Coverages::next_round`]): past `most` bytes, what the
+    /// last drawing did not use is let go.
+    fn next_round(&mut self, most: usize) {
+        self.cells.next_round(most.saturating_sub(self.text_bytes));
+        if self.text_bytes > most / 4 {
+            let round = self.round;
+            self.texts.retain(|_, (_, used)| *used == round);
+            self.text_bytes = self.texts.values().map(|(t, _)| t.bytes()).sum();
+        }
+        self.round = self.round.wrapping_add(1);
+    }
+
+    /// The text kept under `key`, or made by `make` and kept.
+    fn text(&mut self, key: u64, make: impl FnOnce() -> Option<PreparedText>) -> Option<std::sync::Arc<PreparedText>> {
+        let round = self.round;
+        if let Some((t, used)) = self.texts.get_mut(&key) {
+            *used = round;
+            self.text_hits += 1;
+            return Some(t.clone());
+        }
+        let t = std::sync::Arc::new(make()?);
+        self.text_bytes += t.bytes();
+        self.texts.insert(key, (t.clone(), round));
+        Some(t)
+    }
+}
 
 /// A window redrawn ([`Recording::redraw_window`]): its pixels, and the boxes of those
 /// that changed (left, top, right, bottom, exclusive; one row each, in order).
@@ -1200,14 +1275,20 @@ impl Recording {
 
     /// [`Recording::draw_window`], keeping the cells of its fills and strokes in `cells`
     /// for later redraws of the same window ([`Recording::redraw_window`]).
-    pub fn draw_window_keeping(&self, x: i32, y: i32, size: (u32, u32), cells: &mut Coverages) -> Option<Pixmap> {
+    pub fn draw_window_keeping(&self, x: i32, y: i32, size: (u32, u32), cells: &mut WindowCache) -> Option<Pixmap> {
         let (wx, wy, wide) = widened(x, y, size);
         let m = WINDOW_MARGIN;
         cells.next_round(usize::MAX);
         crate::output::crop_pixmap(&self.draw_window_exact(wx, wy, wide, Some(cells))?, m, m, size.0, size.1)
     }
 
-    fn draw_window_exact(&self, x: i32, y: i32, size: (u32, u32), mut cells: Option<&mut Coverages>) -> Option<Pixmap> {
+    fn draw_window_exact(
+        &self,
+        x: i32,
+        y: i32,
+        size: (u32, u32),
+        mut cells: Option<&mut WindowCache>,
+    ) -> Option<Pixmap> {
         let mut px = crate::output::new_pixmap(size.0, size.1, self.background.skia(1.0))?;
         let (fx, fy) = (x as f32, y as f32);
         let mut near = Vec::new();
@@ -1290,7 +1371,7 @@ impl Recording {
         size: (u32, u32),
         before: Pixmap,
         dirty: &[bool],
-        cells: &mut Coverages,
+        cells: &mut WindowCache,
     ) -> Option<Redrawn> {
         let grid = CellGrid::new(x, y, size);
         if before.width() != size.0 || before.height() != size.1 || dirty.len() != grid.len() {
@@ -1984,7 +2065,7 @@ mod tests {
         // every redraw gives the drawing made afresh, and unchanged paths are taken.
         let states = [(0.0, 200), (7.5, 200), (7.5, 10), (0.0, 10), (3.25, 200), (0.0, 200), (7.5, 10)];
         for (x, y, size) in [(0, 0, (300, 300)), (20, 140, (200, 150)), (133, 61, (97, 130))] {
-            let mut cells = Coverages::default();
+            let mut cells = WindowCache::default();
             let first = scene(states[0].0, states[0].1);
             let mut pixels = first.draw_window_keeping(x, y, size, &mut cells).unwrap();
             assert!(pixels.data() == first.draw_window(x, y, size).unwrap().data());
@@ -2004,6 +2085,53 @@ mod tests {
     }
 
     #[test]
+    fn a_window_redrawn_state_after_state_takes_its_kept_text_and_is_the_whole_drawing() {
+        // The map-like scene with more lettering: a haloed name over the marker (redrawn
+        // when the marker is recoloured, its lettering kept), a river name whose glyphs
+        // are turned along a line crossing the moved corner, and a name whose words change
+        // from state to state (a new key: never the kept lettering of another).
+        let scene_text = |shift: f32, color: u8, name: &str| {
+            let mut r = scene(shift, color);
+            let mut halo = TextStyle::new(crate::render::text::Face::Serif, 15.0, Color::BLACK);
+            halo.halo = Some((Color::WHITE, 2.0));
+            r.text("Otrar", 48.0, 206.0, &halo);
+            let style = TextStyle::new(crate::render::text::Face::Sans, 12.0, Color::from_rgba8(20, 60, 160, 255));
+            let line = [(150.0, 300.0), (220.0, 250.0), (300.0, 262.0)];
+            let glyphs = Fonts::embedded().layout_on_path("Syr Darya", &line, 4.0, &style).expect("the name fits");
+            r.glyphs("Syr Darya", &glyphs, &style);
+            r.text(name, 230.0, 230.0, &halo);
+            r
+        };
+        let states = [
+            (0.0, 200, "Sayram"),
+            (7.5, 200, "Sayram"),
+            (7.5, 10, "Sauran"),
+            (0.0, 10, "Sayram"),
+            (7.5, 200, "Sauran"),
+        ];
+        for (x, y, size) in [(0, 0, (300, 300)), (30, 150, (240, 150)), (141, 199, (97, 93))] {
+            let mut kept = WindowCache::default();
+            let first = scene_text(states[0].0, states[0].1, states[0].2);
+            let mut pixels = first.draw_window_keeping(x, y, size, &mut kept).unwrap();
+            let mut keys = first.cell_keys(x, y, size);
+            let mut hits = 0;
+            for &(shift, color, name) in &states[1..] {
+                let now = scene_text(shift, color, name);
+                let new_keys = now.cell_keys(x, y, size);
+                let dirty: Vec<bool> = keys.iter().zip(&new_keys).map(|(a, b)| a != b).collect();
+                pixels = now.redraw_window(x, y, size, pixels, &dirty, &mut kept).unwrap().pixels;
+                let whole = now.draw_window(x, y, size).unwrap();
+                assert!(pixels.data() == whole.data(), "window ({x}, {y}) in state {shift}, {color}, {name}");
+                keys = new_keys;
+                hits = kept.text_hits;
+            }
+            if x == 0 {
+                assert!(hits > 0, "no kept lettering was taken");
+            }
+        }
+    }
+
+    #[test]
     fn redrawing_the_changed_cells_gives_the_whole_drawing() {
         let before = scene(0.0, 200);
         for (shift, color) in [(0.0, 200), (0.0, 10), (7.5, 200), (7.5, 10)] {
@@ -2013,7 +2141,7 @@ mod tests {
                 let (k0, k1) = (before.cell_keys(x, y, size), after.cell_keys(x, y, size));
                 let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
                 let whole = after.draw_window(x, y, size).unwrap();
-                let part = after.redraw_window(x, y, size, old, &dirty, &mut Coverages::default()).unwrap().pixels;
+                let part = after.redraw_window(x, y, size, old, &dirty, &mut WindowCache::default()).unwrap().pixels;
                 assert!(part.data() == whole.data(), "window ({x}, {y}) after {shift}, {color}");
                 // Nothing changed, nothing dirty; a recoloured marker dirties the cells
                 // around it; a moved corner of one area dirties the rows of cells its
@@ -2099,7 +2227,7 @@ mod tests {
                 let n = dirty.iter().filter(|d| **d).count();
                 assert!(n > 0 && n * 4 < dirty.len(), "{n} of {} cells dirty", dirty.len());
                 let whole = after.draw_window(x, y, size).unwrap();
-                let part = after.redraw_window(x, y, size, old, &dirty, &mut Coverages::default()).unwrap().pixels;
+                let part = after.redraw_window(x, y, size, old, &dirty, &mut WindowCache::default()).unwrap().pixels;
                 assert!(part.data() == whole.data(), "seed {seed}, window ({x}, {y})");
             }
         }
@@ -2119,7 +2247,7 @@ mod tests {
                         let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
                         let whole = after.draw_window(x, y, size).unwrap();
                         let part =
-                            after.redraw_window(x, y, size, old, &dirty, &mut Coverages::default()).unwrap().pixels;
+                            after.redraw_window(x, y, size, old, &dirty, &mut WindowCache::default()).unwrap().pixels;
                         assert!(
                             part.data() == whole.data(),
                             "seed {seed} {rule:?}: point {k} moved, window ({x}, {y})"
@@ -2161,7 +2289,7 @@ mod tests {
             let (k0, k1) = (before.cell_keys(0, 0, (400, 400)), after.cell_keys(0, 0, (400, 400)));
             let dirty: Vec<bool> = k0.iter().zip(&k1).map(|(a, b)| a != b).collect();
             let old = before.draw_window(0, 0, (400, 400)).unwrap();
-            let part = after.redraw_window(0, 0, (400, 400), old, &dirty, &mut Coverages::default()).unwrap().pixels;
+            let part = after.redraw_window(0, 0, (400, 400), old, &dirty, &mut WindowCache::default()).unwrap().pixels;
             assert!(part.data() == after.draw_window(0, 0, (400, 400)).unwrap().data());
             dirty
         };
@@ -2254,7 +2382,7 @@ mod tests {
         let n = dirty.iter().filter(|d| **d).count();
         assert!((1..=4).contains(&n), "{n} cells dirty");
         let part = after
-            .redraw_window(x, y, size, runs.draw_window(x, y, size).unwrap(), &dirty, &mut Coverages::default())
+            .redraw_window(x, y, size, runs.draw_window(x, y, size).unwrap(), &dirty, &mut WindowCache::default())
             .unwrap()
             .pixels;
         assert!(part.data() == after.draw_window(x, y, size).unwrap().data());

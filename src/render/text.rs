@@ -305,6 +305,23 @@ struct Scale {
     descent: f32,
 }
 
+/// Text made ready to composite ([`Fonts::prepare_line`]).
+pub struct PreparedText(Vec<Prepared>);
+
+impl PreparedText {
+    /// Bytes held (masks shared with the glyph cache counted too).
+    pub fn bytes(&self) -> usize {
+        self.0
+            .iter()
+            .map(|p| match p {
+                Prepared::Mask { mask, .. } => 64 + mask.fill.len() + mask.halo.len(),
+                Prepared::Path(path) => 64 + path.points().len() * 8,
+            })
+            .sum::<usize>()
+            + std::mem::size_of::<PreparedText>()
+    }
+}
+
 /// A glyph ready to be composited.
 enum Prepared {
     /// Coverage masks anchored at a pixel.
@@ -615,6 +632,43 @@ impl Fonts {
                 Some([x0 - pad, y0 - pad, x1 + pad, y1 + pad])
             })
             .collect()
+    }
+
+    /// A line drawn by [`Fonts::draw_clipped`] at (x, y) made ready to composite anywhere
+    /// on `pixmap` (None when its style draws nothing): kept by a window drawn again and
+    /// again, a later drawing only blends it ([`Fonts::composite_prepared`]).
+    pub fn prepare_line(&self, pixmap: &Pixmap, text: &str, x: f32, y: f32, style: &TextStyle) -> Option<PreparedText> {
+        if !style.is_drawable() {
+            return None;
+        }
+        let clip = whole(pixmap);
+        let glyphs = self.line_transforms(text, Transform::from_translate(x, y), style);
+        let mut prepared = Vec::with_capacity(glyphs.len());
+        for (id, ts) in glyphs {
+            self.prepare(pixmap, style, id, ts, clip, &mut prepared);
+        }
+        Some(PreparedText(prepared))
+    }
+
+    /// Glyphs drawn by [`Fonts::draw_placed_clipped`] made ready to composite (as
+    /// [`Fonts::prepare_line`]).
+    pub fn prepare_placed(&self, pixmap: &Pixmap, glyphs: &[PlacedGlyph], style: &TextStyle) -> Option<PreparedText> {
+        if !style.is_drawable() {
+            return None;
+        }
+        let clip = whole(pixmap);
+        let mut prepared = Vec::with_capacity(glyphs.len());
+        for (id, ts) in self.placed_transforms(glyphs, style) {
+            self.prepare(pixmap, style, id, ts, clip, &mut prepared);
+        }
+        Some(PreparedText(prepared))
+    }
+
+    /// Composite text made ready ([`Fonts::prepare_line`], [`Fonts::prepare_placed`])
+    /// with `style` inside `clip`: the pixels there are those of drawing it clipped there
+    /// (a glyph that cannot reach the clip blends nothing in it).
+    pub fn composite_prepared(&self, pixmap: &mut Pixmap, text: &PreparedText, style: &TextStyle, clip: [u32; 4]) {
+        composite(pixmap, &text.0, style, clip.map(i64::from));
     }
 
     /// Draw glyphs placed by `layout_on_path` (all halos first, then all fills, so a halo never covers a neighbouring glyph).

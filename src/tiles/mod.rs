@@ -17,8 +17,7 @@ use crate::error::{Error, Result};
 use crate::imageformat::{encode_tile, ImageFormat};
 use crate::output::TileColours;
 use crate::project::{with_line_cache, LineCache, LonLatBox, Projection, View};
-use crate::render::raster::Coverages;
-use crate::render::record::{NearDigests, Recording};
+use crate::render::record::{NearDigests, Recording, WindowCache};
 use crate::render::{draw_map, query_box, render_map, RenderOptions};
 use crate::style::Style;
 use crate::time::Year;
@@ -282,7 +281,7 @@ pub fn render_tile(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> R
 /// and the plan runs from the lowest zoom, whose tiles change with most map states.
 const KEEP_PIXELS: usize = 128 << 20;
 
-/// Bytes of fills' and strokes' cells ([`Coverages`]) a run keeps across its tile places
+/// Bytes of fills' and strokes' cells and of text made ready ([`WindowCache`]) a run keeps across its tile places
 /// (past it, a place redrawn lets go of its own).
 const KEEP_CELLS: usize = 96 << 20;
 
@@ -306,7 +305,7 @@ struct Kept {
     pixels: tiny_skia::Pixmap,
     colours: TileColours,
     rows: Vec<u128>,
-    cells: Coverages,
+    cells: WindowCache,
 }
 
 /// The hash of each row of an image's pixels, or, with `rows`, `rows` with only the
@@ -378,7 +377,7 @@ impl DrawnBefore {
                 }
             }
             None => {
-                let mut cells = Coverages::default();
+                let mut cells = WindowCache::default();
                 let drawn = rec.draw_window_keeping(x, y, (side, side), &mut cells);
                 (drawn, TileColours::default(), None, None, cells)
             }
@@ -404,7 +403,7 @@ impl DrawnBefore {
             kept.cells.fetch_sub(cells_had, Relaxed);
             if kept.cells.fetch_add(now, Relaxed) + now > KEEP_CELLS {
                 kept.cells.fetch_sub(now, Relaxed);
-                cells = Coverages::default();
+                cells = WindowCache::default();
             }
             *slot = Some(Kept { keys, pixels, colours, rows, cells });
         } else {
