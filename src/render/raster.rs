@@ -882,6 +882,13 @@ impl Coverages {
         self.round = self.round.wrapping_add(1);
     }
 
+    /// Is a coverage kept under `key` that holds the box `area`?
+    pub fn holds(&self, key: u64, area: Area) -> bool {
+        self.map.get(&key).is_some_and(|(c, _)| {
+            c.win.c0 <= area.0.start && c.win.c1 >= area.0.end && c.win.r0 <= area.1.start && c.win.r1 >= area.1.end
+        })
+    }
+
     /// The coverage kept under `key`, if it holds the box `win`.
     fn get(&mut self, key: u64, win: Window) -> Option<&Coverage> {
         let round = self.round;

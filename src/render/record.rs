@@ -1410,13 +1410,23 @@ impl Recording {
                 continue;
             }
             // Only the dirty cells this operation reaches need its pixels: the box of them.
+            // A stroke whose cells over the whole window are kept is swept over the box of
+            // the dirty cells within its bounds (a thin line costs little to sweep where it
+            // changes nothing, and finding the cells it reaches, segment by segment, costs
+            // more); anything else over the box of the dirty cells it reaches.
             let [mut left, mut lo, mut right, mut hi] = [usize::MAX, usize::MAX, 0, 0];
-            r.cells(&near, &grid, |c| {
+            let mut take = |c: usize| {
                 if dirty[c] {
                     let [x0, y0, x1, y1] = grid.cell_px(c);
                     [left, lo, right, hi] = [left.min(x0), lo.min(y0), right.max(x1), hi.max(y1)];
                 }
-            });
+            };
+            let swept = matches!(*r.op, Op::Stroke { .. })
+                && cells.cells.holds(r.cells_key(&near, (wx, wy), wide), (0..wide.0, 0..wide.1));
+            match grid.span(&r.bounds).filter(|_| swept) {
+                Some([c0, r0, c1, r1]) => (r0..=r1).for_each(|row| (c0..=c1).for_each(|c| take(row * grid.cols + c))),
+                None => r.cells(&near, &grid, take),
+            }
             if lo < hi {
                 let shift = |v: usize| (v + m) as u32;
                 r.draw_rect(&mut px, &near, (wx, wy), shift(left)..shift(right), shift(lo)..shift(hi), Some(cells));
