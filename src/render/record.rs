@@ -364,6 +364,30 @@ impl Recorded {
         h.finish_128() as u64
     }
 
+    /// The key of this fill's or stroke's cells (its contours `near`) on the window of
+    /// `size` at `at` when `kept` holds them over the whole window; None otherwise.
+    fn kept_cells(&self, near: &[bool], at: (i32, i32), size: (u32, u32), kept: &WindowCache) -> Option<u64> {
+        if !matches!(&*self.op, Op::Fill { .. } | Op::Stroke { .. }) {
+            return None;
+        }
+        let key = self.cells_key(near, at, size);
+        kept.cells.holds(key, (0..size.0, 0..size.1)).then_some(key)
+    }
+
+    /// Sweep this fill's or stroke's kept cells (under `key`, over the whole window at
+    /// `at`: [`Recorded::kept_cells`]) over the box `area` of the window.
+    fn sweep_kept(&self, px: &mut Pixmap, at: (i32, i32), area: super::raster::Area, kept: &mut WindowCache, key: u64) {
+        let ts = Transform::from_translate(-(at.0 as f32), -(at.1 as f32));
+        // The cells are kept, so the path is never asked for.
+        let none = || None;
+        let keep = Keep { cache: &mut kept.cells, key };
+        match &*self.op {
+            Op::Fill { ink, rule, .. } => super::raster::fill_path_rect_kept(px, none, *ink, *rule, ts, area, keep),
+            Op::Stroke { ink, pen, .. } => super::raster::stroke_path_rect_kept(px, none, *ink, pen, ts, area, keep),
+            _ => {}
+        }
+    }
+
     /// [`Recorded::draw`] whose pixels need be right only in the columns `cols` of the
     /// pixel rows `rows`; a fill's or stroke's cells are kept in `cells` (or taken from
     /// there when kept before).
@@ -1409,26 +1433,31 @@ impl Recording {
             if !r.reach(wx as f32, wy as f32, wide, &mut near) {
                 continue;
             }
-            // Only the dirty cells this operation reaches need its pixels: the box of them.
-            // A stroke whose cells over the whole window are kept is swept over the box of
-            // the dirty cells within its bounds (a thin line costs little to sweep where it
-            // changes nothing, and finding the cells it reaches, segment by segment, costs
-            // more); anything else over the box of the dirty cells it reaches.
+            let shift = |v: usize| (v + m) as u32;
+            // A fill or stroke whose cells over the whole window are kept is swept again in
+            // each run of dirty cells within its bounds (where it reaches nothing, a sweep
+            // blends nothing, and costs less than finding the cells it reaches).
+            if let (Some(key), Some([c0, r0, c1, r1])) =
+                (r.kept_cells(&near, (wx, wy), wide, cells), grid.span(&r.bounds))
+            {
+                let e = CELL as usize;
+                for (y0, y1, x0, x1) in dirty_runs(dirty, &grid) {
+                    let (x0, x1) = (x0.max(c0 * e), x1.min((c1 + 1) * e));
+                    if y0 / e >= r0 && y0 / e <= r1 && x0 < x1 {
+                        r.sweep_kept(&mut px, (wx, wy), (shift(x0)..shift(x1), shift(y0)..shift(y1)), cells, key);
+                    }
+                }
+                continue;
+            }
+            // Else only the dirty cells this operation reaches need its pixels: the box of them.
             let [mut left, mut lo, mut right, mut hi] = [usize::MAX, usize::MAX, 0, 0];
-            let mut take = |c: usize| {
+            r.cells(&near, &grid, |c| {
                 if dirty[c] {
                     let [x0, y0, x1, y1] = grid.cell_px(c);
                     [left, lo, right, hi] = [left.min(x0), lo.min(y0), right.max(x1), hi.max(y1)];
                 }
-            };
-            let swept = matches!(*r.op, Op::Stroke { .. })
-                && cells.cells.holds(r.cells_key(&near, (wx, wy), wide), (0..wide.0, 0..wide.1));
-            match grid.span(&r.bounds).filter(|_| swept) {
-                Some([c0, r0, c1, r1]) => (r0..=r1).for_each(|row| (c0..=c1).for_each(|c| take(row * grid.cols + c))),
-                None => r.cells(&near, &grid, take),
-            }
+            });
             if lo < hi {
-                let shift = |v: usize| (v + m) as u32;
                 r.draw_rect(&mut px, &near, (wx, wy), shift(left)..shift(right), shift(lo)..shift(hi), Some(cells));
             }
         }
