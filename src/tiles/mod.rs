@@ -281,8 +281,8 @@ pub fn render_tile(rec: &Recording, mt: &MetaTile, t: TileId, o: &TileLook) -> R
 /// and the plan runs from the lowest zoom, whose tiles change with most map states.
 const KEEP_PIXELS: usize = 128 << 20;
 
-/// Bytes of fills' and strokes' cells and of text made ready ([`WindowCache`]) a run keeps across its tile places
-/// (past it, a place redrawn lets go of its own).
+/// Bytes of fills' and strokes' cells and of text made ready ([`WindowCache`]) a run
+/// keeps across its tile places (past it, a place redrawn lets go of its own).
 const KEEP_CELLS: usize = 96 << 20;
 
 /// What a run keeps of its tile places, bytes: pixels (with their colours and rows'
@@ -305,6 +305,7 @@ struct Kept {
     pixels: tiny_skia::Pixmap,
     colours: TileColours,
     rows: Vec<u128>,
+    /// The cells of its fills and strokes and its text made ready, for its redraws.
     cells: WindowCache,
 }
 
@@ -408,7 +409,6 @@ impl DrawnBefore {
             *slot = Some(Kept { keys, pixels, colours, rows, cells });
         } else {
             kept.pixels.fetch_sub(bytes, Relaxed);
-            kept.cells.fetch_sub(cells_had, Relaxed);
         }
         Ok(out)
     }
