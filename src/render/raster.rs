@@ -326,6 +326,13 @@ struct Window {
     r1: u32,
 }
 
+impl Window {
+    /// Does this box hold `other`?
+    fn holds(&self, other: &Window) -> bool {
+        self.c0 <= other.c0 && self.c1 >= other.c1 && self.r0 <= other.r0 && self.r1 >= other.r1
+    }
+}
+
 /// The cells of a path mapped by `ts`, every contour closed, within the box `win` of an
 /// image `width` × `height`; the left covers are in `c.left`.
 fn cells_of(path: &Path, ts: &Transform, win: Window, width: u32, height: u32, scratch: &mut Scratch) -> Cells {
@@ -726,8 +733,8 @@ pub fn fill_path_rect(
 }
 
 /// [`fill_path_rect`] with the path's cells kept in `keep` under its key, or taken from
-/// there when kept before over a box that holds this one: the same pixels.
-/// The path is asked for only when its cells are not kept.
+/// there when kept before over a box that holds this one: the same pixels. The path is
+/// asked for only when its cells are not kept (without `keep`, always).
 pub fn fill_path_rect_kept<'p>(
     pixmap: &mut Pixmap,
     path: impl FnOnce() -> Option<std::borrow::Cow<'p, Path>>,
@@ -735,14 +742,14 @@ pub fn fill_path_rect_kept<'p>(
     rule: FillRule,
     ts: Transform,
     area: Area,
-    keep: Keep<'_>,
+    mut keep: Option<Keep<'_>>,
 ) {
     let Some((win, color)) = fill_box(pixmap, ink, &ts, &area) else { return };
-    if let Some(found) = keep.cache.get(keep.key, win) {
+    if let Some(found) = keep.as_mut().and_then(|k| k.cache.get(k.key, win)) {
         return sweep(pixmap, found.as_ref(), color, rule, win);
     }
     if let Some(path) = path() {
-        fill_rows(pixmap, &path, ink, rule, ts, area, Some(keep));
+        fill_rows(pixmap, &path, ink, rule, ts, area, keep);
     }
 }
 
@@ -767,7 +774,8 @@ fn fill_box(pixmap: &Pixmap, ink: Ink, ts: &Transform, area: &Area) -> Option<(W
     Some((win, [color.red(), color.green(), color.blue(), color.alpha()]))
 }
 
-/// [`fill_path_rect`], with the path's cells kept in (or taken from) `keep`.
+/// [`fill_path_rect`], with the path's cells kept in `keep` (the caller looked there
+/// first: [`fill_path_rect_kept`]).
 fn fill_rows(
     pixmap: &mut Pixmap,
     path: &Path,
@@ -778,11 +786,6 @@ fn fill_rows(
     keep: Option<Keep<'_>>,
 ) {
     let Some((win, color)) = fill_box(pixmap, ink, &ts, &area) else { return };
-    let mut keep = keep;
-    if let Some(found) = keep.as_mut().and_then(|k| k.cache.get(k.key, win)) {
-        sweep(pixmap, found.as_ref(), color, rule, win);
-        return;
-    }
     let (w, h) = (pixmap.width(), pixmap.height());
     let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
     let c = cells_of(path, &ts, win, w, h, &mut scratch);
@@ -858,11 +861,6 @@ impl Coverages {
         self.hits
     }
 
-    /// How many coverages are kept.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
     /// Is nothing kept?
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
@@ -884,16 +882,15 @@ impl Coverages {
 
     /// Is a coverage kept under `key` that holds the box `area`?
     pub fn holds(&self, key: u64, area: Area) -> bool {
-        self.map.get(&key).is_some_and(|(c, _)| {
-            c.win.c0 <= area.0.start && c.win.c1 >= area.0.end && c.win.r0 <= area.1.start && c.win.r1 >= area.1.end
-        })
+        let win = Window { c0: area.0.start, c1: area.0.end, r0: area.1.start, r1: area.1.end };
+        self.map.get(&key).is_some_and(|(c, _)| c.win.holds(&win))
     }
 
     /// The coverage kept under `key`, if it holds the box `win`.
     fn get(&mut self, key: u64, win: Window) -> Option<&Coverage> {
         let round = self.round;
         let (c, used) = self.map.get_mut(&key)?;
-        let holds = c.win.c0 <= win.c0 && c.win.c1 >= win.c1 && c.win.r0 <= win.r0 && c.win.r1 >= win.r1;
+        let holds = c.win.holds(&win);
         self.hits += u64::from(holds);
         holds.then(|| {
             *used = round;
@@ -1024,8 +1021,8 @@ pub fn stroke_path_rect(
 
 /// [`stroke_path_rect`] with the outline's cells kept in `keep` under its key, or taken
 /// from there (the stroke then neither stroked nor walked) when kept before over a box
-/// that holds this one: the same pixels.
-/// The path is asked for only when its cells are not kept.
+/// that holds this one: the same pixels. The path is asked for only when its cells are
+/// not kept (without `keep`, always).
 pub fn stroke_path_rect_kept<'p>(
     pixmap: &mut Pixmap,
     path: impl FnOnce() -> Option<std::borrow::Cow<'p, Path>>,
@@ -1033,19 +1030,24 @@ pub fn stroke_path_rect_kept<'p>(
     pen: &Pen,
     ts: Transform,
     area: Area,
-    keep: Keep<'_>,
+    mut keep: Option<Keep<'_>>,
 ) {
-    let scale = (ts.sx * ts.sy - ts.kx * ts.ky).abs().sqrt();
-    if scale.is_finite() && scale > 0.0 {
-        let (thin, _) = thin_pen(ink, pen, scale);
-        let Some((win, color)) = fill_box(pixmap, thin, &ts, &area) else { return };
-        if let Some(found) = keep.cache.get(keep.key, win) {
-            return sweep(pixmap, found.as_ref(), color, FillRule::Winding, win);
-        }
+    let Some(scale) = stroke_scale(&ts) else { return };
+    let (thin, _) = thin_pen(ink, pen, scale);
+    let Some((win, color)) = fill_box(pixmap, thin, &ts, &area) else { return };
+    if let Some(found) = keep.as_mut().and_then(|k| k.cache.get(k.key, win)) {
+        return sweep(pixmap, found.as_ref(), color, FillRule::Winding, win);
     }
     if let Some(path) = path() {
-        stroke_rows(pixmap, &path, ink, pen, ts, area, true, Some(keep));
+        stroke_rows(pixmap, &path, ink, pen, ts, area, true, keep);
     }
+}
+
+/// The resolution a stroke mapped by `ts` is drawn at; None when the transform
+/// collapses or is not a number (no area to fill).
+fn stroke_scale(ts: &Transform) -> Option<f32> {
+    let scale = (ts.sx * ts.sy - ts.kx * ts.ky).abs().sqrt();
+    (scale.is_finite() && scale > 0.0).then_some(scale)
 }
 
 /// [`stroke_path_rect`]; `keep`: keep the outline for the next stroke of the same path;
@@ -1061,11 +1063,7 @@ fn stroke_rows(
     keep: bool,
     cells: Option<Keep<'_>>,
 ) {
-    let scale = (ts.sx * ts.sy - ts.kx * ts.ky).abs().sqrt();
-    // A transform that collapses or is not a number leaves no area to fill.
-    if !scale.is_finite() || scale <= 0.0 {
-        return;
-    }
+    let Some(scale) = stroke_scale(&ts) else { return };
     let (ink, pen) = thin_pen(ink, pen, scale);
     let Some(outline) = stroke_outline(path, &pen, scale, keep) else { return };
     fill_rows(pixmap, &outline, ink, FillRule::Winding, ts, area, cells);
@@ -1464,8 +1462,8 @@ mod tests {
         cells: &mut Coverages,
     ) {
         let path = || Some(std::borrow::Cow::Borrowed(path));
-        fill_path_rect_kept(px, path, ink, rule, ts, area.clone(), Keep { cache: &mut *cells, key: 1 });
-        stroke_path_rect_kept(px, path, ink, pen, ts, area, Keep { cache: cells, key: 2 });
+        fill_path_rect_kept(px, path, ink, rule, ts, area.clone(), Some(Keep { cache: &mut *cells, key: 1 }));
+        stroke_path_rect_kept(px, path, ink, pen, ts, area, Some(Keep { cache: cells, key: 2 }));
     }
 
     #[test]

@@ -337,6 +337,7 @@ impl Recorded {
     /// Draw this operation (its contours `near`) onto a window whose top left is `at`.
     fn draw(&self, px: &mut Pixmap, near: &[bool], at: (i32, i32), kept: Option<&mut WindowCache>) {
         let (cols, rows) = (0..px.width(), 0..px.height());
+        let kept = kept.map(|k| (k, self.kept_key(near, at, (px.width(), px.height()))));
         self.draw_rect(px, near, at, cols, rows, kept)
     }
 
@@ -344,7 +345,7 @@ impl Recorded {
     /// contours `near` on a window of `size` whose top left is `at`: its digest (a fill's
     /// or stroke's ink, rule or pen, and its path when it has no pieces; a text's
     /// lettering, place and style) and its contours' digests.
-    fn cells_key(&self, near: &[bool], at: (i32, i32), size: (u32, u32)) -> u64 {
+    fn kept_key(&self, near: &[bool], at: (i32, i32), size: (u32, u32)) -> u64 {
         let pieces: &[Piece] = match &*self.op {
             Op::Fill { pieces, .. } | Op::Stroke { pieces, .. } => pieces,
             _ => &[],
@@ -364,33 +365,16 @@ impl Recorded {
         h.finish_128() as u64
     }
 
-    /// The key of this fill's or stroke's cells (its contours `near`) on the window of
-    /// `size` at `at` when `kept` holds them over the whole window; None otherwise.
-    fn kept_cells(&self, near: &[bool], at: (i32, i32), size: (u32, u32), kept: &WindowCache) -> Option<u64> {
-        if !matches!(&*self.op, Op::Fill { .. } | Op::Stroke { .. }) {
-            return None;
-        }
-        let key = self.cells_key(near, at, size);
-        kept.cells.holds(key, (0..size.0, 0..size.1)).then_some(key)
-    }
-
-    /// Sweep this fill's or stroke's kept cells (under `key`, over the whole window at
-    /// `at`: [`Recorded::kept_cells`]) over the box `area` of the window.
-    fn sweep_kept(&self, px: &mut Pixmap, at: (i32, i32), area: super::raster::Area, kept: &mut WindowCache, key: u64) {
-        let ts = Transform::from_translate(-(at.0 as f32), -(at.1 as f32));
-        // The cells are kept, so the path is never asked for.
-        let none = || None;
-        let keep = Keep { cache: &mut kept.cells, key };
-        match &*self.op {
-            Op::Fill { ink, rule, .. } => super::raster::fill_path_rect_kept(px, none, *ink, *rule, ts, area, keep),
-            Op::Stroke { ink, pen, .. } => super::raster::stroke_path_rect_kept(px, none, *ink, pen, ts, area, keep),
-            _ => {}
-        }
+    /// Does `kept` hold this fill's or stroke's cells (under `key`: [`Recorded::kept_key`])
+    /// over the whole window of `size`?
+    fn cells_kept(&self, key: u64, size: (u32, u32), kept: &WindowCache) -> bool {
+        matches!(&*self.op, Op::Fill { .. } | Op::Stroke { .. }) && kept.cells.holds(key, (0..size.0, 0..size.1))
     }
 
     /// [`Recorded::draw`] whose pixels need be right only in the columns `cols` of the
-    /// pixel rows `rows`; a fill's or stroke's cells are kept in `cells` (or taken from
-    /// there when kept before).
+    /// pixel rows `rows`; a fill's or stroke's cells and a text made ready are kept in
+    /// `kept` under this operation's key ([`Recorded::kept_key`]), or taken from there
+    /// when kept before.
     fn draw_rect(
         &self,
         px: &mut Pixmap,
@@ -398,38 +382,19 @@ impl Recorded {
         at: (i32, i32),
         cols: std::ops::Range<u32>,
         rows: std::ops::Range<u32>,
-        kept: Option<&mut WindowCache>,
+        kept: Option<(&mut WindowCache, u64)>,
     ) {
         let (fx, fy) = (at.0 as f32, at.1 as f32);
         let ts = Transform::from_translate(-fx, -fy);
-        let key = if kept.is_some() { self.cells_key(near, at, (px.width(), px.height())) } else { 0 };
-        let keep = |cache| Keep { cache, key };
-        let cells = kept;
         match &*self.op {
-            Op::Fill { path, ink, rule, .. } => match cells.map(|k| &mut k.cells) {
-                Some(cache) => {
-                    let keep = keep(cache);
-                    let path = || reaching(path, near);
-                    super::raster::fill_path_rect_kept(px, path, *ink, *rule, ts, (cols, rows), keep)
-                }
-                None => {
-                    if let Some(path) = reaching(path, near).as_ref() {
-                        super::raster::fill_path_rect(px, path, *ink, *rule, ts, cols, rows)
-                    }
-                }
-            },
-            Op::Stroke { path, ink, pen, .. } => match cells.map(|k| &mut k.cells) {
-                Some(cache) => {
-                    let keep = keep(cache);
-                    let path = || reaching(path, near);
-                    super::raster::stroke_path_rect_kept(px, path, *ink, pen, ts, (cols, rows), keep)
-                }
-                None => {
-                    if let Some(path) = reaching(path, near).as_ref() {
-                        super::raster::stroke_path_rect(px, path, *ink, pen, ts, cols, rows)
-                    }
-                }
-            },
+            Op::Fill { path, ink, rule, .. } => {
+                let keep = kept.map(|(k, key)| Keep { cache: &mut k.cells, key });
+                super::raster::fill_path_rect_kept(px, || reaching(path, near), *ink, *rule, ts, (cols, rows), keep)
+            }
+            Op::Stroke { path, ink, pen, .. } => {
+                let keep = kept.map(|(k, key)| Keep { cache: &mut k.cells, key });
+                super::raster::stroke_path_rect_kept(px, || reaching(path, near), *ink, pen, ts, (cols, rows), keep)
+            }
             Op::Rect { rect, ink } => {
                 // Moved, not transformed, to keep tiny-skia's rectangle fast path.
                 if let Some(moved) =
@@ -444,8 +409,8 @@ impl Recorded {
             Op::Text { text, x: tx, y: ty, style, .. } => {
                 let clip = [cols.start, rows.start, cols.end, rows.end];
                 let fonts = Fonts::embedded();
-                match cells {
-                    Some(kept) => {
+                match kept {
+                    Some((kept, key)) => {
                         let made = kept.text(key, || fonts.prepare_line(px, text, tx - fx, ty - fy, style));
                         if let Some(made) = made {
                             fonts.composite_prepared(px, &made, style, clip);
@@ -460,8 +425,8 @@ impl Recorded {
                 };
                 let clip = [cols.start, rows.start, cols.end, rows.end];
                 let fonts = Fonts::embedded();
-                match cells {
-                    Some(kept) => {
+                match kept {
+                    Some((kept, key)) => {
                         if let Some(made) = kept.text(key, || fonts.prepare_placed(px, &moved(), style)) {
                             fonts.composite_prepared(px, &made, style, clip);
                         }
@@ -1437,14 +1402,14 @@ impl Recording {
             // A fill or stroke whose cells over the whole window are kept is swept again in
             // each run of dirty cells within its bounds (where it reaches nothing, a sweep
             // blends nothing, and costs less than finding the cells it reaches).
-            if let (Some(key), Some([c0, r0, c1, r1])) =
-                (r.kept_cells(&near, (wx, wy), wide, cells), grid.span(&r.bounds))
-            {
+            let key = r.kept_key(&near, (wx, wy), wide);
+            if let Some([c0, r0, c1, r1]) = grid.span(&r.bounds).filter(|_| r.cells_kept(key, wide, cells)) {
                 let e = CELL as usize;
                 for (y0, y1, x0, x1) in dirty_runs(dirty, &grid) {
                     let (x0, x1) = (x0.max(c0 * e), x1.min((c1 + 1) * e));
                     if y0 / e >= r0 && y0 / e <= r1 && x0 < x1 {
-                        r.sweep_kept(&mut px, (wx, wy), (shift(x0)..shift(x1), shift(y0)..shift(y1)), cells, key);
+                        let run = (shift(x0)..shift(x1), shift(y0)..shift(y1));
+                        r.draw_rect(&mut px, &near, (wx, wy), run.0, run.1, Some((&mut *cells, key)));
                     }
                 }
                 continue;
@@ -1458,7 +1423,14 @@ impl Recording {
                 }
             });
             if lo < hi {
-                r.draw_rect(&mut px, &near, (wx, wy), shift(left)..shift(right), shift(lo)..shift(hi), Some(cells));
+                r.draw_rect(
+                    &mut px,
+                    &near,
+                    (wx, wy),
+                    shift(left)..shift(right),
+                    shift(lo)..shift(hi),
+                    Some((cells, key)),
+                );
             }
         }
         let mut out = before;
