@@ -530,7 +530,15 @@ struct Rare {
 impl Rare {
     /// `None` when it holds nothing: the feature then carries no box.
     fn boxed(self) -> Option<Box<Rare>> {
-        (self != Rare::default()).then(|| Box::new(self))
+        let Rare { date_label, capital, victor, side, belligerents, commanders, strength } = &self;
+        let empty = date_label.is_none()
+            && capital.is_empty()
+            && victor.is_none()
+            && side.is_none()
+            && belligerents.is_empty()
+            && commanders.is_empty()
+            && strength.is_none();
+        (!empty).then(|| Box::new(self))
     }
 }
 
@@ -869,19 +877,26 @@ impl<'p> Known<'p> {
     }
 }
 
+/// The string value of `key` (inlined, so that a literal key's slot is found as the
+/// program is compiled rather than by comparing it with every known key).
+#[inline(always)]
 fn str_prop<'a>(props: &Known<'a>, key: &str, ctx: &mut Ctx) -> Option<&'a str> {
     match props.get(key) {
         None | Some(R::Val(Value::Null)) => None,
         Some(R::Str(s)) => Some(s),
-        Some(R::Val(Value::Number(_))) if key.ends_with("date") || key == "from" || key == "to" => {
-            ctx.err(format!("`{key}` must be a string like \"1723\", not a number"));
-            None
-        }
-        Some(_) => {
-            ctx.err(format!("`{key}` must be a string"));
-            None
-        }
+        Some(R::Val(v)) => not_a_string(key, v, ctx),
     }
+}
+
+/// The error for a property `key` that should be a string but holds `v`.
+#[cold]
+fn not_a_string<'a>(key: &str, v: &Value, ctx: &mut Ctx) -> Option<&'a str> {
+    if v.is_number() && (key.ends_with("date") || key == "from" || key == "to") {
+        ctx.err(format!("`{key}` must be a string like \"1723\", not a number"));
+    } else {
+        ctx.err(format!("`{key}` must be a string"));
+    }
+    None
 }
 
 /// A property as typing reads it.
@@ -1238,6 +1253,7 @@ fn plain_year(s: &str) -> Option<i32> {
 /// OpenHistoricalMap keeps a date's full EDTF form in `start_date:edtf` / `end_date:edtf`
 /// when `start_date` / `end_date` are simplified to plain dates: read the EDTF form when it
 /// is one we read (so its uncertainty is kept), else the plain date.
+#[inline(always)]
 fn edtf_or_plain(props: &Known, key: &str, ctx: &mut Ctx) -> Option<DateValue> {
     let edtf_key = match key {
         "start_date" => "start_date:edtf",
@@ -1275,6 +1291,7 @@ fn fmt_year(y: Option<i32>) -> String {
     y.map(|y| y.to_string()).unwrap_or_else(|| "…".into())
 }
 
+#[inline(always)]
 fn string_list(props: &Known, key: &str, ctx: &mut Ctx) -> Vec<String> {
     match props.get(key) {
         None | Some(R::Val(Value::Null)) => Vec::new(),
