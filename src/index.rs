@@ -407,26 +407,54 @@ impl std::hash::Hasher for GridHasher {
 /// No area.
 const NOBODY: u32 = u32::MAX;
 
-/// Segments (by their grid endpoints) and the first two areas that have each.
-type SegmentOwners = HashMap<SegmentKey, [u32; 2], BuildHasherDefault<GridHasher>>;
+/// The segments of the areas' rings matched by their grid endpoints (either direction):
+/// for each distinct segment the first two areas (in layer order) whose rings have it,
+/// and for each segment of each ring, in the order the areas, their rings
+/// ([`area_rings`]) and the rings' segments come, which of those it is. Readers walk the
+/// rings in that order and look no segment up again.
+struct SegmentOwners {
+    /// The first two areas of each distinct segment ([`NOBODY`] for none).
+    owners: Vec<[u32; 2]>,
+    /// Each ring segment's entry in `owners`, in ring order.
+    entry: Vec<u32>,
+    /// Where each area's segments start in `entry` (one more: the end).
+    starts: Vec<usize>,
+}
 
-/// For each segment (by its grid endpoints, either direction), the first two areas (in
-/// layer order) whose rings have it.
+impl SegmentOwners {
+    /// The owners of the segments of area `a`'s rings, in ring order.
+    fn of_area(&self, a: usize) -> impl Iterator<Item = [u32; 2]> + '_ {
+        self.entry[self.starts[a]..self.starts[a + 1]].iter().map(|&e| self.owners[e as usize])
+    }
+}
+
+/// [`SegmentOwners`] of the areas' rings.
 fn segment_owners(areas: &[crate::data::Feature]) -> SegmentOwners {
     let n: usize = areas.iter().flat_map(area_rings).map(|r| r.0.len()).sum();
-    let mut owners: SegmentOwners = HashMap::with_capacity_and_hasher(n / 2 + 16, Default::default());
+    let mut index: HashMap<SegmentKey, u32, BuildHasherDefault<GridHasher>> =
+        HashMap::with_capacity_and_hasher(n / 2 + 16, Default::default());
+    let mut owners: Vec<[u32; 2]> = Vec::with_capacity(n / 2 + 16);
+    let mut entry: Vec<u32> = Vec::with_capacity(n);
+    let mut starts = Vec::with_capacity(areas.len() + 1);
     for (a, f) in areas.iter().enumerate() {
+        starts.push(entry.len());
         let a = a as u32;
         for ring in area_rings(f) {
             for w in ring.0.windows(2) {
-                let o = owners.entry(segment_key(w[0], w[1])).or_insert([a, NOBODY]);
+                let e = *index.entry(segment_key(w[0], w[1])).or_insert_with(|| {
+                    owners.push([a, NOBODY]);
+                    (owners.len() - 1) as u32
+                });
+                let o = &mut owners[e as usize];
                 if o[0] != a && o[1] == NOBODY {
                     o[1] = a;
                 }
+                entry.push(e);
             }
         }
     }
-    owners
+    starts.push(entry.len());
+    SegmentOwners { owners, entry, starts }
 }
 
 /// Which territory area lies across each edge of each area's rings: the shared-edge
@@ -449,9 +477,9 @@ pub fn area_rings(f: &crate::data::Feature) -> Vec<&geo::LineString<f64>> {
 
 impl Adjacency {
     /// Match segments shared by two areas (same endpoints within ~0.1 m, either direction).
-    /// The segments of all areas are sorted by their endpoints, so shared ones meet in one
-    /// pass: no hash of every segment, no list per segment. Across a segment lies the
-    /// first other area (in layer order) that has it.
+    /// Each segment is looked up once, by its endpoints on the grid ([`SegmentOwners`]),
+    /// and the neighbours are then read in ring order. Across a segment lies the first
+    /// other area (in layer order) that has it.
     pub fn build(ds: &Dataset) -> Adjacency {
         let areas = ds.layer(Layer::Territories);
         Adjacency::of_owners(areas, &segment_owners(areas))
@@ -463,14 +491,14 @@ impl Adjacency {
             .par_iter()
             .enumerate()
             .map(|(a, f)| {
+                let mut of_area = owners.of_area(a);
                 let a = a as u32;
                 area_rings(f)
                     .iter()
                     .map(|ring| {
-                        ring.0
-                            .windows(2)
-                            .map(|w| {
-                                let o = owners.get(&segment_key(w[0], w[1]))?;
+                        (&mut of_area)
+                            .take(ring.0.len().saturating_sub(1))
+                            .map(|o| {
                                 let b = if o[0] != a { o[0] } else { o[1] };
                                 (b != NOBODY).then_some(b as usize)
                             })
@@ -547,9 +575,10 @@ pub fn close_t_junctions(areas: &mut [crate::data::Feature]) -> Vec<usize> {
     // Unshared segments (area, ring, segment).
     let mut lonely: Vec<(u32, u32, u32)> = Vec::new();
     for (a, f) in areas.iter().enumerate() {
+        let mut of_area = owners.of_area(a);
         for (r, ring) in area_rings(f).into_iter().enumerate() {
-            for (s, w) in ring.0.windows(2).enumerate() {
-                if owners.get(&segment_key(w[0], w[1])).is_some_and(|o| o[1] == NOBODY) {
+            for (s, o) in (&mut of_area).take(ring.0.len().saturating_sub(1)).enumerate() {
+                if o[1] == NOBODY {
                     lonely.push((a as u32, r as u32, s as u32));
                 }
             }
