@@ -571,33 +571,12 @@ impl OpenAdjacency {
 /// it): so only those segments are searched, in an R-tree of those ends. In a partition
 /// whose neighbours already share their vertices that is the partition's outer edge.
 pub fn close_t_junctions(areas: &mut [crate::data::Feature]) -> Vec<usize> {
-    let owners = segment_owners(areas);
-    // Unshared segments (area, ring, segment).
-    let mut lonely: Vec<(u32, u32, u32)> = Vec::new();
-    for (a, f) in areas.iter().enumerate() {
-        let mut of_area = owners.of_area(a);
-        for (r, ring) in area_rings(f).into_iter().enumerate() {
-            for (s, o) in (&mut of_area).take(ring.0.len().saturating_sub(1)).enumerate() {
-                if o[1] == NOBODY {
-                    lonely.push((a as u32, r as u32, s as u32));
-                }
-            }
-        }
-    }
-    drop(owners);
-    insert_t_junction_vertices(areas, lonely)
+    let inserts = Adjacency::find(areas).inserts;
+    insert_vertices(areas, inserts)
 }
 
 /// Vertices to insert: per unshared segment (area, ring, segment), in order along it.
 type Inserts = std::collections::BTreeMap<(u32, u32, u32), Vec<geo::Coord<f64>>>;
-
-/// Insert into the unshared segments `lonely` (area, ring, segment) of `areas` the ends of
-/// other unshared segments that lie inside them. Returns, per area, how many vertices were
-/// inserted.
-fn insert_t_junction_vertices(areas: &mut [crate::data::Feature], lonely: Vec<(u32, u32, u32)>) -> Vec<usize> {
-    let inserts = t_junction_inserts(areas, lonely);
-    insert_vertices(areas, inserts)
-}
 
 /// The ends of unshared segments that lie inside the unshared segments `lonely` (area,
 /// ring, segment) of `areas`: the vertices that close T-junctions.
