@@ -13,9 +13,20 @@ use geo::{Area, BooleanOps, BoundingRect, Intersects};
 /// ([`Style::adopt_polities`]), so this is information; an error when `atlas.json` lists
 /// the atlas's polities but not this one (a typo, refused as DESIGN.md asks).
 pub fn polity_problems(ds: &Dataset, style: &Style) -> Vec<Problem> {
+    problems_of_polities(ds, style, &ds.polities_mentioned())
+}
+
+/// [`polity_problems`] and [`polities_named`], from one reading of the polities mentioned.
+pub fn polity_problems_and_names(ds: &Dataset, style: &Style) -> (Vec<Problem>, Vec<AutoPolity>) {
+    let mentioned = ds.polities_mentioned();
+    (problems_of_polities(ds, style, &mentioned), names_of_polities(ds, &mentioned))
+}
+
+/// [`polity_problems`] of the polities `mentioned` ([`Dataset::polities_mentioned`]).
+fn problems_of_polities(ds: &Dataset, style: &Style, mentioned: &[(Layer, &str, &str)]) -> Vec<Problem> {
     let mut out: Vec<Problem> = Vec::new();
     let declared = !ds.meta.polities.is_empty();
-    for (layer, id, polity) in ds.polity_refs() {
+    for &(layer, id, polity) in mentioned {
         if style.polity(polity).is_some() {
             continue;
         }
@@ -40,9 +51,7 @@ pub fn polity_problems(ds: &Dataset, style: &Style) -> Vec<Problem> {
                 ),
             )
         };
-        if !out.iter().any(|o| o.message == p.message) {
-            out.push(p);
-        }
+        out.push(p);
     }
     out
 }
@@ -51,23 +60,18 @@ pub fn polity_problems(ds: &Dataset, style: &Style) -> Vec<Problem> {
 /// holders first, then the others), each with its name: from `atlas.json`, else from the
 /// territory it holds by itself (OpenHistoricalMap boundaries), else from its id.
 pub fn polities_named(ds: &Dataset) -> Vec<AutoPolity> {
-    let refs = ds.polity_refs();
-    let mut ids: Vec<&str> = Vec::new();
-    for &(layer, _, polity) in &refs {
-        if layer == Layer::Territories && !ids.contains(&polity) {
-            ids.push(polity);
-        }
-    }
-    for &(_, _, polity) in &refs {
-        if !ids.contains(&polity) {
-            ids.push(polity);
-        }
-    }
+    names_of_polities(ds, &ds.polities_mentioned())
+}
+
+/// [`polities_named`] of the polities `mentioned` ([`Dataset::polities_mentioned`]).
+fn names_of_polities(ds: &Dataset, mentioned: &[(Layer, &str, &str)]) -> Vec<AutoPolity> {
+    // In order of first mention, territories being the first layer: land holders first.
+    let ids = mentioned.iter().map(|&(_, _, p)| p);
     // Whether each territory lacks a `control` property, asked once per territory (it reads
     // the properties' text) and only for those that hold the polity by name.
     let territories = ds.layer(Layer::Territories);
     let mut without_control: Vec<Option<bool>> = vec![None; territories.len()];
-    ids.into_iter()
+    ids
         .map(|id| {
             if let Some(p) = ds.polity(id) {
                 let name = |lang: &str| p.names.first().map(|n| n.name_i18n.get(lang).cloned().unwrap_or_default());

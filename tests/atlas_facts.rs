@@ -1233,7 +1233,7 @@ fn polities_have_lifespans_and_names_of_their_time() {
     }
     assert_eq!(ds.polity_name("dzungar", Year(1757), "en"), None, "no name after the khanate's end");
     // Every polity the data uses is described, so every use is checked against a lifespan.
-    for (layer, id, polity) in ds.polity_refs() {
+    for (layer, id, polity) in ds.polities_mentioned() {
         assert!(ds.polity(polity).is_some(), "{}:{id}: {polity} has no entry in atlas.json", layer.file_name());
     }
     // The jüzes are parts of the Kazakh Khanate.

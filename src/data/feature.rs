@@ -653,20 +653,14 @@ impl Feature {
         self.names.get(lang)
     }
 
-    /// Every polity id this feature refers to.
-    pub fn polity_ids(&self) -> Vec<&str> {
-        let mut ids: Vec<&str> = Vec::new();
-        for c in &self.control {
-            ids.push(&c.polity);
-            if let Some(o) = &c.overlord {
-                ids.push(o);
-            }
-        }
-        ids.extend(self.capital().iter().filter_map(|c| c.polity.as_deref()));
-        ids.extend(self.victor().as_deref());
-        ids.extend(self.side().as_deref());
-        ids.extend(self.belligerents().iter().map(String::as_str));
-        ids
+    /// Every polity id this feature refers to (a polity may come more than once).
+    pub fn polity_ids(&self) -> impl Iterator<Item = &str> {
+        let control = self.control.iter().flat_map(|c| std::iter::once(c.polity.as_str()).chain(c.overlord.as_deref()));
+        control
+            .chain(self.capital().iter().filter_map(|c| c.polity.as_deref()))
+            .chain(self.victor().as_deref())
+            .chain(self.side().as_deref())
+            .chain(self.belligerents().iter().map(String::as_str))
     }
 }
 

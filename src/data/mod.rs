@@ -413,14 +413,15 @@ impl Dataset {
 
     /// Rebuild the id index after the layers changed.
     fn index_ids(&mut self) {
-        let mut ids: Vec<(u8, u32)> = Vec::with_capacity(self.layers.iter().map(Vec::len).sum());
+        // Each id beside its place (read in place, not through the layers). A merge sort:
+        // the first of equal ids stays first, and the runs of ids a file gives in order
+        // are merged, not sorted again.
+        let mut ids: Vec<(&str, u8, u32)> = Vec::with_capacity(self.layers.iter().map(Vec::len).sum());
         for (l, layer) in self.layers.iter().enumerate() {
-            ids.extend((0..layer.len()).map(|i| (l as u8, i as u32)));
+            ids.extend(layer.iter().enumerate().map(|(i, f)| (f.id.as_str(), l as u8, i as u32)));
         }
-        let layers = &self.layers;
-        // Stable on every core: the first of equal ids stays first.
-        ids.par_sort_by(|a, b| layers[a.0 as usize][a.1 as usize].id.cmp(&layers[b.0 as usize][b.1 as usize].id));
-        self.by_id = ids;
+        ids.par_sort_by(|a, b| a.0.cmp(b.0));
+        self.by_id = ids.into_iter().map(|(_, l, i)| (l, i)).collect();
     }
 
     /// The extent of all geometries `[west, south, east, north]`, if any.
@@ -512,13 +513,18 @@ impl Dataset {
         acc
     }
 
-    /// Every polity id the dataset mentions, with the file and feature that mention it.
-    pub fn polity_refs(&self) -> Vec<(Layer, &str, &str)> {
+    /// Every polity id the dataset mentions, once, in the order of its first mention (layer
+    /// by layer, so the holders of territories first), with the layer and the feature of
+    /// that first mention.
+    pub fn polities_mentioned(&self) -> Vec<(Layer, &str, &str)> {
+        let mut seen: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
         let mut out = Vec::new();
         for layer in Layer::ALL {
             for f in self.layer(layer) {
                 for p in f.polity_ids() {
-                    out.push((layer, f.id.as_str(), p));
+                    if seen.insert(p) {
+                        out.push((layer, f.id.as_str(), p));
+                    }
                 }
             }
         }
