@@ -71,35 +71,34 @@ fn names_of_polities(ds: &Dataset, mentioned: &[(Layer, &str, &str)]) -> Vec<Aut
     // the properties' text) and only for those that hold the polity by name.
     let territories = ds.layer(Layer::Territories);
     let mut without_control: Vec<Option<bool>> = vec![None; territories.len()];
-    ids
-        .map(|id| {
-            if let Some(p) = ds.polity(id) {
-                let name = |lang: &str| p.names.first().map(|n| n.name_i18n.get(lang).cloned().unwrap_or_default());
-                if let Some(first) = p.names.first() {
-                    return AutoPolity {
-                        id: id.to_string(),
-                        name: first.name.clone(),
-                        name_kk: name("kk").filter(|n| !n.is_empty()),
-                        name_ru: name("ru").filter(|n| !n.is_empty()),
-                    };
-                }
-            }
-            let own = territories.iter().enumerate().find_map(|(i, f)| {
-                let named = !f.names.en.is_empty() && f.control.iter().any(|c| c.polity == id);
-                let own = named && *without_control[i].get_or_insert_with(|| !f.properties.contains_key("control"));
-                own.then_some(f)
-            });
-            match own {
-                Some(f) => AutoPolity {
+    ids.map(|id| {
+        if let Some(p) = ds.polity(id) {
+            let name = |lang: &str| p.names.first().map(|n| n.name_i18n.get(lang).cloned().unwrap_or_default());
+            if let Some(first) = p.names.first() {
+                return AutoPolity {
                     id: id.to_string(),
-                    name: f.names.en.clone(),
-                    name_kk: f.names.kk().clone(),
-                    name_ru: f.names.ru().clone(),
-                },
-                None => AutoPolity { id: id.to_string(), name: title_case(id), name_kk: None, name_ru: None },
+                    name: first.name.clone(),
+                    name_kk: name("kk").filter(|n| !n.is_empty()),
+                    name_ru: name("ru").filter(|n| !n.is_empty()),
+                };
             }
-        })
-        .collect()
+        }
+        let own = territories.iter().enumerate().find_map(|(i, f)| {
+            let named = !f.names.en.is_empty() && f.control.iter().any(|c| c.polity == id);
+            let own = named && *without_control[i].get_or_insert_with(|| !f.properties.contains_key("control"));
+            own.then_some(f)
+        });
+        match own {
+            Some(f) => AutoPolity {
+                id: id.to_string(),
+                name: f.names.en.clone(),
+                name_kk: f.names.kk().clone(),
+                name_ru: f.names.ru().clone(),
+            },
+            None => AutoPolity { id: id.to_string(), name: title_case(id), name_kk: None, name_ru: None },
+        }
+    })
+    .collect()
 }
 
 /// `kazakh_senior` → `Kazakh senior`.

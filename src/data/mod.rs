@@ -980,6 +980,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_polity_is_mentioned_once_where_it_is_first_named() {
+        // Against a scan of every mention, in layer and file order.
+        let ds = Dataset::load(&Source::Embedded, EndDates::Inclusive).into_result().expect("the built-in atlas");
+        let mut firsts: Vec<(Layer, &str, &str)> = Vec::new();
+        for layer in Layer::ALL {
+            for f in ds.layer(layer) {
+                for p in f.polity_ids() {
+                    if !firsts.iter().any(|&(_, _, q)| q == p) {
+                        firsts.push((layer, f.id.as_str(), p));
+                    }
+                }
+            }
+        }
+        assert!(firsts.len() > 8, "{firsts:?}");
+        assert_eq!(ds.polities_mentioned(), firsts);
+        // The holders of land come first, then the polities only towns, battles or routes name.
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mini");
+        let mini = Dataset::load(&Source::Dir(dir), EndDates::Inclusive).into_result().expect("the mini atlas");
+        let mentioned: Vec<(Layer, &str)> = mini.polities_mentioned().into_iter().map(|(l, _, p)| (l, p)).collect();
+        assert_eq!(
+            mentioned,
+            [
+                (Layer::Territories, "kazakh_senior"),
+                (Layer::Territories, "dzungar"),
+                (Layer::Cities, "kazakh_junior"),
+                (Layer::Cities, "russia")
+            ]
+        );
+    }
+
+    #[test]
     fn get_finds_every_feature_by_id_as_a_scan_would() {
         let ds = Dataset::load(&Source::Embedded, EndDates::Inclusive).into_result().expect("the built-in atlas");
         let mut n = 0;
