@@ -67,10 +67,20 @@ pub fn polities_named(ds: &Dataset) -> Vec<AutoPolity> {
 fn names_of_polities(ds: &Dataset, mentioned: &[(Layer, &str, &str)]) -> Vec<AutoPolity> {
     // In order of first mention, territories being the first layer: land holders first.
     let ids = mentioned.iter().map(|&(_, _, p)| p);
-    // Whether each territory lacks a `control` property, asked once per territory (it reads
-    // the properties' text) and only for those that hold the polity by name.
+    // The first territory that holds each polity by itself: a named area whose holder is
+    // not given by a `control` property (an OpenHistoricalMap boundary). Whether an area
+    // has that property is asked only of named areas with holders (it may read the
+    // properties' text).
     let territories = ds.layer(Layer::Territories);
-    let mut without_control: Vec<Option<bool>> = vec![None; territories.len()];
+    let mut own: rustc_hash::FxHashMap<&str, &crate::data::Feature> = rustc_hash::FxHashMap::default();
+    for f in territories.iter().filter(|f| !f.names.en.is_empty() && !f.control.is_empty()) {
+        if f.properties.contains_key("control") {
+            continue;
+        }
+        for c in &f.control {
+            own.entry(c.polity.as_str()).or_insert(f);
+        }
+    }
     ids.map(|id| {
         if let Some(p) = ds.polity(id) {
             let name = |lang: &str| p.names.first().map(|n| n.name_i18n.get(lang).cloned().unwrap_or_default());
@@ -83,12 +93,7 @@ fn names_of_polities(ds: &Dataset, mentioned: &[(Layer, &str, &str)]) -> Vec<Aut
                 };
             }
         }
-        let own = territories.iter().enumerate().find_map(|(i, f)| {
-            let named = !f.names.en.is_empty() && f.control.iter().any(|c| c.polity == id);
-            let own = named && *without_control[i].get_or_insert_with(|| !f.properties.contains_key("control"));
-            own.then_some(f)
-        });
-        match own {
+        match own.get(id) {
             Some(f) => AutoPolity {
                 id: id.to_string(),
                 name: f.names.en.clone(),
@@ -376,14 +381,27 @@ pub fn town_land_problems(ds: &Dataset) -> Vec<Problem> {
     let areas = ds.layer(Layer::Territories);
     let file = Layer::Cities.file_name();
     let mut out = Vec::new();
+    // The areas' envelopes in a tree: a town asks for those around it, not every area.
+    use rstar::primitives::{GeomWithData, Rectangle};
+    let boxes: Vec<GeomWithData<Rectangle<[f64; 2]>, usize>> = areas
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| {
+            a.bbox().map(|b| GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), i))
+        })
+        .collect();
+    let tree = rstar::RTree::bulk_load(boxes);
     for town in ds.layer(Layer::Cities) {
         let Geometry::Point(p) = &town.geometry else { continue };
         if town.control.is_empty() {
             continue;
         }
-        let under: Vec<&Feature> = areas
-            .iter()
-            .filter(|a| a.bbox().is_some_and(|b| b[0] <= p.x() && p.x() <= b[2] && b[1] <= p.y() && p.y() <= b[3]))
+        // In the areas' order (the first area under a town names the land it stands in).
+        let mut around: Vec<usize> = tree.locate_all_at_point(&[p.x(), p.y()]).map(|e| e.data).collect();
+        around.sort_unstable();
+        let under: Vec<&Feature> = around
+            .into_iter()
+            .map(|i| &areas[i])
             .filter(|a| match &a.geometry {
                 Geometry::Areas(mp) => mp.intersects(p),
                 _ => false,

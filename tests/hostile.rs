@@ -338,6 +338,56 @@ fn a_million_vertex_lake_validates_in_seconds() {
     }
 }
 
+/// Tens of thousands of polities, one to an area and one to a town, render and validate
+/// in seconds (the legend, the automatic names and the towns' land were found by scanning
+/// every polity, or every area, for each: minutes at this size), each polity noted once.
+#[test]
+fn eighty_thousand_polities_render_in_seconds() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("many");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let (cols, rows) = (200u32, 200u32);
+    let mut areas = Vec::new();
+    let mut towns = Vec::new();
+    for i in 0..cols {
+        for j in 0..rows {
+            let (x, y) = (50.0 + f64::from(i) * 0.2, 35.0 + f64::from(j) * 0.1);
+            let n = i * rows + j;
+            areas.push(serde_json::json!({"type": "Feature",
+                "properties": {"id": format!("area-{n}"), "name": format!("Area {n}"),
+                    "control": [{"from": "1600", "to": "1800", "polity": format!("holder-{n}")}]},
+                "geometry": {"type": "Polygon", "coordinates": [[[x, y], [x + 0.2, y], [x + 0.2, y + 0.1], [x, y + 0.1], [x, y]]]}}));
+            towns.push(serde_json::json!({"type": "Feature",
+                "properties": {"id": format!("town-{n}"), "name": format!("Town {n}"), "kind": "city",
+                    "control": [{"from": "1600", "to": "1800", "polity": format!("side-{n}")}]},
+                "geometry": {"type": "Point", "coordinates": [x + 0.1, y + 0.05]}}));
+        }
+    }
+    for (file, features) in [("territories.geojson", areas), ("cities.geojson", towns)] {
+        let doc = serde_json::json!({"type": "FeatureCollection", "features": features});
+        std::fs::write(dir.join(file), doc.to_string()).expect("write");
+    }
+    let png = tmp.path().join("many.png");
+    let data = dir.display().to_string();
+    let args: Vec<String> = ["render", "--data", &data, "--year", "1700", "--width", "400", "--height", "300", "--out"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([png.display().to_string()])
+        .collect();
+    // Well within the bound: a few seconds (over a minute when each polity was sought
+    // among all the others).
+    let r = run(&args, 30);
+    check_no_panic("many polities", &r);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(png.exists());
+    // Every holder is told apart by an automatic colour (information, not an error).
+    let r = run(&["validate".to_string(), "--data".into(), data.clone()], 30);
+    check_no_panic("many polities", &r);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let auto = r.stdout.lines().filter(|l| l.contains("is not in style") && l.contains("automatic colour")).count();
+    assert_eq!(auto, 2 * (cols * rows) as usize, "one note per polity");
+}
+
 mod server {
     //! The server under hostile load, in process: a full render pool answers 503 with
     //! Retry-After, idle and half-sent connections neither pile up nor shut out

@@ -362,12 +362,16 @@ pub(crate) fn layout(f: &Frame, shown: &Shown) -> Layout {
     let mut entries: Vec<(Symbol, String)> = Vec::new();
     // Polities with land, a khanate's parts kept together (the three jüzes), then those
     // seen only as sides.
-    let group = |id: &str| f.atlas.data.polity(id).and_then(|p| p.part_of.clone()).unwrap_or_else(|| id.to_string());
+    // Each polity after the first of its group (its khanate, or itself) to be drawn.
+    let mut first_of_group: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     let mut lands: Vec<(usize, usize, &String)> = shown
         .polities
         .iter()
         .enumerate()
-        .map(|(i, p)| (shown.polities.iter().position(|q| group(q) == group(p)).unwrap_or(i), i, p))
+        .map(|(i, p)| {
+            let group = f.atlas.data.polity(p).and_then(|p| p.part_of.as_deref()).unwrap_or(p.as_str());
+            (*first_of_group.entry(group).or_insert(i), i, p)
+        })
         .collect();
     lands.sort();
     for (_, _, p) in lands {

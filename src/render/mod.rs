@@ -25,7 +25,7 @@ use crate::style::{FontSpec, MapLayer, Style};
 use crate::time::Year;
 use canvas::{group, Canvas};
 use labels::LabelPlacer;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use text::{Fonts, TextStyle};
 use tiny_skia::Pixmap;
 
@@ -187,30 +187,61 @@ pub struct Shown {
     pub relief: bool,
     /// Polity ids that are the side of a drawn route or the victor of a drawn battle.
     pub fighters: Vec<String>,
+    /// Which of the three lists above each polity id is in ([`Shown::HOLDS`], …): a map of
+    /// a dataset with thousands of polities asks about each of them once a feature.
+    listed: BTreeMap<String, u8>,
 }
 
 impl Shown {
+    const HOLDS: u8 = 1;
+    const SIDE: u8 = 2;
+    const FIGHTS: u8 = 4;
+
+    /// The lists `id` is in.
+    fn lists(&self, id: &str) -> u8 {
+        self.listed.get(id).copied().unwrap_or(0)
+    }
+
+    /// Put `id` in the lists `bits` too.
+    fn list(&mut self, id: &str, bits: u8) {
+        match self.listed.get_mut(id) {
+            Some(b) => *b |= bits,
+            None => {
+                self.listed.insert(id.to_string(), bits);
+            }
+        }
+    }
+
     /// A polity holding land on the map.
     fn polity(&mut self, id: &str) {
-        if !self.polities.iter().any(|p| p == id) {
+        let lists = self.lists(id);
+        if lists & Shown::HOLDS == 0 {
             self.polities.push(id.to_string());
         }
-        self.sides.retain(|s| s != id);
+        if lists & Shown::SIDE != 0 {
+            self.sides.retain(|s| s != id);
+        }
+        if let Some(b) = self.listed.get_mut(id) {
+            *b &= !Shown::SIDE;
+        }
+        self.list(id, Shown::HOLDS);
     }
 
     /// A polity seen as a route's side, a battle's victor or a town's holder: listed
     /// apart unless it also holds land on the map.
     fn side(&mut self, id: &str) {
-        if !self.polities.iter().any(|p| p == id) && !self.sides.iter().any(|p| p == id) {
+        if self.lists(id) & (Shown::HOLDS | Shown::SIDE) == 0 {
             self.sides.push(id.to_string());
+            self.list(id, Shown::SIDE);
         }
     }
 
     /// A polity fighting on the map: a route's side or a battle's victor.
     fn fighter(&mut self, id: &str) {
         self.side(id);
-        if !self.fighters.iter().any(|p| p == id) {
+        if self.lists(id) & Shown::FIGHTS == 0 {
             self.fighters.push(id.to_string());
+            self.list(id, Shown::FIGHTS);
         }
     }
 }
