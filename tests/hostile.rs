@@ -367,6 +367,13 @@ fn eighty_thousand_polities_render_in_seconds() {
         let doc = serde_json::json!({"type": "FeatureCollection", "features": features});
         std::fs::write(dir.join(file), doc.to_string()).expect("write");
     }
+    // atlas.json describes every one of them (each name is looked up by id).
+    let polities: Vec<serde_json::Value> = (0..cols * rows)
+        .flat_map(|n| [format!("holder-{n}"), format!("side-{n}")])
+        .map(|id| serde_json::json!({"id": id, "names": [{"name": format!("The {id}"), "from": 1600, "to": 1800}]}))
+        .collect();
+    let meta = serde_json::json!({"title": "Many", "polities": polities});
+    std::fs::write(dir.join("atlas.json"), meta.to_string()).expect("write");
     let png = tmp.path().join("many.png");
     let data = dir.display().to_string();
     let args: Vec<String> = ["render", "--data", &data, "--year", "1700", "--width", "400", "--height", "300", "--out"]
@@ -386,6 +393,15 @@ fn eighty_thousand_polities_render_in_seconds() {
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     let auto = r.stdout.lines().filter(|l| l.contains("is not in style") && l.contains("automatic colour")).count();
     assert_eq!(auto, 2 * (cols * rows) as usize, "one note per polity");
+    // Tiles lay out each metatile with every holder's land and name.
+    let out = tmp.path().join("tiles").display().to_string();
+    let args: Vec<String> = ["tiles", "--data", &data, "--zoom", "0..4", "--years", "1700", "--out", &out]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let r = run(&args, 30);
+    check_no_panic("many polities", &r);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
 }
 
 mod server {

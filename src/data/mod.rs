@@ -112,6 +112,11 @@ pub struct AtlasMeta {
     /// Polities with lifespans and dated names (optional; see [`Polity`]).
     #[serde(default)]
     pub polities: Vec<Polity>,
+    /// Each polity id's place in `polities` (the first with that id), made at the first
+    /// look-up ([`Dataset::polity`]): an atlas may describe thousands of polities, asked
+    /// after once a feature. `polities` is not changed once read.
+    #[serde(skip)]
+    polity_index: std::sync::OnceLock<HashMap<String, usize>>,
 }
 
 /// The years `atlas.json` may name in `period` and `phases` (ISO 8601's four digits,
@@ -467,7 +472,15 @@ impl Dataset {
 
     /// The polity `id` as `atlas.json` describes it, if it does.
     pub fn polity(&self, id: &str) -> Option<&Polity> {
-        self.meta.polities.iter().find(|p| p.id == id)
+        let polities = &self.meta.polities;
+        let index = self.meta.polity_index.get_or_init(|| {
+            let mut index = HashMap::with_capacity(polities.len());
+            for (i, p) in polities.iter().enumerate() {
+                index.entry(p.id.clone()).or_insert(i);
+            }
+            index
+        });
+        index.get(id).and_then(|&i| polities.get(i)).filter(|p| p.id == id)
     }
 
     /// Did polity `id` exist in year `y`? A polity without a described lifespan is taken

@@ -243,12 +243,26 @@ pub(crate) fn territories<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mu
     let year = f.opts.year;
     let held = area_holders(areas, year);
     let ts = &f.style.territories;
+    // Each holder's visible areas, holders in the order of their first area.
     let mut groups: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut group_of: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
     for i in f.visible_in(Layer::Territories) {
         if let Some(h) = held[i] {
-            match groups.iter_mut().find(|(p, _)| *p == h.polity) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((h.polity.as_str(), vec![i])),
+            match group_of.get(h.polity.as_str()) {
+                Some(&g) => groups[g].1.push(i),
+                None => {
+                    group_of.insert(h.polity.as_str(), groups.len());
+                    groups.push((h.polity.as_str(), vec![i]));
+                }
+            }
+        }
+    }
+    // For metatiles, each holder's areas anywhere (see below), read in one pass.
+    let mut everywhere_of: rustc_hash::FxHashMap<&str, Vec<usize>> = rustc_hash::FxHashMap::default();
+    if f.opts.seamless_labels {
+        for (i, h) in held.iter().enumerate() {
+            if let Some(h) = h.filter(|h| group_of.contains_key(h.polity.as_str())) {
+                everywhere_of.entry(h.polity.as_str()).or_default().push(i);
             }
         }
     }
@@ -300,10 +314,9 @@ pub(crate) fn territories<'a>(f: &Frame<'a>, canvas: &mut dyn Canvas, shown: &mu
         // The polity's name inside its land.
         // For metatiles the anchor comes from all the polity's land, not only what this
         // view shows, so neighbouring metatiles put the name in the same place.
-        let everywhere: Vec<usize> = if f.opts.seamless_labels {
-            (0..areas.len()).filter(|&i| held[i].is_some_and(|h| h.polity == *polity)).collect()
-        } else {
-            members.clone()
+        let everywhere: Vec<usize> = match everywhere_of.remove(polity) {
+            Some(all) => all,
+            None => members.clone(),
         };
         if let Some((x, y, px_area)) = polity_anchor(f, &everywhere) {
             let mut style = f.text_style(&f.style.territories.label, 1.0);
