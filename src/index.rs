@@ -475,6 +475,16 @@ pub fn area_rings(f: &crate::data::Feature) -> Vec<&geo::LineString<f64>> {
     }
 }
 
+/// For each ring of [`area_rings`], whether it is a hole.
+pub fn hole_flags(f: &crate::data::Feature) -> Vec<bool> {
+    match &f.geometry {
+        crate::data::Geometry::Areas(mp) => {
+            mp.0.iter().flat_map(|p| std::iter::once(false).chain(p.interiors().iter().map(|_| true))).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 impl Adjacency {
     /// Match segments shared by two areas (same endpoints within ~0.1 m, either direction).
     /// Each segment is looked up once, by its endpoints on the grid ([`SegmentOwners`]),
@@ -587,13 +597,19 @@ fn t_junction_inserts(areas: &[crate::data::Feature], lonely: Vec<(u32, u32, u32
     if lonely.is_empty() {
         return inserts;
     }
-    let seg_at = |areas: &[crate::data::Feature], (a, r, s): (u32, u32, u32)| -> (Coord<f64>, Coord<f64>) {
-        let ring = area_rings(&areas[a as usize])[r as usize];
+    // The rings of each area with unshared segments, listed once (an area of many parts
+    // has as many rings, and as many segments to look up in them).
+    let mut rings_of: rustc_hash::FxHashMap<u32, Vec<&geo::LineString<f64>>> = rustc_hash::FxHashMap::default();
+    for &(a, _, _) in &lonely {
+        rings_of.entry(a).or_insert_with(|| area_rings(&areas[a as usize]));
+    }
+    let seg_at = |(a, r, s): (u32, u32, u32)| -> (Coord<f64>, Coord<f64>) {
+        let ring = rings_of[&a][r as usize];
         (ring.0[s as usize], ring.0[s as usize + 1])
     };
     let mut ends: Vec<GeomWithData<[f64; 2], GridPoint>> = Vec::with_capacity(lonely.len() * 2);
     for &l in &lonely {
-        let (p, q) = seg_at(areas, l);
+        let (p, q) = seg_at(l);
         ends.push(GeomWithData::new([p.x, p.y], grid_point(p)));
         ends.push(GeomWithData::new([q.x, q.y], grid_point(q)));
     }
@@ -601,7 +617,7 @@ fn t_junction_inserts(areas: &[crate::data::Feature], lonely: Vec<(u32, u32, u32
     ends.dedup_by(|a, b| a.data == b.data);
     let tree = RTree::bulk_load(ends);
     for &l in &lonely {
-        let (p, q) = seg_at(areas, l);
+        let (p, q) = seg_at(l);
         let (dx, dy) = (q.x - p.x, q.y - p.y);
         let len2 = dx * dx + dy * dy;
         if len2 == 0.0 {

@@ -10,7 +10,7 @@ use super::paint::{
 };
 use super::{cased, Frame, Shown};
 use crate::data::{CampaignKind, Certainty, CityKind, ControlSpan, Feature, Geometry, Layer, Status};
-use crate::index::area_rings;
+use crate::index::{area_rings, hole_flags};
 use crate::style::{Pattern, Rgba, SideMark};
 use crate::time::Year;
 use geo::{Area, Centroid, Contains};
@@ -175,10 +175,10 @@ fn polity_land(
     let mut band_pb = PathBuilder::new();
     for &i in members {
         let approx_self = areas[i].certainty.is_some();
-        for (r, (ring, neigh)) in area_rings(&areas[i]).iter().zip(f.atlas.adjacency.of(i)).enumerate() {
+        let holes = hole_flags(&areas[i]);
+        for ((ring, neigh), &is_hole) in area_rings(&areas[i]).iter().zip(f.atlas.adjacency.of(i)).zip(&holes) {
             let pts = project_line(f.view, &ring.0);
             // Which side is inside: by the ring's orientation, flipped for holes.
-            let is_hole = !ring_is_exterior(&areas[i], r);
             let inward = if (signed_area(&pts) > 0.0) != is_hole { 1.0 } else { -1.0 };
             let mut run: Vec<(f32, f32)> = Vec::new();
             let mut run_dashed = false;
@@ -399,22 +399,6 @@ pub(crate) fn namesakes<'s>(f: &'s Frame, id: &str, name: &str) -> Vec<&'s str> 
         })
         .map(String::as_str)
         .collect()
-}
-
-/// Is ring `r` (in [`area_rings`] order) an exterior ring rather than a hole?
-fn ring_is_exterior(f: &Feature, r: usize) -> bool {
-    let Geometry::Areas(mp) = &f.geometry else { return true };
-    let mut k = 0;
-    for p in &mp.0 {
-        if k == r {
-            return true;
-        }
-        k += 1 + p.interiors().len();
-        if r < k {
-            return false;
-        }
-    }
-    true
 }
 
 /// Twice the signed area of a closed pixel ring (positive: interior to the left of travel

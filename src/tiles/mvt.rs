@@ -12,7 +12,7 @@ use super::grid::{tiles_in, TileId, ORIGIN};
 use crate::atlas::Atlas;
 use crate::data::{CityKind, Feature, Geometry, Layer, Status};
 use crate::error::{Error, Result};
-use crate::index::area_rings;
+use crate::index::{area_rings, hole_flags};
 use crate::project::LonLatBox;
 use crate::time::Year;
 use geo::{BooleanOps, BoundingRect, Coord, LineString, MultiLineString, MultiPolygon, Polygon, Rect, Simplify};
@@ -941,16 +941,6 @@ fn borders(atlas: &Atlas, years: (i32, i32)) -> Vec<(MercGeom, Vec<Dated>)> {
 
 /// The lines two areas share, and whether the first lies left of them on screen.
 type SharedEdges = (Vec<LineString<f64>>, bool);
-
-/// For each ring of [`area_rings`], whether it is a hole.
-fn hole_flags(f: &Feature) -> Vec<bool> {
-    match &f.geometry {
-        Geometry::Areas(mp) => {
-            mp.0.iter().flat_map(|p| std::iter::once(false).chain(p.interiors().iter().map(|_| true))).collect()
-        }
-        _ => Vec::new(),
-    }
-}
 
 fn signed_area(pts: &[Coord<f64>]) -> f64 {
     pts.windows(2).map(|w| w[0].x * w[1].y - w[1].x * w[0].y).sum::<f64>() / 2.0
