@@ -457,22 +457,29 @@ impl VectorSource {
         }
         // Polity names: one point per polity and run of years where the raster would put
         // its name (the same anchor over all its land), named as it was called then.
-        let mut polities: Vec<&str> = Vec::new();
-        for f in areas {
+        // Each polity (in order of first mention) with the areas it ever holds, in order.
+        let mut polities: Vec<(&str, Vec<usize>)> = Vec::new();
+        let mut polity_at: rustc_hash::FxHashMap<&str, usize> = rustc_hash::FxHashMap::default();
+        for (i, f) in areas.iter().enumerate() {
             for c in &f.control {
-                if !polities.contains(&c.polity.as_str()) {
-                    polities.push(&c.polity);
+                let k = *polity_at.entry(c.polity.as_str()).or_insert_with(|| {
+                    polities.push((c.polity.as_str(), Vec::new()));
+                    polities.len() - 1
+                });
+                if polities[k].1.last() != Some(&i) {
+                    polities[k].1.push(i);
                 }
             }
         }
-        for p in polities {
+        for (p, held) in polities {
             let versions = runs(years, |y| {
-                let members: Vec<usize> = (0..areas.len())
+                let members: Vec<usize> = held
+                    .iter()
+                    .copied()
                     .filter(|&i| areas[i].alive(y) && areas[i].holder(y).is_some_and(|h| h.polity == p))
                     .collect();
-                let (at, deg2) = crate::render::polity_anchor_lonlat(areas, &members, |i| match &areas[i].geometry {
-                    Geometry::Areas(mp) => geo::InteriorPoint::interior_point(mp),
-                    _ => None,
+                let (at, deg2) = crate::render::polity_anchor_lonlat(areas, &members, |i| {
+                    atlas.interior_point(Layer::Territories, i)
                 })?;
                 let km2 = deg2 * 111.2 * 111.2 * at.y().to_radians().cos();
                 // Its name in force that year, in English and every language it is given in.
