@@ -202,10 +202,10 @@ impl Shown {
         self.listed.get(id).copied().unwrap_or(0)
     }
 
-    /// Put `id` in the lists `bits` too.
-    fn list(&mut self, id: &str, bits: u8) {
+    /// Record that `id` is in the lists `bits` (and no others).
+    fn set_lists(&mut self, id: &str, bits: u8) {
         match self.listed.get_mut(id) {
-            Some(b) => *b |= bits,
+            Some(b) => *b = bits,
             None => {
                 self.listed.insert(id.to_string(), bits);
             }
@@ -221,27 +221,26 @@ impl Shown {
         if lists & Shown::SIDE != 0 {
             self.sides.retain(|s| s != id);
         }
-        if let Some(b) = self.listed.get_mut(id) {
-            *b &= !Shown::SIDE;
-        }
-        self.list(id, Shown::HOLDS);
+        self.set_lists(id, (lists | Shown::HOLDS) & !Shown::SIDE);
     }
 
     /// A polity seen as a route's side, a battle's victor or a town's holder: listed
     /// apart unless it also holds land on the map.
     fn side(&mut self, id: &str) {
-        if self.lists(id) & (Shown::HOLDS | Shown::SIDE) == 0 {
+        let lists = self.lists(id);
+        if lists & (Shown::HOLDS | Shown::SIDE) == 0 {
             self.sides.push(id.to_string());
-            self.list(id, Shown::SIDE);
+            self.set_lists(id, lists | Shown::SIDE);
         }
     }
 
     /// A polity fighting on the map: a route's side or a battle's victor.
     fn fighter(&mut self, id: &str) {
         self.side(id);
-        if self.lists(id) & Shown::FIGHTS == 0 {
+        let lists = self.lists(id);
+        if lists & Shown::FIGHTS == 0 {
             self.fighters.push(id.to_string());
-            self.list(id, Shown::FIGHTS);
+            self.set_lists(id, lists | Shown::FIGHTS);
         }
     }
 }

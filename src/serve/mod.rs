@@ -579,6 +579,11 @@ async fn timeline(State(st): State<Arc<ServerState>>, Query(q): Query<HashMap<St
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// The polities a dataset names (the style may know many more).
+fn polities_named_in(data: &crate::data::Dataset) -> std::collections::HashSet<&str> {
+    data.polities_mentioned().into_iter().map(|(_, _, p)| p).collect()
+}
+
 /// `/api/timeline`: years, captions, battles, phases and polities, built once at start
 /// (it walks every year of the period, kept within −9999…9999).
 fn timeline_json(atlas: &Atlas, style: &Style, lang: &str) -> Vec<u8> {
@@ -604,8 +609,7 @@ fn timeline_json(atlas: &Atlas, style: &Style, lang: &str) -> Vec<u8> {
         .iter()
         .map(|p| serde_json::json!({"from": p.from, "to": p.to, "name": p.name(lang)}))
         .collect();
-    // Only the polities this dataset names (the style may know many more).
-    let named: std::collections::HashSet<&str> = data.polities_mentioned().into_iter().map(|(_, _, p)| p).collect();
+    let named = polities_named_in(data);
     let polities: Vec<serde_json::Value> = style
         .polities
         .iter()
@@ -646,7 +650,7 @@ fn languages(atlas: &Atlas, style: &Style) -> Vec<String> {
             langs.extend(n.name_i18n.keys().cloned());
         }
     }
-    let named: std::collections::HashSet<&str> = data.polities_mentioned().into_iter().map(|(_, _, p)| p).collect();
+    let named = polities_named_in(data);
     for (id, p) in &style.polities {
         if named.contains(id.as_str()) {
             if p.name_kk.is_some() {
@@ -678,7 +682,7 @@ fn meta_json(atlas: &Atlas, style: &Style, lang: &str) -> serde_json::Value {
     let per_lang = |f: &dyn Fn(&str) -> String| -> serde_json::Map<String, serde_json::Value> {
         langs.iter().map(|l| (l.clone(), serde_json::Value::String(f(l)))).collect()
     };
-    let named: std::collections::HashSet<&str> = data.polities_mentioned().into_iter().map(|(_, _, p)| p).collect();
+    let named = polities_named_in(data);
     let polities: Vec<serde_json::Value> = style
         .polities
         .iter()
