@@ -295,11 +295,23 @@ impl Recorded {
     /// [`Recorded::reach`], with the answers for contours whose bounds touch the window
     /// found in (or kept in) `kept`, by the contour's digest and the window. `near` is the
     /// caller's, reused from operation to operation.
+    /// Most operations of a recording lie outside any one window: their bounds are tested
+    /// where the caller loops over them (inlined), the rest of the test is a call.
+    #[inline(always)]
     fn reach_kept(&self, x: f32, y: f32, size: (u32, u32), kept: Option<&NearDigests>, near: &mut Vec<bool>) -> bool {
         near.clear();
-        if !Recording::touches(&self.bounds, x, y, size) {
-            return false;
-        }
+        Recording::touches(&self.bounds, x, y, size) && self.reach_kept_within(x, y, size, kept, near)
+    }
+
+    /// [`Recorded::reach_kept`] of an operation whose bounds touch the window.
+    fn reach_kept_within(
+        &self,
+        x: f32,
+        y: f32,
+        size: (u32, u32),
+        kept: Option<&NearDigests>,
+        near: &mut Vec<bool>,
+    ) -> bool {
         match &*self.op {
             Op::Fill { pieces, path, .. } | Op::Stroke { pieces, path, .. } if !pieces.is_empty() => {
                 let reaches = |p: &Piece| match kept {
@@ -1225,6 +1237,7 @@ impl Recording {
     }
 
     /// Does an operation with these bounds touch the window at (x, y) of `size`?
+    #[inline(always)]
     fn touches(bounds: &[f32; 4], x: f32, y: f32, size: (u32, u32)) -> bool {
         !(bounds[2] < x || bounds[3] < y || bounds[0] > x + size.0 as f32 || bounds[1] > y + size.1 as f32)
     }
