@@ -295,6 +295,7 @@ impl Recorded {
     /// [`Recorded::reach`], with the answers for contours whose bounds touch the window
     /// found in (or kept in) `kept`, by the contour's digest and the window. `near` is the
     /// caller's, reused from operation to operation.
+    ///
     /// Most operations of a recording lie outside any one window: their bounds are tested
     /// where the caller loops over them (inlined), the rest of the test is a call.
     #[inline(always)]
