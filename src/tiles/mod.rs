@@ -520,6 +520,51 @@ fn phase_time(total: &std::sync::atomic::AtomicU64, t0: std::time::Instant) {
 /// a store is emptied.
 const KEEP_BYTES: usize = 1 << 30;
 
+/// About the most tiles a run holds for the archives of the map states it draws together
+/// ([`generate`] draws its states a block at a time, each metatile through the block's
+/// states in turn).
+const BLOCK_TILES: usize = 40_000;
+
+/// One metatile's run through the map states ([`generate`]): its tiles in the last state
+/// and what it keeps to draw the next.
+struct Chain<'m> {
+    mt: &'m MetaTile,
+    wanted: &'m [TileId],
+    /// What its drawing reads of the map.
+    query: LonLatBox,
+    /// Its tiles in the last state drawn (kept runs only).
+    last: Option<Vec<Tile>>,
+    /// The pixels last drawn at each of its tile places.
+    before: Vec<DrawnBefore>,
+    /// Its projected lines, kept from state to state (keyed runs only).
+    lines: Option<Arc<LineCache>>,
+    /// Its digests of contours in its tiles, kept from state to state.
+    near: Arc<NearDigests>,
+}
+
+impl<'m> Chain<'m> {
+    /// The chain with nothing kept (for a metatile that no later state draws).
+    fn emptied(&self) -> Chain<'m> {
+        Chain {
+            mt: self.mt,
+            wanted: self.wanted,
+            query: self.query,
+            last: None,
+            before: Vec::new(),
+            lines: None,
+            near: Arc::default(),
+        }
+    }
+}
+
+/// What a metatile gave in one map state: its tiles, and how many of them were drawn
+/// afresh (None: the metatile was kept whole from the state before).
+#[derive(Default)]
+struct Outcome {
+    tiles: Vec<Tile>,
+    drawn: Option<usize>,
+}
+
 /// The most year archives written in the background at once ([`generate`]).
 const MAX_PENDING_ARCHIVES: usize = 4;
 
@@ -557,21 +602,37 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     let written = sink::Written::default();
     let written = (!o.full).then_some(&written);
     let dpi = 96.0 * o.look.scale as f32;
-    // What each metatile reads of the map, and its tiles in the last state.
-    let queries: Vec<LonLatBox> = metatiles.iter().map(|(mt, _)| metatile_query(mt, &o.look)).collect();
-    let mut last: Vec<Option<Vec<Tile>>> = vec![None; metatiles.len()];
-    let mut last_state: Option<MapState> = None;
-    // The pixels last drawn at each tile place, to redraw only what changed in them.
-    let drawn_before: Vec<Vec<DrawnBefore>> =
-        metatiles.iter().map(|(_, wanted)| wanted.iter().map(|_| DrawnBefore::default()).collect()).collect();
-    let pixels_kept = KeptBytes::default();
-    // Each metatile's projected lines, kept from state to state (keyed runs only).
-    let line_caches: Vec<Option<Arc<LineCache>>> = metatiles
+    // Where the map changed from each state to the next (None: anywhere, and for the first
+    // state; with `full`, every metatile is laid out in every year).
+    let dirties: Vec<Option<change::Changed>> = {
+        let mut last_state: Option<MapState> = None;
+        groups
+            .iter()
+            .map(|(_, years)| {
+                let state = (!o.full).then(|| MapState::of(atlas, years[0]));
+                let dirty = match (&last_state, &state) {
+                    (Some(a), Some(b)) => change::changed(atlas, a, b),
+                    _ => None,
+                };
+                last_state = state;
+                dirty
+            })
+            .collect()
+    };
+    // Each metatile's run through the map states, with what it keeps from state to state.
+    let mut chains: Vec<Chain> = metatiles
         .iter()
-        .map(|(mt, _)| keyed.then(|| Arc::new(LineCache::new(metatile_view(mt, o.years.0, &o.look).0))))
+        .map(|(mt, wanted)| Chain {
+            mt,
+            wanted,
+            query: metatile_query(mt, &o.look),
+            last: None,
+            before: wanted.iter().map(|_| DrawnBefore::default()).collect(),
+            lines: keyed.then(|| Arc::new(LineCache::new(metatile_view(mt, o.years.0, &o.look).0))),
+            near: Arc::default(),
+        })
         .collect();
-    // Each metatile's digests of contours in its tiles, kept from state to state.
-    let near_digests: Vec<Arc<NearDigests>> = metatiles.iter().map(|_| Arc::default()).collect();
+    let pixels_kept = KeptBytes::default();
     // The first error of an archive written in the background.
     let failed: Mutex<Option<Error>> = Mutex::new(None);
     // Archives waiting to be written or being written in the background.
@@ -591,181 +652,203 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
         done
     };
     let stream_write = &stream_write;
+    // States are drawn a block at a time, metatile by metatile: each metatile goes through
+    // the block's states in turn, with what it keeps from state to state still warm in the
+    // cache and no wait for the other metatiles between states. A block's tiles are held
+    // until its states' archives are written, so a block holds about BLOCK_TILES tiles.
+    let per_block = (BLOCK_TILES / planned.max(1)).clamp(1, groups.len().max(1));
+    // The last state of a run with one year, in a block of its own: nothing reuses its
+    // tiles, so a large XYZ pyramid is written metatile by metatile as they are drawn, and
+    // a run holds one metatile's tiles rather than the whole pyramid's (a small one is
+    // written at once, faster: a new folder is filled and renamed into place).
+    let streams = |g: usize, block_len: usize| {
+        o.format == TileFormat::Xyz
+            && g + 1 == groups.len()
+            && block_len == 1
+            && groups[g].1.len() == 1
+            && planned > STREAM_TILES
+    };
+    // One metatile in map state `g` (of a block of `block_len` states).
+    let step = |chain: &mut Chain, g: usize, block_len: usize| -> Result<Outcome> {
+        let year = groups[g].1[0];
+        let stream = streams(g, block_len);
+        let stream_dir = o.out.join(year.to_string());
+        let Chain { mt, wanted, query, last, before, lines, near } = chain;
+        if let (Some(changed), Some(kept)) = (&dirties[g], &*last) {
+            if !changed.touches(query, mt.z) {
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+                if stream {
+                    stream_write(&stream_dir, kept)?;
+                }
+                return Ok(Outcome { tiles: kept.clone(), drawn: None });
+            }
+        }
+        let t0 = std::time::Instant::now();
+        let kept = keyed.then(|| near.clone());
+        let record = || record_metatile_kept(atlas, style, mt, year, &o.look, keyed, kept);
+        let rec = match lines {
+            Some(lines) => with_line_cache(lines, record),
+            None => record(),
+        };
+        phase_time(&RECORD_NS, t0);
+        let tiles = wanted
+            .par_iter()
+            .zip(&*before)
+            .map(|(t, before)| {
+                let key = keyed.then(|| tile_key(&rec, mt, *t, &o.look));
+                if let Some(png) = key.and_then(|k| by_key.get(k)) {
+                    return Ok(((*t, png), false));
+                }
+                let encode = |pixels: &tiny_skia::Pixmap, counted: Option<&TileColours>, rows: Option<&[u128]>| {
+                    let t0 = std::time::Instant::now();
+                    let png = match encoded {
+                        Some(cache) => cache.encode(pixels, (dpi, o.look.image), stream, counted, rows),
+                        None => encode_tile(pixels, dpi, o.look.image, counted).map(without_spare),
+                    };
+                    phase_time(&ENCODE_NS, t0);
+                    png
+                };
+                let png = match keyed {
+                    true => before.redraw(&rec, (mt, *t), &o.look, &pixels_kept, encode)?,
+                    false => {
+                        let t0 = std::time::Instant::now();
+                        let pixels = render_tile(&rec, mt, *t, &o.look)?;
+                        phase_time(&RASTER_NS, t0);
+                        encode(&pixels, None, None)?
+                    }
+                };
+                if let Some(k) = key {
+                    by_key.put(k, png.clone());
+                }
+                Ok(((*t, png), true))
+            })
+            .collect::<Result<Vec<_>>>();
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+        let tiles = tiles?;
+        let drawn = tiles.iter().filter(|(_, fresh)| *fresh).count();
+        let mut tiles: Vec<Tile> = tiles.into_iter().map(|(t, _)| t).collect();
+        if stream {
+            stream_write(&stream_dir, &tiles)?;
+            // Written: only where the tiles are counts from here on.
+            tiles.iter_mut().for_each(|t| t.1 = no_png.clone());
+        }
+        if !o.full {
+            *last = Some(tiles.clone());
+        }
+        Ok(Outcome { tiles, drawn: Some(drawn) })
+    };
+    let step = &step;
     rayon::scope(|scope| -> Result<()> {
-        for (g, (_, years)) in groups.iter().enumerate() {
+        let mut first = 0;
+        while first < groups.len() {
             if failed.lock().expect("write error lock").is_some() {
                 break;
             }
-            let year = years[0];
-            // The last state of a run with one year: nothing reuses its tiles, so a large
-            // XYZ pyramid is written metatile by metatile as they are drawn, and a run
-            // holds one metatile's tiles rather than the whole pyramid's (a small one is
-            // written at once, faster: a new folder is filled and renamed into place).
-            let stream =
-                o.format == TileFormat::Xyz && g + 1 == groups.len() && years.len() == 1 && planned > STREAM_TILES;
-            let stream_dir = o.out.join(year.to_string());
-            // Where the map changed since the last state (None: anywhere; with `full`,
-            // every metatile is laid out in every year).
-            let state = (!o.full).then(|| MapState::of(atlas, year));
-            let dirty = match (&last_state, &state) {
-                (Some(a), Some(b)) => change::changed(atlas, a, b),
-                _ => None,
-            };
-            let per_meta: Vec<Option<Vec<(Tile, bool)>>> = metatiles
-                .par_iter()
-                .zip(&queries)
-                .zip(&last)
-                .zip(&drawn_before)
-                .zip(&line_caches)
-                .zip(&near_digests)
-                .map(|((((((mt, wanted), query), kept), before), lines), near)| {
-                    if let (Some(changed), Some(kept)) = (&dirty, kept) {
-                        if !changed.touches(query, mt.z) {
-                            if let Some(b) = &bar {
-                                b.inc(1);
-                            }
-                            if stream {
-                                stream_write(&stream_dir, kept)?;
-                            }
-                            return Ok(None);
-                        }
+            let block = first..(first + per_block).min(groups.len());
+            let block_len = block.len();
+            let final_block = block.end == groups.len();
+            let mut outcomes: Vec<Vec<Outcome>> = chains
+                .par_iter_mut()
+                .map(|chain| {
+                    let out = block.clone().map(|g| step(chain, g, block_len)).collect::<Result<Vec<_>>>()?;
+                    if final_block {
+                        // Nothing draws this metatile again: what it kept goes.
+                        *chain = chain.emptied();
                     }
-                    let t0 = std::time::Instant::now();
-                    let kept = keyed.then(|| near.clone());
-                    let record = || record_metatile_kept(atlas, style, mt, year, &o.look, keyed, kept);
-                    let rec = match lines {
-                        Some(lines) => with_line_cache(lines, record),
-                        None => record(),
-                    };
-                    phase_time(&RECORD_NS, t0);
-                    let tiles = wanted
-                        .par_iter()
-                        .zip(before)
-                        .map(|(t, before)| {
-                            let key = keyed.then(|| tile_key(&rec, mt, *t, &o.look));
-                            if let Some(png) = key.and_then(|k| by_key.get(k)) {
-                                return Ok(((*t, png), false));
-                            }
-                            let encode =
-                                |pixels: &tiny_skia::Pixmap, counted: Option<&TileColours>, rows: Option<&[u128]>| {
-                                    let t0 = std::time::Instant::now();
-                                    let png = match encoded {
-                                        Some(cache) => cache.encode(pixels, (dpi, o.look.image), stream, counted, rows),
-                                        None => encode_tile(pixels, dpi, o.look.image, counted).map(without_spare),
-                                    };
-                                    phase_time(&ENCODE_NS, t0);
-                                    png
-                                };
-                            let png = match keyed {
-                                true => before.redraw(&rec, (mt, *t), &o.look, &pixels_kept, encode)?,
-                                false => {
-                                    let t0 = std::time::Instant::now();
-                                    let pixels = render_tile(&rec, mt, *t, &o.look)?;
-                                    phase_time(&RASTER_NS, t0);
-                                    encode(&pixels, None, None)?
-                                }
-                            };
-                            if let Some(k) = key {
-                                by_key.put(k, png.clone());
-                            }
-                            Ok(((*t, png), true))
-                        })
-                        .collect::<Result<Vec<_>>>();
-                    if let Some(b) = &bar {
-                        b.inc(1);
-                    }
-                    let tiles = tiles?;
-                    if !stream {
-                        return Ok(Some(tiles));
-                    }
-                    stream_write(&stream_dir, &tiles.iter().map(|(t, _)| t.clone()).collect::<Vec<_>>())?;
-                    // Written: only where the tiles are counts from here on.
-                    Ok(Some(tiles.into_iter().map(|((t, _), fresh)| ((t, no_png.clone()), fresh)).collect()))
+                    Ok(out)
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let mut tiles: Vec<Tile> = Vec::new();
-            for (meta, kept) in per_meta.into_iter().zip(last.iter_mut()) {
-                let Some(meta) = meta else {
-                    report.metatiles_kept += 1;
-                    report.metatiles_reused += 1;
-                    tiles.extend(kept.iter().flatten().cloned());
-                    continue;
-                };
-                report.metatiles += 1;
-                let drawn = meta.iter().filter(|(_, fresh)| *fresh).count();
-                report.tiles_drawn += drawn;
-                report.metatiles_reused += usize::from(drawn == 0);
-                let meta: Vec<Tile> = meta.into_iter().map(|(t, _)| t).collect();
-                tiles.extend(meta.iter().cloned());
-                if state.is_some() {
-                    *kept = Some(meta);
-                }
-            }
-            last_state = state;
-            // The archives of a state's years are written while the next state is drawn (each
-            // is its own file); XYZ folders are written in order (they link to the files of
-            // earlier years).
-            let tiles = Arc::new(tiles);
-            // The archives of the state's years, written together (one database built
-            // for all of them where the format allows).
-            let mut archives: Vec<(std::path::PathBuf, PyramidInfo)> = Vec::new();
-            for &year in years {
-                let info = PyramidInfo {
-                    name: format!("{} {year}", atlas.data.title(&o.look.lang)).trim().to_string(),
-                    attribution: atlas.data.meta.credit.clone(),
-                    bounds: [bbox.west, bbox.south, bbox.east, bbox.north],
-                    zooms,
-                };
-                report.tiles += tiles.len();
-                report.years += 1;
-                let ext = match o.format {
-                    TileFormat::Xyz => {
-                        let t_write = std::time::Instant::now();
-                        let dir = o.out.join(year.to_string());
-                        if !stream {
-                            sink::write_xyz(&dir, &tiles, suffix, written)?;
+            for (k, g) in block.clone().enumerate() {
+                let years = &groups[g].1;
+                let stream = streams(g, block_len);
+                let mut tiles: Vec<Tile> = Vec::new();
+                for chain_out in &mut outcomes {
+                    let Outcome { tiles: meta, drawn } = std::mem::take(&mut chain_out[k]);
+                    match drawn {
+                        None => {
+                            report.metatiles_kept += 1;
+                            report.metatiles_reused += 1;
                         }
-                        let base =
-                            o.base_url.as_deref().map(|b| format!("{}/", b.trim_end_matches('/'))).unwrap_or_default();
-                        let url = format!("{base}{year}/{{z}}/{{x}}/{{y}}{suffix}.{}", o.look.image.ext());
-                        sink::write_tilejson(&o.out.join(format!("{year}{suffix}.json")), &url, &info)?;
-                        phase_time(&WRITE_NS, t_write);
-                        continue;
+                        Some(drawn) => {
+                            report.metatiles += 1;
+                            report.tiles_drawn += drawn;
+                            report.metatiles_reused += usize::from(drawn == 0);
+                        }
                     }
-                    TileFormat::Mbtiles => "mbtiles",
-                    TileFormat::Pmtiles => "pmtiles",
-                    TileFormat::Mvt => {
-                        return Err(Error::Usage("--format mvt is written by tiles::mvt::generate".into()))
-                    }
-                };
-                archives.push((o.out.join(format!("{year}{suffix}{shard_tag}.{ext}")), info));
-            }
-            if archives.is_empty() {
-                continue;
-            }
-            let (tiles, failed, pending, format) = (tiles.clone(), &failed, &pending, o.format);
-            let write = move || {
-                let t_write = std::time::Instant::now();
-                let done = match format {
-                    TileFormat::Mbtiles => sink::write_mbtiles_years(&archives, &tiles),
-                    _ => archives.iter().try_for_each(|(path, info)| sink::write_pmtiles(path, &tiles, info)),
-                };
-                if let Err(e) = done {
-                    failed.lock().expect("write error lock").get_or_insert(e);
+                    tiles.extend(meta);
                 }
-                phase_time(&WRITE_NS, t_write);
-            };
-            // At most a few states' archives wait at once (with one thread none is
-            // written until the drawing ends), so a long run holds few states' tiles.
-            if pending.fetch_add(1, Relaxed) < MAX_PENDING_ARCHIVES {
-                scope.spawn(move |_| {
-                    write();
+                // The archives of the state's years, written together (one database built
+                // for all of them where the format allows) while the next states are drawn
+                // (each is its own file); XYZ folders are written in order (they link to the
+                // files of earlier years).
+                let tiles = Arc::new(tiles);
+                let mut archives: Vec<(std::path::PathBuf, PyramidInfo)> = Vec::new();
+                for &year in years {
+                    let info = PyramidInfo {
+                        name: format!("{} {year}", atlas.data.title(&o.look.lang)).trim().to_string(),
+                        attribution: atlas.data.meta.credit.clone(),
+                        bounds: [bbox.west, bbox.south, bbox.east, bbox.north],
+                        zooms,
+                    };
+                    report.tiles += tiles.len();
+                    report.years += 1;
+                    let ext = match o.format {
+                        TileFormat::Xyz => {
+                            let t_write = std::time::Instant::now();
+                            let dir = o.out.join(year.to_string());
+                            if !stream {
+                                sink::write_xyz(&dir, &tiles, suffix, written)?;
+                            }
+                            let base = o
+                                .base_url
+                                .as_deref()
+                                .map(|b| format!("{}/", b.trim_end_matches('/')))
+                                .unwrap_or_default();
+                            let url = format!("{base}{year}/{{z}}/{{x}}/{{y}}{suffix}.{}", o.look.image.ext());
+                            sink::write_tilejson(&o.out.join(format!("{year}{suffix}.json")), &url, &info)?;
+                            phase_time(&WRITE_NS, t_write);
+                            continue;
+                        }
+                        TileFormat::Mbtiles => "mbtiles",
+                        TileFormat::Pmtiles => "pmtiles",
+                        TileFormat::Mvt => {
+                            return Err(Error::Usage("--format mvt is written by tiles::mvt::generate".into()))
+                        }
+                    };
+                    archives.push((o.out.join(format!("{year}{suffix}{shard_tag}.{ext}")), info));
+                }
+                if archives.is_empty() {
+                    continue;
+                }
+                let (tiles, failed, pending, format) = (tiles.clone(), &failed, &pending, o.format);
+                let write = move || {
+                    let t_write = std::time::Instant::now();
+                    let done = match format {
+                        TileFormat::Mbtiles => sink::write_mbtiles_years(&archives, &tiles),
+                        _ => archives.iter().try_for_each(|(path, info)| sink::write_pmtiles(path, &tiles, info)),
+                    };
+                    if let Err(e) = done {
+                        failed.lock().expect("write error lock").get_or_insert(e);
+                    }
+                    phase_time(&WRITE_NS, t_write);
+                };
+                // At most a few states' archives wait at once (with one thread none is
+                // written until the drawing ends), so a long run holds few states' tiles.
+                if pending.fetch_add(1, Relaxed) < MAX_PENDING_ARCHIVES {
+                    scope.spawn(move |_| {
+                        write();
+                        pending.fetch_sub(1, Relaxed);
+                    });
+                } else {
                     pending.fetch_sub(1, Relaxed);
-                });
-            } else {
-                pending.fetch_sub(1, Relaxed);
-                write();
+                    write();
+                }
             }
+            first = block.end;
         }
         Ok(())
     })?;
