@@ -419,6 +419,33 @@ fn empty_mbtiles() -> rusqlite::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Open the database of bytes `schema` as `db`'s main database, in memory, with `room`
+/// bytes for it to grow into: SQLite grows a database in memory by reallocating it at
+/// twice its size, and a year's archive was copied whole six times as it grew (136 M
+/// instructions for the 60 archives of a century at z0-6). It grows past `room` the same
+/// way.
+fn open_with_room(db: &mut rusqlite::Connection, schema: &[u8], room: usize) -> rusqlite::Result<()> {
+    use rusqlite::ffi;
+    let room = room.max(schema.len());
+    let failed = |rc| rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None);
+    // SAFETY: the buffer is SQLite's own (sqlite3_malloc64), `room` bytes long, and the
+    // schema's bytes are copied to its start; SQLite frees it when the connection closes or
+    // when deserializing fails (FREEONCLOSE), and may grow it (RESIZEABLE).
+    unsafe {
+        let buf = ffi::sqlite3_malloc64(room as u64).cast::<u8>();
+        if buf.is_null() {
+            return Err(failed(ffi::SQLITE_NOMEM));
+        }
+        std::ptr::copy_nonoverlapping(schema.as_ptr(), buf, schema.len());
+        let flags = ffi::SQLITE_DESERIALIZE_FREEONCLOSE | ffi::SQLITE_DESERIALIZE_RESIZEABLE;
+        let rc = ffi::sqlite3_deserialize(db.handle(), c"main".as_ptr(), buf, schema.len() as i64, room as i64, flags);
+        if rc != ffi::SQLITE_OK {
+            return Err(failed(rc));
+        }
+    }
+    Ok(())
+}
+
 /// Build an MBTiles database of these tiles and metadata rows in memory and hand its
 /// bytes to `then` (`path` names it in errors).
 fn with_mbtiles_bytes<T>(
@@ -436,7 +463,9 @@ fn with_mbtiles_bytes<T>(
     let mut db = rusqlite::Connection::open_in_memory().map_err(&e)?;
     let schema = MBTILES_SCHEMA.get_or_init(|| empty_mbtiles().map_err(|err| err.to_string()));
     let schema = schema.as_ref().map_err(|err| Error::Encode(format!("{}: {err}", path.display())))?;
-    db.deserialize_read_exact(rusqlite::MAIN_DB, schema.as_slice(), schema.len(), false).map_err(&e)?;
+    // Room for the images, their rows and the indexes' pages.
+    let images: usize = tiles.iter().map(|t| t.1.len()).sum();
+    open_with_room(&mut db, schema, schema.len() + images + images / 8 + 256 * tiles.len()).map_err(&e)?;
     db.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;").map_err(&e)?;
     let tx = db.transaction().map_err(&e)?;
     {
