@@ -654,13 +654,17 @@ fn put_points(out: &mut Vec<u8>, pts: &[(f32, f32)]) {
 /// The points [`put_points`] wrote at the start of `bytes`, which move past them (none
 /// when the bytes run out).
 fn take_points(bytes: &mut &[u8]) -> Vec<(f32, f32)> {
-    let word = |b: &[u8], k: usize| b.get(4 * k..4 * k + 4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
-    let Some(n) = word(bytes, 0) else { return Vec::new() };
-    let n = (n as usize).min(bytes.len().saturating_sub(4) / 8);
-    let pts = (0..n)
-        .filter_map(|k| Some((f32::from_bits(word(bytes, 1 + 2 * k)?), f32::from_bits(word(bytes, 2 + 2 * k)?))))
+    let Some((n, rest)) = bytes.split_first_chunk::<4>() else { return Vec::new() };
+    let n = (u32::from_le_bytes(*n) as usize).min(rest.len() / 8);
+    let (points, rest) = rest.split_at(8 * n);
+    // Read whole: a layout takes the points of every river it draws, state after state.
+    let pts = points
+        .as_chunks::<8>()
+        .0
+        .iter()
+        .map(|p| (f32::from_le_bytes([p[0], p[1], p[2], p[3]]), f32::from_le_bytes([p[4], p[5], p[6], p[7]])))
         .collect();
-    *bytes = &bytes[4 + 8 * n..];
+    *bytes = rest;
     pts
 }
 
