@@ -570,6 +570,11 @@ const MAX_PENDING_ARCHIVES: usize = 4;
 
 /// Render and write the tiles of every year asked for.
 pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileReport> {
+    generate_in_blocks(atlas, style, o, BLOCK_TILES)
+}
+
+/// [`generate`], drawing the map states in blocks of about `block_tiles` tiles.
+fn generate_in_blocks(atlas: &Atlas, style: &Style, o: &TileOptions, block_tiles: usize) -> Result<TileReport> {
     if !(o.look.scale == 1 || o.look.scale == 2) {
         return Err(Error::Usage(format!("--scale {} must be 1 or 2", o.look.scale)));
     }
@@ -656,7 +661,7 @@ pub fn generate(atlas: &Atlas, style: &Style, o: &TileOptions) -> Result<TileRep
     // the block's states in turn, with what it keeps from state to state still warm in the
     // cache and no wait for the other metatiles between states. A block's tiles are held
     // until its states' archives are written, so a block holds about BLOCK_TILES tiles.
-    let per_block = (BLOCK_TILES / planned.max(1)).clamp(1, groups.len().max(1));
+    let per_block = (block_tiles / planned.max(1)).clamp(1, groups.len().max(1));
     // The last state of a run with one year, in a block of its own: nothing reuses its
     // tiles, so a large XYZ pyramid is written metatile by metatile as they are drawn, and
     // a run holds one metatile's tiles rather than the whole pyramid's (a small one is
@@ -876,6 +881,74 @@ mod tests {
     use super::*;
     use crate::data::Source;
     use crate::time::EndDates;
+
+    #[test]
+    fn a_run_drawn_in_blocks_of_map_states_writes_the_files_of_a_run_drawn_in_one() {
+        // 1715-1730 at z0-5 holds several map states (52 tiles a state): drawn in blocks of
+        // three states (each metatile through a block, the archives written after it, its
+        // kept pixels carried to the next block) and in one block, every archive and every
+        // XYZ file is the same bytes, and the reports agree.
+        let atlas = Atlas::load(&Source::Embedded, EndDates::default()).expect("built-in atlas loads");
+        let style = Style::load("print").expect("print style");
+        let tmp = tempfile::tempdir().expect("temp dir");
+        for format in [TileFormat::Mbtiles, TileFormat::Xyz] {
+            let run = |name: &str, block_tiles: usize| {
+                let o = TileOptions {
+                    years: (1715, 1730),
+                    zooms: (0, 5),
+                    out: tmp.path().join(format!("{format:?}-{name}")),
+                    format,
+                    look: TileLook { scale: 1, buffer_px: 128, lang: "en".into(), image: ImageFormat::Png },
+                    shard: (0, 1),
+                    metatile: METATILE,
+                    progress: false,
+                    force: false,
+                    base_url: None,
+                    full: false,
+                };
+                let report = generate_in_blocks(&atlas, &style, &o, block_tiles).expect("tiles");
+                (o.out, report)
+            };
+            let (one, whole) = run("one", BLOCK_TILES);
+            let (blocks, in_blocks) = run("blocks", 3 * 52);
+            assert!(whole.distinct_states >= 4, "{} map states", whole.distinct_states);
+            assert!(whole.metatiles_kept > 0 && whole.tiles_drawn > 0);
+            assert_eq!(
+                (whole.tiles, whole.metatiles, whole.metatiles_kept, whole.metatiles_reused, whole.tiles_drawn),
+                (
+                    in_blocks.tiles,
+                    in_blocks.metatiles,
+                    in_blocks.metatiles_kept,
+                    in_blocks.metatiles_reused,
+                    in_blocks.tiles_drawn
+                )
+            );
+            let files = |root: &std::path::Path| -> Vec<(PathBuf, Vec<u8>)> {
+                let mut out = Vec::new();
+                let mut dirs = vec![root.to_path_buf()];
+                while let Some(d) = dirs.pop() {
+                    for e in std::fs::read_dir(&d).expect("folder") {
+                        let p = e.expect("entry").path();
+                        if p.is_dir() {
+                            dirs.push(p);
+                        } else {
+                            out.push((
+                                p.strip_prefix(root).expect("inside").to_path_buf(),
+                                std::fs::read(&p).expect("file"),
+                            ));
+                        }
+                    }
+                }
+                out.sort();
+                out
+            };
+            let (a, b) = (files(&one), files(&blocks));
+            // A file per year (an archive, or a TileJSON beside the year's folder of tiles).
+            let expected = if format == TileFormat::Xyz { whole.tiles + 16 } else { 16 };
+            assert_eq!(a.len(), expected, "{format:?}: files");
+            assert!(a == b, "{format:?}: the files differ");
+        }
+    }
 
     #[test]
     fn a_metatile_drawn_with_what_earlier_states_kept_is_the_drawing_made_afresh() {
