@@ -980,57 +980,66 @@ fn rasterize(outline: &Outline, ts: &Transform, halo: f32) -> Option<GlyphMask> 
 ///
 /// A pixel with coverage `c` is taken to have the glyph edge `c - 0.5` px
 /// beyond its centre, so a pixel `d` px away is covered `radius + c - d`
-/// (clamped to 0..1); the halo is the maximum over all inked pixels.
+/// (clamped to 0..1); the halo is the maximum over all inked pixels (the inside
+/// of a glyph, inked pixels whose eight neighbours are all fully inked, is left to
+/// those neighbours).
+///
+/// Each offset of the disc is taken in turn over the whole mask (a maximum of shifted
+/// copies, which the compiler runs 8 or 16 pixels at a time), in 16-bit integers and
+/// with a border of pixels that spread nothing, so that a shift never wraps from one
+/// row into the next: the same halo as spreading each inked pixel over the disc one by
+/// one, in fewer instructions.
 fn dilate(fill: &[u8], width: usize, height: usize, radius: f32) -> Vec<u8> {
-    let reach = (radius + 1.0).ceil() as isize;
-    let mut kernel = Vec::new();
-    for dy in -reach..=reach {
-        for dx in -reach..=reach {
-            let d = ((dx * dx + dy * dy) as f32).sqrt();
-            if d < radius + 1.0 {
-                // (radius - d) in 1/255 units; may be negative (down to -255).
-                kernel.push((dx, dy, ((radius - d) * 255.0).round() as i32));
-            }
-        }
-    }
-    let mut halo = vec![0u8; fill.len()];
-    let (w, h) = (width as isize, height as isize);
+    // Far below any reach: a pixel that spreads nothing.
+    const NONE: i16 = -1024;
+    let (w, h) = (width, height);
+    let reach = (radius + 1.0).ceil().max(0.0) as usize;
+    // The mask with `reach` pixels of border all round.
+    let (pw, ph) = (w + 2 * reach, h + 2 * reach);
+    let mut src = vec![NONE; pw * ph];
     for y in 0..h {
-        for x in 0..w {
-            let c = fill[(y * w + x) as usize];
+        let row = &fill[y * w..(y + 1) * w];
+        let out = &mut src[(y + reach) * pw + reach..(y + reach) * pw + reach + w];
+        for (x, (o, &c)) in out.iter_mut().zip(row).enumerate() {
             if c == 0 {
                 continue;
             }
-            // Interior pixels are dominated by their neighbours.
+            // Inside the glyph: its neighbours reach farther.
             if c == 255 && x > 0 && y > 0 && x + 1 < w && y + 1 < h {
-                let i = (y * w + x) as usize;
-                let wu = width;
-                if fill[i - 1] == 255
-                    && fill[i + 1] == 255
-                    && fill[i - wu] == 255
-                    && fill[i + wu] == 255
-                    && fill[i - wu - 1] == 255
-                    && fill[i - wu + 1] == 255
-                    && fill[i + wu - 1] == 255
-                    && fill[i + wu + 1] == 255
-                {
+                let (up, down) =
+                    (&fill[(y - 1) * w + x - 1..(y - 1) * w + x + 2], &fill[(y + 1) * w + x - 1..(y + 1) * w + x + 2]);
+                if row[x - 1] == 255 && row[x + 1] == 255 && up == [255; 3] && down == [255; 3] {
                     continue;
                 }
             }
-            let cov = i32::from(c);
-            for &(dx, dy, base) in &kernel {
-                let (nx, ny) = (x + dx, y + dy);
-                if nx < 0 || ny < 0 || nx >= w || ny >= h {
-                    continue;
-                }
-                // In 0..=255 after the clamp.
-                let v = (base + cov).clamp(0, 255) as u8;
-                let slot = &mut halo[(ny * w + nx) as usize];
-                if v > *slot {
-                    *slot = v;
-                }
+            *o = i16::from(c);
+        }
+    }
+    let mut most = vec![NONE; pw * ph];
+    let r = reach as isize;
+    for dy in -r..=r {
+        for dx in -r..=r {
+            let d = ((dx * dx + dy * dy) as f32).sqrt();
+            if d >= radius + 1.0 {
+                continue;
+            }
+            // (radius - d) in 1/255 units, above -255; past 255 a pixel's spread is full
+            // whatever its coverage, as at 255.
+            let base = (((radius - d) * 255.0).round() as i32).min(255) as i16;
+            // Pixel i takes from pixel i - shift; within the border a shift of at most
+            // `reach` either way reads only border for pixels of another row.
+            let shift = dy * pw as isize + dx;
+            let (lo, hi) = (shift.max(0) as usize, (pw * ph) as isize + shift.min(0));
+            let (dst, from) = (&mut most[lo..hi as usize], &src[(lo as isize - shift) as usize..(hi - shift) as usize]);
+            for (m, &s) in dst.iter_mut().zip(from) {
+                *m = (*m).max(s + base);
             }
         }
+    }
+    let mut halo = Vec::with_capacity(w * h);
+    for y in 0..h {
+        let row = &most[(y + reach) * pw + reach..(y + reach) * pw + reach + w];
+        halo.extend(row.iter().map(|&m| m.clamp(0, 255) as u8));
     }
     halo
 }
@@ -1362,6 +1371,98 @@ impl Polyline {
 
 #[cfg(test)]
 mod tests {
+    /// Halo coverage: the fill dilated by a disc of `radius` px, i.e. the area a
+    /// round-joined stroke of width `2 × radius` adds around the outline.
+    ///
+    /// A pixel with coverage `c` is taken to have the glyph edge `c - 0.5` px
+    /// beyond its centre, so a pixel `d` px away is covered `radius + c - d`
+    /// (clamped to 0..1); the halo is the maximum over all inked pixels.
+    fn dilate_reference(fill: &[u8], width: usize, height: usize, radius: f32) -> Vec<u8> {
+        let reach = (radius + 1.0).ceil() as isize;
+        let mut kernel = Vec::new();
+        for dy in -reach..=reach {
+            for dx in -reach..=reach {
+                let d = ((dx * dx + dy * dy) as f32).sqrt();
+                if d < radius + 1.0 {
+                    // (radius - d) in 1/255 units; may be negative (down to -255).
+                    kernel.push((dx, dy, ((radius - d) * 255.0).round() as i32));
+                }
+            }
+        }
+        let mut halo = vec![0u8; fill.len()];
+        let (w, h) = (width as isize, height as isize);
+        for y in 0..h {
+            for x in 0..w {
+                let c = fill[(y * w + x) as usize];
+                if c == 0 {
+                    continue;
+                }
+                // Interior pixels are dominated by their neighbours.
+                if c == 255 && x > 0 && y > 0 && x + 1 < w && y + 1 < h {
+                    let i = (y * w + x) as usize;
+                    let wu = width;
+                    if fill[i - 1] == 255
+                        && fill[i + 1] == 255
+                        && fill[i - wu] == 255
+                        && fill[i + wu] == 255
+                        && fill[i - wu - 1] == 255
+                        && fill[i - wu + 1] == 255
+                        && fill[i + wu - 1] == 255
+                        && fill[i + wu + 1] == 255
+                    {
+                        continue;
+                    }
+                }
+                let cov = i32::from(c);
+                for &(dx, dy, base) in &kernel {
+                    let (nx, ny) = (x + dx, y + dy);
+                    if nx < 0 || ny < 0 || nx >= w || ny >= h {
+                        continue;
+                    }
+                    // In 0..=255 after the clamp.
+                    let v = (base + cov).clamp(0, 255) as u8;
+                    let slot = &mut halo[(ny * w + nx) as usize];
+                    if v > *slot {
+                        *slot = v;
+                    }
+                }
+            }
+        }
+        halo
+    }
+
+    #[test]
+    fn a_halo_spread_by_shifted_copies_is_the_halo_spread_pixel_by_pixel() {
+        // Random masks (flat insides, anti-aliased edges, empty and full ones, one pixel
+        // wide or high) and the halos of the radii styles use and beyond.
+        let mut seed = 0x5eed_u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..400 {
+            let (w, h) = (1 + (next() % 24) as usize, 1 + (next() % 24) as usize);
+            let fill: Vec<u8> = (0..w * h)
+                .map(|_| match next() % 4 {
+                    0 | 1 => 255,
+                    2 => 0,
+                    _ => (next() % 256) as u8,
+                })
+                .collect();
+            let fill = if case % 7 == 0 {
+                vec![255; w * h]
+            } else if case % 11 == 0 {
+                vec![0; w * h]
+            } else {
+                fill
+            };
+            for radius in [0.5f32, 1.0, 1.4, 2.0, 2.6, 3.5, 6.0] {
+                assert_eq!(dilate(&fill, w, h, radius), dilate_reference(&fill, w, h, radius), "{w}x{h} r {radius}");
+            }
+        }
+    }
     use super::*;
 
     fn style(face: Face, size: f32) -> TextStyle {
