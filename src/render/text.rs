@@ -984,12 +984,27 @@ fn rasterize(outline: &Outline, ts: &Transform, halo: f32) -> Option<GlyphMask> 
 /// of a glyph, inked pixels whose eight neighbours are all fully inked, is left to
 /// those neighbours).
 ///
-/// Each offset of the disc is taken in turn over the whole mask (a maximum of shifted
-/// copies, which the compiler runs 8 or 16 pixels at a time), in 16-bit integers and
-/// with a border of pixels that spread nothing, so that a shift never wraps from one
-/// row into the next: the same halo as spreading each inked pixel over the disc one by
-/// one, in fewer instructions.
+/// The halo is spread one of two ways, the same halo either way: by shifted copies of the
+/// whole mask ([`spread_by_shifts`], the faster for the halos of a few pixels that styles
+/// use), or pixel by pixel ([`spread_by_pixel`], for a wide halo around a small glyph,
+/// where the copies would be mostly border).
 fn dilate(fill: &[u8], width: usize, height: usize, radius: f32) -> Vec<u8> {
+    let reach = (radius + 1.0).ceil().max(0.0) as usize;
+    let padded = (width + 2 * reach) * (height + 2 * reach);
+    // Pixels that spread, at most: every inked one.
+    let inked = fill.iter().filter(|&&c| c != 0).count();
+    if inked * 16 < padded {
+        spread_by_pixel(fill, width, height, radius)
+    } else {
+        spread_by_shifts(fill, width, height, radius)
+    }
+}
+
+/// [`dilate`] by shifted copies: each offset of the disc is taken in turn over the whole
+/// mask (a maximum of shifted copies, which the compiler runs 8 or 16 pixels at a time),
+/// in 16-bit integers and with a border of pixels that spread nothing, so that a shift
+/// never wraps from one row into the next.
+fn spread_by_shifts(fill: &[u8], width: usize, height: usize, radius: f32) -> Vec<u8> {
     // Far below any reach: a pixel that spreads nothing.
     const NONE: i16 = -1024;
     let (w, h) = (width, height);
@@ -1040,6 +1055,61 @@ fn dilate(fill: &[u8], width: usize, height: usize, radius: f32) -> Vec<u8> {
     for y in 0..h {
         let row = &most[(y + reach) * pw + reach..(y + reach) * pw + reach + w];
         halo.extend(row.iter().map(|&m| m.clamp(0, 255) as u8));
+    }
+    halo
+}
+
+/// [`dilate`] pixel by pixel: each inked pixel spreads over the disc in turn.
+fn spread_by_pixel(fill: &[u8], width: usize, height: usize, radius: f32) -> Vec<u8> {
+    let reach = (radius + 1.0).ceil() as isize;
+    let mut kernel = Vec::new();
+    for dy in -reach..=reach {
+        for dx in -reach..=reach {
+            let d = ((dx * dx + dy * dy) as f32).sqrt();
+            if d < radius + 1.0 {
+                // (radius - d) in 1/255 units; may be negative (down to -255).
+                kernel.push((dx, dy, ((radius - d) * 255.0).round() as i32));
+            }
+        }
+    }
+    let mut halo = vec![0u8; fill.len()];
+    let (w, h) = (width as isize, height as isize);
+    for y in 0..h {
+        for x in 0..w {
+            let c = fill[(y * w + x) as usize];
+            if c == 0 {
+                continue;
+            }
+            // Interior pixels are dominated by their neighbours.
+            if c == 255 && x > 0 && y > 0 && x + 1 < w && y + 1 < h {
+                let i = (y * w + x) as usize;
+                let wu = width;
+                if fill[i - 1] == 255
+                    && fill[i + 1] == 255
+                    && fill[i - wu] == 255
+                    && fill[i + wu] == 255
+                    && fill[i - wu - 1] == 255
+                    && fill[i - wu + 1] == 255
+                    && fill[i + wu - 1] == 255
+                    && fill[i + wu + 1] == 255
+                {
+                    continue;
+                }
+            }
+            let cov = i32::from(c);
+            for &(dx, dy, base) in &kernel {
+                let (nx, ny) = (x + dx, y + dy);
+                if nx < 0 || ny < 0 || nx >= w || ny >= h {
+                    continue;
+                }
+                // In 0..=255 after the clamp.
+                let v = (base + cov).clamp(0, 255) as u8;
+                let slot = &mut halo[(ny * w + nx) as usize];
+                if v > *slot {
+                    *slot = v;
+                }
+            }
+        }
     }
     halo
 }
@@ -1371,66 +1441,6 @@ impl Polyline {
 
 #[cfg(test)]
 mod tests {
-    /// Halo coverage: the fill dilated by a disc of `radius` px, i.e. the area a
-    /// round-joined stroke of width `2 × radius` adds around the outline.
-    ///
-    /// A pixel with coverage `c` is taken to have the glyph edge `c - 0.5` px
-    /// beyond its centre, so a pixel `d` px away is covered `radius + c - d`
-    /// (clamped to 0..1); the halo is the maximum over all inked pixels.
-    fn dilate_reference(fill: &[u8], width: usize, height: usize, radius: f32) -> Vec<u8> {
-        let reach = (radius + 1.0).ceil() as isize;
-        let mut kernel = Vec::new();
-        for dy in -reach..=reach {
-            for dx in -reach..=reach {
-                let d = ((dx * dx + dy * dy) as f32).sqrt();
-                if d < radius + 1.0 {
-                    // (radius - d) in 1/255 units; may be negative (down to -255).
-                    kernel.push((dx, dy, ((radius - d) * 255.0).round() as i32));
-                }
-            }
-        }
-        let mut halo = vec![0u8; fill.len()];
-        let (w, h) = (width as isize, height as isize);
-        for y in 0..h {
-            for x in 0..w {
-                let c = fill[(y * w + x) as usize];
-                if c == 0 {
-                    continue;
-                }
-                // Interior pixels are dominated by their neighbours.
-                if c == 255 && x > 0 && y > 0 && x + 1 < w && y + 1 < h {
-                    let i = (y * w + x) as usize;
-                    let wu = width;
-                    if fill[i - 1] == 255
-                        && fill[i + 1] == 255
-                        && fill[i - wu] == 255
-                        && fill[i + wu] == 255
-                        && fill[i - wu - 1] == 255
-                        && fill[i - wu + 1] == 255
-                        && fill[i + wu - 1] == 255
-                        && fill[i + wu + 1] == 255
-                    {
-                        continue;
-                    }
-                }
-                let cov = i32::from(c);
-                for &(dx, dy, base) in &kernel {
-                    let (nx, ny) = (x + dx, y + dy);
-                    if nx < 0 || ny < 0 || nx >= w || ny >= h {
-                        continue;
-                    }
-                    // In 0..=255 after the clamp.
-                    let v = (base + cov).clamp(0, 255) as u8;
-                    let slot = &mut halo[(ny * w + nx) as usize];
-                    if v > *slot {
-                        *slot = v;
-                    }
-                }
-            }
-        }
-        halo
-    }
-
     #[test]
     fn a_halo_spread_by_shifted_copies_is_the_halo_spread_pixel_by_pixel() {
         // Random masks (flat insides, anti-aliased edges, empty and full ones, one pixel
@@ -1459,7 +1469,9 @@ mod tests {
                 fill
             };
             for radius in [0.5f32, 1.0, 1.4, 2.0, 2.6, 3.5, 6.0] {
-                assert_eq!(dilate(&fill, w, h, radius), dilate_reference(&fill, w, h, radius), "{w}x{h} r {radius}");
+                let one = spread_by_shifts(&fill, w, h, radius);
+                assert_eq!(one, spread_by_pixel(&fill, w, h, radius), "{w}x{h} r {radius}");
+                assert_eq!(one, dilate(&fill, w, h, radius), "{w}x{h} r {radius}");
             }
         }
     }
