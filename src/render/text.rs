@@ -989,7 +989,7 @@ fn rasterize(outline: &Outline, ts: &Transform, halo: f32) -> Option<GlyphMask> 
 /// use), or pixel by pixel ([`spread_by_pixel`], for a wide halo around a small glyph,
 /// where the copies would be mostly border).
 fn dilate(fill: &[u8], width: usize, height: usize, radius: f32) -> Vec<u8> {
-    let reach = (radius + 1.0).ceil().max(0.0) as usize;
+    let reach = halo_reach(radius);
     let padded = (width + 2 * reach) * (height + 2 * reach);
     // Pixels that spread, at most: every inked one.
     let inked = fill.iter().filter(|&&c| c != 0).count();
@@ -997,6 +997,42 @@ fn dilate(fill: &[u8], width: usize, height: usize, radius: f32) -> Vec<u8> {
         spread_by_pixel(fill, width, height, radius)
     } else {
         spread_by_shifts(fill, width, height, radius)
+    }
+}
+
+/// How far a halo of `radius` px reaches from a pixel's centre, whole px.
+fn halo_reach(radius: f32) -> usize {
+    (radius + 1.0).ceil().max(0.0) as usize
+}
+
+/// The offsets of a halo's disc, each with what it adds to a pixel's coverage: (radius -
+/// distance) in 1/255 units, above -255.
+fn halo_disc(radius: f32) -> Vec<(isize, isize, i32)> {
+    let r = halo_reach(radius) as isize;
+    let mut disc = Vec::new();
+    for dy in -r..=r {
+        for dx in -r..=r {
+            let d = ((dx * dx + dy * dy) as f32).sqrt();
+            if d < radius + 1.0 {
+                disc.push((dx, dy, ((radius - d) * 255.0).round() as i32));
+            }
+        }
+    }
+    disc
+}
+
+/// Does pixel (x, y) of a `w`-wide, `h`-high coverage mask spread a halo? An inked pixel
+/// does, unless it lies inside the glyph (it and its eight neighbours fully inked: its
+/// neighbours reach farther).
+fn spreads(fill: &[u8], (w, h): (usize, usize), x: usize, y: usize) -> bool {
+    let i = y * w + x;
+    match fill[i] {
+        0 => false,
+        255 if x > 0 && y > 0 && x + 1 < w && y + 1 < h => {
+            let (up, row, down) = (&fill[i - w - 1..i - w + 2], &fill[i - 1..i + 2], &fill[i + w - 1..i + w + 2]);
+            !(up == [255; 3] && row == [255; 3] && down == [255; 3])
+        }
+        _ => true,
     }
 }
 
@@ -1008,47 +1044,29 @@ fn spread_by_shifts(fill: &[u8], width: usize, height: usize, radius: f32) -> Ve
     // Far below any reach: a pixel that spreads nothing.
     const NONE: i16 = -1024;
     let (w, h) = (width, height);
-    let reach = (radius + 1.0).ceil().max(0.0) as usize;
+    let reach = halo_reach(radius);
     // The mask with `reach` pixels of border all round.
     let (pw, ph) = (w + 2 * reach, h + 2 * reach);
     let mut src = vec![NONE; pw * ph];
     for y in 0..h {
-        let row = &fill[y * w..(y + 1) * w];
         let out = &mut src[(y + reach) * pw + reach..(y + reach) * pw + reach + w];
-        for (x, (o, &c)) in out.iter_mut().zip(row).enumerate() {
-            if c == 0 {
-                continue;
+        for (x, o) in out.iter_mut().enumerate() {
+            if spreads(fill, (w, h), x, y) {
+                *o = i16::from(fill[y * w + x]);
             }
-            // Inside the glyph: its neighbours reach farther.
-            if c == 255 && x > 0 && y > 0 && x + 1 < w && y + 1 < h {
-                let (up, down) =
-                    (&fill[(y - 1) * w + x - 1..(y - 1) * w + x + 2], &fill[(y + 1) * w + x - 1..(y + 1) * w + x + 2]);
-                if row[x - 1] == 255 && row[x + 1] == 255 && up == [255; 3] && down == [255; 3] {
-                    continue;
-                }
-            }
-            *o = i16::from(c);
         }
     }
     let mut most = vec![NONE; pw * ph];
-    let r = reach as isize;
-    for dy in -r..=r {
-        for dx in -r..=r {
-            let d = ((dx * dx + dy * dy) as f32).sqrt();
-            if d >= radius + 1.0 {
-                continue;
-            }
-            // (radius - d) in 1/255 units, above -255; past 255 a pixel's spread is full
-            // whatever its coverage, as at 255.
-            let base = (((radius - d) * 255.0).round() as i32).min(255) as i16;
-            // Pixel i takes from pixel i - shift; within the border a shift of at most
-            // `reach` either way reads only border for pixels of another row.
-            let shift = dy * pw as isize + dx;
-            let (lo, hi) = (shift.max(0) as usize, (pw * ph) as isize + shift.min(0));
-            let (dst, from) = (&mut most[lo..hi as usize], &src[(lo as isize - shift) as usize..(hi - shift) as usize]);
-            for (m, &s) in dst.iter_mut().zip(from) {
-                *m = (*m).max(s + base);
-            }
+    for (dx, dy, base) in halo_disc(radius) {
+        // Past 255 a pixel's spread is full whatever its coverage, as at 255.
+        let base = base.min(255) as i16;
+        // Pixel i takes from pixel i - shift; within the border a shift of at most `reach`
+        // either way reads only border for pixels of another row.
+        let shift = dy * pw as isize + dx;
+        let (lo, hi) = (shift.max(0) as usize, (pw * ph) as isize + shift.min(0));
+        let (dst, from) = (&mut most[lo..hi as usize], &src[(lo as isize - shift) as usize..(hi - shift) as usize]);
+        for (m, &s) in dst.iter_mut().zip(from) {
+            *m = (*m).max(s + base);
         }
     }
     let mut halo = Vec::with_capacity(w * h);
@@ -1061,42 +1079,15 @@ fn spread_by_shifts(fill: &[u8], width: usize, height: usize, radius: f32) -> Ve
 
 /// [`dilate`] pixel by pixel: each inked pixel spreads over the disc in turn.
 fn spread_by_pixel(fill: &[u8], width: usize, height: usize, radius: f32) -> Vec<u8> {
-    let reach = (radius + 1.0).ceil() as isize;
-    let mut kernel = Vec::new();
-    for dy in -reach..=reach {
-        for dx in -reach..=reach {
-            let d = ((dx * dx + dy * dy) as f32).sqrt();
-            if d < radius + 1.0 {
-                // (radius - d) in 1/255 units; may be negative (down to -255).
-                kernel.push((dx, dy, ((radius - d) * 255.0).round() as i32));
-            }
-        }
-    }
+    let kernel = halo_disc(radius);
     let mut halo = vec![0u8; fill.len()];
     let (w, h) = (width as isize, height as isize);
     for y in 0..h {
         for x in 0..w {
-            let c = fill[(y * w + x) as usize];
-            if c == 0 {
+            if !spreads(fill, (width, height), x as usize, y as usize) {
                 continue;
             }
-            // Interior pixels are dominated by their neighbours.
-            if c == 255 && x > 0 && y > 0 && x + 1 < w && y + 1 < h {
-                let i = (y * w + x) as usize;
-                let wu = width;
-                if fill[i - 1] == 255
-                    && fill[i + 1] == 255
-                    && fill[i - wu] == 255
-                    && fill[i + wu] == 255
-                    && fill[i - wu - 1] == 255
-                    && fill[i - wu + 1] == 255
-                    && fill[i + wu - 1] == 255
-                    && fill[i + wu + 1] == 255
-                {
-                    continue;
-                }
-            }
-            let cov = i32::from(c);
+            let cov = i32::from(fill[(y * w + x) as usize]);
             for &(dx, dy, base) in &kernel {
                 let (nx, ny) = (x + dx, y + dy);
                 if nx < 0 || ny < 0 || nx >= w || ny >= h {
