@@ -366,20 +366,26 @@ fn grid(v: f64) -> i64 {
 }
 
 type GridPoint = (i64, i64);
-/// A segment by its grid endpoints, the smaller first (either direction matches).
-type SegmentKey = (GridPoint, GridPoint);
+/// A segment by its grid endpoints, each in one word ([`packed_grid_point`]), the smaller
+/// first (either direction matches): a table entry of 24 bytes rather than 40, which the
+/// matching of a large dataset's 200,000 segments reads at random.
+type SegmentKey = (u64, u64);
 
 fn grid_point(c: geo::Coord<f64>) -> GridPoint {
     (grid(c.x), grid(c.y))
 }
 
+/// A grid point in one word: each coordinate in 32 bits, which hold every longitude and
+/// latitude on the grid (at most 1.8e8); a coordinate past them (never in checked data) is
+/// clamped.
+fn packed_grid_point(c: geo::Coord<f64>) -> u64 {
+    let half = |v: i64| u64::from(v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32 as u32);
+    half(grid(c.x)) << 32 | half(grid(c.y))
+}
+
 fn segment_key(p: geo::Coord<f64>, q: geo::Coord<f64>) -> SegmentKey {
-    let (p, q) = (grid_point(p), grid_point(q));
-    if p <= q {
-        (p, q)
-    } else {
-        (q, p)
-    }
+    let (p, q) = (packed_grid_point(p), packed_grid_point(q));
+    (p.min(q), p.max(q))
 }
 
 /// A hasher for grid keys (FxHash's multiply-rotate): the keys are not chosen by an
