@@ -6,7 +6,7 @@ use crate::index::{Adjacency, Index, OpenAdjacency};
 use crate::time::{EndDates, Year};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Dataset + spatial index + territory adjacency.
 pub struct Atlas {
@@ -35,7 +35,14 @@ struct Derived {
     /// Where a polity's name goes on a set of territory areas (see
     /// [`crate::render::polity_anchor_lonlat`]), by the set.
     anchors: Mutex<rustc_hash::FxHashMap<Vec<usize>, Option<Anchor>>>,
+    /// The labels promised in the last few years drawn, before a view picks the principal
+    /// towns in it (see [`crate::render::promised`]): a frame asks for them three times.
+    promised: Mutex<Vec<(i32, Arc<Promised>)>>,
 }
+
+/// The ids a year's labels are promised to, and the positions of its principal towns in
+/// the towns' layer.
+pub(crate) type Promised = (std::collections::BTreeSet<String>, Vec<usize>);
 
 /// A polity's name anchor (lon/lat) and its land's area in square degrees.
 type Anchor = (geo::Point<f64>, f64);
@@ -71,7 +78,8 @@ impl Atlas {
                 (0..if areas { fs.len() } else { 0 }).map(|_| OnceLock::new()).collect()
             })
             .collect();
-        Atlas { data, index, adjacency, derived: Derived { interior, anchors: Mutex::default() } }
+        let derived = Derived { interior, anchors: Mutex::default(), promised: Mutex::default() };
+        Atlas { data, index, adjacency, derived }
     }
 
     /// A point inside feature `i` of `layer` if it is an area (geo's interior point),
@@ -95,6 +103,23 @@ impl Atlas {
             crate::render::polity_anchor_lonlat(areas, members, |i| self.interior_point(Layer::Territories, i));
         self.derived.anchors.lock().expect("anchor cache").insert(members.to_vec(), anchor);
         anchor
+    }
+
+    /// The labels promised in `year` ([`Promised`]): found by `find` unless one of the last
+    /// few years asked.
+    pub(crate) fn promised_in(&self, year: i32, find: impl FnOnce() -> Promised) -> Arc<Promised> {
+        /// Years kept (two frames drawn at once, and a margin).
+        const KEPT: usize = 4;
+        if let Some((_, hit)) = self.derived.promised.lock().expect("promise cache").iter().find(|(y, _)| *y == year) {
+            return Arc::clone(hit);
+        }
+        let found = Arc::new(find());
+        let mut kept = self.derived.promised.lock().expect("promise cache");
+        if kept.len() == KEPT {
+            kept.remove(0);
+        }
+        kept.push((year, Arc::clone(&found)));
+        found
     }
 
     /// Load and prepare a dataset, refusing it if it has errors.

@@ -418,9 +418,16 @@ pub fn query_box(view: &View, opts: &RenderOptions) -> LonLatBox {
 /// The promised ids: those named for the year (captions, battles, `"label": "always"`, the
 /// towns a route of the year names: "from Tashkent"), and the principal towns (capitals
 /// and towns of the highest rank, 5), promised when in view.
-fn promised_parts(atlas: &Atlas, year: Year) -> (BTreeSet<String>, BTreeSet<String>) {
+fn promised_parts(atlas: &Atlas, year: Year) -> std::sync::Arc<crate::atlas::Promised> {
+    atlas.promised_in(year.0, || find_promised(atlas, year))
+}
+
+/// [`promised_parts`], found.
+fn find_promised(atlas: &Atlas, year: Year) -> crate::atlas::Promised {
     let mut named = BTreeSet::new();
-    let mut principal = BTreeSet::new();
+    // Positions in the towns' layer: a large dataset has thousands of principal towns, and
+    // their ids would be copied, sorted and looked up again.
+    let mut principal = Vec::new();
     for e in atlas.data.layer(Layer::Events).iter().filter(|e| e.alive(year)) {
         if let Some(places) = e.properties.get("places").and_then(|v| v.as_array()) {
             named.extend(places.iter().filter_map(|v| v.as_str()).map(str::to_string));
@@ -430,17 +437,18 @@ fn promised_parts(atlas: &Atlas, year: Year) -> (BTreeSet<String>, BTreeSet<Stri
         atlas.data.layer(Layer::Campaigns).iter().filter(|c| c.alive(year)).map(|c| c.name("en")).collect();
     let names = RouteWords::new(&routes);
     for layer in Layer::ALL {
-        for feat in atlas.data.layer(layer).iter().filter(|f| f.alive(year)) {
+        for (i, feat) in atlas.data.layer(layer).iter().enumerate().filter(|(_, f)| f.alive(year)) {
             let always = feat.properties.get("label").and_then(|v| v.as_str()) == Some("always");
             if always || layer == Layer::Battles {
                 named.insert(feat.id.clone());
             } else if layer == Layer::Cities {
                 // A town by its English name without a parenthesis ("Taraz (Aulie-Ata)").
-                let name = feat.name("en").split(" (").next().unwrap_or("").trim();
+                let name = feat.name("en");
+                let name = name.as_bytes().windows(2).position(|w| w == b" (").map_or(name, |at| &name[..at]).trim();
                 if names.name(name) {
                     named.insert(feat.id.clone());
                 } else if feat.kind_in(year) == CityKind::Capital || feat.rank >= 5 {
-                    principal.insert(feat.id.clone());
+                    principal.push(i);
                 }
             }
         }
@@ -453,7 +461,7 @@ fn promised_parts(atlas: &Atlas, year: Year) -> (BTreeSet<String>, BTreeSet<Stri
 struct RouteWords<'a> {
     routes: &'a [&'a str],
     /// The whole words of the routes' names: their longest runs of letters and digits.
-    words: std::collections::HashSet<&'a str>,
+    words: rustc_hash::FxHashSet<&'a str>,
 }
 
 impl<'a> RouteWords<'a> {
@@ -487,12 +495,14 @@ impl<'a> RouteWords<'a> {
 /// marker's neighbourhood is full, and at the frame's edge with a pointer when a named
 /// place lies off the map.
 pub fn promised(atlas: &Atlas, view: &View, year: Year) -> BTreeSet<String> {
-    let (mut named, principal) = promised_parts(atlas, year);
-    for id in principal {
-        if let Some(crate::data::Geometry::Point(p)) = atlas.data.get(&id).map(|f| &f.geometry) {
+    let parts = promised_parts(atlas, year);
+    let (mut named, principal) = (parts.0.clone(), &parts.1);
+    let towns = atlas.data.layer(Layer::Cities);
+    for &i in principal {
+        if let crate::data::Geometry::Point(p) = &towns[i].geometry {
             let (x, y) = view.to_px(p.x(), p.y());
             if (0.0..=f64::from(view.width)).contains(&x) && (0.0..=f64::from(view.height)).contains(&y) {
-                named.insert(id);
+                named.insert(towns[i].id.clone());
             }
         }
     }
@@ -743,7 +753,7 @@ fn plan_inset(f: &Frame, layout: &furniture::Layout, markers: &[(usize, f32, f32
     let grid = MarkerGrid::new(markers, r / 4.0);
     // Centred on a place the year's story names (a caption's place), not on a capital
     // that is promised only for being one: an inset of a quiet cluster hides the story.
-    let (named, _) = promised_parts(f.atlas, f.opts.year);
+    let named = &promised_parts(f.atlas, f.opts.year).0;
     let (count, cx, cy) = markers
         .iter()
         .filter(|m| named.contains(&f.atlas.data.layer(Layer::Cities)[m.0].id))
