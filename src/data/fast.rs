@@ -69,6 +69,20 @@ pub(super) fn members<'t>(text: &'t str, out: &mut Vec<(Cow<'t, str>, PVal<'t>)>
     r.end()
 }
 
+/// Does the JSON object `text` have a member `key` (as [`raw::has_key`] answers)? `None`
+/// if the text is not in the plain form read here.
+pub(super) fn has_key(text: &str, key: &str) -> Option<bool> {
+    let mut r = Reader::new(text);
+    r.ws();
+    let mut found = false;
+    r.object(|r, k| {
+        found |= k == key;
+        r.value(0)
+    })?;
+    r.end()?;
+    Some(found)
+}
+
 /// A non-negative integer written plainly (no sign, no leading zero, no fraction), as
 /// serde_json reads it into a u64.
 fn plain_u64(raw: &str) -> Option<u64> {
@@ -622,6 +636,32 @@ mod tests {
 
     fn collection(feature: &str) -> String {
         format!(r#"{{"type": "FeatureCollection", "features": [{feature}, {feature}]}}"#)
+    }
+
+    #[test]
+    fn a_key_is_found_as_serde_json_finds_it() {
+        let texts = [
+            r#"{"a":1,"control":[{"from":"1600","polity":"x"}],"b":"c"}"#,
+            r#"{ "a" : { "control" : 1 } , "b" : [ "control" ] }"#,
+            r#"{"a":1,"a":2}"#,
+            "{}",
+            r#"{"contr\u006fl":1}"#,
+            r#"{"control":1,}"#,
+            r#"{"control":1} x"#,
+            r#"[{"control":1}]"#,
+        ];
+        for text in texts {
+            for key in ["control", "a", "b", "x"] {
+                let serde = raw::has_key_serde(text, key);
+                if let Some(fast) = has_key(text, key) {
+                    assert_eq!(fast, serde, "{key} in {text}");
+                }
+            }
+        }
+        assert_eq!(has_key(texts[0], "control"), Some(true));
+        assert_eq!(has_key(texts[1], "control"), Some(false));
+        assert_eq!(has_key(texts[4], "control"), None, "escapes are left to serde_json");
+        assert!(raw::has_key(texts[4], "control"));
     }
 
     #[test]

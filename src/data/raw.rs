@@ -693,6 +693,12 @@ impl<'de> Visitor<'de> for PropsValue<'_> {
 
 /// Does the JSON object `text` have the member `key`? (Its values are skipped, not read.)
 pub(super) fn has_key(text: &str, key: &str) -> bool {
+    super::fast::has_key(text, key).unwrap_or_else(|| has_key_serde(text, key))
+}
+
+/// [`has_key`] through serde_json, which reads every form (`false` for a text that is not
+/// an object).
+pub(super) fn has_key_serde(text: &str, key: &str) -> bool {
     struct IsKey<'k>(&'k str);
     impl<'de> DeserializeSeed<'de> for IsKey<'_> {
         type Value = bool;
