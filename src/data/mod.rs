@@ -420,10 +420,10 @@ impl Dataset {
     /// Rebuild the id index after the layers changed.
     fn index_ids(&mut self) -> Vec<Duplicate> {
         // Each id beside its place (read in place, not through the layers), and its first
-        // 16 bytes as a number: most comparisons end there, without reading the ids'
-        // text (scattered through memory: comparing the text alone took 5 of a large
-        // dataset's 9 ms here). A merge sort: the first of equal ids stays first, and the
-        // runs of ids a file gives in order are merged, not sorted again.
+        // 16 bytes as a number: most comparisons end there, without reading the ids' text
+        // (scattered through memory: the index of 109,000 ids took 14 ms comparing their
+        // text, 9 ms so). A merge sort: the first of equal ids stays first, and the runs of
+        // ids a file gives in order are merged, not sorted again.
         let mut ids: Vec<(u128, &str, u8, u32)> = Vec::with_capacity(self.layers.iter().map(Vec::len).sum());
         for (l, layer) in self.layers.iter().enumerate() {
             ids.extend(layer.iter().enumerate().map(|(i, f)| (id_prefix(&f.id), f.id.as_str(), l as u8, i as u32)));
@@ -981,8 +981,8 @@ fn id_prefix(id: &str) -> u128 {
     u128::from_be_bytes(bytes)
 }
 
-/// An error for each duplicate id, naming the layer of the feature that has it first, in
-/// layer order.
+/// An error for each duplicate id, naming the layer of the feature before it with the id,
+/// in layer order.
 fn report_duplicate_ids(ds: &Dataset, mut duplicates: Vec<Duplicate>, problems: &mut Vec<Problem>) {
     duplicates.sort_unstable_by_key(|d| d.at);
     for Duplicate { at: (l, i), first } in duplicates {
