@@ -25,6 +25,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    steppe_atlas::cli::exit_after_command();
     match steppe_atlas::cli::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
