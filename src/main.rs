@@ -3,6 +3,7 @@
 use clap::Parser;
 
 fn main() {
+    steppe_atlas::cli::one_heap_if_one_worker();
     let cli = match steppe_atlas::cli::Cli::try_parse() {
         Ok(cli) => cli,
         // --help and --version print in full; a bad flag is one line, as a bad file is.
