@@ -665,27 +665,30 @@ impl Feature {
 }
 
 /// Parse the features of one layer read from `file` (each with its index in that file)
-/// into `out` (a slot per feature, left empty where a feature is malformed), pushing a
-/// problem for every malformed feature. Each feature's properties and coordinates move
-/// into the typed feature: held once.
+/// into the first slots of `out` (a slot per feature given), in order, pushing a problem
+/// for every malformed feature, which is left out; returns how many slots were written.
+/// Each feature's properties and coordinates move into the typed feature: held once.
 pub(super) fn parse_features(
     layer: Layer,
     file: &Arc<str>,
     items: impl Iterator<Item = (usize, RawFeature)>,
     mode: EndDates,
     problems: &mut Vec<Problem>,
-    out: &mut [Option<Feature>],
-) {
+    out: &mut [std::mem::MaybeUninit<Feature>],
+) -> usize {
     // The room for a feature's members, kept from one feature to the next.
     let mut room: Vec<Member<'static>> = Vec::with_capacity(8);
-    for (slot, (i, raw)) in out.iter_mut().zip(items) {
+    let mut written = 0;
+    for (i, raw) in items {
         let mut ctx = Ctx { file, index: i, id: String::new(), problems: &mut *problems, ok: true };
         if let Some(f) = parse_feature(layer, raw, mode, &mut ctx, &mut room) {
             if ctx.ok {
-                *slot = Some(f);
+                out[written].write(f);
+                written += 1;
             }
         }
     }
+    written
 }
 
 struct Ctx<'a> {

@@ -322,24 +322,21 @@ impl Dataset {
             m => m,
         };
         // Each run of features is typed on a task of its own, into its place in its
-        // layer's slots (one per feature placed in the layer, in file order): a layer is
-        // then its typed slots, without a copy of the features.
+        // layer's room (room for every feature placed in the layer, in file order): a
+        // layer is then its typed features, without a copy of them.
         let mut runs: Vec<(usize, PlacedRun)> = Vec::new();
         for (f, (_, parsed)) in files.iter_mut().enumerate() {
             runs.extend(parsed.runs.take().unwrap_or_default().into_iter().map(|run| (f, run)));
         }
-        let mut slots: [Vec<Option<Feature>>; 8] = Layer::ALL.map(|l| {
-            let n = runs.iter().map(|(_, run)| run.counts[l.index()]).sum();
-            let mut slots = Vec::new();
-            // Filled on both cores: a large layer's slots are fresh pages, each faulted in
-            // at its first write.
-            (0..n).into_par_iter().map(|_| None).collect_into_vec(&mut slots);
-            slots
-        });
-        let mut rest: [&mut [Option<Feature>]; 8] = slots.each_mut().map(Vec::as_mut_slice);
+        for (l, layer) in ds.layers.iter_mut().enumerate() {
+            *layer = Vec::with_capacity(runs.iter().map(|(_, run)| run.counts[l]).sum());
+            populate(layer.spare_capacity_mut());
+        }
+        let mut rest: [&mut [std::mem::MaybeUninit<Feature>]; 8] =
+            ds.layers.each_mut().map(|layer| layer.spare_capacity_mut());
         let mut units = Vec::with_capacity(runs.len());
         for (f, run) in runs {
-            let mine: [&mut [Option<Feature>]; 8] = Layer::ALL.map(|l| {
+            let mine: [&mut [std::mem::MaybeUninit<Feature>]; 8] = Layer::ALL.map(|l| {
                 let (mine, later) = std::mem::take(&mut rest[l.index()]).split_at_mut(run.counts[l.index()]);
                 rest[l.index()] = later;
                 mine
@@ -348,6 +345,25 @@ impl Dataset {
         }
         let typed: Vec<(usize, RunRead)> =
             units.into_par_iter().map(|(f, run, mine)| (f, type_run(&files[f].0, run, mine, mode))).collect();
+        // Each run typed its features into the first of its slots; those of a feature that
+        // could not be typed are closed up, run by run (where every feature was typed,
+        // nothing moves).
+        for (l, layer) in ds.layers.iter_mut().enumerate() {
+            let (mut at, mut len) = (0, 0);
+            for (_, run) in &typed {
+                let (given, written) = (run.counts[l], run.written[l]);
+                if at != len && written > 0 {
+                    let base = layer.as_mut_ptr();
+                    // SAFETY: slots `at..at + written` were written by the run and are
+                    // within the capacity; `len <= at`, and `copy` allows overlap.
+                    unsafe { std::ptr::copy(base.add(at), base.add(len), written) };
+                }
+                at += given;
+                len += written;
+            }
+            // SAFETY: the first `len` slots hold the typed features, each once.
+            unsafe { layer.set_len(len) };
+        }
         let mut typed = typed.into_iter().peekable();
         for (f, (name, _)) in files.iter().enumerate() {
             let mut of_file = Vec::new();
@@ -357,13 +373,6 @@ impl Dataset {
             problems.append(&mut file_problems(name, read::layer_of_file(name), of_file));
         }
         drop(files);
-        for (layer, slots) in ds.layers.iter_mut().zip(slots) {
-            // Collected in place (`flatten` would copy): a feature that could not be
-            // typed leaves an empty slot.
-            #[allow(clippy::filter_map_identity)]
-            let features = slots.into_iter().filter_map(|f| f).collect();
-            *layer = features;
-        }
         let territories = std::mem::take(&mut ds.layers[Layer::Territories.index()]);
         let territories = top_admin_level(territories, &mut problems);
         ds.layers[Layer::Territories.index()] = supersede_versions(territories, &mut problems);
@@ -765,6 +774,33 @@ fn parse_file(name: &str, text: &LayerText) -> FileParse {
     parsed
 }
 
+/// Fault in the pages of `room` (memory about to be written) ahead, in one call per few
+/// MB on each core, where the system can (Linux 5.14 on): a large layer's room is fresh
+/// pages, and faulting each as typing first writes to it cost more (the kernel's zeroing
+/// of a page between two features evicts what typing was working on). Typing the 100x
+/// data's 100,000 towns into room faulted in ahead took 5 ms less than into room faulted
+/// in as written, and 7 ms less than into slots first filled with `None` (medians of 21).
+/// Only whole pages inside `room` are touched, and their content is not changed.
+fn populate<T>(room: &mut [std::mem::MaybeUninit<T>]) {
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let (start, bytes) = (room.as_mut_ptr() as usize, std::mem::size_of_val(room));
+        // Small rooms are left to fault as written.
+        if bytes < 1 << 20 {
+            return;
+        }
+        let (from, to) = (start.next_multiple_of(PAGE), (start + bytes) / PAGE * PAGE);
+        let chunk = 4 << 20;
+        (from..to).into_par_iter().step_by(chunk).for_each(|at| {
+            // SAFETY: `at..` up to `to` lies in `room`, which this function borrows
+            // mutably; MADV_POPULATE_WRITE maps its pages writable without changing what
+            // they hold (a system without it refuses the call, which changes nothing).
+            unsafe { libc::madvise(at as *mut libc::c_void, chunk.min(to - at), libc::MADV_POPULATE_WRITE) };
+        });
+    }
+}
+
 /// A run of a file's raw features, each placed in a layer.
 struct PlacedRun {
     features: Vec<raw::RawFeature>,
@@ -820,19 +856,27 @@ struct RunRead {
     counts: [usize; 8],
     /// How many features the run has.
     len: usize,
+    /// How many of its features of each layer were typed (into the first of its slots).
+    written: [usize; 8],
 }
 
 /// Type the features of a run of file `file` into `slots`, the slots of its features
-/// in each layer (as many as it places there).
-fn type_run(file: &Arc<str>, run: PlacedRun, slots: [&mut [Option<Feature>]; 8], mode: EndDates) -> RunRead {
+/// in each layer (as many as it places there), each layer's from its first slot on.
+fn type_run(
+    file: &Arc<str>,
+    run: PlacedRun,
+    slots: [&mut [std::mem::MaybeUninit<Feature>]; 8],
+    mode: EndDates,
+) -> RunRead {
     let PlacedRun { features, placed, first, counts, misplaced, unplaced, .. } = run;
     let len = features.len();
     let mut typing: [Vec<Problem>; 8] = Default::default();
+    let mut written = [0; 8];
     let items = features.into_iter().enumerate().map(|(i, f)| (first + i, f));
     if let Some(layer) = Layer::ALL.into_iter().find(|l| counts[l.index()] == len && len > 0) {
         // A run of one layer (the usual case): its features are typed as they come.
         let l = layer.index();
-        feature::parse_features(layer, file, items, mode, &mut typing[l], slots[l]);
+        written[l] = feature::parse_features(layer, file, items, mode, &mut typing[l], slots[l]);
     } else {
         let mut by_layer: Vec<Vec<(usize, raw::RawFeature)>> = counts.iter().map(|&n| Vec::with_capacity(n)).collect();
         for ((i, f), l) in items.zip(placed) {
@@ -840,12 +884,12 @@ fn type_run(file: &Arc<str>, run: PlacedRun, slots: [&mut [Option<Feature>]; 8],
                 by_layer[l.index()].push((i, f));
             }
         }
-        for (layer, items) in Layer::ALL.into_iter().zip(by_layer) {
+        for ((layer, items), slots) in Layer::ALL.into_iter().zip(by_layer).zip(slots) {
             let l = layer.index();
-            feature::parse_features(layer, file, items.into_iter(), mode, &mut typing[l], &mut *slots[l]);
+            written[l] = feature::parse_features(layer, file, items.into_iter(), mode, &mut typing[l], slots);
         }
     }
-    RunRead { misplaced, typing, unplaced, counts, len }
+    RunRead { misplaced, typing, unplaced, counts, len, written }
 }
 
 /// The problems of typing a file, from its runs, in the order of the file typed whole
@@ -1057,6 +1101,58 @@ mod tests {
                 (Layer::Cities, "russia")
             ]
         );
+    }
+
+    #[test]
+    fn a_large_file_read_in_runs_keeps_every_good_feature_once_in_file_order() {
+        // 3 MB of towns (several runs read apart), every 97th placed among the battles by
+        // its `layer` property, and some in each run malformed: the features that type are
+        // in their layers in file order, each once, and each malformed one is an error.
+        let dir = tempfile::tempdir().unwrap();
+        let (mut towns, mut battles, mut bad) = (Vec::new(), Vec::new(), Vec::new());
+        let mut text = String::from(r#"{"type":"FeatureCollection","features":["#);
+        for i in 0..20_000 {
+            let id = format!("t-{i}");
+            let (layer, kind) = match i {
+                _ if i % 1_009 == 5 => {
+                    bad.push(id.clone());
+                    ("", "castle") // not a kind of town
+                }
+                _ if i % 97 == 3 => {
+                    battles.push(id.clone());
+                    (r#","layer":"battles","date":"1723""#, "city")
+                }
+                _ => {
+                    towns.push(id.clone());
+                    ("", "city")
+                }
+            };
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&format!(
+                r#"{{"type":"Feature","properties":{{"id":"{id}","name":"Town {i} of the steppe","rank":2,"kind":"{kind}"{layer}}},"geometry":{{"type":"Point","coordinates":[{}.5,45.25]}}}}"#,
+                50 + i % 40
+            ));
+        }
+        text.push_str("]}");
+        assert!(text.len() > 3 * read::RUN_BYTES, "{} bytes", text.len());
+        std::fs::write(dir.path().join("cities.geojson"), &text).unwrap();
+        let loaded = Dataset::load(&Source::Dir(dir.path().to_path_buf()), EndDates::Inclusive);
+        let ids = |l: Layer| loaded.dataset.layer(l).iter().map(|f| f.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(Layer::Cities), towns);
+        assert_eq!(ids(Layer::Battles), battles);
+        let errors: Vec<&str> = loaded
+            .problems
+            .iter()
+            .filter(|p| p.severity == crate::error::Severity::Error)
+            .map(|p| p.feature.as_deref().unwrap_or(""))
+            .collect();
+        assert_eq!(errors, bad.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(bad.len() >= 19, "{}", bad.len());
+        for id in towns.iter().chain(&battles) {
+            assert_eq!(loaded.dataset.get(id).map(|f| f.id.as_str()), Some(id.as_str()));
+        }
     }
 
     #[test]
