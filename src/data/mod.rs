@@ -781,7 +781,7 @@ fn parse_file(name: &str, text: &LayerText) -> FileParse {
 /// data's 100,000 towns into room faulted in ahead took 5 ms less than into room faulted
 /// in as written, and 7 ms less than into slots first filled with `None` (medians of 21).
 /// Only whole pages inside `room` are touched, and their content is not changed.
-fn populate<T>(room: &mut [std::mem::MaybeUninit<T>]) {
+pub(super) fn populate<T>(room: &mut [std::mem::MaybeUninit<T>]) {
     #[cfg(target_os = "linux")]
     {
         const PAGE: usize = 4096;
