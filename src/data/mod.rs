@@ -799,6 +799,8 @@ pub(super) fn populate<T>(room: &mut [std::mem::MaybeUninit<T>]) {
             unsafe { libc::madvise(at as *mut libc::c_void, chunk.min(to - at), libc::MADV_POPULATE_WRITE) };
         });
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = room;
 }
 
 /// A run of a file's raw features, each placed in a layer.
